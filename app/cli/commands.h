@@ -1,0 +1,15 @@
+/* commands.h — the subcommands of the `moevk` CLI, one file each (cmd_<name>.c).
+ * Each returns the process exit code: 0 ok, 1 runtime failure, 2 usage error. */
+#ifndef MOEVK_CLI_COMMANDS_H
+#define MOEVK_CLI_COMMANDS_H
+
+typedef struct cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+} cli_command;
+
+int cmd_devices(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+#endif

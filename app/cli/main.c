@@ -1,0 +1,41 @@
+/* main.c — `moevk` command-line entry: dispatches to the subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "moevk.h"
+
+static const cli_command g_commands[] = {
+    {"devices", "list Vulkan devices with their limits and features", cmd_devices},
+    {"bench", "benchmarks: `bench ops` (per-op GFLOP/s, GB/s)", cmd_bench},
+};
+#define N_COMMANDS (sizeof g_commands / sizeof g_commands[0])
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "moevk %s — sparse MoE vision-language models on Vulkan\n\n"
+            "usage: moevk COMMAND [options]   (moevk COMMAND --help for details)\n\ncommands:\n",
+            moevk_version());
+    for (size_t i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-10s %s\n", g_commands[i].name, g_commands[i].summary);
+    fprintf(f,
+            "\nenvironment:\n"
+            "  MOEVK_DEVICE=<index|name>  pick the Vulkan device (see `moevk devices`)\n"
+            "  MOEVK_PROFILE=1            print GPU time per op (timestamp queries)\n"
+            "  MOEVK_VALIDATION=1         enable the Khronos validation layer\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("moevk %s\n", moevk_version());
+        return 0;
+    }
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(argv[1], g_commands[i].name)) return g_commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "moevk: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

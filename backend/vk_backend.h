@@ -1,0 +1,253 @@
+/* vk_backend.h — what the engine sees of the Vulkan backend.
+ *
+ * No Vulkan types appear here: the engine speaks in contexts, buffers,
+ * tensors, streams and ops. Everything Vulkan lives in backend/vk_*.c.
+ *
+ * Model of execution:
+ *   vk_ctx     one device, its queue, the pipeline cache and allocator.
+ *   vk_buffer  a region of device memory (device-local, or host-visible for
+ *              small parameter / readback buffers).
+ *   mvk_tensor a typed view into a buffer: byte offset, ne[4] (ggml order,
+ *              ne[0] fastest) and byte strides nb[4].
+ *   vk_stream  a command buffer that ops are recorded into. Barriers are
+ *              inserted automatically, only where a dispatch touches memory
+ *              an earlier dispatch of the same stream wrote (or read, for a
+ *              write). A recorded stream can be submitted again and again;
+ *              what changes between submits lives in buffers (positions,
+ *              token ids, KV length), never in re-recording.
+ *
+ * Every op validates shapes and types and returns a moevk_status naming the
+ * problem; nothing aborts. */
+#ifndef VK_BACKEND_H
+#define VK_BACKEND_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include "moevk.h"
+#include "mvk_types.h"
+
+typedef struct vk_ctx vk_ctx;
+typedef struct vk_buffer vk_buffer;
+typedef struct vk_stream vk_stream;
+
+/* ------------------------------------------------------------ devices */
+
+typedef enum vk_device_kind {
+    VK_KIND_OTHER = 0, VK_KIND_INTEGRATED, VK_KIND_DISCRETE, VK_KIND_VIRTUAL, VK_KIND_CPU
+} vk_device_kind;
+
+typedef struct vk_device_info {
+    char name[256];
+    char driver[256];
+    uint32_t index;              /* index in vkEnumeratePhysicalDevices order */
+    vk_device_kind kind;
+    uint32_t api_version;        /* packed VK_MAKE_API_VERSION */
+    uint32_t vendor_id, device_id;
+    uint32_t subgroup_size;
+    uint32_t max_shared_memory;  /* maxComputeSharedMemorySize, bytes */
+    uint64_t max_storage_buffer_range;
+    uint32_t min_storage_buffer_offset_alignment;
+    uint64_t max_memory_allocation_size;
+    uint64_t max_buffer_size;
+    uint32_t max_workgroup_count[3];
+    uint32_t max_workgroup_size[3];
+    uint32_t max_workgroup_invocations;
+    uint32_t max_push_constants_size;
+    uint64_t device_local_bytes; /* largest device-local heap */
+    int fp16;                    /* shaderFloat16 */
+    int int8;                    /* shaderInt8 */
+    int storage16;               /* storageBuffer16BitAccess */
+    int storage8;                /* storageBuffer8BitAccess */
+    int subgroup_arith;          /* subgroup arithmetic in compute */
+    int timestamps;              /* timestamp queries on the compute queue */
+    float timestamp_period_ns;
+    int uma;                     /* device-local memory is host-visible */
+} vk_device_info;
+
+const char *vk_device_kind_name(vk_device_kind k);
+
+/* Lists the devices (without creating a context). *n_out gets the number of
+ * devices; at most cap infos are written. */
+moevk_status vk_list_devices(vk_device_info *infos, uint32_t cap, uint32_t *n_out);
+
+typedef struct vk_ctx_params {
+    /* NULL: the MOEVK_DEVICE environment variable (index or name substring),
+     * else the best device: discrete > integrated > virtual > cpu. */
+    const char *device;
+    /* Enable VK_LAYER_KHRONOS_validation and count its messages
+     * (also turned on by MOEVK_VALIDATION=1). */
+    int validation;
+    /* Per-dispatch GPU timestamps (also MOEVK_PROFILE=1). */
+    int profile;
+} vk_ctx_params;
+
+moevk_status vk_ctx_create(const vk_ctx_params *p, vk_ctx **out);
+void vk_ctx_destroy(vk_ctx *ctx); /* accepts NULL and half-built contexts */
+const vk_device_info *vk_ctx_info(const vk_ctx *ctx);
+/* Number of validation-layer messages (warnings and errors) seen so far. */
+uint32_t vk_ctx_validation_count(const vk_ctx *ctx);
+/* Prints the per-op profile (MOEVK_PROFILE=1) to stderr and resets it. */
+void vk_ctx_profile_report(vk_ctx *ctx);
+
+/* ------------------------------------------------------------ memory */
+
+typedef enum vk_mem_kind {
+    VK_MEM_DEVICE = 0, /* device-local; filled by vk_upload / read by vk_download */
+    VK_MEM_HOST,       /* host-visible + coherent, mappable: parameters, readback */
+} vk_mem_kind;
+
+moevk_status vk_buffer_create(vk_ctx *ctx, uint64_t size, vk_mem_kind kind, vk_buffer **out);
+void vk_buffer_destroy(vk_buffer *b); /* accepts NULL */
+uint64_t vk_buffer_size(const vk_buffer *b);
+/* Host pointer of a VK_MEM_HOST buffer (or of any buffer on a UMA device); NULL otherwise. */
+void *vk_buffer_map(vk_buffer *b);
+
+/* Synchronous copies between host memory and a buffer (through staging when needed). */
+moevk_status vk_upload(vk_ctx *ctx, vk_buffer *dst, uint64_t dst_off, const void *src, uint64_t size);
+moevk_status vk_download(vk_ctx *ctx, vk_buffer *src, uint64_t src_off, void *dst, uint64_t size);
+
+/* Device bytes currently allocated through the sub-allocator. */
+uint64_t vk_ctx_allocated_bytes(const vk_ctx *ctx);
+
+/* ------------------------------------------------------------ tensors */
+
+typedef struct mvk_tensor {
+    vk_buffer *buf;
+    uint64_t off;    /* byte offset of element 0 in buf */
+    mvk_type type;
+    int64_t ne[4];   /* elements, ggml order: ne[0] fastest */
+    int64_t nb[4];   /* byte strides; nb[0] = bytes of one block (Q8_0: 34 per 32 elements) */
+} mvk_tensor;
+
+/* A contiguous tensor at buf+off. Unused trailing dims are 1. */
+mvk_tensor mvk_tensor_make(vk_buffer *buf, uint64_t off, mvk_type t, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3);
+/* A view of tensor t: new shape ne/nb, starting offset bytes further. */
+mvk_tensor mvk_tensor_view(const mvk_tensor *t, uint64_t offset, const int64_t ne[4], const int64_t nb[4]);
+int64_t mvk_tensor_nelements(const mvk_tensor *t);
+/* Bytes from the first to one past the last byte the view touches. */
+uint64_t mvk_tensor_extent(const mvk_tensor *t);
+int mvk_tensor_is_contiguous(const mvk_tensor *t);
+
+/* ------------------------------------------------------------ streams */
+
+moevk_status vk_stream_create(vk_ctx *ctx, vk_stream **out);
+void vk_stream_destroy(vk_stream *s); /* accepts NULL; waits for pending work */
+/* Starts recording (discards a previous recording and its scratch). */
+moevk_status vk_stream_begin(vk_stream *s);
+moevk_status vk_stream_end(vk_stream *s);
+/* Submits the recording and waits for it to finish. May be called again
+ * without re-recording (replay). */
+moevk_status vk_stream_submit(vk_stream *s);
+/* Submits without waiting; vk_stream_wait blocks until done. */
+moevk_status vk_stream_submit_async(vk_stream *s);
+moevk_status vk_stream_wait(vk_stream *s);
+/* Number of dispatches and barriers in the current recording. */
+uint32_t vk_stream_dispatch_count(const vk_stream *s);
+uint32_t vk_stream_barrier_count(const vk_stream *s);
+vk_ctx *vk_stream_ctx(const vk_stream *s);
+
+/* Temporary device tensor that lives until the next vk_stream_begin. */
+moevk_status vk_stream_scratch(vk_stream *s, mvk_type t, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3, mvk_tensor *out);
+
+/* Recorded transfers. */
+moevk_status vk_op_copy_bytes(vk_stream *s, vk_buffer *dst, uint64_t dst_off, vk_buffer *src, uint64_t src_off, uint64_t size);
+moevk_status vk_op_fill_u32(vk_stream *s, vk_buffer *dst, uint64_t off, uint64_t size, uint32_t value);
+
+/* ------------------------------------------------------------ ops
+ * Notation: x[K][M] means ne = [K, M]. All activations are F32 unless said. */
+
+/* y[N][M] = x[K][M] · w[K][N]ᵀ (+ bias[N]). w: F32, F16, BF16 or Q8_0; x, y, bias F32.
+ * M <= 8 takes the mat-vec path, larger M the tiled path. Weights larger than
+ * the device's storage-buffer range are processed in row ranges.
+ * x may have row stride nb[1] != K*4; y must be contiguous. */
+moevk_status vk_op_matmul(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, const mvk_tensor *bias);
+
+/* MoE expert matmul. w[K][N][E]; ids I32 [k][T] (expert of slot j for token t);
+ *   x[K][T]      (same input for all k slots) or x[K][k][T] (one input per slot);
+ *   y[N][k][T]   per-slot outputs.
+ * T <= 8 takes the mat-vec-per-selected-expert path; larger T groups tokens
+ * per expert on the GPU (count, offsets, gather), runs a grouped GEMM and
+ * scatters results back. The CPU never reads ids. */
+moevk_status vk_op_mul_mat_id(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, const mvk_tensor *ids);
+
+/* y[N][T] = Σ_j weights[j][t] · x[N][j][T], summed in slot order j = 0..k-1. */
+moevk_status vk_op_moe_combine(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *weights);
+
+typedef enum vk_gate_mode {
+    VK_GATE_SOFTMAX_TOPK = 0, /* softmax over all experts (f32), then top-k */
+    VK_GATE_TOPK_SOFTMAX,     /* top-k logits, then softmax over the k */
+    VK_GATE_SIGMOID_TOPK,     /* sigmoid scores, then top-k */
+} vk_gate_mode;
+/* logits[E][T] -> ids I32 [k][T], weights F32 [k][T]; ranks by descending
+ * score, ties to the lower expert id. renorm: divide the k weights by
+ * max(sum, 6.103515625e-5). */
+moevk_status vk_op_moe_gate(vk_stream *s, const mvk_tensor *ids, const mvk_tensor *weights, const mvk_tensor *logits, int k, vk_gate_mode mode, int renorm);
+
+/* Row-wise over ne[0]. w (and b) are F32 [ne0] or NULL. x, y may be strided views. */
+moevk_status vk_op_rms_norm(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, float eps);
+moevk_status vk_op_layer_norm(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, const mvk_tensor *b, float eps);
+
+typedef enum vk_rope_mode {
+    VK_ROPE_NEOX = 0,  /* pos I32 [T]; pairs (i, i + n_dims/2) */
+    VK_ROPE_MROPE,     /* pos I32 [4*T] planar t|h|w|e; contiguous sections */
+    VK_ROPE_IMROPE,    /* pos I32 [4*T] planar; interleaved sections (Qwen3-VL) */
+    VK_ROPE_VISION,    /* pos I32 [4*T] planar row|col|..; 2-D vision RoPE */
+} vk_rope_mode;
+typedef struct vk_rope_params {
+    vk_rope_mode mode;
+    int n_dims;          /* rotated dims (<= head dim) */
+    float freq_base;
+    int sections[4];     /* MROPE / IMROPE / VISION */
+} vk_rope_params;
+/* x[hd][H][T] (may be a strided view, e.g. into a fused QKV row) -> y same shape. */
+moevk_status vk_op_rope(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *pos, const vk_rope_params *p);
+
+typedef struct vk_attn_params {
+    float scale;         /* usually 1/sqrt(hd) */
+    int causal;          /* query i (absolute position n_kv - Tq + i) sees keys <= it */
+} vk_attn_params;
+/* q[hd][Hq][Tq] F32 (strided views allowed), k/v[hd][Hkv][Tk] F32 or F16
+ * (KV cache), out[hd][Hq][Tq] F32 contiguous. Hq % Hkv == 0 (GQA).
+ * n_kv: NULL (all Tk keys valid) or an I32 [1] tensor holding the number of
+ * valid keys, read on the GPU (decode replay). Tq == 1 takes the decode path. */
+moevk_status vk_op_attention(vk_stream *s, const mvk_tensor *out, const mvk_tensor *q, const mvk_tensor *k, const mvk_tensor *v, const mvk_tensor *n_kv, const vk_attn_params *p);
+
+/* Element-wise. a, b, y same type F32; b broadcasts when each b->ne[i] divides a->ne[i]. */
+moevk_status vk_op_add(vk_stream *s, const mvk_tensor *y, const mvk_tensor *a, const mvk_tensor *b);
+moevk_status vk_op_mul(vk_stream *s, const mvk_tensor *y, const mvk_tensor *a, const mvk_tensor *b);
+moevk_status vk_op_scale(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, float f);
+moevk_status vk_op_silu(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x);
+typedef enum vk_gelu_kind { VK_GELU_TANH = 0, VK_GELU_ERF } vk_gelu_kind;
+moevk_status vk_op_gelu(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, vk_gelu_kind kind);
+/* y = silu(g) * u, element-wise. */
+moevk_status vk_op_swiglu(vk_stream *s, const mvk_tensor *y, const mvk_tensor *g, const mvk_tensor *u);
+
+/* y[D][T] F32 = table[D][V] (F32, F16, BF16, Q8_0) rows ids[t] (I32 [T]). Out-of-range ids give zeros. */
+moevk_status vk_op_get_rows(vk_stream *s, const mvk_tensor *y, const mvk_tensor *table, const mvk_tensor *ids);
+/* dst[D][R] (F32 or F16) rows idx[t] (I32 [T]) = src[D][T] (F32), converting.
+ * Used to write the KV cache at positions held in a buffer. Out-of-range rows are skipped. */
+moevk_status vk_op_set_rows(vk_stream *s, const mvk_tensor *dst, const mvk_tensor *src, const mvk_tensor *idx);
+/* y = x with type conversion F32 <-> F16 (or same-type strided copy). Same ne. */
+moevk_status vk_op_convert(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x);
+
+/* Row-wise softmax over ne[0] of scale*x. */
+moevk_status vk_op_softmax(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, float scale);
+/* ids I32 [T] = argmax over ne[0] of x[V][T]; ties to the lower index. */
+moevk_status vk_op_argmax(vk_stream *s, const mvk_tensor *ids, const mvk_tensor *x);
+
+/* Patch embedding (conv2d, stride = kernel = p, no padding) as im2col + matmul:
+ * img F32 [W][H][C] planar, w [p][p][C][OC] (F32/F16), bias F32 [OC] or NULL,
+ * y F32 [OC][n_patches] with patches in raster order (row-major over the
+ * (H/p) x (W/p) grid). */
+moevk_status vk_op_patch_embed(vk_stream *s, const mvk_tensor *y, const mvk_tensor *img, const mvk_tensor *w, const mvk_tensor *bias);
+/* im2col alone: cols F32 [p*p*C][n_patches], element (kx + p*ky + p*p*c). */
+moevk_status vk_op_im2col(vk_stream *s, const mvk_tensor *cols, const mvk_tensor *img, int p);
+
+/* Bilinear resize of the two spatial axes (axis0, axis0+1) of x into y; other
+ * axes must agree. align_corners: src = dst*(in-1)/(out-1); else half-pixel
+ * centres, clamped. Images: x[W][H][C], axis0 = 0. Position tables:
+ * x[D][Gx][Gy], axis0 = 1. */
+moevk_status vk_op_resize_bilinear(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, int axis0, int align_corners);
+
+#endif

@@ -1,0 +1,194 @@
+/*
+ * moevk.h — the one public header of libmoevk.
+ *
+ * moevk runs sparse Mixture-of-Experts vision-language models (Qwen3-VL MoE
+ * family, llama.cpp GGUF form: a text GGUF plus an mmproj GGUF) on any Vulkan
+ * device, and reports which experts every token was routed to.
+ *
+ * Usage:
+ *
+ *     moevk_model_params mp = moevk_model_default_params();
+ *     mp.model_path  = "assets/models/moevk-tiny.gguf";
+ *     mp.mmproj_path = "assets/models/moevk-tiny-mmproj.gguf";
+ *     moevk_model *model = NULL;
+ *     if (moevk_model_load(&mp, &model) != MOEVK_OK) {
+ *         fprintf(stderr, "error: %s\n", moevk_last_error());
+ *         return 1;
+ *     }
+ *     moevk_gen_params gp = moevk_gen_default_params();
+ *     gp.image_path = "cat.png";
+ *     gp.on_token   = print_piece;   // streams UTF-8 pieces
+ *     moevk_generate(model, &gp);
+ *     ... moevk_routing_count(model), moevk_routing_get(...) ...
+ *     moevk_model_free(model);
+ *
+ * Contracts that hold for every function:
+ *  - Every function that can fail returns a moevk_status. On failure a
+ *    human-readable message naming the problem is available from
+ *    moevk_last_error() (thread-local, valid until the next failing call on
+ *    the same thread).
+ *  - The library never calls exit() or abort(), and never reads outside the
+ *    buffers and files it is given.
+ *  - *_free functions accept NULL.
+ *  - Output arrays are caller-sized: the caller passes a capacity, and a
+ *    *_bound() / *_count() function says how much is needed.
+ */
+#ifndef MOEVK_H
+#define MOEVK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- status */
+
+typedef enum moevk_status {
+    MOEVK_OK = 0,
+    MOEVK_ERR_INVALID_ARG,     /* a NULL pointer, negative size, bad enum ... */
+    MOEVK_ERR_IO,              /* a file could not be opened, read or mapped */
+    MOEVK_ERR_FORMAT,          /* a corrupt or hostile file (GGUF, image) */
+    MOEVK_ERR_UNSUPPORTED,     /* valid but unsupported: tensor type, arch */
+    MOEVK_ERR_SHAPE,           /* tensor shapes disagree */
+    MOEVK_ERR_NO_VULKAN,       /* libvulkan.so.1 or a driver is missing */
+    MOEVK_ERR_NO_DEVICE,       /* no usable Vulkan device */
+    MOEVK_ERR_OUT_OF_HOST_MEMORY,
+    MOEVK_ERR_OUT_OF_DEVICE_MEMORY,
+    MOEVK_ERR_DEVICE_LIMIT,    /* a request exceeds a device limit */
+    MOEVK_ERR_DEVICE_LOST,
+    MOEVK_ERR_VULKAN,          /* any other Vulkan failure */
+    MOEVK_ERR_IMAGE,           /* an unreadable or unsupported image */
+    MOEVK_ERR_CONTEXT_FULL,    /* the KV cache has no room left */
+    MOEVK_ERR_CANCELLED,       /* a callback asked to stop */
+    MOEVK_ERR_INTERNAL
+} moevk_status;
+
+/* A short constant name for a status, e.g. "MOEVK_ERR_FORMAT". Never NULL. */
+const char *moevk_status_str(moevk_status s);
+
+/* Details of the last failure on this thread ("" if none). Never NULL. */
+const char *moevk_last_error(void);
+
+/* Library version string, e.g. "0.1.0". */
+const char *moevk_version(void);
+
+
+/* ---------------------------------------------------------------- devices */
+
+/* Fills names[i] (at most cap entries, each NUL-terminated, up to 255 bytes)
+ * with the Vulkan devices, in enumeration order; *n_out gets the total. */
+moevk_status moevk_list_devices(char (*names)[256], int cap, int *n_out);
+
+/* ---------------------------------------------------------------- model */
+
+typedef struct moevk_model moevk_model;
+
+typedef enum moevk_kv_type { MOEVK_KV_F16 = 0, MOEVK_KV_F32 = 1 } moevk_kv_type;
+
+/* Progress of a load: stage is a short label ("text weights", "mmproj
+ * weights"), frac in [0, 1]. Return nonzero to cancel (MOEVK_ERR_CANCELLED). */
+typedef int (*moevk_progress_cb)(const char *stage, float frac, void *user);
+
+typedef struct moevk_model_params {
+    const char *model_path;    /* text GGUF (qwen3vlmoe, qwen3vl, qwen3moe, qwen3); required */
+    const char *mmproj_path;   /* mmproj GGUF (clip / qwen3vl_merger); NULL: text only */
+    const char *device;        /* NULL: $MOEVK_DEVICE, else best device; index or name substring */
+    int n_ctx;                 /* KV cache length in tokens; 0: 4096 (capped by the model) */
+    moevk_kv_type kv_type;     /* default MOEVK_KV_F16 */
+    int validation;            /* enable the Khronos validation layer */
+    moevk_progress_cb progress;
+    void *progress_user;
+} moevk_model_params;
+
+moevk_model_params moevk_model_default_params(void);
+
+/* Loads and uploads a model. On failure *out is NULL and moevk_last_error()
+ * names the file and the problem. */
+moevk_status moevk_model_load(const moevk_model_params *p, moevk_model **out);
+void moevk_model_free(moevk_model *m);
+
+typedef struct moevk_model_info {
+    char arch[32];             /* "qwen3vlmoe", ... */
+    char name[128];            /* general.name or the file name */
+    char device[256];          /* Vulkan device name */
+    int n_layer, n_embd, n_head, n_head_kv, head_dim, n_vocab;
+    int n_expert, n_expert_used;   /* 0 for dense models */
+    int n_moe_layers;              /* layers with routing telemetry */
+    int has_vision;
+    int n_deepstack;
+    int n_ctx;
+    uint64_t weight_bytes;         /* bytes uploaded to the device */
+} moevk_model_info;
+
+moevk_status moevk_model_get_info(const moevk_model *m, moevk_model_info *out);
+
+/* ---------------------------------------------------------------- generation */
+
+/* One streamed piece of text: whole UTF-8 characters only. Return nonzero to stop. */
+typedef int (*moevk_token_cb)(const char *piece, int32_t token, void *user);
+
+typedef struct moevk_gen_params {
+    const char *prompt;        /* user text; NULL: "Describe this image in one sentence." (or text-only default) */
+    const char *image_path;    /* image file (PNG, JPEG, BMP, ...), or NULL */
+    const uint8_t *image_rgb;  /* or raw RGB8 pixels, row-major, 3 bytes per pixel */
+    int image_w, image_h;
+    int image_min_tokens;      /* default 8 (llama.cpp) */
+    int image_max_tokens;      /* default 4096 (llama.cpp) */
+    int n_predict;             /* max new tokens; default 64 */
+    float temp;                /* 0: greedy (default) */
+    int top_k;                 /* 0: off; default 40 */
+    float top_p;               /* 1: off; default 0.95 */
+    uint64_t seed;             /* sampling seed; default 0 */
+    moevk_token_cb on_token;
+    void *user;
+} moevk_gen_params;
+
+moevk_gen_params moevk_gen_default_params(void);
+
+typedef struct moevk_timings {
+    double image_encode_ms;
+    int n_image_tokens;
+    int n_prompt_tokens;       /* including image tokens */
+    double prefill_ms;
+    int n_generated;
+    double decode_ms;
+} moevk_timings;
+
+/* Runs one turn: encodes the image (if any), prefills the chat prompt and
+ * decodes until an end-of-turn token or n_predict. Resets the KV cache and
+ * the routing record first. The generated text is streamed to on_token. */
+moevk_status moevk_generate(moevk_model *m, const moevk_gen_params *p);
+moevk_status moevk_get_timings(const moevk_model *m, moevk_timings *out);
+
+/* Writes the text generated by the last moevk_generate (NUL-terminated,
+ * truncated to cap-1 bytes); returns the full length in *len if not NULL. */
+moevk_status moevk_get_text(const moevk_model *m, char *buf, size_t cap, size_t *len);
+
+/* ---------------------------------------------------------------- routing telemetry */
+
+typedef enum moevk_token_kind {
+    MOEVK_TOKEN_IMAGE = 0, MOEVK_TOKEN_PROMPT = 1, MOEVK_TOKEN_GENERATED = 2
+} moevk_token_kind;
+
+/* Tokens recorded by the last moevk_generate so far (prompt incl. image
+ * tokens, then generated tokens). Safe to call from on_token. */
+size_t moevk_routing_count(const moevk_model *m);
+
+/* Routing of recorded token i: pos (sequence index), kind, token id (-1 for
+ * image tokens), and for each MoE layer l and rank r < n_expert_used:
+ * ids[l*n_expert_used + r], weights[...] (descending weight). ids and weights
+ * must hold n_moe_layers*n_expert_used entries (cap). */
+typedef struct moevk_token_route {
+    int32_t pos;
+    moevk_token_kind kind;
+    int32_t token;
+} moevk_token_route;
+moevk_status moevk_routing_get(const moevk_model *m, size_t i, moevk_token_route *route,
+                               int32_t *ids, float *weights, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MOEVK_H */
