@@ -10,6 +10,7 @@ typedef struct cli_command {
 } cli_command;
 
 int cmd_devices(int argc, char **argv);
+int cmd_info(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
 #endif
