@@ -51,6 +51,14 @@ moevk_status mvk_fail_ctx(moevk_status s, const char *fmt, ...) {
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, g_msg, sizeof old);
-    snprintf(g_msg, sizeof g_msg, "%s: %s", prefix, old);
+    /* prefix, ": ", then as much of the old message as fits */
+    size_t n = strlen(prefix);
+    if (n > sizeof g_msg - 3) n = sizeof g_msg - 3;
+    memcpy(g_msg, prefix, n);
+    memcpy(g_msg + n, ": ", 2);
+    size_t room = sizeof g_msg - n - 3, m = strlen(old);
+    if (m > room) m = room;
+    memcpy(g_msg + n + 2, old, m);
+    g_msg[n + 2 + m] = '\0';
     return s;
 }

@@ -1,6 +1,6 @@
 /* vk_shaders.h — the SPIR-V of every shader, embedded at build time.
  * Names are "<file stem>" or "<file stem>_<variant>", from the
- * "// variants:" line at the top of each shaders/*.comp (see CMakeLists.txt). */
+ * "// variants:" line at the top of each shaders/NAME.comp (see CMakeLists.txt). */
 #ifndef VK_SHADERS_H
 #define VK_SHADERS_H
 #include <stddef.h>

@@ -8,7 +8,7 @@
 static const cli_command g_commands[] = {
     {"devices", "list Vulkan devices with their limits and features", cmd_devices},
     {"info", "show a GGUF file: metadata, tensors, model hyper-parameters", cmd_info},
-    {"bench", "benchmarks: `bench ops` (per-op GFLOP/s, GB/s)", cmd_bench},
+    /* bench: added with app/cli/cmd_bench.c */
 };
 #define N_COMMANDS (sizeof g_commands / sizeof g_commands[0])
 

@@ -1,0 +1,162 @@
+/* vk_internal.h — backend-private structures and the dispatch interface that
+ * op files (vk_op_*.c) use. Only backend/ includes this. */
+#ifndef VK_INTERNAL_H
+#define VK_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "mvk_status.h"
+#include "vk_backend.h"
+#include "vk_loader.h"
+
+/* ------------------------------------------------------------ memory */
+
+typedef struct vk_mem_block {
+    VkDeviceMemory mem;
+    uint64_t size;
+    uint32_t type_index;
+    void *mapped;             /* persistent mapping if host-visible */
+    /* free list of [off, size) ranges sorted by offset */
+    uint64_t *free_off, *free_size;
+    uint32_t n_free, cap_free;
+    uint32_t n_live;          /* sub-allocations alive */
+    int dedicated;
+    struct vk_mem_block *next;
+} vk_mem_block;
+
+struct vk_buffer {
+    vk_ctx *ctx;
+    VkBuffer buffer;
+    vk_mem_block *block;
+    uint64_t mem_off;         /* offset of this buffer in block->mem */
+    uint64_t alloc_size;      /* bytes reserved in the block */
+    uint64_t size;            /* requested size */
+    vk_mem_kind kind;
+    void *mapped;             /* host pointer or NULL */
+};
+
+/* ------------------------------------------------------------ pipelines */
+
+#define VK_MAX_BINDINGS 8
+#define VK_MAX_SPEC 8
+
+typedef struct vk_pipeline {
+    char name[64];
+    uint32_t spec[VK_MAX_SPEC];
+    uint32_t n_spec;
+    uint32_t n_bindings;
+    uint32_t push_size;
+    VkShaderModule module;
+    VkDescriptorSetLayout set_layout;
+    VkPipelineLayout layout;
+    VkPipeline pipeline;
+    /* profiling */
+    uint64_t prof_ns, prof_calls;
+    struct vk_pipeline *next;
+} vk_pipeline;
+
+/* ------------------------------------------------------------ context */
+
+struct vk_ctx {
+    VkInstance instance;
+    vk_instance_table vki;
+    VkDebugUtilsMessengerEXT messenger;
+    VkPhysicalDevice phys;
+    VkDevice device;
+    vk_device_table vkd;
+    VkQueue queue;
+    uint32_t queue_family;
+    vk_device_info info;
+    VkPhysicalDeviceMemoryProperties mem_props;
+    uint32_t validation_count;
+    int profile;
+
+    pthread_mutex_t lock;     /* guards allocator, pipeline cache, transfer state */
+    vk_mem_block *blocks;
+    uint64_t block_size;
+    uint64_t allocated;
+    vk_pipeline *pipelines;
+
+    /* one-shot transfers */
+    VkCommandPool xfer_pool;
+    VkCommandBuffer xfer_cmd;
+    VkFence xfer_fence;
+    vk_buffer *staging;       /* host-visible staging buffer, grown on demand */
+};
+
+/* ------------------------------------------------------------ streams */
+
+typedef struct vk_range {
+    VkBuffer buffer;
+    uint64_t off, end;
+} vk_range;
+
+#define VK_MAX_TRACKED 48
+
+struct vk_stream {
+    vk_ctx *ctx;
+    VkCommandPool pool;
+    VkCommandBuffer cmd;
+    VkFence fence;
+    int recording, pending, recorded;
+    uint32_t n_dispatch, n_barrier;
+    /* hazard tracking since the last barrier */
+    vk_range written[VK_MAX_TRACKED];
+    uint32_t n_written;
+    vk_range read[VK_MAX_TRACKED];
+    uint32_t n_read;
+    /* scratch memory: list of buffers, bump-allocated, freed on begin */
+    vk_buffer **scratch;
+    uint32_t n_scratch, cap_scratch;
+    uint64_t scratch_used;    /* in the last buffer */
+    /* profiling */
+    VkQueryPool query_pool;
+    uint32_t query_cap, n_query;
+    vk_pipeline **query_pipe; /* [query_cap/2] pipeline of each timed dispatch */
+};
+
+/* One storage-buffer binding of a dispatch: a tensor view plus access. */
+typedef struct vk_bind {
+    const mvk_tensor *t;
+    int write;
+} vk_bind;
+
+/* Dispatch description. Bindings are bound as storage buffers 0..n-1 starting
+ * at the tensor's offset rounded down to minStorageBufferOffsetAlignment;
+ * the remainder in elements of 4 bytes... is given back by vk_bind_elem_offset()
+ * so the op can put it in its push constants. */
+typedef struct vk_dispatch_desc {
+    const char *shader;                 /* embedded shader name */
+    const uint32_t *spec; uint32_t n_spec; /* specialization constants 0..n-1 */
+    const vk_bind *binds; uint32_t n_binds;
+    const void *push; uint32_t push_size;
+    uint32_t groups[3];
+} vk_dispatch_desc;
+
+/* Records one dispatch with automatic hazard barriers. Checks limits. */
+moevk_status vk_dispatch(vk_stream *s, const vk_dispatch_desc *d);
+
+/* Offset, in units of unit_bytes, of t's first element from where its binding
+ * starts (the tensor offset rounded down to the device's storage offset
+ * alignment). Shaders add it to their indices. */
+uint32_t vk_bind_elem_offset(const vk_ctx *ctx, const mvk_tensor *t, uint32_t unit_bytes);
+/* Bytes a binding of t spans (alignment slack + extent); ops split work when
+ * this exceeds info.max_storage_buffer_range. */
+uint64_t vk_bind_span(const vk_ctx *ctx, const mvk_tensor *t);
+
+/* Splits a dispatch count into groups within maxComputeWorkGroupCount[0]:
+ * returns gx, gy with gx*gy >= n. Shaders recompute the linear id. */
+void vk_split_groups(const vk_ctx *ctx, uint32_t n, uint32_t out[3]);
+
+/* Hazard tracking for transfer commands recorded into a stream. */
+void vk_stream_access(vk_stream *s, VkBuffer b, uint64_t off, uint64_t size, int write);
+
+/* Memory (vk_memory.c) */
+moevk_status vk_alloc_init(vk_ctx *ctx);
+void vk_alloc_destroy(vk_ctx *ctx);
+/* Pipelines (vk_pipeline.c) */
+moevk_status vk_pipeline_get(vk_ctx *ctx, const vk_dispatch_desc *d, vk_pipeline **out);
+void vk_pipelines_destroy(vk_ctx *ctx);
+
+#endif

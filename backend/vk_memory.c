@@ -1,0 +1,325 @@
+/* vk_memory.c — device memory: a block sub-allocator, buffers, staging copies.
+ *
+ * Buffers are VkBuffers bound at offsets inside large VkDeviceMemory blocks
+ * (one block list per memory type, first-fit over a sorted free list), so a
+ * model with hundreds of tensors makes a handful of allocations. Requests
+ * larger than half a block get a dedicated allocation. On UMA devices (and
+ * lavapipe) device-local memory is also host-visible and is mapped directly,
+ * so uploads skip the staging copy. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "vk_internal.h"
+
+#define STAGING_BYTES (32ull << 20)
+
+static uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
+
+moevk_status vk_alloc_init(vk_ctx *ctx) {
+    uint64_t bs = 256ull << 20;
+    if (ctx->info.max_memory_allocation_size && bs > ctx->info.max_memory_allocation_size)
+        bs = ctx->info.max_memory_allocation_size;
+    ctx->block_size = bs;
+    VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+                                   .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+                                   .queueFamilyIndex = ctx->queue_family};
+    VK_TRY(ctx->vkd.vkCreateCommandPool(ctx->device, &pci, NULL, &ctx->xfer_pool));
+    VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+                                      .commandPool = ctx->xfer_pool,
+                                      .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+                                      .commandBufferCount = 1};
+    VK_TRY(ctx->vkd.vkAllocateCommandBuffers(ctx->device, &ai, &ctx->xfer_cmd));
+    VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    VK_TRY(ctx->vkd.vkCreateFence(ctx->device, &fci, NULL, &ctx->xfer_fence));
+    return MOEVK_OK;
+}
+
+static void block_free(vk_ctx *ctx, vk_mem_block *b) {
+    if (b->mapped) ctx->vkd.vkUnmapMemory(ctx->device, b->mem);
+    ctx->vkd.vkFreeMemory(ctx->device, b->mem, NULL);
+    free(b->free_off);
+    free(b->free_size);
+    free(b);
+}
+
+void vk_alloc_destroy(vk_ctx *ctx) {
+    vk_buffer_destroy(ctx->staging);
+    ctx->staging = NULL;
+    if (ctx->xfer_fence) ctx->vkd.vkDestroyFence(ctx->device, ctx->xfer_fence, NULL);
+    if (ctx->xfer_pool) ctx->vkd.vkDestroyCommandPool(ctx->device, ctx->xfer_pool, NULL);
+    for (vk_mem_block *b = ctx->blocks, *n; b; b = n) {
+        n = b->next;
+        block_free(ctx, b);
+    }
+    ctx->blocks = NULL;
+}
+
+static int find_type(vk_ctx *ctx, uint32_t bits, VkMemoryPropertyFlags want, VkMemoryPropertyFlags avoid) {
+    for (uint32_t i = 0; i < ctx->mem_props.memoryTypeCount; i++) {
+        VkMemoryPropertyFlags f = ctx->mem_props.memoryTypes[i].propertyFlags;
+        if ((bits & (1u << i)) && (f & want) == want && !(f & avoid)) return (int)i;
+    }
+    return -1;
+}
+
+static int pick_type(vk_ctx *ctx, uint32_t bits, vk_mem_kind kind) {
+    int t;
+    if (kind == VK_MEM_HOST) {
+        t = find_type(ctx, bits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT |
+                                     VK_MEMORY_PROPERTY_HOST_CACHED_BIT, 0);
+        if (t < 0) t = find_type(ctx, bits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, 0);
+        return t;
+    }
+    t = find_type(ctx, bits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0);
+    if (t < 0) t = find_type(ctx, bits, 0, 0);
+    return t;
+}
+
+/* First fit in a block's free list; returns 1 and the offset on success. */
+static int block_take(vk_mem_block *b, uint64_t size, uint64_t align, uint64_t *off) {
+    for (uint32_t i = 0; i < b->n_free; i++) {
+        uint64_t start = align_up(b->free_off[i], align);
+        uint64_t end = b->free_off[i] + b->free_size[i];
+        if (start + size > end) continue;
+        uint64_t head = start - b->free_off[i], tail = end - (start + size);
+        if (head && tail) { /* split into two free ranges */
+            if (b->n_free == b->cap_free) return 0; /* no room to split: try another block */
+            memmove(&b->free_off[i + 2], &b->free_off[i + 1], (b->n_free - i - 1) * sizeof(uint64_t));
+            memmove(&b->free_size[i + 2], &b->free_size[i + 1], (b->n_free - i - 1) * sizeof(uint64_t));
+            b->free_size[i] = head;
+            b->free_off[i + 1] = start + size;
+            b->free_size[i + 1] = tail;
+            b->n_free++;
+        } else if (head) {
+            b->free_size[i] = head;
+        } else if (tail) {
+            b->free_off[i] = start + size;
+            b->free_size[i] = tail;
+        } else {
+            memmove(&b->free_off[i], &b->free_off[i + 1], (b->n_free - i - 1) * sizeof(uint64_t));
+            memmove(&b->free_size[i], &b->free_size[i + 1], (b->n_free - i - 1) * sizeof(uint64_t));
+            b->n_free--;
+        }
+        *off = start;
+        b->n_live++;
+        return 1;
+    }
+    return 0;
+}
+
+static void block_give(vk_mem_block *b, uint64_t off, uint64_t size) {
+    uint32_t i = 0;
+    while (i < b->n_free && b->free_off[i] < off) i++;
+    /* merge with the previous and/or next range */
+    int prev = i > 0 && b->free_off[i - 1] + b->free_size[i - 1] == off;
+    int next = i < b->n_free && off + size == b->free_off[i];
+    if (prev && next) {
+        b->free_size[i - 1] += size + b->free_size[i];
+        memmove(&b->free_off[i], &b->free_off[i + 1], (b->n_free - i - 1) * sizeof(uint64_t));
+        memmove(&b->free_size[i], &b->free_size[i + 1], (b->n_free - i - 1) * sizeof(uint64_t));
+        b->n_free--;
+    } else if (prev) {
+        b->free_size[i - 1] += size;
+    } else if (next) {
+        b->free_off[i] = off;
+        b->free_size[i] += size;
+    } else if (b->n_free < b->cap_free) {
+        memmove(&b->free_off[i + 1], &b->free_off[i], (b->n_free - i) * sizeof(uint64_t));
+        memmove(&b->free_size[i + 1], &b->free_size[i], (b->n_free - i) * sizeof(uint64_t));
+        b->free_off[i] = off;
+        b->free_size[i] = size;
+        b->n_free++;
+    } /* else: the range leaks until the block empties (free list full) */
+    b->n_live--;
+    if (b->n_live == 0) { /* whole block free again */
+        b->n_free = 1;
+        b->free_off[0] = 0;
+        b->free_size[0] = b->size;
+    }
+}
+
+static moevk_status block_new(vk_ctx *ctx, uint64_t size, uint32_t type, int dedicated, vk_mem_block **out) {
+    vk_mem_block *b = calloc(1, sizeof *b);
+    if (!b) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    b->cap_free = 256;
+    b->free_off = calloc(b->cap_free, sizeof(uint64_t));
+    b->free_size = calloc(b->cap_free, sizeof(uint64_t));
+    if (!b->free_off || !b->free_size) {
+        free(b->free_off); free(b->free_size); free(b);
+        return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    }
+    VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = size, .memoryTypeIndex = type};
+    VkResult r = ctx->vkd.vkAllocateMemory(ctx->device, &ai, NULL, &b->mem);
+    if (r != VK_SUCCESS) {
+        free(b->free_off); free(b->free_size); free(b);
+        moevk_status s = vk_fail_result(r, "vkAllocateMemory", __FILE__, __LINE__);
+        return mvk_fail_ctx(s, "allocating %llu MiB of device memory", (unsigned long long)(size >> 20));
+    }
+    b->size = size;
+    b->type_index = type;
+    b->dedicated = dedicated;
+    b->n_free = 1;
+    b->free_size[0] = size;
+    if (ctx->mem_props.memoryTypes[type].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) {
+        r = ctx->vkd.vkMapMemory(ctx->device, b->mem, 0, VK_WHOLE_SIZE, 0, &b->mapped);
+        if (r != VK_SUCCESS) b->mapped = NULL;
+    }
+    b->next = ctx->blocks;
+    ctx->blocks = b;
+    *out = b;
+    return MOEVK_OK;
+}
+
+static void block_unlink(vk_ctx *ctx, vk_mem_block *b) {
+    for (vk_mem_block **p = &ctx->blocks; *p; p = &(*p)->next)
+        if (*p == b) { *p = b->next; break; }
+    block_free(ctx, b);
+}
+
+moevk_status vk_buffer_create(vk_ctx *ctx, uint64_t size, vk_mem_kind kind, vk_buffer **out) {
+    if (!ctx || !out) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_buffer_create: NULL argument");
+    *out = NULL;
+    if (size == 0) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_buffer_create: size 0");
+    if (ctx->info.max_memory_allocation_size && size > ctx->info.max_memory_allocation_size)
+        return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "buffer of %llu bytes exceeds the device's maxMemoryAllocationSize (%llu)",
+                        (unsigned long long)size, (unsigned long long)ctx->info.max_memory_allocation_size);
+    vk_buffer *b = calloc(1, sizeof *b);
+    if (!b) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    b->ctx = ctx;
+    b->size = size;
+    b->kind = kind;
+    VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+                              .size = size,
+                              .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+                                       VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                              .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
+    VkResult r = ctx->vkd.vkCreateBuffer(ctx->device, &bci, NULL, &b->buffer);
+    if (r != VK_SUCCESS) {
+        free(b);
+        return vk_fail_result(r, "vkCreateBuffer", __FILE__, __LINE__);
+    }
+    VkMemoryRequirements req;
+    ctx->vkd.vkGetBufferMemoryRequirements(ctx->device, b->buffer, &req);
+    int type = pick_type(ctx, req.memoryTypeBits, kind);
+    moevk_status s = MOEVK_OK;
+    if (type < 0) s = mvk_fail(MOEVK_ERR_VULKAN, "no suitable memory type for a %s buffer", kind == VK_MEM_HOST ? "host" : "device");
+    pthread_mutex_lock(&ctx->lock);
+    if (s == MOEVK_OK) {
+        uint64_t need = align_up(req.size, req.alignment);
+        uint64_t off = 0;
+        vk_mem_block *blk = NULL;
+        if (need <= ctx->block_size / 2) {
+            for (vk_mem_block *it = ctx->blocks; it && !blk; it = it->next)
+                if (!it->dedicated && it->type_index == (uint32_t)type && block_take(it, need, req.alignment, &off)) blk = it;
+            if (!blk) {
+                s = block_new(ctx, ctx->block_size, (uint32_t)type, 0, &blk);
+                if (s == MOEVK_OK && !block_take(blk, need, req.alignment, &off))
+                    s = mvk_fail(MOEVK_ERR_INTERNAL, "sub-allocation failed in a fresh block");
+            }
+        } else {
+            s = block_new(ctx, need, (uint32_t)type, 1, &blk);
+            if (s == MOEVK_OK) block_take(blk, need, req.alignment, &off);
+        }
+        if (s == MOEVK_OK) {
+            b->block = blk;
+            b->mem_off = off;
+            b->alloc_size = need;
+            r = ctx->vkd.vkBindBufferMemory(ctx->device, b->buffer, blk->mem, off);
+            if (r != VK_SUCCESS) s = vk_fail_result(r, "vkBindBufferMemory", __FILE__, __LINE__);
+            else {
+                if (blk->mapped) b->mapped = (char *)blk->mapped + off;
+                ctx->allocated += need;
+            }
+        }
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    if (s != MOEVK_OK) {
+        vk_buffer_destroy(b);
+        return s;
+    }
+    *out = b;
+    return MOEVK_OK;
+}
+
+void vk_buffer_destroy(vk_buffer *b) {
+    if (!b) return;
+    vk_ctx *ctx = b->ctx;
+    if (b->buffer) ctx->vkd.vkDestroyBuffer(ctx->device, b->buffer, NULL);
+    if (b->block) {
+        pthread_mutex_lock(&ctx->lock);
+        block_give(b->block, b->mem_off, b->alloc_size);
+        ctx->allocated -= b->alloc_size;
+        if (b->block->dedicated) block_unlink(ctx, b->block);
+        pthread_mutex_unlock(&ctx->lock);
+    }
+    free(b);
+}
+
+uint64_t vk_buffer_size(const vk_buffer *b) { return b ? b->size : 0; }
+void *vk_buffer_map(vk_buffer *b) { return b ? b->mapped : NULL; }
+uint64_t vk_ctx_allocated_bytes(const vk_ctx *ctx) { return ctx ? ctx->allocated : 0; }
+
+/* Copies between the staging buffer and buf through the transfer command buffer. */
+static moevk_status staged_copy(vk_ctx *ctx, vk_buffer *buf, uint64_t off, void *host, uint64_t size, int to_device) {
+    if (!ctx->staging) MVK_TRY(vk_buffer_create(ctx, STAGING_BYTES, VK_MEM_HOST, &ctx->staging));
+    if (!ctx->staging->mapped) return mvk_fail(MOEVK_ERR_VULKAN, "staging buffer is not host-visible");
+    for (uint64_t done = 0; done < size;) {
+        uint64_t n = size - done < STAGING_BYTES ? size - done : STAGING_BYTES;
+        if (to_device) memcpy(ctx->staging->mapped, (char *)host + done, n);
+        VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+                                       .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
+        VK_TRY(ctx->vkd.vkBeginCommandBuffer(ctx->xfer_cmd, &bi));
+        VkBufferCopy region = {.srcOffset = to_device ? 0 : off + done, .dstOffset = to_device ? off + done : 0, .size = n};
+        ctx->vkd.vkCmdCopyBuffer(ctx->xfer_cmd, to_device ? ctx->staging->buffer : buf->buffer,
+                                 to_device ? buf->buffer : ctx->staging->buffer, 1, &region);
+        /* Why: the copy's writes must be visible to later compute (upload) or host reads (download). */
+        VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                              .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+                              .dstAccessMask = to_device ? VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT : VK_ACCESS_HOST_READ_BIT};
+        ctx->vkd.vkCmdPipelineBarrier(ctx->xfer_cmd, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                                      to_device ? VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT : VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb,
+                                      0, NULL, 0, NULL);
+        VK_TRY(ctx->vkd.vkEndCommandBuffer(ctx->xfer_cmd));
+        VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &ctx->xfer_cmd};
+        VK_TRY(ctx->vkd.vkResetFences(ctx->device, 1, &ctx->xfer_fence));
+        VK_TRY(ctx->vkd.vkQueueSubmit(ctx->queue, 1, &si, ctx->xfer_fence));
+        VK_TRY(ctx->vkd.vkWaitForFences(ctx->device, 1, &ctx->xfer_fence, VK_TRUE, UINT64_MAX));
+        if (!to_device) memcpy((char *)host + done, ctx->staging->mapped, n);
+        done += n;
+    }
+    return MOEVK_OK;
+}
+
+static moevk_status check_range(const char *what, vk_buffer *b, uint64_t off, const void *host, uint64_t size) {
+    if (!b || (!host && size)) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL buffer or host pointer", what);
+    if (off > b->size || size > b->size - off)
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: range [%llu, +%llu) outside buffer of %llu bytes", what,
+                        (unsigned long long)off, (unsigned long long)size, (unsigned long long)b->size);
+    return MOEVK_OK;
+}
+
+moevk_status vk_upload(vk_ctx *ctx, vk_buffer *dst, uint64_t dst_off, const void *src, uint64_t size) {
+    MVK_TRY(check_range("vk_upload", dst, dst_off, src, size));
+    if (size == 0) return MOEVK_OK;
+    if (dst->mapped) { /* host-visible (UMA): no staging needed; coherent memory */
+        memcpy((char *)dst->mapped + dst_off, src, size);
+        return MOEVK_OK;
+    }
+    pthread_mutex_lock(&ctx->lock);
+    moevk_status s = staged_copy(ctx, dst, dst_off, (void *)src, size, 1);
+    pthread_mutex_unlock(&ctx->lock);
+    return s;
+}
+
+moevk_status vk_download(vk_ctx *ctx, vk_buffer *src, uint64_t src_off, void *dst, uint64_t size) {
+    MVK_TRY(check_range("vk_download", src, src_off, dst, size));
+    if (size == 0) return MOEVK_OK;
+    if (src->mapped) {
+        memcpy(dst, (char *)src->mapped + src_off, size);
+        return MOEVK_OK;
+    }
+    pthread_mutex_lock(&ctx->lock);
+    moevk_status s = staged_copy(ctx, src, src_off, dst, size, 0);
+    pthread_mutex_unlock(&ctx->lock);
+    return s;
+}

@@ -1,0 +1,342 @@
+/* vk_stream.c — command streams: recording dispatches with hazard-tracked
+ * barriers, scratch memory, submit/replay, and per-dispatch timestamps.
+ *
+ * Barrier policy: a stream remembers the buffer ranges read and written
+ * since its last barrier. A new command gets a barrier in front of it only if
+ * it reads or writes a range written since then (read-after-write,
+ * write-after-write) or writes a range read since then (write-after-read).
+ * Independent dispatches (e.g. the Q, K and V projections) therefore run
+ * without barriers between them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vk_internal.h"
+
+#define SCRATCH_CHUNK (64ull << 20)
+#define QUERY_CAP 8192u
+
+moevk_status vk_stream_create(vk_ctx *ctx, vk_stream **out) {
+    if (!ctx || !out) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_stream_create: NULL argument");
+    *out = NULL;
+    vk_stream *s = calloc(1, sizeof *s);
+    if (!s) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    s->ctx = ctx;
+    moevk_status st = MOEVK_OK;
+    VkResult r;
+    VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO, .queueFamilyIndex = ctx->queue_family};
+    r = ctx->vkd.vkCreateCommandPool(ctx->device, &pci, NULL, &s->pool);
+    if (r != VK_SUCCESS) { st = vk_fail_result(r, "vkCreateCommandPool", __FILE__, __LINE__); goto fail; }
+    VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO, .commandPool = s->pool,
+                                      .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY, .commandBufferCount = 1};
+    r = ctx->vkd.vkAllocateCommandBuffers(ctx->device, &ai, &s->cmd);
+    if (r != VK_SUCCESS) { st = vk_fail_result(r, "vkAllocateCommandBuffers", __FILE__, __LINE__); goto fail; }
+    VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    r = ctx->vkd.vkCreateFence(ctx->device, &fci, NULL, &s->fence);
+    if (r != VK_SUCCESS) { st = vk_fail_result(r, "vkCreateFence", __FILE__, __LINE__); goto fail; }
+    if (ctx->profile) {
+        VkQueryPoolCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO, .queryType = VK_QUERY_TYPE_TIMESTAMP,
+                                     .queryCount = QUERY_CAP};
+        r = ctx->vkd.vkCreateQueryPool(ctx->device, &qci, NULL, &s->query_pool);
+        if (r != VK_SUCCESS) { st = vk_fail_result(r, "vkCreateQueryPool", __FILE__, __LINE__); goto fail; }
+        s->query_cap = QUERY_CAP;
+        s->query_pipe = calloc(QUERY_CAP / 2, sizeof *s->query_pipe);
+        if (!s->query_pipe) { st = mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory"); goto fail; }
+    }
+    *out = s;
+    return MOEVK_OK;
+fail:
+    vk_stream_destroy(s);
+    return st;
+}
+
+static void scratch_release(vk_stream *s) {
+    for (uint32_t i = 0; i < s->n_scratch; i++) vk_buffer_destroy(s->scratch[i]);
+    s->n_scratch = 0;
+    s->scratch_used = 0;
+}
+
+void vk_stream_destroy(vk_stream *s) {
+    if (!s) return;
+    vk_ctx *ctx = s->ctx;
+    if (s->pending) vk_stream_wait(s);
+    scratch_release(s);
+    free(s->scratch);
+    free(s->query_pipe);
+    if (s->query_pool) ctx->vkd.vkDestroyQueryPool(ctx->device, s->query_pool, NULL);
+    if (s->fence) ctx->vkd.vkDestroyFence(ctx->device, s->fence, NULL);
+    if (s->pool) ctx->vkd.vkDestroyCommandPool(ctx->device, s->pool, NULL);
+    free(s);
+}
+
+vk_ctx *vk_stream_ctx(const vk_stream *s) { return s ? s->ctx : NULL; }
+uint32_t vk_stream_dispatch_count(const vk_stream *s) { return s ? s->n_dispatch : 0; }
+uint32_t vk_stream_barrier_count(const vk_stream *s) { return s ? s->n_barrier : 0; }
+
+static void full_barrier(vk_stream *s, VkPipelineStageFlags dst_stage, VkAccessFlags dst_access) {
+    VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                          .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+                          .dstAccessMask = dst_access};
+    s->ctx->vkd.vkCmdPipelineBarrier(s->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                                     dst_stage, 0, 1, &mb, 0, NULL, 0, NULL);
+}
+
+moevk_status vk_stream_begin(vk_stream *s) {
+    if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_stream_begin: NULL stream");
+    if (s->pending) MVK_TRY(vk_stream_wait(s));
+    vk_ctx *ctx = s->ctx;
+    scratch_release(s);
+    VK_TRY(ctx->vkd.vkResetCommandPool(ctx->device, s->pool, 0));
+    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    VK_TRY(ctx->vkd.vkBeginCommandBuffer(s->cmd, &bi));
+    s->recording = 1;
+    s->recorded = 0;
+    s->n_dispatch = s->n_barrier = 0;
+    s->n_written = s->n_read = 0;
+    s->n_query = 0;
+    if (s->query_pool) ctx->vkd.vkCmdResetQueryPool(s->cmd, s->query_pool, 0, s->query_cap);
+    /* Why: memory written by earlier submissions (a previous replay of this
+     * stream, other streams, transfers) must be visible to this recording. */
+    full_barrier(s, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                 VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT);
+    return MOEVK_OK;
+}
+
+moevk_status vk_stream_end(vk_stream *s) {
+    if (!s || !s->recording) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_stream_end: stream is not recording");
+    /* Why: results are read by the host after the fence (downloads of mapped
+     * memory, parameter read-back); make the device writes visible to it. */
+    full_barrier(s, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+    s->recording = 0;
+    VK_TRY(s->ctx->vkd.vkEndCommandBuffer(s->cmd));
+    s->recorded = 1;
+    return MOEVK_OK;
+}
+
+moevk_status vk_stream_submit_async(vk_stream *s) {
+    if (!s || !s->recorded) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_stream_submit: nothing recorded (call vk_stream_end)");
+    if (s->pending) MVK_TRY(vk_stream_wait(s));
+    vk_ctx *ctx = s->ctx;
+    VK_TRY(ctx->vkd.vkResetFences(ctx->device, 1, &s->fence));
+    VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &s->cmd};
+    pthread_mutex_lock(&ctx->lock); /* the queue is shared with transfers */
+    VkResult r = ctx->vkd.vkQueueSubmit(ctx->queue, 1, &si, s->fence);
+    pthread_mutex_unlock(&ctx->lock);
+    if (r != VK_SUCCESS) return vk_fail_result(r, "vkQueueSubmit", __FILE__, __LINE__);
+    s->pending = 1;
+    return MOEVK_OK;
+}
+
+static void collect_profile(vk_stream *s) {
+    vk_ctx *ctx = s->ctx;
+    if (!s->query_pool || s->n_query == 0) return;
+    uint64_t *ts = calloc(s->n_query, sizeof *ts);
+    if (!ts) return;
+    if (ctx->vkd.vkGetQueryPoolResults(ctx->device, s->query_pool, 0, s->n_query, s->n_query * sizeof *ts, ts,
+                                       sizeof *ts, VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT) == VK_SUCCESS) {
+        pthread_mutex_lock(&ctx->lock);
+        for (uint32_t i = 0; i + 1 < s->n_query; i += 2) {
+            vk_pipeline *p = s->query_pipe[i / 2];
+            if (!p || ts[i + 1] < ts[i]) continue;
+            p->prof_ns += (uint64_t)((double)(ts[i + 1] - ts[i]) * ctx->info.timestamp_period_ns);
+            p->prof_calls++;
+        }
+        pthread_mutex_unlock(&ctx->lock);
+    }
+    free(ts);
+}
+
+moevk_status vk_stream_wait(vk_stream *s) {
+    if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_stream_wait: NULL stream");
+    if (!s->pending) return MOEVK_OK;
+    vk_ctx *ctx = s->ctx;
+    s->pending = 0;
+    VK_TRY(ctx->vkd.vkWaitForFences(ctx->device, 1, &s->fence, VK_TRUE, UINT64_MAX));
+    collect_profile(s);
+    return MOEVK_OK;
+}
+
+moevk_status vk_stream_submit(vk_stream *s) {
+    MVK_TRY(vk_stream_submit_async(s));
+    return vk_stream_wait(s);
+}
+
+moevk_status vk_stream_scratch(vk_stream *s, mvk_type t, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3, mvk_tensor *out) {
+    if (!s || !out || !s->recording) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_stream_scratch: stream is not recording");
+    int64_t row = mvk_row_bytes(t, ne0);
+    if (row < 0 || ne1 <= 0 || ne2 <= 0 || ne3 <= 0)
+        return mvk_fail(MOEVK_ERR_SHAPE, "vk_stream_scratch: bad shape [%lld, %lld, %lld, %lld] for %s", (long long)ne0,
+                        (long long)ne1, (long long)ne2, (long long)ne3, mvk_type_name(t) ? mvk_type_name(t) : "?");
+    uint64_t bytes = (uint64_t)row * (uint64_t)ne1 * (uint64_t)ne2 * (uint64_t)ne3;
+    uint64_t align = s->ctx->info.min_storage_buffer_offset_alignment;
+    if (align < 256) align = 256;
+    uint64_t off = (s->scratch_used + align - 1) / align * align;
+    vk_buffer *b = s->n_scratch ? s->scratch[s->n_scratch - 1] : NULL;
+    if (!b || off + bytes > vk_buffer_size(b)) {
+        if (s->n_scratch == s->cap_scratch) {
+            uint32_t cap = s->cap_scratch ? s->cap_scratch * 2 : 8;
+            vk_buffer **nb = realloc(s->scratch, cap * sizeof *nb);
+            if (!nb) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+            s->scratch = nb;
+            s->cap_scratch = cap;
+        }
+        MVK_TRY(vk_buffer_create(s->ctx, bytes > SCRATCH_CHUNK ? bytes : SCRATCH_CHUNK, VK_MEM_DEVICE, &b));
+        s->scratch[s->n_scratch++] = b;
+        off = 0;
+    }
+    s->scratch_used = off + bytes;
+    *out = mvk_tensor_make(b, off, t, ne0, ne1, ne2, ne3);
+    return MOEVK_OK;
+}
+
+/* ---------------------------------------------------------------- hazards */
+
+static int overlaps(const vk_range *a, VkBuffer b, uint64_t off, uint64_t end) {
+    return a->buffer == b && off < a->end && a->off < end;
+}
+
+static int hazard(const vk_stream *s, VkBuffer b, uint64_t off, uint64_t end, int write) {
+    for (uint32_t i = 0; i < s->n_written; i++)
+        if (overlaps(&s->written[i], b, off, end)) return 1; /* RAW or WAW */
+    if (write)
+        for (uint32_t i = 0; i < s->n_read; i++)
+            if (overlaps(&s->read[i], b, off, end)) return 1; /* WAR */
+    return 0;
+}
+
+static void hazard_barrier(vk_stream *s) {
+    /* Why: this command reads or writes memory that a command recorded since
+     * the last barrier wrote (RAW/WAW), or writes memory one of them still
+     * reads (WAR); those earlier commands must finish and their writes be
+     * visible first. */
+    full_barrier(s, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                 VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT);
+    s->n_barrier++;
+    s->n_written = s->n_read = 0;
+}
+
+static void track(vk_stream *s, VkBuffer b, uint64_t off, uint64_t end, int write) {
+    vk_range *set = write ? s->written : s->read;
+    uint32_t *n = write ? &s->n_written : &s->n_read;
+    if (*n == VK_MAX_TRACKED) { /* table full: be conservative */
+        hazard_barrier(s);
+        set = write ? s->written : s->read;
+    }
+    set[(*n)++] = (vk_range){b, off, end};
+}
+
+void vk_stream_access(vk_stream *s, VkBuffer b, uint64_t off, uint64_t size, int write) {
+    if (hazard(s, b, off, off + size, write)) hazard_barrier(s);
+    track(s, b, off, off + size, write);
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+uint32_t vk_bind_elem_offset(const vk_ctx *ctx, const mvk_tensor *t, uint32_t unit_bytes) {
+    uint64_t a = ctx->info.min_storage_buffer_offset_alignment ? ctx->info.min_storage_buffer_offset_alignment : 1;
+    uint64_t base = t->off / a * a;
+    return (uint32_t)((t->off - base) / unit_bytes);
+}
+
+uint64_t vk_bind_span(const vk_ctx *ctx, const mvk_tensor *t) {
+    uint64_t a = ctx->info.min_storage_buffer_offset_alignment ? ctx->info.min_storage_buffer_offset_alignment : 1;
+    return t->off - t->off / a * a + mvk_tensor_extent(t);
+}
+
+void vk_split_groups(const vk_ctx *ctx, uint32_t n, uint32_t out[3]) {
+    uint32_t maxx = ctx->info.max_workgroup_count[0] ? ctx->info.max_workgroup_count[0] : 65535;
+    if (n <= maxx) {
+        out[0] = n ? n : 1;
+        out[1] = 1;
+    } else {
+        out[1] = (n + maxx - 1) / maxx;
+        out[0] = (n + out[1] - 1) / out[1];
+    }
+    out[2] = 1;
+}
+
+moevk_status vk_dispatch(vk_stream *s, const vk_dispatch_desc *d) {
+    if (!s || !d) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_dispatch: NULL argument");
+    if (!s->recording) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: stream is not recording (call vk_stream_begin)", d->shader);
+    vk_ctx *ctx = s->ctx;
+    for (int i = 0; i < 3; i++)
+        if (d->groups[i] == 0 || d->groups[i] > ctx->info.max_workgroup_count[i])
+            return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %u workgroups in dimension %d (device allows 1..%u)", d->shader,
+                            d->groups[i], i, ctx->info.max_workgroup_count[i]);
+    VkDescriptorBufferInfo bi[VK_MAX_BINDINGS];
+    VkWriteDescriptorSet w[VK_MAX_BINDINGS];
+    if (d->n_binds > VK_MAX_BINDINGS) return mvk_fail(MOEVK_ERR_INTERNAL, "%s: too many bindings", d->shader);
+    uint64_t a = ctx->info.min_storage_buffer_offset_alignment ? ctx->info.min_storage_buffer_offset_alignment : 1;
+    int need_barrier = 0;
+    for (uint32_t i = 0; i < d->n_binds; i++) {
+        const mvk_tensor *t = d->binds[i].t;
+        if (!t || !t->buf) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: binding %u has no buffer", d->shader, i);
+        uint64_t base = t->off / a * a;
+        uint64_t span = t->off - base + mvk_tensor_extent(t);
+        span = (span + 3) / 4 * 4; /* storage ranges cover whole 4-byte words */
+        if (base + span > t->buf->size) span = t->buf->size - base;
+        if (base >= t->buf->size)
+            return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: binding %u starts at %llu beyond its buffer (%llu bytes)", d->shader, i,
+                            (unsigned long long)base, (unsigned long long)t->buf->size);
+        if (span > ctx->info.max_storage_buffer_range)
+            return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: binding %u spans %llu bytes, over the device's maxStorageBufferRange (%llu)",
+                            d->shader, i, (unsigned long long)span, (unsigned long long)ctx->info.max_storage_buffer_range);
+        bi[i] = (VkDescriptorBufferInfo){.buffer = t->buf->buffer, .offset = base, .range = span};
+        w[i] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET, .dstBinding = i, .descriptorCount = 1,
+                                      .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .pBufferInfo = &bi[i]};
+        need_barrier |= hazard(s, t->buf->buffer, base, base + span, d->binds[i].write);
+    }
+    vk_pipeline *p;
+    MVK_TRY(vk_pipeline_get(ctx, d, &p));
+    if (need_barrier) hazard_barrier(s);
+    for (uint32_t i = 0; i < d->n_binds; i++)
+        track(s, bi[i].buffer, bi[i].offset, bi[i].offset + bi[i].range, d->binds[i].write);
+
+    int timed = s->query_pool && s->n_query + 2 <= s->query_cap;
+    if (timed) ctx->vkd.vkCmdWriteTimestamp(s->cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, s->query_pool, s->n_query);
+    ctx->vkd.vkCmdBindPipeline(s->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p->pipeline);
+    ctx->vkd.vkCmdPushDescriptorSetKHR(s->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p->layout, 0, d->n_binds, w);
+    if (d->push_size) ctx->vkd.vkCmdPushConstants(s->cmd, p->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, d->push_size, d->push);
+    ctx->vkd.vkCmdDispatch(s->cmd, d->groups[0], d->groups[1], d->groups[2]);
+    if (timed) {
+        ctx->vkd.vkCmdWriteTimestamp(s->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, s->query_pool, s->n_query + 1);
+        s->query_pipe[s->n_query / 2] = p;
+        s->n_query += 2;
+    }
+    s->n_dispatch++;
+    return MOEVK_OK;
+}
+
+/* ---------------------------------------------------------------- transfers */
+
+static moevk_status check_bytes(const char *what, vk_buffer *b, uint64_t off, uint64_t size) {
+    if (!b) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL buffer", what);
+    if (off > b->size || size > b->size - off)
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: range [%llu, +%llu) outside buffer of %llu bytes", what,
+                        (unsigned long long)off, (unsigned long long)size, (unsigned long long)b->size);
+    return MOEVK_OK;
+}
+
+moevk_status vk_op_copy_bytes(vk_stream *s, vk_buffer *dst, uint64_t dst_off, vk_buffer *src, uint64_t src_off, uint64_t size) {
+    if (!s || !s->recording) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_op_copy_bytes: stream is not recording");
+    MVK_TRY(check_bytes("vk_op_copy_bytes (src)", src, src_off, size));
+    MVK_TRY(check_bytes("vk_op_copy_bytes (dst)", dst, dst_off, size));
+    if (size == 0) return MOEVK_OK;
+    int hz = hazard(s, src->buffer, src_off, src_off + size, 0) || hazard(s, dst->buffer, dst_off, dst_off + size, 1);
+    if (hz) hazard_barrier(s);
+    track(s, src->buffer, src_off, src_off + size, 0);
+    track(s, dst->buffer, dst_off, dst_off + size, 1);
+    VkBufferCopy region = {.srcOffset = src_off, .dstOffset = dst_off, .size = size};
+    s->ctx->vkd.vkCmdCopyBuffer(s->cmd, src->buffer, dst->buffer, 1, &region);
+    return MOEVK_OK;
+}
+
+moevk_status vk_op_fill_u32(vk_stream *s, vk_buffer *dst, uint64_t off, uint64_t size, uint32_t value) {
+    if (!s || !s->recording) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_op_fill_u32: stream is not recording");
+    MVK_TRY(check_bytes("vk_op_fill_u32", dst, off, size));
+    if (off % 4 || size % 4) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_op_fill_u32: offset and size must be multiples of 4");
+    if (size == 0) return MOEVK_OK;
+    vk_stream_access(s, dst->buffer, off, size, 1);
+    s->ctx->vkd.vkCmdFillBuffer(s->cmd, dst->buffer, off, size, value);
+    return MOEVK_OK;
+}
