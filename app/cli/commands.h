@@ -11,6 +11,7 @@ typedef struct cli_command {
 
 int cmd_devices(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
 #endif

@@ -8,6 +8,7 @@
 static const cli_command g_commands[] = {
     {"devices", "list Vulkan devices with their limits and features", cmd_devices},
     {"info", "show a GGUF file: metadata, tensors, model hyper-parameters", cmd_info},
+    {"tokenize", "print the token ids of a text (byte-level BPE from a GGUF)", cmd_tokenize},
     /* bench: added with app/cli/cmd_bench.c */
 };
 #define N_COMMANDS (sizeof g_commands / sizeof g_commands[0])
