@@ -1,0 +1,382 @@
+#!/usr/bin/python3
+"""Write a random-weight Qwen3-VL MoE model pair in llama.cpp's GGUF form.
+
+  PREFIX + "text.gguf"    general.architecture = qwen3vlmoe (text model + gpt2/qwen2 tokenizer)
+  PREFIX + "mmproj.gguf"  general.architecture = clip, clip.projector_type = qwen3vl_merger
+
+Keys, key types, tensor names and ne shapes follow /work/shared/docs/qwen3vl-moe.md sections 1-2 and
+mirror the golden set (goldens/qwen3vlmoe-tiny-a manifest.json gguf_inventory). The default is the
+"bench" configuration (8 layers x 16 experts top-2, d=512, 8/2 heads of 64, vision depth 4 width 256).
+
+  /usr/bin/python3 tools/gen_synthetic_model.py --out-prefix /tmp/bench/ --dtype q8_0
+  /usr/bin/python3 tools/gen_synthetic_model.py --preset tiny --out-prefix /tmp/tiny-
+
+Weights: N(0, gain / sqrt(fan_in)) so every projection keeps unit-scale activations; residual-branch
+output projections get an extra 1/sqrt(2 * n_layer); norm weights 1 + N(0, 0.05^2). The router and LM
+head gains (--router-gain, --output-gain) make routing and next-token choices decisive rather than
+flat. 1-D tensors are always f32; --dtype applies to the 2-D+ weights (q8_0 falls back to f16 for a
+tensor whose ne0 is not a multiple of 32; the conv patch kernels are never q8_0, as in real mmproj files).
+"""
+
+import argparse
+import collections
+import os
+import re
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gguf.gguf_writer import GGUFWriter  # noqa: E402
+
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>",
+                  "<|vision_end|>", "<|image_pad|>"]
+TOKEN_NORMAL, TOKEN_CONTROL, TOKEN_UNUSED = 1, 3, 5
+
+CHAT_TEMPLATE = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
+                 "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}"
+                 "{{ '<|im_start|>assistant\\n' }}{% endif %}")
+
+# Fixed corpus for the BPE merges (so the vocabulary is deterministic and has real-looking merges).
+CORPUS = """\
+Describe this image. What is in the picture? Please answer the question in one short sentence.
+The image shows a red circle, a blue square and a green triangle on a white background.
+There is a cat sitting on the table next to a cup of coffee. The dog is running in the park.
+A person is riding a bicycle along the river. The sky is clear and the sun is shining.
+In the picture there are three apples, two bananas and one orange in a bowl.
+The quick brown fox jumps over the lazy dog. This is a test of the tokenizer merges.
+Mixture of experts models route every token to a small number of expert networks.
+The vision encoder turns the image into patches, and the merger projects them into the text space.
+Which experts fired for this token? The router picked the two experts with the highest scores.
+"""
+
+# Qwen2-like pre-tokenizer approximation, only used to split the training corpus into words.
+PRETOKEN_RE = re.compile(r"'s|'t|'re|'ve|'m|'ll|'d| ?[A-Za-z]+| ?[0-9]| ?[^\sA-Za-z0-9]+|\s+")
+
+
+def bytes_to_unicode():
+    """GPT-2 byte -> printable unicode char table."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("\xa1"), ord("\xac") + 1)) + \
+        list(range(ord("\xae"), ord("\xff") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return {b: chr(c) for b, c in zip(bs, cs)}
+
+
+def train_merges(n_merges):
+    """Plain BPE on CORPUS; ties broken by the pair's text so the result is deterministic."""
+    b2u = bytes_to_unicode()
+    words = collections.Counter()
+    for w in PRETOKEN_RE.findall(CORPUS):
+        words[tuple(b2u[b] for b in w.encode("utf-8"))] += 1
+    merges = []
+    while len(merges) < n_merges:
+        pairs = collections.Counter()
+        for w, c in words.items():
+            for a, b in zip(w, w[1:]):
+                pairs[(a, b)] += c
+        if not pairs:
+            break
+        best = min(pairs.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+        merges.append(best)
+        nw = collections.Counter()
+        for w, c in words.items():
+            out, i = [], 0
+            while i < len(w):
+                if i + 1 < len(w) and (w[i], w[i + 1]) == best:
+                    out.append(w[i] + w[i + 1])
+                    i += 2
+                else:
+                    out.append(w[i])
+                    i += 1
+            nw[tuple(out)] += c
+        words = nw
+    return merges
+
+
+def build_vocab(n_merges, vocab_size):
+    b2u = bytes_to_unicode()
+    tokens = [b2u[b] for b in range(256)]
+    merges = train_merges(n_merges)
+    seen = set(tokens)
+    for a, b in merges:
+        if a + b not in seen:
+            tokens.append(a + b)
+            seen.add(a + b)
+    types = [TOKEN_NORMAL] * len(tokens)
+    special = {}
+    for s in SPECIAL_TOKENS:
+        special[s] = len(tokens)
+        tokens.append(s)
+        types.append(TOKEN_CONTROL)
+    while len(tokens) < vocab_size:  # unused padding ids, as in the real 151936-entry vocab
+        tokens.append("[PAD%d]" % len(tokens))
+        types.append(TOKEN_UNUSED)
+    return tokens, types, ["%s %s" % m for m in merges], special
+
+
+PRESETS = {
+    # the default benchmark model
+    "bench": dict(layers=8, experts=16, top_k=2, embd=512, heads=8, kv_heads=2, head_dim=64, ff_exp=512,
+                  vocab_merges=250, vocab_size=0, ctx=4096, rope_sections="12,10,10,0",
+                  vision_depth=4, vision_width=256, vision_heads=4, vision_ff=1024, vision_patch=16,
+                  vision_pos_side=16, deepstack="1,2"),
+    # golden-sized model (same shapes as goldens/qwen3vlmoe-tiny-a)
+    "tiny": dict(layers=3, experts=8, top_k=2, embd=64, heads=4, kv_heads=2, head_dim=16, ff_exp=32,
+                 vocab_merges=40, vocab_size=0, ctx=256, rope_sections="3,3,2,0",
+                 vision_depth=3, vision_width=64, vision_heads=4, vision_ff=128, vision_patch=16,
+                 vision_pos_side=4, deepstack="1"),
+}
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--preset", choices=sorted(PRESETS), default="bench",
+                   help="starting configuration; the flags below override it (default: bench)")
+    p.add_argument("--out-prefix", required=True,
+                   help="output path prefix: writes PREFIX+'text.gguf' and PREFIX+'mmproj.gguf' "
+                        "(a prefix ending in '/' is a directory, created if needed)")
+    p.add_argument("--dtype", choices=["f32", "f16", "bf16", "q8_0"], default="f32",
+                   help="storage type of the 2-D+ weights (default f32)")
+    p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--text-only", action="store_true", help="do not write the mmproj GGUF")
+    p.add_argument("--tie-embeddings", action="store_true", help="omit output.weight (LM head = token_embd)")
+    p.add_argument("--name", default=None, help="general.name (default: synthetic-qwen3vlmoe-<preset>)")
+    g = p.add_argument_group("text model")
+    g.add_argument("--layers", type=int)
+    g.add_argument("--experts", type=int)
+    g.add_argument("--top-k", type=int)
+    g.add_argument("--embd", type=int)
+    g.add_argument("--heads", type=int)
+    g.add_argument("--kv-heads", type=int)
+    g.add_argument("--head-dim", type=int)
+    g.add_argument("--ff-exp", type=int, help="per-expert FFN width")
+    g.add_argument("--ctx", type=int, help="context_length")
+    g.add_argument("--rope-sections", help="M-RoPE sections t,h,w,e (sum <= head_dim/2)")
+    g.add_argument("--rope-base", type=float, default=10000.0)
+    g.add_argument("--rms-eps", type=float, default=1e-6)
+    g.add_argument("--vocab-merges", type=int, help="number of BPE merges (vocab = 256 + merges + 6 specials)")
+    g.add_argument("--vocab-size", type=int, help="pad the vocabulary with [PADi] unused tokens up to this size")
+    g.add_argument("--router-gain", type=float, default=4.0)
+    g.add_argument("--output-gain", type=float, default=3.0)
+    v = p.add_argument_group("vision tower")
+    v.add_argument("--vision-depth", type=int)
+    v.add_argument("--vision-width", type=int)
+    v.add_argument("--vision-heads", type=int)
+    v.add_argument("--vision-ff", type=int)
+    v.add_argument("--vision-patch", type=int)
+    v.add_argument("--vision-pos-side", type=int, help="learned position grid side (image_size = side * patch)")
+    v.add_argument("--deepstack", help="comma-separated vision layers tapped for DeepStack (may be empty)")
+    a = p.parse_args(argv)
+    cfg = dict(PRESETS[a.preset])
+    for k in list(cfg):
+        val = getattr(a, k, None)
+        if val is not None:
+            cfg[k] = val
+    if a.rope_sections is None and a.head_dim is not None:
+        # preset sections scaled to the new head_dim in Qwen3-VL's 24:20:20 proportion (sum = head_dim/2)
+        half = cfg["head_dim"] // 2
+        hw = (half - round(half * 24 / 64)) // 2
+        cfg["rope_sections"] = "%d,%d,%d,0" % (half - 2 * hw, hw, hw)
+    cfg["rope_sections"] = [int(x) for x in str(cfg["rope_sections"]).split(",")]
+    cfg["deepstack"] = [int(x) for x in str(cfg["deepstack"]).split(",") if x.strip() != ""]
+    return a, cfg
+
+
+def check_cfg(cfg):
+    errs = []
+    if len(cfg["rope_sections"]) != 4:
+        errs.append("--rope-sections needs 4 values")
+    if sum(cfg["rope_sections"]) > cfg["head_dim"] // 2:
+        errs.append("sum(rope sections) must be <= head_dim/2")
+    if cfg["heads"] % cfg["kv_heads"]:
+        errs.append("heads must be a multiple of kv-heads")
+    if not 0 < cfg["top_k"] <= cfg["experts"]:
+        errs.append("need 0 < top-k <= experts")
+    if cfg["vision_width"] % cfg["vision_heads"]:
+        errs.append("vision width must be a multiple of vision heads")
+    if (cfg["vision_width"] // cfg["vision_heads"]) % 4:
+        errs.append("vision head dim must be a multiple of 4 (2-D RoPE)")
+    if any(not 0 <= d < cfg["vision_depth"] for d in cfg["deepstack"]):
+        errs.append("deepstack layers must be in [0, vision_depth)")
+    if len(cfg["deepstack"]) > cfg["layers"]:
+        errs.append("more deepstack taps than text layers")
+    if errs:
+        raise SystemExit("gen_synthetic_model: " + "; ".join(errs))
+
+
+class Gen:
+    def __init__(self, seed, dtype):
+        self.rng = np.random.default_rng(seed)
+        self.dtype = dtype
+
+    def normal(self, shape, std):
+        return (self.rng.standard_normal(shape, dtype=np.float32) * np.float32(std)).astype(np.float32)
+
+    def norm_w(self, n):
+        return (1.0 + self.normal((n,), 0.05)).astype(np.float32)
+
+    def wtype(self, shape, allow_q8=True):
+        if len(shape) == 1:
+            return "f32"
+        if self.dtype == "q8_0" and (not allow_q8 or shape[-1] % 32):
+            return "f16"
+        return self.dtype
+
+
+def write_text(path, cfg, args, gen):
+    L, E, K, D = cfg["layers"], cfg["experts"], cfg["top_k"], cfg["embd"]
+    H, HKV, HD, FF = cfg["heads"], cfg["kv_heads"], cfg["head_dim"], cfg["ff_exp"]
+    tokens, types, merges, special = build_vocab(cfg["vocab_merges"], cfg["vocab_size"])
+    V = len(tokens)
+    arch = "qwen3vlmoe"
+    w = GGUFWriter(path, arch)
+    w.add_string("general.type", "model")
+    w.add_string("general.name", args.name or "synthetic-qwen3vlmoe-%s" % args.preset)
+    w.add_u32("general.file_type", {"f32": 0, "f16": 1, "q8_0": 7, "bf16": 32}[args.dtype])
+    w.add_u32(arch + ".block_count", L)
+    w.add_u32(arch + ".context_length", cfg["ctx"])
+    w.add_u32(arch + ".embedding_length", D)
+    w.add_u32(arch + ".feed_forward_length", FF * 4)
+    w.add_u32(arch + ".attention.head_count", H)
+    w.add_u32(arch + ".attention.head_count_kv", HKV)
+    w.add_array(arch + ".rope.dimension_sections", cfg["rope_sections"], "i32")
+    w.add_f32(arch + ".rope.freq_base", args.rope_base)
+    w.add_f32(arch + ".attention.layer_norm_rms_epsilon", args.rms_eps)
+    w.add_u32(arch + ".expert_count", E)
+    w.add_u32(arch + ".expert_used_count", K)
+    w.add_u32(arch + ".attention.key_length", HD)
+    w.add_u32(arch + ".attention.value_length", HD)
+    w.add_u32(arch + ".expert_feed_forward_length", FF)
+    w.add_u32(arch + ".n_deepstack_layers", len(cfg["deepstack"]))
+    w.add_string("tokenizer.ggml.model", "gpt2")
+    w.add_string("tokenizer.ggml.pre", "qwen2")
+    w.add_array("tokenizer.ggml.tokens", tokens, "string")
+    w.add_array("tokenizer.ggml.token_type", types, "i32")
+    w.add_array("tokenizer.ggml.merges", merges, "string")
+    w.add_u32("tokenizer.ggml.eos_token_id", special["<|im_end|>"])
+    w.add_u32("tokenizer.ggml.padding_token_id", special["<|endoftext|>"])
+    w.add_u32("tokenizer.ggml.bos_token_id", special["<|endoftext|>"])
+    w.add_bool("tokenizer.ggml.add_bos_token", False)
+    w.add_string("tokenizer.chat_template", CHAT_TEMPLATE)
+
+    res = 1.0 / np.sqrt(2.0 * L)  # residual-branch scale
+
+    def t(name, a):
+        w.add_tensor(name, a, gen.wtype(a.shape))
+
+    t("token_embd.weight", gen.normal((V, D), 1.0))
+    for i in range(L):
+        p = "blk.%d." % i
+        t(p + "attn_norm.weight", gen.norm_w(D))
+        t(p + "attn_q.weight", gen.normal((H * HD, D), 1.0 / np.sqrt(D)))
+        t(p + "attn_k.weight", gen.normal((HKV * HD, D), 1.0 / np.sqrt(D)))
+        t(p + "attn_v.weight", gen.normal((HKV * HD, D), 1.0 / np.sqrt(D)))
+        t(p + "attn_output.weight", gen.normal((D, H * HD), res / np.sqrt(H * HD)))
+        t(p + "attn_q_norm.weight", gen.norm_w(HD))
+        t(p + "attn_k_norm.weight", gen.norm_w(HD))
+        t(p + "ffn_norm.weight", gen.norm_w(D))
+        t(p + "ffn_gate_inp.weight", gen.normal((E, D), args.router_gain / np.sqrt(D)))
+        t(p + "ffn_gate_exps.weight", gen.normal((E, FF, D), 1.0 / np.sqrt(D)))
+        t(p + "ffn_up_exps.weight", gen.normal((E, FF, D), 1.0 / np.sqrt(D)))
+        t(p + "ffn_down_exps.weight", gen.normal((E, D, FF), 2.0 * res / np.sqrt(FF)))
+    t("output_norm.weight", gen.norm_w(D))
+    if not args.tie_embeddings:
+        t("output.weight", gen.normal((V, D), args.output_gain / np.sqrt(D)))
+    w.write()
+    return V, special
+
+
+def write_mmproj(path, cfg, args, gen):
+    C, NL, NH, FFV = cfg["vision_width"], cfg["vision_depth"], cfg["vision_heads"], cfg["vision_ff"]
+    P, S, D = cfg["vision_patch"], cfg["vision_pos_side"], cfg["embd"]
+    C4 = 4 * C
+    ds = cfg["deepstack"]
+    w = GGUFWriter(path, "clip")
+    w.add_string("general.type", "mmproj")
+    w.add_string("general.name", (args.name or "synthetic-qwen3vlmoe-%s" % args.preset) + "-mmproj")
+    w.add_u32("general.file_type", {"f32": 0, "f16": 1, "q8_0": 7, "bf16": 32}[args.dtype])
+    w.add_bool("clip.has_vision_encoder", True)
+    w.add_u32("clip.vision.projection_dim", D)
+    w.add_u32("clip.vision.image_size", S * P)
+    w.add_u32("clip.vision.patch_size", P)
+    w.add_u32("clip.vision.embedding_length", C)
+    w.add_u32("clip.vision.feed_forward_length", FFV)
+    w.add_u32("clip.vision.block_count", NL)
+    w.add_u32("clip.vision.attention.head_count", NH)
+    w.add_array("clip.vision.image_mean", [0.5, 0.5, 0.5], "f32")
+    w.add_array("clip.vision.image_std", [0.5, 0.5, 0.5], "f32")
+    w.add_string("clip.projector_type", "qwen3vl_merger")
+    w.add_bool("clip.use_gelu", True)
+    w.add_u32("clip.vision.spatial_merge_size", 2)
+    w.add_f32("clip.vision.attention.layer_norm_epsilon", args.rms_eps)
+    w.add_array("clip.vision.is_deepstack_layers", [l in ds for l in range(NL)], "bool")
+
+    def t(name, a, allow_q8=True):
+        w.add_tensor(name, a, gen.wtype(a.shape, allow_q8))
+
+    def bias(n):
+        return gen.normal((n,), 0.02)
+
+    kin = 3 * P * P * 2  # both temporal frames feed the same patch
+    # conv kernels, torch shape (OC, C, KH, KW) -> ne [KW, KH, C, OC]; never q8_0 (im2col path)
+    t("v.patch_embd.weight", gen.normal((C, 3, P, P), 1.0 / np.sqrt(kin)), allow_q8=False)
+    t("v.patch_embd.weight.1", gen.normal((C, 3, P, P), 1.0 / np.sqrt(kin)), allow_q8=False)
+    t("v.patch_embd.bias", bias(C))
+    t("v.position_embd.weight", gen.normal((S * S, C), 0.5), allow_q8=False)
+    res = 1.0 / np.sqrt(2.0 * NL)
+    for l in range(NL):
+        p = "v.blk.%d." % l
+        t(p + "ln1.weight", gen.norm_w(C))
+        t(p + "ln1.bias", bias(C))
+        t(p + "attn_qkv.weight", gen.normal((3 * C, C), 1.0 / np.sqrt(C)))
+        t(p + "attn_qkv.bias", bias(3 * C))
+        t(p + "attn_out.weight", gen.normal((C, C), res / np.sqrt(C)))
+        t(p + "attn_out.bias", bias(C))
+        t(p + "ln2.weight", gen.norm_w(C))
+        t(p + "ln2.bias", bias(C))
+        t(p + "ffn_up.weight", gen.normal((FFV, C), 1.0 / np.sqrt(C)))
+        t(p + "ffn_up.bias", bias(FFV))
+        t(p + "ffn_down.weight", gen.normal((C, FFV), 2.0 * res / np.sqrt(FFV)))
+        t(p + "ffn_down.bias", bias(C))
+    for l in ds:
+        p = "v.deepstack.%d." % l
+        t(p + "norm.weight", gen.norm_w(C4))
+        t(p + "norm.bias", bias(C4))
+        t(p + "fc1.weight", gen.normal((C4, C4), 1.0 / np.sqrt(C4)))
+        t(p + "fc1.bias", bias(C4))
+        t(p + "fc2.weight", gen.normal((D, C4), 1.0 / np.sqrt(C4)))
+        t(p + "fc2.bias", bias(D))
+    t("v.post_ln.weight", gen.norm_w(C))
+    t("v.post_ln.bias", bias(C))
+    t("mm.0.weight", gen.normal((C4, C4), 1.0 / np.sqrt(C4)))
+    t("mm.0.bias", bias(C4))
+    t("mm.2.weight", gen.normal((D, C4), 1.0 / np.sqrt(C4)))
+    t("mm.2.bias", bias(D))
+    w.write()
+
+
+def main(argv):
+    args, cfg = parse_args(argv)
+    check_cfg(cfg)
+    prefix = args.out_prefix
+    if prefix.endswith("/"):
+        os.makedirs(prefix, exist_ok=True)
+    gen = Gen(args.seed, args.dtype)
+    text_path = prefix + "text.gguf"
+    V, special = write_text(text_path, cfg, args, gen)
+    print("wrote %s (n_vocab %d, %s)" % (text_path, V, ", ".join("%s=%d" % kv for kv in special.items())))
+    if not args.text_only:
+        mm_path = prefix + "mmproj.gguf"
+        write_mmproj(mm_path, cfg, args, gen)
+        print("wrote %s" % mm_path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
