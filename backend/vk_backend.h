@@ -150,6 +150,15 @@ vk_ctx *vk_stream_ctx(const vk_stream *s);
 /* Temporary device tensor that lives until the next vk_stream_begin. */
 moevk_status vk_stream_scratch(vk_stream *s, mvk_type t, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3, mvk_tensor *out);
 
+/* Scratch reuse: memory handed out after a mark is handed out again after a
+ * reset to it. Safe within one recording because barriers are derived from
+ * buffer ranges: a reused range gets a write-after-read barrier. The engine
+ * marks before a layer and resets after it, so all layers share one set of
+ * intermediates. */
+typedef struct vk_scratch_mark { uint32_t index; uint64_t used; } vk_scratch_mark;
+vk_scratch_mark vk_stream_scratch_mark(const vk_stream *s);
+void vk_stream_scratch_reset(vk_stream *s, vk_scratch_mark m);
+
 /* Recorded transfers. */
 moevk_status vk_op_copy_bytes(vk_stream *s, vk_buffer *dst, uint64_t dst_off, vk_buffer *src, uint64_t src_off, uint64_t size);
 moevk_status vk_op_fill_u32(vk_stream *s, vk_buffer *dst, uint64_t off, uint64_t size, uint32_t value);

@@ -109,7 +109,8 @@ struct vk_stream {
     /* scratch memory: list of buffers, bump-allocated, freed on begin */
     vk_buffer **scratch;
     uint32_t n_scratch, cap_scratch;
-    uint64_t scratch_used;    /* in the last buffer */
+    uint32_t scratch_cur;     /* buffer being bump-allocated */
+    uint64_t scratch_used;    /* bytes used in scratch[scratch_cur] */
     /* profiling */
     VkQueryPool query_pool;
     uint32_t query_cap, n_query;

@@ -53,6 +53,7 @@ fail:
 static void scratch_release(vk_stream *s) {
     for (uint32_t i = 0; i < s->n_scratch; i++) vk_buffer_destroy(s->scratch[i]);
     s->n_scratch = 0;
+    s->scratch_cur = 0;
     s->scratch_used = 0;
 }
 
@@ -170,9 +171,23 @@ moevk_status vk_stream_scratch(vk_stream *s, mvk_type t, int64_t ne0, int64_t ne
     uint64_t bytes = (uint64_t)row * (uint64_t)ne1 * (uint64_t)ne2 * (uint64_t)ne3;
     uint64_t align = s->ctx->info.min_storage_buffer_offset_alignment;
     if (align < 256) align = 256;
-    uint64_t off = (s->scratch_used + align - 1) / align * align;
-    vk_buffer *b = s->n_scratch ? s->scratch[s->n_scratch - 1] : NULL;
-    if (!b || off + bytes > vk_buffer_size(b)) {
+    /* bump-allocate in the current buffer, else move on to the next existing
+     * one (kept after a vk_stream_scratch_reset), else make a new one */
+    for (;;) {
+        if (s->scratch_cur < s->n_scratch) {
+            vk_buffer *b = s->scratch[s->scratch_cur];
+            uint64_t off = (s->scratch_used + align - 1) / align * align;
+            if (off + bytes <= vk_buffer_size(b)) {
+                s->scratch_used = off + bytes;
+                *out = mvk_tensor_make(b, off, t, ne0, ne1, ne2, ne3);
+                return MOEVK_OK;
+            }
+            if (s->scratch_cur + 1 < s->n_scratch) {
+                s->scratch_cur++;
+                s->scratch_used = 0;
+                continue;
+            }
+        }
         if (s->n_scratch == s->cap_scratch) {
             uint32_t cap = s->cap_scratch ? s->cap_scratch * 2 : 8;
             vk_buffer **nb = realloc(s->scratch, cap * sizeof *nb);
@@ -180,13 +195,27 @@ moevk_status vk_stream_scratch(vk_stream *s, mvk_type t, int64_t ne0, int64_t ne
             s->scratch = nb;
             s->cap_scratch = cap;
         }
+        vk_buffer *b = NULL;
         MVK_TRY(vk_buffer_create(s->ctx, bytes > SCRATCH_CHUNK ? bytes : SCRATCH_CHUNK, VK_MEM_DEVICE, &b));
-        s->scratch[s->n_scratch++] = b;
-        off = 0;
+        /* insert right after the current buffer so allocation order stays linear */
+        uint32_t at = s->n_scratch ? s->scratch_cur + 1 : 0;
+        memmove(&s->scratch[at + 1], &s->scratch[at], (s->n_scratch - at) * sizeof *s->scratch);
+        s->scratch[at] = b;
+        s->n_scratch++;
+        s->scratch_cur = at;
+        s->scratch_used = 0;
     }
-    s->scratch_used = off + bytes;
-    *out = mvk_tensor_make(b, off, t, ne0, ne1, ne2, ne3);
-    return MOEVK_OK;
+}
+
+vk_scratch_mark vk_stream_scratch_mark(const vk_stream *s) {
+    vk_scratch_mark m = {s ? s->scratch_cur : 0, s ? s->scratch_used : 0};
+    return m;
+}
+
+void vk_stream_scratch_reset(vk_stream *s, vk_scratch_mark m) {
+    if (!s) return;
+    s->scratch_cur = m.index;
+    s->scratch_used = m.used;
 }
 
 /* ---------------------------------------------------------------- hazards */
