@@ -13,4 +13,8 @@
 void ref_add(float *y, const float *a, const int64_t ane[4], const float *b, const int64_t bne[4]);
 void ref_mul(float *y, const float *a, const int64_t ane[4], const float *b, const int64_t bne[4]);
 
+/* ---- norms (ref_norm.c): row-wise over ne0, nrows contiguous rows; w, b may be NULL */
+void ref_rms_norm(float *y, const float *x, const float *w, int64_t ne0, int64_t nrows, float eps);
+void ref_layer_norm(float *y, const float *x, const float *w, const float *b, int64_t ne0, int64_t nrows, float eps);
+
 #endif

@@ -1,0 +1,56 @@
+/* vk_op_norm.c — RMSNorm and LayerNorm, row-wise over ne[0] (shaders/norm.comp). */
+#include "vk_op_check.h"
+
+static moevk_status norm(vk_stream *s, const char *op, int ln, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w,
+                         const mvk_tensor *b, float eps) {
+    if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL stream", op);
+    MVK_TRY(vkc_f32(op, "x", x));
+    MVK_TRY(vkc_f32(op, "y", y));
+    MVK_TRY(vkc_same_shape(op, "y", y, "x", x));
+    if (w) {
+        MVK_TRY(vkc_f32(op, "w", w));
+        if (mvk_tensor_nelements(w) != x->ne[0] || !mvk_tensor_is_contiguous(w))
+            return mvk_fail(MOEVK_ERR_SHAPE, "%s: w must be contiguous [%lld] (x's ne[0]), got %lld elements", op,
+                            (long long)x->ne[0], (long long)mvk_tensor_nelements(w));
+    }
+    if (b) {
+        MVK_TRY(vkc_f32(op, "b", b));
+        if (mvk_tensor_nelements(b) != x->ne[0] || !mvk_tensor_is_contiguous(b))
+            return mvk_fail(MOEVK_ERR_SHAPE, "%s: b must be contiguous [%lld] (x's ne[0]), got %lld elements", op,
+                            (long long)x->ne[0], (long long)mvk_tensor_nelements(b));
+    }
+    if (!(eps >= 0.0f)) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: eps must be >= 0", op);
+    int64_t nrows = x->ne[1] * x->ne[2] * x->ne[3];
+    if (nrows > UINT32_MAX) return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld rows is too many", op, (long long)nrows);
+    vk_ctx *ctx = vk_stream_ctx(s);
+    union { uint32_t u[17]; float f[17]; } pc;
+    uint32_t i = 0;
+    pc.u[i++] = vkc_u32(x->ne[0]); pc.u[i++] = vkc_u32(x->ne[1]); pc.u[i++] = vkc_u32(x->ne[2]); pc.u[i++] = vkc_u32(nrows);
+    pc.u[i++] = vkc_u32(x->nb[1] / 4); pc.u[i++] = vkc_u32(x->nb[2] / 4); pc.u[i++] = vkc_u32(x->nb[3] / 4);
+    pc.u[i++] = vkc_u32(y->nb[1] / 4); pc.u[i++] = vkc_u32(y->nb[2] / 4); pc.u[i++] = vkc_u32(y->nb[3] / 4);
+    pc.u[i++] = vk_bind_elem_offset(ctx, x, 4);
+    pc.u[i++] = w ? vk_bind_elem_offset(ctx, w, 4) : 0;
+    pc.u[i++] = b ? vk_bind_elem_offset(ctx, b, 4) : 0;
+    pc.u[i++] = vk_bind_elem_offset(ctx, y, 4);
+    pc.u[i++] = w != NULL;
+    pc.u[i++] = b != NULL;
+    pc.f[i++] = eps;
+    /* a power of two for the tree reduction; small rows get a small group */
+    uint32_t wg = 32;
+    while (wg < 256 && wg < (uint32_t)x->ne[0]) wg *= 2;
+    while (wg > vkc_wg(ctx, wg)) wg /= 2;
+    vk_bind binds[4] = {{x, 0}, {w ? w : x, 0}, {b ? b : x, 0}, {y, 1}};
+    vk_dispatch_desc d = {.shader = ln ? "norm_ln" : "norm_rms", .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 4,
+                          .push = &pc, .push_size = sizeof pc};
+    vk_split_groups(ctx, (uint32_t)nrows, d.groups);
+    return vk_dispatch(s, &d);
+}
+
+moevk_status vk_op_rms_norm(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, float eps) {
+    return norm(s, "vk_op_rms_norm", 0, y, x, w, NULL, eps);
+}
+
+moevk_status vk_op_layer_norm(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, const mvk_tensor *b,
+                              float eps) {
+    return norm(s, "vk_op_layer_norm", 1, y, x, w, b, eps);
+}

@@ -1,0 +1,107 @@
+/* test_op_norm.c — vk_op_rms_norm / vk_op_layer_norm against ref_rms_norm / ref_layer_norm
+ * (F32, NMSE 1e-7), incl. a strided per-head view into a fused QKV row and in-place use. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ref.h"
+#include "test_util.h"
+
+static void run_case(int ln, int64_t ne0, int64_t ne1, int64_t ne2, int with_w, float eps) {
+    int64_t n = ne0 * ne1 * ne2;
+    float *x = malloc(n * 4), *w = malloc(ne0 * 4), *b = malloc(ne0 * 4), *ref = malloc(n * 4), *got = malloc(n * 4);
+    tu_fill(x, n, -3, 5); /* non-zero mean exercises the LayerNorm centring */
+    tu_fill(w, ne0, -2, 2);
+    tu_fill(b, ne0, -1, 1);
+    if (ln) ref_layer_norm(ref, x, with_w ? w : NULL, with_w ? b : NULL, ne0, ne1 * ne2, eps);
+    else ref_rms_norm(ref, x, with_w ? w : NULL, ne0, ne1 * ne2, eps);
+    tu_tensor tx = tu_upload(MVK_TYPE_F32, ne0, ne1, ne2, 1, x);
+    tu_tensor tw = tu_upload(MVK_TYPE_F32, ne0, 1, 1, 1, w), tb = tu_upload(MVK_TYPE_F32, ne0, 1, 1, 1, b);
+    tu_tensor ty = tu_upload(MVK_TYPE_F32, ne0, ne1, ne2, 1, NULL);
+    vk_stream *s = tu_begin();
+    if (ln) TU_OK(vk_op_layer_norm(s, &ty.t, &tx.t, with_w ? &tw.t : NULL, with_w ? &tb.t : NULL, eps));
+    else TU_OK(vk_op_rms_norm(s, &ty.t, &tx.t, with_w ? &tw.t : NULL, eps));
+    tu_end_submit(s);
+    tu_download(&ty, got, n * 4);
+    char label[128];
+    snprintf(label, sizeof label, "%s w=%d [%lld,%lld,%lld]", ln ? "layer_norm" : "rms_norm", with_w, (long long)ne0,
+             (long long)ne1, (long long)ne2);
+    tu_assert_nmse(label, ref, got, n, 1e-7);
+    printf("%-40s nmse %.2e\n", label, tu_nmse(ref, got, n));
+    tu_free(&tx); tu_free(&tw); tu_free(&tb); tu_free(&ty);
+    free(x); free(w); free(b); free(ref); free(got);
+}
+
+static void test_norm_shapes(void **state) {
+    (void)state;
+    for (int ln = 0; ln < 2; ln++) {
+        for (int i = 0; i < 4; i++) {
+            run_case(ln, tu_awkward[i], 3, 2, 1, 1e-6f);
+            run_case(ln, tu_awkward[i], 1, 1, 0, 1e-5f);
+        }
+        run_case(ln, 257, 5, 1, 1, 1e-6f); /* largest workgroup + 1 */
+        run_case(ln, 4608, 3, 1, 1, 1e-6f);
+        run_case(ln, 64, 33, 1, 1, 1e-6f);
+    }
+}
+
+/* Per-head Q norm: x is q[hd][H][T] inside a fused qkv[3*H*hd][T] buffer,
+ * y is another strided view; then the same in place. */
+static void test_norm_strided_and_inplace(void **state) {
+    (void)state;
+    const int64_t hd = 16, H = 3, T = 7, row = 3 * H * hd;
+    float *qkv = malloc(row * T * 4), *w = malloc(hd * 4), *ref = malloc(hd * H * T * 4), *q = malloc(hd * H * T * 4);
+    float *got = malloc(row * T * 4);
+    tu_fill(qkv, row * T, -2, 2);
+    tu_fill(w, hd, 0.5f, 1.5f);
+    for (int64_t t = 0; t < T; t++) memcpy(q + t * H * hd, qkv + t * row + H * hd, H * hd * 4); /* the k part */
+    ref_rms_norm(ref, q, w, hd, H * T, 1e-6f);
+    tu_tensor tqkv = tu_upload(MVK_TYPE_F32, row, T, 1, 1, qkv), tw = tu_upload(MVK_TYPE_F32, hd, 1, 1, 1, w);
+    tu_tensor tout = tu_upload(MVK_TYPE_F32, row, T, 1, 1, NULL);
+    int64_t ne[4] = {hd, H, T, 1}, nb[4] = {4, hd * 4, row * 4, row * 4 * T};
+    mvk_tensor xv = mvk_tensor_view(&tqkv.t, H * hd * 4, ne, nb);
+    mvk_tensor yv = mvk_tensor_view(&tout.t, H * hd * 4, ne, nb);
+    vk_stream *s = tu_begin();
+    TU_OK(vk_op_rms_norm(s, &yv, &xv, &tw.t, 1e-6f));
+    TU_OK(vk_op_rms_norm(s, &xv, &xv, &tw.t, 1e-6f)); /* in place */
+    tu_end_submit(s);
+    for (int pass = 0; pass < 2; pass++) {
+        tu_download(pass ? &tqkv : &tout, got, row * T * 4);
+        for (int64_t t = 0; t < T; t++) memcpy(q + t * H * hd, got + t * row + H * hd, H * hd * 4);
+        tu_assert_nmse(pass ? "rms_norm in place" : "rms_norm strided view", ref, q, hd * H * T, 1e-7);
+        if (pass) /* the q and v parts are untouched */
+            for (int64_t t = 0; t < T; t++) {
+                assert_memory_equal(got + t * row, qkv + t * row, H * hd * 4);
+                assert_memory_equal(got + t * row + 2 * H * hd, qkv + t * row + 2 * H * hd, H * hd * 4);
+            }
+    }
+    tu_free(&tqkv); tu_free(&tw); tu_free(&tout);
+    free(qkv); free(w); free(ref); free(q); free(got);
+}
+
+static void test_norm_bad_input(void **state) {
+    (void)state;
+    tu_tensor x = tu_upload(MVK_TYPE_F32, 8, 3, 1, 1, NULL), y2 = tu_upload(MVK_TYPE_F32, 8, 2, 1, 1, NULL);
+    tu_tensor w = tu_upload(MVK_TYPE_F32, 7, 1, 1, 1, NULL), h = tu_upload(MVK_TYPE_F16, 8, 3, 1, 1, NULL);
+    vk_stream *s = tu_begin();
+    assert_int_equal(vk_op_rms_norm(s, &y2.t, &x.t, NULL, 1e-6f), MOEVK_ERR_SHAPE);
+    assert_int_equal(vk_op_rms_norm(s, &x.t, &x.t, &w.t, 1e-6f), MOEVK_ERR_SHAPE);
+    assert_non_null(strstr(moevk_last_error(), "vk_op_rms_norm"));
+    assert_int_equal(vk_op_layer_norm(s, &x.t, &h.t, NULL, NULL, 1e-6f), MOEVK_ERR_UNSUPPORTED);
+    assert_int_equal(vk_op_layer_norm(s, &x.t, &x.t, NULL, &w.t, 1e-6f), MOEVK_ERR_SHAPE);
+    assert_int_equal(vk_op_layer_norm(s, NULL, &x.t, NULL, NULL, 1e-6f), MOEVK_ERR_INVALID_ARG);
+    assert_int_equal(vk_op_rms_norm(s, &x.t, &x.t, NULL, -1.0f), MOEVK_ERR_INVALID_ARG);
+    assert_int_equal(vk_stream_dispatch_count(s), 0);
+    tu_end_submit(s);
+    tu_free(&x); tu_free(&y2); tu_free(&w); tu_free(&h);
+}
+
+int main(void) {
+    tu_seed(2);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_norm_shapes, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_norm_strided_and_inplace, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_norm_bad_input, tu_test_setup, tu_test_teardown),
+    };
+    return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
+}
