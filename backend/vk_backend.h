@@ -203,6 +203,13 @@ typedef enum vk_rope_mode {
     VK_ROPE_IMROPE,    /* pos I32 [4*T] planar; interleaved sections (Qwen3-VL) */
     VK_ROPE_VISION,    /* pos I32 [4*T] planar row|col|..; 2-D vision RoPE */
 } vk_rope_mode;
+/* n_dims and sections follow ggml_rope_multi. NEOX/MROPE/IMROPE: pairs
+ * (i, i + n_dims/2) for i < n_dims/2, angle pos_c * base^(-2i/n_dims), sector
+ * = i % (s0+s1+s2+s3) picks the component c. VISION: pairs (i, i + n_dims)
+ * for i < n_dims (so 2*n_dims <= hd; Qwen3-VL ViT: hd 72, n_dims 36,
+ * sections {18,18,18,18}); sector = i % (s0+s1): sector < s0 uses row
+ * (plane 0) with exponent sector, else column (plane 1) with exponent
+ * sector - s0. Dims beyond the rotated ones are copied unchanged. */
 typedef struct vk_rope_params {
     vk_rope_mode mode;
     int n_dims;          /* rotated dims (<= head dim) */

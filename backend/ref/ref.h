@@ -17,4 +17,27 @@ void ref_mul(float *y, const float *a, const int64_t ane[4], const float *b, con
 void ref_rms_norm(float *y, const float *x, const float *w, int64_t ne0, int64_t nrows, float eps);
 void ref_layer_norm(float *y, const float *x, const float *w, const float *b, int64_t ne0, int64_t nrows, float eps);
 
+/* ---- rope (ref_rope.c): x, y contiguous [hd][H][T]; pos [T] (NEOX) or planar [4][T];
+ * mode and n_dims/sections as vk_rope_params (VISION: pairs (i, i+n_dims)). */
+enum { REF_ROPE_NEOX = 0, REF_ROPE_MROPE, REF_ROPE_IMROPE, REF_ROPE_VISION };
+void ref_rope(float *y, const float *x, const int32_t *pos, int64_t hd, int64_t H, int64_t T, int mode, int n_dims, float base,
+              const int sections[4]);
+
+/* ---- weight ops (ref_matmul.c, ref_moe.c, ref_rows.c); w, tables are the dequantised f32 values */
+/* y[N][M] = x[K][M] · w[K][N]ᵀ (+ bias[N], may be NULL) */
+void ref_matmul(float *y, const float *x, const float *w, const float *bias, int64_t M, int64_t N, int64_t K);
+/* y[N][k][T] = w[ids[j][t]] · x; x is [K][k][T] (x_per_slot) or [K][T]; w [K][N][E];
+ * ids outside [0, E) give zero rows */
+void ref_mul_mat_id(float *y, const float *x, int x_per_slot, const float *w, const int32_t *ids, int64_t K, int64_t N,
+                    int64_t E, int64_t k, int64_t T);
+/* y[N][T] = Σ_j weights[j][t] · x[N][j][T], j in slot order */
+void ref_moe_combine(float *y, const float *x, const float *weights, int64_t N, int64_t k, int64_t T);
+/* logits[E][T] -> ids[k][T], weights[k][T]; mode as vk_gate_mode (0 softmax-topk, 1 topk-softmax,
+ * 2 sigmoid-topk); ties to the lower expert id; renorm divides by max(sum, 6.103515625e-5) */
+void ref_moe_gate(int32_t *ids, float *weights, const float *logits, int64_t E, int64_t T, int k, int mode, int renorm);
+/* y[D][T] = table[D][V] rows ids[t]; out-of-range ids give zeros */
+void ref_get_rows(float *y, const float *table, int64_t D, int64_t V, const int32_t *ids, int64_t T);
+/* dst[D][R] rows idx[t] = src[D][T] (rounded through f16 if to_f16); out-of-range rows skipped */
+void ref_set_rows(float *dst, int64_t D, int64_t R, const float *src, const int32_t *idx, int64_t T, int to_f16);
+
 #endif

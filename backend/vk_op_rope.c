@@ -1,0 +1,53 @@
+/* vk_op_rope.c — NEOX / M-RoPE / IMROPE / 2-D vision RoPE (shaders/rope.comp). */
+#include <math.h>
+
+#include "vk_op_check.h"
+
+moevk_status vk_op_rope(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *pos, const vk_rope_params *p) {
+    const char *op = "vk_op_rope";
+    if (!s || !p) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL %s", op, s ? "params" : "stream");
+    MVK_TRY(vkc_f32(op, "x", x));
+    MVK_TRY(vkc_f32(op, "y", y));
+    MVK_TRY(vkc_same_shape(op, "y", y, "x", x));
+    MVK_TRY(vkc_tensor(op, "pos", pos, MVK_TYPE_I32, 4));
+    if (x->ne[3] != 1) return mvk_fail(MOEVK_ERR_SHAPE, "%s: x must be [hd][H][T] (ne[3] = 1), got ne[3] = %lld", op, (long long)x->ne[3]);
+    int64_t hd = x->ne[0], H = x->ne[1], T = x->ne[2];
+    if (hd % 2) return mvk_fail(MOEVK_ERR_SHAPE, "%s: head dim %lld is odd", op, (long long)hd);
+    if (p->mode < VK_ROPE_NEOX || p->mode > VK_ROPE_VISION) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: unknown mode %d", op, (int)p->mode);
+    int vision = p->mode == VK_ROPE_VISION;
+    if (p->n_dims <= 0 || (!vision && p->n_dims % 2))
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: n_dims %d must be positive%s", op, p->n_dims, vision ? "" : " and even");
+    int64_t half = vision ? p->n_dims : p->n_dims / 2;
+    if (2 * half > hd)
+        return mvk_fail(MOEVK_ERR_SHAPE, "%s: %s rotates %lld dims but the head dim is %lld", op, vision ? "VISION (2*n_dims)" : "n_dims",
+                        (long long)(2 * half), (long long)hd);
+    if (!(p->freq_base > 0.0f) || !isfinite(p->freq_base)) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: freq_base must be > 0", op);
+    int64_t sect = 0;
+    if (p->mode != VK_ROPE_NEOX) {
+        for (int i = 0; i < 4; i++)
+            if (p->sections[i] < 0) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: sections[%d] = %d is negative", op, i, p->sections[i]);
+        sect = vision ? p->sections[0] + p->sections[1] : p->sections[0] + p->sections[1] + p->sections[2] + p->sections[3];
+        if (sect <= 0) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: sections sum to 0", op);
+    }
+    int64_t npos = p->mode == VK_ROPE_NEOX ? T : 4 * T;
+    if (mvk_tensor_nelements(pos) != npos || !mvk_tensor_is_contiguous(pos))
+        return mvk_fail(MOEVK_ERR_SHAPE, "%s: pos must be contiguous I32 [%lld] (%s), got %lld elements", op, (long long)npos,
+                        p->mode == VK_ROPE_NEOX ? "T" : "4*T planar", (long long)mvk_tensor_nelements(pos));
+    int64_t n = hd / 2 * H * T;
+    if (n > UINT32_MAX) return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld pairs is too many", op, (long long)n);
+    vk_ctx *ctx = vk_stream_ctx(s);
+    union { uint32_t u[18]; float f[18]; } pc;
+    uint32_t i = 0;
+    pc.u[i++] = vkc_u32(hd / 2); pc.u[i++] = vkc_u32(H); pc.u[i++] = vkc_u32(T); pc.u[i++] = vkc_u32(n);
+    pc.u[i++] = vkc_u32(x->nb[1] / 4); pc.u[i++] = vkc_u32(x->nb[2] / 4);
+    pc.u[i++] = vkc_u32(y->nb[1] / 4); pc.u[i++] = vkc_u32(y->nb[2] / 4);
+    pc.u[i++] = vk_bind_elem_offset(ctx, x, 4); pc.u[i++] = vk_bind_elem_offset(ctx, pos, 4); pc.u[i++] = vk_bind_elem_offset(ctx, y, 4);
+    pc.u[i++] = (uint32_t)p->mode; pc.u[i++] = vkc_u32(half);
+    for (int k = 0; k < 4; k++) pc.u[i++] = (uint32_t)(p->mode == VK_ROPE_NEOX ? 0 : p->sections[k]);
+    pc.f[i++] = (float)(-2.0 * log2((double)p->freq_base) / (double)p->n_dims);
+    uint32_t wg = vkc_wg(ctx, 128);
+    vk_bind binds[3] = {{x, 0}, {pos, 0}, {y, 1}};
+    vk_dispatch_desc d = {.shader = "rope", .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 3, .push = &pc, .push_size = sizeof pc};
+    vk_split_groups(ctx, (uint32_t)((n + wg - 1) / wg), d.groups);
+    return vk_dispatch(s, &d);
+}

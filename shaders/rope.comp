@@ -1,0 +1,73 @@
+#version 450
+// rope.comp — rotary position embedding (Su et al. 2021, "RoFormer"), NEOX
+// split-half pairing, with the multi-section variants of ggml's rope
+// (ggml_rope_multi: Qwen2-VL M-RoPE, Qwen3-VL interleaved IMROPE, 2-D vision).
+//
+// x, y: [hd][H][T] strided views. One invocation per pair slot j < hd/2 of a
+// (head, token): slots j < half rotate (x[j], x[j+half]) by θ = pos·base^(−2e/n_dims);
+// the remaining slots copy the unrotated tail dims [2·half, hd).
+//   NEOX:   half = n_dims/2, pos = P[t], e = j
+//   MROPE:  half = n_dims/2, sector = j % Σs; component t|h|w|e by contiguous sectors, e = j
+//   IMROPE: half = n_dims/2, sector = j % Σs; h if sector%3==1 && sector<3·s1,
+//           w if sector%3==2 && sector<3·s2, t if sector%3==0 && sector<3·s0, else e; e = j
+//   VISION: half = n_dims (ggml convention: pairs (i, i+n_dims)), sector = j % (s0+s1);
+//           sector < s0: row plane, e = sector; else column plane, e = sector − s0.
+// Positions: I32, NEOX [T], others planar [4][T] (component c of token t at c·T + t).
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+
+layout(local_size_x_id = 0) in;
+
+layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 1) readonly buffer Pos { int pos[]; };
+layout(std430, binding = 2) writeonly buffer Y { float y[]; };
+
+layout(push_constant) uniform P {
+    uint nh, H, T, n;       // pair slots per head (hd/2), heads, tokens, total invocations
+    uint sx1, sx2, sy1, sy2;
+    uint ox, op, oy;
+    uint mode, half_;
+    uint s0, s1, s2, s3;
+    float l2s;              // log2(theta_scale) = −2·log2(base)/n_dims
+} p;
+
+const uint NEOX = 0, MROPE = 1, IMROPE = 2, VISION = 3;
+
+void main() {
+    uint idx = linear_group_id() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
+    if (idx >= p.n) return;
+    uint j = idx % p.nh;
+    uint r = idx / p.nh;
+    uint h = r % p.H;
+    uint t = r / p.H;
+    uint bx = p.ox + h * p.sx1 + t * p.sx2;
+    uint by = p.oy + h * p.sy1 + t * p.sy2;
+    if (j >= p.half_) {
+        uint d = 2 * p.half_ + 2 * (j - p.half_);
+        y[by + d] = x[bx + d];
+        y[by + d + 1] = x[bx + d + 1];
+        return;
+    }
+    uint comp = 0;
+    uint e = j;
+    if (p.mode == MROPE) {
+        uint sector = j % (p.s0 + p.s1 + p.s2 + p.s3);
+        comp = sector < p.s0 ? 0 : sector < p.s0 + p.s1 ? 1 : sector < p.s0 + p.s1 + p.s2 ? 2 : 3;
+    } else if (p.mode == IMROPE) {
+        uint sector = j % (p.s0 + p.s1 + p.s2 + p.s3);
+        if (sector % 3 == 1 && sector < 3 * p.s1) comp = 1;
+        else if (sector % 3 == 2 && sector < 3 * p.s2) comp = 2;
+        else if (sector % 3 == 0 && sector < 3 * p.s0) comp = 0;
+        else comp = 3;
+    } else if (p.mode == VISION) {
+        uint sector = j % (p.s0 + p.s1);
+        comp = sector < p.s0 ? 0 : 1;
+        e = sector < p.s0 ? sector : sector - p.s0;
+    }
+    int ps = pos[p.op + comp * p.T + t];
+    float theta = float(ps) * exp2(float(e) * p.l2s);
+    float c = cos(theta), s = sin(theta);
+    float x0 = x[bx + j], x1 = x[bx + j + p.half_];
+    y[by + j] = x0 * c - x1 * s;
+    y[by + j + p.half_] = x0 * s + x1 * c;
+}
