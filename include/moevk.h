@@ -188,6 +188,39 @@ typedef struct moevk_token_route {
 moevk_status moevk_routing_get(const moevk_model *m, size_t i, moevk_token_route *route,
                                int32_t *ids, float *weights, size_t cap);
 
+/* ---------------------------------------------------------------- verification */
+
+/* Evaluates a prompt given as token ids, for tests and outside checks
+ * (`moevk eval`). A run of <|image_pad|> ids marks where the image
+ * embeddings go; its length must equal the image's token count
+ * (MOEVK_ERR_SHAPE otherwise). Resets the KV cache first. Every output
+ * pointer may be NULL; caps are in elements. */
+typedef struct moevk_eval_params {
+    const int32_t *tokens;      /* [n_tokens] */
+    int n_tokens;
+    const float *pixels;        /* normalised planar float32 [3][pixels_h][pixels_w], or NULL */
+    int pixels_w, pixels_h;
+    const char *image_path;     /* or an image file, preprocessed like moevk_generate */
+    int image_min_tokens, image_max_tokens; /* 0: defaults (8, 4096) */
+    float *vision_out;          /* [n_image_tokens][n_embd*(1+n_deepstack)]: merger, then DeepStack rows */
+    size_t vision_cap;
+    float *logits;              /* [n_tokens][n_vocab], logits at every prompt position */
+    size_t logits_cap;
+    int32_t *routing_ids;       /* [n_moe_layers][n_tokens][n_expert_used] */
+    float *routing_weights;     /* same shape */
+    size_t routing_cap;
+    int n_greedy;               /* greedy tokens to generate after the prompt */
+    int32_t *greedy_tokens;     /* [n_greedy] */
+    int n_image_tokens;         /* out: image tokens used */
+} moevk_eval_params;
+
+moevk_status moevk_eval(moevk_model *m, moevk_eval_params *p);
+
+/* Tokenizes text with the model's tokenizer. parse_special: text such as
+ * "<|im_start|>" becomes the special token. Writes at most cap ids; *n_out
+ * gets the full count (MOEVK_ERR_INVALID_ARG "need N ids" if over cap). */
+moevk_status moevk_tokenize(const moevk_model *m, const char *text, int parse_special, int32_t *ids, size_t cap, size_t *n_out);
+
 #ifdef __cplusplus
 }
 #endif

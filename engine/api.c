@@ -1,0 +1,560 @@
+/* api.c — the public API of include/moevk.h: loading, generation,
+ * verification (eval) and routing telemetry. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine_internal.h"
+#include "image.h"
+#include "mvk_status.h"
+#include "sampling.h"
+
+#define DEFAULT_PROMPT "Describe this image in one sentence."
+#define DEFAULT_TEXT_PROMPT "Write one sentence about yourself."
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+moevk_status moevk_list_devices(char (*names)[256], int cap, int *n_out) {
+    if (!n_out || (cap > 0 && !names)) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_list_devices: NULL argument");
+    vk_device_info infos[16];
+    uint32_t n = 0;
+    MVK_TRY(vk_list_devices(infos, 16, &n));
+    for (int i = 0; i < cap && i < (int)n && i < 16; i++) snprintf(names[i], 256, "%.255s", infos[i].name);
+    *n_out = (int)n;
+    return MOEVK_OK;
+}
+
+moevk_model_params moevk_model_default_params(void) {
+    moevk_model_params p;
+    memset(&p, 0, sizeof p);
+    p.kv_type = MOEVK_KV_F16;
+    return p;
+}
+
+moevk_gen_params moevk_gen_default_params(void) {
+    moevk_gen_params p;
+    memset(&p, 0, sizeof p);
+    p.image_min_tokens = 8;
+    p.image_max_tokens = 4096;
+    p.n_predict = 64;
+    p.temp = 0.0f;
+    p.top_k = 40;
+    p.top_p = 0.95f;
+    return p;
+}
+
+static uint64_t tensor_bytes(const gguf_file *f) {
+    uint64_t t = 0;
+    for (int64_t i = 0; i < gguf_n_tensors(f); i++) t += gguf_tensor(f, i)->size;
+    return t;
+}
+
+void moevk_model_free(moevk_model *m) {
+    if (!m) return;
+    mvk_lm_free(m);
+    mvk_weights_free(m);
+    mvk_tokenizer_free(m->tok);
+    gguf_close(m->tf);
+    gguf_close(m->vf);
+    vk_ctx_destroy(m->ctx);
+    free(m->routes);
+    free(m->route_ids);
+    free(m->route_w);
+    free(m->text);
+    free(m);
+}
+
+moevk_status moevk_model_load(const moevk_model_params *p, moevk_model **out) {
+    mvk_clear_error();
+    if (!out) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_model_load: out is NULL");
+    *out = NULL;
+    if (!p || !p->model_path) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_model_load: no model path given");
+    if (p->n_ctx < 0) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_model_load: n_ctx %d is negative", p->n_ctx);
+    if (p->kv_type != MOEVK_KV_F16 && p->kv_type != MOEVK_KV_F32)
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_model_load: unknown kv_type %d", (int)p->kv_type);
+    moevk_model *m = calloc(1, sizeof *m);
+    if (!m) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    moevk_status s;
+#define TRY(x)                        \
+    do {                              \
+        s = (x);                      \
+        if (s != MOEVK_OK) goto fail; \
+    } while (0)
+    /* files first: a bad file is reported before any device work */
+    s = gguf_open(p->model_path, &m->tf);
+    if (s != MOEVK_OK) {
+        mvk_fail_ctx(s, "%s", p->model_path);
+        goto fail;
+    }
+    s = mvk_text_hparams_load(m->tf, &m->hp);
+    if (s == MOEVK_OK) s = mvk_text_check_tensors(m->tf, &m->hp);
+    if (s == MOEVK_OK) s = mvk_tokenizer_from_gguf(m->tf, &m->tok);
+    if (s != MOEVK_OK) {
+        mvk_fail_ctx(s, "%s", p->model_path);
+        goto fail;
+    }
+    if (p->mmproj_path) {
+        if (!m->hp.has_vision_input) {
+            s = mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: architecture '%s' is text-only and cannot take an mmproj", p->model_path,
+                         m->hp.arch_name);
+            goto fail;
+        }
+        s = gguf_open(p->mmproj_path, &m->vf);
+        if (s == MOEVK_OK) s = mvk_vision_hparams_load(m->vf, &m->vis.hp);
+        if (s == MOEVK_OK) s = mvk_vision_check_tensors(m->vf, &m->vis.hp);
+        if (s != MOEVK_OK) {
+            mvk_fail_ctx(s, "%s", p->mmproj_path);
+            goto fail;
+        }
+        s = mvk_check_text_vision_pair(&m->hp, &m->vis.hp);
+        if (s != MOEVK_OK) {
+            mvk_fail_ctx(s, "%s does not fit %s", p->mmproj_path, p->model_path);
+            goto fail;
+        }
+        m->has_vision = 1;
+    }
+    {
+        const char *nm = NULL;
+        size_t nl = 0;
+        if (gguf_has_key(m->tf, "general.name") && gguf_get_str(m->tf, "general.name", &nm, &nl) == MOEVK_OK)
+            snprintf(m->name, sizeof m->name, "%.*s", (int)(nl < 127 ? nl : 127), nm);
+        else {
+            const char *b = strrchr(p->model_path, '/');
+            snprintf(m->name, sizeof m->name, "%s", b ? b + 1 : p->model_path);
+        }
+        mvk_clear_error();
+    }
+    vk_ctx_params cp = {.device = p->device, .validation = p->validation};
+    TRY(vk_ctx_create(&cp, &m->ctx));
+    TRY(vk_stream_create(m->ctx, &m->work));
+    {
+        uint64_t total = tensor_bytes(m->tf) + (m->vf ? tensor_bytes(m->vf) : 0), done = 0;
+        if (p->progress && p->progress("loading", 0.0f, p->progress_user)) TRY(mvk_fail(MOEVK_ERR_CANCELLED, "loading cancelled"));
+        TRY(mvk_weights_load_text(m, p->progress, p->progress_user, total, &done));
+        if (m->has_vision) TRY(mvk_weights_load_vision(m, p->progress, p->progress_user, total, &done));
+        if (p->progress) p->progress("done", 1.0f, p->progress_user);
+    }
+    m->n_ctx = p->n_ctx ? p->n_ctx : 4096;
+    if (m->hp.n_ctx_train > 0 && m->n_ctx > m->hp.n_ctx_train) m->n_ctx = (int)m->hp.n_ctx_train;
+    m->kv_type = p->kv_type == MOEVK_KV_F32 ? MVK_TYPE_F32 : MVK_TYPE_F16;
+    *out = m;
+    return MOEVK_OK;
+fail:
+    moevk_model_free(m);
+    return s;
+#undef TRY
+}
+
+moevk_status moevk_model_get_info(const moevk_model *m, moevk_model_info *o) {
+    if (!m || !o) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_model_get_info: NULL argument");
+    memset(o, 0, sizeof *o);
+    snprintf(o->arch, sizeof o->arch, "%s", m->hp.arch_name);
+    snprintf(o->name, sizeof o->name, "%s", m->name);
+    snprintf(o->device, sizeof o->device, "%s", vk_ctx_info(m->ctx)->name);
+    o->n_layer = m->hp.n_layer;
+    o->n_embd = m->hp.n_embd;
+    o->n_head = m->hp.n_head;
+    o->n_head_kv = m->hp.n_head_kv;
+    o->head_dim = m->hp.head_dim;
+    o->n_vocab = m->hp.n_vocab;
+    o->n_expert = m->hp.n_expert;
+    o->n_expert_used = m->hp.n_expert_used;
+    o->n_moe_layers = m->hp.is_moe ? m->hp.n_layer : 0;
+    o->has_vision = m->has_vision;
+    o->n_deepstack = m->hp.n_deepstack;
+    o->n_ctx = m->n_ctx;
+    o->weight_bytes = m->weight_bytes;
+    return MOEVK_OK;
+}
+
+/* ---------------------------------------------------------------- telemetry */
+
+static size_t route_stride(const moevk_model *m) {
+    return m->hp.is_moe ? (size_t)m->hp.n_layer * (size_t)m->hp.n_expert_used : 0;
+}
+
+moevk_status mvk_route_push(moevk_model *m, int32_t pos, moevk_token_kind kind, int32_t token, const int32_t *ids,
+                            const float *w, size_t stride_tok) {
+    size_t S = route_stride(m);
+    if (m->n_routes == m->cap_routes) {
+        size_t cap = m->cap_routes ? m->cap_routes * 2 : 256;
+        mvk_route_rec *r = realloc(m->routes, cap * sizeof *r);
+        if (!r) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+        m->routes = r;
+        if (S) {
+            int32_t *ni = realloc(m->route_ids, cap * S * sizeof *ni);
+            if (!ni) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+            m->route_ids = ni;
+            float *nw = realloc(m->route_w, cap * S * sizeof *nw);
+            if (!nw) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+            m->route_w = nw;
+        }
+        m->cap_routes = cap;
+    }
+    size_t i = m->n_routes;
+    m->routes[i] = (mvk_route_rec){pos, (int32_t)kind, token};
+    /* ids/w are [n_layer][stride_tok][k]: gather layer by layer */
+    size_t k = (size_t)m->hp.n_expert_used;
+    for (size_t l = 0; S && l < (size_t)m->hp.n_layer; l++) {
+        memcpy(m->route_ids + i * S + l * k, ids + l * stride_tok * k, k * sizeof *ids);
+        memcpy(m->route_w + i * S + l * k, w + l * stride_tok * k, k * sizeof *w);
+    }
+    m->n_routes++;
+    return MOEVK_OK;
+}
+
+size_t moevk_routing_count(const moevk_model *m) { return m ? m->n_routes : 0; }
+
+moevk_status moevk_routing_get(const moevk_model *m, size_t i, moevk_token_route *route, int32_t *ids, float *weights,
+                               size_t cap) {
+    if (!m) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_routing_get: NULL model");
+    if (i >= m->n_routes) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_routing_get: token %zu of %zu", i, m->n_routes);
+    size_t S = route_stride(m);
+    if ((ids || weights) && cap < S)
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_routing_get: capacity %zu, need %zu entries", cap, S);
+    if (route) {
+        route->pos = m->routes[i].pos;
+        route->kind = (moevk_token_kind)m->routes[i].kind;
+        route->token = m->routes[i].token;
+    }
+    if (ids && S) memcpy(ids, m->route_ids + i * S, S * sizeof *ids);
+    if (weights && S) memcpy(weights, m->route_w + i * S, S * sizeof *weights);
+    return MOEVK_OK;
+}
+
+/* ---------------------------------------------------------------- prompts */
+
+static moevk_status tok_append(const moevk_model *m, const char *text, int special, int32_t **ids, size_t *n, size_t *cap) {
+    size_t len = strlen(text), need = mvk_tokenize_bound(len);
+    if (*n + need > *cap) {
+        size_t c = (*n + need) * 2;
+        int32_t *r = realloc(*ids, c * sizeof *r);
+        if (!r) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+        *ids = r;
+        *cap = c;
+    }
+    size_t got = 0;
+    MVK_TRY(mvk_tokenize(m->tok, text, len, special ? MVK_TOK_PARSE_SPECIAL : 0, *ids + *n, *cap - *n, &got));
+    *n += got;
+    return MOEVK_OK;
+}
+
+static moevk_status special_id(const moevk_model *m, const char *text, int32_t *id) {
+    *id = mvk_tokenizer_find(m->tok, text, strlen(text));
+    if (*id < 0) return mvk_fail(MOEVK_ERR_FORMAT, "the vocabulary has no '%s' token", text);
+    return MOEVK_OK;
+}
+
+moevk_status moevk_tokenize(const moevk_model *m, const char *text, int parse_special, int32_t *ids, size_t cap, size_t *n_out) {
+    if (!m || !text || !n_out) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_tokenize: NULL argument");
+    return mvk_tokenize(m->tok, text, strlen(text), parse_special ? MVK_TOK_PARSE_SPECIAL : 0, ids, cap, n_out);
+}
+
+/* Loads and preprocesses an image for the vision tower. */
+static moevk_status prep_image(moevk_model *m, const char *path, const uint8_t *rgb, int w, int h, int min_t, int max_t,
+                               mvk_image_prep *out) {
+    mvk_image img = {0};
+    moevk_status s = path ? mvk_image_load_file(path, &img) : mvk_image_from_rgb(rgb, w, h, &img);
+    if (s != MOEVK_OK) return s;
+    mvk_image_prep_params pp = mvk_image_prep_default_params();
+    pp.patch = m->vis.hp.patch_size;
+    pp.merge = m->vis.hp.spatial_merge;
+    pp.min_tokens = min_t;
+    pp.max_tokens = max_t;
+    for (int c = 0; c < 3; c++) {
+        pp.mean[c] = m->vis.hp.image_mean[c];
+        pp.std[c] = m->vis.hp.image_std[c];
+    }
+    s = mvk_image_preprocess(&img, &pp, out);
+    mvk_image_free(&img);
+    return s;
+}
+
+static void reset_sequence(moevk_model *m) {
+    m->n_past = 0;
+    m->pos_next = 0;
+    m->n_routes = 0;
+    m->text_len = 0;
+    if (m->text) m->text[0] = '\0';
+    memset(&m->timings, 0, sizeof m->timings);
+}
+
+static moevk_status text_append(moevk_model *m, const char *s, size_t n) {
+    if (m->text_len + n + 1 > m->text_cap) {
+        size_t c = (m->text_len + n + 1) * 2;
+        char *t = realloc(m->text, c);
+        if (!t) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+        m->text = t;
+        m->text_cap = c;
+    }
+    memcpy(m->text + m->text_len, s, n);
+    m->text_len += n;
+    m->text[m->text_len] = '\0';
+    return MOEVK_OK;
+}
+
+/* Finds the single run of image-pad ids. */
+static moevk_status find_pad_run(const int32_t *t, int n, int32_t pad, int *start, int *len) {
+    *start = -1;
+    *len = 0;
+    for (int i = 0; i < n; i++) {
+        if (t[i] != pad) continue;
+        if (*start >= 0 && i != *start + *len)
+            return mvk_fail(MOEVK_ERR_INVALID_ARG, "the prompt has more than one run of <|image_pad|> tokens; one image per prompt is supported");
+        if (*start < 0) *start = i;
+        (*len)++;
+    }
+    return MOEVK_OK;
+}
+
+moevk_status moevk_eval(moevk_model *m, moevk_eval_params *p) {
+    mvk_clear_error();
+    if (!m || !p || !p->tokens || p->n_tokens <= 0) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_eval: no tokens given");
+    const mvk_text_hparams *hp = &m->hp;
+    const int n = p->n_tokens;
+    const size_t V = (size_t)hp->n_vocab, k = (size_t)hp->n_expert_used, L = (size_t)hp->n_layer;
+    if (p->logits && p->logits_cap < (size_t)n * V)
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_eval: logits buffer holds %zu floats, need %zu", p->logits_cap, (size_t)n * V);
+    if ((p->routing_ids || p->routing_weights) && hp->is_moe && p->routing_cap < L * (size_t)n * k)
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_eval: routing buffers hold %zu entries, need %zu", p->routing_cap, L * n * k);
+    if (p->n_greedy < 0 || (p->n_greedy > 0 && !p->greedy_tokens))
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_eval: greedy_tokens is NULL");
+    reset_sequence(m);
+    int32_t pad = -1;
+    int img_start = -1, img_len = 0, nx = 0, ny = 0;
+    if (m->has_vision) MVK_TRY(special_id(m, "<|image_pad|>", &pad));
+    if (pad >= 0) MVK_TRY(find_pad_run(p->tokens, n, pad, &img_start, &img_len));
+    int has_image = p->pixels || p->image_path;
+    if (has_image && !m->has_vision) return mvk_fail(MOEVK_ERR_INVALID_ARG, "an image was given but no mmproj is loaded");
+    if (img_len && !has_image) return mvk_fail(MOEVK_ERR_INVALID_ARG, "the tokens hold %d <|image_pad|> ids but no image was given", img_len);
+    if (has_image && !img_len) return mvk_fail(MOEVK_ERR_INVALID_ARG, "an image was given but the tokens hold no <|image_pad|> run");
+    int n_img = 0;
+    moevk_status s = MOEVK_OK;
+    float *logits = NULL;
+    vk_buffer *img_rows = NULL;
+    mvk_image_prep prep = {0};
+    if (has_image) {
+        const float *px = p->pixels;
+        int w = p->pixels_w, h = p->pixels_h;
+        if (!px) {
+            s = prep_image(m, p->image_path, NULL, 0, 0, p->image_min_tokens, p->image_max_tokens, &prep);
+            if (s != MOEVK_OK) goto done;
+            px = prep.pixels;
+            w = prep.w;
+            h = prep.h;
+        }
+        double t0 = now_ms();
+        int A = m->vis.hp.patch_size * m->vis.hp.spatial_merge;
+        nx = w / (A ? A : 1);
+        ny = h / (A ? A : 1);
+        size_t vcap = p->vision_out ? p->vision_cap : 0;
+        s = mvk_vision_encode(m, px, h, w, &img_rows, p->vision_out, vcap, &n_img);
+        if (s != MOEVK_OK) goto done;
+        m->timings.image_encode_ms = now_ms() - t0;
+        m->timings.n_image_tokens = n_img;
+        if (n_img != img_len) {
+            s = mvk_fail(MOEVK_ERR_SHAPE, "the image gives %d image tokens (%dx%d grid) but the prompt holds %d <|image_pad|> ids",
+                         n_img, nx, ny, img_len);
+            goto done;
+        }
+    }
+    p->n_image_tokens = n_img;
+    {
+        int32_t *pos = malloc((size_t)n * 4 * sizeof *pos);
+        logits = malloc((size_t)n * V * sizeof *logits);
+        if (!pos || !logits) {
+            free(pos);
+            s = mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+            goto done;
+        }
+        m->pos_next = mvk_prompt_positions(n, n_img ? img_start : -1, nx, ny, 0, pos);
+        mvk_lm_batch b = {.tokens = p->tokens, .n = n, .img_start = n_img ? img_start : 0, .n_img = n_img,
+                          .img_rows = img_rows, .pos = pos, .logits = logits, .all_logits = 1,
+                          .route_ids = hp->is_moe ? p->routing_ids : NULL, .route_w = hp->is_moe ? p->routing_weights : NULL};
+        double t0 = now_ms();
+        s = mvk_lm_prefill(m, &b);
+        free(pos);
+        if (s != MOEVK_OK) goto done;
+        m->timings.prefill_ms = now_ms() - t0;
+        m->timings.n_prompt_tokens = n;
+    }
+    if (p->logits) memcpy(p->logits, logits, (size_t)n * V * sizeof *logits);
+    if (p->n_greedy > 0) {
+        int32_t tok = mvk_sample_greedy(logits + (size_t)(n - 1) * V, (int)V);
+        double t0 = now_ms();
+        for (int i = 0; i < p->n_greedy; i++) {
+            p->greedy_tokens[i] = tok;
+            if (i + 1 == p->n_greedy) break;
+            const float *lg = NULL;
+            s = mvk_lm_decode(m, tok, &lg, NULL, NULL, NULL);
+            if (s != MOEVK_OK) goto done;
+            tok = mvk_sample_greedy(lg, (int)V);
+        }
+        m->timings.decode_ms = now_ms() - t0;
+        m->timings.n_generated = p->n_greedy - 1;
+    }
+done:
+    free(logits);
+    mvk_image_prep_free(&prep);
+    vk_buffer_destroy(img_rows);
+    return s;
+}
+
+/* ---------------------------------------------------------------- generation */
+
+moevk_status moevk_generate(moevk_model *m, const moevk_gen_params *p) {
+    mvk_clear_error();
+    if (!m || !p) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_generate: NULL argument");
+    const mvk_text_hparams *hp = &m->hp;
+    int has_image = p->image_path || p->image_rgb;
+    if (has_image && !m->has_vision)
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, "an image was given but the model was loaded without an mmproj (--mmproj)");
+    if (p->image_rgb && (p->image_w <= 0 || p->image_h <= 0))
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, "image_rgb given with a bad size %dx%d", p->image_w, p->image_h);
+    if (p->n_predict < 0) return mvk_fail(MOEVK_ERR_INVALID_ARG, "n_predict %d is negative", p->n_predict);
+    reset_sequence(m);
+    const size_t V = (size_t)hp->n_vocab, S = route_stride(m);
+    moevk_status s = MOEVK_OK;
+    int32_t *ids = NULL, *rt_ids = NULL, *pos = NULL;
+    float *rt_w = NULL, *logits = NULL;
+    size_t n = 0, cap = 0;
+    vk_buffer *img_rows = NULL;
+    mvk_image_prep prep = {0};
+    mvk_sampler smp;
+    memset(&smp, 0, sizeof smp);
+    int n_img = 0, img_start = -1;
+#define TRY(x)                        \
+    do {                              \
+        s = (x);                      \
+        if (s != MOEVK_OK) goto done; \
+    } while (0)
+    if (has_image) {
+        double t0 = now_ms();
+        TRY(prep_image(m, p->image_path, p->image_rgb, p->image_w, p->image_h, p->image_min_tokens, p->image_max_tokens, &prep));
+        TRY(mvk_vision_encode(m, prep.pixels, prep.h, prep.w, &img_rows, NULL, 0, &n_img));
+        m->timings.image_encode_ms = now_ms() - t0;
+        m->timings.n_image_tokens = n_img;
+    }
+    /* chat template (Qwen3-VL, no system prompt); the image goes before the text like llama.cpp's mtmd-cli */
+    TRY(tok_append(m, "<|im_start|>user\n", 1, &ids, &n, &cap));
+    if (has_image) {
+        int32_t vs, ve, pad;
+        TRY(special_id(m, "<|vision_start|>", &vs));
+        TRY(special_id(m, "<|vision_end|>", &ve));
+        TRY(special_id(m, "<|image_pad|>", &pad));
+        if (n + (size_t)n_img + 2 > cap) {
+            cap = n + (size_t)n_img + 64;
+            int32_t *r = realloc(ids, cap * sizeof *r);
+            if (!r) TRY(mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory"));
+            ids = r;
+        }
+        ids[n++] = vs;
+        img_start = (int)n;
+        for (int i = 0; i < n_img; i++) ids[n++] = pad;
+        ids[n++] = ve;
+    }
+    TRY(tok_append(m, p->prompt ? p->prompt : (has_image ? DEFAULT_PROMPT : DEFAULT_TEXT_PROMPT), 0, &ids, &n, &cap));
+    TRY(tok_append(m, "<|im_end|>\n<|im_start|>assistant\n", 1, &ids, &n, &cap));
+    {
+        pos = malloc(n * 4 * sizeof *pos);
+        logits = malloc(V * sizeof *logits);
+        if (S) {
+            rt_ids = malloc(S * n * sizeof *rt_ids);
+            rt_w = malloc(S * n * sizeof *rt_w);
+        }
+        if (!pos || !logits || (S && (!rt_ids || !rt_w))) TRY(mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory"));
+        int nx = has_image ? prep.nx : 0, ny = has_image ? prep.ny : 0;
+        m->pos_next = mvk_prompt_positions((int)n, img_start, nx, ny, 0, pos);
+        mvk_lm_batch b = {.tokens = ids, .n = (int)n, .img_start = has_image ? img_start : 0, .n_img = n_img, .img_rows = img_rows,
+                          .pos = pos, .logits = logits, .all_logits = 0, .route_ids = rt_ids, .route_w = rt_w};
+        double t0 = now_ms();
+        TRY(mvk_lm_prefill(m, &b));
+        m->timings.prefill_ms = now_ms() - t0;
+        m->timings.n_prompt_tokens = (int)n;
+        for (size_t i = 0; i < n; i++) {
+            int is_img = has_image && (int)i >= img_start && (int)i < img_start + n_img;
+            TRY(mvk_route_push(m, (int32_t)i, is_img ? MOEVK_TOKEN_IMAGE : MOEVK_TOKEN_PROMPT, is_img ? -1 : ids[i],
+                               S ? rt_ids + i * (size_t)hp->n_expert_used : NULL, S ? rt_w + i * (size_t)hp->n_expert_used : NULL, n));
+        }
+    }
+    /* decode */
+    mvk_sampler_params sp = {.temp = p->temp, .top_k = p->top_k, .top_p = p->top_p, .seed = p->seed};
+    TRY(mvk_sampler_init(&smp, &sp, (int)V));
+    mvk_detok dt;
+    mvk_detok_init(&dt, m->tok, 0);
+    size_t pcap = mvk_detok_bound(m->tok);
+    char *piece = malloc(pcap + 1);
+    if (!piece) TRY(mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory"));
+    {
+        int32_t tok;
+        s = mvk_sampler_sample(&smp, logits, (int)V, &tok);
+        double t0 = now_ms();
+        int stop = 0;
+        for (int i = 0; s == MOEVK_OK && i < p->n_predict && !stop; i++) {
+            if (mvk_tokenizer_is_eog(m->tok, tok)) break;
+            size_t pn = 0;
+            s = mvk_detok_push(&dt, tok, piece, pcap, &pn);
+            if (s != MOEVK_OK) break;
+            if (pn) {
+                s = text_append(m, piece, pn);
+                if (s != MOEVK_OK) break;
+                piece[pn] = '\0';
+                if (p->on_token && p->on_token(piece, tok, p->user)) stop = 1;
+            }
+            m->timings.n_generated++;
+            if (stop || i + 1 == p->n_predict) break;
+            const float *lg;
+            const int32_t *ri;
+            const float *rw;
+            int32_t amax;
+            s = mvk_lm_decode(m, tok, &lg, &ri, &rw, &amax);
+            if (s != MOEVK_OK) break;
+            s = mvk_route_push(m, m->n_past - 1, MOEVK_TOKEN_GENERATED, tok, ri, rw, 1);
+            if (s != MOEVK_OK) break;
+            if (p->temp <= 0) tok = amax; /* greedy: the argmax computed on the GPU */
+            else s = mvk_sampler_sample(&smp, lg, (int)V, &tok);
+        }
+        m->timings.decode_ms = now_ms() - t0;
+        size_t pn = 0;
+        if (s == MOEVK_OK && mvk_detok_flush(&dt, piece, pcap, &pn) == MOEVK_OK && pn) {
+            s = text_append(m, piece, pn);
+            piece[pn] = '\0';
+            if (s == MOEVK_OK && p->on_token) p->on_token(piece, -1, p->user);
+        }
+    }
+    free(piece);
+done:
+#undef TRY
+    mvk_sampler_free(&smp);
+    free(ids);
+    free(pos);
+    free(logits);
+    free(rt_ids);
+    free(rt_w);
+    mvk_image_prep_free(&prep);
+    vk_buffer_destroy(img_rows);
+    return s;
+}
+
+moevk_status moevk_get_timings(const moevk_model *m, moevk_timings *out) {
+    if (!m || !out) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_get_timings: NULL argument");
+    *out = m->timings;
+    return MOEVK_OK;
+}
+
+moevk_status moevk_get_text(const moevk_model *m, char *buf, size_t cap, size_t *len) {
+    if (!m) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_get_text: NULL model");
+    if (len) *len = m->text_len;
+    if (buf && cap) {
+        size_t n = m->text_len < cap - 1 ? m->text_len : cap - 1;
+        if (n) memcpy(buf, m->text, n);
+        buf[n] = '\0';
+    }
+    return MOEVK_OK;
+}

@@ -1,0 +1,177 @@
+/* engine_internal.h — the model object behind include/moevk.h: weights on
+ * the device, KV cache, recorded streams, telemetry. engine/ speaks to the
+ * Vulkan backend only through backend/vk_backend.h (no vulkan.h here). */
+#ifndef MVK_ENGINE_INTERNAL_H
+#define MVK_ENGINE_INTERNAL_H
+
+#include <stdint.h>
+
+#include "gguf.h"
+#include "model_hparams.h"
+#include "moevk.h"
+#include "tokenizer.h"
+#include "vk_backend.h"
+
+/* One LM decoder layer. ggml ne order in the shape comments. */
+typedef struct mvk_lm_layer {
+    mvk_tensor attn_norm;  /* [n_embd] f32 */
+    mvk_tensor wq;         /* [n_embd, n_head*head_dim] */
+    mvk_tensor wk, wv;     /* [n_embd, n_head_kv*head_dim] */
+    mvk_tensor wo;         /* [n_head*head_dim, n_embd] */
+    mvk_tensor q_norm;     /* [head_dim] f32 */
+    mvk_tensor k_norm;     /* [head_dim] f32 */
+    mvk_tensor ffn_norm;   /* [n_embd] f32 */
+    /* MoE */
+    mvk_tensor gate_inp;   /* [n_embd, n_expert] router */
+    mvk_tensor gate_exps;  /* [n_embd, n_ff_exp, n_expert] */
+    mvk_tensor up_exps;    /* [n_embd, n_ff_exp, n_expert] */
+    mvk_tensor down_exps;  /* [n_ff_exp, n_embd, n_expert] */
+    /* dense */
+    mvk_tensor ffn_gate;   /* [n_embd, n_ff] */
+    mvk_tensor ffn_up;     /* [n_embd, n_ff] */
+    mvk_tensor ffn_down;   /* [n_ff, n_embd] */
+    vk_buffer *k_cache;    /* [n_ctx][n_head_kv*head_dim] kv_type */
+    vk_buffer *v_cache;    /* [n_ctx][n_head_kv*head_dim] kv_type */
+} mvk_lm_layer;
+
+/* One ViT block. d = vision width. */
+typedef struct mvk_vit_layer {
+    mvk_tensor ln1_w, ln1_b;   /* [d] f32 */
+    mvk_tensor qkv_w;          /* [d, 3d] */
+    mvk_tensor qkv_b;          /* [3d] f32 */
+    mvk_tensor out_w;          /* [d, d] */
+    mvk_tensor out_b;          /* [d] f32 */
+    mvk_tensor ln2_w, ln2_b;   /* [d] f32 */
+    mvk_tensor up_w;           /* [d, n_ff] */
+    mvk_tensor up_b;           /* [n_ff] f32 */
+    mvk_tensor down_w;         /* [n_ff, d] */
+    mvk_tensor down_b;         /* [d] f32 */
+    int deepstack;             /* index of the deepstack tap after this block, or -1 */
+} mvk_vit_layer;
+
+typedef struct mvk_deepstack {
+    mvk_tensor norm_w, norm_b; /* [4d] f32 */
+    mvk_tensor fc1_w;          /* [4d, 4d] */
+    mvk_tensor fc1_b;          /* [4d] f32 */
+    mvk_tensor fc2_w;          /* [4d, n_embd_text] */
+    mvk_tensor fc2_b;          /* [n_embd_text] f32 */
+} mvk_deepstack;
+
+typedef struct mvk_vision {
+    mvk_vision_hparams hp;
+    mvk_tensor patch_w0, patch_w1; /* [p, p, 3, d] */
+    mvk_tensor patch_b;            /* [d] f32 */
+    mvk_tensor pos_embd;           /* [d, G*G] f32 */
+    mvk_tensor post_ln_w, post_ln_b; /* [d] f32 */
+    mvk_tensor mm0_w;              /* [4d, 4d] */
+    mvk_tensor mm0_b;              /* [4d] f32 */
+    mvk_tensor mm2_w;              /* [4d, n_embd_text] */
+    mvk_tensor mm2_b;              /* [n_embd_text] f32 */
+    mvk_vit_layer *layers;         /* [n_layer] */
+    mvk_deepstack *deepstack;      /* [n_deepstack] */
+} mvk_vision;
+
+/* Host-visible per-step parameters of the recorded decode step (int32 words). */
+enum {
+    MVK_P_NKV = 0,     /* valid KV entries after this step */
+    MVK_P_KVIDX = 1,   /* KV index written by this step */
+    MVK_P_TOKEN = 2,   /* input token id */
+    MVK_P_POS = 4,     /* 4 planar position components t, h, w, e */
+    MVK_P_WORDS = 8,
+};
+
+/* One recorded token of routing telemetry. */
+typedef struct mvk_route_rec {
+    int32_t pos;
+    int32_t kind;   /* moevk_token_kind */
+    int32_t token;
+} mvk_route_rec;
+
+struct moevk_model {
+    vk_ctx *ctx;
+    gguf_file *tf, *vf;
+    mvk_text_hparams hp;
+    int has_vision;
+    mvk_vision vis;
+    mvk_tokenizer *tok;
+    char name[128];
+
+    /* text weights */
+    mvk_tensor tok_embd;   /* [n_embd, n_vocab] */
+    mvk_tensor out_norm;   /* [n_embd] f32 */
+    mvk_tensor output;     /* [n_embd, n_vocab] (tok_embd if tied) */
+    mvk_lm_layer *layers;  /* [n_layer] */
+    vk_buffer **owned;     /* every device buffer of the weights */
+    int n_owned, cap_owned;
+    uint64_t weight_bytes;
+
+    /* KV cache */
+    int n_ctx;
+    mvk_type kv_type;
+
+    /* sequence state */
+    int n_past;            /* tokens in the KV cache (sequence index) */
+    int pos_next;          /* next M-RoPE / rope position */
+
+    /* decode step, recorded once and replayed */
+    vk_stream *decode;
+    int decode_recorded;
+    vk_buffer *params;     /* MVK_P_WORDS int32, host-visible */
+    vk_buffer *step_logits;/* [n_vocab] f32, host-visible */
+    vk_buffer *step_route; /* ids [n_layer][k] i32 then weights [n_layer][k] f32, host-visible */
+    vk_buffer *step_argmax;/* i32 [1], host-visible */
+    vk_stream *work;       /* prefill / vision stream */
+
+    /* telemetry of the last generation */
+    mvk_route_rec *routes; /* [n_routes] */
+    int32_t *route_ids;    /* [n_routes][n_layer*k] */
+    float *route_w;        /* [n_routes][n_layer*k] */
+    size_t n_routes, cap_routes;
+
+    /* output of the last generation */
+    char *text;
+    size_t text_len, text_cap;
+    moevk_timings timings;
+};
+
+/* weights.c */
+moevk_status mvk_weights_load_text(moevk_model *m, moevk_progress_cb cb, void *user, uint64_t total, uint64_t *done);
+moevk_status mvk_weights_load_vision(moevk_model *m, moevk_progress_cb cb, void *user, uint64_t total, uint64_t *done);
+void mvk_weights_free(moevk_model *m);
+
+/* vision.c: encodes normalised planar pixels [3][h][w] (h, w multiples of
+ * patch*merge). Output rows [n_img][n_embd_out] land in *out_dev (created or
+ * reused, owned by the caller) and, if host_out is not NULL, on the host. */
+moevk_status mvk_vision_encode(moevk_model *m, const float *pixels, int h, int w, vk_buffer **out_dev, float *host_out,
+                               size_t host_cap, int *n_img_out);
+
+/* lm.c */
+typedef struct mvk_lm_batch {
+    const int32_t *tokens;     /* [n] ids; image positions hold the image-pad id (ignored) */
+    int n;
+    int img_start, n_img;      /* run of image rows in the batch (n_img 0: none) */
+    vk_buffer *img_rows;       /* [n_img][n_embd_out] from mvk_vision_encode */
+    const int32_t *pos;        /* [4][n] planar positions (NEOX: only plane 0 used) */
+    float *logits;             /* NULL, or [n_rows][n_vocab] host */
+    int all_logits;            /* 1: logits for every row; 0: last row only */
+    int32_t *route_ids;        /* NULL or [n_moe_layers][n][k] */
+    float *route_w;            /* NULL or [n_moe_layers][n][k] */
+} mvk_lm_batch;
+moevk_status mvk_lm_prefill(moevk_model *m, const mvk_lm_batch *b);
+/* One decode step for token at the current position; logits [n_vocab] and
+ * routing ids/weights [n_layer][k] of the step are returned (host pointers
+ * valid until the next step). */
+moevk_status mvk_lm_decode(moevk_model *m, int32_t token, const float **logits, const int32_t **route_ids,
+                           const float **route_w, int32_t *argmax);
+void mvk_lm_free(moevk_model *m);
+
+/* positions.c: planar M-RoPE positions (llama.cpp mtmd) for a prompt with an
+ * optional image run [img_start, img_start + nx*ny). pos: [4][n]. Returns the
+ * next position after the prompt. */
+int mvk_prompt_positions(int n, int img_start, int nx, int ny, int pos0, int32_t *pos);
+
+/* telemetry (api.c) */
+moevk_status mvk_route_push(moevk_model *m, int32_t pos, moevk_token_kind kind, int32_t token, const int32_t *ids,
+                            const float *w, size_t stride_tok);
+
+#endif
