@@ -1,0 +1,169 @@
+/* app.h — the state of moevk-view shared by its parts: options (args.c), the
+ * main loop (main.c), drawing (draw.c), scripted sessions (script.c),
+ * screenshots (snapshot.c) and the benchmark (bench.c). */
+#ifndef MOEVK_VIEW_APP_H
+#define MOEVK_VIEW_APP_H
+
+#include <SDL.h>
+#include <stdint.h>
+
+#include "camera.h"
+#include "files.h"
+#include "routing_view.h"
+#include "text.h"
+#include "view_image.h"
+#include "worker.h"
+
+#define VIEW_MAX_BANNERS 4
+#define VIEW_MAX_CAPTION_LINES 64
+
+typedef struct view_args {
+    const char *model_path;     // NULL: embedded model
+    const char *mmproj_path;
+    const char *camera;         // V4L2 device or NULL
+    int cam_w, cam_h;
+    const char *prompt;
+    int n_predict;
+    int image_max_tokens;
+    const char *device;
+    int headless;
+    const char *out_dir;        // default "."
+    int frames;                 // headless: PNGs to write (0: one per input)
+    const char *script;
+    int bench;                  // captions to time (0: off)
+    const char *bench_out;      // JSON file for the bench figures, or NULL
+    int width, height;
+    int fps;                    // UI frame cap
+    const char *font;
+    const char **inputs;        // [n_inputs] images or folders
+    int n_inputs;
+} view_args;
+
+/* Parses argv. Returns 0 to run, 1 if it printed help/version (exit 0), 2 on a
+ * usage error (already printed). */
+int view_args_parse(int argc, char **argv, view_args *a);
+/* Finds the embedded model pair: $MOEVK_ASSETS, next to the executable, the
+ * source tree (MOEVK_SOURCE_DIR), ./assets. Writes the paths (the first
+ * candidate if none exists) and returns 1 if both files were found. */
+int view_find_embedded_model(char *model, size_t model_cap, char *mmproj, size_t mmproj_cap);
+/* The assets/ directory found the same way, or "" */
+void view_find_assets_dir(char *out, size_t cap);
+
+typedef struct view_banner {
+    char msg[512];
+    double t;  // when it appeared (monotonic seconds)
+} view_banner;
+
+typedef struct view_rects {
+    SDL_Rect frame, caption, heat, status, grid, legend;
+    SDL_Rect btn[5];            // image, text, both, this frame, average
+    int cell_w, cell_h, cell_gap;
+    int cap_x, cap_y, cap_line_h, cap_w;  // caption text origin and line height
+    int n_lines;
+    int line_start[VIEW_MAX_CAPTION_LINES], line_len[VIEW_MAX_CAPTION_LINES];
+} view_rects;
+
+typedef struct view_app {
+    view_args args;
+    // rendering target: the window surface, or an offscreen surface when headless
+    SDL_Window *win;
+    SDL_Surface *surf;
+    SDL_Renderer *ren;
+    view_text *text;
+    int W, H;
+    // the current frame
+    view_image frame;
+    char frame_name[512];
+    uint64_t frame_seq;         // bumps on every new frame
+    int frame_preempt;          // 1: a newer frame cancels the running caption (files)
+    int frame_seq_failed;       // headless: the last step could not load its file
+    double t_frame;             // when the frame arrived (monotonic seconds)
+    SDL_Texture *frame_tex;     // frame scaled to the frame rect
+    uint64_t frame_tex_seq;
+    SDL_Rect frame_tex_rect;
+    // sources
+    view_files files;
+    view_camera *cam;
+    int use_camera;
+    // inference
+    view_worker *worker;
+    view_caption cap;
+    uint64_t cap_version;
+    view_worker_status wst;
+    uint64_t submitted_seq;     // last frame handed to the worker
+    // heatmap view state
+    view_token_filter filter;
+    int show_avg;
+    int show_help;
+    int paused;
+    int mouse_x, mouse_y;
+    int force_token;            // script: scrub this generated token (-1: none)
+    int force_layer, force_expert;  // script: hover this cell (-1: none)
+    int hover_record;           // routing record under the mouse in the caption (-1)
+    int hover_seg;              // caption segment under the mouse (-1)
+    int hover_layer, hover_expert;  // heatmap cell under the mouse (-1)
+    int *counts;                // [n_layers][n_expert] for the frame view
+    float *shares;              // [n_layers][n_expert] what the grid shows
+    int n_sel;                  // tokens behind shares (frame view)
+    float vmax;                 // colour scale top: largest share shown (heatmap.h convention)
+    double *avg_sum[3];         // [filter][n_layers][n_expert] sum of finished frames' shares
+    int avg_n[3];
+    uint64_t avg_last_seq;
+    int grid_layers, grid_experts;
+    // banners
+    view_banner banners[VIEW_MAX_BANNERS];
+    int n_banners;
+    // timing
+    double fps;                 // smoothed UI frames per second
+    double t_last_frame;
+    double last_dt;             // duration of the last UI frame
+    uint64_t n_frames;
+    // outputs
+    int n_shots;
+    int n_written;              // headless PNGs written
+    int headless_wait_frames;
+    int quit;
+    int exit_code;
+    view_rects rc;
+} view_app;
+
+/* main.c */
+void view_banner_add(view_app *app, const char *fmt, ...);
+int view_load_file(view_app *app, const char *path);   // 1 if the frame changed
+int view_step_file(view_app *app, int delta);
+void view_set_frame(view_app *app, view_image *img, const char *name, int preempt);  // takes ownership
+void view_handle_key(view_app *app, SDL_Keycode key);
+void view_toggle_camera(view_app *app, const char *dev);
+void view_render_frame(view_app *app);  // one UI frame: update + draw + present
+
+/* draw.c */
+void view_draw(view_app *app);
+void view_update_heat(view_app *app);
+/* Generated-token index for a caption segment, or -1; routing record of it. */
+int view_seg_record(const view_app *app, int seg);
+
+/* snapshot.c: writes PNG + .routing.json + .view.json; returns 1 on success. */
+int view_save_screenshot(view_app *app, const char *png_path);
+/* Copies the rendered surface into RGB8 (w*h*3 bytes, malloc'd). */
+uint8_t *view_surface_rgb(view_app *app);
+
+/* routing_out.c: the caption's routing telemetry as JSON (moevk caption --routing form). */
+int view_write_routing_json(view_app *app, const char *path);
+
+/* script.c */
+typedef struct view_script view_script;
+view_script *view_script_load(const char *path, char *err, size_t err_cap);
+/* Runs commands until one must wait; returns 0 while running, 1 when done,
+ * -1 on a failure (message printed). */
+int view_script_step(view_script *s, view_app *app);
+void view_script_free(view_script *s);
+
+/* bench.c */
+typedef struct view_bench view_bench;
+view_bench *view_bench_new(int n);
+/* Called every UI frame; returns 1 when the benchmark finished. */
+int view_bench_step(view_bench *b, view_app *app, double frame_dt);
+void view_bench_report(view_bench *b, view_app *app);
+void view_bench_free(view_bench *b);
+
+#endif

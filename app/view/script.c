@@ -1,0 +1,261 @@
+/* script.c — scripted sessions (--script FILE), one command a line:
+ *
+ *   load PATH                 show an image (or the first image of a folder)
+ *   camera DEV                switch to a V4L2 camera
+ *   wait model [SECONDS]      until the model is loaded (or failed)
+ *   wait caption [SECONDS]    until the caption of the current frame is finished
+ *   wait banner TEXT          until a banner containing TEXT is shown (10 s)
+ *   wait frames N             let N UI frames pass
+ *   view image|text|both      which tokens the heatmap counts
+ *   mode frame|average        this frame or the running average
+ *   help on|off               the help overlay
+ *   hover caption N | hover cell L E | hover none
+ *   key NAME                  a key press: space, left, right, s, a, i, t, b, f1, ...
+ *   screenshot PATH           PNG + .routing.json + .view.json (relative to --out)
+ *   expect caption-nonempty | expect banner TEXT   (fail otherwise)
+ *   sleep MS
+ *   quit
+ *
+ * '#' starts a comment; ${VAR} is replaced by the environment variable VAR.
+ * A failed wait or expect ends the app with exit code 1. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "app.h"
+
+#define SCRIPT_MAX_LINES 512
+
+struct view_script {
+    char *lines[SCRIPT_MAX_LINES];
+    int n, pc;
+    double wait_start;    // when the current wait began (0: not waiting)
+    int wait_frames;
+    char path[1024];
+};
+
+static char *expand_env(const char *s) {
+    size_t cap = strlen(s) + 1, len = 0;
+    char *out = malloc(cap);
+    if (!out) return NULL;
+    while (*s) {
+        if (s[0] == '$' && s[1] == '{') {
+            const char *end = strchr(s, '}');
+            if (end) {
+                char name[128];
+                size_t n = (size_t)(end - s - 2) < sizeof name - 1 ? (size_t)(end - s - 2) : sizeof name - 1;
+                memcpy(name, s + 2, n);
+                name[n] = 0;
+                const char *v = getenv(name);
+                v = v ? v : "";
+                size_t vl = strlen(v);
+                char *o2 = realloc(out, cap + vl);
+                if (!o2) {
+                    free(out);
+                    return NULL;
+                }
+                out = o2;
+                cap += vl;
+                memcpy(out + len, v, vl);
+                len += vl;
+                s = end + 1;
+                continue;
+            }
+        }
+        out[len++] = *s++;
+    }
+    out[len] = 0;
+    return out;
+}
+
+view_script *view_script_load(const char *path, char *err, size_t err_cap) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, err_cap, "cannot open script %s", path);
+        return NULL;
+    }
+    view_script *s = calloc(1, sizeof *s);
+    if (!s) {
+        fclose(f);
+        snprintf(err, err_cap, "out of memory");
+        return NULL;
+    }
+    snprintf(s->path, sizeof s->path, "%s", path);
+    char buf[2048];
+    while (fgets(buf, sizeof buf, f)) {
+        char *h = strchr(buf, '#');
+        if (h) *h = 0;
+        size_t n = strlen(buf);
+        while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t')) buf[--n] = 0;
+        char *p = buf;
+        while (*p == ' ' || *p == '\t') p++;
+        if (!*p) continue;
+        if (s->n == SCRIPT_MAX_LINES) {
+            snprintf(err, err_cap, "script %s is too long (max %d commands)", path, SCRIPT_MAX_LINES);
+            fclose(f);
+            view_script_free(s);
+            return NULL;
+        }
+        s->lines[s->n] = expand_env(p);
+        if (!s->lines[s->n]) break;
+        s->n++;
+    }
+    fclose(f);
+    return s;
+}
+
+void view_script_free(view_script *s) {
+    if (!s) return;
+    for (int i = 0; i < s->n; i++) free(s->lines[i]);
+    free(s);
+}
+
+static SDL_Keycode key_named(const char *n) {
+    if (!strcmp(n, "space")) return SDLK_SPACE;
+    if (!strcmp(n, "left")) return SDLK_LEFT;
+    if (!strcmp(n, "right")) return SDLK_RIGHT;
+    if (!strcmp(n, "f1")) return SDLK_F1;
+    if (!strcmp(n, "?")) return SDLK_QUESTION;
+    if (!strcmp(n, "escape") || !strcmp(n, "esc")) return SDLK_ESCAPE;
+    if (strlen(n) == 1 && n[0] >= 'a' && n[0] <= 'z') return (SDL_Keycode)n[0];
+    return SDLK_UNKNOWN;
+}
+
+static int has_banner(view_app *app, const char *text) {
+    for (int i = 0; i < app->n_banners; i++)
+        if (strstr(app->banners[i].msg, text)) return 1;
+    return 0;
+}
+
+static int fail(view_script *s, const char *line, const char *why) {
+    fprintf(stderr, "moevk-view: script %s, command %d \"%s\": %s\n", s->path, s->pc + 1, line, why);
+    return -1;
+}
+
+// One command: 1 done (go on), 0 still waiting, -1 failed.
+static int run_one(view_script *s, view_app *app, const char *line) {
+    char cmd[64] = "", a1[1024] = "", a2[256] = "";
+    sscanf(line, "%63s %1023s %255s", cmd, a1, a2);
+    const char *rest = line + strlen(cmd);
+    while (*rest == ' ' || *rest == '\t') rest++;
+    double now = view_now();
+    if (!strcmp(cmd, "load")) {
+        int first = view_files_add(&app->files, rest);
+        if (first < 0) {
+            view_banner_add(app, "nothing to show in %s", rest);
+            return 1;
+        }
+        app->files.cur = first;
+        app->use_camera = 0;
+        view_load_file(app, app->files.paths[first]);
+        return 1;
+    }
+    if (!strcmp(cmd, "camera")) {
+        view_toggle_camera(app, rest);
+        return 1;
+    }
+    if (!strcmp(cmd, "wait")) {
+        if (!s->wait_start) s->wait_start = now;
+        double limit = a2[0] ? atof(a2) : 900.0;  // seconds, for model and caption
+        if (!strcmp(a1, "model")) {
+            if (app->wst.state != VIEW_MODEL_LOADING) return 1;
+        } else if (!strcmp(a1, "caption")) {
+            if (app->frame.rgb && app->cap.frame_seq == app->frame_seq && app->cap.done) return 1;
+            if (app->wst.state == VIEW_MODEL_FAILED) return fail(s, line, "the model failed to load");
+        } else if (!strcmp(a1, "banner")) {
+            if (has_banner(app, rest + strlen("banner") + 1)) return 1;
+            limit = 10.0;
+        } else if (!strcmp(a1, "frames")) {
+            if (s->wait_frames == 0) s->wait_frames = atoi(a2[0] ? a2 : "1") + 1;
+            if (--s->wait_frames <= 0) return 1;
+            return 0;
+        } else {
+            return fail(s, line, "unknown wait");
+        }
+        if (now - s->wait_start > limit) return fail(s, line, "timed out");
+        return 0;
+    }
+    if (!strcmp(cmd, "view")) {
+        if (!strcmp(a1, "image")) app->filter = VIEW_TOKENS_IMAGE;
+        else if (!strcmp(a1, "text")) app->filter = VIEW_TOKENS_TEXT;
+        else if (!strcmp(a1, "both")) app->filter = VIEW_TOKENS_BOTH;
+        else return fail(s, line, "expected image, text or both");
+        return 1;
+    }
+    if (!strcmp(cmd, "mode")) {
+        if (!strcmp(a1, "frame")) app->show_avg = 0;
+        else if (!strcmp(a1, "average")) app->show_avg = 1;
+        else return fail(s, line, "expected frame or average");
+        return 1;
+    }
+    if (!strcmp(cmd, "help")) {
+        app->show_help = !strcmp(a1, "on");
+        return 1;
+    }
+    if (!strcmp(cmd, "hover")) {
+        app->mouse_x = app->mouse_y = -1;
+        if (!strcmp(a1, "caption")) app->force_token = atoi(a2);
+        else if (!strcmp(a1, "none")) app->force_token = app->force_layer = app->force_expert = -1;
+        else if (!strcmp(a1, "cell")) {
+            int l = -1, e = -1;
+            if (sscanf(rest, "cell %d %d", &l, &e) != 2) return fail(s, line, "expected hover cell L E");
+            app->force_layer = l;
+            app->force_expert = e;
+        } else return fail(s, line, "expected caption N, cell L E or none");
+        return 1;
+    }
+    if (!strcmp(cmd, "key")) {
+        SDL_Keycode k = key_named(a1);
+        if (k == SDLK_UNKNOWN) return fail(s, line, "unknown key");
+        view_handle_key(app, k);
+        return 1;
+    }
+    if (!strcmp(cmd, "screenshot")) {
+        char path[2048];
+        if (rest[0] == '/')
+            snprintf(path, sizeof path, "%s", rest);
+        else {
+            mkdir(app->args.out_dir, 0777);
+            snprintf(path, sizeof path, "%s/%s", app->args.out_dir, rest);
+        }
+        view_render_frame(app);  // make sure the surface shows the current state
+        if (!view_save_screenshot(app, path)) return fail(s, line, "could not save");
+        printf("%s\n", path);
+        fflush(stdout);
+        return 1;
+    }
+    if (!strcmp(cmd, "expect")) {
+        if (!strcmp(a1, "caption-nonempty")) {
+            if (!app->cap.text || !app->cap.text[0]) return fail(s, line, "the caption is empty");
+            return 1;
+        }
+        if (!strcmp(a1, "banner")) {
+            if (!has_banner(app, rest + strlen("banner") + 1)) return fail(s, line, "no such banner");
+            return 1;
+        }
+        return fail(s, line, "unknown expectation");
+    }
+    if (!strcmp(cmd, "sleep")) {
+        if (!s->wait_start) s->wait_start = now;
+        return now - s->wait_start >= atof(a1) / 1000.0;
+    }
+    if (!strcmp(cmd, "quit")) {
+        s->pc = s->n;
+        return 1;
+    }
+    return fail(s, line, "unknown command");
+}
+
+int view_script_step(view_script *s, view_app *app) {
+    while (s->pc < s->n) {
+        int r = run_one(s, app, s->lines[s->pc]);
+        if (r < 0) return -1;
+        if (r == 0) return 0;
+        s->wait_start = 0;
+        s->wait_frames = 0;
+        if (s->pc < s->n) s->pc++;
+        return 0;  // one command per UI frame, so every state change gets drawn
+    }
+    return 1;
+}

@@ -1,0 +1,45 @@
+/* view_image.h — image decoding (files, MJPEG), downscaling and PNG writing for
+ * moevk-view. All pixels are RGB8, row-major, 3 bytes per pixel. */
+#ifndef MOEVK_VIEW_IMAGE_H
+#define MOEVK_VIEW_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Largest side kept for a frame; bigger images are downscaled (aspect kept). */
+#define VIEW_IMAGE_MAX_SIDE 2048
+/* Images with more pixels than this are refused before decoding. */
+#define VIEW_IMAGE_MAX_PIXELS (16384LL * 16384LL)
+
+typedef struct view_image {
+    uint8_t *rgb; // [h][w][3]
+    int w, h;
+} view_image;
+
+/* Loads an image file. On failure returns 0 and writes a message naming the file
+ * and the problem into err. If the image was larger than VIEW_IMAGE_MAX_SIDE it
+ * is downscaled and *downscaled_from_w/h (if not NULL) get the original size,
+ * else 0. */
+int view_image_load(const char *path, view_image *out, char *err, size_t err_cap, int *downscaled_from_w,
+                    int *downscaled_from_h);
+
+/* Decodes a JPEG (e.g. an MJPEG camera frame) held in memory. */
+int view_image_decode_jpeg(const uint8_t *data, size_t len, view_image *out, char *err, size_t err_cap);
+
+/* Converts packed YUYV 4:2:2 (BT.601, limited range) to RGB8. stride: bytes per
+ * source row (>= 2*w). dst holds w*h*3 bytes. */
+void view_yuyv_to_rgb(const uint8_t *src, int w, int h, int stride, uint8_t *dst);
+
+/* Downscales in place so the longer side is at most max_side. Returns 1 if it
+ * scaled, 0 if not needed, -1 on allocation failure. */
+int view_image_fit(view_image *img, int max_side);
+
+/* Resamples to exactly nw x nh (up or down). Returns 0 on allocation failure. */
+int view_image_resize(view_image *img, int nw, int nh);
+
+/* Writes RGB8 (stride in bytes) as a PNG file. Returns 1 on success. */
+int view_png_write(const char *path, const uint8_t *rgb, int w, int h, int stride);
+
+void view_image_free(view_image *img);
+
+#endif

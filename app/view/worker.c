@@ -1,0 +1,441 @@
+/* worker.c — the inference thread (pthreads). */
+#include "worker.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define N_MESSAGES 8
+
+struct view_worker {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    // configuration (owned copies)
+    char *model_path, *mmproj_path, *device, *prompt;
+    int n_predict, n_ctx, image_max_tokens;
+    // control, under mu
+    int quit;
+    int reload;
+    view_image pending;     // newest frame not yet started (rgb NULL: none)
+    uint64_t pending_seq;
+    double pending_t;
+    int pending_preempt;
+    // published, under mu
+    view_model_state state;
+    char stage[64];
+    float frac;
+    moevk_model_info info;
+    int busy;
+    uint64_t n_captions;
+    view_caption cur;
+    uint64_t version;
+    char messages[N_MESSAGES][512];
+    int msg_head, msg_count;
+    // worker-thread only
+    moevk_model *model;
+    int32_t *tmp_ids;       // [n_moe_layers * n_expert_used]
+    float *tmp_w;           // [n_moe_layers * n_expert_used]
+};
+
+double view_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static char *dup_or_null(const char *s) {
+    if (!s) return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+// Under mu.
+static void push_message(view_worker *w, const char *msg) {
+    int slot = (w->msg_head + w->msg_count) % N_MESSAGES;
+    if (w->msg_count == N_MESSAGES) {
+        w->msg_head = (w->msg_head + 1) % N_MESSAGES;
+        w->msg_count--;
+    }
+    snprintf(w->messages[slot], sizeof w->messages[slot], "%.500s", msg);
+    w->msg_count++;
+}
+
+int view_worker_pop_message(view_worker *w, char *buf, size_t cap) {
+    pthread_mutex_lock(&w->mu);
+    int have = w->msg_count > 0;
+    if (have) {
+        snprintf(buf, cap, "%s", w->messages[w->msg_head]);
+        w->msg_head = (w->msg_head + 1) % N_MESSAGES;
+        w->msg_count--;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return have;
+}
+
+void view_caption_free(view_caption *c) {
+    if (!c) return;
+    free(c->text);
+    free(c->segs);
+    view_routing_free(&c->routing);
+    memset(c, 0, sizeof *c);
+}
+
+static int caption_append(view_caption *c, const char *piece, int32_t token) {
+    size_t n = strlen(piece);
+    if (c->len + n + 1 > c->cap) {
+        size_t cap = c->cap ? c->cap : 256;
+        while (c->len + n + 1 > cap) cap *= 2;
+        char *t = realloc(c->text, cap);
+        if (!t) return 0;
+        c->text = t;
+        c->cap = cap;
+    }
+    if (c->n_segs == c->cap_segs) {
+        int cap = c->cap_segs ? c->cap_segs * 2 : 64;
+        view_seg *s = realloc(c->segs, sizeof *s * (size_t)cap);
+        if (!s) return 0;
+        c->segs = s;
+        c->cap_segs = cap;
+    }
+    memcpy(c->text + c->len, piece, n);
+    c->segs[c->n_segs++] = (view_seg){(int)c->len, (int)n, token};
+    c->len += n;
+    c->text[c->len] = 0;
+    return 1;
+}
+
+int view_caption_copy(view_caption *dst, const view_caption *src) {
+    char *text = dst->text;
+    size_t tcap = dst->cap;
+    view_seg *segs = dst->segs;
+    int scap = dst->cap_segs;
+    view_routing r = dst->routing;
+    *dst = *src;
+    dst->text = text;
+    dst->cap = tcap;
+    dst->segs = segs;
+    dst->cap_segs = scap;
+    dst->routing = r;
+    if (src->len + 1 > dst->cap) {
+        char *t = realloc(dst->text, src->len + 1);
+        if (!t) return 0;
+        dst->text = t;
+        dst->cap = src->len + 1;
+    }
+    if (src->text)
+        memcpy(dst->text, src->text, src->len + 1);
+    else
+        dst->text[0] = 0;
+    dst->len = src->text ? src->len : 0;
+    if (src->n_segs > dst->cap_segs) {
+        view_seg *s = realloc(dst->segs, sizeof *s * (size_t)src->n_segs);
+        if (!s) return 0;
+        dst->segs = s;
+        dst->cap_segs = src->n_segs;
+    }
+    if (src->n_segs) memcpy(dst->segs, src->segs, sizeof *src->segs * (size_t)src->n_segs);
+    return view_routing_copy(&dst->routing, &src->routing);
+}
+
+/* ---------------------------------------------------------------- worker thread */
+
+static int on_progress(const char *stage, float frac, void *user) {
+    view_worker *w = user;
+    pthread_mutex_lock(&w->mu);
+    snprintf(w->stage, sizeof w->stage, "%s", stage ? stage : "");
+    w->frac = frac;
+    w->version++;
+    int stop = w->quit || w->reload;
+    pthread_mutex_unlock(&w->mu);
+    return stop;
+}
+
+// Copies routing records not yet copied. Under mu (records are small copies).
+static void sync_routing(view_worker *w) {
+    view_routing *r = &w->cur.routing;
+    size_t n = moevk_routing_count(w->model);
+    if (n > (size_t)0x3fffffff) return;
+    if ((int)n <= r->n_tok) return;
+    if (!view_routing_reserve(r, (int)n)) return;
+    size_t per = (size_t)r->n_layers * (size_t)r->k;
+    for (int i = r->n_tok; i < (int)n; i++) {
+        moevk_token_route tr;
+        if (moevk_routing_get(w->model, (size_t)i, &tr, w->tmp_ids, w->tmp_w, per) != MOEVK_OK) break;
+        r->kind[i] = (uint8_t)tr.kind;
+        r->token[i] = tr.token;
+        r->pos[i] = tr.pos;
+        memcpy(r->ids + (size_t)i * per, w->tmp_ids, per * sizeof(int32_t));
+        memcpy(r->weights + (size_t)i * per, w->tmp_w, per * sizeof(float));
+        r->n_tok = i + 1;
+    }
+}
+
+static int on_token(const char *piece, int32_t token, void *user) {
+    view_worker *w = user;
+    pthread_mutex_lock(&w->mu);
+    if (w->cur.t_first_token == 0) w->cur.t_first_token = view_now();
+    caption_append(&w->cur, piece ? piece : "", token);
+    sync_routing(w);
+    w->version++;
+    int stop = w->quit || w->reload || (w->pending.rgb && w->pending_preempt);
+    pthread_mutex_unlock(&w->mu);
+    return stop;
+}
+
+static void load_model(view_worker *w) {
+    moevk_model_params mp = moevk_model_default_params();
+    pthread_mutex_lock(&w->mu);
+    // Own copies: view_worker_reload may swap the paths while this load runs.
+    char *model_path = dup_or_null(w->model_path), *mmproj_path = dup_or_null(w->mmproj_path);
+    mp.model_path = model_path;
+    mp.mmproj_path = mmproj_path;
+    mp.device = w->device;
+    if (w->n_ctx > 0) mp.n_ctx = w->n_ctx;
+    w->state = VIEW_MODEL_LOADING;
+    snprintf(w->stage, sizeof w->stage, "opening");
+    w->frac = 0;
+    w->version++;
+    pthread_mutex_unlock(&w->mu);
+    mp.progress = on_progress;
+    mp.progress_user = w;
+
+    moevk_model *m = NULL;
+    moevk_status st = moevk_model_load(&mp, &m);
+    moevk_model_info info;
+    memset(&info, 0, sizeof info);
+    char msg[640];
+    if (st == MOEVK_OK) st = moevk_model_get_info(m, &info);
+    if (st == MOEVK_OK) {
+        size_t per = (size_t)(info.n_moe_layers > 0 ? info.n_moe_layers : 1) *
+                     (size_t)(info.n_expert_used > 0 ? info.n_expert_used : 1);
+        free(w->tmp_ids);
+        free(w->tmp_w);
+        w->tmp_ids = malloc(per * sizeof(int32_t));
+        w->tmp_w = malloc(per * sizeof(float));
+        if (!w->tmp_ids || !w->tmp_w) st = MOEVK_ERR_OUT_OF_HOST_MEMORY;
+    }
+    pthread_mutex_lock(&w->mu);
+    if (st == MOEVK_OK) {
+        w->model = m;
+        w->info = info;
+        w->state = VIEW_MODEL_READY;
+        if (!info.has_vision) {
+            snprintf(msg, sizeof msg, "model %s has no vision encoder (no --mmproj?): images cannot be captioned",
+                     model_path ? model_path : "?");
+            push_message(w, msg);
+        }
+    } else {
+        const char *why = moevk_last_error();
+        snprintf(msg, sizeof msg, "cannot load model %s: %s%s%s", model_path ? model_path : "(none)",
+                 moevk_status_str(st), why[0] ? ": " : "", why);
+        moevk_model_free(m);
+        w->state = VIEW_MODEL_FAILED;
+        if (st != MOEVK_ERR_CANCELLED || !w->reload) push_message(w, msg);
+    }
+    w->version++;
+    pthread_mutex_unlock(&w->mu);
+    free(model_path);
+    free(mmproj_path);
+}
+
+static void run_caption(view_worker *w, view_image *img, uint64_t seq, double t_submit) {
+    moevk_model_info info = w->info;
+    pthread_mutex_lock(&w->mu);
+    view_caption *c = &w->cur;
+    c->frame_seq = seq;
+    c->len = 0;
+    if (c->text) c->text[0] = 0;
+    c->n_segs = 0;
+    view_routing_reset(&c->routing, info.n_moe_layers, info.n_expert_used, info.n_expert);
+    c->started = 1;
+    c->done = c->failed = c->cancelled = 0;
+    c->error[0] = 0;
+    memset(&c->timings, 0, sizeof c->timings);
+    c->t_submit = t_submit;
+    c->t_start = view_now();
+    c->t_first_token = c->t_done = 0;
+    w->busy = 1;
+    w->version++;
+    pthread_mutex_unlock(&w->mu);
+
+    moevk_gen_params gp = moevk_gen_default_params();
+    gp.image_rgb = img->rgb;
+    gp.image_w = img->w;
+    gp.image_h = img->h;
+    if (w->prompt) gp.prompt = w->prompt;
+    if (w->n_predict > 0) gp.n_predict = w->n_predict;
+    if (w->image_max_tokens > 0) gp.image_max_tokens = w->image_max_tokens;
+    gp.on_token = on_token;
+    gp.user = w;
+    moevk_status st = moevk_generate(w->model, &gp);
+    moevk_timings tm;
+    memset(&tm, 0, sizeof tm);
+    moevk_get_timings(w->model, &tm);
+    const char *why = st == MOEVK_OK ? "" : moevk_last_error();
+
+    pthread_mutex_lock(&w->mu);
+    sync_routing(w);
+    c->timings = tm;
+    c->t_done = view_now();
+    c->done = 1;
+    if (st == MOEVK_ERR_CANCELLED) {
+        c->cancelled = 1;
+    } else if (st != MOEVK_OK) {
+        c->failed = 1;
+        snprintf(c->error, sizeof c->error, "captioning failed: %s%s%s", moevk_status_str(st), why[0] ? ": " : "",
+                 why);
+        push_message(w, c->error);
+    } else {
+        w->n_captions++;
+    }
+    w->busy = 0;
+    w->version++;
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void *worker_main(void *arg) {
+    view_worker *w = arg;
+    load_model(w);
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        while (!w->quit && !w->reload && !(w->pending.rgb && w->state == VIEW_MODEL_READY))
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (w->quit) {
+            pthread_mutex_unlock(&w->mu);
+            break;
+        }
+        if (w->reload) {
+            w->reload = 0;
+            pthread_mutex_unlock(&w->mu);
+            moevk_model_free(w->model);
+            pthread_mutex_lock(&w->mu);
+            w->model = NULL;
+            memset(&w->info, 0, sizeof w->info);
+            pthread_mutex_unlock(&w->mu);
+            load_model(w);
+            continue;
+        }
+        view_image img = w->pending;  // take the newest frame; older ones were dropped on submit
+        uint64_t seq = w->pending_seq;
+        double t = w->pending_t;
+        memset(&w->pending, 0, sizeof w->pending);
+        pthread_mutex_unlock(&w->mu);
+        run_caption(w, &img, seq, t);
+        view_image_free(&img);
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- UI side */
+
+view_worker *view_worker_start(const view_worker_cfg *cfg) {
+    view_worker *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    w->model_path = dup_or_null(cfg->model_path);
+    w->mmproj_path = dup_or_null(cfg->mmproj_path);
+    w->device = dup_or_null(cfg->device);
+    w->prompt = dup_or_null(cfg->prompt);
+    w->n_predict = cfg->n_predict;
+    w->n_ctx = cfg->n_ctx;
+    w->image_max_tokens = cfg->image_max_tokens;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    if (pthread_create(&w->th, NULL, worker_main, w) != 0) {
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->cv);
+        free(w->model_path);
+        free(w->mmproj_path);
+        free(w->device);
+        free(w->prompt);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void view_worker_stop(view_worker *w) {
+    if (!w) return;
+    pthread_mutex_lock(&w->mu);
+    w->quit = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->th, NULL);
+    moevk_model_free(w->model);
+    view_image_free(&w->pending);
+    view_caption_free(&w->cur);
+    free(w->tmp_ids);
+    free(w->tmp_w);
+    free(w->model_path);
+    free(w->mmproj_path);
+    free(w->device);
+    free(w->prompt);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w);
+}
+
+int view_worker_submit(view_worker *w, const view_image *img, uint64_t seq, double t_submit, int preempt) {
+    view_image copy;
+    copy.w = img->w;
+    copy.h = img->h;
+    copy.rgb = malloc((size_t)img->w * img->h * 3);
+    if (!copy.rgb) return 0;
+    memcpy(copy.rgb, img->rgb, (size_t)img->w * img->h * 3);
+    pthread_mutex_lock(&w->mu);
+    view_image_free(&w->pending);  // a stale frame that never started is dropped
+    w->pending = copy;
+    w->pending_seq = seq;
+    w->pending_t = t_submit;
+    w->pending_preempt = preempt;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return 1;
+}
+
+void view_worker_reload(view_worker *w, const char *model_path, const char *mmproj_path) {
+    char *mp = dup_or_null(model_path), *pp = dup_or_null(mmproj_path);
+    pthread_mutex_lock(&w->mu);
+    // load_model works on its own copies, so the old strings can go.
+    char *old_m = w->model_path, *old_p = w->mmproj_path;
+    w->model_path = mp;
+    w->mmproj_path = pp;
+    w->reload = 1;
+    w->state = VIEW_MODEL_LOADING;
+    snprintf(w->stage, sizeof w->stage, "waiting");
+    w->frac = 0;
+    w->version++;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    free(old_m);
+    free(old_p);
+}
+
+int view_worker_snapshot(view_worker *w, view_caption *dst, uint64_t *version) {
+    pthread_mutex_lock(&w->mu);
+    int changed = w->version != *version;
+    if (changed) {
+        view_caption_copy(dst, &w->cur);
+        *version = w->version;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return changed;
+}
+
+void view_worker_get_status(view_worker *w, view_worker_status *st) {
+    pthread_mutex_lock(&w->mu);
+    st->state = w->state;
+    snprintf(st->stage, sizeof st->stage, "%s", w->stage);
+    st->frac = w->frac;
+    st->info = w->info;
+    snprintf(st->model_path, sizeof st->model_path, "%s", w->model_path ? w->model_path : "");
+    snprintf(st->mmproj_path, sizeof st->mmproj_path, "%s", w->mmproj_path ? w->mmproj_path : "");
+    st->busy = w->busy;
+    st->pending = w->pending.rgb != NULL;
+    st->n_captions = w->n_captions;
+    pthread_mutex_unlock(&w->mu);
+}

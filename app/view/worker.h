@@ -1,0 +1,88 @@
+/* worker.h — the inference thread of moevk-view. It owns the moevk_model (every
+ * engine call happens on this thread), always captions the newest submitted
+ * frame (older pending frames are dropped) and publishes the streaming caption,
+ * its routing telemetry and timings for the UI thread to copy. */
+#ifndef MOEVK_VIEW_WORKER_H
+#define MOEVK_VIEW_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "moevk.h"
+#include "routing_view.h"
+#include "view_image.h"
+
+typedef struct view_worker view_worker;
+
+typedef struct view_worker_cfg {
+    const char *model_path;
+    const char *mmproj_path;
+    const char *device;      // NULL: library default
+    const char *prompt;      // NULL: library default
+    int n_predict;           // 0: library default
+    int n_ctx;               // 0: library default
+    int image_max_tokens;    // 0: library default
+} view_worker_cfg;
+
+typedef enum view_model_state {
+    VIEW_MODEL_LOADING = 0,
+    VIEW_MODEL_READY,
+    VIEW_MODEL_FAILED
+} view_model_state;
+
+/* One caption piece as streamed: caption bytes [start, start+len) came with token. */
+typedef struct view_seg {
+    int start, len;
+    int32_t token;
+} view_seg;
+
+typedef struct view_caption {
+    uint64_t frame_seq;        // the submitted frame this caption belongs to (0: none yet)
+    char *text;                // NUL-terminated UTF-8
+    size_t len, cap;
+    view_seg *segs;            // [n_segs]
+    int n_segs, cap_segs;
+    view_routing routing;
+    int started;               // generation began for frame_seq
+    int done;                  // generation finished (ok, failed or cancelled)
+    int failed;                // moevk_generate failed (error holds why)
+    int cancelled;             // dropped for a newer frame
+    char error[512];
+    moevk_timings timings;     // valid when done && !failed
+    double t_submit, t_start, t_first_token, t_done;  // monotonic seconds (0: not yet)
+} view_caption;
+
+typedef struct view_worker_status {
+    view_model_state state;
+    char stage[64];
+    float frac;
+    moevk_model_info info;     // valid when state == VIEW_MODEL_READY
+    char model_path[512], mmproj_path[512];
+    int busy;                  // a generation is running
+    int pending;               // a frame waits
+    uint64_t n_captions;       // finished captions
+} view_worker_status;
+
+view_worker *view_worker_start(const view_worker_cfg *cfg);
+/* Stops (cancelling a running generation at the next token) and joins. */
+void view_worker_stop(view_worker *w);
+
+/* Submits a frame (copied). It replaces any frame still waiting. If preempt, a
+ * running generation is cancelled at its next token. Returns 0 if out of memory. */
+int view_worker_submit(view_worker *w, const view_image *img, uint64_t seq, double t_submit, int preempt);
+/* Loads another model pair (the current one is freed first). */
+void view_worker_reload(view_worker *w, const char *model_path, const char *mmproj_path);
+
+/* Copies the published caption into dst if it changed since *version; returns
+ * 1 if it copied. dst is reused between calls (free with view_caption_free). */
+int view_worker_snapshot(view_worker *w, view_caption *dst, uint64_t *version);
+void view_worker_get_status(view_worker *w, view_worker_status *st);
+/* Pops one message for a banner (problems found by the worker); 0 if none. */
+int view_worker_pop_message(view_worker *w, char *buf, size_t cap);
+
+void view_caption_free(view_caption *c);
+int view_caption_copy(view_caption *dst, const view_caption *src);
+
+double view_now(void);  // monotonic seconds
+
+#endif
