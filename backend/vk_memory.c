@@ -186,6 +186,9 @@ moevk_status vk_buffer_create(vk_ctx *ctx, uint64_t size, vk_mem_kind kind, vk_b
     vk_buffer *b = calloc(1, sizeof *b);
     if (!b) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
     b->ctx = ctx;
+    /* whole 32-bit words: shaders read 16-bit and Q8_0 data through uint
+     * words, so the last word of an odd-sized tensor must be bindable */
+    size = (size + 3) & ~(uint64_t)3;
     b->size = size;
     b->kind = kind;
     VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,

@@ -1,0 +1,95 @@
+/* vk_op_matmul.c — y[N][M] = x[K][M] · w[K][N]ᵀ (+ bias) with w in F32, F16,
+ * BF16 or Q8_0: the tiled GEMM (shaders/matmul.comp) for M > 8, the mat-vec
+ * (shaders/matvec.comp) for M <= 8. Weights, inputs and outputs larger than
+ * the device's storage-buffer range are processed in row ranges, each
+ * dispatch binding only its sub-ranges. */
+#include "vk_op_mm.h"
+
+#define OP "vk_op_matmul"
+
+static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w,
+                                   const mvk_tensor *bias, int vec) {
+    vk_ctx *ctx = vk_stream_ctx(s);
+    uint32_t unit = mm_wunit(w->type);
+    uint32_t M = (uint32_t)x->ne[1], N = (uint32_t)w->ne[1], K = (uint32_t)w->ne[0];
+    uint32_t pc[11] = {M, N, K, (uint32_t)(x->nb[1] / 4), (uint32_t)(w->nb[1] / unit), (uint32_t)(y->nb[1] / 4),
+                       vk_bind_elem_offset(ctx, x, 4), vk_bind_elem_offset(ctx, w, unit), vk_bind_elem_offset(ctx, y, 4),
+                       bias ? vk_bind_elem_offset(ctx, bias, 4) : 0, bias ? 1u : 0u};
+    vk_bind binds[4] = {{x, 0}, {w, 0}, {y, 1}, {bias ? bias : x, 0}};
+    char name[32];
+    vk_dispatch_desc d = {.shader = name, .binds = binds, .n_binds = 4, .push = pc, .push_size = sizeof pc};
+    if (vec) {
+        mm_vec v = mm_pick_vec(ctx);
+        uint32_t spec[2] = {v.wg, v.nr};
+        snprintf(name, sizeof name, "matvec_%s%s", mm_wsuffix(w->type), v.sg ? "_sg" : "");
+        d.spec = spec;
+        d.n_spec = 2;
+        vk_split_groups(ctx, (N + v.nr - 1) / v.nr, d.groups);
+        return vk_dispatch(s, &d);
+    }
+    mm_tile t = mm_pick_tile(ctx);
+    uint32_t spec[6] = {t.wg, t.bm, t.bn, t.bk, t.tm, t.tn};
+    snprintf(name, sizeof name, "matmul_%s", mm_wsuffix(w->type));
+    d.spec = spec;
+    d.n_spec = 6;
+    d.groups[0] = (N + t.bn - 1) / t.bn;
+    d.groups[1] = (M + t.bm - 1) / t.bm;
+    d.groups[2] = 1;
+    return vk_dispatch(s, &d);
+}
+
+moevk_status vk_op_matmul(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, const mvk_tensor *bias) {
+    if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, OP ": NULL stream");
+    MVK_TRY(mm_check_f32(OP, "y", y));
+    MVK_TRY(mm_check_f32(OP, "x", x));
+    MVK_TRY(mm_check_weight(OP, "w", w));
+    if (bias) MVK_TRY(mm_check_f32(OP, "bias", bias));
+    for (int i = 2; i < 4; i++)
+        if (x->ne[i] != 1 || y->ne[i] != 1 || w->ne[i] != 1)
+            return mvk_fail(MOEVK_ERR_SHAPE, OP ": x, y and w must be 2-D (ne[%d] of x=%lld y=%lld w=%lld)", i,
+                            (long long)x->ne[i], (long long)y->ne[i], (long long)w->ne[i]);
+    int64_t K = w->ne[0], N = w->ne[1], M = x->ne[1];
+    if (x->ne[0] != K) return mvk_fail(MOEVK_ERR_SHAPE, OP ": x has K=%lld but w has K=%lld", (long long)x->ne[0], (long long)K);
+    if (y->ne[0] != N || y->ne[1] != M)
+        return mvk_fail(MOEVK_ERR_SHAPE, OP ": y is [%lld,%lld] but x·wᵀ is [%lld,%lld]", (long long)y->ne[0],
+                        (long long)y->ne[1], (long long)N, (long long)M);
+    if (y->nb[1] != N * 4 && M > 1) return mvk_fail(MOEVK_ERR_UNSUPPORTED, OP ": y must be contiguous");
+    if (x->nb[1] < K * 4 && M > 1) return mvk_fail(MOEVK_ERR_SHAPE, OP ": x rows overlap (nb[1] = %lld < K*4)", (long long)x->nb[1]);
+    if (bias && (bias->ne[0] != N || bias->ne[1] != 1 || bias->ne[2] != 1 || bias->ne[3] != 1))
+        return mvk_fail(MOEVK_ERR_SHAPE, OP ": bias has %lld elements, w has N=%lld rows", (long long)mvk_tensor_nelements(bias),
+                        (long long)N);
+
+    vk_ctx *ctx = vk_stream_ctx(s);
+    int vec = M <= 8;
+    /* Row ranges: n rows of w per dispatch, m rows of x / y per dispatch. */
+    uint64_t wrow = (uint64_t)mvk_row_bytes(w->type, K);
+    uint64_t nfit = mm_fit(ctx, (uint64_t)w->nb[1], wrow);
+    uint64_t mfit_x = mm_fit(ctx, (uint64_t)x->nb[1], (uint64_t)K * 4);
+    uint64_t mfit_y = mm_fit(ctx, (uint64_t)y->nb[1], (uint64_t)N * 4);
+    uint64_t mfit = mfit_x < mfit_y ? mfit_x : mfit_y;
+    if (nfit == 0 || mfit == 0)
+        return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, OP ": one row (K=%lld) is larger than the device's storage-buffer range", (long long)K);
+    const vk_device_info *in = vk_ctx_info(ctx);
+    if (vec) {
+        if (mfit < (uint64_t)M) mfit = 1;
+    } else {
+        mm_tile t = mm_pick_tile(ctx);
+        uint64_t mmax = (uint64_t)in->max_workgroup_count[1] * t.bm, nmax = (uint64_t)in->max_workgroup_count[0] * t.bn;
+        if (mfit > mmax) mfit = mmax;
+        if (nfit > nmax) nfit = nmax;
+    }
+    for (int64_t m0 = 0; m0 < M; m0 += (int64_t)mfit) {
+        int64_t mc = M - m0 < (int64_t)mfit ? M - m0 : (int64_t)mfit;
+        for (int64_t n0 = 0; n0 < N; n0 += (int64_t)nfit) {
+            int64_t nc = N - n0 < (int64_t)nfit ? N - n0 : (int64_t)nfit;
+            int64_t xne[4] = {K, mc, 1, 1}, wne[4] = {K, nc, 1, 1}, yne[4] = {nc, mc, 1, 1}, bne[4] = {nc, 1, 1, 1};
+            mvk_tensor xv = mvk_tensor_view(x, (uint64_t)(m0 * x->nb[1]), xne, x->nb);
+            mvk_tensor wv = mvk_tensor_view(w, (uint64_t)(n0 * w->nb[1]), wne, w->nb);
+            mvk_tensor yv = mvk_tensor_view(y, (uint64_t)(m0 * y->nb[1] + n0 * 4), yne, y->nb);
+            mvk_tensor bv;
+            if (bias) bv = mvk_tensor_view(bias, (uint64_t)(n0 * 4), bne, bias->nb);
+            MVK_TRY(dispatch_chunk(s, &yv, &xv, &wv, bias ? &bv : NULL, vec));
+        }
+    }
+    return MOEVK_OK;
+}

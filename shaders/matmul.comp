@@ -1,0 +1,140 @@
+#version 450
+// variants: f32:W_F32 f16:W_F16 bf16:W_BF16 q8_0:W_Q8_0 id_f32:W_F32,MUL_MAT_ID id_f16:W_F16,MUL_MAT_ID id_bf16:W_BF16,MUL_MAT_ID id_q8_0:W_Q8_0,MUL_MAT_ID
+// matmul.comp — tiled GEMM y[N][M] = x[K][M] · w[K][N]ᵀ (+ bias), the
+// classic shared-memory blocking (Volkov & Demmel, "Benchmarking GPUs to tune
+// dense linear algebra", SC'08): a workgroup computes a BM x BN tile of y,
+// staging BK-deep slices of x and w (dequantised to f32) in shared memory;
+// each invocation accumulates a TM x TN register block in f32.
+//
+// MUL_MAT_ID: the grouped GEMM of the MoE expert matmul. Rows are (token,
+// slot) entries grouped per expert by moe_group.comp: list[] holds the entry
+// indices (slot j + k * token t) expert by expert, meta[] the per-expert row
+// offsets [E+1] and tile offsets [E+1]. Every workgroup tile belongs to one
+// expert; x rows are gathered and y rows scattered through the list.
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint BM = 64;
+layout(constant_id = 2) const uint BN = 64;
+layout(constant_id = 3) const uint BK = 16;
+layout(constant_id = 4) const uint TM = 4;
+layout(constant_id = 5) const uint TN = 4;
+
+layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 1) readonly buffer W { uint w[]; };
+layout(std430, binding = 2) writeonly buffer Y { float y[]; };
+#ifdef MUL_MAT_ID
+layout(std430, binding = 3) readonly buffer Meta { uint meta[]; };
+layout(std430, binding = 4) readonly buffer List { uint list[]; };
+layout(push_constant) uniform P {
+    uint N, K, nslot;         // nslot = k (slots per token)
+    uint xs_slot, xs_tok;     // x strides in floats (xs_slot = 0: shared input)
+    uint ws1, ws2;            // w row / expert strides in units
+    uint ys_slot, ys_tok;     // y strides in floats
+    uint ox, ow, oy, ometa, olist;
+    uint e0, e1, E;           // experts [e0, e1) are bound (w starts at e0)
+} p;
+#else
+layout(std430, binding = 3) readonly buffer B { float bias[]; };
+layout(push_constant) uniform P {
+    uint M, N, K;
+    uint xs1, ws1, ys1;       // row strides: floats, w units, floats
+    uint ox, ow, oy, ob;
+    uint has_bias;
+} p;
+#endif
+
+#include "wtypes.glsl"
+
+shared float xs[BK * BM];
+shared float ws[BK * BN];
+#ifdef MUL_MAT_ID
+shared uint rows[BM];          // entry index of each tile row, ~0u past the end
+#endif
+
+void main() {
+    const uint tid = gl_LocalInvocationID.x;
+    const uint NTM = BM / TM;
+    const uint tm = tid % NTM, tn = tid / NTM;
+    const uint n0 = gl_WorkGroupID.x * BN;
+
+#ifdef MUL_MAT_ID
+    // find this tile's expert: tile offsets are meta[E+1 .. 2E+1]
+    const uint tbase = p.ometa + p.E + 1u;
+    const uint gt = meta[tbase + p.e0] + gl_WorkGroupID.y;
+    if (gt >= meta[tbase + p.e1]) return;
+    uint lo = p.e0, hi = p.e1 - 1u;     // largest e with tstart[e] <= gt
+    while (lo < hi) {
+        uint mid = (lo + hi + 1u) >> 1;
+        if (meta[tbase + mid] <= gt) lo = mid; else hi = mid - 1u;
+    }
+    const uint e = lo;
+    const uint r0 = meta[p.ometa + e] + (gt - meta[tbase + e]) * BM;   // first list row
+    const uint r1 = meta[p.ometa + e + 1u];
+    for (uint i = tid; i < BM; i += gl_WorkGroupSize.x)
+        rows[i] = (r0 + i < r1) ? list[p.olist + r0 + i] : 0xffffffffu;
+    barrier();
+    const uint wbase = p.ow + (e - p.e0) * p.ws2;
+#else
+    const uint m0 = gl_WorkGroupID.y * BM;
+    const uint wbase = p.ow;
+#endif
+
+    float acc[TM][TN];
+    for (uint i = 0; i < TM; i++)
+        for (uint j = 0; j < TN; j++) acc[i][j] = 0.0;
+
+    for (uint k0 = 0; k0 < p.K; k0 += BK) {
+        for (uint idx = tid; idx < BM * BK; idx += gl_WorkGroupSize.x) {
+            uint mm = idx / BK, kk = idx % BK, k = k0 + kk;
+            float v = 0.0;
+#ifdef MUL_MAT_ID
+            uint r = rows[mm];
+            if (r != 0xffffffffu && k < p.K) {
+                uint j = r % p.nslot, t = r / p.nslot;
+                v = x[p.ox + j * p.xs_slot + t * p.xs_tok + k];
+            }
+#else
+            uint m = m0 + mm;
+            if (m < p.M && k < p.K) v = x[p.ox + m * p.xs1 + k];
+#endif
+            xs[kk * BM + mm] = v;
+        }
+        for (uint idx = tid; idx < BN * BK; idx += gl_WorkGroupSize.x) {
+            uint nn = idx / BK, kk = idx % BK, n = n0 + nn, k = k0 + kk;
+            ws[kk * BN + nn] = (n < p.N && k < p.K) ? wload(wbase + n * p.ws1, k) : 0.0;
+        }
+        barrier();
+        for (uint kk = 0; kk < BK; kk++) {
+            float a[TM], b[TN];
+            for (uint i = 0; i < TM; i++) a[i] = xs[kk * BM + tm + i * NTM];
+            for (uint j = 0; j < TN; j++) b[j] = ws[kk * BN + tn * TN + j];
+            for (uint i = 0; i < TM; i++)
+                for (uint j = 0; j < TN; j++) acc[i][j] = fma(a[i], b[j], acc[i][j]);
+        }
+        barrier();
+    }
+
+    for (uint i = 0; i < TM; i++) {
+        uint mm = tm + i * NTM;
+#ifdef MUL_MAT_ID
+        uint r = rows[mm];
+        if (r == 0xffffffffu) continue;
+        uint ybase = p.oy + (r % p.nslot) * p.ys_slot + (r / p.nslot) * p.ys_tok;
+#else
+        uint m = m0 + mm;
+        if (m >= p.M) continue;
+        uint ybase = p.oy + m * p.ys1;
+#endif
+        for (uint j = 0; j < TN; j++) {
+            uint n = n0 + tn * TN + j;
+            if (n >= p.N) continue;
+            float v = acc[i][j];
+#ifndef MUL_MAT_ID
+            if (p.has_bias != 0u) v += bias[p.ob + n];
+#endif
+            y[ybase + n] = v;
+        }
+    }
+}

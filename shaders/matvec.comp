@@ -1,0 +1,143 @@
+#version 450
+// variants: f32:W_F32 f16:W_F16 bf16:W_BF16 q8_0:W_Q8_0 f32_sg:W_F32,USE_SG f16_sg:W_F16,USE_SG bf16_sg:W_BF16,USE_SG q8_0_sg:W_Q8_0,USE_SG id_f32:W_F32,MUL_MAT_ID id_f16:W_F16,MUL_MAT_ID id_bf16:W_BF16,MUL_MAT_ID id_q8_0:W_Q8_0,MUL_MAT_ID id_f32_sg:W_F32,MUL_MAT_ID,USE_SG id_f16_sg:W_F16,MUL_MAT_ID,USE_SG id_bf16_sg:W_BF16,MUL_MAT_ID,USE_SG id_q8_0_sg:W_Q8_0,MUL_MAT_ID,USE_SG
+// matvec.comp — decode-path matrix-vector products y[N][M] = x[K][M] · w[K][N]ᵀ
+// for M <= 8: a workgroup owns NR weight rows, its invocations stride over K
+// (each weight element is read once and used for all M columns of x), then
+// the partial sums are reduced with subgroupAdd (USE_SG) or a shared-memory
+// tree. Q8_0 is dequantised on the fly (GGUF block layout, see wtypes.glsl).
+//
+// MUL_MAT_ID: the MoE decode path. gl_WorkGroupID.z is the (token, slot)
+// entry s = j + k*t; its expert e = ids[j][t] is read on the GPU. Only
+// experts [e0, e1) are bound (split dispatches for tensors over the storage
+// buffer range); ids outside [0, E) give zero rows.
+#extension GL_GOOGLE_include_directive : require
+#ifdef USE_SG
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#extension GL_KHR_shader_subgroup_basic : require
+#endif
+#include "common.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint NR = 2;       // weight rows per workgroup
+
+layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 1) readonly buffer W { uint w[]; };
+layout(std430, binding = 2) writeonly buffer Y { float y[]; };
+#ifdef MUL_MAT_ID
+#define MAXM 1
+layout(std430, binding = 3) readonly buffer Ids { int ids[]; };
+layout(push_constant) uniform P {
+    uint N, K, nslot;
+    uint xs_slot, xs_tok;     // floats; xs_slot = 0: one input per token
+    uint ws1, ws2;            // units
+    uint ys_slot, ys_tok;
+    uint ox, ow, oy, oi;
+    uint is1;                 // ids token stride in ints
+    uint e0, e1, E, zero_invalid;
+} p;
+#else
+#define MAXM 8
+layout(std430, binding = 3) readonly buffer B { float bias[]; };
+layout(push_constant) uniform P {
+    uint M, N, K;
+    uint xs1, ws1, ys1;
+    uint ox, ow, oy, ob;
+    uint has_bias;
+} p;
+#endif
+
+#include "wtypes.glsl"
+
+#ifdef USE_SG
+shared float red[NR * MAXM * 32];                // one slot per subgroup (<= 32 subgroups)
+#else
+shared float red[NR * MAXM * gl_WorkGroupSize.x];
+#endif
+
+void main() {
+    const uint tid = gl_LocalInvocationID.x;
+    const uint WG = gl_WorkGroupSize.x;
+    const uint n0 = linear_group_id() * NR;
+    if (n0 >= p.N) return;
+
+#ifdef MUL_MAT_ID
+    const uint s = gl_WorkGroupID.z;
+    const uint j = s % p.nslot, t = s / p.nslot;
+    const int eid = ids[p.oi + j + t * p.is1];
+    const uint ybase0 = p.oy + j * p.ys_slot + t * p.ys_tok;
+    if (eid < 0 || uint(eid) >= p.E) {
+        if (p.zero_invalid != 0u)
+            for (uint r = tid; r < NR; r += WG)
+                if (n0 + r < p.N) y[ybase0 + n0 + r] = 0.0;
+        return;
+    }
+    const uint e = uint(eid);
+    if (e < p.e0 || e >= p.e1) return;
+    const uint wbase = p.ow + (e - p.e0) * p.ws2;
+    const uint xbase = p.ox + j * p.xs_slot + t * p.xs_tok;
+    const uint M = 1u;
+#else
+    const uint wbase = p.ow;
+    const uint M = p.M;
+#endif
+
+    float acc[NR][MAXM];
+    for (uint r = 0; r < NR; r++)
+        for (uint m = 0; m < MAXM; m++) acc[r][m] = 0.0;
+
+    for (uint k = tid; k < p.K; k += WG) {
+        float xv[MAXM];
+        for (uint m = 0; m < MAXM; m++) {
+#ifdef MUL_MAT_ID
+            xv[m] = x[xbase + k];
+#else
+            xv[m] = m < M ? x[p.ox + m * p.xs1 + k] : 0.0;
+#endif
+        }
+        for (uint r = 0; r < NR; r++) {
+            uint n = n0 + r;
+            if (n >= p.N) break;
+            float wv = wload(wbase + n * p.ws1, k);
+            for (uint m = 0; m < MAXM; m++) acc[r][m] = fma(wv, xv[m], acc[r][m]);
+        }
+    }
+
+#ifdef USE_SG
+    const uint nsg = (WG + gl_SubgroupSize - 1u) / gl_SubgroupSize;
+    for (uint r = 0; r < NR; r++)
+        for (uint m = 0; m < MAXM; m++) {
+            float v = subgroupAdd(acc[r][m]);
+            if (subgroupElect()) red[(r * MAXM + m) * 32u + gl_SubgroupID] = v;
+        }
+    barrier();
+    for (uint q = tid; q < NR * MAXM; q += WG) {
+        float v = 0.0;
+        for (uint i = 0; i < nsg; i++) v += red[q * 32u + i];
+        red[q * 32u] = v;
+    }
+    barrier();
+#define RED(r, m) red[((r) * MAXM + (m)) * 32u]
+#else
+    for (uint r = 0; r < NR; r++)
+        for (uint m = 0; m < MAXM; m++) red[(r * MAXM + m) * WG + tid] = acc[r][m];
+    barrier();
+    for (uint h = WG / 2u; h > 0u; h >>= 1) {
+        if (tid < h)
+            for (uint q = 0; q < NR * MAXM; q++) red[q * WG + tid] += red[q * WG + tid + h];
+        barrier();
+    }
+#define RED(r, m) red[((r) * MAXM + (m)) * WG]
+#endif
+
+    for (uint q = tid; q < NR * M; q += WG) {
+        uint r = q / M, m = q % M, n = n0 + r;
+        if (n >= p.N) continue;
+        float v = RED(r, m);
+#ifdef MUL_MAT_ID
+        y[ybase0 + n] = v;
+#else
+        if (p.has_bias != 0u) v += bias[p.ob + n];
+        y[p.oy + m * p.ys1 + n] = v;
+#endif
+    }
+}
