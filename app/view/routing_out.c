@@ -1,30 +1,28 @@
-/* routing_out.c — the routing telemetry of the caption on screen as JSON, in
- * the form `moevk caption --routing` writes: one object per token
- * {pos, kind, token, layers:[{layer, experts:[...], weights:[...]}]}. */
-#include <stdio.h>
+/* routing_out.c — the routing telemetry of the caption on screen as JSON, with
+ * the shared writer (app/common/routing_json.h) that `moevk caption --routing`
+ * uses, so both files have the same form. */
+#include <stdlib.h>
 
 #include "app.h"
+#include "routing_json.h"
 
 int view_write_routing_json(view_app *app, const char *path) {
     const view_routing *r = &app->cap.routing;
-    FILE *f = fopen(path, "w");
-    if (!f) return 0;
-    static const char *kinds[] = {"image", "prompt", "generated"};
-    fprintf(f, "[");
-    for (int i = 0; i < r->n_tok; i++) {
-        fprintf(f, "%s\n{\"pos\": %d, \"kind\": \"%s\", \"token\": %d, \"layers\": [", i ? "," : "", r->pos[i],
-                r->kind[i] < 3 ? kinds[r->kind[i]] : "?", r->token[i]);
-        for (int l = 0; l < r->n_layers; l++) {
-            const int32_t *ids = r->ids + ((size_t)i * r->n_layers + l) * r->k;
-            const float *ws = r->weights + ((size_t)i * r->n_layers + l) * r->k;
-            fprintf(f, "%s{\"layer\": %d, \"experts\": [", l ? ", " : "", l);
-            for (int j = 0; j < r->k; j++) fprintf(f, "%s%d", j ? ", " : "", ids[j]);
-            fprintf(f, "], \"weights\": [");
-            for (int j = 0; j < r->k; j++) fprintf(f, "%s%.6g", j ? ", " : "", ws[j]);
-            fprintf(f, "]}");
-        }
-        fprintf(f, "]}");
-    }
-    fprintf(f, "\n]\n");
-    return fclose(f) == 0;
+    int *kind = malloc(sizeof(int) * (size_t)(r->n_tok > 0 ? r->n_tok : 1));
+    if (!kind) return 0;
+    for (int i = 0; i < r->n_tok; i++) kind[i] = r->kind[i];
+    routing_json_input in = {
+        .n_tokens = (size_t)r->n_tok,
+        .n_layers = r->n_layers > 0 ? r->n_layers : 1,
+        .k = r->k > 0 ? r->k : 1,
+        .pos = r->pos,
+        .kind = kind,
+        .token = r->token,
+        .ids = r->ids,
+        .weights = r->weights,
+        .layer_ids = NULL,
+    };
+    moevk_status st = routing_json_write_file(path, &in);
+    free(kind);
+    return st == MOEVK_OK;
 }
