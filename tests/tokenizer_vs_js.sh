@@ -8,7 +8,8 @@
 # 2. tests/js/tokref.js builds >= 2000 strings (tests/data/tokenizer_corpus.txt
 #    plus generated ones) and tokenizes them with the JS tokenizer;
 # 3. `moevk tokenize --batch0` tokenizes the same strings with and without
-#    --special; every string must give the same ids.
+#    --special; every string must give the same ids, and (--check-roundtrip)
+#    the streaming detokenizer must give every string back byte for byte.
 # Needs node + npm (and the npm registry the first time). Outside CI a missing
 # node or an offline `npm ci` skips the test; under CI=true it fails.
 set -euo pipefail
@@ -38,8 +39,8 @@ trap 'rm -rf "$WORK"' EXIT
 
 node "$JS/make_gguf.js" "$WORK/qwen3-tokenizer.gguf"
 node "$JS/tokref.js" prepare "$SRC/tests/data/tokenizer_corpus.txt" "$WORK"
-"$MOEVK_CLI" tokenize -m "$WORK/qwen3-tokenizer.gguf" --special --time --batch0 "$WORK/corpus.bin" >"$WORK/ours_special.txt"
-"$MOEVK_CLI" tokenize -m "$WORK/qwen3-tokenizer.gguf" --time --batch0 "$WORK/corpus.bin" >"$WORK/ours_plain.txt"
+"$MOEVK_CLI" tokenize -m "$WORK/qwen3-tokenizer.gguf" --special --time --check-roundtrip --batch0 "$WORK/corpus.bin" >"$WORK/ours_special.txt"
+"$MOEVK_CLI" tokenize -m "$WORK/qwen3-tokenizer.gguf" --time --check-roundtrip --batch0 "$WORK/corpus.bin" >"$WORK/ours_plain.txt"
 if node "$JS/tokref.js" compare "$WORK"; then
     echo "PASS: moevk tokenize agrees with the JS Qwen3 tokenizer on every string"
 else

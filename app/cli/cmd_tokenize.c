@@ -25,6 +25,8 @@ static void usage(FILE *o) {
             "  --add-special     add BOS/EOS if the model asks for it (tokenizer.ggml.add_bos_token)\n"
             "  --pieces          print one token per line: id, tab, the token's text (escaped)\n"
             "  --time            print the tokenization time to stderr\n"
+            "  --check-roundtrip decode the ids again with the streaming detokenizer and\n"
+            "                    check that every text comes back byte for byte (exit 1 if not)\n"
             "  -h, --help        this text\n\n"
             "exit code: 0 ok, 1 unreadable model or file, 2 usage error\n");
 }
@@ -74,9 +76,28 @@ static void print_escaped(const char *s, size_t n) {
     }
 }
 
+/* Streams ids through the incremental detokenizer (special tokens rendered)
+ * and compares the result with text. Returns 1 if they are equal. */
+static int round_trips(const mvk_tokenizer *tok, const int32_t *ids, size_t n, const char *text, size_t len) {
+    mvk_detok d;
+    mvk_detok_init(&d, tok, 1);
+    size_t bound = mvk_detok_bound(tok), o = 0, m = 0;
+    char *buf = malloc(bound);
+    int ok = buf != NULL;
+    for (size_t i = 0; ok && i <= n; i++) {
+        moevk_status st = i < n ? mvk_detok_push(&d, ids[i], buf, bound, &m) : mvk_detok_flush(&d, buf, bound, &m);
+        ok = st == MOEVK_OK && o + m <= len && memcmp(text + o, buf, m) == 0;
+        o += m;
+    }
+    free(buf);
+    return ok && o == len;
+}
+
+static size_t g_roundtrip_bad; /* texts that did not come back */
+
 /* Tokenizes one text and prints it. Returns 0 or 1. */
 static int run_one(const mvk_tokenizer *tok, const char *text, size_t len, unsigned flags, int pieces,
-                   double *seconds) {
+                   int check, double *seconds) {
     size_t cap = mvk_tokenize_bound(len), n = 0;
     int32_t *ids = malloc((cap ? cap : 1) * sizeof *ids);
     if (!ids) {
@@ -92,6 +113,9 @@ static int run_one(const mvk_tokenizer *tok, const char *text, size_t len, unsig
         fprintf(stderr, "moevk tokenize: %s: %s\n", moevk_status_str(st), moevk_last_error());
         free(ids);
         return 1;
+    }
+    if (check && !round_trips(tok, ids, n, text, len)) {
+        if (g_roundtrip_bad++ < 5) fprintf(stderr, "round trip failed for text of %zu bytes: \"%.*s\"\n", len, (int)(len > 200 ? 200 : len), text);
     }
     for (size_t i = 0; i < n; i++) {
         if (pieces) {
@@ -112,7 +136,7 @@ static int run_one(const mvk_tokenizer *tok, const char *text, size_t len, unsig
 int cmd_tokenize(int argc, char **argv) {
     const char *model = NULL, *file = NULL, *batch = NULL, *text = NULL;
     unsigned flags = 0;
-    int pieces = 0, timing = 0;
+    int pieces = 0, timing = 0, check = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -132,6 +156,8 @@ int cmd_tokenize(int argc, char **argv) {
             pieces = 1;
         } else if (!strcmp(a, "--time")) {
             timing = 1;
+        } else if (!strcmp(a, "--check-roundtrip")) {
+            check = 1;
         } else if (!strcmp(a, "--")) {
             if (i + 1 < argc && !text) text = argv[++i];
             if (i + 1 < argc) {
@@ -177,7 +203,7 @@ int cmd_tokenize(int argc, char **argv) {
     double secs = 0;
     size_t n_texts = 0;
     if (text) {
-        rc = run_one(tok, text, strlen(text), flags, pieces, &secs);
+        rc = run_one(tok, text, strlen(text), flags, pieces, check, &secs);
         n_texts = 1;
     } else {
         size_t len = 0;
@@ -185,14 +211,14 @@ int cmd_tokenize(int argc, char **argv) {
         if (!buf) {
             rc = 1;
         } else if (file) {
-            rc = run_one(tok, buf, len, flags, pieces, &secs);
+            rc = run_one(tok, buf, len, flags, pieces, check, &secs);
             n_texts = 1;
         } else {
             size_t a = 0;
             while (a < len && rc == 0) { /* a trailing NUL does not start another text */
                 const char *z = memchr(buf + a, 0, len - a);
                 size_t e = z ? (size_t)(z - buf) : len;
-                rc = run_one(tok, buf + a, e - a, flags, pieces, &secs);
+                rc = run_one(tok, buf + a, e - a, flags, pieces, check, &secs);
                 n_texts++;
                 a = e + 1;
             }
@@ -200,6 +226,10 @@ int cmd_tokenize(int argc, char **argv) {
         free(buf);
     }
     if (timing) fprintf(stderr, "tokenized %zu text(s) in %.3f ms\n", n_texts, secs * 1e3);
+    if (check) {
+        fprintf(stderr, "round trip (streaming detokenizer): %zu/%zu texts identical\n", n_texts - g_roundtrip_bad, n_texts);
+        if (g_roundtrip_bad && rc == 0) rc = 1;
+    }
     mvk_tokenizer_free(tok);
     if (fflush(stdout) != 0) rc = 1;
     return rc;
