@@ -696,7 +696,7 @@ moevk_status gguf_get_u64(const gguf_file *f, const char *key, uint64_t *out) {
 }
 
 moevk_status gguf_get_u32(const gguf_file *f, const char *key, uint32_t *out) {
-    uint64_t u;
+    uint64_t u = 0;
     MVK_TRY(gguf_get_u64(f, key, &u));
     if (u > UINT32_MAX) return mvk_fail(MOEVK_ERR_FORMAT, "key '%s' = %" PRIu64 " does not fit u32", key, u);
     *out = (uint32_t)u;
@@ -714,7 +714,7 @@ moevk_status gguf_get_i64(const gguf_file *f, const char *key, int64_t *out) {
 }
 
 moevk_status gguf_get_i32(const gguf_file *f, const char *key, int32_t *out) {
-    int64_t x;
+    int64_t x = 0;
     MVK_TRY(gguf_get_i64(f, key, &x));
     if (x < INT32_MIN || x > INT32_MAX) return mvk_fail(MOEVK_ERR_FORMAT, "key '%s' = %" PRId64 " does not fit i32", key, x);
     *out = (int32_t)x;
@@ -730,7 +730,7 @@ moevk_status gguf_get_f64(const gguf_file *f, const char *key, double *out) {
 }
 
 moevk_status gguf_get_f32(const gguf_file *f, const char *key, float *out) {
-    double d;
+    double d = 0;
     MVK_TRY(gguf_get_f64(f, key, &d));
     *out = (float)d;
     return MOEVK_OK;
