@@ -281,7 +281,10 @@ static moevk_status coeffs_make(int in_size, int out_size, resample_coeffs *c) {
     return MOEVK_OK;
 }
 
-static uint8_t clip8_fx(int64_t ss) {
+/* Accumulators are int32 as in Pillow/llama.cpp: the weights of one output
+ * sum to 2^22 and their absolute values to under 1.25 * 2^22 (bicubic a = -0.5
+ * has small negative lobes), so |sum| < 255 * 1.25 * 2^22 + 2^21 < 2^31. */
+static uint8_t clip8_fx(int32_t ss) {
     if (ss < 0) return 0; /* floor(ss / 2^22) < 0 */
     ss >>= PREC_BITS;
     return ss > 255 ? 255 : (uint8_t)ss;
@@ -295,12 +298,12 @@ static void resample_h(const uint8_t *src, int in_w, int h, uint8_t *dst, int ou
         for (int xx = 0; xx < out_w; xx++) {
             const int xmin = c->bounds[xx * 2], xcnt = c->bounds[xx * 2 + 1];
             const int32_t *k = c->kk + (size_t)xx * c->ksize;
-            int64_t s0 = 1 << (PREC_BITS - 1), s1 = s0, s2 = s0;
+            int32_t s0 = 1 << (PREC_BITS - 1), s1 = s0, s2 = s0;
             const uint8_t *p = row + (size_t)xmin * 3;
             for (int x = 0; x < xcnt; x++, p += 3) {
-                s0 += (int64_t)p[0] * k[x];
-                s1 += (int64_t)p[1] * k[x];
-                s2 += (int64_t)p[2] * k[x];
+                s0 += p[0] * k[x];
+                s1 += p[1] * k[x];
+                s2 += p[2] * k[x];
             }
             drow[xx * 3 + 0] = clip8_fx(s0);
             drow[xx * 3 + 1] = clip8_fx(s1);
@@ -309,18 +312,20 @@ static void resample_h(const uint8_t *src, int in_w, int h, uint8_t *dst, int ou
     }
 }
 
-/* src [in_h][w][3] -> dst [out_h][w][3] */
-static void resample_v(const uint8_t *src, int w, uint8_t *dst, int out_h, const resample_coeffs *c) {
+/* src [in_h][w][3] -> dst [out_h][w][3]; accumulates whole rows (acc holds w*3). */
+static void resample_v(const uint8_t *src, int w, uint8_t *dst, int out_h, const resample_coeffs *c, int32_t *acc) {
     const size_t row = (size_t)w * 3;
     for (int yy = 0; yy < out_h; yy++) {
         const int ymin = c->bounds[yy * 2], ycnt = c->bounds[yy * 2 + 1];
         const int32_t *k = c->kk + (size_t)yy * c->ksize;
-        uint8_t *drow = dst + (size_t)yy * row;
-        for (size_t i = 0; i < row; i++) {
-            int64_t s = 1 << (PREC_BITS - 1);
-            for (int y = 0; y < ycnt; y++) s += (int64_t)src[(size_t)(ymin + y) * row + i] * k[y];
-            drow[i] = clip8_fx(s);
+        for (size_t i = 0; i < row; i++) acc[i] = 1 << (PREC_BITS - 1);
+        for (int y = 0; y < ycnt; y++) {
+            const uint8_t *srow = src + (size_t)(ymin + y) * row;
+            const int32_t wgt = k[y];
+            for (size_t i = 0; i < row; i++) acc[i] += srow[i] * wgt;
         }
+        uint8_t *drow = dst + (size_t)yy * row;
+        for (size_t i = 0; i < row; i++) drow[i] = clip8_fx(acc[i]);
     }
 }
 
@@ -336,8 +341,13 @@ moevk_status mvk_image_resize_bicubic_u8(const uint8_t *src, int sw, int sh, uin
     resample_coeffs ch = {0}, cv = {0};
     moevk_status st = MOEVK_OK;
     uint8_t *tmp = NULL;
+    int32_t *acc = NULL;
     if (need_h && (st = coeffs_make(sw, dw, &ch)) != MOEVK_OK) goto done;
     if (need_v && (st = coeffs_make(sh, dh, &cv)) != MOEVK_OK) goto done;
+    if (need_v && !(acc = malloc((size_t)dw * 3 * sizeof *acc))) {
+        st = mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "bicubic resize: out of memory");
+        goto done;
+    }
     if (need_h && need_v) {
         tmp = malloc((size_t)dw * sh * 3);
         if (!tmp) {
@@ -345,13 +355,14 @@ moevk_status mvk_image_resize_bicubic_u8(const uint8_t *src, int sw, int sh, uin
             goto done;
         }
         resample_h(src, sw, sh, tmp, dw, &ch);
-        resample_v(tmp, dw, dst, dh, &cv);
+        resample_v(tmp, dw, dst, dh, &cv, acc);
     } else if (need_h) {
         resample_h(src, sw, sh, dst, dw, &ch);
     } else {
-        resample_v(src, sw, dst, dh, &cv);
+        resample_v(src, sw, dst, dh, &cv, acc);
     }
 done:
+    free(acc);
     free(tmp);
     coeffs_free(&ch);
     coeffs_free(&cv);
