@@ -150,12 +150,45 @@ static size_t decode_token(const mvk_tokenizer *t, int32_t id, char *dst) {
     }
 }
 
-static int is_eog_text(const char *s, size_t n) {
-    static const char *const names[] = {"<|im_end|>", "<|endoftext|>", "<|eot_id|>",
-                                        "<|end|>",    "<|eom_id|>",    "<end_of_turn>"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strlen(names[i]) == n && memcmp(names[i], s, n) == 0) return 1;
-    return 0;
+/* llama.cpp (llama-vocab.cpp, at load) recognises some tokens by their text,
+ * whatever their stored type, and we do the same so that both tokenize,
+ * render and stop alike:
+ *  - end-of-generation texts: forced CONTROL and end-of-generation;
+ *  - FIM pad / repo / file-separator texts: forced CONTROL and end-of-generation;
+ *  - end-of-turn and other FIM texts: forced CONTROL;
+ *  - gpt-oss channel markers: forced USER_DEFINED.
+ * In the Qwen2/3 vocabulary this turns the NORMAL token "</s>" (128247) into
+ * a CONTROL, end-of-generation token, and makes <|fim_pad|>, <|repo_name|>,
+ * <|file_sep|> end generation besides <|im_end|> and <|endoftext|>.
+ * (llama.cpp marks only the first FIM/end-of-turn token of each kind it meets
+ * in hash order; we mark all, which is the same for every known vocabulary.) */
+enum { TEXT_RULE_NONE, TEXT_RULE_CONTROL, TEXT_RULE_EOG, TEXT_RULE_USER };
+
+static int text_rule(const char *s, size_t n) {
+    static const char *const eog[] = {
+        "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
+        "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
+        "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
+        "<｜end▁of▁sentence｜>", "[e~[",
+        /* FIM pad, repo, file separator: end generation too */
+        "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]",
+        "<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>", "<|file_sep|>"};
+    static const char *const control[] = {
+        "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<｜fim▁begin｜>", "<PRE>",
+        "▁<PRE>", "<|code_prefix|>", "<|prefix|>",
+        "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<｜fim▁hole｜>", "<SUF>",
+        "▁<SUF>", "<|code_suffix|>", "<|suffix|>",
+        "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<｜fim▁end｜>", "<MID>",
+        "▁<MID>", "<|code_middle|>", "<|middle|>"};
+    static const char *const user[] = {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"};
+    if (n < 3 || n > 40 || (s[0] != '<' && s[0] != '_' && s[0] != '[' && s[0] != '\xE2')) return TEXT_RULE_NONE;
+    for (size_t i = 0; i < sizeof eog / sizeof eog[0]; i++)
+        if (strlen(eog[i]) == n && memcmp(eog[i], s, n) == 0) return TEXT_RULE_EOG;
+    for (size_t i = 0; i < sizeof control / sizeof control[0]; i++)
+        if (strlen(control[i]) == n && memcmp(control[i], s, n) == 0) return TEXT_RULE_CONTROL;
+    for (size_t i = 0; i < sizeof user / sizeof user[0]; i++)
+        if (strlen(user[i]) == n && memcmp(user[i], s, n) == 0) return TEXT_RULE_USER;
+    return TEXT_RULE_NONE;
 }
 
 static int cmp_u64(const void *pa, const void *pb) {
@@ -267,6 +300,15 @@ moevk_status mvk_tokenizer_create(const mvk_tokenizer_desc *d, mvk_tokenizer **o
         t->tok_off[i] = pos;
         t->tok_len[i] = (uint32_t)l;
         t->tok_type[i] = (uint8_t)(d->token_types ? d->token_types[i] : MVK_TOKEN_NORMAL);
+        switch (text_rule(d->tokens[i], l)) {
+        case TEXT_RULE_EOG:
+            t->eog[i] = 1;
+            t->tok_type[i] = MVK_TOKEN_CONTROL;
+            break;
+        case TEXT_RULE_CONTROL: t->tok_type[i] = MVK_TOKEN_CONTROL; break;
+        case TEXT_RULE_USER: t->tok_type[i] = MVK_TOKEN_USER_DEFINED; break;
+        default: break;
+        }
         pos += l;
         /* insert; a later duplicate text wins (as in llama.cpp's token_to_id) */
         uint32_t h = hash_bytes(HASH_SEED, t->text + t->tok_off[i], l) & t->vocab_mask;
@@ -318,7 +360,6 @@ moevk_status mvk_tokenizer_create(const mvk_tokenizer_desc *d, mvk_tokenizer **o
         int ty = t->tok_type[i];
         if (ty == MVK_TOKEN_CONTROL || ty == MVK_TOKEN_USER_DEFINED || ty == MVK_TOKEN_UNKNOWN) {
             if (t->tok_len[i] > 0) t->special[t->n_special++] = i;
-            if (ty == MVK_TOKEN_CONTROL && is_eog_text(tok_text(t, i), t->tok_len[i])) t->eog[i] = 1;
         }
     }
     if (t->eos >= 0) t->eog[t->eos] = 1;

@@ -20,6 +20,10 @@
  *     occurrence left to right, and emitted as their ids. CONTROL and UNKNOWN
  *     tokens are only recognised with MVK_TOK_PARSE_SPECIAL; USER_DEFINED
  *     ones (e.g. `<think>`) always are (llama.cpp does the same).
+ *     As llama.cpp does at load, some tokens are typed by their text
+ *     whatever the file says: end-of-generation and FIM texts (</s>,
+ *     <|im_end|>, <|fim_pad|>, ...) become CONTROL (see text_rule() in
+ *     tokenizer.c); in Qwen's vocabulary that makes "</s>" (128247) CONTROL.
  *  2. Each remaining piece is decoded to code points (invalid UTF-8 bytes
  *     become U+FFFD, as in llama.cpp) and split by the Qwen2 regex
  *       (?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])
@@ -112,8 +116,9 @@ int32_t mvk_tokenizer_n_vocab(const mvk_tokenizer *t);
 int32_t mvk_tokenizer_bos(const mvk_tokenizer *t); /* -1 if none */
 int32_t mvk_tokenizer_eos(const mvk_tokenizer *t);
 int32_t mvk_tokenizer_pad(const mvk_tokenizer *t);
-/* 1 for end-of-generation tokens: the EOS id and the CONTROL tokens
- * <|im_end|>, <|endoftext|>, <|eot_id|>, <|end|>, <|eom_id|>, <end_of_turn>. */
+/* 1 for end-of-generation tokens: the EOS id and, as in llama.cpp, tokens
+ * recognised by their text (<|im_end|>, <|endoftext|>, </s>, <|eot_id|>,
+ * <|end|>, <end_of_turn>, <|fim_pad|>, <|repo_name|>, <|file_sep|>, ...). */
 int mvk_tokenizer_is_eog(const mvk_tokenizer *t, int32_t id);
 /* Token type (MVK_TOKEN_*), -1 for an id out of range. */
 int mvk_tokenizer_token_type(const mvk_tokenizer *t, int32_t id);

