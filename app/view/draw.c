@@ -21,7 +21,12 @@ static const SDL_Color C_ACCENT = {96, 172, 255, 255};
 static const SDL_Color C_BANNER = {178, 40, 48, 255};
 static const SDL_Color C_WHITE = {255, 255, 255, 255};
 
-static void set_color(SDL_Renderer *r, SDL_Color c) { SDL_SetRenderDrawColor(r, c.r, c.g, c.b, c.a); }
+// Opaque colours are drawn without blending: the software renderer's blended
+// fill is a per-pixel loop, many times slower than its plain fill.
+static void set_color(SDL_Renderer *r, SDL_Color c) {
+    SDL_SetRenderDrawBlendMode(r, c.a == 255 ? SDL_BLENDMODE_NONE : SDL_BLENDMODE_BLEND);
+    SDL_SetRenderDrawColor(r, c.r, c.g, c.b, c.a);
+}
 
 static void fill(SDL_Renderer *r, SDL_Rect rc, SDL_Color c) {
     set_color(r, c);
@@ -171,9 +176,15 @@ static void draw_frame(view_app *app) {
             memcpy(scaled.rgb, app->frame.rgb, (size_t)app->frame.w * app->frame.h * 3);
             // resample once per frame and size; the per-UI-frame blit is then unscaled
             view_image_resize(&scaled, dw, dh);
-            app->frame_tex =
-                SDL_CreateTexture(app->ren, SDL_PIXELFORMAT_RGB24, SDL_TEXTUREACCESS_STATIC, scaled.w, scaled.h);
-            if (app->frame_tex) SDL_UpdateTexture(app->frame_tex, NULL, scaled.rgb, scaled.w * 3);
+            // in the target's own pixel format, so the per-frame blit is a plain copy
+            Uint32 fmt = app->surf->format->format;
+            uint32_t *px = malloc((size_t)scaled.w * scaled.h * 4);
+            app->frame_tex = px ? SDL_CreateTexture(app->ren, fmt, SDL_TEXTUREACCESS_STATIC, scaled.w, scaled.h) : NULL;
+            if (app->frame_tex &&
+                SDL_ConvertPixels(scaled.w, scaled.h, SDL_PIXELFORMAT_RGB24, scaled.rgb, scaled.w * 3, fmt, px,
+                                  scaled.w * 4) == 0)
+                SDL_UpdateTexture(app->frame_tex, NULL, px, scaled.w * 4);
+            free(px);
             dst.w = scaled.w;
             dst.h = scaled.h;
             view_image_free(&scaled);
@@ -545,7 +556,6 @@ static void update_hover(view_app *app) {
 
 void view_draw(view_app *app) {
     SDL_Renderer *r = app->ren;
-    SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_BLEND);
     view_update_heat(app);
     layout(app);
     set_color(r, C_BG);
