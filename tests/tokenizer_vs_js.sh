@@ -11,7 +11,8 @@
 # 3. `moevk tokenize --batch0` tokenizes the same strings with and without
 #    --special; every string must give the same ids, and (--check-roundtrip)
 #    the streaming detokenizer must give every string back byte for byte;
-# 4. if bench/node/node_modules/node-llama-cpp exists: llama.cpp tokenizes the
+# 4. with node-llama-cpp (installed into bench/node like the other llama.cpp
+#    tests do; required under CI, optional elsewhere): llama.cpp tokenizes the
 #    main corpus and tests/data/tokenizer_corpus_llamacpp.txt (strings where
 #    HF/JS and llama.cpp are known to differ: </s>, U+0085, U+FEFF, non-NFC,
 #    post-15.0 characters); moevk must match llama.cpp on both (the JS
@@ -56,8 +57,18 @@ done
 fail=0
 node "$JS/tokref.js" compare "$WORK" main moevk js "JS tokenizer" || fail=1
 
-if [ -f "$NLC/dist/index.js" ]; then
-    UV_THREADPOOL_SIZE=1 node "$JS/llamacpp_tok.mjs" "$NLC" "$GGUF" "$WORK" main diff 2>&1 |
+NODE_DIR="$SRC/bench/node"
+if [ -f "$NODE_DIR/package.json" ] && { [ ! -f "$NLC/dist/index.js" ] || [ ! -d "$NODE_DIR/node_modules/@node-llama-cpp/linux-x64/bins" ]; }; then
+    echo "installing node-llama-cpp (npm install in bench/node, versions from its package-lock.json) ..."
+    (cd "$NODE_DIR" && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --no-save --no-audit --no-fund --loglevel=error) ||
+        echo "npm install failed in bench/node (offline?)"
+fi
+if [ ! -f "$NLC/dist/index.js" ] && [ "${CI:-}" = "true" ]; then
+    echo "FAIL: node-llama-cpp is not installed in bench/node (required under CI)"
+    fail=1
+elif [ -f "$NLC/dist/index.js" ]; then
+    # the CPU build of llama.cpp needs no Vulkan layers
+    env -u VK_INSTANCE_LAYERS UV_THREADPOOL_SIZE=1 node "$JS/llamacpp_tok.mjs" "$NLC" "$GGUF" "$WORK" main diff 2>&1 |
         grep -v 'failed to load model\|error loading model\|Failed simulating model' || true
     if [ -f "$WORK/diff_llama_plain.txt" ]; then
         node "$JS/tokref.js" compare "$WORK" main moevk llama "llama.cpp" || fail=1
@@ -69,7 +80,7 @@ if [ -f "$NLC/dist/index.js" ]; then
         fail=1
     fi
 else
-    echo "note: llama.cpp comparison skipped ($NLC not installed; cd bench/node && npm ci)"
+    echo "note: llama.cpp comparison skipped ($NLC not installed)"
 fi
 
 if [ "$fail" = 0 ]; then
