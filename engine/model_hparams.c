@@ -221,17 +221,26 @@ moevk_status mvk_text_hparams_load(const gguf_file *f, mvk_text_hparams *hp) {
     if (inp > INT32_MAX) return mvk_fail(MOEVK_ERR_FORMAT, "%s: n_embd * (1 + n_deepstack_layers) overflows", A);
     hp->n_embd_inp = (int)inp;
 
+    /* every layer has at least 10 tensors: a larger block_count cannot be satisfied
+       (checked here so callers may size per-layer arrays from n_layer) */
+    if (hp->n_layer > gguf_n_tensors(f))
+        return mvk_fail(MOEVK_ERR_FORMAT, "key '%s.block_count' = %d exceeds the %" PRId64 " tensors in the file", A,
+                        hp->n_layer, gguf_n_tensors(f));
+
     /* layouts llama.cpp's converters can emit that moevk does not read */
-    for (int il = 0; il < hp->n_layer; il++) {
-        if (mvk_find_tensorf(f, "blk.%d.ffn_gate_up_exps.weight", il))
+    for (int64_t i = 0; i < gguf_n_tensors(f); i++) {
+        const char *nm = gguf_tensor(f, i)->name;
+        if (strncmp(nm, "blk.", 4) != 0) continue;
+        const char *dot = strchr(nm + 4, '.');
+        if (!dot) continue;
+        if (!strcmp(dot, ".ffn_gate_up_exps.weight"))
             return mvk_fail(MOEVK_ERR_UNSUPPORTED,
-                            "tensor 'blk.%d.ffn_gate_up_exps.weight': fused expert gate+up is not supported "
+                            "tensor '%s': fused expert gate+up is not supported "
                             "(convert with separate ffn_gate_exps / ffn_up_exps)",
-                            il);
-        if (mvk_find_tensorf(f, "blk.%d.attn_qkv.weight", il))
+                            nm);
+        if (!strcmp(dot, ".attn_qkv.weight"))
             return mvk_fail(MOEVK_ERR_UNSUPPORTED,
-                            "tensor 'blk.%d.attn_qkv.weight': fused text QKV is not supported (need attn_q/attn_k/attn_v)",
-                            il);
+                            "tensor '%s': fused text QKV is not supported (need attn_q/attn_k/attn_v)", nm);
     }
 
     const gguf_tensor_info *te = gguf_find_tensor(f, "token_embd.weight");
@@ -339,6 +348,9 @@ moevk_status mvk_vision_hparams_load(const gguf_file *f, mvk_vision_hparams *hp)
                         "(2-D RoPE)",
                         hp->n_embd, hp->n_head);
     hp->head_dim = hp->n_embd / hp->n_head;
+    if (hp->n_layer > gguf_n_tensors(f))
+        return mvk_fail(MOEVK_ERR_FORMAT, "key 'clip.vision.block_count' = %d exceeds the %" PRId64 " tensors in the file",
+                        hp->n_layer, gguf_n_tensors(f));
     if (hp->patch_size > 4096 || hp->spatial_merge > 64)
         return mvk_fail(MOEVK_ERR_FORMAT, "clip.vision.patch_size %d / spatial_merge_size %d out of range",
                         hp->patch_size, hp->spatial_merge);

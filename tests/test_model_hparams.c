@@ -481,6 +481,9 @@ static void test_text_fused_rejected(void **state) {
     text_model(&g_m, "qwen3vlmoe");
     add_t(&g_m, 3, T_E, 2 * T_FE, T_X, 1, "blk.1.ffn_gate_up_exps.weight");
     EXPECT(text_status(&g_m, NULL, 0), MOEVK_ERR_UNSUPPORTED, "blk.1.ffn_gate_up_exps.weight");
+    text_model(&g_m, "qwen3vlmoe");
+    add_t(&g_m, 2, T_E, 3 * T_H * T_HD, 1, 1, "blk.0.attn_qkv.weight");
+    EXPECT(text_status(&g_m, NULL, 0), MOEVK_ERR_UNSUPPORTED, "'blk.0.attn_qkv.weight': fused text QKV");
 }
 
 static void test_text_bad_values(void **state) {
@@ -508,6 +511,10 @@ static void test_text_bad_values(void **state) {
     text_model(&g_m, "qwen3vlmoe");
     find_kv(&g_m, "qwen3vlmoe.n_deepstack_layers")->u = T_L + 1;
     EXPECT(text_status(&g_m, NULL, 0), MOEVK_ERR_FORMAT, "n_deepstack_layers' = 3 exceeds");
+    /* a huge layer count is refused before anyone sizes arrays from it */
+    text_model(&g_m, "qwen3vlmoe");
+    find_kv(&g_m, "qwen3vlmoe.block_count")->u = 2000000000u;
+    EXPECT(text_status(&g_m, NULL, 0), MOEVK_ERR_FORMAT, "block_count' = 2000000000 exceeds");
 }
 
 static void test_text_vocab_mismatch(void **state) {
@@ -689,6 +696,9 @@ static void test_vision_bad_values(void **state) {
     vision_model(&g_m);
     find_kv(&g_m, "clip.vision.attention.head_count")->u = 3;
     EXPECT(vision_status(&g_m, NULL, 0), MOEVK_ERR_FORMAT, "head_count 3");
+    vision_model(&g_m);
+    find_kv(&g_m, "clip.vision.block_count")->u = 1u << 30;
+    EXPECT(vision_status(&g_m, NULL, 0), MOEVK_ERR_FORMAT, "'clip.vision.block_count' = 1073741824 exceeds");
     vision_model(&g_m);
     drop_kv(&g_m, "clip.use_gelu");
     mvk_vision_hparams vh;
