@@ -75,10 +75,12 @@ typedef struct gguf_tensor_info {
     const void *data;        /* into the mapping (NULL if !supported) */
 } gguf_tensor_info;
 
-/* One metadata value. For GGUF_STRING: str/len (not NUL-terminated). For
- * GGUF_ARRAY: elem/n; read elements with gguf_arr_elem. For integers: u (if
- * unsigned or bool), i (if signed) — both are filled whenever the value fits
- * the other too; is_neg says the value is < 0. For floats: f. */
+/* One metadata value (filled by gguf_kv_value / gguf_arr_elem).
+ *  - integers and bool: u = the value if >= 0 (else 0), i = the value if
+ *    <= INT64_MAX (else INT64_MAX), is_neg = value < 0, f = (double)value;
+ *  - f32/f64: f;
+ *  - GGUF_STRING: str/len (points into the file, NOT NUL-terminated);
+ *  - GGUF_ARRAY: elem/n; read element j with gguf_arr_elem (nested arrays work). */
 typedef struct gguf_value {
     gguf_vtype type;
     uint64_t u;
