@@ -6,12 +6,14 @@
 # Generates the synthetic "bench" model (tools/gen_synthetic_model.py, seed 1234) in f32, f16 and q8_0,
 # then runs bench/llama_bench.mjs (median of 5) on those and on goldens/qwen3vlmoe-tiny-a/text.gguf,
 # CPU build and Vulkan build. One JSON file per run in OUT_DIR, plus summary.txt.
+# Env: THREADS (CPU-build thread counts, default "1 2"), BUILDS (default "cpu vulkan"), RUNS (default 5).
 # Takes tens of minutes on a 2-core machine with lavapipe; run it on an otherwise idle machine.
 set -euo pipefail
 SRC="$(cd "$(dirname "$0")/../.." && pwd)"
 OUT="${1:-/tmp/moevk-llama-bench}"
 GOLDENS="${MOEVK_GOLDENS:-$SRC/../shared/goldens}"
-THREADS="${THREADS:-1 2}"
+THREADS="${THREADS:-1 2}"   # CPU-build thread counts to measure
+BUILDS="${BUILDS:-cpu vulkan}"
 RUNS="${RUNS:-5}"
 mkdir -p "$OUT"
 export UV_THREADPOOL_SIZE=1
@@ -30,11 +32,14 @@ run() { # tag model prompt decode gpu threads
         tee -a "$OUT/summary.txt"
 }
 
-for t in $THREADS; do
+cpu_threads=$THREADS
+case " $BUILDS " in *" cpu "*) ;; *) cpu_threads="" ;; esac
+for t in $cpu_threads; do
     [ -f "$GOLDENS/qwen3vlmoe-tiny-a/text.gguf" ] && run goldens-a "$GOLDENS/qwen3vlmoe-tiny-a/text.gguf" 128 64 false "$t"
     for dt in f32 f16 q8_0; do run "bench-$dt" "$OUT/bench-$dt/text.gguf" 512 64 false "$t"; done
 done
 # Vulkan: ggml's CPU threads barely matter (lavapipe does the work with its own threads)
+case " $BUILDS " in *" vulkan "*) ;; *) echo "results in $OUT"; exit 0 ;; esac
 [ -f "$GOLDENS/qwen3vlmoe-tiny-a/text.gguf" ] && run goldens-a "$GOLDENS/qwen3vlmoe-tiny-a/text.gguf" 128 64 vulkan 1
 for dt in f32 f16 q8_0; do run "bench-$dt" "$OUT/bench-$dt/text.gguf" 512 64 vulkan 1; done
 echo "results in $OUT"
