@@ -206,6 +206,28 @@ static void png_round_trip(void **state) {
     assert_int_equal(heatmap_write_png("/nonexistent-dir/x.png", &in, 0, 0, 0.0f), MOEVK_ERR_IO);
 }
 
+static void accumulate_counts_and_weights(void **state) {
+    (void)state;
+    /* 2 layers x 3 experts, k = 2; two tokens */
+    const int32_t t0[4] = {2, 0, /**/ 1, 2};
+    const float w0[4] = {0.7f, 0.3f, 0.6f, 0.4f};
+    const int32_t t1[4] = {2, 1, /**/ 1, 99}; /* 99: out of range, ignored */
+    const float w1[4] = {0.5f, 0.5f, 0.9f, 0.1f};
+    float cnt[6] = {0}, wsum[6] = {0};
+    heatmap_accumulate(cnt, 2, 3, 2, t0, w0, 0);
+    heatmap_accumulate(cnt, 2, 3, 2, t1, w1, 0);
+    heatmap_accumulate(wsum, 2, 3, 2, t0, w0, 1);
+    heatmap_accumulate(wsum, 2, 3, 2, t1, w1, 1);
+    const float want_cnt[6] = {1, 1, 2, /**/ 0, 2, 1};
+    const float want_w[6] = {0.3f, 0.5f, 1.2f, /**/ 0.0f, 1.5f, 0.4f};
+    for (int i = 0; i < 6; i++) {
+        assert_float_equal(cnt[i], want_cnt[i], 0);
+        assert_float_equal(wsum[i], want_w[i], 1e-6);
+    }
+    heatmap_accumulate(cnt, 2, 3, 2, t0, NULL, 1); /* by weight without weights: no-op */
+    assert_float_equal(cnt[2], 2.0f, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(colormap_is_viridis),
@@ -214,6 +236,7 @@ int main(void) {
         cmocka_unit_test(empty_group_and_bad_input),
         cmocka_unit_test(font_draws_glyph_bits),
         cmocka_unit_test(png_round_trip),
+        cmocka_unit_test(accumulate_counts_and_weights),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -167,6 +167,18 @@ int heatmap_hit(const heatmap_layout *lay, int x, int y, int *panel, int *layer,
 
 /* ---------------------------------------------------------------- shares */
 
+void heatmap_accumulate(float *values, int n_layers, int n_experts, int k, const int32_t *ids, const float *weights,
+                        int by_weight) {
+    if (!values || !ids || (by_weight && !weights) || n_layers <= 0 || n_experts <= 0 || k <= 0) return;
+    for (int l = 0; l < n_layers; l++)
+        for (int r = 0; r < k; r++) {
+            const int32_t e = ids[(size_t)l * k + r];
+            if (e < 0 || e >= n_experts) continue;
+            const float add = by_weight ? weights[(size_t)l * k + r] : 1.0f;
+            if (isfinite(add)) values[(size_t)l * n_experts + e] += add;
+        }
+}
+
 static const float *panel_values(const heatmap_input *in, int panel, int64_t *n_tok) {
     *n_tok = panel == HEATMAP_IMAGE ? in->n_image_tokens : in->n_text_tokens;
     return panel == HEATMAP_IMAGE ? in->image_values : in->text_values;

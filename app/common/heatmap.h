@@ -52,6 +52,14 @@ typedef struct heatmap_layout {
     int font_scale;            /* 5x7 glyphs drawn at this integer scale */
 } heatmap_layout;
 
+/* Adds one token's routing to its group's values[n_layers][n_experts]: for
+ * each layer l and rank r < k, values[l][ids[l*k + r]] += 1 (counts) or
+ * += weights[l*k + r] (by_weight; weights may then not be NULL). Ids outside
+ * [0, n_experts) and non-finite weights are ignored. The caller also counts
+ * the token in n_image_tokens or n_text_tokens. */
+void heatmap_accumulate(float *values, int n_layers, int n_experts, int k, const int32_t *ids, const float *weights,
+                        int by_weight);
+
 /* Computes the layout. cell_w/cell_h <= 0 pick sizes so a panel is about
  * 512x384 pixels (each cell 2..24 px). MOEVK_ERR_INVALID_ARG for
  * non-positive counts or a picture larger than 16384 px per side. */
