@@ -33,7 +33,7 @@ static void usage(FILE *f) {
             "display:\n"
             "  --size WxH             window / image size (default 1280x800)\n"
             "  --fps N                UI frame cap (default 60)\n"
-            "  --font FILE            TTF font (default DejaVu Sans; also $MOEVK_FONT)\n"
+            "  --font FILE|none       TTF font (default DejaVu Sans; also $MOEVK_FONT); none: built-in 5x7 font\n"
             "headless, scripts, benchmark:\n"
             "  --headless             render without a window (no display needed)\n"
             "  --out DIR              where headless frames and screenshots go (default .)\n"

@@ -3,6 +3,8 @@
 
 #include <SDL_ttf.h>
 #include <stdio.h>
+
+#include "heatmap.h"  // heatmap_draw_text: the 5x7 bitmap font used when no TTF font exists
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +12,7 @@
 #define CACHE_MAX_AGE 120  // frames an unused string stays cached
 
 static const int k_font_px[VIEW_FONT_COUNT] = {13, 15, 19, 26};
+static const int k_bitmap_scale[VIEW_FONT_COUNT] = {1, 2, 2, 3};  // 5x7 fallback glyph scale
 
 typedef struct cache_entry {
     uint32_t hash;
@@ -64,12 +67,13 @@ view_text *view_text_new(SDL_Renderer *r, const char *font_path) {
     }
     t->ttf_inited = 1;
     const char *env = getenv("MOEVK_FONT");
+    if (font_path && !strcmp(font_path, "none")) return t;  // the bitmap font, on purpose
     if (font_path && open_fonts(t, font_path)) return t;
     if (env && env[0] && open_fonts(t, env)) return t;
     for (size_t i = 0; i < sizeof k_font_candidates / sizeof k_font_candidates[0]; i++)
         if (open_fonts(t, k_font_candidates[i])) return t;
-    fprintf(stderr,
-            "moevk-view: no font found (apt-get install fonts-dejavu-core, or set MOEVK_FONT); text is not drawn\n");
+    fprintf(stderr, "moevk-view: no TTF font found (apt-get install fonts-dejavu-core, or set MOEVK_FONT); "
+                    "using a built-in 5x7 font\n");
     return t;
 }
 
@@ -94,8 +98,32 @@ static uint32_t hash_str(const char *s) {
     return h;
 }
 
+// Renders with the 5x7 bitmap font (upper case, digits, some punctuation).
+static SDL_Surface *render_bitmap(const char *s, int font, SDL_Color c) {
+    int scale = k_bitmap_scale[font];
+    int w = (int)strlen(s) * 6 * scale, h = 8 * scale;
+    if (w <= 0) return NULL;
+    uint8_t *rgb = calloc((size_t)w * h, 3);
+    SDL_Surface *surf = rgb ? SDL_CreateRGBSurfaceWithFormat(0, w, h, 32, SDL_PIXELFORMAT_ARGB8888) : NULL;
+    if (!surf) {
+        free(rgb);
+        return NULL;
+    }
+    const uint8_t white[3] = {255, 255, 255};
+    heatmap_draw_text(rgb, w, h, 0, 0, s, scale, white);
+    for (int yy = 0; yy < h; yy++) {
+        uint32_t *row = (uint32_t *)((uint8_t *)surf->pixels + (size_t)yy * surf->pitch);
+        for (int xx = 0; xx < w; xx++) {
+            uint32_t a = rgb[((size_t)yy * w + xx) * 3] ? c.a : 0;
+            row[xx] = a << 24 | (uint32_t)c.r << 16 | (uint32_t)c.g << 8 | c.b;
+        }
+    }
+    free(rgb);
+    return surf;
+}
+
 int view_text_draw(view_text *t, int font, const char *s, int x, int y, SDL_Color c) {
-    if (!s || !s[0] || !t->font[0]) return 0;
+    if (!s || !s[0]) return 0;
     if (font < 0 || font >= VIEW_FONT_COUNT) font = VIEW_FONT_NORMAL;
     uint32_t h = hash_str(s);
     uint32_t rgba = (uint32_t)c.r << 24 | (uint32_t)c.g << 16 | (uint32_t)c.b << 8 | c.a;
@@ -112,8 +140,9 @@ int view_text_draw(view_text *t, int font, const char *s, int x, int y, SDL_Colo
             victim = ce;
     }
     if (!e) {
-        SDL_Surface *surf = TTF_RenderUTF8_Blended(t->font[font], s, c);
+        SDL_Surface *surf = t->font[0] ? TTF_RenderUTF8_Blended(t->font[font], s, c) : render_bitmap(s, font, c);
         if (!surf) return 0;
+        SDL_SetSurfaceBlendMode(surf, SDL_BLENDMODE_BLEND);
         SDL_Texture *tex = SDL_CreateTextureFromSurface(t->r, surf);
         int w = surf->w, hh = surf->h;
         SDL_FreeSurface(surf);
@@ -139,7 +168,7 @@ int view_text_width_n(view_text *t, int font, const char *s, int n) {
     if (!s) return 0;
     size_t len = strlen(s);
     if (n >= 0 && (size_t)n < len) len = (size_t)n;
-    if (!t->font[0]) return (int)len * k_font_px[font] / 2;
+    if (!t->font[0]) return (int)len * 6 * k_bitmap_scale[font];
     char stackbuf[512];
     char *buf = len < sizeof stackbuf ? stackbuf : malloc(len + 1);
     if (!buf) return 0;
@@ -154,7 +183,7 @@ int view_text_width_n(view_text *t, int font, const char *s, int n) {
 int view_text_width(view_text *t, int font, const char *s) { return view_text_width_n(t, font, s, -1); }
 
 int view_text_line_height(view_text *t, int font) {
-    if (!t->font[0]) return k_font_px[font] + 4;
+    if (!t->font[0]) return 8 * k_bitmap_scale[font] + 4;
     return TTF_FontLineSkip(t->font[font]);
 }
 

@@ -1,6 +1,6 @@
 /* text.h — text drawing for moevk-view with SDL2_ttf (DejaVu Sans from
- * fonts-dejavu-core), with a cache of rendered strings. Without a font the app
- * still runs: text calls draw nothing and widths are estimates. */
+ * fonts-dejavu-core), with a cache of rendered strings. Without a TTF font the
+ * app still runs and draws text with the 5x7 bitmap font of app/common/heatmap.h. */
 #ifndef MOEVK_VIEW_TEXT_H
 #define MOEVK_VIEW_TEXT_H
 
