@@ -187,6 +187,24 @@ static moevk_status parse_value(cursor *c, uint32_t t, int depth, uint64_t **ind
         if (!idx) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "string array index of %" PRIu64 " entries", n);
     }
     uint64_t start = c->pos;
+    if (et == GGUF_STRING) { /* fast path: token and merge lists have ~150k entries */
+        for (uint64_t j = 0; j < n; j++) {
+            if (idx) idx[j] = c->pos - start;
+            uint64_t len;
+            if (left(c) < 8 || (len = ld_u64(c->p + c->pos)) > left(c) - 8) {
+                free(idx);
+                moevk_status s = left(c) < 8 ? need(c, 8, "string length")
+                                             : mvk_fail(MOEVK_ERR_FORMAT,
+                                                        "truncated: string of length %" PRIu64 " at offset %" PRIu64
+                                                        " runs past the end of the file (%" PRIu64 " bytes)",
+                                                        ld_u64(c->p + c->pos), c->pos, c->size);
+                return mvk_fail_ctx(s, "array element %" PRIu64, j);
+            }
+            c->pos += 8 + len;
+        }
+        if (index) *index = idx;
+        return MOEVK_OK;
+    }
     for (uint64_t j = 0; j < n; j++) {
         if (idx) idx[j] = c->pos - start;
         moevk_status s = parse_value(c, et, depth + 1, NULL);
