@@ -323,7 +323,10 @@ static void headless_step(view_app *app) {
     }
 }
 
+int view_selftest(int argc, char **argv);  // selftest.c
+
 int main(int argc, char **argv) {
+    if (argc >= 2 && !strcmp(argv[1], "--selftest")) return view_selftest(argc - 1, argv + 1);
     static view_app app_storage;
     view_app *app = &app_storage;
     int pr = view_args_parse(argc, argv, &app->args);

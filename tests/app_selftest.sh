@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# app_selftest.sh — moevk-view's camera frame conversions without a camera:
+# YUYV -> RGB on BT.601 limited-range reference colours (odd width, padded
+# rows), and an MJPEG frame (a solid-colour JPEG made here with PIL) decoded
+# from memory to the colour it was made with; truncated frames fail cleanly.
+set -euo pipefail
+SRC="${MOEVK_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
+BIN="${MOEVK_BINARY_DIR:-$SRC/build}"
+VIEW="$BIN/moevk-view"
+[ -x "$VIEW" ] || { echo "SKIP: $VIEW is not built (MOEVK_BUILD_APP=OFF or SDL2 missing)"; exit 0; }
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+/usr/bin/python3 -c "
+from PIL import Image
+Image.new('RGB', (640, 480), (200, 40, 90)).save('$WORK/frame.jpg', quality=95)"
+"$VIEW" --selftest "$WORK/frame.jpg" 200 40 90
+# --help lists the cameras (or says there are none)
+"$VIEW" --help | grep -A3 '^cameras:'
