@@ -31,6 +31,13 @@ check truncated 1 "truncated" "$CLI" info "$T/cut.gguf"
 printf 'GGUF\3\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0' >"$T/empty.gguf"
 check empty-valid 0 "GGUF v3" "$CLI" info "$T/empty.gguf"
 
+# one q4_K tensor [256]: listed (exit 0) with its ggml type name, flagged unsupported
+{ printf 'GGUF\3\0\0\0\1\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0'
+  printf '\1\0\0\0\0\0\0\0w\1\0\0\0\0\1\0\0\0\0\0\0\14\0\0\0\0\0\0\0\0\0\0\0'
+  head -c 7 /dev/zero; head -c 144 /dev/zero; } >"$T/q4k.gguf"
+check q4_K-listed 0 "q4_K" "$CLI" info "$T/q4k.gguf"
+check q4_K-flagged 0 "unsupported type" "$CLI" info "$T/q4k.gguf"
+
 if [ -f "$G/text.gguf" ] && [ -f "$G/mmproj.gguf" ]; then
     check golden-text 0 "MoE: 8 experts, top-2, n_ff_exp 32" "$CLI" info "$G/text.gguf"
     check golden-text-sections 0 "sections [3, 3, 2, 0]" "$CLI" info "$G/text.gguf"
