@@ -46,6 +46,7 @@ if [ -f "$G/text.gguf" ] && [ -f "$G/mmproj.gguf" ]; then
     check golden-text-shapes 0 "all text tensors present" "$CLI" info --no-tensors "$G/text.gguf"
     check golden-mmproj 0 "deepstack taps 1 [1]" "$CLI" info "$G/mmproj.gguf"
     check golden-mmproj-width 0 "width 64, ffn 128, depth 3, heads 4" "$CLI" info "$G/mmproj.gguf"
+    check golden-pair 0 "belong together (image rows of 128 floats)" "$CLI" info --no-tensors "$G/text.gguf" "$G/mmproj.gguf"
     head -c 100000 "$G/text.gguf" >"$T/text-cut.gguf"
     check golden-truncated 1 "truncated" "$CLI" info "$T/text-cut.gguf"
 else

@@ -18,7 +18,8 @@ static void usage(FILE *o) {
             "Prints a GGUF file's version, alignment, all metadata (arrays abbreviated,\n"
             "long strings truncated), the tensor table (name, type, ne, bytes, offset) and,\n"
             "if the architecture is recognised (qwen3vlmoe, qwen3vl, qwen3moe, qwen3, clip),\n"
-            "the derived hyper-parameters with a check of every tensor shape.\n\n"
+            "the derived hyper-parameters with a check of every tensor shape. Given a text\n"
+            "model and its mmproj, it also checks that the two belong together.\n\n"
             "options:\n"
             "  --no-tensors   skip the tensor table\n"
             "  -h, --help     this text\n\n"
@@ -100,7 +101,15 @@ static void print_vision_hparams(const mvk_vision_hparams *v) {
     printf("], output row %d (projection_dim %d)\n", v->n_embd_out, v->projection_dim);
 }
 
-static int info_one(const char *path, int show_tensors) {
+/* Hyper-parameters seen so far, for the text/mmproj pair check. */
+typedef struct seen {
+    int has_text, has_vision;
+    mvk_text_hparams th;
+    mvk_vision_hparams vh;
+    char text_path[512], vision_path[512];
+} seen;
+
+static int info_one(const char *path, int show_tensors, seen *sn) {
     gguf_file *f = NULL;
     moevk_status s = gguf_open_ex(path, GGUF_OPEN_ANY_TYPE, &f);
     if (s != MOEVK_OK) {
@@ -149,7 +158,12 @@ static int info_one(const char *path, int show_tensors) {
                 print_vision_hparams(&vh);
                 s = mvk_vision_check_tensors(f, &vh);
             }
-            if (s == MOEVK_OK) printf("  all vision tensors present with the expected shapes\n");
+            if (s == MOEVK_OK) {
+                printf("  all vision tensors present with the expected shapes\n");
+                sn->has_vision = 1;
+                sn->vh = vh;
+                snprintf(sn->vision_path, sizeof sn->vision_path, "%s", path);
+            }
         } else {
             mvk_text_hparams th;
             s = mvk_text_hparams_load(f, &th);
@@ -157,7 +171,12 @@ static int info_one(const char *path, int show_tensors) {
                 print_text_hparams(&th);
                 s = mvk_text_check_tensors(f, &th);
             }
-            if (s == MOEVK_OK) printf("  all text tensors present with the expected shapes\n");
+            if (s == MOEVK_OK) {
+                printf("  all text tensors present with the expected shapes\n");
+                sn->has_text = 1;
+                sn->th = th;
+                snprintf(sn->text_path, sizeof sn->text_path, "%s", path);
+            }
         }
         if (s == MOEVK_ERR_UNSUPPORTED) {
             /* a valid file moevk does not run (other architecture or projector): not an error for `info` */
@@ -174,6 +193,8 @@ static int info_one(const char *path, int show_tensors) {
 
 int cmd_info(int argc, char **argv) {
     int show_tensors = 1, n_files = 0, rc = 0;
+    seen sn;
+    memset(&sn, 0, sizeof sn);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
@@ -190,11 +211,22 @@ int cmd_info(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '-' && argv[i][1]) continue;
         if (n_files++) printf("\n");
-        if (info_one(argv[i], show_tensors) != 0) rc = 1;
+        if (info_one(argv[i], show_tensors, &sn) != 0) rc = 1;
     }
     if (n_files == 0) {
         usage(stderr);
         return 2;
+    }
+    if (sn.has_text && sn.has_vision) { /* spec §6 trap 20 */
+        moevk_status s = mvk_check_text_vision_pair(&sn.th, &sn.vh);
+        if (s == MOEVK_OK) {
+            printf("\npair: %s + %s belong together (image rows of %d floats)\n", sn.text_path, sn.vision_path,
+                   sn.th.n_embd_inp);
+        } else {
+            fprintf(stderr, "moevk info: %s + %s: %s: %s\n", sn.text_path, sn.vision_path, moevk_status_str(s),
+                    moevk_last_error());
+            rc = 1;
+        }
     }
     return rc;
 }
