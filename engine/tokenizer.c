@@ -224,10 +224,11 @@ moevk_status mvk_tokenizer_create(const mvk_tokenizer_desc *d, mvk_tokenizer **o
     if (!d) return mvk_fail(MOEVK_ERR_INVALID_ARG, "tokenizer: desc is NULL");
     if (d->n_tokens < 1 || !d->tokens)
         return mvk_fail(MOEVK_ERR_INVALID_ARG, "tokenizer: empty vocabulary (%d tokens)", (int)d->n_tokens);
-    if (d->n_tokens > 0x7FFFFFFE / 2) return mvk_fail(MOEVK_ERR_FORMAT, "tokenizer: vocabulary too large");
+    if (d->n_tokens > (1 << 26))
+        return mvk_fail(MOEVK_ERR_FORMAT, "tokenizer: vocabulary of %d tokens is too large", (int)d->n_tokens);
     if (d->n_merges < 0 || (d->n_merges > 0 && !d->merges))
         return mvk_fail(MOEVK_ERR_INVALID_ARG, "tokenizer: bad merge list (%d merges)", (int)d->n_merges);
-    if (d->n_merges > 0x7FFFFFFE / 2) return mvk_fail(MOEVK_ERR_FORMAT, "tokenizer: too many merges");
+    if (d->n_merges > (1 << 26)) return mvk_fail(MOEVK_ERR_FORMAT, "tokenizer: %d merges are too many", (int)d->n_merges);
     const int32_t nv = d->n_tokens;
     const int32_t ids[3] = {d->bos_id, d->eos_id, d->pad_id};
     static const char *const id_names[3] = {"bos", "eos", "padding"};
@@ -404,6 +405,8 @@ const char *mvk_tokenizer_token_text(const mvk_tokenizer *t, int32_t id, size_t 
 }
 
 const char *mvk_tokenizer_piece(const mvk_tokenizer *t, int32_t id, int special, size_t *len) {
+    size_t dummy;
+    if (!len) len = &dummy;
     *len = 0;
     if (!t || id < 0 || id >= t->n_vocab) return NULL;
     int ty = t->tok_type[id];

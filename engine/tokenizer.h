@@ -67,11 +67,11 @@ enum {
 
 /* Everything a tokenizer is built from; all arrays are copied. */
 typedef struct mvk_tokenizer_desc {
-    int32_t n_tokens;                 /* vocabulary size, >= 1 */
+    int32_t n_tokens;                 /* vocabulary size, 1 .. 2^26 */
     const char *const *tokens;        /* [n_tokens] token texts (byte-level mapped for NORMAL tokens) */
     const size_t *token_lens;         /* [n_tokens] byte lengths; NULL: tokens are NUL-terminated */
     const int32_t *token_types;       /* [n_tokens] MVK_TOKEN_*; NULL: all NORMAL */
-    int32_t n_merges;                 /* >= 0 */
+    int32_t n_merges;                 /* 0 .. 2^26 */
     const char *const *merges;        /* [n_merges] "left right", rank = index */
     const size_t *merge_lens;         /* [n_merges]; NULL: NUL-terminated */
     int32_t bos_id, eos_id, pad_id;   /* -1: none */
