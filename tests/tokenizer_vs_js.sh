@@ -47,8 +47,8 @@ trap 'rm -rf "$WORK"' EXIT
 GGUF="$WORK/qwen3-tokenizer.gguf"
 
 node "$JS/make_gguf.js" --llama-hparams "$GGUF"
-node "$JS/tokref.js" prepare "$SRC/tests/data/tokenizer_corpus.txt" "$WORK" main
-node "$JS/tokref.js" prepare-hand "$SRC/tests/data/tokenizer_corpus_llamacpp.txt" "$WORK" diff
+node "$JS/tokref.js" prepare "$WORK" "main=$SRC/tests/data/tokenizer_corpus.txt+generated" \
+    "diff=$SRC/tests/data/tokenizer_corpus_llamacpp.txt"
 for name in main diff; do
     "$MOEVK_CLI" tokenize -m "$GGUF" --special --time --check-roundtrip --batch0 "$WORK/$name.bin" >"$WORK/${name}_moevk_special.txt"
     "$MOEVK_CLI" tokenize -m "$GGUF" --time --check-roundtrip --batch0 "$WORK/$name.bin" >"$WORK/${name}_moevk_plain.txt"

