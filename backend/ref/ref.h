@@ -40,4 +40,11 @@ void ref_get_rows(float *y, const float *table, int64_t D, int64_t V, const int3
 /* dst[D][R] rows idx[t] = src[D][T] (rounded through f16 if to_f16); out-of-range rows skipped */
 void ref_set_rows(float *dst, int64_t D, int64_t R, const float *src, const int32_t *idx, int64_t T, int to_f16);
 
+/* ---- unary (ref_unary.c): element-wise over n contiguous values, computed in double.
+ * gelu: erf_form 0 = tanh approximation, 1 = exact erf. swiglu: y = silu(g) * u. */
+void ref_silu(float *y, const float *x, int64_t n);
+void ref_gelu(float *y, const float *x, int64_t n, int erf_form);
+void ref_swiglu(float *y, const float *g, const float *u, int64_t n);
+void ref_scale(float *y, const float *x, int64_t n, float f);
+
 #endif

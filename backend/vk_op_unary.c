@@ -1,0 +1,57 @@
+/* vk_op_unary.c — silu, gelu (tanh / erf), swiglu and scale (shaders/unary.comp).
+ * x, u, y are F32 with the same shape; any of them may be a strided view with
+ * contiguous rows, and y may alias x (or g / u for swiglu): in-place works. */
+#include "vk_op_check.h"
+
+static moevk_status unary(vk_stream *s, const char *op, const char *shader, const mvk_tensor *y, const mvk_tensor *x,
+                          const mvk_tensor *u, float f) {
+    if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL stream", op);
+    const char *xn = u ? "g" : "x";
+    MVK_TRY(vkc_f32(op, xn, x));
+    MVK_TRY(vkc_f32(op, "y", y));
+    MVK_TRY(vkc_same_shape(op, "y", y, xn, x));
+    if (u) {
+        MVK_TRY(vkc_f32(op, "u", u));
+        MVK_TRY(vkc_same_shape(op, "u", u, xn, x));
+    }
+    int64_t n = mvk_tensor_nelements(x);
+    if (n > UINT32_MAX) return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld elements is too many for one dispatch", op, (long long)n);
+    vk_ctx *ctx = vk_stream_ctx(s);
+    const mvk_tensor *ub = u ? u : x;
+    union { uint32_t u[20]; float f[20]; } pc;
+    uint32_t i = 0;
+    for (int d = 0; d < 4; d++) pc.u[i++] = vkc_u32(x->ne[d]);
+    for (int d = 1; d < 4; d++) pc.u[i++] = vkc_u32(x->nb[d] / 4);
+    for (int d = 1; d < 4; d++) pc.u[i++] = vkc_u32(ub->nb[d] / 4);
+    for (int d = 1; d < 4; d++) pc.u[i++] = vkc_u32(y->nb[d] / 4);
+    pc.u[i++] = vk_bind_elem_offset(ctx, x, 4);
+    pc.u[i++] = vk_bind_elem_offset(ctx, ub, 4);
+    pc.u[i++] = vk_bind_elem_offset(ctx, y, 4);
+    pc.u[i++] = vkc_u32(n);
+    pc.f[i++] = f;
+    uint32_t wg = vkc_wg(ctx, 256);
+    vk_bind binds[3] = {{x, 0}, {ub, 0}, {y, 1}};
+    vk_dispatch_desc d = {.shader = shader, .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 3, .push = &pc,
+                          .push_size = (uint32_t)(i * 4)};
+    vk_split_groups(ctx, (uint32_t)((n + wg - 1) / wg), d.groups);
+    return vk_dispatch(s, &d);
+}
+
+moevk_status vk_op_scale(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, float f) {
+    return unary(s, "vk_op_scale", "unary_scale", y, x, NULL, f);
+}
+
+moevk_status vk_op_silu(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x) {
+    return unary(s, "vk_op_silu", "unary_silu", y, x, NULL, 0.0f);
+}
+
+moevk_status vk_op_gelu(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, vk_gelu_kind kind) {
+    if (kind != VK_GELU_TANH && kind != VK_GELU_ERF)
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_op_gelu: unknown gelu kind %d", (int)kind);
+    return unary(s, "vk_op_gelu", kind == VK_GELU_TANH ? "unary_gelu_tanh" : "unary_gelu_erf", y, x, NULL, 0.0f);
+}
+
+moevk_status vk_op_swiglu(vk_stream *s, const mvk_tensor *y, const mvk_tensor *g, const mvk_tensor *u) {
+    if (!u) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_op_swiglu: u is NULL");
+    return unary(s, "vk_op_swiglu", "unary_swiglu", y, g, u, 0.0f);
+}

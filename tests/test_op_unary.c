@@ -1,0 +1,201 @@
+/* test_op_unary.c — vk_op_silu / gelu (tanh, erf) / swiglu / scale against the
+ * double-precision references in ref_unary.c: contiguous, row-strided views,
+ * in place, extreme inputs, and the shader's erf against libm erff. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ref.h"
+#include "test_util.h"
+
+enum { OP_SILU, OP_GELU_TANH, OP_GELU_ERF, OP_SWIGLU, OP_SCALE, OP_COUNT };
+static const char *op_names[OP_COUNT] = {"silu", "gelu_tanh", "gelu_erf", "swiglu", "scale"};
+static const float k_scale = -0.37f;
+static double g_worst[OP_COUNT];
+
+static void ref_op(int op, float *y, const float *x, const float *u, int64_t n) {
+    switch (op) {
+    case OP_SILU: ref_silu(y, x, n); break;
+    case OP_GELU_TANH: ref_gelu(y, x, n, 0); break;
+    case OP_GELU_ERF: ref_gelu(y, x, n, 1); break;
+    case OP_SWIGLU: ref_swiglu(y, x, u, n); break;
+    default: ref_scale(y, x, n, k_scale); break;
+    }
+}
+
+static moevk_status dev_op(int op, vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *u) {
+    switch (op) {
+    case OP_SILU: return vk_op_silu(s, y, x);
+    case OP_GELU_TANH: return vk_op_gelu(s, y, x, VK_GELU_TANH);
+    case OP_GELU_ERF: return vk_op_gelu(s, y, x, VK_GELU_ERF);
+    case OP_SWIGLU: return vk_op_swiglu(s, y, x, u);
+    default: return vk_op_scale(s, y, x, k_scale);
+    }
+}
+
+/* A tensor [ne0][ne1][ne2] whose rows are `pad` floats longer than ne0 (pad 0: contiguous),
+ * holding x (contiguous host data); padding filled with a sentinel. */
+static tu_tensor upload_padded(const float *x, int64_t ne0, int64_t ne1, int64_t ne2, int64_t pad) {
+    int64_t rs = ne0 + pad, rows = ne1 * ne2;
+    float *h = malloc((size_t)(rs * rows) * 4);
+    for (int64_t r = 0; r < rows; r++) {
+        for (int64_t i = 0; i < rs; i++) h[r * rs + i] = 12345.0f;
+        if (x) memcpy(h + r * rs, x + r * ne0, (size_t)ne0 * 4);
+    }
+    tu_tensor t = tu_upload(MVK_TYPE_F32, rs, ne1, ne2, 1, h);
+    free(h);
+    int64_t ne[4] = {ne0, ne1, ne2, 1}, nb[4] = {4, rs * 4, rs * 4 * ne1, rs * 4 * ne1 * ne2};
+    t.t = mvk_tensor_view(&t.t, 0, ne, nb);
+    return t;
+}
+
+/* Downloads the view's ne0 x rows values and checks the padding kept its sentinel. */
+static void download_padded(const tu_tensor *t, float *out, int64_t ne0, int64_t rows, int64_t pad) {
+    int64_t rs = ne0 + pad;
+    float *h = malloc((size_t)(rs * rows) * 4);
+    tu_download(t, h, (uint64_t)(rs * rows) * 4);
+    for (int64_t r = 0; r < rows; r++) {
+        memcpy(out + r * ne0, h + r * rs, (size_t)ne0 * 4);
+        for (int64_t i = ne0; i < rs; i++)
+            if (h[r * rs + i] != 12345.0f) fail_msg("padding of row %lld overwritten", (long long)r);
+    }
+    free(h);
+}
+
+/* mode 0: separate y; 1: y == x (in place); 2: y == u (swiglu only) */
+static void run_case(int op, int64_t ne0, int64_t ne1, int64_t ne2, int64_t pad, int mode, float lo, float hi) {
+    int64_t n = ne0 * ne1 * ne2;
+    float *x = malloc((size_t)n * 4), *u = malloc((size_t)n * 4), *ref = malloc((size_t)n * 4), *got = malloc((size_t)n * 4);
+    tu_fill(x, n, lo, hi);
+    tu_fill(u, n, -3, 3);
+    ref_op(op, ref, x, u, n);
+    tu_tensor tx = upload_padded(x, ne0, ne1, ne2, pad);
+    tu_tensor tu = upload_padded(u, ne0, ne1, ne2, pad + 1);
+    tu_tensor ty = upload_padded(NULL, ne0, ne1, ne2, pad ? pad + 2 : 0);
+    const tu_tensor *out = mode == 1 ? &tx : mode == 2 ? &tu : &ty;
+    vk_stream *s = tu_begin();
+    TU_OK(dev_op(op, s, &out->t, &tx.t, &tu.t));
+    tu_end_submit(s);
+    int64_t opad = mode == 1 ? pad : mode == 2 ? pad + 1 : (pad ? pad + 2 : 0);
+    download_padded(out, got, ne0, ne1 * ne2, opad);
+    char label[160];
+    snprintf(label, sizeof label, "%s [%lld,%lld,%lld] pad %lld mode %d", op_names[op], (long long)ne0, (long long)ne1,
+             (long long)ne2, (long long)pad, mode);
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(got[i])) fail_msg("%s: non-finite output %g at %lld (x = %g)", label, (double)got[i], (long long)i, (double)x[i]);
+    double e = tu_nmse(ref, got, n);
+    if (e > g_worst[op]) g_worst[op] = e;
+    tu_assert_nmse(label, ref, got, n, 1e-7);
+    tu_free(&tx); tu_free(&tu); tu_free(&ty);
+    free(x); free(u); free(ref); free(got);
+}
+
+static void test_awkward_sizes(void **state) {
+    (void)state;
+    for (int op = 0; op < OP_COUNT; op++) {
+        for (int i = 0; i < 4; i++) run_case(op, tu_awkward[i], 3, 2, 0, 0, -6, 6);
+        run_case(op, 257, 5, 1, 0, 0, -6, 6); /* workgroup size + 1 */
+        run_case(op, 1, 1, 1, 0, 0, -6, 6);
+    }
+}
+
+static void test_strided_and_in_place(void **state) {
+    (void)state;
+    for (int op = 0; op < OP_COUNT; op++) {
+        run_case(op, 33, 7, 3, 5, 0, -6, 6);
+        run_case(op, 127, 4, 1, 0, 1, -6, 6);
+        run_case(op, 33, 7, 2, 3, 1, -6, 6);
+    }
+    run_case(OP_SWIGLU, 127, 9, 1, 0, 2, -6, 6);
+    run_case(OP_SWIGLU, 7, 9, 2, 4, 2, -6, 6);
+}
+
+/* Large |x|: outputs stay finite (no exp overflow NaN) and match the reference. */
+static void test_extreme_inputs(void **state) {
+    (void)state;
+    for (int op = 0; op < OP_COUNT; op++) run_case(op, 1000, 2, 1, 0, 0, -2000, 2000);
+    static const float xs[] = {-1e30f, -1e4f, -100.0f, -88.8f, -30.0f, -10.0f, -1e-30f, 0.0f, 1e-30f, 10.0f, 30.0f, 88.8f, 100.0f, 1e4f, 1e30f};
+    int64_t n = (int64_t)(sizeof xs / sizeof xs[0]);
+    for (int op = 0; op < OP_COUNT; op++) {
+        float ref[16], got[16];
+        ref_op(op, ref, xs, xs, n);
+        tu_tensor tx = tu_upload(MVK_TYPE_F32, n, 1, 1, 1, xs), ty = tu_upload(MVK_TYPE_F32, n, 1, 1, 1, NULL);
+        vk_stream *s = tu_begin();
+        TU_OK(dev_op(op, s, &ty.t, &tx.t, &tx.t));
+        tu_end_submit(s);
+        tu_download(&ty, got, (uint64_t)n * 4);
+        for (int64_t i = 0; i < n; i++) {
+            if (op == OP_SWIGLU && fabsf(xs[i]) > 1e20f) continue; /* silu(x)*x overflows f32 either way */
+            double d = fabs((double)got[i] - (double)ref[i]);
+            if (!isfinite(got[i]) || d > 4e-6 * fabs((double)ref[i]) + 1e-30)
+                fail_msg("%s(%g): got %g, ref %g", op_names[op], (double)xs[i], (double)got[i], (double)ref[i]);
+        }
+        tu_free(&tx); tu_free(&ty);
+    }
+}
+
+/* The shader's erf (via gelu_erf) against libm erff: erf(z) = 2·gelu(z√2)/(z√2) − 1,
+ * so check gelu_erf(x) against 0.5·x·(1 + erff(x/√2)) on a dense grid. */
+static void test_gelu_erf_vs_erff(void **state) {
+    (void)state;
+    int64_t n = 20001;
+    float *x = malloc((size_t)n * 4), *ref = malloc((size_t)n * 4), *got = malloc((size_t)n * 4);
+    for (int64_t i = 0; i < n; i++) x[i] = -10.0f + 20.0f * (float)i / (float)(n - 1);
+    for (int64_t i = 0; i < n; i++) ref[i] = 0.5f * x[i] * (1.0f + erff(x[i] / sqrtf(2.0f)));
+    tu_tensor tx = tu_upload(MVK_TYPE_F32, n, 1, 1, 1, x), ty = tu_upload(MVK_TYPE_F32, n, 1, 1, 1, NULL);
+    vk_stream *s = tu_begin();
+    TU_OK(vk_op_gelu(s, &ty.t, &tx.t, VK_GELU_ERF));
+    tu_end_submit(s);
+    tu_download(&ty, got, (uint64_t)n * 4);
+    double worst = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - (double)ref[i]) / (fabs((double)x[i]) * 0.5 + 1e-30);
+        if (!(d <= worst)) worst = d; /* = |erf_shader - erff| up to f32 rounding */
+    }
+    fprintf(stderr, "gelu_erf vs erff: max |erf error| %.3e, nmse %.3e\n", worst, tu_nmse(ref, got, n));
+    assert_true(worst < 1e-6);
+    tu_assert_nmse("gelu_erf vs erff", ref, got, n, 1e-12);
+    tu_free(&tx); tu_free(&ty);
+    free(x); free(ref); free(got);
+}
+
+static void test_bad_input(void **state) {
+    (void)state;
+    tu_tensor a = tu_upload(MVK_TYPE_F32, 8, 3, 1, 1, NULL), b = tu_upload(MVK_TYPE_F32, 8, 4, 1, 1, NULL);
+    tu_tensor h = tu_upload(MVK_TYPE_F16, 8, 3, 1, 1, NULL);
+    vk_stream *s = tu_begin();
+    assert_int_equal(vk_op_silu(s, &b.t, &a.t), MOEVK_ERR_SHAPE);
+    assert_non_null(strstr(moevk_last_error(), "vk_op_silu"));
+    assert_int_equal(vk_op_gelu(s, &a.t, &h.t, VK_GELU_TANH), MOEVK_ERR_UNSUPPORTED);
+    assert_int_equal(vk_op_gelu(s, &a.t, &a.t, (vk_gelu_kind)7), MOEVK_ERR_INVALID_ARG);
+    assert_int_equal(vk_op_swiglu(s, &a.t, &a.t, &b.t), MOEVK_ERR_SHAPE);
+    assert_non_null(strstr(moevk_last_error(), "u"));
+    assert_int_equal(vk_op_swiglu(s, &a.t, &a.t, NULL), MOEVK_ERR_INVALID_ARG);
+    assert_int_equal(vk_op_scale(s, &a.t, NULL, 2.0f), MOEVK_ERR_INVALID_ARG);
+    assert_int_equal(vk_op_scale(NULL, &a.t, &a.t, 2.0f), MOEVK_ERR_INVALID_ARG);
+    mvk_tensor bad = a.t;
+    bad.nb[0] = 8; /* non-contiguous rows */
+    assert_int_equal(vk_op_silu(s, &a.t, &bad), MOEVK_ERR_UNSUPPORTED);
+    assert_int_equal(vk_stream_dispatch_count(s), 0);
+    tu_end_submit(s);
+    tu_free(&a); tu_free(&b); tu_free(&h);
+}
+
+static void test_report(void **state) {
+    (void)state;
+    for (int op = 0; op < OP_COUNT; op++) fprintf(stderr, "%-10s worst nmse %.3e (tol 1e-7)\n", op_names[op], g_worst[op]);
+}
+
+int main(void) {
+    tu_seed(3);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_awkward_sizes, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_strided_and_in_place, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_extreme_inputs, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gelu_erf_vs_erff, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_input, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_report, tu_test_setup, tu_test_teardown),
+    };
+    return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
+}
