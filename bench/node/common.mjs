@@ -4,6 +4,7 @@
 // the scripts one directory up cannot resolve it by bare name, so it is imported by path.
 import {spawnSync} from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import {fileURLToPath, pathToFileURL} from "node:url";
 
@@ -92,6 +93,10 @@ export function writeI32(file, arr) {
 }
 
 export function writeF32(file, f32) {
+    if (os.endianness() === "LE") {
+        fs.writeFileSync(file, Buffer.from(f32.buffer, f32.byteOffset, f32.byteLength));
+        return;
+    }
     const b = Buffer.alloc(f32.length * 4);
     for (let i = 0; i < f32.length; i++)
         b.writeFloatLE(f32[i], i * 4);
