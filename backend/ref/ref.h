@@ -47,4 +47,9 @@ void ref_gelu(float *y, const float *x, int64_t n, int erf_form);
 void ref_swiglu(float *y, const float *g, const float *u, int64_t n);
 void ref_scale(float *y, const float *x, int64_t n, float f);
 
+/* ---- softmax / argmax (ref_softmax.c): row-wise over ne0, nrows contiguous rows.
+ * softmax of scale*x in double; argmax ties to the lower index, NaN never wins, all-NaN row -> 0. */
+void ref_softmax(float *y, const float *x, int64_t ne0, int64_t nrows, float scale);
+void ref_argmax(int32_t *ids, const float *x, int64_t ne0, int64_t nrows);
+
 #endif

@@ -1,0 +1,106 @@
+/* vk_op_softmax.c — row-wise softmax and argmax over ne[0]
+ * (shaders/softmax.comp, shaders/argmax.comp). One workgroup per row.
+ * When a binding would exceed the device's storage-buffer range (e.g. argmax
+ * over many vocabulary rows), rows are processed in ranges of dim 1, one
+ * (i2, i3) slice at a time. */
+#include <math.h>
+
+#include "vk_op_check.h"
+
+typedef struct row_op {
+    const char *op;
+    int argmax;
+    const mvk_tensor *y;   /* softmax output, or ids */
+    const mvk_tensor *x;
+    float scale;
+} row_op;
+
+/* Power-of-two workgroup for a row of ne0 elements. */
+static uint32_t row_wg(const vk_ctx *ctx, int64_t ne0) {
+    uint32_t wg = 32;
+    while (wg < 256 && (int64_t)wg < ne0) wg *= 2;
+    while (wg > 1 && wg > vkc_wg(ctx, wg)) wg /= 2;
+    return wg;
+}
+
+/* One dispatch over the rows of x (and the matching y / ids). */
+static moevk_status row_dispatch(vk_stream *s, const row_op *o, const mvk_tensor *x, const mvk_tensor *y) {
+    vk_ctx *ctx = vk_stream_ctx(s);
+    int64_t nrows = x->ne[1] * x->ne[2] * x->ne[3];
+    union { uint32_t u[16]; float f[16]; } pc;
+    uint32_t i = 0;
+    pc.u[i++] = vkc_u32(x->ne[0]); pc.u[i++] = vkc_u32(x->ne[1]); pc.u[i++] = vkc_u32(x->ne[2]); pc.u[i++] = vkc_u32(nrows);
+    for (int d = 1; d < 4; d++) pc.u[i++] = vkc_u32(x->nb[d] / 4);
+    if (!o->argmax)
+        for (int d = 1; d < 4; d++) pc.u[i++] = vkc_u32(y->nb[d] / 4);
+    pc.u[i++] = vk_bind_elem_offset(ctx, x, 4);
+    pc.u[i++] = vk_bind_elem_offset(ctx, y, 4);
+    if (!o->argmax) pc.f[i++] = o->scale;
+    uint32_t wg = row_wg(ctx, x->ne[0]);
+    vk_bind binds[2] = {{x, 0}, {y, 1}};
+    vk_dispatch_desc d = {.shader = o->argmax ? "argmax" : "softmax", .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 2,
+                          .push = &pc, .push_size = i * 4};
+    vk_split_groups(ctx, (uint32_t)nrows, d.groups);
+    return vk_dispatch(s, &d);
+}
+
+static moevk_status rows_run(vk_stream *s, const row_op *o) {
+    const mvk_tensor *x = o->x, *y = o->y;
+    int64_t nrows = x->ne[1] * x->ne[2] * x->ne[3];
+    if (nrows > UINT32_MAX) return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld rows is too many", o->op, (long long)nrows);
+    vk_ctx *ctx = vk_stream_ctx(s);
+    uint64_t range = vk_ctx_info(ctx)->max_storage_buffer_range;
+    if (vk_bind_span(ctx, x) <= range && vk_bind_span(ctx, y) <= range) return row_dispatch(s, o, x, y);
+    /* rows per range: one row of x (and of y) plus alignment slack must fit */
+    uint64_t slack = vk_ctx_info(ctx)->min_storage_buffer_offset_alignment;
+    uint64_t xrow = (uint64_t)x->nb[1], yrow = o->argmax ? 4 : (uint64_t)y->nb[1];
+    uint64_t xlen = (uint64_t)x->ne[0] * 4, ylen = o->argmax ? 4 : (uint64_t)y->ne[0] * 4;
+    if (xlen + slack > range || ylen + slack > range)
+        return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: one row of %lld elements exceeds the storage-buffer range", o->op,
+                        (long long)x->ne[0]);
+    uint64_t per_x = xrow ? (range - slack - xlen) / xrow + 1 : UINT32_MAX;
+    uint64_t per_y = yrow ? (range - slack - ylen) / yrow + 1 : UINT32_MAX;
+    int64_t chunk = (int64_t)(per_x < per_y ? per_x : per_y);
+    if (chunk < 1) chunk = 1;
+    for (int64_t i3 = 0; i3 < x->ne[3]; i3++)
+        for (int64_t i2 = 0; i2 < x->ne[2]; i2++)
+            for (int64_t r0 = 0; r0 < x->ne[1]; r0 += chunk) {
+                int64_t nr = x->ne[1] - r0 < chunk ? x->ne[1] - r0 : chunk;
+                int64_t xne[4] = {x->ne[0], nr, 1, 1}, xnb[4] = {4, x->nb[1], x->nb[1] * nr, x->nb[1] * nr};
+                mvk_tensor xv = mvk_tensor_view(x, (uint64_t)(i3 * x->nb[3] + i2 * x->nb[2] + r0 * x->nb[1]), xne, xnb);
+                mvk_tensor yv;
+                if (o->argmax) {
+                    int64_t yne[4] = {nr, 1, 1, 1}, ynb[4] = {4, 4 * nr, 4 * nr, 4 * nr};
+                    yv = mvk_tensor_view(y, (uint64_t)(((i3 * x->ne[2] + i2) * x->ne[1] + r0) * 4), yne, ynb);
+                } else {
+                    int64_t yne[4] = {y->ne[0], nr, 1, 1}, ynb[4] = {4, y->nb[1], y->nb[1] * nr, y->nb[1] * nr};
+                    yv = mvk_tensor_view(y, (uint64_t)(i3 * y->nb[3] + i2 * y->nb[2] + r0 * y->nb[1]), yne, ynb);
+                }
+                MVK_TRY(row_dispatch(s, o, &xv, &yv));
+            }
+    return MOEVK_OK;
+}
+
+moevk_status vk_op_softmax(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, float scale) {
+    const char *op = "vk_op_softmax";
+    if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL stream", op);
+    MVK_TRY(vkc_f32(op, "x", x));
+    MVK_TRY(vkc_f32(op, "y", y));
+    MVK_TRY(vkc_same_shape(op, "y", y, "x", x));
+    if (!isfinite(scale)) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: scale must be finite", op);
+    row_op o = {op, 0, y, x, scale};
+    return rows_run(s, &o);
+}
+
+moevk_status vk_op_argmax(vk_stream *s, const mvk_tensor *ids, const mvk_tensor *x) {
+    const char *op = "vk_op_argmax";
+    if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL stream", op);
+    MVK_TRY(vkc_f32(op, "x", x));
+    MVK_TRY(vkc_tensor(op, "ids", ids, MVK_TYPE_I32, 4));
+    int64_t nrows = x->ne[1] * x->ne[2] * x->ne[3];
+    if (mvk_tensor_nelements(ids) != nrows || !mvk_tensor_is_contiguous(ids))
+        return mvk_fail(MOEVK_ERR_SHAPE, "%s: ids must be contiguous with one entry per row of x (%lld), got %lld", op,
+                        (long long)nrows, (long long)mvk_tensor_nelements(ids));
+    row_op o = {op, 1, ids, x, 0.0f};
+    return rows_run(s, &o);
+}
