@@ -52,4 +52,11 @@ void ref_scale(float *y, const float *x, int64_t n, float f);
 void ref_softmax(float *y, const float *x, int64_t ne0, int64_t nrows, float scale);
 void ref_argmax(int32_t *ids, const float *x, int64_t ne0, int64_t nrows);
 
+/* ---- patch embedding (ref_conv.c): img planar [W][H][C]; patches in raster order (W/p per row).
+ * im2col: cols [p*p*C][n_patches], element kx + p*ky + p*p*c.
+ * conv2d_patch: direct conv, stride = kernel = p, no padding; w [p][p][C][OC]; y [OC][n_patches]; bias may be NULL. */
+void ref_im2col(float *cols, const float *img, int64_t W, int64_t H, int64_t C, int p);
+void ref_conv2d_patch(float *y, const float *img, int64_t W, int64_t H, int64_t C, const float *w, int p, int64_t OC,
+                      const float *bias);
+
 #endif
