@@ -22,6 +22,7 @@
 #include "gguf.h"
 #include "test_util.h"
 #include "tokenizer.h"
+#include "unicode_flags.h"
 
 /* ------------------------------------------------------------ vocabulary */
 
@@ -176,6 +177,39 @@ static void byte_map_matches_gpt2(void **state) {
         assert_int_equal(n, 1);
         assert_int_equal(id, b);
     }
+}
+
+static void unicode_table(void **state) {
+    (void)state;
+    /* facts from the Unicode Character Database (15.1, llama.cpp's version) */
+    assert_int_equal(mvk_unicode_flags('a'), MVK_UC_LETTER);
+    assert_int_equal(mvk_unicode_flags('7'), MVK_UC_NUMBER);
+    assert_int_equal(mvk_unicode_flags('\t'), MVK_UC_WHITESPACE);
+    assert_int_equal(mvk_unicode_flags('_'), 0);
+    assert_int_equal(mvk_unicode_flags(0x1C), 0);          /* FS: not White_Space */
+    assert_int_equal(mvk_unicode_flags(0x85), MVK_UC_WHITESPACE);   /* NEL */
+    assert_int_equal(mvk_unicode_flags(0xA0), MVK_UC_WHITESPACE);   /* NBSP */
+    assert_int_equal(mvk_unicode_flags(0x3000), MVK_UC_WHITESPACE); /* ideographic space */
+    assert_int_equal(mvk_unicode_flags(0x200B), 0);        /* ZERO WIDTH SPACE is Cf */
+    assert_int_equal(mvk_unicode_flags(0xFEFF), 0);        /* BOM is Cf, not White_Space */
+    assert_int_equal(mvk_unicode_flags(0xE9), MVK_UC_LETTER);       /* é Ll */
+    assert_int_equal(mvk_unicode_flags(0x301), 0);         /* combining acute: Mn */
+    assert_int_equal(mvk_unicode_flags(0x663), MVK_UC_NUMBER);      /* Arabic-Indic 3: Nd */
+    assert_int_equal(mvk_unicode_flags(0x2164), MVK_UC_NUMBER);     /* Roman numeral five: Nl */
+    assert_int_equal(mvk_unicode_flags(0xBD), MVK_UC_NUMBER);       /* ½: No */
+    assert_int_equal(mvk_unicode_flags(0x4E00), MVK_UC_LETTER);     /* CJK, a First/Last range */
+    assert_int_equal(mvk_unicode_flags(0x9FFF), MVK_UC_LETTER);
+    assert_int_equal(mvk_unicode_flags(0xAC00), MVK_UC_LETTER);     /* Hangul syllables range */
+    assert_int_equal(mvk_unicode_flags(0xD7A3), MVK_UC_LETTER);
+    assert_int_equal(mvk_unicode_flags(0xD7A4), 0);
+    assert_int_equal(mvk_unicode_flags(0x20000), MVK_UC_LETTER);    /* CJK Ext. B */
+    assert_int_equal(mvk_unicode_flags(0x2EBF0), MVK_UC_LETTER);    /* CJK Ext. I (15.1) */
+    assert_int_equal(mvk_unicode_flags(0x2EE5D), MVK_UC_LETTER);
+    assert_int_equal(mvk_unicode_flags(0x2EE5E), 0);
+    assert_int_equal(mvk_unicode_flags(0x1F600), 0);       /* emoji: So */
+    assert_int_equal(mvk_unicode_flags(0xD800), 0);        /* surrogate */
+    assert_int_equal(mvk_unicode_flags(0x10FFFF), 0);
+    assert_int_equal(mvk_unicode_flags(0x110000), 0);
 }
 
 static void merges_by_rank(void **state) {
@@ -583,6 +617,7 @@ static void golden_prompts(void **state) {
 int main(void) {
     static const struct CMUnitTest tests[] = {
         cmocka_unit_test(byte_map_matches_gpt2),
+        cmocka_unit_test(unicode_table),
         cmocka_unit_test(merges_by_rank),
         cmocka_unit_test(byte_fallback),
         cmocka_unit_test(digits_split_singly),

@@ -25,8 +25,8 @@
 // (JavaScript's \s differs from Unicode White_Space there: it has U+FEFF,
 // lacks U+0085), free of "</s>" (llama.cpp and moevk make that Qwen token
 // CONTROL by its text, HF does not), and free of characters assigned after
-// Unicode 15.0 (moevk's tables come from Debian's unicode-data 15.0; node has
-// a newer ICU). Those cases live in tests/data/tokenizer_corpus_llamacpp.txt.
+// Unicode 15.1 (llama.cpp's and moevk's tables are 15.1; node's ICU is
+// newer). Those cases live in tests/data/tokenizer_corpus_llamacpp.txt.
 "use strict";
 const fs = require("fs");
 const path = require("path");
