@@ -29,8 +29,9 @@
  *       (?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])
  *       |[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*
  *       |\s*[\r\n]+|\s+(?!\S)|\s+
- *     implemented by hand; \p{L}, \p{N} and \s come from tables generated at
- *     build time from the Unicode Character Database (engine/unicode_flags.h).
+ *     implemented by hand; \p{L}, \p{N} and \s (White_Space) come from
+ *     tables generated at build time from the Unicode Character Database at
+ *     llama.cpp's version, 15.1 (engine/unicode_flags.h).
  *  3. Each word's UTF-8 bytes are mapped through GPT-2's bytes_to_unicode.
  *  4. BPE: repeatedly merge the adjacent pair with the lowest merge rank
  *     (leftmost on ties); look each final symbol up in the vocabulary. A

@@ -3,7 +3,10 @@
  *
  * The range table is generated at build time by tools/gen_unicode_tables.c
  * from Debian's unicode-data files (UnicodeData.txt general categories,
- * PropList.txt White_Space) into <build>/unicode_tables.c. */
+ * PropList.txt White_Space, DerivedAge.txt) into <build>/unicode_tables.c,
+ * at Unicode 15.1, the version of llama.cpp's own tables: for every code
+ * point the three flags equal llama.cpp's (checked against the llama.cpp
+ * bundled in node-llama-cpp 3.22.1). */
 #ifndef MVK_UNICODE_FLAGS_H
 #define MVK_UNICODE_FLAGS_H
 
