@@ -59,4 +59,8 @@ void ref_im2col(float *cols, const float *img, int64_t W, int64_t H, int64_t C, 
 void ref_conv2d_patch(float *y, const float *img, int64_t W, int64_t H, int64_t C, const float *w, int p, int64_t OC,
                       const float *bias);
 
+/* ---- resize (ref_resize.c): bilinear over axes axis0, axis0+1 of contiguous x -> y (other axes equal).
+ * align_corners: src = d*(in-1)/(out-1) (out == 1 -> 0); else (d+0.5)*in/out-0.5 clamped to [0, in-1]. */
+void ref_resize_bilinear(float *y, const int64_t yne[4], const float *x, const int64_t xne[4], int axis0, int align_corners);
+
 #endif
