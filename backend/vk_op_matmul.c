@@ -12,22 +12,23 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
     vk_ctx *ctx = vk_stream_ctx(s);
     uint32_t unit = mm_wunit(w->type);
     uint32_t M = (uint32_t)x->ne[1], N = (uint32_t)w->ne[1], K = (uint32_t)w->ne[0];
-    uint32_t pc[11] = {M, N, K, (uint32_t)(x->nb[1] / 4), (uint32_t)(w->nb[1] / unit), (uint32_t)(y->nb[1] / 4),
+    uint32_t pc[12] = {M, N, K, (uint32_t)(x->nb[1] / 4), (uint32_t)(w->nb[1] / unit), (uint32_t)(y->nb[1] / 4),
                        vk_bind_elem_offset(ctx, x, 4), vk_bind_elem_offset(ctx, w, unit), vk_bind_elem_offset(ctx, y, 4),
-                       bias ? vk_bind_elem_offset(ctx, bias, 4) : 0, bias ? 1u : 0u};
+                       bias ? vk_bind_elem_offset(ctx, bias, 4) : 0, bias ? 1u : 0u, 0};
     vk_bind binds[4] = {{x, 0}, {w, 0}, {y, 1}, {bias ? bias : x, 0}};
     char name[32];
     vk_dispatch_desc d = {.shader = name, .binds = binds, .n_binds = 4, .push = pc, .push_size = sizeof pc};
     if (vec) {
         mm_vec v = mm_pick_vec(ctx);
-        uint32_t spec[2] = {v.wg, v.nr};
+        uint32_t spec[4] = {v.wg, v.nr, v.one_sg, M};
         snprintf(name, sizeof name, "matvec_%s%s", mm_wsuffix(w->type), v.sg ? "_sg" : "");
+        pc[11] = mm_vec_fast(w->type, pc[7], pc[4], K) && (M == 1 || pc[3] % 4 == 0) && pc[6] % 4 == 0;
         d.spec = spec;
-        d.n_spec = 2;
+        d.n_spec = 4;
         vk_split_groups(ctx, (N + v.nr - 1) / v.nr, d.groups);
         return vk_dispatch(s, &d);
     }
-    mm_tile t = mm_pick_tile(ctx);
+    mm_tile t = mm_pick_tile(ctx, M);
     uint32_t spec[6] = {t.wg, t.bm, t.bn, t.bk, t.tm, t.tn};
     snprintf(name, sizeof name, "matmul_%s", mm_wsuffix(w->type));
     d.spec = spec;
@@ -73,8 +74,9 @@ moevk_status vk_op_matmul(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x
     if (vec) {
         if (mfit < (uint64_t)M) mfit = 1;
     } else {
-        mm_tile t = mm_pick_tile(ctx);
-        uint64_t mmax = (uint64_t)in->max_workgroup_count[1] * t.bm, nmax = (uint64_t)in->max_workgroup_count[0] * t.bn;
+        mm_tile t = mm_pick_tile(ctx, M);
+        /* 16: the smallest tile a chunk of fewer rows may pick */
+        uint64_t mmax = (uint64_t)in->max_workgroup_count[1] * 16, nmax = (uint64_t)in->max_workgroup_count[0] * t.bn;
         if (mfit > mmax) mfit = mmax;
         if (nfit > nmax) nfit = nmax;
     }

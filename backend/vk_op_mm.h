@@ -4,6 +4,8 @@
 #define VK_OP_MM_H
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "vk_internal.h"
 
@@ -97,20 +99,45 @@ static inline uint32_t mm_wg(const vk_ctx *ctx, uint32_t want) {
     return want;
 }
 
+/* Kernel style: CPU devices (lavapipe) get their own tile shapes and
+ * mat-vec layout. MOEVK_MM_STYLE=cpu|gpu|gpu-nosg overrides the choice (the
+ * tests use it to run every configuration on one device; gpu-nosg also
+ * drops the subgroup reduction for the shared-memory fallback). */
+static inline int mm_style(const vk_device_info *in) {
+    const char *e = getenv("MOEVK_MM_STYLE");
+    if (e && !strcmp(e, "cpu")) return 1;
+    if (e && !strcmp(e, "gpu")) return 0;
+    if (e && !strcmp(e, "gpu-nosg")) return 2;
+    return in->kind == VK_KIND_CPU ? 1 : 0;
+}
+
 /* Tiled GEMM configuration (spec constants 0..5 of matmul.comp). */
 typedef struct mm_tile {
     uint32_t wg, bm, bn, bk, tm, tn;
 } mm_tile;
 
-static inline mm_tile mm_pick_tile(const vk_ctx *ctx) {
+/* rows_hint: rows a tile column will typically see (M for matmul, the mean
+ * rows per expert for mul_mat_id). GPUs: 64x64 tiles, 4x4 per invocation
+ * (256 invocations). CPU devices (lavapipe: a workgroup runs as SIMD batches
+ * of one subgroup, and register blocking is what pays): few invocations with
+ * large register tiles (measured on llvmpipe: 128x128 / 16x16 is ~3.5x faster
+ * than 64x64 / 4x4 for M = 128; 32x128 / 8x16 for M around 32). */
+static inline mm_tile mm_pick_tile(const vk_ctx *ctx, int64_t rows_hint) {
     const vk_device_info *in = vk_ctx_info(ctx);
     mm_tile t = {256, 64, 64, 16, 4, 4};
+    if (mm_style(in) == 1) {
+        if (rows_hint >= 96) t = (mm_tile){64, 128, 128, 32, 16, 16};
+        else if (rows_hint >= 24) t = (mm_tile){32, 32, 128, 32, 8, 16};
+        else t = (mm_tile){32, 16, 128, 32, 4, 16};
+    }
     uint32_t maxinv = mm_wg(ctx, 1024);
     while ((t.bm / t.tm) * (t.bn / t.tn) > maxinv || (uint64_t)(t.bm + t.bn) * t.bk * 4 + t.bm * 4 > in->max_shared_memory) {
         if (t.bk > 4) t.bk /= 2;
         else if (t.bm > 16) { t.bm /= 2; t.bn /= 2; }
         else break;
     }
+    if (t.tm > t.bm) t.tm = t.bm;
+    if (t.tn > t.bn) t.tn = t.bn;
     t.wg = (t.bm / t.tm) * (t.bn / t.tn);
     return t;
 }
@@ -119,15 +146,34 @@ static inline mm_tile mm_pick_tile(const vk_ctx *ctx) {
 typedef struct mm_vec {
     uint32_t wg, nr;
     int sg;
+    uint32_t one_sg; /* wg == subgroup size: reduce with subgroupAdd only */
 } mm_vec;
+
+/* The vectorised mat-vec loop (wchunk.glsl) applies: whole chunks per row
+ * and chunk-aligned row starts (in units). */
+static inline int mm_vec_fast(mvk_type t, uint32_t ow, uint32_t ws1, int64_t K) {
+    switch (t) {
+    case MVK_TYPE_F32: return K % 8 == 0 && ow % 4 == 0 && ws1 % 4 == 0;
+    case MVK_TYPE_F16:
+    case MVK_TYPE_BF16: return K % 8 == 0 && ow % 8 == 0 && ws1 % 8 == 0;
+    case MVK_TYPE_Q8_0: return 1;
+    default: return 0;
+    }
+}
 
 static inline mm_vec mm_pick_vec(const vk_ctx *ctx) {
     const vk_device_info *in = vk_ctx_info(ctx);
-    mm_vec v = {mm_wg(ctx, 64), 2, 0};
+    /* CPU devices (lavapipe) run a workgroup as SIMD batches of one
+     * subgroup and pay dearly for barriers: use one subgroup a workgroup and
+     * more rows each. GPUs: 64 invocations, 2 rows. */
+    int style = mm_style(in);
+    int cpu = style == 1 && in->subgroup_arith && in->subgroup_size >= 4;
+    mm_vec v = {mm_wg(ctx, cpu ? in->subgroup_size : 64), cpu ? 16 : 2, 0, 0};
     uint32_t p2 = 1;
     while (p2 * 2 <= v.wg) p2 *= 2;
     v.wg = p2; /* the shared-memory tree needs a power of two */
-    v.sg = in->subgroup_arith && in->subgroup_size && v.wg % in->subgroup_size == 0 && v.wg / in->subgroup_size <= 32;
+    v.sg = style != 2 && in->subgroup_arith && in->subgroup_size && v.wg % in->subgroup_size == 0 && v.wg / in->subgroup_size <= 32;
+    v.one_sg = v.sg && v.wg == in->subgroup_size;
     return v;
 }
 

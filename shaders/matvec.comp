@@ -19,9 +19,13 @@
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint NR = 2;       // weight rows per workgroup
+layout(constant_id = 2) const bool ONE_SG = false; // USE_SG and workgroup == one subgroup: no shared memory, no barrier
+layout(constant_id = 3) const uint NM = 8;          // columns of x (M) this pipeline handles
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer W { uint w[]; };
+layout(std430, binding = 1) readonly buffer W4 { uvec4 w4[]; };
+layout(std430, binding = 0) readonly buffer X4 { vec4 x4[]; };
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 #ifdef MUL_MAT_ID
 #define MAXM 1
@@ -34,24 +38,29 @@ layout(push_constant) uniform P {
     uint ox, ow, oy, oi;
     uint is1;                 // ids token stride in ints
     uint e0, e1, E, zero_invalid;
+    uint fast;                // rows and x aligned for the vectorised loop
 } p;
 #else
-#define MAXM 8
+#define MAXM NM
 layout(std430, binding = 3) readonly buffer B { float bias[]; };
 layout(push_constant) uniform P {
     uint M, N, K;
     uint xs1, ws1, ys1;
     uint ox, ow, oy, ob;
     uint has_bias;
+    uint fast;
 } p;
 #endif
 
 #include "wtypes.glsl"
+#include "wchunk.glsl"
 
 #ifdef USE_SG
-shared float red[NR * MAXM * 32];                // one slot per subgroup (<= 32 subgroups)
+const uint RED_SIZE = ONE_SG ? 1u : NR * MAXM * 32u;
+shared float red[RED_SIZE];                // one slot per subgroup (<= 32 subgroups)
 #else
-shared float red[NR * MAXM * gl_WorkGroupSize.x];
+const uint RED_SIZE = NR * MAXM * gl_WorkGroupSize.x;
+shared float red[RED_SIZE];
 #endif
 
 void main() {
@@ -81,24 +90,105 @@ void main() {
     const uint M = p.M;
 #endif
 
+#ifdef USE_SG
+    if (ONE_SG) {
+        // one subgroup per workgroup: rows one after the other, each reduced
+        // with subgroupAdd — no shared memory, no barriers, no row arrays
+        const uint nrows = min(NR, p.N - n0);        // runtime bound: keeps the row loop rolled
+        for (uint r = 0; r < nrows; r++) {
+            const uint n = n0 + r;
+            const uint rb = wbase + n * p.ws1;
+            float a[MAXM];
+            for (uint m = 0; m < MAXM; m++) a[m] = 0.0;
+            if (p.fast != 0u) {
+                const uint nch = p.K / WCH;
+                for (uint c = tid; c < nch; c += WG) {
+                    vec4 wv[WCH / 4u];
+                    wchunk(rb, c, wv);
+                    for (uint m = 0; m < MAXM; m++) {
+#ifdef MUL_MAT_ID
+                        const uint xb = (xbase >> 2) + c * (WCH / 4u);
+#else
+                        const uint xb = ((p.ox + m * p.xs1) >> 2) + c * (WCH / 4u);
+#endif
+                        float d = 0.0;
+                        for (uint q = 0; q < WCH / 4u; q++) d += dot(wv[q], x4[xb + q]);
+                        a[m] += d;
+                    }
+                }
+            } else {
+                for (uint k = tid; k < p.K; k += WG) {
+                    float wv = wload(rb, k);
+                    for (uint m = 0; m < MAXM; m++) {
+#ifdef MUL_MAT_ID
+                        a[m] = fma(wv, x[xbase + k], a[m]);
+#else
+                        a[m] = fma(wv, x[p.ox + m * p.xs1 + k], a[m]);
+#endif
+                    }
+                }
+            }
+            for (uint m = 0; m < MAXM; m++) {
+                float v = subgroupAdd(a[m]);
+                if (tid == 0u) {
+#ifdef MUL_MAT_ID
+                    y[ybase0 + n] = v;
+#else
+                    if (p.has_bias != 0u) v += bias[p.ob + n];
+                    y[p.oy + m * p.ys1 + n] = v;
+#endif
+                }
+            }
+        }
+        return;
+    }
+#endif
+
     float acc[NR][MAXM];
     for (uint r = 0; r < NR; r++)
         for (uint m = 0; m < MAXM; m++) acc[r][m] = 0.0;
 
-    for (uint k = tid; k < p.K; k += WG) {
-        float xv[MAXM];
-        for (uint m = 0; m < MAXM; m++) {
+    if (p.fast != 0u) {
+        // vectorised: chunk c = WCH elements; x read as vec4
+        const uint nch = p.K / WCH;
+        for (uint c = tid; c < nch; c += WG) {
+            vec4 xv[MAXM][WCH / 4u];
+            for (uint m = 0; m < MAXM; m++)
+                for (uint q = 0; q < WCH / 4u; q++) {
 #ifdef MUL_MAT_ID
-            xv[m] = x[xbase + k];
+                    xv[m][q] = x4[(xbase >> 2) + c * (WCH / 4u) + q];
 #else
-            xv[m] = m < M ? x[p.ox + m * p.xs1 + k] : 0.0;
+                    xv[m][q] = m < M ? x4[((p.ox + m * p.xs1) >> 2) + c * (WCH / 4u) + q] : vec4(0.0);
 #endif
+                }
+            for (uint r = 0; r < NR; r++) {
+                uint n = n0 + r;
+                if (n >= p.N) break;
+                vec4 wv[WCH / 4u];
+                wchunk(wbase + n * p.ws1, c, wv);
+                for (uint m = 0; m < MAXM; m++) {
+                    float a = 0.0;
+                    for (uint q = 0; q < WCH / 4u; q++) a += dot(wv[q], xv[m][q]);
+                    acc[r][m] += a;
+                }
+            }
         }
-        for (uint r = 0; r < NR; r++) {
-            uint n = n0 + r;
-            if (n >= p.N) break;
-            float wv = wload(wbase + n * p.ws1, k);
-            for (uint m = 0; m < MAXM; m++) acc[r][m] = fma(wv, xv[m], acc[r][m]);
+    } else {
+        for (uint k = tid; k < p.K; k += WG) {
+            float xv[MAXM];
+            for (uint m = 0; m < MAXM; m++) {
+    #ifdef MUL_MAT_ID
+                xv[m] = x[xbase + k];
+    #else
+                xv[m] = m < M ? x[p.ox + m * p.xs1 + k] : 0.0;
+    #endif
+            }
+            for (uint r = 0; r < NR; r++) {
+                uint n = n0 + r;
+                if (n >= p.N) break;
+                float wv = wload(wbase + n * p.ws1, k);
+                for (uint m = 0; m < MAXM; m++) acc[r][m] = fma(wv, xv[m], acc[r][m]);
+            }
         }
     }
 

@@ -73,10 +73,15 @@ static void test_matvec(void **state) {
             run_case(t, Ms[(i + 1) % 4], tu_awkward[(i + 2) % 4], K, 0, i == 2 ? 5 : 0);
         }
         run_case(t, 1, 129, 1024, 1, 0); /* longer rows, odd row count */
+        /* vectorised loop (K % 8 == 0, aligned rows and x) and its fallbacks */
+        run_case(t, 3, 33, 256, 1, 4);   /* aligned strided x: vector path */
+        run_case(t, 5, 17, 64, 0, 1);    /* x rows not 16-byte aligned: scalar path (Q8_0 stays vectorised) */
+        run_case(t, 8, 65, 512, 1, 0);
     }
 }
 
-/* M > 8: tiled path; tile is 64x64 (BM/BN; smaller on devices with little shared memory). */
+/* M > 8: tiled path. Tiles (vk_op_mm.h): GPUs 64x64; CPU devices 16x128,
+ * 32x128 or 128x128 by M — each gets a "tile + 1" case below. */
 static void test_tiled(void **state) {
     (void)state;
     for (int ti = 0; ti < 4; ti++) {
@@ -90,7 +95,30 @@ static void test_tiled(void **state) {
         }
         run_case(t, 65, 65, t == MVK_TYPE_Q8_0 ? 64 : 17, 1, 3); /* tile + 1 both ways, strided x */
         run_case(t, 130, 200, 256, 0, 0);
+        run_case(t, 17, 129, t == MVK_TYPE_Q8_0 ? 32 : 9, 0, 0);   /* 16-row tile + 1, 128-column tile + 1 */
+        run_case(t, 129, 129, t == MVK_TYPE_Q8_0 ? 32 : 7, 1, 0);  /* 128x128 tile + 1 */
     }
+}
+
+/* The kernel configurations of other device kinds (vk_op_mm.h styles: 64x64
+ * GPU tiles and 64-wide mat-vec with subgroup or shared-memory reduction),
+ * run on this device through MOEVK_MM_STYLE. */
+static void test_other_styles(void **state) {
+    (void)state;
+    const char *styles[3] = {"gpu", "gpu-nosg", "cpu"};
+    for (int st = 0; st < 3; st++) {
+        setenv("MOEVK_MM_STYLE", styles[st], 1);
+        for (int ti = 0; ti < 4; ti++) {
+            mvk_type t = types[ti];
+            int q = t == MVK_TYPE_Q8_0;
+            run_case(t, 1, 33, q ? 64 : 33, 1, 0);     /* mat-vec, scalar loop */
+            run_case(t, 3, 7, 256, 0, 4);              /* mat-vec, vector loop */
+            run_case(t, 8, 65, q ? 96 : 127, 1, 0);
+            run_case(t, 9, 65, q ? 32 : 7, 0, 0);      /* 64x64 tile + 1 */
+            run_case(t, 65, 129, q ? 64 : 33, 1, 3);
+        }
+    }
+    unsetenv("MOEVK_MM_STYLE");
 }
 
 static void test_bad_input(void **state) {
@@ -132,6 +160,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_matvec, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_tiled, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_other_styles, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, tu_test_setup, tu_test_teardown),
     };
     return cmocka_run_group_tests(tests, tu_group_setup, report);

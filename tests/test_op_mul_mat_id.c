@@ -96,6 +96,7 @@ static void test_decode(void **state) {
         run_case(types[ti], q ? 96 : 127, 1, 4, 1, 7, 1, ROUTE_ONE_EXPERT);
         run_case(types[ti], q ? 64 : 65, 127, 32, 8, 8, 0, ROUTE_FEW);
         run_case(types[ti], q ? 32 : 16, 9, 6, 2, 3, 1, ROUTE_INVALID);
+        run_case(types[ti], 256, 40, 16, 4, 2, 0, ROUTE_RANDOM); /* vectorised loop */
     }
 }
 
@@ -111,6 +112,23 @@ static void test_prefill(void **state) {
     }
     run_case(MVK_TYPE_F16, 128, 96, 128, 8, 127, 0, ROUTE_RANDOM);           /* many experts, Qwen3-style k = 8 */
     run_case(MVK_TYPE_Q8_0, 64, 64, 4, 1, 257, 0, ROUTE_ONE_EXPERT);          /* several tiles of one expert */
+}
+
+/* Other devices' kernel configurations (MOEVK_MM_STYLE, see vk_op_mm.h). */
+static void test_other_styles(void **state) {
+    (void)state;
+    const char *styles[3] = {"gpu", "gpu-nosg", "cpu"};
+    for (int st = 0; st < 3; st++) {
+        setenv("MOEVK_MM_STYLE", styles[st], 1);
+        for (int ti = 0; ti < 4; ti++) {
+            int q = types[ti] == MVK_TYPE_Q8_0;
+            run_case(types[ti], q ? 64 : 33, 7, 8, 2, 1, 1, ROUTE_INVALID);  /* decode, scalar loop */
+            run_case(types[ti], 256, 33, 16, 8, 3, 0, ROUTE_RANDOM);        /* decode, vector loop */
+            run_case(types[ti], q ? 32 : 17, 65, 8, 2, 65, 1, ROUTE_FEW);   /* prefill, tile + 1 */
+            run_case(types[ti], 64, 129, 4, 1, 200, 0, ROUTE_ONE_EXPERT);   /* prefill, 128-row tiles */
+        }
+    }
+    unsetenv("MOEVK_MM_STYLE");
 }
 
 static void test_bad_input(void **state) {
@@ -146,6 +164,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_decode, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_prefill, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_other_styles, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, tu_test_setup, tu_test_teardown),
     };
     return cmocka_run_group_tests(tests, tu_group_setup, report);

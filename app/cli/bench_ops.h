@@ -1,0 +1,12 @@
+/* bench_ops.h — op microbenchmarks behind `moevk bench ops`. Each family
+ * prints, per op and shape, the median wall time of vk_stream_submit over
+ * reps runs (after one warm-up), GFLOP/s and GB/s. */
+#ifndef MOEVK_BENCH_OPS_H
+#define MOEVK_BENCH_OPS_H
+
+#include "vk_backend.h"
+
+/* matmul (F32/F16/Q8_0, prefill and decode shapes) and mul_mat_id (prefill and decode). */
+void bench_ops_matmul_family(vk_ctx *ctx, int reps);
+
+#endif
