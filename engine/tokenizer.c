@@ -285,7 +285,7 @@ moevk_status mvk_tokenizer_create(const mvk_tokenizer_desc *d, mvk_tokenizer **o
     t->vocab_ht = calloc(vsize, sizeof *t->vocab_ht);
     t->mrg_off = malloc(nm * sizeof *t->mrg_off);
     t->mrg_len = malloc(nm * sizeof *t->mrg_len);
-    t->mrg_split = malloc(nm * sizeof *t->mrg_split);
+    t->mrg_split = calloc(nm, sizeof *t->mrg_split);
     t->merge_ht = calloc(msize, sizeof *t->merge_ht);
     t->special = malloc((size_t)nv * sizeof *t->special);
     if (!t->text || !t->tok_off || !t->tok_len || !t->tok_type || !t->piece_off || !t->piece_len || !t->eog ||
@@ -511,8 +511,8 @@ static void bpe_word(tk_ctx *c, const uint8_t *w, size_t n) {
         c->sym[i].next = i + 1 < n ? (int32_t)i + 1 : -1;
         o += (uint32_t)k;
     }
-    /* the whole word is often a token: skip the merge loop then? No — llama.cpp
-     * (qwen2, ignore_merges = false) always merges, and the two can differ. */
+    /* no whole-word shortcut: llama.cpp's qwen2 (ignore_merges = false) always
+     * merges, and a whole-word vocabulary lookup could give a different result */
     c->heap_n = 0;
     for (size_t i = 0; i + 1 < n; i++) try_pair(c, (int32_t)i, (int32_t)i + 1);
     while (c->heap_n && !c->oom) {
