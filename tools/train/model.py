@@ -337,15 +337,18 @@ class QwenVLMoE(nn.Module):
         return out
 
     def text_forward(self, emb, pos, img_mask=None, deepstack=None, stats=None, layer_out=None,
-                     key_padding=None):
+                     cache=None):
         """emb [B, T, D] input rows (text embeddings with image rows spliced in); pos [4, T];
         img_mask [B, T] bool; deepstack [n_ds, B, n_img, D] (rows in image order).
+        cache: None, or a list that receives/extends per-layer [K, V] (after RoPE) for
+        incremental decoding; pos then holds the positions of the new tokens only.
         Returns hidden after output_norm [B, T, D]."""
         cfg, W = self.cfg, self.w
         B, T, D = emb.shape
         hd, nh, nkv = cfg.head_dim, cfg.n_head, cfg.n_head_kv
         ang = imrope_angles(pos, hd, cfg.sections, cfg.rope_theta, emb.dtype)
-        mask = torch.full((T, T), float("-inf"), dtype=emb.dtype).triu(1)
+        past = cache[0][0].shape[2] if cache else 0
+        mask = torch.full((T, past + T), float("-inf"), dtype=emb.dtype).triu(past + 1)
         x = emb
         for i in range(cfg.n_layer):
             b = "blk.%d." % i
@@ -356,6 +359,13 @@ class QwenVLMoE(nn.Module):
             q = rms_norm(q, W(b + "attn_q_norm.weight"), cfg.rms_eps)
             k = rms_norm(k, W(b + "attn_k_norm.weight"), cfg.rms_eps)
             q, k = rotate(q, ang), rotate(k, ang)
+            if cache is not None:
+                if len(cache) > i:
+                    k = torch.cat([cache[i][0], k], 2)
+                    v = torch.cat([cache[i][1], v], 2)
+                    cache[i] = [k, v]
+                else:
+                    cache.append([k, v])
             rep = nh // nkv
             k = k.repeat_interleave(rep, 1)
             v = v.repeat_interleave(rep, 1)
