@@ -17,7 +17,9 @@
 #    HF/JS and llama.cpp are known to differ: </s>, U+0085, U+FEFF, non-NFC,
 #    characters newer than Unicode 15.1) and 3000 random strings over the
 #    whole code space; moevk must match llama.cpp on all three (the JS
-#    differences on the second corpus are listed for information).
+#    differences on the second corpus are listed for information); and
+#    every token's decoded text (`--dump-pieces`, with and without special
+#    rendering) must equal llama.cpp's detokenization of that token.
 # Needs node + npm (and the npm registry the first time). Outside CI a missing
 # node or an offline `npm ci` skips the test; under CI=true it fails.
 set -euo pipefail
@@ -68,6 +70,7 @@ if [ ! -f "$NLC/dist/index.js" ] && [ "${CI:-}" = "true" ]; then
     echo "FAIL: node-llama-cpp is not installed in bench/node (required under CI)"
     fail=1
 elif [ -f "$NLC/dist/index.js" ]; then
+    "$MOEVK_CLI" tokenize -m "$GGUF" --dump-pieces >"$WORK/pieces_moevk.txt"
     # the CPU build of llama.cpp needs no Vulkan layers
     env -u VK_INSTANCE_LAYERS UV_THREADPOOL_SIZE=1 node "$JS/llamacpp_tok.mjs" "$NLC" "$GGUF" "$WORK" main diff fuzz 2>&1 |
         grep -v 'failed to load model\|error loading model\|Failed simulating model' || true
@@ -75,6 +78,7 @@ elif [ -f "$NLC/dist/index.js" ]; then
         node "$JS/tokref.js" compare "$WORK" main moevk llama "llama.cpp" || fail=1
         node "$JS/tokref.js" compare "$WORK" diff moevk llama "llama.cpp" || fail=1
         node "$JS/tokref.js" compare "$WORK" fuzz moevk llama "llama.cpp" || fail=1
+        grep -qx OK "$WORK/pieces_result.txt" || { echo "FAIL: token pieces differ from llama.cpp"; fail=1; }
         echo "for information, where HF/JS and llama.cpp are expected to differ:"
         node "$JS/tokref.js" differences "$WORK" diff moevk js "JS tokenizer"
     else

@@ -25,6 +25,9 @@ static void usage(FILE *o) {
             "  --add-special     add BOS/EOS if the model asks for it (tokenizer.ggml.add_bos_token)\n"
             "  --pieces          print one token per line: id, tab, the token's text (escaped)\n"
             "  --time            print the tokenization time to stderr\n"
+            "  --dump-pieces     print the vocabulary instead: per token a line 'id type HEX0 HEX1'\n"
+            "                    with the bytes it decodes to without / with special rendering\n"
+            "                    ('-' for none); no TEXT needed\n"
             "  --check-roundtrip decode the ids again with the streaming detokenizer and\n"
             "                    check that every text comes back byte for byte (exit 1 if not)\n"
             "  -h, --help        this text\n\n"
@@ -136,7 +139,7 @@ static int run_one(const mvk_tokenizer *tok, const char *text, size_t len, unsig
 int cmd_tokenize(int argc, char **argv) {
     const char *model = NULL, *file = NULL, *batch = NULL, *text = NULL;
     unsigned flags = 0;
-    int pieces = 0, timing = 0, check = 0;
+    int pieces = 0, timing = 0, check = 0, dump = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -158,6 +161,8 @@ int cmd_tokenize(int argc, char **argv) {
             timing = 1;
         } else if (!strcmp(a, "--check-roundtrip")) {
             check = 1;
+        } else if (!strcmp(a, "--dump-pieces")) {
+            dump = 1;
         } else if (!strcmp(a, "--")) {
             if (i + 1 < argc && !text) text = argv[++i];
             if (i + 1 < argc) {
@@ -180,7 +185,7 @@ int cmd_tokenize(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    if ((text != NULL) + (file != NULL) + (batch != NULL) != 1) {
+    if ((text != NULL) + (file != NULL) + (batch != NULL) != !dump) {
         fprintf(stderr, "moevk tokenize: give exactly one of TEXT, --file F, --batch0 F\n");
         return 2;
     }
@@ -202,7 +207,19 @@ int cmd_tokenize(int argc, char **argv) {
     int rc = 0;
     double secs = 0;
     size_t n_texts = 0;
-    if (text) {
+    if (dump) {
+        for (int32_t id = 0; id < mvk_tokenizer_n_vocab(tok); id++) {
+            printf("%d %d", (int)id, mvk_tokenizer_token_type(tok, id));
+            for (int sp = 0; sp < 2; sp++) {
+                size_t pl = 0;
+                const unsigned char *p = (const unsigned char *)mvk_tokenizer_piece(tok, id, sp, &pl);
+                putchar(' ');
+                if (!pl) putchar('-');
+                for (size_t i = 0; i < pl; i++) printf("%02x", p[i]);
+            }
+            putchar('\n');
+        }
+    } else if (text) {
         rc = run_one(tok, text, strlen(text), flags, pieces, check, &secs);
         n_texts = 1;
     } else {

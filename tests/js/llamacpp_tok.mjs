@@ -34,5 +34,28 @@ for (const name of names) {
     }
     console.log(`llama.cpp (node-llama-cpp ${version}): tokenized corpus ${name}, ${texts.length} strings`);
 }
+// Optional: DIR/pieces_moevk.txt ("id type HEX0 HEX1" from `moevk tokenize
+// --dump-pieces`): compare every token's text with llama.cpp's detokenize of
+// that single token, without and with special rendering. Pieces that are not
+// whole UTF-8 (byte tokens) cannot pass through a JS string and are skipped.
+const piecesFile = path.join(dir, "pieces_moevk.txt");
+if (fs.existsSync(piecesFile)) {
+    let cmp = 0, same = 0, skipped = 0;
+    const bad = [];
+    for (const line of fs.readFileSync(piecesFile, "utf8").trim().split("\n")) {
+        const [id, , h0, h1] = line.split(" ");
+        for (const [special, hex] of [[false, h0], [true, h1]]) {
+            const buf = Buffer.from(hex === "-" ? "" : hex, "hex");
+            if (!Buffer.from(buf.toString("utf8"), "utf8").equals(buf)) { skipped++; continue; }
+            cmp++;
+            const ref = model.detokenize([+id], special);
+            if (ref === buf.toString("utf8")) same++;
+            else bad.push(`token ${id} (special ${special}): moevk ${JSON.stringify(buf.toString("utf8"))}, llama.cpp ${JSON.stringify(ref)}`);
+        }
+    }
+    for (const b of bad.slice(0, 5)) console.log(`  differs: ${b}`);
+    console.log(`token pieces: moevk vs llama.cpp: ${same}/${cmp} identical (${skipped} partial-UTF-8 byte pieces skipped)`);
+    fs.writeFileSync(path.join(dir, "pieces_result.txt"), bad.length ? "FAIL\n" : "OK\n");
+}
 await model.dispose();
 await llama.dispose();
