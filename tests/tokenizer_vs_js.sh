@@ -20,6 +20,8 @@
 #    differences on the second corpus are listed for information); and
 #    every token's decoded text (`--dump-pieces`, with and without special
 #    rendering) must equal llama.cpp's detokenization of that token.
+# 0. the CLI alone: usage/missing-file errors, an mmproj GGUF refused, and the
+#    golden prompt (goldens qwen3vlmoe-tiny-a) giving text_prompt_tokens.i32.
 # Needs node + npm (and the npm registry the first time). Outside CI a missing
 # node or an offline `npm ci` skips the test; under CI=true it fails.
 set -euo pipefail
@@ -37,6 +39,28 @@ skip() {
     echo "SKIP: $1"
     exit 0
 }
+
+# The CLI itself first (no node needed): errors, and the golden prompt.
+set +e
+"$MOEVK_CLI" tokenize hello >/dev/null 2>&1; [ $? = 2 ] || { echo "FAIL: tokenize without -m should exit 2"; exit 1; }
+out=$("$MOEVK_CLI" tokenize -m /nonexistent.gguf hello 2>&1); rc=$?
+[ $rc = 1 ] && grep -q nonexistent <<<"$out" || { echo "FAIL: a missing model should exit 1 naming it: $out"; exit 1; }
+set -e
+GOLD="${MOEVK_GOLDENS:-$SRC/../shared/goldens}/qwen3vlmoe-tiny-a"
+if [ -f "$GOLD/text.gguf" ]; then
+    set +e
+    out=$("$MOEVK_CLI" tokenize -m "$GOLD/mmproj.gguf" hello 2>&1); rc=$?
+    set -e
+    [ $rc = 1 ] && grep -q "tokenizer.ggml.model" <<<"$out" || { echo "FAIL: mmproj.gguf should be refused: $out"; exit 1; }
+    printf '<|im_start|>user\nWhat is in the picture? Please answer the question in one short sentence.<|im_end|>\n<|im_start|>assistant\n' >"${TMPDIR:-/tmp}/moevk_tok_prompt.$$"
+    got=$("$MOEVK_CLI" tokenize -m "$GOLD/text.gguf" --special --file "${TMPDIR:-/tmp}/moevk_tok_prompt.$$")
+    rm -f "${TMPDIR:-/tmp}/moevk_tok_prompt.$$"
+    want=$(od -An -v -t d4 -w4 "$GOLD/text_prompt_tokens.i32" | tr -s ' \n' ' ' | sed 's/^ //; s/ $//')
+    [ "$got" = "$want" ] || { echo "FAIL: golden text prompt: got '$got', want '$want'"; exit 1; }
+    echo "CLI: golden text prompt gives text_prompt_tokens.i32 ($(wc -w <<<"$got") ids)"
+else
+    echo "note: goldens not found at $GOLD, golden CLI check skipped"
+fi
 
 command -v node >/dev/null 2>&1 || skip "node is not installed (apt-get install nodejs npm)"
 command -v npm >/dev/null 2>&1 || skip "npm is not installed (apt-get install npm)"
