@@ -16,6 +16,7 @@
 
 #define VIEW_MAX_BANNERS 4
 #define VIEW_MAX_CAPTION_LINES 64
+#define VIEW_FPS_RING 256
 
 typedef struct view_args {
     const char *model_path;     // NULL: embedded model
@@ -116,6 +117,7 @@ typedef struct view_app {
     // timing
     double fps;                 // smoothed UI frames per second
     double t_last_frame;
+    double frame_times[VIEW_FPS_RING];  // when the last frames were shown (ring)
     double last_dt;             // duration of the last UI frame
     uint64_t n_frames;
     // outputs

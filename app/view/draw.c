@@ -449,10 +449,28 @@ static void draw_status(view_app *app) {
         snprintf(dec, sizeof dec, "%.1f tok/s…", (app->cap.n_segs - 1) / (view_now() - app->cap.t_first_token));
     else
         snprintf(dec, sizeof dec, "-");
-    snprintf(buf, sizeof buf, "device: %s  |  model: %s  |  image encode %s  |  prefill %s  |  decode %s  |  UI %.0f fps%s%s",
-             dev, model, enc, pre, dec, app->fps, app->paused ? "  |  PAUSED" : "",
-             app->use_camera && app->cam ? (view_camera_is_streaming(app->cam) ? "  |  camera" : "  |  camera: waiting") : "");
+    // UI fps (and pause/camera state) stay visible at the right; the rest
+    // loses detail when the window is narrow.
+    char right[128];
+    snprintf(right, sizeof right, "%s%sUI %.0f fps", app->paused ? "PAUSED  |  " : "",
+             app->use_camera && app->cam ? (view_camera_is_streaming(app->cam) ? "camera  |  " : "camera: waiting  |  ") : "",
+             app->fps);
+    int right_w = view_text_width(app->text, VIEW_FONT_SMALL, right);
+    int avail = s.w - right_w - 40;
+    for (int detail = 2; detail >= 0; detail--) {
+        if (detail == 1 && w->state == VIEW_MODEL_READY)
+            snprintf(model, sizeof model, "%.64s (%d x %d experts, top-%d)", w->info.name, w->info.n_moe_layers,
+                     w->info.n_expert, w->info.n_expert_used);
+        if (detail == 0) {
+            if (w->state == VIEW_MODEL_READY) snprintf(model, sizeof model, "%.40s", w->info.name);
+            dev[28] = 0;
+        }
+        snprintf(buf, sizeof buf, "device: %s  |  model: %s  |  image encode %s  |  prefill %s  |  decode %s", dev, model,
+                 enc, pre, dec);
+        if (view_text_width(app->text, VIEW_FONT_SMALL, buf) <= avail) break;
+    }
     view_text_draw(app->text, VIEW_FONT_SMALL, buf, s.x + 8, s.y + 5, C_TEXT);
+    view_text_draw(app->text, VIEW_FONT_SMALL, right, s.x + s.w - right_w - 8, s.y + 5, C_TEXT);
 }
 
 static void draw_banners(view_app *app) {

@@ -251,8 +251,18 @@ void view_render_frame(view_app *app) {
     double dt = app->t_last_frame > 0 ? t - app->t_last_frame : 0;
     app->t_last_frame = t;
     app->last_dt = dt;
-    if (dt > 0) app->fps = app->fps > 0 ? 0.9 * app->fps + 0.1 / dt : 1.0 / dt;
+    // fps: frames shown during the last second (a rate, not an average of 1/dt)
+    app->frame_times[app->n_frames % VIEW_FPS_RING] = t;
     app->n_frames++;
+    int n = 1;
+    double oldest = t;
+    for (uint64_t i = 1; i < app->n_frames && i < VIEW_FPS_RING; i++) {
+        double ti = app->frame_times[(app->n_frames - 1 - i) % VIEW_FPS_RING];
+        if (t - ti > 1.0) break;
+        oldest = ti;
+        n++;
+    }
+    if (n > 1 && t > oldest) app->fps = (n - 1) / (t - oldest);
 }
 
 static void handle_events(view_app *app) {

@@ -219,7 +219,7 @@ static int run_one(view_script *s, view_app *app, const char *line) {
             mkdir(app->args.out_dir, 0777);
             snprintf(path, sizeof path, "%s/%s", app->args.out_dir, rest);
         }
-        view_render_frame(app);  // make sure the surface shows the current state
+        view_draw(app);  // the surface shows the state after this script step (not counted as a UI frame)
         if (!view_save_screenshot(app, path)) return fail(s, line, "could not save");
         printf("%s\n", path);
         fflush(stdout);

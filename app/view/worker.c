@@ -3,6 +3,9 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -300,6 +303,10 @@ static void run_caption(view_worker *w, view_image *img, uint64_t seq, double t_
 
 static void *worker_main(void *arg) {
     view_worker *w = arg;
+    // A slightly lower priority for this thread and the threads it creates (a
+    // CPU Vulkan driver's workers inherit it), so that on a machine whose cores
+    // are all busy with inference the UI thread still draws on time.
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 5);
     load_model(w);
     for (;;) {
         pthread_mutex_lock(&w->mu);
