@@ -1,6 +1,8 @@
 /* vk_op_unary.c — silu, gelu (tanh / erf), swiglu and scale (shaders/unary.comp).
  * x, u, y are F32 with the same shape; any of them may be a strided view with
- * contiguous rows, and y may alias x (or g / u for swiglu): in-place works. */
+ * contiguous rows, and y may alias x (or g / u for swiglu): in-place works.
+ * Contiguous tensors larger than the storage-buffer range are processed in
+ * element ranges. */
 #include "vk_op_check.h"
 
 static moevk_status unary(vk_stream *s, const char *op, const char *shader, const mvk_tensor *y, const mvk_tensor *x,
@@ -14,10 +16,28 @@ static moevk_status unary(vk_stream *s, const char *op, const char *shader, cons
         MVK_TRY(vkc_f32(op, "u", u));
         MVK_TRY(vkc_same_shape(op, "u", u, xn, x));
     }
-    int64_t n = mvk_tensor_nelements(x);
-    if (n > UINT32_MAX) return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld elements is too many for one dispatch", op, (long long)n);
     vk_ctx *ctx = vk_stream_ctx(s);
     const mvk_tensor *ub = u ? u : x;
+    uint64_t range = vk_ctx_info(ctx)->max_storage_buffer_range;
+    if (vk_bind_span(ctx, x) > range || vk_bind_span(ctx, ub) > range || vk_bind_span(ctx, y) > range) {
+        /* larger than one binding: contiguous tensors are processed in element ranges */
+        if (!mvk_tensor_is_contiguous(x) || !mvk_tensor_is_contiguous(ub) || !mvk_tensor_is_contiguous(y))
+            return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: strided tensors larger than the storage-buffer range are not supported", op);
+        int64_t total = mvk_tensor_nelements(x);
+        uint64_t slack = vk_ctx_info(ctx)->min_storage_buffer_offset_alignment;
+        int64_t chunk = (int64_t)((range - slack) / 4);
+        if (chunk > (int64_t)UINT32_MAX / 2) chunk = (int64_t)UINT32_MAX / 2;
+        for (int64_t e0 = 0; e0 < total; e0 += chunk) {
+            int64_t m = total - e0 < chunk ? total - e0 : chunk;
+            int64_t ne[4] = {m, 1, 1, 1}, nb[4] = {4, 4 * m, 4 * m, 4 * m};
+            mvk_tensor xv = mvk_tensor_view(x, (uint64_t)e0 * 4, ne, nb), yv = mvk_tensor_view(y, (uint64_t)e0 * 4, ne, nb);
+            mvk_tensor uv = mvk_tensor_view(ub, (uint64_t)e0 * 4, ne, nb);
+            MVK_TRY(unary(s, op, shader, &yv, &xv, u ? &uv : NULL, f));
+        }
+        return MOEVK_OK;
+    }
+    int64_t n = mvk_tensor_nelements(x);
+    if (n > UINT32_MAX) return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld elements is too many for one dispatch", op, (long long)n);
     union { uint32_t u[20]; float f[20]; } pc;
     uint32_t i = 0;
     for (int d = 0; d < 4; d++) pc.u[i++] = vkc_u32(x->ne[d]);
