@@ -28,9 +28,12 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
         vk_split_groups(ctx, (N + v.nr - 1) / v.nr, d.groups);
         return vk_dispatch(s, &d);
     }
-    mm_tile t = mm_pick_tile(ctx, M);
+    mm_tile t = mm_pick_tile(ctx, M, 0);
     uint32_t spec[6] = {t.wg, t.bm, t.bn, t.bk, t.tm, t.tn};
     snprintf(name, sizeof name, "matmul_%s", mm_wsuffix(w->type));
+    /* vectorised tile loads: whole BK slices, chunk-aligned w rows, vec4-aligned x rows */
+    pc[11] = K % t.bk == 0 && t.bk % mm_wch(w->type) == 0 && mm_vec_fast(w->type, pc[7], pc[4], K) && pc[3] % 4 == 0 &&
+             pc[6] % 4 == 0;
     d.spec = spec;
     d.n_spec = 6;
     d.groups[0] = (N + t.bn - 1) / t.bn;
@@ -74,7 +77,7 @@ moevk_status vk_op_matmul(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x
     if (vec) {
         if (mfit < (uint64_t)M) mfit = 1;
     } else {
-        mm_tile t = mm_pick_tile(ctx, M);
+        mm_tile t = mm_pick_tile(ctx, M, 0);
         /* 16: the smallest tile a chunk of fewer rows may pick */
         uint64_t mmax = (uint64_t)in->max_workgroup_count[1] * 16, nmax = (uint64_t)in->max_workgroup_count[0] * t.bn;
         if (mfit > mmax) mfit = mmax;

@@ -117,21 +117,22 @@ typedef struct mm_tile {
 } mm_tile;
 
 /* rows_hint: rows a tile column will typically see (M for matmul, the mean
- * rows per expert for mul_mat_id). GPUs: 64x64 tiles, 4x4 per invocation
+ * rows per expert for mul_mat_id); id: the MUL_MAT_ID variant (BM more
+ * words of shared memory). GPUs: 64x64 tiles, 4x4 per invocation
  * (256 invocations). CPU devices (lavapipe: a workgroup runs as SIMD batches
  * of one subgroup, and register blocking is what pays): few invocations with
  * large register tiles (measured on llvmpipe: 128x128 / 16x16 is ~3.5x faster
  * than 64x64 / 4x4 for M = 128; 32x128 / 8x16 for M around 32). */
-static inline mm_tile mm_pick_tile(const vk_ctx *ctx, int64_t rows_hint) {
+static inline mm_tile mm_pick_tile(const vk_ctx *ctx, int64_t rows_hint, int id) {
     const vk_device_info *in = vk_ctx_info(ctx);
-    mm_tile t = {256, 64, 64, 16, 4, 4};
+    mm_tile t = {256, 64, 64, 32, 4, 4};
     if (mm_style(in) == 1) {
         if (rows_hint >= 96) t = (mm_tile){64, 128, 128, 32, 16, 16};
         else if (rows_hint >= 24) t = (mm_tile){32, 32, 128, 32, 8, 16};
         else t = (mm_tile){32, 16, 128, 32, 4, 16};
     }
     uint32_t maxinv = mm_wg(ctx, 1024);
-    while ((t.bm / t.tm) * (t.bn / t.tn) > maxinv || (uint64_t)(t.bm + t.bn) * t.bk * 4 + t.bm * 4 > in->max_shared_memory) {
+    while ((t.bm / t.tm) * (t.bn / t.tn) > maxinv || (uint64_t)(t.bm + t.bn) * t.bk * 4 + (id ? t.bm * 4 : 0) > in->max_shared_memory) {
         if (t.bk > 4) t.bk /= 2;
         else if (t.bm > 16) { t.bm /= 2; t.bn /= 2; }
         else break;
@@ -148,6 +149,9 @@ typedef struct mm_vec {
     int sg;
     uint32_t one_sg; /* wg == subgroup size: reduce with subgroupAdd only */
 } mm_vec;
+
+/* Elements of one vectorised weight chunk (wchunk.glsl). */
+static inline uint32_t mm_wch(mvk_type t) { return t == MVK_TYPE_Q8_0 ? 32u : 8u; }
 
 /* The vectorised mat-vec loop (wchunk.glsl) applies: whole chunks per row
  * and chunk-aligned row starts (in units). */

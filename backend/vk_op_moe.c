@@ -78,7 +78,7 @@ static moevk_status mmid_prefill(vk_stream *s, const mvk_tensor *y, const mvk_te
                                  const mmid_args *a, uint32_t T) {
     vk_ctx *ctx = vk_stream_ctx(s);
     uint32_t n_entries = a->k * T;
-    mm_tile t = mm_pick_tile(ctx, (int64_t)(n_entries / a->E)); /* mean rows per expert */
+    mm_tile t = mm_pick_tile(ctx, (int64_t)(n_entries / a->E), 1); /* mean rows per expert */
     mvk_tensor meta, list;
     MVK_TRY(vk_stream_scratch(s, MVK_TYPE_I32, 2 * (int64_t)a->E + 2, 1, 1, 1, &meta));
     MVK_TRY(vk_stream_scratch(s, MVK_TYPE_I32, n_entries, 1, 1, 1, &list));
@@ -108,10 +108,13 @@ static moevk_status mmid_prefill(vk_stream *s, const mvk_tensor *y, const mvk_te
             int64_t wne[4] = {a->K, nn, e1 - e0, 1}, yne[4] = {nn, a->k, T, 1};
             mvk_tensor wv = mvk_tensor_view(w, (uint64_t)e0 * (uint64_t)w->nb[2] + (uint64_t)n0 * (uint64_t)w->nb[1], wne, w->nb);
             mvk_tensor yv = mvk_tensor_view(y, (uint64_t)n0 * 4, yne, y->nb);
-            uint32_t pc[17] = {nn, a->K, a->k, a->xs_slot, a->xs_tok, (uint32_t)(w->nb[1] / unit), (uint32_t)(w->nb[2] / unit),
+            uint32_t pc[18] = {nn, a->K, a->k, a->xs_slot, a->xs_tok, (uint32_t)(w->nb[1] / unit), (uint32_t)(w->nb[2] / unit),
                                (uint32_t)(y->nb[1] / 4), (uint32_t)(y->nb[2] / 4), vk_bind_elem_offset(ctx, x, 4),
                                vk_bind_elem_offset(ctx, &wv, unit), vk_bind_elem_offset(ctx, &yv, 4),
-                               vk_bind_elem_offset(ctx, &meta, 4), vk_bind_elem_offset(ctx, &list, 4), e0, e1, a->E};
+                               vk_bind_elem_offset(ctx, &meta, 4), vk_bind_elem_offset(ctx, &list, 4), e0, e1, a->E, 0};
+            pc[17] = a->K % t.bk == 0 && t.bk % mm_wch(w->type) == 0 && mm_vec_fast(w->type, pc[10], pc[5], a->K) &&
+                     (w->type == MVK_TYPE_Q8_0 || pc[6] % (w->type == MVK_TYPE_F32 ? 4 : 8) == 0) && pc[9] % 4 == 0 &&
+                     a->xs_slot % 4 == 0 && a->xs_tok % 4 == 0;
             vk_bind b[5] = {{x, 0}, {&wv, 0}, {&yv, 1}, {&meta, 0}, {&list, 0}};
             vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 6, .binds = b, .n_binds = 5, .push = pc, .push_size = sizeof pc};
             d.groups[0] = (nn + t.bn - 1) / t.bn;
@@ -167,7 +170,7 @@ moevk_status vk_op_mul_mat_id(vk_stream *s, const mvk_tensor *y, const mvk_tenso
         f = in->max_workgroup_count[2] / (uint64_t)k; /* (token, slot) entries are the z dimension */
         if (f < tfit) tfit = f;
     } else {
-        mm_tile t = mm_pick_tile(ctx, k * T / E);
+        mm_tile t = mm_pick_tile(ctx, k * T / E, 1);
         uint64_t gmax = in->max_workgroup_count[1];
         if (gmax <= (uint64_t)E + 1) return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, OP_ID ": too many experts for the device's workgroup count");
         f = (gmax - (uint64_t)E - 1) * 16 / (uint64_t)k; /* 16: the smallest tile height */

@@ -23,6 +23,8 @@ layout(constant_id = 5) const uint TN = 4;
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer W { uint w[]; };
+layout(std430, binding = 1) readonly buffer W4 { uvec4 w4[]; };
+layout(std430, binding = 0) readonly buffer X4 { vec4 x4[]; };
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 #ifdef MUL_MAT_ID
 layout(std430, binding = 3) readonly buffer Meta { uint meta[]; };
@@ -34,6 +36,7 @@ layout(push_constant) uniform P {
     uint ys_slot, ys_tok;     // y strides in floats
     uint ox, ow, oy, ometa, olist;
     uint e0, e1, E;           // experts [e0, e1) are bound (w starts at e0)
+    uint fast;                // K % BK == 0, aligned rows: vectorised tile loads
 } p;
 #else
 layout(std430, binding = 3) readonly buffer B { float bias[]; };
@@ -42,10 +45,12 @@ layout(push_constant) uniform P {
     uint xs1, ws1, ys1;       // row strides: floats, w units, floats
     uint ox, ow, oy, ob;
     uint has_bias;
+    uint fast;
 } p;
 #endif
 
 #include "wtypes.glsl"
+#include "wchunk.glsl"
 
 shared float xs[BK * BM];
 shared float ws[BK * BN];
@@ -86,24 +91,62 @@ void main() {
         for (uint j = 0; j < TN; j++) acc[i][j] = 0.0;
 
     for (uint k0 = 0; k0 < p.K; k0 += BK) {
-        for (uint idx = tid; idx < BM * BK; idx += gl_WorkGroupSize.x) {
-            uint mm = idx / BK, kk = idx % BK, k = k0 + kk;
-            float v = 0.0;
+        if (p.fast != 0u) {
+            // vectorised: x as vec4, w as WCH-element chunks (wchunk.glsl)
+            for (uint idx = tid; idx < BM * (BK / 4u); idx += gl_WorkGroupSize.x) {
+                uint mm = idx / (BK / 4u), kq = idx % (BK / 4u);
+                vec4 v = vec4(0.0);
 #ifdef MUL_MAT_ID
-            uint r = rows[mm];
-            if (r != 0xffffffffu && k < p.K) {
-                uint j = r % p.nslot, t = r / p.nslot;
-                v = x[p.ox + j * p.xs_slot + t * p.xs_tok + k];
-            }
+                uint r = rows[mm];
+                if (r != 0xffffffffu) {
+                    uint j = r % p.nslot, t = r / p.nslot;
+                    v = x4[((p.ox + j * p.xs_slot + t * p.xs_tok + k0) >> 2) + kq];
+                }
 #else
-            uint m = m0 + mm;
-            if (m < p.M && k < p.K) v = x[p.ox + m * p.xs1 + k];
+                uint m = m0 + mm;
+                if (m < p.M) v = x4[((p.ox + m * p.xs1 + k0) >> 2) + kq];
 #endif
-            xs[kk * BM + mm] = v;
-        }
-        for (uint idx = tid; idx < BN * BK; idx += gl_WorkGroupSize.x) {
-            uint nn = idx / BK, kk = idx % BK, n = n0 + nn, k = k0 + kk;
-            ws[kk * BN + nn] = (n < p.N && k < p.K) ? wload(wbase + n * p.ws1, k) : 0.0;
+                xs[(kq * 4u + 0u) * BM + mm] = v.x;
+                xs[(kq * 4u + 1u) * BM + mm] = v.y;
+                xs[(kq * 4u + 2u) * BM + mm] = v.z;
+                xs[(kq * 4u + 3u) * BM + mm] = v.w;
+            }
+            for (uint idx = tid; idx < BN * (BK / WCH); idx += gl_WorkGroupSize.x) {
+                uint nn = idx / (BK / WCH), c = idx % (BK / WCH), n = n0 + nn;
+                vec4 v[WCH / 4u];
+                if (n < p.N) {
+                    wchunk(wbase + n * p.ws1, k0 / WCH + c, v);
+                } else {
+                    for (uint q = 0; q < WCH / 4u; q++) v[q] = vec4(0.0);
+                }
+                for (uint q = 0; q < WCH / 4u; q++) {
+                    uint kk = c * WCH + q * 4u;
+                    ws[(kk + 0u) * BN + nn] = v[q].x;
+                    ws[(kk + 1u) * BN + nn] = v[q].y;
+                    ws[(kk + 2u) * BN + nn] = v[q].z;
+                    ws[(kk + 3u) * BN + nn] = v[q].w;
+                }
+            }
+        } else {
+            for (uint idx = tid; idx < BM * BK; idx += gl_WorkGroupSize.x) {
+                uint mm = idx / BK, kk = idx % BK, k = k0 + kk;
+                float v = 0.0;
+    #ifdef MUL_MAT_ID
+                uint r = rows[mm];
+                if (r != 0xffffffffu && k < p.K) {
+                    uint j = r % p.nslot, t = r / p.nslot;
+                    v = x[p.ox + j * p.xs_slot + t * p.xs_tok + k];
+                }
+    #else
+                uint m = m0 + mm;
+                if (m < p.M && k < p.K) v = x[p.ox + m * p.xs1 + k];
+    #endif
+                xs[kk * BM + mm] = v;
+            }
+            for (uint idx = tid; idx < BN * BK; idx += gl_WorkGroupSize.x) {
+                uint nn = idx / BK, kk = idx % BK, n = n0 + nn, k = k0 + kk;
+                ws[kk * BN + nn] = (n < p.N && k < p.K) ? wload(wbase + n * p.ws1, k) : 0.0;
+            }
         }
         barrier();
         for (uint kk = 0; kk < BK; kk++) {
