@@ -114,6 +114,7 @@ typedef struct view_app {
     // banners
     view_banner banners[VIEW_MAX_BANNERS];
     int n_banners;
+    int banner_bottom;          // y below the last banner drawn (clicks above it dismiss)
     // timing
     double fps;                 // smoothed UI frames per second
     double t_last_frame;

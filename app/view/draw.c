@@ -475,15 +475,27 @@ static void draw_status(view_app *app) {
 
 static void draw_banners(view_app *app) {
     int y = 4;
+    int lh = view_text_line_height(app->text, VIEW_FONT_NORMAL);
     for (int i = 0; i < app->n_banners; i++) {
         const char *m = app->banners[i].msg;
-        int w = view_text_width(app->text, VIEW_FONT_NORMAL, m) + 24;
-        if (w > app->W - 20) w = app->W - 20;
-        SDL_Rect b = {(app->W - w) / 2, y, w, 26};
+        int starts[3], lens[3];
+        int n = view_text_wrap(app->text, VIEW_FONT_NORMAL, m, app->W - 44, starts, lens, 3);
+        int w = 0;
+        for (int l = 0; l < n; l++) {
+            int lw = view_text_width_n(app->text, VIEW_FONT_NORMAL, m + starts[l], lens[l]);
+            if (lw > w) w = lw;
+        }
+        w += 24;
+        SDL_Rect b = {(app->W - w) / 2, y, w, n * lh + 8};
         fill(app->ren, b, C_BANNER);
-        view_text_draw(app->text, VIEW_FONT_NORMAL, m, b.x + 12, b.y + 4, C_WHITE);
-        y += 30;
+        for (int l = 0; l < n; l++) {
+            char line[512];
+            snprintf(line, sizeof line, "%.*s", lens[l], m + starts[l]);
+            view_text_draw(app->text, VIEW_FONT_NORMAL, line, b.x + 12, b.y + 4 + l * lh, C_WHITE);
+        }
+        y += b.h + 4;
     }
+    app->banner_bottom = y;
 }
 
 static void draw_help(view_app *app) {

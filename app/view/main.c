@@ -178,7 +178,7 @@ static void handle_click(view_app *app, int x, int y) {
             return;
         }
     }
-    if (app->n_banners && y < 4 + 30 * app->n_banners) app->n_banners = 0;  // click a banner: dismiss
+    if (app->n_banners && y < app->banner_bottom) app->n_banners = 0;  // click a banner: dismiss
 }
 
 /* ---------------------------------------------------------------- rendering target */
