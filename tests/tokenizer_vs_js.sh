@@ -40,6 +40,7 @@ skip() {
     exit 0
 }
 
+[ -x "$MOEVK_CLI" ] || { echo "FAIL: MOEVK_CLI=$MOEVK_CLI is not an executable (build moevk first)"; exit 1; }
 # The CLI itself first (no node needed): errors, and the golden prompt.
 set +e
 "$MOEVK_CLI" tokenize hello >/dev/null 2>&1; [ $? = 2 ] || { echo "FAIL: tokenize without -m should exit 2"; exit 1; }
