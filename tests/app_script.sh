@@ -12,7 +12,9 @@
 #     group that chose the expert / tokens of the group, scaled by the largest
 #     share; scrub: the gate weight);
 #   - the app's routing JSON equals the CLI's (same ids and weights);
-#   - the status bar holds text and names the device.
+#   - the status bar holds text and names the device;
+#   - after a second image, the "running average" view shows the mean of the
+#     two frames' shares (each from the CLI's routing for that image).
 # Model: the embedded model (assets/models/) if present, else the golden tiny
 # model (../shared/goldens). Skips (exit 0) only outside CI when something
 # external is missing; exits 77 while `moevk caption` does not exist yet.
@@ -61,8 +63,13 @@ trap 'rm -rf "$WORK"' EXIT
 "$CLI" caption -m "$MODEL" --mmproj "$MMPROJ" --image "$IMAGE" --routing "$WORK/cli.routing.json" \
     >"$WORK/cli.txt" 2>"$WORK/cli.err" || { cat "$WORK/cli.err"; echo "FAIL: moevk caption failed"; exit 1; }
 echo "CLI caption: $(cat "$WORK/cli.txt")"
+# the second frame: the first image turned a quarter
+IMAGE2="$WORK/second.png"
+$PY -c "from PIL import Image; Image.open('$IMAGE').convert('RGB').transpose(Image.Transpose.ROTATE_90).save('$IMAGE2')"
+"$CLI" caption -m "$MODEL" --mmproj "$MMPROJ" --image "$IMAGE2" --routing "$WORK/cli2.routing.json" \
+    >"$WORK/cli2.txt" 2>"$WORK/cli2.err" || { cat "$WORK/cli2.err"; echo "FAIL: moevk caption failed"; exit 1; }
 
-export APP_IMAGE="$IMAGE"
+export APP_IMAGE="$IMAGE" APP_IMAGE2="$IMAGE2"
 run_app() {  # $1 = out dir, rest = extra args
     local out="$1"
     shift
@@ -109,6 +116,8 @@ def check(cond, msg):
 
 cli_caption = open(os.path.join(work, "cli.txt"), encoding="utf-8", errors="replace").read().strip()
 cli_routing = json.load(open(os.path.join(work, "cli.routing.json")))
+cli2_caption = open(os.path.join(work, "cli2.txt"), encoding="utf-8", errors="replace").read().strip()
+cli2_routing = json.load(open(os.path.join(work, "cli2.routing.json")))
 check(len(cli_routing) > 0, "the CLI's routing JSON is empty")
 
 def groups(tokens, which):
@@ -163,7 +172,7 @@ font = ImageFont.truetype(font_path, 19) if os.path.exists(font_path) else None
 
 for run in runs:
     d = os.path.join(work, run)
-    for name in ("text", "image", "both", "scrub", "help"):
+    for name in ("text", "image", "both", "scrub", "help", "average"):
         check(os.path.exists(os.path.join(d, name + ".png")), f"{run}: {name}.png was not written")
     if fails:
         break
@@ -243,6 +252,19 @@ for run in runs:
     check(view["model"]["state"] == "ready", f"{run}: model state {view['model']['state']}")
     hv = json.load(open(os.path.join(d, "help.view.json")))
     check(hv["view"]["help"], f"{run}: the help overlay was not on")
+
+    # running average over the two frames (all tokens)
+    av = json.load(open(os.path.join(d, "average.view.json")))
+    check(av["view"]["average"] and av["view"]["average_frames"] == 2,
+          f"{run}/average: view says average={av['view']['average']} over {av['view']['average_frames']} frames")
+    check(av["caption"].strip() == cli2_caption, f"{run}/average: second caption {av['caption']!r} differs from the CLI's")
+    L, E = av["heatmap"]["n_layers"], av["heatmap"]["n_experts"]
+    s1, _ = expected_shares(cli_routing, "both", L, E)
+    s2, _ = expected_shares(cli2_routing, "both", L, E)
+    mean = [[(a + b) / 2 for a, b in zip(r1, r2)] for r1, r2 in zip(s1, s2)]
+    vmax = max(max(r) for r in mean) or 1.0
+    check_cells(run, "average", Image.open(os.path.join(d, "average.png")).convert("RGB"), av["heatmap"],
+                [[v / vmax for v in row] for row in mean])
 
 if fails:
     print("FAIL:")
