@@ -12,6 +12,7 @@
 #     group that chose the expert / tokens of the group, scaled by the largest
 #     share; scrub: the gate weight);
 #   - the app's routing JSON equals the CLI's (same ids and weights);
+#   - hovering a cell names its layer, expert, count and share (from the CLI);
 #   - the status bar holds text and names the device;
 #   - after a second image, the "running average" view shows the mean of the
 #     two frames' shares (each from the CLI's routing for that image).
@@ -172,7 +173,7 @@ font = ImageFont.truetype(font_path, 19) if os.path.exists(font_path) else None
 
 for run in runs:
     d = os.path.join(work, run)
-    for name in ("text", "image", "both", "scrub", "help", "average"):
+    for name in ("text", "image", "both", "scrub", "cell", "help", "average"):
         check(os.path.exists(os.path.join(d, name + ".png")), f"{run}: {name}.png was not written")
     if fails:
         break
@@ -243,6 +244,15 @@ for run in runs:
             check_cells(run, "scrub", Image.open(os.path.join(d, "scrub.png")).convert("RGB"), v["heatmap"], want)
     else:
         print(f"{run}/scrub: the caption has no fed-back generated token; scrub not checked")
+
+    # hovering cell (layer 0, expert 1) names its count and share (all tokens)
+    cv = json.load(open(os.path.join(d, "cell.view.json")))
+    check((cv["view"]["hover_layer"], cv["view"]["hover_expert"]) == (0, 1),
+          f"{run}/cell: hovered {cv['view']['hover_layer']}, {cv['view']['hover_expert']}")
+    n_all = len(cli_routing)
+    c01 = sum(1 for t in cli_routing if 1 in t["layers"][0]["experts"])
+    want = f"layer 0, expert 1: {c01} of {n_all} tokens, share {100.0 * c01 / n_all:.1f}%"
+    check(cv["info"][0] == want, f"{run}/cell: info line {cv['info'][0]!r}, expected {want!r}")
 
     # status bar: text present, device named
     sx, sy, sw, sh = view["rects"]["status"]

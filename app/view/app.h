@@ -98,11 +98,10 @@ typedef struct view_app {
     int show_help;
     int paused;
     int mouse_x, mouse_y;
-    int force_token;            // script: scrub this generated token (-1: none)
-    int force_layer, force_expert;  // script: hover this cell (-1: none)
     int hover_record;           // routing record under the mouse in the caption (-1)
     int hover_seg;              // caption segment under the mouse (-1)
     int hover_layer, hover_expert;  // heatmap cell under the mouse (-1)
+    char info_line[2][512];     // the two info lines under the legend, as drawn
     int *counts;                // [n_layers][n_expert] for the frame view
     float *shares;              // [n_layers][n_expert] what the grid shows
     int n_sel;                  // tokens behind shares (frame view)

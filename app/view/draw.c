@@ -422,6 +422,8 @@ static void draw_heat(view_app *app) {
     } else if (!info[0]) {
         snprintf(info2, sizeof info2, "hover a cell for details; hover a caption word to scrub its routing");
     }
+    snprintf(app->info_line[0], sizeof app->info_line[0], "%s", info);
+    snprintf(app->info_line[1], sizeof app->info_line[1], "%s", info2);
     view_text_draw(app->text, VIEW_FONT_SMALL, info, h.x + 10, iy, C_TEXT);
     view_text_draw(app->text, VIEW_FONT_SMALL, info2, h.x + 10, iy + 18, C_DIM);
     free(scrub_vals);
@@ -568,17 +570,10 @@ static void update_hover(view_app *app) {
     app->hover_seg = -1;
     app->hover_record = -1;
     app->hover_layer = app->hover_expert = -1;
-    if (app->force_token >= 0) {
-        if (app->force_token < app->cap.n_segs) app->hover_seg = app->force_token;
-    } else {
-        int b = caption_hit(app, app->mouse_x, app->mouse_y);
-        if (b >= 0) app->hover_seg = seg_at_byte(&app->cap, b);
-    }
+    int b = caption_hit(app, app->mouse_x, app->mouse_y);
+    if (b >= 0) app->hover_seg = seg_at_byte(&app->cap, b);
     app->hover_record = view_seg_record(app, app->hover_seg);
-    if (app->force_layer >= 0) {
-        app->hover_layer = app->force_layer;
-        app->hover_expert = app->force_expert;
-    } else if (in_rect(rc->grid, app->mouse_x, app->mouse_y) && rc->cell_w > 0 && rc->cell_h > 0) {
+    if (in_rect(rc->grid, app->mouse_x, app->mouse_y) && rc->cell_w > 0 && rc->cell_h > 0) {
         app->hover_layer = (app->mouse_y - rc->grid.y) / rc->cell_h;
         app->hover_expert = (app->mouse_x - rc->grid.x) / rc->cell_w;
     }

@@ -277,7 +277,6 @@ static void handle_events(view_app *app) {
         case SDL_MOUSEMOTION:
             app->mouse_x = ev.motion.x;
             app->mouse_y = ev.motion.y;
-            app->force_token = app->force_layer = app->force_expert = -1;
             break;
         case SDL_MOUSEBUTTONDOWN:
             if (ev.button.button == SDL_BUTTON_LEFT) handle_click(app, ev.button.x, ev.button.y);
@@ -342,13 +341,13 @@ int main(int argc, char **argv) {
     int pr = view_args_parse(argc, argv, &app->args);
     if (pr) return pr == 1 ? 0 : 2;
     app->files.cur = -1;
-    app->force_token = app->force_layer = app->force_expert = -1;
+    app->mouse_x = app->mouse_y = -1;
     app->hover_seg = app->hover_record = app->hover_layer = app->hover_expert = -1;
     app->W = app->args.width;
     app->H = app->args.height;
 
     if (app->args.headless) {
-        if (SDL_Init(0) != 0) {
+        if (SDL_Init(SDL_INIT_EVENTS) != 0) {  // events: scripts inject mouse and drop events
             fprintf(stderr, "moevk-view: SDL_Init: %s\n", SDL_GetError());
             return 1;
         }
@@ -421,7 +420,7 @@ int main(int argc, char **argv) {
     double frame_budget = 1.0 / app->args.fps;
     while (!app->quit) {
         double t0 = view_now();
-        if (app->win) handle_events(app);
+        handle_events(app);
         view_render_frame(app);
         if (script) {
             int r = view_script_step(script, app);

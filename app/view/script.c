@@ -9,7 +9,9 @@
  *   view image|text|both      which tokens the heatmap counts
  *   mode frame|average        this frame or the running average
  *   help on|off               the help overlay
- *   hover caption N | hover cell L E | hover none
+ *   hover caption N | hover cell L E | hover none   (a mouse-motion event there)
+ *   click image|text|both|frame|average            (a click on that toggle)
+ *   drop PATH                 a file dropped on the window (image, folder, .gguf)
  *   key NAME                  a key press: space, left, right, s, a, i, t, b, f1, ...
  *   screenshot PATH           PNG + .routing.json + .view.json (relative to --out)
  *   expect caption-nonempty | expect banner TEXT   (fail otherwise)
@@ -122,6 +124,51 @@ static SDL_Keycode key_named(const char *n) {
     return SDLK_UNKNOWN;
 }
 
+static void push_motion(int x, int y) {
+    SDL_Event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = SDL_MOUSEMOTION;
+    ev.motion.x = x;
+    ev.motion.y = y;
+    SDL_PushEvent(&ev);
+}
+
+static void push_click(int x, int y) {
+    push_motion(x, y);
+    SDL_Event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = SDL_MOUSEBUTTONDOWN;
+    ev.button.button = SDL_BUTTON_LEFT;
+    ev.button.state = SDL_PRESSED;
+    ev.button.x = x;
+    ev.button.y = y;
+    SDL_PushEvent(&ev);
+    ev.type = SDL_MOUSEBUTTONUP;
+    ev.button.state = SDL_RELEASED;
+    SDL_PushEvent(&ev);
+}
+
+// The screen point in the middle of caption segment n (as last drawn).
+static int caption_point(view_app *app, int n, int *x, int *y) {
+    const view_caption *c = &app->cap;
+    const view_rects *rc = &app->rc;
+    if (n < 0 || n >= c->n_segs || !c->text) return 0;
+    int start = c->segs[n].start, len = c->segs[n].len;
+    // skip a leading space: the mouse should be on the word
+    while (len > 1 && c->text[start] == ' ') start++, len--;
+    for (int l = 0; l < rc->n_lines; l++) {
+        int ls = rc->line_start[l], le = ls + rc->line_len[l];
+        if (start < ls || start >= le) continue;
+        int end = start + len < le ? start + len : le;
+        int x0 = view_text_width_n(app->text, VIEW_FONT_CAPTION, c->text + ls, start - ls);
+        int x1 = view_text_width_n(app->text, VIEW_FONT_CAPTION, c->text + ls, end - ls);
+        *x = rc->cap_x + (x0 + x1) / 2;
+        *y = rc->cap_y + l * rc->cap_line_h + rc->cap_line_h / 2;
+        return 1;
+    }
+    return 0;
+}
+
 static int has_banner(view_app *app, const char *text) {
     for (int i = 0; i < app->n_banners; i++)
         if (strstr(app->banners[i].msg, text)) return 1;
@@ -194,15 +241,39 @@ static int run_one(view_script *s, view_app *app, const char *line) {
         return 1;
     }
     if (!strcmp(cmd, "hover")) {
-        app->mouse_x = app->mouse_y = -1;
-        if (!strcmp(a1, "caption")) app->force_token = atoi(a2);
-        else if (!strcmp(a1, "none")) app->force_token = app->force_layer = app->force_expert = -1;
-        else if (!strcmp(a1, "cell")) {
+        // A real mouse-motion event at the token's / cell's place on screen, so
+        // the app's own hit testing runs as it does for a user.
+        int x = -1, y = -1;
+        if (!strcmp(a1, "caption")) {
+            if (!caption_point(app, atoi(a2), &x, &y)) return fail(s, line, "no such token on screen");
+        } else if (!strcmp(a1, "cell")) {
             int l = -1, e = -1;
             if (sscanf(rest, "cell %d %d", &l, &e) != 2) return fail(s, line, "expected hover cell L E");
-            app->force_layer = l;
-            app->force_expert = e;
-        } else return fail(s, line, "expected caption N, cell L E or none");
+            if (l < 0 || e < 0 || l >= app->grid_layers || e >= app->grid_experts) return fail(s, line, "no such cell");
+            x = app->rc.grid.x + e * app->rc.cell_w + app->rc.cell_w / 2;
+            y = app->rc.grid.y + l * app->rc.cell_h + app->rc.cell_h / 2;
+        } else if (strcmp(a1, "none")) {
+            return fail(s, line, "expected caption N, cell L E or none");
+        }
+        push_motion(x, y);
+        return 1;
+    }
+    if (!strcmp(cmd, "click")) {  // a toggle button: image text both frame average
+        static const char *names[5] = {"image", "text", "both", "frame", "average"};
+        for (int i = 0; i < 5; i++)
+            if (!strcmp(a1, names[i])) {
+                SDL_Rect b = app->rc.btn[i];
+                push_click(b.x + b.w / 2, b.y + b.h / 2);
+                return 1;
+            }
+        return fail(s, line, "expected image, text, both, frame or average");
+    }
+    if (!strcmp(cmd, "drop")) {  // as if the file were dropped on the window
+        SDL_Event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.type = SDL_DROPFILE;
+        ev.drop.file = SDL_strdup(rest);
+        if (!ev.drop.file || SDL_PushEvent(&ev) != 1) return fail(s, line, "cannot queue the drop event");
         return 1;
     }
     if (!strcmp(cmd, "key")) {

@@ -75,6 +75,11 @@ static int write_view_json(view_app *app, const char *png, const char *path) {
             app->filter == VIEW_TOKENS_IMAGE ? "image" : app->filter == VIEW_TOKENS_TEXT ? "text" : "both",
             app->show_avg ? "true" : "false", app->avg_n[app->filter], app->hover_record, app->hover_seg,
             app->hover_layer, app->hover_expert, app->show_help ? "true" : "false", app->paused ? "true" : "false");
+    fprintf(f, "  \"info\": [");
+    json_str(f, app->info_line[0]);
+    fprintf(f, ", ");
+    json_str(f, app->info_line[1]);
+    fprintf(f, "],\n");
     fprintf(f, "  \"heatmap\": {\"n_layers\": %d, \"n_experts\": %d, \"n_tokens_selected\": %d, \"grid\": ",
             app->grid_layers, app->grid_experts, app->n_sel);
     json_rect(f, rc->grid);
