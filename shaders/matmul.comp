@@ -52,8 +52,12 @@ layout(push_constant) uniform P {
 #include "wtypes.glsl"
 #include "wchunk.glsl"
 
-shared float xs[BK * BM];
-shared float ws[BK * BN];
+// tiles as vec4 along the row (m) / column (n) index: each invocation reads
+// its TM (TN) contiguous values with TM/4 (TN/4) vector loads
+shared vec4 xs[BK * BM / 4];
+shared vec4 ws[BK * BN / 4];
+#define XS(k, m) xs[(k) * (BM / 4u) + ((m) >> 2)][(m) & 3u]
+#define WS(k, n) ws[(k) * (BN / 4u) + ((n) >> 2)][(n) & 3u]
 #ifdef MUL_MAT_ID
 shared uint rows[BM];          // entry index of each tile row, ~0u past the end
 #endif
@@ -106,10 +110,10 @@ void main() {
                 uint m = m0 + mm;
                 if (m < p.M) v = x4[((p.ox + m * p.xs1 + k0) >> 2) + kq];
 #endif
-                xs[(kq * 4u + 0u) * BM + mm] = v.x;
-                xs[(kq * 4u + 1u) * BM + mm] = v.y;
-                xs[(kq * 4u + 2u) * BM + mm] = v.z;
-                xs[(kq * 4u + 3u) * BM + mm] = v.w;
+                XS(kq * 4u + 0u, mm) = v.x;
+                XS(kq * 4u + 1u, mm) = v.y;
+                XS(kq * 4u + 2u, mm) = v.z;
+                XS(kq * 4u + 3u, mm) = v.w;
             }
             for (uint idx = tid; idx < BN * (BK / WCH); idx += gl_WorkGroupSize.x) {
                 uint nn = idx / (BK / WCH), c = idx % (BK / WCH), n = n0 + nn;
@@ -121,10 +125,10 @@ void main() {
                 }
                 for (uint q = 0; q < WCH / 4u; q++) {
                     uint kk = c * WCH + q * 4u;
-                    ws[(kk + 0u) * BN + nn] = v[q].x;
-                    ws[(kk + 1u) * BN + nn] = v[q].y;
-                    ws[(kk + 2u) * BN + nn] = v[q].z;
-                    ws[(kk + 3u) * BN + nn] = v[q].w;
+                    WS(kk + 0u, nn) = v[q].x;
+                    WS(kk + 1u, nn) = v[q].y;
+                    WS(kk + 2u, nn) = v[q].z;
+                    WS(kk + 3u, nn) = v[q].w;
                 }
             }
         } else {
@@ -141,26 +145,26 @@ void main() {
                 uint m = m0 + mm;
                 if (m < p.M && k < p.K) v = x[p.ox + m * p.xs1 + k];
     #endif
-                xs[kk * BM + mm] = v;
+                XS(kk, mm) = v;
             }
             for (uint idx = tid; idx < BN * BK; idx += gl_WorkGroupSize.x) {
                 uint nn = idx / BK, kk = idx % BK, n = n0 + nn, k = k0 + kk;
-                ws[kk * BN + nn] = (n < p.N && k < p.K) ? wload(wbase + n * p.ws1, k) : 0.0;
+                WS(kk, nn) = (n < p.N && k < p.K) ? wload(wbase + n * p.ws1, k) : 0.0;
             }
         }
         barrier();
         for (uint kk = 0; kk < BK; kk++) {
-            float a[TM], b[TN];
-            for (uint i = 0; i < TM; i++) a[i] = xs[kk * BM + tm + i * NTM];
-            for (uint j = 0; j < TN; j++) b[j] = ws[kk * BN + tn * TN + j];
+            vec4 a[TM / 4u], b[TN / 4u];
+            for (uint i = 0; i < TM / 4u; i++) a[i] = xs[kk * (BM / 4u) + tm * (TM / 4u) + i];
+            for (uint j = 0; j < TN / 4u; j++) b[j] = ws[kk * (BN / 4u) + tn * (TN / 4u) + j];
             for (uint i = 0; i < TM; i++)
-                for (uint j = 0; j < TN; j++) acc[i][j] = fma(a[i], b[j], acc[i][j]);
+                for (uint j = 0; j < TN; j++) acc[i][j] = fma(a[i >> 2][i & 3u], b[j >> 2][j & 3u], acc[i][j]);
         }
         barrier();
     }
 
     for (uint i = 0; i < TM; i++) {
-        uint mm = tm + i * NTM;
+        uint mm = tm * TM + i;
 #ifdef MUL_MAT_ID
         uint r = rows[mm];
         if (r == 0xffffffffu) continue;
