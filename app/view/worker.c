@@ -222,6 +222,26 @@ static void load_model(view_worker *w) {
         w->tmp_w = malloc(per * sizeof(float));
         if (!w->tmp_ids || !w->tmp_w) st = MOEVK_ERR_OUT_OF_HOST_MEMORY;
     }
+    if (st == MOEVK_OK && info.has_vision && !getenv("MOEVK_VIEW_NO_WARMUP")) {
+        // Warm-up: one tiny caption of a grey image, so the first real frame
+        // does not pay for creating the GPU pipelines (tens of seconds on a CPU
+        // Vulkan driver without a warm shader cache). It stays on the loading
+        // screen; its caption and routing are not shown.
+        pthread_mutex_lock(&w->mu);
+        snprintf(w->stage, sizeof w->stage, "warming up (creating GPU pipelines)");
+        w->frac = 1.0f;
+        w->version++;
+        pthread_mutex_unlock(&w->mu);
+        static uint8_t grey[64 * 64 * 3];
+        memset(grey, 128, sizeof grey);
+        moevk_gen_params gp = moevk_gen_default_params();
+        gp.image_rgb = grey;
+        gp.image_w = gp.image_h = 64;
+        gp.n_predict = 2;
+        if (w->prompt) gp.prompt = w->prompt;
+        if (moevk_generate(m, &gp) != MOEVK_OK)
+            fprintf(stderr, "moevk-view: warm-up caption failed: %s\n", moevk_last_error());
+    }
     pthread_mutex_lock(&w->mu);
     if (st == MOEVK_OK) {
         w->model = m;
