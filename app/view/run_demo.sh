@@ -4,15 +4,17 @@
 # Without a display ($DISPLAY and $WAYLAND_DISPLAY unset) it says so and runs
 # the CLI instead: the caption of the first sample goes to stdout and the
 # expert-routing heatmap to moevk-demo-heatmap.png (or $MOEVK_DEMO_OUT).
-# Builds into build/ (or $MOEVK_BUILD_DIR) first if moevk is not built yet.
+# Builds into build/ (or $MOEVK_BUILD_DIR) first if moevk is not built yet;
+# $MOEVK_ASSETS overrides the assets directory.
 # Extra arguments go to moevk-view (e.g. --camera /dev/video0).
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${MOEVK_BUILD_DIR:-$ROOT/build}
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-MODEL=$ROOT/assets/models/moevk-tiny.gguf
-MMPROJ=$ROOT/assets/models/moevk-tiny-mmproj.gguf
-SAMPLES=$ROOT/assets/samples
+ASSETS=${MOEVK_ASSETS:-$ROOT/assets}
+MODEL=$ASSETS/models/moevk-tiny.gguf
+MMPROJ=$ASSETS/models/moevk-tiny-mmproj.gguf
+SAMPLES=$ASSETS/samples
 
 if [ ! -x "$BUILD/moevk" ]; then
     echo "run_demo: building moevk in $BUILD ..." >&2
