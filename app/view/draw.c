@@ -70,8 +70,8 @@ static void layout(view_app *app) {
     int gw = h.x + h.w - 12 - gx;
     int gh = h.y + h.h - 100 - gy;
     int cw = gw / E, ch = gh / L;
-    if (cw > 48) cw = 48;
-    if (ch > 40) ch = 40;
+    if (cw > 64) cw = 64;
+    if (ch > (cw > 40 ? cw : 40)) ch = cw > 40 ? cw : 40;  // at most square, unless cells are thin
     if (cw < 1) cw = 1;
     if (ch < 1) ch = 1;
     rc->cell_w = cw;
