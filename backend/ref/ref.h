@@ -40,6 +40,11 @@ void ref_get_rows(float *y, const float *table, int64_t D, int64_t V, const int3
 /* dst[D][R] rows idx[t] = src[D][T] (rounded through f16 if to_f16); out-of-range rows skipped */
 void ref_set_rows(float *dst, int64_t D, int64_t R, const float *src, const int32_t *idx, int64_t T, int to_f16);
 
+/* ---- attention (ref_attention.c): q/out [hd][Hq][Tq], k/v [hd][Hkv][Tk] contiguous;
+ * keys >= n_kv ignored; causal: query i sees keys <= n_kv - Tq + i. */
+void ref_attention(float *out, const float *q, const float *k, const float *v, int64_t hd, int64_t Hq, int64_t Tq, int64_t Hkv,
+                   int64_t Tk, int64_t n_kv, float scale, int causal);
+
 /* ---- unary (ref_unary.c): element-wise over n contiguous values, computed in double.
  * gelu: erf_form 0 = tanh approximation, 1 = exact erf. swiglu: y = silu(g) * u. */
 void ref_silu(float *y, const float *x, int64_t n);

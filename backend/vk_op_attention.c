@@ -1,0 +1,127 @@
+/* vk_op_attention.c — fused attention with online softmax, GQA, causal/full
+ * mask, F32/F16 KV, n_kv read on the GPU. Tq == 1: split-K decode
+ * (shaders/attn_decode.comp + attn_combine.comp); else the tiled prefill
+ * kernel (shaders/attn_prefill.comp). */
+#include <math.h>
+#include <stdio.h>
+
+#include "vk_op_check.h"
+
+#define ATTN_MAX_HD 256
+
+static moevk_status check_kv(const char *op, const char *what, const mvk_tensor *t) {
+    if (!t || !t->buf) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: %s is NULL", op, what);
+    if (t->type == MVK_TYPE_F32) return vkc_f32(op, what, t);
+    if (t->type != MVK_TYPE_F16)
+        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: %s must be f32 or f16, got %s", op, what, vkc_type(t->type));
+    MVK_TRY(vkc_tensor(op, what, t, MVK_TYPE_F16, 2));
+    if (t->off % 4 || t->nb[1] % 4 || t->nb[2] % 4)
+        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: f16 %s needs 4-byte aligned offset and row strides", op, what);
+    return MOEVK_OK;
+}
+
+moevk_status vk_op_attention(vk_stream *s, const mvk_tensor *out, const mvk_tensor *q, const mvk_tensor *k, const mvk_tensor *v,
+                             const mvk_tensor *n_kv, const vk_attn_params *p) {
+    const char *op = "vk_op_attention";
+    if (!s || !p) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL %s", op, s ? "params" : "stream");
+    MVK_TRY(vkc_f32(op, "q", q));
+    MVK_TRY(vkc_f32(op, "out", out));
+    MVK_TRY(check_kv(op, "k", k));
+    MVK_TRY(check_kv(op, "v", v));
+    MVK_TRY(vkc_same_shape(op, "out", out, "q", q));
+    MVK_TRY(vkc_same_shape(op, "v", v, "k", k));
+    if (k->type != v->type)
+        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: k (%s) and v (%s) must have the same type", op, vkc_type(k->type), vkc_type(v->type));
+    if (q->ne[3] != 1 || k->ne[3] != 1) return mvk_fail(MOEVK_ERR_SHAPE, "%s: q and k must be 3-D (ne[3] = 1)", op);
+    int64_t hd = q->ne[0], Hq = q->ne[1], Tq = q->ne[2], Hkv = k->ne[1], Tk = k->ne[2];
+    if (k->ne[0] != hd)
+        return mvk_fail(MOEVK_ERR_SHAPE, "%s: q has head dim %lld but k has %lld", op, (long long)hd, (long long)k->ne[0]);
+    if (hd % 2 || hd > ATTN_MAX_HD)
+        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: head dim %lld must be even and <= %d", op, (long long)hd, ATTN_MAX_HD);
+    if (Hq % Hkv)
+        return mvk_fail(MOEVK_ERR_SHAPE, "%s: %lld query heads is not a multiple of %lld KV heads (GQA)", op, (long long)Hq,
+                        (long long)Hkv);
+    if (n_kv) {
+        MVK_TRY(vkc_tensor(op, "n_kv", n_kv, MVK_TYPE_I32, 4));
+        if (mvk_tensor_nelements(n_kv) != 1)
+            return mvk_fail(MOEVK_ERR_SHAPE, "%s: n_kv must be I32 [1], got %lld elements", op, (long long)mvk_tensor_nelements(n_kv));
+    }
+    if (!isfinite(p->scale)) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: scale is not finite", op);
+    vk_ctx *ctx = vk_stream_ctx(s);
+    const vk_device_info *info = vk_ctx_info(ctx);
+    uint32_t G = (uint32_t)(Hq / Hkv);
+    uint32_t kvu = k->type == MVK_TYPE_F16 ? 2 : 4; /* element units of the K/V bindings */
+    uint32_t shared = info->max_shared_memory ? info->max_shared_memory : 16384;
+    if (Hkv > info->max_workgroup_count[1])
+        return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld KV heads exceeds maxComputeWorkGroupCount[1]", op, (long long)Hkv);
+    const char *f16 = k->type == MVK_TYPE_F16 ? "f16" : "f32";
+
+    if (Tq == 1) {
+        /* ---- decode: split-K over chunks of C keys, GW heads per workgroup */
+        uint32_t C = 128;
+        uint32_t GW = 1;
+        for (uint32_t g = 1; g <= G && g <= 16; g++)
+            if (G % g == 0 && (g * (uint32_t)hd + g * C + g) * 4 <= shared / 2) GW = g;
+        int64_t n_chunks = (Tk + C - 1) / C;
+        if (n_chunks > info->max_workgroup_count[0])
+            return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld keys needs too many chunks", op, (long long)Tk);
+        mvk_tensor part;
+        MVK_TRY(vk_stream_scratch(s, MVK_TYPE_F32, (hd + 2) * n_chunks * Hq, 1, 1, 1, &part));
+        union { uint32_t u[14]; float f[14]; } pc;
+        uint32_t i = 0;
+        pc.u[i++] = G; pc.u[i++] = vkc_u32(Tk); pc.u[i++] = vkc_u32(n_chunks);
+        pc.u[i++] = vkc_u32(q->nb[1] / 4);
+        pc.u[i++] = vkc_u32(k->nb[1] / kvu); pc.u[i++] = vkc_u32(k->nb[2] / kvu);
+        pc.u[i++] = vkc_u32(v->nb[1] / kvu); pc.u[i++] = vkc_u32(v->nb[2] / kvu);
+        pc.u[i++] = vk_bind_elem_offset(ctx, q, 4); pc.u[i++] = vk_bind_elem_offset(ctx, k, kvu);
+        pc.u[i++] = vk_bind_elem_offset(ctx, v, kvu); pc.u[i++] = n_kv ? vk_bind_elem_offset(ctx, n_kv, 4) : 0;
+        pc.u[i++] = n_kv != NULL;
+        pc.f[i++] = p->scale;
+        uint32_t spec[4] = {vkc_wg(ctx, 128), (uint32_t)hd, C, GW};
+        vk_bind binds[5] = {{q, 0}, {k, 0}, {v, 0}, {&part, 1}, {n_kv ? n_kv : q, 0}};
+        char name[32];
+        snprintf(name, sizeof name, "attn_decode_%s", f16);
+        vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 4, .binds = binds, .n_binds = 5, .push = &pc, .push_size = sizeof pc,
+                              .groups = {(uint32_t)n_chunks, (uint32_t)Hkv, G / GW}};
+        MVK_TRY(vk_dispatch(s, &d));
+        uint32_t pc2[4] = {(uint32_t)hd, (uint32_t)n_chunks, vkc_u32(out->nb[1] / 4), vk_bind_elem_offset(ctx, out, 4)};
+        uint32_t wg2 = vkc_wg(ctx, hd <= 64 ? 64 : 128);
+        vk_bind b2[2] = {{&part, 0}, {out, 1}};
+        vk_dispatch_desc d2 = {.shader = "attn_combine", .spec = &wg2, .n_spec = 1, .binds = b2, .n_binds = 2, .push = pc2,
+                               .push_size = sizeof pc2, .groups = {(uint32_t)Hq, 1, 1}};
+        if (Hq > info->max_workgroup_count[0]) return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: too many heads", op);
+        return vk_dispatch(s, &d2);
+    }
+
+    /* ---- prefill: BR rows (query, head-in-group) per workgroup, keys in unrolled blocks of BC */
+    int64_t nrows = (int64_t)G * Tq;
+    uint32_t BR = vkc_wg(ctx, 64);
+    while (BR > 8 && (int64_t)BR / 2 >= nrows) BR /= 2;
+    uint32_t BC = hd > 64 ? 4 : 8;
+    /* Mesa's lavapipe ends a shader loop after 65535 iterations (the key-block loop) */
+    if (info->kind == VK_KIND_CPU && (Tk + BC - 1) / BC >= 65535)
+        return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld keys exceeds the CPU driver's loop limit for one prefill dispatch", op,
+                        (long long)Tk);
+    int64_t nblk = (nrows + BR - 1) / BR;
+    if (nblk > info->max_workgroup_count[0] || nrows > UINT32_MAX)
+        return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld query rows is too many for one dispatch", op, (long long)nrows);
+    union { uint32_t u[22]; float f[22]; } pc;
+    uint32_t i = 0;
+    pc.u[i++] = vkc_u32(Tq); pc.u[i++] = G; pc.u[i++] = vkc_u32(Tk); pc.u[i++] = vkc_u32(nrows);
+    pc.u[i++] = vkc_u32(q->nb[1] / 4); pc.u[i++] = vkc_u32(q->nb[2] / 4);
+    pc.u[i++] = vkc_u32(k->nb[1] / kvu); pc.u[i++] = vkc_u32(k->nb[2] / kvu);
+    pc.u[i++] = vkc_u32(v->nb[1] / kvu); pc.u[i++] = vkc_u32(v->nb[2] / kvu);
+    pc.u[i++] = vkc_u32(out->nb[1] / 4); pc.u[i++] = vkc_u32(out->nb[2] / 4);
+    pc.u[i++] = vk_bind_elem_offset(ctx, q, 4); pc.u[i++] = vk_bind_elem_offset(ctx, k, kvu);
+    pc.u[i++] = vk_bind_elem_offset(ctx, v, kvu); pc.u[i++] = vk_bind_elem_offset(ctx, out, 4);
+    pc.u[i++] = n_kv ? vk_bind_elem_offset(ctx, n_kv, 4) : 0;
+    pc.u[i++] = n_kv != NULL; pc.u[i++] = p->causal != 0;
+    pc.f[i++] = p->scale;
+    uint32_t spec[3] = {BR, (uint32_t)hd, BC};
+    vk_bind binds[5] = {{q, 0}, {k, 0}, {v, 0}, {out, 1}, {n_kv ? n_kv : q, 0}};
+    char name[32];
+    snprintf(name, sizeof name, "attn_prefill_%s", f16);
+    vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 3, .binds = binds, .n_binds = 5, .push = &pc, .push_size = i * 4,
+                          .groups = {(uint32_t)nblk, (uint32_t)Hkv, 1}};
+    return vk_dispatch(s, &d);
+}

@@ -1,0 +1,97 @@
+#version 450
+// variants: f32:KV_F32 f16:KV_F16
+// attn_decode.comp — one query per head over a long KV: split-K
+// "Flash-Decoding" (Dao, Haziza, Massa, Sizov 2023). Workgroup (chunk c, KV head,
+// head group z) handles keys [c·C, c·C + C) for GW query heads sharing that KV
+// head: phase 1 one invocation per key computes the GW scores (the K row is
+// read once for all GW heads); phase 2 invocations over (head, dim pair) accumulate
+// Σ_j exp(s_j − m)·v_j. Partial (o[HD], m, l) per (head, chunk) go to a scratch
+// buffer; attn_combine.comp merges the chunks. Keys >= n_kv (read from a
+// buffer on the GPU) are ignored.
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+#include "common.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint HD = 128;
+layout(constant_id = 2) const uint C = 128;
+layout(constant_id = 3) const uint GW = 1;
+
+layout(std430, binding = 0) readonly buffer Q { float q_[]; };
+#include "attn_kv.glsl"
+layout(std430, binding = 3) writeonly buffer Part { float part[]; }; // [HD+2][n_chunks][Hq]
+layout(std430, binding = 4) readonly buffer NKV { int nkv_[]; };
+
+layout(push_constant) uniform P {
+    uint G, Tk, n_chunks;
+    uint sq1, sk1, sk2, sv1, sv2;
+    uint oq, ok, ov, on;
+    uint has_nkv;
+    float scale;
+} p;
+
+shared float Qs[GW * HD];
+shared float S[GW * C];
+shared float Mx[GW];
+
+void main() {
+    const uint WG = gl_WorkGroupSize.x;
+    uint tid = gl_LocalInvocationID.x;
+    uint c = gl_WorkGroupID.x, kvh = gl_WorkGroupID.y;
+    uint h0 = kvh * p.G + gl_WorkGroupID.z * GW; // first query head of this workgroup
+    int nkv = int(p.Tk);
+    if (p.has_nkv != 0) nkv = clamp(nkv_[p.on], 0, int(p.Tk));
+    int k0 = int(c * C);
+    int nvalid = clamp(nkv - k0, 0, int(C));
+
+    for (uint e = tid; e < GW * HD; e += WG) {
+        uint g = e / HD, d = e % HD;
+        Qs[e] = q_[p.oq + (h0 + g) * p.sq1 + d] * p.scale;
+    }
+    barrier();
+
+    // phase 1: scores (GW constant: the head loops are unrolled, acc stays in registers)
+    for (uint j = tid; j < C; j += WG) {
+        if (int(j) < nvalid) {
+            float acc[GW];
+            [[unroll]] for (uint g = 0; g < GW; g++) acc[g] = 0.0;
+            uint kb = p.ok + kvh * p.sk1 + uint(k0 + int(j)) * p.sk2;
+            for (uint d = 0; d < HD; d += 2) {
+                vec2 kv = load_k2(kb + d);
+                [[unroll]] for (uint g = 0; g < GW; g++) acc[g] += Qs[g * HD + d] * kv.x + Qs[g * HD + d + 1] * kv.y;
+            }
+            [[unroll]] for (uint g = 0; g < GW; g++) S[g * C + j] = acc[g];
+        }
+    }
+    barrier();
+    for (uint g = tid; g < GW; g += WG) {
+        float m = -1e30;
+        for (uint j = 0; j < uint(nvalid); j++) m = max(m, S[g * C + j]);
+        Mx[g] = m;
+    }
+    barrier();
+    for (uint e = tid; e < GW * C; e += WG) {
+        uint g = e / C, j = e % C;
+        if (int(j) < nvalid) S[e] = exp(S[e] - Mx[g]);
+    }
+    barrier();
+    uint pb = (h0 * p.n_chunks + c) * (HD + 2); // partial of head h0 + g at pb + g·n_chunks·(HD+2)
+    uint pstride = p.n_chunks * (HD + 2);
+    for (uint g = tid; g < GW; g += WG) {
+        float l = 0.0;
+        for (uint j = 0; j < uint(nvalid); j++) l += S[g * C + j];
+        part[pb + g * pstride + HD] = Mx[g];
+        part[pb + g * pstride + HD + 1] = l;
+    }
+
+    // phase 2: o[g][d..d+1] = Σ_j P[g][j] · v[j][d..d+1], one (head, dim pair) per invocation
+    const uint NP = HD / 2;
+    for (uint e = tid; e < GW * NP; e += WG) {
+        uint g = e / NP, d = 2 * (e % NP);
+        vec2 acc = vec2(0.0);
+        uint vb = p.ov + kvh * p.sv1 + uint(k0) * p.sv2 + d;
+        for (uint j = 0; j < uint(nvalid); j++) acc += S[g * C + j] * load_v2(vb + j * p.sv2);
+        part[pb + g * pstride + d] = acc.x;
+        part[pb + g * pstride + d + 1] = acc.y;
+    }
+}

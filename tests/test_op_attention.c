@@ -1,0 +1,190 @@
+/* test_op_attention.c — vk_op_attention (prefill and split-K decode paths) against
+ * ref_attention (plain softmax in double). F32 KV: NMSE 1e-7. F16 KV: NMSE 1e-7
+ * against the reference on the F16-rounded K/V (what the device sees), and the
+ * NMSE to the unrounded reference is printed (expected ~1e-7..1e-6 < 5e-4).
+ * Covers Tq 1/7/33/127, Tk up to 600, hd 16/64/72/128, GQA 1/2/8, causal and
+ * full, n_kv from a GPU buffer below Tk (also on replay), strided q views. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ref.h"
+#include "test_util.h"
+
+typedef struct acase {
+    int64_t hd, Hq, Hkv, Tq, Tk;
+    int64_t nkv; /* < 0: no n_kv buffer */
+    int causal, f16, fused_q;
+} acase;
+
+static void run_case(const acase *c) {
+    int64_t hd = c->hd, Hq = c->Hq, Hkv = c->Hkv, Tq = c->Tq, Tk = c->Tk;
+    int64_t nq = hd * Hq * Tq, nk = hd * Hkv * Tk, row = hd * (Hq + 2 * Hkv);
+    float *q = malloc(nq * 4), *k = malloc(nk * 4), *v = malloc(nk * 4), *kr = malloc(nk * 4), *vr = malloc(nk * 4);
+    float *ref = malloc(nq * 4), *ref32 = malloc(nq * 4), *got = malloc(nq * 4), *qkv = malloc(row * Tq * 4);
+    tu_fill(q, nq, -2, 2);
+    tu_fill(k, nk, -2, 2);
+    tu_fill(v, nk, -1, 1);
+    if (c->f16) {
+        tu_round_through(MVK_TYPE_F16, k, kr, nk);
+        tu_round_through(MVK_TYPE_F16, v, vr, nk);
+    } else {
+        memcpy(kr, k, nk * 4);
+        memcpy(vr, v, nk * 4);
+    }
+    float scale = 1.0f / sqrtf((float)hd);
+    int64_t n_kv = c->nkv >= 0 ? c->nkv : Tk;
+    ref_attention(ref, q, kr, vr, hd, Hq, Tq, Hkv, Tk, n_kv, scale, c->causal);
+    ref_attention(ref32, q, k, v, hd, Hq, Tq, Hkv, Tk, n_kv, scale, c->causal);
+    mvk_type kt = c->f16 ? MVK_TYPE_F16 : MVK_TYPE_F32;
+    tu_tensor tk = tu_upload_as(kt, hd, Hkv, Tk, 1, k), tv = tu_upload_as(kt, hd, Hkv, Tk, 1, v);
+    tu_tensor to = tu_upload(MVK_TYPE_F32, hd, Hq, Tq, 1, NULL), tq;
+    mvk_tensor qv;
+    if (c->fused_q) { /* q is the first part of a fused [hd*(Hq+2Hkv)][Tq] row */
+        tu_fill(qkv, row * Tq, -2, 2);
+        for (int64_t t = 0; t < Tq; t++) memcpy(qkv + t * row, q + t * Hq * hd, Hq * hd * 4);
+        tq = tu_upload(MVK_TYPE_F32, row, Tq, 1, 1, qkv);
+        int64_t ne[4] = {hd, Hq, Tq, 1}, nb[4] = {4, hd * 4, row * 4, row * Tq * 4};
+        qv = mvk_tensor_view(&tq.t, 0, ne, nb);
+    } else {
+        tq = tu_upload(MVK_TYPE_F32, hd, Hq, Tq, 1, q);
+        qv = tq.t;
+    }
+    int32_t nkv32 = (int32_t)n_kv;
+    tu_tensor tn = tu_upload(MVK_TYPE_I32, 1, 1, 1, 1, &nkv32);
+    vk_attn_params p = {.scale = scale, .causal = c->causal};
+    vk_stream *s = tu_begin();
+    TU_OK(vk_op_attention(s, &to.t, &qv, &tk.t, &tv.t, c->nkv >= 0 ? &tn.t : NULL, &p));
+    tu_end_submit(s);
+    tu_download(&to, got, nq * 4);
+    char label[160];
+    snprintf(label, sizeof label, "attn hd %lld Hq %lld Hkv %lld Tq %lld Tk %lld n_kv %lld %s %s%s", (long long)hd, (long long)Hq,
+             (long long)Hkv, (long long)Tq, (long long)Tk, (long long)c->nkv, c->causal ? "causal" : "full", c->f16 ? "f16" : "f32",
+             c->fused_q ? " fused-q" : "");
+    double e = tu_nmse(ref, got, nq);
+    printf("%-80s nmse %.2e", label, e);
+    if (c->f16) printf("  (vs unrounded f32 KV %.2e)", tu_nmse(ref32, got, nq));
+    printf("\n");
+    tu_assert_nmse(label, ref, got, nq, 1e-7);
+    if (c->f16) tu_assert_nmse(label, ref32, got, nq, 5e-4);
+    tu_free(&tq); tu_free(&tk); tu_free(&tv); tu_free(&to); tu_free(&tn);
+    free(q); free(k); free(v); free(kr); free(vr); free(ref); free(ref32); free(got); free(qkv);
+}
+
+static void test_attention_prefill(void **state) {
+    (void)state;
+    const acase cases[] = {
+        {16, 4, 2, 30, 30, -1, 1, 0, 1},     /* golden text model shape */
+        {72, 4, 4, 127, 127, -1, 0, 0, 1},   /* ViT: full attention, hd 72 */
+        {64, 4, 4, 33, 33, -1, 1, 1, 0},
+        {128, 8, 1, 7, 600, -1, 1, 1, 0},    /* GQA 8, few queries over a long KV */
+        {72, 2, 2, 127, 600, 400, 0, 1, 0},  /* full, n_kv from a buffer */
+        {64, 4, 2, 127, 200, 150, 1, 0, 0},  /* causal, n_kv from a buffer */
+        {64, 1, 1, 65, 65, -1, 1, 0, 0},     /* 64-row block + 1 */
+        {16, 2, 1, 7, 20, 3, 1, 0, 0},       /* n_kv < Tq: first rows see nothing -> 0 */
+        {128, 2, 2, 33, 33, -1, 0, 0, 1},
+        {16, 16, 2, 1 + 1, 17, -1, 1, 1, 0}, /* Tq 2 takes the prefill path */
+        {128, 16, 2, 7, 33, -1, 0, 0, 0},
+        {64, 8, 4, 127, 127, -1, 1, 1, 1},
+    };
+    const char *only = getenv("ATTN_ONLY"), *custom = getenv("ATTN_CASE");
+    if (custom) { /* debugging aid: ATTN_CASE=hd,Hq,Hkv,Tq,Tk,nkv,causal,f16,fused */
+        long long a[9] = {0};
+        if (sscanf(custom, "%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld", &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8]) == 9) {
+            acase c = {a[0], a[1], a[2], a[3], a[4], a[5], (int)a[6], (int)a[7], (int)a[8]};
+            run_case(&c);
+        }
+        return;
+    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (!only || atoi(only) == (int)i) run_case(&cases[i]);
+}
+
+static void test_attention_decode(void **state) {
+    (void)state;
+    const acase cases[] = {
+        {128, 8, 4, 1, 600, 517, 1, 1, 0},
+        {128, 32, 4, 1, 300, -1, 1, 0, 1},   /* Qwen3-VL-30B head layout */
+        {64, 2, 1, 1, 7, -1, 0, 0, 0},
+        {16, 2, 2, 1, 1, -1, 1, 0, 0},
+        {128, 2, 2, 1, 129, -1, 0, 1, 0},    /* chunk (128) + 1 */
+        {72, 4, 4, 1, 33, 0, 1, 0, 0},       /* n_kv = 0: zeros */
+        {16, 8, 1, 1, 127, 127, 1, 1, 1},
+        {64, 64, 2, 1, 300, 257, 1, 1, 0},   /* GQA 32: heads split over workgroups */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
+}
+
+/* Decode replay: one recording, n_kv grows in a host-visible buffer between submits. */
+static void test_attention_decode_replay(void **state) {
+    (void)state;
+    const int64_t hd = 64, Hq = 4, Hkv = 2, Tk = 300, nq = hd * Hq, nk = hd * Hkv * Tk;
+    float *q = malloc(nq * 4), *k = malloc(nk * 4), *v = malloc(nk * 4), *kr = malloc(nk * 4), *vr = malloc(nk * 4);
+    float ref[256], got[256];
+    tu_fill(q, nq, -2, 2);
+    tu_fill(k, nk, -2, 2);
+    tu_fill(v, nk, -1, 1);
+    tu_round_through(MVK_TYPE_F16, k, kr, nk);
+    tu_round_through(MVK_TYPE_F16, v, vr, nk);
+    tu_tensor tq = tu_upload(MVK_TYPE_F32, hd, Hq, 1, 1, q), to = tu_upload(MVK_TYPE_F32, hd, Hq, 1, 1, NULL);
+    tu_tensor tk = tu_upload_as(MVK_TYPE_F16, hd, Hkv, Tk, 1, k), tv = tu_upload_as(MVK_TYPE_F16, hd, Hkv, Tk, 1, v);
+    vk_buffer *nb = NULL;
+    TU_OK(vk_buffer_create(tu_vk, 4, VK_MEM_HOST, &nb));
+    int32_t *nm = vk_buffer_map(nb);
+    assert_non_null(nm);
+    mvk_tensor tn = mvk_tensor_make(nb, 0, MVK_TYPE_I32, 1, 1, 1, 1);
+    vk_attn_params p = {.scale = 0.125f, .causal = 1};
+    vk_stream *s = NULL;
+    TU_OK(vk_stream_create(tu_vk, &s));
+    TU_OK(vk_stream_begin(s));
+    TU_OK(vk_op_attention(s, &to.t, &tq.t, &tk.t, &tv.t, &tn, &p));
+    TU_OK(vk_stream_end(s));
+    const int32_t steps[] = {1, 2, 128, 129, 255, 300};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        *nm = steps[i];
+        TU_OK(vk_stream_submit(s));
+        tu_download(&to, got, nq * 4);
+        ref_attention(ref, q, kr, vr, hd, Hq, 1, Hkv, Tk, steps[i], 0.125f, 1);
+        char label[64];
+        snprintf(label, sizeof label, "decode replay n_kv %d", steps[i]);
+        tu_assert_nmse(label, ref, got, nq, 1e-7);
+    }
+    vk_stream_destroy(s);
+    vk_buffer_destroy(nb);
+    tu_free(&tq); tu_free(&to); tu_free(&tk); tu_free(&tv);
+    free(q); free(k); free(v); free(kr); free(vr);
+}
+
+static void test_attention_bad_input(void **state) {
+    (void)state;
+    tu_tensor q = tu_upload(MVK_TYPE_F32, 16, 3, 2, 1, NULL), k = tu_upload(MVK_TYPE_F32, 16, 2, 5, 1, NULL);
+    tu_tensor k1 = tu_upload(MVK_TYPE_F32, 16, 1, 5, 1, NULL), k8 = tu_upload(MVK_TYPE_F32, 8, 1, 5, 1, NULL);
+    tu_tensor kb = tu_upload(MVK_TYPE_BF16, 16, 1, 5, 1, NULL), kh = tu_upload(MVK_TYPE_F16, 16, 1, 5, 1, NULL);
+    tu_tensor nf = tu_upload(MVK_TYPE_F32, 1, 1, 1, 1, NULL), n2 = tu_upload(MVK_TYPE_I32, 2, 1, 1, 1, NULL);
+    vk_attn_params p = {.scale = 0.25f, .causal = 1};
+    vk_stream *s = tu_begin();
+    assert_int_equal(vk_op_attention(s, &q.t, &q.t, &k.t, &k.t, NULL, &p), MOEVK_ERR_SHAPE); /* 3 % 2 */
+    assert_non_null(strstr(moevk_last_error(), "GQA"));
+    assert_int_equal(vk_op_attention(s, &q.t, &q.t, &k8.t, &k8.t, NULL, &p), MOEVK_ERR_SHAPE);
+    assert_int_equal(vk_op_attention(s, &q.t, &q.t, &kb.t, &kb.t, NULL, &p), MOEVK_ERR_UNSUPPORTED);
+    assert_int_equal(vk_op_attention(s, &q.t, &q.t, &k1.t, &kh.t, NULL, &p), MOEVK_ERR_UNSUPPORTED);
+    assert_int_equal(vk_op_attention(s, &q.t, &q.t, &k1.t, &k1.t, &nf.t, &p), MOEVK_ERR_UNSUPPORTED);
+    assert_int_equal(vk_op_attention(s, &q.t, &q.t, &k1.t, &k1.t, &n2.t, &p), MOEVK_ERR_SHAPE);
+    assert_int_equal(vk_op_attention(s, &q.t, &q.t, &k1.t, &k1.t, NULL, NULL), MOEVK_ERR_INVALID_ARG);
+    assert_int_equal(vk_op_attention(s, &k1.t, &q.t, &k1.t, &k1.t, NULL, &p), MOEVK_ERR_SHAPE);
+    assert_int_equal(vk_stream_dispatch_count(s), 0);
+    tu_end_submit(s);
+    tu_free(&q); tu_free(&k); tu_free(&k1); tu_free(&k8); tu_free(&kb); tu_free(&kh); tu_free(&nf); tu_free(&n2);
+}
+
+int main(void) {
+    tu_seed(4);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_attention_prefill, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_attention_decode, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_attention_decode_replay, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_attention_bad_input, tu_test_setup, tu_test_teardown),
+    };
+    return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
+}
