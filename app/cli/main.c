@@ -6,6 +6,8 @@
 #include "moevk.h"
 
 static const cli_command g_commands[] = {
+    {"caption", "caption an image or answer a question about it (-m, --mmproj, --image, -p)", cmd_caption},
+    {"eval", "verification: evaluate prompt token ids, dump vision rows, logits, routing", cmd_eval},
     {"devices", "list Vulkan devices with their limits and features", cmd_devices},
     {"info", "show a GGUF file: metadata, tensors, model hyper-parameters", cmd_info},
     {"tokenize", "print the token ids of a text (byte-level BPE from a GGUF)", cmd_tokenize},
