@@ -170,6 +170,7 @@ moevk_status moevk_model_get_info(const moevk_model *m, moevk_model_info *o) {
     o->n_deepstack = m->hp.n_deepstack;
     o->n_ctx = m->n_ctx;
     o->weight_bytes = m->weight_bytes;
+    o->validation_messages = vk_ctx_validation_count(m->ctx);
     return MOEVK_OK;
 }
 

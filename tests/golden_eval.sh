@@ -21,7 +21,7 @@ V=302
 for kv in f32 f16; do
   echo "== multimodal prompt, KV $kv"
   "$cli" eval -m "$G/text.gguf" --mmproj "$G/mmproj.gguf" --pixels "$G/pixels.f32" --pixels-hw 64,96 \
-    --tokens "$G/prompt_tokens.i32" --kv-type $kv --dump-vision "$t/vis.f32" --dump-logits "$t/logits.f32" \
+    --validation --tokens "$G/prompt_tokens.i32" --kv-type $kv --dump-vision "$t/vis.f32" --dump-logits "$t/logits.f32" \
     --dump-routing-ids "$t/rid.i32" --dump-routing-weights "$t/rw.f32" --greedy 8 --dump-tokens "$t/greedy.i32"
   # mmproj rows [6][128] = merger [6][64] | deepstack [6][64]
   "$py" - "$t/vis.f32" "$t" <<'PY'
@@ -42,7 +42,7 @@ PY
   fi
 
   echo "== text-only prompt, KV $kv"
-  "$cli" eval -m "$G/text.gguf" --tokens "$G/text_prompt_tokens.i32" --kv-type $kv --dump-logits "$t/tlogits.f32" \
+  "$cli" eval -m "$G/text.gguf" --validation --tokens "$G/text_prompt_tokens.i32" --kv-type $kv --dump-logits "$t/tlogits.f32" \
     --dump-routing-ids "$t/trid.i32" --dump-routing-weights "$t/trw.f32" --greedy 8 --dump-tokens "$t/tgreedy.i32"
   cmp exact-i32 "$t/trid.i32" "$G/text_router_topk_ids.i32" || fail=1
   cmp exact-i32 "$t/tgreedy.i32" "$G/text_greedy_tokens.i32" || fail=1

@@ -36,7 +36,15 @@ static int group_setup(void **state) {
 
 static int group_teardown(void **state) {
     (void)state;
-    moevk_model_free(g_model);
+    if (g_model) {
+        moevk_model_info i;
+        moevk_model_get_info(g_model, &i);
+        moevk_model_free(g_model);
+        if (i.validation_messages) {
+            fprintf(stderr, "FAIL: %u validation message(s)\n", i.validation_messages);
+            exit(1);
+        }
+    }
     return 0;
 }
 

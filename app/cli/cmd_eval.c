@@ -18,14 +18,15 @@ static void usage(FILE *f) {
             "                  [--dump-vision FILE.f32] [--dump-logits FILE.f32]\n"
             "                  [--dump-routing-ids FILE.i32] [--dump-routing-weights FILE.f32]\n"
             "                  [--greedy N --dump-tokens FILE.i32] [--kv-type f16|f32]\n"
-            "                  [--image-min-tokens N] [--image-max-tokens N]\n\n"
+            "                  [--image-min-tokens N] [--image-max-tokens N] [--validation]\n\n"
             "  --pixels         float32 [3][H][W], already normalised (bypasses image preprocessing)\n"
             "  --tokens         int32 LE prompt ids; a run of <|image_pad|> ids marks where image embeddings go\n"
             "  --dump-vision    float32 [n_image_tokens][n_embd*(1+n_deepstack)] (merger, then DeepStack)\n"
             "  --dump-logits    float32 [n_prompt][n_vocab], logits at every prompt position\n"
             "  --dump-routing-* [n_moe_layers][n_prompt][k], ascending layer, then position, then rank\n"
             "  --greedy N       N greedy tokens after the prompt, written with --dump-tokens\n"
-            "  --kv-type        KV cache element type (default f16)\n");
+            "  --kv-type        KV cache element type (default f16)\n"
+            "  --validation     enable the Khronos validation layer; any message makes eval fail\n");
 }
 
 int cmd_eval(int argc, char **argv) {
@@ -33,6 +34,7 @@ int cmd_eval(int argc, char **argv) {
     const char *d_vis = NULL, *d_log = NULL, *d_rid = NULL, *d_rw = NULL, *d_tok = NULL;
     long greedy = 0, hh = 0, ww = 0, min_t = 0, max_t = 0;
     moevk_kv_type kv = MOEVK_KV_F16;
+    int validation = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define NEED() do { if (!v) { fprintf(stderr, "moevk eval: %s needs a value\n", a); return 2; } i++; } while (0)
@@ -49,6 +51,7 @@ int cmd_eval(int argc, char **argv) {
             }
         }
         else if (!strcmp(a, "--tokens")) { NEED(); tokens = v; }
+        else if (!strcmp(a, "--validation")) validation = 1;
         else if (!strcmp(a, "--dump-vision")) { NEED(); d_vis = v; }
         else if (!strcmp(a, "--dump-logits")) { NEED(); d_log = v; }
         else if (!strcmp(a, "--dump-routing-ids")) { NEED(); d_rid = v; }
@@ -94,6 +97,7 @@ int cmd_eval(int argc, char **argv) {
     mp.model_path = model;
     mp.mmproj_path = mmproj;
     mp.kv_type = kv;
+    mp.validation = validation;
     mp.progress = cli_progress;
     moevk_model *m = NULL;
     moevk_status s = moevk_model_load(&mp, &m);
@@ -140,6 +144,11 @@ int cmd_eval(int argc, char **argv) {
         moevk_get_timings(m, &t);
         fprintf(stderr, "eval: %d tokens (%d image), image encode %.1f ms, prefill %.1f ms, %d greedy tokens in %.1f ms\n", n,
                 ep.n_image_tokens, t.image_encode_ms, t.prefill_ms, (int)greedy, t.decode_ms);
+        moevk_model_get_info(m, &info);
+        if (info.validation_messages) {
+            fprintf(stderr, "moevk eval: %u Vulkan validation message(s): failing\n", info.validation_messages);
+            rc = 1;
+        }
     }
     free(ep.vision_out); free(ep.logits); free(ep.routing_ids); free(ep.routing_weights); free(ep.greedy_tokens);
     moevk_model_free(m);

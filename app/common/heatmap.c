@@ -244,7 +244,7 @@ moevk_status heatmap_render(const heatmap_input *in, const heatmap_layout *lay, 
         for (int l = 0; l < lay->n_layers; l++)
             for (int e = 0; e < lay->n_experts; e++) {
                 heatmap_rect r;
-                heatmap_cell_rect(lay, pi, l, e, &r);
+                if (heatmap_cell_rect(lay, pi, l, e, &r) != 0) continue;
                 uint8_t c[3];
                 if (empty)
                     memcpy(c, k_empty, 3);
