@@ -15,7 +15,8 @@ Weights: N(0, gain / sqrt(fan_in)) so every projection keeps unit-scale activati
 output projections get an extra 1/sqrt(2 * n_layer); norm weights 1 + N(0, 0.05^2). The router and LM
 head gains (--router-gain, --output-gain) make routing and next-token choices decisive rather than
 flat. 1-D tensors are always f32; --dtype applies to the 2-D+ weights (q8_0 falls back to f16 for a
-tensor whose ne0 is not a multiple of 32; the conv patch kernels are never q8_0, as in real mmproj files).
+tensor whose ne0 is not a multiple of 32; the conv patch kernels are never q8_0, as in real mmproj files, and
+v.position_embd.weight is always f32 because llama.cpp's ggml_interpolate accepts only F32).
 """
 
 import argparse
@@ -328,7 +329,8 @@ def write_mmproj(path, cfg, args, gen):
     t("v.patch_embd.weight", gen.normal((C, 3, P, P), 1.0 / np.sqrt(kin)), allow_q8=False)
     t("v.patch_embd.weight.1", gen.normal((C, 3, P, P), 1.0 / np.sqrt(kin)), allow_q8=False)
     t("v.patch_embd.bias", bias(C))
-    t("v.position_embd.weight", gen.normal((S * S, C), 0.5), allow_q8=False)
+    # always f32: llama.cpp resizes it with ggml_interpolate, which asserts an F32 input
+    w.add_tensor("v.position_embd.weight", gen.normal((S * S, C), 0.5), "f32")
     res = 1.0 / np.sqrt(2.0 * NL)
     for l in range(NL):
         p = "v.blk.%d." % l
