@@ -15,7 +15,7 @@ Weights: N(0, gain / sqrt(fan_in)) so every projection keeps unit-scale activati
 output projections get an extra 1/sqrt(2 * n_layer); norm weights 1 + N(0, 0.05^2). The router and LM
 head gains (--router-gain, --output-gain) make routing and next-token choices decisive rather than
 flat. 1-D tensors are always f32; --dtype applies to the 2-D+ weights (q8_0 falls back to f16 for a
-tensor whose ne0 is not a multiple of 32; the conv patch kernels are never q8_0, as in real mmproj files, and
+tensor whose ne0 is not a multiple of 32; the conv patch kernels are f16 for q8_0/bf16, as in real mmproj files, and
 v.position_embd.weight is always f32 because llama.cpp's ggml_interpolate accepts only F32).
 """
 
@@ -225,8 +225,10 @@ class Gen:
     def wtype(self, shape, allow_q8=True):
         if len(shape) == 1:
             return "f32"
-        if self.dtype == "q8_0" and (not allow_q8 or shape[-1] % 32):
+        if self.dtype == "q8_0" and shape[-1] % 32:
             return "f16"
+        if not allow_q8 and self.dtype in ("q8_0", "bf16"):
+            return "f16"  # conv kernels: llama.cpp's im2col path takes f32/f16 only
         return self.dtype
 
 
