@@ -6,7 +6,8 @@
 # Generates the synthetic "bench" model (tools/gen_synthetic_model.py, seed 1234) in f32, f16 and q8_0,
 # then runs bench/llama_bench.mjs (median of 5) on those and on goldens/qwen3vlmoe-tiny-a/text.gguf,
 # CPU build and Vulkan build. One JSON file per run in OUT_DIR, plus summary.txt.
-# Env: THREADS (CPU-build thread counts, default "1 2"), BUILDS (default "cpu vulkan"), RUNS (default 5).
+# Env: THREADS (CPU-build thread counts, default "1 2"), BUILDS (default "cpu vulkan"), RUNS (default 5),
+# VK_PROMPT / VK_DECODE (Vulkan prompt/decode tokens for the bench models, default 32 / 16).
 # Takes tens of minutes on a 2-core machine with lavapipe; run it on an otherwise idle machine.
 set -euo pipefail
 SRC="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -40,6 +41,8 @@ for t in $cpu_threads; do
 done
 # Vulkan: ggml's CPU threads barely matter (lavapipe does the work with its own threads)
 case " $BUILDS " in *" vulkan "*) ;; *) echo "results in $OUT"; exit 0 ;; esac
+# On lavapipe llama.cpp's batched matmul shaders are very slow (a 512-token prefill of the bench model took
+# ~9 min per run on the busy 2-core machine), hence the short prompt for the bench models.
 [ -f "$GOLDENS/qwen3vlmoe-tiny-a/text.gguf" ] && run goldens-a "$GOLDENS/qwen3vlmoe-tiny-a/text.gguf" 128 64 vulkan 1
-for dt in f32 f16 q8_0; do run "bench-$dt" "$OUT/bench-$dt/text.gguf" 512 64 vulkan 1; done
+for dt in f32 f16 q8_0; do run "bench-$dt" "$OUT/bench-$dt/text.gguf" "${VK_PROMPT:-32}" "${VK_DECODE:-16}" vulkan 1; done
 echo "results in $OUT"
