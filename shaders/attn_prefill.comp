@@ -42,15 +42,21 @@ layout(push_constant) uniform P {
 void main() {
     uint tid = gl_LocalInvocationID.x;
     uint kvh = gl_WorkGroupID.y;
-    uint r = gl_WorkGroupID.x * gl_WorkGroupSize.x + tid;
-    if (r >= p.nrows) return;
-    uint g = r % p.G, t = r / p.G;
+    uint r0 = gl_WorkGroupID.x * gl_WorkGroupSize.x;
+    uint r = r0 + tid;
+    bool valid = r < p.nrows;
+    uint rr = valid ? r : p.nrows - 1;
+    uint g = rr % p.G, t = rr / p.G;
     uint h = kvh * p.G + g;
 
     int nkv = int(p.Tk);
     if (p.has_nkv != 0) nkv = clamp(nkv_[p.on], 0, int(p.Tk));
-    // keys this row may see: [0, lim)
+    // keys this row may see: [0, lim); the workgroup walks [0, wlim), the
+    // largest lim of its rows, so the key loop and the K/V addresses are
+    // uniform (one load broadcast to all rows instead of a gather).
     int lim = p.causal != 0 ? min(nkv, nkv - int(p.Tq) + int(t) + 1) : nkv;
+    uint tlast = (min(r0 + gl_WorkGroupSize.x, p.nrows) - 1) / p.G;
+    int wlim = p.causal != 0 ? min(nkv, nkv - int(p.Tq) + int(tlast) + 1) : nkv;
 
     float q[HD];
     float o[HD];
@@ -63,12 +69,13 @@ void main() {
     float s[BC];
     uint kb = p.ok + kvh * p.sk1, vb = p.ov + kvh * p.sv1;
 
-    for (int k0 = 0; k0 < lim; k0 += int(BC)) {
-        int nk = min(int(BC), lim - k0);
+    for (int k0 = 0; k0 < wlim; k0 += int(BC)) {
+        int nk = clamp(lim - k0, 0, int(BC)); // keys of this block the row sees
+        int wk = min(int(BC), wlim - k0);    // keys of this block that exist (uniform)
         float mt = m;
         [[unroll]] for (uint j = 0; j < BC; j++) {
             float acc = 0.0;
-            if (int(j) < nk) {
+            if (int(j) < wk) {
                 uint kr = kb + uint(k0 + int(j)) * p.sk2;
                 [[unroll]] for (uint d = 0; d < HD; d += 2) {
                     vec2 kv = load_k2(kr + d);
@@ -82,8 +89,8 @@ void main() {
         l *= alpha;
         [[unroll]] for (uint d = 0; d < HD; d++) o[d] *= alpha;
         [[unroll]] for (uint j = 0; j < BC; j++) {
-            if (int(j) < nk) {
-                float pj = exp(s[j] - mt);
+            if (int(j) < wk) {
+                float pj = int(j) < nk ? exp(s[j] - mt) : 0.0;
                 l += pj;
                 uint vr = vb + uint(k0 + int(j)) * p.sv2;
                 [[unroll]] for (uint d = 0; d < HD; d += 2) {
@@ -95,6 +102,7 @@ void main() {
         }
         m = mt;
     }
+    if (!valid) return;
     float inv = l > 0.0 ? 1.0 / l : 0.0;
     uint ob = p.oo + h * p.so1 + t * p.so2;
     [[unroll]] for (uint d = 0; d < HD; d++) o_[ob + d] = o[d] * inv;
