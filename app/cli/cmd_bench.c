@@ -208,7 +208,10 @@ static void bench_ops_other(vk_ctx *ctx, int reps) {
 
 static void bench_usage(FILE *f) {
     fprintf(f,
-            "usage: moevk bench ops [--reps N]\n\n"
+            "usage: moevk bench ops [--reps N]\n"
+            "       moevk bench model -m TEXT.gguf [--mmproj MMPROJ.gguf] [-p N] [-n N] [--reps N]\n\n"
+            "  model image encode ms, prefill tokens/s and decode tokens/s of a GGUF pair\n"
+            "        (median of --reps runs, default 5; `moevk bench model --help`)\n"
             "  ops   per-op microbenchmarks on the chosen device (MOEVK_DEVICE): median wall time\n"
             "        of N submits after a warm-up, with GFLOP/s and GB/s\n"
             "options:\n"
@@ -220,6 +223,7 @@ int cmd_bench(int argc, char **argv) {
         bench_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (!strcmp(argv[1], "model")) return bench_model(argc - 1, argv + 1);
     if (strcmp(argv[1], "ops") != 0) {
         fprintf(stderr, "moevk bench: unknown benchmark '%s'\n\n", argv[1]);
         bench_usage(stderr);

@@ -11,7 +11,7 @@ static const cli_command g_commands[] = {
     {"devices", "list Vulkan devices with their limits and features", cmd_devices},
     {"info", "show a GGUF file: metadata, tensors, model hyper-parameters", cmd_info},
     {"tokenize", "print the token ids of a text (byte-level BPE from a GGUF)", cmd_tokenize},
-    {"bench", "benchmarks: bench ops (per-op GFLOP/s and GB/s)", cmd_bench},
+    {"bench", "benchmarks: `bench ops` (per-op GFLOP/s, GB/s), `bench model` (encode, prefill, decode)", cmd_bench},
 };
 #define N_COMMANDS (sizeof g_commands / sizeof g_commands[0])
 

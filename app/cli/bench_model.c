@@ -1,0 +1,117 @@
+/* bench_model.c — `moevk bench model`: image encode ms, prefill tokens/s and
+ * decode tokens/s of a GGUF pair, each the median of --reps runs (default 5)
+ * after one warm-up. Prompts are random token ids (no tokenizer in the
+ * loop); the image is a random normalised picture of --image-size pixels. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_util.h"
+#include "commands.h"
+#include "moevk.h"
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: moevk bench model -m TEXT.gguf [--mmproj MMPROJ.gguf] [-p N_PROMPT] [-n N_GEN]\n"
+               "                         [--image-size PX] [--reps N] [--kv-type f16|f32]\n\n"
+               "Reports medians over --reps runs (default 5) of: image encode ms (with --mmproj; a random\n"
+               "PX x PX image, default 448), prefill tokens/s (-p random tokens, default 128) and decode\n"
+               "tokens/s (-n greedy steps, default 64). Runs on the device moevk picks ($MOEVK_DEVICE).\n");
+}
+
+int bench_model(int argc, char **argv) {
+    moevk_model_params mp = moevk_model_default_params();
+    long n_prompt = 128, n_gen = 64, reps = 5, px = 448;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEED() do { if (!v) { fprintf(stderr, "moevk bench model: %s needs a value\n", a); return 2; } i++; } while (0)
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
+        else if (!strcmp(a, "-m") || !strcmp(a, "--model")) { NEED(); mp.model_path = v; }
+        else if (!strcmp(a, "--mmproj")) { NEED(); mp.mmproj_path = v; }
+        else if (!strcmp(a, "-p")) { NEED(); if (cli_int(a, v, 1, 1 << 16, &n_prompt)) return 2; }
+        else if (!strcmp(a, "-n")) { NEED(); if (cli_int(a, v, 1, 1 << 16, &n_gen)) return 2; }
+        else if (!strcmp(a, "--reps")) { NEED(); if (cli_int(a, v, 1, 1000, &reps)) return 2; }
+        else if (!strcmp(a, "--image-size")) { NEED(); if (cli_int(a, v, 32, 8192, &px)) return 2; }
+        else if (!strcmp(a, "--kv-type")) { NEED(); mp.kv_type = !strcmp(v, "f32") ? MOEVK_KV_F32 : MOEVK_KV_F16; }
+        else { fprintf(stderr, "moevk bench model: unknown option '%s'\n", a); usage(stderr); return 2; }
+#undef NEED
+    }
+    if (!mp.model_path) { usage(stderr); return 2; }
+    mp.progress = cli_progress;
+    mp.n_ctx = (int)(n_prompt + n_gen + 16 > 4096 ? n_prompt + n_gen + 16 : 4096);
+    moevk_model *m = NULL;
+    moevk_status s = moevk_model_load(&mp, &m);
+    if (s != MOEVK_OK) { cli_error("bench model", s); return 1; }
+    moevk_model_info info;
+    moevk_model_get_info(m, &info);
+    printf("model: %s (%s), %d layers, n_embd %d, %d experts top-%d, vocab %d, weights %.1f MiB\ndevice: %s\n", info.name,
+           info.arch, info.n_layer, info.n_embd, info.n_expert, info.n_expert_used, info.n_vocab,
+           (double)info.weight_bytes / 1048576.0, info.device);
+    int rc = 0;
+    int32_t *tok = malloc((size_t)(n_prompt + 8) * sizeof *tok);
+    int32_t *greedy = malloc((size_t)(n_gen + 1) * sizeof *greedy);
+    double *enc = calloc((size_t)reps, sizeof *enc), *pre = calloc((size_t)reps, sizeof *pre), *dec = calloc((size_t)reps, sizeof *dec);
+    float *pix = NULL;
+    int32_t *itok = NULL;
+    if (!tok || !greedy || !enc || !pre || !dec) { fprintf(stderr, "out of memory\n"); rc = 1; goto out; }
+    uint64_t rng = 0x1234567;
+    for (long i = 0; i < n_prompt + 8; i++) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        tok[i] = (int32_t)((rng >> 33) % (uint64_t)(info.n_vocab > 256 ? 256 : info.n_vocab)); /* byte tokens: never special */
+    }
+    moevk_timings t;
+    if (info.has_vision) {
+        size_t n = 0;
+        int32_t pad = -1;
+        if (moevk_tokenize(m, "<|image_pad|>", 1, &pad, 1, &n) != MOEVK_OK || n != 1) {
+            fprintf(stderr, "moevk bench model: the vocabulary has no <|image_pad|> token\n");
+            rc = 1;
+            goto out;
+        }
+        long side = px / 32 * 32, n_img = (side / 32) * (side / 32);
+        pix = malloc((size_t)(3 * side * side) * sizeof *pix);
+        itok = malloc((size_t)(n_img + 2) * sizeof *itok);
+        if (!pix || !itok) { rc = 1; goto out; }
+        for (long i = 0; i < 3 * side * side; i++) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            pix[i] = (float)((rng >> 40) % 2001) / 1000.0f - 1.0f;
+        }
+        itok[0] = tok[0];
+        for (long i = 0; i < n_img; i++) itok[1 + i] = pad;
+        itok[n_img + 1] = tok[1];
+        for (long r = -1; r < reps; r++) {
+            moevk_eval_params ep = {.tokens = itok, .n_tokens = (int)n_img + 2, .pixels = pix, .pixels_w = (int)side, .pixels_h = (int)side};
+            if ((s = moevk_eval(m, &ep)) != MOEVK_OK) { cli_error("bench model", s); rc = 1; goto out; }
+            moevk_get_timings(m, &t);
+            if (r >= 0) enc[r] = t.image_encode_ms;
+        }
+        printf("image encode: %ldx%ld px, %ld image tokens: %.1f ms (median of %ld)\n", side, side, n_img, median(enc, (int)reps), reps);
+    }
+    for (long r = -1; r < reps; r++) {
+        moevk_eval_params ep = {.tokens = tok, .n_tokens = (int)n_prompt};
+        if ((s = moevk_eval(m, &ep)) != MOEVK_OK) { cli_error("bench model", s); rc = 1; goto out; }
+        moevk_get_timings(m, &t);
+        if (r >= 0) pre[r] = 1e3 * (double)n_prompt / t.prefill_ms;
+    }
+    printf("prefill: %ld tokens: %.1f tokens/s (median of %ld)\n", n_prompt, median(pre, (int)reps), reps);
+    for (long r = -1; r < reps; r++) {
+        moevk_eval_params ep = {.tokens = tok, .n_tokens = 8, .n_greedy = (int)n_gen + 1, .greedy_tokens = greedy};
+        if ((s = moevk_eval(m, &ep)) != MOEVK_OK) { cli_error("bench model", s); rc = 1; goto out; }
+        moevk_get_timings(m, &t);
+        if (r >= 0) dec[r] = 1e3 * (double)n_gen / t.decode_ms;
+    }
+    printf("decode: %ld tokens: %.1f tokens/s (median of %ld)\n", n_gen, median(dec, (int)reps), reps);
+out:
+    free(tok); free(greedy); free(enc); free(pre); free(dec); free(pix); free(itok);
+    moevk_model_free(m);
+    return rc;
+}
