@@ -8,6 +8,7 @@ while read -r p; do
   [ -z "$p" ] || [ "${p#\#}" != "$p" ] && continue
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done < "$root/.ci/packages.txt"
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)  # a machine's own Node.js is fine
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "moevk: installing Debian packages: ${missing[*]}" >&2
 sudo_cmd=""
