@@ -263,7 +263,13 @@ static void draw_caption(view_app *app) {
     if (max_lines > VIEW_MAX_CAPTION_LINES) max_lines = VIEW_MAX_CAPTION_LINES;
     if (max_lines < 1) max_lines = 1;
     rc->n_lines = view_text_wrap(app->text, VIEW_FONT_CAPTION, c->text, rc->cap_w, rc->line_start, rc->line_len,
-                                 max_lines);
+                                 VIEW_MAX_CAPTION_LINES);
+    if (rc->n_lines > max_lines) {  // a long caption: keep its newest lines in view
+        int drop = rc->n_lines - max_lines;
+        memmove(rc->line_start, rc->line_start + drop, sizeof(int) * (size_t)max_lines);
+        memmove(rc->line_len, rc->line_len + drop, sizeof(int) * (size_t)max_lines);
+        rc->n_lines = max_lines;
+    }
 
     // the token under the mouse (or forced by a script) is highlighted
     int hl_seg = app->hover_seg;
@@ -471,7 +477,10 @@ static void draw_status(view_app *app) {
                  enc, pre, dec);
         if (view_text_width(app->text, VIEW_FONT_SMALL, buf) <= avail) break;
     }
+    SDL_Rect clip = {s.x, s.y, s.w - right_w - 24, s.h};
+    SDL_RenderSetClipRect(app->ren, &clip);
     view_text_draw(app->text, VIEW_FONT_SMALL, buf, s.x + 8, s.y + 5, C_TEXT);
+    SDL_RenderSetClipRect(app->ren, NULL);
     view_text_draw(app->text, VIEW_FONT_SMALL, right, s.x + s.w - right_w - 8, s.y + 5, C_TEXT);
 }
 
@@ -585,11 +594,16 @@ void view_draw(view_app *app) {
     layout(app);
     set_color(r, C_BG);
     SDL_RenderClear(r);
+    // each panel is clipped to its rectangle, so a narrow window never overlaps them
+    SDL_RenderSetClipRect(r, &app->rc.frame);
     draw_frame(app);
+    SDL_RenderSetClipRect(r, &app->rc.caption);
     draw_caption(app);  // wraps the caption lines the hover test needs
     update_hover(app);
     draw_caption(app);  // again, with the hovered token highlighted (cheap: strings are cached)
+    SDL_RenderSetClipRect(r, &app->rc.heat);
     draw_heat(app);
+    SDL_RenderSetClipRect(r, NULL);
     draw_status(app);
     if (app->wst.state == VIEW_MODEL_LOADING) draw_loading(app);
     if (app->show_help) draw_help(app);
