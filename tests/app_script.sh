@@ -14,6 +14,8 @@
 #   - the app's routing JSON equals the CLI's (same ids and weights);
 #   - hovering a cell names its layer, expert, count and share (from the CLI);
 #   - the status bar holds text and names the device;
+#   - `--headless --frames 2 IMAGE IMAGE2` writes exactly two PNGs with the
+#     two captions;
 #   - after a second image, the "running average" view shows the mean of the
 #     two frames' shares (each from the CLI's routing for that image).
 # Model: the embedded model (assets/models/) if present, else the golden tiny
@@ -88,6 +90,10 @@ mkdir -p "$WORK/headless2"
 timeout 900 "$VIEW" --headless -m "$MODEL" --mmproj "$MMPROJ" --script "$SRC/tests/data/app_script.txt" \
     --out "$WORK/headless2" >"$WORK/headless2/stdout.txt" 2>"$WORK/headless2/stderr.txt" ||
     { cat "$WORK/headless2/stderr.txt"; echo "FAIL: moevk-view --headless failed"; exit 1; }
+
+# plain --headless --frames: one PNG per finished caption, stepping through the inputs
+timeout 900 "$VIEW" --headless --out "$WORK/frames" --frames 2 -m "$MODEL" --mmproj "$MMPROJ" "$IMAGE" "$IMAGE2" \
+    >"$WORK/frames.txt" 2>"$WORK/frames.err" || { cat "$WORK/frames.err"; echo "FAIL: moevk-view --headless --frames failed"; exit 1; }
 
 $PY - "$WORK" xvfb headless2 <<'PYEOF'
 import json, os, sys
@@ -279,6 +285,15 @@ for run in runs:
     vmax = max(max(r) for r in mean) or 1.0
     check_cells(run, "average", Image.open(os.path.join(d, "average.png")).convert("RGB"), av["heatmap"],
                 [[v / vmax for v in row] for row in mean])
+
+# --headless --frames 2 IMAGE IMAGE2: frame_0000 and frame_0001 hold the two captions
+for i, want in enumerate((cli_caption, cli2_caption)):
+    p = os.path.join(work, "frames", f"frame_{i:04d}")
+    if check(os.path.exists(p + ".png") and os.path.exists(p + ".view.json"), f"frames: {p}.png missing"):
+        fv = json.load(open(p + ".view.json"))
+        check(fv["caption"].strip() == want, f"frames: frame {i} caption {fv['caption']!r}, CLI {want!r}")
+        check(Image.open(p + ".png").size == (fv["width"], fv["height"]), f"frames: frame {i} size")
+check(not os.path.exists(os.path.join(work, "frames", "frame_0002.png")), "frames: more than --frames 2 written")
 
 if fails:
     print("FAIL:")

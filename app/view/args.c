@@ -47,7 +47,8 @@ static void usage(FILE *f) {
             "      I image tokens, T text tokens, B both, A this frame / running average, C camera on/off,\n"
             "      R caption again, Esc/Q quit. Hover a caption word to see that token's routing;\n"
             "      hover a heatmap cell for layer, expert, count and share.\n\n"
-            "environment: MOEVK_ASSETS (assets dir), MOEVK_DEVICE, MOEVK_FONT\n\n",
+            "environment: MOEVK_ASSETS (assets dir), MOEVK_DEVICE, MOEVK_FONT,\n"
+            "             MOEVK_VIEW_NO_WARMUP=1 (skip the warm-up caption after loading)\n\n",
             moevk_version());
     view_camera_entry cams[16];
     int n = view_camera_list(cams, 16);
