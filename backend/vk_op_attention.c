@@ -1,7 +1,14 @@
 /* vk_op_attention.c — fused attention with online softmax, GQA, causal/full
- * mask, F32/F16 KV, n_kv read on the GPU. Tq == 1: split-K decode
- * (shaders/attn_decode.comp + attn_combine.comp); else the tiled prefill
- * kernel (shaders/attn_prefill.comp). */
+ * mask, F32/F16 KV, n_kv read on the GPU.
+ *   Tq == 1: split-K flash-decoding (shaders/attn_decode.comp: chunks of 128
+ *            keys x KV head x head group, then attn_combine.comp merges them).
+ *   Tq > 1:  shaders/attn_prefill.comp, one invocation per (query, head) row,
+ *            64 rows of one GQA group per workgroup walking a uniform key range
+ *            in unrolled blocks; K/V are read from the storage buffers directly
+ *            (a shared-memory-staged version was dropped: on lavapipe its
+ *            barriers made LLVM's coroutine splitting take minutes per shader).
+ * lavapipe ends any outermost shader loop after 65535 iterations (nested ones
+ * included), so shaders keep their dynamic loops short; see the checks below. */
 #include <math.h>
 #include <stdio.h>
 

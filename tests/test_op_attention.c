@@ -3,7 +3,9 @@
  * against the reference on the F16-rounded K/V (what the device sees), and the
  * NMSE to the unrounded reference is printed (expected ~1e-7..1e-6 < 5e-4).
  * Covers Tq 1/7/33/127, Tk up to 600, hd 16/64/72/128, GQA 1/2/8, causal and
- * full, n_kv from a GPU buffer below Tk (also on replay), strided q views. */
+ * full, n_kv from a GPU buffer below Tk (also on replay), strided q views.
+ * Debugging aid: ATTN_ONLY=<i> runs one prefill case, ATTN_CASE=hd,Hq,Hkv,Tq,Tk,nkv,causal,f16,fused
+ * runs one custom case (Tq = 1 takes the decode path) instead of the prefill list. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
