@@ -89,6 +89,12 @@ const vk_device_info *vk_ctx_info(const vk_ctx *ctx);
 uint32_t vk_ctx_validation_count(const vk_ctx *ctx);
 /* Prints the per-op profile (MOEVK_PROFILE=1) to stderr and resets it. */
 void vk_ctx_profile_report(vk_ctx *ctx);
+/* Persistent pipeline cache ($MOEVK_CACHE_DIR, else $XDG_CACHE_HOME/moevk,
+ * else ~/.cache/moevk; MOEVK_PIPELINE_CACHE=0 disables). Bytes of driver
+ * cache data the context was seeded with (0: cold start), and an explicit
+ * save (also done by vk_ctx_destroy); saving never fails loudly. */
+size_t vk_ctx_pipeline_cache_loaded(const vk_ctx *ctx);
+void vk_ctx_pipeline_cache_save(vk_ctx *ctx);
 
 /* ------------------------------------------------------------ memory */
 

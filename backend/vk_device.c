@@ -354,6 +354,7 @@ moevk_status vk_ctx_create(const vk_ctx_params *p, vk_ctx **out) {
     if (s == MOEVK_OK) s = pick_device(ctx, want, &ctx->phys);
     if (s == MOEVK_OK) s = create_device(ctx);
     if (s == MOEVK_OK) s = vk_alloc_init(ctx);
+    if (s == MOEVK_OK) vk_pipeline_cache_init(ctx);
     if (s != MOEVK_OK) {
         vk_ctx_destroy(ctx);
         return s;
@@ -372,6 +373,7 @@ void vk_ctx_destroy(vk_ctx *ctx) {
         ctx->vkd.vkDeviceWaitIdle(ctx->device);
         if (ctx->profile) vk_ctx_profile_report(ctx);
         vk_pipelines_destroy(ctx);
+        vk_pipeline_cache_destroy(ctx);
         vk_alloc_destroy(ctx);
         ctx->vkd.vkDestroyDevice(ctx->device, NULL);
     }

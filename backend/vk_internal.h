@@ -78,6 +78,16 @@ struct vk_ctx {
     uint64_t allocated;
     vk_pipeline *pipelines;
 
+    /* persistent pipeline cache (vk_pipeline_cache.c); VK_NULL_HANDLE if disabled */
+    VkPipelineCache pipeline_cache;
+    char *pipeline_cache_dir;         /* NULL when there is no file to use */
+    char *pipeline_cache_path;        /* <dir>/pipelines-<vendor>-<device>-<driver>-<uuid>.bin */
+    uint32_t pipeline_cache_vendor, pipeline_cache_device;
+    uint8_t pipeline_cache_uuid[VK_UUID_SIZE];
+    size_t pipeline_cache_loaded;     /* bytes of driver data seeded from the file */
+    uint64_t pipeline_cache_hash;     /* FNV-1a of the data last loaded or saved */
+    int pipeline_cache_dirty;         /* pipelines created since the last save */
+
     /* one-shot transfers */
     VkCommandPool xfer_pool;
     VkCommandBuffer xfer_cmd;
@@ -159,5 +169,10 @@ void vk_alloc_destroy(vk_ctx *ctx);
 /* Pipelines (vk_pipeline.c) */
 moevk_status vk_pipeline_get(vk_ctx *ctx, const vk_dispatch_desc *d, vk_pipeline **out);
 void vk_pipelines_destroy(vk_ctx *ctx);
+/* Pipeline cache (vk_pipeline_cache.c). init never fails: without a usable
+ * file or directory the context simply starts cold. destroy saves first. */
+void vk_pipeline_cache_init(vk_ctx *ctx);
+void vk_pipeline_cache_save(vk_ctx *ctx);
+void vk_pipeline_cache_destroy(vk_ctx *ctx);
 
 #endif

@@ -54,6 +54,10 @@
     X(vkDestroyPipelineLayout)           \
     X(vkCreateComputePipelines)          \
     X(vkDestroyPipeline)                 \
+    X(vkCreatePipelineCache)             \
+    X(vkDestroyPipelineCache)            \
+    X(vkGetPipelineCacheData)            \
+    X(vkMergePipelineCaches)             \
     X(vkCreateCommandPool)               \
     X(vkDestroyCommandPool)              \
     X(vkResetCommandPool)                \

@@ -2,7 +2,8 @@
  * {module, set layout, layout, pipeline} keyed by shader name, specialization
  * constants, binding count and push-constant size. Every binding is a storage
  * buffer bound with push descriptors (VK_KHR_push_descriptor), so recording a
- * dispatch needs no descriptor pools. */
+ * dispatch needs no descriptor pools. Pipelines are compiled through the
+ * context's VkPipelineCache, which vk_pipeline_cache.c keeps on disk. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +78,7 @@ static moevk_status pipeline_create(vk_ctx *ctx, const vk_dispatch_desc *d, vk_p
         .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO, .stage = VK_SHADER_STAGE_COMPUTE_BIT,
                   .module = p->module, .pName = "main", .pSpecializationInfo = d->n_spec ? &si : NULL},
         .layout = p->layout};
-    r = ctx->vkd.vkCreateComputePipelines(ctx->device, VK_NULL_HANDLE, 1, &cci, NULL, &p->pipeline);
+    r = ctx->vkd.vkCreateComputePipelines(ctx->device, ctx->pipeline_cache, 1, &cci, NULL, &p->pipeline);
     if (r != VK_SUCCESS) { s = vk_fail_result(r, "vkCreateComputePipelines", __FILE__, __LINE__); goto fail; }
     *out = p;
     return MOEVK_OK;
@@ -97,6 +98,7 @@ moevk_status vk_pipeline_get(vk_ctx *ctx, const vk_dispatch_desc *d, vk_pipeline
         if (s == MOEVK_OK) {
             p->next = ctx->pipelines;
             ctx->pipelines = p;
+            ctx->pipeline_cache_dirty = 1;
         }
     }
     pthread_mutex_unlock(&ctx->lock);
