@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# run_race.sh — regenerate every figure in docs/PERFORMANCE.md: moevk against llama.cpp on the same
+# machine, the same Vulkan device (lavapipe) and the same text GGUF.
+#
+#   bash bench/run_race.sh [OUT_DIR]          (default /tmp/moevk-race; takes ~20-40 min on 2 cores)
+#
+# Steps (all output in OUT_DIR; summary.txt collects the lines quoted in the doc):
+#   1. env.txt: date, CPU model and cores, the commit, `moevk devices`, load average.
+#   2. moevk built from the COMMITTED tree (git archive HEAD -> OUT_DIR/src, Release build in
+#      OUT_DIR/build), so uncommitted edits in the working tree never leak into the figures.
+#      MOEVK=/path/to/moevk skips the build and uses that binary (MOEVK_COMMIT=its commit, for env.txt).
+#   3. models: goldens/qwen3vlmoe-tiny-a (text + mmproj), the synthetic "bench" preset of
+#      tools/gen_synthetic_model.py (seed 1234) in each of $DTYPES, and assets/models/moevk-tiny*.gguf
+#      if present.
+#   4. ops.txt: `moevk bench ops --reps $OPS_REPS`.
+#   5. per model: `moevk bench model` (median of $REPS) and bench/llama_bench.mjs (median of $REPS) with
+#      the CPU build (--threads $THREADS) and the Vulkan build on lavapipe, at the same prompt/decode
+#      lengths: P=128/N=64 for moevk and llama.cpp CPU, and the short Vulkan lengths ($VK_PROMPT/$VK_DECODE,
+#      default 32/16; llama.cpp's Vulkan prefill on lavapipe is very slow) for moevk and llama.cpp Vulkan.
+#   6. mtmd-*.json: llama.cpp's image encoder (libmtmd, bench/node/mtmd, CPU, $THREADS thread) on the same
+#      448x448 random image size moevk bench model uses (196 image tokens), median of $REPS.
+#   7. profile-*.txt: MOEVK_PROFILE=1 `moevk caption` (per-op GPU time from timestamp queries).
+# Env: REPS (5), OPS_REPS (10), THREADS (llama.cpp CPU threads, default 1), DTYPES ("f32 f16"),
+#      VK_PROMPT/VK_DECODE (32/16), SKIP_VULKAN=1, SKIP_MTMD=1, SKIP_OPS=1.
+# Every timed line in summary.txt carries the load average (/proc/loadavg) at its start.
+set -euo pipefail
+SRC="$(cd "$(dirname "$0")/.." && pwd)"
+OUT="${1:-/tmp/moevk-race}"
+GOLDENS="${MOEVK_GOLDENS:-$SRC/../shared/goldens}"
+REPS="${REPS:-5}"
+OPS_REPS="${OPS_REPS:-10}"
+THREADS="${THREADS:-1}"
+DTYPES="${DTYPES:-f32 f16}"
+VK_PROMPT="${VK_PROMPT:-32}"
+VK_DECODE="${VK_DECODE:-16}"
+export UV_THREADPOOL_SIZE=1          # see docs/LLAMACPP.md: set before node starts
+mkdir -p "$OUT"
+S="$OUT/summary.txt"
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+say() { echo "$*" | tee -a "$S"; }
+
+# ---- 1-2: environment, build -------------------------------------------------------------------------
+COMMIT="$(git -C "$SRC" rev-parse --short HEAD)"
+if [ -n "${MOEVK:-}" ]; then
+    COMMIT="${MOEVK_COMMIT:-unknown: prebuilt binary, set MOEVK_COMMIT}"
+else
+    rm -rf "$OUT/src" && mkdir -p "$OUT/src"
+    git -C "$SRC" archive HEAD | tar -x -C "$OUT/src"
+    cmake -S "$OUT/src" -B "$OUT/build" -DCMAKE_BUILD_TYPE=Release >"$OUT/build.log" 2>&1
+    cmake --build "$OUT/build" -j"$(nproc)" --target moevk_cli >>"$OUT/build.log" 2>&1
+    MOEVK="$OUT/build/moevk"
+fi
+{
+    echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "cpu: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
+    echo "commit: $COMMIT (moevk binary: $MOEVK)"
+    echo "node-llama-cpp: $(node -p 'require(process.argv[1]).version' "$SRC/bench/node/node_modules/node-llama-cpp/package.json")"
+    echo "load: $(load)"
+    "$MOEVK" devices
+} >"$OUT/env.txt" 2>&1
+cat "$OUT/env.txt" | tee -a "$S"
+
+# ---- 3: models ------------------------------------------------------------------------------------------
+MODELS=()   # tag:text:mmproj
+[ -f "$GOLDENS/qwen3vlmoe-tiny-a/text.gguf" ] &&
+    MODELS+=("goldens-a:$GOLDENS/qwen3vlmoe-tiny-a/text.gguf:$GOLDENS/qwen3vlmoe-tiny-a/mmproj.gguf")
+for dt in $DTYPES; do
+    [ -f "$OUT/bench-$dt/text.gguf" ] ||
+        /usr/bin/python3 "$SRC/tools/gen_synthetic_model.py" --dtype "$dt" --out-prefix "$OUT/bench-$dt/" >/dev/null
+    MODELS+=("bench-$dt:$OUT/bench-$dt/text.gguf:$OUT/bench-$dt/mmproj.gguf")
+done
+[ -f "$SRC/assets/models/moevk-tiny.gguf" ] && [ -f "$SRC/assets/models/moevk-tiny-mmproj.gguf" ] &&
+    MODELS+=("moevk-tiny:$SRC/assets/models/moevk-tiny.gguf:$SRC/assets/models/moevk-tiny-mmproj.gguf")
+
+# ---- 4: ops ---------------------------------------------------------------------------------------------
+if [ -z "${SKIP_OPS:-}" ]; then
+    say "== moevk bench ops --reps $OPS_REPS (load $(load))"
+    "$MOEVK" bench ops --reps "$OPS_REPS" | tee "$OUT/ops.txt" >>"$S"
+    say "   (load after: $(load))"
+fi
+
+# ---- 5: models, moevk vs llama.cpp -------------------------------------------------------------------
+moevk_run() { # tag text mmproj P N
+    local f="$OUT/moevk-$1-p$4-n$5.txt"
+    say "== moevk $1 -p $4 -n $5 --reps $REPS (load $(load))"
+    "$MOEVK" bench model -m "$2" --mmproj "$3" -p "$4" -n "$5" --reps "$REPS" 2>/dev/null | tee "$f" |
+        grep -E '^(image encode|prefill|decode)' | sed 's/^/   /' | tee -a "$S"
+}
+llama_run() { # tag text P N gpu threads
+    local f="$OUT/llama-$1-$5-t$6-p$3-n$4.json"
+    say "== llama.cpp $1 gpu=$5 threads=$6 -p $3 -n $4 (load $(load))"
+    node "$SRC/bench/llama_bench.mjs" --model "$2" --prompt "$3" --decode "$4" --gpu "$5" --threads "$6" \
+        --runs "$REPS" >"$f"
+    node -e 'const r=require(process.argv[1]);console.log(`   prefill ${r.prefill_tok_s} tok/s  decode ${r.decode_tok_s} tok/s  samples ${r.prefill_samples} | ${r.decode_samples}`)' "$f" |
+        tee -a "$S"
+}
+for m in "${MODELS[@]}"; do
+    IFS=: read -r tag text mmproj <<<"$m"
+    moevk_run "$tag" "$text" "$mmproj" 128 64
+    for t in $THREADS; do llama_run "$tag" "$text" 128 64 false "$t"; done
+    if [ -z "${SKIP_VULKAN:-}" ]; then
+        if [ "$tag" = goldens-a ]; then vp=128 vn=64; else vp=$VK_PROMPT vn=$VK_DECODE; fi
+        [ "$vp" = 128 ] || moevk_run "$tag" "$text" "$mmproj" "$vp" "$vn"
+        llama_run "$tag" "$text" "$vp" "$vn" vulkan 1
+    fi
+done
+
+# ---- 6: llama.cpp's image encoder -------------------------------------------------------------------------
+if [ -z "${SKIP_MTMD:-}" ]; then
+    MT="${MTMD_DIR:-$OUT/mtmd}"
+    [ -x "$MT/mtmd_ref" ] || bash "$SRC/bench/node/mtmd/build_mtmd.sh" "$MT" >"$OUT/mtmd-build.log" 2>&1
+    /usr/bin/python3 -c 'import numpy as np,sys; np.random.default_rng(7).integers(0,256,448*448*3,dtype=np.uint8).tofile(sys.argv[1])' "$OUT/img448.u8"
+    for m in "${MODELS[@]}"; do
+        IFS=: read -r tag text mmproj <<<"$m"
+        for t in $THREADS; do
+            say "== mtmd encode $tag 448x448 threads=$t runs=$REPS (load $(load))"
+            "$MT/mtmd_ref" "$text" "$mmproj" "$OUT/img448.u8" 448 448 "$OUT/mtmd-$tag.f32" "$t" -1 "$REPS" \
+                2>"$OUT/mtmd-$tag.log" | tee "$OUT/mtmd-$tag-t$t.json" | sed 's/^/   /' | tee -a "$S"
+        done
+    done
+fi
+
+# ---- 7: per-op GPU time of a real forward pass ------------------------------------------------------------
+for m in "${MODELS[@]}"; do
+    IFS=: read -r tag text mmproj <<<"$m"
+    case "$tag" in goldens-a | bench-f32) ;; *) continue ;; esac
+    img="$GOLDENS/qwen3vlmoe-tiny-a/image.png"
+    [ -f "$img" ] || continue
+    say "== MOEVK_PROFILE=1 caption $tag (load $(load))"
+    MOEVK_PROFILE=1 "$MOEVK" caption -m "$text" --mmproj "$mmproj" --image "$img" -n 16 \
+        >"$OUT/profile-$tag.out" 2>"$OUT/profile-$tag.txt" || true
+done
+say "results in $OUT"
