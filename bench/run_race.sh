@@ -21,7 +21,8 @@
 #      448x448 random image size moevk bench model uses (196 image tokens), median of $REPS.
 #   7. profile-*.txt: MOEVK_PROFILE=1 `moevk caption` (per-op GPU time from timestamp queries).
 # Env: REPS (5), OPS_REPS (10), THREADS (llama.cpp CPU threads, default 1), DTYPES ("f32 f16"),
-#      VK_PROMPT/VK_DECODE (32/16), SKIP_VULKAN=1, SKIP_MTMD=1, SKIP_OPS=1.
+#      VK_PROMPT/VK_DECODE (32/16), SKIP_VULKAN=1 (no llama.cpp Vulkan runs),
+#      STEPS (which of "ops models mtmd profile" to run; default all), MTMD_DIR (a built bench/node/mtmd).
 # Every timed line in summary.txt carries the load average (/proc/loadavg) at its start.
 set -euo pipefail
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
@@ -29,6 +30,8 @@ OUT="${1:-/tmp/moevk-race}"
 GOLDENS="${MOEVK_GOLDENS:-$SRC/../shared/goldens}"
 REPS="${REPS:-5}"
 OPS_REPS="${OPS_REPS:-10}"
+STEPS=" ${STEPS:-ops models mtmd profile} "
+step() { case "$STEPS" in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 THREADS="${THREADS:-1}"
 DTYPES="${DTYPES:-f32 f16}"
 VK_PROMPT="${VK_PROMPT:-32}"
@@ -73,7 +76,7 @@ done
     MODELS+=("moevk-tiny:$SRC/assets/models/moevk-tiny.gguf:$SRC/assets/models/moevk-tiny-mmproj.gguf")
 
 # ---- 4: ops ---------------------------------------------------------------------------------------------
-if [ -z "${SKIP_OPS:-}" ]; then
+if step ops; then
     say "== moevk bench ops --reps $OPS_REPS (load $(load))"
     "$MOEVK" bench ops --reps "$OPS_REPS" | tee "$OUT/ops.txt" >>"$S"
     say "   (load after: $(load))"
@@ -94,7 +97,7 @@ llama_run() { # tag text P N gpu threads
     node -e 'const r=require(process.argv[1]);console.log(`   prefill ${r.prefill_tok_s} tok/s  decode ${r.decode_tok_s} tok/s  samples ${r.prefill_samples} | ${r.decode_samples}`)' "$f" |
         tee -a "$S"
 }
-for m in "${MODELS[@]}"; do
+step models && for m in "${MODELS[@]}"; do
     IFS=: read -r tag text mmproj <<<"$m"
     moevk_run "$tag" "$text" "$mmproj" 128 64
     for t in $THREADS; do llama_run "$tag" "$text" 128 64 false "$t"; done
@@ -106,7 +109,7 @@ for m in "${MODELS[@]}"; do
 done
 
 # ---- 6: llama.cpp's image encoder -------------------------------------------------------------------------
-if [ -z "${SKIP_MTMD:-}" ]; then
+if step mtmd; then
     MT="${MTMD_DIR:-$OUT/mtmd}"
     [ -x "$MT/mtmd_ref" ] || bash "$SRC/bench/node/mtmd/build_mtmd.sh" "$MT" >"$OUT/mtmd-build.log" 2>&1
     /usr/bin/python3 -c 'import numpy as np,sys; np.random.default_rng(7).integers(0,256,448*448*3,dtype=np.uint8).tofile(sys.argv[1])' "$OUT/img448.u8"
@@ -121,7 +124,7 @@ if [ -z "${SKIP_MTMD:-}" ]; then
 fi
 
 # ---- 7: per-op GPU time of a real forward pass ------------------------------------------------------------
-for m in "${MODELS[@]}"; do
+step profile && for m in "${MODELS[@]}"; do
     IFS=: read -r tag text mmproj <<<"$m"
     case "$tag" in goldens-a | bench-f32) ;; *) continue ;; esac
     img="$GOLDENS/qwen3vlmoe-tiny-a/image.png"
