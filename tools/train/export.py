@@ -62,6 +62,8 @@ def load_run(run):
 
 
 def export(cfg, model, tok, out_dir, name, all_f32=False):
+    if len(set(tok.tokens)) != len(tok.tokens):
+        raise ValueError("tokenizer has duplicate token strings; llama.cpp would map them to one id")
     os.makedirs(out_dir, exist_ok=True)
     text_path = os.path.join(out_dir, name + ".gguf")
     mm_path = os.path.join(out_dir, name + "-mmproj.gguf")

@@ -27,7 +27,7 @@ from gguf_reader import GGUFReader  # noqa: E402
 from infer import Captioner  # noqa: E402
 
 PLAN = [("scene", 4), ("emoji", 2), ("tuxpaint", 2), ("openclipart", 2)]
-GOLDEN_PICK = [0, 4, 6]          # indexes into the 10 samples: a scene, an emoji, a tuxpaint stamp
+GOLDEN_PICK = 3                  # goldens for the 3 samples with the widest decision margins (see below)
 MAX_NEW = 32
 
 
@@ -183,11 +183,25 @@ def main():
         for r in rows:
             f.write("\t".join(r) + "\n")
     cap64 = Captioner(tp, mp, dtype=torch.float64)
-    for k in GOLDEN_PICK:
+    # Reference outputs for every sample go to a scratch dir; the 3 whose discrete outputs are
+    # safest to reproduce (largest min(router gap / 1e-3, greedy gap / 1e-1, prompt gap / 1e-2))
+    # are kept, so an engine with F16 KV cache / F16 activations can still match ids and tokens.
+    import shutil
+    import tempfile
+    scratch = tempfile.mkdtemp(prefix="moevk-goldens-")
+    scored = []
+    for k in range(len(rows)):
         name = rows[k][0][:-4]
-        g_tok, text, margins = golden(cap64, u8[k], os.path.join(ROOT, "assets", "goldens", name), name, tp, mp)
-        same = g_tok == info["tokens"][k]
-        print("golden %s: %r  (float32 cached decode identical: %s) margins %s" % (name, text, same, margins))
+        g_tok, text, mg = golden(cap64, u8[k], os.path.join(scratch, name), name, tp, mp)
+        score = min(mg["min_router_kth_vs_next_logit_gap"] / 1e-3, mg["min_greedy_top1_top2_logit_gap"] / 1e-1,
+                    mg["min_prompt_position_top1_top2_logit_gap"] / 1e-2)
+        scored.append((score, k, name, g_tok == info["tokens"][k], text, mg))
+    gdir = os.path.join(ROOT, "assets", "goldens")
+    os.makedirs(gdir, exist_ok=True)
+    for score, k, name, same, text, mg in sorted(scored, reverse=True)[:GOLDEN_PICK]:
+        shutil.copytree(os.path.join(scratch, name), os.path.join(gdir, name), dirs_exist_ok=True)
+        print("golden %s: %r (float32 cached decode identical: %s) score %.2f margins %s" % (name, text, same, score, mg))
+    shutil.rmtree(scratch)
     for r in rows:
         print("%-50s | ref: %s | gen: %s" % (r[0], r[2], r[3]))
 
