@@ -275,6 +275,8 @@ for run in runs:
 
     # running average over the two frames (all tokens)
     av = json.load(open(os.path.join(d, "average.view.json")))
+    if run == "xvfb":
+        check((av["width"], av["height"]) == (1000, 700), f"{run}/average: window not resized ({av['width']}x{av['height']})")
     check(av["view"]["average"] and av["view"]["average_frames"] == 2,
           f"{run}/average: view says average={av['view']['average']} over {av['view']['average_frames']} frames")
     check(av["caption"].strip() == cli2_caption, f"{run}/average: second caption {av['caption']!r} differs from the CLI's")

@@ -78,7 +78,8 @@ static void layout(view_app *app) {
     rc->cell_h = ch;
     rc->cell_gap = (cw >= 6 && ch >= 6) ? 1 : 0;
     rc->grid = (SDL_Rect){gx, gy, cw * E, ch * L};
-    rc->legend = (SDL_Rect){gx, gy + ch * L + 12, gw < 300 ? gw : 300, 12};
+    int lgw = gw - 120 < 300 ? gw - 120 : 300;  // room for the label at its right
+    rc->legend = (SDL_Rect){gx, gy + ch * L + 12, lgw > 60 ? lgw : 60, 12};
 }
 
 /* ---------------------------------------------------------------- heatmap data */

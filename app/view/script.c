@@ -12,6 +12,7 @@
  *   hover caption N | hover cell L E | hover none   (a mouse-motion event there)
  *   click image|text|both|frame|average            (a click on that toggle)
  *   drop PATH                 a file dropped on the window (image, folder, .gguf)
+ *   resize W H                resize the window (ignored headless)
  *   key NAME                  a key press: space, left, right, s, a, i, t, b, f1, ...
  *   screenshot PATH           PNG + .routing.json + .view.json (relative to --out)
  *   expect caption-nonempty | expect banner TEXT   (fail otherwise)
@@ -267,6 +268,12 @@ static int run_one(view_script *s, view_app *app, const char *line) {
                 return 1;
             }
         return fail(s, line, "expected image, text, both, frame or average");
+    }
+    if (!strcmp(cmd, "resize")) {  // the window (windowed mode only)
+        int w = atoi(a1), h = atoi(a2);
+        if (w < 640 || h < 400) return fail(s, line, "expected resize W H (at least 640 400)");
+        if (app->win) SDL_SetWindowSize(app->win, w, h);  // SDL reports the change as an event
+        return 1;
     }
     if (!strcmp(cmd, "drop")) {  // as if the file were dropped on the window
         SDL_Event ev;
