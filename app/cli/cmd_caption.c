@@ -134,6 +134,12 @@ int cmd_caption(int argc, char **argv) {
             }
         }
     }
+    moevk_model_info vinfo;
+    if (moevk_model_get_info(m, &vinfo) == MOEVK_OK && vinfo.validation_messages) {
+        /* only when validation is on (MOEVK_VALIDATION=1, as in the tests) */
+        fprintf(stderr, "moevk caption: %u Vulkan validation message(s): failing\n", vinfo.validation_messages);
+        rc = 1;
+    }
     moevk_model_free(m);
     return rc;
 }
