@@ -6,7 +6,8 @@
 # expert-routing heatmap to moevk-demo-heatmap.png (or $MOEVK_DEMO_OUT).
 # Builds into build/ (or $MOEVK_BUILD_DIR) first if moevk is not built yet;
 # $MOEVK_ASSETS overrides the assets directory.
-# Extra arguments go to moevk-view (e.g. --camera /dev/video0).
+# Extra arguments go to moevk-view (e.g. --camera /dev/video0). The embedded
+# model was trained on 16 image tokens (128x128), so larger frames are capped there.
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${MOEVK_BUILD_DIR:-$ROOT/build}
@@ -24,7 +25,7 @@ fi
 
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
     if [ -x "$BUILD/moevk-view" ]; then
-        exec "$BUILD/moevk-view" -m "$MODEL" --mmproj "$MMPROJ" "$@" "$SAMPLES"
+        exec "$BUILD/moevk-view" -m "$MODEL" --mmproj "$MMPROJ" --image-max-tokens 16 "$@" "$SAMPLES"
     fi
     echo "run_demo: $BUILD/moevk-view was not built (needs libsdl2-dev libsdl2-ttf-dev); using the CLI" >&2
 fi
@@ -37,4 +38,4 @@ fi
 OUT=${MOEVK_DEMO_OUT:-moevk-demo-heatmap.png}
 echo "run_demo: no display (DISPLAY/WAYLAND_DISPLAY unset): running the CLI instead." >&2
 echo "run_demo: caption of $IMAGE below; expert-routing heatmap -> $OUT" >&2
-exec "$BUILD/moevk" caption -m "$MODEL" --mmproj "$MMPROJ" --image "$IMAGE" --heatmap "$OUT"
+exec "$BUILD/moevk" caption -m "$MODEL" --mmproj "$MMPROJ" --image-max-tokens 16 --image "$IMAGE" --heatmap "$OUT"
