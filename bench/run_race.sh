@@ -22,6 +22,7 @@
 #   7. profile-*.txt: MOEVK_PROFILE=1 `moevk caption` (per-op GPU time from timestamp queries).
 # Env: REPS (5), OPS_REPS (10), THREADS (llama.cpp CPU threads, default 1), DTYPES ("f32 f16"),
 #      VK_PROMPT/VK_DECODE (32/16), SKIP_VULKAN=1 (no llama.cpp Vulkan runs),
+#      ONLY (space-separated model tags to keep, e.g. "goldens-a bench-f32 moevk-tiny"; default all),
 #      STEPS (which of "ops models mtmd profile" to run; default all), MTMD_DIR (a built bench/node/mtmd).
 # Every timed line in summary.txt carries the load average (/proc/loadavg) at its start.
 set -euo pipefail
@@ -74,6 +75,17 @@ for dt in $DTYPES; do
 done
 [ -f "$SRC/assets/models/moevk-tiny.gguf" ] && [ -f "$SRC/assets/models/moevk-tiny-mmproj.gguf" ] &&
     MODELS+=("moevk-tiny:$SRC/assets/models/moevk-tiny.gguf:$SRC/assets/models/moevk-tiny-mmproj.gguf")
+
+if [ -n "${ONLY:-}" ]; then
+    keep=()
+    for m in "${MODELS[@]}"; do case " $ONLY " in *" ${m%%:*} "*) keep+=("$m") ;; esac; done
+    MODELS=("${keep[@]}")
+fi
+
+for m in "${MODELS[@]}"; do
+    IFS=: read -r tag text mmproj <<<"$m"
+    say "model $tag: $text ($(stat -c%s "$text") B, md5 $(md5sum <"$text" | cut -c1-12)), $mmproj ($(stat -c%s "$mmproj") B)"
+done
 
 # ---- 4: ops ---------------------------------------------------------------------------------------------
 if step ops; then
