@@ -338,6 +338,7 @@ moevk_status moevk_eval(moevk_model *m, moevk_eval_params *p) {
     int n_img = 0;
     moevk_status s = MOEVK_OK;
     float *logits = NULL;
+    size_t n_rows = 1;
     vk_buffer *img_rows = NULL;
     mvk_image_prep prep = {0};
     if (has_image) {
@@ -367,8 +368,10 @@ moevk_status moevk_eval(moevk_model *m, moevk_eval_params *p) {
     }
     p->n_image_tokens = n_img;
     {
+        /* every row's logits only when asked for: [n][n_vocab] is GBs for a long prompt and a 152k vocabulary */
+        n_rows = p->logits ? (size_t)n : 1;
         int32_t *pos = malloc((size_t)n * 4 * sizeof *pos);
-        logits = malloc((size_t)n * V * sizeof *logits);
+        logits = malloc(n_rows * V * sizeof *logits);
         if (!pos || !logits) {
             free(pos);
             s = mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
@@ -376,7 +379,7 @@ moevk_status moevk_eval(moevk_model *m, moevk_eval_params *p) {
         }
         m->pos_next = mvk_prompt_positions(n, n_img ? img_start : -1, nx, ny, 0, pos);
         mvk_lm_batch b = {.tokens = p->tokens, .n = n, .img_start = n_img ? img_start : 0, .n_img = n_img,
-                          .img_rows = img_rows, .pos = pos, .logits = logits, .all_logits = 1,
+                          .img_rows = img_rows, .pos = pos, .logits = logits, .all_logits = p->logits != NULL,
                           .route_ids = hp->is_moe ? p->routing_ids : NULL, .route_w = hp->is_moe ? p->routing_weights : NULL};
         double t0 = now_ms();
         s = mvk_lm_prefill(m, &b);
@@ -387,7 +390,7 @@ moevk_status moevk_eval(moevk_model *m, moevk_eval_params *p) {
     }
     if (p->logits) memcpy(p->logits, logits, (size_t)n * V * sizeof *logits);
     if (p->n_greedy > 0) {
-        int32_t tok = mvk_sample_greedy(logits + (size_t)(n - 1) * V, (int)V);
+        int32_t tok = mvk_sample_greedy(logits + (n_rows - 1) * V, (int)V);
         double t0 = now_ms();
         for (int i = 0; i < p->n_greedy; i++) {
             p->greedy_tokens[i] = tok;
@@ -523,7 +526,8 @@ moevk_status moevk_generate(moevk_model *m, const moevk_gen_params *p) {
         }
         m->timings.decode_ms = now_ms() - t0;
         size_t pn = 0;
-        if (s == MOEVK_OK && mvk_detok_flush(&dt, piece, pcap, &pn) == MOEVK_OK && pn) {
+        /* a callback that asked to stop is not called again */
+        if (s == MOEVK_OK && !stop && mvk_detok_flush(&dt, piece, pcap, &pn) == MOEVK_OK && pn) {
             s = text_append(m, piece, pn);
             piece[pn] = '\0';
             if (s == MOEVK_OK && p->on_token) p->on_token(piece, -1, p->user);

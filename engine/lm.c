@@ -42,9 +42,9 @@ static moevk_status kv_alloc(moevk_model *m) {
     uint64_t rowv = (uint64_t)mvk_row_bytes(m->kv_type, (int64_t)hp->n_head_kv * hp->head_dim_v);
     for (int il = 0; il < hp->n_layer; il++) {
         mvk_lm_layer *l = &m->layers[il];
-        if (l->k_cache) continue;
-        MVK_TRY(vk_buffer_create(m->ctx, row * (uint64_t)m->n_ctx, VK_MEM_DEVICE, &l->k_cache));
-        MVK_TRY(vk_buffer_create(m->ctx, rowv * (uint64_t)m->n_ctx, VK_MEM_DEVICE, &l->v_cache));
+        /* each checked on its own: a failed allocation may leave K without V */
+        if (!l->k_cache) MVK_TRY(vk_buffer_create(m->ctx, row * (uint64_t)m->n_ctx, VK_MEM_DEVICE, &l->k_cache));
+        if (!l->v_cache) MVK_TRY(vk_buffer_create(m->ctx, rowv * (uint64_t)m->n_ctx, VK_MEM_DEVICE, &l->v_cache));
     }
     return MOEVK_OK;
 }

@@ -114,7 +114,7 @@ moevk_status mvk_weights_load_text(moevk_model *m, moevk_progress_cb cb, void *u
 moevk_status mvk_weights_load_vision(moevk_model *m, moevk_progress_cb cb, void *user, uint64_t total, uint64_t *done) {
     mvk_vision *v = &m->vis;
     const mvk_vision_hparams *hp = &v->hp;
-    load_ctx L = {m, m->vf, cb, user, total, done, "vision weights"};
+    load_ctx L = {m, m->vf, cb, user, total, done, "mmproj weights"}; /* the stage label include/moevk.h documents */
     int64_t d = hp->n_embd, p = hp->patch_size, d4 = hp->n_merged, T = hp->n_mmproj_embd;
     /* patch kernels as 2-D [p*p*3, d] matrices for im2col + matmul */
     {

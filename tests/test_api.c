@@ -207,6 +207,125 @@ static void test_eval_argument_errors(void **state) {
     assert_int_equal(moevk_eval(g_model, NULL), MOEVK_ERR_INVALID_ARG);
 }
 
+/* eval without a logits buffer computes only the last row (a [n][n_vocab]
+ * buffer is GBs at real sizes); the greedy tokens must not change */
+static void test_eval_greedy_without_logits(void **state) {
+    (void)state;
+    int32_t tok[5] = {1, 17, 42, 5, 9};
+    int32_t g1[4] = {-1, -1, -1, -1}, g2[4] = {-2, -2, -2, -2};
+    float *lg = malloc(5 * 302 * sizeof *lg);
+    assert_non_null(lg);
+    moevk_eval_params e = {.tokens = tok, .n_tokens = 5, .logits = lg, .logits_cap = 5 * 302, .n_greedy = 4, .greedy_tokens = g1};
+    TU_OK(moevk_eval(g_model, &e));
+    moevk_eval_params e2 = {.tokens = tok, .n_tokens = 5, .n_greedy = 4, .greedy_tokens = g2};
+    TU_OK(moevk_eval(g_model, &e2));
+    int best = 0;
+    for (int v = 1; v < 302; v++)
+        if (lg[4 * 302 + v] > lg[4 * 302 + best]) best = v;
+    assert_int_equal(g1[0], best);
+    for (int i = 0; i < 4; i++) assert_int_equal(g1[i], g2[i]);
+    free(lg);
+}
+
+/* a callback that returns nonzero is not called again (not even for the final flush) */
+static int stop_first(const char *piece, int32_t token, void *user) {
+    (void)token;
+    collect *c = user;
+    snprintf(c->text, sizeof c->text, "%s", piece);
+    c->len = strlen(c->text);
+    c->calls++;
+    return 1;
+}
+
+static void test_stop_from_callback(void **state) {
+    (void)state;
+    moevk_gen_params p = moevk_gen_default_params();
+    p.prompt = "hello";
+    p.n_predict = 8;
+    collect c = {0};
+    p.on_token = stop_first;
+    p.user = &c;
+    TU_OK(moevk_generate(g_model, &p));
+    assert_true(c.calls <= 1);
+    char text[4096];
+    size_t len = 0;
+    TU_OK(moevk_get_text(g_model, text, sizeof text, &len));
+    assert_int_equal(len, c.len);
+    assert_string_equal(text, c.text);
+}
+
+/* progress: the documented stage labels, frac in [0, 1] and non-decreasing; nonzero cancels */
+typedef struct prog { int n, text, mmproj, bad, cancel_mmproj; float last; } prog;
+
+static int on_progress(const char *stage, float frac, void *user) {
+    prog *g = user;
+    g->n++;
+    if (!(frac >= 0.0f && frac <= 1.0f) || frac < g->last) g->bad++;
+    g->last = frac;
+    if (!strcmp(stage, "text weights")) g->text++;
+    if (!strcmp(stage, "mmproj weights")) g->mmproj++;
+    return g->cancel_mmproj && !strcmp(stage, "mmproj weights");
+}
+
+static void test_progress_and_cancel(void **state) {
+    (void)state;
+    moevk_model_params mp = moevk_model_default_params();
+    mp.model_path = g_text;
+    mp.mmproj_path = g_mmproj;
+    prog g = {0};
+    mp.progress = on_progress;
+    mp.progress_user = &g;
+    moevk_model *m = NULL;
+    TU_OK(moevk_model_load(&mp, &m));
+    moevk_model_free(m);
+    assert_true(g.text > 0);
+    assert_true(g.mmproj > 0);
+    assert_int_equal(g.bad, 0);
+    assert_float_equal(g.last, 1.0f, 0.0f);
+    prog c = {.cancel_mmproj = 1};
+    mp.progress_user = &c;
+    m = (moevk_model *)0x1;
+    assert_int_equal(moevk_model_load(&mp, &m), MOEVK_ERR_CANCELLED);
+    assert_null(m);
+    assert_int_equal(c.mmproj, 1);
+}
+
+/* a small KV cache: a prompt that does not fit is MOEVK_ERR_CONTEXT_FULL;
+ * generation past the end stops with it; the model stays usable */
+static void test_context_full(void **state) {
+    (void)state;
+    moevk_model_params mp = moevk_model_default_params();
+    mp.model_path = g_text;
+    mp.mmproj_path = g_mmproj;
+    mp.n_ctx = 24;
+    moevk_model *m = NULL;
+    TU_OK(moevk_model_load(&mp, &m));
+    moevk_model_info info;
+    TU_OK(moevk_model_get_info(m, &info));
+    assert_int_equal(info.n_ctx, 24);
+    int32_t tok[30];
+    for (int i = 0; i < 30; i++) tok[i] = 1 + i;
+    moevk_eval_params e = {.tokens = tok, .n_tokens = 25};
+    assert_int_equal(moevk_eval(m, &e), MOEVK_ERR_CONTEXT_FULL);
+    int32_t g[8];
+    moevk_eval_params e2 = {.tokens = tok, .n_tokens = 20, .n_greedy = 8, .greedy_tokens = g};
+    assert_int_equal(moevk_eval(m, &e2), MOEVK_ERR_CONTEXT_FULL); /* 20 + 7 fed back > 24 */
+    e2.n_greedy = 5;                                               /* 20 + 4 fits exactly */
+    TU_OK(moevk_eval(m, &e2));
+    moevk_gen_params p = moevk_gen_default_params();
+    p.prompt = "hello";
+    p.n_predict = 1000;
+    moevk_status s = moevk_generate(m, &p);
+    assert_true(s == MOEVK_OK || s == MOEVK_ERR_CONTEXT_FULL);
+    assert_true(moevk_routing_count(m) <= 24);
+    moevk_timings t;
+    TU_OK(moevk_get_timings(m, &t));
+    assert_true(t.n_prompt_tokens + t.n_generated <= 25);
+    e.n_tokens = 24;
+    TU_OK(moevk_eval(m, &e));
+    moevk_model_free(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_load_errors, need_model),
@@ -214,6 +333,10 @@ int main(void) {
         cmocka_unit_test_setup(test_generate_and_routing, need_model),
         cmocka_unit_test_setup(test_bad_images_keep_model_usable, need_model),
         cmocka_unit_test_setup(test_eval_argument_errors, need_model),
+        cmocka_unit_test_setup(test_eval_greedy_without_logits, need_model),
+        cmocka_unit_test_setup(test_stop_from_callback, need_model),
+        cmocka_unit_test_setup(test_progress_and_cancel, need_model),
+        cmocka_unit_test_setup(test_context_full, need_model),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

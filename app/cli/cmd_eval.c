@@ -94,6 +94,10 @@ int cmd_eval(int argc, char **argv) {
         }
     }
     moevk_model_params mp = moevk_model_default_params();
+    {   /* the KV cache must hold the prompt and the greedy tokens (a 4096-token image alone fills the default 4096) */
+        size_t need = tsz / 4 + (size_t)greedy;
+        if (need > 4096) mp.n_ctx = need < (size_t)1 << 30 ? (int)need : 1 << 30;
+    }
     mp.model_path = model;
     mp.mmproj_path = mmproj;
     mp.kv_type = kv;
