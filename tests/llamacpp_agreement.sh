@@ -4,6 +4,10 @@
 #
 #   A. goldens/qwen3vlmoe-tiny-a/text.gguf with text_prompt_tokens.i32
 #   B. a synthetic qwen3vlmoe model from tools/gen_synthetic_model.py (4 layers, 16 experts top-4, d=128)
+#   C-E. synthetic relatives (3 layers, d=128, f32), one per architecture moevk claims besides qwen3vlmoe:
+#      C qwen3vl  (dense SwiGLU FFN, IMROPE, n_deepstack_layers = 1 with a text-only prompt)
+#      D qwen3moe (MoE, NEOX RoPE, no rope sections / deepstack keys)
+#      E qwen3    (dense, NEOX RoPE, tied embeddings: no output.weight)
 #
 # For each: bench/llama_ref.mjs (f32 KV cache, threads 1) writes logits at every prompt position and 8
 # greedy tokens; `moevk eval -m TEXT.gguf --tokens FILE.i32 --kv-type f32 --dump-logits OUT.f32
@@ -122,7 +126,8 @@ fi
 # B: synthetic model (random weights, f32), 48-token prompt of <|im_start|> + ordinary tokens
 "$PY" "$SRC/tools/gen_synthetic_model.py" --preset tiny --seed 4242 --text-only --layers 4 --experts 16 --top-k 4 \
     --embd 128 --heads 4 --kv-heads 2 --head-dim 32 --ff-exp 64 --vocab-merges 100 --out-prefix "$WORK/syn-" >/dev/null
-"$PY" - "$SRC/tools" "$WORK/syn-text.gguf" "$WORK/syn-prompt.i32" <<'EOF'
+make_prompt() { # model out.i32 -- <|im_start|> + 47 NORMAL tokens (fixed seed)
+    "$PY" - "$SRC/tools" "$1" "$2" <<'EOF'
 import sys
 import numpy as np
 sys.path.insert(0, sys.argv[1])
@@ -134,7 +139,21 @@ rng = np.random.default_rng(99)
 ids = [toks.index("<|im_start|>")] + [normal[i] for i in rng.integers(0, len(normal), 47)]
 np.asarray(ids, "<i4").tofile(sys.argv[3])
 EOF
+}
+make_prompt "$WORK/syn-text.gguf" "$WORK/syn-prompt.i32"
 run_case synthetic "$WORK/syn-text.gguf" "$WORK/syn-prompt.i32" || fails=$((fails + 1))
+
+# C-E: the architecture relatives (small: 3 layers, d=128, 4/2 heads of 32, f32)
+REL_COMMON=(--preset tiny --text-only --layers 3 --embd 128 --heads 4 --kv-heads 2 --head-dim 32 --vocab-merges 100)
+for rel in "qwen3vl --seed 4343 --ff 256 --deepstack 1" \
+           "qwen3moe --seed 4446 --experts 8 --top-k 2 --ff-exp 64" \
+           "qwen3 --seed 4548 --ff 256 --tie-embeddings"; do
+    read -r -a rargs <<<"$rel"
+    arch=${rargs[0]}
+    "$PY" "$SRC/tools/gen_synthetic_model.py" "${REL_COMMON[@]}" --arch "${rargs[@]}" --out-prefix "$WORK/$arch-" >/dev/null
+    make_prompt "$WORK/$arch-text.gguf" "$WORK/$arch-prompt.i32"
+    run_case "$arch" "$WORK/$arch-text.gguf" "$WORK/$arch-prompt.i32" || fails=$((fails + 1))
+done
 
 if [ "$fails" -ne 0 ]; then
     echo "FAIL: $fails case(s) disagree with llama.cpp"

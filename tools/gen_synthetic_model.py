@@ -1,8 +1,16 @@
 #!/usr/bin/python3
-"""Write a random-weight Qwen3-VL MoE model pair in llama.cpp's GGUF form.
+"""Write a random-weight Qwen3-VL MoE model pair (or a relative) in llama.cpp's GGUF form.
 
-  PREFIX + "text.gguf"    general.architecture = qwen3vlmoe (text model + gpt2/qwen2 tokenizer)
+  PREFIX + "text.gguf"    general.architecture = --arch (text model + gpt2/qwen2 tokenizer)
   PREFIX + "mmproj.gguf"  general.architecture = clip, clip.projector_type = qwen3vl_merger
+
+--arch (default qwen3vlmoe) picks the text architecture (qwen3vl-moe.md sections 1.2 / 2.1, and the
+loaders in llama.cpp's src/models/<arch>.cpp):
+  qwen3vlmoe  MoE FFN (router + *_exps, expert_* keys), IMROPE: rope.dimension_sections, n_deepstack_layers
+  qwen3vl     dense SwiGLU FFN (blk.i.ffn_gate/ffn_up/ffn_down, feed_forward_length = --ff), IMROPE keys
+  qwen3moe    MoE FFN as qwen3vlmoe, NEOX RoPE: no rope.dimension_sections / n_deepstack_layers; text only
+  qwen3       dense FFN as qwen3vl, NEOX RoPE, text only
+The text-only archs (qwen3moe, qwen3) never get an mmproj.
 
 Keys, key types, tensor names and ne shapes follow /work/shared/docs/qwen3vl-moe.md sections 1-2 and
 mirror the golden set (goldens/qwen3vlmoe-tiny-a manifest.json gguf_inventory). The default is the
@@ -121,6 +129,10 @@ def build_vocab(n_merges, vocab_size):
     return tokens, types, ["%s %s" % m for m in merges], special
 
 
+ARCHS = ["qwen3vlmoe", "qwen3vl", "qwen3moe", "qwen3"]
+MOE_ARCHS = ("qwen3vlmoe", "qwen3moe")
+VL_ARCHS = ("qwen3vlmoe", "qwen3vl")  # IMROPE with rope.dimension_sections, deepstack, mmproj
+
 PRESETS = {
     # the default benchmark model
     "bench": dict(layers=8, experts=16, top_k=2, embd=512, heads=8, kv_heads=2, head_dim=64, ff_exp=512,
@@ -146,8 +158,11 @@ def parse_args(argv):
                    help="storage type of the 2-D+ weights (default f32)")
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--text-only", action="store_true", help="do not write the mmproj GGUF")
-    p.add_argument("--tie-embeddings", action="store_true", help="omit output.weight (LM head = token_embd)")
-    p.add_argument("--name", default=None, help="general.name (default: synthetic-qwen3vlmoe-<preset>)")
+    p.add_argument("--arch", choices=ARCHS, default="qwen3vlmoe",
+                   help="text architecture (default qwen3vlmoe); qwen3moe and qwen3 are text only")
+    p.add_argument("--tie-embeddings", action="store_true",
+                   help="omit output.weight (LM head = token_embd, drawn with the --output-gain scale)")
+    p.add_argument("--name", default=None, help="general.name (default: synthetic-<arch>-<preset>)")
     g = p.add_argument_group("text model")
     g.add_argument("--layers", type=int)
     g.add_argument("--experts", type=int)
@@ -156,7 +171,8 @@ def parse_args(argv):
     g.add_argument("--heads", type=int)
     g.add_argument("--kv-heads", type=int)
     g.add_argument("--head-dim", type=int)
-    g.add_argument("--ff-exp", type=int, help="per-expert FFN width")
+    g.add_argument("--ff-exp", type=int, help="per-expert FFN width (MoE archs)")
+    g.add_argument("--ff", type=int, help="dense FFN width, feed_forward_length (dense archs; default 4 * ff-exp)")
     g.add_argument("--ctx", type=int, help="context_length")
     g.add_argument("--rope-sections", help="M-RoPE sections t,h,w,e (sum <= head_dim/2)")
     g.add_argument("--rope-base", type=float, default=10000.0)
@@ -186,26 +202,34 @@ def parse_args(argv):
         cfg["rope_sections"] = "%d,%d,%d,0" % (half - 2 * hw, hw, hw)
     cfg["rope_sections"] = [int(x) for x in str(cfg["rope_sections"]).split(",")]
     cfg["deepstack"] = [int(x) for x in str(cfg["deepstack"]).split(",") if x.strip() != ""]
+    cfg["ff"] = a.ff if a.ff is not None else 4 * cfg["ff_exp"]
+    if a.arch not in VL_ARCHS:
+        a.text_only = True  # qwen3moe / qwen3 take no image input
     return a, cfg
 
 
-def check_cfg(cfg):
+def check_cfg(cfg, arch):
     errs = []
-    if len(cfg["rope_sections"]) != 4:
+    vl, moe = arch in VL_ARCHS, arch in MOE_ARCHS
+    if vl and len(cfg["rope_sections"]) != 4:
         errs.append("--rope-sections needs 4 values")
-    if sum(cfg["rope_sections"]) > cfg["head_dim"] // 2:
+    if vl and sum(cfg["rope_sections"]) > cfg["head_dim"] // 2:
         errs.append("sum(rope sections) must be <= head_dim/2")
+    if cfg["head_dim"] % 2:
+        errs.append("head_dim must be even (RoPE)")
     if cfg["heads"] % cfg["kv_heads"]:
         errs.append("heads must be a multiple of kv-heads")
-    if not 0 < cfg["top_k"] <= cfg["experts"]:
+    if moe and not 0 < cfg["top_k"] <= cfg["experts"]:
         errs.append("need 0 < top-k <= experts")
+    if not moe and cfg["ff"] <= 0:
+        errs.append("--ff must be > 0")
     if cfg["vision_width"] % cfg["vision_heads"]:
         errs.append("vision width must be a multiple of vision heads")
     if (cfg["vision_width"] // cfg["vision_heads"]) % 4:
         errs.append("vision head dim must be a multiple of 4 (2-D RoPE)")
     if any(not 0 <= d < cfg["vision_depth"] for d in cfg["deepstack"]):
         errs.append("deepstack layers must be in [0, vision_depth)")
-    if len(cfg["deepstack"]) > cfg["layers"]:
+    if vl and len(cfg["deepstack"]) > cfg["layers"]:
         errs.append("more deepstack taps than text layers")
     if errs:
         raise SystemExit("gen_synthetic_model: " + "; ".join(errs))
@@ -237,26 +261,32 @@ def write_text(path, cfg, args, gen):
     H, HKV, HD, FF = cfg["heads"], cfg["kv_heads"], cfg["head_dim"], cfg["ff_exp"]
     tokens, types, merges, special = build_vocab(cfg["vocab_merges"], cfg["vocab_size"])
     V = len(tokens)
-    arch = "qwen3vlmoe"
+    arch = args.arch
+    moe, vl = arch in MOE_ARCHS, arch in VL_ARCHS
     w = GGUFWriter(path, arch)
     w.add_string("general.type", "model")
-    w.add_string("general.name", args.name or "synthetic-qwen3vlmoe-%s" % args.preset)
+    w.add_string("general.name", args.name or "synthetic-%s-%s" % (arch, args.preset))
     w.add_u32("general.file_type", {"f32": 0, "f16": 1, "q8_0": 7, "bf16": 32}[args.dtype])
     w.add_u32(arch + ".block_count", L)
     w.add_u32(arch + ".context_length", cfg["ctx"])
     w.add_u32(arch + ".embedding_length", D)
-    w.add_u32(arch + ".feed_forward_length", FF * 4)
+    # MoE: informational only (llama.cpp's fallback for a missing expert_feed_forward_length); dense: n_ff
+    w.add_u32(arch + ".feed_forward_length", FF * 4 if moe else cfg["ff"])
     w.add_u32(arch + ".attention.head_count", H)
     w.add_u32(arch + ".attention.head_count_kv", HKV)
-    w.add_array(arch + ".rope.dimension_sections", cfg["rope_sections"], "i32")
+    if vl:  # IMROPE sections; qwen3moe / qwen3 use plain NEOX RoPE and have no such key
+        w.add_array(arch + ".rope.dimension_sections", cfg["rope_sections"], "i32")
     w.add_f32(arch + ".rope.freq_base", args.rope_base)
     w.add_f32(arch + ".attention.layer_norm_rms_epsilon", args.rms_eps)
-    w.add_u32(arch + ".expert_count", E)
-    w.add_u32(arch + ".expert_used_count", K)
+    if moe:
+        w.add_u32(arch + ".expert_count", E)
+        w.add_u32(arch + ".expert_used_count", K)
     w.add_u32(arch + ".attention.key_length", HD)
     w.add_u32(arch + ".attention.value_length", HD)
-    w.add_u32(arch + ".expert_feed_forward_length", FF)
-    w.add_u32(arch + ".n_deepstack_layers", len(cfg["deepstack"]))
+    if moe:
+        w.add_u32(arch + ".expert_feed_forward_length", FF)
+    if vl:
+        w.add_u32(arch + ".n_deepstack_layers", len(cfg["deepstack"]))
     w.add_string("tokenizer.ggml.model", "gpt2")
     w.add_string("tokenizer.ggml.pre", "qwen2")
     w.add_array("tokenizer.ggml.tokens", tokens, "string")
@@ -273,7 +303,8 @@ def write_text(path, cfg, args, gen):
     def t(name, a):
         w.add_tensor(name, a, gen.wtype(a.shape))
 
-    t("token_embd.weight", gen.normal((V, D), 1.0))
+    # tied: token_embd is also the LM head, so it gets the head's scale (RMSNorm makes the input scale moot)
+    t("token_embd.weight", gen.normal((V, D), args.output_gain / np.sqrt(D) if args.tie_embeddings else 1.0))
     for i in range(L):
         p = "blk.%d." % i
         t(p + "attn_norm.weight", gen.norm_w(D))
@@ -284,10 +315,16 @@ def write_text(path, cfg, args, gen):
         t(p + "attn_q_norm.weight", gen.norm_w(HD))
         t(p + "attn_k_norm.weight", gen.norm_w(HD))
         t(p + "ffn_norm.weight", gen.norm_w(D))
-        t(p + "ffn_gate_inp.weight", gen.normal((E, D), args.router_gain / np.sqrt(D)))
-        t(p + "ffn_gate_exps.weight", gen.normal((E, FF, D), 1.0 / np.sqrt(D)))
-        t(p + "ffn_up_exps.weight", gen.normal((E, FF, D), 1.0 / np.sqrt(D)))
-        t(p + "ffn_down_exps.weight", gen.normal((E, D, FF), 2.0 * res / np.sqrt(FF)))
+        if moe:
+            t(p + "ffn_gate_inp.weight", gen.normal((E, D), args.router_gain / np.sqrt(D)))
+            t(p + "ffn_gate_exps.weight", gen.normal((E, FF, D), 1.0 / np.sqrt(D)))
+            t(p + "ffn_up_exps.weight", gen.normal((E, FF, D), 1.0 / np.sqrt(D)))
+            t(p + "ffn_down_exps.weight", gen.normal((E, D, FF), 2.0 * res / np.sqrt(FF)))
+        else:  # dense SwiGLU: ne [n_embd, n_ff] for gate/up, [n_ff, n_embd] for down
+            FD = cfg["ff"]
+            t(p + "ffn_gate.weight", gen.normal((FD, D), 1.0 / np.sqrt(D)))
+            t(p + "ffn_up.weight", gen.normal((FD, D), 1.0 / np.sqrt(D)))
+            t(p + "ffn_down.weight", gen.normal((D, FD), 2.0 * res / np.sqrt(FD)))
     t("output_norm.weight", gen.norm_w(D))
     if not args.tie_embeddings:
         t("output.weight", gen.normal((V, D), args.output_gain / np.sqrt(D)))
@@ -302,7 +339,7 @@ def write_mmproj(path, cfg, args, gen):
     ds = cfg["deepstack"]
     w = GGUFWriter(path, "clip")
     w.add_string("general.type", "mmproj")
-    w.add_string("general.name", (args.name or "synthetic-qwen3vlmoe-%s" % args.preset) + "-mmproj")
+    w.add_string("general.name", (args.name or "synthetic-%s-%s" % (args.arch, args.preset)) + "-mmproj")
     w.add_u32("general.file_type", {"f32": 0, "f16": 1, "q8_0": 7, "bf16": 32}[args.dtype])
     w.add_bool("clip.has_vision_encoder", True)
     w.add_u32("clip.vision.projection_dim", D)
@@ -367,7 +404,7 @@ def write_mmproj(path, cfg, args, gen):
 
 def main(argv):
     args, cfg = parse_args(argv)
-    check_cfg(cfg)
+    check_cfg(cfg, args.arch)
     prefix = args.out_prefix
     if prefix.endswith("/"):
         os.makedirs(prefix, exist_ok=True)
