@@ -19,7 +19,8 @@
 #      default 32/16; llama.cpp's Vulkan prefill on lavapipe is very slow) for moevk and llama.cpp Vulkan.
 #   6. mtmd-*.json: llama.cpp's image encoder (libmtmd, bench/node/mtmd, CPU, $THREADS thread) on the same
 #      448x448 random image size moevk bench model uses (196 image tokens), median of $REPS.
-#   7. profile-*.txt: MOEVK_PROFILE=1 `moevk caption` (per-op GPU time from timestamp queries).
+#   7. profile-*.txt: MOEVK_PROFILE=1 `moevk caption` of the goldens' image on goldens-a and bench-f32, and
+#      profile448-goldens-a.txt on a random 448x448 image (per-op GPU time from timestamp queries).
 # Env: REPS (5), OPS_REPS (10), THREADS (llama.cpp CPU threads, default 1), DTYPES ("f32 f16"),
 #      VK_PROMPT/VK_DECODE (32/16), SKIP_VULKAN=1 (no llama.cpp Vulkan runs),
 #      ONLY (space-separated model tags to keep, e.g. "goldens-a bench-f32 moevk-tiny"; default all),
@@ -144,5 +145,11 @@ step profile && for m in "${MODELS[@]}"; do
     say "== MOEVK_PROFILE=1 caption $tag (load $(load))"
     MOEVK_PROFILE=1 "$MOEVK" caption -m "$text" --mmproj "$mmproj" --image "$img" -n 16 \
         >"$OUT/profile-$tag.out" 2>"$OUT/profile-$tag.txt" || true
+    if [ "$tag" = goldens-a ]; then # a 448x448 image (196 image tokens): the vision tower's share
+        /usr/bin/python3 -c 'import numpy as np,sys; from PIL import Image; Image.fromarray(np.random.default_rng(7).integers(0,256,(448,448,3),dtype=np.uint8)).save(sys.argv[1])' "$OUT/img448.png"
+        say "== MOEVK_PROFILE=1 caption $tag, 448x448 image (load $(load))"
+        MOEVK_PROFILE=1 "$MOEVK" caption -m "$text" --mmproj "$mmproj" --image "$OUT/img448.png" -n 16 \
+            >"$OUT/profile448-$tag.out" 2>"$OUT/profile448-$tag.txt" || true
+    fi
 done
 say "results in $OUT"
