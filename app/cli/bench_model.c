@@ -48,6 +48,7 @@ int bench_model(int argc, char **argv) {
     if (!mp.model_path) { usage(stderr); return 2; }
     mp.progress = cli_progress;
     mp.n_ctx = (int)(n_prompt + n_gen + 16 > 4096 ? n_prompt + n_gen + 16 : 4096);
+    if ((px / 32) * (px / 32) + 2 > mp.n_ctx) mp.n_ctx = (int)((px / 32) * (px / 32) + 2); /* the image prompt must fit too */
     moevk_model *m = NULL;
     moevk_status s = moevk_model_load(&mp, &m);
     if (s != MOEVK_OK) { cli_error("bench model", s); return 1; }
