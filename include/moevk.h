@@ -127,7 +127,10 @@ moevk_status moevk_model_get_info(const moevk_model *m, moevk_model_info *out);
 
 /* ---------------------------------------------------------------- generation */
 
-/* One streamed piece of text: whole UTF-8 characters only. Return nonzero to stop. */
+/* One streamed piece of text: whole UTF-8 characters only. Return nonzero to
+ * stop (moevk_generate then returns MOEVK_OK and makes no further call). token
+ * is -1 for a final piece flushed at the end (an unfinished UTF-8 character,
+ * written as U+FFFD). */
 typedef int (*moevk_token_cb)(const char *piece, int32_t token, void *user);
 
 typedef struct moevk_gen_params {
@@ -159,7 +162,9 @@ typedef struct moevk_timings {
 
 /* Runs one turn: encodes the image (if any), prefills the chat prompt and
  * decodes until an end-of-turn token or n_predict. Resets the KV cache and
- * the routing record first. The generated text is streamed to on_token. */
+ * the routing record first. The generated text is streamed to on_token.
+ * MOEVK_ERR_CONTEXT_FULL if the prompt does not fit n_ctx, or if the cache
+ * fills while decoding (the text streamed so far stays in moevk_get_text). */
 moevk_status moevk_generate(moevk_model *m, const moevk_gen_params *p);
 moevk_status moevk_get_timings(const moevk_model *m, moevk_timings *out);
 
@@ -174,7 +179,9 @@ typedef enum moevk_token_kind {
 } moevk_token_kind;
 
 /* Tokens recorded by the last moevk_generate so far (prompt incl. image
- * tokens, then generated tokens). Safe to call from on_token. */
+ * tokens, then generated tokens). A generated token is recorded when it is fed
+ * back, so the last one is missing when n_predict ends the turn. Safe to call
+ * from on_token. */
 size_t moevk_routing_count(const moevk_model *m);
 
 /* Routing of recorded token i: pos (sequence index), kind, token id (-1 for
