@@ -440,7 +440,16 @@ moevk_status moevk_generate(moevk_model *m, const moevk_gen_params *p) {
     } while (0)
     if (has_image) {
         double t0 = now_ms();
-        TRY(prep_image(m, p->image_path, p->image_rgb, p->image_w, p->image_h, p->image_min_tokens, p->image_max_tokens, &prep));
+        /* the image must leave room in the context for the chat text and the answer */
+        int max_t = p->image_max_tokens > 0 ? p->image_max_tokens : 4096;
+        int room = m->n_ctx - 64 - p->n_predict;
+        if (room < max_t) max_t = room;
+        int min_t = p->image_min_tokens > 0 ? p->image_min_tokens : 8;
+        if (min_t > max_t) min_t = max_t;
+        if (max_t < 1)
+            TRY(mvk_fail(MOEVK_ERR_CONTEXT_FULL, "no room for an image: n_ctx %d minus n_predict %d leaves %d positions",
+                         m->n_ctx, p->n_predict, room));
+        TRY(prep_image(m, p->image_path, p->image_rgb, p->image_w, p->image_h, min_t, max_t, &prep));
         TRY(mvk_vision_encode(m, prep.pixels, prep.h, prep.w, &img_rows, NULL, 0, &n_img));
         m->timings.image_encode_ms = now_ms() - t0;
         m->timings.n_image_tokens = n_img;

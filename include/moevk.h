@@ -139,7 +139,7 @@ typedef struct moevk_gen_params {
     const uint8_t *image_rgb;  /* or raw RGB8 pixels, row-major, 3 bytes per pixel */
     int image_w, image_h;
     int image_min_tokens;      /* default 8 (llama.cpp) */
-    int image_max_tokens;      /* default 4096 (llama.cpp) */
+    int image_max_tokens;      /* default 4096 (llama.cpp); capped so image + text + n_predict fit n_ctx */
     int n_predict;             /* max new tokens; default 64 */
     float temp;                /* 0: greedy (default) */
     int top_k;                 /* 0: off; default 40 */
