@@ -7,6 +7,14 @@
  *            in unrolled blocks; K/V are read from the storage buffers directly
  *            (a shared-memory-staged version was dropped: on lavapipe its
  *            barriers made LLVM's coroutine splitting take minutes per shader).
+ *   Full mask, no n_kv, Tq >= ATTN_GEMM_MIN_TQ, hd >= ATTN_GEMM_MIN_HD (the
+ *            vision tower): per head
+ *            S = Q_h·K_hᵀ with the tiled GEMM (vk_op_matmul), row softmax of
+ *            scale*S, then O_h = P·V_h with the GEMM on a transposed copy of
+ *            V_h; queries in chunks so S stays within ATTN_GEMM_MAX_S bytes.
+ *            On lavapipe: hd 72, 16 heads, 1024 patches 2607 -> 746 ms; hd 64,
+ *            256 tokens 141 -> 80 ms; hd 16, 784 patches was slower (softmax
+ *            and the K=16 GEMM dominate), hence the head-dim threshold.
  * lavapipe ends any outermost shader loop after 65535 iterations (nested ones
  * included), so shaders keep their dynamic loops short; see the checks below. */
 #include <math.h>
@@ -15,6 +23,57 @@
 #include "vk_op_check.h"
 
 #define ATTN_MAX_HD 256
+#define ATTN_GEMM_MIN_TQ 64
+#define ATTN_GEMM_MIN_HD 48 /* lavapipe: the fused kernel costs ~2 ns x hd per (query, key), the GEMM path ~40-75 ns */
+#define ATTN_GEMM_MAX_S (32ull << 20) /* bytes of one score block S [Tk][chunk] */
+
+/* Full-mask prefill through the GEMM: for each query head h (KV head h / G)
+ * and each chunk of qc queries: S[Tk][qc] = K_g·Q_h (matmul, w = K_g F32 or
+ * F16), P = softmax(scale*S) over Tk, O[hd][qc] = P·V_gᵀ (matmul, w = V_g
+ * transposed to VT[Tk][hd] F32), then O is copied into out's head slice.
+ * Scratch is reused across heads and chunks; barriers come from the ranges. */
+static moevk_status attn_gemm(vk_stream *s, const mvk_tensor *out, const mvk_tensor *q, const mvk_tensor *k, const mvk_tensor *v,
+                              const vk_attn_params *p) {
+    int64_t hd = q->ne[0], Hq = q->ne[1], Tq = q->ne[2], Hkv = k->ne[1], Tk = k->ne[2];
+    int64_t G = Hq / Hkv, ekv = k->type == MVK_TYPE_F16 ? 2 : 4;
+    int64_t qc = (int64_t)(ATTN_GEMM_MAX_S / ((uint64_t)Tk * 4));
+    if (qc > Tq) qc = Tq;
+    if (qc < 16) qc = 16 < Tq ? 16 : Tq;
+    vk_scratch_mark mark = vk_stream_scratch_mark(s);
+    mvk_tensor S, P, VT, O;
+    moevk_status st = vk_stream_scratch(s, MVK_TYPE_F32, Tk, qc, 1, 1, &S);
+    if (st == MOEVK_OK) st = vk_stream_scratch(s, MVK_TYPE_F32, Tk, qc, 1, 1, &P);
+    if (st == MOEVK_OK) st = vk_stream_scratch(s, MVK_TYPE_F32, Tk, hd, 1, 1, &VT);
+    if (st == MOEVK_OK) st = vk_stream_scratch(s, MVK_TYPE_F32, hd, qc, 1, 1, &O);
+    for (int64_t g = 0; st == MOEVK_OK && g < Hkv; g++) {
+        /* VT[j][d] = V[d][g][j]: a strided copy with ne0 = 1 (x walks keys, then dims) */
+        int64_t vne[4] = {1, Tk, hd, 1}, vnb[4] = {ekv, v->nb[2], ekv, v->nb[2] * Tk};
+        int64_t tnb[4] = {4, 4, Tk * 4, Tk * hd * 4};
+        mvk_tensor vsrc = mvk_tensor_view(v, (uint64_t)(g * v->nb[1]), vne, vnb);
+        mvk_tensor vdst = mvk_tensor_view(&VT, 0, vne, tnb);
+        st = vk_op_convert(s, &vdst, &vsrc);
+        int64_t kne[4] = {hd, Tk, 1, 1}, knb[4] = {ekv, k->nb[2], k->nb[2] * Tk, k->nb[2] * Tk};
+        mvk_tensor kg = mvk_tensor_view(k, (uint64_t)(g * k->nb[1]), kne, knb);
+        for (int64_t h = g * G; st == MOEVK_OK && h < (g + 1) * G; h++)
+            for (int64_t q0 = 0; st == MOEVK_OK && q0 < Tq; q0 += qc) {
+                int64_t n = Tq - q0 < qc ? Tq - q0 : qc;
+                int64_t qne[4] = {hd, n, 1, 1}, qnb[4] = {4, q->nb[2], q->nb[2] * n, q->nb[2] * n};
+                int64_t sne[4] = {Tk, n, 1, 1}, snb[4] = {4, Tk * 4, Tk * 4 * n, Tk * 4 * n};
+                int64_t one[4] = {hd, n, 1, 1}, onb[4] = {4, hd * 4, hd * 4 * n, hd * 4 * n};
+                int64_t dnb[4] = {4, out->nb[2], out->nb[2] * n, out->nb[2] * n};
+                mvk_tensor qh = mvk_tensor_view(q, (uint64_t)(h * q->nb[1] + q0 * q->nb[2]), qne, qnb);
+                mvk_tensor sv = mvk_tensor_view(&S, 0, sne, snb), pv = mvk_tensor_view(&P, 0, sne, snb);
+                mvk_tensor ov = mvk_tensor_view(&O, 0, one, onb);
+                mvk_tensor dst = mvk_tensor_view(out, (uint64_t)(h * out->nb[1] + q0 * out->nb[2]), one, dnb);
+                st = vk_op_matmul(s, &sv, &qh, &kg, NULL);
+                if (st == MOEVK_OK) st = vk_op_softmax(s, &pv, &sv, p->scale);
+                if (st == MOEVK_OK) st = vk_op_matmul(s, &ov, &pv, &VT, NULL);
+                if (st == MOEVK_OK) st = vk_op_convert(s, &dst, &ov);
+            }
+    }
+    vk_stream_scratch_reset(s, mark);
+    return st;
+}
 
 static moevk_status check_kv(const char *op, const char *what, const mvk_tensor *t) {
     if (!t || !t->buf) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: %s is NULL", op, what);
@@ -99,6 +158,8 @@ moevk_status vk_op_attention(vk_stream *s, const mvk_tensor *out, const mvk_tens
         if (Hq > info->max_workgroup_count[0]) return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: too many heads", op);
         return vk_dispatch(s, &d2);
     }
+
+    if (!p->causal && !n_kv && Tq >= ATTN_GEMM_MIN_TQ && hd >= ATTN_GEMM_MIN_HD) return attn_gemm(s, out, q, k, v, p);
 
     /* ---- prefill: BR rows (query, head-in-group) per workgroup, keys in unrolled blocks of BC */
     int64_t nrows = (int64_t)G * Tq;

@@ -3,7 +3,9 @@
  * against the reference on the F16-rounded K/V (what the device sees), and the
  * NMSE to the unrounded reference is printed (expected ~1e-7..1e-6 < 5e-4).
  * Covers Tq 1/7/33/127, Tk up to 600, hd 16/64/72/128, GQA 1/2/8, causal and
- * full, n_kv from a GPU buffer below Tk (also on replay), strided q views.
+ * full, n_kv from a GPU buffer below Tk (also on replay), strided q views;
+ * full-mask Tq >= 64 with hd >= 48 takes the GEMM path (checked by its
+ * dispatch count): Tq = Tk 64/127/257, Tq != Tk, hd 48/72, GQA 1/2, F16/F32.
  * Debugging aid: ATTN_ONLY=<i> runs one prefill case, ATTN_CASE=hd,Hq,Hkv,Tq,Tk,nkv,causal,f16,fused
  * runs one custom case (Tq = 1 takes the decode path) instead of the prefill list. */
 #include <math.h>
@@ -58,6 +60,10 @@ static void run_case(const acase *c) {
     vk_attn_params p = {.scale = scale, .causal = c->causal};
     vk_stream *s = tu_begin();
     TU_OK(vk_op_attention(s, &to.t, &qv, &tk.t, &tv.t, c->nkv >= 0 ? &tn.t : NULL, &p));
+    /* the full-mask Tq >= 64, hd >= 48 path runs several dispatches per head; the fused kernel one */
+    int gemm = !c->causal && c->nkv < 0 && Tq >= 64 && hd >= 48;
+    uint32_t nd = vk_stream_dispatch_count(s);
+    if (Tq > 1 && (gemm ? nd < (uint32_t)(4 * Hq) : nd != 1)) fail_msg("%u dispatches for a %s prefill case", nd, gemm ? "GEMM" : "fused");
     tu_end_submit(s);
     tu_download(&to, got, nq * 4);
     char label[160];
@@ -89,6 +95,17 @@ static void test_attention_prefill(void **state) {
         {16, 16, 2, 1 + 1, 17, -1, 1, 1, 0}, /* Tq 2 takes the prefill path */
         {128, 16, 2, 7, 33, -1, 0, 0, 0},
         {64, 8, 4, 127, 127, -1, 1, 1, 1},
+        /* full mask, Tq >= 64, no n_kv: the GEMM path (matmul, softmax, matmul) */
+        {72, 4, 4, 64, 64, -1, 0, 0, 0},
+        {72, 4, 2, 64, 64, -1, 0, 1, 1},
+        {48, 4, 4, 127, 127, -1, 0, 1, 0},   /* hd 48: the smallest head dim taking it */
+        {48, 4, 2, 127, 127, -1, 0, 0, 1},
+        {72, 2, 1, 257, 257, -1, 0, 1, 0},
+        {72, 2, 2, 257, 257, -1, 0, 0, 0},
+        {48, 2, 1, 65, 300, -1, 0, 1, 1},    /* Tq != Tk */
+        {16, 4, 4, 127, 127, -1, 0, 1, 0},   /* hd 16 (below the GEMM threshold): fused kernel */
+        {16, 4, 2, 257, 257, -1, 0, 0, 1},
+        {46, 2, 2, 64, 64, -1, 0, 0, 0},     /* hd 46: fused kernel */
     };
     const char *only = getenv("ATTN_ONLY"), *custom = getenv("ATTN_CASE");
     if (custom) { /* debugging aid: ATTN_CASE=hd,Hq,Hkv,Tq,Tk,nkv,causal,f16,fused */
