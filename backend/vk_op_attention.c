@@ -7,8 +7,8 @@
  *            in unrolled blocks; K/V are read from the storage buffers directly
  *            (a shared-memory-staged version was dropped: on lavapipe its
  *            barriers made LLVM's coroutine splitting take minutes per shader).
- *   Full mask, no n_kv, Tq >= ATTN_GEMM_MIN_TQ, hd >= ATTN_GEMM_MIN_HD (the
- *            vision tower): per head
+ *   Full mask, no n_kv, Tq >= ATTN_GEMM_MIN_TQ, hd >= ATTN_GEMM_MIN_HD,
+ *            Tk <= ATTN_GEMM_MAX_TK (the vision tower): per head
  *            S = Q_h·K_hᵀ with the tiled GEMM (vk_op_matmul), row softmax of
  *            scale*S, then O_h = P·V_h with the GEMM on a transposed copy of
  *            V_h; queries in chunks so S stays within ATTN_GEMM_MAX_S bytes.
@@ -25,6 +25,7 @@
 #define ATTN_MAX_HD 256
 #define ATTN_GEMM_MIN_TQ 64
 #define ATTN_GEMM_MIN_HD 48 /* lavapipe: the fused kernel costs ~2 ns x hd per (query, key), the GEMM path ~40-75 ns */
+#define ATTN_GEMM_MAX_TK 8192 /* lavapipe gave wrong GEMM-path results from ~20000 keys (K = Tk); fused beyond */
 #define ATTN_GEMM_MAX_S (32ull << 20) /* bytes of one score block S [Tk][chunk] */
 
 /* Full-mask prefill through the GEMM: for each query head h (KV head h / G)
@@ -159,7 +160,8 @@ moevk_status vk_op_attention(vk_stream *s, const mvk_tensor *out, const mvk_tens
         return vk_dispatch(s, &d2);
     }
 
-    if (!p->causal && !n_kv && Tq >= ATTN_GEMM_MIN_TQ && hd >= ATTN_GEMM_MIN_HD) return attn_gemm(s, out, q, k, v, p);
+    if (!p->causal && !n_kv && Tq >= ATTN_GEMM_MIN_TQ && hd >= ATTN_GEMM_MIN_HD &&
+        Tk <= ATTN_GEMM_MAX_TK) return attn_gemm(s, out, q, k, v, p);
 
     /* ---- prefill: BR rows (query, head-in-group) per workgroup, keys in unrolled blocks of BC */
     int64_t nrows = (int64_t)G * Tq;

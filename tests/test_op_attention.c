@@ -60,8 +60,8 @@ static void run_case(const acase *c) {
     vk_attn_params p = {.scale = scale, .causal = c->causal};
     vk_stream *s = tu_begin();
     TU_OK(vk_op_attention(s, &to.t, &qv, &tk.t, &tv.t, c->nkv >= 0 ? &tn.t : NULL, &p));
-    /* the full-mask Tq >= 64, hd >= 48 path runs several dispatches per head; the fused kernel one */
-    int gemm = !c->causal && c->nkv < 0 && Tq >= 64 && hd >= 48;
+    /* the full-mask Tq >= 64, hd >= 48, Tk <= 8192 path runs several dispatches per head; the fused kernel one */
+    int gemm = !c->causal && c->nkv < 0 && Tq >= 64 && hd >= 48 && Tk <= 8192;
     uint32_t nd = vk_stream_dispatch_count(s);
     if (Tq > 1 && (gemm ? nd < (uint32_t)(4 * Hq) : nd != 1)) fail_msg("%u dispatches for a %s prefill case", nd, gemm ? "GEMM" : "fused");
     tu_end_submit(s);
@@ -106,6 +106,8 @@ static void test_attention_prefill(void **state) {
         {16, 4, 4, 127, 127, -1, 0, 1, 0},   /* hd 16 (below the GEMM threshold): fused kernel */
         {16, 4, 2, 257, 257, -1, 0, 0, 1},
         {46, 2, 2, 64, 64, -1, 0, 0, 0},     /* hd 46: fused kernel */
+        {48, 1, 1, 1100, 8192, -1, 0, 1, 0}, /* GEMM path in two query chunks (S capped at 32 MiB) */
+        {48, 1, 1, 64, 8193, -1, 0, 0, 0},   /* Tk above the GEMM cap: fused kernel */
     };
     const char *only = getenv("ATTN_ONLY"), *custom = getenv("ATTN_CASE");
     if (custom) { /* debugging aid: ATTN_CASE=hd,Hq,Hkv,Tq,Tk,nkv,causal,f16,fused */
