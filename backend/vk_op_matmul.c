@@ -64,7 +64,12 @@ moevk_status vk_op_matmul(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x
                         (long long)N);
 
     vk_ctx *ctx = vk_stream_ctx(s);
-    int vec = M <= 8;
+    const vk_device_info *in = vk_ctx_info(ctx);
+    /* Mesa's lavapipe ends a shader loop after 65535 iterations; its tiled
+     * kernel goes wrong past K ~ 20480 (measured), so on CPU devices very long
+     * rows take the mat-vec kernel, 8 rows of x per dispatch. */
+    int long_k = in->kind == VK_KIND_CPU && K > 16384;
+    int vec = M <= 8 || long_k;
     /* Row ranges: n rows of w per dispatch, m rows of x / y per dispatch. */
     uint64_t wrow = (uint64_t)mvk_row_bytes(w->type, K);
     uint64_t nfit = mm_fit(ctx, (uint64_t)w->nb[1], wrow);
@@ -73,9 +78,9 @@ moevk_status vk_op_matmul(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x
     uint64_t mfit = mfit_x < mfit_y ? mfit_x : mfit_y;
     if (nfit == 0 || mfit == 0)
         return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, OP ": one row (K=%lld) is larger than the device's storage-buffer range", (long long)K);
-    const vk_device_info *in = vk_ctx_info(ctx);
     if (vec) {
-        if (mfit < (uint64_t)M) mfit = 1;
+        if (long_k && M > 8) mfit = mfit < 8 ? mfit : 8;
+        else if (mfit < (uint64_t)M) mfit = 1;
     } else {
         mm_tile t = mm_pick_tile(ctx, M, 0);
         /* 16: the smallest tile a chunk of fewer rows may pick */

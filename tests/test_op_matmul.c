@@ -155,11 +155,33 @@ static int report(void **state) {
     return tu_group_teardown(state);
 }
 
+/* Long rows (K > 20480) with M > 8: lavapipe's loop limit broke the tiled
+ * kernel there; the op must still be right (CPU devices take the mat-vec). */
+static void test_long_rows(void **state) {
+    (void)state;
+    const int64_t K = 24576, N = 5, M = 19;
+    float *x = malloc((size_t)(K * M) * 4), *w = malloc((size_t)(K * N) * 4);
+    float *ref = malloc((size_t)(N * M) * 4), *got = malloc((size_t)(N * M) * 4);
+    tu_fill(x, K * M, -1, 1);
+    tu_fill(w, K * N, -1, 1);
+    ref_matmul(ref, x, w, NULL, M, N, K);
+    tu_tensor tx = tu_upload(MVK_TYPE_F32, K, M, 1, 1, x), tw = tu_upload(MVK_TYPE_F32, K, N, 1, 1, w);
+    tu_tensor ty = tu_upload(MVK_TYPE_F32, N, M, 1, 1, NULL);
+    vk_stream *st = tu_begin();
+    TU_OK(vk_op_matmul(st, &ty.t, &tx.t, &tw.t, NULL));
+    tu_end_submit(st);
+    tu_download(&ty, got, (uint64_t)(N * M) * 4);
+    tu_assert_nmse("matmul f32 K=24576 M=19 N=5", ref, got, N * M, 1e-7);
+    tu_free(&tx); tu_free(&tw); tu_free(&ty);
+    free(x); free(w); free(ref); free(got);
+}
+
 int main(void) {
     tu_seed(11);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_matvec, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_tiled, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_long_rows, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_other_styles, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, tu_test_setup, tu_test_teardown),
     };
