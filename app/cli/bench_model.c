@@ -6,19 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_ops.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "moevk.h"
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static void usage(FILE *f) {
     fprintf(f, "usage: moevk bench model -m TEXT.gguf [--mmproj MMPROJ.gguf] [-p N_PROMPT] [-n N_GEN]\n"
@@ -95,7 +86,7 @@ int bench_model(int argc, char **argv) {
             moevk_get_timings(m, &t);
             if (r >= 0) enc[r] = t.image_encode_ms;
         }
-        printf("image encode: %ldx%ld px, %ld image tokens: %.1f ms (median of %ld)\n", side, side, n_img, median(enc, (int)reps), reps);
+        printf("image encode: %ldx%ld px, %ld image tokens: %.1f ms (median of %ld)\n", side, side, n_img, bench_median(enc, (int)reps), reps);
     }
     for (long r = -1; r < reps; r++) {
         moevk_eval_params ep = {.tokens = tok, .n_tokens = (int)n_prompt};
@@ -103,14 +94,14 @@ int bench_model(int argc, char **argv) {
         moevk_get_timings(m, &t);
         if (r >= 0) pre[r] = 1e3 * (double)n_prompt / t.prefill_ms;
     }
-    printf("prefill: %ld tokens: %.1f tokens/s (median of %ld)\n", n_prompt, median(pre, (int)reps), reps);
+    printf("prefill: %ld tokens: %.1f tokens/s (median of %ld)\n", n_prompt, bench_median(pre, (int)reps), reps);
     for (long r = -1; r < reps; r++) {
         moevk_eval_params ep = {.tokens = tok, .n_tokens = 8, .n_greedy = (int)n_gen + 1, .greedy_tokens = greedy};
         if ((s = moevk_eval(m, &ep)) != MOEVK_OK) { cli_error("bench model", s); rc = 1; goto out; }
         moevk_get_timings(m, &t);
         if (r >= 0) dec[r] = 1e3 * (double)n_gen / t.decode_ms;
     }
-    printf("decode: %ld tokens: %.1f tokens/s (median of %ld)\n", n_gen, median(dec, (int)reps), reps);
+    printf("decode: %ld tokens: %.1f tokens/s (median of %ld)\n", n_gen, bench_median(dec, (int)reps), reps);
 out:
     free(tok); free(greedy); free(enc); free(pre); free(dec); free(pix); free(itok);
     moevk_model_free(m);

@@ -6,6 +6,13 @@
 
 #include "vk_backend.h"
 
+/* Shared helpers (bench_util.c). */
+float bench_rnd(void);                    /* deterministic uniform in [-1, 1) */
+double bench_median(double *v, int n);    /* sorts v */
+/* One warm-up submit of a recorded stream, then reps timed submits; *median_s
+ * gets the median wall time in seconds. */
+moevk_status bench_time_submits(vk_stream *st, int reps, double *median_s);
+
 /* matmul (F32/F16/Q8_0, prefill and decode shapes) and mul_mat_id (prefill and decode). */
 void bench_ops_matmul_family(vk_ctx *ctx, int reps);
 

@@ -12,26 +12,6 @@
 
 #include "bench_ops.h"
 
-static uint64_t g_rng = 0x2545f4914f6cdd1dull;
-
-static float rnd(void) {
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 7;
-    g_rng ^= g_rng << 17;
-    return (float)((g_rng >> 40) * (1.0 / 16777216.0)) * 2.0f - 1.0f;
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* A device tensor of type t filled with random values in [-1, 1). */
 static moevk_status rand_tensor(vk_ctx *ctx, mvk_type t, int64_t ne0, int64_t ne1, int64_t ne2, vk_buffer **buf, mvk_tensor *out) {
     int64_t rows = ne1 * ne2, rb = mvk_row_bytes(t, ne0);
@@ -44,7 +24,7 @@ static moevk_status rand_tensor(vk_ctx *ctx, mvk_type t, int64_t ne0, int64_t ne
         return MOEVK_ERR_OUT_OF_HOST_MEMORY;
     }
     for (int64_t r = 0; r < rows; r++) {
-        for (int64_t i = 0; i < ne0; i++) row[i] = rnd();
+        for (int64_t i = 0; i < ne0; i++) row[i] = bench_rnd();
         char *dst = host + r * rb;
         switch (t) {
         case MVK_TYPE_F16:
@@ -78,25 +58,15 @@ static void run_timed(vk_ctx *ctx, vk_stream *st, const bench_case *c, int reps,
         return;
     }
     (void)ctx;
-    double *t = malloc(sizeof(double) * (size_t)reps);
-    if (!t) return;
-    moevk_status s = vk_stream_submit(st); /* warm-up */
-    for (int i = 0; i < reps && s == MOEVK_OK; i++) {
-        double t0 = now_s();
-        s = vk_stream_submit(st);
-        t[i] = now_s() - t0;
-    }
+    double med = 0.0;
+    moevk_status s = bench_time_submits(st, reps, &med);
     if (s != MOEVK_OK) {
         printf("  %-22s %-34s  failed: %s: %s\n", c->op, c->shape, moevk_status_str(s), moevk_last_error());
-        free(t);
         return;
     }
-    qsort(t, (size_t)reps, sizeof *t, cmp_double);
-    double med = reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
     printf("  %-22s %-34s %10.3f ms %9.2f GFLOP/s %8.2f GB/s\n", c->op, c->shape, med * 1e3, c->flops / med * 1e-9,
            c->bytes / med * 1e-9);
     fflush(stdout);
-    free(t);
 }
 
 static void bench_matmul(vk_ctx *ctx, vk_stream *st, mvk_type wt, int64_t M, int64_t N, int64_t K, int reps) {
@@ -142,7 +112,7 @@ static void bench_mul_mat_id(vk_ctx *ctx, vk_stream *st, mvk_type wt, int64_t T,
             int32_t e;
             int again;
             do { /* distinct experts per token, as a top-k router gives */
-                e = (int32_t)((rnd() * 0.5f + 0.5f) * (float)E) % (int32_t)E;
+                e = (int32_t)((bench_rnd() * 0.5f + 0.5f) * (float)E) % (int32_t)E;
                 again = 0;
                 for (int64_t i = 0; i < j; i++) again |= h[t * k + i] == e;
             } while (again);

@@ -13,26 +13,6 @@
 #include "commands.h"
 #include "cli_util.h"
 
-static uint64_t g_rng = 0x9e3779b97f4a7c15ull;
-
-static float rnd(void) {
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 7;
-    g_rng ^= g_rng << 17;
-    return (float)((g_rng >> 40) * (1.0 / 16777216.0)) * 2.0f - 1.0f;
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Up to 6 device buffers per case, freed together. */
 typedef struct bench_bufs {
     vk_buffer *b[6];
@@ -52,9 +32,9 @@ static moevk_status make_tensor(vk_ctx *ctx, bench_bufs *bb, mvk_type t, int64_t
     void *host = malloc(bytes);
     if (!host) return MOEVK_ERR_OUT_OF_HOST_MEMORY;
     for (int64_t i = 0; i < n; i++) {
-        if (t == MVK_TYPE_F16) ((uint16_t *)host)[i] = mvk_f32_to_f16(rnd());
+        if (t == MVK_TYPE_F16) ((uint16_t *)host)[i] = mvk_f32_to_f16(bench_rnd());
         else if (t == MVK_TYPE_I32) ((int32_t *)host)[i] = vals ? vals[i] : (int32_t)i;
-        else ((float *)host)[i] = rnd();
+        else ((float *)host)[i] = bench_rnd();
     }
     vk_buffer *b = NULL;
     moevk_status s = vk_buffer_create(ctx, bytes, VK_MEM_DEVICE, &b);
@@ -71,23 +51,13 @@ static moevk_status make_tensor(vk_ctx *ctx, bench_bufs *bb, mvk_type t, int64_t
 
 static void report(vk_stream *st, const char *op, const char *shape, double flops, double bytes, int reps, moevk_status s) {
     if (s == MOEVK_OK) s = vk_stream_end(st);
-    if (s == MOEVK_OK) s = vk_stream_submit(st); /* warm-up (pipelines are built at record time) */
-    double *t = malloc(sizeof(double) * (size_t)reps);
-    if (!t) return;
-    for (int i = 0; i < reps && s == MOEVK_OK; i++) {
-        double t0 = now_s();
-        s = vk_stream_submit(st);
-        t[i] = now_s() - t0;
-    }
-    if (s != MOEVK_OK) {
+    double med = 0.0;
+    if (s == MOEVK_OK) s = bench_time_submits(st, reps, &med);
+    if (s != MOEVK_OK)
         printf("  %-22s %-34s  failed: %s: %s\n", op, shape, moevk_status_str(s), moevk_last_error());
-    } else {
-        qsort(t, (size_t)reps, sizeof *t, cmp_double);
-        double med = reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
+    else
         printf("  %-22s %-34s %10.3f ms %9.2f GFLOP/s %8.2f GB/s\n", op, shape, med * 1e3, flops / med * 1e-9, bytes / med * 1e-9);
-    }
     fflush(stdout);
-    free(t);
 }
 
 static void bench_attention(vk_ctx *ctx, vk_stream *st, int64_t hd, int64_t Hq, int64_t Hkv, int64_t Tq, int64_t Tk, mvk_type kvt,
