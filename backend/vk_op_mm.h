@@ -28,10 +28,12 @@ static inline const char *mm_wsuffix(mvk_type t) {
 /* Addressing unit of a weight type in the shaders (wtypes.glsl). */
 static inline uint32_t mm_wunit(mvk_type t) { return t == MVK_TYPE_F32 ? 4u : 2u; }
 
-/* A row-major f32 activation: non-NULL, f32, contiguous rows, 4-byte strides. */
-static inline moevk_status mm_check_f32(const char *op, const char *what, const mvk_tensor *t) {
+/* A row-major 32-bit tensor of type want (f32 activations, i32 ids): non-NULL,
+ * contiguous rows, 4-byte strides. */
+static inline moevk_status mm_check_32bit(const char *op, const char *what, const mvk_tensor *t, mvk_type want) {
     if (!t || !t->buf) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: %s is NULL", op, what);
-    if (t->type != MVK_TYPE_F32) return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: %s must be f32, got %s", op, what, mm_tname(t->type));
+    if (t->type != want)
+        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: %s must be %s, got %s", op, what, mm_tname(want), mm_tname(t->type));
     for (int i = 0; i < 4; i++)
         if (t->ne[i] <= 0 || t->ne[i] > (int64_t)UINT32_MAX)
             return mvk_fail(MOEVK_ERR_SHAPE, "%s: %s has bad ne[%d] = %lld", op, what, i, (long long)t->ne[i]);
@@ -44,18 +46,12 @@ static inline moevk_status mm_check_f32(const char *op, const char *what, const 
     return MOEVK_OK;
 }
 
+static inline moevk_status mm_check_f32(const char *op, const char *what, const mvk_tensor *t) {
+    return mm_check_32bit(op, what, t, MVK_TYPE_F32);
+}
+
 static inline moevk_status mm_check_i32(const char *op, const char *what, const mvk_tensor *t) {
-    if (!t || !t->buf) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: %s is NULL", op, what);
-    if (t->type != MVK_TYPE_I32) return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: %s must be i32, got %s", op, what, mm_tname(t->type));
-    for (int i = 0; i < 4; i++)
-        if (t->ne[i] <= 0 || t->ne[i] > (int64_t)UINT32_MAX)
-            return mvk_fail(MOEVK_ERR_SHAPE, "%s: %s has bad ne[%d] = %lld", op, what, i, (long long)t->ne[i]);
-    if (t->nb[0] != 4 || t->off % 4)
-        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: %s must have contiguous 4-byte aligned rows", op, what);
-    for (int i = 1; i < 4; i++)
-        if (t->nb[i] < 0 || t->nb[i] % 4 || t->nb[i] / 4 > (int64_t)UINT32_MAX)
-            return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: %s stride nb[%d] is not a usable multiple of 4", op, what, i);
-    return MOEVK_OK;
+    return mm_check_32bit(op, what, t, MVK_TYPE_I32);
 }
 
 /* A weight tensor [K][N][E]: supported type, whole blocks, unit-aligned strides. */
