@@ -11,10 +11,8 @@
 #include "mvk_status.h"
 #include "sampling.h"
 
-#define DEFAULT_PROMPT "Describe this image in one sentence."
-#define DEFAULT_TEXT_PROMPT "Write one sentence about yourself."
 
-static double now_ms(void) {
+double mvk_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
@@ -67,6 +65,7 @@ void moevk_model_free(moevk_model *m) {
     free(m->route_ids);
     free(m->route_w);
     free(m->text);
+    mvk_chat_close(m);
     free(m);
 }
 
@@ -176,13 +175,13 @@ moevk_status moevk_model_get_info(const moevk_model *m, moevk_model_info *o) {
 
 /* ---------------------------------------------------------------- telemetry */
 
-static size_t route_stride(const moevk_model *m) {
+size_t mvk_route_stride(const moevk_model *m) {
     return m->hp.is_moe ? (size_t)m->hp.n_layer * (size_t)m->hp.n_expert_used : 0;
 }
 
-moevk_status mvk_route_push(moevk_model *m, int32_t pos, moevk_token_kind kind, int32_t token, const int32_t *ids,
-                            const float *w, size_t stride_tok) {
-    size_t S = route_stride(m);
+moevk_status mvk_route_push(moevk_model *m, int32_t pos, moevk_token_kind kind, int32_t token, int32_t turn,
+                            const int32_t *ids, const float *w, size_t stride_tok) {
+    size_t S = mvk_route_stride(m);
     if (m->n_routes == m->cap_routes) {
         size_t cap = m->cap_routes ? m->cap_routes * 2 : 256;
         mvk_route_rec *r = realloc(m->routes, cap * sizeof *r);
@@ -199,7 +198,7 @@ moevk_status mvk_route_push(moevk_model *m, int32_t pos, moevk_token_kind kind, 
         m->cap_routes = cap;
     }
     size_t i = m->n_routes;
-    m->routes[i] = (mvk_route_rec){pos, (int32_t)kind, token};
+    m->routes[i] = (mvk_route_rec){pos, (int32_t)kind, token, turn};
     /* ids/w are [n_layer][stride_tok][k]: gather layer by layer */
     size_t k = (size_t)m->hp.n_expert_used;
     for (size_t l = 0; S && l < (size_t)m->hp.n_layer; l++) {
@@ -216,13 +215,14 @@ moevk_status moevk_routing_get(const moevk_model *m, size_t i, moevk_token_route
                                size_t cap) {
     if (!m) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_routing_get: NULL model");
     if (i >= m->n_routes) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_routing_get: token %zu of %zu", i, m->n_routes);
-    size_t S = route_stride(m);
+    size_t S = mvk_route_stride(m);
     if ((ids || weights) && cap < S)
         return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_routing_get: capacity %zu, need %zu entries", cap, S);
     if (route) {
         route->pos = m->routes[i].pos;
         route->kind = (moevk_token_kind)m->routes[i].kind;
         route->token = m->routes[i].token;
+        route->turn = m->routes[i].turn;
     }
     if (ids && S) memcpy(ids, m->route_ids + i * S, S * sizeof *ids);
     if (weights && S) memcpy(weights, m->route_w + i * S, S * sizeof *weights);
@@ -231,7 +231,7 @@ moevk_status moevk_routing_get(const moevk_model *m, size_t i, moevk_token_route
 
 /* ---------------------------------------------------------------- prompts */
 
-static moevk_status tok_append(const moevk_model *m, const char *text, int special, int32_t **ids, size_t *n, size_t *cap) {
+moevk_status mvk_tok_append(const moevk_model *m, const char *text, int special, int32_t **ids, size_t *n, size_t *cap) {
     size_t len = strlen(text), need = mvk_tokenize_bound(len);
     if (*n + need > *cap) {
         size_t c = (*n + need) * 2;
@@ -246,7 +246,7 @@ static moevk_status tok_append(const moevk_model *m, const char *text, int speci
     return MOEVK_OK;
 }
 
-static moevk_status special_id(const moevk_model *m, const char *text, int32_t *id) {
+moevk_status mvk_special_id(const moevk_model *m, const char *text, int32_t *id) {
     *id = mvk_tokenizer_find(m->tok, text, strlen(text));
     if (*id < 0) return mvk_fail(MOEVK_ERR_FORMAT, "the vocabulary has no '%s' token", text);
     return MOEVK_OK;
@@ -258,8 +258,8 @@ moevk_status moevk_tokenize(const moevk_model *m, const char *text, int parse_sp
 }
 
 /* Loads and preprocesses an image for the vision tower. */
-static moevk_status prep_image(moevk_model *m, const char *path, const uint8_t *rgb, int w, int h, int min_t, int max_t,
-                               mvk_image_prep *out) {
+moevk_status mvk_prep_image(moevk_model *m, const char *path, const uint8_t *rgb, int w, int h, int min_t, int max_t,
+                            mvk_image_prep *out) {
     mvk_image img = {0};
     moevk_status s = path ? mvk_image_load_file(path, &img) : mvk_image_from_rgb(rgb, w, h, &img);
     if (s != MOEVK_OK) return s;
@@ -277,7 +277,8 @@ static moevk_status prep_image(moevk_model *m, const char *path, const uint8_t *
     return s;
 }
 
-static void reset_sequence(moevk_model *m) {
+void mvk_reset_sequence(moevk_model *m) {
+    mvk_chat_close(m);
     m->n_past = 0;
     m->pos_next = 0;
     m->n_routes = 0;
@@ -286,7 +287,7 @@ static void reset_sequence(moevk_model *m) {
     memset(&m->timings, 0, sizeof m->timings);
 }
 
-static moevk_status text_append(moevk_model *m, const char *s, size_t n) {
+moevk_status mvk_text_append(moevk_model *m, const char *s, size_t n) {
     if (m->text_len + n + 1 > m->text_cap) {
         size_t c = (m->text_len + n + 1) * 2;
         char *t = realloc(m->text, c);
@@ -326,10 +327,10 @@ moevk_status moevk_eval(moevk_model *m, moevk_eval_params *p) {
         return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_eval: routing buffers hold %zu entries, need %zu", p->routing_cap, L * n * k);
     if (p->n_greedy < 0 || (p->n_greedy > 0 && !p->greedy_tokens))
         return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_eval: greedy_tokens is NULL");
-    reset_sequence(m);
+    mvk_reset_sequence(m);
     int32_t pad = -1;
     int img_start = -1, img_len = 0, nx = 0, ny = 0;
-    if (m->has_vision) MVK_TRY(special_id(m, "<|image_pad|>", &pad));
+    if (m->has_vision) MVK_TRY(mvk_special_id(m, "<|image_pad|>", &pad));
     if (pad >= 0) MVK_TRY(find_pad_run(p->tokens, n, pad, &img_start, &img_len));
     int has_image = p->pixels || p->image_path;
     if (has_image && !m->has_vision) return mvk_fail(MOEVK_ERR_INVALID_ARG, "an image was given but no mmproj is loaded");
@@ -345,20 +346,20 @@ moevk_status moevk_eval(moevk_model *m, moevk_eval_params *p) {
         const float *px = p->pixels;
         int w = p->pixels_w, h = p->pixels_h;
         if (!px) {
-            s = prep_image(m, p->image_path, NULL, 0, 0, p->image_min_tokens, p->image_max_tokens, &prep);
+            s = mvk_prep_image(m, p->image_path, NULL, 0, 0, p->image_min_tokens, p->image_max_tokens, &prep);
             if (s != MOEVK_OK) goto done;
             px = prep.pixels;
             w = prep.w;
             h = prep.h;
         }
-        double t0 = now_ms();
+        double t0 = mvk_now_ms();
         int A = m->vis.hp.patch_size * m->vis.hp.spatial_merge;
         nx = w / (A ? A : 1);
         ny = h / (A ? A : 1);
         size_t vcap = p->vision_out ? p->vision_cap : 0;
         s = mvk_vision_encode(m, px, h, w, &img_rows, p->vision_out, vcap, &n_img);
         if (s != MOEVK_OK) goto done;
-        m->timings.image_encode_ms = now_ms() - t0;
+        m->timings.image_encode_ms = mvk_now_ms() - t0;
         m->timings.n_image_tokens = n_img;
         if (n_img != img_len) {
             s = mvk_fail(MOEVK_ERR_SHAPE, "the image gives %d image tokens (%dx%d grid) but the prompt holds %d <|image_pad|> ids",
@@ -381,17 +382,17 @@ moevk_status moevk_eval(moevk_model *m, moevk_eval_params *p) {
         mvk_lm_batch b = {.tokens = p->tokens, .n = n, .img_start = n_img ? img_start : 0, .n_img = n_img,
                           .img_rows = img_rows, .pos = pos, .logits = logits, .all_logits = p->logits != NULL,
                           .route_ids = hp->is_moe ? p->routing_ids : NULL, .route_w = hp->is_moe ? p->routing_weights : NULL};
-        double t0 = now_ms();
+        double t0 = mvk_now_ms();
         s = mvk_lm_prefill(m, &b);
         free(pos);
         if (s != MOEVK_OK) goto done;
-        m->timings.prefill_ms = now_ms() - t0;
+        m->timings.prefill_ms = mvk_now_ms() - t0;
         m->timings.n_prompt_tokens = n;
     }
     if (p->logits) memcpy(p->logits, logits, (size_t)n * V * sizeof *logits);
     if (p->n_greedy > 0) {
         int32_t tok = mvk_sample_greedy(logits + (n_rows - 1) * V, (int)V);
-        double t0 = now_ms();
+        double t0 = mvk_now_ms();
         for (int i = 0; i < p->n_greedy; i++) {
             p->greedy_tokens[i] = tok;
             if (i + 1 == p->n_greedy) break;
@@ -400,157 +401,11 @@ moevk_status moevk_eval(moevk_model *m, moevk_eval_params *p) {
             if (s != MOEVK_OK) goto done;
             tok = mvk_sample_greedy(lg, (int)V);
         }
-        m->timings.decode_ms = now_ms() - t0;
+        m->timings.decode_ms = mvk_now_ms() - t0;
         m->timings.n_generated = p->n_greedy - 1;
     }
 done:
     free(logits);
-    mvk_image_prep_free(&prep);
-    vk_buffer_destroy(img_rows);
-    return s;
-}
-
-/* ---------------------------------------------------------------- generation */
-
-moevk_status moevk_generate(moevk_model *m, const moevk_gen_params *p) {
-    mvk_clear_error();
-    if (!m || !p) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_generate: NULL argument");
-    const mvk_text_hparams *hp = &m->hp;
-    int has_image = p->image_path || p->image_rgb;
-    if (has_image && !m->has_vision)
-        return mvk_fail(MOEVK_ERR_INVALID_ARG, "an image was given but the model was loaded without an mmproj (--mmproj)");
-    if (p->image_rgb && (p->image_w <= 0 || p->image_h <= 0))
-        return mvk_fail(MOEVK_ERR_INVALID_ARG, "image_rgb given with a bad size %dx%d", p->image_w, p->image_h);
-    if (p->n_predict < 0) return mvk_fail(MOEVK_ERR_INVALID_ARG, "n_predict %d is negative", p->n_predict);
-    reset_sequence(m);
-    const size_t V = (size_t)hp->n_vocab, S = route_stride(m);
-    moevk_status s = MOEVK_OK;
-    int32_t *ids = NULL, *rt_ids = NULL, *pos = NULL;
-    float *rt_w = NULL, *logits = NULL;
-    size_t n = 0, cap = 0;
-    vk_buffer *img_rows = NULL;
-    mvk_image_prep prep = {0};
-    mvk_sampler smp;
-    memset(&smp, 0, sizeof smp);
-    int n_img = 0, img_start = -1;
-#define TRY(x)                        \
-    do {                              \
-        s = (x);                      \
-        if (s != MOEVK_OK) goto done; \
-    } while (0)
-    if (has_image) {
-        double t0 = now_ms();
-        /* the image must leave room in the context for the chat text and the answer */
-        int max_t = p->image_max_tokens > 0 ? p->image_max_tokens : 4096;
-        int room = m->n_ctx - 64 - p->n_predict;
-        if (room < max_t) max_t = room;
-        int min_t = p->image_min_tokens > 0 ? p->image_min_tokens : 8;
-        if (min_t > max_t) min_t = max_t;
-        if (max_t < 1)
-            TRY(mvk_fail(MOEVK_ERR_CONTEXT_FULL, "no room for an image: n_ctx %d minus n_predict %d leaves %d positions",
-                         m->n_ctx, p->n_predict, room));
-        TRY(prep_image(m, p->image_path, p->image_rgb, p->image_w, p->image_h, min_t, max_t, &prep));
-        TRY(mvk_vision_encode(m, prep.pixels, prep.h, prep.w, &img_rows, NULL, 0, &n_img));
-        m->timings.image_encode_ms = now_ms() - t0;
-        m->timings.n_image_tokens = n_img;
-    }
-    /* chat template (Qwen3-VL, no system prompt); the image goes before the text like llama.cpp's mtmd-cli */
-    TRY(tok_append(m, "<|im_start|>user\n", 1, &ids, &n, &cap));
-    if (has_image) {
-        int32_t vs, ve, pad;
-        TRY(special_id(m, "<|vision_start|>", &vs));
-        TRY(special_id(m, "<|vision_end|>", &ve));
-        TRY(special_id(m, "<|image_pad|>", &pad));
-        if (n + (size_t)n_img + 2 > cap) {
-            cap = n + (size_t)n_img + 64;
-            int32_t *r = realloc(ids, cap * sizeof *r);
-            if (!r) TRY(mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory"));
-            ids = r;
-        }
-        ids[n++] = vs;
-        img_start = (int)n;
-        for (int i = 0; i < n_img; i++) ids[n++] = pad;
-        ids[n++] = ve;
-    }
-    TRY(tok_append(m, p->prompt ? p->prompt : (has_image ? DEFAULT_PROMPT : DEFAULT_TEXT_PROMPT), 0, &ids, &n, &cap));
-    TRY(tok_append(m, "<|im_end|>\n<|im_start|>assistant\n", 1, &ids, &n, &cap));
-    {
-        pos = malloc(n * 4 * sizeof *pos);
-        logits = malloc(V * sizeof *logits);
-        if (S) {
-            rt_ids = malloc(S * n * sizeof *rt_ids);
-            rt_w = malloc(S * n * sizeof *rt_w);
-        }
-        if (!pos || !logits || (S && (!rt_ids || !rt_w))) TRY(mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory"));
-        int nx = has_image ? prep.nx : 0, ny = has_image ? prep.ny : 0;
-        m->pos_next = mvk_prompt_positions((int)n, img_start, nx, ny, 0, pos);
-        mvk_lm_batch b = {.tokens = ids, .n = (int)n, .img_start = has_image ? img_start : 0, .n_img = n_img, .img_rows = img_rows,
-                          .pos = pos, .logits = logits, .all_logits = 0, .route_ids = rt_ids, .route_w = rt_w};
-        double t0 = now_ms();
-        TRY(mvk_lm_prefill(m, &b));
-        m->timings.prefill_ms = now_ms() - t0;
-        m->timings.n_prompt_tokens = (int)n;
-        for (size_t i = 0; i < n; i++) {
-            int is_img = has_image && (int)i >= img_start && (int)i < img_start + n_img;
-            TRY(mvk_route_push(m, (int32_t)i, is_img ? MOEVK_TOKEN_IMAGE : MOEVK_TOKEN_PROMPT, is_img ? -1 : ids[i],
-                               S ? rt_ids + i * (size_t)hp->n_expert_used : NULL, S ? rt_w + i * (size_t)hp->n_expert_used : NULL, n));
-        }
-    }
-    /* decode */
-    mvk_sampler_params sp = {.temp = p->temp, .top_k = p->top_k, .top_p = p->top_p, .seed = p->seed};
-    TRY(mvk_sampler_init(&smp, &sp, (int)V));
-    mvk_detok dt;
-    mvk_detok_init(&dt, m->tok, 0);
-    size_t pcap = mvk_detok_bound(m->tok);
-    char *piece = malloc(pcap + 1);
-    if (!piece) TRY(mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory"));
-    {
-        int32_t tok;
-        s = mvk_sampler_sample(&smp, logits, (int)V, &tok);
-        double t0 = now_ms();
-        int stop = 0;
-        for (int i = 0; s == MOEVK_OK && i < p->n_predict && !stop; i++) {
-            if (mvk_tokenizer_is_eog(m->tok, tok)) break;
-            size_t pn = 0;
-            s = mvk_detok_push(&dt, tok, piece, pcap, &pn);
-            if (s != MOEVK_OK) break;
-            if (pn) {
-                s = text_append(m, piece, pn);
-                if (s != MOEVK_OK) break;
-                piece[pn] = '\0';
-                if (p->on_token && p->on_token(piece, tok, p->user)) stop = 1;
-            }
-            m->timings.n_generated++;
-            if (stop || i + 1 == p->n_predict) break;
-            const float *lg;
-            const int32_t *ri;
-            const float *rw;
-            int32_t amax;
-            s = mvk_lm_decode(m, tok, &lg, &ri, &rw, &amax);
-            if (s != MOEVK_OK) break;
-            s = mvk_route_push(m, m->n_past - 1, MOEVK_TOKEN_GENERATED, tok, ri, rw, 1);
-            if (s != MOEVK_OK) break;
-            if (p->temp <= 0) tok = amax; /* greedy: the argmax computed on the GPU */
-            else s = mvk_sampler_sample(&smp, lg, (int)V, &tok);
-        }
-        m->timings.decode_ms = now_ms() - t0;
-        size_t pn = 0;
-        /* a callback that asked to stop is not called again */
-        if (s == MOEVK_OK && !stop && mvk_detok_flush(&dt, piece, pcap, &pn) == MOEVK_OK && pn) {
-            s = text_append(m, piece, pn);
-            piece[pn] = '\0';
-            if (s == MOEVK_OK && p->on_token) p->on_token(piece, -1, p->user);
-        }
-    }
-    free(piece);
-done:
-#undef TRY
-    mvk_sampler_free(&smp);
-    free(ids);
-    free(pos);
-    free(logits);
-    free(rt_ids);
-    free(rt_w);
     mvk_image_prep_free(&prep);
     vk_buffer_destroy(img_rows);
     return s;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "gguf.h"
+#include "image.h"
 #include "model_hparams.h"
 #include "moevk.h"
 #include "tokenizer.h"
@@ -85,6 +86,7 @@ typedef struct mvk_route_rec {
     int32_t pos;
     int32_t kind;   /* moevk_token_kind */
     int32_t token;
+    int32_t turn;   /* turn of the conversation */
 } mvk_route_rec;
 
 struct moevk_model {
@@ -128,6 +130,14 @@ struct moevk_model {
     float *route_w;        /* [n_routes][n_layer*k] */
     size_t n_routes, cap_routes;
 
+    /* conversation (chat.c) */
+    int chat_open;         /* a conversation is started: moevk_chat_turn may follow */
+    int chat_broken;       /* a turn failed midway: only a new start helps */
+    int chat_turns;        /* completed turns */
+    int32_t chat_pending;  /* the last answer token, streamed but not yet fed back; -1: none */
+    int chat_has_image;    /* the conversation is about an image */
+    mvk_image_prep chat_img; /* that image, preprocessed; encoded (then freed) by the first turn */
+
     /* output of the last generation */
     char *text;
     size_t text_len, text_cap;
@@ -170,8 +180,24 @@ void mvk_lm_free(moevk_model *m);
  * next position after the prompt. */
 int mvk_prompt_positions(int n, int img_start, int nx, int ny, int pos0, int32_t *pos);
 
-/* telemetry (api.c) */
-moevk_status mvk_route_push(moevk_model *m, int32_t pos, moevk_token_kind kind, int32_t token, const int32_t *ids,
-                            const float *w, size_t stride_tok);
+/* telemetry (api.c): ids/w are [n_layer][stride_tok][k] */
+moevk_status mvk_route_push(moevk_model *m, int32_t pos, moevk_token_kind kind, int32_t token, int32_t turn,
+                            const int32_t *ids, const float *w, size_t stride_tok);
+size_t mvk_route_stride(const moevk_model *m); /* n_layer * k for MoE models, else 0 */
+
+/* helpers shared by api.c and chat.c */
+double mvk_now_ms(void);
+/* Appends the tokens of text to *ids (grown as needed). */
+moevk_status mvk_tok_append(const moevk_model *m, const char *text, int special, int32_t **ids, size_t *n, size_t *cap);
+moevk_status mvk_special_id(const moevk_model *m, const char *text, int32_t *id);
+/* Loads (path) or copies (rgb) and preprocesses an image for the vision tower. */
+moevk_status mvk_prep_image(moevk_model *m, const char *path, const uint8_t *rgb, int w, int h, int min_t, int max_t,
+                            mvk_image_prep *out);
+/* Empties the KV cache, the routing record, the text and the timings; ends any conversation. */
+void mvk_reset_sequence(moevk_model *m);
+moevk_status mvk_text_append(moevk_model *m, const char *s, size_t n);
+
+/* chat.c: ends the conversation (frees its image). */
+void mvk_chat_close(moevk_model *m);
 
 #endif

@@ -1,0 +1,339 @@
+/* test_session.c — conversations (moevk_chat_start / moevk_chat_turn) on the
+ * golden model pair:
+ *  - a follow-up does not re-encode the image and prefills only its own turn
+ *    (timings), the KV cache holds exactly the recorded tokens;
+ *  - the routing record covers the whole conversation, tagged by kind and turn;
+ *  - two turns give the same greedy tokens and routing as one moevk_eval
+ *    prefill of the same full token sequence;
+ *  - CONTEXT_FULL names the context size and leaves the conversation usable;
+ *  - bad calls get clear errors and change nothing. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "moevk.h"
+#include "test_util.h"
+
+static char g_text[4400], g_mmproj[4400], g_dir[4200], g_img[4400];
+static moevk_model *g_model;
+
+static int group_setup(void **state) {
+    (void)state;
+    const char *g = tu_goldens_dir();
+    if (!g) return 0;
+    snprintf(g_dir, sizeof g_dir, "%s/qwen3vlmoe-tiny-a", g);
+    snprintf(g_text, sizeof g_text, "%s/text.gguf", g_dir);
+    snprintf(g_mmproj, sizeof g_mmproj, "%s/mmproj.gguf", g_dir);
+    snprintf(g_img, sizeof g_img, "%s/image.png", g_dir);
+    moevk_model_params p = moevk_model_default_params();
+    p.model_path = g_text;
+    p.mmproj_path = g_mmproj;
+    p.validation = 1;
+    moevk_status s = moevk_model_load(&p, &g_model);
+    if (s != MOEVK_OK) {
+        const char *req = getenv("MOEVK_REQUIRE_DEVICE");
+        fprintf(stderr, "%s: cannot load the golden model: %s: %s\n", req && req[0] == '1' ? "FAIL" : "SKIP",
+                moevk_status_str(s), moevk_last_error());
+        g_model = NULL;
+        return req && req[0] == '1' ? -1 : 0;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state) {
+    (void)state;
+    if (g_model) {
+        moevk_model_info i;
+        moevk_model_get_info(g_model, &i);
+        moevk_model_free(g_model);
+        if (i.validation_messages) {
+            fprintf(stderr, "FAIL: %u validation message(s)\n", i.validation_messages);
+            exit(1);
+        }
+    }
+    return 0;
+}
+
+static int need_model(void **state) {
+    (void)state;
+    if (!g_model) skip();
+    return 0;
+}
+
+enum { L = 3, K = 2, S = L * K };
+
+static int n_tokens_of(const char *text) {
+    int32_t ids[1024];
+    size_t n = 0;
+    TU_OK(moevk_tokenize(g_model, text, 1, ids, 1024, &n));
+    return (int)n;
+}
+
+/* tokens of a follow-up turn without the pending answer token */
+static int followup_tokens(const char *q) {
+    char buf[2048];
+    snprintf(buf, sizeof buf, "<|im_end|>\n<|im_start|>user\n");
+    int n = n_tokens_of(buf);
+    int32_t ids[1024];
+    size_t nq = 0;
+    TU_OK(moevk_tokenize(g_model, q, 0, ids, 1024, &nq));
+    return n + (int)nq + n_tokens_of("<|im_end|>\n<|im_start|>assistant\n");
+}
+
+static void start_image(moevk_model *m) {
+    moevk_chat_params cp = moevk_chat_default_params();
+    cp.image_path = g_img;
+    cp.image_min_tokens = 1; /* the golden image is 64x96: 6 tokens at native size */
+    TU_OK(moevk_chat_start(m, &cp));
+}
+
+static void ask(moevk_model *m, const char *q, int n_predict, moevk_timings *t) {
+    moevk_gen_params gp = moevk_gen_default_params();
+    gp.prompt = q;
+    gp.n_predict = n_predict;
+    TU_OK(moevk_chat_turn(m, &gp));
+    TU_OK(moevk_get_timings(m, t));
+}
+
+/* generated tokens of a turn that were streamed but not fed back (0 or 1) */
+static int pending_after(const moevk_timings *t, size_t count_before, size_t count_after) {
+    int recorded_gen = (int)(count_after - count_before) - t->n_prompt_tokens;
+    return t->n_generated - recorded_gen;
+}
+
+static void test_followup_reuses_cache(void **state) {
+    (void)state;
+    start_image(g_model);
+    assert_int_equal(moevk_chat_turns(g_model), 0);
+    moevk_timings t1, t2;
+    ask(g_model, "What is this?", 5, &t1);
+    size_t c1 = moevk_routing_count(g_model);
+    assert_true(t1.image_encode_ms > 0.0);
+    assert_int_equal(t1.n_image_tokens, 6);
+    assert_int_equal(t1.turn, 0);
+    int p1 = pending_after(&t1, 0, c1);
+    assert_true(p1 == 0 || p1 == 1);
+    assert_int_equal(t1.n_ctx_used, (int)c1);
+    assert_int_equal(moevk_chat_turns(g_model), 1);
+
+    ask(g_model, "And the colour?", 5, &t2);
+    size_t c2 = moevk_routing_count(g_model);
+    assert_int_equal(t2.turn, 1);
+    assert_true(t2.image_encode_ms == 0.0);
+    assert_int_equal(t2.n_image_tokens, 0);
+    /* only the new turn is prefilled (plus the pending answer token) */
+    assert_int_equal(t2.n_prompt_tokens, followup_tokens("And the colour?") + p1);
+    assert_int_equal(t2.n_ctx_used, (int)c2);
+    assert_int_equal(t2.n_ctx_used, t1.n_ctx_used + t2.n_prompt_tokens + (int)(c2 - c1) - t2.n_prompt_tokens);
+    assert_int_equal(moevk_chat_turns(g_model), 2);
+}
+
+static void test_routing_tags_per_turn(void **state) {
+    (void)state;
+    start_image(g_model);
+    moevk_timings t[3];
+    size_t c[4] = {0};
+    const char *qs[3] = {"Describe it.", "Why?", "More."};
+    for (int i = 0; i < 3; i++) {
+        ask(g_model, qs[i], 4, &t[i]);
+        c[i + 1] = moevk_routing_count(g_model);
+    }
+    for (int tr = 0; tr < 3; tr++) {
+        int pend_prev = tr > 0 ? pending_after(&t[tr - 1], c[tr - 1], c[tr]) : 0;
+        int n_img = 0, n_prompt = 0, n_gen = 0, seen_gen = 0;
+        for (size_t i = c[tr]; i < c[tr + 1]; i++) {
+            moevk_token_route r;
+            int32_t ids[S];
+            float w[S];
+            TU_OK(moevk_routing_get(g_model, i, &r, ids, w, S));
+            assert_int_equal(r.pos, (int)i);
+            if (pend_prev && i == c[tr]) { /* the previous answer's last token, fed now */
+                assert_int_equal(r.kind, MOEVK_TOKEN_GENERATED);
+                assert_int_equal(r.turn, tr - 1);
+                continue;
+            }
+            assert_int_equal(r.turn, tr);
+            if (r.kind == MOEVK_TOKEN_IMAGE) {
+                assert_int_equal(r.token, -1);
+                assert_false(seen_gen);
+                n_img++;
+            } else if (r.kind == MOEVK_TOKEN_PROMPT) {
+                assert_false(seen_gen); /* the question comes before the answer */
+                n_prompt++;
+            } else {
+                seen_gen = 1;
+                n_gen++;
+            }
+            for (int l = 0; l < L; l++) assert_float_equal(w[2 * l] + w[2 * l + 1], 1.0f, 1e-5);
+        }
+        assert_int_equal(n_img, tr == 0 ? 6 : 0); /* the image belongs to the first turn only */
+        assert_int_equal(n_img + n_prompt + pend_prev, t[tr].n_prompt_tokens);
+        assert_true(n_gen == t[tr].n_generated || n_gen + 1 == t[tr].n_generated);
+    }
+}
+
+/* Two turns equal one prefill of the same tokens: the greedy answer of the
+ * second turn and the routing of every token. */
+static void test_two_turns_equal_one_prefill(void **state) {
+    (void)state;
+    start_image(g_model);
+    moevk_timings t1, t2;
+    ask(g_model, "What is in the picture?", 6, &t1);
+    size_t c1 = moevk_routing_count(g_model);
+    ask(g_model, "Say more about it.", 6, &t2);
+    size_t c2 = moevk_routing_count(g_model);
+    size_t n_prompt_end = c1 + (size_t)t2.n_prompt_tokens; /* first generated token of turn 2 */
+    size_t n_gen2 = c2 - n_prompt_end;
+    assert_true(n_gen2 >= 1);
+    int32_t pad = -1;
+    {
+        int32_t ids[4];
+        size_t n = 0;
+        TU_OK(moevk_tokenize(g_model, "<|image_pad|>", 1, ids, 4, &n));
+        assert_int_equal(n, 1);
+        pad = ids[0];
+    }
+    int32_t *tok = calloc(c2, sizeof *tok), *gen2 = calloc(c2, sizeof *gen2), *sid = calloc(c2 * S, sizeof *sid);
+    float *sw = calloc(c2 * S, sizeof *sw);
+    assert_true(tok && gen2 && sid && sw);
+    for (size_t i = 0; i < c2; i++) {
+        moevk_token_route r;
+        TU_OK(moevk_routing_get(g_model, i, &r, sid + i * S, sw + i * S, S));
+        tok[i] = r.kind == MOEVK_TOKEN_IMAGE ? pad : r.token;
+        if (i >= n_prompt_end) gen2[i - n_prompt_end] = r.token;
+    }
+    size_t N = n_prompt_end;
+    int32_t *eid = calloc((size_t)L * N * K, sizeof *eid), *greedy = calloc(n_gen2 + 1, sizeof *greedy);
+    float *ew = calloc((size_t)L * N * K, sizeof *ew);
+    assert_true(eid && ew && greedy);
+    moevk_eval_params e = {.tokens = tok, .n_tokens = (int)N, .image_path = g_img, .image_min_tokens = 1,
+                           .routing_ids = eid, .routing_weights = ew, .routing_cap = (size_t)L * N * K,
+                           .n_greedy = (int)n_gen2, .greedy_tokens = greedy};
+    TU_OK(moevk_eval(g_model, &e));
+    assert_int_equal(e.n_image_tokens, 6);
+    for (size_t i = 0; i < n_gen2; i++)
+        if (greedy[i] != gen2[i]) fail_msg("greedy token %zu: one prefill gives %d, the conversation %d", i, greedy[i], gen2[i]);
+    /* routing of every prompt token: same experts, weights within float noise
+     * (batch shapes differ: one prefill of N rows vs turns and decode steps) */
+    int mism = 0;
+    double maxd = 0;
+    for (size_t i = 0; i < N; i++)
+        for (int l = 0; l < L; l++)
+            for (int r = 0; r < K; r++) {
+                int32_t a = sid[i * S + l * K + r], b = eid[((size_t)l * N + i) * K + r];
+                float wa = sw[i * S + l * K + r], wb = ew[((size_t)l * N + i) * K + r];
+                if (a != b) mism++;
+                else if (fabs(wa - wb) > maxd) maxd = fabs(wa - wb);
+            }
+    if (mism) fail_msg("%d of %zu routing choices differ between the conversation and one prefill", mism, N * L * K);
+    if (maxd > 1e-3) fail_msg("routing weights differ by up to %g", maxd);
+    free(tok);
+    free(gen2);
+    free(sid);
+    free(sw);
+    free(eid);
+    free(ew);
+    free(greedy);
+    /* eval ended the conversation */
+    moevk_gen_params gp = moevk_gen_default_params();
+    gp.prompt = "more";
+    assert_int_equal(moevk_chat_turn(g_model, &gp), MOEVK_ERR_INVALID_ARG);
+    assert_non_null(strstr(moevk_last_error(), "moevk_chat_start"));
+}
+
+static void test_context_full_keeps_conversation(void **state) {
+    (void)state;
+    moevk_model_params mp = moevk_model_default_params();
+    mp.model_path = g_text;
+    mp.mmproj_path = g_mmproj;
+    mp.n_ctx = 96;
+    moevk_model *m = NULL;
+    TU_OK(moevk_model_load(&mp, &m));
+    moevk_chat_params cp = moevk_chat_default_params();
+    TU_OK(moevk_chat_start(m, &cp));
+    moevk_timings t1, t;
+    ask(m, "hi", 3, &t1);
+    char longq[600];
+    memset(longq, 'a', sizeof longq - 1);
+    for (size_t i = 5; i < sizeof longq - 1; i += 6) longq[i] = ' ';
+    longq[sizeof longq - 1] = '\0';
+    size_t c1 = moevk_routing_count(m);
+    moevk_gen_params gp = moevk_gen_default_params();
+    gp.prompt = longq;
+    gp.n_predict = 3;
+    assert_int_equal(moevk_chat_turn(m, &gp), MOEVK_ERR_CONTEXT_FULL);
+    assert_non_null(strstr(moevk_last_error(), "96"));
+    /* nothing changed: same turns, same record; a short question still fits */
+    assert_int_equal(moevk_chat_turns(m), 1);
+    assert_int_equal(moevk_routing_count(m), c1);
+    ask(m, "ok?", 3, &t);
+    assert_int_equal(t.turn, 1);
+    assert_int_equal(t.n_prompt_tokens, followup_tokens("ok?") + pending_after(&t1, 0, c1));
+    /* an answer that fills the cache keeps its text; later turns report it; a new conversation works */
+    gp.prompt = "go on";
+    gp.n_predict = 1000;
+    moevk_status s = moevk_chat_turn(m, &gp);
+    assert_true(s == MOEVK_OK || s == MOEVK_ERR_CONTEXT_FULL);
+    assert_true(moevk_routing_count(m) <= 96);
+    gp.n_predict = 3;
+    while ((s = moevk_chat_turn(m, &gp)) == MOEVK_OK) {}
+    assert_int_equal(s, MOEVK_ERR_CONTEXT_FULL);
+    assert_non_null(strstr(moevk_last_error(), "96"));
+    TU_OK(moevk_chat_start(m, &cp));
+    ask(m, "hi", 3, &t);
+    assert_int_equal(t.turn, 0);
+    assert_int_equal(t.n_ctx_used, t1.n_ctx_used);
+    moevk_model_free(m);
+}
+
+static void test_bad_calls(void **state) {
+    (void)state;
+    moevk_gen_params gp = moevk_gen_default_params();
+    gp.prompt = "hello";
+    assert_int_equal(moevk_chat_turn(NULL, &gp), MOEVK_ERR_INVALID_ARG);
+    assert_int_equal(moevk_chat_start(g_model, NULL), MOEVK_ERR_INVALID_ARG);
+    start_image(g_model);
+    moevk_timings t;
+    gp.prompt = "";
+    assert_int_equal(moevk_chat_turn(g_model, &gp), MOEVK_ERR_INVALID_ARG);
+    assert_non_null(strstr(moevk_last_error(), "empty"));
+    gp.prompt = "  \n ";
+    assert_int_equal(moevk_chat_turn(g_model, &gp), MOEVK_ERR_INVALID_ARG);
+    gp.prompt = "what?";
+    gp.image_path = g_img;
+    assert_int_equal(moevk_chat_turn(g_model, &gp), MOEVK_ERR_INVALID_ARG);
+    assert_int_equal(moevk_chat_turns(g_model), 0);
+    /* the conversation is still usable, the image still there */
+    ask(g_model, "what?", 3, &t);
+    assert_int_equal(t.n_image_tokens, 6);
+    /* an unreadable image fails at the start and leaves no conversation */
+    moevk_chat_params cp = moevk_chat_default_params();
+    cp.image_path = "/nonexistent/cat.png";
+    moevk_status s = moevk_chat_start(g_model, &cp);
+    assert_true(s == MOEVK_ERR_IO || s == MOEVK_ERR_IMAGE);
+    assert_non_null(strstr(moevk_last_error(), "/nonexistent/cat.png"));
+    gp.image_path = NULL;
+    assert_int_equal(moevk_chat_turn(g_model, &gp), MOEVK_ERR_INVALID_ARG);
+    /* moevk_generate starts a conversation that a follow-up continues */
+    moevk_gen_params g1 = moevk_gen_default_params();
+    g1.image_path = g_img;
+    g1.image_min_tokens = 1;
+    g1.n_predict = 3;
+    TU_OK(moevk_generate(g_model, &g1));
+    assert_int_equal(moevk_chat_turns(g_model), 1);
+    ask(g_model, "and?", 3, &t);
+    assert_int_equal(t.turn, 1);
+    assert_true(t.image_encode_ms == 0.0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_followup_reuses_cache, need_model),
+        cmocka_unit_test_setup(test_routing_tags_per_turn, need_model),
+        cmocka_unit_test_setup(test_two_turns_equal_one_prefill, need_model),
+        cmocka_unit_test_setup(test_context_full_keeps_conversation, need_model),
+        cmocka_unit_test_setup(test_bad_calls, need_model),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
