@@ -7,6 +7,7 @@
 
 static const cli_command g_commands[] = {
     {"caption", "caption an image or answer a question about it (-m, --mmproj, --image, -p)", cmd_caption},
+    {"chat", "a conversation about an image: questions from stdin, answers streamed (-m, --mmproj, --image)", cmd_chat},
     {"eval", "verification: evaluate prompt token ids, dump vision rows, logits, routing", cmd_eval},
     {"devices", "list Vulkan devices with their limits and features", cmd_devices},
     {"info", "show a GGUF file: metadata, tensors, model hyper-parameters", cmd_info},

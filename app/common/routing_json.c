@@ -35,8 +35,10 @@ moevk_status routing_json_write(FILE *f, const routing_json_input *in) {
     const size_t per_tok = (size_t)in->n_layers * (size_t)in->k;
     fputs("[", f);
     for (size_t t = 0; t < in->n_tokens; t++) {
-        fprintf(f, "%s\n{\"pos\":%d,\"kind\":\"%s\",\"token\":%d,\"layers\":[", t ? "," : "", (int)in->pos[t],
-                kind_name(in->kind[t]), (int)in->token[t]);
+        fprintf(f, "%s\n{\"pos\":%d,\"kind\":\"%s\",\"token\":%d,", t ? "," : "", (int)in->pos[t], kind_name(in->kind[t]),
+                (int)in->token[t]);
+        if (in->turn) fprintf(f, "\"turn\":%d,", (int)in->turn[t]);
+        fputs("\"layers\":[", f);
         for (int l = 0; l < in->n_layers; l++) {
             const int32_t *ids = in->ids + t * per_tok + (size_t)l * in->k;
             const float *w = in->weights + t * per_tok + (size_t)l * in->k;

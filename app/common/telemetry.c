@@ -9,6 +9,7 @@ void telemetry_free(telemetry *t) {
     free(t->pos);
     free(t->kind);
     free(t->token);
+    free(t->turn);
     free(t->ids);
     free(t->weights);
     free(t->image_counts);
@@ -30,11 +31,12 @@ moevk_status telemetry_collect(const moevk_model *m, telemetry *t) {
     t->pos = calloc(n, sizeof *t->pos);
     t->kind = calloc(n, sizeof *t->kind);
     t->token = calloc(n, sizeof *t->token);
+    t->turn = calloc(n, sizeof *t->turn);
     t->ids = calloc(n * (S ? S : 1), sizeof *t->ids);
     t->weights = calloc(n * (S ? S : 1), sizeof *t->weights);
     t->image_counts = calloc(C ? C : 1, sizeof *t->image_counts);
     t->text_counts = calloc(C ? C : 1, sizeof *t->text_counts);
-    if (!t->pos || !t->kind || !t->token || !t->ids || !t->weights || !t->image_counts || !t->text_counts) {
+    if (!t->pos || !t->kind || !t->token || !t->turn || !t->ids || !t->weights || !t->image_counts || !t->text_counts) {
         telemetry_free(t);
         return MOEVK_ERR_OUT_OF_HOST_MEMORY;
     }
@@ -48,6 +50,7 @@ moevk_status telemetry_collect(const moevk_model *m, telemetry *t) {
         t->pos[i] = r.pos;
         t->kind[i] = (int)r.kind;
         t->token[i] = r.token;
+        t->turn[i] = r.turn;
         int img = r.kind == MOEVK_TOKEN_IMAGE;
         if (img) t->n_image++;
         else t->n_text++;
@@ -63,7 +66,7 @@ moevk_status telemetry_collect(const moevk_model *m, telemetry *t) {
 
 routing_json_input telemetry_json(const telemetry *t) {
     routing_json_input in = {.n_tokens = t->n_tokens, .n_layers = t->n_layers, .k = t->k, .pos = t->pos,
-                             .kind = t->kind, .token = t->token, .ids = t->ids, .weights = t->weights};
+                             .kind = t->kind, .token = t->token, .ids = t->ids, .weights = t->weights, .turn = t->turn};
     return in;
 }
 

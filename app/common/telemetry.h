@@ -16,6 +16,7 @@ typedef struct telemetry {
     int32_t *pos;      /* [n_tokens] */
     int *kind;         /* [n_tokens] moevk_token_kind */
     int32_t *token;    /* [n_tokens] */
+    int32_t *turn;     /* [n_tokens] conversation turn */
     int32_t *ids;      /* [n_tokens][n_layers][k] */
     float *weights;    /* [n_tokens][n_layers][k] */
     float *image_counts; /* [n_layers][n_experts] tokens routed, image tokens */
@@ -23,7 +24,8 @@ typedef struct telemetry {
     int64_t n_image, n_text;
 } telemetry;
 
-/* Reads everything recorded by the last moevk_generate / moevk_eval. */
+/* Reads everything recorded by the last moevk_generate / moevk_eval, or the
+ * whole current conversation (moevk_chat_turn). */
 moevk_status telemetry_collect(const moevk_model *m, telemetry *t);
 void telemetry_free(telemetry *t);
 routing_json_input telemetry_json(const telemetry *t);
