@@ -23,11 +23,25 @@ moevk_status mvk_fail_ctx(moevk_status s, const char *fmt, ...) MVK_PRINTF(2, 3)
 /* Clears the message (used at the start of top-level API calls). */
 void mvk_clear_error(void);
 
-/* Propagate a failing status unchanged. */
+/* The one set of status-propagation macros (no file defines its own):
+ *   MVK_TRY(expr)              return a failing status unchanged;
+ *   MVK_TRY_GOTO(label, expr)  in a function with a `moevk_status s` local
+ *                              and a cleanup label: keep the failing status
+ *                              in s and jump to the label;
+ *   TRY(expr)                  MVK_TRY_GOTO(done, expr), the engine's usual
+ *                              "one cleanup path" form. */
 #define MVK_TRY(expr)                          \
     do {                                       \
         moevk_status mvk_try_s_ = (expr);      \
         if (mvk_try_s_ != MOEVK_OK) return mvk_try_s_; \
     } while (0)
+
+#define MVK_TRY_GOTO(label, expr)      \
+    do {                               \
+        s = (expr);                    \
+        if (s != MOEVK_OK) goto label; \
+    } while (0)
+
+#define TRY(expr) MVK_TRY_GOTO(done, expr)
 
 #endif

@@ -134,16 +134,12 @@ moevk_status vk_op_attention(vk_stream *s, const mvk_tensor *out, const mvk_tens
             return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld keys needs too many chunks", op, (long long)Tk);
         mvk_tensor part;
         MVK_TRY(vk_stream_scratch(s, MVK_TYPE_F32, (hd + 2) * n_chunks * Hq, 1, 1, 1, &part));
-        union { uint32_t u[14]; float f[14]; } pc;
-        uint32_t i = 0;
-        pc.u[i++] = G; pc.u[i++] = vkc_u32(Tk); pc.u[i++] = vkc_u32(n_chunks);
-        pc.u[i++] = vkc_u32(q->nb[1] / 4);
-        pc.u[i++] = vkc_u32(k->nb[1] / kvu); pc.u[i++] = vkc_u32(k->nb[2] / kvu);
-        pc.u[i++] = vkc_u32(v->nb[1] / kvu); pc.u[i++] = vkc_u32(v->nb[2] / kvu);
-        pc.u[i++] = vk_bind_elem_offset(ctx, q, 4); pc.u[i++] = vk_bind_elem_offset(ctx, k, kvu);
-        pc.u[i++] = vk_bind_elem_offset(ctx, v, kvu); pc.u[i++] = n_kv ? vk_bind_elem_offset(ctx, n_kv, 4) : 0;
-        pc.u[i++] = n_kv != NULL;
-        pc.f[i++] = p->scale;
+        pc_attn_decode pc = {
+            .G = G, .Tk = vkc_u32(Tk), .n_chunks = vkc_u32(n_chunks), .sq1 = vkc_u32(q->nb[1] / 4),
+            .sk1 = vkc_u32(k->nb[1] / kvu), .sk2 = vkc_u32(k->nb[2] / kvu), .sv1 = vkc_u32(v->nb[1] / kvu),
+            .sv2 = vkc_u32(v->nb[2] / kvu), .oq = vk_bind_elem_offset(ctx, q, 4), .ok = vk_bind_elem_offset(ctx, k, kvu),
+            .ov = vk_bind_elem_offset(ctx, v, kvu), .on = n_kv ? vk_bind_elem_offset(ctx, n_kv, 4) : 0,
+            .has_nkv = n_kv != NULL, .scale = p->scale};
         uint32_t spec[4] = {vkc_wg(ctx, 128), (uint32_t)hd, C, GW};
         vk_bind binds[5] = {{q, 0}, {k, 0}, {v, 0}, {&part, 1}, {n_kv ? n_kv : q, 0}};
         char name[32];
@@ -151,10 +147,11 @@ moevk_status vk_op_attention(vk_stream *s, const mvk_tensor *out, const mvk_tens
         vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 4, .binds = binds, .n_binds = 5, .push = &pc, .push_size = sizeof pc,
                               .groups = {(uint32_t)n_chunks, (uint32_t)Hkv, G / GW}};
         MVK_TRY(vk_dispatch(s, &d));
-        uint32_t pc2[4] = {(uint32_t)hd, (uint32_t)n_chunks, vkc_u32(out->nb[1] / 4), vk_bind_elem_offset(ctx, out, 4)};
+        pc_attn_combine pc2 = {.HD = (uint32_t)hd, .n_chunks = (uint32_t)n_chunks, .so1 = vkc_u32(out->nb[1] / 4),
+                               .oo = vk_bind_elem_offset(ctx, out, 4)};
         uint32_t wg2 = vkc_wg(ctx, hd <= 64 ? 64 : 128);
         vk_bind b2[2] = {{&part, 0}, {out, 1}};
-        vk_dispatch_desc d2 = {.shader = "attn_combine", .spec = &wg2, .n_spec = 1, .binds = b2, .n_binds = 2, .push = pc2,
+        vk_dispatch_desc d2 = {.shader = "attn_combine", .spec = &wg2, .n_spec = 1, .binds = b2, .n_binds = 2, .push = &pc2,
                                .push_size = sizeof pc2, .groups = {(uint32_t)Hq, 1, 1}};
         if (Hq > info->max_workgroup_count[0]) return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: too many heads", op);
         return vk_dispatch(s, &d2);
@@ -175,23 +172,18 @@ moevk_status vk_op_attention(vk_stream *s, const mvk_tensor *out, const mvk_tens
     int64_t nblk = (nrows + BR - 1) / BR;
     if (nblk > info->max_workgroup_count[0] || nrows > UINT32_MAX)
         return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld query rows is too many for one dispatch", op, (long long)nrows);
-    union { uint32_t u[22]; float f[22]; } pc;
-    uint32_t i = 0;
-    pc.u[i++] = vkc_u32(Tq); pc.u[i++] = G; pc.u[i++] = vkc_u32(Tk); pc.u[i++] = vkc_u32(nrows);
-    pc.u[i++] = vkc_u32(q->nb[1] / 4); pc.u[i++] = vkc_u32(q->nb[2] / 4);
-    pc.u[i++] = vkc_u32(k->nb[1] / kvu); pc.u[i++] = vkc_u32(k->nb[2] / kvu);
-    pc.u[i++] = vkc_u32(v->nb[1] / kvu); pc.u[i++] = vkc_u32(v->nb[2] / kvu);
-    pc.u[i++] = vkc_u32(out->nb[1] / 4); pc.u[i++] = vkc_u32(out->nb[2] / 4);
-    pc.u[i++] = vk_bind_elem_offset(ctx, q, 4); pc.u[i++] = vk_bind_elem_offset(ctx, k, kvu);
-    pc.u[i++] = vk_bind_elem_offset(ctx, v, kvu); pc.u[i++] = vk_bind_elem_offset(ctx, out, 4);
-    pc.u[i++] = n_kv ? vk_bind_elem_offset(ctx, n_kv, 4) : 0;
-    pc.u[i++] = n_kv != NULL; pc.u[i++] = p->causal != 0;
-    pc.f[i++] = p->scale;
+    pc_attn_prefill pc = {
+        .Tq = vkc_u32(Tq), .G = G, .Tk = vkc_u32(Tk), .nrows = vkc_u32(nrows),
+        .sq1 = vkc_u32(q->nb[1] / 4), .sq2 = vkc_u32(q->nb[2] / 4), .sk1 = vkc_u32(k->nb[1] / kvu), .sk2 = vkc_u32(k->nb[2] / kvu),
+        .sv1 = vkc_u32(v->nb[1] / kvu), .sv2 = vkc_u32(v->nb[2] / kvu), .so1 = vkc_u32(out->nb[1] / 4), .so2 = vkc_u32(out->nb[2] / 4),
+        .oq = vk_bind_elem_offset(ctx, q, 4), .ok = vk_bind_elem_offset(ctx, k, kvu), .ov = vk_bind_elem_offset(ctx, v, kvu),
+        .oo = vk_bind_elem_offset(ctx, out, 4), .on = n_kv ? vk_bind_elem_offset(ctx, n_kv, 4) : 0,
+        .has_nkv = n_kv != NULL, .causal = p->causal != 0, .scale = p->scale};
     uint32_t spec[3] = {BR, (uint32_t)hd, BC};
     vk_bind binds[5] = {{q, 0}, {k, 0}, {v, 0}, {out, 1}, {n_kv ? n_kv : q, 0}};
     char name[32];
     snprintf(name, sizeof name, "attn_prefill_%s", f16);
-    vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 3, .binds = binds, .n_binds = 5, .push = &pc, .push_size = i * 4,
+    vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 3, .binds = binds, .n_binds = 5, .push = &pc, .push_size = sizeof pc,
                           .groups = {(uint32_t)nblk, (uint32_t)Hkv, 1}};
     return vk_dispatch(s, &d);
 }

@@ -1,14 +1,59 @@
-/* vk_op_check.h — argument checks shared by the norm / rope / attention /
- * unary / softmax / image op files. Every check returns a moevk_status whose
- * message names the op and the tensor. */
+/* vk_op_check.h — the argument checks of every op (vk_op_*.c): the one place
+ * that decides which status code a bad argument gets. Every check returns a
+ * moevk_status whose message names the op and the tensor.
+ *
+ * One meaning per status code:
+ *   MOEVK_ERR_INVALID_ARG   a NULL stream / tensor / params, a bad scalar (eps,
+ *                           k, mode, patch size, non-finite scale), a byte
+ *                           range outside its buffer.
+ *   MOEVK_ERR_SHAPE         ne[i] <= 0 or beyond 32 bits, shapes that disagree,
+ *                           the wrong number of dimensions, overlapping rows.
+ *   MOEVK_ERR_UNSUPPORTED   a type or a memory layout the kernels do not
+ *                           implement, on any device: the wrong tensor type,
+ *                           dim 0 not contiguous, an offset or stride that is
+ *                           not a multiple of the addressing unit, a negative
+ *                           stride.
+ *   MOEVK_ERR_DEVICE_LIMIT  a size beyond what one binding or dispatch can
+ *                           address: strides or element counts past the
+ *                           shaders' 32-bit indices, maxStorageBufferRange,
+ *                           maxComputeWorkGroupCount, shared memory,
+ *                           push-constant space, a driver's loop limit. (So
+ *                           "stride too large" is DEVICE_LIMIT everywhere.) */
 #ifndef VK_OP_CHECK_H
 #define VK_OP_CHECK_H
 
 #include "vk_internal.h"
+#include "vk_push.h"
 
 static inline const char *vkc_type(mvk_type t) {
     const char *n = mvk_type_name(t);
     return n ? n : "?";
+}
+
+/* ne[0..3] in 1..UINT32_MAX. */
+static inline moevk_status vkc_dims(const char *op, const char *what, const mvk_tensor *t) {
+    for (int i = 0; i < 4; i++)
+        if (t->ne[i] <= 0 || t->ne[i] > (int64_t)UINT32_MAX)
+            return mvk_fail(MOEVK_ERR_SHAPE, "%s: %s has bad ne[%d] = %lld", op, what, i, (long long)t->ne[i]);
+    return MOEVK_OK;
+}
+
+/* Rows of nb0 bytes (dim 0 contiguous), offset and strides nb[1..3]
+ * non-negative multiples of the addressing unit `unit` bytes, each stride
+ * addressable in 32 bits of units. */
+static inline moevk_status vkc_layout(const char *op, const char *what, const mvk_tensor *t, int64_t nb0, int64_t unit) {
+    if (t->nb[0] != nb0 || t->off % (uint64_t)unit)
+        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: %s must have contiguous rows (nb[0] = %lld) and a %lld-byte aligned offset", op,
+                        what, (long long)nb0, (long long)unit);
+    for (int i = 1; i < 4; i++) {
+        if (t->nb[i] < 0 || t->nb[i] % unit)
+            return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: %s stride nb[%d] = %lld is not a non-negative multiple of %lld", op, what, i,
+                            (long long)t->nb[i], (long long)unit);
+        if (t->nb[i] / unit > (int64_t)UINT32_MAX)
+            return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %s stride nb[%d] = %lld is too large for 32-bit indexing", op, what, i,
+                            (long long)t->nb[i]);
+    }
+    return MOEVK_OK;
 }
 
 /* t is a non-NULL tensor of type `type` (element size es bytes) with
@@ -17,20 +62,24 @@ static inline moevk_status vkc_tensor(const char *op, const char *what, const mv
     if (!t || !t->buf) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: %s is NULL", op, what);
     if (t->type != type)
         return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: %s must be %s, got %s", op, what, vkc_type(type), vkc_type(t->type));
-    for (int i = 0; i < 4; i++)
-        if (t->ne[i] <= 0 || t->ne[i] > (int64_t)UINT32_MAX)
-            return mvk_fail(MOEVK_ERR_SHAPE, "%s: %s has bad ne[%d] = %lld", op, what, i, (long long)t->ne[i]);
-    if (t->nb[0] != es || t->nb[1] % es || t->nb[2] % es || t->nb[3] % es || t->off % (uint64_t)es || t->nb[1] < 0 ||
-        t->nb[2] < 0 || t->nb[3] < 0)
-        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: %s must have contiguous rows and %d-byte aligned strides", op, what, es);
-    for (int i = 1; i < 4; i++)
-        if (t->nb[i] / es > (int64_t)UINT32_MAX)
-            return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %s stride nb[%d] too large", op, what, i);
-    return MOEVK_OK;
+    MVK_TRY(vkc_dims(op, what, t));
+    return vkc_layout(op, what, t, es, es);
 }
 
 static inline moevk_status vkc_f32(const char *op, const char *what, const mvk_tensor *t) {
     return vkc_tensor(op, what, t, MVK_TYPE_F32, 4);
+}
+
+static inline moevk_status vkc_i32(const char *op, const char *what, const mvk_tensor *t) {
+    return vkc_tensor(op, what, t, MVK_TYPE_I32, 4);
+}
+
+/* An F32 or F16 tensor (convert, set_rows destinations, KV cache). */
+static inline moevk_status vkc_f32_or_f16(const char *op, const char *what, const mvk_tensor *t) {
+    if (!t || !t->buf) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: %s is NULL", op, what);
+    if (t->type != MVK_TYPE_F32 && t->type != MVK_TYPE_F16)
+        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: %s must be f32 or f16, got %s", op, what, vkc_type(t->type));
+    return vkc_tensor(op, what, t, t->type, t->type == MVK_TYPE_F32 ? 4 : 2);
 }
 
 static inline moevk_status vkc_same_shape(const char *op, const char *wa, const mvk_tensor *a, const char *wb, const mvk_tensor *b) {
@@ -42,13 +91,25 @@ static inline moevk_status vkc_same_shape(const char *op, const char *wa, const 
     return MOEVK_OK;
 }
 
+/* Invocations of one dispatch (elements, rows, pairs) must fit 32 bits. */
+static inline moevk_status vkc_count(const char *op, const char *what, uint64_t n) {
+    if (n > UINT32_MAX) return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %llu %s is too many for one dispatch", op, (unsigned long long)n, what);
+    return MOEVK_OK;
+}
+
 /* Workgroup size: want, capped by the device. */
 static inline uint32_t vkc_wg(const vk_ctx *ctx, uint32_t want) {
-    uint32_t m = vk_ctx_info(ctx)->max_workgroup_size[0];
-    if (m && want > m) want = m;
-    if (vk_ctx_info(ctx)->max_workgroup_invocations && want > vk_ctx_info(ctx)->max_workgroup_invocations)
-        want = vk_ctx_info(ctx)->max_workgroup_invocations;
+    const vk_device_info *in = vk_ctx_info(ctx);
+    if (in->max_workgroup_size[0] && want > in->max_workgroup_size[0]) want = in->max_workgroup_size[0];
+    if (in->max_workgroup_invocations && want > in->max_workgroup_invocations) want = in->max_workgroup_invocations;
     return want;
+}
+
+/* Largest power of two <= vkc_wg(ctx, want) (tree reductions). */
+static inline uint32_t vkc_wg_pow2(const vk_ctx *ctx, uint32_t want) {
+    uint32_t m = vkc_wg(ctx, want), p2 = 1;
+    while (p2 * 2 <= m) p2 *= 2;
+    return p2;
 }
 
 static inline uint32_t vkc_u32(int64_t v) { return (uint32_t)v; }

@@ -12,17 +12,18 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
     vk_ctx *ctx = vk_stream_ctx(s);
     uint32_t unit = mm_wunit(w->type);
     uint32_t M = (uint32_t)x->ne[1], N = (uint32_t)w->ne[1], K = (uint32_t)w->ne[0];
-    uint32_t pc[12] = {M, N, K, (uint32_t)(x->nb[1] / 4), (uint32_t)(w->nb[1] / unit), (uint32_t)(y->nb[1] / 4),
-                       vk_bind_elem_offset(ctx, x, 4), vk_bind_elem_offset(ctx, w, unit), vk_bind_elem_offset(ctx, y, 4),
-                       bias ? vk_bind_elem_offset(ctx, bias, 4) : 0, bias ? 1u : 0u, 0};
+    pc_matmul pc = {.M = M, .N = N, .K = K, .xs1 = (uint32_t)(x->nb[1] / 4), .ws1 = (uint32_t)(w->nb[1] / unit),
+                    .ys1 = (uint32_t)(y->nb[1] / 4), .ox = vk_bind_elem_offset(ctx, x, 4), .ow = vk_bind_elem_offset(ctx, w, unit),
+                    .oy = vk_bind_elem_offset(ctx, y, 4), .ob = bias ? vk_bind_elem_offset(ctx, bias, 4) : 0,
+                    .has_bias = bias ? 1u : 0u, .fast = 0};
     vk_bind binds[4] = {{x, 0}, {w, 0}, {y, 1}, {bias ? bias : x, 0}};
     char name[32];
-    vk_dispatch_desc d = {.shader = name, .binds = binds, .n_binds = 4, .push = pc, .push_size = sizeof pc};
+    vk_dispatch_desc d = {.shader = name, .binds = binds, .n_binds = 4, .push = &pc, .push_size = sizeof pc};
     if (vec) {
         mm_vec v = mm_pick_vec(ctx);
         uint32_t spec[4] = {v.wg, v.nr, v.one_sg, M};
         snprintf(name, sizeof name, "matvec_%s%s", mm_wsuffix(w->type), v.sg ? "_sg" : "");
-        pc[11] = mm_vec_fast(w->type, pc[7], pc[4], K) && (M == 1 || pc[3] % 4 == 0) && pc[6] % 4 == 0;
+        pc.fast = mm_vec_fast(w->type, pc.ow, pc.ws1, K) && (M == 1 || pc.xs1 % 4 == 0) && pc.ox % 4 == 0;
         d.spec = spec;
         d.n_spec = 4;
         vk_split_groups(ctx, (N + v.nr - 1) / v.nr, d.groups);
@@ -32,8 +33,8 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
     uint32_t spec[6] = {t.wg, t.bm, t.bn, t.bk, t.tm, t.tn};
     snprintf(name, sizeof name, "matmul_%s", mm_wsuffix(w->type));
     /* vectorised tile loads: whole BK slices, chunk-aligned w rows, vec4-aligned x rows */
-    pc[11] = K % t.bk == 0 && t.bk % mm_wch(w->type) == 0 && mm_vec_fast(w->type, pc[7], pc[4], K) && pc[3] % 4 == 0 &&
-             pc[6] % 4 == 0;
+    pc.fast = K % t.bk == 0 && t.bk % mm_wch(w->type) == 0 && mm_vec_fast(w->type, pc.ow, pc.ws1, K) && pc.xs1 % 4 == 0 &&
+              pc.ox % 4 == 0;
     d.spec = spec;
     d.n_spec = 6;
     d.groups[0] = (N + t.bn - 1) / t.bn;
@@ -44,10 +45,10 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
 
 moevk_status vk_op_matmul(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, const mvk_tensor *bias) {
     if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, OP ": NULL stream");
-    MVK_TRY(mm_check_f32(OP, "y", y));
-    MVK_TRY(mm_check_f32(OP, "x", x));
+    MVK_TRY(vkc_f32(OP, "y", y));
+    MVK_TRY(vkc_f32(OP, "x", x));
     MVK_TRY(mm_check_weight(OP, "w", w));
-    if (bias) MVK_TRY(mm_check_f32(OP, "bias", bias));
+    if (bias) MVK_TRY(vkc_f32(OP, "bias", bias));
     for (int i = 2; i < 4; i++)
         if (x->ne[i] != 1 || y->ne[i] != 1 || w->ne[i] != 1)
             return mvk_fail(MOEVK_ERR_SHAPE, OP ": x, y and w must be 2-D (ne[%d] of x=%lld y=%lld w=%lld)", i,

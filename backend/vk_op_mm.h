@@ -1,5 +1,6 @@
 /* vk_op_mm.h — helpers shared by the weight ops (matmul, mul_mat_id,
- * get_rows): weight-type checks, shader-name suffixes and tile choices. */
+ * get_rows): the weight-type check, shader-name suffixes and tile choices.
+ * The 32-bit tensor checks and status codes are vk_op_check.h's. */
 #ifndef VK_OP_MM_H
 #define VK_OP_MM_H
 
@@ -7,12 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vk_internal.h"
-
-static inline const char *mm_tname(mvk_type t) {
-    const char *n = mvk_type_name(t);
-    return n ? n : "?";
-}
+#include "vk_op_check.h"
 
 /* Shader suffix for a weight type, NULL if the weight ops do not take it. */
 static inline const char *mm_wsuffix(mvk_type t) {
@@ -28,52 +24,17 @@ static inline const char *mm_wsuffix(mvk_type t) {
 /* Addressing unit of a weight type in the shaders (wtypes.glsl). */
 static inline uint32_t mm_wunit(mvk_type t) { return t == MVK_TYPE_F32 ? 4u : 2u; }
 
-/* A row-major 32-bit tensor of type want (f32 activations, i32 ids): non-NULL,
- * contiguous rows, 4-byte strides. */
-static inline moevk_status mm_check_32bit(const char *op, const char *what, const mvk_tensor *t, mvk_type want) {
-    if (!t || !t->buf) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: %s is NULL", op, what);
-    if (t->type != want)
-        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: %s must be %s, got %s", op, what, mm_tname(want), mm_tname(t->type));
-    for (int i = 0; i < 4; i++)
-        if (t->ne[i] <= 0 || t->ne[i] > (int64_t)UINT32_MAX)
-            return mvk_fail(MOEVK_ERR_SHAPE, "%s: %s has bad ne[%d] = %lld", op, what, i, (long long)t->ne[i]);
-    if (t->nb[0] != 4 || t->off % 4)
-        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: %s must have contiguous 4-byte aligned rows", op, what);
-    for (int i = 1; i < 4; i++)
-        if (t->nb[i] < 0 || t->nb[i] % 4 || t->nb[i] / 4 > (int64_t)UINT32_MAX)
-            return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: %s stride nb[%d] = %lld is not a usable multiple of 4", op, what, i,
-                            (long long)t->nb[i]);
-    return MOEVK_OK;
-}
-
-static inline moevk_status mm_check_f32(const char *op, const char *what, const mvk_tensor *t) {
-    return mm_check_32bit(op, what, t, MVK_TYPE_F32);
-}
-
-static inline moevk_status mm_check_i32(const char *op, const char *what, const mvk_tensor *t) {
-    return mm_check_32bit(op, what, t, MVK_TYPE_I32);
-}
-
 /* A weight tensor [K][N][E]: supported type, whole blocks, unit-aligned strides. */
 static inline moevk_status mm_check_weight(const char *op, const char *what, const mvk_tensor *w) {
     if (!w || !w->buf) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: %s is NULL", op, what);
     if (!mm_wsuffix(w->type))
-        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: %s has type %s (need f32, f16, bf16 or q8_0)", op, what, mm_tname(w->type));
-    for (int i = 0; i < 4; i++)
-        if (w->ne[i] <= 0 || w->ne[i] > (int64_t)UINT32_MAX)
-            return mvk_fail(MOEVK_ERR_SHAPE, "%s: %s has bad ne[%d] = %lld", op, what, i, (long long)w->ne[i]);
+        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: %s has type %s (need f32, f16, bf16 or q8_0)", op, what, vkc_type(w->type));
+    MVK_TRY(vkc_dims(op, what, w));
     int64_t be = mvk_type_block_elems(w->type);
     if (w->ne[0] % be)
         return mvk_fail(MOEVK_ERR_SHAPE, "%s: %s row length %lld is not a multiple of the %s block (%lld)", op, what,
-                        (long long)w->ne[0], mm_tname(w->type), (long long)be);
-    uint32_t u = mm_wunit(w->type);
-    if (w->nb[0] != mvk_type_block_bytes(w->type) || w->off % u)
-        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: %s must have contiguous, %u-byte aligned rows", op, what, u);
-    for (int i = 1; i < 4; i++)
-        if (w->nb[i] < 0 || w->nb[i] % u || w->nb[i] / u > (int64_t)UINT32_MAX)
-            return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: %s stride nb[%d] = %lld is not a usable multiple of %u", op, what, i,
-                            (long long)w->nb[i], u);
-    return MOEVK_OK;
+                        (long long)w->ne[0], vkc_type(w->type), (long long)be);
+    return vkc_layout(op, what, w, mvk_type_block_bytes(w->type), mm_wunit(w->type));
 }
 
 /* Largest count c >= 0 such that c items of stride `stride` (the last one
@@ -85,14 +46,6 @@ static inline uint64_t mm_fit(const vk_ctx *ctx, uint64_t stride, uint64_t last)
     if (stride == 0) return UINT32_MAX;
     uint64_t c = (range - slack - last) / stride + 1;
     return c > UINT32_MAX ? UINT32_MAX : c;
-}
-
-/* Workgroup size capped by the device. */
-static inline uint32_t mm_wg(const vk_ctx *ctx, uint32_t want) {
-    const vk_device_info *in = vk_ctx_info(ctx);
-    if (in->max_workgroup_size[0] && want > in->max_workgroup_size[0]) want = in->max_workgroup_size[0];
-    if (in->max_workgroup_invocations && want > in->max_workgroup_invocations) want = in->max_workgroup_invocations;
-    return want;
 }
 
 /* Kernel style: CPU devices (lavapipe) get their own tile shapes and
@@ -129,7 +82,7 @@ static inline mm_tile mm_pick_tile(const vk_ctx *ctx, int64_t rows_hint, int id)
         else if (rows_hint >= 24) t = (mm_tile){16, 32, 128, 32, 16, 16};
         else t = (mm_tile){8, 16, 128, 32, 16, 16};
     }
-    uint32_t maxinv = mm_wg(ctx, 1024);
+    uint32_t maxinv = vkc_wg(ctx, 1024);
     while ((t.bm / t.tm) * (t.bn / t.tn) > maxinv || (uint64_t)(t.bm + t.bn) * t.bk * 4 + (id ? t.bm * 4 : 0) > in->max_shared_memory) {
         if (t.bk > 4) t.bk /= 2;
         else if (t.bm > 16) { t.bm /= 2; t.bn /= 2; }
@@ -170,7 +123,7 @@ static inline mm_vec mm_pick_vec(const vk_ctx *ctx) {
      * more rows each. GPUs: 64 invocations, 2 rows. */
     int style = mm_style(in);
     int cpu = style == 1 && in->subgroup_arith && in->subgroup_size >= 4;
-    mm_vec v = {mm_wg(ctx, cpu ? in->subgroup_size : 64), cpu ? 16 : 2, 0, 0};
+    mm_vec v = {vkc_wg(ctx, cpu ? in->subgroup_size : 64), cpu ? 16 : 2, 0, 0};
     uint32_t p2 = 1;
     while (p2 * 2 <= v.wg) p2 *= 2;
     v.wg = p2; /* the shared-memory tree needs a power of two */

@@ -58,14 +58,17 @@ static moevk_status mmid_decode(vk_stream *s, const mvk_tensor *y, const mvk_ten
             int64_t wne[4] = {a->K, nn, e1 - e0, 1}, yne[4] = {nn, a->k, T, 1};
             mvk_tensor wv = mvk_tensor_view(w, (uint64_t)e0 * (uint64_t)w->nb[2] + (uint64_t)n0 * (uint64_t)w->nb[1], wne, w->nb);
             mvk_tensor yv = mvk_tensor_view(y, (uint64_t)n0 * 4, yne, y->nb);
-            uint32_t pc[19] = {nn, a->K, a->k, a->xs_slot, a->xs_tok, (uint32_t)(w->nb[1] / unit), (uint32_t)(w->nb[2] / unit),
-                               (uint32_t)(y->nb[1] / 4), (uint32_t)(y->nb[2] / 4), vk_bind_elem_offset(ctx, x, 4),
-                               vk_bind_elem_offset(ctx, &wv, unit), vk_bind_elem_offset(ctx, &yv, 4), vk_bind_elem_offset(ctx, ids, 4),
-                               (uint32_t)(ids->nb[1] / 4), e0, e1, a->E, e0 == 0, 0};
-            pc[18] = mm_vec_fast(w->type, pc[10], pc[5], a->K) && (w->type == MVK_TYPE_Q8_0 || pc[6] % (w->type == MVK_TYPE_F32 ? 4 : 8) == 0) &&
-                     pc[9] % 4 == 0 && a->xs_slot % 4 == 0 && a->xs_tok % 4 == 0;
+            pc_matvec_id pc = {
+                .N = nn, .K = a->K, .nslot = a->k, .xs_slot = a->xs_slot, .xs_tok = a->xs_tok,
+                .ws1 = (uint32_t)(w->nb[1] / unit), .ws2 = (uint32_t)(w->nb[2] / unit),
+                .ys_slot = (uint32_t)(y->nb[1] / 4), .ys_tok = (uint32_t)(y->nb[2] / 4), .ox = vk_bind_elem_offset(ctx, x, 4),
+                .ow = vk_bind_elem_offset(ctx, &wv, unit), .oy = vk_bind_elem_offset(ctx, &yv, 4), .oi = vk_bind_elem_offset(ctx, ids, 4),
+                .is1 = (uint32_t)(ids->nb[1] / 4), .e0 = e0, .e1 = e1, .E = a->E, .zero_invalid = e0 == 0, .fast = 0};
+            pc.fast = mm_vec_fast(w->type, pc.ow, pc.ws1, a->K) &&
+                      (w->type == MVK_TYPE_Q8_0 || pc.ws2 % (w->type == MVK_TYPE_F32 ? 4 : 8) == 0) && pc.ox % 4 == 0 &&
+                      a->xs_slot % 4 == 0 && a->xs_tok % 4 == 0;
             vk_bind b[4] = {{x, 0}, {&wv, 0}, {&yv, 1}, {ids, 0}};
-            vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 4, .binds = b, .n_binds = 4, .push = pc, .push_size = sizeof pc};
+            vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 4, .binds = b, .n_binds = 4, .push = &pc, .push_size = sizeof pc};
             vk_split_groups(ctx, (nn + v.nr - 1) / v.nr, d.groups);
             d.groups[2] = a->k * T;
             MVK_TRY(vk_dispatch(s, &d));
@@ -84,13 +87,13 @@ static moevk_status mmid_prefill(vk_stream *s, const mvk_tensor *y, const mvk_te
     MVK_TRY(vk_stream_scratch(s, MVK_TYPE_I32, n_entries, 1, 1, 1, &list));
 
     /* 1. group (token, slot) entries per expert */
-    uint32_t gwg = mm_wg(ctx, 256);
+    uint32_t gwg = vkc_wg(ctx, 256);
     uint32_t gspec[3] = {gwg, a->E, t.bm};
-    uint32_t gpc[10] = {a->k, T, (uint32_t)(ids->nb[1] / 4), vk_bind_elem_offset(ctx, ids, 4), vk_bind_elem_offset(ctx, &meta, 4),
-                        vk_bind_elem_offset(ctx, &list, 4), a->N, (uint32_t)(y->nb[1] / 4), (uint32_t)(y->nb[2] / 4),
-                        vk_bind_elem_offset(ctx, y, 4)};
+    pc_moe_group gpc = {.nslot = a->k, .T = T, .is1 = (uint32_t)(ids->nb[1] / 4), .oi = vk_bind_elem_offset(ctx, ids, 4),
+                        .ometa = vk_bind_elem_offset(ctx, &meta, 4), .olist = vk_bind_elem_offset(ctx, &list, 4), .N = a->N,
+                        .ys_slot = (uint32_t)(y->nb[1] / 4), .ys_tok = (uint32_t)(y->nb[2] / 4), .oy = vk_bind_elem_offset(ctx, y, 4)};
     vk_bind gb[4] = {{ids, 0}, {&meta, 1}, {&list, 1}, {y, 1}};
-    vk_dispatch_desc gd = {.shader = "moe_group", .spec = gspec, .n_spec = 3, .binds = gb, .n_binds = 4, .push = gpc,
+    vk_dispatch_desc gd = {.shader = "moe_group", .spec = gspec, .n_spec = 3, .binds = gb, .n_binds = 4, .push = &gpc,
                            .push_size = sizeof gpc, .groups = {1, 1, 1}};
     MVK_TRY(vk_dispatch(s, &gd));
 
@@ -108,15 +111,18 @@ static moevk_status mmid_prefill(vk_stream *s, const mvk_tensor *y, const mvk_te
             int64_t wne[4] = {a->K, nn, e1 - e0, 1}, yne[4] = {nn, a->k, T, 1};
             mvk_tensor wv = mvk_tensor_view(w, (uint64_t)e0 * (uint64_t)w->nb[2] + (uint64_t)n0 * (uint64_t)w->nb[1], wne, w->nb);
             mvk_tensor yv = mvk_tensor_view(y, (uint64_t)n0 * 4, yne, y->nb);
-            uint32_t pc[18] = {nn, a->K, a->k, a->xs_slot, a->xs_tok, (uint32_t)(w->nb[1] / unit), (uint32_t)(w->nb[2] / unit),
-                               (uint32_t)(y->nb[1] / 4), (uint32_t)(y->nb[2] / 4), vk_bind_elem_offset(ctx, x, 4),
-                               vk_bind_elem_offset(ctx, &wv, unit), vk_bind_elem_offset(ctx, &yv, 4),
-                               vk_bind_elem_offset(ctx, &meta, 4), vk_bind_elem_offset(ctx, &list, 4), e0, e1, a->E, 0};
-            pc[17] = a->K % t.bk == 0 && t.bk % mm_wch(w->type) == 0 && mm_vec_fast(w->type, pc[10], pc[5], a->K) &&
-                     (w->type == MVK_TYPE_Q8_0 || pc[6] % (w->type == MVK_TYPE_F32 ? 4 : 8) == 0) && pc[9] % 4 == 0 &&
-                     a->xs_slot % 4 == 0 && a->xs_tok % 4 == 0;
+            pc_matmul_id pc = {
+                .N = nn, .K = a->K, .nslot = a->k, .xs_slot = a->xs_slot, .xs_tok = a->xs_tok,
+                .ws1 = (uint32_t)(w->nb[1] / unit), .ws2 = (uint32_t)(w->nb[2] / unit),
+                .ys_slot = (uint32_t)(y->nb[1] / 4), .ys_tok = (uint32_t)(y->nb[2] / 4), .ox = vk_bind_elem_offset(ctx, x, 4),
+                .ow = vk_bind_elem_offset(ctx, &wv, unit), .oy = vk_bind_elem_offset(ctx, &yv, 4),
+                .ometa = vk_bind_elem_offset(ctx, &meta, 4), .olist = vk_bind_elem_offset(ctx, &list, 4), .e0 = e0, .e1 = e1,
+                .E = a->E, .fast = 0};
+            pc.fast = a->K % t.bk == 0 && t.bk % mm_wch(w->type) == 0 && mm_vec_fast(w->type, pc.ow, pc.ws1, a->K) &&
+                      (w->type == MVK_TYPE_Q8_0 || pc.ws2 % (w->type == MVK_TYPE_F32 ? 4 : 8) == 0) && pc.ox % 4 == 0 &&
+                      a->xs_slot % 4 == 0 && a->xs_tok % 4 == 0;
             vk_bind b[5] = {{x, 0}, {&wv, 0}, {&yv, 1}, {&meta, 0}, {&list, 0}};
-            vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 6, .binds = b, .n_binds = 5, .push = pc, .push_size = sizeof pc};
+            vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 6, .binds = b, .n_binds = 5, .push = &pc, .push_size = sizeof pc};
             d.groups[0] = (nn + t.bn - 1) / t.bn;
             d.groups[1] = (n_entries + t.bm - 1) / t.bm + (e1 - e0);
             d.groups[2] = 1;
@@ -128,10 +134,10 @@ static moevk_status mmid_prefill(vk_stream *s, const mvk_tensor *y, const mvk_te
 
 moevk_status vk_op_mul_mat_id(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, const mvk_tensor *ids) {
     if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, OP_ID ": NULL stream");
-    MVK_TRY(mm_check_f32(OP_ID, "y", y));
-    MVK_TRY(mm_check_f32(OP_ID, "x", x));
+    MVK_TRY(vkc_f32(OP_ID, "y", y));
+    MVK_TRY(vkc_f32(OP_ID, "x", x));
     MVK_TRY(mm_check_weight(OP_ID, "w", w));
-    MVK_TRY(mm_check_i32(OP_ID, "ids", ids));
+    MVK_TRY(vkc_i32(OP_ID, "ids", ids));
     int64_t K = w->ne[0], N = w->ne[1], E = w->ne[2], k = ids->ne[0], T = ids->ne[1];
     if (w->ne[3] != 1) return mvk_fail(MOEVK_ERR_SHAPE, OP_ID ": w must be [K][N][E] (ne[3] = %lld)", (long long)w->ne[3]);
     if (ids->ne[2] != 1 || ids->ne[3] != 1) return mvk_fail(MOEVK_ERR_SHAPE, OP_ID ": ids must be [k][T]");
@@ -205,9 +211,9 @@ moevk_status vk_op_mul_mat_id(vk_stream *s, const mvk_tensor *y, const mvk_tenso
 moevk_status vk_op_moe_combine(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *weights) {
     const char *op = "vk_op_moe_combine";
     if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL stream", op);
-    MVK_TRY(mm_check_f32(op, "y", y));
-    MVK_TRY(mm_check_f32(op, "x", x));
-    MVK_TRY(mm_check_f32(op, "weights", weights));
+    MVK_TRY(vkc_f32(op, "y", y));
+    MVK_TRY(vkc_f32(op, "x", x));
+    MVK_TRY(vkc_f32(op, "weights", weights));
     int64_t N = x->ne[0], k = x->ne[1], T = x->ne[2];
     if (x->ne[3] != 1) return mvk_fail(MOEVK_ERR_SHAPE, "%s: x must be [N][k][T]", op);
     if (weights->ne[0] != k || weights->ne[1] != T || weights->ne[2] != 1 || weights->ne[3] != 1)
@@ -218,12 +224,13 @@ moevk_status vk_op_moe_combine(vk_stream *s, const mvk_tensor *y, const mvk_tens
                         (long long)y->ne[1], (long long)N, (long long)T);
     if ((uint64_t)N * (uint64_t)T > UINT32_MAX) return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: N*T too large", op);
     vk_ctx *ctx = vk_stream_ctx(s);
-    uint32_t pc[10] = {(uint32_t)N, (uint32_t)k, (uint32_t)T, (uint32_t)(x->nb[1] / 4), (uint32_t)(x->nb[2] / 4),
-                       (uint32_t)(weights->nb[1] / 4), (uint32_t)(y->nb[1] / 4), vk_bind_elem_offset(ctx, x, 4),
-                       vk_bind_elem_offset(ctx, weights, 4), vk_bind_elem_offset(ctx, y, 4)};
-    uint32_t wg = mm_wg(ctx, 256);
+    pc_moe_combine pc = {.N = (uint32_t)N, .k = (uint32_t)k, .T = (uint32_t)T, .xs1 = (uint32_t)(x->nb[1] / 4),
+                         .xs2 = (uint32_t)(x->nb[2] / 4), .ws1 = (uint32_t)(weights->nb[1] / 4), .ys1 = (uint32_t)(y->nb[1] / 4),
+                         .ox = vk_bind_elem_offset(ctx, x, 4), .ow = vk_bind_elem_offset(ctx, weights, 4),
+                         .oy = vk_bind_elem_offset(ctx, y, 4)};
+    uint32_t wg = vkc_wg(ctx, 256);
     vk_bind b[3] = {{x, 0}, {weights, 0}, {y, 1}};
-    vk_dispatch_desc d = {.shader = "moe_combine", .spec = &wg, .n_spec = 1, .binds = b, .n_binds = 3, .push = pc, .push_size = sizeof pc};
+    vk_dispatch_desc d = {.shader = "moe_combine", .spec = &wg, .n_spec = 1, .binds = b, .n_binds = 3, .push = &pc, .push_size = sizeof pc};
     vk_split_groups(ctx, (uint32_t)(((uint64_t)N * (uint64_t)T + wg - 1) / wg), d.groups);
     return vk_dispatch(s, &d);
 }
@@ -234,9 +241,9 @@ moevk_status vk_op_moe_gate(vk_stream *s, const mvk_tensor *ids, const mvk_tenso
                             vk_gate_mode mode, int renorm) {
     const char *op = "vk_op_moe_gate";
     if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL stream", op);
-    MVK_TRY(mm_check_i32(op, "ids", ids));
-    MVK_TRY(mm_check_f32(op, "weights", weights));
-    MVK_TRY(mm_check_f32(op, "logits", logits));
+    MVK_TRY(vkc_i32(op, "ids", ids));
+    MVK_TRY(vkc_f32(op, "weights", weights));
+    MVK_TRY(vkc_f32(op, "logits", logits));
     int64_t E = logits->ne[0], T = logits->ne[1];
     if (logits->ne[2] != 1 || logits->ne[3] != 1) return mvk_fail(MOEVK_ERR_SHAPE, "%s: logits must be [E][T]", op);
     if (mode != VK_GATE_SOFTMAX_TOPK && mode != VK_GATE_TOPK_SOFTMAX && mode != VK_GATE_SIGMOID_TOPK)
@@ -250,17 +257,16 @@ moevk_status vk_op_moe_gate(vk_stream *s, const mvk_tensor *ids, const mvk_tenso
                             (long long)t->ne[0], (long long)t->ne[1], k, (long long)T);
     }
     vk_ctx *ctx = vk_stream_ctx(s);
-    uint32_t wg = mm_wg(ctx, 64), p2 = 1;
-    while (p2 * 2 <= wg) p2 *= 2;
-    wg = p2;
+    uint32_t wg = vkc_wg_pow2(ctx, 64);
     if ((uint64_t)E * 8 + (uint64_t)wg * 8 + 64 * 8 > vk_ctx_info(ctx)->max_shared_memory)
         return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld experts do not fit the device's shared memory", op, (long long)E);
     uint32_t spec[3] = {wg, (uint32_t)E, k <= 16 ? 16u : 64u};
-    uint32_t pc[10] = {(uint32_t)T, (uint32_t)k, (uint32_t)mode, renorm ? 1u : 0u, (uint32_t)(logits->nb[1] / 4),
-                       (uint32_t)(ids->nb[1] / 4), (uint32_t)(weights->nb[1] / 4), vk_bind_elem_offset(ctx, logits, 4),
-                       vk_bind_elem_offset(ctx, ids, 4), vk_bind_elem_offset(ctx, weights, 4)};
+    pc_moe_gate pc = {.T = (uint32_t)T, .k = (uint32_t)k, .mode = (uint32_t)mode, .renorm = renorm ? 1u : 0u,
+                      .ls1 = (uint32_t)(logits->nb[1] / 4), .is1 = (uint32_t)(ids->nb[1] / 4), .ws1 = (uint32_t)(weights->nb[1] / 4),
+                      .ol = vk_bind_elem_offset(ctx, logits, 4), .oi = vk_bind_elem_offset(ctx, ids, 4),
+                      .ow = vk_bind_elem_offset(ctx, weights, 4)};
     vk_bind b[3] = {{logits, 0}, {ids, 1}, {weights, 1}};
-    vk_dispatch_desc d = {.shader = "moe_gate", .spec = spec, .n_spec = 3, .binds = b, .n_binds = 3, .push = pc, .push_size = sizeof pc};
+    vk_dispatch_desc d = {.shader = "moe_gate", .spec = spec, .n_spec = 3, .binds = b, .n_binds = 3, .push = &pc, .push_size = sizeof pc};
     vk_split_groups(ctx, (uint32_t)T, d.groups);
     return vk_dispatch(s, &d);
 }

@@ -21,20 +21,15 @@ static moevk_status norm(vk_stream *s, const char *op, int ln, const mvk_tensor 
     }
     if (!(eps >= 0.0f)) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: eps must be >= 0", op);
     int64_t nrows = x->ne[1] * x->ne[2] * x->ne[3];
-    if (nrows > UINT32_MAX) return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld rows is too many", op, (long long)nrows);
+    MVK_TRY(vkc_count(op, "rows", (uint64_t)nrows));
     vk_ctx *ctx = vk_stream_ctx(s);
-    union { uint32_t u[17]; float f[17]; } pc;
-    uint32_t i = 0;
-    pc.u[i++] = vkc_u32(x->ne[0]); pc.u[i++] = vkc_u32(x->ne[1]); pc.u[i++] = vkc_u32(x->ne[2]); pc.u[i++] = vkc_u32(nrows);
-    pc.u[i++] = vkc_u32(x->nb[1] / 4); pc.u[i++] = vkc_u32(x->nb[2] / 4); pc.u[i++] = vkc_u32(x->nb[3] / 4);
-    pc.u[i++] = vkc_u32(y->nb[1] / 4); pc.u[i++] = vkc_u32(y->nb[2] / 4); pc.u[i++] = vkc_u32(y->nb[3] / 4);
-    pc.u[i++] = vk_bind_elem_offset(ctx, x, 4);
-    pc.u[i++] = w ? vk_bind_elem_offset(ctx, w, 4) : 0;
-    pc.u[i++] = b ? vk_bind_elem_offset(ctx, b, 4) : 0;
-    pc.u[i++] = vk_bind_elem_offset(ctx, y, 4);
-    pc.u[i++] = w != NULL;
-    pc.u[i++] = b != NULL;
-    pc.f[i++] = eps;
+    pc_norm pc = {
+        .ne0 = vkc_u32(x->ne[0]), .ne1 = vkc_u32(x->ne[1]), .ne2 = vkc_u32(x->ne[2]), .nrows = vkc_u32(nrows),
+        .sx1 = vkc_u32(x->nb[1] / 4), .sx2 = vkc_u32(x->nb[2] / 4), .sx3 = vkc_u32(x->nb[3] / 4),
+        .sy1 = vkc_u32(y->nb[1] / 4), .sy2 = vkc_u32(y->nb[2] / 4), .sy3 = vkc_u32(y->nb[3] / 4),
+        .ox = vk_bind_elem_offset(ctx, x, 4), .ow = w ? vk_bind_elem_offset(ctx, w, 4) : 0,
+        .ob = b ? vk_bind_elem_offset(ctx, b, 4) : 0, .oy = vk_bind_elem_offset(ctx, y, 4),
+        .has_w = w != NULL, .has_b = b != NULL, .eps = eps};
     /* a power of two for the tree reduction; small rows get a small group */
     uint32_t wg = 32;
     while (wg < 256 && wg < (uint32_t)x->ne[0]) wg *= 2;

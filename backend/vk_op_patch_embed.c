@@ -28,13 +28,14 @@ moevk_status vk_op_im2col(vk_stream *s, const mvk_tensor *cols, const mvk_tensor
                         (long long)cols->ne[3]);
     if (cols->nb[1] < K * 4) return mvk_fail(MOEVK_ERR_SHAPE, "%s: cols columns overlap (nb[1] < p*p*C*4)", op);
     int64_t n = K * np;
-    if (n > UINT32_MAX) return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld elements is too many for one dispatch", op, (long long)n);
+    MVK_TRY(vkc_count(op, "elements", (uint64_t)n));
     vk_ctx *ctx = vk_stream_ctx(s);
-    uint32_t pc[9] = {(uint32_t)p, vkc_u32(K), vkc_u32(gx), vkc_u32(n), vkc_u32(img->nb[1] / 4), vkc_u32(img->nb[2] / 4),
-                      vkc_u32(cols->nb[1] / 4), vk_bind_elem_offset(ctx, img, 4), vk_bind_elem_offset(ctx, cols, 4)};
+    pc_im2col pc = {.p = (uint32_t)p, .K = vkc_u32(K), .gx = vkc_u32(gx), .n = vkc_u32(n), .s1 = vkc_u32(img->nb[1] / 4),
+                    .s2 = vkc_u32(img->nb[2] / 4), .sc1 = vkc_u32(cols->nb[1] / 4), .oi = vk_bind_elem_offset(ctx, img, 4),
+                    .oc = vk_bind_elem_offset(ctx, cols, 4)};
     uint32_t wg = vkc_wg(ctx, 256);
     vk_bind binds[2] = {{img, 0}, {cols, 1}};
-    vk_dispatch_desc d = {.shader = "im2col", .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 2, .push = pc,
+    vk_dispatch_desc d = {.shader = "im2col", .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 2, .push = &pc,
                           .push_size = sizeof pc};
     vk_split_groups(ctx, (uint32_t)((n + wg - 1) / wg), d.groups);
     return vk_dispatch(s, &d);

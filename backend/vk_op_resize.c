@@ -21,22 +21,18 @@ moevk_status vk_op_resize_bilinear(vk_stream *s, const mvk_tensor *y, const mvk_
                             (long long)y->ne[d]);
     }
     int64_t n = mvk_tensor_nelements(y);
-    if (n > UINT32_MAX) return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld elements is too many for one dispatch", op, (long long)n);
+    MVK_TRY(vkc_count(op, "elements", (uint64_t)n));
     vk_ctx *ctx = vk_stream_ctx(s);
-    uint32_t pc[18], i = 0;
-    for (int d = 0; d < 4; d++) pc[i++] = vkc_u32(y->ne[d]);
-    pc[i++] = vkc_u32(x->ne[axis0]);
-    pc[i++] = vkc_u32(x->ne[axis0 + 1]);
-    pc[i++] = (uint32_t)axis0;
-    for (int d = 1; d < 4; d++) pc[i++] = vkc_u32(x->nb[d] / 4);
-    for (int d = 1; d < 4; d++) pc[i++] = vkc_u32(y->nb[d] / 4);
-    pc[i++] = vk_bind_elem_offset(ctx, x, 4);
-    pc[i++] = vk_bind_elem_offset(ctx, y, 4);
-    pc[i++] = vkc_u32(n);
-    pc[i++] = align_corners ? 1u : 0u;
+    pc_resize pc = {
+        .ne0 = vkc_u32(y->ne[0]), .ne1 = vkc_u32(y->ne[1]), .ne2 = vkc_u32(y->ne[2]), .ne3 = vkc_u32(y->ne[3]),
+        .in_a = vkc_u32(x->ne[axis0]), .in_b = vkc_u32(x->ne[axis0 + 1]), .axis0 = (uint32_t)axis0,
+        .sx1 = vkc_u32(x->nb[1] / 4), .sx2 = vkc_u32(x->nb[2] / 4), .sx3 = vkc_u32(x->nb[3] / 4),
+        .sy1 = vkc_u32(y->nb[1] / 4), .sy2 = vkc_u32(y->nb[2] / 4), .sy3 = vkc_u32(y->nb[3] / 4),
+        .ox = vk_bind_elem_offset(ctx, x, 4), .oy = vk_bind_elem_offset(ctx, y, 4), .n = vkc_u32(n),
+        .align_corners = align_corners ? 1u : 0u};
     uint32_t wg = vkc_wg(ctx, 256);
     vk_bind binds[2] = {{x, 0}, {y, 1}};
-    vk_dispatch_desc d = {.shader = "resize", .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 2, .push = pc,
+    vk_dispatch_desc d = {.shader = "resize", .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 2, .push = &pc,
                           .push_size = sizeof pc};
     vk_split_groups(ctx, (uint32_t)((n + wg - 1) / wg), d.groups);
     return vk_dispatch(s, &d);

@@ -34,17 +34,17 @@ moevk_status vk_op_rope(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, 
         return mvk_fail(MOEVK_ERR_SHAPE, "%s: pos must be contiguous I32 [%lld] (%s), got %lld elements", op, (long long)npos,
                         p->mode == VK_ROPE_NEOX ? "T" : "4*T planar", (long long)mvk_tensor_nelements(pos));
     int64_t n = hd / 2 * H * T;
-    if (n > UINT32_MAX) return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld pairs is too many", op, (long long)n);
+    MVK_TRY(vkc_count(op, "pairs", (uint64_t)n));
     vk_ctx *ctx = vk_stream_ctx(s);
-    union { uint32_t u[18]; float f[18]; } pc;
-    uint32_t i = 0;
-    pc.u[i++] = vkc_u32(hd / 2); pc.u[i++] = vkc_u32(H); pc.u[i++] = vkc_u32(T); pc.u[i++] = vkc_u32(n);
-    pc.u[i++] = vkc_u32(x->nb[1] / 4); pc.u[i++] = vkc_u32(x->nb[2] / 4);
-    pc.u[i++] = vkc_u32(y->nb[1] / 4); pc.u[i++] = vkc_u32(y->nb[2] / 4);
-    pc.u[i++] = vk_bind_elem_offset(ctx, x, 4); pc.u[i++] = vk_bind_elem_offset(ctx, pos, 4); pc.u[i++] = vk_bind_elem_offset(ctx, y, 4);
-    pc.u[i++] = (uint32_t)p->mode; pc.u[i++] = vkc_u32(half);
-    for (int k = 0; k < 4; k++) pc.u[i++] = (uint32_t)(p->mode == VK_ROPE_NEOX ? 0 : p->sections[k]);
-    pc.f[i++] = (float)(-2.0 * log2((double)p->freq_base) / (double)p->n_dims);
+    int neox = p->mode == VK_ROPE_NEOX;
+    pc_rope pc = {
+        .nh = vkc_u32(hd / 2), .H = vkc_u32(H), .T = vkc_u32(T), .n = vkc_u32(n),
+        .sx1 = vkc_u32(x->nb[1] / 4), .sx2 = vkc_u32(x->nb[2] / 4), .sy1 = vkc_u32(y->nb[1] / 4), .sy2 = vkc_u32(y->nb[2] / 4),
+        .ox = vk_bind_elem_offset(ctx, x, 4), .op = vk_bind_elem_offset(ctx, pos, 4), .oy = vk_bind_elem_offset(ctx, y, 4),
+        .mode = (uint32_t)p->mode, .half_ = vkc_u32(half),
+        .s0 = neox ? 0 : (uint32_t)p->sections[0], .s1 = neox ? 0 : (uint32_t)p->sections[1],
+        .s2 = neox ? 0 : (uint32_t)p->sections[2], .s3 = neox ? 0 : (uint32_t)p->sections[3],
+        .l2s = (float)(-2.0 * log2((double)p->freq_base) / (double)p->n_dims)};
     uint32_t wg = vkc_wg(ctx, 128);
     vk_bind binds[3] = {{x, 0}, {pos, 0}, {y, 1}};
     vk_dispatch_desc d = {.shader = "rope", .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 3, .push = &pc, .push_size = sizeof pc};

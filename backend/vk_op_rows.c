@@ -7,7 +7,7 @@
 
 static moevk_status dispatch_1d(vk_stream *s, vk_dispatch_desc *d, uint64_t n) {
     vk_ctx *ctx = vk_stream_ctx(s);
-    uint32_t wg = mm_wg(ctx, 256);
+    uint32_t wg = vkc_wg(ctx, 256);
     d->spec = &wg;
     d->n_spec = 1;
     vk_split_groups(ctx, (uint32_t)((n + wg - 1) / wg), d->groups);
@@ -15,7 +15,7 @@ static moevk_status dispatch_1d(vk_stream *s, vk_dispatch_desc *d, uint64_t n) {
 }
 
 static moevk_status check_ids(const char *op, const char *what, const mvk_tensor *ids, int64_t T) {
-    MVK_TRY(mm_check_i32(op, what, ids));
+    MVK_TRY(vkc_i32(op, what, ids));
     if (ids->ne[0] != T || ids->ne[1] != 1 || ids->ne[2] != 1 || ids->ne[3] != 1)
         return mvk_fail(MOEVK_ERR_SHAPE, "%s: %s has %lld elements, expected [%lld]", op, what, (long long)mvk_tensor_nelements(ids),
                         (long long)T);
@@ -27,7 +27,7 @@ static moevk_status check_ids(const char *op, const char *what, const mvk_tensor
 moevk_status vk_op_get_rows(vk_stream *s, const mvk_tensor *y, const mvk_tensor *table, const mvk_tensor *ids) {
     const char *op = "vk_op_get_rows";
     if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL stream", op);
-    MVK_TRY(mm_check_f32(op, "y", y));
+    MVK_TRY(vkc_f32(op, "y", y));
     MVK_TRY(mm_check_weight(op, "table", table));
     if (table->ne[2] != 1 || table->ne[3] != 1 || y->ne[2] != 1 || y->ne[3] != 1)
         return mvk_fail(MOEVK_ERR_SHAPE, "%s: table and y must be 2-D", op);
@@ -48,11 +48,12 @@ moevk_status vk_op_get_rows(vk_stream *s, const mvk_tensor *y, const mvk_tensor 
         int64_t vc = V - v0 < (int64_t)vfit ? V - v0 : (int64_t)vfit;
         int64_t ne[4] = {D, vc, 1, 1};
         mvk_tensor tv = mvk_tensor_view(table, (uint64_t)(v0 * table->nb[1]), ne, table->nb);
-        uint32_t pc[12] = {(uint32_t)D, (uint32_t)T, (uint32_t)(table->nb[1] / unit), 1, (uint32_t)(y->nb[1] / 4),
-                           vk_bind_elem_offset(ctx, &tv, unit), vk_bind_elem_offset(ctx, ids, 4), vk_bind_elem_offset(ctx, y, 4),
-                           (uint32_t)v0, (uint32_t)(v0 + vc), (uint32_t)V, v0 == 0};
+        pc_get_rows pc = {.D = (uint32_t)D, .T = (uint32_t)T, .ws1 = (uint32_t)(table->nb[1] / unit), .is0 = 1,
+                          .ys1 = (uint32_t)(y->nb[1] / 4), .ow = vk_bind_elem_offset(ctx, &tv, unit),
+                          .oi = vk_bind_elem_offset(ctx, ids, 4), .oy = vk_bind_elem_offset(ctx, y, 4), .v0 = (uint32_t)v0,
+                          .v1 = (uint32_t)(v0 + vc), .V = (uint32_t)V, .zero_invalid = v0 == 0};
         vk_bind b[3] = {{&tv, 0}, {ids, 0}, {y, 1}};
-        vk_dispatch_desc d = {.shader = name, .binds = b, .n_binds = 3, .push = pc, .push_size = sizeof pc};
+        vk_dispatch_desc d = {.shader = name, .binds = b, .n_binds = 3, .push = &pc, .push_size = sizeof pc};
         MVK_TRY(dispatch_1d(s, &d, (uint64_t)D * (uint64_t)T));
     }
     return MOEVK_OK;
@@ -63,16 +64,12 @@ moevk_status vk_op_get_rows(vk_stream *s, const mvk_tensor *y, const mvk_tensor 
 moevk_status vk_op_set_rows(vk_stream *s, const mvk_tensor *dst, const mvk_tensor *src, const mvk_tensor *idx) {
     const char *op = "vk_op_set_rows";
     if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL stream", op);
-    MVK_TRY(mm_check_f32(op, "src", src));
-    if (!dst || !dst->buf) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: dst is NULL", op);
-    if (dst->type != MVK_TYPE_F32 && dst->type != MVK_TYPE_F16)
-        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: dst must be f32 or f16, got %s", op, mm_tname(dst->type));
+    MVK_TRY(vkc_f32(op, "src", src));
+    MVK_TRY(vkc_f32_or_f16(op, "dst", dst));
     uint32_t es = dst->type == MVK_TYPE_F32 ? 4 : 2;
-    for (int i = 0; i < 4; i++)
-        if (dst->ne[i] <= 0 || dst->ne[i] > (int64_t)UINT32_MAX)
-            return mvk_fail(MOEVK_ERR_SHAPE, "%s: dst has bad ne[%d] = %lld", op, i, (long long)dst->ne[i]);
-    if (dst->nb[0] != es || dst->off % es || dst->nb[1] % es || dst->nb[1] <= 0)
-        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: dst must have contiguous, element-aligned rows", op);
+    if (dst->nb[1] < dst->ne[0] * (int64_t)es)
+        return mvk_fail(MOEVK_ERR_SHAPE, "%s: dst rows overlap (nb[1] = %lld < %lld)", op, (long long)dst->nb[1],
+                        (long long)(dst->ne[0] * es));
     if (dst->ne[2] != 1 || dst->ne[3] != 1 || src->ne[2] != 1 || src->ne[3] != 1)
         return mvk_fail(MOEVK_ERR_SHAPE, "%s: dst and src must be 2-D", op);
     int64_t D = dst->ne[0], R = dst->ne[1], T = src->ne[1];
@@ -93,10 +90,11 @@ moevk_status vk_op_set_rows(vk_stream *s, const mvk_tensor *dst, const mvk_tenso
         mvk_tensor dv = mvk_tensor_view(dst, (uint64_t)(r0 * dst->nb[1]), ne, dst->nb);
         uint32_t od = vk_bind_elem_offset(ctx, &dv, es), ds1 = (uint32_t)(dst->nb[1] / es);
         uint32_t pairs = es == 2 && D % 2 == 0 && ds1 % 2 == 0 && od % 2 == 0;
-        uint32_t pc[11] = {(uint32_t)D, (uint32_t)T, (uint32_t)(src->nb[1] / 4), 1, ds1, vk_bind_elem_offset(ctx, src, 4),
-                           vk_bind_elem_offset(ctx, idx, 4), od, (uint32_t)r0, (uint32_t)(r0 + rc), pairs};
+        pc_set_rows pc = {.D = (uint32_t)D, .T = (uint32_t)T, .ss1 = (uint32_t)(src->nb[1] / 4), .is0 = 1, .ds1 = ds1,
+                          .os = vk_bind_elem_offset(ctx, src, 4), .oi = vk_bind_elem_offset(ctx, idx, 4), .od = od,
+                          .r0 = (uint32_t)r0, .r1 = (uint32_t)(r0 + rc), .pairs = pairs};
         vk_bind b[3] = {{src, 0}, {idx, 0}, {&dv, 1}};
-        vk_dispatch_desc d = {.shader = name, .binds = b, .n_binds = 3, .push = pc, .push_size = sizeof pc};
+        vk_dispatch_desc d = {.shader = name, .binds = b, .n_binds = 3, .push = &pc, .push_size = sizeof pc};
         MVK_TRY(dispatch_1d(s, &d, (uint64_t)(pairs ? D / 2 : D) * (uint64_t)T));
     }
     return MOEVK_OK;
@@ -104,46 +102,30 @@ moevk_status vk_op_set_rows(vk_stream *s, const mvk_tensor *dst, const mvk_tenso
 
 /* ---------------------------------------------------------------- convert */
 
-static moevk_status check_cvt(const char *op, const char *what, const mvk_tensor *t) {
-    if (!t || !t->buf) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: %s is NULL", op, what);
-    if (t->type != MVK_TYPE_F32 && t->type != MVK_TYPE_F16)
-        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: %s must be f32 or f16, got %s", op, what, mm_tname(t->type));
-    int64_t es = t->type == MVK_TYPE_F32 ? 4 : 2;
-    for (int i = 0; i < 4; i++)
-        if (t->ne[i] <= 0 || t->ne[i] > (int64_t)UINT32_MAX)
-            return mvk_fail(MOEVK_ERR_SHAPE, "%s: %s has bad ne[%d] = %lld", op, what, i, (long long)t->ne[i]);
-    if (t->nb[0] != es || t->off % (uint64_t)es)
-        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: %s must have contiguous, element-aligned rows", op, what);
-    for (int i = 1; i < 4; i++)
-        if (t->nb[i] < 0 || t->nb[i] % es || t->nb[i] / es > (int64_t)UINT32_MAX)
-            return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: %s stride nb[%d] = %lld is not a usable multiple of %lld", op, what, i,
-                            (long long)t->nb[i], (long long)es);
-    return MOEVK_OK;
-}
-
 moevk_status vk_op_convert(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x) {
     const char *op = "vk_op_convert";
     if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL stream", op);
-    MVK_TRY(check_cvt(op, "x", x));
-    MVK_TRY(check_cvt(op, "y", y));
+    MVK_TRY(vkc_f32_or_f16(op, "x", x));
+    MVK_TRY(vkc_f32_or_f16(op, "y", y));
     for (int i = 0; i < 4; i++)
         if (x->ne[i] != y->ne[i])
             return mvk_fail(MOEVK_ERR_SHAPE, "%s: x [%lld,%lld,%lld,%lld] and y [%lld,%lld,%lld,%lld] differ", op, (long long)x->ne[0],
                             (long long)x->ne[1], (long long)x->ne[2], (long long)x->ne[3], (long long)y->ne[0], (long long)y->ne[1],
                             (long long)y->ne[2], (long long)y->ne[3]);
     uint64_t n = (uint64_t)mvk_tensor_nelements(x);
-    if (n > UINT32_MAX) return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %llu elements is too many for one dispatch", op, (unsigned long long)n);
+    MVK_TRY(vkc_count(op, "elements", n));
     vk_ctx *ctx = vk_stream_ctx(s);
     uint32_t ex = x->type == MVK_TYPE_F32 ? 4 : 2, ey = y->type == MVK_TYPE_F32 ? 4 : 2;
     uint32_t oy = vk_bind_elem_offset(ctx, y, ey);
     uint32_t sy[3] = {(uint32_t)(y->nb[1] / ey), (uint32_t)(y->nb[2] / ey), (uint32_t)(y->nb[3] / ey)};
     uint32_t pairs = ey == 2 && x->ne[0] % 2 == 0 && oy % 2 == 0 && sy[0] % 2 == 0 && sy[1] % 2 == 0 && sy[2] % 2 == 0;
-    uint32_t pc[14] = {(uint32_t)x->ne[0], (uint32_t)x->ne[1], (uint32_t)x->ne[2], (uint32_t)x->ne[3],
-                       (uint32_t)(x->nb[1] / ex), (uint32_t)(x->nb[2] / ex), (uint32_t)(x->nb[3] / ex), sy[0], sy[1], sy[2],
-                       vk_bind_elem_offset(ctx, x, ex), oy, (uint32_t)(pairs ? n / 2 : n), pairs};
+    pc_convert pc = {.ne0 = (uint32_t)x->ne[0], .ne1 = (uint32_t)x->ne[1], .ne2 = (uint32_t)x->ne[2], .ne3 = (uint32_t)x->ne[3],
+                     .sx1 = (uint32_t)(x->nb[1] / ex), .sx2 = (uint32_t)(x->nb[2] / ex), .sx3 = (uint32_t)(x->nb[3] / ex),
+                     .sy1 = sy[0], .sy2 = sy[1], .sy3 = sy[2], .ox = vk_bind_elem_offset(ctx, x, ex), .oy = oy,
+                     .n = (uint32_t)(pairs ? n / 2 : n), .pairs = pairs};
     char name[32];
     snprintf(name, sizeof name, "convert_%s_%s", ex == 4 ? "f32" : "f16", ey == 4 ? "f32" : "f16");
     vk_bind b[2] = {{x, 0}, {y, 1}};
-    vk_dispatch_desc d = {.shader = name, .binds = b, .n_binds = 2, .push = pc, .push_size = sizeof pc};
+    vk_dispatch_desc d = {.shader = name, .binds = b, .n_binds = 2, .push = &pc, .push_size = sizeof pc};
     return dispatch_1d(s, &d, pairs ? n / 2 : n);
 }

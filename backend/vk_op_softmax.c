@@ -27,19 +27,19 @@ static uint32_t row_wg(const vk_ctx *ctx, int64_t ne0) {
 static moevk_status row_dispatch(vk_stream *s, const row_op *o, const mvk_tensor *x, const mvk_tensor *y) {
     vk_ctx *ctx = vk_stream_ctx(s);
     int64_t nrows = x->ne[1] * x->ne[2] * x->ne[3];
-    union { uint32_t u[16]; float f[16]; } pc;
-    uint32_t i = 0;
-    pc.u[i++] = vkc_u32(x->ne[0]); pc.u[i++] = vkc_u32(x->ne[1]); pc.u[i++] = vkc_u32(x->ne[2]); pc.u[i++] = vkc_u32(nrows);
-    for (int d = 1; d < 4; d++) pc.u[i++] = vkc_u32(x->nb[d] / 4);
-    if (!o->argmax)
-        for (int d = 1; d < 4; d++) pc.u[i++] = vkc_u32(y->nb[d] / 4);
-    pc.u[i++] = vk_bind_elem_offset(ctx, x, 4);
-    pc.u[i++] = vk_bind_elem_offset(ctx, y, 4);
-    if (!o->argmax) pc.f[i++] = o->scale;
+    pc_softmax sm = {
+        .ne0 = vkc_u32(x->ne[0]), .ne1 = vkc_u32(x->ne[1]), .ne2 = vkc_u32(x->ne[2]), .nrows = vkc_u32(nrows),
+        .sx1 = vkc_u32(x->nb[1] / 4), .sx2 = vkc_u32(x->nb[2] / 4), .sx3 = vkc_u32(x->nb[3] / 4),
+        .sy1 = vkc_u32(y->nb[1] / 4), .sy2 = vkc_u32(y->nb[2] / 4), .sy3 = vkc_u32(y->nb[3] / 4),
+        .ox = vk_bind_elem_offset(ctx, x, 4), .oy = vk_bind_elem_offset(ctx, y, 4), .scale = o->scale};
+    pc_argmax am = {
+        .ne0 = sm.ne0, .ne1 = sm.ne1, .ne2 = sm.ne2, .nrows = sm.nrows, .sx1 = sm.sx1, .sx2 = sm.sx2, .sx3 = sm.sx3,
+        .ox = sm.ox, .oi = sm.oy};
     uint32_t wg = row_wg(ctx, x->ne[0]);
     vk_bind binds[2] = {{x, 0}, {y, 1}};
     vk_dispatch_desc d = {.shader = o->argmax ? "argmax" : "softmax", .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 2,
-                          .push = &pc, .push_size = i * 4};
+                          .push = o->argmax ? (const void *)&am : (const void *)&sm,
+                          .push_size = o->argmax ? (uint32_t)sizeof am : (uint32_t)sizeof sm};
     vk_split_groups(ctx, (uint32_t)nrows, d.groups);
     return vk_dispatch(s, &d);
 }
@@ -47,7 +47,7 @@ static moevk_status row_dispatch(vk_stream *s, const row_op *o, const mvk_tensor
 static moevk_status rows_run(vk_stream *s, const row_op *o) {
     const mvk_tensor *x = o->x, *y = o->y;
     int64_t nrows = x->ne[1] * x->ne[2] * x->ne[3];
-    if (nrows > UINT32_MAX) return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld rows is too many", o->op, (long long)nrows);
+    MVK_TRY(vkc_count(o->op, "rows", (uint64_t)nrows));
     vk_ctx *ctx = vk_stream_ctx(s);
     uint64_t range = vk_ctx_info(ctx)->max_storage_buffer_range;
     if (vk_bind_span(ctx, x) <= range && vk_bind_span(ctx, y) <= range) return row_dispatch(s, o, x, y);

@@ -37,22 +37,18 @@ static moevk_status unary(vk_stream *s, const char *op, const char *shader, cons
         return MOEVK_OK;
     }
     int64_t n = mvk_tensor_nelements(x);
-    if (n > UINT32_MAX) return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld elements is too many for one dispatch", op, (long long)n);
-    union { uint32_t u[20]; float f[20]; } pc;
-    uint32_t i = 0;
-    for (int d = 0; d < 4; d++) pc.u[i++] = vkc_u32(x->ne[d]);
-    for (int d = 1; d < 4; d++) pc.u[i++] = vkc_u32(x->nb[d] / 4);
-    for (int d = 1; d < 4; d++) pc.u[i++] = vkc_u32(ub->nb[d] / 4);
-    for (int d = 1; d < 4; d++) pc.u[i++] = vkc_u32(y->nb[d] / 4);
-    pc.u[i++] = vk_bind_elem_offset(ctx, x, 4);
-    pc.u[i++] = vk_bind_elem_offset(ctx, ub, 4);
-    pc.u[i++] = vk_bind_elem_offset(ctx, y, 4);
-    pc.u[i++] = vkc_u32(n);
-    pc.f[i++] = f;
+    MVK_TRY(vkc_count(op, "elements", (uint64_t)n));
+    pc_unary pc = {
+        .ne0 = vkc_u32(x->ne[0]), .ne1 = vkc_u32(x->ne[1]), .ne2 = vkc_u32(x->ne[2]), .ne3 = vkc_u32(x->ne[3]),
+        .sx1 = vkc_u32(x->nb[1] / 4), .sx2 = vkc_u32(x->nb[2] / 4), .sx3 = vkc_u32(x->nb[3] / 4),
+        .su1 = vkc_u32(ub->nb[1] / 4), .su2 = vkc_u32(ub->nb[2] / 4), .su3 = vkc_u32(ub->nb[3] / 4),
+        .sy1 = vkc_u32(y->nb[1] / 4), .sy2 = vkc_u32(y->nb[2] / 4), .sy3 = vkc_u32(y->nb[3] / 4),
+        .ox = vk_bind_elem_offset(ctx, x, 4), .ou = vk_bind_elem_offset(ctx, ub, 4), .oy = vk_bind_elem_offset(ctx, y, 4),
+        .n = vkc_u32(n), .f = f};
     uint32_t wg = vkc_wg(ctx, 256);
     vk_bind binds[3] = {{x, 0}, {ub, 0}, {y, 1}};
     vk_dispatch_desc d = {.shader = shader, .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 3, .push = &pc,
-                          .push_size = (uint32_t)(i * 4)};
+                          .push_size = sizeof pc};
     vk_split_groups(ctx, (uint32_t)((n + wg - 1) / wg), d.groups);
     return vk_dispatch(s, &d);
 }

@@ -35,6 +35,12 @@ static moevk_status pipeline_create(vk_ctx *ctx, const vk_dispatch_desc *d, vk_p
     if (!blob) return mvk_fail(MOEVK_ERR_INTERNAL, "no embedded shader named '%s'", d->shader);
     if (d->n_spec > VK_MAX_SPEC || d->n_binds > VK_MAX_BINDINGS)
         return mvk_fail(MOEVK_ERR_INTERNAL, "shader '%s': too many bindings or constants", d->shader);
+    /* The op's push-constant struct must mirror the shader's P block exactly
+     * (a short struct leaves fields undefined, a long one hides a field-order
+     * drift); blob->push_size is reflected from the SPIR-V at build time. */
+    if (d->push_size != blob->push_size)
+        return mvk_fail(MOEVK_ERR_INTERNAL, "shader '%s': the op sends %u bytes of push constants but the shader's P block has %u",
+                        d->shader, d->push_size, blob->push_size);
     if (d->push_size > ctx->info.max_push_constants_size)
         return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "shader '%s' needs %u bytes of push constants; the device allows %u",
                         d->shader, d->push_size, ctx->info.max_push_constants_size);

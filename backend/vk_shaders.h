@@ -10,6 +10,7 @@ typedef struct vk_shader_blob {
     const char *name;
     const uint32_t *code;
     size_t size; /* bytes */
+    uint32_t push_size; /* bytes of the shader's push-constant block (reflected by tools/embed_spv.c) */
 } vk_shader_blob;
 
 extern const vk_shader_blob vk_shader_blobs[]; /* terminated by name == NULL */

@@ -80,11 +80,6 @@ moevk_status moevk_model_load(const moevk_model_params *p, moevk_model **out) {
     moevk_model *m = calloc(1, sizeof *m);
     if (!m) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
     moevk_status s;
-#define TRY(x)                        \
-    do {                              \
-        s = (x);                      \
-        if (s != MOEVK_OK) goto fail; \
-    } while (0)
     /* files first: a bad file is reported before any device work */
     s = gguf_open(p->model_path, &m->tf);
     if (s != MOEVK_OK) {
@@ -130,13 +125,14 @@ moevk_status moevk_model_load(const moevk_model_params *p, moevk_model **out) {
         mvk_clear_error();
     }
     vk_ctx_params cp = {.device = p->device, .validation = p->validation};
-    TRY(vk_ctx_create(&cp, &m->ctx));
-    TRY(vk_stream_create(m->ctx, &m->work));
+    MVK_TRY_GOTO(fail, vk_ctx_create(&cp, &m->ctx));
+    MVK_TRY_GOTO(fail, vk_stream_create(m->ctx, &m->work));
     {
         uint64_t total = tensor_bytes(m->tf) + (m->vf ? tensor_bytes(m->vf) : 0), done = 0;
-        if (p->progress && p->progress("loading", 0.0f, p->progress_user)) TRY(mvk_fail(MOEVK_ERR_CANCELLED, "loading cancelled"));
-        TRY(mvk_weights_load_text(m, p->progress, p->progress_user, total, &done));
-        if (m->has_vision) TRY(mvk_weights_load_vision(m, p->progress, p->progress_user, total, &done));
+        if (p->progress && p->progress("loading", 0.0f, p->progress_user))
+            MVK_TRY_GOTO(fail, mvk_fail(MOEVK_ERR_CANCELLED, "loading cancelled"));
+        MVK_TRY_GOTO(fail, mvk_weights_load_text(m, p->progress, p->progress_user, total, &done));
+        if (m->has_vision) MVK_TRY_GOTO(fail, mvk_weights_load_vision(m, p->progress, p->progress_user, total, &done));
         if (p->progress) p->progress("done", 1.0f, p->progress_user);
     }
     m->n_ctx = p->n_ctx ? p->n_ctx : 4096;
@@ -147,7 +143,6 @@ moevk_status moevk_model_load(const moevk_model_params *p, moevk_model **out) {
 fail:
     moevk_model_free(m);
     return s;
-#undef TRY
 }
 
 moevk_status moevk_model_get_info(const moevk_model *m, moevk_model_info *o) {

@@ -138,11 +138,6 @@ moevk_status moevk_chat_turn(moevk_model *m, const moevk_gen_params *p) {
     m->timings.turn = turn;
     m->timings.n_ctx = m->n_ctx;
     m->timings.n_ctx_used = m->n_past;
-#define TRY(x)                        \
-    do {                              \
-        s = (x);                      \
-        if (s != MOEVK_OK) goto done; \
-    } while (0)
     TRY(turn_tokens(m, p->prompt, &ids, &n, &cap, &img_start, n_img));
     /* checked before any work: a question that does not fit changes nothing */
     if (m->n_past + (int64_t)n > m->n_ctx)
@@ -237,7 +232,6 @@ moevk_status moevk_chat_turn(moevk_model *m, const moevk_gen_params *p) {
         }
     }
 done:
-#undef TRY
     /* the answer counts as a turn even when the cache filled while decoding:
      * its text is kept and the next turn reports CONTEXT_FULL */
     if (s == MOEVK_OK || (fed && s == MOEVK_ERR_CONTEXT_FULL && m->timings.n_prompt_tokens > 0)) m->chat_turns++;

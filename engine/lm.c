@@ -17,11 +17,6 @@
 #include "engine_internal.h"
 #include "mvk_status.h"
 
-#define TRY(x)                        \
-    do {                              \
-        s = (x);                      \
-        if (s != MOEVK_OK) goto done; \
-    } while (0)
 
 static mvk_tensor as2d(const mvk_tensor *t, int64_t ne0, int64_t ne1) {
     return mvk_tensor_make(t->buf, t->off, t->type, ne0, ne1, 1, 1);

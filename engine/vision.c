@@ -98,11 +98,6 @@ moevk_status mvk_vision_encode(moevk_model *m, const float *pixels, int h, int w
     vk_stream *st = m->work;
     s = vk_stream_begin(st);
     mvk_tensor pe0, pe1, hcur, grid, pe_blk, a, qkv, qr, kr, vc, att, o, u, dn, z, zn, f1, f2;
-#define TRY(x)                      \
-    do {                            \
-        s = (x);                    \
-        if (s != MOEVK_OK) goto done; \
-    } while (0)
     if (s != MOEVK_OK) goto done;
     /* patch embedding: conv(W0) + conv(W1) + bias, raster order */
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, d, N, 1, 1, &pe0));
@@ -187,7 +182,6 @@ moevk_status mvk_vision_encode(moevk_model *m, const float *pixels, int h, int w
     TRY(vk_stream_end(st));
     TRY(vk_stream_submit(st));
     if (host_out) TRY(vk_download(m->ctx, *out_dev, 0, host_out, out_bytes));
-#undef TRY
 done:
     if (s != MOEVK_OK) {
         mvk_fail_ctx(s, "vision encoder"); /* the next vk_stream_begin resets the stream */

@@ -1,0 +1,214 @@
+/* vk_push.h — the push constants of every shader, as C structs.
+ *
+ * Each struct mirrors the `layout(push_constant) uniform P` block of the
+ * shader named beside it: same fields, same order, same types (uint ->
+ * uint32_t, float -> float; std430 packs them without padding). The
+ * _Static_assert pins the size to the number of fields; at pipeline
+ * creation vk_pipeline.c also compares sizeof the struct the op sends with
+ * the block size reflected from the shader's SPIR-V (tools/embed_spv.c), so
+ * a field added on one side only fails the first test that runs the shader.
+ * Offsets are element offsets of a binding (vk_bind_elem_offset), strides are
+ * in elements of the binding's unit unless said. */
+#ifndef VK_PUSH_H
+#define VK_PUSH_H
+
+#include <stdint.h>
+
+#define VK_PUSH_WORDS(T, n) _Static_assert(sizeof(T) == 4 * (n), #T " must mirror its shader's P block (" #n " words)")
+
+/* shaders/binary.comp */
+typedef struct pc_binary {
+    uint32_t ne0, ne1, ne2, ne3;     /* shape of a and y */
+    uint32_t sa1, sa2, sa3;          /* a strides */
+    uint32_t bne0, bne1, bne2, bne3; /* shape of b */
+    uint32_t sb1, sb2, sb3;
+    uint32_t sy1, sy2, sy3;
+    uint32_t oa, ob, oy;
+    uint32_t n;                      /* total elements */
+} pc_binary;
+VK_PUSH_WORDS(pc_binary, 21);
+
+/* shaders/unary.comp */
+typedef struct pc_unary {
+    uint32_t ne0, ne1, ne2, ne3;
+    uint32_t sx1, sx2, sx3;
+    uint32_t su1, su2, su3;
+    uint32_t sy1, sy2, sy3;
+    uint32_t ox, ou, oy;
+    uint32_t n;
+    float f;                         /* scale factor */
+} pc_unary;
+VK_PUSH_WORDS(pc_unary, 18);
+
+/* shaders/norm.comp */
+typedef struct pc_norm {
+    uint32_t ne0, ne1, ne2, nrows;
+    uint32_t sx1, sx2, sx3;
+    uint32_t sy1, sy2, sy3;
+    uint32_t ox, ow, ob, oy;
+    uint32_t has_w, has_b;
+    float eps;
+} pc_norm;
+VK_PUSH_WORDS(pc_norm, 17);
+
+/* shaders/softmax.comp */
+typedef struct pc_softmax {
+    uint32_t ne0, ne1, ne2, nrows;
+    uint32_t sx1, sx2, sx3;
+    uint32_t sy1, sy2, sy3;
+    uint32_t ox, oy;
+    float scale;
+} pc_softmax;
+VK_PUSH_WORDS(pc_softmax, 13);
+
+/* shaders/argmax.comp */
+typedef struct pc_argmax {
+    uint32_t ne0, ne1, ne2, nrows;
+    uint32_t sx1, sx2, sx3;
+    uint32_t ox, oi;
+} pc_argmax;
+VK_PUSH_WORDS(pc_argmax, 9);
+
+/* shaders/rope.comp */
+typedef struct pc_rope {
+    uint32_t nh, H, T, n;            /* pair slots per head, heads, tokens, invocations */
+    uint32_t sx1, sx2, sy1, sy2;
+    uint32_t ox, op, oy;
+    uint32_t mode, half_;
+    uint32_t s0, s1, s2, s3;
+    float l2s;                       /* log2(theta_scale) */
+} pc_rope;
+VK_PUSH_WORDS(pc_rope, 18);
+
+/* shaders/attn_decode.comp */
+typedef struct pc_attn_decode {
+    uint32_t G, Tk, n_chunks;
+    uint32_t sq1, sk1, sk2, sv1, sv2;
+    uint32_t oq, ok, ov, on;
+    uint32_t has_nkv;
+    float scale;
+} pc_attn_decode;
+VK_PUSH_WORDS(pc_attn_decode, 14);
+
+/* shaders/attn_combine.comp */
+typedef struct pc_attn_combine {
+    uint32_t HD, n_chunks, so1, oo;
+} pc_attn_combine;
+VK_PUSH_WORDS(pc_attn_combine, 4);
+
+/* shaders/attn_prefill.comp */
+typedef struct pc_attn_prefill {
+    uint32_t Tq, G, Tk, nrows;       /* nrows = G·Tq rows per KV head */
+    uint32_t sq1, sq2, sk1, sk2, sv1, sv2, so1, so2;
+    uint32_t oq, ok, ov, oo, on;
+    uint32_t has_nkv, causal;
+    float scale;
+} pc_attn_prefill;
+VK_PUSH_WORDS(pc_attn_prefill, 20);
+
+/* shaders/matmul.comp and shaders/matvec.comp without MUL_MAT_ID */
+typedef struct pc_matmul {
+    uint32_t M, N, K;
+    uint32_t xs1, ws1, ys1;          /* row strides: floats, w units, floats */
+    uint32_t ox, ow, oy, ob;
+    uint32_t has_bias;
+    uint32_t fast;                   /* aligned rows: vectorised loads */
+} pc_matmul;
+VK_PUSH_WORDS(pc_matmul, 12);
+
+/* shaders/matvec.comp with MUL_MAT_ID */
+typedef struct pc_matvec_id {
+    uint32_t N, K, nslot;
+    uint32_t xs_slot, xs_tok;        /* floats; xs_slot = 0: one input per token */
+    uint32_t ws1, ws2;               /* units */
+    uint32_t ys_slot, ys_tok;
+    uint32_t ox, ow, oy, oi;
+    uint32_t is1;                    /* ids token stride in ints */
+    uint32_t e0, e1, E, zero_invalid;
+    uint32_t fast;
+} pc_matvec_id;
+VK_PUSH_WORDS(pc_matvec_id, 19);
+
+/* shaders/matmul.comp with MUL_MAT_ID */
+typedef struct pc_matmul_id {
+    uint32_t N, K, nslot;
+    uint32_t xs_slot, xs_tok;
+    uint32_t ws1, ws2;
+    uint32_t ys_slot, ys_tok;
+    uint32_t ox, ow, oy, ometa, olist;
+    uint32_t e0, e1, E;              /* experts [e0, e1) are bound */
+    uint32_t fast;
+} pc_matmul_id;
+VK_PUSH_WORDS(pc_matmul_id, 18);
+
+/* shaders/moe_group.comp */
+typedef struct pc_moe_group {
+    uint32_t nslot, T, is1, oi;
+    uint32_t ometa, olist;
+    uint32_t N, ys_slot, ys_tok, oy;
+} pc_moe_group;
+VK_PUSH_WORDS(pc_moe_group, 10);
+
+/* shaders/moe_combine.comp */
+typedef struct pc_moe_combine {
+    uint32_t N, k, T;
+    uint32_t xs1, xs2, ws1, ys1;
+    uint32_t ox, ow, oy;
+} pc_moe_combine;
+VK_PUSH_WORDS(pc_moe_combine, 10);
+
+/* shaders/moe_gate.comp */
+typedef struct pc_moe_gate {
+    uint32_t T, k, mode, renorm;
+    uint32_t ls1, is1, ws1;
+    uint32_t ol, oi, ow;
+} pc_moe_gate;
+VK_PUSH_WORDS(pc_moe_gate, 10);
+
+/* shaders/get_rows.comp */
+typedef struct pc_get_rows {
+    uint32_t D, T, ws1, is0, ys1;
+    uint32_t ow, oi, oy;
+    uint32_t v0, v1, V, zero_invalid;
+} pc_get_rows;
+VK_PUSH_WORDS(pc_get_rows, 12);
+
+/* shaders/set_rows.comp */
+typedef struct pc_set_rows {
+    uint32_t D, T, ss1, is0, ds1;    /* ds1 in dst elements */
+    uint32_t os, oi, od;
+    uint32_t r0, r1, pairs;
+} pc_set_rows;
+VK_PUSH_WORDS(pc_set_rows, 11);
+
+/* shaders/convert.comp */
+typedef struct pc_convert {
+    uint32_t ne0, ne1, ne2, ne3;
+    uint32_t sx1, sx2, sx3;          /* source elements */
+    uint32_t sy1, sy2, sy3;          /* destination elements */
+    uint32_t ox, oy, n, pairs;       /* n: invocations */
+} pc_convert;
+VK_PUSH_WORDS(pc_convert, 14);
+
+/* shaders/im2col.comp */
+typedef struct pc_im2col {
+    uint32_t p, K, gx, n;
+    uint32_t s1, s2, sc1;
+    uint32_t oi, oc;
+} pc_im2col;
+VK_PUSH_WORDS(pc_im2col, 9);
+
+/* shaders/resize.comp */
+typedef struct pc_resize {
+    uint32_t ne0, ne1, ne2, ne3;     /* shape of y */
+    uint32_t in_a, in_b;
+    uint32_t axis0;
+    uint32_t sx1, sx2, sx3;
+    uint32_t sy1, sy2, sy3;
+    uint32_t ox, oy;
+    uint32_t n;
+    uint32_t align_corners;
+} pc_resize;
+VK_PUSH_WORDS(pc_resize, 17);
+
+#endif

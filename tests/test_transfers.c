@@ -1,0 +1,101 @@
+/* test_transfers.c — the recorded transfers vk_op_copy_bytes and
+ * vk_op_fill_u32 against a CPU reference (the same byte operations on host
+ * arrays), chained with a compute op so that every hazard kind between
+ * transfer and compute commands is crossed, plus their bad-argument errors. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_util.h"
+
+#define NW 1000 /* words per buffer */
+
+static vk_buffer *make_buf(const uint32_t *init) {
+    vk_buffer *b = NULL;
+    TU_OK(vk_buffer_create(tu_vk, NW * 4, VK_MEM_DEVICE, &b));
+    TU_OK(vk_upload(tu_vk, b, 0, init, NW * 4));
+    return b;
+}
+
+/* fill -> copy (reads the filled range: RAW) -> add (reads the copy: RAW) ->
+ * copy of the sum (RAW) -> fill over the first source (WAR) ; unaligned
+ * byte copies included. */
+static void test_fill_copy_chain_matches_cpu(void **state) {
+    (void)state;
+    uint32_t *a = malloc(NW * 4), *b = malloc(NW * 4), *c = malloc(NW * 4), *got = malloc(NW * 4);
+    assert_true(a && b && c && got);
+    tu_seed(8);
+    float *fa = (float *)a, *fb = (float *)b;
+    tu_fill(fa, NW, -2.0f, 2.0f);
+    tu_fill(fb, NW, -2.0f, 2.0f);
+    for (int i = 0; i < NW; i++) c[i] = 0x11111111u * (uint32_t)(i % 7);
+    vk_buffer *A = make_buf(a), *B = make_buf(b), *C = make_buf(c);
+
+    vk_stream *s = tu_begin();
+    /* 1. fill words [3, 3+333) of A with the bits of 1.5f */
+    uint32_t v15;
+    float f15 = 1.5f;
+    memcpy(&v15, &f15, 4);
+    TU_OK(vk_op_fill_u32(s, A, 12, 333 * 4, v15));
+    for (int i = 3; i < 336; i++) a[i] = v15;
+    /* 2. copy 777 bytes of A from byte 10 to B at byte 401 (unaligned) */
+    TU_OK(vk_op_copy_bytes(s, B, 401, A, 10, 777));
+    memmove((char *)b + 401, (char *)a + 10, 777);
+    /* 3. C[0..500) = A[0..500) + B[0..500) */
+    mvk_tensor ta = mvk_tensor_make(A, 0, MVK_TYPE_F32, 500, 1, 1, 1);
+    mvk_tensor tb = mvk_tensor_make(B, 0, MVK_TYPE_F32, 500, 1, 1, 1);
+    mvk_tensor tc = mvk_tensor_make(C, 0, MVK_TYPE_F32, 500, 1, 1, 1);
+    TU_OK(vk_op_add(s, &tc, &ta, &tb));
+    for (int i = 0; i < 500; i++) ((float *)c)[i] = fa[i] + fb[i];
+    /* 4. copy the sum's words [100, 300) to C at word 600 */
+    TU_OK(vk_op_copy_bytes(s, C, 600 * 4, C, 100 * 4, 200 * 4));
+    memmove(c + 600, c + 100, 200 * 4);
+    /* 5. overwrite A, which the add read (WAR) */
+    TU_OK(vk_op_fill_u32(s, A, 0, NW * 4, 0xa5a5a5a5u));
+    for (int i = 0; i < NW; i++) a[i] = 0xa5a5a5a5u;
+    /* 1->2 RAW, 2->3 RAW, 3->4 RAW, 3->5 WAR (4 may share 5's barrier) */
+    assert_true(vk_stream_barrier_count(s) >= 3);
+    tu_end_submit(s);
+
+    TU_OK(vk_download(tu_vk, A, 0, got, NW * 4));
+    assert_memory_equal(got, a, NW * 4);
+    TU_OK(vk_download(tu_vk, B, 0, got, NW * 4));
+    assert_memory_equal(got, b, NW * 4);
+    TU_OK(vk_download(tu_vk, C, 0, got, NW * 4));
+    /* the add is exact in f32 on both sides */
+    assert_memory_equal(got, c, NW * 4);
+    vk_buffer_destroy(A); vk_buffer_destroy(B); vk_buffer_destroy(C);
+    free(a); free(b); free(c); free(got);
+}
+
+static void test_transfer_errors(void **state) {
+    (void)state;
+    uint32_t z[NW] = {0};
+    vk_buffer *A = make_buf(z), *B = make_buf(z);
+    vk_stream *s = tu_begin();
+    assert_int_equal(vk_op_copy_bytes(s, B, 0, A, NW * 4 - 3, 4), MOEVK_ERR_INVALID_ARG); /* src past the end */
+    assert_non_null(strstr(moevk_last_error(), "src"));
+    assert_int_equal(vk_op_copy_bytes(s, B, NW * 4, A, 0, 1), MOEVK_ERR_INVALID_ARG); /* dst past the end */
+    assert_non_null(strstr(moevk_last_error(), "dst"));
+    assert_int_equal(vk_op_copy_bytes(s, NULL, 0, A, 0, 4), MOEVK_ERR_INVALID_ARG);
+    assert_int_equal(vk_op_fill_u32(s, A, 2, 8, 1), MOEVK_ERR_INVALID_ARG); /* unaligned offset */
+    assert_int_equal(vk_op_fill_u32(s, A, 0, 6, 1), MOEVK_ERR_INVALID_ARG); /* size not words */
+    assert_int_equal(vk_op_fill_u32(s, A, 0, NW * 4 + 4, 1), MOEVK_ERR_INVALID_ARG);
+    assert_int_equal(vk_op_fill_u32(s, NULL, 0, 4, 1), MOEVK_ERR_INVALID_ARG);
+    TU_OK(vk_op_copy_bytes(s, B, 0, A, 0, 0)); /* empty is a no-op */
+    TU_OK(vk_op_fill_u32(s, A, 0, 0, 1));
+    assert_int_equal(vk_stream_barrier_count(s), 0);
+    TU_OK(vk_stream_end(s));
+    assert_int_equal(vk_op_fill_u32(s, A, 0, 4, 1), MOEVK_ERR_INVALID_ARG); /* not recording */
+    assert_non_null(strstr(moevk_last_error(), "not recording"));
+    TU_OK(vk_stream_submit(s));
+    vk_stream_destroy(s);
+    vk_buffer_destroy(A); vk_buffer_destroy(B);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_fill_copy_chain_matches_cpu, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_transfer_errors, tu_test_setup, tu_test_teardown),
+    };
+    return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
+}
