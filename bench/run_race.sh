@@ -11,12 +11,14 @@
 #      MOEVK=/path/to/moevk skips the build and uses that binary (MOEVK_COMMIT=its commit, for env.txt).
 #   3. models: goldens/qwen3vlmoe-tiny-a (text + mmproj), the synthetic "bench" preset of
 #      tools/gen_synthetic_model.py (seed 1234) in each of $DTYPES, and assets/models/moevk-tiny*.gguf
-#      if present.
+#      if present; with A3B=1 also random-weight text GGUFs of Qwen3-VL-30B-A3B's layer shape
+#      (bench/make_a3b_model.sh, made by llama.cpp's quantizer, one per $A3B_FTYPES, in $A3B_DIR).
 #   4. ops.txt: `moevk bench ops --reps $OPS_REPS`.
 #   5. per model: `moevk bench model` (median of $REPS) and bench/llama_bench.mjs (median of $REPS) with
 #      the CPU build (--threads $THREADS) and the Vulkan build on lavapipe, at the same prompt/decode
 #      lengths: P=128/N=64 for moevk and llama.cpp CPU, and the short Vulkan lengths ($VK_PROMPT/$VK_DECODE,
 #      default 32/16; llama.cpp's Vulkan prefill on lavapipe is very slow) for moevk and llama.cpp Vulkan.
+#      The a3b models (no mmproj) run at $A3B_PROMPT/$A3B_DECODE (default 32/32), CPU llama.cpp only.
 #   6. mtmd-*.json: llama.cpp's image encoder (libmtmd, bench/node/mtmd, CPU, $THREADS thread) on the same
 #      448x448 random image size moevk bench model uses (196 image tokens), median of $REPS.
 #   7. profile-*.txt: MOEVK_PROFILE=1 `moevk caption` of the goldens' image on goldens-a and bench-f32, and
@@ -24,7 +26,9 @@
 # Env: REPS (5), OPS_REPS (10), THREADS (llama.cpp CPU threads, default 1), DTYPES ("f32 f16"),
 #      VK_PROMPT/VK_DECODE (32/16), SKIP_VULKAN=1 (no llama.cpp Vulkan runs),
 #      ONLY (space-separated model tags to keep, e.g. "goldens-a bench-f32 moevk-tiny"; default all),
-#      STEPS (which of "ops models mtmd profile" to run; default all), MTMD_DIR (a built bench/node/mtmd).
+#      STEPS (which of "ops models mtmd profile" to run; default all), MTMD_DIR (a built bench/node/mtmd),
+#      A3B=1, A3B_FTYPES ("Q8_0 Q4_K_M"), A3B_DIR (/tmp/moevk-a3b; ~3.5 GB), A3B_PROMPT/A3B_DECODE (32/32).
+#      e.g. A3B=1 ONLY="a3b-Q8_0 a3b-Q4_K_M" STEPS=models REPS=3 bash bench/run_race.sh /tmp/race-a3b
 # Every timed line in summary.txt carries the load average (/proc/loadavg) at its start.
 set -euo pipefail
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
@@ -76,6 +80,12 @@ for dt in $DTYPES; do
 done
 [ -f "$SRC/assets/models/moevk-tiny.gguf" ] && [ -f "$SRC/assets/models/moevk-tiny-mmproj.gguf" ] &&
     MODELS+=("moevk-tiny:$SRC/assets/models/moevk-tiny.gguf:$SRC/assets/models/moevk-tiny-mmproj.gguf")
+A3B_FTYPES="${A3B_FTYPES:-Q8_0 Q4_K_M}"
+if [ -n "${A3B:-}" ]; then # text only: the tag's mmproj field stays empty
+    A3B_DIR="${A3B_DIR:-/tmp/moevk-a3b}"
+    FTYPES="$A3B_FTYPES" MOEVK="$MOEVK" bash "$SRC/bench/make_a3b_model.sh" "$A3B_DIR" >>"$OUT/a3b-make.log" 2>&1
+    for ft in $A3B_FTYPES; do MODELS+=("a3b-$ft:$A3B_DIR/a3b-$ft.gguf:"); done
+fi
 
 if [ -n "${ONLY:-}" ]; then
     keep=()
@@ -85,7 +95,7 @@ fi
 
 for m in "${MODELS[@]}"; do
     IFS=: read -r tag text mmproj <<<"$m"
-    say "model $tag: $text ($(stat -c%s "$text") B, md5 $(md5sum <"$text" | cut -c1-12)), $mmproj ($(stat -c%s "$mmproj") B)"
+    say "model $tag: $text ($(stat -c%s "$text") B, md5 $(md5sum <"$text" | cut -c1-12))${mmproj:+, $mmproj ($(stat -c%s "$mmproj") B)}"
 done
 
 # ---- 4: ops ---------------------------------------------------------------------------------------------
@@ -99,7 +109,7 @@ fi
 moevk_run() { # tag text mmproj P N
     local f="$OUT/moevk-$1-p$4-n$5.txt"
     say "== moevk $1 -p $4 -n $5 --reps $REPS (load $(load))"
-    "$MOEVK" bench model -m "$2" --mmproj "$3" -p "$4" -n "$5" --reps "$REPS" 2>/dev/null | tee "$f" |
+    "$MOEVK" bench model -m "$2" ${3:+--mmproj "$3"} -p "$4" -n "$5" --reps "$REPS" 2>/dev/null | tee "$f" |
         grep -E '^(image encode|prefill|decode)' | sed 's/^/   /' | tee -a "$S"
 }
 llama_run() { # tag text P N gpu threads
@@ -112,6 +122,11 @@ llama_run() { # tag text P N gpu threads
 }
 step models && for m in "${MODELS[@]}"; do
     IFS=: read -r tag text mmproj <<<"$m"
+    if [ "${tag#a3b-}" != "$tag" ]; then # big: short lengths, no llama.cpp Vulkan (hours on lavapipe)
+        moevk_run "$tag" "$text" "" "${A3B_PROMPT:-32}" "${A3B_DECODE:-32}"
+        for t in $THREADS; do llama_run "$tag" "$text" "${A3B_PROMPT:-32}" "${A3B_DECODE:-32}" false "$t"; done
+        continue
+    fi
     moevk_run "$tag" "$text" "$mmproj" 128 64
     for t in $THREADS; do llama_run "$tag" "$text" 128 64 false "$t"; done
     if [ -z "${SKIP_VULKAN:-}" ]; then
@@ -128,6 +143,7 @@ if step mtmd; then
     /usr/bin/python3 -c 'import numpy as np,sys; np.random.default_rng(7).integers(0,256,448*448*3,dtype=np.uint8).tofile(sys.argv[1])' "$OUT/img448.u8"
     for m in "${MODELS[@]}"; do
         IFS=: read -r tag text mmproj <<<"$m"
+        [ -n "$mmproj" ] || continue
         for t in $THREADS; do
             say "== mtmd encode $tag 448x448 threads=$t runs=$REPS (load $(load))"
             "$MT/mtmd_ref" "$text" "$mmproj" "$OUT/img448.u8" 448 448 "$OUT/mtmd-$tag.f32" "$t" -1 "$REPS" \

@@ -5,7 +5,9 @@ with reference arrays (goldens). Used by the shell tests.
 usage: compare.py KIND GOT REF [TOL]
   KIND: nmse (f32, NMSE <= TOL), maxabs (f32, max |a-b| <= TOL),
         exact-i32 (int32 arrays identical), probs (f32 logits [n][V]: softmax
-        per row, max |p-q| <= TOL), argmax (f32 logits [n][V]: same argmax per row)
+        per row, max |p-q| <= TOL), argmax (f32 logits [n][V]: same argmax per row),
+        rows (f32 [n][V] as 5th arg V: every row's NMSE <= TOL and the same argmax in every row;
+        prints the whole-array NMSE, the worst row's NMSE and the top-1 agreement)
 Exits 1 with a message naming the worst element on failure."""
 import sys
 
@@ -45,12 +47,21 @@ def main():
         print(f"{'ok' if ok else 'FAIL'} max|d| {d[i]:.3e} at {i} (tol {tol:.1e}) got {g[i]:.6g} want {r[i]:.6g}")
         return 0 if ok else 1
     n_vocab = int(sys.argv[5]) if len(sys.argv) > 5 else None
-    if kind in ("probs", "argmax"):
-        if n_vocab is None:
-            print("probs/argmax need n_vocab as 5th argument")
+    if kind in ("probs", "argmax", "rows"):
+        if n_vocab is None or g.size % n_vocab:
+            print(f"{kind} needs n_vocab as 5th argument, dividing the array size")
             return 2
         g = g.reshape(-1, n_vocab)
         r = r.reshape(-1, n_vocab)
+        if kind == "rows":
+            rn = np.sum((g - r) ** 2, 1) / np.maximum(np.sum(r ** 2, 1), 1e-30)
+            top = np.argmax(g, 1) == np.argmax(r, 1)
+            e = float(np.sum((g - r) ** 2) / max(np.sum(r ** 2), 1e-30))
+            w = int(np.argmax(rn))
+            ok = rn[w] <= tol and bool(top.all())
+            print(f"{'ok' if ok else 'FAIL'} rows: nmse {e:.3e}, worst row {rn[w]:.3e} at {w} (tol {tol:.1e}), "
+                  f"top-1 {int(top.sum())}/{g.shape[0]}")
+            return 0 if ok else 1
         if kind == "argmax":
             bad = np.nonzero(np.argmax(g, 1) != np.argmax(r, 1))[0]
             print(f"{'ok' if not bad.size else 'FAIL'} argmax: {g.shape[0] - bad.size}/{g.shape[0]} rows agree")
