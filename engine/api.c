@@ -356,6 +356,8 @@ moevk_status moevk_eval(moevk_model *m, moevk_eval_params *p) {
         if (s != MOEVK_OK) goto done;
         m->timings.image_encode_ms = mvk_now_ms() - t0;
         m->timings.n_image_tokens = n_img;
+        m->timings.image_nx = nx;
+        m->timings.image_ny = ny;
         if (n_img != img_len) {
             s = mvk_fail(MOEVK_ERR_SHAPE, "the image gives %d image tokens (%dx%d grid) but the prompt holds %d <|image_pad|> ids",
                          n_img, nx, ny, img_len);

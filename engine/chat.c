@@ -152,6 +152,8 @@ moevk_status moevk_chat_turn(moevk_model *m, const moevk_gen_params *p) {
         if (got != n_img) TRY(mvk_fail(MOEVK_ERR_INTERNAL, "the image gave %d tokens, expected %d", got, n_img));
         m->timings.image_encode_ms = mvk_now_ms() - t0;
         m->timings.n_image_tokens = n_img;
+        m->timings.image_nx = m->chat_img.nx;
+        m->timings.image_ny = m->chat_img.ny;
     }
     {
         pos = malloc(n * 4 * sizeof *pos);

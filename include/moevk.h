@@ -159,6 +159,7 @@ moevk_gen_params moevk_gen_default_params(void);
 typedef struct moevk_timings {
     double image_encode_ms;
     int n_image_tokens;        /* image tokens encoded by this turn */
+    int image_nx, image_ny;    /* their grid: image_nx per row, row-major (merged patch blocks) */
     int n_prompt_tokens;       /* tokens prefilled by this turn, including image tokens */
     double prefill_ms;
     int n_generated;

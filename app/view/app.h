@@ -55,8 +55,14 @@ typedef struct view_banner {
     double t;  // when it appeared (monotonic seconds)
 } view_banner;
 
+#define VIEW_QUESTION_MAX 4096
+#define VIEW_MAX_CHAT_LINES 512
+
 typedef struct view_rects {
     SDL_Rect frame, caption, heat, status, grid, legend;
+    SDL_Rect chat, qbox, trace;   // conversation, question box, token trace
+    SDL_Rect image;               // where the frame's pixels are drawn (overlay regions)
+    int trace_cell_w, trace_row_h, trace_first, trace_n;  // trace cells; first shown record index, count
     SDL_Rect btn[5];            // image, text, both, this frame, average
     int cell_w, cell_h, cell_gap;
     int cap_x, cap_y, cap_line_h, cap_w;  // caption text origin and line height
@@ -110,6 +116,17 @@ typedef struct view_app {
     int avg_n[3];
     uint64_t avg_last_seq;
     int grid_layers, grid_experts;
+    // conversation: the question box and the history under the caption
+    char question[VIEW_QUESTION_MAX];
+    int q_len;
+    int q_focus;                // typing goes to the question box
+    int chat_scroll;            // history lines scrolled back from the newest (0: follow)
+    // per-patch overlay on the frame
+    int overlay_on;
+    int overlay_layer;
+    int hover_region;           // image token under the mouse (row-major), or -1
+    int *overlay_experts;       // [overlay_n] top-1 expert of each image token at overlay_layer
+    int overlay_n, overlay_cap, overlay_gx, overlay_gy;
     // banners
     view_banner banners[VIEW_MAX_BANNERS];
     int n_banners;
@@ -137,6 +154,24 @@ void view_set_frame(view_app *app, view_image *img, const char *name, int preemp
 void view_handle_key(view_app *app, SDL_Keycode key);
 void view_toggle_camera(view_app *app, const char *dev);
 void view_render_frame(view_app *app);  // one UI frame: update + draw + present
+
+/* chat.c (the question box) */
+/* Sends a question about the current frame; 0 (with a banner) if it cannot go now. */
+int view_ask(view_app *app, const char *text);
+/* Keyboard while the question box has the focus: 1 if the key was used. */
+int view_question_key(view_app *app, SDL_Keycode key);
+void view_question_text(view_app *app, const char *utf8);
+/* The categorical colour of expert e (overlay, trace, legend). */
+SDL_Color view_expert_color(int e);
+
+/* draw_chat.c */
+void view_draw_chat(view_app *app);
+void view_update_overlay(view_app *app);
+int view_overlay_region_at(const view_app *app, int x, int y);  // image token under (x, y), or -1
+void view_overlay_center(const view_app *app, int i, int *x, int *y);
+void view_draw_overlay(view_app *app);
+void view_draw_region_tooltip(view_app *app);
+void view_draw_trace(view_app *app);
 
 /* draw.c */
 void view_draw(view_app *app);

@@ -49,11 +49,15 @@ static void layout(view_app *app) {
     if (hw < 360) hw = 360;
     if (hw > W - 300) hw = W - 300;
     int lw = W - hw - 3 * MARGIN;
-    int cap_h = (int)(H * 0.25);
-    if (cap_h < 130) cap_h = 130;
+    int cap_h = (int)(H * 0.16);
+    if (cap_h < 96) cap_h = 96;
+    int chat_h = (int)(H * 0.24);
+    if (chat_h < 120) chat_h = 120;
     rc->status = (SDL_Rect){0, H - STATUS_H, W, STATUS_H};
-    rc->frame = (SDL_Rect){MARGIN, MARGIN, lw, H - STATUS_H - cap_h - 3 * MARGIN};
+    rc->frame = (SDL_Rect){MARGIN, MARGIN, lw, H - STATUS_H - cap_h - chat_h - 4 * MARGIN};
     rc->caption = (SDL_Rect){MARGIN, rc->frame.y + rc->frame.h + MARGIN, lw, cap_h};
+    rc->chat = (SDL_Rect){MARGIN, rc->caption.y + cap_h + MARGIN, lw, chat_h};
+    rc->qbox = (SDL_Rect){rc->chat.x + 8, rc->chat.y + chat_h - 36, lw - 16, 28};
     rc->heat = (SDL_Rect){2 * MARGIN + lw, MARGIN, hw, H - STATUS_H - 2 * MARGIN};
 
     // heatmap panel: title, toggle buttons, expert labels, grid, legend, info lines
@@ -68,7 +72,11 @@ static void layout(view_app *app) {
     int L = app->grid_layers > 0 ? app->grid_layers : 1, E = app->grid_experts > 0 ? app->grid_experts : 1;
     int gx = h.x + 44, gy = by + 24 + 40;
     int gw = h.x + h.w - 12 - gx;
-    int gh = h.y + h.h - 100 - gy;
+    // the token trace takes the bottom of the panel when it is tall enough
+    int trace_h = h.h >= 420 ? (int)(h.h * 0.28) : 0;
+    if (trace_h && trace_h < 90) trace_h = 90;
+    rc->trace = trace_h ? (SDL_Rect){gx, h.y + h.h - trace_h + 26, gw, trace_h - 34} : (SDL_Rect){0, 0, 0, 0};
+    int gh = h.y + h.h - 100 - trace_h - gy;
     int cw = gw / E, ch = gh / L;
     if (cw > 64) cw = 64;
     if (ch > (cw > 40 ? cw : 40)) ch = cw > 40 ? cw : 40;  // at most square, unless cells are thin
@@ -139,10 +147,10 @@ int view_seg_record(const view_app *app, int seg) {
     // record; check the token id, and look nearby if the engine's order differs.
     const view_routing *r = &app->cap.routing;
     int32_t tok = app->cap.segs[seg].token;
-    int rec = view_routing_nth_generated(r, seg);
+    int rec = view_routing_nth_generated_of_turn(r, 0, seg);
     if (rec >= 0 && r->token[rec] == tok) return rec;
     for (int d = 1; d <= 2; d++) {
-        int a = view_routing_nth_generated(r, seg - d), b = view_routing_nth_generated(r, seg + d);
+        int a = view_routing_nth_generated_of_turn(r, 0, seg - d), b = view_routing_nth_generated_of_turn(r, 0, seg + d);
         if (seg - d >= 0 && a >= 0 && r->token[a] == tok) return a;
         if (b >= 0 && r->token[b] == tok) return b;
     }
@@ -199,6 +207,8 @@ static void draw_frame(view_app *app) {
         dst = (SDL_Rect){fr.x + (fr.w - tw) / 2, fr.y + (fr.h - th) / 2, tw, th};
         SDL_RenderCopy(r, app->frame_tex, NULL, &dst);
     }
+    app->rc.image = dst;
+    view_draw_overlay(app);
     // frame name, bottom left
     char label[600];
     snprintf(label, sizeof label, "%s  %dx%d%s", app->frame_name, app->frame.w, app->frame.h,
@@ -522,6 +532,10 @@ static void draw_help(view_app *app) {
         {"A", "this frame / running average over frames"},
         {"C", "camera on / off"},
         {"R", "caption the current frame again"},
+        {"Enter or click", "the question box: type, Enter asks about the frame"},
+        {"Esc (in the box)", "clears the box; on an empty box, back to the keys"},
+        {"O", "per-patch overlay: top-1 expert of each image region"},
+        {"[  ]", "overlay layer down / up"},
         {"Esc or Q", "quit"},
         {"", ""},
         {"mouse", "hover a caption word: that token's routing (scrub)"},
@@ -580,6 +594,7 @@ static void update_hover(view_app *app) {
     app->hover_seg = -1;
     app->hover_record = -1;
     app->hover_layer = app->hover_expert = -1;
+    app->hover_region = view_overlay_region_at(app, app->mouse_x, app->mouse_y);
     int b = caption_hit(app, app->mouse_x, app->mouse_y);
     if (b >= 0) app->hover_seg = seg_at_byte(&app->cap, b);
     app->hover_record = view_seg_record(app, app->hover_seg);
@@ -592,6 +607,7 @@ static void update_hover(view_app *app) {
 void view_draw(view_app *app) {
     SDL_Renderer *r = app->ren;
     view_update_heat(app);
+    view_update_overlay(app);
     layout(app);
     set_color(r, C_BG);
     SDL_RenderClear(r);
@@ -602,9 +618,13 @@ void view_draw(view_app *app) {
     draw_caption(app);  // wraps the caption lines the hover test needs
     update_hover(app);
     draw_caption(app);  // again, with the hovered token highlighted (cheap: strings are cached)
+    SDL_RenderSetClipRect(r, &app->rc.chat);
+    view_draw_chat(app);
     SDL_RenderSetClipRect(r, &app->rc.heat);
     draw_heat(app);
+    view_draw_trace(app);
     SDL_RenderSetClipRect(r, NULL);
+    view_draw_region_tooltip(app);
     draw_status(app);
     if (app->wst.state == VIEW_MODEL_LOADING) draw_loading(app);
     if (app->show_help) draw_help(app);

@@ -104,7 +104,18 @@ static void screenshot_key(view_app *app) {
 }
 
 void view_handle_key(view_app *app, SDL_Keycode key) {
+    if (app->q_focus && view_question_key(app, key)) return;
     switch (key) {
+    case SDLK_RETURN:
+    case SDLK_KP_ENTER:
+    case SDLK_TAB: app->q_focus = 1; break;
+    case SDLK_o: app->overlay_on = !app->overlay_on; break;
+    case SDLK_LEFTBRACKET:
+        if (app->overlay_layer > 0) app->overlay_layer--;
+        break;
+    case SDLK_RIGHTBRACKET:
+        if (app->overlay_layer + 1 < app->grid_layers) app->overlay_layer++;
+        break;
     case SDLK_F1:
     case SDLK_QUESTION: app->show_help = !app->show_help; break;
     case SDLK_ESCAPE:
@@ -167,6 +178,9 @@ static void handle_drop(view_app *app, const char *path) {
 }
 
 static void handle_click(view_app *app, int x, int y) {
+    SDL_Rect q = app->rc.qbox;
+    app->q_focus = x >= q.x && y >= q.y && x < q.x + q.w && y < q.y + q.h;  // a click elsewhere gives the keys back
+    if (app->q_focus) return;
     for (int i = 0; i < 5; i++) {
         SDL_Rect b = app->rc.btn[i];
         if (x >= b.x && y >= b.y && x < b.x + b.w && y < b.y + b.h) {
@@ -272,8 +286,17 @@ static void handle_events(view_app *app) {
         case SDL_QUIT: app->quit = 1; break;
         case SDL_KEYDOWN: view_handle_key(app, ev.key.keysym.sym); break;
         case SDL_TEXTINPUT:
-            if (!strcmp(ev.text.text, "?")) view_handle_key(app, SDLK_QUESTION);
+            if (app->q_focus)
+                view_question_text(app, ev.text.text);
+            else if (!strcmp(ev.text.text, "?"))
+                view_handle_key(app, SDLK_QUESTION);
             break;
+        case SDL_MOUSEWHEEL: {
+            SDL_Rect c = app->rc.chat;
+            if (app->mouse_x >= c.x && app->mouse_y >= c.y && app->mouse_x < c.x + c.w && app->mouse_y < c.y + c.h)
+                app->chat_scroll += ev.wheel.y * 3;  // up: older lines
+            break;
+        }
         case SDL_MOUSEMOTION:
             app->mouse_x = ev.motion.x;
             app->mouse_y = ev.motion.y;
@@ -342,7 +365,7 @@ int main(int argc, char **argv) {
     if (pr) return pr == 1 ? 0 : 2;
     app->files.cur = -1;
     app->mouse_x = app->mouse_y = -1;
-    app->hover_seg = app->hover_record = app->hover_layer = app->hover_expert = -1;
+    app->hover_seg = app->hover_record = app->hover_layer = app->hover_expert = app->hover_region = -1;
     app->W = app->args.width;
     app->H = app->args.height;
 
@@ -448,6 +471,7 @@ int main(int argc, char **argv) {
     view_image_free(&app->frame);
     free(app->counts);
     free(app->shares);
+    free(app->overlay_experts);
     for (int f = 0; f < 3; f++) free(app->avg_sum[f]);
     if (app->frame_tex) SDL_DestroyTexture(app->frame_tex);
     view_text_free(app->text);

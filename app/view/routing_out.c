@@ -1,4 +1,5 @@
-/* routing_out.c — the routing telemetry of the caption on screen as JSON, with
+/* routing_out.c — the routing telemetry of the conversation on screen (the
+ * caption and the answers) as JSON, with
  * the shared writer (app/common/routing_json.h) that `moevk caption --routing`
  * uses, so both files have the same form. */
 #include <stdlib.h>
@@ -21,6 +22,7 @@ int view_write_routing_json(view_app *app, const char *path) {
         .ids = r->ids,
         .weights = r->weights,
         .layer_ids = NULL,
+        .turn = r->turn,
     };
     moevk_status st = routing_json_write_file(path, &in);
     free(kind);

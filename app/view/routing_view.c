@@ -9,6 +9,7 @@ void view_routing_free(view_routing *r) {
     free(r->kind);
     free(r->token);
     free(r->pos);
+    free(r->turn);
     free(r->ids);
     free(r->weights);
     memset(r, 0, sizeof *r);
@@ -38,7 +39,7 @@ int view_routing_reserve(view_routing *r, int n) {
     while (cap < n) cap *= 2;
     size_t per = (size_t)r->n_layers * (size_t)r->k;
     if (!grow((void **)&r->kind, 1, cap) || !grow((void **)&r->token, sizeof(int32_t), cap) ||
-        !grow((void **)&r->pos, sizeof(int32_t), cap) || !grow((void **)&r->ids, sizeof(int32_t) * per, cap) ||
+        !grow((void **)&r->pos, sizeof(int32_t), cap) || !grow((void **)&r->turn, sizeof(int32_t), cap) || !grow((void **)&r->ids, sizeof(int32_t) * per, cap) ||
         !grow((void **)&r->weights, sizeof(float) * per, cap))
         return 0;
     r->cap_tok = cap;
@@ -54,6 +55,7 @@ int view_routing_copy(view_routing *dst, const view_routing *src) {
         memcpy(dst->kind, src->kind, n);
         memcpy(dst->token, src->token, n * sizeof(int32_t));
         memcpy(dst->pos, src->pos, n * sizeof(int32_t));
+        memcpy(dst->turn, src->turn, n * sizeof(int32_t));
         memcpy(dst->ids, src->ids, n * per * sizeof(int32_t));
         memcpy(dst->weights, src->weights, n * per * sizeof(float));
     }
@@ -87,5 +89,12 @@ void view_routing_counts(const view_routing *r, view_token_filter f, int *counts
 int view_routing_nth_generated(const view_routing *r, int n) {
     for (int i = 0; i < r->n_tok; i++)
         if (r->kind[i] == MOEVK_TOKEN_GENERATED && n-- == 0) return i;
+    return -1;
+}
+
+int view_routing_nth_generated_of_turn(const view_routing *r, int t, int n) {
+    if (n < 0) return -1;
+    for (int i = 0; i < r->n_tok; i++)
+        if (r->kind[i] == MOEVK_TOKEN_GENERATED && r->turn[i] == t && n-- == 0) return i;
     return -1;
 }

@@ -1,4 +1,5 @@
-/* routing_view.h — a copy of the engine's routing telemetry for one caption,
+/* routing_view.h — a copy of the engine's routing telemetry for one conversation
+ * (the caption and the questions about that frame),
  * and the per-layer, per-expert counts the heatmap draws. */
 #ifndef MOEVK_VIEW_ROUTING_VIEW_H
 #define MOEVK_VIEW_ROUTING_VIEW_H
@@ -21,6 +22,7 @@ typedef struct view_routing {
     uint8_t *kind;     // [cap_tok] moevk_token_kind
     int32_t *token;    // [cap_tok] token id, -1 for image tokens
     int32_t *pos;      // [cap_tok] sequence position
+    int32_t *turn;     // [cap_tok] conversation turn (0: the caption)
     int32_t *ids;      // [cap_tok][n_layers][k] expert ids, descending weight
     float *weights;    // [cap_tok][n_layers][k] gate weights
 } view_routing;
@@ -43,5 +45,7 @@ void view_routing_counts(const view_routing *r, view_token_filter f, int *counts
 
 /* Index of the n-th (0-based) generated-token record, or -1. */
 int view_routing_nth_generated(const view_routing *r, int n);
+/* Index of the n-th generated-token record of turn t, or -1. */
+int view_routing_nth_generated_of_turn(const view_routing *r, int t, int n);
 
 #endif

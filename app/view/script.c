@@ -16,6 +16,12 @@
  *   key NAME                  a key press: space, left, right, s, a, i, t, b, f1, ...
  *   screenshot PATH           PNG + .routing.json + .view.json (relative to --out)
  *   expect caption-nonempty | expect banner TEXT   (fail otherwise)
+ *   ask TEXT                  a question about the current frame (as typed + Enter)
+ *   wait answer [SECONDS]     until the last question is answered (or failed)
+ *   expect answer-nonempty    the last answer finished, did not fail and has text
+ *   overlay on|off            the per-patch overlay (key O)
+ *   layer N                   the overlay's layer (keys [ and ])
+ *   hover region N            the mouse on overlay region N (row-major image token)
  *   sleep MS
  *   quit
  *
@@ -121,7 +127,9 @@ static SDL_Keycode key_named(const char *n) {
     if (!strcmp(n, "f1")) return SDLK_F1;
     if (!strcmp(n, "?")) return SDLK_QUESTION;
     if (!strcmp(n, "escape") || !strcmp(n, "esc")) return SDLK_ESCAPE;
-    if (strlen(n) == 1 && n[0] >= 'a' && n[0] <= 'z') return (SDL_Keycode)n[0];
+    if (!strcmp(n, "enter") || !strcmp(n, "return")) return SDLK_RETURN;
+    if (!strcmp(n, "backspace")) return SDLK_BACKSPACE;
+    if (strlen(n) == 1 && ((n[0] >= 'a' && n[0] <= 'z') || n[0] == '[' || n[0] == ']')) return (SDL_Keycode)n[0];
     return SDLK_UNKNOWN;
 }
 
@@ -214,6 +222,11 @@ static int run_one(view_script *s, view_app *app, const char *line) {
         } else if (!strcmp(a1, "banner")) {
             if (has_banner(app, rest + strlen("banner") + 1)) return 1;
             limit = 10.0;
+        } else if (!strcmp(a1, "answer")) {
+            const view_caption *c = &app->cap;
+            if (!app->wst.asking && c->n_turns > 0 && c->turns[c->n_turns - 1].done) return 1;
+            if (!app->wst.asking && c->n_turns == 0 && now - s->wait_start > 2.0)
+                return fail(s, line, "no question was asked (or it was dropped)");
         } else if (!strcmp(a1, "frames")) {
             if (s->wait_frames == 0) s->wait_frames = atoi(a2[0] ? a2 : "1") + 1;
             if (--s->wait_frames <= 0) return 1;
@@ -253,8 +266,12 @@ static int run_one(view_script *s, view_app *app, const char *line) {
             if (l < 0 || e < 0 || l >= app->grid_layers || e >= app->grid_experts) return fail(s, line, "no such cell");
             x = app->rc.grid.x + e * app->rc.cell_w + app->rc.cell_w / 2;
             y = app->rc.grid.y + l * app->rc.cell_h + app->rc.cell_h / 2;
+        } else if (!strcmp(a1, "region")) {
+            int i = atoi(a2);
+            if (i < 0 || i >= app->overlay_n || !app->overlay_on) return fail(s, line, "no such overlay region on screen");
+            view_overlay_center(app, i, &x, &y);
         } else if (strcmp(a1, "none")) {
-            return fail(s, line, "expected caption N, cell L E or none");
+            return fail(s, line, "expected caption N, cell L E, region N or none");
         }
         push_motion(x, y);
         return 1;
@@ -312,7 +329,34 @@ static int run_one(view_script *s, view_app *app, const char *line) {
             if (!has_banner(app, rest + strlen("banner") + 1)) return fail(s, line, "no such banner");
             return 1;
         }
+        if (!strcmp(a1, "answer-nonempty")) {
+            const view_caption *c = &app->cap;
+            if (c->n_turns == 0) return fail(s, line, "no question was answered");
+            const view_turn *t = &c->turns[c->n_turns - 1];
+            if (!t->done) return fail(s, line, "the answer is not finished");
+            if (t->failed) return fail(s, line, t->error);
+            if (!t->answer || !t->answer[0]) return fail(s, line, "the answer is empty");
+            return 1;
+        }
         return fail(s, line, "unknown expectation");
+    }
+    if (!strcmp(cmd, "ask")) {
+        view_ask(app, rest);  // a refusal shows a banner, as for a user; scripts check it with expect banner
+        return 1;
+    }
+    if (!strcmp(cmd, "overlay")) {
+        if (!strcmp(a1, "on")) app->overlay_on = 1;
+        else if (!strcmp(a1, "off")) app->overlay_on = 0;
+        else return fail(s, line, "expected overlay on or off");
+        return 1;
+    }
+    if (!strcmp(cmd, "layer")) {
+        char *end = NULL;
+        long l = strtol(a1, &end, 10);
+        if (!a1[0] || *end || l < 0 || l >= (app->grid_layers > 0 ? app->grid_layers : 1))
+            return fail(s, line, "expected layer N with N a MoE layer of the model");
+        app->overlay_layer = (int)l;
+        return 1;
     }
     if (!strcmp(cmd, "sleep")) {
         if (!s->wait_start) s->wait_start = now;

@@ -111,6 +111,45 @@ static int write_view_json(view_app *app, const char *png, const char *path) {
             c->timings.n_generated, c->timings.decode_ms,
             c->t_first_token > 0 ? 1000.0 * (c->t_first_token - c->t_submit) : -1.0,
             c->t_done > 0 ? 1000.0 * (c->t_done - c->t_submit) : -1.0);
+    // the conversation: turn 0 is the caption (its prompt, then the caption), then each question and answer
+    fprintf(f, "  \"chat\": [\n    {\"role\": \"user\", \"text\": ");
+    json_str(f, c->caption_prompt);
+    fprintf(f, ", \"turn\": 0},\n    {\"role\": \"assistant\", \"text\": ");
+    json_str(f, c->text ? c->text : "");
+    fprintf(f, ", \"turn\": 0, \"done\": %s, \"failed\": %s}", c->done ? "true" : "false", c->failed ? "true" : "false");
+    for (int i = 0; i < c->n_turns; i++) {
+        const view_turn *t = &c->turns[i];
+        fprintf(f, ",\n    {\"role\": \"user\", \"text\": ");
+        json_str(f, t->user);
+        fprintf(f, ", \"turn\": %d},\n    {\"role\": \"assistant\", \"text\": ", i + 1);
+        json_str(f, t->answer ? t->answer : "");
+        fprintf(f, ", \"turn\": %d, \"done\": %s, \"failed\": %s, \"error\": ", i + 1, t->done ? "true" : "false",
+                t->failed ? "true" : "false");
+        json_str(f, t->error);
+        fprintf(f, ", \"timings\": {\"image_encode_ms\": %.3f, \"n_image_tokens\": %d, \"n_prompt_tokens\": %d, "
+                   "\"prefill_ms\": %.3f, \"n_generated\": %d, \"decode_ms\": %.3f, \"n_ctx_used\": %d, \"n_ctx\": %d, "
+                   "\"first_token_ms\": %.3f}}",
+                t->timings.image_encode_ms, t->timings.n_image_tokens, t->timings.n_prompt_tokens, t->timings.prefill_ms,
+                t->timings.n_generated, t->timings.decode_ms, t->timings.n_ctx_used, t->timings.n_ctx,
+                t->t_first_token > 0 ? 1000.0 * (t->t_first_token - t->t_start) : -1.0);
+    }
+    fprintf(f, "\n  ],\n  \"question\": {\"text\": ");
+    json_str(f, app->question);
+    fprintf(f, ", \"focus\": %s, \"box\": ", app->q_focus ? "true" : "false");
+    json_rect(f, rc->qbox);
+    fprintf(f, ", \"chat_rect\": ");
+    json_rect(f, rc->chat);
+    fprintf(f, "},\n");
+    // the overlay: the top-1 expert of every image token at the layer, row-major over the grid
+    fprintf(f, "  \"overlay\": {\"on\": %s, \"layer\": %d, \"grid\": [%d, %d], \"image_rect\": ",
+            app->overlay_on ? "true" : "false", app->overlay_layer, app->overlay_gx, app->overlay_gy);
+    json_rect(f, rc->image);
+    fprintf(f, ", \"hover_region\": %d, \"experts\": [", app->hover_region);
+    for (int i = 0; i < app->overlay_n; i++) fprintf(f, "%s%d", i ? ", " : "", app->overlay_experts[i]);
+    fprintf(f, "]},\n  \"trace\": {\"rect\": ");
+    json_rect(f, rc->trace);
+    fprintf(f, ", \"turn\": %d, \"first_record\": %d, \"n_tokens\": %d, \"cell_w\": %d, \"row_h\": %d},\n", c->n_turns,
+            rc->trace_first, rc->trace_n, rc->trace_cell_w, rc->trace_row_h);
     fprintf(f, "  \"ui_fps\": %.2f,\n  \"banners\": [", app->fps);
     for (int i = 0; i < app->n_banners; i++) {
         if (i) fputs(", ", f);

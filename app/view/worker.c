@@ -26,12 +26,15 @@ struct view_worker {
     uint64_t pending_seq;
     double pending_t;
     int pending_preempt;
+    char *ask_text;         // a question waiting for the worker (NULL: none)
+    uint64_t ask_seq;       // the frame it is about
     // published, under mu
     view_model_state state;
     char stage[64];
     float frac;
     moevk_model_info info;
     int busy;
+    int asking;
     uint64_t n_captions;
     view_caption cur;
     uint64_t version;
@@ -82,6 +85,10 @@ int view_worker_pop_message(view_worker *w, char *buf, size_t cap) {
 
 void view_caption_free(view_caption *c) {
     if (!c) return;
+    for (int i = 0; i < VIEW_MAX_TURNS; i++) {
+        free(c->turns[i].user);
+        free(c->turns[i].answer);
+    }
     free(c->text);
     free(c->segs);
     view_routing_free(&c->routing);
@@ -112,7 +119,47 @@ static int caption_append(view_caption *c, const char *piece, int32_t token) {
     return 1;
 }
 
+static int copy_turns(view_turn *dst, const view_turn *old, const view_caption *src) {
+    int ok = 1;
+    for (int i = 0; i < VIEW_MAX_TURNS; i++) {
+        const view_turn *t = &src->turns[i];
+        char *user = old[i].user, *answer = old[i].answer;
+        size_t acap = old[i].answer_cap;
+        dst[i] = *t;
+        dst[i].user = user;
+        dst[i].answer = answer;
+        dst[i].answer_cap = acap;
+        if (i >= src->n_turns) {
+            dst[i].answer_len = 0;
+            continue;
+        }
+        size_t ul = t->user ? strlen(t->user) : 0;
+        char *u = realloc(dst[i].user, ul + 1);
+        if (u) {
+            memcpy(u, t->user ? t->user : "", ul + 1);
+            dst[i].user = u;
+        } else ok = 0;
+        size_t al = t->answer ? t->answer_len : 0;
+        if (al + 1 > dst[i].answer_cap) {
+            char *a = realloc(dst[i].answer, al + 1);
+            if (!a) {
+                ok = 0;
+                dst[i].answer_len = 0;
+                continue;
+            }
+            dst[i].answer = a;
+            dst[i].answer_cap = al + 1;
+        }
+        if (al) memcpy(dst[i].answer, t->answer, al);
+        dst[i].answer[al] = 0;
+        dst[i].answer_len = al;
+    }
+    return ok;
+}
+
 int view_caption_copy(view_caption *dst, const view_caption *src) {
+    view_turn old[VIEW_MAX_TURNS];
+    memcpy(old, dst->turns, sizeof old);
     char *text = dst->text;
     size_t tcap = dst->cap;
     view_seg *segs = dst->segs;
@@ -124,6 +171,7 @@ int view_caption_copy(view_caption *dst, const view_caption *src) {
     dst->segs = segs;
     dst->cap_segs = scap;
     dst->routing = r;
+    if (!copy_turns(dst->turns, old, src)) return 0;
     if (src->len + 1 > dst->cap) {
         char *t = realloc(dst->text, src->len + 1);
         if (!t) return 0;
@@ -172,6 +220,7 @@ static void sync_routing(view_worker *w) {
         r->kind[i] = (uint8_t)tr.kind;
         r->token[i] = tr.token;
         r->pos[i] = tr.pos;
+        r->turn[i] = tr.turn;
         memcpy(r->ids + (size_t)i * per, w->tmp_ids, per * sizeof(int32_t));
         memcpy(r->weights + (size_t)i * per, w->tmp_w, per * sizeof(float));
         r->n_tok = i + 1;
@@ -181,8 +230,44 @@ static void sync_routing(view_worker *w) {
 static int on_token(const char *piece, int32_t token, void *user) {
     view_worker *w = user;
     pthread_mutex_lock(&w->mu);
-    if (w->cur.t_first_token == 0) w->cur.t_first_token = view_now();
+    if (w->cur.t_first_token == 0) {
+        w->cur.t_first_token = view_now();
+        moevk_timings tm;  // the image grid is known once the prefill ran (this thread owns the model)
+        if (moevk_get_timings(w->model, &tm) == MOEVK_OK) {
+            w->cur.img_nx = tm.image_nx;
+            w->cur.img_ny = tm.image_ny;
+        }
+    }
     caption_append(&w->cur, piece ? piece : "", token);
+    sync_routing(w);
+    w->version++;
+    int stop = w->quit || w->reload || (w->pending.rgb && w->pending_preempt);
+    pthread_mutex_unlock(&w->mu);
+    return stop;
+}
+
+static int turn_append(view_turn *t, const char *piece) {
+    size_t n = strlen(piece);
+    if (t->answer_len + n + 1 > t->answer_cap) {
+        size_t cap = t->answer_cap ? t->answer_cap : 256;
+        while (t->answer_len + n + 1 > cap) cap *= 2;
+        char *a = realloc(t->answer, cap);
+        if (!a) return 0;
+        t->answer = a;
+        t->answer_cap = cap;
+    }
+    memcpy(t->answer + t->answer_len, piece, n + 1);
+    t->answer_len += n;
+    return 1;
+}
+
+static int on_answer_token(const char *piece, int32_t token, void *user) {
+    (void)token;
+    view_worker *w = user;
+    pthread_mutex_lock(&w->mu);
+    view_turn *t = &w->cur.turns[w->cur.n_turns - 1];
+    if (t->t_first_token == 0) t->t_first_token = view_now();
+    turn_append(t, piece ? piece : "");
     sync_routing(w);
     w->version++;
     int stop = w->quit || w->reload || (w->pending.rgb && w->pending_preempt);
@@ -282,6 +367,10 @@ static void run_caption(view_worker *w, view_image *img, uint64_t seq, double t_
     c->t_submit = t_submit;
     c->t_start = view_now();
     c->t_first_token = c->t_done = 0;
+    c->n_turns = 0;  // a new frame: a new conversation
+    c->img_nx = c->img_ny = 0;
+    c->conv_id++;
+    snprintf(c->caption_prompt, sizeof c->caption_prompt, "%s", w->prompt ? w->prompt : "Describe this image in one sentence.");
     w->busy = 1;
     w->version++;
     pthread_mutex_unlock(&w->mu);
@@ -304,6 +393,8 @@ static void run_caption(view_worker *w, view_image *img, uint64_t seq, double t_
     pthread_mutex_lock(&w->mu);
     sync_routing(w);
     c->timings = tm;
+    c->img_nx = tm.image_nx;
+    c->img_ny = tm.image_ny;
     c->t_done = view_now();
     c->done = 1;
     if (st == MOEVK_ERR_CANCELLED) {
@@ -321,6 +412,68 @@ static void run_caption(view_worker *w, view_image *img, uint64_t seq, double t_
     pthread_mutex_unlock(&w->mu);
 }
 
+// A question about the frame captioned in w->cur (a follow-up turn).
+static void run_turn(view_worker *w, char *question, uint64_t seq) {
+    pthread_mutex_lock(&w->mu);
+    view_caption *c = &w->cur;
+    const char *why = NULL;
+    if (c->frame_seq != seq) why = "the frame changed before it was answered";
+    else if (!c->done || c->failed) why = "this frame has no caption to follow";
+    else if (c->n_turns >= VIEW_MAX_TURNS) why = "this conversation is long: load the image again to start a new one";
+    if (why) {
+        char msg[700];
+        snprintf(msg, sizeof msg, "question dropped: %s", why);
+        push_message(w, msg);
+        w->asking = 0;
+        w->version++;
+        pthread_mutex_unlock(&w->mu);
+        free(question);
+        return;
+    }
+    view_turn *t = &c->turns[c->n_turns];
+    free(t->user);
+    t->user = question;  // owned by the turn from here
+    t->answer_len = 0;
+    if (t->answer) t->answer[0] = 0;
+    t->done = t->failed = 0;
+    t->error[0] = 0;
+    memset(&t->timings, 0, sizeof t->timings);
+    t->t_start = view_now();
+    t->t_first_token = t->t_done = 0;
+    c->n_turns++;
+    w->busy = 1;
+    w->version++;
+    pthread_mutex_unlock(&w->mu);
+
+    moevk_gen_params gp = moevk_gen_default_params();
+    gp.prompt = question;
+    if (w->n_predict > 0) gp.n_predict = w->n_predict;
+    gp.on_token = on_answer_token;
+    gp.user = w;
+    moevk_status st = moevk_chat_turn(w->model, &gp);
+    moevk_timings tm;
+    memset(&tm, 0, sizeof tm);
+    moevk_get_timings(w->model, &tm);
+    const char *err = st == MOEVK_OK ? "" : moevk_last_error();
+
+    pthread_mutex_lock(&w->mu);
+    sync_routing(w);
+    t->timings = tm;
+    t->t_done = view_now();
+    t->done = 1;
+    if (st != MOEVK_OK) {
+        t->failed = 1;
+        snprintf(t->error, sizeof t->error, "%s%s%s", moevk_status_str(st), err[0] ? ": " : "", err);
+        char msg[700];
+        snprintf(msg, sizeof msg, "the question failed: %s", t->error);
+        push_message(w, msg);
+    }
+    w->busy = 0;
+    w->asking = 0;
+    w->version++;
+    pthread_mutex_unlock(&w->mu);
+}
+
 static void *worker_main(void *arg) {
     view_worker *w = arg;
     // A slightly lower priority for this thread and the threads it creates (a
@@ -330,7 +483,7 @@ static void *worker_main(void *arg) {
     load_model(w);
     for (;;) {
         pthread_mutex_lock(&w->mu);
-        while (!w->quit && !w->reload && !(w->pending.rgb && w->state == VIEW_MODEL_READY))
+        while (!w->quit && !w->reload && !((w->pending.rgb || w->ask_text) && w->state == VIEW_MODEL_READY))
             pthread_cond_wait(&w->cv, &w->mu);
         if (w->quit) {
             pthread_mutex_unlock(&w->mu);
@@ -345,6 +498,14 @@ static void *worker_main(void *arg) {
             memset(&w->info, 0, sizeof w->info);
             pthread_mutex_unlock(&w->mu);
             load_model(w);
+            continue;
+        }
+        if (!w->pending.rgb) {  // a question (frames go first: it may be about the waiting one)
+            char *q = w->ask_text;
+            uint64_t qseq = w->ask_seq;
+            w->ask_text = NULL;
+            pthread_mutex_unlock(&w->mu);
+            run_turn(w, q, qseq);
             continue;
         }
         view_image img = w->pending;  // take the newest frame; older ones were dropped on submit
@@ -394,6 +555,7 @@ void view_worker_stop(view_worker *w) {
     pthread_join(w->th, NULL);
     moevk_model_free(w->model);
     view_image_free(&w->pending);
+    free(w->ask_text);
     view_caption_free(&w->cur);
     free(w->tmp_ids);
     free(w->tmp_w);
@@ -424,6 +586,25 @@ int view_worker_submit(view_worker *w, const view_image *img, uint64_t seq, doub
     return 1;
 }
 
+int view_worker_ask(view_worker *w, const char *question, uint64_t seq) {
+    pthread_mutex_lock(&w->mu);
+    int ok = !w->asking;
+    if (ok) {
+        size_t n = strlen(question) + 1;
+        w->ask_text = malloc(n);
+        ok = w->ask_text != NULL;
+        if (ok) {
+            memcpy(w->ask_text, question, n);
+            w->ask_seq = seq;
+            w->asking = 1;
+            w->version++;
+            pthread_cond_broadcast(&w->cv);
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+    return ok;
+}
+
 void view_worker_reload(view_worker *w, const char *model_path, const char *mmproj_path) {
     char *mp = dup_or_null(model_path), *pp = dup_or_null(mmproj_path);
     pthread_mutex_lock(&w->mu);
@@ -432,6 +613,9 @@ void view_worker_reload(view_worker *w, const char *model_path, const char *mmpr
     w->model_path = mp;
     w->mmproj_path = pp;
     w->reload = 1;
+    free(w->ask_text);  // a waiting question was about the old model's conversation
+    w->ask_text = NULL;
+    w->asking = 0;
     w->state = VIEW_MODEL_LOADING;
     snprintf(w->stage, sizeof w->stage, "waiting");
     w->frac = 0;
@@ -462,6 +646,7 @@ void view_worker_get_status(view_worker *w, view_worker_status *st) {
     snprintf(st->model_path, sizeof st->model_path, "%s", w->model_path ? w->model_path : "");
     snprintf(st->mmproj_path, sizeof st->mmproj_path, "%s", w->mmproj_path ? w->mmproj_path : "");
     st->busy = w->busy;
+    st->asking = w->asking;
     st->pending = w->pending.rgb != NULL;
     st->n_captions = w->n_captions;
     pthread_mutex_unlock(&w->mu);

@@ -36,6 +36,20 @@ typedef struct view_seg {
     int32_t token;
 } view_seg;
 
+#define VIEW_MAX_TURNS 32
+
+/* One question about the frame and its streamed answer (a follow-up turn of
+ * the caption's conversation: the image is not encoded again). */
+typedef struct view_turn {
+    char *user;                // the question
+    char *answer;              // NUL-terminated UTF-8, streams in
+    size_t answer_len, answer_cap;
+    int done, failed;
+    char error[512];
+    moevk_timings timings;     // valid when done && !failed
+    double t_start, t_first_token, t_done;
+} view_turn;
+
 typedef struct view_caption {
     uint64_t frame_seq;        // the submitted frame this caption belongs to (0: none yet)
     char *text;                // NUL-terminated UTF-8
@@ -50,6 +64,12 @@ typedef struct view_caption {
     char error[512];
     moevk_timings timings;     // valid when done && !failed
     double t_submit, t_start, t_first_token, t_done;  // monotonic seconds (0: not yet)
+    // questions about this frame: turns 1.. of its conversation (turn 0 is the caption)
+    view_turn turns[VIEW_MAX_TURNS];
+    int n_turns;
+    uint64_t conv_id;          // bumps with every new conversation (a new frame)
+    int img_nx, img_ny;        // the caption's image token grid (known once its first token streams)
+    char caption_prompt[512];  // the caption's question (the library default if none given)
 } view_caption;
 
 typedef struct view_worker_status {
@@ -59,6 +79,7 @@ typedef struct view_worker_status {
     moevk_model_info info;     // valid when state == VIEW_MODEL_READY
     char model_path[512], mmproj_path[512];
     int busy;                  // a generation is running
+    int asking;                // a question waits or is being answered
     int pending;               // a frame waits
     uint64_t n_captions;       // finished captions
 } view_worker_status;
@@ -70,6 +91,11 @@ void view_worker_stop(view_worker *w);
 /* Submits a frame (copied). It replaces any frame still waiting. If preempt, a
  * running generation is cancelled at its next token. Returns 0 if out of memory. */
 int view_worker_submit(view_worker *w, const view_image *img, uint64_t seq, double t_submit, int preempt);
+/* Asks a question about the frame whose caption has sequence seq (copied).
+ * It waits for that caption to finish; if another frame's caption replaced it
+ * by then, the question is dropped with a message. Returns 0 (and changes
+ * nothing) if a question is already waiting or running, or out of memory. */
+int view_worker_ask(view_worker *w, const char *question, uint64_t seq);
 /* Loads another model pair (the current one is freed first). */
 void view_worker_reload(view_worker *w, const char *model_path, const char *mmproj_path);
 
