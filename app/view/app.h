@@ -26,6 +26,7 @@ typedef struct view_args {
     const char *prompt;
     int n_predict;
     int image_max_tokens;
+    int n_ctx;                  // 0: library default
     const char *device;
     int headless;
     const char *out_dir;        // default "."
@@ -63,6 +64,7 @@ typedef struct view_rects {
     SDL_Rect chat, qbox, trace;   // conversation, question box, token trace
     SDL_Rect image;               // where the frame's pixels are drawn (overlay regions)
     int trace_cell_w, trace_row_h, trace_first, trace_n;  // trace cells; first shown record index, count
+    int trace_turn;               // the turn the trace shows (the newest with records)
     SDL_Rect btn[5];            // image, text, both, this frame, average
     int cell_w, cell_h, cell_gap;
     int cap_x, cap_y, cap_line_h, cap_w;  // caption text origin and line height

@@ -29,6 +29,7 @@ static void usage(FILE *f) {
             "  -p, --prompt TEXT      prompt (default: the library's one-sentence description prompt)\n"
             "  -n, --n-predict N      at most N new tokens per caption\n"
             "  --image-max-tokens N   cap the image tokens per frame\n"
+            "  -c, --ctx-size N       KV cache length: the room for a frame's conversation (default 4096, capped by the model)\n"
             "  --device NAME|INDEX    Vulkan device (default: $MOEVK_DEVICE, else the best one)\n"
             "display:\n"
             "  --size WxH             window / image size (default 1280x800)\n"
@@ -107,6 +108,10 @@ int view_args_parse(int argc, char **argv, view_args *a) {
             NEED_VALUE();
             a->n_predict = atoi(v);
             if (a->n_predict <= 0) goto bad;
+        } else if (!strcmp(o, "-c") || !strcmp(o, "--ctx-size")) {
+            NEED_VALUE();
+            a->n_ctx = atoi(v);
+            if (a->n_ctx <= 0) goto bad;
         } else if (!strcmp(o, "--image-max-tokens")) {
             NEED_VALUE();
             a->image_max_tokens = atoi(v);

@@ -183,20 +183,10 @@ void view_draw_overlay(view_app *app) {
         return;
     }
     for (int i = 0; i < app->overlay_n; i++) {
-        SDL_Rect rr = region_rect(app, i);
         SDL_Color c = view_expert_color(app->overlay_experts[i]);
         c.a = 110;
-        fill(r, rr, c);
-        c.a = 255;
-        int d = rr.w < rr.h ? rr.w : rr.h;
-        d = d / 3 < 8 ? d / 3 : 8;
-        if (d < 2) d = 2;
-        int cx, cy;
-        view_overlay_center(app, i, &cx, &cy);
-        fill(r, (SDL_Rect){cx - d / 2, cy - d / 2, d, d}, c);
+        fill(r, region_rect(app, i), c);
     }
-    if (app->hover_region >= 0 && app->hover_region < app->overlay_n)
-        outline(r, region_rect(app, app->hover_region), (SDL_Color){255, 255, 255, 255});
     // legend: the layer, then the experts present, most regions first
     int E = app->cap.routing.n_expert > 0 ? app->cap.routing.n_expert : 1;
     int *cnt = calloc((size_t)E, sizeof *cnt);
@@ -210,7 +200,6 @@ void view_draw_overlay(view_app *app) {
     fill(r, (SDL_Rect){fr.x, fr.y, fr.w, 40}, (SDL_Color){0, 0, 0, 170});
     view_text_draw(app->text, VIEW_FONT_SMALL, head, x, y, C_TEXT);
     x += hw + 12;
-    int shown = 0;
     for (;;) {
         int best = -1;
         for (int e = 0; e < E; e++)
@@ -228,9 +217,20 @@ void view_draw_overlay(view_app *app) {
         view_text_draw(app->text, VIEW_FONT_SMALL, s, x + 15, y, C_TEXT);
         x += sw + 6;
         cnt[best] = 0;
-        shown++;
     }
     free(cnt);
+    // an opaque dot of the expert's colour at each region's centre, over the legend band
+    for (int i = 0; i < app->overlay_n; i++) {
+        SDL_Rect rr = region_rect(app, i);
+        int d = rr.w < rr.h ? rr.w : rr.h;
+        d = d / 3 < 8 ? d / 3 : 8;
+        if (d < 2) d = 2;
+        int cx, cy;
+        view_overlay_center(app, i, &cx, &cy);
+        fill(r, (SDL_Rect){cx - d / 2, cy - d / 2, d, d}, view_expert_color(app->overlay_experts[i]));
+    }
+    if (app->hover_region >= 0 && app->hover_region < app->overlay_n)
+        outline(r, region_rect(app, app->hover_region), (SDL_Color){255, 255, 255, 255});
 }
 
 /* Tooltip over a hovered region: the token's experts and weights at every layer. */
@@ -296,7 +296,10 @@ void view_draw_trace(view_app *app) {
     if (tr.w <= 0 || tr.h <= 0) return;
     const view_routing *rt = &app->cap.routing;
     int L = rt->n_layers, k = rt->k;
-    int turn = app->cap.n_turns;  // the newest turn: 0 is the caption
+    int turn = 0;  // the newest turn with records (0 is the caption; a refused question has none)
+    for (int i = 0; i < rt->n_tok; i++)
+        if (rt->turn[i] > turn) turn = rt->turn[i];
+    rc->trace_turn = turn;
     char title[160];
     snprintf(title, sizeof title, "Token trace — turn %d (%s): layers x tokens, top-1 expert", turn,
              turn ? "question and answer" : "caption prompt and caption");

@@ -415,6 +415,7 @@ int main(int argc, char **argv) {
     cfg.prompt = app->args.prompt;
     cfg.n_predict = app->args.n_predict;
     cfg.image_max_tokens = app->args.image_max_tokens;
+    cfg.n_ctx = app->args.n_ctx;
     app->worker = view_worker_start(&cfg);
     if (!app->worker) {
         fprintf(stderr, "moevk-view: cannot start the worker thread\n");

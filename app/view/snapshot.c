@@ -121,9 +121,9 @@ static int write_view_json(view_app *app, const char *png, const char *path) {
         const view_turn *t = &c->turns[i];
         fprintf(f, ",\n    {\"role\": \"user\", \"text\": ");
         json_str(f, t->user);
-        fprintf(f, ", \"turn\": %d},\n    {\"role\": \"assistant\", \"text\": ", i + 1);
+        fprintf(f, ", \"turn\": %d},\n    {\"role\": \"assistant\", \"text\": ", t->turn);
         json_str(f, t->answer ? t->answer : "");
-        fprintf(f, ", \"turn\": %d, \"done\": %s, \"failed\": %s, \"error\": ", i + 1, t->done ? "true" : "false",
+        fprintf(f, ", \"turn\": %d, \"done\": %s, \"failed\": %s, \"error\": ", t->turn, t->done ? "true" : "false",
                 t->failed ? "true" : "false");
         json_str(f, t->error);
         fprintf(f, ", \"timings\": {\"image_encode_ms\": %.3f, \"n_image_tokens\": %d, \"n_prompt_tokens\": %d, "
@@ -148,9 +148,9 @@ static int write_view_json(view_app *app, const char *png, const char *path) {
     for (int i = 0; i < app->overlay_n; i++) fprintf(f, "%s%d", i ? ", " : "", app->overlay_experts[i]);
     fprintf(f, "]},\n  \"trace\": {\"rect\": ");
     json_rect(f, rc->trace);
-    fprintf(f, ", \"turn\": %d, \"first_record\": %d, \"n_tokens\": %d, \"cell_w\": %d, \"row_h\": %d},\n", c->n_turns,
+    fprintf(f, ", \"turn\": %d, \"first_record\": %d, \"n_tokens\": %d, \"cell_w\": %d, \"row_h\": %d},\n", rc->trace_turn,
             rc->trace_first, rc->trace_n, rc->trace_cell_w, rc->trace_row_h);
-    fprintf(f, "  \"ui_fps\": %.2f,\n  \"banners\": [", app->fps);
+    fprintf(f, "  \"ui_fps\": %.2f,\n  \"banner_bottom\": %d,\n  \"banners\": [", app->fps, app->n_banners ? app->banner_bottom : 0);
     for (int i = 0; i < app->n_banners; i++) {
         if (i) fputs(", ", f);
         json_str(f, app->banners[i].msg);

@@ -440,6 +440,7 @@ static void run_turn(view_worker *w, char *question, uint64_t seq) {
     memset(&t->timings, 0, sizeof t->timings);
     t->t_start = view_now();
     t->t_first_token = t->t_done = 0;
+    t->turn = moevk_chat_turns(w->model);  // this thread owns the model
     c->n_turns++;
     w->busy = 1;
     w->version++;

@@ -42,6 +42,7 @@ typedef struct view_seg {
  * the caption's conversation: the image is not encoded again). */
 typedef struct view_turn {
     char *user;                // the question
+    int turn;                  // its turn in the engine's conversation (a refused question takes none)
     char *answer;              // NUL-terminated UTF-8, streams in
     size_t answer_len, answer_cap;
     int done, failed;
