@@ -111,8 +111,8 @@ static void test_followup_reuses_cache(void **state) {
     size_t c1 = moevk_routing_count(g_model);
     assert_true(t1.image_encode_ms > 0.0);
     assert_int_equal(t1.n_image_tokens, 6);
-    assert_int_equal(t1.image_nx * t1.image_ny, 6); /* 64x96: 2 x 3 merged blocks */
-    assert_int_equal(t1.image_nx, 2);
+    assert_int_equal(t1.image_nx, 3); /* 96 wide, 64 high: 3 x 2 merged 32x32 blocks */
+    assert_int_equal(t1.image_ny, 2);
     assert_int_equal(t1.turn, 0);
     int p1 = pending_after(&t1, 0, c1);
     assert_true(p1 == 0 || p1 == 1);

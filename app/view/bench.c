@@ -1,7 +1,10 @@
 /* bench.c — --bench N: captions N frames in the live loop and measures what a
  * user feels: frame-to-first-token latency (frame arrival -> first streamed
  * piece), full caption latency (frame arrival -> caption finished) and the UI
- * frame rate while the worker is busy. Reports medians (and min/max). */
+ * frame rate while the worker is busy. After each caption it asks one
+ * follow-up question (overlay on) and times it too: question-to-first-token,
+ * the whole answer, and the UI frame rate while the answer streams. Reports
+ * medians (and min/max). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +19,26 @@ struct view_bench {
     uint64_t recorded_seq;
     int warmed;                   // the first caption (waited for the model, cold caches) is not timed
     int failed;
+    int asking;                   // a follow-up question is being answered
+    int n_ans;
+    double *ans_first_ms, *ans_ms, *ans_prefill_ms;  // [n]
+    double *ans_dt;               // UI frame durations while answering
+    int n_adt, cap_adt;
 };
+
+#define BENCH_QUESTION "What colour is it?"
+
+static int push_dt(double **v, int *n, int *cap, double dt) {
+    if (*n == *cap) {
+        int c = *cap ? *cap * 2 : 1024;
+        double *p = realloc(*v, sizeof *p * (size_t)c);
+        if (!p) return 0;
+        *v = p;
+        *cap = c;
+    }
+    (*v)[(*n)++] = dt;
+    return 1;
+}
 
 view_bench *view_bench_new(int n) {
     view_bench *b = calloc(1, sizeof *b);
@@ -24,7 +46,10 @@ view_bench *view_bench_new(int n) {
     b->n = n;
     b->first_ms = calloc((size_t)n, sizeof(double));
     b->total_ms = calloc((size_t)n, sizeof(double));
-    if (!b->first_ms || !b->total_ms) {
+    b->ans_first_ms = calloc((size_t)n, sizeof(double));
+    b->ans_ms = calloc((size_t)n, sizeof(double));
+    b->ans_prefill_ms = calloc((size_t)n, sizeof(double));
+    if (!b->first_ms || !b->total_ms || !b->ans_first_ms || !b->ans_ms || !b->ans_prefill_ms) {
         view_bench_free(b);
         return NULL;
     }
@@ -36,6 +61,10 @@ void view_bench_free(view_bench *b) {
     free(b->first_ms);
     free(b->total_ms);
     free(b->busy_dt);
+    free(b->ans_first_ms);
+    free(b->ans_ms);
+    free(b->ans_prefill_ms);
+    free(b->ans_dt);
     free(b);
 }
 
@@ -54,17 +83,37 @@ int view_bench_step(view_bench *b, view_app *app, double dt) {
         }
         return 0;
     }
-    if (app->wst.busy && dt > 0) {
-        if (b->n_dt == b->cap_dt) {
-            int cap = b->cap_dt ? b->cap_dt * 2 : 1024;
-            double *p = realloc(b->busy_dt, sizeof *p * (size_t)cap);
-            if (!p) return 1;
-            b->busy_dt = p;
-            b->cap_dt = cap;
-        }
-        b->busy_dt[b->n_dt++] = dt;
-    }
     const view_caption *c = &app->cap;
+    if (b->asking) {
+        if (app->wst.busy && dt > 0 && !push_dt(&b->ans_dt, &b->n_adt, &b->cap_adt, dt)) return 1;
+        if (app->wst.asking || c->n_turns == 0 || !c->turns[c->n_turns - 1].done) return 0;
+        const view_turn *t = &c->turns[c->n_turns - 1];
+        b->asking = 0;
+        if (t->failed) {
+            fprintf(stderr, "moevk-view: bench question failed: %s\n", t->error);
+            b->failed = 1;
+            return 1;
+        }
+        b->ans_first_ms[b->n_ans] = t->t_first_token > 0 ? 1000.0 * (t->t_first_token - t->t_start) : 0;
+        b->ans_ms[b->n_ans] = 1000.0 * (t->t_done - t->t_start);
+        b->ans_prefill_ms[b->n_ans] = t->timings.prefill_ms;
+        fprintf(stderr, "moevk-view: bench %d/%d: follow-up first token %.0f ms (prefill %d tokens %.0f ms, encode %.0f ms), "
+                        "answer %.0f ms: %s\n",
+                b->n_ans + 1, b->n, b->ans_first_ms[b->n_ans], t->timings.n_prompt_tokens, t->timings.prefill_ms,
+                t->timings.image_encode_ms, b->ans_ms[b->n_ans], t->answer ? t->answer : "");
+        b->n_ans++;
+        if (b->done >= b->n) return 1;
+        if (!app->use_camera) {
+            if (app->files.n > 1)
+                view_step_file(app, +1);
+            else {  // the same image again, as a new frame
+                app->frame_seq++;
+                app->t_frame = view_now();
+            }
+        }
+        return 0;
+    }
+    if (app->wst.busy && dt > 0 && !push_dt(&b->busy_dt, &b->n_dt, &b->cap_dt, dt)) return 1;
     if (c->done && c->frame_seq == app->submitted_seq && c->frame_seq != b->recorded_seq) {
         b->recorded_seq = c->frame_seq;
         if (c->failed) {
@@ -82,6 +131,12 @@ int view_bench_step(view_bench *b, view_app *app, double dt) {
                     b->done + 1, b->n, b->first_ms[b->done], b->total_ms[b->done], c->timings.n_generated,
                     c->text ? c->text : "");
             b->done++;
+            // a follow-up about this frame, with the overlay drawn while the answer streams
+            app->overlay_on = 1;
+            if (!app->use_camera && view_ask(app, BENCH_QUESTION)) {
+                b->asking = 1;
+                return 0;
+            }
         }
         if (b->done >= b->n) return 1;
         if (!app->use_camera) {
@@ -132,6 +187,14 @@ void view_bench_report(view_bench *b, view_app *app) {
     printf("  full caption latency:         median %.1f ms (min %.1f, max %.1f)\n", tot_med, tot_min, tot_max);
     printf("  UI while captioning:          median %.1f fps (frame time p95 %.1f ms, %d frames)\n", fps_med,
            1000.0 * dt_p95, b->n_dt);
+    double a_first = median(b->ans_first_ms, b->n_ans), a_tot = median(b->ans_ms, b->n_ans);
+    double a_pre = median(b->ans_prefill_ms, b->n_ans);
+    double adt_med = median(b->ans_dt, b->n_adt), afps = adt_med > 0 ? 1.0 / adt_med : 0;
+    double adt_p95 = b->n_adt ? b->ans_dt[(int)(0.95 * (b->n_adt - 1))] : 0;
+    printf("  follow-up question (\"%s\", %d asked): first token median %.1f ms (prefill %.1f ms), answer %.1f ms\n",
+           BENCH_QUESTION, b->n_ans, a_first, a_pre, a_tot);
+    printf("  UI while an answer streams:   median %.1f fps (frame time p95 %.1f ms, %d frames)\n", afps, 1000.0 * adt_p95,
+           b->n_adt);
     if (app->args.bench_out) {
         FILE *f = fopen(app->args.bench_out, "w");
         if (f) {
@@ -139,9 +202,13 @@ void view_bench_report(view_bench *b, view_app *app) {
                     "{\"captions\": %d, \"model\": \"%s\", \"device\": \"%s\", \"mode\": \"%s\",\n"
                     " \"first_token_ms_median\": %.3f, \"first_token_ms_min\": %.3f, \"first_token_ms_max\": %.3f,\n"
                     " \"caption_ms_median\": %.3f, \"caption_ms_min\": %.3f, \"caption_ms_max\": %.3f,\n"
-                    " \"ui_fps_median\": %.2f, \"ui_frame_ms_p95\": %.3f, \"ui_frames\": %d}\n",
+                    " \"ui_fps_median\": %.2f, \"ui_frame_ms_p95\": %.3f, \"ui_frames\": %d,\n"
+                    " \"followups\": %d, \"followup_first_token_ms_median\": %.3f, \"followup_prefill_ms_median\": %.3f,\n"
+                    " \"followup_answer_ms_median\": %.3f, \"answer_ui_fps_median\": %.2f, \"answer_ui_frame_ms_p95\": %.3f,"
+                    " \"answer_ui_frames\": %d}\n",
                     b->done, app->wst.info.name, app->wst.info.device, app->args.headless ? "headless" : "windowed",
-                    first_med, first_min, first_max, tot_med, tot_min, tot_max, fps_med, 1000.0 * dt_p95, b->n_dt);
+                    first_med, first_min, first_max, tot_med, tot_min, tot_max, fps_med, 1000.0 * dt_p95, b->n_dt,
+                    b->n_ans, a_first, a_pre, a_tot, afps, 1000.0 * adt_p95, b->n_adt);
             fclose(f);
         }
     }
