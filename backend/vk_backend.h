@@ -80,6 +80,11 @@ typedef struct vk_ctx_params {
     int validation;
     /* Per-dispatch GPU timestamps (also MOEVK_PROFILE=1). */
     int profile;
+    /* Device-memory budget in bytes; 0: VK_EXT_memory_budget's figure where
+     * the device has it, else the device-local heap size, less 10%
+     * (vk_budget.c). Every block allocated in a device-local heap counts;
+     * one that would go over fails with MOEVK_ERR_OUT_OF_DEVICE_MEMORY. */
+    uint64_t device_mem;
 } vk_ctx_params;
 
 moevk_status vk_ctx_create(const vk_ctx_params *p, vk_ctx **out);
@@ -115,6 +120,15 @@ moevk_status vk_download(vk_ctx *ctx, vk_buffer *src, uint64_t src_off, void *ds
 
 /* Device bytes currently allocated through the sub-allocator. */
 uint64_t vk_ctx_allocated_bytes(const vk_ctx *ctx);
+/* The budget (bytes), the VkDeviceMemory held in device-local heaps now and
+ * at most so far, and where the budget came from ("requested",
+ * "heap size 2048 MiB less 10%", ...). */
+uint64_t vk_ctx_budget(const vk_ctx *ctx);
+uint64_t vk_ctx_committed(const vk_ctx *ctx);
+uint64_t vk_ctx_committed_peak(const vk_ctx *ctx);
+const char *vk_ctx_budget_source(const vk_ctx *ctx);
+/* Granularity of the sub-allocator's blocks (<= budget/32, see vk_memory.c). */
+uint64_t vk_ctx_block_size(const vk_ctx *ctx);
 
 /* ------------------------------------------------------------ tensors */
 
@@ -148,6 +162,16 @@ moevk_status vk_stream_submit(vk_stream *s);
 /* Submits without waiting; vk_stream_wait blocks until done. */
 moevk_status vk_stream_submit_async(vk_stream *s);
 moevk_status vk_stream_wait(vk_stream *s);
+/* Segments: vk_stream_cut ends the segment being recorded and starts the
+ * next (each segment is its own command buffer; scratch and the recording go
+ * on across the cut). vk_stream_submit runs all segments in order; a closed
+ * segment can also be submitted alone, so the host can act between two
+ * (read routing ids, fetch experts, write slot tables). The profile
+ * (MOEVK_PROFILE) is collected after the last segment. */
+moevk_status vk_stream_cut(vk_stream *s);
+uint32_t vk_stream_segment_count(const vk_stream *s);
+moevk_status vk_stream_submit_segment(vk_stream *s, uint32_t i);
+moevk_status vk_stream_submit_segment_async(vk_stream *s, uint32_t i);
 /* Number of dispatches and barriers in the current recording. */
 uint32_t vk_stream_dispatch_count(const vk_stream *s);
 uint32_t vk_stream_barrier_count(const vk_stream *s);

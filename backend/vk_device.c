@@ -353,6 +353,7 @@ moevk_status vk_ctx_create(const vk_ctx_params *p, vk_ctx **out) {
     moevk_status s = create_instance(ctx, validation);
     if (s == MOEVK_OK) s = pick_device(ctx, want, &ctx->phys);
     if (s == MOEVK_OK) s = create_device(ctx);
+    if (s == MOEVK_OK) vk_budget_init(ctx, p ? p->device_mem : 0);
     if (s == MOEVK_OK) s = vk_alloc_init(ctx);
     if (s == MOEVK_OK) vk_pipeline_cache_init(ctx);
     if (s != MOEVK_OK) {

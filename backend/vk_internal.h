@@ -76,6 +76,11 @@ struct vk_ctx {
     vk_mem_block *blocks;
     uint64_t block_size;
     uint64_t allocated;
+    /* device-memory budget (vk_budget.c): bytes of VkDeviceMemory moevk may
+     * hold in device-local heaps, and what it holds now / at most so far */
+    uint64_t budget;
+    uint64_t committed, committed_peak;
+    char budget_source[96];
     vk_pipeline *pipelines;
 
     /* persistent pipeline cache (vk_pipeline_cache.c); VK_NULL_HANDLE if disabled */
@@ -107,9 +112,12 @@ typedef struct vk_range {
 struct vk_stream {
     vk_ctx *ctx;
     VkCommandPool pool;
-    VkCommandBuffer cmd;
+    VkCommandBuffer cmd;      /* the segment being recorded (segs[n_seg-1]) */
+    VkCommandBuffer *segs;    /* segments of the recording, vk_stream_cut */
+    uint32_t n_seg, cap_seg;
     VkFence fence;
     int recording, pending, recorded;
+    int pending_last;         /* the pending submit ends with the last segment */
     uint32_t n_dispatch, n_barrier;
     /* hazard tracking since the last barrier */
     vk_range written[VK_MAX_TRACKED];
@@ -163,6 +171,11 @@ void vk_split_groups(const vk_ctx *ctx, uint32_t n, uint32_t out[3]);
 /* Hazard tracking for transfer commands recorded into a stream. */
 void vk_stream_access(vk_stream *s, VkBuffer b, uint64_t off, uint64_t size, int write);
 
+/* Budget (vk_budget.c): sets ctx->budget from want (bytes; 0: what the
+ * device reports less a margin). Call before vk_alloc_init. */
+void vk_budget_init(vk_ctx *ctx, uint64_t want);
+/* 1 if memory type index counts against the budget (its heap is device-local). */
+int vk_budget_counts(const vk_ctx *ctx, uint32_t type_index);
 /* Memory (vk_memory.c) */
 moevk_status vk_alloc_init(vk_ctx *ctx);
 void vk_alloc_destroy(vk_ctx *ctx);

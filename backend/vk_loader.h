@@ -25,6 +25,7 @@
     X(vkGetPhysicalDeviceProperties2)        \
     X(vkGetPhysicalDeviceFeatures2)          \
     X(vkGetPhysicalDeviceMemoryProperties)   \
+    X(vkGetPhysicalDeviceMemoryProperties2)  \
     X(vkGetPhysicalDeviceQueueFamilyProperties) \
     X(vkEnumerateDeviceExtensionProperties)  \
     X(vkCreateDevice)                        \

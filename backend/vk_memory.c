@@ -19,6 +19,9 @@ moevk_status vk_alloc_init(vk_ctx *ctx) {
     uint64_t bs = 256ull << 20;
     if (ctx->info.max_memory_allocation_size && bs > ctx->info.max_memory_allocation_size)
         bs = ctx->info.max_memory_allocation_size;
+    /* blocks of at most 1/32 of the budget (a power of two, >= 1 MiB), so
+     * that a block's unused tail is a small part of a small budget */
+    while (ctx->budget && bs > (1ull << 20) && bs > ctx->budget / 32) bs /= 2;
     ctx->block_size = bs;
     VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
                                    .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
@@ -35,6 +38,7 @@ moevk_status vk_alloc_init(vk_ctx *ctx) {
 }
 
 static void block_free(vk_ctx *ctx, vk_mem_block *b) {
+    if (vk_budget_counts(ctx, b->type_index)) ctx->committed -= b->size;
     if (b->mapped) ctx->vkd.vkUnmapMemory(ctx->device, b->mem);
     ctx->vkd.vkFreeMemory(ctx->device, b->mem, NULL);
     free(b->free_off);
@@ -139,6 +143,13 @@ static void block_give(vk_mem_block *b, uint64_t off, uint64_t size) {
 }
 
 static moevk_status block_new(vk_ctx *ctx, uint64_t size, uint32_t type, int dedicated, vk_mem_block **out) {
+    int counts = vk_budget_counts(ctx, type);
+    if (counts && ctx->budget && ctx->committed + size > ctx->budget)
+        return mvk_fail(MOEVK_ERR_OUT_OF_DEVICE_MEMORY,
+                        "device-memory budget exceeded: a block of %.1f MiB would bring moevk to %.1f MiB, over its budget of "
+                        "%.1f MiB (%s; raise --device-mem / MOEVK_DEVICE_MEM)",
+                        (double)size / 1048576.0, (double)(ctx->committed + size) / 1048576.0, (double)ctx->budget / 1048576.0,
+                        ctx->budget_source);
     vk_mem_block *b = calloc(1, sizeof *b);
     if (!b) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
     b->cap_free = 256;
@@ -158,6 +169,10 @@ static moevk_status block_new(vk_ctx *ctx, uint64_t size, uint32_t type, int ded
     b->size = size;
     b->type_index = type;
     b->dedicated = dedicated;
+    if (counts) {
+        ctx->committed += size;
+        if (ctx->committed > ctx->committed_peak) ctx->committed_peak = ctx->committed;
+    }
     b->n_free = 1;
     b->free_size[0] = size;
     if (ctx->mem_props.memoryTypes[type].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) {

@@ -13,7 +13,7 @@
 
 #include "vk_internal.h"
 
-#define SCRATCH_CHUNK (64ull << 20)
+#define SCRATCH_CHUNK (64ull << 20) /* at most; never more than one allocator block */
 #define QUERY_CAP 8192u
 
 moevk_status vk_stream_create(vk_ctx *ctx, vk_stream **out) {
@@ -29,8 +29,13 @@ moevk_status vk_stream_create(vk_ctx *ctx, vk_stream **out) {
     if (r != VK_SUCCESS) { st = vk_fail_result(r, "vkCreateCommandPool", __FILE__, __LINE__); goto fail; }
     VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO, .commandPool = s->pool,
                                       .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY, .commandBufferCount = 1};
-    r = ctx->vkd.vkAllocateCommandBuffers(ctx->device, &ai, &s->cmd);
+    s->segs = calloc(4, sizeof *s->segs);
+    if (!s->segs) { st = mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory"); goto fail; }
+    s->cap_seg = 4;
+    r = ctx->vkd.vkAllocateCommandBuffers(ctx->device, &ai, &s->segs[0]);
     if (r != VK_SUCCESS) { st = vk_fail_result(r, "vkAllocateCommandBuffers", __FILE__, __LINE__); goto fail; }
+    s->cmd = s->segs[0];
+    s->n_seg = 1;
     VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
     r = ctx->vkd.vkCreateFence(ctx->device, &fci, NULL, &s->fence);
     if (r != VK_SUCCESS) { st = vk_fail_result(r, "vkCreateFence", __FILE__, __LINE__); goto fail; }
@@ -63,6 +68,7 @@ void vk_stream_destroy(vk_stream *s) {
     if (s->pending) vk_stream_wait(s);
     scratch_release(s);
     free(s->scratch);
+    free(s->segs);
     free(s->query_pipe);
     if (s->query_pool) ctx->vkd.vkDestroyQueryPool(ctx->device, s->query_pool, NULL);
     if (s->fence) ctx->vkd.vkDestroyFence(ctx->device, s->fence, NULL);
@@ -88,6 +94,8 @@ moevk_status vk_stream_begin(vk_stream *s) {
     vk_ctx *ctx = s->ctx;
     scratch_release(s);
     VK_TRY(ctx->vkd.vkResetCommandPool(ctx->device, s->pool, 0));
+    s->n_seg = 1;
+    s->cmd = s->segs[0];
     VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
     VK_TRY(ctx->vkd.vkBeginCommandBuffer(s->cmd, &bi));
     s->recording = 1;
@@ -114,12 +122,65 @@ moevk_status vk_stream_end(vk_stream *s) {
     return MOEVK_OK;
 }
 
+moevk_status vk_stream_cut(vk_stream *s) {
+    if (!s || !s->recording) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_stream_cut: stream is not recording");
+    vk_ctx *ctx = s->ctx;
+    if (s->n_seg == s->cap_seg) {
+        uint32_t cap = s->cap_seg * 2;
+        VkCommandBuffer *n = realloc(s->segs, cap * sizeof *n);
+        if (!n) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+        memset(n + s->cap_seg, 0, (cap - s->cap_seg) * sizeof *n);
+        s->segs = n;
+        s->cap_seg = cap;
+    }
+    if (!s->segs[s->n_seg]) { /* command buffers are kept across begins (the pool reset recycles them) */
+        VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO, .commandPool = s->pool,
+                                          .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY, .commandBufferCount = 1};
+        VK_TRY(ctx->vkd.vkAllocateCommandBuffers(ctx->device, &ai, &s->segs[s->n_seg]));
+    }
+    /* Why: the host reads this segment's results (routing ids) before the next one runs. */
+    full_barrier(s, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+    VK_TRY(ctx->vkd.vkEndCommandBuffer(s->cmd));
+    s->cmd = s->segs[s->n_seg++];
+    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    VK_TRY(ctx->vkd.vkBeginCommandBuffer(s->cmd, &bi));
+    s->n_written = s->n_read = 0;
+    /* Why: the previous segment's writes, and what the host wrote between the
+     * two submits (slot tables, fetched experts), must be visible here. */
+    full_barrier(s, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                 VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT);
+    return MOEVK_OK;
+}
+
+uint32_t vk_stream_segment_count(const vk_stream *s) { return s ? s->n_seg : 0; }
+
+static moevk_status submit_cmds(vk_stream *s, uint32_t first, uint32_t n);
+
+moevk_status vk_stream_submit_segment_async(vk_stream *s, uint32_t i) {
+    if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_stream_submit_segment: NULL stream");
+    int closed = i < s->n_seg && (s->recorded || i + 1 < s->n_seg);
+    if (!closed) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_stream_submit_segment: segment %u of %u is not closed", i, s->n_seg);
+    return submit_cmds(s, i, 1);
+}
+
+moevk_status vk_stream_submit_segment(vk_stream *s, uint32_t i) {
+    MVK_TRY(vk_stream_submit_segment_async(s, i));
+    return vk_stream_wait(s);
+}
+
 moevk_status vk_stream_submit_async(vk_stream *s) {
     if (!s || !s->recorded) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_stream_submit: nothing recorded (call vk_stream_end)");
+    return submit_cmds(s, 0, s->n_seg);
+}
+
+/* Submits segments [first, first+n) in order; the profile is collected when
+ * the wait follows the last segment (earlier ones hold only part of it). */
+static moevk_status submit_cmds(vk_stream *s, uint32_t first, uint32_t n) {
     if (s->pending) MVK_TRY(vk_stream_wait(s));
     vk_ctx *ctx = s->ctx;
+    s->pending_last = s->recorded && first + n == s->n_seg;
     VK_TRY(ctx->vkd.vkResetFences(ctx->device, 1, &s->fence));
-    VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &s->cmd};
+    VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = n, .pCommandBuffers = &s->segs[first]};
     pthread_mutex_lock(&ctx->lock); /* the queue is shared with transfers */
     VkResult r = ctx->vkd.vkQueueSubmit(ctx->queue, 1, &si, s->fence);
     pthread_mutex_unlock(&ctx->lock);
@@ -153,7 +214,7 @@ moevk_status vk_stream_wait(vk_stream *s) {
     vk_ctx *ctx = s->ctx;
     s->pending = 0;
     VK_TRY(ctx->vkd.vkWaitForFences(ctx->device, 1, &s->fence, VK_TRUE, UINT64_MAX));
-    collect_profile(s);
+    if (s->pending_last) collect_profile(s);
     return MOEVK_OK;
 }
 
@@ -196,7 +257,8 @@ moevk_status vk_stream_scratch(vk_stream *s, mvk_type t, int64_t ne0, int64_t ne
             s->cap_scratch = cap;
         }
         vk_buffer *b = NULL;
-        MVK_TRY(vk_buffer_create(s->ctx, bytes > SCRATCH_CHUNK ? bytes : SCRATCH_CHUNK, VK_MEM_DEVICE, &b));
+        uint64_t chunk = SCRATCH_CHUNK < s->ctx->block_size ? SCRATCH_CHUNK : s->ctx->block_size;
+        MVK_TRY(vk_buffer_create(s->ctx, bytes > chunk ? bytes : chunk, VK_MEM_DEVICE, &b));
         /* insert right after the current buffer so allocation order stays linear */
         uint32_t at = s->n_scratch ? s->scratch_cur + 1 : 0;
         memmove(&s->scratch[at + 1], &s->scratch[at], (s->n_scratch - at) * sizeof *s->scratch);
