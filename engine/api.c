@@ -56,6 +56,8 @@ static uint64_t tensor_bytes(const gguf_file *f) {
 void moevk_model_free(moevk_model *m) {
     if (!m) return;
     mvk_lm_free(m);
+    mvk_xc_free(&m->xc);
+    free(m->xsrc);
     mvk_weights_free(m);
     mvk_tokenizer_free(m->tok);
     gguf_close(m->tf);
@@ -125,19 +127,22 @@ moevk_status moevk_model_load(const moevk_model_params *p, moevk_model **out) {
         mvk_clear_error();
     }
     vk_ctx_params cp = {.device = p->device, .validation = p->validation};
+    MVK_TRY_GOTO(fail, mvk_device_mem_request(p, &cp.device_mem));
     MVK_TRY_GOTO(fail, vk_ctx_create(&cp, &m->ctx));
     MVK_TRY_GOTO(fail, vk_stream_create(m->ctx, &m->work));
+    m->n_ctx = p->n_ctx ? p->n_ctx : 4096;
+    if (m->hp.n_ctx_train > 0 && m->n_ctx > m->hp.n_ctx_train) m->n_ctx = (int)m->hp.n_ctx_train;
+    m->kv_type = p->kv_type == MOEVK_KV_F32 ? MVK_TYPE_F32 : MVK_TYPE_F16;
+    MVK_TRY_GOTO(fail, mvk_placement_plan(m)); /* sizes first: a budget that cannot work fails before any upload */
     {
         uint64_t total = tensor_bytes(m->tf) + (m->vf ? tensor_bytes(m->vf) : 0), done = 0;
         if (p->progress && p->progress("loading", 0.0f, p->progress_user))
             MVK_TRY_GOTO(fail, mvk_fail(MOEVK_ERR_CANCELLED, "loading cancelled"));
         MVK_TRY_GOTO(fail, mvk_weights_load_text(m, p->progress, p->progress_user, total, &done));
         if (m->has_vision) MVK_TRY_GOTO(fail, mvk_weights_load_vision(m, p->progress, p->progress_user, total, &done));
+        MVK_TRY_GOTO(fail, mvk_placement_finish(m));
         if (p->progress) p->progress("done", 1.0f, p->progress_user);
     }
-    m->n_ctx = p->n_ctx ? p->n_ctx : 4096;
-    if (m->hp.n_ctx_train > 0 && m->n_ctx > m->hp.n_ctx_train) m->n_ctx = (int)m->hp.n_ctx_train;
-    m->kv_type = p->kv_type == MOEVK_KV_F32 ? MVK_TYPE_F32 : MVK_TYPE_F16;
     *out = m;
     return MOEVK_OK;
 fail:

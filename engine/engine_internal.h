@@ -12,6 +12,7 @@
 #include "moevk.h"
 #include "tokenizer.h"
 #include "vk_backend.h"
+#include "expert_cache.h"
 
 /* One LM decoder layer. ggml ne order in the shape comments. */
 typedef struct mvk_lm_layer {
@@ -104,6 +105,12 @@ struct moevk_model {
     mvk_tensor output;     /* [n_embd, n_vocab] (tok_embd if tied) */
     mvk_lm_layer *layers;  /* [n_layer] */
     vk_buffer **owned;     /* every device buffer of the weights */
+    /* placement (placement.c): a sizing pass of the loaders counts device
+     * bytes without uploading; with stream_experts the routed expert
+     * tensors stay in the mapping (xsrc) for the expert cache */
+    int sizing, stream_experts;
+    uint64_t size_resident, size_experts;
+    const gguf_tensor_info **xsrc; /* [n_layer][3] gate, up, down */
     int n_owned, cap_owned;
     uint64_t weight_bytes;
 
@@ -122,6 +129,9 @@ struct moevk_model {
     vk_buffer *step_logits;/* [n_vocab] f32, host-visible */
     vk_buffer *step_route; /* ids [n_layer][k] i32 then weights [n_layer][k] f32, host-visible */
     vk_buffer *step_argmax;/* i32 [1], host-visible */
+    vk_buffer *step_slots; /* expert streaming: slot ids [n_layer][k] i32, host-visible */
+    vk_buffer *step_pred;  /* expert streaming: predicted ids [n_layer][k] i32, host-visible */
+    mvk_xcache xc;         /* the expert cache (xc.active: experts stream) */
     vk_stream *work;       /* prefill / vision stream */
 
     /* telemetry of the last generation */
@@ -149,6 +159,14 @@ moevk_status mvk_weights_load_text(moevk_model *m, moevk_progress_cb cb, void *u
 moevk_status mvk_weights_load_vision(moevk_model *m, moevk_progress_cb cb, void *user, uint64_t total, uint64_t *done);
 void mvk_weights_free(moevk_model *m);
 
+/* placement.c: sizes the resident set and decides whether experts stream
+ * (before any upload); then, after the resident upload, allocates the KV
+ * cache and the expert slot pools. The requested budget comes from
+ * moevk_model_params.device_mem_mib, else $MOEVK_DEVICE_MEM (0: default). */
+moevk_status mvk_device_mem_request(const moevk_model_params *p, uint64_t *bytes);
+moevk_status mvk_placement_plan(moevk_model *m);
+moevk_status mvk_placement_finish(moevk_model *m);
+
 /* vision.c: encodes normalised planar pixels [3][h][w] (h, w multiples of
  * patch*merge). Output rows [n_img][n_embd_out] land in *out_dev (created or
  * reused, owned by the caller) and, if host_out is not NULL, on the host. */
@@ -174,6 +192,8 @@ moevk_status mvk_lm_prefill(moevk_model *m, const mvk_lm_batch *b);
 moevk_status mvk_lm_decode(moevk_model *m, int32_t token, const float **logits, const int32_t **route_ids,
                            const float **route_w, int32_t *argmax);
 void mvk_lm_free(moevk_model *m);
+/* Allocates the KV cache if it is not there yet. */
+moevk_status mvk_lm_kv_alloc(moevk_model *m);
 
 /* positions.c: planar M-RoPE positions (llama.cpp mtmd) for a prompt with an
  * optional image run [img_start, img_start + nx*ny). pos: [4][n]. Returns the

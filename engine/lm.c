@@ -31,7 +31,7 @@ static mvk_tensor rows(const mvk_tensor *t, int64_t r0, int64_t n) {
     return mvk_tensor_make(t->buf, t->off + (uint64_t)(r0 * t->nb[1]), t->type, t->ne[0], n, 1, 1);
 }
 
-static moevk_status kv_alloc(moevk_model *m) {
+moevk_status mvk_lm_kv_alloc(moevk_model *m) {
     const mvk_text_hparams *hp = &m->hp;
     uint64_t row = (uint64_t)mvk_row_bytes(m->kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
     uint64_t rowv = (uint64_t)mvk_row_bytes(m->kv_type, (int64_t)hp->n_head_kv * hp->head_dim_v);
@@ -54,7 +54,70 @@ typedef struct lm_io {
     int64_t img_start, n_img;
     const mvk_tensor *rt_ids;   /* NULL or I32 [k][T][n_layer] */
     const mvk_tensor *rt_w;     /* NULL or F32 [k][T][n_layer] */
+    /* expert streaming (m->xc.active): the expert matmuls read the slot
+     * pools through slot ids the host writes (docs/EXPERT_CACHE.md) */
+    int xmode;                  /* XM_NONE, XM_DECODE (cut, resolved at replay), XM_PREFILL (resolved while recording) */
+    vk_buffer *slot_buf;        /* host-visible I32: decode [n_layer][k], prefill [T][k] */
+    int32_t *slot_host;         /* its mapping */
+    vk_buffer *pred_buf;        /* decode: host-visible I32 [n_layer][k] predicted ids, or NULL */
+    int32_t *ids_host;          /* prefill: [T][k] routed ids of the layer */
+    int32_t *round_of;          /* prefill: [n_expert] round of each expert */
+    int32_t *round_ids;         /* prefill: [T][k] ids of this round (-1: other rounds) */
 } lm_io;
+
+enum { XM_NONE = 0, XM_DECODE = 1, XM_PREFILL = 2 };
+
+/* Prefill streaming, after the gate of layer il was recorded: runs what is
+ * recorded so far, reads the layer's routed ids and plans the rounds (each at
+ * most S distinct experts). Returns the number of rounds. */
+static moevk_status prefill_gate(moevk_model *m, vk_stream *st, const lm_io *io, int il, int *n_rounds) {
+    const int64_t k = m->hp.n_expert_used, T = io->T;
+    MVK_TRY(vk_stream_cut(st));
+    MVK_TRY(vk_stream_submit_segment(st, vk_stream_segment_count(st) - 2));
+    MVK_TRY(vk_download(m->ctx, io->rt_ids->buf, io->rt_ids->off + (uint64_t)(il * k * T * 4), io->ids_host, (uint64_t)(k * T * 4)));
+    *n_rounds = mvk_xc_plan_rounds(&m->xc, il, io->ids_host, (int)(k * T), io->round_of);
+    return MOEVK_OK;
+}
+
+/* Prefill round r of layer il: makes its experts resident and writes the
+ * slot ids (entries of other rounds get -1: zero rows). For r > 0 the
+ * previous round's recorded work runs first (its slots may be reused). */
+static moevk_status prefill_round(moevk_model *m, vk_stream *st, const lm_io *io, int il, int r) {
+    const int n = (int)(m->hp.n_expert_used * io->T);
+    if (r > 0) {
+        MVK_TRY(vk_stream_cut(st));
+        MVK_TRY(vk_stream_submit_segment(st, vk_stream_segment_count(st) - 2));
+    }
+    for (int i = 0; i < n; i++) {
+        int e = io->ids_host[i];
+        io->round_ids[i] = (e >= 0 && e < m->hp.n_expert && io->round_of[e] == r) ? e : -1;
+    }
+    return mvk_xc_resolve(&m->xc, m->ctx, il, io->round_ids, io->slot_host, n, 0);
+}
+
+/* The routed experts of one MoE layer: gate and up matmuls, SwiGLU, down
+ * matmul into dn [E][k][T]. w3: the gate, up and down weights [K][N][E or S];
+ * ids: expert (or slot) ids [k][T]. acc: add into dn instead of writing it
+ * (prefill rounds; entries of other rounds are exact zeros). */
+static moevk_status record_experts(vk_stream *st, const mvk_tensor *u, const mvk_tensor *const w3[3], const mvk_tensor *ids,
+                                   const mvk_tensor *dn, int acc, int64_t E, int64_t F, int64_t k, int64_t T) {
+    moevk_status s = MOEVK_OK;
+    mvk_tensor g, up, tmp;
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, F, k, T, 1, &g));
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, F, k, T, 1, &up));
+    TRY(vk_op_mul_mat_id(st, &g, u, w3[0], ids));
+    TRY(vk_op_mul_mat_id(st, &up, u, w3[1], ids));
+    TRY(vk_op_swiglu(st, &g, &g, &up));
+    if (!acc) {
+        TRY(vk_op_mul_mat_id(st, dn, &g, w3[2], ids));
+    } else {
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, k, T, 1, &tmp));
+        TRY(vk_op_mul_mat_id(st, &tmp, &g, w3[2], ids));
+        TRY(vk_op_add(st, dn, dn, &tmp));
+    }
+done:
+    return s;
+}
 
 /* Records every decoder layer. */
 static moevk_status record_layers(moevk_model *m, vk_stream *st, const lm_io *io) {
@@ -106,7 +169,7 @@ static moevk_status record_layers(moevk_model *m, vk_stream *st, const lm_io *io
         TRY(vk_op_rms_norm(st, &u, io->h, &l->ffn_norm, hp->rms_eps));
         if (hp->is_moe) {
             const int64_t X = hp->n_expert, F = hp->n_ff_exp;
-            mvk_tensor logits, ids, w, g, up, dn, moe;
+            mvk_tensor logits, ids, w, dn, moe;
             TRY(vk_stream_scratch(st, MVK_TYPE_F32, X, T, 1, 1, &logits));
             TRY(vk_op_matmul(st, &logits, &u, &l->gate_inp, NULL));
             if (io->rt_ids) {
@@ -117,13 +180,42 @@ static moevk_status record_layers(moevk_model *m, vk_stream *st, const lm_io *io
                 TRY(vk_stream_scratch(st, MVK_TYPE_F32, k, T, 1, 1, &w));
             }
             TRY(vk_op_moe_gate(st, &ids, &w, &logits, (int)k, VK_GATE_SOFTMAX_TOPK, 1));
-            TRY(vk_stream_scratch(st, MVK_TYPE_F32, F, k, T, 1, &g));
-            TRY(vk_stream_scratch(st, MVK_TYPE_F32, F, k, T, 1, &up));
-            TRY(vk_op_mul_mat_id(st, &g, &u, &l->gate_exps, &ids));
-            TRY(vk_op_mul_mat_id(st, &up, &u, &l->up_exps, &ids));
-            TRY(vk_op_swiglu(st, &g, &g, &up));
             TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, k, T, 1, &dn));
-            TRY(vk_op_mul_mat_id(st, &dn, &g, &l->down_exps, &ids));
+            if (io->xmode == XM_NONE) {
+                const mvk_tensor *w3[3] = {&l->gate_exps, &l->up_exps, &l->down_exps};
+                TRY(record_experts(st, &u, w3, &ids, &dn, 0, E, F, k, T));
+            } else {
+                const mvk_xc_layer *xl = &m->xc.L[il];
+                const mvk_tensor *w3[3] = {&xl->view[0], &xl->view[1], &xl->view[2]};
+                if (io->xmode == XM_DECODE) {
+                    /* predict layer il+1's experts: its router on this layer's hidden state */
+                    if (io->pred_buf && il + 1 < hp->n_layer) {
+                        const mvk_lm_layer *l1 = &m->layers[il + 1];
+                        mvk_tensor pn, pl, pw;
+                        mvk_tensor pid = mvk_tensor_make(io->pred_buf, (uint64_t)((il + 1) * k * 4), MVK_TYPE_I32, k, 1, 1, 1);
+                        TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, 1, 1, 1, &pn));
+                        TRY(vk_op_rms_norm(st, &pn, io->h, &l1->ffn_norm, hp->rms_eps));
+                        TRY(vk_stream_scratch(st, MVK_TYPE_F32, X, 1, 1, 1, &pl));
+                        TRY(vk_op_matmul(st, &pl, &pn, &l1->gate_inp, NULL));
+                        TRY(vk_stream_scratch(st, MVK_TYPE_F32, k, 1, 1, 1, &pw));
+                        TRY(vk_op_moe_gate(st, &pid, &pw, &pl, (int)k, VK_GATE_SOFTMAX_TOPK, 1));
+                    }
+                    /* the host resolves the ids to slots between these two segments */
+                    TRY(vk_stream_cut(st));
+                    mvk_tensor sid = mvk_tensor_make(io->slot_buf, (uint64_t)(il * k * 4), MVK_TYPE_I32, k, 1, 1, 1);
+                    TRY(record_experts(st, &u, w3, &sid, &dn, 0, E, F, k, T));
+                } else {
+                    int n_rounds = 0;
+                    TRY(prefill_gate(m, st, io, il, &n_rounds));
+                    mvk_tensor sid = mvk_tensor_make(io->slot_buf, 0, MVK_TYPE_I32, k, T, 1, 1);
+                    for (int r = 0; r < n_rounds; r++) {
+                        vk_scratch_mark rm = vk_stream_scratch_mark(st);
+                        TRY(prefill_round(m, st, io, il, r));
+                        TRY(record_experts(st, &u, w3, &sid, &dn, r > 0, E, F, k, T));
+                        vk_stream_scratch_reset(st, rm);
+                    }
+                }
+            }
             TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &moe));
             TRY(vk_op_moe_combine(st, &moe, &dn, &w));
             TRY(vk_op_add(st, io->h, io->h, &moe));
@@ -164,7 +256,7 @@ moevk_status mvk_lm_prefill(moevk_model *m, const mvk_lm_batch *b) {
         if ((i < b->img_start || i >= b->img_start + b->n_img) && (b->tokens[i] < 0 || b->tokens[i] >= V))
             return mvk_fail(MOEVK_ERR_INVALID_ARG, "token %lld has id %d outside the vocabulary (0..%lld)", (long long)i,
                             b->tokens[i], (long long)V - 1);
-    MVK_TRY(kv_alloc(m));
+    MVK_TRY(mvk_lm_kv_alloc(m));
     /* inputs: tokens [T], positions [4T], kv indices [T], n_kv [1] */
     uint64_t words = (uint64_t)T * 6 + 1;
     int32_t *in = malloc(words * 4);
@@ -190,6 +282,8 @@ moevk_status mvk_lm_prefill(moevk_model *m, const mvk_lm_batch *b) {
     mvk_tensor t_nkv = mvk_tensor_make(inb, (uint64_t)T * 24, MVK_TYPE_I32, 1, 1, 1, 1);
     int64_t n_rows = b->all_logits ? T : 1;
     mvk_tensor h, img, rt_ids, rt_w, hn, logits;
+    vk_buffer *slot_buf = NULL;
+    int32_t *xhost = NULL;
     vk_stream *st = m->work;
     TRY(vk_stream_begin(st));
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &h));
@@ -213,6 +307,18 @@ moevk_status mvk_lm_prefill(moevk_model *m, const mvk_lm_batch *b) {
         io.rt_ids = &rt_ids;
         io.rt_w = &rt_w;
     }
+    if (m->xc.active) {
+        io.xmode = XM_PREFILL;
+        TRY(vk_buffer_create(m->ctx, (uint64_t)(k * T * 4), VK_MEM_HOST, &slot_buf));
+        io.slot_buf = slot_buf;
+        io.slot_host = vk_buffer_map(slot_buf);
+        xhost = malloc((size_t)(2 * k * T + hp->n_expert) * sizeof *xhost);
+        if (!io.slot_host || !xhost) TRY(mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory (expert streaming)"));
+        io.ids_host = xhost;
+        io.round_ids = xhost + k * T;
+        io.round_of = xhost + 2 * k * T;
+        m->xc.pre_tokens += (uint64_t)T;
+    }
     TRY(record_layers(m, st, &io));
     {
         mvk_tensor hl = rows(&h, T - n_rows, n_rows);
@@ -222,7 +328,8 @@ moevk_status mvk_lm_prefill(moevk_model *m, const mvk_lm_batch *b) {
         TRY(vk_op_matmul(st, &logits, &hn, &m->output, NULL));
     }
     TRY(vk_stream_end(st));
-    TRY(vk_stream_submit(st));
+    if (io.xmode == XM_PREFILL) TRY(vk_stream_submit_segment(st, vk_stream_segment_count(st) - 1)); /* the others ran */
+    else TRY(vk_stream_submit(st));
     if (b->logits) TRY(vk_download(m->ctx, logits.buf, logits.off, b->logits, (uint64_t)(n_rows * V * 4)));
     if (hp->is_moe && b->route_ids) TRY(vk_download(m->ctx, rt_ids.buf, rt_ids.off, b->route_ids, (uint64_t)(L * T * k * 4)));
     if (hp->is_moe && b->route_w) TRY(vk_download(m->ctx, rt_w.buf, rt_w.off, b->route_w, (uint64_t)(L * T * k * 4)));
@@ -230,6 +337,8 @@ moevk_status mvk_lm_prefill(moevk_model *m, const mvk_lm_batch *b) {
 done:
     if (s != MOEVK_OK) mvk_fail_ctx(s, "language model prefill");
     vk_buffer_destroy(inb);
+    vk_buffer_destroy(slot_buf);
+    free(xhost);
     return s;
 }
 
@@ -244,6 +353,9 @@ static moevk_status record_decode(moevk_model *m) {
     if (!m->step_logits) MVK_TRY(vk_buffer_create(m->ctx, (uint64_t)V * 4, VK_MEM_HOST, &m->step_logits));
     if (!m->step_route) MVK_TRY(vk_buffer_create(m->ctx, (uint64_t)(L * k * 8), VK_MEM_HOST, &m->step_route));
     if (!m->step_argmax) MVK_TRY(vk_buffer_create(m->ctx, 4, VK_MEM_HOST, &m->step_argmax));
+    if (m->xc.active && !m->step_slots) MVK_TRY(vk_buffer_create(m->ctx, (uint64_t)(L * k * 4), VK_MEM_HOST, &m->step_slots));
+    if (m->xc.active && !m->step_pred) /* predictions are made (and scored) even with prefetch off */
+        MVK_TRY(vk_buffer_create(m->ctx, (uint64_t)(L * k * 4), VK_MEM_HOST, &m->step_pred));
     mvk_tensor t_nkv = mvk_tensor_make(m->params, MVK_P_NKV * 4, MVK_TYPE_I32, 1, 1, 1, 1);
     mvk_tensor t_idx = mvk_tensor_make(m->params, MVK_P_KVIDX * 4, MVK_TYPE_I32, 1, 1, 1, 1);
     mvk_tensor t_tok = mvk_tensor_make(m->params, MVK_P_TOKEN * 4, MVK_TYPE_I32, 1, 1, 1, 1);
@@ -262,6 +374,11 @@ static moevk_status record_decode(moevk_model *m) {
         io.rt_ids = &rt_ids;
         io.rt_w = &rt_w;
     }
+    if (m->xc.active) { /* one segment per MoE layer: see mvk_lm_decode */
+        io.xmode = XM_DECODE;
+        io.slot_buf = m->step_slots;
+        io.pred_buf = m->step_pred;
+    }
     TRY(record_layers(m, st, &io));
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, 1, 1, 1, &hn));
     TRY(vk_op_rms_norm(st, &hn, &h, &m->out_norm, hp->rms_eps));
@@ -274,6 +391,31 @@ done:
     return s;
 }
 
+/* The decode step with experts streaming. Segment 0 runs up to layer 0's
+ * gate; segment il+1 runs layer il's experts up to layer il+1's gate; the
+ * last one the LM head. Between two segments the host resolves the ids the
+ * gate just wrote to slots (fetching misses: the step waits), and while
+ * segment il+1 runs it fetches the experts predicted for layer il+1 into
+ * that layer's pool, which segment il+1 does not touch. */
+static moevk_status decode_streaming(moevk_model *m, int64_t k) {
+    const int L = m->hp.n_layer;
+    const int32_t *ids = vk_buffer_map(m->step_route);
+    int32_t *slots = vk_buffer_map(m->step_slots);
+    const int32_t *pred = m->step_pred ? vk_buffer_map(m->step_pred) : NULL;
+    MVK_TRY(vk_stream_submit_segment(m->decode, 0));
+    for (int il = 0; il < L; il++) {
+        MVK_TRY(mvk_xc_resolve(&m->xc, m->ctx, il, ids + il * k, slots + il * k, (int)k, 1));
+        MVK_TRY(vk_stream_submit_segment_async(m->decode, (uint32_t)il + 1));
+        moevk_status s = MOEVK_OK;
+        if (pred && il + 1 < L) s = mvk_xc_prefetch(&m->xc, m->ctx, il + 1, pred + (il + 1) * k, (int)k, 1);
+        moevk_status w = vk_stream_wait(m->decode);
+        MVK_TRY(s);
+        MVK_TRY(w);
+    }
+    m->xc.dec_tokens++;
+    return MOEVK_OK;
+}
+
 moevk_status mvk_lm_decode(moevk_model *m, int32_t token, const float **logits, const int32_t **route_ids,
                            const float **route_w, int32_t *argmax) {
     const mvk_text_hparams *hp = &m->hp;
@@ -281,7 +423,7 @@ moevk_status mvk_lm_decode(moevk_model *m, int32_t token, const float **logits, 
         return mvk_fail(MOEVK_ERR_INVALID_ARG, "token id %d outside the vocabulary (0..%d)", token, hp->n_vocab - 1);
     if (m->n_past + 1 > m->n_ctx)
         return mvk_fail(MOEVK_ERR_CONTEXT_FULL, "the context is full (%d tokens); raise n_ctx", m->n_ctx);
-    MVK_TRY(kv_alloc(m));
+    MVK_TRY(mvk_lm_kv_alloc(m));
     if (!m->decode_recorded) MVK_TRY(record_decode(m));
     int32_t *p = vk_buffer_map(m->params);
     p[MVK_P_NKV] = m->n_past + 1;
@@ -289,11 +431,11 @@ moevk_status mvk_lm_decode(moevk_model *m, int32_t token, const float **logits, 
     p[MVK_P_TOKEN] = token;
     for (int i = 0; i < 3; i++) p[MVK_P_POS + i] = m->pos_next;
     p[MVK_P_POS + 3] = 0;
-    moevk_status s = vk_stream_submit(m->decode);
+    const int64_t k = hp->n_expert_used > 0 ? hp->n_expert_used : 1;
+    moevk_status s = m->xc.active ? decode_streaming(m, k) : vk_stream_submit(m->decode);
     if (s != MOEVK_OK) return mvk_fail_ctx(s, "decode step");
     m->n_past++;
     m->pos_next++;
-    const int64_t k = hp->n_expert_used > 0 ? hp->n_expert_used : 1;
     if (logits) *logits = vk_buffer_map(m->step_logits);
     if (route_ids) *route_ids = hp->is_moe ? (const int32_t *)vk_buffer_map(m->step_route) : NULL;
     if (route_w) *route_w = hp->is_moe ? (const float *)((const char *)vk_buffer_map(m->step_route) + hp->n_layer * k * 4) : NULL;
@@ -309,6 +451,8 @@ void mvk_lm_free(moevk_model *m) {
     vk_buffer_destroy(m->step_logits);
     vk_buffer_destroy(m->step_route);
     vk_buffer_destroy(m->step_argmax);
-    m->params = m->step_logits = m->step_route = m->step_argmax = NULL;
+    vk_buffer_destroy(m->step_slots);
+    vk_buffer_destroy(m->step_pred);
+    m->params = m->step_logits = m->step_route = m->step_argmax = m->step_slots = m->step_pred = NULL;
     m->decode_recorded = 0;
 }

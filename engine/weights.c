@@ -37,6 +37,11 @@ static moevk_status upload(load_ctx *L, const gguf_tensor_info *ti, int as_f32, 
     int64_t row = mvk_row_bytes(type, ti->ne[0]);
     if (row < 0) return mvk_fail(MOEVK_ERR_FORMAT, "tensor '%s': bad row size", ti->name);
     uint64_t bytes = (uint64_t)row * (uint64_t)(ti->n_elems / ti->ne[0]);
+    if (m->sizing) { /* placement: device bytes only, nothing is uploaded */
+        m->size_resident += (bytes + 255) / 256 * 256;
+        memset(out, 0, sizeof *out);
+        return MOEVK_OK;
+    }
     vk_buffer *b = NULL;
     moevk_status s = vk_buffer_create(m->ctx, bytes, VK_MEM_DEVICE, &b);
     if (s != MOEVK_OK) return mvk_fail_ctx(s, "uploading tensor '%s' (%llu bytes)", ti->name, (unsigned long long)bytes);
@@ -83,7 +88,7 @@ moevk_status mvk_weights_load_text(moevk_model *m, moevk_progress_cb cb, void *u
     MVK_TRY(get(&L, &m->out_norm, 1, 1, E, 1, 1, "output_norm.weight", 0));
     if (hp->tied_output) m->output = m->tok_embd;
     else MVK_TRY(get(&L, &m->output, 0, 2, E, V, 1, "output.weight", 0));
-    m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers);
+    if (!m->layers) m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers); /* kept from a sizing pass */
     if (!m->layers) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
     for (int il = 0; il < hp->n_layer; il++) {
         mvk_lm_layer *l = &m->layers[il];
@@ -98,9 +103,21 @@ moevk_status mvk_weights_load_text(moevk_model *m, moevk_progress_cb cb, void *u
         if (hp->is_moe) {
             int64_t F = hp->n_ff_exp, X = hp->n_expert;
             MVK_TRY(get(&L, &l->gate_inp, 0, 2, E, X, 1, "blk.%d.ffn_gate_inp.weight", il));
-            MVK_TRY(get(&L, &l->gate_exps, 0, 3, E, F, X, "blk.%d.ffn_gate_exps.weight", il));
-            MVK_TRY(get(&L, &l->up_exps, 0, 3, E, F, X, "blk.%d.ffn_up_exps.weight", il));
-            MVK_TRY(get(&L, &l->down_exps, 0, 3, F, E, X, "blk.%d.ffn_down_exps.weight", il));
+            if (m->sizing || m->stream_experts) { /* routed experts: sized, or left in the mapping for the cache */
+                static const char *const nm[3] = {"blk.%d.ffn_gate_exps.weight", "blk.%d.ffn_up_exps.weight", "blk.%d.ffn_down_exps.weight"};
+                for (int p = 0; p < 3; p++) {
+                    int64_t ne[4] = {p == 2 ? F : E, p == 2 ? E : F, X, 1};
+                    const gguf_tensor_info *ti = NULL;
+                    MVK_TRY(mvk_require_tensor(L.f, ne, 3, &ti, nm[p], il));
+                    if (!ti->supported) return mvk_fail(MOEVK_ERR_UNSUPPORTED, "tensor '%s' has an unsupported type", ti->name);
+                    if (m->sizing) m->size_experts += ti->size;
+                    else m->xsrc[il * 3 + p] = ti;
+                }
+            } else {
+                MVK_TRY(get(&L, &l->gate_exps, 0, 3, E, F, X, "blk.%d.ffn_gate_exps.weight", il));
+                MVK_TRY(get(&L, &l->up_exps, 0, 3, E, F, X, "blk.%d.ffn_up_exps.weight", il));
+                MVK_TRY(get(&L, &l->down_exps, 0, 3, F, E, X, "blk.%d.ffn_down_exps.weight", il));
+            }
         } else {
             int64_t F = hp->n_ff;
             MVK_TRY(get(&L, &l->ffn_gate, 0, 2, E, F, 1, "blk.%d.ffn_gate.weight", il));
@@ -133,8 +150,8 @@ moevk_status mvk_weights_load_vision(moevk_model *m, moevk_progress_cb cb, void 
     MVK_TRY(get(&L, &v->mm0_b, 1, 1, d4, 1, 1, "mm.0.bias", 0));
     MVK_TRY(get(&L, &v->mm2_w, 0, 2, d4, T, 1, "mm.2.weight", 0));
     MVK_TRY(get(&L, &v->mm2_b, 1, 1, T, 1, 1, "mm.2.bias", 0));
-    v->layers = calloc((size_t)hp->n_layer, sizeof *v->layers);
-    v->deepstack = calloc((size_t)(hp->n_deepstack ? hp->n_deepstack : 1), sizeof *v->deepstack);
+    if (!v->layers) v->layers = calloc((size_t)hp->n_layer, sizeof *v->layers); /* kept from a sizing pass */
+    if (!v->deepstack) v->deepstack = calloc((size_t)(hp->n_deepstack ? hp->n_deepstack : 1), sizeof *v->deepstack);
     if (!v->layers || !v->deepstack) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
     for (int il = 0; il < hp->n_layer; il++) {
         mvk_vit_layer *l = &v->layers[il];

@@ -101,6 +101,17 @@ typedef struct moevk_model_params {
     int validation;            /* enable the Khronos validation layer */
     moevk_progress_cb progress;
     void *progress_user;
+    /* Device-memory budget in MiB: everything moevk allocates in the device's
+     * local memory (weights, KV cache, scratch, expert slots) stays within it.
+     * 0: $MOEVK_DEVICE_MEM if set, else what the device reports
+     * (VK_EXT_memory_budget where present, else the device-local heap size)
+     * less 10%. When the routed experts do not all fit, the rest of the
+     * budget after the resident set becomes an expert cache and experts are
+     * streamed from the GGUF as needed (results do not change; see
+     * moevk_cache_get_stats). A budget below the resident set plus top-k
+     * experts per layer fails with MOEVK_ERR_OUT_OF_DEVICE_MEMORY, naming
+     * both sizes, before anything is uploaded. */
+    uint64_t device_mem_mib;
 } moevk_model_params;
 
 moevk_model_params moevk_model_default_params(void);
@@ -304,6 +315,50 @@ moevk_status moevk_eval(moevk_model *m, moevk_eval_params *p);
  * "<|im_start|>" becomes the special token. Writes at most cap ids; *n_out
  * gets the full count (MOEVK_ERR_INVALID_ARG "need N ids" if over cap). */
 moevk_status moevk_tokenize(const moevk_model *m, const char *text, int parse_special, int32_t *ids, size_t cap, size_t *n_out);
+
+/* ---------------------------------------------------------------- expert cache
+ *
+ * When the routed experts do not all fit the device-memory budget
+ * (moevk_model_params.device_mem_mib), each MoE layer keeps a pool of expert
+ * slots and experts are copied in from the GGUF as the router picks them
+ * (docs/EXPERT_CACHE.md). These counters say how that went. */
+
+typedef struct moevk_cache_counters {
+    uint64_t uses;            /* distinct experts needed, summed over steps (decode) or batches (prefill) */
+    uint64_t hits;            /* ... already resident (including prefetched ones) */
+    uint64_t misses;          /* ... fetched on demand: the step waited */
+    uint64_t prefetches;      /* experts fetched ahead from a prediction */
+    uint64_t bytes_streamed;  /* bytes copied into slots (demand + prefetch) */
+    uint64_t pred_total;      /* experts needed for which a prediction had been made */
+    uint64_t pred_hits;       /* ... that the prediction contained */
+    double stall_ms;          /* host time spent on demand fetches (the device idles) */
+} moevk_cache_counters;
+
+typedef struct moevk_cache_stats {
+    int streaming;            /* 1: experts stream; 0: all resident (counters stay 0) */
+    int slots_per_layer;      /* expert slots per MoE layer (n_expert when all resident) */
+    int policy;               /* 0: LRU, 1: LFU ($MOEVK_CACHE_POLICY=lru|lfu) */
+    int prefetch;             /* predicted prefetch on ($MOEVK_PREFETCH=0 turns it off) */
+    uint64_t budget_bytes;    /* the device-memory budget */
+    uint64_t committed_bytes; /* device memory moevk holds now */
+    uint64_t peak_bytes;      /* ... the most it has held */
+    uint64_t resident_bytes;  /* placement's resident set: weights but experts, KV cache, scratch reserve */
+    uint64_t expert_bytes;    /* all routed experts of the model */
+    uint64_t slot_bytes;      /* one expert (gate, up and down) */
+    uint64_t decode_tokens;   /* decode steps counted below */
+    uint64_t prefill_tokens;  /* prompt tokens counted below */
+    moevk_cache_counters decode;  /* all MoE layers, decode steps */
+    moevk_cache_counters prefill; /* all MoE layers, prompt batches */
+} moevk_cache_stats;
+
+/* Fills *out; if layers is not NULL, also the decode counters of each MoE
+ * layer (layers[0..min(cap, n_moe_layers))). */
+moevk_status moevk_cache_get_stats(const moevk_model *m, moevk_cache_stats *out, moevk_cache_counters *layers, size_t cap);
+/* Zeroes the counters (not the cache contents). */
+moevk_status moevk_cache_reset_stats(moevk_model *m);
+/* mask[e] = 1 if expert e of MoE layer `layer` is on the device now (all 1
+ * when nothing streams); mask holds n_expert entries (cap). */
+moevk_status moevk_cache_resident(const moevk_model *m, int layer, uint8_t *mask, size_t cap);
 
 #ifdef __cplusplus
 }

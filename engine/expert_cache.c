@@ -1,0 +1,219 @@
+/* expert_cache.c — the routing-aware expert cache (see expert_cache.h and
+ * docs/EXPERT_CACHE.md). Host side only: the slot table, eviction, fetches
+ * from the mmap'd GGUF into the device pools (vk_upload: a memcpy on UMA
+ * devices and lavapipe, a staged copy on discrete GPUs) and the counters. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "expert_cache.h"
+#include "mvk_status.h"
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+void mvk_xc_free(mvk_xcache *c) {
+    if (!c->L) return;
+    for (int il = 0; il < c->n_layer; il++) {
+        mvk_xc_layer *l = &c->L[il];
+        for (int p = 0; p < 3; p++) vk_buffer_destroy(l->pool[p]);
+        free(l->slot_of);
+        free(l->expert_of);
+        free(l->last_use);
+        free(l->freq);
+        free(l->pinned);
+        free(l->pred);
+    }
+    free(c->L);
+    c->L = NULL;
+    c->active = 0;
+}
+
+moevk_status mvk_xc_init(mvk_xcache *c, vk_ctx *ctx, const gguf_tensor_info *const *srcs, int n_layer, int n_expert, int k, int S) {
+    if (S < k || S < 1 || n_expert < 1)
+        return mvk_fail(MOEVK_ERR_INTERNAL, "expert cache: %d slots per layer for top-%d of %d experts", S, k, n_expert);
+    c->n_layer = n_layer;
+    c->n_expert = n_expert;
+    c->k = k;
+    c->L = calloc((size_t)n_layer, sizeof *c->L);
+    if (!c->L) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    const char *pol = getenv("MOEVK_CACHE_POLICY");
+    c->policy = pol && !strcmp(pol, "lfu") ? MVK_XC_LFU : MVK_XC_LRU;
+    const char *pf = getenv("MOEVK_PREFETCH");
+    c->prefetch = !(pf && pf[0] == '0');
+    c->slot_bytes = 0;
+    for (int il = 0; il < n_layer; il++) {
+        mvk_xc_layer *l = &c->L[il];
+        l->S = S;
+        l->slot_of = malloc((size_t)n_expert * sizeof *l->slot_of);
+        l->freq = calloc((size_t)n_expert, sizeof *l->freq);
+        l->expert_of = malloc((size_t)S * sizeof *l->expert_of);
+        l->last_use = calloc((size_t)S, sizeof *l->last_use);
+        l->pinned = calloc((size_t)S, 1);
+        l->pred = malloc((size_t)k * sizeof *l->pred);
+        if (!l->slot_of || !l->freq || !l->expert_of || !l->last_use || !l->pinned || !l->pred) {
+            mvk_xc_free(c);
+            return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+        }
+        for (int e = 0; e < n_expert; e++) l->slot_of[e] = -1;
+        for (int s = 0; s < S; s++) l->expert_of[s] = -1;
+        for (int j = 0; j < k; j++) l->pred[j] = -1;
+        uint64_t sb = 0;
+        for (int p = 0; p < 3; p++) {
+            const gguf_tensor_info *ti = srcs[il * 3 + p];
+            l->src[p] = ti;
+            /* [K][N][E]: expert e is the contiguous byte range [e, e+1) * part */
+            l->part_bytes[p] = ti->size / (uint64_t)ti->ne[2];
+            sb += l->part_bytes[p];
+            moevk_status s = vk_buffer_create(ctx, l->part_bytes[p] * (uint64_t)S, VK_MEM_DEVICE, &l->pool[p]);
+            if (s != MOEVK_OK) {
+                mvk_xc_free(c);
+                return mvk_fail_ctx(s, "expert cache: pool of %d slots for '%s'", S, ti->name);
+            }
+            l->view[p] = mvk_tensor_make(l->pool[p], 0, ti->type, ti->ne[0], ti->ne[1], S, 1);
+        }
+        if (sb > c->slot_bytes) c->slot_bytes = sb;
+    }
+    c->active = 1;
+    return MOEVK_OK;
+}
+
+/* Copies expert e of layer l into slot s. The pools hold the file's bytes
+ * (the device layout of F32/F16/BF16/Q8_0 is the file layout); a type whose
+ * device layout differs must convert here, per expert. */
+static moevk_status fetch(vk_ctx *ctx, mvk_xc_layer *l, int e, int s, mvk_xc_count *cnt) {
+    for (int p = 0; p < 3; p++) {
+        const char *src = (const char *)l->src[p]->data + (uint64_t)e * l->part_bytes[p];
+        moevk_status st = vk_upload(ctx, l->pool[p], (uint64_t)s * l->part_bytes[p], src, l->part_bytes[p]);
+        if (st != MOEVK_OK) return mvk_fail_ctx(st, "expert cache: fetching expert %d of '%s'", e, l->src[p]->name);
+        cnt->bytes += l->part_bytes[p];
+    }
+    int old = l->expert_of[s];
+    if (old >= 0) l->slot_of[old] = -1;
+    l->expert_of[s] = e;
+    l->slot_of[e] = s;
+    return MOEVK_OK;
+}
+
+/* The unpinned slot to reuse: an empty one, else the least recently used
+ * (LRU) or the one whose expert was used least often (LFU, ties to LRU). */
+static int victim(const mvk_xcache *c, const mvk_xc_layer *l) {
+    int best = -1;
+    for (int s = 0; s < l->S; s++) {
+        if (l->pinned[s]) continue;
+        if (l->expert_of[s] < 0) return s;
+        if (best < 0) { best = s; continue; }
+        if (c->policy == MVK_XC_LFU) {
+            uint64_t fs = l->freq[l->expert_of[s]], fb = l->freq[l->expert_of[best]];
+            if (fs < fb || (fs == fb && l->last_use[s] < l->last_use[best])) best = s;
+        } else if (l->last_use[s] < l->last_use[best]) {
+            best = s;
+        }
+    }
+    return best;
+}
+
+moevk_status mvk_xc_resolve(mvk_xcache *c, vk_ctx *ctx, int il, const int32_t *ids, int32_t *slots, int n, int decode) {
+    mvk_xc_layer *l = &c->L[il];
+    mvk_xc_count *cnt = decode ? &l->dec : &l->pre;
+    c->tick++;
+    /* prediction accuracy: how many of the experts used were predicted */
+    int has_pred = l->pred[0] >= 0;
+    /* pass 1: pin what is resident (hits), so no miss evicts it */
+    for (int i = 0; i < n; i++) {
+        int e = ids[i];
+        if (e < 0) continue;
+        if (e >= c->n_expert) return mvk_fail(MOEVK_ERR_INTERNAL, "expert cache: layer %d routed to expert %d of %d", il, e, c->n_expert);
+        int s = l->slot_of[e];
+        if (s >= 0 && !l->pinned[s]) {
+            l->pinned[s] = 1;
+            cnt->uses++;
+            cnt->hits++;
+            l->freq[e]++;
+            if (has_pred) {
+                cnt->pred_total++;
+                for (int j = 0; j < c->k; j++) cnt->pred_hits += l->pred[j] == e;
+            }
+        }
+    }
+    /* pass 2: fetch the misses into unpinned slots */
+    double t0 = 0;
+    for (int i = 0; i < n; i++) {
+        int e = ids[i];
+        if (e < 0 || l->slot_of[e] >= 0) continue;
+        int s = victim(c, l);
+        if (s < 0) return mvk_fail(MOEVK_ERR_INTERNAL, "expert cache: layer %d needs more than its %d slots at once", il, l->S);
+        if (t0 == 0) t0 = now_ms();
+        MVK_TRY(fetch(ctx, l, e, s, cnt));
+        l->pinned[s] = 1;
+        cnt->uses++;
+        cnt->misses++;
+        l->freq[e]++;
+        if (has_pred) {
+            cnt->pred_total++;
+            for (int j = 0; j < c->k; j++) cnt->pred_hits += l->pred[j] == e;
+        }
+    }
+    if (t0 != 0) cnt->stall_ms += now_ms() - t0;
+    for (int i = 0; i < n; i++) {
+        int e = ids[i];
+        slots[i] = e < 0 ? -1 : l->slot_of[e];
+        if (e >= 0) l->last_use[l->slot_of[e]] = c->tick;
+    }
+    for (int j = 0; j < c->k; j++) l->pred[j] = -1; /* a prediction serves one step */
+    /* Pins only keep this call's misses off its hits: nothing else writes the
+     * layer's pool before the step that reads these slots has run. */
+    mvk_xc_unpin(c, il);
+    return MOEVK_OK;
+}
+
+void mvk_xc_unpin(mvk_xcache *c, int il) { memset(c->L[il].pinned, 0, (size_t)c->L[il].S); }
+
+moevk_status mvk_xc_prefetch(mvk_xcache *c, vk_ctx *ctx, int il, const int32_t *pred, int n, int decode) {
+    mvk_xc_layer *l = &c->L[il];
+    mvk_xc_count *cnt = decode ? &l->dec : &l->pre;
+    if (n > c->k) n = c->k;
+    for (int j = 0; j < c->k; j++) l->pred[j] = j < n ? pred[j] : -1;
+    if (!c->prefetch) return MOEVK_OK;
+    /* protect the predicted experts already resident from the fetches below */
+    for (int j = 0; j < n; j++)
+        if (pred[j] >= 0 && pred[j] < c->n_expert && l->slot_of[pred[j]] >= 0) l->pinned[l->slot_of[pred[j]]] = 1;
+    for (int j = 0; j < n; j++) {
+        int e = pred[j];
+        if (e < 0 || e >= c->n_expert || l->slot_of[e] >= 0) continue;
+        int s = victim(c, l);
+        if (s < 0) break;
+        MVK_TRY(fetch(ctx, l, e, s, cnt));
+        l->pinned[s] = 1;
+        l->last_use[s] = c->tick;
+        cnt->prefetches++;
+    }
+    mvk_xc_unpin(c, il);
+    return MOEVK_OK;
+}
+
+int mvk_xc_plan_rounds(const mvk_xcache *c, int il, const int32_t *ids, int n, int32_t *round_of) {
+    const mvk_xc_layer *l = &c->L[il];
+    for (int e = 0; e < c->n_expert; e++) round_of[e] = -2; /* -2: not used by the batch */
+    int n_used = 0;
+    for (int i = 0; i < n; i++)
+        if (ids[i] >= 0 && ids[i] < c->n_expert && round_of[ids[i]] == -2) {
+            round_of[ids[i]] = -1;
+            n_used++;
+        }
+    /* resident experts first: round 0 reuses what is there */
+    int placed = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int e = 0; e < c->n_expert; e++) {
+            if (round_of[e] != -1) continue;
+            if (pass == 0 && l->slot_of[e] < 0) continue;
+            round_of[e] = placed / l->S;
+            placed++;
+        }
+    for (int e = 0; e < c->n_expert; e++)
+        if (round_of[e] == -2) round_of[e] = -1;
+    return n_used ? (n_used + l->S - 1) / l->S : 0;
+}

@@ -1,0 +1,85 @@
+/* expert_cache.h — routed experts that move: per-layer slot pools on the
+ * device, a host-side slot table, LRU / LFU eviction, demand fetches and
+ * predicted prefetches from the mmap'd GGUF, and the counters behind
+ * moevk_cache_stats. Design and trade-offs: docs/EXPERT_CACHE.md.
+ *
+ * A slot holds one expert of one layer: its gate, up and down matrices, in
+ * three pools per layer (gate pool [K][N][S], up pool, down pool; slot s of
+ * each pool is the same expert). Each pool keeps the file tensor's expert
+ * stride, so the expert matmul reads a pool exactly as it would read the
+ * full tensor: the slot table turns routed expert ids into slot ids on the
+ * host, and mul_mat_id gets the slot ids (ids outside [0, S) give zero rows;
+ * prefill rounds use that). */
+#ifndef MVK_EXPERT_CACHE_H
+#define MVK_EXPERT_CACHE_H
+
+#include <stdint.h>
+
+#include "gguf.h"
+#include "moevk.h"
+#include "vk_backend.h"
+
+typedef enum mvk_xc_policy { MVK_XC_LRU = 0, MVK_XC_LFU = 1 } mvk_xc_policy;
+
+/* Counters of one layer (decode and prefill kept apart). */
+typedef struct mvk_xc_count {
+    uint64_t uses;          /* (token, expert) uses of distinct experts per step / batch */
+    uint64_t hits;          /* ... found resident (incl. prefetched) */
+    uint64_t misses;        /* ... fetched on demand (the step waited) */
+    uint64_t prefetches;    /* experts fetched ahead from a prediction */
+    uint64_t bytes;         /* bytes copied into slots (demand + prefetch) */
+    uint64_t pred_total;    /* experts used at this layer that had a prediction */
+    uint64_t pred_hits;     /* ... and were in it */
+    double stall_ms;        /* host time spent on demand fetches */
+} mvk_xc_count;
+
+typedef struct mvk_xc_layer {
+    const gguf_tensor_info *src[3]; /* gate, up, down [K][N][E] in the mapping */
+    uint64_t part_bytes[3];         /* bytes of one expert in each */
+    vk_buffer *pool[3];
+    mvk_tensor view[3];             /* [K][N][S] over each pool */
+    int S;
+    int32_t *slot_of;               /* [n_expert] slot, or -1 */
+    int32_t *expert_of;             /* [S] expert, or -1 */
+    uint64_t *last_use;             /* [S] tick of the last use (LRU) */
+    uint64_t *freq;                 /* [n_expert] uses so far (LFU) */
+    uint8_t *pinned;                /* [S] needed by the step being resolved */
+    int32_t *pred;                  /* [k] experts predicted for this layer, -1: none */
+    mvk_xc_count dec, pre;
+} mvk_xc_layer;
+
+typedef struct mvk_xcache {
+    int active;             /* 1: experts stream (some do not fit); 0: all resident */
+    int n_layer, n_expert, k;
+    mvk_xc_policy policy;
+    int prefetch;           /* predict layer L+1 from layer L's hidden state and fetch ahead */
+    uint64_t slot_bytes;    /* one expert's gate + up + down */
+    uint64_t expert_bytes;  /* every routed expert of the model */
+    uint64_t resident_bytes;/* the resident-set estimate placement used */
+    uint64_t tick;
+    uint64_t dec_tokens, pre_tokens;
+    mvk_xc_layer *L;        /* [n_layer] */
+} mvk_xcache;
+
+/* Sets up the pools (S slots per layer, S in [k, n_expert)) and tables.
+ * srcs: [n_layer][3] tensor infos. */
+moevk_status mvk_xc_init(mvk_xcache *c, vk_ctx *ctx, const gguf_tensor_info *const *srcs, int n_layer, int n_expert, int k, int S);
+void mvk_xc_free(mvk_xcache *c);
+
+/* Makes experts ids[0..n) (entries < 0 ignored) of layer il resident and
+ * writes their slots to slots[0..n) (-1 for entries < 0). At most S distinct
+ * experts. decode: counters go to dec (else pre). The caller runs the step
+ * that reads these slots before it resolves or prefetches layer il again. */
+moevk_status mvk_xc_resolve(mvk_xcache *c, vk_ctx *ctx, int il, const int32_t *ids, int32_t *slots, int n, int decode);
+void mvk_xc_unpin(mvk_xcache *c, int il);
+
+/* Records the prediction for layer il (k ids) and fetches its misses ahead
+ * (evicting only unpinned slots of layer il). */
+moevk_status mvk_xc_prefetch(mvk_xcache *c, vk_ctx *ctx, int il, const int32_t *pred, int n, int decode);
+
+/* Prefill planning: splits the distinct experts of ids[0..n) into rounds of
+ * at most S experts, resident ones first. round_of[e] gets the round of
+ * expert e (or -1); returns the number of rounds. */
+int mvk_xc_plan_rounds(const mvk_xcache *c, int il, const int32_t *ids, int n, int32_t *round_of);
+
+#endif

@@ -1,0 +1,156 @@
+/* placement.c — what goes on the device, decided before anything is
+ * uploaded (docs/EXPERT_CACHE.md).
+ *
+ * Resident first: every weight but the routed experts (attention, norms,
+ * routers, embeddings, LM head, vision tower), the KV cache, the decode
+ * step's buffers and a scratch reserve for the largest batch n_ctx allows.
+ * If the budget also holds every expert, everything is uploaded as before.
+ * Otherwise the rest of the budget becomes expert slots, the same number in
+ * every MoE layer, at least top-k (a decode step needs k experts of a layer
+ * at once). A budget below resident + top-k slots per layer is an
+ * OUT_OF_DEVICE_MEMORY error giving both sizes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_internal.h"
+#include "mvk_status.h"
+
+#define MIB(x) ((double)(x) / 1048576.0)
+
+static uint64_t al(uint64_t b) { return (b + 255) / 256 * 256; }
+
+/* Attention's scratch for Tq queries over Tk keys (vk_op_attention.c: score
+ * blocks S and P of at most 32 MiB each, V transposed, one output block). */
+static uint64_t attn_scratch(uint64_t Tq, uint64_t Tk, uint64_t hd, uint64_t H) {
+    uint64_t sp = Tq * Tk * 4;
+    if (sp > (32ull << 20)) sp = 32ull << 20;
+    uint64_t dec = (hd + 2) * ((Tk + 127) / 128) * H * 4;
+    return 2 * al(sp) + al(Tk * hd * 4) + al(hd * Tq * 4) + al(dec);
+}
+
+/* Upper estimate of the LM prefill's scratch for T tokens (record_layers:
+ * one layer's intermediates at a time, plus what lives across layers). */
+static uint64_t lm_scratch(const mvk_text_hparams *hp, uint64_t T) {
+    const uint64_t E = (uint64_t)hp->n_embd, hd = (uint64_t)hp->head_dim, hdv = (uint64_t)hp->head_dim_v;
+    const uint64_t Hq = (uint64_t)hp->n_head, Hk = (uint64_t)hp->n_head_kv, V = (uint64_t)hp->n_vocab;
+    const uint64_t L = (uint64_t)hp->n_layer, k = (uint64_t)(hp->n_expert_used > 0 ? hp->n_expert_used : 1);
+    uint64_t layer = 3 * al(E * T * 4) + 3 * al(Hq * hd * T * 4) + 3 * al(Hk * hd * T * 4) + al(Hk * hdv * T * 4) +
+                     al(Hq * hdv * T * 4) + attn_scratch(T, T, hd > hdv ? hd : hdv, Hq);
+    if (hp->is_moe) {
+        const uint64_t X = (uint64_t)hp->n_expert, F = (uint64_t)hp->n_ff_exp;
+        layer += al(X * T * 4) + 2 * al(F * k * T * 4) + 2 * al(E * k * T * 4) + al(E * T * 4) + al((2 * X + 2) * 4) +
+                 al(k * T * 4) + 3 * al(E * 4 + X * 4);
+    } else {
+        layer += 2 * al((uint64_t)hp->n_ff * T * 4) + al(E * T * 4);
+    }
+    uint64_t rows = V * T * 4 <= (64ull << 20) ? T : 1; /* eval may ask for every row's logits */
+    uint64_t keep = al(E * T * 4) + 2 * al(k * T * L * 4) + al(E * rows * 4) + al(V * rows * 4) + al((6 * T + 1) * 4);
+    return layer + keep;
+}
+
+/* Upper estimate of the vision encoder's scratch for N patches (vision.c). */
+static uint64_t vision_scratch(const mvk_vision_hparams *v, uint64_t N) {
+    const uint64_t d = (uint64_t)v->n_embd, d4 = (uint64_t)v->n_merged, To = (uint64_t)v->n_mmproj_embd;
+    const uint64_t mm = (uint64_t)(v->spatial_merge * v->spatial_merge), n_img = N / (mm ? mm : 1) + 1;
+    const uint64_t p = (uint64_t)v->patch_size;
+    uint64_t keep = 5 * al(d * N * 4) + al(p * p * 3 * N * 4);
+    uint64_t block = 8 * al(d * N * 4) + al(3 * d * N * 4) + al((uint64_t)v->n_ff * N * 4) +
+                     attn_scratch(N, N, (uint64_t)v->head_dim, (uint64_t)v->n_head) + 2 * al(d4 * n_img * 4) + al(To * n_img * 4);
+    return keep + block;
+}
+
+static uint64_t env_mib(const char *name, int *bad) {
+    const char *e = getenv(name);
+    *bad = 0;
+    if (!e || !e[0]) return 0;
+    char *end = NULL;
+    unsigned long long v = strtoull(e, &end, 10);
+    if (*end || v == 0) {
+        *bad = 1;
+        return 0;
+    }
+    return v;
+}
+
+moevk_status mvk_device_mem_request(const moevk_model_params *p, uint64_t *bytes) {
+    *bytes = 0;
+    if (p->device_mem_mib) {
+        *bytes = p->device_mem_mib << 20;
+        return MOEVK_OK;
+    }
+    int bad = 0;
+    uint64_t mib = env_mib("MOEVK_DEVICE_MEM", &bad);
+    if (bad)
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, "MOEVK_DEVICE_MEM='%s' is not a positive whole number of MiB", getenv("MOEVK_DEVICE_MEM"));
+    *bytes = mib << 20;
+    return MOEVK_OK;
+}
+
+moevk_status mvk_placement_plan(moevk_model *m) {
+    const mvk_text_hparams *hp = &m->hp;
+    m->sizing = 1;
+    m->size_resident = m->size_experts = 0;
+    uint64_t dummy = 0;
+    moevk_status s = mvk_weights_load_text(m, NULL, NULL, 0, &dummy);
+    if (s == MOEVK_OK && m->has_vision) s = mvk_weights_load_vision(m, NULL, NULL, 0, &dummy);
+    m->sizing = 0;
+    MVK_TRY(s);
+    const uint64_t L = (uint64_t)hp->n_layer, k = (uint64_t)(hp->n_expert_used > 0 ? hp->n_expert_used : 1);
+    uint64_t kv_row = (uint64_t)mvk_row_bytes(m->kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
+    uint64_t kv_rowv = (uint64_t)mvk_row_bytes(m->kv_type, (int64_t)hp->n_head_kv * hp->head_dim_v);
+    uint64_t kv = L * (al(kv_row * (uint64_t)m->n_ctx) + al(kv_rowv * (uint64_t)m->n_ctx));
+    uint64_t fixed = al((uint64_t)hp->n_vocab * 4) + 4 * al(L * k * 8) + 4 * 256;
+    uint64_t T = (uint64_t)m->n_ctx;
+    uint64_t scratch = lm_scratch(hp, T);
+    if (m->has_vision) {
+        const mvk_vision_hparams *v = &m->vis.hp;
+        uint64_t N = T * (uint64_t)(v->spatial_merge * v->spatial_merge);
+        uint64_t vs = vision_scratch(v, N) + al(T * (uint64_t)v->n_embd_out * 4); /* + the image rows */
+        if (vs > scratch) scratch = vs;
+    }
+    /* bump allocation in chunks: tails and the last chunk */
+    uint64_t block = vk_ctx_block_size(m->ctx);
+    scratch = scratch + scratch / 4 + 2 * block;
+    uint64_t slack = 2 * block; /* a partly used block per memory type */
+    uint64_t resident = m->size_resident + kv + fixed + scratch + slack;
+    uint64_t budget = vk_ctx_budget(m->ctx);
+    m->xc.resident_bytes = resident;
+    m->xc.expert_bytes = m->size_experts;
+    m->stream_experts = 0;
+    if (!hp->is_moe || m->size_experts == 0) {
+        if (resident > budget)
+            return mvk_fail(MOEVK_ERR_OUT_OF_DEVICE_MEMORY,
+                            "the model needs %.1f MiB of device memory (weights %.1f, KV cache %.1f, scratch reserve %.1f for "
+                            "%d tokens) but the budget is %.1f MiB (%s)",
+                            MIB(resident), MIB(m->size_resident), MIB(kv), MIB(scratch), m->n_ctx, MIB(budget),
+                            vk_ctx_budget_source(m->ctx));
+        return MOEVK_OK;
+    }
+    const uint64_t X = (uint64_t)hp->n_expert;
+    uint64_t slot = m->size_experts / (L * X);
+    m->xc.slot_bytes = slot;
+    if (resident + m->size_experts <= budget) return MOEVK_OK; /* every expert resident */
+    uint64_t need = resident + L * k * slot;
+    if (need > budget)
+        return mvk_fail(MOEVK_ERR_OUT_OF_DEVICE_MEMORY,
+                        "device-memory budget of %.1f MiB (%s) is below this model's minimum of %.1f MiB: the resident set "
+                        "is %.1f MiB (weights %.1f, KV cache %.1f for %d tokens, scratch reserve %.1f) and top-%d expert slots "
+                        "per layer are %.1f MiB more (all %llu experts: %.1f MiB)",
+                        MIB(budget), vk_ctx_budget_source(m->ctx), MIB(need), MIB(resident), MIB(m->size_resident), MIB(kv),
+                        m->n_ctx, MIB(scratch), (int)k, MIB(L * k * slot), (unsigned long long)(L * X), MIB(m->size_experts));
+    uint64_t S = (budget - resident) / (slot * L);
+    if (S >= X) S = X - 1; /* cannot happen (all would fit), kept for safety */
+    m->xc.L = NULL;
+    m->xsrc = calloc((size_t)(L * 3), sizeof *m->xsrc);
+    if (!m->xsrc) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    m->stream_experts = (int)S;
+    return MOEVK_OK;
+}
+
+moevk_status mvk_placement_finish(moevk_model *m) {
+    if (!m->stream_experts) return MOEVK_OK;
+    /* the KV cache before the pools: the resident set is what must fit */
+    MVK_TRY(mvk_lm_kv_alloc(m));
+    return mvk_xc_init(&m->xc, m->ctx, m->xsrc, m->hp.n_layer, m->hp.n_expert, m->hp.n_expert_used, m->stream_experts);
+}
