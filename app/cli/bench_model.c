@@ -13,10 +13,35 @@
 
 static void usage(FILE *f) {
     fprintf(f, "usage: moevk bench model -m TEXT.gguf [--mmproj MMPROJ.gguf] [-p N_PROMPT] [-n N_GEN]\n"
-               "                         [--image-size PX] [--reps N] [--kv-type f16|f32]\n\n"
+               "                         [--image-size PX] [--reps N] [--kv-type f16|f32] [--device-mem MIB]\n\n"
                "Reports medians over --reps runs (default 5) of: image encode ms (with --mmproj; a random\n"
                "PX x PX image, default 448), prefill tokens/s (-p random tokens, default 128) and decode\n"
-               "tokens/s (-n greedy steps, default 64). Runs on the device moevk picks ($MOEVK_DEVICE).\n");
+               "tokens/s (-n greedy steps, default 64). Runs on the device moevk picks ($MOEVK_DEVICE).\n"
+               "--device-mem sets the device-memory budget (default: $MOEVK_DEVICE_MEM, else the device's less\n"
+               "10%%); the expert cache line gives the decode runs' hit rate, MiB streamed and ms stalled per token.\n");
+}
+
+/* "expert cache: hit rate X%, Y MiB streamed per token, Z ms stalled per token"
+ * over the decode runs, then the placement and the prediction accuracy. */
+static void bench_cache_report(const moevk_model *m, const moevk_model_info *info) {
+    moevk_cache_stats cs;
+    if (moevk_cache_get_stats(m, &cs, NULL, 0) != MOEVK_OK || !info->n_expert) return;
+    const moevk_cache_counters *d = &cs.decode;
+    double tok = cs.decode_tokens ? (double)cs.decode_tokens : 1.0;
+    double hit = d->uses ? 100.0 * (double)d->hits / (double)d->uses : 100.0;
+    printf("expert cache: hit rate %.1f%%, %.2f MiB streamed per token, %.2f ms stalled per token\n", hit,
+           (double)d->bytes_streamed / 1048576.0 / tok, d->stall_ms / tok);
+    if (!cs.streaming) {
+        printf("expert cache: all %d experts x %d layers resident (budget %.0f MiB, %.1f MiB in use)\n", info->n_expert,
+               info->n_moe_layers, (double)cs.budget_bytes / 1048576.0, (double)cs.peak_bytes / 1048576.0);
+        return;
+    }
+    printf("expert cache: %d of %d slots per layer (%.0f%% of %.1f MiB of experts), %s, prefetch %s, prediction %.1f%% right, "
+           "budget %.0f MiB, peak %.1f MiB in use\n",
+           cs.slots_per_layer, info->n_expert, 100.0 * cs.slots_per_layer / info->n_expert, (double)cs.expert_bytes / 1048576.0,
+           cs.policy ? "LFU" : "LRU", cs.prefetch ? "on" : "off",
+           d->pred_total ? 100.0 * (double)d->pred_hits / (double)d->pred_total : 0.0, (double)cs.budget_bytes / 1048576.0,
+           (double)cs.peak_bytes / 1048576.0);
 }
 
 int bench_model(int argc, char **argv) {
@@ -33,6 +58,7 @@ int bench_model(int argc, char **argv) {
         else if (!strcmp(a, "--reps")) { NEED(); if (cli_int(a, v, 1, 1000, &reps)) return 2; }
         else if (!strcmp(a, "--image-size")) { NEED(); if (cli_int(a, v, 32, 8192, &px)) return 2; }
         else if (!strcmp(a, "--kv-type")) { NEED(); mp.kv_type = !strcmp(v, "f32") ? MOEVK_KV_F32 : MOEVK_KV_F16; }
+        else if (!strcmp(a, "--device-mem")) { NEED(); long x; if (cli_int(a, v, 1, 1L << 30, &x)) return 2; mp.device_mem_mib = (uint64_t)x; }
         else { fprintf(stderr, "moevk bench model: unknown option '%s'\n", a); usage(stderr); return 2; }
 #undef NEED
     }
@@ -95,6 +121,7 @@ int bench_model(int argc, char **argv) {
         if (r >= 0) pre[r] = 1e3 * (double)n_prompt / t.prefill_ms;
     }
     printf("prefill: %ld tokens: %.1f tokens/s (median of %ld)\n", n_prompt, bench_median(pre, (int)reps), reps);
+    moevk_cache_reset_stats(m); /* the cache line covers the decode runs */
     for (long r = -1; r < reps; r++) {
         moevk_eval_params ep = {.tokens = tok, .n_tokens = 8, .n_greedy = (int)n_gen + 1, .greedy_tokens = greedy};
         if ((s = moevk_eval(m, &ep)) != MOEVK_OK) { cli_error("bench model", s); rc = 1; goto out; }
@@ -102,6 +129,7 @@ int bench_model(int argc, char **argv) {
         if (r >= 0) dec[r] = 1e3 * (double)n_gen / t.decode_ms;
     }
     printf("decode: %ld tokens: %.1f tokens/s (median of %ld)\n", n_gen, bench_median(dec, (int)reps), reps);
+    bench_cache_report(m, &info);
 out:
     free(tok); free(greedy); free(enc); free(pre); free(dec); free(pix); free(itok);
     moevk_model_free(m);

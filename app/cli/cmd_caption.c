@@ -23,6 +23,8 @@ static void usage(FILE *f) {
             "  -c, --ctx-size N          KV cache length (default 4096, capped by the model)\n"
             "  --kv-type f16|f32         KV cache element type (default f16)\n"
             "  --device NAME|INDEX       Vulkan device (default: $MOEVK_DEVICE or the best; see `moevk devices`)\n"
+            "  --device-mem MIB          device-memory budget (default: $MOEVK_DEVICE_MEM, else what the device\n"
+            "                            reports less 10%%); experts that do not fit stream from the GGUF\n"
             "input:\n"
             "  --image FILE              PNG, JPEG, BMP, GIF, TGA, PNM ...\n"
             "  -p, --prompt TEXT         question (default: \"Describe this image in one sentence.\")\n"
@@ -71,6 +73,7 @@ int cmd_caption(int argc, char **argv) {
         else if (!strcmp(a, "--image-min-tokens")) { NEED(); if (cli_int(a, v, 1, 1 << 20, &x)) return 2; gp.image_min_tokens = (int)x; }
         else if (!strcmp(a, "--image-max-tokens")) { NEED(); if (cli_int(a, v, 1, 1 << 20, &x)) return 2; gp.image_max_tokens = (int)x; }
         else if (!strcmp(a, "--device")) { NEED(); mp.device = v; }
+        else if (!strcmp(a, "--device-mem")) { NEED(); if (cli_int(a, v, 1, 1L << 30, &x)) return 2; mp.device_mem_mib = (uint64_t)x; }
         else if (!strcmp(a, "--kv-type")) {
             NEED();
             if (!strcmp(v, "f16")) mp.kv_type = MOEVK_KV_F16;

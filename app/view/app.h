@@ -28,6 +28,7 @@ typedef struct view_args {
     int image_max_tokens;
     int n_ctx;                  // 0: library default
     const char *device;
+    int device_mem_mib;         // 0: library default
     int headless;
     const char *out_dir;        // default "."
     int frames;                 // headless: PNGs to write (0: one per input)

@@ -31,6 +31,8 @@ static void usage(FILE *f) {
             "  --image-max-tokens N   cap the image tokens per frame\n"
             "  -c, --ctx-size N       KV cache length: the room for a frame's conversation (default 4096, capped by the model)\n"
             "  --device NAME|INDEX    Vulkan device (default: $MOEVK_DEVICE, else the best one)\n"
+            "  --device-mem MIB       device-memory budget (default: $MOEVK_DEVICE_MEM, else the device's less 10%%);\n"
+            "                         experts that do not fit stream from the GGUF (docs/EXPERT_CACHE.md)\n"
             "display:\n"
             "  --size WxH             window / image size (default 1280x800)\n"
             "  --fps N                UI frame cap (default 60)\n"
@@ -119,6 +121,10 @@ int view_args_parse(int argc, char **argv, view_args *a) {
         } else if (!strcmp(o, "--device")) {
             NEED_VALUE();
             a->device = v;
+        } else if (!strcmp(o, "--device-mem")) {
+            NEED_VALUE();
+            a->device_mem_mib = atoi(v);
+            if (a->device_mem_mib <= 0) goto bad;
         } else if (!strcmp(o, "--size")) {
             NEED_VALUE();
             if (!parse_size(v, &a->width, &a->height) || a->width < 640 || a->height < 400) goto bad;

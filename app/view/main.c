@@ -412,6 +412,7 @@ int main(int argc, char **argv) {
         cfg.mmproj_path = emb_mmproj;
     }
     cfg.device = app->args.device;
+    cfg.device_mem_mib = app->args.device_mem_mib;
     cfg.prompt = app->args.prompt;
     cfg.n_predict = app->args.n_predict;
     cfg.image_max_tokens = app->args.image_max_tokens;

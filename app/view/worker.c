@@ -18,7 +18,7 @@ struct view_worker {
     pthread_cond_t cv;
     // configuration (owned copies)
     char *model_path, *mmproj_path, *device, *prompt;
-    int n_predict, n_ctx, image_max_tokens;
+    int n_predict, n_ctx, image_max_tokens, device_mem_mib;
     // control, under mu
     int quit;
     int reload;
@@ -283,6 +283,7 @@ static void load_model(view_worker *w) {
     mp.model_path = model_path;
     mp.mmproj_path = mmproj_path;
     mp.device = w->device;
+    mp.device_mem_mib = (uint64_t)w->device_mem_mib;
     if (w->n_ctx > 0) mp.n_ctx = w->n_ctx;
     w->state = VIEW_MODEL_LOADING;
     snprintf(w->stage, sizeof w->stage, "opening");
@@ -532,6 +533,7 @@ view_worker *view_worker_start(const view_worker_cfg *cfg) {
     w->n_predict = cfg->n_predict;
     w->n_ctx = cfg->n_ctx;
     w->image_max_tokens = cfg->image_max_tokens;
+    w->device_mem_mib = cfg->device_mem_mib;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     if (pthread_create(&w->th, NULL, worker_main, w) != 0) {

@@ -22,6 +22,7 @@ typedef struct view_worker_cfg {
     int n_predict;           // 0: library default
     int n_ctx;               // 0: library default
     int image_max_tokens;    // 0: library default
+    int device_mem_mib;      // 0: library default ($MOEVK_DEVICE_MEM, else the device's)
 } view_worker_cfg;
 
 typedef enum view_model_state {
