@@ -13,12 +13,13 @@
 
 static void usage(FILE *f) {
     fprintf(f, "usage: moevk bench model -m TEXT.gguf [--mmproj MMPROJ.gguf] [-p N_PROMPT] [-n N_GEN]\n"
-               "                         [--image-size PX] [--reps N] [--kv-type f16|f32] [--device-mem MIB]\n\n"
+               "                         [--image-size PX] [--reps N] [--kv-type f16|f32] [-c N_CTX] [--device-mem MIB]\n\n"
                "Reports medians over --reps runs (default 5) of: image encode ms (with --mmproj; a random\n"
                "PX x PX image, default 448), prefill tokens/s (-p random tokens, default 128) and decode\n"
                "tokens/s (-n greedy steps, default 64). Runs on the device moevk picks ($MOEVK_DEVICE).\n"
                "--device-mem sets the device-memory budget (default: $MOEVK_DEVICE_MEM, else the device's less\n"
-               "10%%); the expert cache line gives the decode runs' hit rate, MiB streamed and ms stalled per token.\n");
+               "10%%); the expert cache line gives the decode runs' hit rate, MiB streamed and ms stalled per token.\n"
+               "-c sets the KV cache length (default: what the runs need).\n");
 }
 
 /* "expert cache: hit rate X%, Y MiB streamed per token, Z ms stalled per token"
@@ -58,14 +59,18 @@ int bench_model(int argc, char **argv) {
         else if (!strcmp(a, "--reps")) { NEED(); if (cli_int(a, v, 1, 1000, &reps)) return 2; }
         else if (!strcmp(a, "--image-size")) { NEED(); if (cli_int(a, v, 32, 8192, &px)) return 2; }
         else if (!strcmp(a, "--kv-type")) { NEED(); mp.kv_type = !strcmp(v, "f32") ? MOEVK_KV_F32 : MOEVK_KV_F16; }
+        else if (!strcmp(a, "-c") || !strcmp(a, "--ctx-size")) { NEED(); long x; if (cli_int(a, v, 1, 1 << 24, &x)) return 2; mp.n_ctx = (int)x; }
         else if (!strcmp(a, "--device-mem")) { NEED(); long x; if (cli_int(a, v, 1, 1L << 30, &x)) return 2; mp.device_mem_mib = (uint64_t)x; }
         else { fprintf(stderr, "moevk bench model: unknown option '%s'\n", a); usage(stderr); return 2; }
 #undef NEED
     }
     if (!mp.model_path) { usage(stderr); return 2; }
     mp.progress = cli_progress;
-    mp.n_ctx = (int)(n_prompt + n_gen + 16 > 4096 ? n_prompt + n_gen + 16 : 4096);
-    if ((px / 32) * (px / 32) + 2 > mp.n_ctx) mp.n_ctx = (int)((px / 32) * (px / 32) + 2); /* the image prompt must fit too */
+    /* the KV cache the runs need (not more: the scratch reserve of a device-memory budget grows with n_ctx) */
+    long need = n_prompt > 8 + n_gen + 1 ? n_prompt : 8 + n_gen + 1;
+    if (mp.mmproj_path && (px / 32) * (px / 32) + 2 > need) need = (px / 32) * (px / 32) + 2; /* the image prompt must fit too */
+    if (!mp.n_ctx) mp.n_ctx = (int)(need + 16);
+    else if (mp.n_ctx < need) { fprintf(stderr, "moevk bench model: -c %d is below the %ld tokens the runs need\n", mp.n_ctx, need); return 2; }
     moevk_model *m = NULL;
     moevk_status s = moevk_model_load(&mp, &m);
     if (s != MOEVK_OK) { cli_error("bench model", s); return 1; }
