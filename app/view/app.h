@@ -91,6 +91,9 @@ typedef struct view_app {
     SDL_Texture *frame_tex;     // frame scaled to the frame rect
     uint64_t frame_tex_seq;
     SDL_Rect frame_tex_rect;
+    view_image frame_scaled;    // the pixels of frame_tex (RGB8), kept for the overlay
+    SDL_Texture *ovl_tex;       // frame_scaled with the overlay's tint baked in (blending per UI frame is slow)
+    uint64_t ovl_key;           // what ovl_tex shows (hash of frame, size, grid, experts)
     // sources
     view_files files;
     view_camera *cam;
@@ -139,6 +142,7 @@ typedef struct view_app {
     double t_last_frame;
     double frame_times[VIEW_FPS_RING];  // when the last frames were shown (ring)
     double last_dt;             // duration of the last UI frame
+    double last_draw_cpu;       // CPU seconds the UI thread spent drawing the last frame
     uint64_t n_frames;
     // outputs
     int n_shots;
@@ -173,6 +177,8 @@ void view_update_overlay(view_app *app);
 int view_overlay_region_at(const view_app *app, int x, int y);  // image token under (x, y), or -1
 void view_overlay_center(const view_app *app, int i, int *x, int *y);
 void view_draw_overlay(view_app *app);
+/* The frame with the overlay's tint (built when the overlay changes), or NULL when the overlay is off. */
+SDL_Texture *view_overlay_texture(view_app *app);
 void view_draw_region_tooltip(view_app *app);
 void view_draw_trace(view_app *app);
 

@@ -196,7 +196,8 @@ static void draw_frame(view_app *app) {
             free(px);
             dst.w = scaled.w;
             dst.h = scaled.h;
-            view_image_free(&scaled);
+            view_image_free(&app->frame_scaled);
+            app->frame_scaled = scaled;  // kept: the overlay tints these pixels
         }
         app->frame_tex_seq = app->frame_seq;
         app->frame_tex_rect = (SDL_Rect){0, 0, dw, dh};
@@ -205,7 +206,9 @@ static void draw_frame(view_app *app) {
         int tw = 0, th = 0;
         SDL_QueryTexture(app->frame_tex, NULL, NULL, &tw, &th);
         dst = (SDL_Rect){fr.x + (fr.w - tw) / 2, fr.y + (fr.h - th) / 2, tw, th};
-        SDL_RenderCopy(r, app->frame_tex, NULL, &dst);
+        app->rc.image = dst;
+        SDL_Texture *ovl = view_overlay_texture(app);
+        SDL_RenderCopy(r, ovl ? ovl : app->frame_tex, NULL, &dst);
     }
     app->rc.image = dst;
     view_draw_overlay(app);

@@ -170,6 +170,50 @@ void view_overlay_center(const view_app *app, int i, int *x, int *y) {
     *y = rr.y + rr.h / 2;
 }
 
+#define TINT_ALPHA 110 /* of 255 */
+
+SDL_Texture *view_overlay_texture(view_app *app) {
+    const view_image *sc = &app->frame_scaled;
+    if (!app->overlay_on || app->overlay_n <= 0 || !sc->rgb || !app->frame_tex) return NULL;
+    int gx = app->overlay_gx, gy = app->overlay_gy;
+    // FNV-1a over what the tinted pixels depend on
+    uint64_t key = 1469598103934665603ull;
+    uint64_t parts[5] = {app->frame_tex_seq, (uint64_t)sc->w, (uint64_t)sc->h, (uint64_t)gx, (uint64_t)gy};
+    for (int i = 0; i < 5; i++) key = (key ^ parts[i]) * 1099511628211ull;
+    for (int i = 0; i < app->overlay_n; i++) key = (key ^ (uint64_t)(uint32_t)app->overlay_experts[i]) * 1099511628211ull;
+    if (app->ovl_tex && key == app->ovl_key) return app->ovl_tex;
+    if (app->ovl_tex) SDL_DestroyTexture(app->ovl_tex);
+    app->ovl_tex = NULL;
+    uint8_t *rgb = malloc((size_t)sc->w * sc->h * 3);
+    uint32_t *px = malloc((size_t)sc->w * sc->h * 4);
+    Uint32 fmt = app->surf->format->format;
+    if (rgb && px) {
+        // each region: out = (colour * a + pixel * (255 - a)) / 255, region bounds as region_rect
+        for (int i = 0; i < app->overlay_n; i++) {
+            int cx = i % gx, cy = i / gx;
+            int x0 = cx * sc->w / gx, x1 = (cx + 1) * sc->w / gx, y0 = cy * sc->h / gy, y1 = (cy + 1) * sc->h / gy;
+            SDL_Color c = view_expert_color(app->overlay_experts[i]);
+            const int a = TINT_ALPHA;
+            for (int y = y0; y < y1; y++)
+                for (int x = x0; x < x1; x++) {
+                    const uint8_t *s = sc->rgb + ((size_t)y * sc->w + x) * 3;
+                    uint8_t *d = rgb + ((size_t)y * sc->w + x) * 3;
+                    d[0] = (uint8_t)((c.r * a + s[0] * (255 - a) + 127) / 255);
+                    d[1] = (uint8_t)((c.g * a + s[1] * (255 - a) + 127) / 255);
+                    d[2] = (uint8_t)((c.b * a + s[2] * (255 - a) + 127) / 255);
+                }
+        }
+        app->ovl_tex = SDL_CreateTexture(app->ren, fmt, SDL_TEXTUREACCESS_STATIC, sc->w, sc->h);
+        if (app->ovl_tex &&
+            SDL_ConvertPixels(sc->w, sc->h, SDL_PIXELFORMAT_RGB24, rgb, sc->w * 3, fmt, px, sc->w * 4) == 0)
+            SDL_UpdateTexture(app->ovl_tex, NULL, px, sc->w * 4);
+    }
+    free(rgb);
+    free(px);
+    app->ovl_key = key;
+    return app->ovl_tex;
+}
+
 void view_draw_overlay(view_app *app) {
     if (!app->overlay_on || !app->frame.rgb) return;
     SDL_Renderer *r = app->ren;
@@ -182,11 +226,6 @@ void view_draw_overlay(view_app *app) {
         view_text_draw(app->text, VIEW_FONT_SMALL, msg, fr.x + 6, fr.y + 2, C_TEXT);
         return;
     }
-    for (int i = 0; i < app->overlay_n; i++) {
-        SDL_Color c = view_expert_color(app->overlay_experts[i]);
-        c.a = 110;
-        fill(r, region_rect(app, i), c);
-    }
     // legend: the layer, then the experts present, most regions first
     int E = app->cap.routing.n_expert > 0 ? app->cap.routing.n_expert : 1;
     int *cnt = calloc((size_t)E, sizeof *cnt);
@@ -195,12 +234,12 @@ void view_draw_overlay(view_app *app) {
         if (app->overlay_experts[i] >= 0 && app->overlay_experts[i] < E) cnt[app->overlay_experts[i]]++;
     char head[96];
     snprintf(head, sizeof head, "top-1 expert, layer %d  ([ ] step, O hides)", app->overlay_layer);
-    int x = fr.x + 6, y = fr.y + 2;
     int hw = view_text_width(app->text, VIEW_FONT_SMALL, head);
-    fill(r, (SDL_Rect){fr.x, fr.y, fr.w, 40}, (SDL_Color){0, 0, 0, 170});
-    view_text_draw(app->text, VIEW_FONT_SMALL, head, x, y, C_TEXT);
-    x += hw + 12;
-    for (;;) {
+    // two passes: lay the swatches out (at most two rows), then draw the band they need and them
+    enum { MAX_SW = 64 };
+    int sw_e[MAX_SW], sw_x[MAX_SW], sw_y[MAX_SW], n_sw = 0;
+    int x = fr.x + 6 + hw + 12, y = fr.y + 2;
+    while (n_sw < MAX_SW) {
         int best = -1;
         for (int e = 0; e < E; e++)
             if (cnt[e] > 0 && (best < 0 || cnt[e] > cnt[best])) best = e;
@@ -213,10 +252,19 @@ void view_draw_overlay(view_app *app) {
             x = fr.x + 6;
             y += 19;
         }
-        fill(r, (SDL_Rect){x, y + 3, 12, 12}, view_expert_color(best));
-        view_text_draw(app->text, VIEW_FONT_SMALL, s, x + 15, y, C_TEXT);
+        sw_e[n_sw] = best;
+        sw_x[n_sw] = x;
+        sw_y[n_sw++] = y;
         x += sw + 6;
         cnt[best] = 0;
+    }
+    fill(r, (SDL_Rect){fr.x, fr.y, fr.w, y - fr.y + 20}, (SDL_Color){0, 0, 0, 170});
+    view_text_draw(app->text, VIEW_FONT_SMALL, head, fr.x + 6, fr.y + 2, C_TEXT);
+    for (int i = 0; i < n_sw; i++) {
+        char s[24];
+        snprintf(s, sizeof s, "e%d", sw_e[i]);
+        fill(r, (SDL_Rect){sw_x[i], sw_y[i] + 3, 12, 12}, view_expert_color(sw_e[i]));
+        view_text_draw(app->text, VIEW_FONT_SMALL, s, sw_x[i] + 15, sw_y[i], C_TEXT);
     }
     free(cnt);
     // an opaque dot of the expert's colour at each region's centre, over the legend band

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "app.h"
 
@@ -202,6 +203,9 @@ static int make_target(view_app *app) {
     app->text = NULL;
     if (app->frame_tex) SDL_DestroyTexture(app->frame_tex);
     app->frame_tex = NULL;
+    if (app->ovl_tex) SDL_DestroyTexture(app->ovl_tex);
+    app->ovl_tex = NULL;
+    app->ovl_key = 0;
     if (app->ren) SDL_DestroyRenderer(app->ren);
     app->ren = NULL;
     if (app->win) {
@@ -259,7 +263,11 @@ static void poll_sources_and_worker(view_app *app) {
 void view_render_frame(view_app *app) {
     poll_sources_and_worker(app);
     expire_banners(app);
+    struct timespec c0, c1;  // the UI thread's own CPU time: a drawing cost that does not depend on the machine's load
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
     view_draw(app);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+    app->last_draw_cpu = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) * 1e-9;
     if (app->win) SDL_UpdateWindowSurface(app->win);
     double t = view_now();
     double dt = app->t_last_frame > 0 ? t - app->t_last_frame : 0;
@@ -476,6 +484,8 @@ int main(int argc, char **argv) {
     free(app->overlay_experts);
     for (int f = 0; f < 3; f++) free(app->avg_sum[f]);
     if (app->frame_tex) SDL_DestroyTexture(app->frame_tex);
+    if (app->ovl_tex) SDL_DestroyTexture(app->ovl_tex);
+    view_image_free(&app->frame_scaled);
     view_text_free(app->text);
     if (app->ren) SDL_DestroyRenderer(app->ren);
     if (!app->win && app->surf) SDL_FreeSurface(app->surf);
