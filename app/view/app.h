@@ -107,6 +107,7 @@ typedef struct view_app {
     // heatmap view state
     view_token_filter filter;
     int show_avg;
+    int show_resident;          // E: mark the experts the cache holds on the device
     int show_help;
     int paused;
     int mouse_x, mouse_y;

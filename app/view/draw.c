@@ -386,6 +386,16 @@ static void draw_heat(view_app *app) {
             heatmap_color(vals[l * E + e] / vmax, c);
             fill(r, (SDL_Rect){g.x + e * cw, g.y + l * ch, cw - gap, ch - gap}, (SDL_Color){c[0], c[1], c[2], 255});
         }
+    // E: a dot on each expert the cache holds on the device now
+    const view_cache_view *xc = &app->wst.cache;
+    if (app->show_resident && xc->L == L && xc->E == E)
+        for (int l = 0; l < L; l++)
+            for (int e = 0; e < E; e++)
+                if (xc->resident[l * E + e]) {
+                    int d = (cw < ch ? cw : ch) / 3;
+                    if (d < 2) d = 2;
+                    fill(r, (SDL_Rect){g.x + e * cw + (cw - gap - d) / 2, g.y + l * ch + (ch - gap - d) / 2, d, d}, C_WHITE);
+                }
     if (app->hover_layer >= 0 && app->hover_expert >= 0 && app->hover_layer < L && app->hover_expert < E)
         outline(r, (SDL_Rect){g.x + app->hover_expert * cw - 1, g.y + app->hover_layer * ch - 1, cw + 1, ch + 1},
                 C_WHITE);
@@ -487,8 +497,15 @@ static void draw_status(view_app *app) {
             if (w->state == VIEW_MODEL_READY) snprintf(model, sizeof model, "%.40s", w->info.name);
             dev[28] = 0;
         }
-        snprintf(buf, sizeof buf, "device: %s  |  model: %s  |  image encode %s  |  prefill %s  |  decode %s", dev, model,
-                 enc, pre, dec);
+        char xc[96] = "";
+        if (w->cache.streaming) {
+            if (w->cache.hit_pct >= 0)
+                snprintf(xc, sizeof xc, "  |  experts: %d/%d per layer, hit %.0f%%", w->cache.slots, w->info.n_expert, w->cache.hit_pct);
+            else
+                snprintf(xc, sizeof xc, "  |  experts: %d/%d per layer", w->cache.slots, w->info.n_expert);
+        }
+        snprintf(buf, sizeof buf, "device: %s  |  model: %s  |  image encode %s  |  prefill %s  |  decode %s%s", dev, model,
+                 enc, pre, dec, xc);
         if (view_text_width(app->text, VIEW_FONT_SMALL, buf) <= avail) break;
     }
     SDL_Rect clip = {s.x, s.y, s.w - right_w - 24, s.h};
@@ -533,6 +550,7 @@ static void draw_help(view_app *app) {
         {"Left / Right", "previous / next image (files and folders)"},
         {"I  T  B", "heatmap of image tokens / text tokens / both"},
         {"A", "this frame / running average over frames"},
+        {"E", "mark the experts on the device (when experts stream)"},
         {"C", "camera on / off"},
         {"R", "caption the current frame again"},
         {"Enter or click", "the question box: type, Enter asks about the frame"},

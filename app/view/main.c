@@ -136,6 +136,7 @@ void view_handle_key(view_app *app, SDL_Keycode key) {
     case SDLK_t: app->filter = VIEW_TOKENS_TEXT; break;
     case SDLK_b: app->filter = VIEW_TOKENS_BOTH; break;
     case SDLK_a: app->show_avg = !app->show_avg; break;
+    case SDLK_e: app->show_resident = !app->show_resident; break;
     case SDLK_c: view_toggle_camera(app, NULL); break;
     case SDLK_r: app->submitted_seq = 0; break;
     default: break;

@@ -329,6 +329,13 @@ static int run_one(view_script *s, view_app *app, const char *line) {
             if (!has_banner(app, rest + strlen("banner") + 1)) return fail(s, line, "no such banner");
             return 1;
         }
+        if (!strcmp(a1, "resident-marks")) {  // experts stream and E marks the resident ones
+            const view_cache_view *xc = &app->wst.cache;
+            if (!xc->streaming) return fail(s, line, "experts do not stream (every expert is resident)");
+            if (xc->L != app->grid_layers || xc->E != app->grid_experts) return fail(s, line, "no residency marks");
+            if (!app->show_resident) return fail(s, line, "the resident-expert marks are off (key e)");
+            return 1;
+        }
         if (!strcmp(a1, "answer-nonempty")) {
             const view_caption *c = &app->cap;
             if (c->n_turns == 0) return fail(s, line, "no question was answered");

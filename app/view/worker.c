@@ -37,6 +37,7 @@ struct view_worker {
     int asking;
     uint64_t n_captions;
     view_caption cur;
+    view_cache_view cache;
     uint64_t version;
     char messages[N_MESSAGES][512];
     int msg_head, msg_count;
@@ -206,8 +207,26 @@ static int on_progress(const char *stage, float frac, void *user) {
     return stop;
 }
 
+// The expert cache's residency and hit rate. Under mu (this thread owns the model).
+static void sync_cache(view_worker *w) {
+    moevk_cache_stats cs;
+    view_cache_view *c = &w->cache;
+    if (moevk_cache_get_stats(w->model, &cs, NULL, 0) != MOEVK_OK) return;
+    c->streaming = cs.streaming;
+    c->slots = cs.slots_per_layer;
+    c->hit_pct = cs.decode.uses ? 100.0 * (double)cs.decode.hits / (double)cs.decode.uses : -1.0;
+    int L = w->info.n_moe_layers, E = w->info.n_expert;
+    c->L = c->E = 0;
+    if (!cs.streaming || L <= 0 || E <= 0 || (size_t)L * (size_t)E > VIEW_RES_MAX) return;
+    for (int l = 0; l < L; l++)
+        if (moevk_cache_resident(w->model, l, c->resident + (size_t)l * E, (size_t)E) != MOEVK_OK) return;
+    c->L = L;
+    c->E = E;
+}
+
 // Copies routing records not yet copied. Under mu (records are small copies).
 static void sync_routing(view_worker *w) {
+    sync_cache(w);
     view_routing *r = &w->cur.routing;
     size_t n = moevk_routing_count(w->model);
     if (n > (size_t)0x3fffffff) return;
@@ -652,5 +671,6 @@ void view_worker_get_status(view_worker *w, view_worker_status *st) {
     st->asking = w->asking;
     st->pending = w->pending.rgb != NULL;
     st->n_captions = w->n_captions;
+    st->cache = w->cache;
     pthread_mutex_unlock(&w->mu);
 }

@@ -74,6 +74,16 @@ typedef struct view_caption {
     char caption_prompt[512];  // the caption's question (the library default if none given)
 } view_caption;
 
+/* The expert cache as the worker last saw it (docs/EXPERT_CACHE.md). */
+#define VIEW_RES_MAX 16384   // layers x experts marks kept (larger models: no marks)
+typedef struct view_cache_view {
+    int streaming;             // experts stream (the budget does not hold them all)
+    int slots;                 // slots per layer
+    double hit_pct;            // decode hit rate so far (-1: no decode step yet)
+    int L, E;                  // shape of resident (0: not available)
+    uint8_t resident[VIEW_RES_MAX]; // [L][E] 1: on the device now
+} view_cache_view;
+
 typedef struct view_worker_status {
     view_model_state state;
     char stage[64];
@@ -84,6 +94,7 @@ typedef struct view_worker_status {
     int asking;                // a question waits or is being answered
     int pending;               // a frame waits
     uint64_t n_captions;       // finished captions
+    view_cache_view cache;
 } view_worker_status;
 
 view_worker *view_worker_start(const view_worker_cfg *cfg);
