@@ -66,6 +66,7 @@ typedef struct view_rects {
     SDL_Rect image;               // where the frame's pixels are drawn (overlay regions)
     int trace_cell_w, trace_row_h, trace_first, trace_n;  // trace cells; first shown record index, count
     int trace_turn;               // the turn the trace shows (the newest with records)
+    int label_step_e, label_step_l, label_w, label_h;  // heatmap labels: every Nth expert / layer, label size
     SDL_Rect btn[5];            // image, text, both, this frame, average
     int cell_w, cell_h, cell_gap;
     int cap_x, cap_y, cap_line_h, cap_w;  // caption text origin and line height
@@ -134,6 +135,8 @@ typedef struct view_app {
     int hover_region;           // image token under the mouse (row-major), or -1
     int *overlay_experts;       // [overlay_n] top-1 expert of each image token at overlay_layer
     int overlay_n, overlay_cap, overlay_gx, overlay_gy;
+    char tooltip[256][96];      // the hovered region's tooltip, one line per layer, as drawn
+    int n_tooltip;
     // banners
     view_banner banners[VIEW_MAX_BANNERS];
     int n_banners;

@@ -356,6 +356,10 @@ static void draw_heat(view_app *app) {
     int lh = view_text_line_height(app->text, VIEW_FONT_SMALL);
     int step_l = 1;
     while (step_l * ch < lh) step_l *= 2;
+    rc->label_step_e = step_e;
+    rc->label_step_l = step_l;
+    rc->label_w = lab_w;
+    rc->label_h = lh;
     for (int l = 0; l < L; l += step_l) {
         char s[16];
         snprintf(s, sizeof s, "%d", l);

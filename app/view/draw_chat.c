@@ -283,6 +283,7 @@ void view_draw_overlay(view_app *app) {
 
 /* Tooltip over a hovered region: the token's experts and weights at every layer. */
 void view_draw_region_tooltip(view_app *app) {
+    app->n_tooltip = 0;
     int i = app->hover_region;
     if (i < 0 || i >= app->overlay_n) return;
     const view_routing *rt = &app->cap.routing;
@@ -294,8 +295,9 @@ void view_draw_region_tooltip(view_app *app) {
         }
     if (rec < 0) return;
     // one entry per layer, laid out in columns
-    char entries[256][96];
+    char (*entries)[96] = app->tooltip;
     int ne = L < 256 ? L : 256, ew = 0;
+    app->n_tooltip = ne;
     for (int l = 0; l < ne; l++) {
         int off = snprintf(entries[l], sizeof entries[l], "L%d", l);
         for (int j = 0; j < k && off < (int)sizeof entries[l] - 16; j++)

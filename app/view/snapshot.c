@@ -83,7 +83,9 @@ static int write_view_json(view_app *app, const char *png, const char *path) {
     fprintf(f, "  \"heatmap\": {\"n_layers\": %d, \"n_experts\": %d, \"n_tokens_selected\": %d, \"grid\": ",
             app->grid_layers, app->grid_experts, app->n_sel);
     json_rect(f, rc->grid);
-    fprintf(f, ", \"cell_w\": %d, \"cell_h\": %d, \"cell_gap\": %d, \"legend\": ", rc->cell_w, rc->cell_h, rc->cell_gap);
+    fprintf(f, ", \"cell_w\": %d, \"cell_h\": %d, \"cell_gap\": %d, \"label_step_expert\": %d, \"label_step_layer\": %d, "
+               "\"label_w\": %d, \"label_h\": %d, \"legend\": ",
+            rc->cell_w, rc->cell_h, rc->cell_gap, rc->label_step_e, rc->label_step_l, rc->label_w, rc->label_h);
     json_rect(f, rc->legend);
     fprintf(f, "},\n  \"rects\": {\"frame\": ");
     json_rect(f, rc->frame);
@@ -144,7 +146,12 @@ static int write_view_json(view_app *app, const char *png, const char *path) {
     fprintf(f, "  \"overlay\": {\"on\": %s, \"layer\": %d, \"grid\": [%d, %d], \"image_rect\": ",
             app->overlay_on ? "true" : "false", app->overlay_layer, app->overlay_gx, app->overlay_gy);
     json_rect(f, rc->image);
-    fprintf(f, ", \"hover_region\": %d, \"experts\": [", app->hover_region);
+    fprintf(f, ", \"hover_region\": %d, \"tooltip\": [", app->hover_region);
+    for (int i = 0; i < app->n_tooltip; i++) {
+        if (i) fputs(", ", f);
+        json_str(f, app->tooltip[i]);
+    }
+    fprintf(f, "], \"experts\": [");
     for (int i = 0; i < app->overlay_n; i++) fprintf(f, "%s%d", i ? ", " : "", app->overlay_experts[i]);
     fprintf(f, "]},\n  \"trace\": {\"rect\": ");
     json_rect(f, rc->trace);
