@@ -7,7 +7,8 @@
 #     tagged with its turn, image tokens only in turn 0, and turn 0 equal to
 #     what `moevk caption` records for the same question (ids and weights);
 #   - a question longer than the context is CONTEXT_FULL naming the context
-#     size, and the next question is still answered; /clear starts over.
+#     size, and the next question is still answered; /clear starts over;
+#     /image PATH starts a conversation about another image.
 # Model: the embedded model (assets/models/) if present, else the golden tiny
 # model (../shared/goldens); neither: skip (77), a failure under CI=true.
 set -u
@@ -80,6 +81,14 @@ grep -q "^turn 1: " "$T/err2" && ok "next question answered after CONTEXT_FULL" 
 "$PY" -c "
 import json,sys; r=json.load(open('$T/c2.json'))
 sys.exit(0 if r and set(t['turn'] for t in r) == {0} and r[0]['pos'] == 0 else 1)" && ok "routing after /clear is the new conversation" || bad "routing after /clear"
+
+# /image PATH: a new conversation about another image (encoded again); a bad path keeps the old one
+printf '%s\n/image %s\n%s\n/image %s\n%s\n' "$Q1" "$IMG" "$Q2" "$T/none.png" "$Q2" |
+    "$CLI" chat "${M[@]}" --image "$IMG" "${BUDGET[@]}" -n 4 >"$T/out3" 2>"$T/err3"
+rc=$?
+[ $rc = 1 ] && grep -q "new conversation about $IMG" "$T/err3" && [ "$(grep -c '^turn 0: image encode [0-9.]* ms ([1-9]' "$T/err3")" = 3 ] &&
+    grep -q "none.png" "$T/err3" && ok "/image starts a conversation about another image; a bad one is reported" ||
+    { bad "/image"; cat "$T/err3"; }
 
 [ "$fails" = 0 ] || { echo "$fails check(s) failed"; exit 1; }
 echo "all cli_chat checks passed"

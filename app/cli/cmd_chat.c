@@ -1,8 +1,9 @@
 /* cmd_chat.c — `moevk chat`: a conversation about an image, llama-mtmd-cli
  * style. Questions are read line by line from stdin; each answer streams to
  * stdout and ends with a newline. Follow-ups reuse the KV cache (the image is
- * encoded once). /clear starts a new conversation on the same image, /quit
- * (or end of input) ends. --routing writes the whole conversation. */
+ * encoded once). /clear starts a new conversation on the same image, /image
+ * PATH one on another image, /quit (or end of input) ends. --routing writes
+ * the whole (last) conversation. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,8 @@ static void usage(FILE *f) {
             "A conversation: reads one question per line from stdin and streams each answer to\n"
             "stdout (one line per answer). Follow-up questions reuse the KV cache: the image is\n"
             "encoded once and earlier turns are not prefilled again.\n"
-            "Commands on a line of their own: /clear (new conversation, same image), /quit.\n\n"
+            "Commands on a line of their own: /clear (new conversation, same image),\n"
+            "/image PATH (new conversation about PATH), /quit.\n\n"
             "model:\n"
             "  -m, --model FILE          text GGUF (qwen3vlmoe, qwen3vl, qwen3moe, qwen3)\n"
             "  --mmproj FILE             vision projector GGUF (clip / qwen3vl_merger)\n"
@@ -150,6 +152,22 @@ int cmd_chat(int argc, char **argv) {
         char *q = strip(line);
         if (!*q) continue;
         if (!strcmp(q, "/quit") || !strcmp(q, "/exit")) break;
+        if (!strncmp(q, "/image", 6) && (q[6] == ' ' || q[6] == '\0')) {
+            const char *path = strip(q + 6);
+            if (!*path) { fprintf(stderr, "moevk chat: /image needs a file name\n"); rc = 1; continue; }
+            if (!mp.mmproj_path) { fprintf(stderr, "moevk chat: /image needs --mmproj MMPROJ.gguf\n"); rc = 1; continue; }
+            moevk_chat_params np = cp;
+            np.image_path = path;
+            s = moevk_chat_start(m, &np);
+            if (s != MOEVK_OK) {  // a bad image leaves no conversation: go back to the previous image
+                cli_error("chat", s);
+                rc = 1;
+                if (moevk_chat_start(m, &cp) != MOEVK_OK) { cli_error("chat", s); break; }
+                continue;
+            }
+            if (!quiet) fprintf(stderr, "new conversation about %s\n", path);
+            continue;
+        }
         if (!strcmp(q, "/clear")) {
             s = moevk_chat_start(m, &cp);
             if (s != MOEVK_OK) { cli_error("chat", s); rc = 1; break; }
