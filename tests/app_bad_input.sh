@@ -5,40 +5,15 @@
 # a --headless scripted session (same drawing code as the window); it must end
 # normally (exit 0: the app carried on), its screenshot's .view.json must list
 # the banner, and the banner must be drawn (its red band at the top).
+# ctest-labels: app
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+need_view
+need_pil
+pick_model
+GOOD_IMAGE=$IMAGE
 
-SRC="${MOEVK_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
-BIN="${MOEVK_BINARY_DIR:-$SRC/build}"
-GOLDENS="${MOEVK_GOLDENS:-$SRC/../shared/goldens}"
-VIEW="$BIN/moevk-view"
-PY=/usr/bin/python3
-
-skip() {
-    if [ "${CI:-}" = "true" ]; then
-        echo "FAIL: $1 (required under CI)"
-        exit 1
-    fi
-    echo "SKIP: $1"
-    exit 0
-}
-[ -x "$VIEW" ] || { echo "SKIP: $VIEW is not built (MOEVK_BUILD_APP=OFF or SDL2 missing)"; exit 0; }
-$PY -c "import PIL" 2>/dev/null || skip "python3-pil is missing"
-
-if [ -f "$SRC/assets/models/moevk-tiny.gguf" ] && [ -f "$SRC/assets/models/moevk-tiny-mmproj.gguf" ]; then
-    MODEL="$SRC/assets/models/moevk-tiny.gguf"
-    MMPROJ="$SRC/assets/models/moevk-tiny-mmproj.gguf"
-elif [ -f "$GOLDENS/qwen3vlmoe-tiny-a/text.gguf" ]; then
-    MODEL="$GOLDENS/qwen3vlmoe-tiny-a/text.gguf"
-    MMPROJ="$GOLDENS/qwen3vlmoe-tiny-a/mmproj.gguf"
-else
-    skip "neither the embedded model nor the goldens are present"
-fi
-GOOD_IMAGE="$GOLDENS/qwen3vlmoe-tiny-a/image.png"
-[ -f "$GOOD_IMAGE" ] || GOOD_IMAGE="$(ls "$SRC"/assets/samples/*.png 2>/dev/null | head -1 || true)"
-[ -f "$GOOD_IMAGE" ] || skip "no sample image"
-
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+new_workdir
 printf 'this is not a PNG at all\n' >"$WORK/broken.png"
 $PY -c "
 from PIL import Image

@@ -19,49 +19,19 @@
 #   - after a second image, the "running average" view shows the mean of the
 #     two frames' shares (each from the CLI's routing for that image).
 # Model: the embedded model (assets/models/) if present, else the golden tiny
-# model (../shared/goldens). Skips (exit 0) only outside CI when something
-# external is missing; exits 77 while `moevk caption` does not exist yet.
+# model (../shared/goldens). Skips (exit 77) when moevk-view is not built, or
+# outside CI when something external is missing (under CI=true a failure).
+# ctest-labels: app
 set -euo pipefail
-
-SRC="${MOEVK_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
-BIN="${MOEVK_BINARY_DIR:-$SRC/build}"
-GOLDENS="${MOEVK_GOLDENS:-$SRC/../shared/goldens}"
-CLI="${MOEVK_CLI:-$BIN/moevk}"
-VIEW="$BIN/moevk-view"
-PY=/usr/bin/python3
-
-skip() {
-    if [ "${CI:-}" = "true" ]; then
-        echo "FAIL: $1 (required under CI)"
-        exit 1
-    fi
-    echo "SKIP: $1"
-    exit 0
-}
-
-[ -x "$VIEW" ] || { echo "SKIP: $VIEW is not built (MOEVK_BUILD_APP=OFF or SDL2 missing)"; exit 0; }
+. "$(dirname "$0")/lib.sh"
+need_cli
+need_view
 command -v xvfb-run >/dev/null 2>&1 || skip "xvfb-run is missing (apt-get install xvfb xauth)"
-$PY -c "import PIL" 2>/dev/null || skip "python3-pil is missing"
-if ! "$CLI" caption --help >/dev/null 2>&1; then
-    echo "moevk caption does not exist yet"
-    exit 77
-fi
-
-if [ -f "$SRC/assets/models/moevk-tiny.gguf" ] && [ -f "$SRC/assets/models/moevk-tiny-mmproj.gguf" ]; then
-    MODEL="$SRC/assets/models/moevk-tiny.gguf"
-    MMPROJ="$SRC/assets/models/moevk-tiny-mmproj.gguf"
-    IMAGE="$(ls "$SRC"/assets/samples/*.png "$SRC"/assets/samples/*.jpg 2>/dev/null | sort | head -1 || true)"
-fi
-if [ -z "${IMAGE:-}" ]; then
-    [ -f "$GOLDENS/qwen3vlmoe-tiny-a/text.gguf" ] || skip "neither the embedded model nor the goldens are present"
-    MODEL="$GOLDENS/qwen3vlmoe-tiny-a/text.gguf"
-    MMPROJ="$GOLDENS/qwen3vlmoe-tiny-a/mmproj.gguf"
-    IMAGE="$GOLDENS/qwen3vlmoe-tiny-a/image.png"
-fi
+need_pil
+pick_model
 echo "model $MODEL, image $IMAGE"
 
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+new_workdir
 
 "$CLI" caption -m "$MODEL" --mmproj "$MMPROJ" --image "$IMAGE" --routing "$WORK/cli.routing.json" \
     >"$WORK/cli.txt" 2>"$WORK/cli.err" || { cat "$WORK/cli.err"; echo "FAIL: moevk caption failed"; exit 1; }

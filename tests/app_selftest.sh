@@ -3,14 +3,13 @@
 # YUYV -> RGB on BT.601 limited-range reference colours (odd width, padded
 # rows), and an MJPEG frame (a solid-colour JPEG made here with PIL) decoded
 # from memory to the colour it was made with; truncated frames fail cleanly.
+# ctest-labels: app
 set -euo pipefail
-SRC="${MOEVK_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
-BIN="${MOEVK_BINARY_DIR:-$SRC/build}"
-VIEW="$BIN/moevk-view"
-[ -x "$VIEW" ] || { echo "SKIP: $VIEW is not built (MOEVK_BUILD_APP=OFF or SDL2 missing)"; exit 0; }
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
-/usr/bin/python3 -c "
+. "$(dirname "$0")/lib.sh"
+need_view
+need_pil
+new_workdir
+"$PY" -c "
 from PIL import Image
 Image.new('RGB', (640, 480), (200, 40, 90)).save('$WORK/frame.jpg', quality=95)"
 "$VIEW" --selftest "$WORK/frame.jpg" 200 40 90

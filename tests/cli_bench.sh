@@ -3,20 +3,8 @@
 # `moevk bench ops` listed in the top-level help. The benchmark itself takes
 # minutes on lavapipe, so it is not run here.
 set -u
-CLI=${MOEVK_CLI:?MOEVK_CLI must point at the moevk binary}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-check() { # check NAME WANT_RC NEEDLE CMD...
-    local name=$1 want=$2 needle=$3; shift 3
-    "$@" >"$T/out" 2>&1
-    local rc=$?
-    if [ "$rc" != "$want" ] || ! grep -qF -- "$needle" "$T/out"; then
-        echo "FAIL $name: rc=$rc (want $want), output lacks '$needle':"; head -20 "$T/out"; fails=$((fails+1))
-    else
-        echo "ok   $name"
-    fi
-}
+. "$(dirname "$0")/lib.sh"
+need_cli
 check listed 0 "bench ops" "$CLI" --help
 check no-subcommand 2 "usage: moevk bench ops" "$CLI" bench
 check help 0 "--reps N" "$CLI" bench --help

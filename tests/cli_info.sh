@@ -2,21 +2,10 @@
 # cli_info.sh — `moevk info`: help, usage errors, hostile files (exit 1 with a
 # message naming the problem) and the golden pair (values from the goldens' README).
 set -u
-CLI=${MOEVK_CLI:?MOEVK_CLI must point at the moevk binary}
-G=${MOEVK_GOLDENS:-}/qwen3vlmoe-tiny-a
+. "$(dirname "$0")/lib.sh"
+need_cli
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-fails=0
-check() { # check NAME WANT_RC NEEDLE CMD...
-    local name=$1 want=$2 needle=$3; shift 3
-    "$@" >"$T/out" 2>&1
-    local rc=$?
-    if [ "$rc" != "$want" ] || ! grep -qF -- "$needle" "$T/out"; then
-        echo "FAIL $name: rc=$rc (want $want), output lacks '$needle':"; head -20 "$T/out"; fails=$((fails+1))
-    else
-        echo "ok   $name"
-    fi
-}
 check help 0 "usage: moevk info" "$CLI" info --help
 check no-args 2 "usage: moevk info" "$CLI" info
 check bad-option 2 "unknown option" "$CLI" info --bogus x.gguf
@@ -38,6 +27,7 @@ check empty-valid 0 "GGUF v3" "$CLI" info "$T/empty.gguf"
 check q4_K-listed 0 "q4_K" "$CLI" info "$T/q4k.gguf"
 check q4_K-flagged 0 "unsupported type" "$CLI" info "$T/q4k.gguf"
 
+G=$GOLD_A
 if [ -f "$G/text.gguf" ] && [ -f "$G/mmproj.gguf" ]; then
     check golden-text 0 "MoE: 8 experts, top-2, n_ff_exp 32" "$CLI" info "$G/text.gguf"
     check golden-text-sections 0 "sections [3, 3, 2, 0]" "$CLI" info "$G/text.gguf"
@@ -50,7 +40,8 @@ if [ -f "$G/text.gguf" ] && [ -f "$G/mmproj.gguf" ]; then
     head -c 100000 "$G/text.gguf" >"$T/text-cut.gguf"
     check golden-truncated 1 "truncated" "$CLI" info "$T/text-cut.gguf"
 else
-    echo "SKIP golden checks: $G/{text,mmproj}.gguf not found (set MOEVK_GOLDENS)"
+    skip_part "golden checks: $G/{text,mmproj}.gguf not found (set MOEVK_GOLDENS)"
 fi
 [ "$fails" = 0 ] || { echo "$fails check(s) failed"; exit 1; }
 echo "all cli_info checks passed"
+finish

@@ -6,30 +6,30 @@
 #     KV cache the routing ids and greedy tokens are still identical;
 #  2. `moevk caption` on every sample image gives the caption the model card
 #     shows (assets/samples/captions.tsv, made by the PyTorch model).
+# ctest-labels: e2e
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
-cli=${MOEVK_CLI:?MOEVK_CLI must point at the moevk binary}
-py=/usr/bin/python3
-M=$root/assets/models/moevk-tiny.gguf
-P=$root/assets/models/moevk-tiny-mmproj.gguf
-[ -f "$M" ] && [ -f "$P" ] || { echo "FAIL: the embedded model is missing ($M)"; exit 1; }
-t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
+. "$(dirname "$0")/lib.sh"
+need_cli
+M=$EMBED_MODEL
+P=$EMBED_MMPROJ
+[ -f "$M" ] && [ -f "$P" ] || die "the embedded model is missing ($M)"
+new_workdir
+t=$WORK
 fail=0
-cmp() { "$py" "$here/tools/compare.py" "$@" || fail=1; }
+cmp() { cmp_files "$@" || fail=1; }
 
 n=0
-for d in "$root"/assets/goldens/*/; do
+for d in "$SRC"/assets/goldens/*/; do
   name=$(basename "$d")
-  read -r H W NI NO <<<"$("$py" -c "
+  read -r H W NI NO <<<"$("$PY" -c "
 import json,sys; m=json.load(open('$d/manifest.json'))['files']
 h,w=m['pixels.f32']['shape'][1:]; ni,no=m['mmproj_out.f32']['shape']; print(h,w,ni,no)")"
   for kv in f32 f16; do
     echo "== $name ($W x $H, $NI image tokens), KV $kv"
-    "$cli" eval -m "$M" --mmproj "$P" --pixels "$d/pixels.f32" --pixels-hw "$H,$W" --tokens "$d/prompt_tokens.i32" \
+    "$CLI" eval -m "$M" --mmproj "$P" --pixels "$d/pixels.f32" --pixels-hw "$H,$W" --tokens "$d/prompt_tokens.i32" \
       --kv-type $kv --validation --dump-vision "$t/vis.f32" --dump-logits "$t/logits.f32" \
       --dump-routing-ids "$t/rid.i32" --dump-routing-weights "$t/rw.f32" \
-      --greedy "$("$py" -c "import os; print(os.path.getsize('$d/greedy_tokens.i32')//4)")" --dump-tokens "$t/greedy.i32" 2>"$t/err" \
+      --greedy "$("$PY" -c "import os; print(os.path.getsize('$d/greedy_tokens.i32')//4)")" --dump-tokens "$t/greedy.i32" 2>"$t/err" \
       || { cat "$t/err"; fail=1; continue; }
     cmp nmse "$t/vis.f32" "$d/mmproj_out.f32" 1e-5
     cmp exact-i32 "$t/rid.i32" "$d/router_topk_ids.i32"
@@ -46,9 +46,9 @@ done
 echo "== captions of assets/samples match the model card"
 while IFS=$'\t' read -r file src ref gen; do
   [ "$file" = file ] && continue
-  got=$("$cli" caption -m "$M" --mmproj "$P" --image "$root/assets/samples/$file" -q 2>"$t/err") || { cat "$t/err"; fail=1; continue; }
+  got=$("$CLI" caption -m "$M" --mmproj "$P" --image "$SRC/assets/samples/$file" -q 2>"$t/err") || { cat "$t/err"; fail=1; continue; }
   if [ "$got" = "$gen" ]; then echo "ok  $file: $got"; else echo "FAIL $file: got '$got', model card says '$gen'"; fail=1; fi
-done < "$root/assets/samples/captions.tsv"
+done < "$SRC/assets/samples/captions.tsv"
 
 [ $fail = 0 ] && echo "embedded_model: all checks passed" || echo "embedded_model: FAILED"
 exit $fail

@@ -17,46 +17,16 @@
 # For A the llama.cpp run is also checked against the golden files (harness self-check: logits within
 # 1e-4, greedy identical), so a broken reference setup cannot pass silently.
 #
-# Skips (exit 0, "SKIP:") only when node/npm or the npm packages are unavailable outside CI (under
-# CI=true that is a failure), or when the goldens are absent. Exits 77 when `moevk eval` does not exist
-# yet (ctest counts that as a failure unless SKIP_RETURN_CODE is set).
+# Skips (exit 77) when node/npm or the npm packages are unavailable outside CI (under CI=true that is a
+# failure). Without the goldens, cases B-E run and the test reports case A as not run (exit 77).
+# ctest-labels: e2e slow
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+need_cli
+need_numpy
+need_node_llama_cpp
 
-SRC="${MOEVK_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
-GOLDENS="${MOEVK_GOLDENS:-$SRC/../shared/goldens}"
-NODE_DIR="$SRC/bench/node"
-PY=/usr/bin/python3
-
-skip() {
-    if [ "${CI:-}" = "true" ]; then
-        echo "FAIL: $1 (required under CI)"
-        exit 1
-    fi
-    echo "SKIP: $1"
-    exit 0
-}
-
-command -v node >/dev/null 2>&1 || skip "node is not installed (apt-get install nodejs npm)"
-command -v npm >/dev/null 2>&1 || skip "npm is not installed (apt-get install npm)"
-if [ ! -f "$NODE_DIR/node_modules/node-llama-cpp/package.json" ] ||
-   [ ! -d "$NODE_DIR/node_modules/@node-llama-cpp/linux-x64/bins" ]; then
-    echo "installing node-llama-cpp (npm install in bench/node, versions from package-lock.json) ..."
-    # `npm ci` cannot be used: the registry mirror lacks the other-OS optional binary packages that a
-    # complete lockfile would list. --no-save keeps package.json / package-lock.json untouched.
-    (cd "$NODE_DIR" && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --no-save --no-audit --no-fund --loglevel=error) ||
-        skip "npm install failed in bench/node (offline?)"
-fi
-[ -f "$NODE_DIR/node_modules/node-llama-cpp/package.json" ] || skip "node-llama-cpp did not install"
-
-: "${MOEVK_CLI:?MOEVK_CLI must point at the moevk binary}"
-if ! "$MOEVK_CLI" --help 2>/dev/null | grep -qE '^  eval '; then
-    echo "moevk eval is not available in $MOEVK_CLI yet (needed: moevk eval -m TEXT.gguf --tokens FILE.i32" \
-         "--kv-type f32 --dump-logits OUT.f32 --greedy 8 --dump-tokens OUT.i32)"
-    exit 77
-fi
-
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+new_workdir
 # the CPU build of llama.cpp needs no Vulkan layers; keep ctest's validation-layer setting away from it
 run_llama() {
     env -u VK_INSTANCE_LAYERS UV_THREADPOOL_SIZE=1 node "$SRC/bench/llama_ref.mjs" --gpu false --kv f32 --threads 1 "$@"
@@ -110,17 +80,17 @@ run_case() { # name model tokens [golden_logits golden_tokens]
     local name=$1 model=$2 tok=$3
     shift 3
     run_llama --model "$model" --tokens "$tok" --out-logits "$WORK/$name.ll.f32" --greedy 8 --out-tokens "$WORK/$name.lt.i32"
-    "$MOEVK_CLI" eval -m "$model" --tokens "$tok" --kv-type f32 --dump-logits "$WORK/$name.ol.f32" \
+    "$CLI" eval -m "$model" --tokens "$tok" --kv-type f32 --dump-logits "$WORK/$name.ol.f32" \
         --greedy 8 --dump-tokens "$WORK/$name.ot.i32"
     compare "$name" "$model" "$tok" "$WORK/$name.ll.f32" "$WORK/$name.lt.i32" "$WORK/$name.ol.f32" "$WORK/$name.ot.i32" "$@"
 }
 
 fails=0
-A="$GOLDENS/qwen3vlmoe-tiny-a"
+A=$GOLD_A
 if [ -f "$A/text.gguf" ]; then
     run_case golden_a "$A/text.gguf" "$A/text_prompt_tokens.i32" "$A/text_logits.f32" "$A/text_greedy_tokens.i32" || fails=$((fails + 1))
 else
-    echo "note: goldens not found at $GOLDENS; case A not run"
+    skip_part "case A: goldens not found at $A (set MOEVK_GOLDENS)"
 fi
 
 # B: synthetic model (random weights, f32), 48-token prompt of <|im_start|> + ordinary tokens
@@ -159,4 +129,5 @@ if [ "$fails" -ne 0 ]; then
     echo "FAIL: $fails case(s) disagree with llama.cpp"
     exit 1
 fi
-echo "PASS: moevk eval agrees with llama.cpp (CPU, f32 KV) on every case"
+echo "PASS: moevk eval agrees with llama.cpp (CPU, f32 KV) on every case run"
+finish

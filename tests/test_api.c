@@ -1,4 +1,7 @@
-/* test_api.c — the public API (include/moevk.h) on the golden model pair:
+/* test_api.c — the public API (include/moevk.h), on two models: the embedded
+ * model (assets/models, always in the repository; its expected sizes come from
+ * the PyTorch export's manifest.json in assets/goldens/01-scene-a-black-diamond) and the
+ * golden pair (../shared/goldens; skipped when absent, a failure under CI=true):
  * bad input gets a clear status and message and the model keeps working;
  * routing telemetry is complete and consistent. */
 #include <math.h>
@@ -9,49 +12,130 @@
 #include "moevk.h"
 #include "test_util.h"
 
-static char g_text[4400], g_mmproj[4400], g_dir[4200];
-static moevk_model *g_model;
+/* One model under test and what its files say it is. */
+typedef struct model_case {
+    const char *name;
+    char text[4400], mmproj[4400], image[4400];
+    int n_layer, n_embd, n_expert, n_expert_used, n_vocab, n_deepstack;
+    int n_image_tokens;                  /* of `image` at its native size */
+    int32_t vision_start, image_pad, vision_end;
+    int available;                       /* files found */
+    moevk_model *model;                  /* loaded by the first test that needs it */
+} model_case;
 
-static int group_setup(void **state) {
-    (void)state;
-    const char *g = tu_goldens_dir();
-    if (!g) return 0;
-    snprintf(g_dir, sizeof g_dir, "%s/qwen3vlmoe-tiny-a", g);
-    snprintf(g_text, sizeof g_text, "%s/text.gguf", g_dir);
-    snprintf(g_mmproj, sizeof g_mmproj, "%s/mmproj.gguf", g_dir);
-    moevk_model_params p = moevk_model_default_params();
-    p.model_path = g_text;
-    p.mmproj_path = g_mmproj;
-    p.validation = 1;
-    moevk_status s = moevk_model_load(&p, &g_model);
-    if (s != MOEVK_OK) {
-        const char *req = getenv("MOEVK_REQUIRE_DEVICE");
-        fprintf(stderr, "%s: cannot load the golden model: %s: %s\n", req && req[0] == '1' ? "FAIL" : "SKIP",
-                moevk_status_str(s), moevk_last_error());
-        g_model = NULL;
-        return req && req[0] == '1' ? -1 : 0;
-    }
-    return 0;
+static model_case g_embedded = {.name = "embedded model"}, g_golden = {.name = "golden model"};
+static model_case *cur; /* the case the running test uses */
+
+/* ---- a minimal reader for the manifest's integers: the value after `"key":`
+ * that follows `"section"` (pretty-printed JSON from the PyTorch export) */
+static const char *json_after(const char *json, const char *section, const char *key) {
+    char k[256];
+    snprintf(k, sizeof k, "\"%s\"", section);
+    const char *p = strstr(json, k);
+    if (!p) return NULL;
+    snprintf(k, sizeof k, "\"%s\":", key);
+    p = strstr(p, k);
+    return p ? p + strlen(k) : NULL;
+}
+
+static int json_int(const char *json, const char *section, const char *key) {
+    const char *p = json_after(json, section, key);
+    if (!p) fail_msg("manifest: no \"%s\" after \"%s\"", key, section);
+    return (int)strtol(p, NULL, 10);
+}
+
+static int json_array_len(const char *json, const char *section, const char *key) {
+    const char *p = json_after(json, section, key);
+    if (!p || !(p = strchr(p, '['))) fail_msg("manifest: no array \"%s\" after \"%s\"", key, section);
+    int n = 0;
+    for (p++; *p && *p != ']'; p++)
+        if (*p >= '0' && *p <= '9' && !(p[-1] >= '0' && p[-1] <= '9')) n++;
+    return n;
+}
+
+/* The embedded model; its sizes from the manifest of its first reference output. */
+static void find_embedded(model_case *m) {
+    if (!tu_embedded_model(m->text, sizeof m->text, m->mmproj, sizeof m->mmproj))
+        fail_msg("the embedded model is missing (%s)", m->text); /* the repository always has it */
+    const char *src = getenv("MOEVK_SOURCE_DIR");
+    char dir[4200], path[4400];
+    snprintf(dir, sizeof dir, "%s/assets/goldens/01-scene-a-black-diamond", src && src[0] ? src : ".");
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    char *js = tu_read_file(path, NULL);
+    if (!js) fail_msg("cannot read %s", path);
+    snprintf(m->image, sizeof m->image, "%s/image.png", dir);
+    m->n_layer = json_int(js, "config", "n_layer");
+    m->n_embd = json_int(js, "config", "n_embd");
+    m->n_expert = json_int(js, "config", "n_expert");
+    m->n_expert_used = json_int(js, "config", "n_expert_used");
+    m->n_vocab = json_int(js, "config", "n_vocab");
+    m->n_deepstack = json_array_len(js, "config", "deepstack");
+    m->n_image_tokens = json_int(js, "image_tokens", "n");
+    m->vision_start = json_int(js, "special", "<|vision_start|>");
+    m->image_pad = json_int(js, "special", "<|image_pad|>");
+    m->vision_end = json_int(js, "special", "<|vision_end|>");
+    free(js);
+    m->available = 1;
+}
+
+/* The golden pair; values from goldens/qwen3vlmoe-tiny-a/README.md "Config". */
+static void find_golden(model_case *m) {
+    const char *gd = tu_goldens_dir(); /* records a skip (a failure under CI=true) when absent */
+    if (!gd) return;
+    snprintf(m->text, sizeof m->text, "%s/qwen3vlmoe-tiny-a/text.gguf", gd);
+    snprintf(m->mmproj, sizeof m->mmproj, "%s/qwen3vlmoe-tiny-a/mmproj.gguf", gd);
+    snprintf(m->image, sizeof m->image, "%s/qwen3vlmoe-tiny-a/image.png", gd);
+    m->n_layer = 3, m->n_embd = 64, m->n_expert = 8, m->n_expert_used = 2, m->n_vocab = 302, m->n_deepstack = 1;
+    m->n_image_tokens = 6; /* the golden image is 64x96: 6 tokens at native size */
+    m->vision_start = 299, m->image_pad = 301, m->vision_end = 300;
+    m->available = 1;
 }
 
 static int group_teardown(void **state) {
     (void)state;
-    if (g_model) {
+    int bad = 0;
+    model_case *cases[2] = {&g_embedded, &g_golden};
+    for (int c = 0; c < 2; c++) {
+        if (!cases[c]->model) continue;
         moevk_model_info i;
-        moevk_model_get_info(g_model, &i);
-        moevk_model_free(g_model);
+        moevk_model_get_info(cases[c]->model, &i);
+        moevk_model_free(cases[c]->model);
+        cases[c]->model = NULL;
         if (i.validation_messages) {
-            fprintf(stderr, "FAIL: %u validation message(s)\n", i.validation_messages);
-            exit(1);
+            fprintf(stderr, "FAIL: %u validation message(s) with the %s\n", i.validation_messages, cases[c]->name);
+            bad = 1;
         }
     }
+    if (bad) exit(1); /* cmocka does not turn a failed group teardown into a failing exit code */
     return 0;
 }
 
-static int need_model(void **state) {
-    (void)state;
-    if (!g_model) skip();
-    return 0;
+/* The start of every test: the test's model case (its cmocka state) becomes
+ * `cur`, loaded on first use; skips (here, inside the test: cmocka counts a
+ * skip in a setup as a failure) when its files are absent. */
+static void use_model(void **state) {
+    model_case *m = *state;
+    if (!m->available) {
+        if (m == &g_embedded) find_embedded(m);
+        else find_golden(m);
+        if (!m->available) skip(); /* tu_goldens_dir recorded it */
+    }
+    if (!m->model) {
+        moevk_model_params p = moevk_model_default_params();
+        p.model_path = m->text;
+        p.mmproj_path = m->mmproj;
+        p.validation = 1;
+        moevk_status s = moevk_model_load(&p, &m->model);
+        if (s != MOEVK_OK) {
+            m->model = NULL;
+            if (s == MOEVK_ERR_NO_VULKAN || s == MOEVK_ERR_NO_DEVICE) {
+                const char *req = getenv("MOEVK_REQUIRE_DEVICE");
+                if (!(req && req[0] == '1')) TU_SKIP_NA("no Vulkan device: %s", moevk_last_error());
+            }
+            fail_msg("cannot load the %s: %s: %s", m->name, moevk_status_str(s), moevk_last_error());
+        }
+    }
+    cur = m;
 }
 
 static void expect_load_error(const char *text, const char *mmproj, const char *device, moevk_status want, const char *needle) {
@@ -67,16 +151,17 @@ static void expect_load_error(const char *text, const char *mmproj, const char *
 }
 
 static void test_load_errors(void **state) {
-    (void)state;
+    use_model(state);
     expect_load_error("/nonexistent/model.gguf", NULL, NULL, MOEVK_ERR_IO, "/nonexistent/model.gguf");
-    expect_load_error(g_mmproj, NULL, NULL, MOEVK_ERR_UNSUPPORTED, "clip");   /* mmproj given as the text model */
-    expect_load_error(g_text, g_text, NULL, MOEVK_ERR_UNSUPPORTED, "text.gguf"); /* text model given as mmproj */
-    expect_load_error(g_text, g_mmproj, "no-such-device-xyz", MOEVK_ERR_NO_DEVICE, "no-such-device-xyz");
+    expect_load_error(cur->mmproj, NULL, NULL, MOEVK_ERR_UNSUPPORTED, "clip");   /* mmproj given as the text model */
+    const char *base = strrchr(cur->text, '/') ? strrchr(cur->text, '/') + 1 : cur->text;
+    expect_load_error(cur->text, cur->text, NULL, MOEVK_ERR_UNSUPPORTED, base); /* text model given as mmproj */
+    expect_load_error(cur->text, cur->mmproj, "no-such-device-xyz", MOEVK_ERR_NO_DEVICE, "no-such-device-xyz");
     moevk_model *m = NULL;
     assert_int_equal(moevk_model_load(NULL, &m), MOEVK_ERR_INVALID_ARG);
     /* a truncated copy */
     size_t n = 0;
-    char *data = tu_read_file(g_text, &n);
+    char *data = tu_read_file(cur->text, &n);
     assert_non_null(data);
     char path[] = "/tmp/moevk_trunc_XXXXXX";
     int fd = mkstemp(path);
@@ -90,18 +175,18 @@ static void test_load_errors(void **state) {
 }
 
 static void test_info(void **state) {
-    (void)state;
+    use_model(state);
     moevk_model_info i;
-    assert_int_equal(moevk_model_get_info(g_model, &i), MOEVK_OK);
+    assert_int_equal(moevk_model_get_info(cur->model, &i), MOEVK_OK);
     assert_string_equal(i.arch, "qwen3vlmoe");
-    assert_int_equal(i.n_layer, 3);
-    assert_int_equal(i.n_embd, 64);
-    assert_int_equal(i.n_expert, 8);
-    assert_int_equal(i.n_expert_used, 2);
-    assert_int_equal(i.n_moe_layers, 3);
-    assert_int_equal(i.n_vocab, 302);
+    assert_int_equal(i.n_layer, cur->n_layer);
+    assert_int_equal(i.n_embd, cur->n_embd);
+    assert_int_equal(i.n_expert, cur->n_expert);
+    assert_int_equal(i.n_expert_used, cur->n_expert_used);
+    assert_int_equal(i.n_moe_layers, cur->n_layer); /* every layer is MoE in both models */
+    assert_int_equal(i.n_vocab, cur->n_vocab);
     assert_int_equal(i.has_vision, 1);
-    assert_int_equal(i.n_deepstack, 1);
+    assert_int_equal(i.n_deepstack, cur->n_deepstack);
 }
 
 typedef struct collect { char text[4096]; size_t len; int calls; } collect;
@@ -119,64 +204,67 @@ static int on_token(const char *piece, int32_t token, void *user) {
 }
 
 static void test_generate_and_routing(void **state) {
-    (void)state;
-    char img[4300];
-    snprintf(img, sizeof img, "%s/image.png", g_dir);
+    use_model(state);
     moevk_gen_params p = moevk_gen_default_params();
-    p.image_path = img;
-    p.image_min_tokens = 1; /* the golden image is 64x96: 6 tokens at native size */
+    p.image_path = cur->image;
+    p.image_min_tokens = 1; /* native size: cur->n_image_tokens */
     p.n_predict = 12;
     collect c = {0};
     p.on_token = on_token;
     p.user = &c;
-    TU_OK(moevk_generate(g_model, &p));
+    TU_OK(moevk_generate(cur->model, &p));
     char text[4096];
     size_t len = 0;
-    TU_OK(moevk_get_text(g_model, text, sizeof text, &len));
+    TU_OK(moevk_get_text(cur->model, text, sizeof text, &len));
     assert_int_equal(len, c.len);
     assert_string_equal(text, c.text);
     moevk_timings t;
-    TU_OK(moevk_get_timings(g_model, &t));
-    assert_int_equal(t.n_image_tokens, 6);
+    TU_OK(moevk_get_timings(cur->model, &t));
+    assert_int_equal(t.n_image_tokens, cur->n_image_tokens);
     assert_true(t.n_generated >= 1 && t.n_generated <= 12);
     /* one record per prompt token (image ones tagged) and per generated token fed back */
-    size_t n = moevk_routing_count(g_model);
+    size_t n = moevk_routing_count(cur->model);
     /* generated tokens are recorded when fed back: all of them if an end-of-turn
      * token stopped generation, all but the last if n_predict did */
     assert_true(n == (size_t)t.n_prompt_tokens + (size_t)t.n_generated ||
                 n + 1 == (size_t)t.n_prompt_tokens + (size_t)t.n_generated);
     int n_img = 0, n_prompt = 0, n_gen = 0;
+    const int L = cur->n_layer, K = cur->n_expert_used, cap = L * K;
+    assert_true(K == 2); /* the checks below are written for top-2 */
+    int32_t *ids = malloc((size_t)cap * sizeof *ids);
+    float *w = malloc((size_t)cap * sizeof *w);
+    assert_non_null(ids);
+    assert_non_null(w);
     for (size_t i = 0; i < n; i++) {
         moevk_token_route r;
-        int32_t ids[6];
-        float w[6];
-        TU_OK(moevk_routing_get(g_model, i, &r, ids, w, 6));
+        TU_OK(moevk_routing_get(cur->model, i, &r, ids, w, cap));
         assert_int_equal(r.pos, (int)i);
         if (r.kind == MOEVK_TOKEN_IMAGE) { n_img++; assert_int_equal(r.token, -1); }
         else if (r.kind == MOEVK_TOKEN_PROMPT) n_prompt++;
         else n_gen++;
-        for (int l = 0; l < 3; l++) {
-            assert_true(ids[2 * l] >= 0 && ids[2 * l] < 8);
-            assert_true(ids[2 * l + 1] >= 0 && ids[2 * l + 1] < 8);
+        for (int l = 0; l < L; l++) {
+            assert_true(ids[2 * l] >= 0 && ids[2 * l] < cur->n_expert);
+            assert_true(ids[2 * l + 1] >= 0 && ids[2 * l + 1] < cur->n_expert);
             assert_true(ids[2 * l] != ids[2 * l + 1]);
             assert_true(w[2 * l] >= w[2 * l + 1]);
             assert_float_equal(w[2 * l] + w[2 * l + 1], 1.0f, 1e-5);
         }
     }
-    assert_int_equal(n_img, 6);
-    assert_int_equal(n_prompt, t.n_prompt_tokens - 6);
+    assert_int_equal(n_img, cur->n_image_tokens);
+    assert_int_equal(n_prompt, t.n_prompt_tokens - cur->n_image_tokens);
     assert_int_equal(n_gen, (int)n - t.n_prompt_tokens);
-    int32_t ids[6];
-    assert_int_equal(moevk_routing_get(g_model, n, NULL, ids, NULL, 6), MOEVK_ERR_INVALID_ARG);
-    assert_int_equal(moevk_routing_get(g_model, 0, NULL, ids, NULL, 5), MOEVK_ERR_INVALID_ARG);
+    assert_int_equal(moevk_routing_get(cur->model, n, NULL, ids, NULL, cap), MOEVK_ERR_INVALID_ARG);
+    assert_int_equal(moevk_routing_get(cur->model, 0, NULL, ids, NULL, cap - 1), MOEVK_ERR_INVALID_ARG);
+    free(ids);
+    free(w);
 }
 
 static void test_bad_images_keep_model_usable(void **state) {
-    (void)state;
+    use_model(state);
     moevk_gen_params p = moevk_gen_default_params();
     p.n_predict = 2;
     p.image_path = "/nonexistent/cat.png";
-    moevk_status s = moevk_generate(g_model, &p);
+    moevk_status s = moevk_generate(cur->model, &p);
     assert_true(s == MOEVK_ERR_IO || s == MOEVK_ERR_IMAGE);
     assert_non_null(strstr(moevk_last_error(), "/nonexistent/cat.png"));
     char path[] = "/tmp/moevk_badimg_XXXXXX";
@@ -185,43 +273,42 @@ static void test_bad_images_keep_model_usable(void **state) {
     fputs("\x89PNG\r\n\x1a\nthis is not really a png", f);
     fclose(f);
     p.image_path = path;
-    assert_int_equal(moevk_generate(g_model, &p), MOEVK_ERR_IMAGE);
+    assert_int_equal(moevk_generate(cur->model, &p), MOEVK_ERR_IMAGE);
     remove(path);
     /* the model still works */
-    char img[4300];
-    snprintf(img, sizeof img, "%s/image.png", g_dir);
-    p.image_path = img;
+    p.image_path = cur->image;
     p.image_min_tokens = 1;
-    TU_OK(moevk_generate(g_model, &p));
+    TU_OK(moevk_generate(cur->model, &p));
 }
 
 static void test_eval_argument_errors(void **state) {
-    (void)state;
+    use_model(state);
     int32_t tok[3] = {1, 2, 100000};
     moevk_eval_params e = {.tokens = tok, .n_tokens = 3};
-    assert_int_equal(moevk_eval(g_model, &e), MOEVK_ERR_INVALID_ARG);
+    assert_int_equal(moevk_eval(cur->model, &e), MOEVK_ERR_INVALID_ARG);
     assert_non_null(strstr(moevk_last_error(), "100000"));
-    int32_t pads[3] = {299, 301, 300};
+    int32_t pads[3] = {cur->vision_start, cur->image_pad, cur->vision_end};
     e.tokens = pads; /* image-pad ids but no image */
-    assert_int_equal(moevk_eval(g_model, &e), MOEVK_ERR_INVALID_ARG);
-    assert_int_equal(moevk_eval(g_model, NULL), MOEVK_ERR_INVALID_ARG);
+    assert_int_equal(moevk_eval(cur->model, &e), MOEVK_ERR_INVALID_ARG);
+    assert_int_equal(moevk_eval(cur->model, NULL), MOEVK_ERR_INVALID_ARG);
 }
 
 /* eval without a logits buffer computes only the last row (a [n][n_vocab]
  * buffer is GBs at real sizes); the greedy tokens must not change */
 static void test_eval_greedy_without_logits(void **state) {
-    (void)state;
+    use_model(state);
     int32_t tok[5] = {1, 17, 42, 5, 9};
     int32_t g1[4] = {-1, -1, -1, -1}, g2[4] = {-2, -2, -2, -2};
-    float *lg = malloc(5 * 302 * sizeof *lg);
+    const int V = cur->n_vocab;
+    float *lg = malloc((size_t)(5 * V) * sizeof *lg);
     assert_non_null(lg);
-    moevk_eval_params e = {.tokens = tok, .n_tokens = 5, .logits = lg, .logits_cap = 5 * 302, .n_greedy = 4, .greedy_tokens = g1};
-    TU_OK(moevk_eval(g_model, &e));
+    moevk_eval_params e = {.tokens = tok, .n_tokens = 5, .logits = lg, .logits_cap = (size_t)(5 * V), .n_greedy = 4, .greedy_tokens = g1};
+    TU_OK(moevk_eval(cur->model, &e));
     moevk_eval_params e2 = {.tokens = tok, .n_tokens = 5, .n_greedy = 4, .greedy_tokens = g2};
-    TU_OK(moevk_eval(g_model, &e2));
+    TU_OK(moevk_eval(cur->model, &e2));
     int best = 0;
-    for (int v = 1; v < 302; v++)
-        if (lg[4 * 302 + v] > lg[4 * 302 + best]) best = v;
+    for (int v = 1; v < V; v++)
+        if (lg[4 * V + v] > lg[4 * V + best]) best = v;
     assert_int_equal(g1[0], best);
     for (int i = 0; i < 4; i++) assert_int_equal(g1[i], g2[i]);
     free(lg);
@@ -238,18 +325,18 @@ static int stop_first(const char *piece, int32_t token, void *user) {
 }
 
 static void test_stop_from_callback(void **state) {
-    (void)state;
+    use_model(state);
     moevk_gen_params p = moevk_gen_default_params();
     p.prompt = "hello";
     p.n_predict = 8;
     collect c = {0};
     p.on_token = stop_first;
     p.user = &c;
-    TU_OK(moevk_generate(g_model, &p));
+    TU_OK(moevk_generate(cur->model, &p));
     assert_true(c.calls <= 1);
     char text[4096];
     size_t len = 0;
-    TU_OK(moevk_get_text(g_model, text, sizeof text, &len));
+    TU_OK(moevk_get_text(cur->model, text, sizeof text, &len));
     assert_int_equal(len, c.len);
     assert_string_equal(text, c.text);
 }
@@ -268,10 +355,10 @@ static int on_progress(const char *stage, float frac, void *user) {
 }
 
 static void test_progress_and_cancel(void **state) {
-    (void)state;
+    use_model(state);
     moevk_model_params mp = moevk_model_default_params();
-    mp.model_path = g_text;
-    mp.mmproj_path = g_mmproj;
+    mp.model_path = cur->text;
+    mp.mmproj_path = cur->mmproj;
     prog g = {0};
     mp.progress = on_progress;
     mp.progress_user = &g;
@@ -293,10 +380,10 @@ static void test_progress_and_cancel(void **state) {
 /* a small KV cache: a prompt that does not fit is MOEVK_ERR_CONTEXT_FULL;
  * generation past the end stops with it; the model stays usable */
 static void test_context_full(void **state) {
-    (void)state;
+    use_model(state);
     moevk_model_params mp = moevk_model_default_params();
-    mp.model_path = g_text;
-    mp.mmproj_path = g_mmproj;
+    mp.model_path = cur->text;
+    mp.mmproj_path = cur->mmproj;
     mp.n_ctx = 24;
     moevk_model *m = NULL;
     TU_OK(moevk_model_load(&mp, &m));
@@ -326,17 +413,22 @@ static void test_context_full(void **state) {
     moevk_model_free(m);
 }
 
-int main(void) {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_load_errors, need_model),
-        cmocka_unit_test_setup(test_info, need_model),
-        cmocka_unit_test_setup(test_generate_and_routing, need_model),
-        cmocka_unit_test_setup(test_bad_images_keep_model_usable, need_model),
-        cmocka_unit_test_setup(test_eval_argument_errors, need_model),
-        cmocka_unit_test_setup(test_eval_greedy_without_logits, need_model),
-        cmocka_unit_test_setup(test_stop_from_callback, need_model),
-        cmocka_unit_test_setup(test_progress_and_cancel, need_model),
-        cmocka_unit_test_setup(test_context_full, need_model),
+/* ctest runs the two models as two tests: `test_api` (the embedded model, always
+ * there) and `test_api_goldens` (test_api --goldens: skipped when they are absent).
+ * Each test's cmocka state is its model case. */
+int main(int argc, char **argv) {
+    int golden = argc > 1 && strcmp(argv[1], "--goldens") == 0;
+    struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_info),
+        cmocka_unit_test(test_generate_and_routing),
+        cmocka_unit_test(test_bad_images_keep_model_usable),
+        cmocka_unit_test(test_eval_argument_errors),
+        cmocka_unit_test(test_eval_greedy_without_logits),
+        cmocka_unit_test(test_stop_from_callback),
+        cmocka_unit_test(test_progress_and_cancel),
+        cmocka_unit_test(test_context_full),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) tests[i].initial_state = golden ? &g_golden : &g_embedded;
+    return tu_exit(cmocka_run_group_tests_name(golden ? "golden model" : "embedded model", tests, NULL, group_teardown));
 }

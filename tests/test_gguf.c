@@ -1,7 +1,7 @@
 /* test_gguf.c — GGUF reader: round trips of every value type (incl. nested
  * arrays) and tensor types, and a corpus of hostile files, each rejected with
  * a specific status and a message naming the problem. Files are built in
- * memory by the small writer below (independent of engine/gguf.c). Each
+ * memory by the tests' GGUF writer (tests/util/gguf_writer.h, independent of engine/gguf.c). Each
  * hostile buffer is copied to an exact-size heap block so AddressSanitizer
  * catches any read past its end. */
 #include <setjmp.h>
@@ -16,58 +16,8 @@
 
 #include "gguf.h"
 #include "moevk.h"
-
-/* ------------------------------------------------------------ tiny GGUF writer */
-
-typedef struct buf {
-    uint8_t *p;
-    size_t n, cap;
-} buf;
-
-static void put(buf *b, const void *d, size_t n) {
-    if (b->n + n > b->cap) {
-        b->cap = (b->n + n) * 2 + 64;
-        b->p = realloc(b->p, b->cap);
-        assert_non_null(b->p);
-    }
-    if (n) memcpy(b->p + b->n, d, n);
-    b->n += n;
-}
-static void put_u8(buf *b, uint8_t v) { put(b, &v, 1); }
-static void put_u16(buf *b, uint16_t v) { uint8_t x[2] = {(uint8_t)v, (uint8_t)(v >> 8)}; put(b, x, 2); }
-static void put_u32(buf *b, uint32_t v) {
-    uint8_t x[4];
-    for (int i = 0; i < 4; i++) x[i] = (uint8_t)(v >> (8 * i));
-    put(b, x, 4);
-}
-static void put_u64(buf *b, uint64_t v) {
-    uint8_t x[8];
-    for (int i = 0; i < 8; i++) x[i] = (uint8_t)(v >> (8 * i));
-    put(b, x, 8);
-}
-static void put_f32(buf *b, float f) { uint32_t u; memcpy(&u, &f, 4); put_u32(b, u); }
-static void put_f64(buf *b, double f) { uint64_t u; memcpy(&u, &f, 8); put_u64(b, u); }
-static void put_str(buf *b, const char *s) { put_u64(b, strlen(s)); put(b, s, strlen(s)); }
-static void pad_to(buf *b, size_t a) { while (b->n % a) put_u8(b, 0); }
-static void set_u32(buf *b, size_t at, uint32_t v) { for (int i = 0; i < 4; i++) b->p[at + i] = (uint8_t)(v >> (8 * i)); }
-static void set_u64(buf *b, size_t at, uint64_t v) { for (int i = 0; i < 8; i++) b->p[at + i] = (uint8_t)(v >> (8 * i)); }
-
-static void header(buf *b, uint32_t version, uint64_t n_tensors, uint64_t n_kv) {
-    put(b, "GGUF", 4);
-    put_u32(b, version);
-    put_u64(b, n_tensors);
-    put_u64(b, n_kv);
-}
-static void key(buf *b, const char *k, uint32_t t) { put_str(b, k); put_u32(b, t); }
-static void kv_u32(buf *b, const char *k, uint32_t v) { key(b, k, GGUF_U32); put_u32(b, v); }
-static void kv_str(buf *b, const char *k, const char *v) { key(b, k, GGUF_STRING); put_str(b, v); }
-static void tinfo(buf *b, const char *name, int nd, const int64_t *ne, uint32_t type, uint64_t off) {
-    put_str(b, name);
-    put_u32(b, (uint32_t)nd);
-    for (int d = 0; d < nd; d++) put_u64(b, (uint64_t)ne[d]);
-    put_u32(b, type);
-    put_u64(b, off);
-}
+#include "gguf_writer.h"
+#include "test_util.h"
 
 /* The "mini" file: 3 keys, tensors a (f32 [4,2], 32 bytes at 0) and
  * b (q8_0 [32], 34 bytes at 32). Offsets of the fields the tests patch: */
@@ -79,46 +29,46 @@ typedef struct mini_at {
     size_t header_end, data;
 } mini_at;
 
-static buf mini(mini_at *at) {
-    buf b = {0};
+static gw_buf mini(mini_at *at) {
+    gw_buf b = {0};
     mini_at a;
-    put(&b, "GGUF", 4);
-    a.version = b.n; put_u32(&b, 3);
-    a.n_tensors = b.n; put_u64(&b, 2);
-    a.n_kv = b.n; put_u64(&b, 3);
-    a.k0_len = b.n; put_str(&b, "general.architecture");
-    a.k0_type = b.n; put_u32(&b, GGUF_STRING); put_str(&b, "test");
-    put_str(&b, "test.values");
-    a.k1_type = b.n; put_u32(&b, GGUF_ARRAY);
-    a.arr_type = b.n; put_u32(&b, GGUF_U32);
-    a.arr_n = b.n; put_u64(&b, 3);
-    a.k1_val = b.n; put_u32(&b, 1); put_u32(&b, 2); put_u32(&b, 3);
-    put_str(&b, "test.name");
-    put_u32(&b, GGUF_STRING);
-    a.k2_strlen = b.n; put_str(&b, "hello");
-    a.t0_name_len = b.n; a.t0_name = b.n + 8; put_str(&b, "a");
-    a.t0_ndims = b.n; put_u32(&b, 2);
-    a.t0_ne0 = b.n; put_u64(&b, 4);
-    a.t0_ne1 = b.n; put_u64(&b, 2);
-    a.t0_type = b.n; put_u32(&b, MVK_TYPE_F32);
-    a.t0_off = b.n; put_u64(&b, 0);
-    a.t1_name = b.n + 8; put_str(&b, "b");
-    put_u32(&b, 1);
-    a.t1_ne0 = b.n; put_u64(&b, 32);
-    a.t1_type = b.n; put_u32(&b, MVK_TYPE_Q8_0);
-    a.t1_off = b.n; put_u64(&b, 32);
+    gw_put(&b, "GGUF", 4);
+    a.version = b.n; gw_u32(&b, 3);
+    a.n_tensors = b.n; gw_u64(&b, 2);
+    a.n_kv = b.n; gw_u64(&b, 3);
+    a.k0_len = b.n; gw_str(&b, "general.architecture");
+    a.k0_type = b.n; gw_u32(&b, GGUF_STRING); gw_str(&b, "test");
+    gw_str(&b, "test.values");
+    a.k1_type = b.n; gw_u32(&b, GGUF_ARRAY);
+    a.arr_type = b.n; gw_u32(&b, GGUF_U32);
+    a.arr_n = b.n; gw_u64(&b, 3);
+    a.k1_val = b.n; gw_u32(&b, 1); gw_u32(&b, 2); gw_u32(&b, 3);
+    gw_str(&b, "test.name");
+    gw_u32(&b, GGUF_STRING);
+    a.k2_strlen = b.n; gw_str(&b, "hello");
+    a.t0_name_len = b.n; a.t0_name = b.n + 8; gw_str(&b, "a");
+    a.t0_ndims = b.n; gw_u32(&b, 2);
+    a.t0_ne0 = b.n; gw_u64(&b, 4);
+    a.t0_ne1 = b.n; gw_u64(&b, 2);
+    a.t0_type = b.n; gw_u32(&b, MVK_TYPE_F32);
+    a.t0_off = b.n; gw_u64(&b, 0);
+    a.t1_name = b.n + 8; gw_str(&b, "b");
+    gw_u32(&b, 1);
+    a.t1_ne0 = b.n; gw_u64(&b, 32);
+    a.t1_type = b.n; gw_u32(&b, MVK_TYPE_Q8_0);
+    a.t1_off = b.n; gw_u64(&b, 32);
     a.header_end = b.n;
-    pad_to(&b, 32);
+    gw_pad_to(&b, 32);
     a.data = b.n;
-    for (int i = 0; i < 8; i++) put_f32(&b, (float)i + 0.5f);
-    put_u16(&b, 0x3c00); /* q8_0 block: d = 1.0 */
-    for (int i = 0; i < 32; i++) put_u8(&b, (uint8_t)(i - 16));
+    for (int i = 0; i < 8; i++) gw_f32(&b, (float)i + 0.5f);
+    gw_u16(&b, 0x3c00); /* q8_0 block: d = 1.0 */
+    for (int i = 0; i < 32; i++) gw_u8(&b, (uint8_t)(i - 16));
     if (at) *at = a;
     return b;
 }
 
 /* Opens a copy of the first len bytes in an exact-size heap block. */
-static moevk_status open_copy(const buf *b, size_t len, unsigned flags, gguf_file **f, void **copy) {
+static moevk_status open_copy(const gw_buf *b, size_t len, unsigned flags, gguf_file **f, void **copy) {
     *copy = malloc(len ? len : 1);
     assert_non_null(*copy);
     if (len) memcpy(*copy, b->p, len);
@@ -127,7 +77,7 @@ static moevk_status open_copy(const buf *b, size_t len, unsigned flags, gguf_fil
 
 #define expect_fail(b, status, needle) expect_fail_at(b, (b)->n, status, needle, __LINE__)
 
-static void expect_fail_at(const buf *b, size_t len, moevk_status want, const char *needle, int line) {
+static void expect_fail_at(const gw_buf *b, size_t len, moevk_status want, const char *needle, int line) {
     gguf_file *f = (gguf_file *)1;
     void *copy;
     moevk_status s = open_copy(b, len, 0, &f, &copy);
@@ -141,7 +91,7 @@ static void expect_fail_at(const buf *b, size_t len, moevk_status want, const ch
 
 static void test_mini_parses(void **state) {
     (void)state;
-    buf b = mini(NULL);
+    gw_buf b = mini(NULL);
     gguf_file *f;
     void *copy;
     assert_int_equal(open_copy(&b, b.n, 0, &f, &copy), MOEVK_OK);
@@ -182,31 +132,31 @@ static void test_mini_parses(void **state) {
 
 static void test_all_value_types_round_trip(void **state) {
     (void)state;
-    buf b = {0};
-    header(&b, 3, 0, 16);
-    key(&b, "u8", GGUF_U8); put_u8(&b, 250);
-    key(&b, "i8", GGUF_I8); put_u8(&b, (uint8_t)-7);
-    key(&b, "u16", GGUF_U16); put_u16(&b, 65000);
-    key(&b, "i16", GGUF_I16); put_u16(&b, (uint16_t)-300);
-    key(&b, "u32", GGUF_U32); put_u32(&b, 4000000000u);
-    key(&b, "i32", GGUF_I32); put_u32(&b, (uint32_t)-123456);
-    key(&b, "f32", GGUF_F32); put_f32(&b, 1.5e-6f);
-    key(&b, "bool", GGUF_BOOL); put_u8(&b, 1);
-    kv_str(&b, "str", "h\xc3\xa9llo");
-    key(&b, "u64", GGUF_U64); put_u64(&b, 0xFFFFFFFFFFFFFFF0ull);
-    key(&b, "i64", GGUF_I64); put_u64(&b, (uint64_t)INT64_MIN);
-    key(&b, "f64", GGUF_F64); put_f64(&b, -2.25);
+    gw_buf b = {0};
+    gw_header(&b, 3, 0, 16);
+    gw_key(&b, "u8", GGUF_U8); gw_u8(&b, 250);
+    gw_key(&b, "i8", GGUF_I8); gw_u8(&b, (uint8_t)-7);
+    gw_key(&b, "u16", GGUF_U16); gw_u16(&b, 65000);
+    gw_key(&b, "i16", GGUF_I16); gw_u16(&b, (uint16_t)-300);
+    gw_key(&b, "u32", GGUF_U32); gw_u32(&b, 4000000000u);
+    gw_key(&b, "i32", GGUF_I32); gw_u32(&b, (uint32_t)-123456);
+    gw_key(&b, "f32", GGUF_F32); gw_f32(&b, 1.5e-6f);
+    gw_key(&b, "bool", GGUF_BOOL); gw_u8(&b, 1);
+    gw_kv_str(&b, "str", "h\xc3\xa9llo");
+    gw_key(&b, "u64", GGUF_U64); gw_u64(&b, 0xFFFFFFFFFFFFFFF0ull);
+    gw_key(&b, "i64", GGUF_I64); gw_u64(&b, (uint64_t)INT64_MIN);
+    gw_key(&b, "f64", GGUF_F64); gw_f64(&b, -2.25);
     /* [[1, 2], [], [3]] as i32 */
-    key(&b, "nested", GGUF_ARRAY); put_u32(&b, GGUF_ARRAY); put_u64(&b, 3);
-    put_u32(&b, GGUF_I32); put_u64(&b, 2); put_u32(&b, 1); put_u32(&b, 2);
-    put_u32(&b, GGUF_I32); put_u64(&b, 0);
-    put_u32(&b, GGUF_I32); put_u64(&b, 1); put_u32(&b, 3);
+    gw_key(&b, "nested", GGUF_ARRAY); gw_u32(&b, GGUF_ARRAY); gw_u64(&b, 3);
+    gw_u32(&b, GGUF_I32); gw_u64(&b, 2); gw_u32(&b, 1); gw_u32(&b, 2);
+    gw_u32(&b, GGUF_I32); gw_u64(&b, 0);
+    gw_u32(&b, GGUF_I32); gw_u64(&b, 1); gw_u32(&b, 3);
     /* [["x", "yz"], ["w"]] */
-    key(&b, "nested_str", GGUF_ARRAY); put_u32(&b, GGUF_ARRAY); put_u64(&b, 2);
-    put_u32(&b, GGUF_STRING); put_u64(&b, 2); put_str(&b, "x"); put_str(&b, "yz");
-    put_u32(&b, GGUF_STRING); put_u64(&b, 1); put_str(&b, "w");
-    key(&b, "bools", GGUF_ARRAY); put_u32(&b, GGUF_BOOL); put_u64(&b, 3); put_u8(&b, 0); put_u8(&b, 1); put_u8(&b, 0);
-    key(&b, "f64s", GGUF_ARRAY); put_u32(&b, GGUF_F64); put_u64(&b, 2); put_f64(&b, 0.25); put_f64(&b, -8);
+    gw_key(&b, "nested_str", GGUF_ARRAY); gw_u32(&b, GGUF_ARRAY); gw_u64(&b, 2);
+    gw_u32(&b, GGUF_STRING); gw_u64(&b, 2); gw_str(&b, "x"); gw_str(&b, "yz");
+    gw_u32(&b, GGUF_STRING); gw_u64(&b, 1); gw_str(&b, "w");
+    gw_key(&b, "bools", GGUF_ARRAY); gw_u32(&b, GGUF_BOOL); gw_u64(&b, 3); gw_u8(&b, 0); gw_u8(&b, 1); gw_u8(&b, 0);
+    gw_key(&b, "f64s", GGUF_ARRAY); gw_u32(&b, GGUF_F64); gw_u64(&b, 2); gw_f64(&b, 0.25); gw_f64(&b, -8);
 
     gguf_file *f;
     void *copy;
@@ -294,14 +244,14 @@ static void test_all_value_types_round_trip(void **state) {
 /* Getter failures name the key and the problem. */
 static void test_getter_errors(void **state) {
     (void)state;
-    buf b = {0};
-    header(&b, 3, 0, 6);
-    key(&b, "neg", GGUF_I32); put_u32(&b, (uint32_t)-1);
-    key(&b, "big", GGUF_U64); put_u64(&b, 1ull << 40);
-    kv_str(&b, "name", "x");
-    key(&b, "flt", GGUF_F32); put_f32(&b, 1.0f);
-    key(&b, "strs", GGUF_ARRAY); put_u32(&b, GGUF_STRING); put_u64(&b, 1); put_str(&b, "q");
-    key(&b, "i64s", GGUF_ARRAY); put_u32(&b, GGUF_I64); put_u64(&b, 2); put_u64(&b, 5); put_u64(&b, 1ull << 33);
+    gw_buf b = {0};
+    gw_header(&b, 3, 0, 6);
+    gw_key(&b, "neg", GGUF_I32); gw_u32(&b, (uint32_t)-1);
+    gw_key(&b, "big", GGUF_U64); gw_u64(&b, 1ull << 40);
+    gw_kv_str(&b, "name", "x");
+    gw_key(&b, "flt", GGUF_F32); gw_f32(&b, 1.0f);
+    gw_key(&b, "strs", GGUF_ARRAY); gw_u32(&b, GGUF_STRING); gw_u64(&b, 1); gw_str(&b, "q");
+    gw_key(&b, "i64s", GGUF_ARRAY); gw_u32(&b, GGUF_I64); gw_u64(&b, 2); gw_u64(&b, 5); gw_u64(&b, 1ull << 33);
     gguf_file *f;
     void *copy;
     assert_int_equal(open_copy(&b, b.n, 0, &f, &copy), MOEVK_OK);
@@ -351,15 +301,15 @@ static void test_getter_errors(void **state) {
 static void test_string_array_index(void **state) {
     (void)state;
     enum { N = 20000 };
-    buf b = {0};
-    header(&b, 3, 0, 1);
-    key(&b, "tokenizer.ggml.tokens", GGUF_ARRAY);
-    put_u32(&b, GGUF_STRING);
-    put_u64(&b, N);
+    gw_buf b = {0};
+    gw_header(&b, 3, 0, 1);
+    gw_key(&b, "tokenizer.ggml.tokens", GGUF_ARRAY);
+    gw_u32(&b, GGUF_STRING);
+    gw_u64(&b, N);
     char tmp[32];
     for (int i = 0; i < N; i++) {
         snprintf(tmp, sizeof tmp, "tok%d", i * 7);
-        put_str(&b, tmp);
+        gw_str(&b, tmp);
     }
     gguf_file *f;
     void *copy;
@@ -380,19 +330,19 @@ static void test_string_array_index(void **state) {
 static void test_types_and_alignment(void **state) {
     (void)state;
     /* v2 file, alignment 64, f16/bf16/f32 tensors, no padding after last tensor */
-    buf b = {0};
-    header(&b, 2, 3, 1);
-    kv_u32(&b, "general.alignment", 64);
-    tinfo(&b, "h", 1, (int64_t[]){3}, MVK_TYPE_F16, 0);
-    tinfo(&b, "bf", 2, (int64_t[]){2, 2}, MVK_TYPE_BF16, 64);
-    tinfo(&b, "q", 4, (int64_t[]){32, 1, 2, 1}, MVK_TYPE_Q8_0, 128);
-    pad_to(&b, 64);
+    gw_buf b = {0};
+    gw_header(&b, 2, 3, 1);
+    gw_kv_u32(&b, "general.alignment", 64);
+    gw_tensor_info(&b, "h", 1, (int64_t[]){3}, MVK_TYPE_F16, 0);
+    gw_tensor_info(&b, "bf", 2, (int64_t[]){2, 2}, MVK_TYPE_BF16, 64);
+    gw_tensor_info(&b, "q", 4, (int64_t[]){32, 1, 2, 1}, MVK_TYPE_Q8_0, 128);
+    gw_pad_to(&b, 64);
     size_t data = b.n;
-    put_u16(&b, 0x3c00); put_u16(&b, 0xc000); put_u16(&b, 0x3800);
-    pad_to(&b, 64);
-    for (int i = 0; i < 4; i++) put_u16(&b, (uint16_t)(0x3f80 + i)); /* bf16 */
-    pad_to(&b, 64);
-    for (int i = 0; i < 68; i++) put_u8(&b, 0);
+    gw_u16(&b, 0x3c00); gw_u16(&b, 0xc000); gw_u16(&b, 0x3800);
+    gw_pad_to(&b, 64);
+    for (int i = 0; i < 4; i++) gw_u16(&b, (uint16_t)(0x3f80 + i)); /* bf16 */
+    gw_pad_to(&b, 64);
+    for (int i = 0; i < 68; i++) gw_u8(&b, 0);
     gguf_file *f;
     void *copy;
     assert_int_equal(open_copy(&b, b.n, 0, &f, &copy), MOEVK_OK);
@@ -421,9 +371,9 @@ static void test_types_and_alignment(void **state) {
 /* A header-only file (no tensors) needs no data section. */
 static void test_no_tensors_no_padding(void **state) {
     (void)state;
-    buf b = {0};
-    header(&b, 3, 0, 1);
-    kv_str(&b, "general.architecture", "x");
+    gw_buf b = {0};
+    gw_header(&b, 3, 0, 1);
+    gw_kv_str(&b, "general.architecture", "x");
     gguf_file *f;
     void *copy;
     assert_int_equal(open_copy(&b, b.n, 0, &f, &copy), MOEVK_OK);
@@ -435,7 +385,7 @@ static void test_no_tensors_no_padding(void **state) {
 
 static void test_open_file_and_io_errors(void **state) {
     (void)state;
-    buf b = mini(NULL);
+    gw_buf b = mini(NULL);
     char path[] = "/tmp/moevk-test-gguf-XXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);
@@ -469,7 +419,7 @@ static void test_open_file_and_io_errors(void **state) {
 /* Every proper prefix of a valid file fails cleanly with "truncated". */
 static void test_truncated_at_every_byte(void **state) {
     (void)state;
-    buf b = mini(NULL);
+    gw_buf b = mini(NULL);
     for (size_t len = 0; len < b.n; len++) {
         gguf_file *f = (gguf_file *)1;
         void *copy;
@@ -485,23 +435,23 @@ static void test_truncated_at_every_byte(void **state) {
 #define PATCH32(field, v, st, needle)                \
     do {                                             \
         mini_at at;                                  \
-        buf b = mini(&at);                           \
-        set_u32(&b, at.field, (v));                  \
+        gw_buf b = mini(&at);                           \
+        gw_set_u32(&b, at.field, (v));                  \
         expect_fail(&b, st, needle);                 \
         free(b.p);                                   \
     } while (0)
 #define PATCH64(field, v, st, needle)                \
     do {                                             \
         mini_at at;                                  \
-        buf b = mini(&at);                           \
-        set_u64(&b, at.field, (v));                  \
+        gw_buf b = mini(&at);                           \
+        gw_set_u64(&b, at.field, (v));                  \
         expect_fail(&b, st, needle);                 \
         free(b.p);                                   \
     } while (0)
 
 static void test_bad_magic(void **state) {
     (void)state;
-    buf b = mini(NULL);
+    gw_buf b = mini(NULL);
     memcpy(b.p, "GGML", 4);
     expect_fail(&b, MOEVK_ERR_FORMAT, "magic");
     free(b.p);
@@ -518,23 +468,23 @@ static void test_key_len_huge(void **state) { (void)state; PATCH64(k0_len, UINT6
 static void test_key_len_past_end(void **state) {
     (void)state;
     mini_at at;
-    buf b = mini(&at);
-    set_u64(&b, at.k0_len, b.n - at.k0_len - 8 + 1);
+    gw_buf b = mini(&at);
+    gw_set_u64(&b, at.k0_len, b.n - at.k0_len - 8 + 1);
     expect_fail(&b, MOEVK_ERR_FORMAT, "key #0");
     free(b.p);
 }
 static void test_key_empty(void **state) {
     (void)state;
-    buf b = {0};
-    header(&b, 3, 0, 1);
-    kv_str(&b, "", "x");
+    gw_buf b = {0};
+    gw_header(&b, 3, 0, 1);
+    gw_kv_str(&b, "", "x");
     expect_fail(&b, MOEVK_ERR_FORMAT, "key #0 is empty");
     free(b.p);
 }
 static void test_key_with_nul(void **state) {
     (void)state;
     mini_at at;
-    buf b = mini(&at);
+    gw_buf b = mini(&at);
     b.p[at.k0_len + 8 + 3] = 0;
     expect_fail(&b, MOEVK_ERR_FORMAT, "NUL");
     free(b.p);
@@ -545,8 +495,8 @@ static void test_string_value_len_huge(void **state) { (void)state; PATCH64(k2_s
 static void test_string_value_len_past_end(void **state) {
     (void)state;
     mini_at at;
-    buf b = mini(&at);
-    set_u64(&b, at.k2_strlen, b.n - at.k2_strlen - 8 + 1);
+    gw_buf b = mini(&at);
+    gw_set_u64(&b, at.k2_strlen, b.n - at.k2_strlen - 8 + 1);
     expect_fail(&b, MOEVK_ERR_FORMAT, "key 'test.name'");
     free(b.p);
 }
@@ -561,8 +511,8 @@ static void test_array_elem_bool_type_changes_layout(void **state) {
     /* elements re-read as u64: 3 x 8 bytes eats the next key -> later parse error, no overread */
     (void)state;
     mini_at at;
-    buf b = mini(&at);
-    set_u32(&b, at.arr_type, GGUF_U64);
+    gw_buf b = mini(&at);
+    gw_set_u32(&b, at.arr_type, GGUF_U64);
     gguf_file *f;
     void *copy;
     moevk_status s = open_copy(&b, b.n, 0, &f, &copy);
@@ -573,83 +523,83 @@ static void test_array_elem_bool_type_changes_layout(void **state) {
 }
 static void test_array_of_arrays_huge(void **state) {
     (void)state;
-    buf b = {0};
-    header(&b, 3, 0, 1);
-    key(&b, "aa", GGUF_ARRAY);
-    put_u32(&b, GGUF_ARRAY);
-    put_u64(&b, 2);
-    put_u32(&b, GGUF_U8);
-    put_u64(&b, 1);
-    put_u8(&b, 9);
-    put_u32(&b, GGUF_F64);
-    put_u64(&b, 1ull << 60);
+    gw_buf b = {0};
+    gw_header(&b, 3, 0, 1);
+    gw_key(&b, "aa", GGUF_ARRAY);
+    gw_u32(&b, GGUF_ARRAY);
+    gw_u64(&b, 2);
+    gw_u32(&b, GGUF_U8);
+    gw_u64(&b, 1);
+    gw_u8(&b, 9);
+    gw_u32(&b, GGUF_F64);
+    gw_u64(&b, 1ull << 60);
     expect_fail(&b, MOEVK_ERR_FORMAT, "array element 1");
     free(b.p);
 }
 static void test_array_of_arrays_count_huge(void **state) {
     (void)state;
-    buf b = {0};
-    header(&b, 3, 0, 1);
-    key(&b, "aa", GGUF_ARRAY);
-    put_u32(&b, GGUF_ARRAY);
-    put_u64(&b, UINT64_MAX);
-    put_u32(&b, GGUF_U8);
-    put_u64(&b, 0);
+    gw_buf b = {0};
+    gw_header(&b, 3, 0, 1);
+    gw_key(&b, "aa", GGUF_ARRAY);
+    gw_u32(&b, GGUF_ARRAY);
+    gw_u64(&b, UINT64_MAX);
+    gw_u32(&b, GGUF_U8);
+    gw_u64(&b, 0);
     expect_fail(&b, MOEVK_ERR_FORMAT, "cannot fit");
     free(b.p);
 }
 static void test_arrays_nested_too_deep(void **state) {
     (void)state;
-    buf b = {0};
-    header(&b, 3, 0, 1);
-    key(&b, "deep", GGUF_ARRAY);
+    gw_buf b = {0};
+    gw_header(&b, 3, 0, 1);
+    gw_key(&b, "deep", GGUF_ARRAY);
     for (int d = 0; d < 40; d++) {
-        put_u32(&b, GGUF_ARRAY);
-        put_u64(&b, 1);
+        gw_u32(&b, GGUF_ARRAY);
+        gw_u64(&b, 1);
     }
-    put_u32(&b, GGUF_U8);
-    put_u64(&b, 0);
+    gw_u32(&b, GGUF_U8);
+    gw_u64(&b, 0);
     expect_fail(&b, MOEVK_ERR_FORMAT, "nested deeper");
     free(b.p);
 }
 static void test_string_array_elem_past_end(void **state) {
     (void)state;
-    buf b = {0};
-    header(&b, 3, 0, 1);
-    key(&b, "toks", GGUF_ARRAY);
-    put_u32(&b, GGUF_STRING);
-    put_u64(&b, 2);
-    put_str(&b, "ok");
-    put_u64(&b, 100);
-    put(&b, "short", 5);
+    gw_buf b = {0};
+    gw_header(&b, 3, 0, 1);
+    gw_key(&b, "toks", GGUF_ARRAY);
+    gw_u32(&b, GGUF_STRING);
+    gw_u64(&b, 2);
+    gw_str(&b, "ok");
+    gw_u64(&b, 100);
+    gw_put(&b, "short", 5);
     expect_fail(&b, MOEVK_ERR_FORMAT, "array element 1");
     free(b.p);
 }
 static void test_duplicate_key(void **state) {
     (void)state;
-    buf b = {0};
-    header(&b, 3, 0, 3);
-    kv_u32(&b, "a.b", 1);
-    kv_u32(&b, "c", 2);
-    kv_str(&b, "a.b", "again");
+    gw_buf b = {0};
+    gw_header(&b, 3, 0, 3);
+    gw_kv_u32(&b, "a.b", 1);
+    gw_kv_u32(&b, "c", 2);
+    gw_kv_str(&b, "a.b", "again");
     expect_fail(&b, MOEVK_ERR_FORMAT, "duplicate key 'a.b'");
     free(b.p);
 }
 static void test_duplicate_tensor(void **state) {
     (void)state;
     mini_at at;
-    buf b = mini(&at);
+    gw_buf b = mini(&at);
     b.p[at.t1_name] = 'a';
     expect_fail(&b, MOEVK_ERR_FORMAT, "duplicate tensor name 'a'");
     free(b.p);
 }
 static void test_tensor_name_empty(void **state) {
     (void)state;
-    buf b = {0};
-    header(&b, 3, 1, 0);
-    tinfo(&b, "", 1, (int64_t[]){8}, MVK_TYPE_F32, 0);
-    pad_to(&b, 32);
-    for (int i = 0; i < 32; i++) put_u8(&b, 0);
+    gw_buf b = {0};
+    gw_header(&b, 3, 1, 0);
+    gw_tensor_info(&b, "", 1, (int64_t[]){8}, MVK_TYPE_F32, 0);
+    gw_pad_to(&b, 32);
+    for (int i = 0; i < 32; i++) gw_u8(&b, 0);
     expect_fail(&b, MOEVK_ERR_FORMAT, "tensor name #0 is empty");
     free(b.p);
 }
@@ -662,18 +612,18 @@ static void test_ne_negative(void **state) { (void)state; PATCH64(t0_ne0, (uint6
 static void test_ne_product_overflow(void **state) {
     (void)state;
     mini_at at;
-    buf b = mini(&at);
-    set_u64(&b, at.t0_ne0, 1ull << 40);
-    set_u64(&b, at.t0_ne1, 1ull << 40);
+    gw_buf b = mini(&at);
+    gw_set_u64(&b, at.t0_ne0, 1ull << 40);
+    gw_set_u64(&b, at.t0_ne1, 1ull << 40);
     expect_fail(&b, MOEVK_ERR_FORMAT, "tensor 'a': element count overflows");
     free(b.p);
 }
 static void test_byte_size_overflow(void **state) {
     (void)state;
     mini_at at;
-    buf b = mini(&at);
-    set_u64(&b, at.t0_ne0, 1ull << 31);
-    set_u64(&b, at.t0_ne1, 1ull << 31); /* 2^62 f32 = 2^64 bytes */
+    gw_buf b = mini(&at);
+    gw_set_u64(&b, at.t0_ne0, 1ull << 31);
+    gw_set_u64(&b, at.t0_ne1, 1ull << 31); /* 2^62 f32 = 2^64 bytes */
     expect_fail(&b, MOEVK_ERR_FORMAT, "tensor 'a': byte size overflows");
     free(b.p);
 }
@@ -701,57 +651,57 @@ static void test_tensor_offset_wraps(void **state) {
 static void test_tensors_overlap(void **state) { (void)state; PATCH64(t0_off, 32, MOEVK_ERR_FORMAT, "overlap"); }
 static void test_alignment_zero(void **state) {
     (void)state;
-    buf b = {0};
-    header(&b, 3, 0, 1);
-    kv_u32(&b, "general.alignment", 0);
+    gw_buf b = {0};
+    gw_header(&b, 3, 0, 1);
+    gw_kv_u32(&b, "general.alignment", 0);
     expect_fail(&b, MOEVK_ERR_FORMAT, "general.alignment = 0 is not a nonzero power of two");
     free(b.p);
 }
 static void test_alignment_three(void **state) {
     (void)state;
-    buf b = {0};
-    header(&b, 3, 0, 1);
-    kv_u32(&b, "general.alignment", 3);
+    gw_buf b = {0};
+    gw_header(&b, 3, 0, 1);
+    gw_kv_u32(&b, "general.alignment", 3);
     expect_fail(&b, MOEVK_ERR_FORMAT, "general.alignment = 3 is not a nonzero power of two");
     free(b.p);
 }
 static void test_alignment_negative(void **state) {
     (void)state;
-    buf b = {0};
-    header(&b, 3, 0, 1);
-    key(&b, "general.alignment", GGUF_I32);
-    put_u32(&b, (uint32_t)-32);
+    gw_buf b = {0};
+    gw_header(&b, 3, 0, 1);
+    gw_key(&b, "general.alignment", GGUF_I32);
+    gw_u32(&b, (uint32_t)-32);
     expect_fail(&b, MOEVK_ERR_FORMAT, "general.alignment = -32");
     free(b.p);
 }
 static void test_alignment_wrong_type(void **state) {
     (void)state;
-    buf b = {0};
-    header(&b, 3, 0, 1);
-    kv_str(&b, "general.alignment", "32");
+    gw_buf b = {0};
+    gw_header(&b, 3, 0, 1);
+    gw_kv_str(&b, "general.alignment", "32");
     expect_fail(&b, MOEVK_ERR_FORMAT, "general.alignment has type string");
     free(b.p);
 }
 static void test_alignment_larger_than_file(void **state) {
     (void)state;
-    buf b = {0};
-    header(&b, 3, 1, 1);
-    kv_u32(&b, "general.alignment", 1u << 20);
-    tinfo(&b, "t", 1, (int64_t[]){8}, MVK_TYPE_F32, 0);
-    for (int i = 0; i < 64; i++) put_u8(&b, 0);
+    gw_buf b = {0};
+    gw_header(&b, 3, 1, 1);
+    gw_kv_u32(&b, "general.alignment", 1u << 20);
+    gw_tensor_info(&b, "t", 1, (int64_t[]){8}, MVK_TYPE_F32, 0);
+    for (int i = 0; i < 64; i++) gw_u8(&b, 0);
     expect_fail(&b, MOEVK_ERR_FORMAT, "truncated: data section");
     free(b.p);
 }
 static void test_data_section_missing(void **state) {
     (void)state;
     mini_at at;
-    buf b = mini(&at);
+    gw_buf b = mini(&at);
     expect_fail_at(&b, at.header_end, MOEVK_ERR_FORMAT, "truncated", __LINE__);
     free(b.p);
 }
 static void test_empty_file(void **state) {
     (void)state;
-    buf b = mini(NULL);
+    gw_buf b = mini(NULL);
     expect_fail_at(&b, 0, MOEVK_ERR_FORMAT, "magic", __LINE__);
     free(b.p);
 }
@@ -760,11 +710,11 @@ static void test_random_garbage_never_crashes(void **state) {
        and every failure must leave a message */
     (void)state;
     mini_at at;
-    buf b0 = mini(&at);
+    gw_buf b0 = mini(&at);
     uint64_t r = 0x9e3779b97f4a7c15ull;
     int n_fail = 0;
     for (int it = 0; it < 3000; it++) {
-        buf b = {malloc(b0.n), b0.n, b0.n};
+        gw_buf b = {malloc(b0.n), b0.n, b0.n};
         memcpy(b.p, b0.p, b0.n);
         for (int k = 0; k < 3; k++) {
             r ^= r << 13; r ^= r >> 7; r ^= r << 17;
@@ -795,8 +745,8 @@ static void test_random_garbage_never_crashes(void **state) {
 static void test_any_type_flag(void **state) {
     (void)state;
     mini_at at;
-    buf b = mini(&at);
-    set_u32(&b, at.t0_type, 12);
+    gw_buf b = mini(&at);
+    gw_set_u32(&b, at.t0_type, 12);
     gguf_file *f;
     void *copy;
     assert_int_equal(open_copy(&b, b.n, GGUF_OPEN_ANY_TYPE, &f, &copy), MOEVK_OK);
@@ -878,5 +828,5 @@ int main(void) {
         cmocka_unit_test(test_empty_file),
         cmocka_unit_test(test_random_garbage_never_crashes),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return tu_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -17,6 +17,7 @@
 
 #include "heatmap.h"
 #include "image.h"
+#include "test_util.h"
 
 static void expect_rgb(const uint8_t *got, int r, int g, int b) {
     if (got[0] != r || got[1] != g || got[2] != b)
@@ -238,5 +239,5 @@ int main(void) {
         cmocka_unit_test(png_round_trip),
         cmocka_unit_test(accumulate_counts_and_weights),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return tu_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

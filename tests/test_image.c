@@ -21,6 +21,7 @@
 #include <stb/stb_image_write.h>
 
 #include "image.h"
+#include "test_util.h"
 
 static char g_tmp[256];
 
@@ -59,16 +60,11 @@ static uint8_t *read_all(const char *path, size_t *n) {
     return buf;
 }
 
-/* goldens directory or NULL (then the test is skipped with a message) */
+/* goldens directory (qwen3vlmoe-tiny-a) or NULL (a skip is recorded; the caller skips) */
 static const char *goldens_a(char *buf, size_t cap) {
-    const char *g = getenv("MOEVK_GOLDENS");
-    if (!g) g = "/work/shared/goldens";
+    const char *g = tu_goldens_dir();
+    if (!g) return NULL;
     snprintf(buf, cap, "%s/qwen3vlmoe-tiny-a", g);
-    struct stat st;
-    if (stat(buf, &st) != 0) {
-        fprintf(stderr, "SKIP: goldens not found at %s (set MOEVK_GOLDENS)\n", buf);
-        return NULL;
-    }
     return buf;
 }
 
@@ -286,8 +282,7 @@ static int have_pil(void) {
 static void bicubic_matches_pil(void **state) {
     (void)state;
     if (!have_pil()) {
-        fprintf(stderr, "SKIP: /usr/bin/python3 with PIL not available\n");
-        skip();
+        TU_SKIP_MISSING("/usr/bin/python3 with PIL not available (apt-get install python3-pil)");
     }
     static const int cases[][4] = {{96, 64, 128, 86}, {300, 200, 97, 61}, {50, 120, 80, 37}, {33, 17, 33, 40},
                                    {64, 48, 17, 48}, {7, 5, 200, 3}};
@@ -572,5 +567,5 @@ int main(void) {
         cmocka_unit_test(jpeg_and_gif_from_pil),
         cmocka_unit_test(hostile_files_fail_cleanly),
     };
-    return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
+    return tu_exit(cmocka_run_group_tests(tests, setup_tmp, teardown_tmp));
 }

@@ -15,165 +15,8 @@
 #include "gguf.h"
 #include "model_hparams.h"
 #include "moevk.h"
-
-/* ------------------------------------------------------------ model description -> GGUF bytes */
-
-typedef struct tkv {
-    char key[96];
-    int type;          /* GGUF_U32, GGUF_F32, GGUF_BOOL, GGUF_STRING, GGUF_ARRAY */
-    uint64_t u;
-    double f;
-    char s[64];
-    int elem, n;       /* arrays */
-    double arr[8];
-} tkv;
-
-typedef struct tten {
-    char name[96];
-    int nd;
-    int64_t ne[4];
-} tten;
-
-typedef struct model {
-    tkv kv[64];
-    int n_kv;
-    tten t[256];
-    int n_t;
-} model;
-
-static tkv *add_kv(model *m, int type, const char *fmt, ...) {
-    assert_true(m->n_kv < 64);
-    tkv *k = &m->kv[m->n_kv++];
-    memset(k, 0, sizeof *k);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(k->key, sizeof k->key, fmt, ap);
-    va_end(ap);
-    k->type = type;
-    return k;
-}
-static void kv_u32(model *m, const char *key, uint32_t v) { add_kv(m, GGUF_U32, "%s", key)->u = v; }
-static void kv_f32(model *m, const char *key, double v) { add_kv(m, GGUF_F32, "%s", key)->f = v; }
-static void kv_bool(model *m, const char *key, int v) { add_kv(m, GGUF_BOOL, "%s", key)->u = (uint64_t)v; }
-static void kv_str(model *m, const char *key, const char *v) { snprintf(add_kv(m, GGUF_STRING, "%s", key)->s, 64, "%s", v); }
-static void kv_arr(model *m, const char *key, int elem, int n, const double *v) {
-    tkv *k = add_kv(m, GGUF_ARRAY, "%s", key);
-    k->elem = elem;
-    k->n = n;
-    for (int i = 0; i < n; i++) k->arr[i] = v[i];
-}
-static tkv *find_kv(model *m, const char *key) {
-    for (int i = 0; i < m->n_kv; i++)
-        if (!strcmp(m->kv[i].key, key)) return &m->kv[i];
-    return NULL;
-}
-static void drop_kv(model *m, const char *key) {
-    tkv *k = find_kv(m, key);
-    if (!k) fail_msg("no key %s to drop", key);
-    *k = m->kv[--m->n_kv];
-}
-
-static void add_t(model *m, int nd, int64_t a, int64_t b, int64_t c, int64_t d, const char *fmt, ...) {
-    assert_true(m->n_t < 256);
-    tten *t = &m->t[m->n_t++];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(t->name, sizeof t->name, fmt, ap);
-    va_end(ap);
-    t->nd = nd;
-    t->ne[0] = a, t->ne[1] = b, t->ne[2] = c, t->ne[3] = d;
-}
-static tten *find_t(model *m, const char *name) {
-    for (int i = 0; i < m->n_t; i++)
-        if (!strcmp(m->t[i].name, name)) return &m->t[i];
-    return NULL;
-}
-static void drop_t(model *m, const char *name) {
-    tten *t = find_t(m, name);
-    if (!t) fail_msg("no tensor %s to drop", name);
-    *t = m->t[--m->n_t];
-}
-static void reshape_t(model *m, const char *name, int nd, int64_t a, int64_t b, int64_t c) {
-    tten *t = find_t(m, name);
-    if (!t) fail_msg("no tensor %s to reshape", name);
-    t->nd = nd;
-    t->ne[0] = a, t->ne[1] = b, t->ne[2] = c, t->ne[3] = 1;
-}
-
-typedef struct wbuf {
-    uint8_t *p;
-    size_t n, cap;
-} wbuf;
-static void put(wbuf *b, const void *d, size_t n) {
-    if (b->n + n > b->cap) {
-        b->cap = (b->n + n) * 2 + 256;
-        b->p = realloc(b->p, b->cap);
-        assert_non_null(b->p);
-    }
-    memcpy(b->p + b->n, d, n);
-    b->n += n;
-}
-static void p32(wbuf *b, uint32_t v) { uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)}; put(b, x, 4); }
-static void p64(wbuf *b, uint64_t v) { p32(b, (uint32_t)v); p32(b, (uint32_t)(v >> 32)); }
-static void pstr(wbuf *b, const char *s) { p64(b, strlen(s)); put(b, s, strlen(s)); }
-static void pscalar(wbuf *b, int type, double v) {
-    if (type == GGUF_F32) { float f = (float)v; uint32_t u; memcpy(&u, &f, 4); p32(b, u); }
-    else if (type == GGUF_BOOL) { uint8_t x = v != 0; put(b, &x, 1); }
-    else if (type == GGUF_I32) p32(b, (uint32_t)(int32_t)v);
-    else p32(b, (uint32_t)v);
-}
-
-/* Serialises m as GGUF v3, all tensors F32 (zeros), alignment 32. */
-static wbuf serialise(const model *m) {
-    wbuf b = {0};
-    put(&b, "GGUF", 4);
-    p32(&b, 3);
-    p64(&b, (uint64_t)m->n_t);
-    p64(&b, (uint64_t)m->n_kv);
-    for (int i = 0; i < m->n_kv; i++) {
-        const tkv *k = &m->kv[i];
-        pstr(&b, k->key);
-        p32(&b, (uint32_t)k->type);
-        if (k->type == GGUF_STRING) pstr(&b, k->s);
-        else if (k->type == GGUF_ARRAY) {
-            p32(&b, (uint32_t)k->elem);
-            p64(&b, (uint64_t)k->n);
-            for (int j = 0; j < k->n; j++) {
-                if (k->elem == GGUF_STRING) {
-                    char s[16];
-                    snprintf(s, sizeof s, "t%d", j);
-                    pstr(&b, s);
-                } else {
-                    pscalar(&b, k->elem, k->arr[j]);
-                }
-            }
-        } else pscalar(&b, k->type, k->type == GGUF_F32 ? k->f : (double)k->u);
-    }
-    uint64_t off = 0;
-    for (int i = 0; i < m->n_t; i++) {
-        const tten *t = &m->t[i];
-        pstr(&b, t->name);
-        p32(&b, (uint32_t)t->nd);
-        uint64_t n = 1;
-        for (int d = 0; d < t->nd; d++) {
-            p64(&b, (uint64_t)t->ne[d]);
-            n *= (uint64_t)t->ne[d];
-        }
-        p32(&b, 0); /* F32 */
-        p64(&b, off);
-        off += (n * 4 + 31) / 32 * 32;
-    }
-    size_t data = (b.n + 31) / 32 * 32;
-    size_t total = data + off;
-    if (total > b.cap) {
-        b.p = realloc(b.p, total);
-        assert_non_null(b.p);
-        b.cap = total;
-    }
-    memset(b.p + b.n, 0, total - b.n);
-    b.n = total;
-    return b;
-}
+#include "gguf_writer.h"
+#include "test_util.h"
 
 /* ------------------------------------------------------------ the synthetic models */
 
@@ -181,138 +24,138 @@ static wbuf serialise(const model *m) {
  * n_ff_exp 24, sections [4, 2, 2, 0], 2 deepstack layers, vocab 40. */
 enum { T_L = 2, T_E = 48, T_H = 4, T_HKV = 2, T_HD = 16, T_X = 4, T_K = 2, T_FE = 24, T_FF = 96, T_V = 40, T_DS = 2 };
 
-static void text_model(model *m, const char *arch) {
+static void text_model(gm_model *m, const char *arch) {
     memset(m, 0, sizeof *m);
     int moe = !strcmp(arch, "qwen3vlmoe") || !strcmp(arch, "qwen3moe");
     int vl = !strcmp(arch, "qwen3vlmoe") || !strcmp(arch, "qwen3vl");
     char k[96];
 #define K(suffix) (snprintf(k, sizeof k, "%s." suffix, arch), k)
-    kv_str(m, "general.architecture", arch);
-    kv_str(m, "general.name", "synthetic");
-    kv_u32(m, K("block_count"), T_L);
-    kv_u32(m, K("context_length"), 4096);
-    kv_u32(m, K("embedding_length"), T_E);
-    kv_u32(m, K("feed_forward_length"), T_FF);
-    kv_u32(m, K("attention.head_count"), T_H);
-    kv_u32(m, K("attention.head_count_kv"), T_HKV);
-    kv_u32(m, K("attention.key_length"), T_HD);
-    kv_u32(m, K("attention.value_length"), T_HD);
-    kv_f32(m, K("attention.layer_norm_rms_epsilon"), 1e-6);
-    kv_f32(m, K("rope.freq_base"), 5e6);
+    gm_str(m, "general.architecture", arch);
+    gm_str(m, "general.name", "synthetic");
+    gm_u32(m, K("block_count"), T_L);
+    gm_u32(m, K("context_length"), 4096);
+    gm_u32(m, K("embedding_length"), T_E);
+    gm_u32(m, K("feed_forward_length"), T_FF);
+    gm_u32(m, K("attention.head_count"), T_H);
+    gm_u32(m, K("attention.head_count_kv"), T_HKV);
+    gm_u32(m, K("attention.key_length"), T_HD);
+    gm_u32(m, K("attention.value_length"), T_HD);
+    gm_f32(m, K("attention.layer_norm_rms_epsilon"), 1e-6);
+    gm_f32(m, K("rope.freq_base"), 5e6);
     if (moe) {
-        kv_u32(m, K("expert_count"), T_X);
-        kv_u32(m, K("expert_used_count"), T_K);
-        kv_u32(m, K("expert_feed_forward_length"), T_FE);
+        gm_u32(m, K("expert_count"), T_X);
+        gm_u32(m, K("expert_used_count"), T_K);
+        gm_u32(m, K("expert_feed_forward_length"), T_FE);
     }
     if (vl) {
-        kv_arr(m, K("rope.dimension_sections"), GGUF_I32, 4, (double[]){4, 2, 2, 0});
-        kv_u32(m, K("n_deepstack_layers"), T_DS);
+        gm_arr(m, K("rope.dimension_sections"), GGUF_I32, 4, (double[]){4, 2, 2, 0});
+        gm_u32(m, K("n_deepstack_layers"), T_DS);
     }
 #undef K
-    kv_arr(m, "tokenizer.ggml.tokens", GGUF_STRING, 0, NULL);
+    gm_arr(m, "tokenizer.ggml.tokens", GGUF_STRING, 0, NULL);
     m->kv[m->n_kv - 1].n = T_V; /* strings "t0".."t39" */
-    add_t(m, 2, T_E, T_V, 1, 1, "token_embd.weight");
-    add_t(m, 1, T_E, 1, 1, 1, "output_norm.weight");
-    add_t(m, 2, T_E, T_V, 1, 1, "output.weight");
+    gm_add_t(m, 2, T_E, T_V, 1, 1, "token_embd.weight");
+    gm_add_t(m, 1, T_E, 1, 1, 1, "output_norm.weight");
+    gm_add_t(m, 2, T_E, T_V, 1, 1, "output.weight");
     for (int i = 0; i < T_L; i++) {
-        add_t(m, 1, T_E, 1, 1, 1, "blk.%d.attn_norm.weight", i);
-        add_t(m, 2, T_E, T_H * T_HD, 1, 1, "blk.%d.attn_q.weight", i);
-        add_t(m, 2, T_E, T_HKV * T_HD, 1, 1, "blk.%d.attn_k.weight", i);
-        add_t(m, 2, T_E, T_HKV * T_HD, 1, 1, "blk.%d.attn_v.weight", i);
-        add_t(m, 2, T_H * T_HD, T_E, 1, 1, "blk.%d.attn_output.weight", i);
-        add_t(m, 1, T_HD, 1, 1, 1, "blk.%d.attn_q_norm.weight", i);
-        add_t(m, 1, T_HD, 1, 1, 1, "blk.%d.attn_k_norm.weight", i);
-        add_t(m, 1, T_E, 1, 1, 1, "blk.%d.ffn_norm.weight", i);
+        gm_add_t(m, 1, T_E, 1, 1, 1, "blk.%d.attn_norm.weight", i);
+        gm_add_t(m, 2, T_E, T_H * T_HD, 1, 1, "blk.%d.attn_q.weight", i);
+        gm_add_t(m, 2, T_E, T_HKV * T_HD, 1, 1, "blk.%d.attn_k.weight", i);
+        gm_add_t(m, 2, T_E, T_HKV * T_HD, 1, 1, "blk.%d.attn_v.weight", i);
+        gm_add_t(m, 2, T_H * T_HD, T_E, 1, 1, "blk.%d.attn_output.weight", i);
+        gm_add_t(m, 1, T_HD, 1, 1, 1, "blk.%d.attn_q_norm.weight", i);
+        gm_add_t(m, 1, T_HD, 1, 1, 1, "blk.%d.attn_k_norm.weight", i);
+        gm_add_t(m, 1, T_E, 1, 1, 1, "blk.%d.ffn_norm.weight", i);
         if (moe) {
-            add_t(m, 2, T_E, T_X, 1, 1, "blk.%d.ffn_gate_inp.weight", i);
-            add_t(m, 3, T_E, T_FE, T_X, 1, "blk.%d.ffn_gate_exps.weight", i);
-            add_t(m, 3, T_E, T_FE, T_X, 1, "blk.%d.ffn_up_exps.weight", i);
-            add_t(m, 3, T_FE, T_E, T_X, 1, "blk.%d.ffn_down_exps.weight", i);
+            gm_add_t(m, 2, T_E, T_X, 1, 1, "blk.%d.ffn_gate_inp.weight", i);
+            gm_add_t(m, 3, T_E, T_FE, T_X, 1, "blk.%d.ffn_gate_exps.weight", i);
+            gm_add_t(m, 3, T_E, T_FE, T_X, 1, "blk.%d.ffn_up_exps.weight", i);
+            gm_add_t(m, 3, T_FE, T_E, T_X, 1, "blk.%d.ffn_down_exps.weight", i);
         } else {
-            add_t(m, 2, T_E, T_FF, 1, 1, "blk.%d.ffn_gate.weight", i);
-            add_t(m, 2, T_E, T_FF, 1, 1, "blk.%d.ffn_up.weight", i);
-            add_t(m, 2, T_FF, T_E, 1, 1, "blk.%d.ffn_down.weight", i);
+            gm_add_t(m, 2, T_E, T_FF, 1, 1, "blk.%d.ffn_gate.weight", i);
+            gm_add_t(m, 2, T_E, T_FF, 1, 1, "blk.%d.ffn_up.weight", i);
+            gm_add_t(m, 2, T_FF, T_E, 1, 1, "blk.%d.ffn_down.weight", i);
         }
     }
 }
 
-/* tokens array: n strings "t0".."t{n-1}" (kv_arr stores at most 8 numbers, strings are generated) */
-static void set_n_tokens(model *m, int n) { find_kv(m, "tokenizer.ggml.tokens")->n = n; }
+/* tokens array: n strings "t0".."t{n-1}" (gm_arr stores at most 8 numbers, strings are generated) */
+static void set_n_tokens(gm_model *m, int n) { gm_find_kv(m, "tokenizer.ggml.tokens")->n = n; }
 
 /* mmproj: width 32, 2 heads, ffn 64, depth 3, patch 4, merge 2 (merged 128), out 48,
  * deepstack taps at layers 2 and 0 (listed out of order), position grid 4x4. */
 enum { V_D = 32, V_H = 2, V_F = 64, V_L = 3, V_P = 4, V_M = 128, V_O = 48, V_POS = 16 };
 
-static void vision_model(model *m) {
+static void vision_model(gm_model *m) {
     memset(m, 0, sizeof *m);
-    kv_str(m, "general.architecture", "clip");
-    kv_str(m, "general.type", "mmproj");
-    kv_bool(m, "clip.has_vision_encoder", 1);
-    kv_str(m, "clip.projector_type", "qwen3vl_merger");
-    kv_bool(m, "clip.use_gelu", 1);
-    kv_u32(m, "clip.vision.embedding_length", V_D);
-    kv_u32(m, "clip.vision.feed_forward_length", V_F);
-    kv_u32(m, "clip.vision.block_count", V_L);
-    kv_u32(m, "clip.vision.attention.head_count", V_H);
-    kv_f32(m, "clip.vision.attention.layer_norm_epsilon", 1e-5);
-    kv_u32(m, "clip.vision.projection_dim", V_O);
-    kv_u32(m, "clip.vision.image_size", 16);
-    kv_u32(m, "clip.vision.patch_size", V_P);
-    kv_arr(m, "clip.vision.image_mean", GGUF_F32, 3, (double[]){0.25, 0.5, 0.75});
-    kv_arr(m, "clip.vision.image_std", GGUF_F32, 3, (double[]){0.5, 0.125, 2.0});
-    add_t(m, 4, V_P, V_P, 3, V_D, "v.patch_embd.weight");
-    add_t(m, 4, V_P, V_P, 3, V_D, "v.patch_embd.weight.1");
-    add_t(m, 1, V_D, 1, 1, 1, "v.patch_embd.bias");
-    add_t(m, 2, V_D, V_POS, 1, 1, "v.position_embd.weight");
+    gm_str(m, "general.architecture", "clip");
+    gm_str(m, "general.type", "mmproj");
+    gm_bool(m, "clip.has_vision_encoder", 1);
+    gm_str(m, "clip.projector_type", "qwen3vl_merger");
+    gm_bool(m, "clip.use_gelu", 1);
+    gm_u32(m, "clip.vision.embedding_length", V_D);
+    gm_u32(m, "clip.vision.feed_forward_length", V_F);
+    gm_u32(m, "clip.vision.block_count", V_L);
+    gm_u32(m, "clip.vision.attention.head_count", V_H);
+    gm_f32(m, "clip.vision.attention.layer_norm_epsilon", 1e-5);
+    gm_u32(m, "clip.vision.projection_dim", V_O);
+    gm_u32(m, "clip.vision.image_size", 16);
+    gm_u32(m, "clip.vision.patch_size", V_P);
+    gm_arr(m, "clip.vision.image_mean", GGUF_F32, 3, (double[]){0.25, 0.5, 0.75});
+    gm_arr(m, "clip.vision.image_std", GGUF_F32, 3, (double[]){0.5, 0.125, 2.0});
+    gm_add_t(m, 4, V_P, V_P, 3, V_D, "v.patch_embd.weight");
+    gm_add_t(m, 4, V_P, V_P, 3, V_D, "v.patch_embd.weight.1");
+    gm_add_t(m, 1, V_D, 1, 1, 1, "v.patch_embd.bias");
+    gm_add_t(m, 2, V_D, V_POS, 1, 1, "v.position_embd.weight");
     for (int l = 0; l < V_L; l++) {
-        add_t(m, 1, V_D, 1, 1, 1, "v.blk.%d.ln1.weight", l);
-        add_t(m, 1, V_D, 1, 1, 1, "v.blk.%d.ln1.bias", l);
-        add_t(m, 2, V_D, 3 * V_D, 1, 1, "v.blk.%d.attn_qkv.weight", l);
-        add_t(m, 1, 3 * V_D, 1, 1, 1, "v.blk.%d.attn_qkv.bias", l);
-        add_t(m, 2, V_D, V_D, 1, 1, "v.blk.%d.attn_out.weight", l);
-        add_t(m, 1, V_D, 1, 1, 1, "v.blk.%d.attn_out.bias", l);
-        add_t(m, 1, V_D, 1, 1, 1, "v.blk.%d.ln2.weight", l);
-        add_t(m, 1, V_D, 1, 1, 1, "v.blk.%d.ln2.bias", l);
-        add_t(m, 2, V_D, V_F, 1, 1, "v.blk.%d.ffn_up.weight", l);
-        add_t(m, 1, V_F, 1, 1, 1, "v.blk.%d.ffn_up.bias", l);
-        add_t(m, 2, V_F, V_D, 1, 1, "v.blk.%d.ffn_down.weight", l);
-        add_t(m, 1, V_D, 1, 1, 1, "v.blk.%d.ffn_down.bias", l);
+        gm_add_t(m, 1, V_D, 1, 1, 1, "v.blk.%d.ln1.weight", l);
+        gm_add_t(m, 1, V_D, 1, 1, 1, "v.blk.%d.ln1.bias", l);
+        gm_add_t(m, 2, V_D, 3 * V_D, 1, 1, "v.blk.%d.attn_qkv.weight", l);
+        gm_add_t(m, 1, 3 * V_D, 1, 1, 1, "v.blk.%d.attn_qkv.bias", l);
+        gm_add_t(m, 2, V_D, V_D, 1, 1, "v.blk.%d.attn_out.weight", l);
+        gm_add_t(m, 1, V_D, 1, 1, 1, "v.blk.%d.attn_out.bias", l);
+        gm_add_t(m, 1, V_D, 1, 1, 1, "v.blk.%d.ln2.weight", l);
+        gm_add_t(m, 1, V_D, 1, 1, 1, "v.blk.%d.ln2.bias", l);
+        gm_add_t(m, 2, V_D, V_F, 1, 1, "v.blk.%d.ffn_up.weight", l);
+        gm_add_t(m, 1, V_F, 1, 1, 1, "v.blk.%d.ffn_up.bias", l);
+        gm_add_t(m, 2, V_F, V_D, 1, 1, "v.blk.%d.ffn_down.weight", l);
+        gm_add_t(m, 1, V_D, 1, 1, 1, "v.blk.%d.ffn_down.bias", l);
     }
     static const int taps[2] = {2, 0};
     for (int k = 0; k < 2; k++) {
         int L = taps[k];
-        add_t(m, 1, V_M, 1, 1, 1, "v.deepstack.%d.norm.weight", L);
-        add_t(m, 1, V_M, 1, 1, 1, "v.deepstack.%d.norm.bias", L);
-        add_t(m, 2, V_M, V_M, 1, 1, "v.deepstack.%d.fc1.weight", L);
-        add_t(m, 1, V_M, 1, 1, 1, "v.deepstack.%d.fc1.bias", L);
-        add_t(m, 2, V_M, V_O, 1, 1, "v.deepstack.%d.fc2.weight", L);
-        add_t(m, 1, V_O, 1, 1, 1, "v.deepstack.%d.fc2.bias", L);
+        gm_add_t(m, 1, V_M, 1, 1, 1, "v.deepstack.%d.norm.weight", L);
+        gm_add_t(m, 1, V_M, 1, 1, 1, "v.deepstack.%d.norm.bias", L);
+        gm_add_t(m, 2, V_M, V_M, 1, 1, "v.deepstack.%d.fc1.weight", L);
+        gm_add_t(m, 1, V_M, 1, 1, 1, "v.deepstack.%d.fc1.bias", L);
+        gm_add_t(m, 2, V_M, V_O, 1, 1, "v.deepstack.%d.fc2.weight", L);
+        gm_add_t(m, 1, V_O, 1, 1, 1, "v.deepstack.%d.fc2.bias", L);
     }
-    add_t(m, 1, V_D, 1, 1, 1, "v.post_ln.weight");
-    add_t(m, 1, V_D, 1, 1, 1, "v.post_ln.bias");
-    add_t(m, 2, V_M, V_M, 1, 1, "mm.0.weight");
-    add_t(m, 1, V_M, 1, 1, 1, "mm.0.bias");
-    add_t(m, 2, V_M, V_O, 1, 1, "mm.2.weight");
-    add_t(m, 1, V_O, 1, 1, 1, "mm.2.bias");
+    gm_add_t(m, 1, V_D, 1, 1, 1, "v.post_ln.weight");
+    gm_add_t(m, 1, V_D, 1, 1, 1, "v.post_ln.bias");
+    gm_add_t(m, 2, V_M, V_M, 1, 1, "mm.0.weight");
+    gm_add_t(m, 1, V_M, 1, 1, 1, "mm.0.bias");
+    gm_add_t(m, 2, V_M, V_O, 1, 1, "mm.2.weight");
+    gm_add_t(m, 1, V_O, 1, 1, 1, "mm.2.bias");
 }
 
 /* ------------------------------------------------------------ helpers */
 
 typedef struct opened {
-    wbuf b;
+    gw_buf b;
     gguf_file *f;
 } opened;
 
-static opened open_model(const model *m) {
+static opened open_model(const gm_model *m) {
     opened o;
-    o.b = serialise(m);
+    o.b = gm_serialise(m);
     moevk_status s = gguf_open_memory(o.b.p, o.b.n, &o.f);
     if (s != MOEVK_OK) fail_msg("synthetic GGUF does not open: %s", moevk_last_error());
     return o;
 }
 static void close_model(opened *o) {
     gguf_close(o->f);
-    free(o->b.p);
+    gw_free(&o->b);
 }
 
 #define EXPECT(expr, st, needle)                                                                          \
@@ -325,7 +168,7 @@ static void close_model(opened *o) {
 #define OK(expr) EXPECT(expr, MOEVK_OK, "")
 
 /* Loads text hparams of m and returns the status (message in moevk_last_error). */
-static moevk_status text_status(const model *m, mvk_text_hparams *hp, int check_tensors) {
+static moevk_status text_status(const gm_model *m, mvk_text_hparams *hp, int check_tensors) {
     opened o = open_model(m);
     mvk_text_hparams tmp;
     if (!hp) hp = &tmp;
@@ -334,7 +177,7 @@ static moevk_status text_status(const model *m, mvk_text_hparams *hp, int check_
     close_model(&o);
     return s;
 }
-static moevk_status vision_status(const model *m, mvk_vision_hparams *hp, int check_tensors) {
+static moevk_status vision_status(const gm_model *m, mvk_vision_hparams *hp, int check_tensors) {
     opened o = open_model(m);
     mvk_vision_hparams tmp;
     if (!hp) hp = &tmp;
@@ -344,7 +187,7 @@ static moevk_status vision_status(const model *m, mvk_vision_hparams *hp, int ch
     return s;
 }
 
-static model g_m; /* large: keep it off the stack */
+static gm_model g_m; /* large: keep it off the stack */
 
 /* ------------------------------------------------------------ text tests */
 
@@ -385,7 +228,7 @@ static void test_text_qwen3vlmoe(void **state) {
 static void test_text_tied_output(void **state) {
     (void)state;
     text_model(&g_m, "qwen3vlmoe");
-    drop_t(&g_m, "output.weight");
+    gm_drop_t(&g_m, "output.weight");
     mvk_text_hparams hp;
     OK(text_status(&g_m, &hp, 1));
     assert_int_equal(hp.tied_output, 1);
@@ -401,7 +244,7 @@ static void test_text_missing_required_keys(void **state) {
     };
     for (size_t i = 0; i < sizeof req / sizeof req[0]; i++) {
         text_model(&g_m, "qwen3vlmoe");
-        drop_kv(&g_m, req[i]);
+        gm_drop_kv(&g_m, req[i]);
         char want[160];
         snprintf(want, sizeof want, "missing required key '%s'", req[i]);
         EXPECT(text_status(&g_m, NULL, 0), MOEVK_ERR_FORMAT, want);
@@ -412,11 +255,11 @@ static void test_text_defaults(void **state) {
     (void)state;
     mvk_text_hparams hp;
     text_model(&g_m, "qwen3vlmoe");
-    drop_kv(&g_m, "qwen3vlmoe.attention.key_length");
-    drop_kv(&g_m, "qwen3vlmoe.attention.value_length");
-    drop_kv(&g_m, "qwen3vlmoe.attention.head_count_kv");
-    drop_kv(&g_m, "qwen3vlmoe.rope.freq_base");
-    drop_kv(&g_m, "qwen3vlmoe.n_deepstack_layers");
+    gm_drop_kv(&g_m, "qwen3vlmoe.attention.key_length");
+    gm_drop_kv(&g_m, "qwen3vlmoe.attention.value_length");
+    gm_drop_kv(&g_m, "qwen3vlmoe.attention.head_count_kv");
+    gm_drop_kv(&g_m, "qwen3vlmoe.rope.freq_base");
+    gm_drop_kv(&g_m, "qwen3vlmoe.n_deepstack_layers");
     OK(text_status(&g_m, &hp, 0));
     assert_int_equal(hp.head_dim, T_E / T_H);
     assert_int_equal(hp.head_dim_v, T_E / T_H);
@@ -433,87 +276,87 @@ static void test_text_n_ff_exp_fallback(void **state) {
     (void)state;
     mvk_text_hparams hp;
     text_model(&g_m, "qwen3vlmoe");
-    drop_kv(&g_m, "qwen3vlmoe.expert_feed_forward_length");
+    gm_drop_kv(&g_m, "qwen3vlmoe.expert_feed_forward_length");
     OK(text_status(&g_m, &hp, 0));
     assert_int_equal(hp.n_ff_exp, T_FF / T_K);
-    drop_kv(&g_m, "qwen3vlmoe.feed_forward_length");
+    gm_drop_kv(&g_m, "qwen3vlmoe.feed_forward_length");
     EXPECT(text_status(&g_m, &hp, 0), MOEVK_ERR_FORMAT, "qwen3vlmoe.expert_feed_forward_length");
 }
 
 static void test_text_wrong_shape(void **state) {
     (void)state;
     text_model(&g_m, "qwen3vlmoe");
-    reshape_t(&g_m, "blk.1.ffn_down_exps.weight", 3, T_E, T_FE, T_X);
+    gm_reshape_t(&g_m, "blk.1.ffn_down_exps.weight", 3, T_E, T_FE, T_X);
     EXPECT(text_status(&g_m, NULL, 1), MOEVK_ERR_SHAPE,
            "tensor 'blk.1.ffn_down_exps.weight' has shape [48, 24, 4], expected [24, 48, 4]");
     text_model(&g_m, "qwen3vlmoe");
-    reshape_t(&g_m, "blk.0.attn_k_norm.weight", 1, 12, 1, 1);
+    gm_reshape_t(&g_m, "blk.0.attn_k_norm.weight", 1, 12, 1, 1);
     EXPECT(text_status(&g_m, NULL, 1), MOEVK_ERR_SHAPE, "tensor 'blk.0.attn_k_norm.weight' has shape [12], expected [16]");
     text_model(&g_m, "qwen3vlmoe");
-    reshape_t(&g_m, "output.weight", 2, T_E, T_V + 1, 1);
+    gm_reshape_t(&g_m, "output.weight", 2, T_E, T_V + 1, 1);
     EXPECT(text_status(&g_m, NULL, 1), MOEVK_ERR_SHAPE, "'output.weight'");
     text_model(&g_m, "qwen3vlmoe");
-    reshape_t(&g_m, "token_embd.weight", 2, T_E + 1, T_V, 1);
+    gm_reshape_t(&g_m, "token_embd.weight", 2, T_E + 1, T_V, 1);
     EXPECT(text_status(&g_m, NULL, 0), MOEVK_ERR_SHAPE, "'token_embd.weight'");
 }
 
 static void test_text_missing_tensor(void **state) {
     (void)state;
     text_model(&g_m, "qwen3vlmoe");
-    drop_t(&g_m, "blk.1.attn_q_norm.weight");
+    gm_drop_t(&g_m, "blk.1.attn_q_norm.weight");
     EXPECT(text_status(&g_m, NULL, 1), MOEVK_ERR_FORMAT, "missing tensor 'blk.1.attn_q_norm.weight'");
     text_model(&g_m, "qwen3vlmoe");
-    drop_t(&g_m, "token_embd.weight");
+    gm_drop_t(&g_m, "token_embd.weight");
     EXPECT(text_status(&g_m, NULL, 0), MOEVK_ERR_FORMAT, "missing tensor 'token_embd.weight'");
 }
 
 static void test_text_wrong_arch(void **state) {
     (void)state;
     text_model(&g_m, "qwen3vlmoe");
-    snprintf(find_kv(&g_m, "general.architecture")->s, 64, "llama");
+    snprintf(gm_find_kv(&g_m, "general.architecture")->s, 64, "llama");
     EXPECT(text_status(&g_m, NULL, 0), MOEVK_ERR_UNSUPPORTED, "unsupported architecture 'llama'");
-    snprintf(find_kv(&g_m, "general.architecture")->s, 64, "clip");
+    snprintf(gm_find_kv(&g_m, "general.architecture")->s, 64, "clip");
     EXPECT(text_status(&g_m, NULL, 0), MOEVK_ERR_UNSUPPORTED, "'clip'");
 }
 
 static void test_text_fused_rejected(void **state) {
     (void)state;
     text_model(&g_m, "qwen3vlmoe");
-    add_t(&g_m, 3, T_E, 2 * T_FE, T_X, 1, "blk.1.ffn_gate_up_exps.weight");
+    gm_add_t(&g_m, 3, T_E, 2 * T_FE, T_X, 1, "blk.1.ffn_gate_up_exps.weight");
     EXPECT(text_status(&g_m, NULL, 0), MOEVK_ERR_UNSUPPORTED, "blk.1.ffn_gate_up_exps.weight");
     text_model(&g_m, "qwen3vlmoe");
-    add_t(&g_m, 2, T_E, 3 * T_H * T_HD, 1, 1, "blk.0.attn_qkv.weight");
+    gm_add_t(&g_m, 2, T_E, 3 * T_H * T_HD, 1, 1, "blk.0.attn_qkv.weight");
     EXPECT(text_status(&g_m, NULL, 0), MOEVK_ERR_UNSUPPORTED, "'blk.0.attn_qkv.weight': fused text QKV");
 }
 
 static void test_text_bad_values(void **state) {
     (void)state;
     text_model(&g_m, "qwen3vlmoe");
-    tkv *k = find_kv(&g_m, "qwen3vlmoe.block_count");
+    gm_kv *k = gm_find_kv(&g_m, "qwen3vlmoe.block_count");
     k->type = GGUF_STRING;
     snprintf(k->s, 64, "2");
     EXPECT(text_status(&g_m, NULL, 0), MOEVK_ERR_FORMAT, "key 'qwen3vlmoe.block_count' has type string");
     text_model(&g_m, "qwen3vlmoe");
-    find_kv(&g_m, "qwen3vlmoe.attention.head_count_kv")->u = 3;
+    gm_find_kv(&g_m, "qwen3vlmoe.attention.head_count_kv")->u = 3;
     EXPECT(text_status(&g_m, NULL, 0), MOEVK_ERR_FORMAT, "head_count_kv' = 3 does not divide");
     text_model(&g_m, "qwen3vlmoe");
-    find_kv(&g_m, "qwen3vlmoe.expert_used_count")->u = 5;
+    gm_find_kv(&g_m, "qwen3vlmoe.expert_used_count")->u = 5;
     EXPECT(text_status(&g_m, NULL, 0), MOEVK_ERR_FORMAT, "expert_used_count' = 5 exceeds");
     text_model(&g_m, "qwen3vlmoe");
-    find_kv(&g_m, "qwen3vlmoe.embedding_length")->u = 0;
+    gm_find_kv(&g_m, "qwen3vlmoe.embedding_length")->u = 0;
     EXPECT(text_status(&g_m, NULL, 0), MOEVK_ERR_FORMAT, "embedding_length' = 0");
     text_model(&g_m, "qwen3vlmoe");
-    tkv *sec = find_kv(&g_m, "qwen3vlmoe.rope.dimension_sections");
+    gm_kv *sec = gm_find_kv(&g_m, "qwen3vlmoe.rope.dimension_sections");
     sec->arr[0] = sec->arr[1] = sec->arr[2] = 0;
     EXPECT(text_status(&g_m, NULL, 0), MOEVK_ERR_FORMAT, "dimension_sections' sums to 0");
     sec->arr[0] = -1;
     EXPECT(text_status(&g_m, NULL, 0), MOEVK_ERR_FORMAT, "dimension_sections'[0] = -1");
     text_model(&g_m, "qwen3vlmoe");
-    find_kv(&g_m, "qwen3vlmoe.n_deepstack_layers")->u = T_L + 1;
+    gm_find_kv(&g_m, "qwen3vlmoe.n_deepstack_layers")->u = T_L + 1;
     EXPECT(text_status(&g_m, NULL, 0), MOEVK_ERR_FORMAT, "n_deepstack_layers' = 3 exceeds");
     /* a huge layer count is refused before anyone sizes arrays from it */
     text_model(&g_m, "qwen3vlmoe");
-    find_kv(&g_m, "qwen3vlmoe.block_count")->u = 2000000000u;
+    gm_find_kv(&g_m, "qwen3vlmoe.block_count")->u = 2000000000u;
     EXPECT(text_status(&g_m, NULL, 0), MOEVK_ERR_FORMAT, "block_count' = 2000000000 exceeds");
 }
 
@@ -542,7 +385,7 @@ static void test_text_qwen3vl_dense(void **state) {
     (void)state;
     mvk_text_hparams hp;
     text_model(&g_m, "qwen3vl");
-    drop_t(&g_m, "output.weight");
+    gm_drop_t(&g_m, "output.weight");
     OK(text_status(&g_m, &hp, 1));
     assert_int_equal(hp.arch, MVK_ARCH_QWEN3VL);
     assert_false(hp.is_moe);
@@ -551,10 +394,10 @@ static void test_text_qwen3vl_dense(void **state) {
     assert_int_equal(hp.n_expert, 0);
     assert_int_equal(hp.n_deepstack, T_DS);
     assert_int_equal(hp.tied_output, 1);
-    reshape_t(&g_m, "blk.0.ffn_down.weight", 2, T_E, T_FF, 1);
+    gm_reshape_t(&g_m, "blk.0.ffn_down.weight", 2, T_E, T_FF, 1);
     EXPECT(text_status(&g_m, &hp, 1), MOEVK_ERR_SHAPE, "'blk.0.ffn_down.weight' has shape [48, 96], expected [96, 48]");
     text_model(&g_m, "qwen3vl");
-    drop_kv(&g_m, "qwen3vl.feed_forward_length");
+    gm_drop_kv(&g_m, "qwen3vl.feed_forward_length");
     EXPECT(text_status(&g_m, &hp, 0), MOEVK_ERR_FORMAT, "missing required key 'qwen3vl.feed_forward_length'");
 }
 
@@ -611,13 +454,13 @@ static void test_vision_pair(void **state) {
     OK(text_status(&g_m, &th, 1));
     OK(mvk_check_text_vision_pair(&th, &vh));
     /* text with 1 deepstack layer: 96 != 144 */
-    find_kv(&g_m, "qwen3vlmoe.n_deepstack_layers")->u = 1;
+    gm_find_kv(&g_m, "qwen3vlmoe.n_deepstack_layers")->u = 1;
     OK(text_status(&g_m, &th, 1));
     EXPECT(mvk_check_text_vision_pair(&th, &vh), MOEVK_ERR_SHAPE, "mmproj row width 144");
     EXPECT(mvk_check_text_vision_pair(&th, &vh), MOEVK_ERR_SHAPE, "n_embd_inp 96");
     /* merger output 40 wide vs text n_embd 48 */
     vision_model(&g_m);
-    reshape_t(&g_m, "mm.2.bias", 1, 40, 1, 1);
+    gm_reshape_t(&g_m, "mm.2.bias", 1, 40, 1, 1);
     OK(vision_status(&g_m, &vh, 0));
     text_model(&g_m, "qwen3vlmoe");
     OK(text_status(&g_m, &th, 0));
@@ -631,31 +474,31 @@ static void test_vision_pair(void **state) {
 static void test_vision_wrong_shapes(void **state) {
     (void)state;
     vision_model(&g_m);
-    tten *t = find_t(&g_m, "v.patch_embd.weight");
+    gm_tensor *t = gm_find_t(&g_m, "v.patch_embd.weight");
     t->ne[3] = V_D - 1;
     EXPECT(vision_status(&g_m, NULL, 1), MOEVK_ERR_SHAPE,
            "tensor 'v.patch_embd.weight' has shape [4, 4, 3, 31], expected [4, 4, 3, 32]");
     vision_model(&g_m);
-    reshape_t(&g_m, "v.deepstack.2.fc1.weight", 2, V_M, V_O, 1);
+    gm_reshape_t(&g_m, "v.deepstack.2.fc1.weight", 2, V_M, V_O, 1);
     EXPECT(vision_status(&g_m, NULL, 1), MOEVK_ERR_SHAPE, "'v.deepstack.2.fc1.weight' has shape [128, 48], expected [128, 128]");
     vision_model(&g_m);
-    reshape_t(&g_m, "v.blk.1.attn_qkv.bias", 1, 2 * V_D, 1, 1);
+    gm_reshape_t(&g_m, "v.blk.1.attn_qkv.bias", 1, 2 * V_D, 1, 1);
     EXPECT(vision_status(&g_m, NULL, 1), MOEVK_ERR_SHAPE, "'v.blk.1.attn_qkv.bias' has shape [64], expected [96]");
     vision_model(&g_m);
-    reshape_t(&g_m, "mm.0.weight", 2, V_M, V_M / 2, 1);
+    gm_reshape_t(&g_m, "mm.0.weight", 2, V_M, V_M / 2, 1);
     EXPECT(vision_status(&g_m, NULL, 1), MOEVK_ERR_SHAPE, "'mm.0.weight'");
     vision_model(&g_m);
-    reshape_t(&g_m, "v.position_embd.weight", 2, V_D, 15, 1);
+    gm_reshape_t(&g_m, "v.position_embd.weight", 2, V_D, 15, 1);
     EXPECT(vision_status(&g_m, NULL, 0), MOEVK_ERR_SHAPE, "not a square grid");
 }
 
 static void test_vision_missing(void **state) {
     (void)state;
     vision_model(&g_m);
-    drop_t(&g_m, "v.patch_embd.weight.1");
+    gm_drop_t(&g_m, "v.patch_embd.weight.1");
     EXPECT(vision_status(&g_m, NULL, 1), MOEVK_ERR_FORMAT, "missing tensor 'v.patch_embd.weight.1'");
     vision_model(&g_m);
-    drop_t(&g_m, "v.deepstack.0.fc2.bias");
+    gm_drop_t(&g_m, "v.deepstack.0.fc2.bias");
     EXPECT(vision_status(&g_m, NULL, 1), MOEVK_ERR_FORMAT, "missing tensor 'v.deepstack.0.fc2.bias'");
     static const char *const req[] = {
         "clip.vision.embedding_length", "clip.vision.feed_forward_length", "clip.vision.block_count",
@@ -665,7 +508,7 @@ static void test_vision_missing(void **state) {
     };
     for (size_t i = 0; i < sizeof req / sizeof req[0]; i++) {
         vision_model(&g_m);
-        drop_kv(&g_m, req[i]);
+        gm_drop_kv(&g_m, req[i]);
         char want[160];
         snprintf(want, sizeof want, "missing required key '%s'", req[i]);
         EXPECT(vision_status(&g_m, NULL, 0), MOEVK_ERR_FORMAT, want);
@@ -675,32 +518,32 @@ static void test_vision_missing(void **state) {
 static void test_vision_other_projector(void **state) {
     (void)state;
     vision_model(&g_m);
-    snprintf(find_kv(&g_m, "clip.projector_type")->s, 64, "mlp");
+    snprintf(gm_find_kv(&g_m, "clip.projector_type")->s, 64, "mlp");
     EXPECT(vision_status(&g_m, NULL, 0), MOEVK_ERR_UNSUPPORTED, "projector type 'mlp'");
     vision_model(&g_m);
-    snprintf(find_kv(&g_m, "general.architecture")->s, 64, "qwen3vlmoe");
+    snprintf(gm_find_kv(&g_m, "general.architecture")->s, 64, "qwen3vlmoe");
     EXPECT(vision_status(&g_m, NULL, 0), MOEVK_ERR_UNSUPPORTED, "'qwen3vlmoe', expected 'clip'");
     vision_model(&g_m);
-    find_kv(&g_m, "clip.has_vision_encoder")->u = 0;
+    gm_find_kv(&g_m, "clip.has_vision_encoder")->u = 0;
     EXPECT(vision_status(&g_m, NULL, 0), MOEVK_ERR_UNSUPPORTED, "has_vision_encoder is false");
 }
 
 static void test_vision_bad_values(void **state) {
     (void)state;
     vision_model(&g_m);
-    add_t(&g_m, 1, V_M, 1, 1, 1, "v.deepstack.7.norm.weight");
+    gm_add_t(&g_m, 1, V_M, 1, 1, 1, "v.deepstack.7.norm.weight");
     EXPECT(vision_status(&g_m, NULL, 0), MOEVK_ERR_FORMAT, "'v.deepstack.7.norm.weight' does not name a ViT layer");
     vision_model(&g_m);
-    find_kv(&g_m, "clip.vision.image_mean")->n = 2;
+    gm_find_kv(&g_m, "clip.vision.image_mean")->n = 2;
     EXPECT(vision_status(&g_m, NULL, 0), MOEVK_ERR_FORMAT, "'clip.vision.image_mean' has 2 entries");
     vision_model(&g_m);
-    find_kv(&g_m, "clip.vision.attention.head_count")->u = 3;
+    gm_find_kv(&g_m, "clip.vision.attention.head_count")->u = 3;
     EXPECT(vision_status(&g_m, NULL, 0), MOEVK_ERR_FORMAT, "head_count 3");
     vision_model(&g_m);
-    find_kv(&g_m, "clip.vision.block_count")->u = 1u << 30;
+    gm_find_kv(&g_m, "clip.vision.block_count")->u = 1u << 30;
     EXPECT(vision_status(&g_m, NULL, 0), MOEVK_ERR_FORMAT, "'clip.vision.block_count' = 1073741824 exceeds");
     vision_model(&g_m);
-    drop_kv(&g_m, "clip.use_gelu");
+    gm_drop_kv(&g_m, "clip.use_gelu");
     mvk_vision_hparams vh;
     OK(vision_status(&g_m, &vh, 0));
     assert_int_equal(vh.act, MVK_VISION_ACT_GELU_QUICK); /* what llama.cpp would do */
@@ -708,11 +551,11 @@ static void test_vision_bad_values(void **state) {
 
 static void test_require_tensor(void **state) {
     (void)state;
-    model *m = &g_m;
+    gm_model *m = &g_m;
     memset(m, 0, sizeof *m);
-    kv_str(m, "general.architecture", "x");
-    add_t(m, 2, 8, 1, 1, 1, "bias.%d", 3);        /* stored as [8, 1] */
-    add_t(m, 3, 4, 5, 6, 1, "w");
+    gm_str(m, "general.architecture", "x");
+    gm_add_t(m, 2, 8, 1, 1, 1, "bias.%d", 3);        /* stored as [8, 1] */
+    gm_add_t(m, 3, 4, 5, 6, 1, "w");
     opened o = open_model(m);
     const gguf_tensor_info *t = NULL;
     OK(mvk_require_tensor(o.f, (int64_t[]){8}, 1, &t, "bias.%d", 3));
@@ -732,15 +575,9 @@ static void test_require_tensor(void **state) {
 /* ------------------------------------------------------------ goldens */
 
 static int golden_path(char *out, size_t cap, const char *file) {
-    const char *g = getenv("MOEVK_GOLDENS");
-    if (g && *g) snprintf(out, cap, "%s/qwen3vlmoe-tiny-a/%s", g, file);
-    else snprintf(out, cap, "../shared/goldens/qwen3vlmoe-tiny-a/%s", file);
-    FILE *fp = fopen(out, "rb");
-    if (!fp) {
-        fprintf(stderr, "SKIP: golden file %s not found (set MOEVK_GOLDENS)\n", out);
-        return 0;
-    }
-    fclose(fp);
+    const char *g = tu_goldens_dir();
+    if (!g) return 0;
+    snprintf(out, cap, "%s/qwen3vlmoe-tiny-a/%s", g, file);
     return 1;
 }
 
@@ -835,5 +672,5 @@ int main(void) {
         cmocka_unit_test(test_require_tensor),
         cmocka_unit_test(test_golden_pair),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return tu_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

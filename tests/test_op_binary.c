@@ -72,5 +72,5 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_broadcast_rows, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_bad_shapes, tu_test_setup, tu_test_teardown),
     };
-    return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
+    return tu_exit(cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown));
 }

@@ -127,5 +127,5 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_large_get_rows, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_large_mul_mat_id, tu_test_setup, tu_test_teardown),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return tu_exit(cmocka_run_group_tests(tests, setup, teardown));
 }

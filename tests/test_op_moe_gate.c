@@ -119,5 +119,5 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_renorm_clamp, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, tu_test_setup, tu_test_teardown),
     };
-    return cmocka_run_group_tests(tests, tu_group_setup, report);
+    return tu_exit(cmocka_run_group_tests(tests, tu_group_setup, report));
 }

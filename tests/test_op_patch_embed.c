@@ -18,12 +18,7 @@ static void im2col_case(int64_t W, int64_t H, int64_t C, int p, int64_t img_pad)
     tu_fill(img, n, -1, 1);
     ref_im2col(ref, img, W, H, C, p);
     /* the image as a view with rows img_pad floats longer */
-    int64_t rs = W + img_pad;
-    float *h = calloc((size_t)(rs * H * C), 4);
-    for (int64_t r = 0; r < H * C; r++) memcpy(h + r * rs, img + r * W, (size_t)W * 4);
-    tu_tensor ti = tu_upload(MVK_TYPE_F32, rs, H, C, 1, h);
-    int64_t ne[4] = {W, H, C, 1}, nb[4] = {4, rs * 4, rs * H * 4, rs * H * C * 4};
-    ti.t = mvk_tensor_view(&ti.t, 0, ne, nb);
+    tu_tensor ti = tu_upload_padded(img, W, H, C, 1, img_pad);
     tu_tensor tc = tu_upload(MVK_TYPE_F32, K, np, 1, 1, NULL);
     vk_stream *s = tu_begin();
     TU_OK(vk_op_im2col(s, &tc.t, &ti.t, p));
@@ -32,7 +27,7 @@ static void im2col_case(int64_t W, int64_t H, int64_t C, int p, int64_t img_pad)
     if (memcmp(ref, got, (size_t)(K * np) * 4) != 0)
         fail_msg("im2col %lldx%lldx%lld p %d: differs from ref_im2col", (long long)W, (long long)H, (long long)C, p);
     tu_free(&ti); tu_free(&tc);
-    free(img); free(ref); free(got); free(h);
+    free(img); free(ref); free(got);
 }
 
 static void test_im2col(void **state) {
@@ -128,5 +123,5 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_patch_embed, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, tu_test_setup, tu_test_teardown),
     };
-    return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
+    return tu_exit(cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown));
 }

@@ -18,19 +18,13 @@ static int64_t nel(const int64_t ne[4]) { return ne[0] * ne[1] * ne[2] * ne[3]; 
 
 /* Runs the op on contiguous x (or, with pad, x as a view whose rows are pad longer). */
 static void run_dev(float *got, const float *x, const int64_t xne[4], const int64_t yne[4], int axis0, int align, int64_t pad) {
-    int64_t rs = xne[0] + pad, rows = xne[1] * xne[2] * xne[3];
-    float *h = calloc((size_t)(rs * rows), 4);
-    for (int64_t r = 0; r < rows; r++) memcpy(h + r * rs, x + r * xne[0], (size_t)xne[0] * 4);
-    tu_tensor tx = tu_upload(MVK_TYPE_F32, rs, xne[1], xne[2], xne[3], h);
-    int64_t nb[4] = {4, rs * 4, rs * 4 * xne[1], rs * 4 * xne[1] * xne[2]};
-    tx.t = mvk_tensor_view(&tx.t, 0, xne, nb);
+    tu_tensor tx = tu_upload_padded(x, xne[0], xne[1], xne[2], xne[3], pad);
     tu_tensor ty = tu_upload(MVK_TYPE_F32, yne[0], yne[1], yne[2], yne[3], NULL);
     vk_stream *s = tu_begin();
     TU_OK(vk_op_resize_bilinear(s, &ty.t, &tx.t, axis0, align));
     tu_end_submit(s);
     tu_download(&ty, got, (uint64_t)nel(yne) * 4);
     tu_free(&tx); tu_free(&ty);
-    free(h);
 }
 
 static void resize_case(const int64_t xne[4], const int64_t yne[4], int axis0, int align, int64_t pad) {
@@ -149,5 +143,5 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_analytic, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, tu_test_setup, tu_test_teardown),
     };
-    return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
+    return tu_exit(cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown));
 }

@@ -176,5 +176,5 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_rope_inplace_replay, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_rope_bad_input, tu_test_setup, tu_test_teardown),
     };
-    return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
+    return tu_exit(cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown));
 }

@@ -12,46 +12,19 @@
 
 static double g_worst_softmax;
 
-/* [ne0][ne1][ne2] with rows `pad` floats longer than ne0, holding x (contiguous host data). */
-static tu_tensor upload_padded(const float *x, int64_t ne0, int64_t ne1, int64_t ne2, int64_t pad) {
-    int64_t rs = ne0 + pad, rows = ne1 * ne2;
-    float *h = malloc((size_t)(rs * rows) * 4);
-    for (int64_t r = 0; r < rows; r++) {
-        for (int64_t i = 0; i < rs; i++) h[r * rs + i] = 777.0f;
-        if (x) memcpy(h + r * rs, x + r * ne0, (size_t)ne0 * 4);
-    }
-    tu_tensor t = tu_upload(MVK_TYPE_F32, rs, ne1, ne2, 1, h);
-    free(h);
-    int64_t ne[4] = {ne0, ne1, ne2, 1}, nb[4] = {4, rs * 4, rs * 4 * ne1, rs * 4 * ne1 * ne2};
-    t.t = mvk_tensor_view(&t.t, 0, ne, nb);
-    return t;
-}
-
-static void download_padded(const tu_tensor *t, float *out, int64_t ne0, int64_t rows, int64_t pad) {
-    int64_t rs = ne0 + pad;
-    float *h = malloc((size_t)(rs * rows) * 4);
-    tu_download(t, h, (uint64_t)(rs * rows) * 4);
-    for (int64_t r = 0; r < rows; r++) {
-        memcpy(out + r * ne0, h + r * rs, (size_t)ne0 * 4);
-        for (int64_t i = ne0; i < rs; i++)
-            if (h[r * rs + i] != 777.0f) fail_msg("padding of row %lld overwritten", (long long)r);
-    }
-    free(h);
-}
-
 static void softmax_case(int64_t ne0, int64_t ne1, int64_t ne2, int64_t pad, int in_place, float scale, float lo, float hi) {
     int64_t n = ne0 * ne1 * ne2;
     float *x = malloc((size_t)n * 4), *ref = malloc((size_t)n * 4), *got = malloc((size_t)n * 4);
     tu_fill(x, n, lo, hi);
     if (ne0 > 3 && scale > 0) x[2] = -INFINITY; /* a masked entry */
     ref_softmax(ref, x, ne0, ne1 * ne2, scale);
-    tu_tensor tx = upload_padded(x, ne0, ne1, ne2, pad);
-    tu_tensor ty = upload_padded(NULL, ne0, ne1, ne2, pad ? pad + 3 : 0);
+    tu_tensor tx = tu_upload_padded(x, ne0, ne1, ne2, 1, pad);
+    tu_tensor ty = tu_upload_padded(NULL, ne0, ne1, ne2, 1, pad ? pad + 3 : 0);
     const tu_tensor *out = in_place ? &tx : &ty;
     vk_stream *s = tu_begin();
     TU_OK(vk_op_softmax(s, &out->t, &tx.t, scale));
     tu_end_submit(s);
-    download_padded(out, got, ne0, ne1 * ne2, in_place ? pad : (pad ? pad + 3 : 0));
+    tu_download_padded(out, got, ne0, ne1 * ne2, in_place ? pad : (pad ? pad + 3 : 0));
     char label[160];
     snprintf(label, sizeof label, "softmax [%lld,%lld,%lld] pad %lld%s scale %g", (long long)ne0, (long long)ne1, (long long)ne2,
              (long long)pad, in_place ? " in place" : "", (double)scale);
@@ -78,7 +51,7 @@ static void argmax_check(const float *x, int64_t ne0, int64_t ne1, int64_t ne2, 
     int64_t rows = ne1 * ne2;
     int32_t *ref = malloc((size_t)rows * 4), *got = malloc((size_t)rows * 4);
     ref_argmax(ref, x, ne0, rows);
-    tu_tensor tx = upload_padded(x, ne0, ne1, ne2, pad);
+    tu_tensor tx = tu_upload_padded(x, ne0, ne1, ne2, 1, pad);
     tu_tensor ti = tu_upload(MVK_TYPE_I32, rows, 1, 1, 1, NULL);
     vk_stream *s = tu_begin();
     TU_OK(vk_op_argmax(s, &ti.t, &tx.t));
@@ -152,8 +125,7 @@ static void test_argmax_large(void **state) {
     uint64_t range = vk_ctx_info(tu_vk)->max_storage_buffer_range;
     int64_t V = 151936, T = (int64_t)(range / (uint64_t)(V * 4)) + 3;
     if ((uint64_t)(V * T * 4) > (uint64_t)1 << 31) {
-        fprintf(stderr, "SKIP large argmax: storage range %llu B would need a tensor over 2 GiB\n", (unsigned long long)range);
-        skip();
+        TU_SKIP_NA("large argmax: storage range %llu B would need a tensor over 2 GiB", (unsigned long long)range);
     }
     float *x = malloc((size_t)(V * T) * 4);
     assert_non_null(x);
@@ -204,5 +176,5 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_argmax_large, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, tu_test_setup, tu_test_teardown),
     };
-    return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
+    return tu_exit(cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown));
 }

@@ -34,35 +34,6 @@ static moevk_status dev_op(int op, vk_stream *s, const mvk_tensor *y, const mvk_
     }
 }
 
-/* A tensor [ne0][ne1][ne2] whose rows are `pad` floats longer than ne0 (pad 0: contiguous),
- * holding x (contiguous host data); padding filled with a sentinel. */
-static tu_tensor upload_padded(const float *x, int64_t ne0, int64_t ne1, int64_t ne2, int64_t pad) {
-    int64_t rs = ne0 + pad, rows = ne1 * ne2;
-    float *h = malloc((size_t)(rs * rows) * 4);
-    for (int64_t r = 0; r < rows; r++) {
-        for (int64_t i = 0; i < rs; i++) h[r * rs + i] = 12345.0f;
-        if (x) memcpy(h + r * rs, x + r * ne0, (size_t)ne0 * 4);
-    }
-    tu_tensor t = tu_upload(MVK_TYPE_F32, rs, ne1, ne2, 1, h);
-    free(h);
-    int64_t ne[4] = {ne0, ne1, ne2, 1}, nb[4] = {4, rs * 4, rs * 4 * ne1, rs * 4 * ne1 * ne2};
-    t.t = mvk_tensor_view(&t.t, 0, ne, nb);
-    return t;
-}
-
-/* Downloads the view's ne0 x rows values and checks the padding kept its sentinel. */
-static void download_padded(const tu_tensor *t, float *out, int64_t ne0, int64_t rows, int64_t pad) {
-    int64_t rs = ne0 + pad;
-    float *h = malloc((size_t)(rs * rows) * 4);
-    tu_download(t, h, (uint64_t)(rs * rows) * 4);
-    for (int64_t r = 0; r < rows; r++) {
-        memcpy(out + r * ne0, h + r * rs, (size_t)ne0 * 4);
-        for (int64_t i = ne0; i < rs; i++)
-            if (h[r * rs + i] != 12345.0f) fail_msg("padding of row %lld overwritten", (long long)r);
-    }
-    free(h);
-}
-
 /* mode 0: separate y; 1: y == x (in place); 2: y == u (swiglu only) */
 static void run_case(int op, int64_t ne0, int64_t ne1, int64_t ne2, int64_t pad, int mode, float lo, float hi) {
     int64_t n = ne0 * ne1 * ne2;
@@ -70,15 +41,15 @@ static void run_case(int op, int64_t ne0, int64_t ne1, int64_t ne2, int64_t pad,
     tu_fill(x, n, lo, hi);
     tu_fill(u, n, -3, 3);
     ref_op(op, ref, x, u, n);
-    tu_tensor tx = upload_padded(x, ne0, ne1, ne2, pad);
-    tu_tensor tu = upload_padded(u, ne0, ne1, ne2, pad + 1);
-    tu_tensor ty = upload_padded(NULL, ne0, ne1, ne2, pad ? pad + 2 : 0);
+    tu_tensor tx = tu_upload_padded(x, ne0, ne1, ne2, 1, pad);
+    tu_tensor tu = tu_upload_padded(u, ne0, ne1, ne2, 1, pad + 1);
+    tu_tensor ty = tu_upload_padded(NULL, ne0, ne1, ne2, 1, pad ? pad + 2 : 0);
     const tu_tensor *out = mode == 1 ? &tx : mode == 2 ? &tu : &ty;
     vk_stream *s = tu_begin();
     TU_OK(dev_op(op, s, &out->t, &tx.t, &tu.t));
     tu_end_submit(s);
     int64_t opad = mode == 1 ? pad : mode == 2 ? pad + 1 : (pad ? pad + 2 : 0);
-    download_padded(out, got, ne0, ne1 * ne2, opad);
+    tu_download_padded(out, got, ne0, ne1 * ne2, opad);
     char label[160];
     snprintf(label, sizeof label, "%s [%lld,%lld,%lld] pad %lld mode %d", op_names[op], (long long)ne0, (long long)ne1,
              (long long)ne2, (long long)pad, mode);
@@ -167,8 +138,7 @@ static void test_larger_than_binding(void **state) {
     uint64_t range = vk_ctx_info(tu_vk)->max_storage_buffer_range;
     int64_t n = (int64_t)(range / 4) + 4099;
     if ((uint64_t)n * 4 > (uint64_t)1 << 31) {
-        fprintf(stderr, "SKIP larger-than-binding: storage range %llu B would need over 2 GiB\n", (unsigned long long)range);
-        skip();
+        TU_SKIP_NA("larger-than-binding: storage range %llu B would need over 2 GiB", (unsigned long long)range);
     }
     float *x = malloc((size_t)n * 4), *got = malloc((size_t)n * 4);
     assert_non_null(x);
@@ -228,5 +198,5 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_bad_input, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_report, tu_test_setup, tu_test_teardown),
     };
-    return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
+    return tu_exit(cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown));
 }

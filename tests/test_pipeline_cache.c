@@ -329,7 +329,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_damaged_file_ignored, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_disabled_writes_nothing, tu_test_setup, tu_test_teardown),
     };
-    int rc = cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
+    int rc = tu_exit(cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown));
     rm_tree(g_root);
     return rc;
 }

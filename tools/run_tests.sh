@@ -2,8 +2,13 @@
 # Builds moevk (if needed) and runs the whole test suite with ctest.
 # The tests run on the Vulkan device moevk picks (lavapipe on a machine without
 # a GPU) with the Khronos validation layer on; any validation message fails.
-#   MOEVK_BUILD_DIR=build     build directory (default: build)
-#   MOEVK_REQUIRE_DEVICE=1    a missing Vulkan device fails instead of skipping
+# A test whose inputs are missing (the goldens in ../shared, node packages) is
+# reported as skipped, never as passed; with CI=true it fails instead.
+# The last line counts them: "N passed, M skipped, K failed".
+#   MOEVK_BUILD_DIR=build          build directory (default: build)
+#   MOEVK_REQUIRE_DEVICE=1         a missing Vulkan device fails instead of skipping
+#   MOEVK_TEST_LABEL=ops|e2e       run only the tests with this ctest label (regex)
+#   MOEVK_TEST_LABEL_EXCLUDE=slow  leave out the tests with this label (regex)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bash "$root/tools/install_deps.sh"
@@ -14,5 +19,20 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
 fi
 cmake --build "$build" -j"$(nproc)"
 args=(--output-on-failure -j1)
+[ -n "${MOEVK_TEST_LABEL:-}" ] && args+=(-L "$MOEVK_TEST_LABEL")
 [ -n "${MOEVK_TEST_LABEL_EXCLUDE:-}" ] && args+=(-LE "$MOEVK_TEST_LABEL_EXCLUDE")
-cd "$build" && ctest "${args[@]}"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+rc=0
+(cd "$build" && ctest "${args[@]}") | tee "$log" || rc=$?
+# one line per test: "... Test  #3: name ....   Passed" / "***Skipped" / "***Failed" / "***Timeout" / "Not Run"
+passed=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* +Passed +[0-9.]+ sec' "$log" || true)
+skipped=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*Skipped' "$log" || true)
+total=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: ' "$log" || true)
+failed=$((total - passed - skipped))
+if [ "$skipped" -gt 0 ]; then
+  echo "skipped (each printed a SKIP line naming what is missing):"
+  grep -E '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*Skipped' "$log" | sed -E 's/^.*#[0-9]+: ([^ ]+).*/  \1/'
+fi
+echo "moevk tests: $passed passed, $skipped skipped, $failed failed (of $total)"
+[ "$rc" = 0 ] && [ "$failed" = 0 ]

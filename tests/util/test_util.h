@@ -5,9 +5,16 @@
  *         cmocka_unit_test_setup_teardown(test_x, tu_test_setup, tu_test_teardown), ...};
  *     return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
  * tu_group_setup creates one vk_ctx with the Khronos validation layer on; a
- * missing device skips the tests unless MOEVK_REQUIRE_DEVICE=1, which makes
- * it a failure. tu_test_teardown fails the test if the validation layer
- * reported anything during it. */
+ * missing device ends the program with exit 77 (ctest: skipped) unless
+ * MOEVK_REQUIRE_DEVICE=1, which makes it a failure. tu_test_teardown fails
+ * the test if the validation layer reported anything during it.
+ *
+ * Skips: a skip is never a pass. Skip inside a test body (cmocka counts a
+ * skip() in a setup function as a failure) with TU_SKIP_MISSING (an input the
+ * repository does not carry, such as the goldens: a failure under CI=true) or
+ * TU_SKIP_NA (the test does not apply to this device), and end main with
+ *     return tu_exit(cmocka_run_group_tests(...));
+ * which turns "passed, but something was skipped" into exit 77. */
 #ifndef MOEVK_TEST_UTIL_H
 #define MOEVK_TEST_UTIL_H
 
@@ -55,6 +62,15 @@ tu_tensor tu_upload(mvk_type t, int64_t ne0, int64_t ne1, int64_t ne2, int64_t n
 /* F32 data converted on the host into type t (F16, BF16, Q8_0 quantised rows, F32). */
 tu_tensor tu_upload_as(mvk_type t, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3, const float *data);
 void tu_download(const tu_tensor *x, void *out, uint64_t bytes);
+/* F32 tensor [ne0][ne1][ne2][ne3] whose rows are `pad` floats longer than ne0
+ * (pad 0: contiguous), as a strided view; holds x (contiguous host data; NULL:
+ * no data) and TU_PAD_SENTINEL in every padding float and, without x, in the
+ * values too. */
+#define TU_PAD_SENTINEL 12345.0f
+tu_tensor tu_upload_padded(const float *x, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3, int64_t pad);
+/* Downloads such a view's ne0 x rows values into out (contiguous) and fails
+ * the test if the padding lost its sentinel (an op wrote past a row). */
+void tu_download_padded(const tu_tensor *t, float *out, int64_t ne0, int64_t rows, int64_t pad);
 void tu_free(tu_tensor *x);
 /* Host copy of f32 data rounded through type t (what the device sees). */
 void tu_round_through(mvk_type t, const float *src, float *dst, int64_t n);
@@ -63,8 +79,30 @@ void tu_round_through(mvk_type t, const float *src, float *dst, int64_t n);
 vk_stream *tu_begin(void);
 void tu_end_submit(vk_stream *s);
 
-/* Environment: the goldens directory, or NULL (prints a SKIP message). */
+/* Records a skip and prints "SKIP: <why>"; for inputs (tu_missing) CI=true
+ * turns it into a failure. Use through the macros, inside a test body. */
+void tu_note_skip(int missing_input, const char *fmt, ...);
+#define TU_SKIP_MISSING(...)        \
+    do {                            \
+        tu_note_skip(1, __VA_ARGS__); \
+        skip();                     \
+    } while (0)
+#define TU_SKIP_NA(...)             \
+    do {                            \
+        tu_note_skip(0, __VA_ARGS__); \
+        skip();                     \
+    } while (0)
+/* main's exit code: cmocka's (failures) if nonzero, else 77 if any test was skipped, else 0. */
+int tu_exit(int cmocka_rc);
+int tu_in_ci(void); /* CI=true */
+
+/* Environment: the goldens directory, or NULL after recording a skip (under
+ * CI=true a missing goldens directory fails the calling test). Call it in a
+ * test body and skip() when it returns NULL. */
 const char *tu_goldens_dir(void);
+/* The embedded model (assets/models/moevk-tiny{,-mmproj}.gguf under
+ * MOEVK_SOURCE_DIR): writes both paths, returns 0 when either is missing. */
+int tu_embedded_model(char *text, size_t text_cap, char *mmproj, size_t mmproj_cap);
 /* Reads a whole file into a malloc'ed buffer; NULL if missing. */
 void *tu_read_file(const char *path, size_t *size);
 
