@@ -10,8 +10,8 @@
 # Then it proves it can fail: a fabricated tree with one violation of each
 # kind must be reported (exit 1). usage: check_layering.sh [ROOT]
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-ROOT=${1:-$(cd "$here/.." && pwd)}
+. "$(dirname "$0")/lib.sh"
+ROOT=${1:-$SRC}
 
 # "app file|internal header|why". Paths relative to the root.
 ALLOW=(

@@ -11,26 +11,16 @@
 #     /image PATH starts a conversation about another image.
 # Model: the embedded model (assets/models/) if present, else the golden tiny
 # model (../shared/goldens); neither: skip (77), a failure under CI=true.
+# ctest-labels: e2e
 set -u
-SRC="${MOEVK_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
-CLI=${MOEVK_CLI:?MOEVK_CLI must point at the moevk binary}
-GOLDENS="${MOEVK_GOLDENS:-$SRC/../shared/goldens}"
-PY=/usr/bin/python3
+. "$(dirname "$0")/lib.sh"
+need_cli
+pick_model
+M=(-m "$MODEL" --mmproj "$MMPROJ")
+IMG=$IMAGE
+if [ "$MODEL" = "$EMBED_MODEL" ]; then BUDGET=(--image-max-tokens 16); else BUDGET=(--image-min-tokens 1); fi
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-fails=0
-if [ -f "$SRC/assets/models/moevk-tiny.gguf" ]; then
-    M=(-m "$SRC/assets/models/moevk-tiny.gguf" --mmproj "$SRC/assets/models/moevk-tiny-mmproj.gguf")
-    IMG=$(ls "$SRC"/assets/samples/*.png | head -1)
-    BUDGET=(--image-max-tokens 16)
-elif [ -f "$GOLDENS/qwen3vlmoe-tiny-a/text.gguf" ]; then
-    M=(-m "$GOLDENS/qwen3vlmoe-tiny-a/text.gguf" --mmproj "$GOLDENS/qwen3vlmoe-tiny-a/mmproj.gguf")
-    IMG="$GOLDENS/qwen3vlmoe-tiny-a/image.png"
-    BUDGET=(--image-min-tokens 1)
-else
-    [ "${CI:-}" = "true" ] && { echo "FAIL: no model (assets/models/moevk-tiny.gguf or $GOLDENS) under CI"; exit 1; }
-    echo "SKIP: no model: assets/models/moevk-tiny.gguf and $GOLDENS/qwen3vlmoe-tiny-a are missing"; exit 77
-fi
 ok() { echo "ok   $1"; }
 bad() { echo "FAIL $1"; fails=$((fails+1)); }
 

@@ -83,5 +83,5 @@ int main(void) {
         cmocka_unit_test(test_struct_sizes_match_shaders),
         cmocka_unit_test_setup_teardown(test_wrong_push_size_is_refused, tu_test_setup, tu_test_teardown),
     };
-    return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
+    return tu_exit(cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown));
 }

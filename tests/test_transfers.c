@@ -97,5 +97,5 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_fill_copy_chain_matches_cpu, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_transfer_errors, tu_test_setup, tu_test_teardown),
     };
-    return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
+    return tu_exit(cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown));
 }
