@@ -213,6 +213,29 @@ void tu_free(tu_tensor *x) {
     memset(x, 0, sizeof *x);
 }
 
+static tu_tensor g_shapes[32];
+static int g_n_shapes;
+
+mvk_tensor *tu_shape(mvk_type t, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3) {
+    if (g_n_shapes == (int)(sizeof g_shapes / sizeof g_shapes[0])) fail_msg("tu_shape: more than 32 tensors before tu_bad_end");
+    g_shapes[g_n_shapes] = tu_upload(t, ne0, ne1, ne2, ne3, NULL);
+    return &g_shapes[g_n_shapes++].t;
+}
+
+void tu_refuses_(moevk_status got, moevk_status want, const char *needle, const char *expr) {
+    if (got != want)
+        fail_msg("%s -> %s (%s), want %s", expr, moevk_status_str(got), moevk_last_error(), moevk_status_str(want));
+    if (needle && !strstr(moevk_last_error(), needle))
+        fail_msg("%s -> %s, but the message '%s' does not mention '%s'", expr, moevk_status_str(got), moevk_last_error(), needle);
+}
+
+void tu_bad_end(vk_stream *s) {
+    assert_int_equal(vk_stream_dispatch_count(s), 0); /* a refused call records nothing */
+    tu_end_submit(s);
+    for (int i = 0; i < g_n_shapes; i++) tu_free(&g_shapes[i]);
+    g_n_shapes = 0;
+}
+
 vk_stream *tu_begin(void) {
     vk_stream *s = NULL;
     TU_OK(vk_stream_create(tu_vk, &s));

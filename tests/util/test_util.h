@@ -75,6 +75,20 @@ void tu_free(tu_tensor *x);
 /* Host copy of f32 data rounded through type t (what the device sees). */
 void tu_round_through(mvk_type t, const float *src, float *dst, int64_t n);
 
+/* Bad-input checks. tu_shape gives a zero-filled contiguous tensor that
+ * tu_bad_end frees; TU_REFUSES asserts that a call returns `want` and, when
+ * needle is not NULL, that moevk_last_error() mentions it. A refused call
+ * records nothing: tu_bad_end asserts that the stream holds no dispatch,
+ * then submits it and frees every tu_shape tensor.
+ *     vk_stream *s = tu_begin();
+ *     mvk_tensor *x = tu_shape(MVK_TYPE_F32, 65, 3, 1, 1), ...;
+ *     TU_REFUSES(vk_op_matmul(s, y, x, w, NULL), MOEVK_ERR_SHAPE, "K=65");
+ *     tu_bad_end(s); */
+mvk_tensor *tu_shape(mvk_type t, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3);
+void tu_bad_end(vk_stream *s);
+#define TU_REFUSES(expr, want, needle) tu_refuses_((expr), (want), (needle), #expr)
+void tu_refuses_(moevk_status got, moevk_status want, const char *needle, const char *expr);
+
 /* Records fn into a fresh stream, submits, waits, asserts success. */
 vk_stream *tu_begin(void);
 void tu_end_submit(vk_stream *s);
