@@ -19,40 +19,15 @@
 # ctest-labels: app
 set -euo pipefail
 
-SRC="${MOEVK_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
-BIN="${MOEVK_BINARY_DIR:-$SRC/build}"
-GOLDENS="${MOEVK_GOLDENS:-$SRC/../shared/goldens}"
-CLI="${MOEVK_CLI:-$BIN/moevk}"
-VIEW="$BIN/moevk-view"
-PY=/usr/bin/python3
-
-skip() {
-    if [ "${CI:-}" = "true" ]; then
-        echo "FAIL: $1 (required under CI)"
-        exit 1
-    fi
-    echo "SKIP: $1"
-    exit 0
-}
-[ -x "$VIEW" ] || { echo "SKIP: $VIEW is not built (MOEVK_BUILD_APP=OFF or SDL2 missing)"; exit 0; }
+. "$(dirname "$0")/lib.sh"
+need_cli
+need_view
 command -v xvfb-run >/dev/null 2>&1 || skip "xvfb-run is missing (apt-get install xvfb xauth)"
-$PY -c "import PIL" 2>/dev/null || skip "python3-pil is missing"
-
-if [ -f "$SRC/assets/models/moevk-tiny.gguf" ] && [ -f "$SRC/assets/models/moevk-tiny-mmproj.gguf" ]; then
-    MODEL="$SRC/assets/models/moevk-tiny.gguf"
-    MMPROJ="$SRC/assets/models/moevk-tiny-mmproj.gguf"
-    IMAGE="$(ls "$SRC"/assets/samples/*.png 2>/dev/null | sort | head -1 || true)"
-    IMAGE2="$(ls "$SRC"/assets/samples/*.png 2>/dev/null | sort | sed -n 2p || true)"
-fi
-if [ -z "${IMAGE:-}" ]; then
-    [ -f "$GOLDENS/qwen3vlmoe-tiny-a/text.gguf" ] || skip "neither the embedded model nor the goldens are present"
-    MODEL="$GOLDENS/qwen3vlmoe-tiny-a/text.gguf"
-    MMPROJ="$GOLDENS/qwen3vlmoe-tiny-a/mmproj.gguf"
-    IMAGE="$GOLDENS/qwen3vlmoe-tiny-a/image.png"
-    IMAGE2=""
-fi
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+need_pil
+pick_model
+IMAGE2=""
+[ "$MODEL" = "$EMBED_MODEL" ] && IMAGE2="$(ls "$SRC"/assets/samples/*.png 2>/dev/null | sort | sed -n 2p || true)"
+new_workdir
 if [ -z "$IMAGE2" ]; then
     IMAGE2="$WORK/second.png"
     $PY -c "from PIL import Image; Image.open('$IMAGE').convert('RGB').transpose(Image.Transpose.ROTATE_90).save('$IMAGE2')"

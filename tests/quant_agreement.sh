@@ -54,30 +54,13 @@ MMPROJ_FTYPES="Q8_0 Q4_K_M"
 MMPROJ_ASSERTED="${MOEVK_QUANT_MMPROJ_ASSERTED:-Q8_0}"
 TOL=1e-5
 
-SRC="${MOEVK_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
-NODE_DIR="$SRC/bench/node"
-PY=/usr/bin/python3
+. "$(dirname "$0")/lib.sh"
 CMP="$SRC/tests/tools/compare.py"
+need_cli
+need_numpy
+need_node_llama_cpp
 
-skip() {
-    if [ "${CI:-}" = "true" ]; then
-        echo "FAIL: $1 (required under CI)"
-        exit 1
-    fi
-    echo "SKIP: $1"
-    exit 77
-}
-: "${MOEVK_CLI:?MOEVK_CLI must point at the moevk binary}"
-command -v node >/dev/null 2>&1 || skip "node is not installed (apt-get install nodejs npm)"
-"$PY" -c 'import numpy' 2>/dev/null || skip "$PY with numpy is not available"
-if [ ! -f "$NODE_DIR/node_modules/node-llama-cpp/package.json" ] && command -v npm >/dev/null 2>&1; then
-    echo "installing node-llama-cpp (npm install in bench/node, versions from package-lock.json) ..."
-    (cd "$NODE_DIR" && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --no-save --no-audit --no-fund --loglevel=error) ||
-        skip "npm install failed in bench/node (offline?)"
-fi
-
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+new_workdir
 rc=0
 bash "$SRC/tools/llamacpp/build_quantize.sh" "$WORK/q" || rc=$?
 [ "$rc" -eq 77 ] && skip "llama.cpp's quantizer could not be built (see above)"
@@ -122,7 +105,7 @@ quantize() { # in out ftype
     ! grep -q "falling back" "$2.log" || grep "falling back" "$2.log" | sed 's/^/    llama.cpp: /'
 }
 types_of() { # file -> "f32 x11, q4_K x14 (moevk lacks: q4_K)", from `moevk info`
-    "$MOEVK_CLI" info "$1" 2>/dev/null | awk '
+    "$CLI" info "$1" 2>/dev/null | awk '
         /^tensors:/ { on = 1; getline; next }
         on && /^  total/ { on = 0 }
         on && NF >= 3 { n[$2]++; if ($0 ~ /unsupported/ && !($2 in u)) { u[$2] = 1; ul = ul (ul == "" ? "" : ", ") $2 } }
@@ -155,7 +138,7 @@ while read -r ft main <&3; do
         bad=1
     fi
     echo "   llama.cpp quantized vs its dequantized F32 (reported): $(dist "$WORK/$ft.llq.f32" "$WORK/$ft.lld.f32" "$V")"
-    if "$MOEVK_CLI" eval -m "$q" --tokens "$WORK/text.i32" --kv-type f32 --dump-logits "$WORK/$ft.mv.f32" \
+    if "$CLI" eval -m "$q" --tokens "$WORK/text.i32" --kv-type f32 --dump-logits "$WORK/$ft.mv.f32" \
         2>"$WORK/$ft.mv.log"; then
         vd=$("$PY" "$CMP" rows "$WORK/$ft.mv.f32" "$WORK/$ft.lld.f32" "$TOL" "$V") && ok=1 || ok=0
         echo "   moevk vs llama.cpp dequantized: $vd"
@@ -180,7 +163,7 @@ if [ -n "$MT" ] && [ -x "$MT/mtmd_ref" ]; then
     "$PY" -c 'import numpy as np,sys; from PIL import Image; Image.fromarray(np.fromfile(sys.argv[1],np.uint8).reshape(64,96,3)).save(sys.argv[2])' "$WORK/img.u8" "$WORK/img.png"
 fi
 mm_eval() { # mmproj tag
-    "$MOEVK_CLI" eval -m "$TEXT" --mmproj "$1" --pixels "$WORK/pixels.f32" --pixels-hw 64,96 --tokens "$WORK/image.i32" \
+    "$CLI" eval -m "$TEXT" --mmproj "$1" --pixels "$WORK/pixels.f32" --pixels-hw 64,96 --tokens "$WORK/image.i32" \
         --kv-type f32 --dump-vision "$WORK/mm-$2.vis.f32" --dump-logits "$WORK/mm-$2.log.f32" 2>"$WORK/mm-$2.err"
 }
 for ft in $MMPROJ_FTYPES; do
@@ -196,7 +179,7 @@ for ft in $MMPROJ_FTYPES; do
         [ "$vok$lok" = 11 ] && ok=1
         vd="vision: $vv; logits: $vl"
         if [ -n "$MT" ] && [ -x "$MT/mtmd_ref" ]; then
-            "$MOEVK_CLI" eval -m "$TEXT" --mmproj "$q" --image "$WORK/img.png" --tokens "$WORK/image.i32" \
+            "$CLI" eval -m "$TEXT" --mmproj "$q" --image "$WORK/img.png" --tokens "$WORK/image.i32" \
                 --dump-vision "$WORK/mt-$ft.mv.f32" 2>/dev/null || true
             for m in "$d:dequantized" "$q:quantized"; do
                 "$MT/mtmd_ref" "$TEXT" "${m%%:*}" "$WORK/img.u8" 96 64 "$WORK/mt-$ft.ref.f32" 1 >/dev/null 2>&1 &&
