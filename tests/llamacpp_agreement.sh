@@ -19,7 +19,7 @@
 #
 # Skips (exit 77) when node/npm or the npm packages are unavailable outside CI (under CI=true that is a
 # failure). Without the goldens, cases B-E run and the test reports case A as not run (exit 77).
-# ctest-labels: e2e slow
+# ctest-labels: e2e
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 need_cli

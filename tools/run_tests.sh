@@ -9,6 +9,7 @@
 #   MOEVK_REQUIRE_DEVICE=1         a missing Vulkan device fails instead of skipping
 #   MOEVK_TEST_LABEL=ops|e2e       run only the tests with this ctest label (regex)
 #   MOEVK_TEST_LABEL_EXCLUDE=slow  leave out the tests with this label (regex)
+#   MOEVK_TEST_REGEX=cli_          run only the tests whose name matches (regex)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bash "$root/tools/install_deps.sh"
@@ -21,6 +22,7 @@ cmake --build "$build" -j"$(nproc)"
 args=(--output-on-failure -j1)
 [ -n "${MOEVK_TEST_LABEL:-}" ] && args+=(-L "$MOEVK_TEST_LABEL")
 [ -n "${MOEVK_TEST_LABEL_EXCLUDE:-}" ] && args+=(-LE "$MOEVK_TEST_LABEL_EXCLUDE")
+[ -n "${MOEVK_TEST_REGEX:-}" ] && args+=(-R "$MOEVK_TEST_REGEX")
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 rc=0
@@ -31,8 +33,14 @@ skipped=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*Skipped' "$log" || t
 total=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: ' "$log" || true)
 failed=$((total - passed - skipped))
 if [ "$skipped" -gt 0 ]; then
-  echo "skipped (each printed a SKIP line naming what is missing):"
-  grep -E '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*Skipped' "$log" | sed -E 's/^.*#[0-9]+: ([^ ]+).*/  \1/'
+  # ctest shows no output for a skipped test: name each with its first SKIP line (from LastTest.log)
+  echo "skipped:"
+  grep -E '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*Skipped' "$log" | sed -E 's/^.*#[0-9]+: ([^ ]+).*/\1/' |
+    while read -r name; do
+      why=$(awk -v t="$name" '$2 == "Testing:" { on = ($3 == t) } on && /^SKIP/ { print; exit }' \
+            "$build/Testing/Temporary/LastTest.log" 2>/dev/null || true)
+      echo "  $name: ${why:-(no SKIP line)}"
+    done
 fi
 echo "moevk tests: $passed passed, $skipped skipped, $failed failed (of $total)"
 [ "$rc" = 0 ] && [ "$failed" = 0 ]
