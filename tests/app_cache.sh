@@ -5,24 +5,18 @@
 # the worker reports streaming and one mark per layer x expert cell), and the
 # screenshot with the marks has more white pixels than the one without
 # (the dots; nothing else changed between the two).
+# ctest-labels: app
 set -euo pipefail
-SRC="${MOEVK_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
-BIN="${MOEVK_BINARY_DIR:-$SRC/build}"
-VIEW="$BIN/moevk-view"
-PY=/usr/bin/python3
-skip() {
-    if [ "${CI:-}" = "true" ]; then echo "FAIL: $1 (required under CI)"; exit 1; fi
-    echo "SKIP: $1"; exit 77
-}
-[ -x "$VIEW" ] || skip "$VIEW is not built (MOEVK_BUILD_APP=OFF or SDL2 missing)"
-$PY -c "import PIL" 2>/dev/null || skip "python3-pil is missing"
-MODEL="$SRC/assets/models/moevk-tiny.gguf"
-MMPROJ="$SRC/assets/models/moevk-tiny-mmproj.gguf"
+. "$(dirname "$0")/lib.sh"
+need_cli
+need_view
+need_pil
+MODEL=$EMBED_MODEL
+MMPROJ=$EMBED_MMPROJ
 IMAGE="$SRC/assets/samples/02-scene-three-umbrellas.png"
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+new_workdir
 # the smallest budget that holds the model (its error names the minimum), and 2 MiB more
-MIN=$( ("$BIN/moevk" caption -m "$MODEL" --mmproj "$MMPROJ" --image "$IMAGE" --device-mem 1 2>&1 || true) | sed -n 's/.*minimum of \([0-9.]*\) MiB.*/\1/p')
+MIN=$( ("$CLI" caption -m "$MODEL" --mmproj "$MMPROJ" --image "$IMAGE" --device-mem 1 2>&1 || true) | sed -n 's/.*minimum of \([0-9.]*\) MiB.*/\1/p')
 [ -n "$MIN" ] || { echo "FAIL: a 1 MiB budget did not name the minimum"; exit 1; }
 MEM=$($PY -c "import math; print(math.ceil($MIN) + 2)")
 cat >"$WORK/s.txt" <<EOS

@@ -14,25 +14,13 @@
 # ctest-labels: app
 set -euo pipefail
 
-SRC="${MOEVK_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
-BIN="${MOEVK_BINARY_DIR:-$SRC/build}"
-VIEW="$BIN/moevk-view"
-PY=/usr/bin/python3
-skip() {
-    if [ "${CI:-}" = "true" ]; then
-        echo "FAIL: $1 (required under CI)"
-        exit 1
-    fi
-    echo "SKIP: $1"
-    exit 0
-}
-[ -x "$VIEW" ] || { echo "SKIP: $VIEW is not built (MOEVK_BUILD_APP=OFF or SDL2 missing)"; exit 0; }
-$PY -c "import PIL, numpy" 2>/dev/null || skip "python3-pil / python3-numpy is missing"
+. "$(dirname "$0")/lib.sh"
+need_view
+need_pil
+need_numpy
 IMAGE="$(ls "$SRC"/assets/samples/*.png 2>/dev/null | sort | sed -n 2p || true)"
-[ -n "$IMAGE" ] || skip "no sample image in assets/samples"
-
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+[ -n "$IMAGE" ] || die "no sample image in assets/samples"
+new_workdir
 $PY "$SRC/tools/gen_synthetic_model.py" --preset tiny --out-prefix "$WORK/s-" --layers 48 --experts 128 --top-k 8 \
     --embd 64 --ff-exp 16 --ctx 1024 --name synth-48x128 >"$WORK/gen.txt" 2>&1 || { cat "$WORK/gen.txt"; echo "FAIL: model generation"; exit 1; }
 cat >"$WORK/script.txt" <<EOF
