@@ -63,7 +63,18 @@ typedef struct vk_device_info {
     int timestamps;              /* timestamp queries on the compute queue */
     float timestamp_period_ns;
     int uma;                     /* device-local memory is host-visible */
+    /* Memory model in use. unified (staging = 0): device buffers in
+     * host-visible device-local memory are mapped and copied into directly.
+     * staging (1): device buffers are never mapped; every upload and readback
+     * goes through a host-visible staging buffer, as on a discrete GPU.
+     * staging_forced: staging only because MOEVK_FORCE_STAGING=1 on a device
+     * that could map (tests the discrete-GPU path on UMA devices). */
+    int staging;
+    int staging_forced;
 } vk_device_info;
+
+/* "unified", "staging" or "staging (forced)". */
+const char *vk_memory_model_name(const vk_device_info *info);
 
 const char *vk_device_kind_name(vk_device_kind k);
 
@@ -85,6 +96,9 @@ typedef struct vk_ctx_params {
      * (vk_budget.c). Every block allocated in a device-local heap counts;
      * one that would go over fails with MOEVK_ERR_OUT_OF_DEVICE_MEMORY. */
     uint64_t device_mem;
+    /* With validation: also the layer's synchronization validation (hazards
+     * between commands are reported as validation messages). */
+    int sync_validation;
 } vk_ctx_params;
 
 moevk_status vk_ctx_create(const vk_ctx_params *p, vk_ctx **out);
@@ -92,6 +106,8 @@ void vk_ctx_destroy(vk_ctx *ctx); /* accepts NULL and half-built contexts */
 const vk_device_info *vk_ctx_info(const vk_ctx *ctx);
 /* Number of validation-layer messages (warnings and errors) seen so far. */
 uint32_t vk_ctx_validation_count(const vk_ctx *ctx);
+/* The message id of the last counted message (e.g. "SYNC-HAZARD-READ-AFTER-WRITE"), "" if none. */
+void vk_ctx_last_validation_id(vk_ctx *ctx, char *out, size_t cap);
 /* Prints the per-op profile (MOEVK_PROFILE=1) to stderr and resets it. */
 void vk_ctx_profile_report(vk_ctx *ctx);
 /* Persistent pipeline cache ($MOEVK_CACHE_DIR, else $XDG_CACHE_HOME/moevk,
@@ -105,13 +121,15 @@ void vk_ctx_pipeline_cache_save(vk_ctx *ctx);
 
 typedef enum vk_mem_kind {
     VK_MEM_DEVICE = 0, /* device-local; filled by vk_upload / read by vk_download */
-    VK_MEM_HOST,       /* host-visible + coherent, mappable: parameters, readback */
+    VK_MEM_HOST,       /* host-visible + coherent, mappable: parameters, readback;
+                        * always in allocations of its own, apart from device memory */
 } vk_mem_kind;
 
 moevk_status vk_buffer_create(vk_ctx *ctx, uint64_t size, vk_mem_kind kind, vk_buffer **out);
 void vk_buffer_destroy(vk_buffer *b); /* accepts NULL */
 uint64_t vk_buffer_size(const vk_buffer *b);
-/* Host pointer of a VK_MEM_HOST buffer (or of any buffer on a UMA device); NULL otherwise. */
+/* Host pointer of a VK_MEM_HOST buffer (or of a device buffer under the
+ * unified memory model, see vk_device_info.staging); NULL otherwise. */
 void *vk_buffer_map(vk_buffer *b);
 
 /* Synchronous copies between host memory and a buffer (through staging when needed). */

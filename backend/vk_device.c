@@ -34,6 +34,10 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL debug_cb(VkDebugUtilsMessageSeverityFlagBi
     int finding = (type & (VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT)) != 0;
     if (finding && (sev & (VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT))) {
         __atomic_add_fetch(&ctx->validation_count, 1, __ATOMIC_RELAXED);
+        pthread_mutex_lock(&ctx->lock);
+        snprintf(ctx->validation_last, sizeof ctx->validation_last, "%s",
+                 data && data->pMessageIdName ? data->pMessageIdName : "(no message id)");
+        pthread_mutex_unlock(&ctx->lock);
         fprintf(stderr, "moevk: validation %s: %s\n",
                 (sev & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT) ? "error" : "warning",
                 data && data->pMessage ? data->pMessage : "(no message)");
@@ -67,7 +71,7 @@ static int has_instance_ext(const char *layer, const char *name) {
 
 #define VALIDATION_LAYER "VK_LAYER_KHRONOS_validation"
 
-static moevk_status create_instance(vk_ctx *ctx, int validation) {
+static moevk_status create_instance(vk_ctx *ctx, int validation, int sync_validation) {
     MVK_TRY(vk_loader_init());
     uint32_t api = VK_API_VERSION_1_0;
     if (vkl_vkEnumerateInstanceVersion) vkl_vkEnumerateInstanceVersion(&api);
@@ -76,7 +80,7 @@ static moevk_status create_instance(vk_ctx *ctx, int validation) {
                         VK_API_VERSION_MAJOR(api), VK_API_VERSION_MINOR(api));
     const char *layers[1];
     uint32_t n_layers = 0;
-    const char *exts[1];
+    const char *exts[2];
     uint32_t n_exts = 0;
     int debug_utils = 0;
     if (validation) {
@@ -90,6 +94,18 @@ static moevk_status create_instance(vk_ctx *ctx, int validation) {
             debug_utils = 1;
         }
     }
+    /* Synchronization validation on request (the layer also reads
+     * VK_LAYER_ENABLES=VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT). */
+    VkValidationFeatureEnableEXT sync_enable = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+    VkValidationFeaturesEXT features = {.sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
+                                        .enabledValidationFeatureCount = 1,
+                                        .pEnabledValidationFeatures = &sync_enable};
+    if (validation && sync_validation) {
+        if (!has_instance_ext(VALIDATION_LAYER, VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME))
+            return mvk_fail(MOEVK_ERR_NO_VULKAN, "synchronization validation was requested but %s lacks %s", VALIDATION_LAYER,
+                            VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
+        exts[n_exts++] = VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME;
+    }
     VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
                              .pApplicationName = "moevk",
                              .pEngineName = "moevk",
@@ -101,8 +117,13 @@ static moevk_status create_instance(vk_ctx *ctx, int validation) {
                        VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT,
         .pfnUserCallback = debug_cb,
         .pUserData = ctx};
+    /* instance pNext: [validation features ->] [messenger info] (the messenger
+     * info also catches create/destroy messages) */
+    features.pNext = debug_utils ? &dbg : NULL;
     VkInstanceCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-                               .pNext = debug_utils ? &dbg : NULL, /* also catches create/destroy messages */
+                               .pNext = validation && sync_validation ? (const void *)&features
+                                        : debug_utils                ? (const void *)&dbg
+                                                                     : NULL,
                                .pApplicationInfo = &app,
                                .enabledLayerCount = n_layers,
                                .ppEnabledLayerNames = layers,
@@ -214,6 +235,13 @@ static void fill_info(vk_ctx *ctx, VkPhysicalDevice pd, uint32_t index, vk_devic
             uma = 1;
     }
     o->uma = uma;
+    o->staging_forced = uma && env_on("MOEVK_FORCE_STAGING");
+    o->staging = !uma || o->staging_forced;
+}
+
+const char *vk_memory_model_name(const vk_device_info *info) {
+    if (!info) return "?";
+    return !info->staging ? "unified" : info->staging_forced ? "staging (forced)" : "staging";
 }
 
 static int kind_rank(vk_device_kind k) {
@@ -250,7 +278,7 @@ moevk_status vk_list_devices(vk_device_info *infos, uint32_t cap, uint32_t *n_ou
     *n_out = 0;
     vk_ctx tmp;
     memset(&tmp, 0, sizeof tmp);
-    moevk_status s = create_instance(&tmp, 0);
+    moevk_status s = create_instance(&tmp, 0, 0);
     if (s != MOEVK_OK) return s;
     VkPhysicalDevice *pds = NULL;
     uint32_t n = 0;
@@ -350,7 +378,7 @@ moevk_status vk_ctx_create(const vk_ctx_params *p, vk_ctx **out) {
     int validation = (p && p->validation) || env_on("MOEVK_VALIDATION");
     ctx->profile = (p && p->profile) || env_on("MOEVK_PROFILE");
     const char *want = (p && p->device) ? p->device : getenv("MOEVK_DEVICE");
-    moevk_status s = create_instance(ctx, validation);
+    moevk_status s = create_instance(ctx, validation, p && p->sync_validation);
     if (s == MOEVK_OK) s = pick_device(ctx, want, &ctx->phys);
     if (s == MOEVK_OK) s = create_device(ctx);
     if (s == MOEVK_OK) vk_budget_init(ctx, p ? p->device_mem : 0);
@@ -388,4 +416,13 @@ const vk_device_info *vk_ctx_info(const vk_ctx *ctx) { return ctx ? &ctx->info :
 
 uint32_t vk_ctx_validation_count(const vk_ctx *ctx) {
     return ctx ? __atomic_load_n(&ctx->validation_count, __ATOMIC_RELAXED) : 0;
+}
+
+void vk_ctx_last_validation_id(vk_ctx *ctx, char *out, size_t cap) {
+    if (!out || !cap) return;
+    out[0] = 0;
+    if (!ctx) return;
+    pthread_mutex_lock(&ctx->lock);
+    snprintf(out, cap, "%s", ctx->validation_last);
+    pthread_mutex_unlock(&ctx->lock);
 }

@@ -16,7 +16,8 @@ typedef struct vk_mem_block {
     VkDeviceMemory mem;
     uint64_t size;
     uint32_t type_index;
-    void *mapped;             /* persistent mapping if host-visible */
+    vk_mem_kind kind;         /* blocks hold buffers of one kind only */
+    void *mapped;             /* persistent mapping if host-visible (never for device blocks under staging) */
     /* free list of [off, size) ranges sorted by offset */
     uint64_t *free_off, *free_size;
     uint32_t n_free, cap_free;
@@ -70,6 +71,7 @@ struct vk_ctx {
     vk_device_info info;
     VkPhysicalDeviceMemoryProperties mem_props;
     uint32_t validation_count;
+    char validation_last[128]; /* message id of the last counted message (under lock) */
     int profile;
 
     pthread_mutex_t lock;     /* guards allocator, pipeline cache, transfer state */
@@ -118,6 +120,7 @@ struct vk_stream {
     VkFence fence;
     int recording, pending, recorded;
     int pending_last;         /* the pending submit ends with the last segment */
+    int test_no_barriers;     /* test hook: record hazards without their barriers */
     uint32_t n_dispatch, n_barrier;
     /* hazard tracking since the last barrier */
     vk_range written[VK_MAX_TRACKED];
@@ -168,6 +171,11 @@ uint64_t vk_bind_span(const vk_ctx *ctx, const mvk_tensor *t);
  * returns gx, gy with gx*gy >= n. Shaders recompute the linear id. */
 void vk_split_groups(const vk_ctx *ctx, uint32_t n, uint32_t out[3]);
 
+/* Test-only hook (tests/test_sync_validation.c): on = 1 makes the stream
+ * skip the hazard barriers it would insert, so that synchronization
+ * validation has a real hazard to report. Never used outside tests. */
+void vk_stream_test_suppress_barriers(vk_stream *s, int on);
+
 /* Hazard tracking for transfer commands recorded into a stream. */
 void vk_stream_access(vk_stream *s, VkBuffer b, uint64_t off, uint64_t size, int write);
 
@@ -177,6 +185,9 @@ void vk_budget_init(vk_ctx *ctx, uint64_t want);
 /* 1 if memory type index counts against the budget (its heap is device-local). */
 int vk_budget_counts(const vk_ctx *ctx, uint32_t type_index);
 /* Memory (vk_memory.c) */
+/* The memory type for a buffer of `kind` among the types in `bits`, under
+ * the staging (1) or unified (0) model; -1 if none fits. */
+int vk_pick_memory_type(const VkPhysicalDeviceMemoryProperties *mp, uint32_t bits, vk_mem_kind kind, int staging);
 moevk_status vk_alloc_init(vk_ctx *ctx);
 void vk_alloc_destroy(vk_ctx *ctx);
 /* Pipelines (vk_pipeline.c) */

@@ -3,15 +3,22 @@
  * Buffers are VkBuffers bound at offsets inside large VkDeviceMemory blocks
  * (one block list per memory type, first-fit over a sorted free list), so a
  * model with hundreds of tensors makes a handful of allocations. Requests
- * larger than half a block get a dedicated allocation. On UMA devices (and
- * lavapipe) device-local memory is also host-visible and is mapped directly,
- * so uploads skip the staging copy. */
+ * larger than half a block get a dedicated allocation. Device and host
+ * buffers never share a block.
+ *
+ * Memory models (vk_device_info.staging): on UMA devices (and lavapipe)
+ * device-local memory is also host-visible and is mapped directly, so
+ * uploads skip the staging copy ("unified"). Otherwise, or with
+ * MOEVK_FORCE_STAGING=1, device blocks are never mapped and every upload and
+ * readback is a copy through the host-visible staging buffer ("staging"), as
+ * on a discrete GPU. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "vk_internal.h"
 
 #define STAGING_BYTES (32ull << 20)
+#define HOST_BLOCK_BYTES (64ull << 20) /* host blocks: parameters, readback, staging */
 
 static uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
@@ -58,25 +65,51 @@ void vk_alloc_destroy(vk_ctx *ctx) {
     ctx->blocks = NULL;
 }
 
-static int find_type(vk_ctx *ctx, uint32_t bits, VkMemoryPropertyFlags want, VkMemoryPropertyFlags avoid) {
-    for (uint32_t i = 0; i < ctx->mem_props.memoryTypeCount; i++) {
-        VkMemoryPropertyFlags f = ctx->mem_props.memoryTypes[i].propertyFlags;
+static int find_type(const VkPhysicalDeviceMemoryProperties *mp, uint32_t bits, VkMemoryPropertyFlags want,
+                     VkMemoryPropertyFlags avoid) {
+    for (uint32_t i = 0; i < mp->memoryTypeCount; i++) {
+        VkMemoryPropertyFlags f = mp->memoryTypes[i].propertyFlags;
         if ((bits & (1u << i)) && (f & want) == want && !(f & avoid)) return (int)i;
     }
     return -1;
 }
 
-static int pick_type(vk_ctx *ctx, uint32_t bits, vk_mem_kind kind) {
-    int t;
+/* Memory-type preferences, first match wins: {want, avoid}. Under staging
+ * (discrete GPUs): device buffers in device-local memory that is not
+ * host-visible (keeps the small BAR window free), host buffers in system
+ * memory (not device-local), cached for fast readback. Unified: device
+ * buffers in host-visible device-local memory (mapped), host buffers cached
+ * if possible. Vulkan orders types so that, among matches, the first is the
+ * plainest (e.g. device-local before device-local + host-visible). */
+#define HV VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT
+#define HC VK_MEMORY_PROPERTY_HOST_COHERENT_BIT
+#define HK VK_MEMORY_PROPERTY_HOST_CACHED_BIT
+#define DL VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT
+typedef struct type_pref { VkMemoryPropertyFlags want, avoid; } type_pref;
+static const type_pref pref_device_staging[] = {{DL, HV}, {DL, 0}, {0, 0}};
+static const type_pref pref_device_unified[] = {{DL | HV | HC, 0}, {DL, 0}, {0, 0}};
+static const type_pref pref_host_staging[] = {{HV | HC | HK, DL}, {HV | HC, DL}, {HV | HC | HK, 0}, {HV | HC, 0}};
+static const type_pref pref_host_unified[] = {{HV | HC | HK, 0}, {HV | HC, 0}};
+#undef HV
+#undef HC
+#undef HK
+#undef DL
+
+int vk_pick_memory_type(const VkPhysicalDeviceMemoryProperties *mp, uint32_t bits, vk_mem_kind kind, int staging) {
+    const type_pref *p;
+    size_t n;
     if (kind == VK_MEM_HOST) {
-        t = find_type(ctx, bits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT |
-                                     VK_MEMORY_PROPERTY_HOST_CACHED_BIT, 0);
-        if (t < 0) t = find_type(ctx, bits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, 0);
-        return t;
+        p = staging ? pref_host_staging : pref_host_unified;
+        n = staging ? sizeof pref_host_staging / sizeof *p : sizeof pref_host_unified / sizeof *p;
+    } else {
+        p = staging ? pref_device_staging : pref_device_unified;
+        n = staging ? sizeof pref_device_staging / sizeof *p : sizeof pref_device_unified / sizeof *p;
     }
-    t = find_type(ctx, bits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0);
-    if (t < 0) t = find_type(ctx, bits, 0, 0);
-    return t;
+    for (size_t i = 0; i < n; i++) {
+        int t = find_type(mp, bits, p[i].want, p[i].avoid);
+        if (t >= 0) return t;
+    }
+    return -1;
 }
 
 /* First fit in a block's free list; returns 1 and the offset on success. */
@@ -142,7 +175,7 @@ static void block_give(vk_mem_block *b, uint64_t off, uint64_t size) {
     }
 }
 
-static moevk_status block_new(vk_ctx *ctx, uint64_t size, uint32_t type, int dedicated, vk_mem_block **out) {
+static moevk_status block_new(vk_ctx *ctx, uint64_t size, uint32_t type, vk_mem_kind kind, int dedicated, vk_mem_block **out) {
     int counts = vk_budget_counts(ctx, type);
     if (counts && ctx->budget && ctx->committed + size > ctx->budget)
         return mvk_fail(MOEVK_ERR_OUT_OF_DEVICE_MEMORY,
@@ -168,6 +201,7 @@ static moevk_status block_new(vk_ctx *ctx, uint64_t size, uint32_t type, int ded
     }
     b->size = size;
     b->type_index = type;
+    b->kind = kind;
     b->dedicated = dedicated;
     if (counts) {
         ctx->committed += size;
@@ -175,7 +209,9 @@ static moevk_status block_new(vk_ctx *ctx, uint64_t size, uint32_t type, int ded
     }
     b->n_free = 1;
     b->free_size[0] = size;
-    if (ctx->mem_props.memoryTypes[type].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) {
+    /* staging: device memory is treated as not host-visible, even where it is */
+    int mappable = (ctx->mem_props.memoryTypes[type].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) != 0;
+    if (mappable && (kind == VK_MEM_HOST || !ctx->info.staging)) {
         r = ctx->vkd.vkMapMemory(ctx->device, b->mem, 0, VK_WHOLE_SIZE, 0, &b->mapped);
         if (r != VK_SUCCESS) b->mapped = NULL;
     }
@@ -218,7 +254,7 @@ moevk_status vk_buffer_create(vk_ctx *ctx, uint64_t size, vk_mem_kind kind, vk_b
     }
     VkMemoryRequirements req;
     ctx->vkd.vkGetBufferMemoryRequirements(ctx->device, b->buffer, &req);
-    int type = pick_type(ctx, req.memoryTypeBits, kind);
+    int type = vk_pick_memory_type(&ctx->mem_props, req.memoryTypeBits, kind, ctx->info.staging);
     moevk_status s = MOEVK_OK;
     if (type < 0) s = mvk_fail(MOEVK_ERR_VULKAN, "no suitable memory type for a %s buffer", kind == VK_MEM_HOST ? "host" : "device");
     pthread_mutex_lock(&ctx->lock);
@@ -226,16 +262,18 @@ moevk_status vk_buffer_create(vk_ctx *ctx, uint64_t size, vk_mem_kind kind, vk_b
         uint64_t need = align_up(req.size, req.alignment);
         uint64_t off = 0;
         vk_mem_block *blk = NULL;
-        if (need <= ctx->block_size / 2) {
+        uint64_t bsize = kind == VK_MEM_HOST && HOST_BLOCK_BYTES < ctx->block_size ? HOST_BLOCK_BYTES : ctx->block_size;
+        if (need <= bsize / 2) {
             for (vk_mem_block *it = ctx->blocks; it && !blk; it = it->next)
-                if (!it->dedicated && it->type_index == (uint32_t)type && block_take(it, need, req.alignment, &off)) blk = it;
+                if (!it->dedicated && it->type_index == (uint32_t)type && it->kind == kind && block_take(it, need, req.alignment, &off))
+                    blk = it;
             if (!blk) {
-                s = block_new(ctx, ctx->block_size, (uint32_t)type, 0, &blk);
+                s = block_new(ctx, bsize, (uint32_t)type, kind, 0, &blk);
                 if (s == MOEVK_OK && !block_take(blk, need, req.alignment, &off))
                     s = mvk_fail(MOEVK_ERR_INTERNAL, "sub-allocation failed in a fresh block");
             }
         } else {
-            s = block_new(ctx, need, (uint32_t)type, 1, &blk);
+            s = block_new(ctx, need, (uint32_t)type, kind, 1, &blk);
             if (s == MOEVK_OK) block_take(blk, need, req.alignment, &off);
         }
         if (s == MOEVK_OK) {
@@ -287,6 +325,14 @@ static moevk_status staged_copy(vk_ctx *ctx, vk_buffer *buf, uint64_t off, void 
         VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
                                        .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
         VK_TRY(ctx->vkd.vkBeginCommandBuffer(ctx->xfer_cmd, &bi));
+        /* Why: the copy reads (download) or overwrites (upload) memory that
+         * shaders or copies of earlier submissions wrote or read; their
+         * accesses must be complete and their writes visible to it. */
+        VkMemoryBarrier pre = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                               .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+                               .dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT};
+        ctx->vkd.vkCmdPipelineBarrier(ctx->xfer_cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                                      VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &pre, 0, NULL, 0, NULL);
         VkBufferCopy region = {.srcOffset = to_device ? 0 : off + done, .dstOffset = to_device ? off + done : 0, .size = n};
         ctx->vkd.vkCmdCopyBuffer(ctx->xfer_cmd, to_device ? ctx->staging->buffer : buf->buffer,
                                  to_device ? buf->buffer : ctx->staging->buffer, 1, &region);

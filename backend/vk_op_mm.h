@@ -94,6 +94,9 @@ static inline mm_tile mm_pick_tile(const vk_ctx *ctx, int64_t rows_hint, int id)
     return t;
 }
 
+/* Subgroups per workgroup matvec.comp's subgroup reduction has slots for (its MAX_SG). */
+#define MM_VEC_MAX_SG 32u
+
 /* Mat-vec configuration (matvec.comp): workgroup size, rows per group, shader suffix. */
 typedef struct mm_vec {
     uint32_t wg, nr;
@@ -127,7 +130,8 @@ static inline mm_vec mm_pick_vec(const vk_ctx *ctx) {
     uint32_t p2 = 1;
     while (p2 * 2 <= v.wg) p2 *= 2;
     v.wg = p2; /* the shared-memory tree needs a power of two */
-    v.sg = style != 2 && in->subgroup_arith && in->subgroup_size && v.wg % in->subgroup_size == 0 && v.wg / in->subgroup_size <= 32;
+    v.sg = style != 2 && in->subgroup_arith && in->subgroup_size && v.wg % in->subgroup_size == 0 &&
+           v.wg / in->subgroup_size <= MM_VEC_MAX_SG;
     v.one_sg = v.sg && v.wg == in->subgroup_size;
     return v;
 }

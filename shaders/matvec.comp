@@ -56,8 +56,13 @@ layout(push_constant) uniform P {
 #include "wchunk.glsl"
 
 #ifdef USE_SG
-const uint RED_SIZE = ONE_SG ? 1u : NR * MAXM * 32u;
-shared float red[RED_SIZE];                // one slot per subgroup (<= 32 subgroups)
+// Slots for the per-subgroup partial sums: MAX_SG subgroups a workgroup. The
+// subgroup size itself is gl_SubgroupSize (any power of two); the host takes
+// this path only when WG is a multiple of it and WG / size <= MAX_SG
+// (MM_VEC_MAX_SG in vk_op_mm.h), e.g. WG 64 with subgroups of 4..64.
+const uint MAX_SG = 32u;
+const uint RED_SIZE = ONE_SG ? 1u : NR * MAXM * MAX_SG;
+shared float red[RED_SIZE];
 #else
 const uint RED_SIZE = NR * MAXM * gl_WorkGroupSize.x;
 shared float red[RED_SIZE];
@@ -197,16 +202,16 @@ void main() {
     for (uint r = 0; r < NR; r++)
         for (uint m = 0; m < MAXM; m++) {
             float v = subgroupAdd(acc[r][m]);
-            if (subgroupElect()) red[(r * MAXM + m) * 32u + gl_SubgroupID] = v;
+            if (subgroupElect()) red[(r * MAXM + m) * MAX_SG + gl_SubgroupID] = v;
         }
     barrier();
     for (uint q = tid; q < NR * MAXM; q += WG) {
         float v = 0.0;
-        for (uint i = 0; i < nsg; i++) v += red[q * 32u + i];
-        red[q * 32u] = v;
+        for (uint i = 0; i < nsg; i++) v += red[q * MAX_SG + i];
+        red[q * MAX_SG] = v;
     }
     barrier();
-#define RED(r, m) red[((r) * MAXM + (m)) * 32u]
+#define RED(r, m) red[((r) * MAXM + (m)) * MAX_SG]
 #else
     for (uint r = 0; r < NR; r++)
         for (uint m = 0; m < MAXM; m++) red[(r * MAXM + m) * WG + tid] = acc[r][m];

@@ -9,7 +9,9 @@ int cmd_devices(int argc, char **argv) {
     if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
         printf("usage: moevk devices\n\nLists every Vulkan device with the limits moevk uses. The device moevk picks by\n"
                "default is marked '*': discrete > integrated > virtual > cpu; override with\n"
-               "MOEVK_DEVICE=<index|name substring>.\n");
+               "MOEVK_DEVICE=<index|name substring>. The memory model is 'unified' where device memory\n"
+               "is host-visible (mapped directly) and 'staging' otherwise; MOEVK_FORCE_STAGING=1 forces\n"
+               "staging, as on a discrete GPU, and shows 'staging (forced)'.\n");
         return 0;
     }
     vk_device_info infos[16];
@@ -38,6 +40,10 @@ int cmd_devices(int argc, char **argv) {
         printf("     maxStorageBufferRange %llu MiB, maxMemoryAllocationSize %llu MiB, device-local %llu MiB%s\n",
                (unsigned long long)(d->max_storage_buffer_range >> 20), (unsigned long long)(d->max_memory_allocation_size >> 20),
                (unsigned long long)(d->device_local_bytes >> 20), d->uma ? " (host-visible)" : "");
+        printf("     memory model: %s, %s\n", vk_memory_model_name(d),
+               !d->staging         ? "device memory is mapped and written directly"
+               : d->staging_forced ? "uploads and readbacks through staging buffers (MOEVK_FORCE_STAGING=1)"
+                                   : "uploads and readbacks through staging buffers");
         printf("     maxComputeWorkGroupCount %u x %u x %u, push constants %u B\n", d->max_workgroup_count[0],
                d->max_workgroup_count[1], d->max_workgroup_count[2], d->max_push_constants_size);
         printf("     fp16 %s, int8 %s, 16-bit storage %s, 8-bit storage %s, timestamps %s\n", d->fp16 ? "yes" : "no",
