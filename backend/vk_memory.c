@@ -41,6 +41,9 @@ moevk_status vk_alloc_init(vk_ctx *ctx) {
     VK_TRY(ctx->vkd.vkAllocateCommandBuffers(ctx->device, &ai, &ctx->xfer_cmd));
     VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
     VK_TRY(ctx->vkd.vkCreateFence(ctx->device, &fci, NULL, &ctx->xfer_fence));
+    /* staging: every upload needs the staging buffer; make it now, so that
+     * it is not mistaken for growth of the model's memory later */
+    if (ctx->info.staging) MVK_TRY(vk_buffer_create(ctx, STAGING_BYTES, VK_MEM_HOST, &ctx->staging));
     return MOEVK_OK;
 }
 

@@ -66,11 +66,15 @@ static void test_type_choice_on_device_tables(void **state) {
 }
 
 static vk_ctx *forced_ctx(void) {
+    const char *was = getenv("MOEVK_FORCE_STAGING");
+    char *keep = was ? strdup(was) : NULL;
     setenv("MOEVK_FORCE_STAGING", "1", 1);
     vk_ctx *ctx = NULL;
     vk_ctx_params p = {.validation = 1};
     moevk_status s = vk_ctx_create(&p, &ctx);
-    unsetenv("MOEVK_FORCE_STAGING");
+    if (keep) setenv("MOEVK_FORCE_STAGING", keep, 1);
+    else unsetenv("MOEVK_FORCE_STAGING");
+    free(keep);
     if (s == MOEVK_ERR_NO_VULKAN || s == MOEVK_ERR_NO_DEVICE) return NULL;
     TU_OK(s);
     return ctx;
