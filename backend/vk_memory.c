@@ -22,6 +22,26 @@
 
 static uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
+/* Block size for buffers of a kind (host blocks are smaller: parameters,
+ * readback and staging only), and the staging buffer: half a host block, so
+ * that it is sub-allocated and stays within a small device-memory budget. */
+static uint64_t kind_block_bytes(const vk_ctx *ctx, vk_mem_kind kind) {
+    return kind == VK_MEM_HOST && HOST_BLOCK_BYTES < ctx->block_size ? HOST_BLOCK_BYTES : ctx->block_size;
+}
+
+/* Whether a block counts against the device-memory budget: blocks in a
+ * device-local heap, except host blocks under forced staging, which stand
+ * for the system memory they would be in on a discrete GPU. */
+static int block_counts(const vk_ctx *ctx, uint32_t type, vk_mem_kind kind) {
+    if (kind == VK_MEM_HOST && ctx->info.staging_forced) return 0;
+    return vk_budget_counts(ctx, type);
+}
+
+static uint64_t staging_bytes(const vk_ctx *ctx) {
+    uint64_t half = kind_block_bytes(ctx, VK_MEM_HOST) / 2;
+    return STAGING_BYTES < half ? STAGING_BYTES : half;
+}
+
 moevk_status vk_alloc_init(vk_ctx *ctx) {
     uint64_t bs = 256ull << 20;
     if (ctx->info.max_memory_allocation_size && bs > ctx->info.max_memory_allocation_size)
@@ -43,12 +63,12 @@ moevk_status vk_alloc_init(vk_ctx *ctx) {
     VK_TRY(ctx->vkd.vkCreateFence(ctx->device, &fci, NULL, &ctx->xfer_fence));
     /* staging: every upload needs the staging buffer; make it now, so that
      * it is not mistaken for growth of the model's memory later */
-    if (ctx->info.staging) MVK_TRY(vk_buffer_create(ctx, STAGING_BYTES, VK_MEM_HOST, &ctx->staging));
+    if (ctx->info.staging) MVK_TRY(vk_buffer_create(ctx, staging_bytes(ctx), VK_MEM_HOST, &ctx->staging));
     return MOEVK_OK;
 }
 
 static void block_free(vk_ctx *ctx, vk_mem_block *b) {
-    if (vk_budget_counts(ctx, b->type_index)) ctx->committed -= b->size;
+    if (block_counts(ctx, b->type_index, b->kind)) ctx->committed -= b->size;
     if (b->mapped) ctx->vkd.vkUnmapMemory(ctx->device, b->mem);
     ctx->vkd.vkFreeMemory(ctx->device, b->mem, NULL);
     free(b->free_off);
@@ -179,7 +199,7 @@ static void block_give(vk_mem_block *b, uint64_t off, uint64_t size) {
 }
 
 static moevk_status block_new(vk_ctx *ctx, uint64_t size, uint32_t type, vk_mem_kind kind, int dedicated, vk_mem_block **out) {
-    int counts = vk_budget_counts(ctx, type);
+    int counts = block_counts(ctx, type, kind);
     if (counts && ctx->budget && ctx->committed + size > ctx->budget)
         return mvk_fail(MOEVK_ERR_OUT_OF_DEVICE_MEMORY,
                         "device-memory budget exceeded: a block of %.1f MiB would bring moevk to %.1f MiB, over its budget of "
@@ -265,7 +285,7 @@ moevk_status vk_buffer_create(vk_ctx *ctx, uint64_t size, vk_mem_kind kind, vk_b
         uint64_t need = align_up(req.size, req.alignment);
         uint64_t off = 0;
         vk_mem_block *blk = NULL;
-        uint64_t bsize = kind == VK_MEM_HOST && HOST_BLOCK_BYTES < ctx->block_size ? HOST_BLOCK_BYTES : ctx->block_size;
+        uint64_t bsize = kind_block_bytes(ctx, kind);
         if (need <= bsize / 2) {
             for (vk_mem_block *it = ctx->blocks; it && !blk; it = it->next)
                 if (!it->dedicated && it->type_index == (uint32_t)type && it->kind == kind && block_take(it, need, req.alignment, &off))
@@ -320,10 +340,11 @@ uint64_t vk_ctx_allocated_bytes(const vk_ctx *ctx) { return ctx ? ctx->allocated
 
 /* Copies between the staging buffer and buf through the transfer command buffer. */
 static moevk_status staged_copy(vk_ctx *ctx, vk_buffer *buf, uint64_t off, void *host, uint64_t size, int to_device) {
-    if (!ctx->staging) MVK_TRY(vk_buffer_create(ctx, STAGING_BYTES, VK_MEM_HOST, &ctx->staging));
+    if (!ctx->staging) MVK_TRY(vk_buffer_create(ctx, staging_bytes(ctx), VK_MEM_HOST, &ctx->staging));
+    const uint64_t chunk = ctx->staging->size;
     if (!ctx->staging->mapped) return mvk_fail(MOEVK_ERR_VULKAN, "staging buffer is not host-visible");
     for (uint64_t done = 0; done < size;) {
-        uint64_t n = size - done < STAGING_BYTES ? size - done : STAGING_BYTES;
+        uint64_t n = size - done < chunk ? size - done : chunk;
         if (to_device) memcpy(ctx->staging->mapped, (char *)host + done, n);
         VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
                                        .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
