@@ -3,11 +3,11 @@
 # "unified" or "staging" by default (whichever the device's memory allows),
 # and "staging (forced)" for a unified device under MOEVK_FORCE_STAGING=1.
 set -u
-CLI=${MOEVK_CLI:?MOEVK_CLI must point at the moevk binary}
+. "$(dirname "$0")/lib.sh"
 out=$(env -u MOEVK_FORCE_STAGING "$CLI" devices 2>&1)
 rc=$?
 if [ $rc != 0 ]; then
-    if printf '%s\n' "$out" | grep -q "no Vulkan"; then echo "SKIP: no Vulkan device: $out"; exit 77; fi
+    if printf '%s\n' "$out" | grep -q "no Vulkan"; then skip "no Vulkan device ($out)"; fi
     echo "FAIL: moevk devices exited $rc:"; printf '%s\n' "$out"; exit 1
 fi
 fails=0

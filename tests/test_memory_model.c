@@ -83,7 +83,7 @@ static vk_ctx *forced_ctx(void) {
 static void test_forced_staging(void **state) {
     (void)state;
     vk_ctx *ctx = forced_ctx();
-    if (!ctx) skip();
+    if (!ctx) TU_SKIP_NA("no Vulkan device");
     const vk_device_info *in = vk_ctx_info(ctx);
     assert_true(in->staging);
     assert_int_equal(in->staging_forced, in->uma);
@@ -140,7 +140,6 @@ static void test_forced_staging(void **state) {
  * buffers are mapped. */
 static void test_default_model(void **state) {
     (void)state;
-    if (!tu_vk) skip();
     const vk_device_info *in = vk_ctx_info(tu_vk);
     if (getenv("MOEVK_FORCE_STAGING") && strcmp(getenv("MOEVK_FORCE_STAGING"), "0")) {
         assert_true(in->staging);
@@ -160,5 +159,5 @@ int main(void) {
         cmocka_unit_test(test_forced_staging),
         cmocka_unit_test_setup_teardown(test_default_model, tu_test_setup, tu_test_teardown),
     };
-    return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
+    return tu_exit(cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown));
 }
