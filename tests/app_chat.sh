@@ -3,6 +3,9 @@
 # tests/data/app_chat.txt, once under Xvfb and once --headless:
 #   - a question while the model loads and an empty question are refused with
 #     a banner (the app goes on);
+#   - the question box: Enter focuses it, typed text goes in, a shortcut key
+#     does nothing while typing, Esc clears it (and on an empty box gives
+#     the keys back), Enter sends;
 #   - a scripted question gets a non-empty answer; its timings show no image
 #     encode and a prefill of only the new turn; earlier records are unchanged;
 #   - after two questions the app's routing JSON (the whole conversation) equals
@@ -149,7 +152,13 @@ for run in runs:
     print(f"{run}: overlay {gx}x{gy} at layer {layer}: {checked} region centres checked, {bad} wrong")
     hv, _, _ = load("hover")
     check(hv["overlay"]["hover_region"] == 0, f"{run}/hover: hovered region {hv['overlay']['hover_region']}")
-    # two questions: the whole conversation equals `moevk chat`
+    # typing: Enter focused the box, the text went in, the shortcut did not fire, Esc cleared it
+    tv, _, _ = load("typing")
+    check(tv["question"]["focus"] and tv["question"]["text"] == "xyz" and tv["overlay"]["on"],
+          f"{run}/typing: question {tv['question']}, overlay on {tv['overlay']['on']}")
+    ev, _, _ = load("cleared")
+    check(ev["question"]["focus"] and ev["question"]["text"] == "", f"{run}/cleared: question {ev['question']}")
+    # two questions (the second typed and sent with Enter): the whole conversation equals `moevk chat`
     v2, r2, img2 = load("turn2")
     check(len(v2["chat"]) == 6 and v2["chat"][5]["text"].strip() != "", f"{run}/turn2: chat {v2['chat']}")
     diff = same_routing(r2, cli)
@@ -172,6 +181,7 @@ for run in runs:
     check(last["failed"] and "CONTEXT_FULL" in last["error"] and str(ctx) in last["error"],
           f"{run}/long: last turn {last}")
     check(any("CONTEXT_FULL" in b for b in lv["banners"]), f"{run}/long: no CONTEXT_FULL banner")
+    check(not lv["question"]["focus"], f"{run}/long: Esc on the empty box kept the focus")
     # a new image: a new conversation
     nv, nr, _ = load("newimage")
     check(len(nv["chat"]) == 2 and nv["caption"].strip() != "", f"{run}/newimage: chat {nv['chat']}")

@@ -17,6 +17,7 @@
  *   screenshot PATH           PNG + .routing.json + .view.json (relative to --out)
  *   expect caption-nonempty | expect banner TEXT   (fail otherwise)
  *   ask TEXT                  a question about the current frame (as typed + Enter)
+ *   type TEXT                 text-input events, as typed on the keyboard (the question box takes them when focused)
  *   wait answer [SECONDS]     until the last question is answered (or failed)
  *   expect answer-nonempty    the last answer finished, did not fail and has text
  *   overlay on|off            the per-patch overlay (key O)
@@ -346,6 +347,24 @@ static int run_one(view_script *s, view_app *app, const char *line) {
             return 1;
         }
         return fail(s, line, "unknown expectation");
+    }
+    if (!strcmp(cmd, "type")) {  // SDL_TEXTINPUT events, whole UTF-8 characters, as a keyboard sends them
+        const char *p = rest;
+        while (*p) {
+            SDL_Event ev;
+            memset(&ev, 0, sizeof ev);
+            ev.type = SDL_TEXTINPUT;
+            size_t n = 0;
+            while (p[n] && n < sizeof ev.text.text - 5) {
+                n++;
+                while (((uint8_t)p[n] & 0xC0) == 0x80) n++;
+            }
+            memcpy(ev.text.text, p, n);
+            ev.text.text[n] = 0;
+            if (SDL_PushEvent(&ev) != 1) return fail(s, line, "cannot queue the text event");
+            p += n;
+        }
+        return 1;
     }
     if (!strcmp(cmd, "ask")) {
         view_ask(app, rest);  // a refusal shows a banner, as for a user; scripts check it with expect banner
