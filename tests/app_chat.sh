@@ -23,14 +23,14 @@
 set -euo pipefail
 
 . "$(dirname "$0")/lib.sh"
-need_cli
 need_view
-command -v xvfb-run >/dev/null 2>&1 || skip "xvfb-run is missing (apt-get install xvfb xauth)"
+need_cli
 need_pil
+command -v xvfb-run >/dev/null 2>&1 || skip "xvfb-run is missing (apt-get install xvfb xauth)"
 pick_model
+new_workdir
 IMAGE2=""
 [ "$MODEL" = "$EMBED_MODEL" ] && IMAGE2="$(ls "$SRC"/assets/samples/*.png 2>/dev/null | sort | sed -n 2p || true)"
-new_workdir
 if [ -z "$IMAGE2" ]; then
     IMAGE2="$WORK/second.png"
     $PY -c "from PIL import Image; Image.open('$IMAGE').convert('RGB').transpose(Image.Transpose.ROTATE_90).save('$IMAGE2')"

@@ -15,12 +15,19 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 need_cli
-pick_model
-M=(-m "$MODEL" --mmproj "$MMPROJ")
-IMG=$IMAGE
-if [ "$MODEL" = "$EMBED_MODEL" ]; then BUDGET=(--image-max-tokens 16); else BUDGET=(--image-min-tokens 1); fi
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+new_workdir
+T=$WORK
+if [ -f "$EMBED_MODEL" ] && [ -f "$EMBED_MMPROJ" ]; then
+    M=(-m "$EMBED_MODEL" --mmproj "$EMBED_MMPROJ")
+    IMG=$(ls "$SRC"/assets/samples/*.png | sort | head -1)
+    BUDGET=(--image-max-tokens 16)
+elif have_goldens; then
+    M=(-m "$GOLD_A/text.gguf" --mmproj "$GOLD_A/mmproj.gguf")
+    IMG="$GOLD_A/image.png"
+    BUDGET=(--image-min-tokens 1)
+else
+    skip "no model: $EMBED_MODEL and $GOLD_A are missing"
+fi
 ok() { echo "ok   $1"; }
 bad() { echo "FAIL $1"; fails=$((fails+1)); }
 
