@@ -565,6 +565,8 @@ static void draw_help(view_app *app) {
         {"", ""},
         {"mouse", "hover a caption word: that token's routing (scrub)"},
         {"", "hover a heatmap cell: layer, expert, count, share"},
+        {"", "hover an overlay region: its experts at every layer"},
+        {"", "wheel over the questions: scroll the conversation"},
         {"", "drop images, folders or a .gguf model on the window"},
         {"", ""},
     };
