@@ -36,6 +36,7 @@ if [ -z "$IMAGE2" ]; then
     $PY -c "from PIL import Image; Image.open('$IMAGE').convert('RGB').transpose(Image.Transpose.ROTATE_90).save('$IMAGE2')"
 fi
 CTX=256
+NPRED=24  # answers of at most 24 tokens: three turns fit the context even with a random-weight model
 echo "model $MODEL, images $IMAGE $IMAGE2, context $CTX"
 
 export APP_IMAGE="$IMAGE" APP_IMAGE2="$IMAGE2" APP_Q1="What is in the picture?" APP_Q2="What colour is it?" APP_LAYER=1
@@ -43,7 +44,7 @@ APP_LONG="$($PY -c "print(' '.join(['word'] * 400))")"
 export APP_LONG
 # the same conversation through the CLI: the app's caption is turn 0 with the library's default prompt
 printf '%s\n%s\n%s\n' "Describe this image in one sentence." "$APP_Q1" "$APP_Q2" |
-    "$CLI" chat -m "$MODEL" --mmproj "$MMPROJ" --image "$IMAGE" -c $CTX --routing "$WORK/cli.routing.json" \
+    "$CLI" chat -m "$MODEL" --mmproj "$MMPROJ" --image "$IMAGE" -c $CTX -n $NPRED --routing "$WORK/cli.routing.json" \
     >"$WORK/cli.txt" 2>"$WORK/cli.err" || { cat "$WORK/cli.err"; echo "FAIL: moevk chat failed"; exit 1; }
 
 run_app() {  # $1 = out dir, rest = a wrapper (xvfb-run ...) and/or --headless
@@ -54,7 +55,7 @@ run_app() {  # $1 = out dir, rest = a wrapper (xvfb-run ...) and/or --headless
     for a in "$@"; do
         if [ "$a" = "--headless" ]; then args+=("$a"); else wrap+=("$a"); fi
     done
-    if ! timeout 900 "${wrap[@]}" "$VIEW" "${args[@]}" -m "$MODEL" --mmproj "$MMPROJ" -c $CTX \
+    if ! timeout 900 "${wrap[@]}" "$VIEW" "${args[@]}" -m "$MODEL" --mmproj "$MMPROJ" -c $CTX -n $NPRED \
         --script "$SRC/tests/data/app_chat.txt" --out "$out" >"$out/stdout.txt" 2>"$out/stderr.txt"; then
         cat "$out/stderr.txt"
         echo "FAIL: moevk-view ${wrap[*]} ${args[*]} exited with an error"
