@@ -10,10 +10,11 @@
 #    quantizes the text GGUF to each ftype of the table below; llama.cpp chooses the per-tensor mixture
 #    (`moevk info` of each file is summarised in the log). Requantizing that file to F32
 #    (LLAMA_FTYPE_ALL_F32, allow_requantize) gives llama.cpp's exact dequantization of it: the reference.
-# 3. Per ftype, at every position of a 48-token prompt (f32 KV cache on both sides):
-#      asserted:  `moevk eval` on the quantized file vs bench/llama_ref.mjs (llama.cpp CPU) on its
-#                 dequantized F32: every row's NMSE <= 1e-5 and the same top-1 token at every position
-#                 (tests/tools/compare.py rows).
+# 3. bench/llama_ref.mjs --batch (llama.cpp CPU, one node process) writes llama.cpp's logits on the
+#    source, on every dequantized and on every quantized file. Per ftype, at every position of a
+#    48-token prompt (f32 KV cache on both sides):
+#      asserted:  `moevk eval` on the quantized file vs llama.cpp on its dequantized F32: every row's
+#                 NMSE <= 1e-5 and the same top-1 token at every position (tests/tools/compare.py rows).
 #      reported:  the distance to llama.cpp on the quantized file itself (its CPU path quantizes the
 #                 activations to 8 bits, so 1e-4..1e-3 is expected; never asserted).
 #      harness self-checks (asserted for every ftype): the dequantized file holds no quantized tensor,
@@ -96,13 +97,13 @@ EOF
 N_TEXT=48
 N_IMG=21
 
-run_llama() { # model tokens out.f32
+run_llama() { # jobs.txt: lines "MODEL TOKENS OUT.f32", all in one node process (bench/llama_ref.mjs --batch)
     env -u VK_INSTANCE_LAYERS UV_THREADPOOL_SIZE=1 node "$SRC/bench/llama_ref.mjs" --gpu false --kv f32 --threads 1 \
-        --model "$1" --tokens "$2" --out-logits "$3" 2>>"$WORK/llama.log"
+        --batch "$1" 2>>"$WORK/llama.log" || { tail -5 "$WORK/llama.log"; echo "FAIL: bench/llama_ref.mjs --batch $1"; exit 1; }
 }
 quantize() { # in out ftype
     "$QUANT" "$1" "$2" "$3" >"$2.log" 2>&1 || { tail -5 "$2.log"; echo "FAIL: quantize $1 -> $3"; return 1; }
-    ! grep -q "falling back" "$2.log" || grep "falling back" "$2.log" | sed 's/^/    llama.cpp: /'
+    ! grep -q "falling back" "$2.log" || grep "falling back" "$2.log" | sed "s/^/    llama.cpp ($3): /"
 }
 types_of() { # file -> "f32 x11, q4_K x14 (moevk lacks: q4_K)", from `moevk info`
     "$CLI" info "$1" 2>/dev/null | awk '
@@ -117,22 +118,28 @@ dist() { # got ref n_vocab -> the distance line of compare.py rows, never failin
 is_in() { case " $2 " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 fails=0
-declare -a SUMMARY PENDING
-run_llama "$TEXT" "$WORK/text.i32" "$WORK/src.ll.f32"
-V=$(($(stat -c%s "$WORK/src.ll.f32") / 4 / N_TEXT))
-
-# ---- text model, one ftype at a time ------------------------------------------------------------------------
+SUMMARY=() PENDING=()
+# ---- text model: quantize to every ftype and dequantize back; llama.cpp's logits on all of them ---------
+echo "$TEXT $WORK/text.i32 $WORK/src.ll.f32" >"$WORK/jobs.txt"
 while read -r ft main <&3; do
     [ -n "$ft" ] || continue
     q="$WORK/$ft.gguf" d="$WORK/$ft-f32.gguf"
-    quantize "$TEXT" "$q" "$ft" && quantize "$q" "$d" F32 || { fails=$((fails + 1)); continue; }
+    quantize "$TEXT" "$q" "$ft" && quantize "$q" "$d" F32 || { echo "FAIL: llama.cpp's quantizer on $ft"; exit 1; }
+    echo "$d $WORK/text.i32 $WORK/$ft.lld.f32" >>"$WORK/jobs.txt"
+    echo "$q $WORK/text.i32 $WORK/$ft.llq.f32" >>"$WORK/jobs.txt"
+done 3<<<"$FTYPES"
+run_llama "$WORK/jobs.txt"
+V=$(($(stat -c%s "$WORK/src.ll.f32") / 4 / N_TEXT))
+
+# ---- text model, per ftype: moevk on the quantized file against llama.cpp on its dequantization -----------
+while read -r ft main <&3; do
+    [ -n "$ft" ] || continue
+    q="$WORK/$ft.gguf" d="$WORK/$ft-f32.gguf"
     tq=$(types_of "$q") td=$(types_of "$d")
     echo "== $ft: $(stat -c%s "$q") B: $tq"
     bad=0
     case ", $tq" in *", $main x"*) ;; *) echo "   FAIL harness: $ft file has no $main tensor"; bad=1 ;; esac
     case "$td" in *q[0-9]*|*iq*|*mxfp4*) echo "   FAIL harness: the dequantized file still has $td"; bad=1 ;; esac
-    run_llama "$d" "$WORK/text.i32" "$WORK/$ft.lld.f32"
-    run_llama "$q" "$WORK/text.i32" "$WORK/$ft.llq.f32"
     if "$PY" "$CMP" nmse "$WORK/$ft.lld.f32" "$WORK/src.ll.f32" 1e-12 >/dev/null; then
         echo "   FAIL harness: llama.cpp's logits on the dequantized $ft equal those on the f32 source"
         bad=1
