@@ -211,6 +211,16 @@ void vk_stream_scratch_reset(vk_stream *s, vk_scratch_mark m);
 moevk_status vk_op_copy_bytes(vk_stream *s, vk_buffer *dst, uint64_t dst_off, vk_buffer *src, uint64_t src_off, uint64_t size);
 moevk_status vk_op_fill_u32(vk_stream *s, vk_buffer *dst, uint64_t off, uint64_t size, uint32_t value);
 
+/* Device probes for the roofline (`moevk bench probe`, shaders/probe.comp).
+ * READ_LANE / READ_COAL: y[i] (U32 words, one per invocation, ninv of them)
+ * = the word sum of what invocation i read from src (n4 uvec4s: a multiple
+ * of 2*ninv, and of 4*ninv for READ_LANE); the words of y sum to src's word
+ * sum mod 2^32. FMA: y[i] = bits of the sum of 8 vec4 chains x <- x*a + b run
+ * iters times from x = q/8 (q = 0..7). */
+typedef enum vk_probe_kind { VK_PROBE_READ_LANE, VK_PROBE_READ_COAL, VK_PROBE_FMA } vk_probe_kind;
+moevk_status vk_op_probe(vk_stream *s, vk_probe_kind kind, const mvk_tensor *y, const mvk_tensor *src, uint32_t ninv, uint32_t iters,
+                         float a, float b);
+
 /* ------------------------------------------------------------ ops
  * Notation: x[K][M] means ne = [K, M]. All activations are F32 unless said. */
 

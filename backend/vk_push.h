@@ -211,4 +211,13 @@ typedef struct pc_resize {
 } pc_resize;
 VK_PUSH_WORDS(pc_resize, 17);
 
+/* shaders/probe.comp (moevk bench probe) */
+typedef struct pc_probe {
+    uint32_t n4;      /* uvec4s in the source */
+    uint32_t per;     /* uvec4s per invocation (read_lane) / iterations (fma) */
+    uint32_t ninv;    /* invocations in all */
+    float a, b;       /* fma: x <- x * a + b */
+} pc_probe;
+VK_PUSH_WORDS(pc_probe, 5);
+
 #endif

@@ -13,6 +13,9 @@ double bench_median(double *v, int n);    /* sorts v */
  * gets the median wall time in seconds. */
 moevk_status bench_time_submits(vk_stream *st, int reps, double *median_s);
 
+/* Host and device read bandwidth, FMA peak, dispatch cost (bench_probe.c). */
+void bench_probes(vk_ctx *ctx, int reps);
+
 /* matmul (F32/F16/Q8_0, prefill and decode shapes) and mul_mat_id (prefill and decode). */
 void bench_ops_matmul_family(vk_ctx *ctx, int reps);
 

@@ -179,11 +179,14 @@ static void bench_ops_other(vk_ctx *ctx, int reps) {
 static void bench_usage(FILE *f) {
     fprintf(f,
             "usage: moevk bench ops [--reps N]\n"
+            "       moevk bench probe [--reps N]\n"
             "       moevk bench model -m TEXT.gguf [--mmproj MMPROJ.gguf] [-p N] [-n N] [--reps N]\n\n"
             "  model image encode ms, prefill tokens/s and decode tokens/s of a GGUF pair\n"
             "        (median of --reps runs, default 5; `moevk bench model --help`)\n"
             "  ops   per-op microbenchmarks on the chosen device (MOEVK_DEVICE): median wall time\n"
-            "        of N submits after a warm-up, with GFLOP/s and GB/s\n"
+            "        of N submits after a warm-up, with GFLOP/s and GB/s; starts with the probes\n"
+            "  probe host read bandwidth (1 and 2 threads), device read bandwidth (per-lane and\n"
+            "        coalesced), FMA peak and the fixed cost of a dispatch: the roofline's limits\n"
             "options:\n"
             "  --reps N   runs per case (default 10)\n");
 }
@@ -194,7 +197,8 @@ int cmd_bench(int argc, char **argv) {
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "model")) return bench_model(argc - 1, argv + 1);
-    if (strcmp(argv[1], "ops") != 0) {
+    int probe_only = !strcmp(argv[1], "probe");
+    if (!probe_only && strcmp(argv[1], "ops") != 0) {
         fprintf(stderr, "moevk bench: unknown benchmark '%s'\n\n", argv[1]);
         bench_usage(stderr);
         return 2;
@@ -207,7 +211,7 @@ int cmd_bench(int argc, char **argv) {
             bench_usage(stdout);
             return 0;
         } else {
-            fprintf(stderr, "moevk bench ops: unknown option '%s'\n\n", argv[i]);
+            fprintf(stderr, "moevk bench %s: unknown option '%s'\n\n", argv[1], argv[i]);
             bench_usage(stderr);
             return 2;
         }
@@ -219,8 +223,11 @@ int cmd_bench(int argc, char **argv) {
         cli_error("bench", s);
         return 1;
     }
-    bench_ops_other(ctx, (int)reps);
-    bench_ops_matmul_family(ctx, (int)reps);
+    bench_probes(ctx, (int)reps);
+    if (!probe_only) {
+        bench_ops_other(ctx, (int)reps);
+        bench_ops_matmul_family(ctx, (int)reps);
+    }
     vk_ctx_destroy(ctx);
     return 0;
 }

@@ -1,0 +1,43 @@
+/* vk_op_probe.c — device probes for the roofline (shaders/probe.comp):
+ * read bandwidth with each invocation on its own contiguous run (read_lane)
+ * or all invocations striding together (read_coal), and the FMA peak. Used by
+ * `moevk bench probe`; the caller checks the words the probe writes. */
+#include "vk_op_check.h"
+
+moevk_status vk_op_probe(vk_stream *s, vk_probe_kind kind, const mvk_tensor *y, const mvk_tensor *src, uint32_t ninv, uint32_t iters,
+                         float a, float b) {
+    static const char *const op = "vk_op_probe";
+    if (!s || !y) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL stream or output", op);
+    if (ninv == 0) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: no invocations", op);
+    if (mvk_tensor_nelements(y) < (int64_t)ninv || !mvk_tensor_is_contiguous(y) || mvk_row_bytes(y->type, 1) != 4 ||
+        vk_bind_elem_offset(vk_stream_ctx(s), y, 4) != 0)
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: y must be a contiguous 4-byte tensor of at least %u elements at an aligned offset", op, ninv);
+    vk_ctx *ctx = vk_stream_ctx(s);
+    pc_probe pc = {.ninv = ninv, .a = a, .b = b};
+    const char *shader = "probe_fma";
+    const mvk_tensor *in = y; /* fma reads nothing: binding 0 is y again, never read */
+    if (kind == VK_PROBE_READ_LANE || kind == VK_PROBE_READ_COAL) {
+        if (!src || !mvk_tensor_is_contiguous(src)) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: src must be contiguous", op);
+        uint64_t bytes = mvk_tensor_extent(src);
+        uint64_t n4 = bytes / 16, step = (uint64_t)ninv * (kind == VK_PROBE_READ_LANE ? 4u : 2u);
+        if (bytes % 16 || n4 % step || n4 > UINT32_MAX || vk_bind_elem_offset(ctx, src, 16) != 0)
+            return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: src must be whole uvec4s at an aligned offset, a multiple of %llu of them",
+                            op, (unsigned long long)step);
+        if (vk_bind_span(ctx, src) > vk_ctx_info(ctx)->max_storage_buffer_range)
+            return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: src is larger than the storage-buffer range", op);
+        pc.n4 = (uint32_t)n4;
+        pc.per = kind == VK_PROBE_READ_LANE ? (uint32_t)(n4 / ninv) : 0;
+        shader = kind == VK_PROBE_READ_LANE ? "probe_read_lane" : "probe_read_coal";
+        in = src;
+    } else if (kind == VK_PROBE_FMA) {
+        pc.per = iters;
+    } else {
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: unknown probe kind %d", op, (int)kind);
+    }
+    uint32_t wg = vkc_wg(ctx, 64);
+    vk_bind binds[2] = {{in, 0}, {y, 1}};
+    vk_dispatch_desc d = {.shader = shader, .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 2,
+                          .push = &pc, .push_size = sizeof pc};
+    vk_split_groups(ctx, (ninv + wg - 1) / wg, d.groups);
+    return vk_dispatch(s, &d);
+}
