@@ -1,7 +1,8 @@
 /* camera.c — V4L2 capture (memory-mapped streaming through libv4l2's wrappers).
  * Formats are negotiated natively (YUYV preferred, else MJPEG) and converted
- * here: YUYV with view_yuyv_to_rgb, MJPEG with stb_image. */
+ * by view_camera_convert (camera_convert.c): YUYV by hand, MJPEG with stb_image. */
 #include "camera.h"
+#include "camera_convert.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -168,20 +169,8 @@ fail:
 
 // Converts one dequeued buffer into RGB.
 static int cam_convert(view_camera *c, const uint8_t *data, size_t used, view_image *out, char *err, size_t err_cap) {
-    if (c->fourcc == V4L2_PIX_FMT_MJPEG) return view_image_decode_jpeg(data, used, out, err, err_cap);
-    if (used < (size_t)c->stride * c->h) {
-        snprintf(err, err_cap, "camera %s: short YUYV frame (%zu bytes)", c->path, used);
-        return 0;
-    }
-    out->rgb = malloc((size_t)c->w * c->h * 3);
-    if (!out->rgb) {
-        snprintf(err, err_cap, "out of memory for a camera frame");
-        return 0;
-    }
-    out->w = c->w;
-    out->h = c->h;
-    view_yuyv_to_rgb(data, c->w, c->h, c->stride, out->rgb);
-    return 1;
+    view_frame_desc d = {c->fourcc == V4L2_PIX_FMT_MJPEG ? VIEW_PIXFMT_MJPEG : VIEW_PIXFMT_YUYV, c->w, c->h, c->stride};
+    return view_camera_convert(&d, data, used, out, c->path, err, err_cap);
 }
 
 static int report(view_camera *c, const char *msg, char *err, size_t err_cap) {

@@ -35,83 +35,47 @@
 
 #include "app.h"
 
-#define SCRIPT_MAX_LINES 512
+#include "script_parse.h"
 
 struct view_script {
-    char *lines[SCRIPT_MAX_LINES];
+    char *lines[VIEW_SCRIPT_MAX_LINES];
     int n, pc;
     double wait_start;    // when the current wait began (0: not waiting)
     int wait_frames;
     char path[1024];
 };
 
-static char *expand_env(const char *s) {
-    size_t cap = strlen(s) + 1, len = 0;
-    char *out = malloc(cap);
-    if (!out) return NULL;
-    while (*s) {
-        if (s[0] == '$' && s[1] == '{') {
-            const char *end = strchr(s, '}');
-            if (end) {
-                char name[128];
-                size_t n = (size_t)(end - s - 2) < sizeof name - 1 ? (size_t)(end - s - 2) : sizeof name - 1;
-                memcpy(name, s + 2, n);
-                name[n] = 0;
-                const char *v = getenv(name);
-                v = v ? v : "";
-                size_t vl = strlen(v);
-                char *o2 = realloc(out, cap + vl);
-                if (!o2) {
-                    free(out);
-                    return NULL;
-                }
-                out = o2;
-                cap += vl;
-                memcpy(out + len, v, vl);
-                len += vl;
-                s = end + 1;
-                continue;
-            }
-        }
-        out[len++] = *s++;
-    }
-    out[len] = 0;
-    return out;
-}
-
 view_script *view_script_load(const char *path, char *err, size_t err_cap) {
-    FILE *f = fopen(path, "r");
+    FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(err, err_cap, "cannot open script %s", path);
         return NULL;
     }
     view_script *s = calloc(1, sizeof *s);
-    if (!s) {
+    char *text = malloc(VIEW_SCRIPT_MAX_BYTES + 1);
+    if (!s || !text) {
         fclose(f);
+        free(s);
+        free(text);
         snprintf(err, err_cap, "out of memory");
         return NULL;
     }
     snprintf(s->path, sizeof s->path, "%s", path);
-    char buf[2048];
-    while (fgets(buf, sizeof buf, f)) {
-        char *h = strchr(buf, '#');
-        if (h) *h = 0;
-        size_t n = strlen(buf);
-        while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t')) buf[--n] = 0;
-        char *p = buf;
-        while (*p == ' ' || *p == '\t') p++;
-        if (!*p) continue;
-        if (s->n == SCRIPT_MAX_LINES) {
-            snprintf(err, err_cap, "script %s is too long (max %d commands)", path, SCRIPT_MAX_LINES);
-            fclose(f);
-            view_script_free(s);
-            return NULL;
-        }
-        s->lines[s->n] = expand_env(p);
-        if (!s->lines[s->n]) break;
-        s->n++;
-    }
+    size_t len = fread(text, 1, VIEW_SCRIPT_MAX_BYTES + 1, f);
+    int bad = ferror(f);
     fclose(f);
+    int ok = 0;
+    if (bad)
+        snprintf(err, err_cap, "cannot read script %s", path);
+    else if (len > VIEW_SCRIPT_MAX_BYTES)
+        snprintf(err, err_cap, "script %s is larger than %d bytes", path, VIEW_SCRIPT_MAX_BYTES);
+    else
+        ok = view_script_parse_text(text, len, path, s->lines, VIEW_SCRIPT_MAX_LINES, &s->n, err, err_cap);
+    free(text);
+    if (!ok) {
+        view_script_free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -192,10 +156,9 @@ static int fail(view_script *s, const char *line, const char *why) {
 
 // One command: 1 done (go on), 0 still waiting, -1 failed.
 static int run_one(view_script *s, view_app *app, const char *line) {
-    char cmd[64] = "", a1[1024] = "", a2[256] = "";
-    sscanf(line, "%63s %1023s %255s", cmd, a1, a2);
-    const char *rest = line + strlen(cmd);
-    while (*rest == ' ' || *rest == '\t') rest++;
+    view_script_words wd;
+    view_script_split(line, &wd);
+    const char *cmd = wd.cmd, *a1 = wd.a1, *a2 = wd.a2, *rest = wd.rest;
     double now = view_now();
     if (!strcmp(cmd, "load")) {
         int first = view_files_add(&app->files, rest);
@@ -221,7 +184,8 @@ static int run_one(view_script *s, view_app *app, const char *line) {
             if (app->frame.rgb && app->cap.frame_seq == app->frame_seq && app->cap.done) return 1;
             if (app->wst.state == VIEW_MODEL_FAILED) return fail(s, line, "the model failed to load");
         } else if (!strcmp(a1, "banner")) {
-            if (has_banner(app, rest + strlen("banner") + 1)) return 1;
+            if (!wd.tail[0]) return fail(s, line, "expected wait banner TEXT");
+            if (has_banner(app, wd.tail)) return 1;
             limit = 10.0;
         } else if (!strcmp(a1, "answer")) {
             const view_caption *c = &app->cap;
@@ -327,7 +291,8 @@ static int run_one(view_script *s, view_app *app, const char *line) {
             return 1;
         }
         if (!strcmp(a1, "banner")) {
-            if (!has_banner(app, rest + strlen("banner") + 1)) return fail(s, line, "no such banner");
+            if (!wd.tail[0]) return fail(s, line, "expected expect banner TEXT");
+            if (!has_banner(app, wd.tail)) return fail(s, line, "no such banner");
             return 1;
         }
         if (!strcmp(a1, "resident-marks")) {  // experts stream and E marks the resident ones

@@ -30,3 +30,10 @@ if(MOEVK_V4L2_FOUND)
 else()
   message(STATUS "moevk-view: libv4l2 not found (apt-get install libv4l-dev); webcam support disabled")
 endif()
+
+# moevk-view's pure input parsers (camera frames, script text), tested without SDL
+add_executable(test_view_inputs ${CMAKE_SOURCE_DIR}/tests/view/test_view_inputs.c ${CMAKE_SOURCE_DIR}/app/view/camera_convert.c
+  ${CMAKE_SOURCE_DIR}/app/view/view_image.c ${CMAKE_SOURCE_DIR}/app/view/script_parse.c)
+target_include_directories(test_view_inputs PRIVATE ${CMAKE_SOURCE_DIR}/app/view)
+target_link_libraries(test_view_inputs PRIVATE ${CMOCKA_LIB} m)
+add_test(NAME test_view_inputs COMMAND test_view_inputs)

@@ -1,0 +1,40 @@
+# tests/fuzz/fuzz.cmake — libFuzzer harnesses (included instead of the normal
+# build when MOEVK_FUZZ=ON; needs clang: CC=clang-15, Debian's clang-15 and
+# libfuzzer-15-dev). Everything here is built with ASan + UBSan and coverage
+# instrumentation; only the sources the harnesses reach are compiled (no
+# Vulkan, no shaders). Run them with tools/fuzz.sh.
+if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+  message(FATAL_ERROR "MOEVK_FUZZ=ON needs clang (e.g. CC=clang-15 cmake -DMOEVK_FUZZ=ON ...)")
+endif()
+set(FUZZ_SAN -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+
+set(MOEVK_UNICODE_DIR /usr/share/unicode CACHE PATH "directory with UnicodeData.txt, PropList.txt, DerivedAge.txt")
+add_compile_options(-Wall -Wextra -Wshadow -Wno-unused-parameter -D_GNU_SOURCE -g -O1)
+if(MOEVK_WERROR)
+  add_compile_options(-Werror)
+endif()
+# host tools, not instrumented
+add_executable(gen_unicode_tables tools/gen_unicode_tables.c)
+set(UNICODE_TABLES_C ${CMAKE_BINARY_DIR}/unicode_tables.c)
+add_custom_command(OUTPUT ${UNICODE_TABLES_C}
+  COMMAND gen_unicode_tables ${MOEVK_UNICODE_DIR}/UnicodeData.txt ${MOEVK_UNICODE_DIR}/PropList.txt
+          ${MOEVK_UNICODE_DIR}/DerivedAge.txt ${UNICODE_TABLES_C}
+  DEPENDS gen_unicode_tables
+  COMMENT "generating Unicode tables" VERBATIM)
+
+add_library(moevk_fuzzcore STATIC
+  engine/gguf.c engine/model_hparams.c engine/image.c engine/tokenizer.c engine/unicode_flags.c engine/stb_impl.c
+  backend/mvk_status.c backend/mvk_types.c ${UNICODE_TABLES_C}
+  app/view/camera_convert.c app/view/view_image.c app/view/script_parse.c)
+target_include_directories(moevk_fuzzcore PUBLIC include engine backend app/view ${CMAKE_BINARY_DIR})
+target_compile_options(moevk_fuzzcore PRIVATE ${FUZZ_SAN} -fsanitize=fuzzer-no-link)
+target_link_libraries(moevk_fuzzcore PUBLIC m)
+
+foreach(t gguf image tokenizer camera script)
+  add_executable(fuzz_${t} tests/fuzz/fuzz_${t}.c)
+  target_compile_options(fuzz_${t} PRIVATE ${FUZZ_SAN} -fsanitize=fuzzer)
+  target_link_options(fuzz_${t} PRIVATE ${FUZZ_SAN} -fsanitize=fuzzer)
+  target_link_libraries(fuzz_${t} PRIVATE moevk_fuzzcore)
+endforeach()
+target_compile_definitions(fuzz_tokenizer PRIVATE
+  MOEVK_FUZZ_DEFAULT_VOCAB="${CMAKE_SOURCE_DIR}/assets/models/moevk-tiny.gguf")
