@@ -494,6 +494,33 @@ static void expect_fail(const char *path, moevk_status want, const char *needle)
     mvk_image_free(&img);
 }
 
+/* fuzz_image, crash 1: a JPEG whose Huffman table (DHT) declares more than
+ * 256 codes. Debian's stb_image 2.27 then writes past the table's arrays
+ * (UBSan: index 257 out of bounds for 'stbi_uc[257]' in stbi__build_huffman).
+ * Made here from tests/data/flat_21x11.jpg: every count of its first DHT
+ * table set to 20 (320 codes); the segment length is kept. */
+static void jpeg_oversized_huffman_table_refused(void **state) {
+    (void)state;
+    char src[400], p[400];
+    data_path(src, sizeof src, "flat_21x11.jpg");
+    FILE *f = fopen(src, "rb");
+    assert_non_null(f);
+    uint8_t buf[8192];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    size_t dht = 0;
+    for (size_t i = 2; i + 21 < n && !dht; i++)
+        if (buf[i] == 0xFF && buf[i + 1] == 0xC4) dht = i;
+    assert_true(dht > 0);
+    for (int k = 0; k < 16; k++) buf[dht + 5 + k] = 20;  // FF C4, 2 length bytes, class/id, then the 16 counts
+    tmp_path(p, sizeof p, "huffman_320.jpg");
+    write_file(p, buf, n);
+    expect_fail(p, MOEVK_ERR_IMAGE, "Huffman");
+    mvk_image img;
+    assert_int_equal(mvk_image_load_memory(buf, n, "mem.jpg", &img), MOEVK_ERR_IMAGE);
+    assert_null(img.rgb);
+}
+
 static void hostile_files_fail_cleanly(void **state) {
     (void)state;
     char p[400];
@@ -566,6 +593,7 @@ int main(void) {
         cmocka_unit_test(formats_round_trip),
         cmocka_unit_test(jpeg_and_gif_from_pil),
         cmocka_unit_test(hostile_files_fail_cleanly),
+        cmocka_unit_test(jpeg_oversized_huffman_table_refused),
     };
     return tu_exit(cmocka_run_group_tests(tests, setup_tmp, teardown_tmp));
 }

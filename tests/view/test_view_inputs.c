@@ -6,7 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "camera_convert.h"
@@ -75,6 +77,43 @@ static void mjpeg_garbage_fails_with_message(void **state) {
     assert_null(out.rgb);
 }
 
+// fuzz_camera / fuzz_image, crash 2: an MJPEG frame whose Huffman table
+// declares more than 256 codes (stb_image 2.27 writes past its arrays); made
+// from tests/data/flat_21x11.jpg, as in tests/test_image.c. Also decoded as a file.
+static void mjpeg_oversized_huffman_table_refused(void **state) {
+    (void)state;
+    const char *dir = getenv("MOEVK_SOURCE_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/data/flat_21x11.jpg", dir ? dir : ".");
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    uint8_t buf[8192];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    size_t dht = 0;
+    for (size_t i = 2; i + 21 < n && !dht; i++)
+        if (buf[i] == 0xFF && buf[i + 1] == 0xC4) dht = i;
+    assert_true(dht > 0);
+    view_frame_desc d = {VIEW_PIXFMT_MJPEG, 21, 11, 0};
+    view_image out;
+    char err[256] = "";
+    assert_int_equal(view_camera_convert(&d, buf, n, &out, "test", err, sizeof err), 1);  // the file as it is
+    view_image_free(&out);
+    for (int k = 0; k < 16; k++) buf[dht + 5 + k] = 20;
+    assert_int_equal(view_camera_convert(&d, buf, n, &out, "test", err, sizeof err), 0);
+    assert_non_null(strstr(err, "Huffman"));
+    assert_null(out.rgb);
+    char tmp[] = "/tmp/moevk-test-view-XXXXXX";
+    int fd = mkstemp(tmp);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, buf, n), (ssize_t)n);
+    close(fd);
+    int dw = 0, dh = 0;
+    assert_int_equal(view_image_load(tmp, &out, err, sizeof err, &dw, &dh), 0);
+    unlink(tmp);
+    assert_non_null(strstr(err, "Huffman"));
+}
+
 // script.c read the text of "wait banner TEXT" / "expect banner TEXT" at
 // rest + strlen("banner") + 1: one byte past the end of "expect banner".
 static void script_words_stay_inside_the_line(void **state) {
@@ -127,6 +166,7 @@ int main(void) {
         cmocka_unit_test(yuyv_odd_width_needs_whole_pairs),
         cmocka_unit_test(yuyv_bad_sizes),
         cmocka_unit_test(mjpeg_garbage_fails_with_message),
+        cmocka_unit_test(mjpeg_oversized_huffman_table_refused),
         cmocka_unit_test(script_words_stay_inside_the_line),
         cmocka_unit_test(script_text_lines),
     };
