@@ -3,6 +3,8 @@
  * copies inside libmoevk. */
 #include "view_image.h"
 
+#include "jpeg_guard.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +100,32 @@ static int finish_decoded(uint8_t *px, int w, int h, view_image *out, char *err,
     return 1;
 }
 
+// Decodes an encoded image in memory (size checked before stb allocates).
+static int decode_memory(const uint8_t *data, size_t len, view_image *out, char *err, size_t err_cap, const char *what,
+                         int *dw, int *dh) {
+    memset(out, 0, sizeof *out);
+    if (!data || len < 4 || len > 0x7fffffff) {
+        snprintf(err, err_cap, "cannot decode %s: %s", what, len < 4 ? "empty or truncated" : "too large");
+        return 0;
+    }
+    const char *why = NULL;
+    if (!mvk_jpeg_guard_ok(data, len, &why)) {
+        snprintf(err, err_cap, "cannot decode %s: %s", what, why);
+        return 0;
+    }
+    int w = 0, h = 0, c = 0;
+    if (!stbi_info_from_memory(data, (int)len, &w, &h, &c)) {
+        snprintf(err, err_cap, "unreadable image %s: %s", what, stbi_failure_reason());
+        return 0;
+    }
+    if ((long long)w * h > VIEW_IMAGE_MAX_PIXELS) {
+        snprintf(err, err_cap, "image %s is too large to decode (%dx%d)", what, w, h);
+        return 0;
+    }
+    uint8_t *px = stbi_load_from_memory(data, (int)len, &w, &h, &c, 3);
+    return finish_decoded(px, w, h, out, err, err_cap, what, dw, dh);
+}
+
 int view_image_load(const char *path, view_image *out, char *err, size_t err_cap, int *dw, int *dh) {
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
@@ -105,31 +133,24 @@ int view_image_load(const char *path, view_image *out, char *err, size_t err_cap
         snprintf(err, err_cap, "cannot open image %s", path);
         return 0;
     }
-    int w = 0, h = 0, c = 0;
-    if (!stbi_info_from_file(f, &w, &h, &c)) {
-        fclose(f);
-        snprintf(err, err_cap, "unreadable image %s: %s", path, stbi_failure_reason());
-        return 0;
-    }
-    if ((long long)w * h > VIEW_IMAGE_MAX_PIXELS) {
-        fclose(f);
-        snprintf(err, err_cap, "image %s is too large to decode (%dx%d)", path, w, h);
-        return 0;
-    }
-    uint8_t *px = stbi_load_from_file(f, &w, &h, &c, 3);
+    uint8_t *data = NULL;
+    long len = -1;
+    if (fseek(f, 0, SEEK_END) == 0) len = ftell(f);
+    if (len >= 0 && len <= 0x7fffffff && fseek(f, 0, SEEK_SET) == 0) data = malloc(len ? (size_t)len : 1);
+    int ok = data && fread(data, 1, (size_t)len, f) == (size_t)len;
     fclose(f);
-    return finish_decoded(px, w, h, out, err, err_cap, path, dw, dh);
+    if (!ok) {
+        free(data);
+        snprintf(err, err_cap, "cannot read image %s", path);
+        return 0;
+    }
+    ok = decode_memory(data, (size_t)len, out, err, err_cap, path, dw, dh);
+    free(data);
+    return ok;
 }
 
 int view_image_decode_jpeg(const uint8_t *data, size_t len, view_image *out, char *err, size_t err_cap) {
-    memset(out, 0, sizeof *out);
-    if (!data || len < 4 || len > 0x7fffffff) {
-        snprintf(err, err_cap, "empty MJPEG frame");
-        return 0;
-    }
-    int w = 0, h = 0, c = 0;
-    uint8_t *px = stbi_load_from_memory(data, (int)len, &w, &h, &c, 3);
-    return finish_decoded(px, w, h, out, err, err_cap, "MJPEG frame", NULL, NULL);
+    return decode_memory(data, len, out, err, err_cap, "MJPEG frame", NULL, NULL);
 }
 
 static uint8_t clamp_u8(int v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }
