@@ -519,6 +519,34 @@ static void jpeg_oversized_huffman_table_refused(void **state) {
     mvk_image img;
     assert_int_equal(mvk_image_load_memory(buf, n, "mem.jpg", &img), MOEVK_ERR_IMAGE);
     assert_null(img.rgb);
+    /* fuzz_camera, crash 3: the same behind fill bytes (stb skips FFs before SOI) */
+    uint8_t filled[8192 + 24];
+    memset(filled, 0xFF, 24);
+    memcpy(filled + 24, buf, n);
+    assert_int_equal(mvk_image_load_memory(filled, n + 24, "filled.jpg", &img), MOEVK_ERR_IMAGE);
+    assert_non_null(strstr(moevk_last_error(), "Huffman"));
+}
+
+/* fuzz_image, crash 4: a PNM header number beyond INT_MAX (stb 2.27's
+ * stbi__pnm_getinteger overflows a signed int: UBSan "333333333 * 10"). */
+static void pnm_header_number_overflow_refused(void **state) {
+    (void)state;
+    static const char *const heads[] = {"P5\n33333333333333333 2\n255\n", "P6\n2 #c\n 4294967299\n255\n",
+                                        "P5 2 2 99999999999\n"};
+    for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++) {
+        uint8_t buf[128];
+        size_t n = strlen(heads[i]);
+        memcpy(buf, heads[i], n);
+        memset(buf + n, 7, 16);
+        mvk_image img;
+        assert_int_equal(mvk_image_load_memory(buf, n + 16, "big.pgm", &img), MOEVK_ERR_IMAGE);
+        assert_non_null(strstr(moevk_last_error(), "32 bits"));
+    }
+    /* a header at the limit still goes to stb (which refuses the size itself) */
+    static const char ok[] = "P5\n2147483647 1\n255\n";
+    mvk_image img;
+    assert_int_equal(mvk_image_load_memory(ok, sizeof ok - 1, "limit.pgm", &img), MOEVK_ERR_IMAGE);
+    assert_null(strstr(moevk_last_error(), "32 bits"));
 }
 
 static void hostile_files_fail_cleanly(void **state) {
@@ -594,6 +622,7 @@ int main(void) {
         cmocka_unit_test(jpeg_and_gif_from_pil),
         cmocka_unit_test(hostile_files_fail_cleanly),
         cmocka_unit_test(jpeg_oversized_huffman_table_refused),
+        cmocka_unit_test(pnm_header_number_overflow_refused),
     };
     return tu_exit(cmocka_run_group_tests(tests, setup_tmp, teardown_tmp));
 }
