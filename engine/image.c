@@ -1,7 +1,7 @@
 /* image.c — decoding, smart resize, resize filters and normalisation.
  * See image.h for what llama.cpp does and which mode reproduces it. */
 #include "image.h"
-#include "jpeg_guard.h"
+#include "image_guard.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -59,7 +59,7 @@ moevk_status mvk_image_load_memory(const void *data, size_t size, const char *na
     if (size > (size_t)INT_MAX) return mvk_fail(MOEVK_ERR_IMAGE, "image '%s': %zu bytes is too large", name, size);
 
     const char *guard = NULL;
-    if (!mvk_jpeg_guard_ok(data, size, &guard)) return mvk_fail(MOEVK_ERR_IMAGE, "image '%s': %s", name, guard);
+    if (!mvk_image_guard_ok(data, size, &guard)) return mvk_fail(MOEVK_ERR_IMAGE, "image '%s': %s", name, guard);
     /* Read the header first so absurd sizes are refused before stb allocates. */
     int w = 0, h = 0, comp = 0;
     if (!stbi_info_from_memory(data, (int)size, &w, &h, &comp)) {

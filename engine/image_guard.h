@@ -1,26 +1,31 @@
-/* jpeg_guard.h — refuses JPEG streams that Debian's stb_image 2.27 would
- * decode out of bounds, before stb sees them (found by tests/fuzz/fuzz_image):
+/* image_guard.h — refuses encoded images that Debian's stb_image 2.27 would
+ * handle with undefined behaviour, before stb sees them. Each case was found
+ * by tests/fuzz (fuzz_image, fuzz_camera) and has a regression test in
+ * tests/test_image.c and tests/view/test_view_inputs.c:
  *
- *   a DHT segment whose table declares more than 256 codes (the sum of its 16
- *   counts): stbi__build_huffman then writes h->size[k++] and the table
- *   values past their 257- and 256-byte arrays (stb 2.28 added the check).
+ *  1. JPEG: a DHT segment whose table declares more than 256 codes (the sum
+ *     of its 16 counts): stbi__build_huffman then writes h->size[k++] and the
+ *     table values past their 257- and 256-byte arrays (stb 2.28 checks this).
+ *     The walk follows the marker structure as stb reads it: fill bytes
+ *     before SOI and between segments, segments skipped by their length,
+ *     entropy-coded data after SOS up to the next marker (FF followed by
+ *     anything but 00 or RST0-7), every DHT table checked.
+ *  2. PNM (P5/P6): a header number beyond INT_MAX: stbi__pnm_getinteger
+ *     overflows a signed int (width, height or maxval).
  *
- * The walk follows the marker structure the way stb reads it: segments are
- * skipped by their length, entropy-coded data after SOS up to the next marker
- * (FF followed by anything but 00 or RST0-7), and every DHT segment stb would
- * process is checked table by table. Header-only: engine/image.c and
- * app/view/view_image.c (its own stb copy) both include it. */
-#ifndef MVK_JPEG_GUARD_H
-#define MVK_JPEG_GUARD_H
+ * Header-only: engine/image.c and app/view/view_image.c (which has its own
+ * stb copy) both include it. */
+#ifndef MVK_IMAGE_GUARD_H
+#define MVK_IMAGE_GUARD_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* 1 if d[0..n) is not a JPEG or is one stb can be given; 0 (and a reason in
- * *why) if it holds a table stb 2.27 would overflow on. */
 static inline int mvk_jpeg_guard_ok(const uint8_t *d, size_t n, const char **why) {
-    if (n < 2 || d[0] != 0xFF || d[1] != 0xD8) return 1;  // not a JPEG: nothing to check
-    size_t i = 2;
+    size_t i = 0;
+    while (i < n && d[i] == 0xFF) i++;  // stb's marker reader skips fill bytes, even before SOI
+    if (i == 0 || i >= n || d[i] != 0xD8) return 1;  // not a JPEG: nothing to check
+    i++;
     while (i < n) {
         if (d[i] != 0xFF) {  // junk between segments (stb skips it after a scan)
             i++;
@@ -51,6 +56,35 @@ static inline int mvk_jpeg_guard_ok(const uint8_t *d, size_t n, const char **why
         }
     }
     return 1;
+}
+
+static inline int mvk_pnm_space(uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+static inline int mvk_pnm_guard_ok(const uint8_t *d, size_t n, const char **why) {
+    if (n < 2 || d[0] != 'P' || (d[1] != '5' && d[1] != '6')) return 1;
+    size_t i = 2;
+    for (int k = 0; k < 3; k++) {  // width, height, maxval, as stbi__pnm_info reads them
+        for (;;) {
+            while (i < n && mvk_pnm_space(d[i])) i++;
+            if (i >= n || d[i] != '#') break;
+            while (i < n && d[i] != '\n' && d[i] != '\r') i++;
+        }
+        int64_t v = 0;
+        while (i < n && d[i] >= '0' && d[i] <= '9') {
+            v = v * 10 + (d[i++] - '0');
+            if (v > 0x7fffffff) {
+                if (why) *why = "corrupt PNM: a header number does not fit 32 bits";
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+/* 1 if d[0..n) may be given to stb_image (possibly to fail there cleanly);
+ * 0 with a reason in *why if stb 2.27 would misbehave on it. */
+static inline int mvk_image_guard_ok(const uint8_t *d, size_t n, const char **why) {
+    return mvk_jpeg_guard_ok(d, n, why) && mvk_pnm_guard_ok(d, n, why);
 }
 
 #endif

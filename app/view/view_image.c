@@ -3,7 +3,7 @@
  * copies inside libmoevk. */
 #include "view_image.h"
 
-#include "jpeg_guard.h"
+#include "image_guard.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,7 +109,7 @@ static int decode_memory(const uint8_t *data, size_t len, view_image *out, char 
         return 0;
     }
     const char *why = NULL;
-    if (!mvk_jpeg_guard_ok(data, len, &why)) {
+    if (!mvk_image_guard_ok(data, len, &why)) {
         snprintf(err, err_cap, "cannot decode %s: %s", what, why);
         return 0;
     }
