@@ -147,6 +147,9 @@ uint64_t vk_ctx_committed_peak(const vk_ctx *ctx);
 const char *vk_ctx_budget_source(const vk_ctx *ctx);
 /* Granularity of the sub-allocator's blocks (<= budget/32, see vk_memory.c). */
 uint64_t vk_ctx_block_size(const vk_ctx *ctx);
+/* 1 once a submit or wait returned VK_ERROR_DEVICE_LOST (then every submit
+ * fails with MOEVK_ERR_DEVICE_LOST; the context must be destroyed). */
+int vk_ctx_device_lost(const vk_ctx *ctx);
 
 /* ------------------------------------------------------------ tensors */
 

@@ -100,7 +100,15 @@ struct vk_ctx {
     VkCommandBuffer xfer_cmd;
     VkFence xfer_fence;
     vk_buffer *staging;       /* host-visible staging buffer, grown on demand */
+
+    int device_lost;          /* a submit or wait returned VK_ERROR_DEVICE_LOST: every later submit fails */
 };
+
+/* The backend's one way to vkQueueSubmit (caller holds ctx->lock): refuses
+ * once the device is lost, injects MOEVK_FAULT_SUBMIT (vk_fault.h), and
+ * remembers VK_ERROR_DEVICE_LOST. vk_fence_wait does the same for waits. */
+VkResult vk_queue_submit(vk_ctx *ctx, const VkSubmitInfo *si, VkFence fence);
+VkResult vk_fence_wait(vk_ctx *ctx, VkFence fence);
 
 /* ------------------------------------------------------------ streams */
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vk_fault.h"
 #include "vk_internal.h"
 
 #define STAGING_BYTES (32ull << 20)
@@ -216,7 +217,8 @@ static moevk_status block_new(vk_ctx *ctx, uint64_t size, uint32_t type, vk_mem_
         return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
     }
     VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = size, .memoryTypeIndex = type};
-    VkResult r = ctx->vkd.vkAllocateMemory(ctx->device, &ai, NULL, &b->mem);
+    VkResult r = vk_fault_alloc();
+    if (r == VK_SUCCESS) r = ctx->vkd.vkAllocateMemory(ctx->device, &ai, NULL, &b->mem);
     if (r != VK_SUCCESS) {
         free(b->free_off); free(b->free_size); free(b);
         moevk_status s = vk_fail_result(r, "vkAllocateMemory", __FILE__, __LINE__);
@@ -270,7 +272,8 @@ moevk_status vk_buffer_create(vk_ctx *ctx, uint64_t size, vk_mem_kind kind, vk_b
                               .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                                        VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                               .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
-    VkResult r = ctx->vkd.vkCreateBuffer(ctx->device, &bci, NULL, &b->buffer);
+    VkResult r = vk_fault_alloc();
+    if (r == VK_SUCCESS) r = ctx->vkd.vkCreateBuffer(ctx->device, &bci, NULL, &b->buffer);
     if (r != VK_SUCCESS) {
         free(b);
         return vk_fail_result(r, "vkCreateBuffer", __FILE__, __LINE__);
@@ -370,8 +373,8 @@ static moevk_status staged_copy(vk_ctx *ctx, vk_buffer *buf, uint64_t off, void 
         VK_TRY(ctx->vkd.vkEndCommandBuffer(ctx->xfer_cmd));
         VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &ctx->xfer_cmd};
         VK_TRY(ctx->vkd.vkResetFences(ctx->device, 1, &ctx->xfer_fence));
-        VK_TRY(ctx->vkd.vkQueueSubmit(ctx->queue, 1, &si, ctx->xfer_fence));
-        VK_TRY(ctx->vkd.vkWaitForFences(ctx->device, 1, &ctx->xfer_fence, VK_TRUE, UINT64_MAX));
+        VK_TRY(vk_queue_submit(ctx, &si, ctx->xfer_fence));
+        VK_TRY(vk_fence_wait(ctx, ctx->xfer_fence));
         if (!to_device) memcpy((char *)host + done, ctx->staging->mapped, n);
         done += n;
     }

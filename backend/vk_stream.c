@@ -92,6 +92,9 @@ moevk_status vk_stream_begin(vk_stream *s) {
     if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_stream_begin: NULL stream");
     if (s->pending) MVK_TRY(vk_stream_wait(s));
     vk_ctx *ctx = s->ctx;
+    if (ctx->device_lost)
+        return mvk_fail(MOEVK_ERR_DEVICE_LOST, "the Vulkan device was lost earlier (VK_ERROR_DEVICE_LOST); "
+                        "free the model and load it again");
     scratch_release(s);
     VK_TRY(ctx->vkd.vkResetCommandPool(ctx->device, s->pool, 0));
     s->n_seg = 1;
@@ -178,11 +181,14 @@ moevk_status vk_stream_submit_async(vk_stream *s) {
 static moevk_status submit_cmds(vk_stream *s, uint32_t first, uint32_t n) {
     if (s->pending) MVK_TRY(vk_stream_wait(s));
     vk_ctx *ctx = s->ctx;
+    if (ctx->device_lost)
+        return mvk_fail(MOEVK_ERR_DEVICE_LOST, "the Vulkan device was lost earlier (VK_ERROR_DEVICE_LOST); "
+                        "free the model and load it again");
     s->pending_last = s->recorded && first + n == s->n_seg;
     VK_TRY(ctx->vkd.vkResetFences(ctx->device, 1, &s->fence));
     VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = n, .pCommandBuffers = &s->segs[first]};
     pthread_mutex_lock(&ctx->lock); /* the queue is shared with transfers */
-    VkResult r = ctx->vkd.vkQueueSubmit(ctx->queue, 1, &si, s->fence);
+    VkResult r = vk_queue_submit(ctx, &si, s->fence);
     pthread_mutex_unlock(&ctx->lock);
     if (r != VK_SUCCESS) return vk_fail_result(r, "vkQueueSubmit", __FILE__, __LINE__);
     s->pending = 1;
@@ -213,7 +219,7 @@ moevk_status vk_stream_wait(vk_stream *s) {
     if (!s->pending) return MOEVK_OK;
     vk_ctx *ctx = s->ctx;
     s->pending = 0;
-    VK_TRY(ctx->vkd.vkWaitForFences(ctx->device, 1, &s->fence, VK_TRUE, UINT64_MAX));
+    VK_TRY(vk_fence_wait(ctx, s->fence));
     if (s->pending_last) collect_profile(s);
     return MOEVK_OK;
 }

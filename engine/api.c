@@ -170,6 +170,7 @@ moevk_status moevk_model_get_info(const moevk_model *m, moevk_model_info *o) {
     o->n_ctx = m->n_ctx;
     o->weight_bytes = m->weight_bytes;
     o->validation_messages = vk_ctx_validation_count(m->ctx);
+    o->device_bytes = vk_ctx_allocated_bytes(m->ctx);
     return MOEVK_OK;
 }
 
@@ -318,6 +319,9 @@ static moevk_status find_pad_run(const int32_t *t, int n, int32_t pad, int *star
 moevk_status moevk_eval(moevk_model *m, moevk_eval_params *p) {
     mvk_clear_error();
     if (!m || !p || !p->tokens || p->n_tokens <= 0) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_eval: no tokens given");
+    if (vk_ctx_device_lost(m->ctx))
+        return mvk_fail(MOEVK_ERR_DEVICE_LOST, "moevk_eval: the Vulkan device was lost by an earlier call; "
+                        "free the model and load it again");
     const mvk_text_hparams *hp = &m->hp;
     const int n = p->n_tokens;
     const size_t V = (size_t)hp->n_vocab, k = (size_t)hp->n_expert_used, L = (size_t)hp->n_layer;

@@ -43,6 +43,9 @@ int moevk_chat_turns(const moevk_model *m) { return m && m->chat_open ? m->chat_
 moevk_status moevk_chat_start(moevk_model *m, const moevk_chat_params *p) {
     mvk_clear_error();
     if (!m || !p) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_chat_start: NULL argument");
+    if (vk_ctx_device_lost(m->ctx))
+        return mvk_fail(MOEVK_ERR_DEVICE_LOST, "moevk_chat_start: the Vulkan device was lost by an earlier call; "
+                        "free the model and load it again");
     int has_image = p->image_path || p->image_rgb;
     if (has_image && !m->has_vision)
         return mvk_fail(MOEVK_ERR_INVALID_ARG, "an image was given but the model was loaded without an mmproj (--mmproj)");
@@ -111,6 +114,9 @@ static moevk_status turn_tokens(moevk_model *m, const char *text, int32_t **ids,
 moevk_status moevk_chat_turn(moevk_model *m, const moevk_gen_params *p) {
     mvk_clear_error();
     if (!m || !p) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_chat_turn: NULL argument");
+    if (vk_ctx_device_lost(m->ctx))
+        return mvk_fail(MOEVK_ERR_DEVICE_LOST, "moevk_chat_turn: the Vulkan device was lost by an earlier call; "
+                        "free the model and load it again");
     if (!m->chat_open) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_chat_turn: no conversation (call moevk_chat_start first)");
     if (m->chat_broken)
         return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_chat_turn: an earlier turn failed; start a new conversation (moevk_chat_start)");

@@ -133,6 +133,7 @@ typedef struct moevk_model_info {
     int n_ctx;
     uint64_t weight_bytes;         /* bytes uploaded to the device */
     uint32_t validation_messages;  /* Khronos validation findings so far (validation on) */
+    uint64_t device_bytes;         /* device memory held now: weights, KV cache, scratch (bytes) */
 } moevk_model_info;
 
 moevk_status moevk_model_get_info(const moevk_model *m, moevk_model_info *out);
