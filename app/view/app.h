@@ -34,6 +34,7 @@ typedef struct view_args {
     int frames;                 // headless: PNGs to write (0: one per input)
     const char *script;
     int bench;                  // captions to time (0: off)
+    double soak;                // headless: run this many seconds, printing soak.c's figures (0: off)
     const char *bench_out;      // JSON file for the bench figures, or NULL
     int width, height;
     int fps;                    // UI frame cap
@@ -140,6 +141,7 @@ typedef struct view_app {
     // banners
     view_banner banners[VIEW_MAX_BANNERS];
     int n_banners;
+    uint64_t n_banners_total;   // banners shown so far (a repeated message counts once while shown)
     int banner_bottom;          // y below the last banner drawn (clicks above it dismiss)
     // timing
     double fps;                 // smoothed UI frames per second
@@ -207,6 +209,14 @@ view_script *view_script_load(const char *path, char *err, size_t err_cap);
  * -1 on a failure (message printed). */
 int view_script_step(view_script *s, view_app *app);
 void view_script_free(view_script *s);
+
+/* soak.c */
+typedef struct view_soak view_soak;
+view_soak *view_soak_new(double seconds);
+/* Called every UI frame; returns 1 when the time is up. */
+int view_soak_step(view_soak *s, view_app *app);
+void view_soak_report(view_soak *s, view_app *app);
+void view_soak_free(view_soak *s);
 
 /* bench.c */
 typedef struct view_bench view_bench;

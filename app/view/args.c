@@ -22,6 +22,8 @@ static void usage(FILE *f) {
             "sources:\n"
             "  IMAGE|FOLDER ...       images to caption (Left/Right step through them); drop files on the window\n"
             "  --camera DEV           capture from a V4L2 webcam, e.g. /dev/video0 (YUYV or MJPEG)\n"
+            "  --camera test:[OPTS]   a synthetic moving test pattern, OPTS fps=N,on=S,off=S,fmt=yuyv|mjpeg\n"
+            "                         (on/off: vanish after S seconds and come back, as if unplugged)\n"
             "  --camera-size WxH      requested camera size (default 640x480)\n"
             "model:\n"
             "  -m, --model FILE       text GGUF (default: the embedded model in assets/models/)\n"
@@ -45,6 +47,8 @@ static void usage(FILE *f) {
             "  --bench N              caption N times and report frame-to-first-token latency,\n"
             "                         full caption latency and UI fps (medians)\n"
             "  --bench-out FILE       also write the benchmark figures as JSON\n"
+            "  --soak SECONDS         headless: run that long, printing memory, captions and camera\n"
+            "                         reconnections every 10 s as JSON lines (tools/soak.sh)\n"
             "  -h, --help             this help;  --version\n\n"
             "keys: F1 or ? help, Space pause/resume, S screenshot + routing JSON, Left/Right previous/next image,\n"
             "      I image tokens, T text tokens, B both, A this frame / running average, C camera on/off,\n"
@@ -151,6 +155,10 @@ int view_args_parse(int argc, char **argv, view_args *a) {
             NEED_VALUE();
             a->bench = atoi(v);
             if (a->bench <= 0) goto bad;
+        } else if (!strcmp(o, "--soak")) {
+            NEED_VALUE();
+            a->soak = atof(v);
+            if (!(a->soak > 0)) goto bad;
         } else if (!strcmp(o, "--bench-out")) {
             NEED_VALUE();
             a->bench_out = v;
@@ -165,6 +173,10 @@ int view_args_parse(int argc, char **argv, view_args *a) {
         fprintf(stderr, "moevk-view: bad value for %s: %s\n", o, v);
         return 2;
 #undef NEED_VALUE
+    }
+    if (a->soak > 0 && !a->headless) {
+        fprintf(stderr, "moevk-view: --soak needs --headless\n");
+        return 2;
     }
     if (a->mmproj_path && !a->model_path) {
         fprintf(stderr, "moevk-view: --mmproj needs -m/--model\n");

@@ -3,6 +3,7 @@
  * by view_camera_convert (camera_convert.c): YUYV by hand, MJPEG with stb_image. */
 #include "camera.h"
 #include "camera_convert.h"
+#include "camera_test.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@ struct view_camera {
     int n_buf;
     double next_retry;            // monotonic seconds
     char last_err[256];           // the problem last reported (reported once)
+    view_test_camera *test;       // "test:..." synthetic source (camera_test.c), or NULL
 };
 
 static double now_s(void) {
@@ -41,7 +43,26 @@ static double now_s(void) {
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-int view_camera_is_streaming(const view_camera *c) { return c && c->streaming; }
+int view_camera_is_streaming(const view_camera *c) {
+    if (c && c->test) return view_test_camera_is_up(c->test);
+    return c && c->streaming;
+}
+
+static int report(view_camera *c, const char *msg, char *err, size_t err_cap) {
+    if (!strcmp(msg, c->last_err)) return 0;
+    snprintf(c->last_err, sizeof c->last_err, "%s", msg);
+    snprintf(err, err_cap, "%s", msg);
+    return -1;
+}
+
+// The synthetic camera: a frame when one is due, a problem (reported once) while it is "unplugged".
+static int test_poll(view_camera *c, view_image *out, char *err, size_t err_cap) {
+    char msg[256];
+    int r = view_test_camera_poll(c->test, now_s(), out, msg, sizeof msg);
+    if (r < 0) return report(c, msg, err, err_cap);
+    if (r > 0) c->last_err[0] = 0;
+    return r;
+}
 
 #ifdef MOEVK_HAVE_V4L2
 
@@ -173,16 +194,10 @@ static int cam_convert(view_camera *c, const uint8_t *data, size_t used, view_im
     return view_camera_convert(&d, data, used, out, c->path, err, err_cap);
 }
 
-static int report(view_camera *c, const char *msg, char *err, size_t err_cap) {
-    if (!strcmp(msg, c->last_err)) return 0;
-    snprintf(c->last_err, sizeof c->last_err, "%s", msg);
-    snprintf(err, err_cap, "%s", msg);
-    return -1;
-}
-
 int view_camera_poll(view_camera *c, view_image *out, char *err, size_t err_cap) {
     char msg[256];
     memset(out, 0, sizeof *out);
+    if (c->test) return test_poll(c, out, err, err_cap);
     if (c->fd < 0) {
         double t = now_s();
         if (t < c->next_retry) return 0;
@@ -222,13 +237,15 @@ int view_camera_poll(view_camera *c, view_image *out, char *err, size_t err_cap)
 }
 
 const char *view_camera_format(const view_camera *c) {
+    if (c && c->test) return view_test_camera_is_up(c->test) ? view_test_camera_format(c->test) : "";
     if (!c || !c->streaming) return "";
     return c->fourcc == V4L2_PIX_FMT_MJPEG ? "MJPG" : "YUYV";
 }
 
 void view_camera_free(view_camera *c) {
     if (!c) return;
-    cam_close(c);
+    if (!c->test) cam_close(c);
+    view_test_camera_free(c->test);
     free(c);
 }
 
@@ -242,6 +259,7 @@ int view_camera_list(view_camera_entry *out, int cap) {
 
 int view_camera_poll(view_camera *c, view_image *out, char *err, size_t err_cap) {
     memset(out, 0, sizeof *out);
+    if (c->test) return test_poll(c, out, err, err_cap);
     if (c->last_err[0]) return 0;
     snprintf(c->last_err, sizeof c->last_err, "camera %s: moevk-view was built without V4L2 (libv4l-dev)", c->path);
     snprintf(err, err_cap, "%s", c->last_err);
@@ -249,11 +267,15 @@ int view_camera_poll(view_camera *c, view_image *out, char *err, size_t err_cap)
 }
 
 const char *view_camera_format(const view_camera *c) {
-    (void)c;
+    if (c && c->test) return view_test_camera_is_up(c->test) ? view_test_camera_format(c->test) : "";
     return "";
 }
 
-void view_camera_free(view_camera *c) { free(c); }
+void view_camera_free(view_camera *c) {
+    if (!c) return;
+    view_test_camera_free(c->test);
+    free(c);
+}
 
 #endif
 
@@ -264,6 +286,14 @@ view_camera *view_camera_new(const char *path, int want_w, int want_h) {
     c->want_w = want_w > 0 ? want_w : 640;
     c->want_h = want_h > 0 ? want_h : 480;
     c->fd = -1;
-    (void)now_s;
+    if (!strncmp(path, "test:", 5)) {
+        char err[256];
+        c->test = view_test_camera_new(path + 5, c->want_w, c->want_h, now_s(), err, sizeof err);
+        if (!c->test) {
+            fprintf(stderr, "moevk-view: %s\n", err);
+            free(c);
+            return NULL;
+        }
+    }
     return c;
 }

@@ -32,6 +32,7 @@ void view_banner_add(view_app *app, const char *fmt, ...) {
     snprintf(app->banners[app->n_banners].msg, sizeof app->banners[0].msg, "%s", msg);
     app->banners[app->n_banners].t = view_now();
     app->n_banners++;
+    app->n_banners_total++;
 }
 
 static void expire_banners(view_app *app) {
@@ -449,6 +450,7 @@ int main(int argc, char **argv) {
         }
     }
     view_bench *bench = app->args.bench ? view_bench_new(app->args.bench) : NULL;
+    view_soak *soak = app->args.soak > 0 ? view_soak_new(app->args.soak) : NULL;
     app->headless_wait_frames = 2;
 
     double frame_budget = 1.0 / app->args.fps;
@@ -464,6 +466,8 @@ int main(int argc, char **argv) {
             }
         } else if (bench) {
             if (view_bench_step(bench, app, app->last_dt)) app->quit = 1;
+        } else if (soak) {
+            if (view_soak_step(soak, app)) app->quit = 1;
         } else if (app->args.headless) {
             headless_step(app);
         }
@@ -473,6 +477,10 @@ int main(int argc, char **argv) {
     if (bench) {
         view_bench_report(bench, app);
         view_bench_free(bench);
+    }
+    if (soak) {
+        view_soak_report(soak, app);
+        view_soak_free(soak);
     }
     view_script_free(script);
     view_worker_stop(app->worker);

@@ -182,3 +182,37 @@ void view_yuyv_to_rgb(const uint8_t *src, int w, int h, int stride, uint8_t *dst
 int view_png_write(const char *path, const uint8_t *rgb, int w, int h, int stride) {
     return stbi_write_png(path, w, h, 3, rgb, stride) != 0;
 }
+
+typedef struct jpeg_buf {
+    uint8_t *p;
+    size_t n, cap;
+    int failed;
+} jpeg_buf;
+
+static void jpeg_put(void *ctx, void *data, int size) {
+    jpeg_buf *b = ctx;
+    if (b->failed || size <= 0) return;
+    if (b->n + (size_t)size > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 65536;
+        while (cap < b->n + (size_t)size) cap *= 2;
+        uint8_t *q = realloc(b->p, cap);
+        if (!q) {
+            b->failed = 1;
+            return;
+        }
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, data, (size_t)size);
+    b->n += (size_t)size;
+}
+
+uint8_t *view_jpeg_encode(const uint8_t *rgb, int w, int h, int quality, size_t *len) {
+    jpeg_buf b = {0};
+    if (!stbi_write_jpg_to_func(jpeg_put, &b, w, h, 3, rgb, quality) || b.failed) {
+        free(b.p);
+        return NULL;
+    }
+    *len = b.n;
+    return b.p;
+}

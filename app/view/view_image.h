@@ -40,6 +40,9 @@ int view_image_resize(view_image *img, int nw, int nh);
 /* Writes RGB8 (stride in bytes) as a PNG file. Returns 1 on success. */
 int view_png_write(const char *path, const uint8_t *rgb, int w, int h, int stride);
 
+/* Encodes RGB8 as a JPEG in memory (malloc'd, *len bytes); NULL on failure. */
+uint8_t *view_jpeg_encode(const uint8_t *rgb, int w, int h, int quality, size_t *len);
+
 void view_image_free(view_image *img);
 
 #endif

@@ -35,7 +35,7 @@ struct view_worker {
     moevk_model_info info;
     int busy;
     int asking;
-    uint64_t n_captions;
+    uint64_t n_captions, n_failed;
     view_caption cur;
     view_cache_view cache;
     uint64_t version;
@@ -409,8 +409,11 @@ static void run_caption(view_worker *w, view_image *img, uint64_t seq, double t_
     memset(&tm, 0, sizeof tm);
     moevk_get_timings(w->model, &tm);
     const char *why = st == MOEVK_OK ? "" : moevk_last_error();
+    moevk_model_info now;  // device memory and validation findings after this caption
+    int have_now = moevk_model_get_info(w->model, &now) == MOEVK_OK;
 
     pthread_mutex_lock(&w->mu);
+    if (have_now) w->info = now;
     sync_routing(w);
     c->timings = tm;
     c->img_nx = tm.image_nx;
@@ -421,6 +424,7 @@ static void run_caption(view_worker *w, view_image *img, uint64_t seq, double t_
         c->cancelled = 1;
     } else if (st != MOEVK_OK) {
         c->failed = 1;
+        w->n_failed++;
         snprintf(c->error, sizeof c->error, "captioning failed: %s%s%s", moevk_status_str(st), why[0] ? ": " : "",
                  why);
         push_message(w, c->error);
@@ -672,5 +676,6 @@ void view_worker_get_status(view_worker *w, view_worker_status *st) {
     st->pending = w->pending.rgb != NULL;
     st->n_captions = w->n_captions;
     st->cache = w->cache;
+    st->n_failed = w->n_failed;
     pthread_mutex_unlock(&w->mu);
 }

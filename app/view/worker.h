@@ -88,13 +88,14 @@ typedef struct view_worker_status {
     view_model_state state;
     char stage[64];
     float frac;
-    moevk_model_info info;     // valid when state == VIEW_MODEL_READY
+    moevk_model_info info;     // valid when state == VIEW_MODEL_READY (memory and validation figures as of the last caption)
     char model_path[512], mmproj_path[512];
     int busy;                  // a generation is running
     int asking;                // a question waits or is being answered
     int pending;               // a frame waits
     uint64_t n_captions;       // finished captions
     view_cache_view cache;
+    uint64_t n_failed;         // captions that failed (not cancelled)
 } view_worker_status;
 
 view_worker *view_worker_start(const view_worker_cfg *cfg);
