@@ -54,12 +54,11 @@ s = {
     "rss_growth_kb": end.get("rss_kb", 0) - start.get("rss_kb", 0),
     "device_growth_bytes": end.get("device_bytes", 0) - start.get("device_bytes", 0),
     "captions": end.get("captions"), "failed": end.get("failed"),
-    "reconnects": end.get("connects", 0) - 1 if end.get("connects") else 0,
+    "reconnects": end.get("reconnects", 0),
     "reconnects_captioned": end.get("reconnects_captioned"), "reconnects_missed": end.get("reconnects_missed"),
     "validation_messages": max(end.get("validation", 0), len(validation)),
     "other_banners": banners[:10],
 }
-del s["camera"]
 if not warm: fails.append("fewer than 2 captions")
 if s["rss_growth_kb"] > rss_mib * 1024: fails.append(f"RSS grew {s['rss_growth_kb']} KiB (bound {rss_mib} MiB)")
 if s["device_growth_bytes"] > dev_mib * 1048576: fails.append(f"device memory grew {s['device_growth_bytes']} bytes (bound {dev_mib} MiB)")

@@ -4,13 +4,13 @@
  *
  *   {"soak": t, "model": "ready", "captions": N, "failed": N, "frames": N,
  *    "rss_kb": N, "device_bytes": N, "validation": N, "banners": N,
- *    "connects": N, "reconnects_captioned": N, "reconnects_missed": N}
+ *    "reconnects": N, "reconnects_captioned": N, "reconnects_missed": N}
  *
  * rss_kb is the process's resident set (/proc/self/statm), device_bytes the
  * model's device memory (moevk_model_info), validation the Khronos layer's
- * findings, banners the banners shown. A (re)connection of the camera is
- * "captioned" once a caption of a frame taken after it finished; one that
- * vanishes again before that is "missed" (counted while the model is ready). */
+ * findings, banners the banners shown. A reconnection (the camera coming
+ * back while the model is ready) is "captioned" once a caption of a frame
+ * taken after it finished; one that vanishes again before that is "missed". */
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -21,7 +21,7 @@
 
 struct view_soak {
     double seconds, t0, next_report;
-    int was_up;
+    int was_up, seen_down;
     uint64_t seq_at_connect;   // frame_seq when the camera came (back)
     int waiting;               // a (re)connection without its caption yet
     uint64_t connects, captioned, missed;
@@ -49,7 +49,7 @@ static void report(view_soak *s, view_app *app, double t) {
     const view_worker_status *w = &app->wst;
     const char *state = w->state == VIEW_MODEL_READY ? "ready" : w->state == VIEW_MODEL_FAILED ? "failed" : "loading";
     printf("{\"soak\": %.1f, \"model\": \"%s\", \"captions\": %llu, \"failed\": %llu, \"frames\": %llu, \"rss_kb\": %ld, "
-           "\"device_bytes\": %llu, \"validation\": %u, \"banners\": %llu, \"connects\": %llu, "
+           "\"device_bytes\": %llu, \"validation\": %u, \"banners\": %llu, \"reconnects\": %llu, "
            "\"reconnects_captioned\": %llu, \"reconnects_missed\": %llu}\n",
            t - s->t0, state, (unsigned long long)w->n_captions, (unsigned long long)w->n_failed,
            (unsigned long long)app->frame_seq, rss_kb(), (unsigned long long)w->info.device_bytes,
@@ -60,9 +60,11 @@ static void report(view_soak *s, view_app *app, double t) {
 
 int view_soak_step(view_soak *s, view_app *app) {
     double t = view_now();
-    // (re)connections count from when the model is ready: before that no caption can follow one
-    int up = app->use_camera && view_camera_is_streaming(app->cam) && app->wst.state == VIEW_MODEL_READY;
-    if (up && !s->was_up) {  // the camera came (back)
+    // A reconnection: the camera comes back while the model is ready (the
+    // first connection, usually made while the model loads, is not one).
+    int up = app->use_camera && view_camera_is_streaming(app->cam);
+    int ready = app->wst.state == VIEW_MODEL_READY;
+    if (up && !s->was_up && ready && s->seen_down) {
         s->connects++;
         s->seq_at_connect = app->frame_seq;
         s->waiting = 1;
@@ -71,9 +73,11 @@ int view_soak_step(view_soak *s, view_app *app) {
         s->missed++;
         s->waiting = 0;
     }
+    if (!up && ready) s->seen_down = 1;
     s->was_up = up;
-    const view_caption *c = &app->cap;
-    if (s->waiting && c->done && !c->failed && !c->cancelled && c->frame_seq > s->seq_at_connect) {
+    // (the worker's count, not app->cap: with a camera the next caption starts
+    // at once, so a finished one may never be seen by the UI thread)
+    if (s->waiting && app->wst.last_ok_seq > s->seq_at_connect) {
         s->captioned++;
         s->waiting = 0;
     }

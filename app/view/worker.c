@@ -35,7 +35,7 @@ struct view_worker {
     moevk_model_info info;
     int busy;
     int asking;
-    uint64_t n_captions, n_failed;
+    uint64_t n_captions, n_failed, last_ok_seq;
     view_caption cur;
     view_cache_view cache;
     uint64_t version;
@@ -430,6 +430,7 @@ static void run_caption(view_worker *w, view_image *img, uint64_t seq, double t_
         push_message(w, c->error);
     } else {
         w->n_captions++;
+        w->last_ok_seq = seq;
     }
     w->busy = 0;
     w->version++;
@@ -677,5 +678,6 @@ void view_worker_get_status(view_worker *w, view_worker_status *st) {
     st->n_captions = w->n_captions;
     st->cache = w->cache;
     st->n_failed = w->n_failed;
+    st->last_ok_seq = w->last_ok_seq;
     pthread_mutex_unlock(&w->mu);
 }

@@ -96,6 +96,7 @@ typedef struct view_worker_status {
     uint64_t n_captions;       // finished captions
     view_cache_view cache;
     uint64_t n_failed;         // captions that failed (not cancelled)
+    uint64_t last_ok_seq;      // frame of the last caption that finished without failing (0: none)
 } view_worker_status;
 
 view_worker *view_worker_start(const view_worker_cfg *cfg);

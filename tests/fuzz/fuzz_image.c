@@ -11,6 +11,7 @@
 #include <stb/stb_image.h>
 
 #include "image.h"
+#include "image_guard.h"
 
 // Images within the library's limits but with more pixels than this are
 // skipped: decoding them is slow, not interesting. Headers beyond the limits
@@ -21,7 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 2) return 0;
     uint8_t knob = data[size - 1];
     int w = 0, h = 0, comp = 0;
-    if (stbi_info_from_memory(data, (int)(size - 1), &w, &h, &comp) && (int64_t)w * h > FUZZ_MAX_PIXELS &&
+    // (stbi_info is as exposed to stb's bugs as decoding: only after the guard the library applies)
+    if (mvk_image_guard_ok(data, size - 1, NULL) && stbi_info_from_memory(data, (int)(size - 1), &w, &h, &comp) && (int64_t)w * h > FUZZ_MAX_PIXELS &&
         w <= MVK_IMAGE_MAX_SIDE && h <= MVK_IMAGE_MAX_SIDE && (int64_t)w * h <= MVK_IMAGE_MAX_PIXELS)
         return 0;
     mvk_image img = {0};

@@ -109,7 +109,8 @@ put("script", "app_script.txt", open(os.path.join(root, "tests", "data", "app_sc
 cmds = ["load ${IMG}", "camera test:", "wait model 5", "wait caption 1.5", "wait banner some text here",
         "wait frames 3", "view image", "mode average", "help on", "hover caption 2", "hover cell 0 1", "hover none",
         "click both", "drop /tmp/x.gguf", "resize 800 600", "key space", "screenshot a/b.png",
-        "expect caption-nonempty", "expect banner camera", "sleep 10", "quit"]
+        "expect caption-nonempty", "expect banner camera", "ask what colour is it?", "wait answer 30",
+        "expect answer-nonempty", "overlay on", "layer 1", "hover region 3", "sleep 10", "quit"]
 for i, c in enumerate(cmds):
     put("script", "cmd%02d" % i, (c + "  # comment\n").encode())
 put("script", "mixed", ("\t \n# only a comment\n" + "\r\n".join(cmds) + "\n${MOEVK_FUZZ_X}\n${\n${}x\n").encode())
