@@ -44,7 +44,7 @@ for t in $what; do
   log="$B/fuzz-$t.log"
   t0=$(date +%s.%N)
   rc=0
-  "$B/fuzz_$t" -max_total_time="$secs" -timeout=20 -rss_limit_mb=2560 -print_final_stats=1 \
+  "$B/fuzz_$t" -max_total_time="$secs" -timeout=60 -rss_limit_mb=2560 -print_final_stats=1 \
     -artifact_prefix="$B/crashes/$t-" "${dict[@]}" "$@" "$B/corpus/$t" "$B/seeds/$t" >"$log" 2>&1 || rc=$?
   t1=$(date +%s.%N)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)

@@ -10,8 +10,8 @@
 
 #include "view_image.h"
 
-/* Largest YUYV side accepted (V4L2 reports sizes; anything beyond is refused). */
-#define VIEW_CAMERA_MAX_SIDE 16384
+/* Largest side accepted (V4L2 reports sizes; anything beyond is refused). */
+#define VIEW_CAMERA_MAX_SIDE VIEW_FRAME_MAX_SIDE
 
 typedef enum view_pixfmt {
     VIEW_PIXFMT_YUYV = 1,   /* packed 4:2:2, Y0 U Y1 V, BT.601 limited range */

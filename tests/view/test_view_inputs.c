@@ -99,6 +99,8 @@ static void mjpeg_oversized_huffman_table_refused(void **state) {
     char err[256] = "";
     assert_int_equal(view_camera_convert(&d, buf, n, &out, "test", err, sizeof err), 1);  // the file as it is
     view_image_free(&out);
+    uint8_t orig_counts[16];
+    memcpy(orig_counts, buf + dht + 5, 16);
     for (int k = 0; k < 16; k++) buf[dht + 5 + k] = 20;
     assert_int_equal(view_camera_convert(&d, buf, n, &out, "test", err, sizeof err), 0);
     assert_non_null(strstr(err, "Huffman"));
@@ -109,6 +111,19 @@ static void mjpeg_oversized_huffman_table_refused(void **state) {
     memcpy(filled + 24, buf, n);
     assert_int_equal(view_camera_convert(&d, filled, n + 24, &out, "test", err, sizeof err), 0);
     assert_non_null(strstr(err, "Huffman"));
+    // fuzz_camera, timeout 1: a frame whose header says 32784x32 took seconds
+    // to decode and downscale; camera frames are limited to VIEW_FRAME_MAX_SIDE
+    uint8_t wide[8192];
+    memcpy(wide, filled + 24, n);
+    for (size_t i = 0; i + 9 < n; i++)
+        if (wide[i] == 0xFF && wide[i + 1] == 0xC0) {  // SOF0: length, precision, height, width
+            wide[i + 5] = 0, wide[i + 6] = 32, wide[i + 7] = 0x80, wide[i + 8] = 0x10;
+            break;
+        }
+    // (the Huffman table was broken above: restore it, so only the size is wrong)
+    for (int k = 0; k < 16; k++) wide[dht + 5 + k] = orig_counts[k];
+    assert_int_equal(view_camera_convert(&d, wide, n, &out, "test", err, sizeof err), 0);
+    assert_non_null(strstr(err, "too large"));
     char tmp[] = "/tmp/moevk-test-view-XXXXXX";
     int fd = mkstemp(tmp);
     assert_true(fd >= 0);
