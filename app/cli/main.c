@@ -26,7 +26,8 @@ static void usage(FILE *f) {
             "\nenvironment:\n"
             "  MOEVK_DEVICE=<index|name>  pick the Vulkan device (see `moevk devices`)\n"
             "  MOEVK_PROFILE=1            print GPU time per op (timestamp queries)\n"
-            "  MOEVK_VALIDATION=1         enable the Khronos validation layer\n");
+            "  MOEVK_VALIDATION=1         enable the Khronos validation layer\n"
+            "  MOEVK_FORCE_STAGING=1      use the discrete-GPU memory path (staging copies) on any device\n");
 }
 
 int main(int argc, char **argv) {
