@@ -26,6 +26,8 @@ void mvk_xc_free(mvk_xcache *c) {
         free(l->freq);
         free(l->pinned);
         free(l->pred);
+        free(l->pf_new);
+        free(l->pf_victim);
     }
     free(c->L);
     c->L = NULL;
@@ -43,7 +45,7 @@ moevk_status mvk_xc_init(mvk_xcache *c, vk_ctx *ctx, const gguf_tensor_info *con
     const char *pol = getenv("MOEVK_CACHE_POLICY");
     c->policy = pol && !strcmp(pol, "lfu") ? MVK_XC_LFU : MVK_XC_LRU;
     const char *pf = getenv("MOEVK_PREFETCH");
-    c->prefetch = !(pf && pf[0] == '0');
+    c->prefetch = pf && pf[0] == '0' ? MVK_PF_OFF : pf && pf[0] == '1' ? MVK_PF_ON : MVK_PF_AUTO;
     c->slot_bytes = 0;
     for (int il = 0; il < n_layer; il++) {
         mvk_xc_layer *l = &c->L[il];
@@ -54,13 +56,15 @@ moevk_status mvk_xc_init(mvk_xcache *c, vk_ctx *ctx, const gguf_tensor_info *con
         l->last_use = calloc((size_t)S, sizeof *l->last_use);
         l->pinned = calloc((size_t)S, 1);
         l->pred = malloc((size_t)k * sizeof *l->pred);
-        if (!l->slot_of || !l->freq || !l->expert_of || !l->last_use || !l->pinned || !l->pred) {
+        l->pf_new = malloc((size_t)k * sizeof *l->pf_new);
+        l->pf_victim = malloc((size_t)k * sizeof *l->pf_victim);
+        if (!l->slot_of || !l->freq || !l->expert_of || !l->last_use || !l->pinned || !l->pred || !l->pf_new || !l->pf_victim) {
             mvk_xc_free(c);
             return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
         }
         for (int e = 0; e < n_expert; e++) l->slot_of[e] = -1;
         for (int s = 0; s < S; s++) l->expert_of[s] = -1;
-        for (int j = 0; j < k; j++) l->pred[j] = -1;
+        for (int j = 0; j < k; j++) l->pred[j] = l->pf_new[j] = l->pf_victim[j] = -1;
         uint64_t sb = 0;
         for (int p = 0; p < 3; p++) {
             const gguf_tensor_info *ti = srcs[il * 3 + p];
@@ -120,6 +124,17 @@ moevk_status mvk_xc_resolve(mvk_xcache *c, vk_ctx *ctx, int il, const int32_t *i
     mvk_xc_layer *l = &c->L[il];
     mvk_xc_count *cnt = decode ? &l->dec : &l->pre;
     c->tick++;
+    /* score the last prefetch (made or not): its experts used, its victims needed */
+    if (l->pf_new[0] >= 0 || l->pf_victim[0] >= 0) {
+        l->pf_gain *= 0.95;
+        l->pf_loss *= 0.95;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < c->k && ids[i] >= 0; j++) {
+                l->pf_gain += l->pf_new[j] == ids[i];
+                l->pf_loss += l->pf_victim[j] == ids[i];
+            }
+        for (int j = 0; j < c->k; j++) l->pf_new[j] = l->pf_victim[j] = -1;
+    }
     /* prediction accuracy: how many of the experts used were predicted */
     int has_pred = l->pred[0] >= 0;
     /* pass 1: pin what is resident (hits), so no miss evicts it */
@@ -177,21 +192,32 @@ moevk_status mvk_xc_prefetch(mvk_xcache *c, vk_ctx *ctx, int il, const int32_t *
     mvk_xc_count *cnt = decode ? &l->dec : &l->pre;
     if (n > c->k) n = c->k;
     for (int j = 0; j < c->k; j++) l->pred[j] = j < n ? pred[j] : -1;
-    if (!c->prefetch) return MOEVK_OK;
-    /* protect the predicted experts already resident from the fetches below */
+    if (c->prefetch == MVK_PF_OFF) return MOEVK_OK;
+    /* plan: the predicted experts that are missing, and the slots the policy
+     * would give them (the predicted experts already resident are kept) */
+    int slot[64], m = 0;
+    for (int j = 0; j < c->k; j++) l->pf_new[j] = l->pf_victim[j] = -1;
     for (int j = 0; j < n; j++)
         if (pred[j] >= 0 && pred[j] < c->n_expert && l->slot_of[pred[j]] >= 0) l->pinned[l->slot_of[pred[j]]] = 1;
-    for (int j = 0; j < n; j++) {
-        int e = pred[j];
+    for (int j = 0; j < n && m < 64; j++) {
+        int e = pred[j], dup = 0;
         if (e < 0 || e >= c->n_expert || l->slot_of[e] >= 0) continue;
+        for (int i = 0; i < m; i++) dup |= l->pf_new[i] == e;
+        if (dup) continue;
         int s = victim(c, l);
         if (s < 0) break;
-        MVK_TRY(fetch(ctx, l, e, s, cnt));
         l->pinned[s] = 1;
-        l->last_use[s] = c->tick;
-        cnt->prefetches++;
+        l->pf_new[m] = e;
+        l->pf_victim[m] = l->expert_of[s];
+        slot[m++] = s;
     }
     mvk_xc_unpin(c, il);
+    int on = c->prefetch == MVK_PF_ON || l->pf_gain >= l->pf_loss;
+    for (int i = 0; on && i < m; i++) {
+        MVK_TRY(fetch(ctx, l, l->pf_new[i], slot[i], cnt));
+        l->last_use[slot[i]] = c->tick;
+        cnt->prefetches++;
+    }
     return MOEVK_OK;
 }
 

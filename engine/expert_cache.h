@@ -20,6 +20,7 @@
 #include "vk_backend.h"
 
 typedef enum mvk_xc_policy { MVK_XC_LRU = 0, MVK_XC_LFU = 1 } mvk_xc_policy;
+enum { MVK_PF_OFF = 0, MVK_PF_ON = 1, MVK_PF_AUTO = 2 };
 
 /* Counters of one layer (decode and prefill kept apart). */
 typedef struct mvk_xc_count {
@@ -45,6 +46,10 @@ typedef struct mvk_xc_layer {
     uint64_t *freq;                 /* [n_expert] uses so far (LFU) */
     uint8_t *pinned;                /* [S] needed by the step being resolved */
     int32_t *pred;                  /* [k] experts predicted for this layer, -1: none */
+    /* adaptive prefetch: what the last prefetch fetched (or, when off, would
+     * have fetched) and whom it evicted (would have); scored at the next step */
+    int32_t *pf_new, *pf_victim;    /* [k] each, -1: none */
+    double pf_gain, pf_loss;        /* decayed: prefetched experts then used / victims then needed */
     mvk_xc_count dec, pre;
 } mvk_xc_layer;
 
@@ -52,7 +57,7 @@ typedef struct mvk_xcache {
     int active;             /* 1: experts stream (some do not fit); 0: all resident */
     int n_layer, n_expert, k;
     mvk_xc_policy policy;
-    int prefetch;           /* predict layer L+1 from layer L's hidden state and fetch ahead */
+    int prefetch;           /* MVK_PF_OFF, MVK_PF_ON, MVK_PF_AUTO (per layer, while it gains more than it evicts) */
     uint64_t slot_bytes;    /* one expert's gate + up + down */
     uint64_t expert_bytes;  /* every routed expert of the model */
     uint64_t resident_bytes;/* the resident-set estimate placement used */
@@ -74,7 +79,9 @@ moevk_status mvk_xc_resolve(mvk_xcache *c, vk_ctx *ctx, int il, const int32_t *i
 void mvk_xc_unpin(mvk_xcache *c, int il);
 
 /* Records the prediction for layer il (k ids) and fetches its misses ahead
- * (evicting only unpinned slots of layer il). */
+ * (evicting what the policy would evict next). AUTO: only while, in this
+ * layer, prefetched experts were used more often than their victims were
+ * needed at the next step (both scored whether or not the fetch was made). */
 moevk_status mvk_xc_prefetch(mvk_xcache *c, vk_ctx *ctx, int il, const int32_t *pred, int n, int decode);
 
 /* Prefill planning: splits the distinct experts of ids[0..n) into rounds of

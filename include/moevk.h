@@ -339,7 +339,9 @@ typedef struct moevk_cache_stats {
     int streaming;            /* 1: experts stream; 0: all resident (counters stay 0) */
     int slots_per_layer;      /* expert slots per MoE layer (n_expert when all resident) */
     int policy;               /* 0: LRU, 1: LFU ($MOEVK_CACHE_POLICY=lru|lfu) */
-    int prefetch;             /* predicted prefetch on ($MOEVK_PREFETCH=0 turns it off) */
+    int prefetch;             /* predicted prefetch: 0 off, 1 on, 2 auto (default: per layer, while the experts it
+                                 fetched were used more often than those it evicted were needed;
+                                 $MOEVK_PREFETCH=0|1|auto) */
     uint64_t budget_bytes;    /* the device-memory budget */
     uint64_t committed_bytes; /* device memory moevk holds now */
     uint64_t peak_bytes;      /* ... the most it has held */

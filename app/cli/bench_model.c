@@ -40,7 +40,7 @@ static void bench_cache_report(const moevk_model *m, const moevk_model_info *inf
     printf("expert cache: %d of %d slots per layer (%.0f%% of %.1f MiB of experts), %s, prefetch %s, prediction %.1f%% right, "
            "budget %.0f MiB, peak %.1f MiB in use\n",
            cs.slots_per_layer, info->n_expert, 100.0 * cs.slots_per_layer / info->n_expert, (double)cs.expert_bytes / 1048576.0,
-           cs.policy ? "LFU" : "LRU", cs.prefetch ? "on" : "off",
+           cs.policy ? "LFU" : "LRU", cs.prefetch == 2 ? "auto" : cs.prefetch ? "on" : "off",
            d->pred_total ? 100.0 * (double)d->pred_hits / (double)d->pred_total : 0.0, (double)cs.budget_bytes / 1048576.0,
            (double)cs.peak_bytes / 1048576.0);
 }
