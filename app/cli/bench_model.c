@@ -43,6 +43,13 @@ static void bench_cache_report(const moevk_model *m, const moevk_model_info *inf
            cs.policy ? "LFU" : "LRU", cs.prefetch == 2 ? "auto" : cs.prefetch ? "on" : "off",
            d->pred_total ? 100.0 * (double)d->pred_hits / (double)d->pred_total : 0.0, (double)cs.budget_bytes / 1048576.0,
            (double)cs.peak_bytes / 1048576.0);
+    moevk_cache_counters lc[256];
+    int n = info->n_moe_layers < 256 ? info->n_moe_layers : 256;
+    if (moevk_cache_get_stats(m, &cs, lc, (size_t)n) != MOEVK_OK) return;
+    printf("expert cache per layer (hit %%, MiB/token, ms stalled/token):");
+    for (int l = 0; l < n; l++)
+        printf(" %d: %.0f%% %.2f %.2f%s", l, lc[l].uses ? 100.0 * (double)lc[l].hits / (double)lc[l].uses : 100.0,
+               (double)lc[l].bytes_streamed / 1048576.0 / tok, lc[l].stall_ms / tok, l + 1 < n ? "," : "\n");
 }
 
 int bench_model(int argc, char **argv) {
