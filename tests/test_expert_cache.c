@@ -184,7 +184,7 @@ static void budgets(const char *text, const char *mmproj, const char *image, int
         }
         seen_k |= S == info.n_expert_used;
         if (S >= info.n_expert) break; /* all resident again */
-        if (!exact) mib++;             /* the embedded model: every other MiB is enough */
+        mib++; /* every other MiB: still several slot counts per model, and a bounded run time (ASan in CI) */
     }
     assert_true(seen_k);
     run_free(&ref);
