@@ -1,42 +1,90 @@
-/* mvk_types.c — scalar type conversions (IEEE half, bfloat16, GGUF Q8_0). */
+/* mvk_types.c — the type table (mvk_type_table.h) as data, the device row
+ * layout and its repacking, scalar conversions (IEEE half, bfloat16). */
 #include "mvk_types.h"
 
 #include <math.h>
 #include <string.h>
 
-const char *mvk_type_name(mvk_type t) {
-    switch (t) {
-    case MVK_TYPE_F32: return "f32";
-    case MVK_TYPE_F16: return "f16";
-    case MVK_TYPE_Q8_0: return "q8_0";
-    case MVK_TYPE_I32: return "i32";
-    case MVK_TYPE_BF16: return "bf16";
-    }
+static const mvk_type_info g_types[] = {
+#define MVK_WTYPE(ID, nm, sfx, gid, be, bb, so, sb, nf, dq) \
+    {MVK_TYPE_##ID, nm, #sfx, be, bb, so, sb, nf, (sb) ? 4u : (uint32_t)(bb), dq},
+#define MVK_OTYPE(ID, nm, gid, eb) {MVK_TYPE_##ID, nm, NULL, 1, eb, 0, 0, 0, eb, NULL},
+#include "mvk_type_table.h"
+#undef MVK_WTYPE
+#undef MVK_OTYPE
+};
+#define N_TYPES ((int)(sizeof g_types / sizeof g_types[0]))
+
+const mvk_type_info *mvk_type_get(mvk_type t) {
+    for (int i = 0; i < N_TYPES; i++)
+        if (g_types[i].type == t) return &g_types[i];
     return NULL;
 }
 
-int mvk_type_supported(mvk_type t) { return mvk_type_name(t) != NULL; }
+const mvk_type_info *mvk_type_all(int *n_out) {
+    *n_out = N_TYPES;
+    return g_types;
+}
+
+const char *mvk_type_name(mvk_type t) {
+    const mvk_type_info *ti = mvk_type_get(t);
+    return ti ? ti->name : NULL;
+}
+
+int mvk_type_supported(mvk_type t) { return mvk_type_get(t) != NULL; }
+
+int mvk_type_is_weight(mvk_type t) {
+    const mvk_type_info *ti = mvk_type_get(t);
+    return ti && ti->suffix;
+}
+
+int mvk_type_is_quant(mvk_type t) {
+    const mvk_type_info *ti = mvk_type_get(t);
+    return ti && ti->s_bytes > 0;
+}
 
 int64_t mvk_type_block_elems(mvk_type t) {
-    if (!mvk_type_supported(t)) return 0;
-    return t == MVK_TYPE_Q8_0 ? MVK_QK8_0 : 1;
+    const mvk_type_info *ti = mvk_type_get(t);
+    return ti ? ti->block_elems : 0;
 }
 
 int64_t mvk_type_block_bytes(mvk_type t) {
-    switch (t) {
-    case MVK_TYPE_F32: return 4;
-    case MVK_TYPE_I32: return 4;
-    case MVK_TYPE_F16: return 2;
-    case MVK_TYPE_BF16: return 2;
-    case MVK_TYPE_Q8_0: return (int64_t)sizeof(mvk_block_q8_0);
-    }
-    return 0;
+    const mvk_type_info *ti = mvk_type_get(t);
+    return ti ? ti->block_bytes : 0;
 }
 
 int64_t mvk_row_bytes(mvk_type t, int64_t n) {
     int64_t be = mvk_type_block_elems(t);
     if (be == 0 || n < 0 || n % be != 0) return -1;
     return n / be * mvk_type_block_bytes(t);
+}
+
+int64_t mvk_dev_row_bytes(mvk_type t, int64_t n) {
+    int64_t r = mvk_row_bytes(t, n);
+    if (r < 0 || !mvk_type_is_quant(t)) return r;
+    return (r + 15) / 16 * 16;
+}
+
+void mvk_repack_rows(mvk_type t, const void *src, void *dst, int64_t n, int64_t rows) {
+    const mvk_type_info *ti = mvk_type_get(t);
+    int64_t rb = mvk_row_bytes(t, n), db = mvk_dev_row_bytes(t, n);
+    if (!ti || rb < 0) return;
+    if (!ti->s_bytes) {
+        memcpy(dst, src, (size_t)(rb * rows));
+        return;
+    }
+    int64_t nb = n / ti->block_elems, bb = ti->block_bytes, sb = ti->s_bytes, qb = bb - sb;
+    /* the scale part is a prefix (s_off 0) or a suffix of the block; the quant part is the rest */
+    int64_t q_off = ti->s_off == 0 ? sb : 0;
+    for (int64_t r = 0; r < rows; r++) {
+        const uint8_t *s = (const uint8_t *)src + r * rb;
+        uint8_t *d = (uint8_t *)dst + r * db;
+        for (int64_t b = 0; b < nb; b++) {
+            memcpy(d + b * qb, s + b * bb + q_off, (size_t)qb);
+            memcpy(d + nb * qb + b * sb, s + b * bb + ti->s_off, (size_t)sb);
+        }
+        memset(d + rb, 0, (size_t)(db - rb));
+    }
 }
 
 float mvk_f16_to_f32(uint16_t h) {
@@ -103,32 +151,13 @@ uint16_t mvk_f32_to_bf16(float f) {
 }
 
 void mvk_dequantize_row(mvk_type t, const void *src, float *dst, int64_t n) {
-    switch (t) {
-    case MVK_TYPE_F32: memcpy(dst, src, (size_t)n * 4); break;
-    case MVK_TYPE_I32: {
+    if (t == MVK_TYPE_I32) {
         const int32_t *s = src;
         for (int64_t i = 0; i < n; i++) dst[i] = (float)s[i];
-        break;
+        return;
     }
-    case MVK_TYPE_F16: {
-        const uint16_t *s = src;
-        for (int64_t i = 0; i < n; i++) dst[i] = mvk_f16_to_f32(s[i]);
-        break;
-    }
-    case MVK_TYPE_BF16: {
-        const uint16_t *s = src;
-        for (int64_t i = 0; i < n; i++) dst[i] = mvk_bf16_to_f32(s[i]);
-        break;
-    }
-    case MVK_TYPE_Q8_0: {
-        const mvk_block_q8_0 *b = src;
-        for (int64_t i = 0; i < n / MVK_QK8_0; i++) {
-            float d = mvk_f16_to_f32(b[i].d);
-            for (int j = 0; j < MVK_QK8_0; j++) dst[i * MVK_QK8_0 + j] = d * (float)b[i].qs[j];
-        }
-        break;
-    }
-    }
+    const mvk_type_info *ti = mvk_type_get(t);
+    if (ti && ti->deq) ti->deq(src, dst, n / ti->block_elems);
 }
 
 void mvk_quantize_row_q8_0(const float *src, mvk_block_q8_0 *dst, int64_t n) {

@@ -1,9 +1,12 @@
 /* mvk_types.h — element types shared by every layer, with ggml's numbering
- * (GGUF tensor type ids), and scalar conversions used by the CPU references,
- * the GGUF loader and the tests.
+ * (GGUF tensor type ids), their facts (one row each in mvk_type_table.h),
+ * the device layout of weight rows, and the scalar conversions used by the
+ * CPU references, the GGUF loader and the tests.
  *
- * Q8_0 follows the GGUF block layout: blocks of 32 values, each
- * { f16 d; int8 qs[32]; } = 34 bytes, value = d * qs[i]. */
+ * Quantised types follow ggml's block formats (ggml-common.h) in files and
+ * on the host. On the device a row is repacked (mvk_repack_rows): the quant
+ * part of every block first, then the scale part of every block, padded to
+ * 16 bytes (docs/QUANT_LAYOUTS.md). F32, F16 and BF16 rows are stored as is. */
 #ifndef MVK_TYPES_H
 #define MVK_TYPES_H
 
@@ -11,38 +14,74 @@
 #include <stdint.h>
 
 typedef enum mvk_type {
-    MVK_TYPE_F32 = 0,
-    MVK_TYPE_F16 = 1,
-    MVK_TYPE_Q8_0 = 8,
-    MVK_TYPE_I32 = 26,
-    MVK_TYPE_BF16 = 30,
+#define MVK_WTYPE(ID, name, sfx, gid, be, bb, so, sb, nf, deq) MVK_TYPE_##ID = gid,
+#define MVK_OTYPE(ID, name, gid, eb) MVK_TYPE_##ID = gid,
+#include "mvk_type_table.h"
+#undef MVK_WTYPE
+#undef MVK_OTYPE
 } mvk_type;
 
-#define MVK_QK8_0 32
+/* A CPU dequantiser: nb ggml blocks at src -> nb * block_elems floats. */
+typedef void (*mvk_deq_fn)(const uint8_t *src, float *dst, int64_t nb);
 
-typedef struct mvk_block_q8_0 {
-    uint16_t d;              /* f16 scale */
-    int8_t qs[MVK_QK8_0];    /* quants */
-} mvk_block_q8_0;            /* 34 bytes, no padding */
+typedef struct mvk_type_info {
+    mvk_type type;
+    const char *name;        /* ggml's name: "q4_K" */
+    const char *suffix;      /* shader suffix: "q4_k"; NULL for non-weight types */
+    int64_t block_elems, block_bytes;
+    uint32_t s_off, s_bytes; /* scale part of a ggml block (device layout); 0 bytes: stored as is */
+    uint32_t n_f16;          /* leading f16 values of the scale part */
+    uint32_t unit;           /* shader addressing unit in bytes (4 for quantised types) */
+    mvk_deq_fn deq;          /* NULL for non-weight types */
+} mvk_type_info;
 
-/* Name ("f32", "q8_0", ...) or NULL for a type moevk does not handle. */
+/* The table row of t, NULL if moevk does not know the type. */
+const mvk_type_info *mvk_type_get(mvk_type t);
+/* Rows in table order (n_out: count), for listings and tests. */
+const mvk_type_info *mvk_type_all(int *n_out);
+
+/* Name ("f32", "q4_K", ...) or NULL for a type moevk does not handle. */
 const char *mvk_type_name(mvk_type t);
 /* 1 for types moevk can compute with, else 0. */
 int mvk_type_supported(mvk_type t);
-/* Elements per block (32 for Q8_0, else 1) and bytes per block. 0 if unknown. */
+/* 1 for types the weight ops take (everything but I32). */
+int mvk_type_is_weight(mvk_type t);
+/* 1 for block-quantised types (repacked on the device). */
+int mvk_type_is_quant(mvk_type t);
+/* Elements per block (32 or 256 for quantised types, else 1) and bytes per block. 0 if unknown. */
 int64_t mvk_type_block_elems(mvk_type t);
 int64_t mvk_type_block_bytes(mvk_type t);
-/* Bytes of a row of n elements (n must be a multiple of the block size); -1 if invalid. */
+/* Bytes of a row of n elements in the file / host layout (n a multiple of the block size); -1 if invalid. */
 int64_t mvk_row_bytes(mvk_type t, int64_t n);
+/* Bytes of a row of n elements in the device layout (quantised: padded to 16); -1 if invalid. */
+int64_t mvk_dev_row_bytes(mvk_type t, int64_t n);
+/* Repacks rows of n elements from the file layout (contiguous rows of
+ * mvk_row_bytes) into the device layout (rows of mvk_dev_row_bytes, padding
+ * zeroed). Plain types are copied. */
+void mvk_repack_rows(mvk_type t, const void *src, void *dst, int64_t n, int64_t rows);
 
 float mvk_f16_to_f32(uint16_t h);
 uint16_t mvk_f32_to_f16(float f);      /* round to nearest even */
 float mvk_bf16_to_f32(uint16_t h);
 uint16_t mvk_f32_to_bf16(float f);     /* round to nearest even */
 
-/* Dequantise n elements (n a multiple of the block size) of type t into dst. */
+/* Dequantise n elements (n a multiple of the block size) of type t, file layout, into dst. */
 void mvk_dequantize_row(mvk_type t, const void *src, float *dst, int64_t n);
+
+/* Q8_0 (ggml block_q8_0): 32 values per { f16 d; int8 qs[32]; } = 34 bytes. */
+#define MVK_QK8_0 32
+typedef struct mvk_block_q8_0 {
+    uint16_t d;              /* f16 scale */
+    int8_t qs[MVK_QK8_0];    /* quants */
+} mvk_block_q8_0;            /* 34 bytes, no padding */
 /* Quantise n floats (n a multiple of 32) to Q8_0 blocks the way ggml does. */
 void mvk_quantize_row_q8_0(const float *src, mvk_block_q8_0 *dst, int64_t n);
+
+/* The CPU dequantisers the table names (backend/ref/ref_dequant.c). */
+#define MVK_WTYPE(ID, name, sfx, gid, be, bb, so, sb, nf, deq) void deq(const uint8_t *src, float *dst, int64_t nb);
+#define MVK_OTYPE(ID, name, gid, eb)
+#include "mvk_type_table.h"
+#undef MVK_WTYPE
+#undef MVK_OTYPE
 
 #endif

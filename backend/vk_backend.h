@@ -158,7 +158,8 @@ typedef struct mvk_tensor {
     uint64_t off;    /* byte offset of element 0 in buf */
     mvk_type type;
     int64_t ne[4];   /* elements, ggml order: ne[0] fastest */
-    int64_t nb[4];   /* byte strides; nb[0] = bytes of one block (Q8_0: 34 per 32 elements) */
+    int64_t nb[4];   /* byte strides; nb[0] = bytes of one block (Q4_K: 144 per 256 elements); quantised rows
+                      * are in the device layout (mvk_types.h), nb[1] >= mvk_dev_row_bytes */
 } mvk_tensor;
 
 /* A contiguous tensor at buf+off. Unused trailing dims are 1. */
@@ -227,7 +228,7 @@ moevk_status vk_op_probe(vk_stream *s, vk_probe_kind kind, const mvk_tensor *y, 
 /* ------------------------------------------------------------ ops
  * Notation: x[K][M] means ne = [K, M]. All activations are F32 unless said. */
 
-/* y[N][M] = x[K][M] · w[K][N]ᵀ (+ bias[N]). w: F32, F16, BF16 or Q8_0; x, y, bias F32.
+/* y[N][M] = x[K][M] · w[K][N]ᵀ (+ bias[N]). w: any weight type of mvk_type_table.h; x, y, bias F32.
  * M <= 8 takes the mat-vec path, larger M the tiled path. Weights larger than
  * the device's storage-buffer range are processed in row ranges.
  * x may have row stride nb[1] != K*4; y must be contiguous. */
@@ -300,7 +301,7 @@ moevk_status vk_op_gelu(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, 
 /* y = silu(g) * u, element-wise. */
 moevk_status vk_op_swiglu(vk_stream *s, const mvk_tensor *y, const mvk_tensor *g, const mvk_tensor *u);
 
-/* y[D][T] F32 = table[D][V] (F32, F16, BF16, Q8_0) rows ids[t] (I32 [T]). Out-of-range ids give zeros. */
+/* y[D][T] F32 = table[D][V] (any weight type) rows ids[t] (I32 [T]). Out-of-range ids give zeros. */
 moevk_status vk_op_get_rows(vk_stream *s, const mvk_tensor *y, const mvk_tensor *table, const mvk_tensor *ids);
 /* dst[D][R] (F32 or F16) rows idx[t] (I32 [T]) = src[D][T] (F32), converting.
  * Used to write the KV cache at positions held in a buffer. Out-of-range rows are skipped. */

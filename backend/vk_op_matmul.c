@@ -1,5 +1,5 @@
-/* vk_op_matmul.c — y[N][M] = x[K][M] · w[K][N]ᵀ (+ bias) with w in F32, F16,
- * BF16 or Q8_0: the tiled GEMM (shaders/matmul.comp) for M > 8, the mat-vec
+/* vk_op_matmul.c — y[N][M] = x[K][M] · w[K][N]ᵀ (+ bias) with w of any
+ * weight type (mvk_type_table.h): the tiled GEMM (shaders/matmul.comp) for M > 8, the mat-vec
  * (shaders/matvec.comp) for M <= 8. Weights, inputs and outputs larger than
  * the device's storage-buffer range are processed in row ranges, each
  * dispatch binding only its sub-ranges. */
@@ -72,7 +72,7 @@ moevk_status vk_op_matmul(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x
     int long_k = in->kind == VK_KIND_CPU && K > 16384;
     int vec = M <= 8 || long_k;
     /* Row ranges: n rows of w per dispatch, m rows of x / y per dispatch. */
-    uint64_t wrow = (uint64_t)mvk_row_bytes(w->type, K);
+    uint64_t wrow = mm_wrow(w);
     uint64_t nfit = mm_fit(ctx, (uint64_t)w->nb[1], wrow);
     uint64_t mfit_x = mm_fit(ctx, (uint64_t)x->nb[1], (uint64_t)K * 4);
     uint64_t mfit_y = mm_fit(ctx, (uint64_t)y->nb[1], (uint64_t)N * 4);

@@ -10,32 +10,38 @@
 
 #include "vk_op_check.h"
 
-/* Shader suffix for a weight type, NULL if the weight ops do not take it. */
+/* Shader suffix for a weight type (mvk_type_table.h), NULL if the weight ops do not take it. */
 static inline const char *mm_wsuffix(mvk_type t) {
-    switch (t) {
-    case MVK_TYPE_F32: return "f32";
-    case MVK_TYPE_F16: return "f16";
-    case MVK_TYPE_BF16: return "bf16";
-    case MVK_TYPE_Q8_0: return "q8_0";
-    default: return NULL;
-    }
+    const mvk_type_info *ti = mvk_type_get(t);
+    return ti ? ti->suffix : NULL;
 }
 
 /* Addressing unit of a weight type in the shaders (wtypes.glsl). */
-static inline uint32_t mm_wunit(mvk_type t) { return t == MVK_TYPE_F32 ? 4u : 2u; }
+static inline uint32_t mm_wunit(mvk_type t) {
+    const mvk_type_info *ti = mvk_type_get(t);
+    return ti ? ti->unit : 4u;
+}
 
-/* A weight tensor [K][N][E]: supported type, whole blocks, unit-aligned strides. */
+/* A weight tensor [K][N][E]: a weight type, whole blocks, unit-aligned
+ * strides; quantised rows in the device layout (mvk_dev_row_bytes apart at least). */
 static inline moevk_status mm_check_weight(const char *op, const char *what, const mvk_tensor *w) {
     if (!w || !w->buf) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: %s is NULL", op, what);
     if (!mm_wsuffix(w->type))
-        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: %s has type %s (need f32, f16, bf16 or q8_0)", op, what, vkc_type(w->type));
+        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: %s has type %s, which is not a weight type", op, what, vkc_type(w->type));
     MVK_TRY(vkc_dims(op, what, w));
     int64_t be = mvk_type_block_elems(w->type);
     if (w->ne[0] % be)
         return mvk_fail(MOEVK_ERR_SHAPE, "%s: %s row length %lld is not a multiple of the %s block (%lld)", op, what,
                         (long long)w->ne[0], vkc_type(w->type), (long long)be);
-    return vkc_layout(op, what, w, mvk_type_block_bytes(w->type), mm_wunit(w->type));
+    MVK_TRY(vkc_layout(op, what, w, mvk_type_block_bytes(w->type), mm_wunit(w->type)));
+    if (mvk_type_is_quant(w->type) && w->ne[1] > 1 && w->nb[1] < mvk_dev_row_bytes(w->type, w->ne[0]))
+        return mvk_fail(MOEVK_ERR_SHAPE, "%s: %s rows overlap (nb[1] = %lld < %lld device row bytes)", op, what, (long long)w->nb[1],
+                        (long long)mvk_dev_row_bytes(w->type, w->ne[0]));
+    return MOEVK_OK;
 }
+
+/* Device bytes of one weight row of K elements (the last row's extent in mm_fit). */
+static inline uint64_t mm_wrow(const mvk_tensor *w) { return (uint64_t)mvk_dev_row_bytes(w->type, w->ne[0]); }
 
 /* Largest count c >= 0 such that c items of stride `stride` (the last one
  * `last` bytes long) fit a binding: (c-1)*stride + last + slack <= range. */
@@ -104,19 +110,18 @@ typedef struct mm_vec {
     uint32_t one_sg; /* wg == subgroup size: reduce with subgroupAdd only */
 } mm_vec;
 
-/* Elements of one vectorised weight chunk (wchunk.glsl). */
-static inline uint32_t mm_wch(mvk_type t) { return t == MVK_TYPE_Q8_0 ? 32u : 8u; }
+/* Elements of one vectorised weight chunk (wchunk.glsl): 32 for quantised types, else 8. */
+static inline uint32_t mm_wch(mvk_type t) { return mvk_type_is_quant(t) ? 32u : 8u; }
+
+/* Row-start alignment (in units) the chunked reads need: 16 bytes for the
+ * plain types; quantised rows are always aligned (device layout). */
+static inline uint32_t mm_wal(mvk_type t) { return mvk_type_is_quant(t) ? 1u : 16u / mm_wunit(t); }
 
 /* The vectorised mat-vec loop (wchunk.glsl) applies: whole chunks per row
  * and chunk-aligned row starts (in units). */
 static inline int mm_vec_fast(mvk_type t, uint32_t ow, uint32_t ws1, int64_t K) {
-    switch (t) {
-    case MVK_TYPE_F32: return K % 8 == 0 && ow % 4 == 0 && ws1 % 4 == 0;
-    case MVK_TYPE_F16:
-    case MVK_TYPE_BF16: return K % 8 == 0 && ow % 8 == 0 && ws1 % 8 == 0;
-    case MVK_TYPE_Q8_0: return 1;
-    default: return 0;
-    }
+    if (!mm_wsuffix(t)) return 0;
+    return K % mm_wch(t) == 0 && ow % mm_wal(t) == 0 && ws1 % mm_wal(t) == 0;
 }
 
 static inline mm_vec mm_pick_vec(const vk_ctx *ctx) {

@@ -25,8 +25,8 @@ typedef struct mmid_args {
 /* Expert / row ranges of w that fit one binding: ec experts a dispatch, or
  * (ec = 1) nc rows a dispatch. */
 static moevk_status w_ranges(vk_ctx *ctx, const mvk_tensor *w, uint32_t *ec, uint32_t *nc) {
-    int64_t K = w->ne[0], N = w->ne[1], E = w->ne[2];
-    uint64_t rowb = (uint64_t)mvk_row_bytes(w->type, K);
+    int64_t N = w->ne[1], E = w->ne[2];
+    uint64_t rowb = mm_wrow(w);
     uint64_t expb = (uint64_t)(N - 1) * (uint64_t)w->nb[1] + rowb;
     uint64_t efit = mm_fit(ctx, (uint64_t)w->nb[2], expb);
     if (efit >= 1) {
@@ -65,7 +65,7 @@ static moevk_status mmid_decode(vk_stream *s, const mvk_tensor *y, const mvk_ten
                 .ow = vk_bind_elem_offset(ctx, &wv, unit), .oy = vk_bind_elem_offset(ctx, &yv, 4), .oi = vk_bind_elem_offset(ctx, ids, 4),
                 .is1 = (uint32_t)(ids->nb[1] / 4), .e0 = e0, .e1 = e1, .E = a->E, .zero_invalid = e0 == 0, .fast = 0};
             pc.fast = mm_vec_fast(w->type, pc.ow, pc.ws1, a->K) &&
-                      (w->type == MVK_TYPE_Q8_0 || pc.ws2 % (w->type == MVK_TYPE_F32 ? 4 : 8) == 0) && pc.ox % 4 == 0 &&
+                      pc.ws2 % mm_wal(w->type) == 0 && pc.ox % 4 == 0 &&
                       a->xs_slot % 4 == 0 && a->xs_tok % 4 == 0;
             vk_bind b[4] = {{x, 0}, {&wv, 0}, {&yv, 1}, {ids, 0}};
             vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 4, .binds = b, .n_binds = 4, .push = &pc, .push_size = sizeof pc};
@@ -119,7 +119,7 @@ static moevk_status mmid_prefill(vk_stream *s, const mvk_tensor *y, const mvk_te
                 .ometa = vk_bind_elem_offset(ctx, &meta, 4), .olist = vk_bind_elem_offset(ctx, &list, 4), .e0 = e0, .e1 = e1,
                 .E = a->E, .fast = 0};
             pc.fast = a->K % t.bk == 0 && t.bk % mm_wch(w->type) == 0 && mm_vec_fast(w->type, pc.ow, pc.ws1, a->K) &&
-                      (w->type == MVK_TYPE_Q8_0 || pc.ws2 % (w->type == MVK_TYPE_F32 ? 4 : 8) == 0) && pc.ox % 4 == 0 &&
+                      pc.ws2 % mm_wal(w->type) == 0 && pc.ox % 4 == 0 &&
                       a->xs_slot % 4 == 0 && a->xs_tok % 4 == 0;
             vk_bind b[5] = {{x, 0}, {&wv, 0}, {&yv, 1}, {&meta, 0}, {&list, 0}};
             vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 6, .binds = b, .n_binds = 5, .push = &pc, .push_size = sizeof pc};

@@ -40,7 +40,7 @@ moevk_status vk_op_get_rows(vk_stream *s, const mvk_tensor *y, const mvk_tensor 
     if (vk_bind_span(ctx, y) > vk_ctx_info(ctx)->max_storage_buffer_range)
         return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: y is larger than the storage-buffer range; split the lookup", op);
     uint32_t unit = mm_wunit(table->type);
-    uint64_t vfit = mm_fit(ctx, (uint64_t)table->nb[1], (uint64_t)mvk_row_bytes(table->type, D));
+    uint64_t vfit = mm_fit(ctx, (uint64_t)table->nb[1], mm_wrow(table));
     if (vfit == 0) return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: one table row is larger than the storage-buffer range", op);
     char name[32];
     snprintf(name, sizeof name, "get_rows_%s", mm_wsuffix(table->type));
@@ -54,7 +54,8 @@ moevk_status vk_op_get_rows(vk_stream *s, const mvk_tensor *y, const mvk_tensor 
                           .v1 = (uint32_t)(v0 + vc), .V = (uint32_t)V, .zero_invalid = v0 == 0};
         vk_bind b[3] = {{&tv, 0}, {ids, 0}, {y, 1}};
         vk_dispatch_desc d = {.shader = name, .binds = b, .n_binds = 3, .push = &pc, .push_size = sizeof pc};
-        MVK_TRY(dispatch_1d(s, &d, (uint64_t)D * (uint64_t)T));
+        /* quantised tables: one invocation per 32-value chunk (get_rows.comp) */
+        MVK_TRY(dispatch_1d(s, &d, (uint64_t)D * (uint64_t)T / (mvk_type_is_quant(table->type) ? 32u : 1u)));
     }
     return MOEVK_OK;
 }

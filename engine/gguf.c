@@ -72,8 +72,24 @@ static const char *const g_ggml_names[] = {
 
 const char *gguf_ggml_type_name(uint32_t t) { return t < N_GGML_NAMES ? g_ggml_names[t] : NULL; }
 
-static int supported_type(uint32_t t) {
-    return t == MVK_TYPE_F32 || t == MVK_TYPE_F16 || t == MVK_TYPE_BF16 || t == MVK_TYPE_Q8_0;
+/* The weight types of mvk_type_table.h are the tensor types moevk loads. */
+static int supported_type(uint32_t t) { return t < GGML_TYPE_ID_LIMIT && mvk_type_is_weight((mvk_type)t); }
+
+/* "f32, f16, ..., mxfp4": the supported types, for error messages. */
+static const char *supported_list(void) {
+    static char buf[256];
+    if (!buf[0]) {
+        int n;
+        const mvk_type_info *all = mvk_type_all(&n);
+        size_t used = 0;
+        for (int i = 0; i < n; i++) {
+            if (!all[i].suffix) continue;
+            int w = snprintf(buf + used, sizeof buf - used, "%s%s", used ? ", " : "", all[i].name);
+            if (w < 0 || (size_t)w >= sizeof buf - used) break;
+            used += (size_t)w;
+        }
+    }
+    return buf;
 }
 
 /* ------------------------------------------------------------ cursor */
@@ -363,11 +379,10 @@ static moevk_status parse_tensor_info(gguf_file *f, cursor *c, int64_t i, unsign
         if (!(flags & GGUF_OPEN_ANY_TYPE)) {
             const char *tn = gguf_ggml_type_name(type);
             if (tn)
-                return mvk_fail(MOEVK_ERR_UNSUPPORTED,
-                                "tensor '%s' has type %s (id %u); moevk supports f32, f16, bf16 and q8_0",
-                                name, tn, type);
-            return mvk_fail(MOEVK_ERR_UNSUPPORTED,
-                            "tensor '%s' has unknown ggml type %u; moevk supports f32, f16, bf16 and q8_0", name, type);
+                return mvk_fail(MOEVK_ERR_UNSUPPORTED, "tensor '%s' has type %s (id %u); moevk supports %s", name, tn, type,
+                                supported_list());
+            return mvk_fail(MOEVK_ERR_UNSUPPORTED, "tensor '%s' has unknown ggml type %u; moevk supports %s", name, type,
+                            supported_list());
         }
         t->type = MVK_TYPE_F32; /* placeholder; check t->supported */
         t->size = 0;

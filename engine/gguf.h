@@ -21,7 +21,7 @@
  * read outside the file. Hostile or corrupt files give MOEVK_ERR_FORMAT with a
  * message (moevk_last_error()) naming the problem: "bad magic", "truncated",
  * the key or tensor name, ... Valid files with a tensor type moevk cannot
- * compute with (anything but F32, F16, BF16, Q8_0) give MOEVK_ERR_UNSUPPORTED
+ * compute with (anything but the weight types of mvk_type_table.h) give MOEVK_ERR_UNSUPPORTED
  * naming the tensor and the ggml type ("q4_K"), unless GGUF_OPEN_ANY_TYPE is
  * passed to gguf_open_ex (used by `moevk info`).
  *
@@ -64,7 +64,7 @@ typedef enum gguf_vtype {
 
 typedef struct gguf_tensor_info {
     const char *name;        /* NUL-terminated copy */
-    mvk_type type;           /* F32, F16, BF16 or Q8_0 (else see ggml_type) */
+    mvk_type type;           /* a weight type of mvk_type_table.h (else see ggml_type) */
     uint32_t ggml_type;      /* raw type id from the file (== type when supported) */
     int supported;           /* 1 if type is one moevk computes with */
     int n_dims;              /* 1..4 */

@@ -1,8 +1,9 @@
 /* weights.c — binds the GGUF tensors the forward pass needs and uploads them
  * to the device once, reporting progress. Shapes are checked against the
  * hyper-parameters (mvk_require_tensor); norms, biases and the position table
- * are converted to f32 on the host, matrices keep their type (F32, F16, BF16,
- * Q8_0) and are dequantised inside the matmul shaders. */
+ * are converted to f32 on the host, matrices keep their type (any weight type
+ * of mvk_type_table.h; quantised rows repacked into the device layout,
+ * mvk_repack_rows) and are dequantised inside the matmul shaders. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,7 +35,7 @@ static moevk_status own(moevk_model *m, vk_buffer *b) {
 static moevk_status upload(load_ctx *L, const gguf_tensor_info *ti, int as_f32, mvk_tensor *out) {
     moevk_model *m = L->m;
     mvk_type type = as_f32 ? MVK_TYPE_F32 : ti->type;
-    int64_t row = mvk_row_bytes(type, ti->ne[0]);
+    int64_t row = mvk_dev_row_bytes(type, ti->ne[0]);
     if (row < 0) return mvk_fail(MOEVK_ERR_FORMAT, "tensor '%s': bad row size", ti->name);
     uint64_t bytes = (uint64_t)row * (uint64_t)(ti->n_elems / ti->ne[0]);
     if (m->sizing) { /* placement: device bytes only, nothing is uploaded */
@@ -58,6 +59,19 @@ static moevk_status upload(load_ctx *L, const gguf_tensor_info *ti, int as_f32, 
         for (int64_t r = 0; r < rows; r++)
             mvk_dequantize_row(ti->type, (const char *)ti->data + r * src_row, tmp + r * ti->ne[0], ti->ne[0]);
         s = vk_upload(m->ctx, b, 0, tmp, bytes);
+        free(tmp);
+    } else if (mvk_type_is_quant(type)) {
+        /* repack into the device layout, about 8 MiB of rows at a time */
+        int64_t rows = ti->n_elems / ti->ne[0], src_row = mvk_row_bytes(type, ti->ne[0]);
+        int64_t chunk = (8 << 20) / row + 1;
+        if (chunk > rows) chunk = rows;
+        uint8_t *tmp = malloc((size_t)(chunk * row));
+        if (!tmp) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory repacking '%s'", ti->name);
+        for (int64_t r0 = 0; r0 < rows && s == MOEVK_OK; r0 += chunk) {
+            int64_t n = rows - r0 < chunk ? rows - r0 : chunk;
+            mvk_repack_rows(type, (const uint8_t *)ti->data + r0 * src_row, tmp, ti->ne[0], n);
+            s = vk_upload(m->ctx, b, (uint64_t)(r0 * row), tmp, (uint64_t)(n * row));
+        }
         free(tmp);
     } else {
         s = vk_upload(m->ctx, b, 0, ti->data, bytes);

@@ -1,7 +1,7 @@
 #version 450
-// variants: f32:W_F32 f16:W_F16 bf16:W_BF16 q8_0:W_Q8_0
+// variants: {w}
 // get_rows.comp — y[D][T] (f32) = rows ids[t] of table[D][V] (embedding
-// lookup; F32, F16, BF16 or Q8_0 in the GGUF block layout, see wtypes.glsl).
+// lookup; any weight type, quantised rows in the device layout of wtypes.glsl).
 // Ids are read on the GPU. Tables over the storage-buffer range are bound in
 // row ranges [v0, v1), one dispatch each; ids outside [0, V) give zero rows
 // (written by the dispatch with zero_invalid set).
@@ -20,19 +20,34 @@ layout(push_constant) uniform P {
     uint v0, v1, V, zero_invalid;
 } p;
 
+#define W_ROW_K p.D
 #include "wtypes.glsl"
+
+#ifdef W_QUANT
+#define PER 32u // quantised rows: one invocation per 32-value chunk
+#else
+#define PER 1u
+#endif
 
 void main() {
     uint i = linear_group_id() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
-    if (i >= p.D * p.T) return;
-    uint d = i % p.D, t = i / p.D;
+    const uint DC = p.D / PER;
+    if (i >= DC * p.T) return;
+    uint d = (i % DC) * PER, t = i / DC;
     int id = ids[p.oi + t * p.is0];
     uint yi = p.oy + t * p.ys1 + d;
     if (id < 0 || uint(id) >= p.V) {
-        if (p.zero_invalid != 0u) y[yi] = 0.0;
+        if (p.zero_invalid != 0u)
+            for (uint e = 0u; e < PER; e++) y[yi + e] = 0.0;
         return;
     }
     uint v = uint(id);
     if (v < p.v0 || v >= p.v1) return;
+#ifdef W_QUANT
+    vec4 c[8];
+    wqchunk(p.ow + (v - p.v0) * p.ws1, d / 32u, c);
+    for (uint e = 0u; e < 32u; e++) y[yi + e] = c[e >> 2][e & 3u];
+#else
     y[yi] = wload(p.ow + (v - p.v0) * p.ws1, d);
+#endif
 }

@@ -1,5 +1,5 @@
 #version 450
-// variants: f32:W_F32 f16:W_F16 bf16:W_BF16 q8_0:W_Q8_0 id_f32:W_F32,MUL_MAT_ID id_f16:W_F16,MUL_MAT_ID id_bf16:W_BF16,MUL_MAT_ID id_q8_0:W_Q8_0,MUL_MAT_ID
+// variants: {w} id_{w}:MUL_MAT_ID
 // matmul.comp — tiled GEMM y[N][M] = x[K][M] · w[K][N]ᵀ (+ bias), the
 // classic shared-memory blocking (Volkov & Demmel, "Benchmarking GPUs to tune
 // dense linear algebra", SC'08): a workgroup computes a BM x BN tile of y,
@@ -49,6 +49,7 @@ layout(push_constant) uniform P {
 } p;
 #endif
 
+#define W_ROW_K p.K
 #include "wtypes.glsl"
 #include "wchunk.glsl"
 

@@ -1,10 +1,10 @@
 #version 450
-// variants: f32:W_F32 f16:W_F16 bf16:W_BF16 q8_0:W_Q8_0 f32_sg:W_F32,USE_SG f16_sg:W_F16,USE_SG bf16_sg:W_BF16,USE_SG q8_0_sg:W_Q8_0,USE_SG id_f32:W_F32,MUL_MAT_ID id_f16:W_F16,MUL_MAT_ID id_bf16:W_BF16,MUL_MAT_ID id_q8_0:W_Q8_0,MUL_MAT_ID id_f32_sg:W_F32,MUL_MAT_ID,USE_SG id_f16_sg:W_F16,MUL_MAT_ID,USE_SG id_bf16_sg:W_BF16,MUL_MAT_ID,USE_SG id_q8_0_sg:W_Q8_0,MUL_MAT_ID,USE_SG
+// variants: {w} {w}_sg:USE_SG id_{w}:MUL_MAT_ID id_{w}_sg:MUL_MAT_ID,USE_SG
 // matvec.comp — decode-path matrix-vector products y[N][M] = x[K][M] · w[K][N]ᵀ
 // for M <= 8: a workgroup owns NR weight rows, its invocations stride over K
 // (each weight element is read once and used for all M columns of x), then
 // the partial sums are reduced with subgroupAdd (USE_SG) or a shared-memory
-// tree. Q8_0 is dequantised on the fly (GGUF block layout, see wtypes.glsl).
+// tree. Quantised weights are dequantised on the fly (wtypes.glsl).
 //
 // MUL_MAT_ID: the MoE decode path. gl_WorkGroupID.z is the (token, slot)
 // entry s = j + k*t; its expert e = ids[j][t] is read on the GPU. Only
@@ -52,6 +52,7 @@ layout(push_constant) uniform P {
 } p;
 #endif
 
+#define W_ROW_K p.K
 #include "wtypes.glsl"
 #include "wchunk.glsl"
 

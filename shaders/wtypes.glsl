@@ -1,13 +1,22 @@
-// wtypes.glsl — reading weight elements of type F32, F16, BF16 or Q8_0 from a
-// storage buffer of 32-bit words (works on every device: no 8/16-bit storage
-// needed). Define one of W_F32, W_F16, W_BF16, W_Q8_0 and declare
+// wtypes.glsl — reading weight elements from a storage buffer of 32-bit
+// words (works on every device: no 8/16-bit storage needed). The build
+// defines W_<TYPE> for one row of backend/mvk_type_table.h (CMakeLists.txt
+// expands "{w}" in a shader's variants line); quantised types also get
+// W_QUANT, W_BE (elements per block), W_QB and W_SB (quant / scale bytes per
+// block). Declare
 //     layout(std430, binding = N) readonly buffer W { uint w[]; };
-// before including this file.
+// and, for quantised types, #define W_ROW_K (elements per weight row, e.g.
+// p.K) before including this file.
 //
 // Addressing: a weight row starts at a "unit" index. Units are 4 bytes for
-// F32 and 2 bytes for F16, BF16 and Q8_0. Q8_0 follows the GGUF block layout
-// (ggml-common.h block_q8_0): 32 values per 34-byte block {f16 d; int8 qs[32]},
-// value = d * qs[i]; a block is 17 units.
+// F32 and the quantised types, 2 bytes for F16 and BF16.
+//
+// Quantised rows use the device layout of docs/QUANT_LAYOUTS.md: the quant
+// part of each block (W_QB bytes, a multiple of 4) one after the other, then
+// the scale part of each block (W_SB bytes), the row padded to 16 bytes.
+// shaders/wquant.glsl holds one dequantiser per type: wdeq32(q, s, c, v)
+// gives the 32 values of chunk c of a block whose quant part starts at byte
+// q and scale part at byte s, computed as ggml does (bit-identical).
 
 #if defined(W_F32)
 #define W_UNIT_BYTES 4
@@ -24,19 +33,25 @@ float wload(uint row_unit, uint k) {
     uint i = row_unit + k;
     return uintBitsToFloat(((w[i >> 1] >> ((i & 1u) * 16u)) & 0xffffu) << 16);
 }
-#elif defined(W_Q8_0)
-#define W_UNIT_BYTES 2
-float wq8_scale(uint block_unit) {
-    return unpackHalf2x16(w[block_unit >> 1] >> ((block_unit & 1u) * 16u)).x;
-}
-int wq8_quant(uint block_unit, uint i) {
-    uint b = block_unit * 2u + 2u + i;      // byte index of qs[i]
-    return bitfieldExtract(int(w[b >> 2]), int((b & 3u) * 8u), 8);
+#elif defined(W_QUANT)
+#define W_UNIT_BYTES 4
+uint wbyte(uint b) { return (w[b >> 2] >> ((b & 3u) * 8u)) & 0xffu; }
+float wf16(uint b) { return unpackHalf2x16(w[b >> 2] >> ((b & 2u) * 8u)).x; } // b even
+// the 4 bytes of word u, each shifted right by sh
+uvec4 wbytes(uint u, uint sh) { return (uvec4(u) >> (uvec4(0u, 8u, 16u, 24u) + sh)); }
+#include "wquant.glsl"
+// chunk c (32 elements) of the row starting at unit row_unit
+void wqchunk(uint row_unit, uint c, out vec4 v[8]) {
+    const uint nb = (W_ROW_K) / uint(W_BE);
+    const uint b = c / (uint(W_BE) / 32u), j = c % (uint(W_BE) / 32u);
+    const uint rb = row_unit * 4u;
+    wdeq32(rb + b * uint(W_QB), rb + nb * uint(W_QB) + b * uint(W_SB), j, v);
 }
 float wload(uint row_unit, uint k) {
-    uint bu = row_unit + (k >> 5) * 17u;
-    return wq8_scale(bu) * float(wq8_quant(bu, k & 31u));
+    vec4 v[8];
+    wqchunk(row_unit, k >> 5, v);
+    return v[(k & 31u) >> 2][k & 3u];
 }
 #else
-#error "define one of W_F32 W_F16 W_BF16 W_Q8_0"
+#error "define one weight type W_<TYPE> (see backend/mvk_type_table.h)"
 #endif

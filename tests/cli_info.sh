@@ -20,12 +20,12 @@ check truncated 1 "truncated" "$CLI" info "$T/cut.gguf"
 printf 'GGUF\3\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0' >"$T/empty.gguf"
 check empty-valid 0 "GGUF v3" "$CLI" info "$T/empty.gguf"
 
-# one q4_K tensor [256]: listed (exit 0) with its ggml type name, flagged unsupported
+# one iq2_xxs tensor [256]: listed (exit 0) with its ggml type name, flagged unsupported
 { printf 'GGUF\3\0\0\0\1\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0'
-  printf '\1\0\0\0\0\0\0\0w\1\0\0\0\0\1\0\0\0\0\0\0\14\0\0\0\0\0\0\0\0\0\0\0'
-  head -c 7 /dev/zero; head -c 144 /dev/zero; } >"$T/q4k.gguf"
-check q4_K-listed 0 "q4_K" "$CLI" info "$T/q4k.gguf"
-check q4_K-flagged 0 "unsupported type" "$CLI" info "$T/q4k.gguf"
+  printf '\1\0\0\0\0\0\0\0w\1\0\0\0\0\1\0\0\0\0\0\0\20\0\0\0\0\0\0\0\0\0\0\0'
+  head -c 7 /dev/zero; head -c 66 /dev/zero; } >"$T/iq2.gguf"
+check iq2_xxs-listed 0 "iq2_xxs" "$CLI" info "$T/iq2.gguf"
+check iq2_xxs-flagged 0 "unsupported type" "$CLI" info "$T/iq2.gguf"
 
 G=$GOLD_A
 if [ -f "$G/text.gguf" ] && [ -f "$G/mmproj.gguf" ]; then

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -632,9 +633,67 @@ static void test_tensor_too_big_for_file(void **state) {
     PATCH64(t0_ne1, 1ull << 30, MOEVK_ERR_FORMAT, "tensor 'a': data");
 }
 static void test_tensor_type_invalid(void **state) { (void)state; PATCH32(t0_type, 1000, MOEVK_ERR_FORMAT, "tensor 'a': invalid ggml type id 1000"); }
-static void test_tensor_type_q4_k(void **state) {
+static void test_tensor_type_iq2_xxs(void **state) {
     (void)state;
-    PATCH32(t0_type, 12, MOEVK_ERR_UNSUPPORTED, "tensor 'a' has type q4_K");
+    PATCH32(t0_type, 16, MOEVK_ERR_UNSUPPORTED, "tensor 'a' has type iq2_xxs (id 16); moevk supports f32, f16, bf16, q4_0");
+}
+
+/* Every weight type of the table in tensor b (34 data bytes at 32, last in
+ * the file): a whole block that fits opens with the table's byte size; a
+ * row that is not a multiple of the block is a FORMAT error; a tensor
+ * shorter than its type and shape need is a FORMAT error. */
+static void test_every_weight_type(void **state) {
+    (void)state;
+    int n;
+    const mvk_type_info *all = mvk_type_all(&n);
+    for (int i = 0; i < n; i++) {
+        if (!all[i].suffix) continue;
+        mini_at at;
+        gw_buf b = mini(&at);
+        gw_set_u32(&b, at.t1_type, (uint32_t)all[i].type);
+        gw_set_u64(&b, at.t1_ne0, (uint64_t)all[i].block_elems);
+        gguf_file *f;
+        void *copy;
+        moevk_status s = open_copy(&b, b.n, 0, &f, &copy);
+        if (all[i].block_bytes <= 34) {
+            if (s != MOEVK_OK) fail_msg("%s: one block: %s", all[i].name, moevk_last_error());
+            const gguf_tensor_info *t = gguf_find_tensor(f, "b");
+            assert_true(t->supported);
+            assert_int_equal(t->type, all[i].type);
+            assert_int_equal(t->size, all[i].block_bytes);
+            gguf_close(f);
+            free(copy);
+        } else {
+            if (s != MOEVK_ERR_FORMAT || !strstr(moevk_last_error(), "tensor 'b': data"))
+                fail_msg("%s: a block of %lld bytes in 34: %s '%s'", all[i].name, (long long)all[i].block_bytes, moevk_status_str(s),
+                         moevk_last_error());
+        }
+        if (all[i].block_elems > 1) {
+            char want[128];
+            snprintf(want, sizeof want, "tensor 'b': row of %lld elements is not a multiple of the %s block size %lld",
+                     (long long)all[i].block_elems + 16, all[i].name, (long long)all[i].block_elems);
+            gw_set_u64(&b, at.t1_ne0, (uint64_t)all[i].block_elems + 16);
+            expect_fail(&b, MOEVK_ERR_FORMAT, want);
+        }
+        free(b.p);
+    }
+}
+
+/* A block whose f16 scale is Inf or NaN dequantises as ggml's arithmetic
+ * gives (Inf * q, NaN), never a crash; the GPU side is in test_op_quant. */
+static void test_nonfinite_scale(void **state) {
+    (void)state;
+    uint8_t blk[18] = {0x00, 0x7c}; /* q4_0, d = +Inf, all quants 0 -> (0 - 8) * Inf */
+    float v[32];
+    mvk_dequantize_row(MVK_TYPE_Q4_0, blk, v, 32);
+    for (int i = 0; i < 32; i++) assert_true(isinf(v[i]) && v[i] < 0);
+    blk[1] = 0x7e; /* NaN */
+    mvk_dequantize_row(MVK_TYPE_Q4_0, blk, v, 32);
+    for (int i = 0; i < 32; i++) assert_true(isnan(v[i]));
+    uint8_t k4[144] = {0x00, 0x7c, 0x00, 0x00}; /* q4_K: d = Inf, dmin = 0, scales 0: Inf * 0 = NaN */
+    float w[256];
+    mvk_dequantize_row(MVK_TYPE_Q4_K, k4, w, 256);
+    for (int i = 0; i < 256; i++) assert_true(isnan(w[i]));
 }
 static void test_tensor_type_retired_id(void **state) { (void)state; PATCH32(t1_type, 4, MOEVK_ERR_UNSUPPORTED, "tensor 'b' has unknown ggml type 4"); }
 static void test_tensor_type_i32_unsupported(void **state) { (void)state; PATCH32(t0_type, 26, MOEVK_ERR_UNSUPPORTED, "i32"); }
@@ -746,15 +805,15 @@ static void test_any_type_flag(void **state) {
     (void)state;
     mini_at at;
     gw_buf b = mini(&at);
-    gw_set_u32(&b, at.t0_type, 12);
+    gw_set_u32(&b, at.t0_type, 16);
     gguf_file *f;
     void *copy;
     assert_int_equal(open_copy(&b, b.n, GGUF_OPEN_ANY_TYPE, &f, &copy), MOEVK_OK);
     const gguf_tensor_info *t = gguf_find_tensor(f, "a");
     assert_false(t->supported);
-    assert_int_equal(t->ggml_type, 12);
+    assert_int_equal(t->ggml_type, 16);
     assert_null(t->data);
-    assert_string_equal(gguf_ggml_type_name(t->ggml_type), "q4_K");
+    assert_string_equal(gguf_ggml_type_name(t->ggml_type), "iq2_xxs");
     assert_true(gguf_find_tensor(f, "b")->supported);
     gguf_close(f);
     free(copy);
@@ -811,7 +870,9 @@ int main(void) {
         cmocka_unit_test(test_byte_size_overflow),
         cmocka_unit_test(test_tensor_too_big_for_file),
         cmocka_unit_test(test_tensor_type_invalid),
-        cmocka_unit_test(test_tensor_type_q4_k),
+        cmocka_unit_test(test_tensor_type_iq2_xxs),
+        cmocka_unit_test(test_every_weight_type),
+        cmocka_unit_test(test_nonfinite_scale),
         cmocka_unit_test(test_tensor_type_retired_id),
         cmocka_unit_test(test_tensor_type_i32_unsupported),
         cmocka_unit_test(test_q8_0_row_not_multiple_of_block),

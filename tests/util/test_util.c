@@ -124,12 +124,18 @@ void tu_assert_nmse(const char *label, const float *ref, const float *got, int64
 tu_tensor tu_upload(mvk_type t, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3, const void *data) {
     tu_tensor x;
     memset(&x, 0, sizeof x);
-    int64_t row = mvk_row_bytes(t, ne0);
+    int64_t row = mvk_dev_row_bytes(t, ne0);
     assert_true(row > 0);
     uint64_t bytes = (uint64_t)row * (uint64_t)(ne1 * ne2 * ne3);
     TU_OK(vk_buffer_create(tu_vk, bytes, VK_MEM_DEVICE, &x.buf));
     x.t = mvk_tensor_make(x.buf, 0, t, ne0, ne1, ne2, ne3);
-    if (data) {
+    if (data && mvk_type_is_quant(t)) { /* file layout -> device layout */
+        void *d = malloc(bytes);
+        assert_non_null(d);
+        mvk_repack_rows(t, data, d, ne0, ne1 * ne2 * ne3);
+        TU_OK(vk_upload(tu_vk, x.buf, 0, d, bytes));
+        free(d);
+    } else if (data) {
         TU_OK(vk_upload(tu_vk, x.buf, 0, data, bytes));
     } else {
         void *z = calloc(1, bytes);

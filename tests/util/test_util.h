@@ -57,7 +57,8 @@ typedef struct tu_tensor {
     mvk_tensor t;
     vk_buffer *buf;
 } tu_tensor;
-/* Contiguous tensor of type t holding `data` (raw bytes of that type; NULL leaves it zeroed). */
+/* Contiguous tensor of type t holding `data` (raw bytes of that type in the file layout,
+ * repacked into the device layout for quantised types; NULL leaves it zeroed). */
 tu_tensor tu_upload(mvk_type t, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3, const void *data);
 /* F32 data converted on the host into type t (F16, BF16, Q8_0 quantised rows, F32). */
 tu_tensor tu_upload_as(mvk_type t, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3, const float *data);
