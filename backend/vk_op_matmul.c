@@ -29,7 +29,7 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
         vk_split_groups(ctx, (N + v.nr - 1) / v.nr, d.groups);
         return vk_dispatch(s, &d);
     }
-    mm_tile t = mm_pick_tile(ctx, M, 0);
+    mm_tile t = mm_pick_tile(ctx, M, 0, w->type);
     uint32_t spec[6] = {t.wg, t.bm, t.bn, t.bk, t.tm, t.tn};
     snprintf(name, sizeof name, "matmul_%s", mm_wsuffix(w->type));
     /* vectorised tile loads: whole BK slices, chunk-aligned w rows, vec4-aligned x rows */
@@ -83,7 +83,7 @@ moevk_status vk_op_matmul(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x
         if (long_k && M > 8) mfit = mfit < 8 ? mfit : 8;
         else if (mfit < (uint64_t)M) mfit = 1;
     } else {
-        mm_tile t = mm_pick_tile(ctx, M, 0);
+        mm_tile t = mm_pick_tile(ctx, M, 0, w->type);
         /* 16: the smallest tile a chunk of fewer rows may pick */
         uint64_t mmax = (uint64_t)in->max_workgroup_count[1] * 16, nmax = (uint64_t)in->max_workgroup_count[0] * t.bn;
         if (mfit > mmax) mfit = mmax;

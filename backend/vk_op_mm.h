@@ -73,14 +73,15 @@ typedef struct mm_tile {
 
 /* rows_hint: rows a tile column will typically see (M for matmul, the mean
  * rows per expert for mul_mat_id); id: the MUL_MAT_ID variant (BM more
- * words of shared memory). GPUs: 64x64 tiles, 4x4 per invocation
+ * words of shared memory); wt: the weight type (quantised types keep BK a
+ * multiple of their 32-value chunk). GPUs: 64x64 tiles, 4x4 per invocation
  * (256 invocations). CPU devices (lavapipe: a workgroup runs as SIMD batches
  * of one subgroup, and register blocking is what pays): few invocations with
  * large register tiles (measured on llvmpipe, one thread, f16 weights,
  * K = N = 1024: M = 128 with 128x128 tiles of 32x16 per invocation 12 GFLOP/s
  * vs 5.7 for 64x64 / 8x8 and ~1.7 for 64x64 / 4x4; M = 32 with 32x128 /
  * 16x16 ~7 GFLOP/s). */
-static inline mm_tile mm_pick_tile(const vk_ctx *ctx, int64_t rows_hint, int id) {
+static inline mm_tile mm_pick_tile(const vk_ctx *ctx, int64_t rows_hint, int id, mvk_type wt) {
     const vk_device_info *in = vk_ctx_info(ctx);
     mm_tile t = {256, 64, 64, 32, 4, 4};
     if (mm_style(in) == 1) {
@@ -90,7 +91,7 @@ static inline mm_tile mm_pick_tile(const vk_ctx *ctx, int64_t rows_hint, int id)
     }
     uint32_t maxinv = vkc_wg(ctx, 1024);
     while ((t.bm / t.tm) * (t.bn / t.tn) > maxinv || (uint64_t)(t.bm + t.bn) * t.bk * 4 + (id ? t.bm * 4 : 0) > in->max_shared_memory) {
-        if (t.bk > 4) t.bk /= 2;
+        if (t.bk > (mvk_type_is_quant(wt) ? 32u : 4u)) t.bk /= 2; /* quantised: whole 32-value chunks per slice */
         else if (t.bm > 16) { t.bm /= 2; t.bn /= 2; }
         else break;
     }

@@ -81,7 +81,7 @@ static moevk_status mmid_prefill(vk_stream *s, const mvk_tensor *y, const mvk_te
                                  const mmid_args *a, uint32_t T) {
     vk_ctx *ctx = vk_stream_ctx(s);
     uint32_t n_entries = a->k * T;
-    mm_tile t = mm_pick_tile(ctx, (int64_t)(n_entries / a->E), 1); /* mean rows per expert */
+    mm_tile t = mm_pick_tile(ctx, (int64_t)(n_entries / a->E), 1, w->type); /* mean rows per expert */
     mvk_tensor meta, list;
     MVK_TRY(vk_stream_scratch(s, MVK_TYPE_I32, 2 * (int64_t)a->E + 2, 1, 1, 1, &meta));
     MVK_TRY(vk_stream_scratch(s, MVK_TYPE_I32, n_entries, 1, 1, 1, &list));
@@ -176,7 +176,7 @@ moevk_status vk_op_mul_mat_id(vk_stream *s, const mvk_tensor *y, const mvk_tenso
         f = in->max_workgroup_count[2] / (uint64_t)k; /* (token, slot) entries are the z dimension */
         if (f < tfit) tfit = f;
     } else {
-        mm_tile t = mm_pick_tile(ctx, k * T / E, 1);
+        mm_tile t = mm_pick_tile(ctx, k * T / E, 1, w->type);
         uint64_t gmax = in->max_workgroup_count[1];
         if (gmax <= (uint64_t)E + 1) return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, OP_ID ": too many experts for the device's workgroup count");
         f = (gmax - (uint64_t)E - 1) * 16 / (uint64_t)k; /* 16: the smallest tile height */

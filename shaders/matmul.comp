@@ -36,7 +36,7 @@ layout(push_constant) uniform P {
     uint ys_slot, ys_tok;     // y strides in floats
     uint ox, ow, oy, ometa, olist;
     uint e0, e1, E;           // experts [e0, e1) are bound (w starts at e0)
-    uint fast;                // K % BK == 0, aligned rows: vectorised tile loads
+    uint fast;                // K % BK == 0, aligned rows: vectorised tile loads (quantised w: always)
 } p;
 #else
 layout(std430, binding = 3) readonly buffer B { float bias[]; };
@@ -97,7 +97,7 @@ void main() {
 
     for (uint k0 = 0; k0 < p.K; k0 += BK) {
         if (p.fast != 0u) {
-            // vectorised: x as vec4, w as WCH-element chunks (wchunk.glsl)
+            // vectorised x: vec4 loads
             for (uint idx = tid; idx < BM * (BK / 4u); idx += gl_WorkGroupSize.x) {
                 uint mm = idx / (BK / 4u), kq = idx % (BK / 4u);
                 vec4 v = vec4(0.0);
@@ -116,22 +116,6 @@ void main() {
                 XS(kq * 4u + 2u, mm) = v.z;
                 XS(kq * 4u + 3u, mm) = v.w;
             }
-            for (uint idx = tid; idx < BN * (BK / WCH); idx += gl_WorkGroupSize.x) {
-                uint nn = idx / (BK / WCH), c = idx % (BK / WCH), n = n0 + nn;
-                vec4 v[WCH / 4u];
-                if (n < p.N) {
-                    wchunk(wbase + n * p.ws1, k0 / WCH + c, v);
-                } else {
-                    for (uint q = 0; q < WCH / 4u; q++) v[q] = vec4(0.0);
-                }
-                for (uint q = 0; q < WCH / 4u; q++) {
-                    uint kk = c * WCH + q * 4u;
-                    WS(kk + 0u, nn) = v[q].x;
-                    WS(kk + 1u, nn) = v[q].y;
-                    WS(kk + 2u, nn) = v[q].z;
-                    WS(kk + 3u, nn) = v[q].w;
-                }
-            }
         } else {
             for (uint idx = tid; idx < BM * BK; idx += gl_WorkGroupSize.x) {
                 uint mm = idx / BK, kk = idx % BK, k = k0 + kk;
@@ -148,10 +132,38 @@ void main() {
     #endif
                 XS(kk, mm) = v;
             }
+        }
+#ifdef W_QUANT
+        // quantised rows are always read in whole chunks: K and BK are
+        // multiples of 32 (host-checked), rows 16-byte aligned
+        if (true) {
+#else
+        if (p.fast != 0u) {
+#endif
+            // vectorised w: WCH-element chunks (wchunk.glsl)
+            for (uint idx = tid; idx < BN * (BK / WCH); idx += gl_WorkGroupSize.x) {
+                uint nn = idx / (BK / WCH), c = idx % (BK / WCH), n = n0 + nn;
+                vec4 v[WCH / 4u];
+                if (n < p.N) {
+                    wchunk(wbase + n * p.ws1, k0 / WCH + c, v);
+                } else {
+                    for (uint q = 0; q < WCH / 4u; q++) v[q] = vec4(0.0);
+                }
+                for (uint q = 0; q < WCH / 4u; q++) {
+                    uint kk = c * WCH + q * 4u;
+                    WS(kk + 0u, nn) = v[q].x;
+                    WS(kk + 1u, nn) = v[q].y;
+                    WS(kk + 2u, nn) = v[q].z;
+                    WS(kk + 3u, nn) = v[q].w;
+                }
+            }
+#ifndef W_QUANT
+        } else {
             for (uint idx = tid; idx < BN * BK; idx += gl_WorkGroupSize.x) {
                 uint nn = idx / BK, kk = idx % BK, n = n0 + nn, k = k0 + kk;
                 WS(kk, nn) = (n < p.N && k < p.K) ? wload(wbase + n * p.ws1, k) : 0.0;
             }
+#endif
         }
         barrier();
         for (uint kk = 0; kk < BK; kk++) {

@@ -56,6 +56,17 @@ layout(push_constant) uniform P {
 #include "wtypes.glsl"
 #include "wchunk.glsl"
 
+// x as vec4 from float index f. Quantised weights always take the chunked
+// loop (their rows are always aligned); unaligned x (p.fast = 0) is then
+// read as scalars. The other types take the scalar wload loop instead.
+#ifdef W_QUANT
+#define CHUNKED true
+vec4 xld(uint f) { return p.fast != 0u ? x4[f >> 2] : vec4(x[f], x[f + 1u], x[f + 2u], x[f + 3u]); }
+#else
+#define CHUNKED (p.fast != 0u)
+vec4 xld(uint f) { return x4[f >> 2]; }
+#endif
+
 #ifdef USE_SG
 // Slots for the per-subgroup partial sums: MAX_SG subgroups a workgroup. The
 // subgroup size itself is gl_SubgroupSize (any power of two); the host takes
@@ -106,19 +117,19 @@ void main() {
             const uint rb = wbase + n * p.ws1;
             float a[MAXM];
             for (uint m = 0; m < MAXM; m++) a[m] = 0.0;
-            if (p.fast != 0u) {
+            if (CHUNKED) {
                 const uint nch = p.K / WCH;
                 for (uint c = tid; c < nch; c += WG) {
                     vec4 wv[WCH / 4u];
                     wchunk(rb, c, wv);
                     for (uint m = 0; m < MAXM; m++) {
 #ifdef MUL_MAT_ID
-                        const uint xb = (xbase >> 2) + c * (WCH / 4u);
+                        const uint xf = xbase + c * WCH;
 #else
-                        const uint xb = ((p.ox + m * p.xs1) >> 2) + c * (WCH / 4u);
+                        const uint xf = p.ox + m * p.xs1 + c * WCH;
 #endif
                         float d = 0.0;
-                        for (uint q = 0; q < WCH / 4u; q++) d += dot(wv[q], x4[xb + q]);
+                        for (uint q = 0; q < WCH / 4u; q++) d += dot(wv[q], xld(xf + 4u * q));
                         a[m] += d;
                     }
                 }
@@ -154,7 +165,7 @@ void main() {
     for (uint r = 0; r < NR; r++)
         for (uint m = 0; m < MAXM; m++) acc[r][m] = 0.0;
 
-    if (p.fast != 0u) {
+    if (CHUNKED) {
         // vectorised: chunk c = WCH elements; x read as vec4
         const uint nch = p.K / WCH;
         for (uint c = tid; c < nch; c += WG) {
@@ -162,9 +173,9 @@ void main() {
             for (uint m = 0; m < MAXM; m++)
                 for (uint q = 0; q < WCH / 4u; q++) {
 #ifdef MUL_MAT_ID
-                    xv[m][q] = x4[(xbase >> 2) + c * (WCH / 4u) + q];
+                    xv[m][q] = xld(xbase + c * WCH + 4u * q);
 #else
-                    xv[m][q] = m < M ? x4[((p.ox + m * p.xs1) >> 2) + c * (WCH / 4u) + q] : vec4(0.0);
+                    xv[m][q] = m < M ? xld(p.ox + m * p.xs1 + c * WCH + 4u * q) : vec4(0.0);
 #endif
                 }
             for (uint r = 0; r < NR; r++) {

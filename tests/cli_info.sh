@@ -26,6 +26,7 @@ check empty-valid 0 "GGUF v3" "$CLI" info "$T/empty.gguf"
   head -c 7 /dev/zero; head -c 66 /dev/zero; } >"$T/iq2.gguf"
 check iq2_xxs-listed 0 "iq2_xxs" "$CLI" info "$T/iq2.gguf"
 check iq2_xxs-flagged 0 "unsupported type" "$CLI" info "$T/iq2.gguf"
+check type-summary 0 "tensor types:" "$CLI" info "$T/iq2.gguf"
 
 G=$GOLD_A
 if [ -f "$G/text.gguf" ] && [ -f "$G/mmproj.gguf" ]; then

@@ -1,7 +1,9 @@
 /* bench_ops_mm.c — microbenchmarks of the weight ops: matmul with F32, F16
- * and Q8_0 weights (prefill M=128, K=N=1024; decode M=1, K=2048, N=2048 and
- * 8192) and mul_mat_id (prefill T=128, E=16, k=2, K=N=512; decode T=1, E=128,
- * k=8, K=2048, N=768). Each case is recorded once into a stream, submitted
+ * and Q8_0 weights (prefill M=128, K=N=1024; decode M=1, K=2048, N=8192),
+ * the decode mat-vec (M=1, K=N=2048) of every weight type, mul_mat_id
+ * prefill (T=128, E=16, k=2, K=N=512; F16, Q8_0, Q4_K) and the decode
+ * mul_mat_id (T=1, E=128, k=8, K=2048, N=768) of every weight type but F32.
+ * Quantised weights are random blocks (ref_random_blocks). Each case is recorded once into a stream, submitted
  * once to warm up, then reps times; the median wall time of vk_stream_submit
  * (CLOCK_MONOTONIC) gives GFLOP/s = 2·rows·N·K / t and GB/s = bytes the op
  * must move (weights it reads + activations in and out) / t. */
@@ -11,11 +13,29 @@
 #include <time.h>
 
 #include "bench_ops.h"
+#include "ref.h"
 
 /* A device tensor of type t filled with random values in [-1, 1). */
 static moevk_status rand_tensor(vk_ctx *ctx, mvk_type t, int64_t ne0, int64_t ne1, int64_t ne2, vk_buffer **buf, mvk_tensor *out) {
     int64_t rows = ne1 * ne2, rb = mvk_row_bytes(t, ne0);
     uint64_t bytes = (uint64_t)rb * (uint64_t)rows;
+    if (mvk_type_is_quant(t)) { /* random ggml blocks with sane scales, repacked into the device layout */
+        uint64_t dev = (uint64_t)mvk_dev_row_bytes(t, ne0) * (uint64_t)rows;
+        uint8_t *blk = malloc(bytes), *d = malloc(dev);
+        if (!blk || !d) {
+            free(blk);
+            free(d);
+            return MOEVK_ERR_OUT_OF_HOST_MEMORY;
+        }
+        ref_random_blocks(t, blk, (int64_t)(bytes / (uint64_t)mvk_type_block_bytes(t)), (uint64_t)(ne0 * 7 + rows));
+        mvk_repack_rows(t, blk, d, ne0, rows);
+        moevk_status s = vk_buffer_create(ctx, dev, VK_MEM_DEVICE, buf);
+        if (s == MOEVK_OK) s = vk_upload(ctx, *buf, 0, d, dev);
+        free(blk);
+        free(d);
+        if (s == MOEVK_OK) *out = mvk_tensor_make(*buf, 0, t, ne0, ne1, ne2, 1);
+        return s;
+    }
     char *host = malloc(bytes);
     float *row = malloc(sizeof(float) * (size_t)ne0);
     if (!host || !row) {
@@ -155,11 +175,15 @@ void bench_ops_matmul_family(vk_ctx *ctx, int reps) {
     printf("matmul family on %s (median of %d runs, wall time of vk_stream_submit):\n", vk_ctx_info(ctx)->name, reps);
     mvk_type types[3] = {MVK_TYPE_F32, MVK_TYPE_F16, MVK_TYPE_Q8_0};
     for (int i = 0; i < 3; i++) bench_matmul(ctx, st, types[i], 128, 1024, 1024, reps);
-    for (int i = 0; i < 3; i++) {
-        bench_matmul(ctx, st, types[i], 1, 2048, 2048, reps);
-        bench_matmul(ctx, st, types[i], 1, 8192, 2048, reps);
-    }
+    for (int i = 0; i < 3; i++) bench_matmul(ctx, st, types[i], 1, 8192, 2048, reps);
+    int nt;
+    const mvk_type_info *all = mvk_type_all(&nt);
+    /* decode mat-vec and decode mul_mat_id of every weight type (mvk_type_table.h) */
+    for (int i = 0; i < nt; i++)
+        if (all[i].suffix) bench_matmul(ctx, st, all[i].type, 1, 2048, 2048, reps);
     for (int i = 1; i < 3; i++) bench_mul_mat_id(ctx, st, types[i], 128, 16, 2, 512, 512, reps);
-    for (int i = 1; i < 3; i++) bench_mul_mat_id(ctx, st, types[i], 1, 128, 8, 2048, 768, reps);
+    bench_mul_mat_id(ctx, st, MVK_TYPE_Q4_K, 128, 16, 2, 512, 512, reps);
+    for (int i = 0; i < nt; i++)
+        if (all[i].suffix && all[i].type != MVK_TYPE_F32) bench_mul_mat_id(ctx, st, all[i].type, 1, 128, 8, 2048, 768, reps);
     vk_stream_destroy(st);
 }

@@ -69,6 +69,35 @@ static const char *type_name(const gguf_tensor_info *t) {
     return n ? n : "?";
 }
 
+/* Tensor counts and bytes per ggml type, in type-id order. */
+static void print_type_summary(const gguf_file *f) {
+    enum { NT = 64 };
+    int64_t count[NT] = {0};
+    uint64_t bytes[NT] = {0};
+    for (int64_t i = 0; i < gguf_n_tensors(f); i++) {
+        const gguf_tensor_info *t = gguf_tensor(f, i);
+        if (t->ggml_type >= NT) continue;
+        count[t->ggml_type]++;
+        bytes[t->ggml_type] += t->size;
+    }
+    int any = 0;
+    for (int k = 0; k < NT; k++) {
+        if (!count[k]) continue;
+        if (!any) printf("\ntensor types:\n");
+        any = 1;
+        const char *n = gguf_ggml_type_name((uint32_t)k);
+        char unk[16];
+        if (!n) {
+            snprintf(unk, sizeof unk, "type %d", k);
+            n = unk;
+        }
+        if (mvk_type_is_weight((mvk_type)k))
+            printf("  %-8s %6" PRId64 " tensors %14" PRIu64 " bytes\n", n, count[k], bytes[k]);
+        else
+            printf("  %-8s %6" PRId64 " tensors %14s bytes  (unsupported type)\n", n, count[k], "?");
+    }
+}
+
 static void print_text_hparams(const mvk_text_hparams *h) {
     printf("\ntext model (%s):\n", h->arch_name);
     printf("  n_layer %d, n_ctx_train %" PRId64 ", n_embd %d, n_vocab %d%s\n", h->n_layer, h->n_ctx_train, h->n_embd,
@@ -148,6 +177,7 @@ static int info_one(const char *path, int show_tensors, seen *sn) {
         printf("  total %" PRIu64 " bytes in %" PRId64 " tensors\n", total, gguf_n_tensors(f));
     }
     for (int64_t i = 0; i < gguf_n_tensors(f); i++) n_unsupported += !gguf_tensor(f, i)->supported;
+    print_type_summary(f);
 
     int rc = 0;
     if (gguf_has_key(f, "general.architecture")) {
@@ -186,7 +216,7 @@ static int info_one(const char *path, int show_tensors, seen *sn) {
             rc = 1;
         }
     }
-    if (n_unsupported) printf("\n%d tensor(s) have a type moevk cannot compute with (needs f32, f16, bf16, q8_0)\n", n_unsupported);
+    if (n_unsupported) printf("\n%d tensor(s) have a type moevk cannot compute with (see the tensor types above)\n", n_unsupported);
     gguf_close(f);
     return rc;
 }

@@ -3,9 +3,11 @@
  * ggml's dequantize_row_* (ggml-quants.c) value for value: the same f32
  * operations in the same order (checked bit for bit against libggml by
  * tests/test_quant_ggml.c). Our own code, written from the formats. */
+#include <math.h>
 #include <string.h>
 
 #include "mvk_types.h"
+#include "ref.h"
 
 static float h(const uint8_t *p) { return mvk_f16_to_f32((uint16_t)(p[0] | p[1] << 8)); }
 
@@ -226,6 +228,32 @@ void mvk_deq_mxfp4(const uint8_t *src, float *dst, int64_t nb) {
         for (int j = 0; j < 16; j++) {
             dst[j] = (float)k_fp4[src[1 + j] & 15] * d;
             dst[j + 16] = (float)k_fp4[src[1 + j] >> 4] * d;
+        }
+    }
+}
+
+static uint64_t xs_next(uint64_t *s) {
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+void ref_random_blocks(mvk_type t, uint8_t *dst, int64_t nb, uint64_t seed) {
+    const mvk_type_info *ti = mvk_type_get(t);
+    if (!ti) return;
+    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 0x1234567ull;
+    int64_t n = nb * ti->block_bytes;
+    for (int64_t i = 0; i < n; i++) dst[i] = (uint8_t)(xs_next(&s) >> 24);
+    for (int64_t b = 0; b < nb; b++) {
+        uint8_t *blk = dst + b * ti->block_bytes;
+        if (t == MVK_TYPE_MXFP4) blk[ti->s_off] = (uint8_t)(118 + xs_next(&s) % 13);
+        for (uint32_t k = 0; k < ti->n_f16; k++) {
+            uint64_t r = xs_next(&s);
+            float mag = ldexpf(1.0f + (float)(r % 1024) / 1024.0f, -9 + (int)((r >> 10) % 6));
+            uint16_t h = mvk_f32_to_f16((r >> 20) & 1 ? -mag : mag);
+            blk[ti->s_off + 2 * k] = (uint8_t)(h & 0xff);
+            blk[ti->s_off + 2 * k + 1] = (uint8_t)(h >> 8);
         }
     }
 }
