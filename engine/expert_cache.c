@@ -69,8 +69,9 @@ moevk_status mvk_xc_init(mvk_xcache *c, vk_ctx *ctx, const gguf_tensor_info *con
         for (int p = 0; p < 3; p++) {
             const gguf_tensor_info *ti = srcs[il * 3 + p];
             l->src[p] = ti;
-            /* [K][N][E]: expert e is the contiguous byte range [e, e+1) * part */
-            l->part_bytes[p] = ti->size / (uint64_t)ti->ne[2];
+            /* [K][N][E]: expert e is the contiguous byte range [e, e+1) * part, in the file and on the device */
+            l->src_bytes[p] = ti->size / (uint64_t)ti->ne[2];
+            l->part_bytes[p] = (uint64_t)mvk_dev_row_bytes(ti->type, ti->ne[0]) * (uint64_t)ti->ne[1];
             sb += l->part_bytes[p];
             moevk_status s = vk_buffer_create(ctx, l->part_bytes[p] * (uint64_t)S, VK_MEM_DEVICE, &l->pool[p]);
             if (s != MOEVK_OK) {
@@ -85,13 +86,23 @@ moevk_status mvk_xc_init(mvk_xcache *c, vk_ctx *ctx, const gguf_tensor_info *con
     return MOEVK_OK;
 }
 
-/* Copies expert e of layer l into slot s. The pools hold the file's bytes
- * (the device layout of F32/F16/BF16/Q8_0 is the file layout); a type whose
- * device layout differs must convert here, per expert. */
+/* Copies expert e of layer l into slot s. The pools hold the device layout:
+ * the file's bytes for F32/F16/BF16, quantised rows repacked
+ * (mvk_repack_rows) through a host buffer. */
 static moevk_status fetch(vk_ctx *ctx, mvk_xc_layer *l, int e, int s, mvk_xc_count *cnt) {
     for (int p = 0; p < 3; p++) {
-        const char *src = (const char *)l->src[p]->data + (uint64_t)e * l->part_bytes[p];
-        moevk_status st = vk_upload(ctx, l->pool[p], (uint64_t)s * l->part_bytes[p], src, l->part_bytes[p]);
+        const gguf_tensor_info *ti = l->src[p];
+        const char *src = (const char *)ti->data + (uint64_t)e * l->src_bytes[p];
+        moevk_status st;
+        if (mvk_type_is_quant(ti->type)) {
+            void *tmp = malloc(l->part_bytes[p]);
+            if (!tmp) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "expert cache: repacking expert %d of '%s'", e, ti->name);
+            mvk_repack_rows(ti->type, src, tmp, ti->ne[0], ti->ne[1]);
+            st = vk_upload(ctx, l->pool[p], (uint64_t)s * l->part_bytes[p], tmp, l->part_bytes[p]);
+            free(tmp);
+        } else {
+            st = vk_upload(ctx, l->pool[p], (uint64_t)s * l->part_bytes[p], src, l->part_bytes[p]);
+        }
         if (st != MOEVK_OK) return mvk_fail_ctx(st, "expert cache: fetching expert %d of '%s'", e, l->src[p]->name);
         cnt->bytes += l->part_bytes[p];
     }

@@ -36,7 +36,8 @@ typedef struct mvk_xc_count {
 
 typedef struct mvk_xc_layer {
     const gguf_tensor_info *src[3]; /* gate, up, down [K][N][E] in the mapping */
-    uint64_t part_bytes[3];         /* bytes of one expert in each */
+    uint64_t part_bytes[3];         /* device bytes of one expert in each (the device layout, mvk_dev_row_bytes) */
+    uint64_t src_bytes[3];          /* file bytes of one expert in each */
     vk_buffer *pool[3];
     mvk_tensor view[3];             /* [K][N][S] over each pool */
     int S;

@@ -124,7 +124,8 @@ moevk_status mvk_weights_load_text(moevk_model *m, moevk_progress_cb cb, void *u
                     const gguf_tensor_info *ti = NULL;
                     MVK_TRY(mvk_require_tensor(L.f, ne, 3, &ti, nm[p], il));
                     if (!ti->supported) return mvk_fail(MOEVK_ERR_UNSUPPORTED, "tensor '%s' has an unsupported type", ti->name);
-                    if (m->sizing) m->size_experts += ti->size;
+                    if (m->sizing) /* device bytes: quantised rows padded to 16 (mvk_dev_row_bytes) */
+                        m->size_experts += (uint64_t)mvk_dev_row_bytes(ti->type, ti->ne[0]) * (uint64_t)(ti->n_elems / ti->ne[0]);
                     else m->xsrc[il * 3 + p] = ti;
                 }
             } else {
