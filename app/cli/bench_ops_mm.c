@@ -3,7 +3,7 @@
  * the decode mat-vec (M=1, K=N=2048) of every weight type, mul_mat_id
  * prefill (T=128, E=16, k=2, K=N=512; F16, Q8_0, Q4_K) and the decode
  * mul_mat_id (T=1, E=128, k=8, K=2048, N=768) of every weight type but F32.
- * Quantised weights are random blocks (ref_random_blocks). Each case is recorded once into a stream, submitted
+ * Quantised weights are random blocks (mvk_random_blocks). Each case is recorded once into a stream, submitted
  * once to warm up, then reps times; the median wall time of vk_stream_submit
  * (CLOCK_MONOTONIC) gives GFLOP/s = 2·rows·N·K / t and GB/s = bytes the op
  * must move (weights it reads + activations in and out) / t. */
@@ -13,7 +13,6 @@
 #include <time.h>
 
 #include "bench_ops.h"
-#include "ref.h"
 
 /* A device tensor of type t filled with random values in [-1, 1). */
 static moevk_status rand_tensor(vk_ctx *ctx, mvk_type t, int64_t ne0, int64_t ne1, int64_t ne2, vk_buffer **buf, mvk_tensor *out) {
@@ -27,7 +26,7 @@ static moevk_status rand_tensor(vk_ctx *ctx, mvk_type t, int64_t ne0, int64_t ne
             free(d);
             return MOEVK_ERR_OUT_OF_HOST_MEMORY;
         }
-        ref_random_blocks(t, blk, (int64_t)(bytes / (uint64_t)mvk_type_block_bytes(t)), (uint64_t)(ne0 * 7 + rows));
+        mvk_random_blocks(t, blk, (int64_t)(bytes / (uint64_t)mvk_type_block_bytes(t)), (uint64_t)(ne0 * 7 + rows));
         mvk_repack_rows(t, blk, d, ne0, rows);
         moevk_status s = vk_buffer_create(ctx, dev, VK_MEM_DEVICE, buf);
         if (s == MOEVK_OK) s = vk_upload(ctx, *buf, 0, d, dev);

@@ -23,12 +23,6 @@ enum { REF_ROPE_NEOX = 0, REF_ROPE_MROPE, REF_ROPE_IMROPE, REF_ROPE_VISION };
 void ref_rope(float *y, const float *x, const int32_t *pos, int64_t hd, int64_t H, int64_t T, int mode, int n_dims, float base,
               const int sections[4]);
 
-/* ---- quantised blocks (ref_dequant.c; the dequantisers are declared in mvk_types.h):
- * nb random blocks of type t in ggml's layout, quant bytes random, f16 scale fields (the
- * table's n_f16) of magnitude 2^-9..2^-4 with random signs, MXFP4 exponents 118..130.
- * Deterministic in seed. For tests and benchmarks. */
-void ref_random_blocks(mvk_type t, uint8_t *dst, int64_t nb, uint64_t seed);
-
 /* ---- weight ops (ref_matmul.c, ref_moe.c, ref_rows.c); w, tables are the dequantised f32 values */
 /* y[N][M] = x[K][M] · w[K][N]ᵀ (+ bias[N], may be NULL) */
 void ref_matmul(float *y, const float *x, const float *w, const float *bias, int64_t M, int64_t N, int64_t K);

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "mvk_types.h"
-#include "ref.h"
 
 static float h(const uint8_t *p) { return mvk_f16_to_f32((uint16_t)(p[0] | p[1] << 8)); }
 
@@ -239,7 +238,7 @@ static uint64_t xs_next(uint64_t *s) {
     return *s;
 }
 
-void ref_random_blocks(mvk_type t, uint8_t *dst, int64_t nb, uint64_t seed) {
+void mvk_random_blocks(mvk_type t, uint8_t *dst, int64_t nb, uint64_t seed) {
     const mvk_type_info *ti = mvk_type_get(t);
     if (!ti) return;
     uint64_t s = seed * 0x9E3779B97F4A7C15ull + 0x1234567ull;

@@ -1,12 +1,10 @@
 /* tu_quant.c — see tu_quant.h. */
 #include "tu_quant.h"
 
-#include "ref.h"
-
 #include <math.h>
 #include <string.h>
 
-void tu_rand_blocks(mvk_type t, uint8_t *dst, int64_t nb, uint64_t seed) { ref_random_blocks(t, dst, nb, seed); }
+void tu_rand_blocks(mvk_type t, uint8_t *dst, int64_t nb, uint64_t seed) { mvk_random_blocks(t, dst, nb, seed); }
 
 int64_t tu_first_bit_diff(const float *a, const float *b, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
