@@ -168,6 +168,22 @@ static int compute_queue_family(vk_ctx *ctx, VkPhysicalDevice pd, uint32_t *ts_b
     return best;
 }
 
+/* Drivers whose subgroup arithmetic is known wrong at some subgroup sizes
+ * (docs/LAVAPIPE_QUIRKS.md). llvmpipe (Mesa 22.3.6, LLVM 15, AVX-512 host):
+ * with LP_NATIVE_VECTOR_WIDTH=1024 or 2048 (subgroup 32 or 64) subgroupAdd
+ * returns the sum over lanes 0..15 only, even in straight-line code with every
+ * lane active; 4, 8 and 16 are right. */
+static const struct { VkDriverId driver; uint32_t max_ok_size; } k_subgroup_arith_quirks[] = {
+    {VK_DRIVER_ID_MESA_LLVMPIPE, 16},
+};
+
+int vk_subgroup_arith_broken(VkDriverId driver, uint32_t subgroup_size) {
+    for (size_t i = 0; i < sizeof k_subgroup_arith_quirks / sizeof k_subgroup_arith_quirks[0]; i++)
+        if (k_subgroup_arith_quirks[i].driver == driver && subgroup_size > k_subgroup_arith_quirks[i].max_ok_size)
+            return 1;
+    return 0;
+}
+
 static void fill_info(vk_ctx *ctx, VkPhysicalDevice pd, uint32_t index, vk_device_info *o) {
     memset(o, 0, sizeof *o);
     VkPhysicalDeviceSubgroupProperties sub = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
@@ -192,6 +208,8 @@ static void fill_info(vk_ctx *ctx, VkPhysicalDevice pd, uint32_t index, vk_devic
     o->subgroup_size = sub.subgroupSize;
     o->subgroup_arith = (sub.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
                         (sub.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
+    /* Known-wrong subgroup arithmetic: no shader gets the subgroup variants there. */
+    if (o->subgroup_arith && vk_subgroup_arith_broken(drv.driverID, o->subgroup_size)) o->subgroup_arith = 0;
     o->max_shared_memory = l->maxComputeSharedMemorySize;
     o->max_storage_buffer_range = l->maxStorageBufferRange;
     o->min_storage_buffer_offset_alignment = (uint32_t)l->minStorageBufferOffsetAlignment;

@@ -195,6 +195,8 @@ int vk_budget_counts(const vk_ctx *ctx, uint32_t type_index);
 /* Memory (vk_memory.c) */
 /* The memory type for a buffer of `kind` among the types in `bits`, under
  * the staging (1) or unified (0) model; -1 if none fits. */
+/* 1 if the driver's subgroup arithmetic is known wrong at this subgroup size (vk_device.c table). */
+int vk_subgroup_arith_broken(VkDriverId driver, uint32_t subgroup_size);
 int vk_pick_memory_type(const VkPhysicalDeviceMemoryProperties *mp, uint32_t bits, vk_mem_kind kind, int staging);
 moevk_status vk_alloc_init(vk_ctx *ctx);
 void vk_alloc_destroy(vk_ctx *ctx);

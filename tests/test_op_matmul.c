@@ -11,6 +11,7 @@
 
 #include "ref.h"
 #include "test_util.h"
+#include "vk_internal.h"
 
 static const mvk_type types[4] = {MVK_TYPE_F32, MVK_TYPE_F16, MVK_TYPE_BF16, MVK_TYPE_Q8_0};
 static double worst[4][2]; /* [type][device-view, original] */
@@ -57,6 +58,34 @@ static void run_case(mvk_type wt, int64_t M, int64_t N, int64_t K, int with_bias
     tu_assert_nmse(label, ref_o, got, N * M, wt == MVK_TYPE_F32 ? 1e-7 : 5e-4);
     tu_free(&tx); tu_free(&tw); tu_free(&tb); tu_free(&ty);
     free(x); free(w); free(wd); free(b); free(xc); free(ref_d); free(ref_o); free(got);
+}
+
+/* Subgroup sizes 4..64 (issue 8): the mat-vec subgroup reduction must see
+ * every lane. llvmpipe at subgroup 32/64 (LP_NATIVE_VECTOR_WIDTH=1024/2048)
+ * sums lanes 0..15 only (docs/LAVAPIPE_QUIRKS.md), so the device info drops
+ * subgroup arithmetic there. The shapes put partial sums in lanes >= 16:
+ * scalar loop (K % 8 != 0) with K > 16, vector loop with more than 16 chunks
+ * (K = 264: 33 chunks of 8). ctest runs this file again at subgroup 32
+ * (test_op_matmul_sg32), where the old choice failed every K here but 16. */
+static void test_subgroup_sizes(void **state) {
+    (void)state;
+    for (uint32_t sz = 4; sz <= 64; sz *= 2) {
+        assert_int_equal(vk_subgroup_arith_broken(VK_DRIVER_ID_MESA_LLVMPIPE, sz), sz > 16);
+        assert_int_equal(vk_subgroup_arith_broken(VK_DRIVER_ID_NVIDIA_PROPRIETARY, sz), 0);
+        assert_int_equal(vk_subgroup_arith_broken(VK_DRIVER_ID_AMD_PROPRIETARY, sz), 0);
+    }
+    const vk_device_info *in = vk_ctx_info(tu_vk);
+    if (strstr(in->driver, "llvmpipe") && in->subgroup_size > 16) assert_int_equal(in->subgroup_arith, 0);
+    const char *styles[3] = {"cpu", "gpu", "gpu-nosg"};
+    const int64_t ks[7] = {16, 17, 31, 33, 65, 127, 300};
+    for (int st = 0; st < 3; st++) {
+        setenv("MOEVK_MM_STYLE", styles[st], 1);
+        for (int i = 0; i < 7; i++) run_case(MVK_TYPE_F32, 1, 5, ks[i], 0, 0);
+        run_case(MVK_TYPE_F32, 2, 5, 264, 1, 4);
+        run_case(MVK_TYPE_F16, 1, 3, 264, 0, 0);
+        run_case(MVK_TYPE_Q8_0, 1, 33, 640, 0, 0); /* 20 blocks; N = 33 keeps the quantisation NMSE a mean */
+    }
+    unsetenv("MOEVK_MM_STYLE");
 }
 
 /* M <= 8: mat-vec path (both sides of the switch: 8 and 9 below). */
@@ -180,6 +209,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_tiled, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_long_rows, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_other_styles, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_subgroup_sizes, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, tu_test_setup, tu_test_teardown),
     };
     return tu_exit(cmocka_run_group_tests(tests, tu_group_setup, report));
