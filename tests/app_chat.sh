@@ -25,8 +25,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 need_view
 need_cli
+need_xvfb
 need_pil
-command -v xvfb-run >/dev/null 2>&1 || skip "xvfb-run is missing (apt-get install xvfb xauth)"
 pick_model
 new_workdir
 IMAGE2=""

@@ -26,7 +26,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 need_cli
 need_view
-command -v xvfb-run >/dev/null 2>&1 || skip "xvfb-run is missing (apt-get install xvfb xauth)"
+need_xvfb
 need_pil
 pick_model
 echo "model $MODEL, image $IMAGE"

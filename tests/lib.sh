@@ -73,6 +73,7 @@ need_goldens() { have_goldens || skip "goldens not found at $GOLD_A (set MOEVK_G
 need_cli() { [ -x "$CLI" ] || die "$CLI is not an executable (build moevk first, or set MOEVK_CLI)"; }
 # moevk-view: ctest registers the app tests only when it is built
 need_view() { [ -x "$VIEW" ] || skip "$VIEW is not built (MOEVK_BUILD_APP=OFF or SDL2 missing)"; }
+need_xvfb() { command -v xvfb-run >/dev/null 2>&1 || skip "xvfb-run is missing (apt-get install xvfb xauth)"; }
 need_pil() { "$PY" -c "import PIL" 2>/dev/null || skip "python3-pil is missing ($PY cannot import PIL)"; }
 need_numpy() { "$PY" -c "import numpy" 2>/dev/null || skip "python3-numpy is missing ($PY cannot import numpy)"; }
 

@@ -261,27 +261,20 @@ static void test_getter_errors(void **state) {
     int bl;
     const char *s;
     size_t len;
-#define EXPECT(expr, st, needle)                                                                          \
-    do {                                                                                                  \
-        moevk_status s_ = (expr);                                                                         \
-        if (s_ != (st) || !strstr(moevk_last_error(), needle))                                            \
-            fail_msg("%s -> %s '%s', want %s with '%s'", #expr, moevk_status_str(s_), moevk_last_error(), \
-                     moevk_status_str(st), needle);                                                       \
-    } while (0)
-    EXPECT(gguf_get_u32(f, "absent.key", &u), MOEVK_ERR_FORMAT, "missing required key 'absent.key'");
-    EXPECT(gguf_get_u32(f, "neg", &u), MOEVK_ERR_FORMAT, "'neg'");
-    EXPECT(gguf_get_u32(f, "big", &u), MOEVK_ERR_FORMAT, "does not fit u32");
-    EXPECT(gguf_get_i32(f, "big", &i), MOEVK_ERR_FORMAT, "does not fit i32");
-    EXPECT(gguf_get_u32(f, "name", &u), MOEVK_ERR_FORMAT, "key 'name' has type string");
-    EXPECT(gguf_get_u32(f, "flt", &u), MOEVK_ERR_FORMAT, "key 'flt' has type f32");
-    EXPECT(gguf_get_bool(f, "neg", &bl), MOEVK_ERR_FORMAT, "expected bool");
-    EXPECT(gguf_get_str(f, "neg", &s, &len), MOEVK_ERR_FORMAT, "expected string");
-    EXPECT(gguf_get_arr_info(f, "name", NULL, NULL), MOEVK_ERR_FORMAT, "expected an array");
+    TU_REFUSES(gguf_get_u32(f, "absent.key", &u), MOEVK_ERR_FORMAT, "missing required key 'absent.key'");
+    TU_REFUSES(gguf_get_u32(f, "neg", &u), MOEVK_ERR_FORMAT, "'neg'");
+    TU_REFUSES(gguf_get_u32(f, "big", &u), MOEVK_ERR_FORMAT, "does not fit u32");
+    TU_REFUSES(gguf_get_i32(f, "big", &i), MOEVK_ERR_FORMAT, "does not fit i32");
+    TU_REFUSES(gguf_get_u32(f, "name", &u), MOEVK_ERR_FORMAT, "key 'name' has type string");
+    TU_REFUSES(gguf_get_u32(f, "flt", &u), MOEVK_ERR_FORMAT, "key 'flt' has type f32");
+    TU_REFUSES(gguf_get_bool(f, "neg", &bl), MOEVK_ERR_FORMAT, "expected bool");
+    TU_REFUSES(gguf_get_str(f, "neg", &s, &len), MOEVK_ERR_FORMAT, "expected string");
+    TU_REFUSES(gguf_get_arr_info(f, "name", NULL, NULL), MOEVK_ERR_FORMAT, "expected an array");
     int32_t arr[2];
-    EXPECT(gguf_get_arr_i32(f, "strs", arr, 2, NULL), MOEVK_ERR_FORMAT, "expected an integer array");
-    EXPECT(gguf_get_arr_i32(f, "i64s", arr, 2, NULL), MOEVK_ERR_FORMAT, "'i64s'[1]");
-    EXPECT(gguf_get_arr_str(f, "strs", 1, &s, &len), MOEVK_ERR_INVALID_ARG, "index 1");
-    EXPECT(gguf_get_arr_str(f, "i64s", 0, &s, &len), MOEVK_ERR_FORMAT, "expected a string array");
+    TU_REFUSES(gguf_get_arr_i32(f, "strs", arr, 2, NULL), MOEVK_ERR_FORMAT, "expected an integer array");
+    TU_REFUSES(gguf_get_arr_i32(f, "i64s", arr, 2, NULL), MOEVK_ERR_FORMAT, "'i64s'[1]");
+    TU_REFUSES(gguf_get_arr_str(f, "strs", 1, &s, &len), MOEVK_ERR_INVALID_ARG, "index 1");
+    TU_REFUSES(gguf_get_arr_str(f, "i64s", 0, &s, &len), MOEVK_ERR_FORMAT, "expected a string array");
     /* optional getters: default when absent, error when present but wrong */
     assert_int_equal(gguf_get_u32_opt(f, "absent", 7, &u), MOEVK_OK);
     assert_int_equal(u, 7);
@@ -290,7 +283,7 @@ static void test_getter_errors(void **state) {
     assert_true(fl == 0.5f);
     assert_int_equal(gguf_get_bool_opt(f, "absent", 1, &bl), MOEVK_OK);
     assert_int_equal(bl, 1);
-    EXPECT(gguf_get_u32_opt(f, "name", 7, &u), MOEVK_ERR_FORMAT, "'name'");
+    TU_REFUSES(gguf_get_u32_opt(f, "name", 7, &u), MOEVK_ERR_FORMAT, "'name'");
     assert_int_equal(gguf_get_i32(f, "neg", &i), MOEVK_OK);
     assert_int_equal(i, -1);
     gguf_close(f);

@@ -47,19 +47,6 @@ static void write_file(const char *path, const void *data, size_t n) {
     fclose(f);
 }
 
-static uint8_t *read_all(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc(len > 0 ? (size_t)len : 1);
-    size_t got = fread(buf, 1, (size_t)len, f);
-    fclose(f);
-    *n = got;
-    return buf;
-}
-
 /* goldens directory (qwen3vlmoe-tiny-a) or NULL (a skip is recorded; the caller skips) */
 static const char *goldens_a(char *buf, size_t cap) {
     const char *g = tu_goldens_dir();
@@ -83,7 +70,7 @@ static void golden_png_decodes_to_image_rgb(void **state) {
     assert_int_equal(img.h, 64);
     snprintf(p, sizeof p, "%s/image_rgb.u8", dir);
     size_t n = 0;
-    uint8_t *ref = read_all(p, &n);
+    uint8_t *ref = tu_read_file(p, &n);
     assert_non_null(ref);
     assert_int_equal(n, 96 * 64 * 3);
     assert_memory_equal(img.rgb, ref, n);
@@ -100,7 +87,7 @@ static void golden_pixels_f32_match(void **state) {
     assert_int_equal(mvk_image_load_file(p, &img), MOEVK_OK);
     snprintf(p, sizeof p, "%s/pixels.f32", dir);
     size_t n = 0;
-    uint8_t *raw = read_all(p, &n);
+    uint8_t *raw = tu_read_file(p, &n);
     assert_non_null(raw);
     assert_int_equal(n, 3 * 64 * 96 * sizeof(float));
     const float *ref = (const float *)raw;
@@ -308,7 +295,7 @@ static void bicubic_matches_pil(void **state) {
                  sw, sh, in, out, dw, dh);
         assert_int_equal(system(cmd), 0);
         size_t n = 0;
-        uint8_t *ref = read_all(out, &n);
+        uint8_t *ref = tu_read_file(out, &n);
         assert_non_null(ref);
         assert_int_equal(n, (size_t)dw * dh * 3);
         assert_int_equal(mvk_image_resize_bicubic_u8(src, sw, sh, dst, dw, dh), MOEVK_OK);
@@ -460,7 +447,7 @@ static void jpeg_and_gif_from_pil(void **state) {
     /* JPEG (from memory): PIL wrote a flat (120, 60, 200) 21x11 at quality 90; lossy, so +-3 */
     data_path(p, sizeof p, "flat_21x11.jpg");
     size_t n = 0;
-    uint8_t *jpg = read_all(p, &n);
+    uint8_t *jpg = tu_read_file(p, &n);
     assert_non_null(jpg);
     assert_int_equal(mvk_image_load_memory(jpg, n, "flat_21x11.jpg", &img), MOEVK_OK);
     assert_int_equal(img.w, 21);

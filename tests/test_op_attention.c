@@ -150,16 +150,13 @@ static void test_attention_decode_replay(void **state) {
     tu_round_through(MVK_TYPE_F16, v, vr, nk);
     tu_tensor tq = tu_upload(MVK_TYPE_F32, hd, Hq, 1, 1, q), to = tu_upload(MVK_TYPE_F32, hd, Hq, 1, 1, NULL);
     tu_tensor tk = tu_upload_as(MVK_TYPE_F16, hd, Hkv, Tk, 1, k), tv = tu_upload_as(MVK_TYPE_F16, hd, Hkv, Tk, 1, v);
-    vk_buffer *nb = NULL;
-    TU_OK(vk_buffer_create(tu_vk, 4, VK_MEM_HOST, &nb));
-    int32_t *nm = vk_buffer_map(nb);
-    assert_non_null(nm);
-    mvk_tensor tn = mvk_tensor_make(nb, 0, MVK_TYPE_I32, 1, 1, 1, 1);
+    int32_t *nm = NULL;
+    tu_tensor tn = tu_host_i32(1, &nm); /* n_kv, set before each replay */
     vk_attn_params p = {.scale = 0.125f, .causal = 1};
     vk_stream *s = NULL;
     TU_OK(vk_stream_create(tu_vk, &s));
     TU_OK(vk_stream_begin(s));
-    TU_OK(vk_op_attention(s, &to.t, &tq.t, &tk.t, &tv.t, &tn, &p));
+    TU_OK(vk_op_attention(s, &to.t, &tq.t, &tk.t, &tv.t, &tn.t, &p));
     TU_OK(vk_stream_end(s));
     const int32_t steps[] = {1, 2, 128, 129, 255, 300};
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
@@ -172,8 +169,7 @@ static void test_attention_decode_replay(void **state) {
         tu_assert_nmse(label, ref, got, nq, 1e-7);
     }
     vk_stream_destroy(s);
-    vk_buffer_destroy(nb);
-    tu_free(&tq); tu_free(&to); tu_free(&tk); tu_free(&tv);
+    tu_free(&tn); tu_free(&tq); tu_free(&to); tu_free(&tk); tu_free(&tv);
     free(q); free(k); free(v); free(kr); free(vr);
 }
 

@@ -111,16 +111,13 @@ static void test_rope_inplace_replay(void **state) {
     float x[32], ref[32], got[32];
     tu_fill(x, n, -1, 1);
     tu_tensor tx = tu_upload(MVK_TYPE_F32, hd, H, T, 1, x), ty = tu_upload(MVK_TYPE_F32, hd, H, T, 1, NULL);
-    vk_buffer *pb = NULL;
-    TU_OK(vk_buffer_create(tu_vk, 16, VK_MEM_HOST, &pb));
-    int32_t *pm = vk_buffer_map(pb);
-    assert_non_null(pm);
-    mvk_tensor tp = mvk_tensor_make(pb, 0, MVK_TYPE_I32, 4, 1, 1, 1);
+    int32_t *pm = NULL;
+    tu_tensor tp = tu_host_i32(4, &pm); /* positions, set before each replay */
     vk_rope_params p = {.mode = VK_ROPE_IMROPE, .n_dims = 16, .freq_base = 10000.0f, .sections = {3, 3, 2, 0}};
     vk_stream *s = NULL;
     TU_OK(vk_stream_create(tu_vk, &s));
     TU_OK(vk_stream_begin(s));
-    TU_OK(vk_op_rope(s, &ty.t, &tx.t, &tp, &p));
+    TU_OK(vk_op_rope(s, &ty.t, &tx.t, &tp.t, &p));
     TU_OK(vk_stream_end(s));
     for (int step = 0; step < 3; step++) {
         int32_t pos[4] = {5 + step, 9 + 2 * step, 3 + step, 0};
@@ -134,13 +131,13 @@ static void test_rope_inplace_replay(void **state) {
     int32_t pos[4] = {11, 12, 13, 0};
     memcpy(pm, pos, sizeof pos);
     s = tu_begin();
-    TU_OK(vk_op_rope(s, &tx.t, &tx.t, &tp, &p));
+    TU_OK(vk_op_rope(s, &tx.t, &tx.t, &tp.t, &p));
     tu_end_submit(s);
     tu_download(&tx, got, n * 4);
     ref_rope(ref, x, pos, hd, H, T, REF_ROPE_IMROPE, 16, 10000.0f, p.sections);
     tu_assert_nmse("rope in place", ref, got, n, 1e-7);
     tu_free(&tx); tu_free(&ty);
-    vk_buffer_destroy(pb);
+    tu_free(&tp);
 }
 
 static void test_rope_bad_input(void **state) {

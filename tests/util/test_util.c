@@ -219,6 +219,16 @@ void tu_free(tu_tensor *x) {
     memset(x, 0, sizeof *x);
 }
 
+tu_tensor tu_host_i32(int64_t n, int32_t **map) {
+    tu_tensor x;
+    memset(&x, 0, sizeof x);
+    TU_OK(vk_buffer_create(tu_vk, (uint64_t)n * 4, VK_MEM_HOST, &x.buf));
+    *map = vk_buffer_map(x.buf);
+    assert_non_null(*map);
+    x.t = mvk_tensor_make(x.buf, 0, MVK_TYPE_I32, n, 1, 1, 1);
+    return x;
+}
+
 static tu_tensor g_shapes[32];
 static int g_n_shapes;
 

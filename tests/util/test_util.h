@@ -73,12 +73,16 @@ tu_tensor tu_upload_padded(const float *x, int64_t ne0, int64_t ne1, int64_t ne2
  * the test if the padding lost its sentinel (an op wrote past a row). */
 void tu_download_padded(const tu_tensor *t, float *out, int64_t ne0, int64_t rows, int64_t pad);
 void tu_free(tu_tensor *x);
+/* Host-visible I32 tensor [n], mapped at *map: parameters a recorded stream
+ * reads at each replay (KV length, positions). Free with tu_free. */
+tu_tensor tu_host_i32(int64_t n, int32_t **map);
 /* Host copy of f32 data rounded through type t (what the device sees). */
 void tu_round_through(mvk_type t, const float *src, float *dst, int64_t n);
 
 /* Bad-input checks. tu_shape gives a zero-filled contiguous tensor that
  * tu_bad_end frees; TU_REFUSES asserts that a call returns `want` and, when
- * needle is not NULL, that moevk_last_error() mentions it. A refused call
+ * needle is not NULL, that moevk_last_error() mentions it (any call with a
+ * status, not only ops). A refused call
  * records nothing: tu_bad_end asserts that the stream holds no dispatch,
  * then submits it and frees every tu_shape tensor.
  *     vk_stream *s = tu_begin();
