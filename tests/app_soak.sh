@@ -6,14 +6,8 @@
 # after warm-up (bounds there), no validation message, no failed caption, no
 # banner but the camera's "stopped", a caption after every reconnection.
 # The 1-hour run for the record: docs/RELIABILITY.md.
-# ctest-labels: slow
+# ctest-labels: app slow
 set -euo pipefail
-SRC="${MOEVK_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
-BIN="${MOEVK_BINARY_DIR:-$SRC/build}"
-VIEW="$BIN/moevk-view"
-if [ ! -x "$VIEW" ]; then
-  [ "${CI:-}" = true ] && { echo "FAIL: $VIEW is not built"; exit 1; }
-  echo "SKIP: $VIEW is not built (MOEVK_BUILD_APP=OFF or SDL2 missing)"
-  exit 77
-fi
+. "$(dirname "$0")/lib.sh"
+need_view
 MOEVK_VIEW="$VIEW" bash "$SRC/tools/soak.sh" "${MOEVK_SOAK_SECONDS:-120}"

@@ -122,7 +122,7 @@ const char *tu_goldens_dir(void);
 /* The embedded model (assets/models/moevk-tiny{,-mmproj}.gguf under
  * MOEVK_SOURCE_DIR): writes both paths, returns 0 when either is missing. */
 int tu_embedded_model(char *text, size_t text_cap, char *mmproj, size_t mmproj_cap);
-/* Reads a whole file into a malloc'ed buffer; NULL if missing. */
+/* Reads a whole file into a malloc'ed buffer (NUL-terminated, *size excludes the NUL); NULL if missing. */
 void *tu_read_file(const char *path, size_t *size);
 
 /* Awkward sizes every op test must include: 1, 7, 33, 127 (+ tile+1 per op). */
