@@ -26,6 +26,12 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
         pc.fast = mm_vec_fast(w->type, pc.ow, pc.ws1, K) && (M == 1 || pc.xs1 % 4 == 0) && pc.ox % 4 == 0;
         d.spec = spec;
         d.n_spec = 4;
+        if (mm_vec_lane(ctx, w->type, (int)pc.fast, pc.ow, pc.ws1, 0)) {
+            spec[0] = mm_lane_wg(ctx, N);
+            snprintf(name, sizeof name, "matvec_lane_%s", mm_wsuffix(w->type));
+            vk_split_groups(ctx, (N + spec[0] - 1) / spec[0], d.groups);
+            return vk_dispatch(s, &d);
+        }
         vk_split_groups(ctx, (N + v.nr - 1) / v.nr, d.groups);
         return vk_dispatch(s, &d);
     }

@@ -142,4 +142,27 @@ static inline mm_vec mm_pick_vec(const vk_ctx *ctx) {
     return v;
 }
 
+/* The per-lane-row mat-vec (shaders/matvec_lane.comp): on CPU devices
+ * (style cpu) each invocation walks one whole weight row, the pattern
+ * lavapipe reads 3-5x faster than lanes striding together (docs/PERFORMANCE.md).
+ * It needs the chunked loop's alignment (fast) and, for Q8_0's uvec4 loads,
+ * rows and bindings at 16-byte boundaries (units of 4 bytes: multiples of 4).
+ * MOEVK_MM_STYLE=gpu forces the GPU kernel on lavapipe, =cpu this one on a GPU;
+ * MOEVK_MM_LANE=0 keeps the CPU style's subgroup kernel (for A/B timing). */
+static inline int mm_vec_lane(const vk_ctx *ctx, mvk_type t, int fast, uint32_t ow, uint32_t ws1, uint32_t ws2) {
+    if (mm_style(vk_ctx_info(ctx)) != 1 || !fast) return 0;
+    const char *e = getenv("MOEVK_MM_LANE"); /* 0: the subgroup CPU kernel instead (A/B measurements) */
+    if (e && !strcmp(e, "0")) return 0;
+    if (t == MVK_TYPE_Q8_0) return ow % 4 == 0 && ws1 % 4 == 0 && ws2 % 4 == 0;
+    return 1;
+}
+
+/* Invocations (rows) per workgroup of the lane mat-vec: 32 rows, fewer for
+ * small N so that both cores get work (>= 8 workgroups when N allows). */
+static inline uint32_t mm_lane_wg(const vk_ctx *ctx, uint32_t N) {
+    uint32_t wg = vkc_wg(ctx, 32), sg = vk_ctx_info(ctx)->subgroup_size;
+    while (wg > 4 && wg > sg && (N + wg - 1) / wg < 8) wg /= 2;
+    return wg;
+}
+
 #endif

@@ -13,6 +13,11 @@ double bench_median(double *v, int n);    /* sorts v */
  * gets the median wall time in seconds. */
 moevk_status bench_time_submits(vk_stream *st, int reps, double *median_s);
 
+/* --filter: only the weight-op cases whose name contains bench_filter run
+ * (and the other ops are skipped); NULL runs everything. */
+extern const char *bench_filter;
+int bench_skip(const char *op);
+
 /* Host and device read bandwidth, FMA peak, dispatch cost (bench_probe.c). */
 void bench_probes(vk_ctx *ctx, int reps);
 

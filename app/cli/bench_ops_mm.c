@@ -94,6 +94,7 @@ static void bench_matmul(vk_ctx *ctx, vk_stream *st, mvk_type wt, int64_t M, int
     bench_case c = {.op = NULL};
     char opname[32];
     snprintf(opname, sizeof opname, "matmul %s %s", mvk_type_name(wt), M <= 8 ? "(decode)" : "(prefill)");
+    if (bench_skip(opname)) return;
     c.op = opname;
     snprintf(c.shape, sizeof c.shape, "M=%lld K=%lld N=%lld", (long long)M, (long long)K, (long long)N);
     c.flops = 2.0 * (double)M * (double)N * (double)K;
@@ -116,6 +117,7 @@ static void bench_mul_mat_id(vk_ctx *ctx, vk_stream *st, mvk_type wt, int64_t T,
     bench_case c = {.op = NULL};
     char opname[40];
     snprintf(opname, sizeof opname, "mul_mat_id %s %s", mvk_type_name(wt), T <= 8 ? "(decode)" : "(prefill)");
+    if (bench_skip(opname)) return;
     c.op = opname;
     snprintf(c.shape, sizeof c.shape, "T=%lld E=%lld k=%lld K=%lld N=%lld", (long long)T, (long long)E, (long long)k, (long long)K,
              (long long)N);

@@ -1,6 +1,7 @@
 /* bench_util.c — helpers shared by the benchmarks: random data, medians,
  * timed submits of a recorded stream. */
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "bench_ops.h"
@@ -45,3 +46,7 @@ moevk_status bench_time_submits(vk_stream *st, int reps, double *median_s) {
     free(t);
     return s;
 }
+
+const char *bench_filter = NULL;
+
+int bench_skip(const char *op) { return bench_filter && !strstr(op, bench_filter); }

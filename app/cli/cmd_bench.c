@@ -178,7 +178,7 @@ static void bench_ops_other(vk_ctx *ctx, int reps) {
 
 static void bench_usage(FILE *f) {
     fprintf(f,
-            "usage: moevk bench ops [--reps N]\n"
+            "usage: moevk bench ops [--reps N] [--filter S]\n"
             "       moevk bench probe [--reps N]\n"
             "       moevk bench model -m TEXT.gguf [--mmproj MMPROJ.gguf] [-p N] [-n N] [--reps N]\n\n"
             "  model image encode ms, prefill tokens/s and decode tokens/s of a GGUF pair\n"
@@ -188,7 +188,8 @@ static void bench_usage(FILE *f) {
             "  probe host read bandwidth (1 and 2 threads), device read bandwidth (per-lane and\n"
             "        coalesced), FMA peak and the fixed cost of a dispatch: the roofline's limits\n"
             "options:\n"
-            "  --reps N   runs per case (default 10)\n");
+            "  --reps N   runs per case (default 10)\n"
+            "  --filter S ops: only the matmul / mul_mat_id cases whose name contains S, e.g. \"(decode)\"\n");
 }
 
 int cmd_bench(int argc, char **argv) {
@@ -207,6 +208,8 @@ int cmd_bench(int argc, char **argv) {
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
             if (cli_int("--reps", argv[++i], 1, 100000, &reps) != 0) return 2;
+        } else if (!strcmp(argv[i], "--filter") && i + 1 < argc) {
+            bench_filter = argv[++i];
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             bench_usage(stdout);
             return 0;
@@ -225,7 +228,7 @@ int cmd_bench(int argc, char **argv) {
     }
     bench_probes(ctx, (int)reps);
     if (!probe_only) {
-        bench_ops_other(ctx, (int)reps);
+        if (!bench_filter) bench_ops_other(ctx, (int)reps);
         bench_ops_matmul_family(ctx, (int)reps);
     }
     vk_ctx_destroy(ctx);
