@@ -15,8 +15,8 @@ def prompt_text_before():
     return "<|im_start|>user\n<|vision_start|>"
 
 
-def prompt_text_after():
-    return "<|vision_end|>" + USER_PROMPT + "<|im_end|>\n<|im_start|>assistant\n"
+def prompt_text_after(question=USER_PROMPT):
+    return "<|vision_end|>" + question + "<|im_end|>\n<|im_start|>assistant\n"
 
 
 def caption_text(cap):
@@ -25,10 +25,13 @@ def caption_text(cap):
     return cap[:1].upper() + cap[1:] + "."
 
 
-def prompt_tokens(tok, n_img):
-    """Token ids of the prompt with n_img <|image_pad|> slots; returns (ids, n_before)."""
+def prompt_tokens(tok, n_img, question=USER_PROMPT):
+    """Token ids of the prompt with n_img <|image_pad|> slots; returns (ids, n_before).
+    The question is user text: encoded on its own, special-token strings in it are not special
+    (as the engine does)."""
     a = tok.encode(prompt_text_before())
-    b = tok.encode(prompt_text_after())
+    b = [tok.special["<|vision_end|>"]] + tok.encode(question, special=False) + \
+        tok.encode("<|im_end|>\n<|im_start|>assistant\n")
     return a + [tok.special["<|image_pad|>"]] * n_img + b, len(a)
 
 

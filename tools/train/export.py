@@ -11,7 +11,8 @@ F16 output), except the router ffn_gate_inp (F32, as llama.cpp's converter keeps
 v.position_embd.weight (F32, interpolated at load); 1-D tensors F32.
 --all-f32 writes everything F32 (used to measure what F16 storage costs).
 
-Usage: export.py [--run tools/train/runs/moevk-tiny] [--out assets/models] [--name moevk-tiny] [--all-f32]
+Usage: export.py [--run tools/train/runs/moevk-tiny] [--weights best|final|ckpt] [--out assets/models]
+                 [--name moevk-tiny] [--all-f32]
 """
 import argparse
 import json
@@ -46,16 +47,18 @@ def storage_type(name, arr, all_f32):
     return "f16"
 
 
-def load_run(run):
+def load_run(run, weights=""):
+    """weights: best | final | ckpt; default: best.pt, else final.pt, else ckpt.pt."""
     meta = json.load(open(os.path.join(run, "config.json")))
     cfg = Config(**meta["config"])
     model = QwenVLMoE(cfg)
-    path = os.path.join(run, "final.pt")
-    if not os.path.exists(path):
-        path = os.path.join(run, "ckpt.pt")
-        sd = torch.load(path)["model"]
-    else:
-        sd = torch.load(path)
+    names = [weights] if weights else ["best", "final", "ckpt"]
+    path = next((os.path.join(run, n + ".pt") for n in names if os.path.exists(os.path.join(run, n + ".pt"))), None)
+    if path is None:
+        raise SystemExit("no %s.pt in %s" % ("/".join(names), run))
+    sd = torch.load(path)
+    if "model" in sd and "opt" in sd:
+        sd = sd["model"]
     model.load_state_dict(sd)
     tok = Tokenizer.load(os.path.join(run, "tokenizer.json"))
     return cfg, model, tok, path
@@ -134,8 +137,9 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "..", "..", "assets", "models"))
     ap.add_argument("--name", default="moevk-tiny")
     ap.add_argument("--all-f32", action="store_true")
+    ap.add_argument("--weights", default="", choices=["", "best", "final", "ckpt"])
     args = ap.parse_args()
-    cfg, model, tok, path = load_run(args.run)
+    cfg, model, tok, path = load_run(args.run, args.weights)
     t, m = export(cfg, model, tok, args.out, args.name, args.all_f32)
     print("from", path)
     for p in (t, m):

@@ -36,17 +36,18 @@ class Captioner:
         self.tok = tokenizer_from_kv(self.tkv)
         self.stop = {self.tok.special["<|im_end|>"], self.tok.special["<|endoftext|>"]}
 
-    def prompt(self, n_img):
-        return prompt_tokens(self.tok, n_img)
+    def prompt(self, n_img, question=None):
+        return prompt_tokens(self.tok, n_img) if question is None else prompt_tokens(self.tok, n_img, question)
 
     @torch.no_grad()
-    def caption(self, u8, max_new=24, want_logits=False):
+    def caption(self, u8, max_new=24, want_logits=False, question=None):
+        """u8 [B,H,W,3]; question: one string for all images (None: the caption prompt)."""
         m, cfg = self.model, self.model.cfg
         B, H, W, _ = u8.shape
         pix = normalise(u8, self.vkv["clip.vision.image_mean"], self.vkv["clip.vision.image_std"]).to(self.dtype)
         nx, ny = W // cfg.patch // cfg.merge, H // cfg.patch // cfg.merge
         n_img = nx * ny
-        ids, n_before = self.prompt(n_img)
+        ids, n_before = self.prompt(n_img, question)
         T = len(ids)
         toks = torch.tensor(ids)[None].repeat(B, 1)
         img_mask = torch.zeros(B, T, dtype=torch.bool)

@@ -1,21 +1,32 @@
 #!/usr/bin/python3
-"""Train the embedded moevk-tiny captioner (Qwen3-VL MoE architecture, see model.py).
+"""Train the embedded moevk-tiny model (Qwen3-VL MoE architecture, see model.py): captions
+and answers on composed scenes drawn on the fly (tools/data/scenes.py), plus captions of the
+Debian clip art and emoji (tools/data/build_dataset.py -> --data).
 
-  /usr/bin/python3 tools/data/build_dataset.py              # -> /tmp/moevk-data
-  /usr/bin/python3 tools/train/train.py --threads 2         # -> tools/train/runs/moevk-tiny
-  /usr/bin/python3 tools/train/export.py                    # -> assets/models/*.gguf
+  /usr/bin/python3 tools/data/build_dataset.py --scenes 0     # clip art + emoji -> /tmp/moevk-data
+  /usr/bin/python3 tools/train/train.py --init assets/models/moevk-tiny --time-limit 60
+  /usr/bin/python3 tools/train/export.py                      # -> assets/models/*.gguf
 
-Seeded (torch + numpy), resumable (--resume continues from RUN/ckpt.pt, saved every
---ckpt-every steps and at the end), training curve in RUN/curve.csv.
-Loss = cross-entropy on caption tokens (+ final <|im_end|>)
-     + aux_w * Switch load-balancing loss (computed separately over image tokens and text
-       tokens, averaged over layers) + z_w * router z-loss.
+Examples are chat conversations in the template the engine uses (engine/api.c):
+  <|im_start|>user\\n<|vision_start|> 16 x image <|vision_end|>Q1<|im_end|>\\n<|im_start|>assistant\\nA1<|im_end|>
+  [\\n<|im_start|>user\\nQ2<|im_end|>\\n<|im_start|>assistant\\nA2<|im_end|> ...]
+Scenes get 1-3 turns (question types drawn without replacement), clip art and emoji one
+caption turn. The loss covers every answer and its <|im_end|>.
+Loss = cross-entropy + aux_w * Switch load-balancing loss (separately over image tokens and
+text tokens, averaged over layers) + z_w * router z-loss.
+
+--init DIR/NAME starts from an exported GGUF pair (NAME.gguf, NAME-mmproj.gguf), keeping its
+configuration and tokenizer. The learning rate is a linear warm-up then a cosine over the
+--time-limit wall-time budget; a checkpoint is written every --ckpt-every steps (RUN/ckpt.pt,
+--resume continues from it), and RUN/best.pt keeps the weights with the best validation
+answer accuracy (teacher-forced exact match of the whole answer, mean over question types).
 """
+import os
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: spinning OpenMP threads cost 10-50x on a shared CPU
 import argparse
 import csv
 import json
 import math
-import os
 import sys
 import time
 
@@ -23,13 +34,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bpe import Tokenizer, train as bpe_train  # noqa: E402
-from common import (USER_PROMPT, caption_text, load_meta, normalise, positions, prompt_tokens,  # noqa: E402
-                    prompt_text_after, prompt_text_before)
-from model import Config, QwenVLMoE  # noqa: E402
-
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "data"))
+from common import caption_text, load_meta, normalise, positions  # noqa: E402
+from check_golden import load_pair  # noqa: E402
+from infer import tokenizer_from_kv  # noqa: E402
+from model import Config, QwenVLMoE, _key  # noqa: E402
+import scenes  # noqa: E402
+
+IMG = 128
 
 
 def switch_lb(probs, topi, n_expert, sel):
@@ -42,95 +56,122 @@ def switch_lb(probs, topi, n_expert, sel):
     return n_expert * (f * p.mean(0)).sum()
 
 
-def make_batch(idx, images, cap_ids, prefix, n_before, img_slots, pad_id, end_id):
-    caps = [cap_ids[i] + [end_id] for i in idx]
-    L = max(len(c) for c in caps)
-    P = len(prefix)
-    toks = torch.full((len(idx), P + L), pad_id, dtype=torch.long)
-    tgt = torch.full((len(idx), P + L), -100, dtype=torch.long)
-    for b, c in enumerate(caps):
-        toks[b, :P] = torch.tensor(prefix)
-        toks[b, P:P + len(c)] = torch.tensor(c)
-        # position j predicts token j+1: the last prompt token predicts the first caption token
-        tgt[b, P - 1:P - 1 + len(c)] = torch.tensor(c)
-    valid = torch.zeros_like(toks, dtype=torch.bool)
-    for b, c in enumerate(caps):
-        valid[b, :P + len(c)] = True
-    img_mask = torch.zeros_like(toks, dtype=torch.bool)
-    img_mask[:, n_before:n_before + img_slots] = True
-    pix = normalise(images[idx])
-    return pix, toks, tgt, valid, img_mask
+class Chat:
+    """Token layout of a conversation about one image, exactly as the engine builds it."""
+
+    def __init__(self, tok, n_img):
+        self.tok = tok
+        sp = tok.special
+        self.head = tok.encode("<|im_start|>user\n") + [sp["<|vision_start|>"]] + [sp["<|image_pad|>"]] * n_img \
+            + [sp["<|vision_end|>"]]
+        self.n_before = len(tok.encode("<|im_start|>user\n")) + 1
+        self.user = tok.encode("<|im_start|>user\n")
+        self.asst = tok.encode("<|im_end|>\n<|im_start|>assistant\n")
+        self.nl = tok.encode("\n")
+        self.end = sp["<|im_end|>"]
+        self._cache = {}
+
+    def enc(self, s):
+        if s not in self._cache:
+            self._cache[s] = self.tok.encode(s, special=False)
+        return self._cache[s]
+
+    def build(self, turns):
+        """turns [(question, answer)] -> (ids, target ids aligned to ids (-100 = no loss), answer spans)."""
+        ids = list(self.head)
+        tgt = []
+        spans = []
+        for i, (q, a) in enumerate(turns):
+            if i:
+                ids += self.nl + self.user
+            ids += self.enc(q) + self.asst
+            start = len(ids)
+            ids += self.enc(a) + [self.end]
+            spans.append((start, len(ids)))
+        tgt = [-100] * len(ids)
+        for s, e in spans:
+            for j in range(s, e):
+                tgt[j - 1] = ids[j]       # position j-1 predicts token j
+        return ids, tgt, spans
 
 
-def lr_at(step, total, base, warm):
-    if step < warm:
-        return base * (step + 1) / warm
-    p = (step - warm) / max(1, total - warm)
-    return base * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, p))))
+def turn_count(rng):
+    return int(rng.choice([1, 2, 3], p=[0.5, 0.35, 0.15]))
+
+
+def scene_example(seed, rng, types=None):
+    spec = scenes.spec_of(seed)
+    if types is None:
+        types = list(rng.choice(scenes.QTYPES, turn_count(rng), replace=False))
+    return scenes.render(spec), [(q, a) for q, a, _ in scenes.qa(spec, rng, types)], types
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default="/tmp/moevk-data")
+    ap.add_argument("--data", default="/tmp/moevk-data", help="clip art + emoji (build_dataset.py)")
     ap.add_argument("--run", default=os.path.join(HERE, "runs", "moevk-tiny"))
-    ap.add_argument("--steps", type=int, default=3000)
-    ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=1.5e-3)
-    ap.add_argument("--warmup", type=int, default=150)
+    ap.add_argument("--init", default="", help="start from this exported pair: DIR/NAME (NAME.gguf + NAME-mmproj.gguf)")
+    ap.add_argument("--steps", type=int, default=1000000)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--warmup", type=int, default=60)
     ap.add_argument("--wd", type=float, default=0.02)
     ap.add_argument("--aux", type=float, default=0.02)
     ap.add_argument("--zloss", type=float, default=1e-3)
-    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--content-weight", type=float, default=3.0,
+                    help="loss weight of answer tokens that spell colour, shape, number and yes/no words")
+    ap.add_argument("--clipart-share", type=float, default=0.15, help="share of clip-art/emoji caption examples")
+    ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--vocab", type=int, default=2048)
-    ap.add_argument("--ckpt-every", type=int, default=200)
-    ap.add_argument("--val-every", type=int, default=250)
+    ap.add_argument("--ckpt-every", type=int, default=50)
+    ap.add_argument("--val-every", type=int, default=200)
+    ap.add_argument("--val-scenes", type=int, default=250)
     ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--time-limit", type=float, default=0, help="stop (and checkpoint) after this many minutes")
+    ap.add_argument("--time-limit", type=float, default=60, help="minutes of training (then checkpoint and stop)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     os.makedirs(args.run, exist_ok=True)
 
-    meta = load_meta(args.data)
-    images = np.load(os.path.join(args.data, "images.npy"), mmap_mode="r")
-    images = np.ascontiguousarray(images)
-    train_ids = [m["id"] for m in meta if m["split"] == "train"]
-    val_ids = [m["id"] for m in meta if m["split"] == "val"]
-
-    tok_path = os.path.join(args.run, "tokenizer.json")
-    if os.path.exists(tok_path):
-        tok = Tokenizer.load(tok_path)
-    else:
-        texts = [caption_text(meta[i]["caption"]) for i in train_ids]
-        texts += [prompt_text_before().replace("<|im_start|>", "").replace("<|vision_start|>", ""),
-                  USER_PROMPT, "\n", "user", "assistant"] * 50
-        merges = bpe_train(texts, args.vocab - 256 - 6)
-        tok = Tokenizer(merges)
-        tok.save(tok_path)
-    print("vocab", tok.n_vocab, flush=True)
-
-    cfg = Config(n_vocab=tok.n_vocab)
-    n_img = (128 // cfg.patch // cfg.merge) ** 2
-    nx = ny = 128 // cfg.patch // cfg.merge
-    prefix, n_before = prompt_tokens(tok, n_img)
-    cap_ids = {m["id"]: tok.encode(caption_text(m["caption"]), special=False) for m in meta}
-    json.dump({"config": cfg.to_dict(), "prefix": prefix, "n_before": n_before, "args": vars(args)},
-              open(os.path.join(args.run, "config.json"), "w"), indent=1)
-
+    if not args.init:
+        raise SystemExit("--init DIR/NAME is required (training from scratch is the previous recipe, see git history)")
+    init_model, tkv, vkv = load_pair(args.init + ".gguf", args.init + "-mmproj.gguf", torch.float32)
+    cfg = init_model.cfg
+    tok = tokenizer_from_kv(tkv)
     model = QwenVLMoE(cfg, seed=args.seed)
+    with torch.no_grad():
+        for n in model.text_names + model.vision_names:
+            model.params[_key(n)].copy_(init_model.params[_key(n)].float())
+    del init_model
+    tok.save(os.path.join(args.run, "tokenizer.json"))
+    nx = ny = IMG // cfg.patch // cfg.merge
+    n_img = nx * ny
+    chat = Chat(tok, n_img)
+    n_before = chat.n_before
+    json.dump({"config": cfg.to_dict(), "n_before": n_before, "args": vars(args)},
+              open(os.path.join(args.run, "config.json"), "w"), indent=1)
     n_par = sum(p.numel() for p in model.parameters())
     exp_par = sum(model.w("blk.%d.%s" % (i, n)).numel() for i in range(cfg.n_layer)
                   for n in ("ffn_gate_exps.weight", "ffn_up_exps.weight", "ffn_down_exps.weight"))
-    active = n_par - exp_par + exp_par * cfg.n_expert_used // cfg.n_expert
-    print("params total %.2fM active %.2fM" % (n_par / 1e6, active / 1e6), flush=True)
+    print("params total %.2fM active %.2fM" % (n_par / 1e6, (n_par - exp_par + exp_par * cfg.n_expert_used // cfg.n_expert) / 1e6), flush=True)
+
+    if os.path.exists(os.path.join(args.data, "meta.jsonl")):
+        meta = load_meta(args.data)
+        images = np.load(os.path.join(args.data, "images.npy"), mmap_mode="r")
+    else:
+        print("WARNING: no clip art / emoji data in %s: scenes only" % args.data, flush=True)
+        meta, images = [], None
+    clip_train = [m["id"] for m in meta if m["split"] == "train" and m["kind"] != "scene"]
+    clip_val = [m["id"] for m in meta if m["split"] == "val" and m["kind"] != "scene"][:64]
+    print("clip art / emoji: %d train, %d val" % (len(clip_train), len(clip_val)), flush=True)
 
     decay = [p for n, p in model.params.items() if p.dim() >= 2 and "position_embd" not in n]
     nodecay = [p for n, p in model.params.items() if not (p.dim() >= 2 and "position_embd" not in n)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.wd}, {"params": nodecay, "weight_decay": 0.0}],
                             lr=args.lr, betas=(0.9, 0.98), eps=1e-8)
     rng = np.random.default_rng(args.seed)
-    step, elapsed_before = 0, 0.0
+    train_seeds = iter(s for s in range(10 ** 9) if scenes.split_of_seed(s) == "train")
+    step, elapsed_before, best, n_scenes = 0, 0.0, -1.0, 0
     ck = os.path.join(args.run, "ckpt.pt")
     if args.resume and os.path.exists(ck):
         st = torch.load(ck)
@@ -138,22 +179,54 @@ def main():
         opt.load_state_dict(st["opt"])
         rng.bit_generator.state = st["rng"]
         torch.set_rng_state(st["torch_rng"])
-        step, elapsed_before = st["step"], st["elapsed"]
+        step, elapsed_before, best, n_scenes = st["step"], st["elapsed"], st["best"], st["n_scenes"]
+        for _ in range(n_scenes):
+            next(train_seeds)
         print("resumed at step", step, flush=True)
     curve_path = os.path.join(args.run, "curve.csv")
     new_curve = not (args.resume and os.path.exists(curve_path))
     cf = open(curve_path, "w" if new_curve else "a", newline="")
     cw = csv.writer(cf)
+    qt = scenes.QTYPES
     if new_curve:
-        cw.writerow(["step", "elapsed_s", "lr", "loss", "ce", "aux_lb", "zloss", "val_ce"])
+        cw.writerow(["step", "elapsed_s", "lr", "loss", "ce", "aux_lb", "zloss", "val_ce"] + ["val_" + t for t in qt] + ["val_clip_ce"])
 
-    order = []
-    pad_id, end_id = tok.special["<|endoftext|>"], tok.special["<|im_end|>"]
+    # fixed validation set: val-seed scenes, one single-turn question each (types in turn) + clip art
+    val_ex = []
+    vr = np.random.default_rng(99)
+    for k, s in enumerate(scenes.seeds_of("val", args.val_scenes)):
+        img, turns, types = scene_example(s, vr, [qt[k % len(qt)]])
+        val_ex.append((img, turns, types[0]))
+    for i in clip_val:
+        val_ex.append((np.asarray(images[i]), [(scenes.CAPTION_Q, caption_text(meta[i]["caption"]))], "clip"))
+
+    pad_id = tok.special["<|endoftext|>"]
+    # tokens of the words that carry the answer (the rest is template): weighted in the loss
+    content = list(scenes.COLOURS) + scenes.SHAPES + [scenes.plural(x) for x in scenes.SHAPES] + \
+        ["one", "two", "three", "no", "Yes", "No", "Two", "Three", "A", "An"]
+    tok_w = torch.ones(tok.n_vocab)
+    for wd in content:
+        for form in (" " + wd, wd, " " + wd.capitalize(), wd.capitalize()):
+            for t in tok.encode(form, special=False):
+                if tok.decode([t]).strip().lower() not in ("", "a", "an") or wd in ("A", "An"):
+                    tok_w[t] = args.content_weight
+    print("content-weighted tokens:", int((tok_w > 1).sum()), flush=True)
     pos_cache = {}
 
-    def run_batch(idx, train=True):
-        pix, toks, tgt, valid, img_mask = make_batch(idx, images, cap_ids, prefix, n_before, n_img, pad_id, end_id)
-        T = toks.shape[1]
+    def run_batch(exs):
+        seqs = [chat.build(turns) for _, turns in exs]
+        T = max(len(s[0]) for s in seqs)
+        B = len(exs)
+        toks = torch.full((B, T), pad_id, dtype=torch.long)
+        tgt = torch.full((B, T), -100, dtype=torch.long)
+        valid = torch.zeros((B, T), dtype=torch.bool)
+        for b, (ids, tg, _) in enumerate(seqs):
+            toks[b, :len(ids)] = torch.tensor(ids)
+            tgt[b, :len(ids)] = torch.tensor(tg)
+            valid[b, :len(ids)] = True
+        img_mask = torch.zeros((B, T), dtype=torch.bool)
+        img_mask[:, n_before:n_before + n_img] = True
+        pix = normalise(np.stack([e[0] for e in exs]))
         if T not in pos_cache:
             pos_cache[T] = positions(n_before, nx, ny, T)
         emb, ds = model.encode_image(pix)
@@ -162,7 +235,7 @@ def main():
         h = model.text_forward(x, pos_cache[T], img_mask, ds, stats)
         sel = tgt != -100
         logits = model.logits(h[sel])
-        ce = F.cross_entropy(logits, tgt[sel])
+        ce_tok = F.cross_entropy(logits, tgt[sel], reduction="none")
         flat_valid = valid.reshape(-1)
         flat_img = img_mask.reshape(-1)
         lb, zl = 0.0, 0.0
@@ -170,26 +243,64 @@ def main():
             lb = lb + 0.5 * (switch_lb(pr, ti, cfg.n_expert, flat_img & flat_valid)
                              + switch_lb(pr, ti, cfg.n_expert, ~flat_img & flat_valid))
             zl = zl + (torch.logsumexp(lg[flat_valid], -1) ** 2).mean()
-        lb = lb / cfg.n_layer
-        zl = zl / cfg.n_layer
-        return ce, lb, zl
+        return ce_tok, logits, tgt, sel, seqs, lb / cfg.n_layer, zl / cfg.n_layer
+
+    @torch.no_grad()
+    def validate():
+        model.eval()
+        right = {t: [] for t in qt}
+        ces, clip_ces = [], []
+        for k in range(0, len(val_ex), 32):
+            part = val_ex[k:k + 32]
+            ce_tok, logits, tgt, sel, seqs, _, _ = run_batch([(e[0], e[1]) for e in part])
+            pred = torch.full_like(tgt, -1)
+            pred[sel] = logits.argmax(-1)
+            ok = (pred == tgt) | (tgt == -100)
+            per_ex = ok.all(1)
+            n_t = sel.sum(1)
+            off = 0
+            for b, e in enumerate(part):
+                c = float(ce_tok[off:off + int(n_t[b])].mean())
+                off += int(n_t[b])
+                if e[2] == "clip":
+                    clip_ces.append(c)
+                else:
+                    ces.append(c)
+                    right[e[2]].append(bool(per_ex[b]))
+        model.train()
+        acc = {t: float(np.mean(v)) if v else 0.0 for t, v in right.items()}
+        return float(np.mean(ces)), acc, float(np.mean(clip_ces)) if clip_ces else 0.0
+
+    def save_ckpt(el):
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "rng": rng.bit_generator.state,
+                    "torch_rng": torch.get_rng_state(), "step": step, "elapsed": el, "best": best,
+                    "n_scenes": n_scenes}, ck + ".tmp")
+        os.replace(ck + ".tmp", ck)
 
     t0 = time.time()
     model.train()
+    budget = args.time_limit * 60
     while step < args.steps:
-        if not order:
-            order = list(rng.permutation(train_ids))
-        idx = [order.pop() for _ in range(min(args.batch, len(order)))]
+        el = elapsed_before + time.time() - t0
         if step < args.warmup:
             lr = args.lr * (step + 1) / args.warmup
-        elif args.time_limit:  # cosine over the wall-time budget: progress = elapsed / budget
-            p = min(1.0, (elapsed_before + time.time() - t0) / (args.time_limit * 60))
-            lr = args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * p)))
         else:
-            lr = lr_at(step, args.steps, args.lr, args.warmup)
+            p = min(1.0, el / budget)
+            lr = args.lr * (0.03 + 0.97 * 0.5 * (1 + math.cos(math.pi * p)))
         for g in opt.param_groups:
             g["lr"] = lr
-        ce, lb, zl = run_batch(np.array(idx))
+        exs = []
+        for _ in range(args.batch):
+            if clip_train and rng.random() < args.clipart_share:
+                i = int(clip_train[int(rng.integers(len(clip_train)))])
+                exs.append((np.asarray(images[i]), [(scenes.CAPTION_Q, caption_text(meta[i]["caption"]))]))
+            else:
+                img, turns, _ = scene_example(next(train_seeds), rng)
+                n_scenes += 1
+                exs.append((img, turns))
+        ce_tok, _, tgt, sel, _, lb, zl = run_batch(exs)
+        w = tok_w[tgt[sel]]
+        ce = (ce_tok * w).sum() / w.sum()
         loss = ce + args.aux * lb + args.zloss * zl
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -197,31 +308,34 @@ def main():
         opt.step()
         step += 1
         el = elapsed_before + time.time() - t0
-        val_ce = ""
-        if step % args.val_every == 0 or step == args.steps:
-            model.eval()
-            with torch.no_grad():
-                vs = []
-                for k in range(0, min(len(val_ids), 512), 64):
-                    vs.append(float(run_batch(np.array(val_ids[k:k + 64]), False)[0]))
-                val_ce = "%.4f" % float(np.mean(vs))
-            model.train()
-        cw.writerow([step, "%.1f" % el, "%.6f" % lr, "%.4f" % float(loss), "%.4f" % float(ce), "%.4f" % float(lb),
-                     "%.3f" % float(zl), val_ce])
-        if step % 10 == 0 or val_ce:
+        over = el > budget
+        row = [step, "%.1f" % el, "%.6f" % lr, "%.4f" % float(loss), "%.4f" % float(ce), "%.4f" % float(lb),
+               "%.3f" % float(zl)]
+        if step % args.val_every == 0 or over or step == args.steps:
+            vce, acc, cce = validate()
+            score = float(np.mean(list(acc.values())))
+            row += ["%.4f" % vce] + ["%.3f" % acc[t] for t in qt] + ["%.4f" % cce]
+            print("step %d %.0fs val_ce %.3f clip_ce %.3f acc %s mean %.3f" % (step, el, vce, cce,
+                  " ".join("%s=%.2f" % (t, acc[t]) for t in qt), score), flush=True)
+            if score > best:
+                best = score
+                torch.save(model.state_dict(), os.path.join(args.run, "best.pt"))
+                json.dump({"step": step, "elapsed_s": el, "val_acc": acc, "val_ce": vce, "val_clip_ce": cce},
+                          open(os.path.join(args.run, "best.json"), "w"), indent=1)
+        cw.writerow(row)
+        if step % 10 == 0:
             cf.flush()
-            print("step %d  %.0fs  loss %.3f ce %.3f lb %.3f z %.2f %s" % (step, el, float(loss), float(ce),
-                  float(lb), float(zl), ("val_ce " + val_ce) if val_ce else ""), flush=True)
-        over = args.time_limit and el > args.time_limit * 60
-        if step % args.ckpt_every == 0 or step == args.steps or over:
-            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "rng": rng.bit_generator.state,
-                        "torch_rng": torch.get_rng_state(), "step": step, "elapsed": el}, ck + ".tmp")
-            os.replace(ck + ".tmp", ck)
+            print("step %d  %.0fs  lr %.2e loss %.3f ce %.3f lb %.3f z %.2f" % (step, el, lr, float(loss), float(ce),
+                  float(lb), float(zl)), flush=True)
+        if step % args.ckpt_every == 0 or over or step == args.steps:
+            save_ckpt(el)
         if over:
             print("time limit reached at step", step, flush=True)
             break
+    cf.flush()
     torch.save(model.state_dict(), os.path.join(args.run, "final.pt"))
-    print("done: %d steps, %.1f s" % (step, elapsed_before + time.time() - t0), flush=True)
+    print("done: %d steps, %.1f s, %d scenes, best val acc %.3f" % (step, elapsed_before + time.time() - t0, n_scenes, best),
+          flush=True)
 
 
 if __name__ == "__main__":
