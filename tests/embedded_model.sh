@@ -5,7 +5,10 @@
 #     routing ids and greedy tokens identical; F32 KV), and with the default F16
 #     KV cache the routing ids and greedy tokens are still identical;
 #  2. `moevk caption` on every sample image gives the caption the model card
-#     shows (assets/samples/captions.tsv, made by the PyTorch model).
+#     shows (assets/samples/captions.tsv, made by the PyTorch model), and
+#     `moevk caption -p QUESTION` gives each scene's answer in
+#     assets/samples/questions.tsv (also PyTorch's); one of the reference outputs
+#     is for a question prompt, so the question path is checked token by token too.
 # ctest-labels: e2e
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -42,6 +45,7 @@ h,w=m['pixels.f32']['shape'][1:]; ni,no=m['mmproj_out.f32']['shape']; print(h,w,
   n=$((n + 1))
 done
 [ $n -ge 3 ] || { echo "FAIL: expected reference outputs for 3 sample images, found $n"; fail=1; }
+[ -f "$SRC/assets/samples/questions.tsv" ] || die "assets/samples/questions.tsv is missing"
 
 echo "== captions of assets/samples match the model card"
 while IFS=$'\t' read -r file src ref gen; do
@@ -49,6 +53,16 @@ while IFS=$'\t' read -r file src ref gen; do
   got=$("$CLI" caption -m "$M" --mmproj "$P" --image "$SRC/assets/samples/$file" -q 2>"$t/err") || { cat "$t/err"; fail=1; continue; }
   if [ "$got" = "$gen" ]; then echo "ok  $file: $got"; else echo "FAIL $file: got '$got', model card says '$gen'"; fail=1; fi
 done < "$SRC/assets/samples/captions.tsv"
+
+echo "== answers to the sample questions match the model card"
+nq=0
+while IFS=$'\t' read -r file q ref gen; do
+  [ "$file" = file ] && continue
+  got=$("$CLI" caption -m "$M" --mmproj "$P" --image "$SRC/assets/samples/$file" -p "$q" -q 2>"$t/err") || { cat "$t/err"; fail=1; continue; }
+  if [ "$got" = "$gen" ]; then echo "ok  $file: $q -> $got"; else echo "FAIL $file: $q -> got '$got', model card says '$gen'"; fail=1; fi
+  nq=$((nq + 1))
+done < "$SRC/assets/samples/questions.tsv"
+[ $nq -ge 1 ] || { echo "FAIL: no sample questions were checked"; fail=1; }
 
 [ $fail = 0 ] && echo "embedded_model: all checks passed" || echo "embedded_model: FAILED"
 exit $fail

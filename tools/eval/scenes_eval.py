@@ -17,10 +17,12 @@ the question generated from its specification (fixed per seed):
 rotation or aspect change, white or plain light background, no clutter, no anti-aliasing):
 a check that the model is not tied to the training renderer.
 
-Backends: --engine BIN runs the C engine (`moevk caption -m M --mmproj P --image PNG -p Q -q`,
-greedy, F16 KV cache, one process per question) and also writes each answer's routing JSON
-(--routing) and summarises which experts take image vs text tokens and colour/shape/number
-words; without --engine the PyTorch reference (tools/train/infer.py, exported GGUF weights,
+Backends: --engine BIN runs the C engine: one `moevk chat -m M --mmproj P --image PNG -q -n 24`
+per scene with its five questions separated by /clear (each a fresh single-turn conversation,
+the prompt `moevk caption -p Q` builds; --check-caption K reruns K answers with `moevk caption
+-p Q` and counts identical texts), greedy, F16 KV cache; --routing-out summarises the routing
+JSON (--routing) of the last conversation per scene: which experts take image vs text tokens
+and colour/shape/number words; without --engine the PyTorch reference (tools/train/infer.py, exported GGUF weights,
 float32) answers. --both runs both and reports how many answers are identical.
 """
 import argparse
@@ -100,27 +102,55 @@ def run_torch(its, text, mm):
     return out, cap.tok
 
 
-def run_engine(its, text, mm, cli, tmp, routing):
-    out, routes = [], []
-    pngs = {}
-    t0 = time.time()
+def run_engine(its, text, mm, cli, tmp, routing, check_caption=0):
+    """One `moevk chat` process per scene: its questions separated by /clear, so every
+    answer is a fresh single-turn conversation (the prompt `moevk caption -p Q` builds).
+    The routing JSON holds the last conversation: the question asked last rotates over the
+    types from scene to scene. check_caption: for that many answers also run
+    `moevk caption -p Q` and require the identical text."""
+    by_seed = defaultdict(list)
     for k, it in enumerate(its):
-        key = it["seed"]
-        if key not in pngs:
-            pngs[key] = os.path.join(tmp, "s%d.png" % key)
-            Image.fromarray(it["img"]).save(pngs[key])
-        cmd = [cli, "caption", "-m", text, "--mmproj", mm, "--image", pngs[key], "-p", it["q"], "-q", "-n", "24"]
+        by_seed[it["seed"]].append(k)
+    out, routes = [None] * len(its), []
+    t0 = time.time()
+    done = 0
+    for j, (seed, ks) in enumerate(by_seed.items()):
+        png = os.path.join(tmp, "s%d.png" % seed)
+        Image.fromarray(its[ks[0]]["img"]).save(png)
+        r = j % len(ks)
+        ks = ks[r + 1:] + ks[:r + 1]
         rj = os.path.join(tmp, "r.json")
+        cmd = [cli, "chat", "-m", text, "--mmproj", mm, "--image", png, "-q", "-n", "24"]
         if routing:
             cmd += ["--routing", rj]
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        if r.returncode != 0:
-            raise SystemExit("engine failed on seed %d (%s): %s" % (it["seed"], it["q"], r.stderr.strip()))
-        out.append(r.stdout.strip())
-        routes.append(json.load(open(rj)) if routing else None)
-        if (k + 1) % 100 == 0:
-            print("  engine %d/%d  %.2f s/answer" % (k + 1, len(its), (time.time() - t0) / (k + 1)), flush=True)
-    return out, routes
+        stdin = "\n/clear\n".join(its[k]["q"] for k in ks) + "\n"
+        p = subprocess.run(cmd, input=stdin, capture_output=True, text=True)
+        lines = p.stdout.split("\n")
+        if p.returncode != 0 or len(lines) < len(ks):
+            raise SystemExit("engine failed on seed %d: rc %d, %s" % (seed, p.returncode, p.stderr.strip()))
+        for k, line in zip(ks, lines):
+            out[k] = line.strip()
+        if routing:
+            routes.append(json.load(open(rj)))
+        done += len(ks)
+        if (j + 1) % 25 == 0:
+            print("  engine %d/%d answers  %.2f s/answer" % (done, len(its), (time.time() - t0) / done), flush=True)
+    same = None
+    if check_caption:
+        same = 0
+        step = max(1, len(its) // check_caption)
+        sub = list(range(0, len(its), step))[:check_caption]
+        for k in sub:
+            it = its[k]
+            png = os.path.join(tmp, "c.png")
+            Image.fromarray(it["img"]).save(png)
+            p = subprocess.run([cli, "caption", "-m", text, "--mmproj", mm, "--image", png, "-p", it["q"], "-q",
+                                "-n", "24"], capture_output=True, text=True)
+            if p.returncode != 0:
+                raise SystemExit("moevk caption failed: " + p.stderr.strip())
+            same += p.stdout.strip() == out[k]
+        same = (same, len(sub))
+    return out, routes, same
 
 
 def score(its, answers):
@@ -162,6 +192,22 @@ def expert_summary(routes, tok, n_layer, n_expert):
     return out
 
 
+def expert_markdown(summ):
+    """Per layer: each class's share (%) of the top-k assignments per expert, as markdown."""
+    cls = list(summ)
+    L = len(summ["image"]["share_percent"])
+    E = len(summ["image"]["share_percent"][0])
+    lines = ["| layer | tokens | " + " | ".join("e%d" % e for e in range(E)) + " | top-2 |",
+             "|---|---|" + "---|" * E + "---|"]
+    for l in range(L):
+        for c in cls:
+            row = summ[c]["share_percent"][l]
+            top = sorted(range(E), key=lambda e: -row[e])[:2]
+            cells = [("**%.1f**" % v) if e in top else "%.1f" % v for e, v in enumerate(row)]
+            lines.append("| %d | %s (%d) | %s | e%d+e%d |" % (l, c, summ[c]["tokens"], " | ".join(cells), top[0], top[1]))
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=250, help="held-out scenes (each asked 5 questions)")
@@ -170,6 +216,10 @@ def main():
     ap.add_argument("--name", default="moevk-tiny")
     ap.add_argument("--engine", default="", help="moevk binary: answer with the C engine")
     ap.add_argument("--both", action="store_true", help="with --engine: also PyTorch, and compare")
+    ap.add_argument("--engine-questions", default="all", choices=["all", "rotate"],
+                    help="with --engine: all five questions per scene, or the caption + one other (type rotating)")
+    ap.add_argument("--check-caption", type=int, default=20,
+                    help="with --engine: also run `moevk caption -p Q` on this many answers, expect identical text")
     ap.add_argument("--out", default="")
     ap.add_argument("--routing-out", default="", help="with --engine: expert shares per token class (JSON)")
     ap.add_argument("--show", type=int, default=12, help="print this many wrong answers per type")
@@ -180,11 +230,23 @@ def main():
     res = {"scenes": args.n, "style": args.style, "model": [os.path.relpath(text, ROOT), os.path.relpath(mm, ROOT)]}
     t0 = time.time()
     answers = None
+    eng_idx = list(range(len(its)))
+    if args.engine and args.engine_questions == "rotate":
+        # caption + one other question per scene, the type rotating with the scene's index
+        others = [t for t in scenes.QTYPES if t != "caption"]
+        eng_idx = [k for k, it in enumerate(its) if it["type"] == "caption"
+                   or it["type"] == others[(k // len(scenes.QTYPES)) % len(others)]]
     if args.engine:
+        eng_its = [its[k] for k in eng_idx]
         with tempfile.TemporaryDirectory() as tmp:
-            answers, routes = run_engine(its, text, mm, args.engine, tmp, bool(args.routing_out))
-        res["backend"] = "engine: %s caption -p Q -q -n 24 (greedy, F16 KV)" % os.path.basename(args.engine)
-        res["engine"] = score(its, answers)
+            answers, routes, same = run_engine(eng_its, text, mm, args.engine, tmp, bool(args.routing_out),
+                                               args.check_caption)
+        if same:
+            res["caption_cli_identical"] = "%d/%d" % same
+            print("moevk caption -p == moevk chat answers: %d/%d" % same)
+        res["backend"] = "engine: %s chat -q -n 24, one conversation per question (/clear), greedy, F16 KV; " \
+            "questions: %s" % (os.path.basename(args.engine), args.engine_questions)
+        res["engine"] = score(eng_its, answers)
         res["engine_seconds"] = time.time() - t0
         if args.routing_out:
             from infer import tokenizer_from_kv
@@ -193,29 +255,40 @@ def main():
             a = tkv["general.architecture"]
             summ = expert_summary(routes, tokenizer_from_kv(tkv), tkv[a + ".block_count"], tkv[a + ".expert_count"])
             json.dump(summ, open(args.routing_out, "w"), indent=1)
+            print(expert_markdown(summ))
             print("expert shares ->", args.routing_out)
+    ta = None
     if not args.engine or args.both:
         t1 = time.time()
         ta, _ = run_torch(its, text, mm)
         res["torch"] = score(its, ta)
         res["torch_seconds"] = time.time() - t1
         if answers is not None:
-            res["engine_torch_identical"] = sum(x == y for x, y in zip(answers, ta))
-            res["answers_total"] = len(ta)
-        else:
-            answers = ta
-    main_key = "engine" if args.engine else "torch"
-    for t in scenes.QTYPES:
-        r = res[main_key][t]
-        print("%-8s %4d/%4d  %5.1f %%" % (t, r["right"], r["n"], 100 * r["share"]))
+            res["engine_torch_identical"] = sum(answers[j] == ta[k] for j, k in enumerate(eng_idx))
+            res["answers_total"] = len(eng_idx)
+    for key in ("engine", "torch"):
+        if key not in res:
+            continue
+        print("== %s" % key)
+        for t in scenes.QTYPES:
+            if t not in res[key]:
+                continue
+            r = res[key][t]
+            print("%-8s %4d/%4d  %5.1f %%" % (t, r["right"], r["n"], 100 * r["share"]))
     if "engine_torch_identical" in res:
         print("engine == torch: %d / %d answers" % (res["engine_torch_identical"], res["answers_total"]))
+    if ta is not None:
+        shown_its, shown_ans = its, ta
+    else:
+        shown_its, shown_ans = [its[k] for k in eng_idx], answers
     shown = Counter()
-    for it, a in zip(its, answers):
+    for it, a in zip(shown_its, shown_ans):
         if not scenes.answer_right(it["spec"], it["type"], it["q"], a) and shown[it["type"]] < args.show:
             shown[it["type"]] += 1
             print("WRONG %-7s seed %d (%s) %s -> %r (ref %r)" % (it["type"], it["seed"], it["spec"]["kind"], it["q"], a,
                                                                  it["ref"]))
+    answers = shown_ans
+    its = shown_its
     res["examples"] = [{"seed": it["seed"], "type": it["type"], "q": it["q"], "ref": it["ref"], "answer": a}
                        for it, a in list(zip(its, answers))[:50]]
     if args.out:

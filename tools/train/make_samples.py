@@ -1,8 +1,16 @@
 #!/usr/bin/python3
-"""Pick 10 held-out test images (seeded, per source kind), write them to assets/samples/ as
-128x128 PNGs with the model's greedy captions (assets/samples/captions.tsv), and write
-PyTorch reference outputs for 3 of them to assets/goldens/<sample>/ in the same form as
-../shared/goldens (float64 compute from the STORED GGUF weights, saved little-endian f32/i32).
+"""Write the bundled samples and reference outputs of the embedded model:
+
+  assets/samples/NN-*.png      10 held-out 128x128 images: 6 composed scenes (test-split seeds of
+                               tools/data/scenes.py: 2 with one shape, 2 with copies, 2 with two
+                               shapes; the first seeds, in order, whose caption AND question the
+                               model answers right) + 2 emoji, 1 Tux Paint stamp, 1 openclipart
+                               drawing (seeded pick from the test split of /tmp/moevk-data)
+  assets/samples/captions.tsv  greedy caption of each (PyTorch, exported GGUF weights)
+  assets/samples/questions.tsv one question per scene and the greedy answer
+  assets/goldens/<sample>/     PyTorch reference outputs for 3 prompts (2 captions, 1 question)
+                               in the form of ../shared/goldens (float64 compute from the STORED
+                               GGUF weights, saved little-endian f32/i32)
 
 The sample PNGs are already 128x128: smart resize (spec §3.1, 8..4096 tokens, multiples of 32)
 keeps them, so pixels.f32 = (u8/255 - 0.5)/0.5 in float32 with no resize.
@@ -22,12 +30,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "gguf"))
+sys.path.insert(0, os.path.join(HERE, "..", "data"))
 from common import USER_PROMPT, caption_text, load_meta, normalise, positions  # noqa: E402
 from gguf_reader import GGUFReader  # noqa: E402
 from infer import Captioner  # noqa: E402
+import scenes  # noqa: E402
 
-PLAN = [("scene", 4), ("emoji", 2), ("tuxpaint", 2), ("openclipart", 2)]
-GOLDEN_PICK = 3                  # goldens for the 3 samples with the widest decision margins (see below)
+PLAN = [("emoji", 2), ("tuxpaint", 1), ("openclipart", 1)]
+SCENE_PLAN = [("one", 2), ("same", 2), ("two", 2)]
+QUESTION_TYPES = ["color", "count", "yesno", "shape", "color", "yesno"]
 MAX_NEW = 32
 
 
@@ -55,7 +66,7 @@ def save(path, arr, dt):
 
 
 @torch.no_grad()
-def golden(cap64, u8, out_dir, name, text_path, mm_path):
+def golden(cap64, u8, out_dir, name, text_path, mm_path, question=USER_PROMPT):
     m, cfg, tok = cap64.model, cap64.model.cfg, cap64.tok
     os.makedirs(out_dir, exist_ok=True)
     Image.fromarray(u8).save(os.path.join(out_dir, "image.png"))
@@ -66,7 +77,7 @@ def golden(cap64, u8, out_dir, name, text_path, mm_path):
     H, W = u8.shape[:2]
     nx, ny = W // 32, H // 32
     n_img = nx * ny
-    ids, n_before = cap64.prompt(n_img)
+    ids, n_before = cap64.prompt(n_img, question)
     T = len(ids)
     toks = torch.tensor(ids)[None]
     img_mask = torch.zeros(1, T, dtype=torch.bool)
@@ -133,7 +144,7 @@ def golden(cap64, u8, out_dir, name, text_path, mm_path):
         "files": files,
         "config": cfg.to_dict(),
         "vocab": {"n_vocab": tok.n_vocab, "n_merges": len(tok.merges), "special": tok.special},
-        "prompts": {"multimodal": "<|im_start|>user\n<|vision_start|><|image_pad|>x%d<|vision_end|>%s<|im_end|>\n<|im_start|>assistant\n" % (n_img, USER_PROMPT),
+        "prompts": {"multimodal": "<|im_start|>user\n<|vision_start|><|image_pad|>x%d<|vision_end|>%s<|im_end|>\n<|im_start|>assistant\n" % (n_img, question),
                     "n_tokens_before_image": n_before, "image_tokens": {"ny": ny, "nx": nx, "n": n_img},
                     "patch_grid": {"ph": H // 16, "pw": W // 16}},
         "greedy_text": text,
@@ -148,62 +159,104 @@ def golden(cap64, u8, out_dir, name, text_path, mm_path):
     return g_tok, text, man["margins"]
 
 
+def pick_scenes(cap, n_look=400):
+    """The first test seeds (in order) per scene kind whose caption and question are right."""
+    seeds = scenes.seeds_of("test", n_look)
+    specs = [scenes.spec_of(x) for x in seeds]
+    imgs = np.stack([scenes.render(sp) for sp in specs])
+    caps, _ = cap.caption(imgs, max_new=MAX_NEW)
+    want = dict(SCENE_PLAN)
+    got, out = {k: 0 for k in want}, []
+    for k, (sp, c) in enumerate(zip(specs, caps)):
+        if got[sp["kind"]] >= want[sp["kind"]] or not scenes.caption_right(sp, c):
+            continue
+        qt = QUESTION_TYPES[len(out)]
+        q, ref, _ = scenes.qa(sp, np.random.default_rng([sp["seed"], 4242]), [qt])[0]
+        a, _ = cap.caption(imgs[k:k + 1], max_new=MAX_NEW, question=q)
+        if not scenes.answer_right(sp, qt, q, a[0]):
+            continue
+        got[sp["kind"]] += 1
+        out.append({"spec": sp, "img": imgs[k], "caption": c, "q": q, "ref": ref, "answer": a[0],
+                    "ref_caption": scenes.caption(sp)})
+        if len(out) == sum(want.values()):
+            break
+    order = {k: i for i, (k, _) in enumerate(SCENE_PLAN)}
+    return sorted(out, key=lambda o: order[o["spec"]["kind"]])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="/tmp/moevk-data")
     ap.add_argument("--models", default=os.path.join(ROOT, "assets", "models"))
     ap.add_argument("--name", default="moevk-tiny")
     ap.add_argument("--seed", type=int, default=3)
-    ap.add_argument("--ids", default="", help="comma-separated dataset ids to use instead of the seeded pick")
     args = ap.parse_args()
     meta = load_meta(args.data)
     images = np.load(os.path.join(args.data, "images.npy"), mmap_mode="r")
     rng = np.random.default_rng(args.seed)
-    if args.ids:
-        pick = [int(x) for x in args.ids.split(",")]
-    else:
-        pick = []
-        for kind, n in PLAN:
-            cand = [m["id"] for m in meta if m["split"] == "test" and m["kind"] == kind]
-            pick += [int(x) for x in rng.choice(cand, n, replace=False)]
+    pick = []
+    for kind, n in PLAN:
+        cand = [m["id"] for m in meta if m["split"] == "test" and m["kind"] == kind]
+        pick += [int(x) for x in rng.choice(cand, n, replace=False)]
     tp = os.path.join(args.models, args.name + ".gguf")
     mp = os.path.join(args.models, args.name + "-mmproj.gguf")
     cap = Captioner(tp, mp)
-    u8 = np.ascontiguousarray(images[pick])
-    texts, info = cap.caption(u8, max_new=MAX_NEW)
+    sc = pick_scenes(cap)
+    u8c = np.ascontiguousarray(images[pick])
+    texts, _ = cap.caption(u8c, max_new=MAX_NEW)
     sdir = os.path.join(ROOT, "assets", "samples")
+    gdir = os.path.join(ROOT, "assets", "goldens")
+    import shutil
+    for d in (sdir, gdir):
+        for f in os.listdir(d) if os.path.isdir(d) else []:
+            if f.endswith(".png") or f.endswith(".tsv") or os.path.isdir(os.path.join(d, f)):
+                (shutil.rmtree if os.path.isdir(os.path.join(d, f)) else os.remove)(os.path.join(d, f))
     os.makedirs(sdir, exist_ok=True)
-    rows = []
+    rows, qrows, u8s, prompts = [], [], [], []
+    for o in sc:
+        fn = "%02d-scene-%s.png" % (len(rows) + 1, slug(o["ref_caption"]))
+        Image.fromarray(o["img"]).save(os.path.join(sdir, fn), optimize=True)
+        rows.append((fn, "scene:%d" % o["spec"]["seed"], o["ref_caption"], o["caption"]))
+        qrows.append((fn, o["q"], o["ref"], o["answer"]))
+        u8s.append(o["img"])
     for k, (i, t) in enumerate(zip(pick, texts)):
-        fn = "%02d-%s-%s.png" % (k + 1, meta[i]["kind"], slug(meta[i]["caption"]))
-        Image.fromarray(u8[k]).save(os.path.join(sdir, fn), optimize=True)
+        fn = "%02d-%s-%s.png" % (len(rows) + 1, meta[i]["kind"], slug(meta[i]["caption"]))
+        Image.fromarray(u8c[k]).save(os.path.join(sdir, fn), optimize=True)
         rows.append((fn, meta[i]["source"], caption_text(meta[i]["caption"]), t))
+        u8s.append(u8c[k])
     with open(os.path.join(sdir, "captions.tsv"), "w") as f:
         f.write("file\tsource\treference\tgenerated (PyTorch greedy, exported GGUF weights)\n")
         for r in rows:
             f.write("\t".join(r) + "\n")
+    with open(os.path.join(sdir, "questions.tsv"), "w") as f:
+        f.write("file\tquestion\treference\tgenerated (PyTorch greedy, exported GGUF weights)\n")
+        for r in qrows:
+            f.write("\t".join(r) + "\n")
     cap64 = Captioner(tp, mp, dtype=torch.float64)
-    # Reference outputs for every sample go to a scratch dir; the 3 whose discrete outputs are
-    # safest to reproduce (largest min(router gap / 1e-3, greedy gap / 1e-1, prompt gap / 1e-2))
-    # are kept, so an engine with F16 KV cache / F16 activations can still match ids and tokens.
-    import shutil
+    # Reference outputs for every (sample, caption prompt) and (scene, question) go to a scratch
+    # dir; the 2 captions and 1 question whose discrete outputs are safest to reproduce (largest
+    # min(router gap / 1e-3, greedy gap / 1e-1, prompt gap / 1e-2)) are kept, so an engine with
+    # F16 KV cache / F16 activations can still match ids and tokens.
     import tempfile
     scratch = tempfile.mkdtemp(prefix="moevk-goldens-")
-    scored = []
-    for k in range(len(rows)):
-        name = rows[k][0][:-4]
-        g_tok, text, mg = golden(cap64, u8[k], os.path.join(scratch, name), name, tp, mp)
+    scored = {"caption": [], "question": []}
+    jobs = [(rows[k][0][:-4], u8s[k], USER_PROMPT, "caption") for k in range(len(rows))]
+    jobs += [(qrows[k][0][:-4] + "-q", u8s[k], qrows[k][1], "question") for k in range(len(qrows))]
+    for name, u8, q, kind in jobs:
+        g_tok, text, mg = golden(cap64, u8, os.path.join(scratch, name), name, tp, mp, q)
         score = min(mg["min_router_kth_vs_next_logit_gap"] / 1e-3, mg["min_greedy_top1_top2_logit_gap"] / 1e-1,
                     mg["min_prompt_position_top1_top2_logit_gap"] / 1e-2)
-        scored.append((score, k, name, g_tok == info["tokens"][k], text, mg))
-    gdir = os.path.join(ROOT, "assets", "goldens")
+        scored[kind].append((score, name, q, text, mg))
     os.makedirs(gdir, exist_ok=True)
-    for score, k, name, same, text, mg in sorted(scored, reverse=True)[:GOLDEN_PICK]:
-        shutil.copytree(os.path.join(scratch, name), os.path.join(gdir, name), dirs_exist_ok=True)
-        print("golden %s: %r (float32 cached decode identical: %s) score %.2f margins %s" % (name, text, same, score, mg))
+    for kind, n in (("caption", 2), ("question", 1)):
+        for score, name, q, text, mg in sorted(scored[kind], reverse=True)[:n]:
+            shutil.copytree(os.path.join(scratch, name), os.path.join(gdir, name), dirs_exist_ok=True)
+            print("golden %s (%s): %r score %.2f margins %s" % (name, q, text, score, mg))
     shutil.rmtree(scratch)
     for r in rows:
         print("%-50s | ref: %s | gen: %s" % (r[0], r[2], r[3]))
+    for r in qrows:
+        print("%-50s | %s -> %s (ref %s)" % r)
 
 
 if __name__ == "__main__":
