@@ -103,7 +103,21 @@ def scene_example(seed, rng, types=None):
     spec = scenes.spec_of(seed)
     if types is None:
         types = list(rng.choice(scenes.QTYPES, turn_count(rng), replace=False))
-    return scenes.render(spec), [(q, a) for q, a, _ in scenes.qa(spec, rng, types)], types
+    return scenes.render(spec), [(q, a) for q, a, _ in scenes.qa(spec, rng, types)], types, spec
+
+
+N_VLAB = len(scenes.SHAPES) + len(scenes.COLOURS) + 3
+
+
+def vision_labels(spec):
+    """Training-only targets for the auxiliary vision head: shapes present, colours present
+    (multi-hot) and the number of objects (1-3)."""
+    y = torch.zeros(N_VLAB)
+    for o in spec["objects"]:
+        y[scenes.SHAPES.index(o["shape"])] = 1
+        y[len(scenes.SHAPES) + scenes.COLOUR_NAMES.index(o["colour"])] = 1
+    y[len(scenes.SHAPES) + len(scenes.COLOURS) + len(spec["objects"]) - 1] = 1
+    return y
 
 
 def main():
@@ -120,6 +134,8 @@ def main():
     ap.add_argument("--zloss", type=float, default=1e-3)
     ap.add_argument("--content-weight", type=float, default=3.0,
                     help="loss weight of answer tokens that spell colour, shape, number and yes/no words")
+    ap.add_argument("--vision-aux", type=float, default=0.0,
+                    help="weight of the auxiliary vision head loss (training only; 0 = off)")
     ap.add_argument("--clipart-share", type=float, default=0.15, help="share of clip-art/emoji caption examples")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
@@ -169,20 +185,37 @@ def main():
     nodecay = [p for n, p in model.params.items() if not (p.dim() >= 2 and "position_embd" not in n)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.wd}, {"params": nodecay, "weight_decay": 0.0}],
                             lr=args.lr, betas=(0.9, 0.98), eps=1e-8)
+    # training-only auxiliary vision head (not exported): shapes/colours present + object count
+    # from the merger output, a direct signal into the vision tower
+    head = None
+    if args.vision_aux > 0:
+        hg = torch.Generator().manual_seed(args.seed + 1)
+        head = torch.nn.Linear(2 * cfg.n_embd, N_VLAB)
+        with torch.no_grad():
+            head.weight.copy_(torch.randn(head.weight.shape, generator=hg) * 0.02)
+            head.bias.zero_()
     rng = np.random.default_rng(args.seed)
     train_seeds = iter(s for s in range(10 ** 9) if scenes.split_of_seed(s) == "train")
     step, elapsed_before, best, n_scenes = 0, 0.0, -1.0, 0
     ck = os.path.join(args.run, "ckpt.pt")
+    head_added = False
     if args.resume and os.path.exists(ck):
         st = torch.load(ck)
+        if head is not None and len(st["opt"]["param_groups"]) == 3:
+            opt.add_param_group({"params": list(head.parameters()), "weight_decay": 0.0})
+            head_added = True
         model.load_state_dict(st["model"])
         opt.load_state_dict(st["opt"])
+        if head is not None and st.get("head"):
+            head.load_state_dict(st["head"])
         rng.bit_generator.state = st["rng"]
         torch.set_rng_state(st["torch_rng"])
         step, elapsed_before, best, n_scenes = st["step"], st["elapsed"], st["best"], st["n_scenes"]
         for _ in range(n_scenes):
             next(train_seeds)
         print("resumed at step", step, flush=True)
+    if head is not None and not head_added:  # added after loading so that a run resumed without the head keeps its optimizer state
+        opt.add_param_group({"params": list(head.parameters()), "weight_decay": 0.0})
     curve_path = os.path.join(args.run, "curve.csv")
     new_curve = not (args.resume and os.path.exists(curve_path))
     cf = open(curve_path, "w" if new_curve else "a", newline="")
@@ -195,7 +228,7 @@ def main():
     val_ex = []
     vr = np.random.default_rng(99)
     for k, s in enumerate(scenes.seeds_of("val", args.val_scenes)):
-        img, turns, types = scene_example(s, vr, [qt[k % len(qt)]])
+        img, turns, types, _ = scene_example(s, vr, [qt[k % len(qt)]])
         val_ex.append((img, turns, types[0]))
     for i in clip_val:
         val_ex.append((np.asarray(images[i]), [(scenes.CAPTION_Q, caption_text(meta[i]["caption"]))], "clip"))
@@ -243,7 +276,7 @@ def main():
             lb = lb + 0.5 * (switch_lb(pr, ti, cfg.n_expert, flat_img & flat_valid)
                              + switch_lb(pr, ti, cfg.n_expert, ~flat_img & flat_valid))
             zl = zl + (torch.logsumexp(lg[flat_valid], -1) ** 2).mean()
-        return ce_tok, logits, tgt, sel, seqs, lb / cfg.n_layer, zl / cfg.n_layer
+        return ce_tok, logits, tgt, sel, seqs, lb / cfg.n_layer, zl / cfg.n_layer, emb
 
     @torch.no_grad()
     def validate():
@@ -252,7 +285,7 @@ def main():
         ces, clip_ces = [], []
         for k in range(0, len(val_ex), 32):
             part = val_ex[k:k + 32]
-            ce_tok, logits, tgt, sel, seqs, _, _ = run_batch([(e[0], e[1]) for e in part])
+            ce_tok, logits, tgt, sel, seqs, _, _, _ = run_batch([(e[0], e[1]) for e in part])
             pred = torch.full_like(tgt, -1)
             pred[sel] = logits.argmax(-1)
             ok = (pred == tgt) | (tgt == -100)
@@ -274,7 +307,7 @@ def main():
     def save_ckpt(el):
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "rng": rng.bit_generator.state,
                     "torch_rng": torch.get_rng_state(), "step": step, "elapsed": el, "best": best,
-                    "n_scenes": n_scenes}, ck + ".tmp")
+                    "n_scenes": n_scenes, "head": head.state_dict() if head is not None else None}, ck + ".tmp")
         os.replace(ck + ".tmp", ck)
 
     t0 = time.time()
@@ -289,19 +322,29 @@ def main():
             lr = args.lr * (0.03 + 0.97 * 0.5 * (1 + math.cos(math.pi * p)))
         for g in opt.param_groups:
             g["lr"] = lr
-        exs = []
+        exs, vlab = [], {}
         for _ in range(args.batch):
             if clip_train and rng.random() < args.clipart_share:
                 i = int(clip_train[int(rng.integers(len(clip_train)))])
                 exs.append((np.asarray(images[i]), [(scenes.CAPTION_Q, caption_text(meta[i]["caption"]))]))
             else:
-                img, turns, _ = scene_example(next(train_seeds), rng)
+                img, turns, _, spec = scene_example(next(train_seeds), rng)
                 n_scenes += 1
                 exs.append((img, turns))
-        ce_tok, _, tgt, sel, _, lb, zl = run_batch(exs)
+                vlab[len(exs) - 1] = vision_labels(spec)
+        ce_tok, _, tgt, sel, _, lb, zl, emb = run_batch(exs)
         w = tok_w[tgt[sel]]
         ce = (ce_tok * w).sum() / w.sum()
         loss = ce + args.aux * lb + args.zloss * zl
+        vl = torch.zeros(())
+        if head is not None and vlab:
+            rows = sorted(vlab)
+            z = head(torch.cat([emb[rows].mean(1), emb[rows].amax(1)], -1))
+            y = torch.stack([vlab[r] for r in rows])
+            ns = len(scenes.SHAPES) + len(scenes.COLOURS)
+            vl = F.binary_cross_entropy_with_logits(z[:, :ns], y[:, :ns]) * ns / 5 + \
+                F.cross_entropy(z[:, ns:], y[:, ns:].argmax(1))
+            loss = loss + args.vision_aux * vl
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -325,8 +368,8 @@ def main():
         cw.writerow(row)
         if step % 10 == 0:
             cf.flush()
-            print("step %d  %.0fs  lr %.2e loss %.3f ce %.3f lb %.3f z %.2f" % (step, el, lr, float(loss), float(ce),
-                  float(lb), float(zl)), flush=True)
+            print("step %d  %.0fs  lr %.2e loss %.3f ce %.3f lb %.3f z %.2f vis %.3f" % (step, el, lr, float(loss),
+                  float(ce), float(lb), float(zl), float(vl)), flush=True)
         if step % args.ckpt_every == 0 or over or step == args.steps:
             save_ckpt(el)
         if over:
