@@ -216,8 +216,9 @@ def main():
     ap.add_argument("--name", default="moevk-tiny")
     ap.add_argument("--engine", default="", help="moevk binary: answer with the C engine")
     ap.add_argument("--both", action="store_true", help="with --engine: also PyTorch, and compare")
-    ap.add_argument("--engine-questions", default="all", choices=["all", "rotate"],
-                    help="with --engine: all five questions per scene, or the caption + one other (type rotating)")
+    ap.add_argument("--engine-questions", default="all", choices=["all", "rotate", "caption"],
+                    help="with --engine: all five questions per scene, the caption + one other (type rotating), "
+                         "or the caption only")
     ap.add_argument("--check-caption", type=int, default=20,
                     help="with --engine: also run `moevk caption -p Q` on this many answers, expect identical text")
     ap.add_argument("--out", default="")
@@ -231,6 +232,8 @@ def main():
     t0 = time.time()
     answers = None
     eng_idx = list(range(len(its)))
+    if args.engine and args.engine_questions == "caption":
+        eng_idx = [k for k, it in enumerate(its) if it["type"] == "caption"]
     if args.engine and args.engine_questions == "rotate":
         # caption + one other question per scene, the type rotating with the scene's index
         others = [t for t in scenes.QTYPES if t != "caption"]
