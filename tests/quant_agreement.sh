@@ -105,12 +105,19 @@ quantize() { # in out ftype
     "$QUANT" "$1" "$2" "$3" >"$2.log" 2>&1 || { tail -5 "$2.log"; echo "FAIL: quantize $1 -> $3"; return 1; }
     ! grep -q "falling back" "$2.log" || grep "falling back" "$2.log" | sed "s/^/    llama.cpp ($3): /"
 }
-types_of() { # file -> "f32 x11, q4_K x14 (moevk lacks: q4_K)", from `moevk info`
+types_of() { # file -> "f32 x11, q4_K x13, q6_K x3 [output blk.1.attn_v ...] (moevk lacks: ...)", from `moevk info`
     "$CLI" info "$1" 2>/dev/null | awk '
         /^tensors:/ { on = 1; getline; next }
         on && /^  total/ { on = 0 }
-        on && NF >= 3 { n[$2]++; if ($0 ~ /unsupported/ && !($2 in u)) { u[$2] = 1; ul = ul (ul == "" ? "" : ", ") $2 } }
-        END { s = ""; for (t in n) s = s (s == "" ? "" : ", ") t " x" n[t]; print s (ul != "" ? " (moevk lacks: " ul ")" : "") }'
+        on && NF >= 3 {
+            n[$2]++; nm = $1; sub(/\.weight$/, "", nm); names[$2] = names[$2] (n[$2] > 1 ? " " : "") nm
+            if ($0 ~ /unsupported/ && !($2 in u)) { u[$2] = 1; ul = ul (ul == "" ? "" : ", ") $2 }
+        }
+        END {   # the tensors of a type that holds at most 4 of them are named: where the mixture differs
+            s = ""
+            for (t in n) s = s (s == "" ? "" : ", ") t " x" n[t] (t != "f32" && n[t] <= 4 ? " [" names[t] "]" : "")
+            print s (ul != "" ? " (moevk lacks: " ul ")" : "")
+        }'
 }
 dist() { # got ref n_vocab -> the distance line of compare.py rows, never failing (reported figures)
     "$PY" "$CMP" rows "$1" "$2" 1 "$3" | sed -E 's/^(ok|FAIL) rows: //; s/ \(tol [^)]*\)//' || true
