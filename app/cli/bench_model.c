@@ -11,6 +11,9 @@
 #include "commands.h"
 #include "moevk.h"
 
+/* three significant digits for slow runs (a big model on lavapipe decodes at ~0.1 tokens/s) */
+static int tps_decimals(double v) { return v < 1 ? 3 : v < 10 ? 2 : 1; }
+
 static void usage(FILE *f) {
     fprintf(f, "usage: moevk bench model -m TEXT.gguf [--mmproj MMPROJ.gguf] [-p N_PROMPT] [-n N_GEN]\n"
                "                         [--image-size PX] [--reps N] [--kv-type f16|f32] [-c N_CTX] [--device-mem MIB]\n\n"
@@ -132,7 +135,8 @@ int bench_model(int argc, char **argv) {
         moevk_get_timings(m, &t);
         if (r >= 0) pre[r] = 1e3 * (double)n_prompt / t.prefill_ms;
     }
-    printf("prefill: %ld tokens: %.1f tokens/s (median of %ld)\n", n_prompt, bench_median(pre, (int)reps), reps);
+    double v = bench_median(pre, (int)reps);
+    printf("prefill: %ld tokens: %.*f tokens/s (median of %ld)\n", n_prompt, tps_decimals(v), v, reps);
     moevk_cache_reset_stats(m); /* the cache line covers the decode runs */
     for (long r = -1; r < reps; r++) {
         moevk_eval_params ep = {.tokens = tok, .n_tokens = 8, .n_greedy = (int)n_gen + 1, .greedy_tokens = greedy};
@@ -140,7 +144,8 @@ int bench_model(int argc, char **argv) {
         moevk_get_timings(m, &t);
         if (r >= 0) dec[r] = 1e3 * (double)n_gen / t.decode_ms;
     }
-    printf("decode: %ld tokens: %.1f tokens/s (median of %ld)\n", n_gen, bench_median(dec, (int)reps), reps);
+    v = bench_median(dec, (int)reps);
+    printf("decode: %ld tokens: %.*f tokens/s (median of %ld)\n", n_gen, tps_decimals(v), v, reps);
     bench_cache_report(m, &info);
 out:
     free(tok); free(greedy); free(enc); free(pre); free(dec); free(pix); free(itok);
