@@ -124,6 +124,19 @@ static void mjpeg_oversized_huffman_table_refused(void **state) {
     for (int k = 0; k < 16; k++) wide[dht + 5 + k] = orig_counts[k];
     assert_int_equal(view_camera_convert(&d, wide, n, &out, "test", err, sizeof err), 0);
     assert_non_null(strstr(err, "too large"));
+    // fuzz_camera, timeout 2: an "MJPEG" frame that was a TGA header claiming
+    // thousands of pixels a side (52 s of CPU under ASan for 181 bytes): a
+    // camera's MJPEG frame must be a JPEG, and at most VIEW_FRAME_MAX_PIXELS
+    static const uint8_t tga[] = {0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0x3F, 0xFF, 0x3F, 24, 0, 0xFF, 1, 2, 3};
+    assert_int_equal(view_camera_convert(&d, tga, sizeof tga, &out, "test", err, sizeof err), 0);
+    assert_non_null(strstr(err, "not a JPEG"));
+    for (size_t i = 0; i + 9 < n; i++)
+        if (wide[i] == 0xFF && wide[i + 1] == 0xC0) {  // 8192x8192: within the side limit, over the pixel limit
+            wide[i + 5] = 0x20, wide[i + 6] = 0, wide[i + 7] = 0x20, wide[i + 8] = 0;
+            break;
+        }
+    assert_int_equal(view_camera_convert(&d, wide, n, &out, "test", err, sizeof err), 0);
+    assert_non_null(strstr(err, "too large"));
     char tmp[] = "/tmp/moevk-test-view-XXXXXX";
     int fd = mkstemp(tmp);
     assert_true(fd >= 0);
