@@ -102,7 +102,7 @@ static int finish_decoded(uint8_t *px, int w, int h, view_image *out, char *err,
 
 // Decodes an encoded image in memory (size checked before stb allocates).
 static int decode_memory(const uint8_t *data, size_t len, view_image *out, char *err, size_t err_cap, const char *what,
-                         long long max_side, int *dw, int *dh) {
+                         long long max_side, long long max_pixels, int *dw, int *dh) {
     memset(out, 0, sizeof *out);
     if (!data || len < 4 || len > 0x7fffffff) {
         snprintf(err, err_cap, "cannot decode %s: %s", what, len < 4 ? "empty or truncated" : "too large");
@@ -118,7 +118,7 @@ static int decode_memory(const uint8_t *data, size_t len, view_image *out, char 
         snprintf(err, err_cap, "unreadable image %s: %s", what, stbi_failure_reason());
         return 0;
     }
-    if ((long long)w * h > VIEW_IMAGE_MAX_PIXELS || w > max_side || h > max_side) {
+    if ((long long)w * h > max_pixels || w > max_side || h > max_side) {
         snprintf(err, err_cap, "image %s is too large to decode (%dx%d)", what, w, h);
         return 0;
     }
@@ -144,13 +144,22 @@ int view_image_load(const char *path, view_image *out, char *err, size_t err_cap
         snprintf(err, err_cap, "cannot read image %s", path);
         return 0;
     }
-    ok = decode_memory(data, (size_t)len, out, err, err_cap, path, VIEW_IMAGE_MAX_PIXELS, dw, dh);
+    ok = decode_memory(data, (size_t)len, out, err, err_cap, path, VIEW_IMAGE_MAX_PIXELS, VIEW_IMAGE_MAX_PIXELS, dw, dh);
     free(data);
     return ok;
 }
 
 int view_image_decode_jpeg(const uint8_t *data, size_t len, view_image *out, char *err, size_t err_cap) {
-    return decode_memory(data, len, out, err, err_cap, "MJPEG frame", VIEW_FRAME_MAX_SIDE, NULL, NULL);
+    // a camera's MJPEG frame is a JPEG (SOI after any fill bytes), never another format stb knows
+    size_t i = 0;
+    while (data && i < len && data[i] == 0xFF) i++;
+    if (!data || i == 0 || i >= len || data[i] != 0xD8) {
+        memset(out, 0, sizeof *out);
+        snprintf(err, err_cap, "cannot decode MJPEG frame: not a JPEG (no SOI marker)");
+        return 0;
+    }
+    return decode_memory(data, len, out, err, err_cap, "MJPEG frame", VIEW_FRAME_MAX_SIDE, VIEW_FRAME_MAX_PIXELS, NULL,
+                         NULL);
 }
 
 static uint8_t clamp_u8(int v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }

@@ -23,11 +23,13 @@ typedef struct view_image {
 int view_image_load(const char *path, view_image *out, char *err, size_t err_cap, int *downscaled_from_w,
                     int *downscaled_from_h);
 
-/* Largest side of a camera frame (YUYV or MJPEG); larger ones are refused. */
+/* Largest side and pixel count of a camera frame; larger ones are refused. */
 #define VIEW_FRAME_MAX_SIDE 16384
+#define VIEW_FRAME_MAX_PIXELS (4096LL * 4096LL)
 
-/* Decodes a JPEG (e.g. an MJPEG camera frame) held in memory; a frame with a
- * side beyond VIEW_FRAME_MAX_SIDE is refused before decoding. */
+/* Decodes a JPEG (e.g. an MJPEG camera frame) held in memory. Anything but a
+ * JPEG, and a frame beyond VIEW_FRAME_MAX_SIDE / VIEW_FRAME_MAX_PIXELS, is
+ * refused before decoding. */
 int view_image_decode_jpeg(const uint8_t *data, size_t len, view_image *out, char *err, size_t err_cap);
 
 /* Converts packed YUYV 4:2:2 (BT.601, limited range) to RGB8. stride: bytes per
