@@ -12,6 +12,9 @@
  *     anything but 00 or RST0-7), every DHT table checked.
  *  2. PNM (P5/P6): a header number beyond INT_MAX: stbi__pnm_getinteger
  *     overflows a signed int (width, height or maxval).
+ *  3. PNM with maxval > 255 (16-bit samples): stbi__pnm_load converts the
+ *     channel count with the 8-bit stbi__convert_format on a 16-bit buffer,
+ *     and stbi__convert_16_to_8 then reads past the smaller result.
  *
  * Header-only: engine/image.c and app/view/view_image.c (which has its own
  * stb copy) both include it. */
@@ -76,6 +79,10 @@ static inline int mvk_pnm_guard_ok(const uint8_t *d, size_t n, const char **why)
                 if (why) *why = "corrupt PNM: a header number does not fit 32 bits";
                 return 0;
             }
+        }
+        if (k == 2 && v > 255) {  // 16-bit samples: stb 2.27 converts them with its 8-bit channel converter
+            if (why) *why = "16-bit PNM (maxval above 255) is not supported";
+            return 0;
         }
     }
     return 1;

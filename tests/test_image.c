@@ -536,6 +536,23 @@ static void pnm_header_number_overflow_refused(void **state) {
     assert_null(strstr(moevk_last_error(), "32 bits"));
 }
 
+/* fuzz_image, crash 5 (tests/fuzz/open/image-crash-ae807...): a 16-bit PGM
+ * (maxval > 255); stb 2.27 converts it to RGB with its 8-bit converter and
+ * then reads twice the converted buffer (heap-buffer-overflow under ASan). */
+static void pnm_16bit_refused(void **state) {
+    (void)state;
+    static const uint8_t crash[] = {0x50, 0x35, 0x0a, 0x32, 0x32, 0x35, 0x32, 0x20, 0x35, 0x32, 0x20,
+                                    0x34, 0x32, 0x35, 0x32, 0x20, 0x34, 0x00, 0x0a, 0x5c, 0xc3};
+    mvk_image img;
+    assert_int_equal(mvk_image_load_memory(crash, sizeof crash, "crash.pgm", &img), MOEVK_ERR_IMAGE);
+    assert_null(img.rgb);
+    assert_non_null(strstr(moevk_last_error(), "16-bit PNM"));
+    uint8_t buf[64] = "P6\n2 2\n65535\n";
+    memset(buf + 14, 9, 24);
+    assert_int_equal(mvk_image_load_memory(buf, 38, "wide.ppm", &img), MOEVK_ERR_IMAGE);
+    assert_non_null(strstr(moevk_last_error(), "16-bit PNM"));
+}
+
 static void hostile_files_fail_cleanly(void **state) {
     (void)state;
     char p[400];
@@ -610,6 +627,7 @@ int main(void) {
         cmocka_unit_test(hostile_files_fail_cleanly),
         cmocka_unit_test(jpeg_oversized_huffman_table_refused),
         cmocka_unit_test(pnm_header_number_overflow_refused),
+        cmocka_unit_test(pnm_16bit_refused),
     };
     return tu_exit(cmocka_run_group_tests(tests, setup_tmp, teardown_tmp));
 }
