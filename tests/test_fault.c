@@ -100,7 +100,7 @@ static int setup(void **state) {
     if (!src) src = ".";
     snprintf(g_model, sizeof g_model, "%s/assets/models/moevk-tiny.gguf", src);
     snprintf(g_mmproj, sizeof g_mmproj, "%s/assets/models/moevk-tiny-mmproj.gguf", src);
-    snprintf(g_image, sizeof g_image, "%s/assets/samples/01-scene-a-black-diamond.png", src);
+    snprintf(g_image, sizeof g_image, "%s/assets/samples/01-scene-a-green-star.png", src);
     vk_fault_arm(0, 0);
     moevk_model *m = NULL;
     moevk_status st = load(&m);

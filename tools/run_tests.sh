@@ -19,6 +19,10 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
 cmake --build "$build" -j"$(nproc)"
+# llama.cpp (npm node-llama-cpp) before ctest: C tests (test_quant_ggml) load its
+# libggml directly, and the shell tests' own install would come after them.
+# A failure here is not fatal: each test that needs it skips (or fails under CI=true).
+(. "$root/tests/lib.sh" && install_node_llama_cpp) || echo "moevk: node-llama-cpp unavailable; the tests that need it will say so" >&2
 args=(--output-on-failure -j1)
 [ -n "${MOEVK_TEST_LABEL:-}" ] && args+=(-L "$MOEVK_TEST_LABEL")
 [ -n "${MOEVK_TEST_LABEL_EXCLUDE:-}" ] && args+=(-LE "$MOEVK_TEST_LABEL_EXCLUDE")
