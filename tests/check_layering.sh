@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# check_layering.sh — the include layering of the sources (no build needed):
-#  1. engine/ never includes vulkan.h, directly or through a header it
-#     includes (backend headers included by engine/ must be Vulkan-free, as
-#     vk_backend.h is; vk_internal.h / vk_loader.h are backend-only).
-#  2. app/ reaches the library only through include/moevk.h, except for the
-#     few internal headers listed in ALLOW below, each declared on purpose by
-#     one file for the reason given there. Any other include of a backend/ or
-#     engine/ header from app/ is a violation.
-# Then it proves it can fail: a fabricated tree with one violation of each
-# kind must be reported (exit 1). usage: check_layering.sh [ROOT]
+# check_layering.sh — the include layering of the sources, room by room (no build needed).
+# Every C file of every room is checked; a room may include only from the rooms below it:
+#
+#   core/     (status codes, the weight-type table, dequantisers: no Vulkan)  -> core, include
+#   backend/  (Vulkan, CPU references in backend/ref)                          -> backend, core, include
+#   engine/   (with engine/arch, the model families)                           -> engine, backend, core, include
+#   app/      -> include/moevk.h and its own headers only (see 3.)
+#
+#  1. a quoted include that resolves into a room the file's room may not use is a violation;
+#  2. core/ and engine/ never include vulkan.h, directly or through a header they include
+#     (backend headers included by engine/ must be Vulkan-free, as vk_backend.h is;
+#     vk_internal.h / vk_loader.h are backend-only);
+#  3. app/ reaches the library only through include/moevk.h, except for the few internal
+#     headers listed in ALLOW below, each declared on purpose by one file for the reason
+#     given there. Any other include of a core/, backend/ or engine/ header from app/ is a violation.
+# Then it proves it can fail: a fabricated tree with a violation in every room must be
+# reported, room by room (exit 1). usage: check_layering.sh [ROOT]
 set -u
 . "$(dirname "$0")/lib.sh"
 ROOT=${1:-$SRC}
@@ -33,11 +40,25 @@ angled() { sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*<\([^>]*\)>.*/
 # resolve NAME included from FILE: its own directory, then the library's include dirs
 resolve() {
     local file=$1 name=$2 d
-    for d in "$(dirname "$file")" "$ROOT/include" "$ROOT/backend" "$ROOT/backend/ref" "$ROOT/engine"; do
-        [ -f "$d/$name" ] && { echo "$d/$name"; return 0; }
+    for d in "$(dirname "$file")" "$ROOT/include" "$ROOT/core" "$ROOT/backend" "$ROOT/backend/ref" "$ROOT/engine" "$ROOT/engine/arch"; do
+        [ -f "$d/$name" ] && { realpath -m "$d/$name"; return 0; }
     done
     return 1
 }
+
+# room_of PATH (absolute, under $ROOT): core, backend, engine, include, app or other
+room_of() {
+    local rel=${1#"$ROOT"/}
+    case "$rel" in core/*) echo core ;; backend/*) echo backend ;; engine/*) echo engine ;; include/*) echo include ;;
+        app/*) echo app ;; *) echo other ;; esac
+}
+
+# "room|the rooms it may include from"
+ROOMS=(
+  "core|core include"
+  "backend|backend core include"
+  "engine|engine backend core include"
+)
 
 # vulkan_path FILE: prints the include chain to vulkan.h if FILE reaches it
 declare -A seen
@@ -55,16 +76,30 @@ vulkan_path() {
 }
 
 check_tree() {
-    local root=$1 bad=0 f inc rel ok entry
-    ROOT=$root
-    for f in "$root"/engine/*.c "$root"/engine/*.h; do
-        [ -f "$f" ] || continue
-        seen=()
-        local chain
-        if chain=$(vulkan_path "$f" "${f#"$root"/}"); then
-            echo "VIOLATION: engine/ must not see Vulkan: $chain"
-            bad=1
-        fi
+    local root=$1 bad=0 f inc rel ok entry room allowed path to chain
+    ROOT=$(realpath -m "$root")
+    root=$ROOT
+    for entry in "${ROOMS[@]}"; do
+        IFS='|' read -r room allowed <<<"$entry"
+        while read -r f; do
+            rel=${f#"$root"/}
+            while read -r inc; do
+                [ -n "$inc" ] || continue
+                path=$(resolve "$f" "$inc") || continue # a generated header (build dir) or a system one
+                to=$(room_of "$path")
+                case " $allowed " in *" $to "*) ;; *)
+                    echo "VIOLATION: $rel includes \"$inc\" ($to/): $room/ may include only from ${allowed// /, }"
+                    bad=1 ;;
+                esac
+            done < <(quoted "$f")
+            if [ "$room" != backend ]; then
+                seen=()
+                if chain=$(vulkan_path "$f" "$rel"); then
+                    echo "VIOLATION: $room/ must not see Vulkan: $chain"
+                    bad=1
+                fi
+            fi
+        done < <(find "$root/$room" -name '*.[ch]' 2>/dev/null | sort)
     done
     while read -r f; do
         rel=${f#"$root"/}
@@ -94,23 +129,43 @@ check_tree() {
 echo "== $ROOT"
 check_tree "$ROOT"
 real=$?
-[ $real = 0 ] && echo "ok: engine/ is Vulkan-free and app/ uses moevk.h plus ${#ALLOW[@]} declared internal includes"
+[ $real = 0 ] && echo "ok: core/, backend/ and engine/ include only from the rooms below them, core/ and engine/ are Vulkan-free, and app/ uses moevk.h plus ${#ALLOW[@]} declared internal includes"
 
-# The check must be able to fail: one violation of each kind in a scratch tree.
+# The check must be able to fail: a violation in every room of a scratch tree, each reported.
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-mkdir -p "$T/engine" "$T/backend" "$T/include" "$T/app/cli" "$T/app/view"
+mkdir -p "$T/core" "$T/engine/arch" "$T/backend/ref" "$T/include" "$T/app/cli" "$T/app/view" "$T/app/common"
 echo '#include <vulkan/vulkan.h>' >"$T/backend/vk_loader.h"
 echo '#include "vk_loader.h"' >"$T/backend/vk_internal.h"
-echo '#include "vk_internal.h"' >"$T/engine/sneaky.c"     # vulkan.h through a backend header
 echo '#include "moevk.h"' >"$T/include/moevk.h"
+echo '#include "moevk.h"' >"$T/core/mvk_status.h"
+echo '#include "mvk_status.h"' >"$T/engine/engine_internal.h"
+echo '#include "moevk.h"' >"$T/app/common/heatmap.h"
+printf '#include "mvk_status.h"\n#include "vk_internal.h"\n' >"$T/core/mvk_types.c"   # core/ -> backend/ (and Vulkan)
+printf '#include "mvk_status.h"\n#include "engine_internal.h"\n' >"$T/backend/ref/ref_x.c" # backend/ -> engine/
+echo '#include "vk_internal.h"' >"$T/engine/sneaky.c"     # vulkan.h through a backend header
+echo '#include "../../app/common/heatmap.h"' >"$T/engine/arch/fam.c" # engine/ -> app/
 printf '#include "moevk.h"\n#include "../../engine/lm.h"\n' >"$T/app/view/peek.c"  # engine internals from the app
 printf '#include "moevk.h"\n#include "gguf.h"\n' >"$T/app/cli/cmd_new.c"          # not declared in ALLOW
 out=$(check_tree "$T")
 rc=$?
+want=(
+  "core/mvk_types.c includes \"vk_internal.h\" (backend/)"
+  "core/ must not see Vulkan: core/mvk_types.c -> vk_internal.h"
+  "backend/ref/ref_x.c includes \"engine_internal.h\" (engine/)"
+  "engine/ must not see Vulkan: engine/sneaky.c -> vk_internal.h"
+  "engine/arch/fam.c includes \"../../app/common/heatmap.h\" (app/)"
+  "app/view/peek.c includes \"../../engine/lm.h\""
+  "app/cli/cmd_new.c includes \"gguf.h\""
+)
 n=$(printf '%s\n' "$out" | grep -c VIOLATION)
-if [ $rc = 0 ] || [ "$n" != 3 ]; then
-    echo "FAIL: the fabricated tree has 3 violations but the check reported $n (rc $rc):"; printf '%s\n' "$out"
+miss=0
+for w in "${want[@]}"; do
+    printf '%s\n' "$out" | grep -qF "$w" || { echo "FAIL: the fabricated violation was not reported: $w"; miss=1; }
+done
+if [ $rc = 0 ] || [ "$n" != ${#want[@]} ] || [ $miss = 1 ]; then
+    echo "FAIL: the fabricated tree has ${#want[@]} violations (core, backend, engine, engine/arch, app) but the check reported $n (rc $rc):"
+    printf '%s\n' "$out"
     exit 1
 fi
-echo "ok: a fabricated tree's 3 violations are all reported"
+echo "ok: a fabricated tree's ${#want[@]} violations (core, backend, engine, engine/arch, app) are all reported"
 exit $real

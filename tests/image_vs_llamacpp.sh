@@ -31,9 +31,9 @@ echo "llama.cpp from $BUNDLE at $(git -C "$WORK/llama" rev-parse --short HEAD)"
 L="$WORK/llama"
 g++ -std=c++17 -O1 -w -I"$L/tools/mtmd" -I"$L/ggml/include" -I"$L/include" \
     "$SRC/tests/llamacpp_preproc/harness.cpp" "$L/tools/mtmd/mtmd-image.cpp" -o "$WORK/harness"
-cc -std=c11 -O1 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$SRC/include" -I"$SRC/backend" -I"$SRC/engine" \
+cc -std=c11 -O1 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$SRC/include" -I"$SRC/core" -I"$SRC/backend" -I"$SRC/engine" \
     "$SRC/tests/llamacpp_preproc/ours.c" "$SRC/engine/image.c" "$SRC/engine/stb_impl.c" \
-    "$SRC/backend/mvk_status.c" -lm -o "$WORK/ours"
+    "$SRC/core/mvk_status.c" -lm -o "$WORK/ours"
 
 GOLDEN_PNG="$GOLD_A/image.png"
 if [ ! -f "$GOLDEN_PNG" ]; then

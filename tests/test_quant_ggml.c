@@ -1,5 +1,5 @@
 /* test_quant_ggml.c — the CPU dequantisers of the type table
- * (backend/ref/ref_dequant.c) against ggml's own: libggml-base from
+ * (core/mvk_dequant.c) against ggml's own: libggml-base from
  * node-llama-cpp (bench/node/node_modules), loaded at run time, its
  * ggml_get_type_traits(type)->to_float on the same random blocks. Values
  * must be bit-identical (NaN matches NaN), including blocks whose f16

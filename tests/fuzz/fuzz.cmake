@@ -24,9 +24,9 @@ add_custom_command(OUTPUT ${UNICODE_TABLES_C}
 
 add_library(moevk_fuzzcore STATIC
   engine/gguf.c engine/model_hparams.c engine/image.c engine/tokenizer.c engine/unicode_flags.c engine/stb_impl.c
-  backend/mvk_status.c backend/mvk_types.c backend/ref/ref_dequant.c ${UNICODE_TABLES_C}
+  core/mvk_status.c core/mvk_types.c core/mvk_dequant.c ${UNICODE_TABLES_C}
   app/view/camera_convert.c app/view/view_image.c app/view/script_parse.c)
-target_include_directories(moevk_fuzzcore PUBLIC include engine backend backend/ref app/view ${CMAKE_BINARY_DIR})
+target_include_directories(moevk_fuzzcore PUBLIC include core engine backend backend/ref app/view ${CMAKE_BINARY_DIR})
 target_compile_options(moevk_fuzzcore PRIVATE ${FUZZ_SAN} -fsanitize=fuzzer-no-link)
 target_link_libraries(moevk_fuzzcore PUBLIC m)
 

@@ -1,4 +1,4 @@
-/* ref_dequant.c — CPU dequantisers for every weight type of the table
+/* mvk_dequant.c — CPU dequantisers for every weight type of the table
  * (mvk_type_table.h), on ggml's block formats (ggml-common.h). Each reproduces
  * ggml's dequantize_row_* (ggml-quants.c) value for value: the same f32
  * operations in the same order (checked bit for bit against libggml by

@@ -77,12 +77,12 @@ typedef struct mvk_block_q8_0 {
 /* Quantise n floats (n a multiple of 32) to Q8_0 blocks the way ggml does. */
 void mvk_quantize_row_q8_0(const float *src, mvk_block_q8_0 *dst, int64_t n);
 
-/* nb random blocks of type t in ggml's layout (backend/ref/ref_dequant.c): quant bytes
+/* nb random blocks of type t in ggml's layout (core/mvk_dequant.c): quant bytes
  * random, f16 scale fields (the table's n_f16) of magnitude 2^-9..2^-4 with random signs,
  * MXFP4 exponents 118..130. Deterministic in seed. For tests and benchmarks. */
 void mvk_random_blocks(mvk_type t, uint8_t *dst, int64_t nb, uint64_t seed);
 
-/* The CPU dequantisers the table names (backend/ref/ref_dequant.c). */
+/* The CPU dequantisers the table names (core/mvk_dequant.c). */
 #define MVK_WTYPE(ID, name, sfx, gid, be, bb, so, sb, nf, deq) void deq(const uint8_t *src, float *dst, int64_t nb);
 #define MVK_OTYPE(ID, name, gid, eb)
 #include "mvk_type_table.h"

@@ -14,7 +14,7 @@
  *           quants, a multiple of 4 bytes) stays in the quant area. 0, 0: the
  *           type is stored as in the file (F32, F16, BF16).
  *   n_f16   leading f16 values of the scale part (d, m/dmin); tests use it
- *   deq     CPU dequantiser (backend/ref/ref_dequant.c), ggml's to_float
+ *   deq     CPU dequantiser (core/mvk_dequant.c), ggml's to_float
  * MVK_OTYPE(ID, name, ggml_id, elem_bytes): a non-weight element type.
  *
  * Adding a weight type: one MVK_WTYPE row here, one GLSL block in
