@@ -36,6 +36,13 @@ typedef struct mvk_lm_layer {
     vk_buffer *v_cache;    /* [n_ctx][n_head_kv*head_dim] kv_type */
 } mvk_lm_layer;
 
+/* The text model's global weights (the globals of its family's tensor table). */
+typedef struct mvk_lm_weights {
+    mvk_tensor tok_embd;   /* [n_embd, n_vocab] */
+    mvk_tensor out_norm;   /* [n_embd] f32 */
+    mvk_tensor output;     /* [n_embd, n_vocab] (tok_embd if tied) */
+} mvk_lm_weights;
+
 /* One ViT block. d = vision width. */
 typedef struct mvk_vit_layer {
     mvk_tensor ln1_w, ln1_b;   /* [d] f32 */
@@ -99,10 +106,8 @@ struct moevk_model {
     mvk_tokenizer *tok;
     char name[128];
 
-    /* text weights */
-    mvk_tensor tok_embd;   /* [n_embd, n_vocab] */
-    mvk_tensor out_norm;   /* [n_embd] f32 */
-    mvk_tensor output;     /* [n_embd, n_vocab] (tok_embd if tied) */
+    /* text weights (the tables of hp.fam, engine/arch/) */
+    mvk_lm_weights w;
     mvk_lm_layer *layers;  /* [n_layer] */
     vk_buffer **owned;     /* every device buffer of the weights */
     /* placement (placement.c): a sizing pass of the loaders counts device

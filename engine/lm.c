@@ -287,7 +287,7 @@ moevk_status mvk_lm_prefill(moevk_model *m, const mvk_lm_batch *b) {
     vk_stream *st = m->work;
     TRY(vk_stream_begin(st));
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &h));
-    TRY(vk_op_get_rows(st, &h, &m->tok_embd, &t_tok));
+    TRY(vk_op_get_rows(st, &h, &m->w.tok_embd, &t_tok));
     lm_io io = {.T = (int)T, .h = &h, .pos = &t_pos, .kv_idx = &t_idx, .n_kv = &t_nkv};
     if (b->n_img > 0) {
         if (!b->img_rows) TRY(mvk_fail(MOEVK_ERR_INVALID_ARG, "image rows missing"));
@@ -323,9 +323,9 @@ moevk_status mvk_lm_prefill(moevk_model *m, const mvk_lm_batch *b) {
     {
         mvk_tensor hl = rows(&h, T - n_rows, n_rows);
         TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, n_rows, 1, 1, &hn));
-        TRY(vk_op_rms_norm(st, &hn, &hl, &m->out_norm, hp->rms_eps));
+        TRY(vk_op_rms_norm(st, &hn, &hl, &m->w.out_norm, hp->rms_eps));
         TRY(vk_stream_scratch(st, MVK_TYPE_F32, V, n_rows, 1, 1, &logits));
-        TRY(vk_op_matmul(st, &logits, &hn, &m->output, NULL));
+        TRY(vk_op_matmul(st, &logits, &hn, &m->w.output, NULL));
     }
     TRY(vk_stream_end(st));
     if (io.xmode == XM_PREFILL) TRY(vk_stream_submit_segment(st, vk_stream_segment_count(st) - 1)); /* the others ran */
@@ -368,7 +368,7 @@ static moevk_status record_decode(moevk_model *m) {
     mvk_tensor h, hn;
     TRY(vk_stream_begin(st));
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, 1, 1, 1, &h));
-    TRY(vk_op_get_rows(st, &h, &m->tok_embd, &t_tok));
+    TRY(vk_op_get_rows(st, &h, &m->w.tok_embd, &t_tok));
     lm_io io = {.T = 1, .h = &h, .pos = &t_pos, .kv_idx = &t_idx, .n_kv = &t_nkv};
     if (hp->is_moe) {
         io.rt_ids = &rt_ids;
@@ -381,8 +381,8 @@ static moevk_status record_decode(moevk_model *m) {
     }
     TRY(record_layers(m, st, &io));
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, 1, 1, 1, &hn));
-    TRY(vk_op_rms_norm(st, &hn, &h, &m->out_norm, hp->rms_eps));
-    TRY(vk_op_matmul(st, &logits, &hn, &m->output, NULL));
+    TRY(vk_op_rms_norm(st, &hn, &h, &m->w.out_norm, hp->rms_eps));
+    TRY(vk_op_matmul(st, &logits, &hn, &m->w.output, NULL));
     TRY(vk_op_argmax(st, &amax, &logits));
     TRY(vk_stream_end(st));
     m->decode_recorded = 1;

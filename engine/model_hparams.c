@@ -10,13 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/family.h"
 #include "mvk_status.h"
 
-static const char *const g_arch_names[] = {"qwen3vlmoe", "qwen3vl", "qwen3moe", "qwen3"};
-
-const char *mvk_arch_name(mvk_arch a) {
-    return ((unsigned)a < sizeof g_arch_names / sizeof g_arch_names[0]) ? g_arch_names[a] : "?";
-}
 
 /* ------------------------------------------------------------ tensor lookup */
 
@@ -74,16 +70,10 @@ const gguf_tensor_info *mvk_find_tensorf(const gguf_file *f, const char *fmt, ..
     return gguf_find_tensor(f, name);
 }
 
-/* Shorthands: REQ1(f, a, "name") checks a 1-D [a] tensor, etc. */
-#define REQ1(f, a, ...) MVK_TRY(mvk_require_tensor((f), (int64_t[]){(a)}, 1, NULL, __VA_ARGS__))
-#define REQ2(f, a, b, ...) MVK_TRY(mvk_require_tensor((f), (int64_t[]){(a), (b)}, 2, NULL, __VA_ARGS__))
-#define REQ3(f, a, b, c, ...) MVK_TRY(mvk_require_tensor((f), (int64_t[]){(a), (b), (c)}, 3, NULL, __VA_ARGS__))
-#define REQ4(f, a, b, c, d, ...) MVK_TRY(mvk_require_tensor((f), (int64_t[]){(a), (b), (c), (d)}, 4, NULL, __VA_ARGS__))
-
 /* ------------------------------------------------------------ key helpers */
 
 /* u32 key "{prefix}.{suffix}" that must be > 0 and fit an int. */
-static moevk_status key_pos(const gguf_file *f, const char *prefix, const char *suffix, int required, int def, int *out) {
+moevk_status mvk_key_pos(const gguf_file *f, const char *prefix, const char *suffix, int required, int def, int *out) {
     char key[128];
     snprintf(key, sizeof key, "%s.%s", prefix, suffix);
     if (!gguf_has_key(f, key)) {
@@ -98,7 +88,7 @@ static moevk_status key_pos(const gguf_file *f, const char *prefix, const char *
     return MOEVK_OK;
 }
 
-static moevk_status key_f32(const gguf_file *f, const char *prefix, const char *suffix, int required, float def, float *out) {
+moevk_status mvk_key_f32(const gguf_file *f, const char *prefix, const char *suffix, int required, float def, float *out) {
     char key[128];
     snprintf(key, sizeof key, "%s.%s", prefix, suffix);
     if (!gguf_has_key(f, key)) {
@@ -117,6 +107,58 @@ static moevk_status check_arch_string(const gguf_file *f, const char **s, size_t
     return gguf_get_str(f, "general.architecture", s, len);
 }
 
+/* ------------------------------------------------------------ keys of the families */
+
+moevk_status mvk_hp_read_moe(const gguf_file *f, mvk_text_hparams *hp) {
+    const char *A = hp->arch_name;
+    MVK_TRY(mvk_key_pos(f, A, "expert_count", 1, 0, &hp->n_expert));
+    MVK_TRY(mvk_key_pos(f, A, "expert_used_count", 1, 0, &hp->n_expert_used));
+    if (hp->n_expert_used > hp->n_expert)
+        return mvk_fail(MOEVK_ERR_FORMAT, "key '%s.expert_used_count' = %d exceeds expert_count %d", A,
+                        hp->n_expert_used, hp->n_expert);
+    char key[128];
+    snprintf(key, sizeof key, "%s.expert_feed_forward_length", A);
+    if (gguf_has_key(f, key)) {
+        MVK_TRY(mvk_key_pos(f, A, "expert_feed_forward_length", 1, 0, &hp->n_ff_exp));
+    } else if (hp->n_ff > 0) {
+        hp->n_ff_exp = hp->n_ff / hp->n_expert_used; /* llama.cpp's fallback */
+        if (hp->n_ff_exp == 0)
+            return mvk_fail(MOEVK_ERR_FORMAT, "%s: feed_forward_length / expert_used_count is 0", A);
+    } else {
+        return mvk_fail(MOEVK_ERR_FORMAT, "missing required key '%s' (and no %s.feed_forward_length fallback)", key, A);
+    }
+    return MOEVK_OK;
+}
+
+moevk_status mvk_hp_read_mrope(const gguf_file *f, mvk_text_hparams *hp) {
+    const char *A = hp->arch_name;
+    char key[128];
+    snprintf(key, sizeof key, "%s.rope.dimension_sections", A);
+    if (!gguf_has_key(f, key)) return mvk_fail(MOEVK_ERR_FORMAT, "missing required key '%s'", key);
+    int32_t sec[4] = {0, 0, 0, 0};
+    uint64_t n;
+    MVK_TRY(gguf_get_arr_i32(f, key, sec, 4, &n));
+    if (n < 1 || n > 4) return mvk_fail(MOEVK_ERR_FORMAT, "key '%s' has %" PRIu64 " entries, expected 4", key, n);
+    int64_t sum = 0;
+    for (int k = 0; k < 4; k++) {
+        if (sec[k] < 0 || sec[k] > hp->n_rot)
+            return mvk_fail(MOEVK_ERR_FORMAT, "key '%s'[%d] = %d is out of range", key, k, sec[k]);
+        hp->rope_sections[k] = sec[k];
+        sum += sec[k];
+    }
+    if (sum <= 0) return mvk_fail(MOEVK_ERR_FORMAT, "key '%s' sums to 0", key);
+    snprintf(key, sizeof key, "%s.n_deepstack_layers", A);
+    if (gguf_has_key(f, key)) {
+        uint32_t d;
+        MVK_TRY(gguf_get_u32(f, key, &d));
+        if (d > (uint32_t)hp->n_layer || d > MVK_MAX_DEEPSTACK)
+            return mvk_fail(MOEVK_ERR_FORMAT, "key '%s' = %u exceeds block_count %d (or %d)", key, d, hp->n_layer,
+                            MVK_MAX_DEEPSTACK);
+        hp->n_deepstack = (int)d;
+    }
+    return MOEVK_OK;
+}
+
 /* ------------------------------------------------------------ text */
 
 moevk_status mvk_text_hparams_load(const gguf_file *f, mvk_text_hparams *hp) {
@@ -125,22 +167,20 @@ moevk_status mvk_text_hparams_load(const gguf_file *f, mvk_text_hparams *hp) {
     const char *as;
     size_t al;
     MVK_TRY(check_arch_string(f, &as, &al));
-    int found = 0;
-    for (int a = 0; a < 4; a++)
-        if (al == strlen(g_arch_names[a]) && !memcmp(as, g_arch_names[a], al)) {
-            hp->arch = (mvk_arch)a;
-            found = 1;
-        }
-    if (!found)
-        return mvk_fail(MOEVK_ERR_UNSUPPORTED,
-                        "unsupported architecture '%.*s' (moevk runs qwen3vlmoe, qwen3vl, qwen3moe, qwen3)",
-                        (int)(al > 64 ? 64 : al), as);
-    const char *A = hp->arch_name = g_arch_names[hp->arch];
-    hp->is_moe = hp->arch == MVK_ARCH_QWEN3VLMOE || hp->arch == MVK_ARCH_QWEN3MOE;
-    hp->has_vision_input = hp->arch == MVK_ARCH_QWEN3VLMOE || hp->arch == MVK_ARCH_QWEN3VL;
-    hp->rope_mode = hp->has_vision_input ? MVK_ROPE_IMROPE : MVK_ROPE_NEOX;
+    const mvk_family *fam = mvk_family_find(as, al);
+    if (!fam) {
+        char list[256];
+        mvk_family_list(list, sizeof list);
+        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "unsupported architecture '%.*s' (moevk runs %s)", (int)(al > 64 ? 64 : al),
+                        as, list);
+    }
+    hp->fam = fam;
+    const char *A = hp->arch_name = fam->arch;
+    hp->is_moe = (fam->kinds & MVK_LAYER_MOE) != 0;
+    hp->has_vision_input = fam->vision_input;
+    hp->rope_mode = fam->rope_imrope ? MVK_ROPE_IMROPE : MVK_ROPE_NEOX;
 
-    MVK_TRY(key_pos(f, A, "block_count", 1, 0, &hp->n_layer));
+    MVK_TRY(mvk_key_pos(f, A, "block_count", 1, 0, &hp->n_layer));
     {
         char key[128];
         snprintf(key, sizeof key, "%s.context_length", A);
@@ -150,73 +190,29 @@ moevk_status mvk_text_hparams_load(const gguf_file *f, mvk_text_hparams *hp) {
         if (c == 0 || c > INT64_MAX) return mvk_fail(MOEVK_ERR_FORMAT, "key '%s' = %" PRIu64 " is out of range", key, c);
         hp->n_ctx_train = (int64_t)c;
     }
-    MVK_TRY(key_pos(f, A, "embedding_length", 1, 0, &hp->n_embd));
-    MVK_TRY(key_pos(f, A, "feed_forward_length", !hp->is_moe, 0, &hp->n_ff));
-    MVK_TRY(key_pos(f, A, "attention.head_count", 1, 0, &hp->n_head));
-    MVK_TRY(key_pos(f, A, "attention.head_count_kv", 0, hp->n_head, &hp->n_head_kv));
+    MVK_TRY(mvk_key_pos(f, A, "embedding_length", 1, 0, &hp->n_embd));
+    MVK_TRY(mvk_key_pos(f, A, "feed_forward_length", (fam->kinds & MVK_LAYER_DENSE) != 0, 0, &hp->n_ff));
+    MVK_TRY(mvk_key_pos(f, A, "attention.head_count", 1, 0, &hp->n_head));
+    MVK_TRY(mvk_key_pos(f, A, "attention.head_count_kv", 0, hp->n_head, &hp->n_head_kv));
     if (hp->n_head % hp->n_head_kv != 0)
         return mvk_fail(MOEVK_ERR_FORMAT, "key '%s.attention.head_count_kv' = %d does not divide head_count %d", A,
                         hp->n_head_kv, hp->n_head);
     int hd_def = hp->n_embd / hp->n_head;
     if (hd_def == 0) hd_def = 1;
-    MVK_TRY(key_pos(f, A, "attention.key_length", 0, hd_def, &hp->head_dim));
-    MVK_TRY(key_pos(f, A, "attention.value_length", 0, hd_def, &hp->head_dim_v));
-    MVK_TRY(key_pos(f, A, "rope.dimension_count", 0, hp->head_dim, &hp->n_rot));
+    MVK_TRY(mvk_key_pos(f, A, "attention.key_length", 0, hd_def, &hp->head_dim));
+    MVK_TRY(mvk_key_pos(f, A, "attention.value_length", 0, hd_def, &hp->head_dim_v));
+    MVK_TRY(mvk_key_pos(f, A, "rope.dimension_count", 0, hp->head_dim, &hp->n_rot));
     if (hp->n_rot % 2 != 0 || hp->n_rot > hp->head_dim)
         return mvk_fail(MOEVK_ERR_FORMAT, "key '%s.rope.dimension_count' = %d must be even and <= key_length %d", A,
                         hp->n_rot, hp->head_dim);
     if ((int64_t)hp->n_head * hp->head_dim > INT32_MAX || (int64_t)hp->n_head * hp->head_dim_v > INT32_MAX)
         return mvk_fail(MOEVK_ERR_FORMAT, "%s: head_count * key_length overflows", A);
-    MVK_TRY(key_f32(f, A, "attention.layer_norm_rms_epsilon", 1, 0.0f, &hp->rms_eps));
-    MVK_TRY(key_f32(f, A, "rope.freq_base", 0, 10000.0f, &hp->rope_freq_base));
+    MVK_TRY(mvk_key_f32(f, A, "attention.layer_norm_rms_epsilon", 1, 0.0f, &hp->rms_eps));
+    MVK_TRY(mvk_key_f32(f, A, "rope.freq_base", 0, 10000.0f, &hp->rope_freq_base));
     if (hp->rope_freq_base <= 0)
         return mvk_fail(MOEVK_ERR_FORMAT, "key '%s.rope.freq_base' = %g must be > 0", A, (double)hp->rope_freq_base);
 
-    if (hp->is_moe) {
-        MVK_TRY(key_pos(f, A, "expert_count", 1, 0, &hp->n_expert));
-        MVK_TRY(key_pos(f, A, "expert_used_count", 1, 0, &hp->n_expert_used));
-        if (hp->n_expert_used > hp->n_expert)
-            return mvk_fail(MOEVK_ERR_FORMAT, "key '%s.expert_used_count' = %d exceeds expert_count %d", A,
-                            hp->n_expert_used, hp->n_expert);
-        char key[128];
-        snprintf(key, sizeof key, "%s.expert_feed_forward_length", A);
-        if (gguf_has_key(f, key)) {
-            MVK_TRY(key_pos(f, A, "expert_feed_forward_length", 1, 0, &hp->n_ff_exp));
-        } else if (hp->n_ff > 0) {
-            hp->n_ff_exp = hp->n_ff / hp->n_expert_used; /* llama.cpp's fallback */
-            if (hp->n_ff_exp == 0)
-                return mvk_fail(MOEVK_ERR_FORMAT, "%s: feed_forward_length / expert_used_count is 0", A);
-        } else {
-            return mvk_fail(MOEVK_ERR_FORMAT, "missing required key '%s' (and no %s.feed_forward_length fallback)", key, A);
-        }
-    }
-
-    if (hp->has_vision_input) {
-        char key[128];
-        snprintf(key, sizeof key, "%s.rope.dimension_sections", A);
-        if (!gguf_has_key(f, key)) return mvk_fail(MOEVK_ERR_FORMAT, "missing required key '%s'", key);
-        int32_t sec[4] = {0, 0, 0, 0};
-        uint64_t n;
-        MVK_TRY(gguf_get_arr_i32(f, key, sec, 4, &n));
-        if (n < 1 || n > 4) return mvk_fail(MOEVK_ERR_FORMAT, "key '%s' has %" PRIu64 " entries, expected 4", key, n);
-        int64_t sum = 0;
-        for (int k = 0; k < 4; k++) {
-            if (sec[k] < 0 || sec[k] > hp->n_rot)
-                return mvk_fail(MOEVK_ERR_FORMAT, "key '%s'[%d] = %d is out of range", key, k, sec[k]);
-            hp->rope_sections[k] = sec[k];
-            sum += sec[k];
-        }
-        if (sum <= 0) return mvk_fail(MOEVK_ERR_FORMAT, "key '%s' sums to 0", key);
-        snprintf(key, sizeof key, "%s.n_deepstack_layers", A);
-        if (gguf_has_key(f, key)) {
-            uint32_t d;
-            MVK_TRY(gguf_get_u32(f, key, &d));
-            if (d > (uint32_t)hp->n_layer || d > MVK_MAX_DEEPSTACK)
-                return mvk_fail(MOEVK_ERR_FORMAT, "key '%s' = %u exceeds block_count %d (or %d)", key, d, hp->n_layer,
-                                MVK_MAX_DEEPSTACK);
-            hp->n_deepstack = (int)d;
-        }
-    }
+    MVK_TRY(fam->read_hparams(f, hp)); /* the family's own keys */
     int64_t inp = (int64_t)hp->n_embd * (1 + hp->n_deepstack);
     if (inp > INT32_MAX) return mvk_fail(MOEVK_ERR_FORMAT, "%s: n_embd * (1 + n_deepstack_layers) overflows", A);
     hp->n_embd_inp = (int)inp;
@@ -266,36 +262,12 @@ moevk_status mvk_text_hparams_load(const gguf_file *f, mvk_text_hparams *hp) {
 }
 
 moevk_status mvk_text_check_tensors(const gguf_file *f, const mvk_text_hparams *hp) {
-    if (!f || !hp) return mvk_fail(MOEVK_ERR_INVALID_ARG, "mvk_text_check_tensors: NULL argument");
-    const int64_t E = hp->n_embd, V = hp->n_vocab;
-    const int64_t q = (int64_t)hp->n_head * hp->head_dim, kv = (int64_t)hp->n_head_kv * hp->head_dim;
-    const int64_t vv = (int64_t)hp->n_head_kv * hp->head_dim_v, o = (int64_t)hp->n_head * hp->head_dim_v;
-    REQ2(f, E, V, "token_embd.weight");
-    REQ1(f, E, "output_norm.weight");
-    if (!hp->tied_output) REQ2(f, E, V, "output.weight");
-    for (int i = 0; i < hp->n_layer; i++) {
-        REQ1(f, E, "blk.%d.attn_norm.weight", i);
-        REQ2(f, E, q, "blk.%d.attn_q.weight", i);
-        REQ2(f, E, kv, "blk.%d.attn_k.weight", i);
-        REQ2(f, E, vv, "blk.%d.attn_v.weight", i);
-        REQ2(f, o, E, "blk.%d.attn_output.weight", i);
-        REQ1(f, hp->head_dim, "blk.%d.attn_q_norm.weight", i);
-        REQ1(f, hp->head_dim, "blk.%d.attn_k_norm.weight", i);
-        REQ1(f, E, "blk.%d.ffn_norm.weight", i);
-        if (hp->is_moe) {
-            const int64_t F = hp->n_ff_exp, X = hp->n_expert;
-            REQ2(f, E, X, "blk.%d.ffn_gate_inp.weight", i);
-            REQ3(f, E, F, X, "blk.%d.ffn_gate_exps.weight", i);
-            REQ3(f, E, F, X, "blk.%d.ffn_up_exps.weight", i);
-            REQ3(f, F, E, X, "blk.%d.ffn_down_exps.weight", i);
-        } else {
-            const int64_t F = hp->n_ff;
-            REQ2(f, E, F, "blk.%d.ffn_gate.weight", i);
-            REQ2(f, E, F, "blk.%d.ffn_up.weight", i);
-            REQ2(f, F, E, "blk.%d.ffn_down.weight", i);
-        }
-    }
-    return MOEVK_OK;
+    if (!f || !hp || !hp->fam) return mvk_fail(MOEVK_ERR_INVALID_ARG, "mvk_text_check_tensors: NULL argument");
+    int64_t dims[MVK_D_COUNT];
+    mvk_tensor_group g[2];
+    mvk_text_dims(hp, dims);
+    mvk_text_tensor_groups(hp, NULL, NULL, 0, g);
+    return mvk_walk_tensors(f, g, 2, dims, NULL, NULL);
 }
 
 /* ------------------------------------------------------------ vision */
@@ -333,15 +305,15 @@ moevk_status mvk_vision_hparams_load(const gguf_file *f, mvk_vision_hparams *hp)
     snprintf(hp->projector, sizeof hp->projector, "qwen3vl_merger");
 
     const char *P = "clip.vision";
-    MVK_TRY(key_pos(f, P, "embedding_length", 1, 0, &hp->n_embd));
-    MVK_TRY(key_pos(f, P, "feed_forward_length", 1, 0, &hp->n_ff));
-    MVK_TRY(key_pos(f, P, "block_count", 1, 0, &hp->n_layer));
-    MVK_TRY(key_pos(f, P, "attention.head_count", 1, 0, &hp->n_head));
-    MVK_TRY(key_f32(f, P, "attention.layer_norm_epsilon", 1, 0.0f, &hp->eps));
-    MVK_TRY(key_pos(f, P, "patch_size", 1, 0, &hp->patch_size));
-    MVK_TRY(key_pos(f, P, "image_size", 1, 0, &hp->image_size));
-    MVK_TRY(key_pos(f, P, "spatial_merge_size", 0, 2, &hp->spatial_merge));
-    MVK_TRY(key_pos(f, P, "projection_dim", 0, 0, &hp->projection_dim));
+    MVK_TRY(mvk_key_pos(f, P, "embedding_length", 1, 0, &hp->n_embd));
+    MVK_TRY(mvk_key_pos(f, P, "feed_forward_length", 1, 0, &hp->n_ff));
+    MVK_TRY(mvk_key_pos(f, P, "block_count", 1, 0, &hp->n_layer));
+    MVK_TRY(mvk_key_pos(f, P, "attention.head_count", 1, 0, &hp->n_head));
+    MVK_TRY(mvk_key_f32(f, P, "attention.layer_norm_epsilon", 1, 0.0f, &hp->eps));
+    MVK_TRY(mvk_key_pos(f, P, "patch_size", 1, 0, &hp->patch_size));
+    MVK_TRY(mvk_key_pos(f, P, "image_size", 1, 0, &hp->image_size));
+    MVK_TRY(mvk_key_pos(f, P, "spatial_merge_size", 0, 2, &hp->spatial_merge));
+    MVK_TRY(mvk_key_pos(f, P, "projection_dim", 0, 0, &hp->projection_dim));
     if (hp->n_embd % hp->n_head != 0 || (hp->n_embd / hp->n_head) % 4 != 0)
         return mvk_fail(MOEVK_ERR_FORMAT,
                         "clip.vision.embedding_length %d / attention.head_count %d must give a head size divisible by 4 "
@@ -419,41 +391,11 @@ moevk_status mvk_vision_hparams_load(const gguf_file *f, mvk_vision_hparams *hp)
 
 moevk_status mvk_vision_check_tensors(const gguf_file *f, const mvk_vision_hparams *hp) {
     if (!f || !hp) return mvk_fail(MOEVK_ERR_INVALID_ARG, "mvk_vision_check_tensors: NULL argument");
-    const int64_t d = hp->n_embd, p = hp->patch_size, F = hp->n_ff, M = hp->n_merged, O = hp->n_mmproj_embd;
-    REQ4(f, p, p, 3, d, "v.patch_embd.weight");
-    REQ4(f, p, p, 3, d, "v.patch_embd.weight.1");
-    REQ1(f, d, "v.patch_embd.bias");
-    REQ2(f, d, hp->n_pos, "v.position_embd.weight");
-    for (int l = 0; l < hp->n_layer; l++) {
-        REQ1(f, d, "v.blk.%d.ln1.weight", l);
-        REQ1(f, d, "v.blk.%d.ln1.bias", l);
-        REQ2(f, d, 3 * d, "v.blk.%d.attn_qkv.weight", l);
-        REQ1(f, 3 * d, "v.blk.%d.attn_qkv.bias", l);
-        REQ2(f, d, d, "v.blk.%d.attn_out.weight", l);
-        REQ1(f, d, "v.blk.%d.attn_out.bias", l);
-        REQ1(f, d, "v.blk.%d.ln2.weight", l);
-        REQ1(f, d, "v.blk.%d.ln2.bias", l);
-        REQ2(f, d, F, "v.blk.%d.ffn_up.weight", l);
-        REQ1(f, F, "v.blk.%d.ffn_up.bias", l);
-        REQ2(f, F, d, "v.blk.%d.ffn_down.weight", l);
-        REQ1(f, d, "v.blk.%d.ffn_down.bias", l);
-    }
-    REQ1(f, d, "v.post_ln.weight");
-    REQ1(f, d, "v.post_ln.bias");
-    REQ2(f, M, M, "mm.0.weight");
-    REQ1(f, M, "mm.0.bias");
-    REQ2(f, M, O, "mm.2.weight");
-    REQ1(f, O, "mm.2.bias");
-    for (int k = 0; k < hp->n_deepstack; k++) {
-        int L = hp->deepstack_layers[k];
-        REQ1(f, M, "v.deepstack.%d.norm.weight", L);
-        REQ1(f, M, "v.deepstack.%d.norm.bias", L);
-        REQ2(f, M, M, "v.deepstack.%d.fc1.weight", L);
-        REQ1(f, M, "v.deepstack.%d.fc1.bias", L);
-        REQ2(f, M, O, "v.deepstack.%d.fc2.weight", L);
-        REQ1(f, O, "v.deepstack.%d.fc2.bias", L);
-    }
-    return MOEVK_OK;
+    int64_t dims[MVK_D_COUNT];
+    mvk_tensor_group g[3];
+    mvk_vision_dims(hp, dims);
+    mvk_vision_tensor_groups(hp, NULL, NULL, 0, NULL, 0, g);
+    return mvk_walk_tensors(f, g, 3, dims, NULL, NULL);
 }
 
 moevk_status mvk_check_text_vision_pair(const mvk_text_hparams *t, const mvk_vision_hparams *v) {

@@ -24,12 +24,7 @@
 #include "gguf.h"
 #include "moevk.h"
 
-typedef enum mvk_arch {
-    MVK_ARCH_QWEN3VLMOE = 0, /* "qwen3vlmoe": MoE FFN, IMROPE, deepstack */
-    MVK_ARCH_QWEN3VL,        /* "qwen3vl": dense FFN, IMROPE, deepstack */
-    MVK_ARCH_QWEN3MOE,       /* "qwen3moe": MoE FFN, NEOX rope, text only */
-    MVK_ARCH_QWEN3,          /* "qwen3": dense FFN, NEOX rope, text only */
-} mvk_arch;
+struct mvk_family;
 
 typedef enum mvk_rope_mode {
     MVK_ROPE_NEOX = 0,   /* split-half pairs (i, i + n_rot/2), one position */
@@ -40,10 +35,10 @@ typedef enum mvk_rope_mode {
 
 /* Text model. All counts > 0 unless stated. */
 typedef struct mvk_text_hparams {
-    mvk_arch arch;
-    const char *arch_name;  /* "qwen3vlmoe", ... (static string) */
-    int is_moe;             /* qwen3vlmoe, qwen3moe */
-    int has_vision_input;   /* qwen3vlmoe, qwen3vl: image rows of width n_embd_inp */
+    const struct mvk_family *fam; /* the family claiming general.architecture (engine/arch/) */
+    const char *arch_name;  /* fam->arch: "qwen3vlmoe", ... (static string) */
+    int is_moe;             /* the family may hold MoE layers (fam->kinds) */
+    int has_vision_input;   /* fam->vision_input: image rows of width n_embd_inp */
     int n_layer;            /* {arch}.block_count */
     int64_t n_ctx_train;    /* {arch}.context_length */
     int n_embd;             /* {arch}.embedding_length */
@@ -59,7 +54,7 @@ typedef struct mvk_text_hparams {
     float rms_eps;          /* {arch}.attention.layer_norm_rms_epsilon */
     float rope_freq_base;   /* {arch}.rope.freq_base (default 10000) */
     int rope_sections[4];   /* {arch}.rope.dimension_sections [t, h, w, e]; required for IMROPE, else 0 */
-    mvk_rope_mode rope_mode;/* IMROPE for the VL archs, NEOX otherwise (not stored in the file) */
+    mvk_rope_mode rope_mode;/* fam->rope_imrope: IMROPE for the VL archs, NEOX otherwise (not stored in the file) */
     int n_deepstack;        /* {arch}.n_deepstack_layers (default 0; 0 for text-only archs) */
     int n_embd_inp;         /* n_embd * (1 + n_deepstack): width of an input embedding row */
     int n_vocab;            /* ne[1] of token_embd.weight */
@@ -150,7 +145,27 @@ const gguf_tensor_info *mvk_find_tensorf(const gguf_file *f, const char *fmt, ..
 #endif
     ;
 
-/* "qwen3vlmoe", ... */
-const char *mvk_arch_name(mvk_arch a);
+/* For the families (engine/arch/): u32 key "{prefix}.{suffix}" > 0 (absent: def, or an error if
+ * required); f32 key, finite and >= 0. */
+moevk_status mvk_key_pos(const gguf_file *f, const char *prefix, const char *suffix, int required, int def, int *out);
+moevk_status mvk_key_f32(const gguf_file *f, const char *prefix, const char *suffix, int required, float def, float *out);
+/* The MoE keys: expert_count, expert_used_count, expert_feed_forward_length (fallback n_ff / k). */
+moevk_status mvk_hp_read_moe(const gguf_file *f, mvk_text_hparams *hp);
+/* The interleaved M-RoPE keys of the VL families: rope.dimension_sections, n_deepstack_layers. */
+moevk_status mvk_hp_read_mrope(const gguf_file *f, mvk_text_hparams *hp);
+
+/* The shapes of the tensor tables (engine/arch/family.h, mvk_dim) for these hyper-parameters. */
+void mvk_text_dims(const mvk_text_hparams *hp, int64_t *dims);
+void mvk_vision_dims(const mvk_vision_hparams *hp, int64_t *dims);
+
+struct mvk_tensor_group;
+/* The text model's tensor groups [2] (globals, layers): destinations NULL for a check only, else
+ * the mvk_lm_weights and layer 0's mvk_lm_layer, layer_stride apart. */
+void mvk_text_tensor_groups(const mvk_text_hparams *hp, void *globals, void *layers, size_t layer_stride,
+                            struct mvk_tensor_group *g);
+/* The mmproj's groups [3] (globals, ViT blocks, DeepStack taps): destinations as above (mvk_vision,
+ * mvk_vit_layer, mvk_deepstack). */
+void mvk_vision_tensor_groups(const mvk_vision_hparams *hp, void *vision, void *blocks, size_t block_stride, void *taps,
+                              size_t tap_stride, struct mvk_tensor_group *g);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "gguf.h"
 #include "model_hparams.h"
+#include "arch/family.h"
 #include "moevk.h"
 #include "gguf_writer.h"
 #include "test_util.h"
@@ -190,7 +191,7 @@ static void test_text_qwen3vlmoe(void **state) {
     set_n_tokens(&g_m, T_V);
     mvk_text_hparams hp;
     OK(text_status(&g_m, &hp, 1));
-    assert_int_equal(hp.arch, MVK_ARCH_QWEN3VLMOE);
+    assert_string_equal(hp.fam->arch, "qwen3vlmoe");
     assert_string_equal(hp.arch_name, "qwen3vlmoe");
     assert_true(hp.is_moe && hp.has_vision_input);
     assert_int_equal(hp.n_layer, T_L);
@@ -365,7 +366,7 @@ static void test_text_qwen3moe(void **state) {
     mvk_text_hparams hp;
     text_model(&g_m, "qwen3moe");
     OK(text_status(&g_m, &hp, 1));
-    assert_int_equal(hp.arch, MVK_ARCH_QWEN3MOE);
+    assert_string_equal(hp.fam->arch, "qwen3moe");
     assert_true(hp.is_moe);
     assert_false(hp.has_vision_input);
     assert_int_equal(hp.rope_mode, MVK_ROPE_NEOX);
@@ -380,7 +381,7 @@ static void test_text_qwen3vl_dense(void **state) {
     text_model(&g_m, "qwen3vl");
     gm_drop_t(&g_m, "output.weight");
     OK(text_status(&g_m, &hp, 1));
-    assert_int_equal(hp.arch, MVK_ARCH_QWEN3VL);
+    assert_string_equal(hp.fam->arch, "qwen3vl");
     assert_false(hp.is_moe);
     assert_int_equal(hp.rope_mode, MVK_ROPE_IMROPE);
     assert_int_equal(hp.n_ff, T_FF);
@@ -399,7 +400,7 @@ static void test_text_qwen3_dense(void **state) {
     mvk_text_hparams hp;
     text_model(&g_m, "qwen3");
     OK(text_status(&g_m, &hp, 1));
-    assert_int_equal(hp.arch, MVK_ARCH_QWEN3);
+    assert_string_equal(hp.fam->arch, "qwen3");
     assert_false(hp.is_moe);
     assert_false(hp.has_vision_input);
     assert_int_equal(hp.rope_mode, MVK_ROPE_NEOX);
@@ -586,7 +587,7 @@ static void test_golden_pair(void **state) {
     mvk_vision_hparams vh;
     OK(mvk_text_hparams_load(tf, &th));
     OK(mvk_text_check_tensors(tf, &th));
-    assert_int_equal(th.arch, MVK_ARCH_QWEN3VLMOE);
+    assert_string_equal(th.fam->arch, "qwen3vlmoe");
     assert_int_equal(th.n_layer, 3);
     assert_int_equal(th.n_embd, 64);
     assert_int_equal(th.n_head, 4);

@@ -1,0 +1,32 @@
+/* qwen3.c — the family Qwen3 dense (llama.cpp src/models/qwen3.cpp): attention with QK-norm and NEOX RoPE, a dense
+ * SwiGLU FFN in every layer; text only. */
+#include "layers.h"
+#include "mvk_status.h"
+
+static moevk_status read_hparams(const gguf_file *f, mvk_text_hparams *hp) {
+    (void)f;
+    (void)hp;
+    return MOEVK_OK; /* the common keys are all it reads */
+}
+
+static uint8_t layer_kind(const void *hp, int il) {
+    (void)hp;
+    (void)il;
+    return MVK_LAYER_ATTN | MVK_LAYER_DENSE;
+}
+
+static const mvk_tensor_spec globals[] = {MVK_ROWS_LM_GLOBALS};
+static const mvk_tensor_spec layer[] = {MVK_ROWS_ATTN_QK_NORM, MVK_ROWS_FFN_NORM, MVK_ROWS_DENSE_FFN};
+
+const mvk_family mvk_family_qwen3 = {
+    .arch = "qwen3",
+    .kinds = MVK_LAYER_ATTN | MVK_LAYER_DENSE,
+    .rope_imrope = 0,
+    .vision_input = 0,
+    .read_hparams = read_hparams,
+    .layer_kind = layer_kind,
+    .globals = globals,
+    .n_globals = MVK_COUNT(globals),
+    .layer = layer,
+    .n_layer_spec = MVK_COUNT(layer),
+};
