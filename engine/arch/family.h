@@ -6,6 +6,7 @@
  *   - its tensor table: name pattern, shape in terms of the hyper-parameters, which layers hold it,
  *     where it lands. ONE walker (mvk_walk_tensors) reads that table for the shape check, the
  *     sizing pass, the upload and the expert sources;
+ *   - its layer recording, written over the layer toolkit (layers.h: attention, moe_ffn, ...);
  *   - its positions mode (NEOX or interleaved M-RoPE) and whether it takes image rows.
  *
  * Adding a family: a new engine/arch/<arch>.c with its descriptor, listed in families.c. */
@@ -20,6 +21,7 @@
 #include "vk_backend.h"
 
 struct mvk_text_hparams;
+struct mvk_lm_rec;
 
 /* What one layer holds: its token mixer and its FFN. Bits, so a table row can name the layers it
  * belongs to as a mask ("every layer with an attention mixer"). */
@@ -108,6 +110,8 @@ typedef struct mvk_family {
     moevk_status (*read_hparams)(const gguf_file *f, struct mvk_text_hparams *hp);
     /* The kind of layer il (mvk_layer_kind bits). */
     uint8_t (*layer_kind)(const void *hp, int il);
+    /* Records layer il into r's stream, over the layer toolkit (layers.h). */
+    moevk_status (*record_layer)(const struct mvk_lm_rec *r, int il);
     const mvk_tensor_spec *globals; /* token_embd, output_norm, output */
     int n_globals;
     const mvk_tensor_spec *layer;   /* per-layer rows (filtered by .layers against the layer's kind) */

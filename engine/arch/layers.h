@@ -47,6 +47,66 @@
     {"blk.%d.ffn_up.weight", {MVK_D_EMBD, MVK_D_FF}, 2, MVK_LAYER_DENSE, 0, 0, offsetof(mvk_lm_layer, ffn_up)},      \
     {"blk.%d.ffn_down.weight", {MVK_D_FF, MVK_D_EMBD}, 2, MVK_LAYER_DENSE, 0, 0, offsetof(mvk_lm_layer, ffn_down)}
 
+/* ---------------------------------------------------------------- the layer toolkit (layers.c)
+ * What a family's layer recording is written over. Each helper allocates its own scratch from the
+ * stream (the caller marks and resets it around a layer) and adds its result into the residual
+ * stream io->h. */
+
+/* The inputs of one recording of the decoder layers (a prefill batch of T tokens, or the decode step). */
+typedef struct mvk_lm_io {
+    int T;
+    mvk_tensor *h;              /* [n_embd][T] residual stream, updated in place */
+    const mvk_tensor *pos;      /* I32 [4T] planar (NEOX: [T]) */
+    const mvk_tensor *kv_idx;   /* I32 [T] KV rows written */
+    const mvk_tensor *n_kv;     /* I32 [1] valid KV rows after this batch */
+    const mvk_tensor *img;      /* NULL or [n_embd_out][n_img] image rows (deepstack source) */
+    int64_t img_start, n_img;
+    const mvk_tensor *rt_ids;   /* NULL or I32 [k][T][n_layer] */
+    const mvk_tensor *rt_w;     /* NULL or F32 [k][T][n_layer] */
+    /* expert streaming (m->xc.active): the expert matmuls read the slot
+     * pools through slot ids the host writes (docs/EXPERT_CACHE.md) */
+    int xmode;                  /* MVK_XM_NONE, MVK_XM_DECODE (cut, resolved at replay), MVK_XM_PREFILL (resolved while recording) */
+    vk_buffer *slot_buf;        /* host-visible I32: decode [n_layer][k], prefill [T][k] */
+    int32_t *slot_host;         /* its mapping */
+    vk_buffer *pred_buf;        /* decode: host-visible I32 [n_layer][k] predicted ids, or NULL */
+    int32_t *ids_host;          /* prefill: [T][k] routed ids of the layer */
+    int32_t *round_of;          /* prefill: [n_expert] round of each expert */
+    int32_t *round_ids;         /* prefill: [T][k] ids of this round (-1: other rounds) */
+} mvk_lm_io;
+
+enum { MVK_XM_NONE = 0, MVK_XM_DECODE = 1, MVK_XM_PREFILL = 2 };
+
+/* One recording: the model, the stream, the batch. */
+typedef struct mvk_lm_rec {
+    moevk_model *m;
+    vk_stream *st;
+    const mvk_lm_io *io;
+} mvk_lm_rec;
+
+/* h += Wo · attention(rope(qk_norm(Wq·x)), rope(qk_norm(Wk·x)), Wv·x), x = rms_norm(h) (Qwen3):
+ * K and V are appended to layer il's KV cache at io->kv_idx; causal GQA over io->n_kv rows. */
+moevk_status mvk_attn_qk_norm(const mvk_lm_rec *r, int il);
+/* h += MoE(rms_norm(h)): router -> softmax over all experts -> top-k -> renormalise -> expert SwiGLU
+ * -> weighted sum in slot order. Routing ids/weights land in io->rt_ids/rt_w (layer il). Expert
+ * streaming (docs/EXPERT_CACHE.md) is hidden here: with io->xmode set the expert matmuls read the
+ * slot pools, the decode step is cut for the host to resolve slots, a prefill runs in rounds. */
+moevk_status mvk_ffn_moe(const mvk_lm_rec *r, int il);
+/* h += W_down · (silu(W_gate·x) * W_up·x), x = rms_norm(h). */
+moevk_status mvk_ffn_dense(const mvk_lm_rec *r, int il);
+/* DeepStack: after layer il < n_deepstack, slice il+1 of the image rows joins the image positions. */
+moevk_status mvk_deepstack_add(const mvk_lm_rec *r, int il);
+
+static inline mvk_tensor mvk_as2d(const mvk_tensor *t, int64_t ne0, int64_t ne1) {
+    return mvk_tensor_make(t->buf, t->off, t->type, ne0, ne1, 1, 1);
+}
+static inline mvk_tensor mvk_as3d(const mvk_tensor *t, int64_t ne0, int64_t ne1, int64_t ne2) {
+    return mvk_tensor_make(t->buf, t->off, t->type, ne0, ne1, ne2, 1);
+}
+/* Rows [r0, r0+n) of a contiguous [ne0][*] tensor. */
+static inline mvk_tensor mvk_rows(const mvk_tensor *t, int64_t r0, int64_t n) {
+    return mvk_tensor_make(t->buf, t->off + (uint64_t)(r0 * t->nb[1]), t->type, t->ne[0], n, 1, 1);
+}
+
 #define MVK_COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 #endif

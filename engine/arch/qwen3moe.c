@@ -13,6 +13,12 @@ static uint8_t layer_kind(const void *hp, int il) {
     return MVK_LAYER_ATTN | MVK_LAYER_MOE;
 }
 
+/* One decoder layer (llama.cpp's graph of qwen3moe): attention, then the FFN; each adds into the residual stream. */
+static moevk_status record_layer(const mvk_lm_rec *r, int il) {
+    MVK_TRY(mvk_attn_qk_norm(r, il));
+    return mvk_ffn_moe(r, il);
+}
+
 static const mvk_tensor_spec globals[] = {MVK_ROWS_LM_GLOBALS};
 static const mvk_tensor_spec layer[] = {MVK_ROWS_ATTN_QK_NORM, MVK_ROWS_FFN_NORM, MVK_ROWS_MOE};
 
@@ -23,6 +29,7 @@ const mvk_family mvk_family_qwen3moe = {
     .vision_input = 0,
     .read_hparams = read_hparams,
     .layer_kind = layer_kind,
+    .record_layer = record_layer,
     .globals = globals,
     .n_globals = MVK_COUNT(globals),
     .layer = layer,

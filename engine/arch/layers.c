@@ -1,0 +1,220 @@
+/* layers.c — the layer toolkit the families record their layers with (layers.h): Qwen3 attention
+ * with QK-norm, the MoE FFN (hiding expert streaming), the dense SwiGLU FFN, DeepStack. Spec:
+ * shared/docs/qwen3vl-moe.md §3.9-§3.11; llama.cpp src/llama-graph.cpp build_attn / build_moe_ffn. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layers.h"
+#include "mvk_status.h"
+
+/* Prefill streaming, after the gate of layer il was recorded: runs what is
+ * recorded so far, reads the layer's routed ids and plans the rounds (each at
+ * most S distinct experts). Returns the number of rounds. */
+static moevk_status prefill_gate(moevk_model *m, vk_stream *st, const mvk_lm_io *io, int il, int *n_rounds) {
+    const int64_t k = m->hp.n_expert_used, T = io->T;
+    MVK_TRY(vk_stream_cut(st));
+    MVK_TRY(vk_stream_submit_segment(st, vk_stream_segment_count(st) - 2));
+    MVK_TRY(vk_download(m->ctx, io->rt_ids->buf, io->rt_ids->off + (uint64_t)(il * k * T * 4), io->ids_host, (uint64_t)(k * T * 4)));
+    *n_rounds = mvk_xc_plan_rounds(&m->xc, il, io->ids_host, (int)(k * T), io->round_of);
+    return MOEVK_OK;
+}
+
+/* Prefill round r of layer il: makes its experts resident and writes the
+ * slot ids (entries of other rounds get -1: zero rows). For r > 0 the
+ * previous round's recorded work runs first (its slots may be reused). */
+static moevk_status prefill_round(moevk_model *m, vk_stream *st, const mvk_lm_io *io, int il, int r) {
+    const int n = (int)(m->hp.n_expert_used * io->T);
+    if (r > 0) {
+        MVK_TRY(vk_stream_cut(st));
+        MVK_TRY(vk_stream_submit_segment(st, vk_stream_segment_count(st) - 2));
+    }
+    for (int i = 0; i < n; i++) {
+        int e = io->ids_host[i];
+        io->round_ids[i] = (e >= 0 && e < m->hp.n_expert && io->round_of[e] == r) ? e : -1;
+    }
+    return mvk_xc_resolve(&m->xc, m->ctx, il, io->round_ids, io->slot_host, n, 0);
+}
+
+/* The routed experts of one MoE layer: gate and up matmuls, SwiGLU, down
+ * matmul into dn [E][k][T]. w3: the gate, up and down weights [K][N][E or S];
+ * ids: expert (or slot) ids [k][T]. acc: add into dn instead of writing it
+ * (prefill rounds; entries of other rounds are exact zeros). */
+static moevk_status record_experts(vk_stream *st, const mvk_tensor *u, const mvk_tensor *const w3[3], const mvk_tensor *ids,
+                                   const mvk_tensor *dn, int acc, int64_t E, int64_t F, int64_t k, int64_t T) {
+    moevk_status s = MOEVK_OK;
+    mvk_tensor g, up, tmp;
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, F, k, T, 1, &g));
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, F, k, T, 1, &up));
+    TRY(vk_op_mul_mat_id(st, &g, u, w3[0], ids));
+    TRY(vk_op_mul_mat_id(st, &up, u, w3[1], ids));
+    TRY(vk_op_swiglu(st, &g, &g, &up));
+    if (!acc) {
+        TRY(vk_op_mul_mat_id(st, dn, &g, w3[2], ids));
+    } else {
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, k, T, 1, &tmp));
+        TRY(vk_op_mul_mat_id(st, &tmp, &g, w3[2], ids));
+        TRY(vk_op_add(st, dn, dn, &tmp));
+    }
+done:
+    return s;
+}
+
+moevk_status mvk_attn_qk_norm(const mvk_lm_rec *r, int il) {
+    moevk_model *m = r->m;
+    vk_stream *st = r->st;
+    const mvk_lm_io *io = r->io;
+    const mvk_text_hparams *hp = &m->hp;
+    const mvk_lm_layer *l = &m->layers[il];
+    moevk_status s = MOEVK_OK;
+    const int64_t T = io->T, E = hp->n_embd, hd = hp->head_dim, hdv = hp->head_dim_v, Hq = hp->n_head, Hk = hp->n_head_kv;
+    const int64_t n_ctx = m->n_ctx;
+    vk_rope_params rp = {.mode = hp->rope_mode == MVK_ROPE_IMROPE ? VK_ROPE_IMROPE : VK_ROPE_NEOX,
+                         .n_dims = hp->n_rot, .freq_base = hp->rope_freq_base,
+                         .sections = {hp->rope_sections[0], hp->rope_sections[1], hp->rope_sections[2], hp->rope_sections[3]}};
+    vk_attn_params ap = {.scale = 1.0f / sqrtf((float)hd), .causal = 1};
+    mvk_tensor a, q, kk, v, qn, kn, qr, kr, att, o;
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &a));
+    TRY(vk_op_rms_norm(st, &a, io->h, &l->attn_norm, hp->rms_eps));
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, Hq * hd, T, 1, 1, &q));
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, Hk * hd, T, 1, 1, &kk));
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, Hk * hdv, T, 1, 1, &v));
+    TRY(vk_op_matmul(st, &q, &a, &l->wq, NULL));
+    TRY(vk_op_matmul(st, &kk, &a, &l->wk, NULL));
+    TRY(vk_op_matmul(st, &v, &a, &l->wv, NULL));
+    /* per-head RMSNorm of Q and K (before RoPE) */
+    mvk_tensor q3 = mvk_as3d(&q, hd, Hq, T), k3 = mvk_as3d(&kk, hd, Hk, T);
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq, T, 1, &qn));
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hk, T, 1, &kn));
+    TRY(vk_op_rms_norm(st, &qn, &q3, &l->q_norm, hp->rms_eps));
+    TRY(vk_op_rms_norm(st, &kn, &k3, &l->k_norm, hp->rms_eps));
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq, T, 1, &qr));
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hk, T, 1, &kr));
+    TRY(vk_op_rope(st, &qr, &qn, io->pos, &rp));
+    TRY(vk_op_rope(st, &kr, &kn, io->pos, &rp));
+    /* append K (after RoPE) and V to the cache at the KV indices */
+    mvk_tensor kc = mvk_tensor_make(l->k_cache, 0, m->kv_type, Hk * hd, n_ctx, 1, 1);
+    mvk_tensor vcache = mvk_tensor_make(l->v_cache, 0, m->kv_type, Hk * hdv, n_ctx, 1, 1);
+    mvk_tensor kr2 = mvk_as2d(&kr, Hk * hd, T);
+    TRY(vk_op_set_rows(st, &kc, &kr2, io->kv_idx));
+    TRY(vk_op_set_rows(st, &vcache, &v, io->kv_idx));
+    mvk_tensor kc3 = mvk_as3d(&kc, hd, Hk, n_ctx), vc3 = mvk_as3d(&vcache, hdv, Hk, n_ctx);
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, hdv, Hq, T, 1, &att));
+    TRY(vk_op_attention(st, &att, &qr, &kc3, &vc3, io->n_kv, &ap));
+    mvk_tensor att2 = mvk_as2d(&att, Hq * hdv, T);
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &o));
+    TRY(vk_op_matmul(st, &o, &att2, &l->wo, NULL));
+    TRY(vk_op_add(st, io->h, io->h, &o));
+done:
+    return s;
+}
+
+moevk_status mvk_ffn_moe(const mvk_lm_rec *r, int il) {
+    moevk_model *m = r->m;
+    vk_stream *st = r->st;
+    const mvk_lm_io *io = r->io;
+    const mvk_text_hparams *hp = &m->hp;
+    const mvk_lm_layer *l = &m->layers[il];
+    moevk_status s = MOEVK_OK;
+    const int64_t T = io->T, E = hp->n_embd, k = hp->n_expert_used;
+    mvk_tensor u;
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &u));
+    TRY(vk_op_rms_norm(st, &u, io->h, &l->ffn_norm, hp->rms_eps));
+    const int64_t X = hp->n_expert, F = hp->n_ff_exp;
+    mvk_tensor logits, ids, w, dn, moe;
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, X, T, 1, 1, &logits));
+    TRY(vk_op_matmul(st, &logits, &u, &l->gate_inp, NULL));
+    if (io->rt_ids) {
+        ids = mvk_tensor_make(io->rt_ids->buf, io->rt_ids->off + (uint64_t)(il * k * T * 4), MVK_TYPE_I32, k, T, 1, 1);
+        w = mvk_tensor_make(io->rt_w->buf, io->rt_w->off + (uint64_t)(il * k * T * 4), MVK_TYPE_F32, k, T, 1, 1);
+    } else {
+        TRY(vk_stream_scratch(st, MVK_TYPE_I32, k, T, 1, 1, &ids));
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, k, T, 1, 1, &w));
+    }
+    TRY(vk_op_moe_gate(st, &ids, &w, &logits, (int)k, VK_GATE_SOFTMAX_TOPK, 1));
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, k, T, 1, &dn));
+    if (io->xmode == MVK_XM_NONE) {
+        const mvk_tensor *w3[3] = {&l->gate_exps, &l->up_exps, &l->down_exps};
+        TRY(record_experts(st, &u, w3, &ids, &dn, 0, E, F, k, T));
+    } else {
+        const mvk_xc_layer *xl = &m->xc.L[il];
+        const mvk_tensor *w3[3] = {&xl->view[0], &xl->view[1], &xl->view[2]};
+        if (io->xmode == MVK_XM_DECODE) {
+            /* predict layer il+1's experts: its router on this layer's hidden state */
+            if (io->pred_buf && il + 1 < hp->n_layer) {
+                const mvk_lm_layer *l1 = &m->layers[il + 1];
+                mvk_tensor pn, pl, pw;
+                mvk_tensor pid = mvk_tensor_make(io->pred_buf, (uint64_t)((il + 1) * k * 4), MVK_TYPE_I32, k, 1, 1, 1);
+                TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, 1, 1, 1, &pn));
+                TRY(vk_op_rms_norm(st, &pn, io->h, &l1->ffn_norm, hp->rms_eps));
+                TRY(vk_stream_scratch(st, MVK_TYPE_F32, X, 1, 1, 1, &pl));
+                TRY(vk_op_matmul(st, &pl, &pn, &l1->gate_inp, NULL));
+                TRY(vk_stream_scratch(st, MVK_TYPE_F32, k, 1, 1, 1, &pw));
+                TRY(vk_op_moe_gate(st, &pid, &pw, &pl, (int)k, VK_GATE_SOFTMAX_TOPK, 1));
+            }
+            /* the host resolves the ids to slots between these two segments */
+            TRY(vk_stream_cut(st));
+            mvk_tensor sid = mvk_tensor_make(io->slot_buf, (uint64_t)(il * k * 4), MVK_TYPE_I32, k, 1, 1, 1);
+            TRY(record_experts(st, &u, w3, &sid, &dn, 0, E, F, k, T));
+        } else {
+            int n_rounds = 0;
+            TRY(prefill_gate(m, st, io, il, &n_rounds));
+            mvk_tensor sid = mvk_tensor_make(io->slot_buf, 0, MVK_TYPE_I32, k, T, 1, 1);
+            for (int rd = 0; rd < n_rounds; rd++) {
+                vk_scratch_mark rm = vk_stream_scratch_mark(st);
+                TRY(prefill_round(m, st, io, il, rd));
+                TRY(record_experts(st, &u, w3, &sid, &dn, rd > 0, E, F, k, T));
+                vk_stream_scratch_reset(st, rm);
+            }
+        }
+    }
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &moe));
+    TRY(vk_op_moe_combine(st, &moe, &dn, &w));
+    TRY(vk_op_add(st, io->h, io->h, &moe));
+done:
+    return s;
+}
+
+moevk_status mvk_ffn_dense(const mvk_lm_rec *r, int il) {
+    moevk_model *m = r->m;
+    vk_stream *st = r->st;
+    const mvk_lm_io *io = r->io;
+    const mvk_text_hparams *hp = &m->hp;
+    const mvk_lm_layer *l = &m->layers[il];
+    moevk_status s = MOEVK_OK;
+    const int64_t T = io->T, E = hp->n_embd;
+    mvk_tensor u;
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &u));
+    TRY(vk_op_rms_norm(st, &u, io->h, &l->ffn_norm, hp->rms_eps));
+    const int64_t F = hp->n_ff;
+    mvk_tensor g, up, dn;
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, F, T, 1, 1, &g));
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, F, T, 1, 1, &up));
+    TRY(vk_op_matmul(st, &g, &u, &l->ffn_gate, NULL));
+    TRY(vk_op_matmul(st, &up, &u, &l->ffn_up, NULL));
+    TRY(vk_op_swiglu(st, &g, &g, &up));
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &dn));
+    TRY(vk_op_matmul(st, &dn, &g, &l->ffn_down, NULL));
+    TRY(vk_op_add(st, io->h, io->h, &dn));
+done:
+    return s;
+}
+
+moevk_status mvk_deepstack_add(const mvk_lm_rec *r, int il) {
+    moevk_model *m = r->m;
+    vk_stream *st = r->st;
+    const mvk_lm_io *io = r->io;
+    const mvk_text_hparams *hp = &m->hp;
+    const int64_t E = hp->n_embd;
+    moevk_status s = MOEVK_OK;
+    /* DeepStack: slice il+1 of the image rows joins the image positions */
+    if (io->img && il < hp->n_deepstack && io->n_img > 0) {
+        mvk_tensor hv = mvk_rows(io->h, io->img_start, io->n_img);
+        int64_t ne[4] = {E, io->n_img, 1, 1};
+        int64_t nb[4] = {4, io->img->nb[1], io->img->nb[1] * io->n_img, io->img->nb[1] * io->n_img};
+        mvk_tensor src = mvk_tensor_view(io->img, (uint64_t)((il + 1) * E * 4), ne, nb);
+        TRY(vk_op_add(st, &hv, &hv, &src));
+    }
+done:
+    return s;
+}
