@@ -4,19 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "arch/family.h"
 #include "engine_internal.h"
 #include "image.h"
 #include "mvk_status.h"
 #include "sampling.h"
 
-
-double mvk_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 moevk_status moevk_list_devices(char (*names)[256], int cap, int *n_out) {
     if (!n_out || (cap > 0 && !names)) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_list_devices: NULL argument");
@@ -176,40 +170,6 @@ moevk_status moevk_model_get_info(const moevk_model *m, moevk_model_info *o) {
 
 /* ---------------------------------------------------------------- telemetry */
 
-size_t mvk_route_stride(const moevk_model *m) {
-    return m->hp.is_moe ? (size_t)m->hp.n_layer * (size_t)m->hp.n_expert_used : 0;
-}
-
-moevk_status mvk_route_push(moevk_model *m, int32_t pos, moevk_token_kind kind, int32_t token, int32_t turn,
-                            const int32_t *ids, const float *w, size_t stride_tok) {
-    size_t S = mvk_route_stride(m);
-    if (m->n_routes == m->cap_routes) {
-        size_t cap = m->cap_routes ? m->cap_routes * 2 : 256;
-        mvk_route_rec *r = realloc(m->routes, cap * sizeof *r);
-        if (!r) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
-        m->routes = r;
-        if (S) {
-            int32_t *ni = realloc(m->route_ids, cap * S * sizeof *ni);
-            if (!ni) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
-            m->route_ids = ni;
-            float *nw = realloc(m->route_w, cap * S * sizeof *nw);
-            if (!nw) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
-            m->route_w = nw;
-        }
-        m->cap_routes = cap;
-    }
-    size_t i = m->n_routes;
-    m->routes[i] = (mvk_route_rec){pos, (int32_t)kind, token, turn};
-    /* ids/w are [n_layer][stride_tok][k]: gather layer by layer */
-    size_t k = (size_t)m->hp.n_expert_used;
-    for (size_t l = 0; S && l < (size_t)m->hp.n_layer; l++) {
-        memcpy(m->route_ids + i * S + l * k, ids + l * stride_tok * k, k * sizeof *ids);
-        memcpy(m->route_w + i * S + l * k, w + l * stride_tok * k, k * sizeof *w);
-    }
-    m->n_routes++;
-    return MOEVK_OK;
-}
-
 size_t moevk_routing_count(const moevk_model *m) { return m ? m->n_routes : 0; }
 
 moevk_status moevk_routing_get(const moevk_model *m, size_t i, moevk_token_route *route, int32_t *ids, float *weights,
@@ -232,84 +192,20 @@ moevk_status moevk_routing_get(const moevk_model *m, size_t i, moevk_token_route
 
 /* ---------------------------------------------------------------- prompts */
 
-moevk_status mvk_tok_append(const moevk_model *m, const char *text, int special, int32_t **ids, size_t *n, size_t *cap) {
-    size_t len = strlen(text), need = mvk_tokenize_bound(len);
-    if (*n + need > *cap) {
-        size_t c = (*n + need) * 2;
-        int32_t *r = realloc(*ids, c * sizeof *r);
-        if (!r) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
-        *ids = r;
-        *cap = c;
-    }
-    size_t got = 0;
-    MVK_TRY(mvk_tokenize(m->tok, text, len, special ? MVK_TOK_PARSE_SPECIAL : 0, *ids + *n, *cap - *n, &got));
-    *n += got;
-    return MOEVK_OK;
-}
-
-moevk_status mvk_special_id(const moevk_model *m, const char *text, int32_t *id) {
-    *id = mvk_tokenizer_find(m->tok, text, strlen(text));
-    if (*id < 0) return mvk_fail(MOEVK_ERR_FORMAT, "the vocabulary has no '%s' token", text);
-    return MOEVK_OK;
-}
-
 moevk_status moevk_tokenize(const moevk_model *m, const char *text, int parse_special, int32_t *ids, size_t cap, size_t *n_out) {
     if (!m || !text || !n_out) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_tokenize: NULL argument");
     return mvk_tokenize(m->tok, text, strlen(text), parse_special ? MVK_TOK_PARSE_SPECIAL : 0, ids, cap, n_out);
 }
 
-/* Loads and preprocesses an image for the vision tower. */
-moevk_status mvk_prep_image(moevk_model *m, const char *path, const uint8_t *rgb, int w, int h, int min_t, int max_t,
-                            mvk_image_prep *out) {
-    mvk_image img = {0};
-    moevk_status s = path ? mvk_image_load_file(path, &img) : mvk_image_from_rgb(rgb, w, h, &img);
-    if (s != MOEVK_OK) return s;
-    mvk_image_prep_params pp = mvk_image_prep_default_params();
-    pp.patch = m->vis.hp.patch_size;
-    pp.merge = m->vis.hp.spatial_merge;
-    pp.min_tokens = min_t;
-    pp.max_tokens = max_t;
-    for (int c = 0; c < 3; c++) {
-        pp.mean[c] = m->vis.hp.image_mean[c];
-        pp.std[c] = m->vis.hp.image_std[c];
-    }
-    s = mvk_image_preprocess(&img, &pp, out);
-    mvk_image_free(&img);
-    return s;
-}
-
-void mvk_reset_sequence(moevk_model *m) {
-    mvk_chat_close(m);
-    m->n_past = 0;
-    m->pos_next = 0;
-    m->n_routes = 0;
-    m->text_len = 0;
-    if (m->text) m->text[0] = '\0';
-    memset(&m->timings, 0, sizeof m->timings);
-}
-
-moevk_status mvk_text_append(moevk_model *m, const char *s, size_t n) {
-    if (m->text_len + n + 1 > m->text_cap) {
-        size_t c = (m->text_len + n + 1) * 2;
-        char *t = realloc(m->text, c);
-        if (!t) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
-        m->text = t;
-        m->text_cap = c;
-    }
-    memcpy(m->text + m->text_len, s, n);
-    m->text_len += n;
-    m->text[m->text_len] = '\0';
-    return MOEVK_OK;
-}
-
 /* Finds the single run of image-pad ids. */
-static moevk_status find_pad_run(const int32_t *t, int n, int32_t pad, int *start, int *len) {
+static moevk_status find_pad_run(const int32_t *t, int n, int32_t pad, const char *pad_text, int *start, int *len) {
     *start = -1;
     *len = 0;
     for (int i = 0; i < n; i++) {
         if (t[i] != pad) continue;
         if (*start >= 0 && i != *start + *len)
-            return mvk_fail(MOEVK_ERR_INVALID_ARG, "the prompt has more than one run of <|image_pad|> tokens; one image per prompt is supported");
+            return mvk_fail(MOEVK_ERR_INVALID_ARG, "the prompt has more than one run of %s tokens; one image per prompt is supported",
+                            pad_text);
         if (*start < 0) *start = i;
         (*len)++;
     }
@@ -334,12 +230,14 @@ moevk_status moevk_eval(moevk_model *m, moevk_eval_params *p) {
     mvk_reset_sequence(m);
     int32_t pad = -1;
     int img_start = -1, img_len = 0, nx = 0, ny = 0;
-    if (m->has_vision) MVK_TRY(mvk_special_id(m, "<|image_pad|>", &pad));
-    if (pad >= 0) MVK_TRY(find_pad_run(p->tokens, n, pad, &img_start, &img_len));
+    const char *pad_text = hp->fam->prompt->image_pad; /* the family's image token */
+    if (m->has_vision) MVK_TRY(mvk_special_id(m, pad_text, &pad));
+    if (pad >= 0) MVK_TRY(find_pad_run(p->tokens, n, pad, pad_text, &img_start, &img_len));
     int has_image = p->pixels || p->image_path;
     if (has_image && !m->has_vision) return mvk_fail(MOEVK_ERR_INVALID_ARG, "an image was given but no mmproj is loaded");
-    if (img_len && !has_image) return mvk_fail(MOEVK_ERR_INVALID_ARG, "the tokens hold %d <|image_pad|> ids but no image was given", img_len);
-    if (has_image && !img_len) return mvk_fail(MOEVK_ERR_INVALID_ARG, "an image was given but the tokens hold no <|image_pad|> run");
+    if (img_len && !has_image)
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, "the tokens hold %d %s ids but no image was given", img_len, pad_text);
+    if (has_image && !img_len) return mvk_fail(MOEVK_ERR_INVALID_ARG, "an image was given but the tokens hold no %s run", pad_text);
     int n_img = 0;
     moevk_status s = MOEVK_OK;
     float *logits = NULL;
@@ -368,8 +266,8 @@ moevk_status moevk_eval(moevk_model *m, moevk_eval_params *p) {
         m->timings.image_nx = nx;
         m->timings.image_ny = ny;
         if (n_img != img_len) {
-            s = mvk_fail(MOEVK_ERR_SHAPE, "the image gives %d image tokens (%dx%d grid) but the prompt holds %d <|image_pad|> ids",
-                         n_img, nx, ny, img_len);
+            s = mvk_fail(MOEVK_ERR_SHAPE, "the image gives %d image tokens (%dx%d grid) but the prompt holds %d %s ids",
+                         n_img, nx, ny, img_len, pad_text);
             goto done;
         }
     }

@@ -1,8 +1,8 @@
 /* chat.c — conversations (moevk_chat_start / moevk_chat_turn) and the
  * single-shot moevk_generate built on them.
  *
- * The KV cache holds the conversation as Qwen3-VL's chat template renders
- * it (include/moevk.h): a turn prefills only its own text, after the tokens
+ * The KV cache holds the conversation as the family's chat template renders
+ * it (its mvk_prompt_format, engine/arch/; include/moevk.h): a turn prefills only its own text, after the tokens
  * of the earlier turns that are already cached.
  *
  * llama.cpp's llama-mtmd-cli (tools/mtmd/mtmd-cli.cpp) does almost the same:
@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/family.h"
 #include "engine_internal.h"
 #include "mvk_status.h"
 #include "sampling.h"
@@ -30,12 +31,6 @@ moevk_chat_params moevk_chat_default_params(void) {
     p.image_max_tokens = 4096;
     p.text_reserve = 192;
     return p;
-}
-
-void mvk_chat_close(moevk_model *m) {
-    mvk_image_prep_free(&m->chat_img);
-    m->chat_open = m->chat_broken = m->chat_turns = m->chat_has_image = 0;
-    m->chat_pending = -1;
 }
 
 int moevk_chat_turns(const moevk_model *m) { return m && m->chat_open ? m->chat_turns : 0; }
@@ -75,6 +70,7 @@ moevk_status moevk_chat_start(moevk_model *m, const moevk_chat_params *p) {
  * turn) and the opening of the assistant turn. */
 static moevk_status turn_tokens(moevk_model *m, const char *text, int32_t **ids, size_t *n, size_t *cap, int *img_start,
                                 int n_img) {
+    const mvk_prompt_format *pf = m->hp.fam->prompt; /* the family's chat template */
     *img_start = -1;
     if (m->chat_turns > 0) {
         if (m->chat_pending >= 0) {
@@ -86,14 +82,14 @@ static moevk_status turn_tokens(moevk_model *m, const char *text, int32_t **ids,
             }
             (*ids)[(*n)++] = m->chat_pending;
         }
-        MVK_TRY(mvk_tok_append(m, "<|im_end|>\n", 1, ids, n, cap));
+        MVK_TRY(mvk_tok_append(m, pf->turn_end, 1, ids, n, cap));
     }
-    MVK_TRY(mvk_tok_append(m, "<|im_start|>user\n", 1, ids, n, cap));
+    MVK_TRY(mvk_tok_append(m, pf->user_open, 1, ids, n, cap));
     if (n_img > 0) {
         int32_t vs, ve, pad;
-        MVK_TRY(mvk_special_id(m, "<|vision_start|>", &vs));
-        MVK_TRY(mvk_special_id(m, "<|vision_end|>", &ve));
-        MVK_TRY(mvk_special_id(m, "<|image_pad|>", &pad));
+        MVK_TRY(mvk_special_id(m, pf->image_start, &vs));
+        MVK_TRY(mvk_special_id(m, pf->image_end, &ve));
+        MVK_TRY(mvk_special_id(m, pf->image_pad, &pad));
         if (*n + (size_t)n_img + 2 > *cap) {
             size_t c = *n + (size_t)n_img + 64;
             int32_t *r = realloc(*ids, c * sizeof *r);
@@ -107,7 +103,7 @@ static moevk_status turn_tokens(moevk_model *m, const char *text, int32_t **ids,
         (*ids)[(*n)++] = ve;
     }
     MVK_TRY(mvk_tok_append(m, text, 0, ids, n, cap));
-    MVK_TRY(mvk_tok_append(m, "<|im_end|>\n<|im_start|>assistant\n", 1, ids, n, cap));
+    MVK_TRY(mvk_tok_append(m, pf->assistant_open, 1, ids, n, cap));
     return MOEVK_OK;
 }
 

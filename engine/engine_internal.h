@@ -205,12 +205,12 @@ moevk_status mvk_lm_kv_alloc(moevk_model *m);
  * next position after the prompt. */
 int mvk_prompt_positions(int n, int img_start, int nx, int ny, int pos0, int32_t *pos);
 
-/* telemetry (api.c): ids/w are [n_layer][stride_tok][k] */
+/* sequence.c: the routing record; ids/w are [n_layer][stride_tok][k] */
 moevk_status mvk_route_push(moevk_model *m, int32_t pos, moevk_token_kind kind, int32_t token, int32_t turn,
                             const int32_t *ids, const float *w, size_t stride_tok);
 size_t mvk_route_stride(const moevk_model *m); /* n_layer * k for MoE models, else 0 */
 
-/* helpers shared by api.c and chat.c */
+/* sequence.c: helpers of eval (api.c) and conversations (chat.c), which never call each other */
 double mvk_now_ms(void);
 /* Appends the tokens of text to *ids (grown as needed). */
 moevk_status mvk_tok_append(const moevk_model *m, const char *text, int special, int32_t **ids, size_t *n, size_t *cap);
@@ -222,7 +222,7 @@ moevk_status mvk_prep_image(moevk_model *m, const char *path, const uint8_t *rgb
 void mvk_reset_sequence(moevk_model *m);
 moevk_status mvk_text_append(moevk_model *m, const char *s, size_t n);
 
-/* chat.c: ends the conversation (frees its image). */
+/* sequence.c: ends the conversation (frees its image). */
 void mvk_chat_close(moevk_model *m);
 
 #endif

@@ -8,6 +8,16 @@ extern const mvk_family mvk_family_qwen3vlmoe, mvk_family_qwen3vl, mvk_family_qw
 static const mvk_family *const g_families[] = {&mvk_family_qwen3vlmoe, &mvk_family_qwen3vl, &mvk_family_qwen3moe,
                                                &mvk_family_qwen3};
 
+/* Qwen's ChatML (the Qwen3 / Qwen3-VL chat templates, no system turn, no thinking block) */
+const mvk_prompt_format mvk_prompt_chatml_qwen_vl = {
+    .turn_end = "<|im_end|>\n",
+    .user_open = "<|im_start|>user\n",
+    .assistant_open = "<|im_end|>\n<|im_start|>assistant\n",
+    .image_start = "<|vision_start|>",
+    .image_pad = "<|image_pad|>",
+    .image_end = "<|vision_end|>",
+};
+
 const mvk_family *mvk_family_find(const char *arch, size_t len) {
     for (size_t i = 0; i < sizeof g_families / sizeof g_families[0]; i++)
         if (strlen(g_families[i]->arch) == len && !memcmp(g_families[i]->arch, arch, len)) return g_families[i];

@@ -7,6 +7,7 @@
  *     where it lands. ONE walker (mvk_walk_tensors) reads that table for the shape check, the
  *     sizing pass, the upload and the expert sources;
  *   - its layer recording, written over the layer toolkit (layers.h: attention, moe_ffn, ...);
+ *   - its prompt format (chat template pieces, image start/pad/end tokens);
  *   - its positions mode (NEOX or interleaved M-RoPE) and whether it takes image rows.
  *
  * Adding a family: a new engine/arch/<arch>.c with its descriptor, listed in families.c. */
@@ -100,6 +101,20 @@ typedef moevk_status (*mvk_tensor_visit)(void *user, const mvk_tensor_spec *s, i
 moevk_status mvk_walk_tensors(const gguf_file *f, const mvk_tensor_group *groups, int n_groups, const int64_t *dims,
                               mvk_tensor_visit visit, void *user);
 
+/* A family's prompt format: the pieces of its chat template moevk renders (special tokens parsed),
+ * and its image tokens (NULL for a text-only family). */
+typedef struct mvk_prompt_format {
+    const char *turn_end;       /* closes a finished assistant turn before the next user turn */
+    const char *user_open;      /* opens a user turn */
+    const char *assistant_open; /* closes the user turn and opens the assistant's answer */
+    const char *image_start;    /* before the image rows */
+    const char *image_pad;      /* one per image row: the image embeddings replace these */
+    const char *image_end;      /* after the image rows */
+} mvk_prompt_format;
+
+/* ChatML with Qwen-VL's vision tokens (the Qwen3 and Qwen3-VL templates) */
+extern const mvk_prompt_format mvk_prompt_chatml_qwen_vl;
+
 /* The family of a text model. */
 typedef struct mvk_family {
     const char *arch;          /* general.architecture it claims */
@@ -112,6 +127,7 @@ typedef struct mvk_family {
     uint8_t (*layer_kind)(const void *hp, int il);
     /* Records layer il into r's stream, over the layer toolkit (layers.h). */
     moevk_status (*record_layer)(const struct mvk_lm_rec *r, int il);
+    const mvk_prompt_format *prompt;
     const mvk_tensor_spec *globals; /* token_embd, output_norm, output */
     int n_globals;
     const mvk_tensor_spec *layer;   /* per-layer rows (filtered by .layers against the layer's kind) */

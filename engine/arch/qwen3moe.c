@@ -30,6 +30,7 @@ const mvk_family mvk_family_qwen3moe = {
     .read_hparams = read_hparams,
     .layer_kind = layer_kind,
     .record_layer = record_layer,
+    .prompt = &mvk_prompt_chatml_qwen_vl,
     .globals = globals,
     .n_globals = MVK_COUNT(globals),
     .layer = layer,
