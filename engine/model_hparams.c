@@ -13,7 +13,6 @@
 #include "arch/family.h"
 #include "mvk_status.h"
 
-
 /* ------------------------------------------------------------ tensor lookup */
 
 static void fmt_shape(char *buf, size_t cap, const int64_t *ne, int n_dims) {
