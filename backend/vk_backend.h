@@ -258,6 +258,9 @@ moevk_status vk_op_moe_gate(vk_stream *s, const mvk_tensor *ids, const mvk_tenso
 /* Row-wise over ne[0]. w (and b) are F32 [ne0] or NULL. x, y may be strided views. */
 moevk_status vk_op_rms_norm(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, float eps);
 moevk_status vk_op_layer_norm(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, const mvk_tensor *b, float eps);
+/* Row-wise L2 normalisation over ne[0]: y = x / sqrt(Σx² + eps) (w: NULL or an extra [ne0] multiplier).
+ * Gated DeltaNet's q/k norm; llama.cpp's build_gdn_l2_norm with eps = layer_norm_rms_epsilon. */
+moevk_status vk_op_l2_norm(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, float eps);
 
 typedef enum vk_rope_mode {
     VK_ROPE_NEOX = 0,  /* pos I32 [T]; pairs (i, i + n_dims/2) */
@@ -300,6 +303,30 @@ typedef enum vk_gelu_kind { VK_GELU_TANH = 0, VK_GELU_ERF } vk_gelu_kind;
 moevk_status vk_op_gelu(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, vk_gelu_kind kind);
 /* y = silu(g) * u, element-wise. */
 moevk_status vk_op_swiglu(vk_stream *s, const mvk_tensor *y, const mvk_tensor *g, const mvk_tensor *u);
+/* y = 1 / (1 + e^-x), element-wise. */
+moevk_status vk_op_sigmoid(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x);
+/* y = x * sigmoid(u), element-wise (a gated attention output: x = attention, u = gate). */
+moevk_status vk_op_sigmoid_mul(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *u);
+
+/* ---- Gated DeltaNet (docs/families/qwen35.md §4.1) */
+/* Depthwise causal conv1d with a carried state, in place on the state:
+ * x[C][T] (ggml ne = [C, T]: channels contiguous per token, token stride free), w[K][C] F32 contiguous
+ * (ne = [K, C], one K-tap kernel per channel), state[K-1][C] F32 contiguous (ne = [K-1, C]: each
+ * channel's K-1 taps contiguous; the left context, overwritten with the last K-1 inputs),
+ * y[C][T] (may alias x). silu != 0 applies SiLU to the output. 2 <= K <= 16. */
+moevk_status vk_op_ssm_conv(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, const mvk_tensor *state,
+                            int silu);
+/* Gates of the delta rule: g[H][T] = softplus(alpha + dt_bias) * a, beta[H][T] = sigmoid(b).
+ * alpha, b [H][T] (token stride free); dt_bias, a F32 contiguous [H]; g, beta [H][T]. */
+moevk_status vk_op_gdn_gates(vk_stream *s, const mvk_tensor *g, const mvk_tensor *beta, const mvk_tensor *alpha,
+                             const mvk_tensor *b, const mvk_tensor *dt_bias, const mvk_tensor *a);
+/* The gated delta rule over T tokens (T = 1: the decode step), state updated in place:
+ * q, k [S][Hk][T]; v [S][Hv][T]; g, beta [Hv][T] (from vk_op_gdn_gates); state F32 contiguous
+ * [S][S][Hv] (ggml ne order; per head row j = value column, contiguous over the key index);
+ * o [S][Hv][T] (may alias v). Views with contiguous rows and free head/token strides (e.g. into
+ * the conv output). V head h reads K head h % Hk. scale: usually 1/sqrt(S). One dispatch. */
+moevk_status vk_op_delta_net(vk_stream *s, const mvk_tensor *o, const mvk_tensor *q, const mvk_tensor *k, const mvk_tensor *v,
+                             const mvk_tensor *g, const mvk_tensor *beta, const mvk_tensor *state, float scale);
 
 /* y[D][T] F32 = table[D][V] (any weight type) rows ids[t] (I32 [T]). Out-of-range ids give zeros. */
 moevk_status vk_op_get_rows(vk_stream *s, const mvk_tensor *y, const mvk_tensor *table, const mvk_tensor *ids);

@@ -1,7 +1,7 @@
-/* vk_op_norm.c — RMSNorm and LayerNorm, row-wise over ne[0] (shaders/norm.comp). */
+/* vk_op_norm.c — RMSNorm, LayerNorm and L2 norm, row-wise over ne[0] (shaders/norm.comp). */
 #include "vk_op_check.h"
 
-static moevk_status norm(vk_stream *s, const char *op, int ln, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w,
+static moevk_status norm(vk_stream *s, const char *op, const char *shader, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w,
                          const mvk_tensor *b, float eps) {
     if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL stream", op);
     MVK_TRY(vkc_f32(op, "x", x));
@@ -35,17 +35,21 @@ static moevk_status norm(vk_stream *s, const char *op, int ln, const mvk_tensor 
     while (wg < 256 && wg < (uint32_t)x->ne[0]) wg *= 2;
     while (wg > vkc_wg(ctx, wg)) wg /= 2;
     vk_bind binds[4] = {{x, 0}, {w ? w : x, 0}, {b ? b : x, 0}, {y, 1}};
-    vk_dispatch_desc d = {.shader = ln ? "norm_ln" : "norm_rms", .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 4,
+    vk_dispatch_desc d = {.shader = shader, .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 4,
                           .push = &pc, .push_size = sizeof pc};
     vk_split_groups(ctx, (uint32_t)nrows, d.groups);
     return vk_dispatch(s, &d);
 }
 
 moevk_status vk_op_rms_norm(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, float eps) {
-    return norm(s, "vk_op_rms_norm", 0, y, x, w, NULL, eps);
+    return norm(s, "vk_op_rms_norm", "norm_rms", y, x, w, NULL, eps);
 }
 
 moevk_status vk_op_layer_norm(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, const mvk_tensor *b,
                               float eps) {
-    return norm(s, "vk_op_layer_norm", 1, y, x, w, b, eps);
+    return norm(s, "vk_op_layer_norm", "norm_ln", y, x, w, b, eps);
+}
+
+moevk_status vk_op_l2_norm(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, float eps) {
+    return norm(s, "vk_op_l2_norm", "norm_l2", y, x, w, NULL, eps);
 }

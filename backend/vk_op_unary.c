@@ -1,14 +1,16 @@
-/* vk_op_unary.c — silu, gelu (tanh / erf), swiglu and scale (shaders/unary.comp).
+/* vk_op_unary.c — silu, gelu (tanh / erf), swiglu, scale, sigmoid and sigmoid_mul (shaders/unary.comp).
  * x, u, y are F32 with the same shape; any of them may be a strided view with
  * contiguous rows, and y may alias x (or g / u for swiglu): in-place works.
  * Contiguous tensors larger than the storage-buffer range are processed in
  * element ranges. */
+#include <string.h>
+
 #include "vk_op_check.h"
 
 static moevk_status unary(vk_stream *s, const char *op, const char *shader, const mvk_tensor *y, const mvk_tensor *x,
                           const mvk_tensor *u, float f) {
     if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL stream", op);
-    const char *xn = u ? "g" : "x";
+    const char *xn = u && !strcmp(op, "vk_op_swiglu") ? "g" : "x";
     MVK_TRY(vkc_f32(op, xn, x));
     MVK_TRY(vkc_f32(op, "y", y));
     MVK_TRY(vkc_same_shape(op, "y", y, xn, x));
@@ -70,4 +72,13 @@ moevk_status vk_op_gelu(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, 
 moevk_status vk_op_swiglu(vk_stream *s, const mvk_tensor *y, const mvk_tensor *g, const mvk_tensor *u) {
     if (!u) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_op_swiglu: u is NULL");
     return unary(s, "vk_op_swiglu", "unary_swiglu", y, g, u, 0.0f);
+}
+
+moevk_status vk_op_sigmoid(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x) {
+    return unary(s, "vk_op_sigmoid", "unary_sigmoid", y, x, NULL, 0.0f);
+}
+
+moevk_status vk_op_sigmoid_mul(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *u) {
+    if (!u) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_op_sigmoid_mul: u is NULL");
+    return unary(s, "vk_op_sigmoid_mul", "unary_sigmoid_mul", y, x, u, 0.0f);
 }

@@ -51,6 +51,32 @@ typedef struct pc_norm {
 } pc_norm;
 VK_PUSH_WORDS(pc_norm, 17);
 
+/* shaders/ssm_conv.comp */
+typedef struct pc_ssm_conv {
+    uint32_t C, T;
+    uint32_t sx1, sy1;               /* token strides, floats */
+    uint32_t ox, ow, os, oy;
+    uint32_t silu;
+} pc_ssm_conv;
+VK_PUSH_WORDS(pc_ssm_conv, 9);
+
+/* shaders/gdn_gates.comp */
+typedef struct pc_gdn_gates {
+    uint32_t H, n;                   /* heads, H·T invocations */
+    uint32_t sa1, sb1, sg1, sbe1;    /* token strides, floats */
+    uint32_t oa, ob, odt, oaa, og, obe;
+} pc_gdn_gates;
+VK_PUSH_WORDS(pc_gdn_gates, 12);
+
+/* shaders/delta_net.comp */
+typedef struct pc_delta_net {
+    uint32_t Hk, Hv, T, n_jt;        /* n_jt: value-column tiles per head */
+    uint32_t sq1, sq2, sk1, sk2, sv1, sv2, sg1, sb1, so1, so2; /* head (…1) and token (…2) strides, floats */
+    uint32_t oq, ok, ov, og, ob, os, oo;
+    float scale;
+} pc_delta_net;
+VK_PUSH_WORDS(pc_delta_net, 22);
+
 /* shaders/softmax.comp */
 typedef struct pc_softmax {
     uint32_t ne0, ne1, ne2, nrows;

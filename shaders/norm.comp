@@ -1,9 +1,11 @@
 #version 450
-// variants: rms:NORM_RMS ln:NORM_LN
+// variants: rms:NORM_RMS ln:NORM_LN l2:NORM_L2
 // norm.comp — row-wise RMSNorm / LayerNorm over ne[0] (Zhang & Sennrich 2019,
 // "Root Mean Square Layer Normalization"; Ba et al. 2016, "Layer Normalization").
 //   rms: y = w ⊙ x / sqrt(mean(x²) + eps)
 //   ln:  y = w ⊙ (x − μ) / sqrt(σ² + eps) + b   (population variance, two passes)
+//   l2:  y = w ⊙ x / sqrt(Σx² + eps)             (Gated DeltaNet's q/k norm; llama.cpp's
+//        build_gdn_l2_norm = rms_norm(x, eps/n) / sqrt(n), the same value)
 // One workgroup per row; x and y may be strided views (rows addressed by
 // (i1, i2, i3) strides), w and b are contiguous [ne0] and optional (flags).
 #extension GL_GOOGLE_include_directive : require
@@ -74,7 +76,11 @@ void main() {
         float v = x[bx + i];
         s2 += v * v;
     }
+#ifdef NORM_L2
+    float inv = 1.0 / sqrt(wg_sum(s2) + p.eps);
+#else
     float inv = 1.0 / sqrt(wg_sum(s2) / float(p.ne0) + p.eps);
+#endif
     for (uint i = t; i < p.ne0; i += n) {
         float v = x[bx + i] * inv;
         if (p.has_w != 0) v *= w[p.ow + i];

@@ -1,12 +1,14 @@
 #version 450
-// variants: silu:OP_SILU gelu_tanh:OP_GELU_TANH gelu_erf:OP_GELU_ERF swiglu:OP_SWIGLU scale:OP_SCALE
+// variants: silu:OP_SILU gelu_tanh:OP_GELU_TANH gelu_erf:OP_GELU_ERF swiglu:OP_SWIGLU scale:OP_SCALE sigmoid:OP_SIGMOID sigmoid_mul:OP_SIGMOID_MUL
 // unary.comp — element-wise activations over strided F32 views (ggml's unary ops):
 //   silu:       y = x / (1 + e^-x)                         (Elfwing et al. 2017, "SiLU")
 //   gelu_tanh:  y = ½x(1 + tanh(√(2/π)(x + 0.044715x³)))  (Hendrycks & Gimpel 2016, "GELU", tanh form)
 //   gelu_erf:   y = ½x(1 + erf(x/√2))                      (exact GELU; erf below)
 //   swiglu:     y = silu(x) · u                            (Shazeer 2020, "GLU Variants")
 //   scale:      y = f · x
-// Binding 1 (u) is only read by swiglu; the op binds x there for the others.
+//   sigmoid:    y = 1 / (1 + e^-x)
+//   sigmoid_mul: y = x · sigmoid(u)                        (Qwen3.5's gated attention output)
+// Binding 1 (u) is only read by swiglu and sigmoid_mul; the op binds x there for the others.
 // In-place use (y aliasing x or u) is fine: each invocation reads its own
 // element(s) before writing them.
 #extension GL_GOOGLE_include_directive : require
@@ -75,6 +77,10 @@ void main() {
     float o = 0.5 * v * (1.0 + erf_approx(v * 0.7071067811865476));
 #elif defined(OP_SWIGLU)
     float o = silu(v) * u[p.ou + i0 + i1 * p.su1 + i2 * p.su2 + i3 * p.su3];
+#elif defined(OP_SIGMOID)
+    float o = x_sigmoid(1.0, -v);
+#elif defined(OP_SIGMOID_MUL)
+    float o = x_sigmoid(v, -u[p.ou + i0 + i1 * p.su1 + i2 * p.su2 + i3 * p.su3]);
 #else
     float o = p.f * v;
 #endif

@@ -1,4 +1,4 @@
-/* test_op_unary.c — vk_op_silu / gelu (tanh, erf) / swiglu / scale against the
+/* test_op_unary.c — vk_op_silu / gelu (tanh, erf) / swiglu / scale / sigmoid / sigmoid_mul against the
  * double-precision references in ref_unary.c: contiguous, row-strided views,
  * in place, extreme inputs, and the shader's erf against libm erff. */
 #include <math.h>
@@ -9,8 +9,8 @@
 #include "ref.h"
 #include "test_util.h"
 
-enum { OP_SILU, OP_GELU_TANH, OP_GELU_ERF, OP_SWIGLU, OP_SCALE, OP_COUNT };
-static const char *op_names[OP_COUNT] = {"silu", "gelu_tanh", "gelu_erf", "swiglu", "scale"};
+enum { OP_SILU, OP_GELU_TANH, OP_GELU_ERF, OP_SWIGLU, OP_SCALE, OP_SIGMOID, OP_SIGMOID_MUL, OP_COUNT };
+static const char *op_names[OP_COUNT] = {"silu", "gelu_tanh", "gelu_erf", "swiglu", "scale", "sigmoid", "sigmoid_mul"};
 static const float k_scale = -0.37f;
 static double g_worst[OP_COUNT];
 
@@ -20,6 +20,8 @@ static void ref_op(int op, float *y, const float *x, const float *u, int64_t n) 
     case OP_GELU_TANH: ref_gelu(y, x, n, 0); break;
     case OP_GELU_ERF: ref_gelu(y, x, n, 1); break;
     case OP_SWIGLU: ref_swiglu(y, x, u, n); break;
+    case OP_SIGMOID: ref_sigmoid(y, x, n); break;
+    case OP_SIGMOID_MUL: ref_sigmoid_mul(y, x, u, n); break;
     default: ref_scale(y, x, n, k_scale); break;
     }
 }
@@ -30,11 +32,13 @@ static moevk_status dev_op(int op, vk_stream *s, const mvk_tensor *y, const mvk_
     case OP_GELU_TANH: return vk_op_gelu(s, y, x, VK_GELU_TANH);
     case OP_GELU_ERF: return vk_op_gelu(s, y, x, VK_GELU_ERF);
     case OP_SWIGLU: return vk_op_swiglu(s, y, x, u);
+    case OP_SIGMOID: return vk_op_sigmoid(s, y, x);
+    case OP_SIGMOID_MUL: return vk_op_sigmoid_mul(s, y, x, u);
     default: return vk_op_scale(s, y, x, k_scale);
     }
 }
 
-/* mode 0: separate y; 1: y == x (in place); 2: y == u (swiglu only) */
+/* mode 0: separate y; 1: y == x (in place); 2: y == u (swiglu, sigmoid_mul) */
 static void run_case(int op, int64_t ne0, int64_t ne1, int64_t ne2, int64_t pad, int mode, float lo, float hi) {
     int64_t n = ne0 * ne1 * ne2;
     float *x = malloc((size_t)n * 4), *u = malloc((size_t)n * 4), *ref = malloc((size_t)n * 4), *got = malloc((size_t)n * 4);
@@ -80,6 +84,8 @@ static void test_strided_and_in_place(void **state) {
     }
     run_case(OP_SWIGLU, 127, 9, 1, 0, 2, -6, 6);
     run_case(OP_SWIGLU, 7, 9, 2, 4, 2, -6, 6);
+    run_case(OP_SIGMOID_MUL, 127, 9, 1, 0, 2, -6, 6);
+    run_case(OP_SIGMOID_MUL, 7, 9, 2, 4, 2, -6, 6);
 }
 
 /* Large |x|: outputs stay finite (no exp overflow NaN) and match the reference. */
@@ -170,6 +176,9 @@ static void test_bad_input(void **state) {
     TU_REFUSES(vk_op_gelu(s, a, a, (vk_gelu_kind)7), MOEVK_ERR_INVALID_ARG, NULL);
     TU_REFUSES(vk_op_swiglu(s, a, a, b), MOEVK_ERR_SHAPE, "u");
     TU_REFUSES(vk_op_swiglu(s, a, a, NULL), MOEVK_ERR_INVALID_ARG, NULL);
+    TU_REFUSES(vk_op_sigmoid_mul(s, a, a, b), MOEVK_ERR_SHAPE, "u");
+    TU_REFUSES(vk_op_sigmoid_mul(s, a, a, NULL), MOEVK_ERR_INVALID_ARG, NULL);
+    TU_REFUSES(vk_op_sigmoid(s, b, a), MOEVK_ERR_SHAPE, "vk_op_sigmoid");
     TU_REFUSES(vk_op_scale(s, a, NULL, 2.0f), MOEVK_ERR_INVALID_ARG, NULL);
     TU_REFUSES(vk_op_scale(NULL, a, a, 2.0f), MOEVK_ERR_INVALID_ARG, NULL);
     mvk_tensor bad = *a;

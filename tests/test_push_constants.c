@@ -49,6 +49,11 @@ static void test_struct_sizes_match_shaders(void **state) {
     assert_int_equal(sizeof(pc_convert), blob("convert_f32_f16")->push_size);
     assert_int_equal(sizeof(pc_im2col), blob("im2col")->push_size);
     assert_int_equal(sizeof(pc_resize), blob("resize")->push_size);
+    assert_int_equal(sizeof(pc_ssm_conv), blob("ssm_conv")->push_size);
+    assert_int_equal(sizeof(pc_gdn_gates), blob("gdn_gates")->push_size);
+    assert_int_equal(sizeof(pc_delta_net), blob("delta_net")->push_size);
+    assert_int_equal(sizeof(pc_unary), blob("unary_sigmoid_mul")->push_size);
+    assert_int_equal(sizeof(pc_norm), blob("norm_l2")->push_size);
 }
 
 static void test_wrong_push_size_is_refused(void **state) {

@@ -16,6 +16,8 @@ void ref_mul(float *y, const float *a, const int64_t ane[4], const float *b, con
 /* ---- norms (ref_norm.c): row-wise over ne0, nrows contiguous rows; w, b may be NULL */
 void ref_rms_norm(float *y, const float *x, const float *w, int64_t ne0, int64_t nrows, float eps);
 void ref_layer_norm(float *y, const float *x, const float *w, const float *b, int64_t ne0, int64_t nrows, float eps);
+/* y = x / sqrt(Σx² + eps) (· w) */
+void ref_l2_norm(float *y, const float *x, const float *w, int64_t ne0, int64_t nrows, float eps);
 
 /* ---- rope (ref_rope.c): x, y contiguous [hd][H][T]; pos [T] (NEOX) or planar [4][T];
  * mode and n_dims/sections as vk_rope_params (VISION: pairs (i, i+n_dims)). */
@@ -51,6 +53,20 @@ void ref_silu(float *y, const float *x, int64_t n);
 void ref_gelu(float *y, const float *x, int64_t n, int erf_form);
 void ref_swiglu(float *y, const float *g, const float *u, int64_t n);
 void ref_scale(float *y, const float *x, int64_t n, float f);
+/* sigmoid: y = 1/(1+e^-x); sigmoid_mul: y = x * sigmoid(u) */
+void ref_sigmoid(float *y, const float *x, int64_t n);
+void ref_sigmoid_mul(float *y, const float *x, const float *u, int64_t n);
+
+/* ---- Gated DeltaNet (ref_gdn.c), contiguous arrays, docs/families/qwen35.md §4.1.
+ * ssm_conv: x, y [T][C]; w [C][K]; state [C][K-1] in/out (left context, then the last K-1 inputs).
+ * gdn_gates: alpha, b, g, beta [T][H]; g = softplus(alpha + dt_bias[h]) * a[h], beta = sigmoid(b).
+ * delta_net: q, k [T][Hk][S]; v, o [T][Hv][S]; g, beta [T][Hv]; state [Hv][S (j)][S (i)] in/out;
+ *   V head h reads K head h % Hk; o = scale · M q after M = e^g M + k ⊗ (v − M k) beta. */
+void ref_ssm_conv(float *y, const float *x, const float *w, float *state, int64_t C, int64_t T, int64_t K, int silu);
+void ref_gdn_gates(float *g, float *beta, const float *alpha, const float *b, const float *dt_bias, const float *a, int64_t H,
+                   int64_t T);
+void ref_delta_net(float *o, const float *q, const float *k, const float *v, const float *g, const float *beta, float *state,
+                   int64_t S, int64_t Hk, int64_t Hv, int64_t T, float scale);
 
 /* ---- softmax / argmax (ref_softmax.c): row-wise over ne0, nrows contiguous rows.
  * softmax of scale*x in double; argmax ties to the lower index, NaN never wins, all-NaN row -> 0. */

@@ -24,3 +24,13 @@ void ref_layer_norm(float *y, const float *x, const float *w, const float *b, in
         for (int64_t i = 0; i < ne0; i++) y[r * ne0 + i] = (float)((xr[i] - m) * inv * (w ? w[i] : 1.0) + (b ? b[i] : 0.0));
     }
 }
+
+void ref_l2_norm(float *y, const float *x, const float *w, int64_t ne0, int64_t nrows, float eps) {
+    for (int64_t r = 0; r < nrows; r++) {
+        const float *xr = x + r * ne0;
+        double s = 0;
+        for (int64_t i = 0; i < ne0; i++) s += (double)xr[i] * xr[i];
+        double inv = 1.0 / sqrt(s + eps);
+        for (int64_t i = 0; i < ne0; i++) y[r * ne0 + i] = (float)(xr[i] * inv * (w ? w[i] : 1.0));
+    }
+}

@@ -24,3 +24,11 @@ void ref_swiglu(float *y, const float *g, const float *u, int64_t n) {
 void ref_scale(float *y, const float *x, int64_t n, float f) {
     for (int64_t i = 0; i < n; i++) y[i] = (float)((double)f * (double)x[i]);
 }
+
+void ref_sigmoid(float *y, const float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = (float)(1.0 / (1.0 + exp(-(double)x[i])));
+}
+
+void ref_sigmoid_mul(float *y, const float *x, const float *u, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = (float)((double)x[i] / (1.0 + exp(-(double)u[i])));
+}
