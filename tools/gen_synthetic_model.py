@@ -10,7 +10,12 @@ loaders in llama.cpp's src/models/<arch>.cpp):
   qwen3vl     dense SwiGLU FFN (blk.i.ffn_gate/ffn_up/ffn_down, feed_forward_length = --ff), IMROPE keys
   qwen3moe    MoE FFN as qwen3vlmoe, NEOX RoPE: no rope.dimension_sections / n_deepstack_layers; text only
   qwen3       dense FFN as qwen3vl, NEOX RoPE, text only
-The text-only archs (qwen3moe, qwen3) never get an mmproj.
+  qwen35moe   Qwen3.5/3.6 MoE (docs/families/qwen35.md): Gated DeltaNet layers (attn_qkv, attn_gate, ssm_*) with a
+              gated full-attention layer every --full-attn-interval (attn_q carries a per-head gate), routed
+              experts plus a sigmoid-gated shared expert, post_attention_norm as the FFN norm, partial IMROPE
+              (rope.dimension_count = --rope-dim), optional MTP blocks (--nextn), tokenizer.ggml.pre = qwen35
+  qwen35      the same with a dense SwiGLU FFN
+The text-only archs (qwen3moe, qwen3) never get an mmproj; qwen35moe / qwen35 get one without DeepStack.
 
 Keys, key types, tensor names and ne shapes follow /work/shared/docs/qwen3vl-moe.md sections 1-2 and
 mirror the golden set (goldens/qwen3vlmoe-tiny-a manifest.json gguf_inventory). The default is the
@@ -40,11 +45,23 @@ from gguf.gguf_writer import GGUFWriter  # noqa: E402
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>",
                   "<|vision_end|>", "<|image_pad|>"]
-TOKEN_NORMAL, TOKEN_CONTROL, TOKEN_UNUSED = 1, 3, 5
+TOKEN_NORMAL, TOKEN_CONTROL, TOKEN_USER_DEFINED, TOKEN_UNUSED = 1, 3, 4, 5
+# Qwen3.5's vocabulary adds these after the six above: video/vision pads are control tokens, the
+# think and tool-call tags are added non-special tokens (user-defined in llama.cpp's GGUF)
+QWEN35_EXTRA_TOKENS = [("<|video_pad|>", TOKEN_CONTROL), ("<|vision_pad|>", TOKEN_CONTROL), ("<think>", TOKEN_USER_DEFINED),
+                       ("</think>", TOKEN_USER_DEFINED), ("<tool_call>", TOKEN_USER_DEFINED),
+                       ("</tool_call>", TOKEN_USER_DEFINED)]
 
 CHAT_TEMPLATE = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
                  "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}"
                  "{{ '<|im_start|>assistant\\n' }}{% endif %}")
+
+# Qwen3.5's generation prompt opens a think block; enable_thinking=false gives the empty one
+# (the format of llama.cpp's models/templates/Qwen3.5-4B.jinja, reduced to text turns)
+CHAT_TEMPLATE_QWEN35 = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
+                        "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}"
+                        "{{ '<|im_start|>assistant\\n' }}{% if enable_thinking is defined and enable_thinking is false %}"
+                        "{{ '<think>\\n\\n</think>\\n\\n' }}{% else %}{{ '<think>\\n' }}{% endif %}{% endif %}")
 
 # Fixed corpus for the BPE merges (so the vocabulary is deterministic and has real-looking merges).
 CORPUS = """\
@@ -108,7 +125,7 @@ def train_merges(n_merges):
     return merges
 
 
-def build_vocab(n_merges, vocab_size):
+def build_vocab(n_merges, vocab_size, extra=()):
     b2u = bytes_to_unicode()
     tokens = [b2u[b] for b in range(256)]
     merges = train_merges(n_merges)
@@ -123,27 +140,36 @@ def build_vocab(n_merges, vocab_size):
         special[s] = len(tokens)
         tokens.append(s)
         types.append(TOKEN_CONTROL)
+    for tok, typ in extra:
+        special[tok] = len(tokens)
+        tokens.append(tok)
+        types.append(typ)
     while len(tokens) < vocab_size:  # unused padding ids, as in the real 151936-entry vocab
         tokens.append("[PAD%d]" % len(tokens))
         types.append(TOKEN_UNUSED)
     return tokens, types, ["%s %s" % m for m in merges], special
 
 
-ARCHS = ["qwen3vlmoe", "qwen3vl", "qwen3moe", "qwen3"]
-MOE_ARCHS = ("qwen3vlmoe", "qwen3moe")
-VL_ARCHS = ("qwen3vlmoe", "qwen3vl")  # IMROPE with rope.dimension_sections, deepstack, mmproj
+ARCHS = ["qwen3vlmoe", "qwen3vl", "qwen3moe", "qwen3", "qwen35moe", "qwen35"]
+MOE_ARCHS = ("qwen3vlmoe", "qwen3moe", "qwen35moe")
+VL_ARCHS = ("qwen3vlmoe", "qwen3vl", "qwen35moe", "qwen35")  # IMROPE with rope.dimension_sections, mmproj
+HYBRID_ARCHS = ("qwen35moe", "qwen35")  # Gated DeltaNet + gated attention; mmproj without DeepStack
 
 PRESETS = {
     # the default benchmark model
     "bench": dict(layers=8, experts=16, top_k=2, embd=512, heads=8, kv_heads=2, head_dim=64, ff_exp=512,
                   vocab_merges=250, vocab_size=0, ctx=4096, rope_sections="12,10,10,0",
                   vision_depth=4, vision_width=256, vision_heads=4, vision_ff=1024, vision_patch=16,
-                  vision_pos_side=16, deepstack="1,2"),
+                  vision_pos_side=16, deepstack="1,2",
+                  ssm_k_heads=4, ssm_v_heads=8, ssm_state=64, conv_kernel=4, full_attn_interval=4, rope_dim=16,
+                  ff_shexp=512, nextn=0),
     # golden-sized model (same shapes as goldens/qwen3vlmoe-tiny-a)
     "tiny": dict(layers=3, experts=8, top_k=2, embd=64, heads=4, kv_heads=2, head_dim=16, ff_exp=32,
                  vocab_merges=40, vocab_size=0, ctx=256, rope_sections="3,3,2,0",
                  vision_depth=3, vision_width=64, vision_heads=4, vision_ff=128, vision_patch=16,
-                 vision_pos_side=4, deepstack="1"),
+                 vision_pos_side=4, deepstack="1",
+                 ssm_k_heads=2, ssm_v_heads=4, ssm_state=16, conv_kernel=4, full_attn_interval=4, rope_dim=8,
+                 ff_shexp=48, nextn=0),
 }
 
 
@@ -181,6 +207,17 @@ def parse_args(argv):
     g.add_argument("--vocab-size", type=int, help="pad the vocabulary with [PADi] unused tokens up to this size")
     g.add_argument("--router-gain", type=float, default=4.0)
     g.add_argument("--output-gain", type=float, default=3.0)
+    h = p.add_argument_group("qwen35moe / qwen35 (Gated DeltaNet hybrid)")
+    h.add_argument("--ssm-k-heads", type=int, help="DeltaNet key heads (ssm.group_count)")
+    h.add_argument("--ssm-v-heads", type=int, help="DeltaNet value heads (ssm.time_step_rank), a multiple of the key heads")
+    h.add_argument("--ssm-state", type=int, help="DeltaNet head dim (ssm.state_size)")
+    h.add_argument("--conv-kernel", type=int, help="ssm.conv_kernel")
+    h.add_argument("--full-attn-interval", type=int, help="every n-th layer is full attention")
+    h.add_argument("--rope-dim", type=int, help="rotated dims per attention head (rope.dimension_count)")
+    h.add_argument("--ff-shexp", type=int, help="shared-expert FFN width (qwen35moe)")
+    h.add_argument("--nextn", type=int, help="MTP blocks appended after the trunk (nextn_predict_layers)")
+    h.add_argument("--no-recurrent-array", action="store_true",
+                   help="omit attention.recurrent_layers (loaders then derive the pattern from full_attention_interval)")
     v = p.add_argument_group("vision tower")
     v.add_argument("--vision-depth", type=int)
     v.add_argument("--vision-width", type=int)
@@ -195,14 +232,18 @@ def parse_args(argv):
         val = getattr(a, k, None)
         if val is not None:
             cfg[k] = val
-    if a.rope_sections is None and a.head_dim is not None:
-        # preset sections scaled to the new head_dim in Qwen3-VL's 24:20:20 proportion (sum = head_dim/2)
-        half = cfg["head_dim"] // 2
+    if a.arch in HYBRID_ARCHS and a.rope_dim is None and a.head_dim is not None:
+        cfg["rope_dim"] = max(2, cfg["head_dim"] // 4 // 2 * 2)  # Qwen3.5's partial_rotary_factor 0.25
+    if a.rope_sections is None and (a.head_dim is not None or a.arch in HYBRID_ARCHS):
+        # preset sections scaled to the rotated dims in Qwen3-VL's 24:20:20 proportion (sum = rotated/2)
+        half = (cfg["rope_dim"] if a.arch in HYBRID_ARCHS else cfg["head_dim"]) // 2
         hw = (half - round(half * 24 / 64)) // 2
         cfg["rope_sections"] = "%d,%d,%d,0" % (half - 2 * hw, hw, hw)
     cfg["rope_sections"] = [int(x) for x in str(cfg["rope_sections"]).split(",")]
     cfg["deepstack"] = [int(x) for x in str(cfg["deepstack"]).split(",") if x.strip() != ""]
     cfg["ff"] = a.ff if a.ff is not None else 4 * cfg["ff_exp"]
+    if a.arch in HYBRID_ARCHS:
+        cfg["deepstack"] = []  # Qwen3.5's qwen3vl_merger has no DeepStack taps
     if a.arch not in VL_ARCHS:
         a.text_only = True  # qwen3moe / qwen3 take no image input
     return a, cfg
@@ -213,8 +254,18 @@ def check_cfg(cfg, arch):
     vl, moe = arch in VL_ARCHS, arch in MOE_ARCHS
     if vl and len(cfg["rope_sections"]) != 4:
         errs.append("--rope-sections needs 4 values")
-    if vl and sum(cfg["rope_sections"]) > cfg["head_dim"] // 2:
-        errs.append("sum(rope sections) must be <= head_dim/2")
+    rot = cfg["rope_dim"] if arch in HYBRID_ARCHS else cfg["head_dim"]
+    if vl and sum(cfg["rope_sections"]) > rot // 2:
+        errs.append("sum(rope sections) must be <= rotated dims / 2")
+    if arch in HYBRID_ARCHS:
+        if cfg["ssm_v_heads"] % cfg["ssm_k_heads"]:
+            errs.append("--ssm-v-heads must be a multiple of --ssm-k-heads")
+        if not 2 <= cfg["conv_kernel"] <= 16:
+            errs.append("--conv-kernel must be in 2..16")
+        if cfg["rope_dim"] % 2 or not 0 < cfg["rope_dim"] <= cfg["head_dim"]:
+            errs.append("--rope-dim must be even and in (0, head_dim]")
+        if cfg["full_attn_interval"] < 1 or cfg["nextn"] < 0:
+            errs.append("--full-attn-interval must be >= 1 and --nextn >= 0")
     if cfg["head_dim"] % 2:
         errs.append("head_dim must be even (RoPE)")
     if cfg["heads"] % cfg["kv_heads"]:
@@ -332,6 +383,128 @@ def write_text(path, cfg, args, gen):
     return V, special
 
 
+def is_recurrent(cfg, i):
+    """llama.cpp's default pattern: trunk layer i is Gated DeltaNet unless (i + 1) % interval == 0."""
+    return i < cfg["layers"] and (i + 1) % cfg["full_attn_interval"] != 0
+
+
+def write_text_qwen35(path, cfg, args, gen):
+    """qwen35moe / qwen35 (docs/families/qwen35.md sections 1-2): names, keys and ne shapes of llama.cpp's loader."""
+    L, N, D = cfg["layers"], cfg["nextn"], cfg["embd"]
+    H, HKV, HD = cfg["heads"], cfg["kv_heads"], cfg["head_dim"]
+    E, K, FF, FS = cfg["experts"], cfg["top_k"], cfg["ff_exp"], cfg["ff_shexp"]
+    HK, HV, S, KC = cfg["ssm_k_heads"], cfg["ssm_v_heads"], cfg["ssm_state"], cfg["conv_kernel"]
+    key_dim, value_dim = HK * S, HV * S
+    conv_dim = 2 * key_dim + value_dim
+    tokens, types, merges, special = build_vocab(cfg["vocab_merges"], cfg["vocab_size"], QWEN35_EXTRA_TOKENS)
+    V = len(tokens)
+    arch = args.arch
+    moe = arch in MOE_ARCHS
+    w = GGUFWriter(path, arch)
+    w.add_string("general.type", "model")
+    w.add_string("general.name", args.name or "synthetic-%s-%s" % (arch, args.preset))
+    w.add_u32("general.file_type", {"f32": 0, "f16": 1, "q8_0": 7, "bf16": 32}[args.dtype])
+    w.add_u32(arch + ".block_count", L + N)
+    if N:
+        w.add_u32(arch + ".nextn_predict_layers", N)
+    w.add_u32(arch + ".context_length", cfg["ctx"])
+    w.add_u32(arch + ".embedding_length", D)
+    w.add_u32(arch + ".feed_forward_length", FF * 4 if moe else cfg["ff"])
+    w.add_u32(arch + ".attention.head_count", H)
+    w.add_u32(arch + ".attention.head_count_kv", HKV)
+    w.add_u32(arch + ".attention.key_length", HD)
+    w.add_u32(arch + ".attention.value_length", HD)
+    w.add_array(arch + ".rope.dimension_sections", cfg["rope_sections"], "i32")
+    w.add_u32(arch + ".rope.dimension_count", cfg["rope_dim"])
+    w.add_f32(arch + ".rope.freq_base", args.rope_base)
+    w.add_f32(arch + ".attention.layer_norm_rms_epsilon", args.rms_eps)
+    if moe:
+        w.add_u32(arch + ".expert_count", E)
+        w.add_u32(arch + ".expert_used_count", K)
+        w.add_u32(arch + ".expert_feed_forward_length", FF)
+        w.add_u32(arch + ".expert_shared_feed_forward_length", FS)
+    w.add_u32(arch + ".ssm.conv_kernel", KC)
+    w.add_u32(arch + ".ssm.state_size", S)
+    w.add_u32(arch + ".ssm.group_count", HK)
+    w.add_u32(arch + ".ssm.time_step_rank", HV)
+    w.add_u32(arch + ".ssm.inner_size", value_dim)
+    if not args.no_recurrent_array:  # the converter writes it from HF layer_types; MTP blocks are never recurrent
+        w.add_array(arch + ".attention.recurrent_layers", [is_recurrent(cfg, i) for i in range(L + N)], "bool")
+    w.add_u32(arch + ".full_attention_interval", cfg["full_attn_interval"])
+    w.add_string("tokenizer.ggml.model", "gpt2")
+    w.add_string("tokenizer.ggml.pre", "qwen35")
+    w.add_array("tokenizer.ggml.tokens", tokens, "string")
+    w.add_array("tokenizer.ggml.token_type", types, "i32")
+    w.add_array("tokenizer.ggml.merges", merges, "string")
+    w.add_u32("tokenizer.ggml.eos_token_id", special["<|im_end|>"])
+    w.add_u32("tokenizer.ggml.padding_token_id", special["<|endoftext|>"])
+    w.add_u32("tokenizer.ggml.bos_token_id", special["<|endoftext|>"])
+    w.add_bool("tokenizer.ggml.add_bos_token", False)
+    w.add_string("tokenizer.chat_template", CHAT_TEMPLATE_QWEN35)
+
+    res = 1.0 / np.sqrt(2.0 * L)  # residual-branch scale
+
+    def t(name, a):
+        w.add_tensor(name, a, gen.wtype(a.shape))
+
+    def attention(p):
+        # attn_q rows: per head hd query rows then hd gate rows (numpy shape (2*H*HD, D) = ne [D, 2*H*HD])
+        t(p + "attn_q.weight", gen.normal((2 * H * HD, D), 1.0 / np.sqrt(D)))
+        t(p + "attn_k.weight", gen.normal((HKV * HD, D), 1.0 / np.sqrt(D)))
+        t(p + "attn_v.weight", gen.normal((HKV * HD, D), 1.0 / np.sqrt(D)))
+        t(p + "attn_output.weight", gen.normal((D, H * HD), res / np.sqrt(H * HD)))
+        t(p + "attn_q_norm.weight", gen.norm_w(HD))
+        t(p + "attn_k_norm.weight", gen.norm_w(HD))
+
+    def ffn(p):
+        if moe:
+            t(p + "ffn_gate_inp.weight", gen.normal((E, D), args.router_gain / np.sqrt(D)))
+            t(p + "ffn_gate_exps.weight", gen.normal((E, FF, D), 1.0 / np.sqrt(D)))
+            t(p + "ffn_up_exps.weight", gen.normal((E, FF, D), 1.0 / np.sqrt(D)))
+            t(p + "ffn_down_exps.weight", gen.normal((E, D, FF), 2.0 * res / np.sqrt(FF)))
+            t(p + "ffn_gate_inp_shexp.weight", gen.normal((D,), 1.0 / np.sqrt(D)))  # 1-D: one gate logit per token
+            t(p + "ffn_gate_shexp.weight", gen.normal((FS, D), 1.0 / np.sqrt(D)))
+            t(p + "ffn_up_shexp.weight", gen.normal((FS, D), 1.0 / np.sqrt(D)))
+            t(p + "ffn_down_shexp.weight", gen.normal((D, FS), 2.0 * res / np.sqrt(FS)))
+        else:
+            FD = cfg["ff"]
+            t(p + "ffn_gate.weight", gen.normal((FD, D), 1.0 / np.sqrt(D)))
+            t(p + "ffn_up.weight", gen.normal((FD, D), 1.0 / np.sqrt(D)))
+            t(p + "ffn_down.weight", gen.normal((D, FD), 2.0 * res / np.sqrt(FD)))
+
+    t("token_embd.weight", gen.normal((V, D), args.output_gain / np.sqrt(D) if args.tie_embeddings else 1.0))
+    for i in range(L + N):
+        p = "blk.%d." % i
+        t(p + "attn_norm.weight", gen.norm_w(D))
+        t(p + "post_attention_norm.weight", gen.norm_w(D))
+        if is_recurrent(cfg, i):
+            t(p + "attn_qkv.weight", gen.normal((conv_dim, D), 1.0 / np.sqrt(D)))   # rows q | k | v (tiled V heads)
+            t(p + "attn_gate.weight", gen.normal((value_dim, D), 1.0 / np.sqrt(D)))  # z
+            # ne [K, conv_dim]; always f32: ggml_ssm_conv reads f32 only (the converter and llama-quantize keep it so)
+            w.add_tensor(p + "ssm_conv1d.weight", gen.normal((conv_dim, KC), 1.0 / np.sqrt(KC)), "f32")
+            # HF init: dt = exp(U(log 1e-3, log 0.1)), dt_bias = softplus^-1(dt); A = U(1, 16), ssm_a = -A
+            dt = np.exp(gen.rng.uniform(np.log(1e-3), np.log(0.1), HV))
+            t(p + "ssm_dt.bias", (dt + np.log(-np.expm1(-dt))).astype(np.float32))
+            t(p + "ssm_a", (-gen.rng.uniform(1.0, 16.0, HV)).astype(np.float32))
+            t(p + "ssm_beta.weight", gen.normal((HV, D), 1.0 / np.sqrt(D)))
+            t(p + "ssm_alpha.weight", gen.normal((HV, D), 1.0 / np.sqrt(D)))
+            t(p + "ssm_norm.weight", gen.norm_w(S))
+            t(p + "ssm_out.weight", gen.normal((D, value_dim), res / np.sqrt(value_dim)))
+        else:
+            attention(p)
+        ffn(p)
+        if i >= L:  # MTP block: llama.cpp loads it only for drafting; a main-pass loader must skip it
+            t(p + "nextn.eh_proj.weight", gen.normal((D, 2 * D), 1.0 / np.sqrt(2 * D)))
+            t(p + "nextn.enorm.weight", gen.norm_w(D))
+            t(p + "nextn.hnorm.weight", gen.norm_w(D))
+            t(p + "nextn.shared_head_norm.weight", gen.norm_w(D))
+    t("output_norm.weight", gen.norm_w(D))
+    if not args.tie_embeddings:
+        t("output.weight", gen.normal((V, D), args.output_gain / np.sqrt(D)))
+    w.write()
+    return V, special
+
+
 def write_mmproj(path, cfg, args, gen):
     C, NL, NH, FFV = cfg["vision_width"], cfg["vision_depth"], cfg["vision_heads"], cfg["vision_ff"]
     P, S, D = cfg["vision_patch"], cfg["vision_pos_side"], cfg["embd"]
@@ -410,7 +583,8 @@ def main(argv):
         os.makedirs(prefix, exist_ok=True)
     gen = Gen(args.seed, args.dtype)
     text_path = prefix + "text.gguf"
-    V, special = write_text(text_path, cfg, args, gen)
+    writer = write_text_qwen35 if args.arch in HYBRID_ARCHS else write_text
+    V, special = writer(text_path, cfg, args, gen)
     print("wrote %s (n_vocab %d, %s)" % (text_path, V, ", ".join("%s=%d" % kv for kv in special.items())))
     if not args.text_only:
         mm_path = prefix + "mmproj.gguf"
