@@ -8,6 +8,9 @@
 #     shared expert, attention.recurrent_layers written
 #   B qwen35 (dense FFN) f32, 6 layers + 1 MTP block, tied embeddings, pattern from full_attention_interval
 #   C qwen35moe q8_0, 5 layers + 1 MTP block
+# For the f32 files (A, B) tools/qwen35_ref.py, our independent numpy forward written from
+# docs/families/qwen35.md, must agree with llama.cpp: logits NMSE <= 1e-8 and the same argmax at every
+# position; that pins every equation of the doc (and gives the engine an oracle for intermediate values).
 # These files are the inputs of moevk's own qwen35 agreement tests; this one pins that they are valid
 # llama.cpp models in the first place. (node-llama-cpp 3.22.1's llama.cpp aborts with GGML_ASSERT(buffer)
 # on the d=64 tiny shape with 3 or 4 layers; 5 or more load.)
@@ -38,7 +41,12 @@ for c in a b c; do
         fails=$((fails + 1))
         continue
     fi
-    "$PY" - "$c" "$WORK/p.i32" "$WORK/$c.f32" "$WORK/$c.tok" <<'PYEOF' || fails=$((fails + 1))
+    ref=""
+    if [ "$c" != c ]; then
+        "$PY" "$SRC/tools/qwen35_ref.py" "$WORK/$c-text.gguf" "$WORK/p.i32" "$WORK/$c-ref.f32"
+        ref="$WORK/$c-ref.f32"
+    fi
+    "$PY" - "$c" "$WORK/p.i32" "$WORK/$c.f32" "$WORK/$c.tok" $ref <<'PYEOF' || fails=$((fails + 1))
 import sys
 import numpy as np
 name, tokf, lf, tf = sys.argv[1:5]
@@ -56,6 +64,17 @@ ok = bool(np.all(np.isfinite(L))) and std.min() > 0.05 and spread > 1e-2 and len
     and g.size == 8 and bool(np.all((g >= 0) & (g < V)))
 print("%s: n_vocab %d, logit std min %.3g, max |row - row0| %.3g, distinct argmax %d/%d, greedy %s: %s"
       % (name, V, std.min(), spread, len(set(top.tolist())), n, g.tolist(), "ok" if ok else "FAIL"))
+if len(sys.argv) > 5:
+    R = np.fromfile(sys.argv[5], "<f4").astype(np.float64)
+    if R.size != L.size:
+        sys.exit("FAIL %s: tools/qwen35_ref.py wrote %d logits, llama.cpp %d" % (name, R.size, L.size))
+    R = R.reshape(n, V)
+    nmse = ((R - L) ** 2).sum() / (L ** 2).sum()
+    agree = int((R.argmax(1) == top).sum())
+    good = nmse <= 1e-8 and agree == n
+    print("%s: tools/qwen35_ref.py vs llama.cpp: nmse %.3g (<= 1e-8), argmax agree %d/%d: %s"
+          % (name, nmse, agree, n, "ok" if good else "FAIL"))
+    ok = ok and good
 sys.exit(0 if ok else 1)
 PYEOF
 done
