@@ -1,8 +1,9 @@
 /* test_op_delta_net.c — Gated DeltaNet's vk_op_gdn_gates and vk_op_delta_net against
  * ref_gdn_gates / ref_delta_net (double): awkward state sizes, head counts (Hv = r·Hk,
  * tiled V heads) and token counts across the kernel's staging blocks; q/k/v as views
- * into one conv output row with the output written over v; decode steps replayed one
- * token at a time give the prefill's outputs and state. NMSE on outputs and state. */
+ * into one conv output row with the output written over v; decode steps one token at a
+ * time give the prefill's outputs and state; and the whole decode step (conv, L2 norm,
+ * gates, delta rule) recorded once and replayed per token. NMSE on outputs and state. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,6 +157,75 @@ static void test_delta_net_conv_views(void **state) {
     free(u); free(q); free(k); free(v); free(g); free(be); free(st); free(ref); free(got_u); free(got); free(st_got);
 }
 
+/* The decode step as the engine records it: ssm_conv (T = 1) -> l2_norm of q|k -> gdn_gates ->
+ * delta_net, recorded once and replayed per token with new inputs uploaded into the same buffers;
+ * the conv and delta states live in the bound buffers across replays. Against the references run
+ * over the whole sequence. */
+static void test_decode_replay(void **state) {
+    (void)state;
+    const int64_t S = 16, Hk = 2, Hv = 4, Kc = 4, T = 6, C = 2 * Hk * S + Hv * S;
+    const float eps = 1e-6f, scale = 1.0f / sqrtf((float)S);
+    float *x = malloc(C * T * 4), *w = malloc(C * Kc * 4), *al = malloc(Hv * T * 4), *b = malloc(Hv * T * 4);
+    float *dt = malloc(Hv * 4), *a = malloc(Hv * 4), *cst = calloc(C * (Kc - 1), 4), *dst = calloc(S * S * Hv, 4);
+    float *u = malloc(C * T * 4), *g = malloc(Hv * T * 4), *be = malloc(Hv * T * 4), *ref = malloc(S * Hv * T * 4);
+    float *got = malloc(S * Hv * T * 4), *st_got = malloc(S * S * Hv * 4);
+    tu_fill(x, C * T, -2, 2);
+    tu_fill(w, C * Kc, -1, 1);
+    tu_fill(al, Hv * T, -3, 3);
+    tu_fill(b, Hv * T, -3, 3);
+    tu_fill(dt, Hv, -1, 1);
+    tu_fill(a, Hv, -4, -0.5f);
+    /* references over the whole sequence */
+    ref_ssm_conv(u, x, w, cst, C, T, Kc, 1);
+    for (int64_t t = 0; t < T; t++) ref_l2_norm(u + t * C, u + t * C, NULL, S, 2 * Hk, eps);
+    ref_gdn_gates(g, be, al, b, dt, a, Hv, T);
+    float *q = malloc(S * Hk * T * 4), *k = malloc(S * Hk * T * 4), *v = malloc(S * Hv * T * 4);
+    for (int64_t t = 0; t < T; t++) {
+        memcpy(q + t * Hk * S, u + t * C, Hk * S * 4);
+        memcpy(k + t * Hk * S, u + t * C + Hk * S, Hk * S * 4);
+        memcpy(v + t * Hv * S, u + t * C + 2 * Hk * S, Hv * S * 4);
+    }
+    ref_delta_net(ref, q, k, v, g, be, dst, S, Hk, Hv, T, scale);
+    /* device: one token's buffers, states zeroed (a new sequence) */
+    tu_tensor tx = tu_upload(MVK_TYPE_F32, C, 1, 1, 1, NULL), tw = tu_upload(MVK_TYPE_F32, Kc, C, 1, 1, w);
+    tu_tensor tcs = tu_upload(MVK_TYPE_F32, Kc - 1, C, 1, 1, NULL), tds = tu_upload(MVK_TYPE_F32, S, S, Hv, 1, NULL);
+    tu_tensor tu_ = tu_upload(MVK_TYPE_F32, C, 1, 1, 1, NULL), tal = tu_upload(MVK_TYPE_F32, Hv, 1, 1, 1, NULL);
+    tu_tensor tb = tu_upload(MVK_TYPE_F32, Hv, 1, 1, 1, NULL), tdt = tu_upload(MVK_TYPE_F32, Hv, 1, 1, 1, dt);
+    tu_tensor ta = tu_upload(MVK_TYPE_F32, Hv, 1, 1, 1, a), tg = tu_upload(MVK_TYPE_F32, Hv, 1, 1, 1, NULL);
+    tu_tensor tbe = tu_upload(MVK_TYPE_F32, Hv, 1, 1, 1, NULL), to = tu_upload(MVK_TYPE_F32, S, Hv, 1, 1, NULL);
+    int64_t neqk[4] = {S, 2 * Hk, 1, 1}, nbqk[4] = {4, S * 4, C * 4, C * 4};
+    int64_t nek[4] = {S, Hk, 1, 1}, nev[4] = {S, Hv, 1, 1};
+    mvk_tensor qk = mvk_tensor_view(&tu_.t, 0, neqk, nbqk);
+    mvk_tensor qv = mvk_tensor_view(&tu_.t, 0, nek, nbqk), kv = mvk_tensor_view(&tu_.t, Hk * S * 4, nek, nbqk);
+    mvk_tensor vv = mvk_tensor_view(&tu_.t, 2 * Hk * S * 4, nev, nbqk);
+    vk_stream *s = NULL;
+    TU_OK(vk_stream_create(tu_vk, &s));
+    TU_OK(vk_stream_begin(s));
+    TU_OK(vk_op_ssm_conv(s, &tu_.t, &tx.t, &tw.t, &tcs.t, 1));
+    TU_OK(vk_op_l2_norm(s, &qk, &qk, NULL, eps));
+    TU_OK(vk_op_gdn_gates(s, &tg.t, &tbe.t, &tal.t, &tb.t, &tdt.t, &ta.t));
+    TU_OK(vk_op_delta_net(s, &to.t, &qv, &kv, &vv, &tg.t, &tbe.t, &tds.t, scale));
+    TU_OK(vk_stream_end(s));
+    assert_int_equal(vk_stream_dispatch_count(s), 4);
+    for (int64_t t = 0; t < T; t++) {
+        TU_OK(vk_upload(tu_vk, tx.buf, tx.t.off, x + t * C, C * 4));
+        TU_OK(vk_upload(tu_vk, tal.buf, tal.t.off, al + t * Hv, Hv * 4));
+        TU_OK(vk_upload(tu_vk, tb.buf, tb.t.off, b + t * Hv, Hv * 4));
+        TU_OK(vk_stream_submit(s));
+        tu_download(&to, got + t * S * Hv, S * Hv * 4);
+    }
+    vk_stream_destroy(s);
+    tu_download(&tds, st_got, S * S * Hv * 4);
+    tu_assert_nmse("decode replay: outputs", ref, got, S * Hv * T, 1e-9);
+    tu_assert_nmse("decode replay: delta state", dst, st_got, S * S * Hv, 1e-9);
+    printf("decode replay %lld steps: nmse o %.2e state %.2e\n", (long long)T, tu_nmse(ref, got, S * Hv * T),
+           tu_nmse(dst, st_got, S * S * Hv));
+    tu_free(&tx); tu_free(&tw); tu_free(&tcs); tu_free(&tds); tu_free(&tu_); tu_free(&tal); tu_free(&tb);
+    tu_free(&tdt); tu_free(&ta); tu_free(&tg); tu_free(&tbe); tu_free(&to);
+    free(x); free(w); free(al); free(b); free(dt); free(a); free(cst); free(dst); free(u); free(g); free(be);
+    free(ref); free(got); free(st_got); free(q); free(k); free(v);
+}
+
 static void test_delta_net_bad_input(void **state) {
     (void)state;
     mvk_tensor *q = tu_shape(MVK_TYPE_F32, 8, 2, 3, 1), *v = tu_shape(MVK_TYPE_F32, 8, 4, 3, 1), *v3 = tu_shape(MVK_TYPE_F32, 8, 3, 3, 1);
@@ -184,6 +254,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_delta_net_shapes, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_delta_net_decode_steps, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_delta_net_conv_views, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_decode_replay, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_delta_net_bad_input, tu_test_setup, tu_test_teardown),
     };
     return tu_exit(cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown));
