@@ -1,8 +1,8 @@
 /* vk_op_norm.c — RMSNorm, LayerNorm and L2 norm, row-wise over ne[0] (shaders/norm.comp). */
 #include "vk_op_check.h"
 
-static moevk_status norm(vk_stream *s, const char *op, const char *shader, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w,
-                         const mvk_tensor *b, float eps) {
+static moevk_status norm(vk_stream *s, const char *op, const char *shader, const mvk_tensor *y, const mvk_tensor *x,
+                         const mvk_tensor *w, const mvk_tensor *b, float eps) {
     if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL stream", op);
     MVK_TRY(vkc_f32(op, "x", x));
     MVK_TRY(vkc_f32(op, "y", y));

@@ -3,14 +3,12 @@
  * contiguous rows, and y may alias x (or g / u for swiglu): in-place works.
  * Contiguous tensors larger than the storage-buffer range are processed in
  * element ranges. */
-#include <string.h>
-
 #include "vk_op_check.h"
 
-static moevk_status unary(vk_stream *s, const char *op, const char *shader, const mvk_tensor *y, const mvk_tensor *x,
-                          const mvk_tensor *u, float f) {
+/* xn: the name x has in the op's signature (messages) */
+static moevk_status unary(vk_stream *s, const char *op, const char *shader, const char *xn, const mvk_tensor *y,
+                          const mvk_tensor *x, const mvk_tensor *u, float f) {
     if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL stream", op);
-    const char *xn = u && !strcmp(op, "vk_op_swiglu") ? "g" : "x";
     MVK_TRY(vkc_f32(op, xn, x));
     MVK_TRY(vkc_f32(op, "y", y));
     MVK_TRY(vkc_same_shape(op, "y", y, xn, x));
@@ -34,7 +32,7 @@ static moevk_status unary(vk_stream *s, const char *op, const char *shader, cons
             int64_t ne[4] = {m, 1, 1, 1}, nb[4] = {4, 4 * m, 4 * m, 4 * m};
             mvk_tensor xv = mvk_tensor_view(x, (uint64_t)e0 * 4, ne, nb), yv = mvk_tensor_view(y, (uint64_t)e0 * 4, ne, nb);
             mvk_tensor uv = mvk_tensor_view(ub, (uint64_t)e0 * 4, ne, nb);
-            MVK_TRY(unary(s, op, shader, &yv, &xv, u ? &uv : NULL, f));
+            MVK_TRY(unary(s, op, shader, xn, &yv, &xv, u ? &uv : NULL, f));
         }
         return MOEVK_OK;
     }
@@ -56,29 +54,29 @@ static moevk_status unary(vk_stream *s, const char *op, const char *shader, cons
 }
 
 moevk_status vk_op_scale(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, float f) {
-    return unary(s, "vk_op_scale", "unary_scale", y, x, NULL, f);
+    return unary(s, "vk_op_scale", "unary_scale", "x", y, x, NULL, f);
 }
 
 moevk_status vk_op_silu(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x) {
-    return unary(s, "vk_op_silu", "unary_silu", y, x, NULL, 0.0f);
+    return unary(s, "vk_op_silu", "unary_silu", "x", y, x, NULL, 0.0f);
 }
 
 moevk_status vk_op_gelu(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, vk_gelu_kind kind) {
     if (kind != VK_GELU_TANH && kind != VK_GELU_ERF)
         return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_op_gelu: unknown gelu kind %d", (int)kind);
-    return unary(s, "vk_op_gelu", kind == VK_GELU_TANH ? "unary_gelu_tanh" : "unary_gelu_erf", y, x, NULL, 0.0f);
+    return unary(s, "vk_op_gelu", kind == VK_GELU_TANH ? "unary_gelu_tanh" : "unary_gelu_erf", "x", y, x, NULL, 0.0f);
 }
 
 moevk_status vk_op_swiglu(vk_stream *s, const mvk_tensor *y, const mvk_tensor *g, const mvk_tensor *u) {
     if (!u) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_op_swiglu: u is NULL");
-    return unary(s, "vk_op_swiglu", "unary_swiglu", y, g, u, 0.0f);
+    return unary(s, "vk_op_swiglu", "unary_swiglu", "g", y, g, u, 0.0f);
 }
 
 moevk_status vk_op_sigmoid(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x) {
-    return unary(s, "vk_op_sigmoid", "unary_sigmoid", y, x, NULL, 0.0f);
+    return unary(s, "vk_op_sigmoid", "unary_sigmoid", "x", y, x, NULL, 0.0f);
 }
 
 moevk_status vk_op_sigmoid_mul(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *u) {
     if (!u) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_op_sigmoid_mul: u is NULL");
-    return unary(s, "vk_op_sigmoid_mul", "unary_sigmoid_mul", y, x, u, 0.0f);
+    return unary(s, "vk_op_sigmoid_mul", "unary_sigmoid_mul", "x", y, x, u, 0.0f);
 }
