@@ -9,7 +9,7 @@
 # node-llama-cpp does not ship libmtmd, and compiling only these ~50 C++ files is much cheaper than a full
 # llama.cpp build. The result runs llama.cpp's image encoder on CPU (e.g. on a tools/gen_synthetic_model.py
 # mmproj). Needs g++ (build-essential) and bench/node/node_modules. Compiles at -O0 by default (about
-# 10 CPU-minutes); OPT=-O2 for timing figures.
+# 10 CPU-minutes, JOBS files at a time, default every core); OPT=-O2 for timing figures.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 NODE_DIR="$(cd "$HERE/.." && pwd)"
@@ -27,14 +27,18 @@ cd "$L/tools/mtmd"
 # the library's own source list (tools/mtmd/CMakeLists.txt), minus the two helper files: mtmd_ref feeds
 # raw RGB, so it needs neither the image-file helpers (stb/miniaudio/subprocess) nor the generation helper
 srcs=$(sed -n '/^add_library(mtmd$/,/^ *)/p' CMakeLists.txt | grep -oE '[A-Za-z0-9_./-]+\.cpp' | grep -v '^mtmd-helper')
-for f in $srcs; do
+# compiled JOBS at a time (default: every core)
+compile_one() {
+    local f=$1 o
     o="$OUT/obj/$(echo "$f" | tr / _).o"
-    if [ ! -f "$o" ]; then
-        g++ -std=c++17 $OPT -fPIC -DLLAMA_SHARED -DLLAMA_BUILD -I. -I"$L/include" -I"$L/ggml/include" \
-            -I"$L/vendor" -I"$L/src" -c "$f" -o "$o.tmp"
-        mv "$o.tmp" "$o"
-    fi
-done
+    [ -f "$o" ] && return 0
+    g++ -std=c++17 $OPT -fPIC -DLLAMA_SHARED -DLLAMA_BUILD -I. -I"$L/include" -I"$L/ggml/include" \
+        -I"$L/vendor" -I"$L/src" -c "$f" -o "$o.tmp"
+    mv "$o.tmp" "$o"
+}
+export -f compile_one
+export OUT OPT L
+printf '%s\n' $srcs | xargs -P "${JOBS:-$(nproc)}" -I{} bash -c 'compile_one "$1"' _ {}
 gcc -std=c11 -O2 -I"$L/tools/mtmd" -I"$L/include" -I"$L/ggml/include" -c "$HERE/mtmd_ref.c" -o "$OUT/obj/mtmd_ref.o"
 g++ -o "$OUT/mtmd_ref.bin" "$OUT/obj/mtmd_ref.o" "$OUT"/obj/*.cpp.o \
     "$BINS/libllama.v0.5.0.so" "$BINS/libggml.v0.5.0.so" "$BINS/libggml-base.so" -Wl,-rpath,"$BINS" -lpthread -lm
