@@ -1,7 +1,8 @@
-/* image.c — decoding, smart resize, resize filters and normalisation.
+/* image.c — reading image files, smart resize, resize filters and normalisation
+ * (the decoders themselves: image_decode.c).
  * See image.h for what llama.cpp does and which mode reproduces it. */
 #include "image.h"
-#include "image_guard.h"
+#include "image_decode.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -9,8 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <stb/stb_image.h>
 
 #include "mvk_status.h"
 
@@ -51,50 +50,16 @@ void mvk_image_free(mvk_image *img) {
 /* ---------------------------------------------------------------- decoding */
 
 moevk_status mvk_image_load_memory(const void *data, size_t size, const char *name, mvk_image *out) {
-    if (!out) return mvk_fail(MOEVK_ERR_INVALID_ARG, "mvk_image_load_memory: out is NULL");
-    memset(out, 0, sizeof *out);
-    if (!name) name = "<memory>";
-    if (!data && size) return mvk_fail(MOEVK_ERR_INVALID_ARG, "image '%s': data is NULL", name);
-    if (size == 0) return mvk_fail(MOEVK_ERR_IMAGE, "image '%s': empty file", name);
-    if (size > (size_t)INT_MAX) return mvk_fail(MOEVK_ERR_IMAGE, "image '%s': %zu bytes is too large", name, size);
-
-    const char *guard = NULL;
-    if (!mvk_image_guard_ok(data, size, &guard)) return mvk_fail(MOEVK_ERR_IMAGE, "image '%s': %s", name, guard);
-    /* Read the header first so absurd sizes are refused before stb allocates. */
-    int w = 0, h = 0, comp = 0;
-    if (!stbi_info_from_memory(data, (int)size, &w, &h, &comp)) {
-        const char *why = stbi_failure_reason();
-        return mvk_fail(MOEVK_ERR_IMAGE, "image '%s': not a decodable image (%s)", name, why ? why : "unknown format");
-    }
-    if (w <= 0 || h <= 0 || w > MVK_IMAGE_MAX_SIDE || h > MVK_IMAGE_MAX_SIDE ||
-        (int64_t)w * h > MVK_IMAGE_MAX_PIXELS)
-        return mvk_fail(MOEVK_ERR_IMAGE, "image '%s': %dx%d is too large (limit %d per side, %lld pixels)", name, w,
-                        h, MVK_IMAGE_MAX_SIDE, (long long)MVK_IMAGE_MAX_PIXELS);
-
-    int w2 = 0, h2 = 0, c2 = 0;
-    uint8_t *px = stbi_load_from_memory(data, (int)size, &w2, &h2, &c2, 3);
-    if (!px) {
-        const char *why = stbi_failure_reason();
-        return mvk_fail(MOEVK_ERR_IMAGE, "image '%s': decoding failed (%s)", name, why ? why : "unknown reason");
-    }
-    if (w2 != w || h2 != h) { /* the header and the decoder must agree */
-        stbi_image_free(px);
-        return mvk_fail(MOEVK_ERR_IMAGE, "image '%s': header says %dx%d, decoded %dx%d", name, w, h, w2, h2);
-    }
-    /* Own the pixels with malloc so mvk_image_free is the one way to free. */
-    out->rgb = malloc((size_t)w * (size_t)h * 3);
-    if (!out->rgb) {
-        stbi_image_free(px);
-        return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "image '%s': out of memory", name);
-    }
-    memcpy(out->rgb, px, (size_t)w * (size_t)h * 3);
-    stbi_image_free(px);
-    out->w = w;
-    out->h = h;
-    return MOEVK_OK;
+    mvk_decode_limits lim = mvk_decode_default_limits();
+    return mvk_image_decode(data, size, name, &lim, out);
 }
 
 moevk_status mvk_image_load_file(const char *path, mvk_image *out) {
+    mvk_decode_limits lim = mvk_decode_default_limits();
+    return mvk_image_load_file_lim(path, &lim, out);
+}
+
+moevk_status mvk_image_load_file_lim(const char *path, const mvk_decode_limits *lim, mvk_image *out) {
     if (!out) return mvk_fail(MOEVK_ERR_INVALID_ARG, "mvk_image_load_file: out is NULL");
     memset(out, 0, sizeof *out);
     if (!path) return mvk_fail(MOEVK_ERR_INVALID_ARG, "mvk_image_load_file: path is NULL");
@@ -128,7 +93,7 @@ moevk_status mvk_image_load_file(const char *path, mvk_image *out) {
         }
     }
     fclose(f);
-    if (st == MOEVK_OK) st = mvk_image_load_memory(buf, len, path, out);
+    if (st == MOEVK_OK) st = mvk_image_decode(buf, len, path, lim, out);
     free(buf);
     return st;
 }

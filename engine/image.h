@@ -1,4 +1,5 @@
-/* image.h — image input: decoding (stb_image) and the Qwen-VL preprocessing
+/* image.h — image input: decoding (image_decode.c: libjpeg-turbo, libpng,
+ * libwebp, giflib, libheif; EXIF orientation applied) and the Qwen-VL preprocessing
  * (smart resize to a token budget, resize filter, normalisation to planar f32).
  *
  * Reference: /work/shared/docs/qwen3vl-moe.md §3.1 and the llama.cpp bundled
@@ -45,11 +46,13 @@ typedef struct mvk_image {
     uint8_t *rgb; /* [h][w][3] */
 } mvk_image;
 
-/* Decodes any format stb_image knows (PNG, JPEG, BMP, GIF (first frame), TGA,
- * PSD, HDR (tone-mapped), PIC, PNM) to RGB8. Failure: MOEVK_ERR_IO if the
- * file cannot be read, MOEVK_ERR_IMAGE if it is not a decodable image or is
- * too large (the message names the file and stb's reason). *out is zeroed on
- * failure. */
+/* Decodes JPEG (greyscale, YCbCr, RGB, CMYK), PNG (every type; 16-bit
+ * samples reduced to 8, alpha dropped), WebP (still), GIF (first frame), HEIC
+ * and AVIF to RGB8, with the EXIF orientation applied. BMP, TIFF, PNM, PSD,
+ * HDR, JPEG XL and QOI are refused by name. Failure: MOEVK_ERR_IO if the file
+ * cannot be read, MOEVK_ERR_IMAGE if it is not an image moevk reads, damaged
+ * or too large (the message names the file, the format and the reason). *out
+ * is zeroed on failure. */
 moevk_status mvk_image_load_file(const char *path, mvk_image *out);
 
 /* Same from memory; name is used in messages only (may be NULL). */

@@ -1,11 +1,11 @@
-/* stb_impl.c — the one translation unit that compiles stb_image and
- * stb_image_write (Debian libstb-dev headers, <stb/...>). Everyone else
- * includes the headers for declarations only.
+/* stb_impl.c — the one translation unit that compiles stb_image_write
+ * (Debian libstb-dev headers, <stb/...>) for our own PNG output (heatmaps,
+ * test images). Everyone else includes the header for declarations only.
+ * No input is decoded by stb: image_decode.c reads images through libjpeg-turbo,
+ * libpng, libwebp, giflib and libheif.
  *
  * stb is third-party code: its warnings are silenced here so that
- * -Wall -Wextra -Werror stays meaningful for our own files.
- * STBI_MAX_DIMENSIONS makes stb itself refuse sides above 32768 (engine/image.c
- * also checks the header before decoding). */
+ * -Wall -Wextra -Werror stays meaningful for our own files. */
 #if defined(__GNUC__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wall"
@@ -21,11 +21,6 @@
 #pragma GCC diagnostic ignored "-Wdouble-promotion"
 #pragma GCC diagnostic ignored "-Wcast-qual"
 #endif
-
-#define STBI_MAX_DIMENSIONS 32768
-#define STBI_FAILURE_USERMSG
-#define STB_IMAGE_IMPLEMENTATION
-#include <stb/stb_image.h>
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #include <stb/stb_image_write.h>

@@ -148,7 +148,7 @@ typedef int (*moevk_token_cb)(const char *piece, int32_t token, void *user);
 
 typedef struct moevk_gen_params {
     const char *prompt;        /* user text; NULL: "Describe this image in one sentence." (or text-only default) */
-    const char *image_path;    /* image file (PNG, JPEG, BMP, ...), or NULL */
+    const char *image_path;    /* image file (JPEG, PNG, WebP, GIF, HEIC, AVIF), or NULL */
     const uint8_t *image_rgb;  /* or raw RGB8 pixels, row-major, 3 bytes per pixel */
     int image_w, image_h;
     int image_min_tokens;      /* default 8 (llama.cpp) */
@@ -362,6 +362,42 @@ moevk_status moevk_cache_reset_stats(moevk_model *m);
 /* mask[e] = 1 if expert e of MoE layer `layer` is on the device now (all 1
  * when nothing streams); mask holds n_expert entries (cap). */
 moevk_status moevk_cache_resident(const moevk_model *m, int layer, uint8_t *mask, size_t cap);
+
+/* ---------------------------------------------------------------- images */
+
+/* Decoded pixels: RGB8, row-major, 3 bytes per pixel, owned by the library
+ * (free with moevk_image_free). */
+typedef struct moevk_image {
+    int w, h;
+    uint8_t *rgb;              /* [h][w][3] */
+} moevk_image;
+
+/* What a caller accepts; zeroed fields take the library's limits. */
+typedef struct moevk_image_limits {
+    int max_side;              /* longest side; 0 (or above 32768): 32768 */
+    int64_t max_pixels;        /* w*h; 0 (or above 2^28): 2^28 */
+    int jpeg_only;             /* 1: refuse anything but a JPEG (a camera's MJPEG frame) */
+    int tolerate_damage;       /* 1: decode a JPEG despite recoverable corruption, as webcams need;
+                                  0: a damaged file is refused */
+} moevk_image_limits;
+
+/* Decodes an encoded image held in memory: JPEG (greyscale, YCbCr, RGB,
+ * CMYK), PNG (every type: 16-bit samples reduced to 8 bits, alpha dropped),
+ * WebP (still images), GIF (first frame), HEIC and AVIF, through Debian's
+ * libjpeg-turbo, libpng, libwebp, giflib and libheif; the EXIF orientation of
+ * JPEG, PNG and WebP files is applied (a portrait photo comes out upright).
+ * BMP, TIFF, PNM, PSD, HDR, JPEG XL and QOI are refused by name. The size is
+ * checked from the header before any pixel buffer is allocated. lim may be
+ * NULL (the library's limits); name is used in messages only (may be NULL).
+ * Returns MOEVK_ERR_IMAGE for a file that is not an image moevk reads, is
+ * damaged or too large (moevk_last_error() names the file, the format and
+ * the reason); *out is zeroed on failure. */
+moevk_status moevk_image_decode(const void *data, size_t size, const char *name, const moevk_image_limits *lim,
+                                moevk_image *out);
+/* Reads and decodes a file (as moevk_image_decode); MOEVK_ERR_IO if it cannot be read. */
+moevk_status moevk_image_load(const char *path, const moevk_image_limits *lim, moevk_image *out);
+/* Frees the pixels and zeroes *img; accepts NULL and zeroed images. */
+void moevk_image_free(moevk_image *img);
 
 #ifdef __cplusplus
 }

@@ -28,7 +28,6 @@ ALLOW=(
   "app/cli/cmd_info.c|model_hparams.h|moevk info prints the hyper-parameters the engine would use"
   "app/cli/cmd_tokenize.c|gguf.h|moevk tokenize reads the tokenizer from a GGUF without creating a device"
   "app/cli/cmd_tokenize.c|tokenizer.h|moevk tokenize runs the tokenizer alone"
-  "app/view/view_image.c|image_guard.h|the header-only guard against inputs Debian's stb_image mishandles: the app decodes files and camera frames with its own stb copy and must refuse what the engine refuses"
   "app/common/heatmap.c|mvk_status.h|reports errors through moevk_last_error(), as the library does"
   "app/common/routing_json.c|mvk_status.h|reports errors through moevk_last_error(), as the library does"
 )

@@ -1,5 +1,6 @@
 /* test_image.c — decoding, smart size, resize filters, normalisation, and
- * clean failures on hostile files (engine/image.c).
+ * clean failures on hostile files (engine/image.c; every decoder in detail:
+ * test_image_decode.c).
  *
  * Expected values come from: the goldens (image_rgb.u8, pixels.f32 made
  * independently), sizes worked by hand from the spec formulas (§3.1, §4.8),
@@ -396,17 +397,12 @@ static void formats_round_trip(void **state) {
     for (int i = 0; i < W * H * 3; i++) px[i] = (uint8_t)(i * 31 + 7);
     char p[400];
     mvk_image img;
-    /* PNG and BMP are lossless: exact */
+    /* PNG is lossless: exact (other formats: test_image_decode.c) */
     tmp_path(p, sizeof p, "a.png");
     assert_true(stbi_write_png(p, W, H, 3, px, W * 3));
     assert_int_equal(mvk_image_load_file(p, &img), MOEVK_OK);
     assert_int_equal(img.w, W);
     assert_int_equal(img.h, H);
-    assert_memory_equal(img.rgb, px, sizeof px);
-    mvk_image_free(&img);
-    tmp_path(p, sizeof p, "a.bmp");
-    assert_true(stbi_write_bmp(p, W, H, 3, px));
-    assert_int_equal(mvk_image_load_file(p, &img), MOEVK_OK);
     assert_memory_equal(img.rgb, px, sizeof px);
     mvk_image_free(&img);
     /* grey+alpha PNG is expanded to RGB */
@@ -419,12 +415,6 @@ static void formats_round_trip(void **state) {
     assert_true(stbi_write_png(p, W, H, 2, ga, W * 2));
     assert_int_equal(mvk_image_load_file(p, &img), MOEVK_OK);
     for (int i = 0; i < W * H; i++) assert_int_equal(img.rgb[i * 3 + 2], (uint8_t)i);
-    mvk_image_free(&img);
-    /* TGA: lossless */
-    tmp_path(p, sizeof p, "a.tga");
-    assert_true(stbi_write_tga(p, W, H, 3, px));
-    assert_int_equal(mvk_image_load_file(p, &img), MOEVK_OK);
-    assert_memory_equal(img.rgb, px, sizeof px);
     mvk_image_free(&img);
 }
 
@@ -515,7 +505,8 @@ static void jpeg_oversized_huffman_table_refused(void **state) {
 }
 
 /* fuzz_image, crash 4: a PNM header number beyond INT_MAX (stb 2.27's
- * stbi__pnm_getinteger overflows a signed int: UBSan "333333333 * 10"). */
+ * stbi__pnm_getinteger overflowed a signed int: UBSan "333333333 * 10").
+ * PNM is no longer read at all: these inputs are refused by name. */
 static void pnm_header_number_overflow_refused(void **state) {
     (void)state;
     static const char *const heads[] = {"P5\n33333333333333333 2\n255\n", "P6\n2 #c\n 4294967299\n255\n",
@@ -527,18 +518,14 @@ static void pnm_header_number_overflow_refused(void **state) {
         memset(buf + n, 7, 16);
         mvk_image img;
         assert_int_equal(mvk_image_load_memory(buf, n + 16, "big.pgm", &img), MOEVK_ERR_IMAGE);
-        assert_non_null(strstr(moevk_last_error(), "32 bits"));
+        assert_non_null(strstr(moevk_last_error(), "PNM"));
     }
-    /* a header at the limit still goes to stb (which refuses the size itself) */
-    static const char ok[] = "P5\n2147483647 1\n255\n";
-    mvk_image img;
-    assert_int_equal(mvk_image_load_memory(ok, sizeof ok - 1, "limit.pgm", &img), MOEVK_ERR_IMAGE);
-    assert_null(strstr(moevk_last_error(), "32 bits"));
 }
 
 /* fuzz_image, crash 5 (tests/fuzz/open/image-crash-ae807...): a 16-bit PGM
- * (maxval > 255); stb 2.27 converts it to RGB with its 8-bit converter and
- * then reads twice the converted buffer (heap-buffer-overflow under ASan). */
+ * (maxval > 255); stb 2.27 converted it to RGB with its 8-bit converter and
+ * then read twice the converted buffer (heap-buffer-overflow under ASan).
+ * Refused by name now that PNM is not read. */
 static void pnm_16bit_refused(void **state) {
     (void)state;
     static const uint8_t crash[] = {0x50, 0x35, 0x0a, 0x32, 0x32, 0x35, 0x32, 0x20, 0x35, 0x32, 0x20,
@@ -546,11 +533,11 @@ static void pnm_16bit_refused(void **state) {
     mvk_image img;
     assert_int_equal(mvk_image_load_memory(crash, sizeof crash, "crash.pgm", &img), MOEVK_ERR_IMAGE);
     assert_null(img.rgb);
-    assert_non_null(strstr(moevk_last_error(), "16-bit PNM"));
+    assert_non_null(strstr(moevk_last_error(), "PNM"));
     uint8_t buf[64] = "P6\n2 2\n65535\n";
     memset(buf + 14, 9, 24);
     assert_int_equal(mvk_image_load_memory(buf, 38, "wide.ppm", &img), MOEVK_ERR_IMAGE);
-    assert_non_null(strstr(moevk_last_error(), "16-bit PNM"));
+    assert_non_null(strstr(moevk_last_error(), "PNM"));
 }
 
 static void hostile_files_fail_cleanly(void **state) {
@@ -593,13 +580,13 @@ static void hostile_files_fail_cleanly(void **state) {
     free(m.p);
     free(px);
     /* headers that claim absurd sizes: refused before allocating */
-    const char big_side[] = "P6\n40000 16\n255\n";
-    tmp_path(p, sizeof p, "big_side.ppm");
-    write_file(p, big_side, sizeof big_side - 1);
-    expect_fail(p, MOEVK_ERR_IMAGE, NULL);
-    const char big_area[] = "P6\n20000 20000\n255\nxyz";
-    tmp_path(p, sizeof p, "big_area.ppm");
-    write_file(p, big_area, sizeof big_area - 1);
+    static const uint8_t big_side[] = {'G', 'I', 'F', '8', '9', 'a', 0x40, 0x9C, 16, 0, 0, 0, 0, ';'}; /* 40000 x 16 */
+    tmp_path(p, sizeof p, "big_side.gif");
+    write_file(p, big_side, sizeof big_side);
+    expect_fail(p, MOEVK_ERR_IMAGE, "too large");
+    static const uint8_t big_area[] = {'G', 'I', 'F', '8', '9', 'a', 0x20, 0x4E, 0x20, 0x4E, 0, 0, 0, ';'}; /* 20000^2 */
+    tmp_path(p, sizeof p, "big_area.gif");
+    write_file(p, big_area, sizeof big_area);
     expect_fail(p, MOEVK_ERR_IMAGE, "too large");
     /* memory API: NULL and zero-length */
     mvk_image img;

@@ -8,7 +8,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-static const char *k_exts[] = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tga", ".ppm", ".pgm", ".pnm", ".psd", ".hdr"};
+/* what libmoevk decodes (moevk_image_decode); other files in a folder are not offered */
+static const char *k_exts[] = {".png", ".jpg", ".jpeg", ".jfif", ".webp", ".gif", ".heic", ".heif", ".avif"};
 
 int view_is_image_name(const char *path) {
     const char *dot = strrchr(path, '.');

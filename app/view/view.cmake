@@ -34,7 +34,7 @@ endif()
 # moevk-view's pure input parsers (camera frames, script text), tested without SDL
 add_executable(test_view_inputs ${CMAKE_SOURCE_DIR}/tests/view/test_view_inputs.c ${CMAKE_SOURCE_DIR}/app/view/camera_convert.c
   ${CMAKE_SOURCE_DIR}/app/view/view_image.c ${CMAKE_SOURCE_DIR}/app/view/script_parse.c)
-target_include_directories(test_view_inputs PRIVATE ${CMAKE_SOURCE_DIR}/app/view ${CMAKE_SOURCE_DIR}/core ${CMAKE_SOURCE_DIR}/engine)
-target_link_libraries(test_view_inputs PRIVATE ${CMOCKA_LIB} m)
+target_include_directories(test_view_inputs PRIVATE ${CMAKE_SOURCE_DIR}/app/view)
+target_link_libraries(test_view_inputs PRIVATE moevk ${CMOCKA_LIB} m)
 add_test(NAME test_view_inputs COMMAND test_view_inputs)
 set_tests_properties(test_view_inputs PROPERTIES ENVIRONMENT "MOEVK_SOURCE_DIR=${CMAKE_SOURCE_DIR}")

@@ -1,9 +1,10 @@
-/* view_image.c — image decoding, downscaling and PNG writing (stb, Debian libstb-dev).
- * The stb implementations are compiled static here so they never clash with the
- * copies inside libmoevk. */
+/* view_image.c — image decoding (through libmoevk's decoders, moevk.h), and
+ * downscaling, PNG and JPEG writing of our own pixels (stb_image_resize and
+ * stb_image_write, Debian libstb-dev, compiled static here so they never clash
+ * with the copy inside libmoevk). No input is parsed by stb. */
 #include "view_image.h"
 
-#include "image_guard.h"
+#include "moevk.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,10 +21,6 @@
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
 #pragma GCC diagnostic ignored "-Wunused-but-set-variable"
 #endif
-#define STB_IMAGE_STATIC
-#define STB_IMAGE_IMPLEMENTATION
-#define STBI_FAILURE_USERMSG
-#include <stb/stb_image.h>
 #define STB_IMAGE_WRITE_STATIC
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #include <stb/stb_image_write.h>
@@ -76,15 +73,13 @@ int view_image_fit(view_image *img, int max_side) {
     return 1;
 }
 
-static int finish_decoded(uint8_t *px, int w, int h, view_image *out, char *err, size_t err_cap, const char *what,
-                          int *dw, int *dh) {
-    if (!px) {
-        snprintf(err, err_cap, "cannot decode %s: %s", what, stbi_failure_reason());
-        return 0;
-    }
-    out->rgb = px;
-    out->w = w;
-    out->h = h;
+// Takes decoded pixels and shrinks them to VIEW_IMAGE_MAX_SIDE for display.
+static int finish_decoded(moevk_image *img, view_image *out, char *err, size_t err_cap, const char *what, int *dw,
+                          int *dh) {
+    out->rgb = img->rgb;  // malloc'd by the library: view_image_free's free() releases it
+    out->w = img->w;
+    out->h = img->h;
+    int w = img->w, h = img->h;
     if (dw) *dw = 0;
     if (dh) *dh = 0;
     int r = view_image_fit(out, VIEW_IMAGE_MAX_SIDE);
@@ -100,66 +95,29 @@ static int finish_decoded(uint8_t *px, int w, int h, view_image *out, char *err,
     return 1;
 }
 
-// Decodes an encoded image in memory (size checked before stb allocates).
-static int decode_memory(const uint8_t *data, size_t len, view_image *out, char *err, size_t err_cap, const char *what,
-                         long long max_side, long long max_pixels, int *dw, int *dh) {
-    memset(out, 0, sizeof *out);
-    if (!data || len < 4 || len > 0x7fffffff) {
-        snprintf(err, err_cap, "cannot decode %s: %s", what, len < 4 ? "empty or truncated" : "too large");
-        return 0;
-    }
-    const char *why = NULL;
-    if (!mvk_image_guard_ok(data, len, &why)) {
-        snprintf(err, err_cap, "cannot decode %s: %s", what, why);
-        return 0;
-    }
-    int w = 0, h = 0, c = 0;
-    if (!stbi_info_from_memory(data, (int)len, &w, &h, &c)) {
-        snprintf(err, err_cap, "unreadable image %s: %s", what, stbi_failure_reason());
-        return 0;
-    }
-    if ((long long)w * h > max_pixels || w > max_side || h > max_side) {
-        snprintf(err, err_cap, "image %s is too large to decode (%dx%d)", what, w, h);
-        return 0;
-    }
-    uint8_t *px = stbi_load_from_memory(data, (int)len, &w, &h, &c, 3);
-    return finish_decoded(px, w, h, out, err, err_cap, what, dw, dh);
-}
-
 int view_image_load(const char *path, view_image *out, char *err, size_t err_cap, int *dw, int *dh) {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, err_cap, "cannot open image %s", path);
+    // the engine's decoders (libjpeg-turbo, libpng, libwebp, giflib, libheif; EXIF orientation), so the app
+    // shows exactly the pixels the model reads
+    moevk_image_limits lim = {0, VIEW_IMAGE_MAX_PIXELS, 0, 0};
+    moevk_image img;
+    if (moevk_image_load(path, &lim, &img) != MOEVK_OK) {
+        snprintf(err, err_cap, "%s", moevk_last_error());
         return 0;
     }
-    uint8_t *data = NULL;
-    long len = -1;
-    if (fseek(f, 0, SEEK_END) == 0) len = ftell(f);
-    if (len >= 0 && len <= 0x7fffffff && fseek(f, 0, SEEK_SET) == 0) data = malloc(len ? (size_t)len : 1);
-    int ok = data && fread(data, 1, (size_t)len, f) == (size_t)len;
-    fclose(f);
-    if (!ok) {
-        free(data);
-        snprintf(err, err_cap, "cannot read image %s", path);
-        return 0;
-    }
-    ok = decode_memory(data, (size_t)len, out, err, err_cap, path, VIEW_IMAGE_MAX_PIXELS, VIEW_IMAGE_MAX_PIXELS, dw, dh);
-    free(data);
-    return ok;
+    return finish_decoded(&img, out, err, err_cap, path, dw, dh);
 }
 
 int view_image_decode_jpeg(const uint8_t *data, size_t len, view_image *out, char *err, size_t err_cap) {
-    // a camera's MJPEG frame is a JPEG (SOI after any fill bytes), never another format stb knows
-    size_t i = 0;
-    while (data && i < len && data[i] == 0xFF) i++;
-    if (!data || i == 0 || i >= len || data[i] != 0xD8) {
-        memset(out, 0, sizeof *out);
-        snprintf(err, err_cap, "cannot decode MJPEG frame: not a JPEG (no SOI marker)");
+    memset(out, 0, sizeof *out);
+    // a camera's MJPEG frame: a JPEG and nothing else, decoded despite the recoverable damage webcams produce
+    moevk_image_limits lim = {VIEW_FRAME_MAX_SIDE, VIEW_FRAME_MAX_PIXELS, 1, 1};
+    moevk_image img;
+    if (moevk_image_decode(data, len, "MJPEG frame", &lim, &img) != MOEVK_OK) {
+        snprintf(err, err_cap, "cannot decode MJPEG frame: %s", moevk_last_error());
         return 0;
     }
-    return decode_memory(data, len, out, err, err_cap, "MJPEG frame", VIEW_FRAME_MAX_SIDE, VIEW_FRAME_MAX_PIXELS, NULL,
-                         NULL);
+    return finish_decoded(&img, out, err, err_cap, "MJPEG frame", NULL, NULL);
 }
 
 static uint8_t clamp_u8(int v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }

@@ -22,15 +22,17 @@ add_custom_command(OUTPUT ${UNICODE_TABLES_C}
   DEPENDS gen_unicode_tables
   COMMENT "generating Unicode tables" VERBATIM)
 
+include(engine/image_decoders.cmake)
+file(GLOB FUZZ_IMAGE_SOURCES CONFIGURE_DEPENDS engine/image*.c)
 add_library(moevk_fuzzcore STATIC
-  engine/gguf.c engine/model_hparams.c engine/image.c engine/tokenizer.c engine/unicode_flags.c engine/stb_impl.c
+  engine/gguf.c engine/model_hparams.c ${FUZZ_IMAGE_SOURCES} engine/tokenizer.c engine/unicode_flags.c engine/stb_impl.c
   engine/arch/families.c engine/arch/tensor_walk.c engine/arch/clip_qwen3vl_merger.c engine/arch/qwen3vlmoe.c
   engine/arch/qwen3vl.c engine/arch/qwen3moe.c engine/arch/qwen3.c tests/fuzz/fuzz_no_layers.c
   core/mvk_status.c core/mvk_types.c core/mvk_dequant.c ${UNICODE_TABLES_C}
   app/view/camera_convert.c app/view/view_image.c app/view/script_parse.c)
 target_include_directories(moevk_fuzzcore PUBLIC include core engine backend backend/ref app/view ${CMAKE_BINARY_DIR})
 target_compile_options(moevk_fuzzcore PRIVATE ${FUZZ_SAN} -fsanitize=fuzzer-no-link)
-target_link_libraries(moevk_fuzzcore PUBLIC m)
+target_link_libraries(moevk_fuzzcore PUBLIC m moevk_image_decoders)
 
 foreach(t gguf image tokenizer camera script)
   add_executable(fuzz_${t} tests/fuzz/fuzz_${t}.c)

@@ -1,6 +1,7 @@
-/* fuzz_image.c — libFuzzer harness: arbitrary bytes as an image file (PNG,
- * JPEG, BMP, GIF, PNM, ... whatever stb_image recognises), decoded by
- * mvk_image_load_memory and preprocessed like moevk_generate does (smart
+/* fuzz_image.c — libFuzzer harness: arbitrary bytes as an image file (JPEG,
+ * PNG, WebP, GIF, HEIC/AVIF through Debian's libraries, EXIF orientation, the
+ * formats refused by name), decoded by mvk_image_load_memory and
+ * preprocessed like moevk_generate does (smart
  * resize to a token budget, each resize mode, normalisation to planar f32).
  * The last byte picks the token budget and the resize mode, so small budgets
  * keep each run fast. */
@@ -8,26 +9,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <stb/stb_image.h>
-
 #include "image.h"
-#include "image_guard.h"
+#include "image_decode.h"
 
-// Images within the library's limits but with more pixels than this are
-// skipped: decoding them is slow, not interesting. Headers beyond the limits
-// still go in (image.c must refuse them before allocating).
+// Images with more pixels than this are refused by the decoders' own size
+// check (from the header, before decoding): decoding them is slow, not
+// interesting. Headers beyond it still go in and must be refused cleanly.
 #define FUZZ_MAX_PIXELS (1 << 22)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 2) return 0;
     uint8_t knob = data[size - 1];
-    int w = 0, h = 0, comp = 0;
-    // (stbi_info is as exposed to stb's bugs as decoding: only after the guard the library applies)
-    if (mvk_image_guard_ok(data, size - 1, NULL) && stbi_info_from_memory(data, (int)(size - 1), &w, &h, &comp) && (int64_t)w * h > FUZZ_MAX_PIXELS &&
-        w <= MVK_IMAGE_MAX_SIDE && h <= MVK_IMAGE_MAX_SIDE && (int64_t)w * h <= MVK_IMAGE_MAX_PIXELS)
-        return 0;
+    mvk_decode_limits lim = mvk_decode_default_limits();
+    lim.max_pixels = FUZZ_MAX_PIXELS;
+    lim.tolerate_damage = knob & 1; /* both the files' strict and the cameras' lenient JPEG path */
     mvk_image img = {0};
-    if (mvk_image_load_memory(data, size - 1, "fuzz", &img) != MOEVK_OK) return 0;
+    if (mvk_image_decode(data, size - 1, "fuzz", &lim, &img) != MOEVK_OK) return 0;
+    if ((int64_t)img.w * img.h > FUZZ_MAX_PIXELS) __builtin_trap();
     if (img.w <= 0 || img.h <= 0 || !img.rgb) __builtin_trap();
     mvk_image_prep_params pp = mvk_image_prep_default_params();
     pp.min_tokens = 1 + (knob & 3);

@@ -71,11 +71,23 @@ cases = [("png", "RGB", (7, 5), {}), ("png", "RGBA", (3, 9), {}), ("png", "P", (
          ("jpeg", "RGB", (21, 11), {"quality": 90}), ("jpeg", "RGB", (33, 17), {"progressive": True}),
          ("jpeg", "L", (8, 8), {}), ("jpeg", "RGB", (16, 16), {"subsampling": 2}),
          ("bmp", "RGB", (5, 3), {}), ("bmp", "P", (6, 2), {}), ("bmp", "L", (3, 3), {}),
-         ("gif", "P", (5, 3), {}), ("ppm", "RGB", (4, 4), {}), ("ppm", "L", (5, 2), {}), ("tga", "RGB", (3, 2), {})]
+         ("gif", "P", (5, 3), {}), ("ppm", "RGB", (4, 4), {}), ("ppm", "L", (5, 2), {}), ("tga", "RGB", (3, 2), {}),
+         ("webp", "RGB", (13, 7), {"quality": 80}), ("webp", "RGBA", (6, 5), {"lossless": True}),
+         ("jpeg", "CMYK", (9, 6), {}), ("png", "LA", (4, 4), {})]
 for i, (fmt, mode, size, kw) in enumerate(cases):
     b = io.BytesIO()
     img(mode, size).save(b, fmt.upper() if fmt != "ppm" else "PPM", **kw)
     put("image", "%02d-%s-%s.%s" % (i, mode.replace(";", ""), "x".join(map(str, size)), fmt), b.getvalue() + bytes([i * 13 % 256]))
+# EXIF orientation: JPEG, PNG (eXIf) and WebP (EXIF chunk) each with a rotation; an animated GIF
+ex = Image.Exif()
+ex[0x0112] = 6
+for j, (fmt, kw) in enumerate([("jpeg", {}), ("png", {}), ("webp", {"lossless": True})]):
+    b = io.BytesIO()
+    img("RGB", (11, 4)).save(b, fmt.upper(), exif=ex.tobytes(), **kw)
+    put("image", "exif6-%d.%s" % (j, fmt), b.getvalue() + bytes([j * 29 % 256]))
+b = io.BytesIO()
+img("P", (6, 4)).save(b, "GIF", save_all=True, append_images=[img("P", (6, 4)).rotate(90)], duration=50, loop=0)
+put("image", "animated.gif", b.getvalue() + b"\x11")
 for f in ("flat_21x11.jpg", "pattern_5x3.gif"):
     put("image", f, open(os.path.join(root, "tests", "data", f), "rb").read() + b"\x55")
 
