@@ -19,7 +19,7 @@
 #   - after a second image, the "running average" view shows the mean of the
 #     two frames' shares (each from the CLI's routing for that image).
 # Model: the embedded model (assets/models/) if present, else the golden tiny
-# model (../shared/goldens). Skips (exit 77) when moevk-view is not built, or
+# model (tests/goldens). Skips (exit 77) when moevk-view is not built, or
 # outside CI when something external is missing (under CI=true a failure).
 # ctest-labels: app
 set -euo pipefail

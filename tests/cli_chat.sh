@@ -10,7 +10,7 @@
 #     size, and the next question is still answered; /clear starts over;
 #     /image PATH starts a conversation about another image.
 # Model: the embedded model (assets/models/) if present, else the golden tiny
-# model (../shared/goldens); neither: skip (77), a failure under CI=true.
+# model (tests/goldens); neither: skip (77), a failure under CI=true.
 # ctest-labels: e2e
 set -u
 . "$(dirname "$0")/lib.sh"

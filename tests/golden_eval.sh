@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end: `moevk eval` on the golden Qwen3-VL MoE pair (../shared/goldens)
+# End-to-end: `moevk eval` on the golden Qwen3-VL MoE pair (tests/goldens, a copy of ../shared/goldens)
 # must reproduce the independent reference outputs:
 #   F32 KV:  merger + DeepStack NMSE <= 1e-5, every logit max|d| <= 1e-3,
 #            routing ids identical, routing weights max|d| <= 1e-4, greedy identical;

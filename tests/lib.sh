@@ -7,7 +7,8 @@
 #   BIN      the build directory        MOEVK_BINARY_DIR, else $SRC/build
 #   CLI      the moevk binary           MOEVK_CLI, else $BIN/moevk
 #   VIEW     the moevk-view binary      $BIN/moevk-view
-#   GOLDENS  the goldens root           MOEVK_GOLDENS, else $SRC/../shared/goldens
+#   GOLDENS  the goldens root           MOEVK_GOLDENS, else $SRC/tests/goldens (the copy of ../shared/goldens
+#            in the repository: tests/goldens_in_repo.sh checks it is identical)
 #   GOLD_A   $GOLDENS/qwen3vlmoe-tiny-a (the golden model pair and its outputs)
 #   EMBED_MODEL, EMBED_MMPROJ           the embedded model in assets/models
 #   NODE_DIR bench/node (node-llama-cpp), JS_DIR tests/js (the JS tokenizer)
@@ -24,7 +25,7 @@ SRC=${MOEVK_SOURCE_DIR:-$(cd "$LIB_DIR/.." && pwd)}
 BIN=${MOEVK_BINARY_DIR:-$SRC/build}
 CLI=${MOEVK_CLI:-$BIN/moevk}
 VIEW=$BIN/moevk-view
-GOLDENS=${MOEVK_GOLDENS:-$SRC/../shared/goldens}
+GOLDENS=${MOEVK_GOLDENS:-$SRC/tests/goldens}
 GOLD_A=$GOLDENS/qwen3vlmoe-tiny-a
 EMBED_MODEL=$SRC/assets/models/moevk-tiny.gguf
 EMBED_MMPROJ=$SRC/assets/models/moevk-tiny-mmproj.gguf

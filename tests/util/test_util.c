@@ -292,8 +292,13 @@ int tu_exit(int cmocka_rc) {
 
 const char *tu_goldens_dir(void) {
     static char path[4096];
+    static char dflt[2048];
     const char *g = getenv("MOEVK_GOLDENS");
-    if (!g || !g[0]) g = "../shared/goldens";
+    if (!g || !g[0]) { /* the in-repository copy of ../shared/goldens */
+        const char *src = getenv("MOEVK_SOURCE_DIR");
+        snprintf(dflt, sizeof dflt, "%s/tests/goldens", src && src[0] ? src : ".");
+        g = dflt;
+    }
     snprintf(path, sizeof path, "%s/qwen3vlmoe-tiny-a/manifest.json", g);
     FILE *f = fopen(path, "rb");
     if (!f) {
