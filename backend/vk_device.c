@@ -137,6 +137,17 @@ static moevk_status create_instance(vk_ctx *ctx, int validation, int sync_valida
     vk_instance_table_load(ctx->instance, &ctx->vki);
     if (debug_utils && ctx->vki.vkCreateDebugUtilsMessengerEXT)
         VK_TRY(ctx->vki.vkCreateDebugUtilsMessengerEXT(ctx->instance, &dbg, NULL, &ctx->messenger));
+    /* $MOEVK_INJECT_VALIDATION_MESSAGE=1 (validation on): one validation error
+     * through the layer's own message path, so a test can prove that a program
+     * fails on a validation message (tests/app_validation_fails.sh) without a
+     * real bug to provoke one */
+    if (validation && ctx->messenger && ctx->vki.vkSubmitDebugUtilsMessageEXT && env_on("MOEVK_INJECT_VALIDATION_MESSAGE")) {
+        VkDebugUtilsMessengerCallbackDataEXT msg = {.sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CALLBACK_DATA_EXT,
+                                                    .pMessageIdName = "moevk-injected",
+                                                    .pMessage = "moevk: injected validation message (MOEVK_INJECT_VALIDATION_MESSAGE)"};
+        ctx->vki.vkSubmitDebugUtilsMessageEXT(ctx->instance, VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
+                                              VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT, &msg);
+    }
     return MOEVK_OK;
 }
 

@@ -31,7 +31,8 @@
     X(vkCreateDevice)                        \
     X(vkGetDeviceProcAddr)                   \
     X(vkCreateDebugUtilsMessengerEXT)        \
-    X(vkDestroyDebugUtilsMessengerEXT)
+    X(vkDestroyDebugUtilsMessengerEXT)       \
+    X(vkSubmitDebugUtilsMessageEXT)
 
 #define VK_DEVICE_FUNCS(X)               \
     X(vkDestroyDevice)                   \

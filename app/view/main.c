@@ -483,6 +483,14 @@ int main(int argc, char **argv) {
         view_soak_free(soak);
     }
     view_script_free(script);
+    if (app->worker) { /* as the CLI: with validation on (MOEVK_VALIDATION=1, the tests), any message fails the run */
+        view_worker_status end;
+        view_worker_get_status(app->worker, &end);
+        if (end.info.validation_messages) {
+            fprintf(stderr, "moevk-view: %u Vulkan validation message(s): failing\n", end.info.validation_messages);
+            if (!app->exit_code) app->exit_code = 1;
+        }
+    }
     view_worker_stop(app->worker);
     view_caption_free(&app->cap);
     view_camera_free(app->cam);
