@@ -102,7 +102,12 @@ int view_image_load(const char *path, view_image *out, char *err, size_t err_cap
     moevk_image_limits lim = {0, VIEW_IMAGE_MAX_PIXELS, 0, 0};
     moevk_image img;
     if (moevk_image_load(path, &lim, &img) != MOEVK_OK) {
-        snprintf(err, err_cap, "%s", moevk_last_error());
+        /* the library says "image 'PATH': why": the banner names the file once */
+        const char *why = moevk_last_error();
+        char prefix[600];
+        snprintf(prefix, sizeof prefix, "image '%s': ", path);
+        if (!strncmp(why, prefix, strlen(prefix))) why += strlen(prefix);
+        snprintf(err, err_cap, "unreadable image %s: %s", path, why);
         return 0;
     }
     return finish_decoded(&img, out, err, err_cap, path, dw, dh);
