@@ -31,9 +31,11 @@ echo "llama.cpp from $BUNDLE at $(git -C "$WORK/llama" rev-parse --short HEAD)"
 L="$WORK/llama"
 g++ -std=c++17 -O1 -w -I"$L/tools/mtmd" -I"$L/ggml/include" -I"$L/include" \
     "$SRC/tests/llamacpp_preproc/harness.cpp" "$L/tools/mtmd/mtmd-image.cpp" -o "$WORK/harness"
+# ours: the engine's image files (decoders through Debian's libraries: engine/image_decoders.cmake)
 cc -std=c11 -O1 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$SRC/include" -I"$SRC/core" -I"$SRC/backend" -I"$SRC/engine" \
-    "$SRC/tests/llamacpp_preproc/ours.c" "$SRC/engine/image.c" "$SRC/engine/stb_impl.c" \
-    "$SRC/core/mvk_status.c" -lm -o "$WORK/ours"
+    "$SRC/tests/llamacpp_preproc/ours.c" "$SRC"/engine/image*.c "$SRC/engine/stb_impl.c" \
+    "$SRC/core/mvk_status.c" $(pkg-config --cflags --libs libjpeg libpng libwebp libwebpdemux libexif libheif) -lgif \
+    -lm -o "$WORK/ours"
 
 GOLDEN_PNG="$GOLD_A/image.png"
 if [ ! -f "$GOLDEN_PNG" ]; then
