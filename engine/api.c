@@ -158,7 +158,7 @@ moevk_status moevk_model_get_info(const moevk_model *m, moevk_model_info *o) {
     o->n_vocab = m->hp.n_vocab;
     o->n_expert = m->hp.n_expert;
     o->n_expert_used = m->hp.n_expert_used;
-    o->n_moe_layers = m->hp.is_moe ? m->hp.n_layer : 0;
+    o->n_moe_layers = m->hp.n_moe_layers;
     o->has_vision = m->has_vision;
     o->n_deepstack = m->hp.n_deepstack;
     o->n_ctx = m->n_ctx;
@@ -220,7 +220,7 @@ moevk_status moevk_eval(moevk_model *m, moevk_eval_params *p) {
                         "free the model and load it again");
     const mvk_text_hparams *hp = &m->hp;
     const int n = p->n_tokens;
-    const size_t V = (size_t)hp->n_vocab, k = (size_t)hp->n_expert_used, L = (size_t)hp->n_layer;
+    const size_t V = (size_t)hp->n_vocab, k = (size_t)hp->n_expert_used, L = (size_t)hp->n_moe_layers;
     if (p->logits && p->logits_cap < (size_t)n * V)
         return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_eval: logits buffer holds %zu floats, need %zu", p->logits_cap, (size_t)n * V);
     if ((p->routing_ids || p->routing_weights) && hp->is_moe && p->routing_cap < L * (size_t)n * k)

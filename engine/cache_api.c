@@ -32,7 +32,7 @@ moevk_status moevk_cache_get_stats(const moevk_model *m, moevk_cache_stats *o, m
     o->slot_bytes = c->slot_bytes;
     o->decode_tokens = c->dec_tokens;
     o->prefill_tokens = c->pre_tokens;
-    int n = m->hp.is_moe ? m->hp.n_layer : 0;
+    int n = m->hp.n_moe_layers;
     for (int il = 0; il < n && c->active; il++) {
         add(&o->decode, &c->L[il].dec);
         add(&o->prefill, &c->L[il].pre);
@@ -58,9 +58,9 @@ moevk_status moevk_cache_reset_stats(moevk_model *m) {
 
 moevk_status moevk_cache_resident(const moevk_model *m, int layer, uint8_t *mask, size_t cap) {
     if (!m || !mask) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_cache_resident: NULL argument");
-    if (!m->hp.is_moe || layer < 0 || layer >= m->hp.n_layer)
+    if (layer < 0 || layer >= m->hp.n_moe_layers)
         return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_cache_resident: layer %d is not a MoE layer (0..%d)", layer,
-                        m->hp.is_moe ? m->hp.n_layer - 1 : -1);
+                        m->hp.n_moe_layers - 1);
     if (cap < (size_t)m->hp.n_expert)
         return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_cache_resident: need %d entries, cap is %zu", m->hp.n_expert, cap);
     for (int e = 0; e < m->hp.n_expert; e++) mask[e] = m->xc.active ? m->xc.L[layer].slot_of[e] >= 0 : 1;

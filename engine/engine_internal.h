@@ -16,6 +16,8 @@
 
 /* One LM decoder layer. ggml ne order in the shape comments. */
 typedef struct mvk_lm_layer {
+    uint8_t kind;          /* mvk_layer_kind bits (engine/arch/family.h) */
+    int moe;               /* index among the MoE layers (routing record, expert cache), or -1 */
     mvk_tensor attn_norm;  /* [n_embd] f32 */
     mvk_tensor wq;         /* [n_embd, n_head*head_dim] */
     mvk_tensor wk, wv;     /* [n_embd, n_head_kv*head_dim] */
@@ -32,8 +34,8 @@ typedef struct mvk_lm_layer {
     mvk_tensor ffn_gate;   /* [n_embd, n_ff] */
     mvk_tensor ffn_up;     /* [n_embd, n_ff] */
     mvk_tensor ffn_down;   /* [n_ff, n_embd] */
-    vk_buffer *k_cache;    /* [n_ctx][n_head_kv*head_dim] kv_type */
-    vk_buffer *v_cache;    /* [n_ctx][n_head_kv*head_dim] kv_type */
+    vk_buffer *k_cache;    /* [n_ctx][n_head_kv*head_dim] kv_type; attention layers only */
+    vk_buffer *v_cache;    /* [n_ctx][n_head_kv*head_dim] kv_type; attention layers only */
 } mvk_lm_layer;
 
 /* The text model's global weights (the globals of its family's tensor table). */
@@ -115,7 +117,7 @@ struct moevk_model {
      * tensors stay in the mapping (xsrc) for the expert cache */
     int sizing, stream_experts;
     uint64_t size_resident, size_experts;
-    const gguf_tensor_info **xsrc; /* [n_layer][3] gate, up, down */
+    const gguf_tensor_info **xsrc; /* [n_moe_layers][3] gate, up, down */
     int n_owned, cap_owned;
     uint64_t weight_bytes;
 
@@ -132,17 +134,17 @@ struct moevk_model {
     int decode_recorded;
     vk_buffer *params;     /* MVK_P_WORDS int32, host-visible */
     vk_buffer *step_logits;/* [n_vocab] f32, host-visible */
-    vk_buffer *step_route; /* ids [n_layer][k] i32 then weights [n_layer][k] f32, host-visible */
+    vk_buffer *step_route; /* ids [n_moe_layers][k] i32 then weights [n_moe_layers][k] f32, host-visible */
     vk_buffer *step_argmax;/* i32 [1], host-visible */
-    vk_buffer *step_slots; /* expert streaming: slot ids [n_layer][k] i32, host-visible */
-    vk_buffer *step_pred;  /* expert streaming: predicted ids [n_layer][k] i32, host-visible */
+    vk_buffer *step_slots; /* expert streaming: slot ids [n_moe_layers][k] i32, host-visible */
+    vk_buffer *step_pred;  /* expert streaming: predicted ids [n_moe_layers][k] i32, host-visible */
     mvk_xcache xc;         /* the expert cache (xc.active: experts stream) */
     vk_stream *work;       /* prefill / vision stream */
 
     /* telemetry of the last generation */
     mvk_route_rec *routes; /* [n_routes] */
-    int32_t *route_ids;    /* [n_routes][n_layer*k] */
-    float *route_w;        /* [n_routes][n_layer*k] */
+    int32_t *route_ids;    /* [n_routes][n_moe_layers*k] */
+    float *route_w;        /* [n_routes][n_moe_layers*k] */
     size_t n_routes, cap_routes;
 
     /* conversation (chat.c) */
@@ -205,10 +207,10 @@ moevk_status mvk_lm_kv_alloc(moevk_model *m);
  * next position after the prompt. */
 int mvk_prompt_positions(int n, int img_start, int nx, int ny, int pos0, int32_t *pos);
 
-/* sequence.c: the routing record; ids/w are [n_layer][stride_tok][k] */
+/* sequence.c: the routing record; ids/w are [n_moe_layers][stride_tok][k] */
 moevk_status mvk_route_push(moevk_model *m, int32_t pos, moevk_token_kind kind, int32_t token, int32_t turn,
                             const int32_t *ids, const float *w, size_t stride_tok);
-size_t mvk_route_stride(const moevk_model *m); /* n_layer * k for MoE models, else 0 */
+size_t mvk_route_stride(const moevk_model *m); /* n_moe_layers * k */
 
 /* sequence.c: helpers of eval (api.c) and conversations (chat.c), which never call each other */
 double mvk_now_ms(void);

@@ -22,6 +22,7 @@ moevk_status mvk_lm_kv_alloc(moevk_model *m) {
     uint64_t rowv = (uint64_t)mvk_row_bytes(m->kv_type, (int64_t)hp->n_head_kv * hp->head_dim_v);
     for (int il = 0; il < hp->n_layer; il++) {
         mvk_lm_layer *l = &m->layers[il];
+        if (!(l->kind & MVK_LAYER_ATTN)) continue; /* no KV cache: not an attention layer */
         /* each checked on its own: a failed allocation may leave K without V */
         if (!l->k_cache) MVK_TRY(vk_buffer_create(m->ctx, row * (uint64_t)m->n_ctx, VK_MEM_DEVICE, &l->k_cache));
         if (!l->v_cache) MVK_TRY(vk_buffer_create(m->ctx, rowv * (uint64_t)m->n_ctx, VK_MEM_DEVICE, &l->v_cache));
@@ -43,7 +44,7 @@ static moevk_status record_layers(moevk_model *m, vk_stream *st, const mvk_lm_io
 
 moevk_status mvk_lm_prefill(moevk_model *m, const mvk_lm_batch *b) {
     const mvk_text_hparams *hp = &m->hp;
-    const int64_t T = b->n, E = hp->n_embd, V = hp->n_vocab, k = hp->n_expert_used, L = hp->n_layer;
+    const int64_t T = b->n, E = hp->n_embd, V = hp->n_vocab, k = hp->n_expert_used, L = hp->n_moe_layers;
     if (T <= 0) return mvk_fail(MOEVK_ERR_INVALID_ARG, "empty prompt");
     if (m->n_past + T > m->n_ctx)
         return mvk_fail(MOEVK_ERR_CONTEXT_FULL, "prompt of %lld tokens does not fit: %d of %d context positions used",
@@ -142,7 +143,8 @@ done:
  * from m->params on the GPU. */
 static moevk_status record_decode(moevk_model *m) {
     const mvk_text_hparams *hp = &m->hp;
-    const int64_t E = hp->n_embd, V = hp->n_vocab, k = hp->n_expert_used > 0 ? hp->n_expert_used : 1, L = hp->n_layer;
+    const int64_t E = hp->n_embd, V = hp->n_vocab, k = hp->n_expert_used > 0 ? hp->n_expert_used : 1;
+    const int64_t L = hp->n_moe_layers > 0 ? hp->n_moe_layers : 1;
     moevk_status s = MOEVK_OK;
     if (!m->decode) MVK_TRY(vk_stream_create(m->ctx, &m->decode));
     if (!m->params) MVK_TRY(vk_buffer_create(m->ctx, MVK_P_WORDS * 4, VK_MEM_HOST, &m->params));
@@ -187,23 +189,23 @@ done:
     return s;
 }
 
-/* The decode step with experts streaming. Segment 0 runs up to layer 0's
- * gate; segment il+1 runs layer il's experts up to layer il+1's gate; the
- * last one the LM head. Between two segments the host resolves the ids the
- * gate just wrote to slots (fetching misses: the step waits), and while
- * segment il+1 runs it fetches the experts predicted for layer il+1 into
- * that layer's pool, which segment il+1 does not touch. */
+/* The decode step with experts streaming (j counts the MoE layers). Segment
+ * 0 runs up to MoE layer 0's gate; segment j+1 runs MoE layer j's experts up
+ * to MoE layer j+1's gate; the last one the LM head. Between two segments the
+ * host resolves the ids the gate just wrote to slots (fetching misses: the
+ * step waits), and while segment j+1 runs it fetches the experts predicted
+ * for MoE layer j+1 into that layer's pool, which segment j+1 does not touch. */
 static moevk_status decode_streaming(moevk_model *m, int64_t k) {
-    const int L = m->hp.n_layer;
+    const int L = m->hp.n_moe_layers;
     const int32_t *ids = vk_buffer_map(m->step_route);
     int32_t *slots = vk_buffer_map(m->step_slots);
     const int32_t *pred = m->step_pred ? vk_buffer_map(m->step_pred) : NULL;
     MVK_TRY(vk_stream_submit_segment(m->decode, 0));
-    for (int il = 0; il < L; il++) {
-        MVK_TRY(mvk_xc_resolve(&m->xc, m->ctx, il, ids + il * k, slots + il * k, (int)k, 1));
-        MVK_TRY(vk_stream_submit_segment_async(m->decode, (uint32_t)il + 1));
+    for (int j = 0; j < L; j++) { /* MoE layer j */
+        MVK_TRY(mvk_xc_resolve(&m->xc, m->ctx, j, ids + j * k, slots + j * k, (int)k, 1));
+        MVK_TRY(vk_stream_submit_segment_async(m->decode, (uint32_t)j + 1));
         moevk_status s = MOEVK_OK;
-        if (pred && il + 1 < L) s = mvk_xc_prefetch(&m->xc, m->ctx, il + 1, pred + (il + 1) * k, (int)k, 1);
+        if (pred && j + 1 < L) s = mvk_xc_prefetch(&m->xc, m->ctx, j + 1, pred + (j + 1) * k, (int)k, 1);
         moevk_status w = vk_stream_wait(m->decode);
         MVK_TRY(s);
         MVK_TRY(w);
@@ -234,7 +236,7 @@ moevk_status mvk_lm_decode(moevk_model *m, int32_t token, const float **logits, 
     m->pos_next++;
     if (logits) *logits = vk_buffer_map(m->step_logits);
     if (route_ids) *route_ids = hp->is_moe ? (const int32_t *)vk_buffer_map(m->step_route) : NULL;
-    if (route_w) *route_w = hp->is_moe ? (const float *)((const char *)vk_buffer_map(m->step_route) + hp->n_layer * k * 4) : NULL;
+    if (route_w) *route_w = hp->is_moe ? (const float *)((const char *)vk_buffer_map(m->step_route) + hp->n_moe_layers * k * 4) : NULL;
     if (argmax) *argmax = *(const int32_t *)vk_buffer_map(m->step_argmax);
     return MOEVK_OK;
 }

@@ -222,6 +222,12 @@ moevk_status mvk_text_hparams_load(const gguf_file *f, mvk_text_hparams *hp) {
         return mvk_fail(MOEVK_ERR_FORMAT, "key '%s.block_count' = %d exceeds the %" PRId64 " tensors in the file", A,
                         hp->n_layer, gguf_n_tensors(f));
 
+    for (int il = 0; il < hp->n_layer; il++) { /* the family says what each layer holds */
+        uint8_t kind = fam->layer_kind(hp, il);
+        hp->n_moe_layers += (kind & MVK_LAYER_MOE) != 0;
+        hp->n_attn_layers += (kind & MVK_LAYER_ATTN) != 0;
+    }
+
     /* layouts llama.cpp's converters can emit that moevk does not read */
     for (int64_t i = 0; i < gguf_n_tensors(f); i++) {
         const char *nm = gguf_tensor(f, i)->name;

@@ -58,6 +58,8 @@ typedef struct mvk_text_hparams {
     int n_deepstack;        /* {arch}.n_deepstack_layers (default 0; 0 for text-only archs) */
     int n_embd_inp;         /* n_embd * (1 + n_deepstack): width of an input embedding row */
     int n_vocab;            /* ne[1] of token_embd.weight */
+    int n_moe_layers;       /* layers whose kind (fam->layer_kind) has MVK_LAYER_MOE: routing, expert cache */
+    int n_attn_layers;      /* layers with MVK_LAYER_ATTN: a KV cache each */
     int tied_output;        /* 1 if output.weight is absent: the LM head reuses token_embd.weight */
 } mvk_text_hparams;
 

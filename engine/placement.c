@@ -34,7 +34,7 @@ static uint64_t attn_scratch(uint64_t Tq, uint64_t Tk, uint64_t hd, uint64_t H) 
 static uint64_t lm_scratch(const mvk_text_hparams *hp, uint64_t T) {
     const uint64_t E = (uint64_t)hp->n_embd, hd = (uint64_t)hp->head_dim, hdv = (uint64_t)hp->head_dim_v;
     const uint64_t Hq = (uint64_t)hp->n_head, Hk = (uint64_t)hp->n_head_kv, V = (uint64_t)hp->n_vocab;
-    const uint64_t L = (uint64_t)hp->n_layer, k = (uint64_t)(hp->n_expert_used > 0 ? hp->n_expert_used : 1);
+    const uint64_t L = (uint64_t)hp->n_moe_layers, k = (uint64_t)(hp->n_expert_used > 0 ? hp->n_expert_used : 1);
     uint64_t layer = 3 * al(E * T * 4) + 3 * al(Hq * hd * T * 4) + 3 * al(Hk * hd * T * 4) + al(Hk * hdv * T * 4) +
                      al(Hq * hdv * T * 4) + attn_scratch(T, T, hd > hdv ? hd : hdv, Hq);
     if (hp->is_moe) {
@@ -96,11 +96,13 @@ moevk_status mvk_placement_plan(moevk_model *m) {
     if (s == MOEVK_OK && m->has_vision) s = mvk_weights_load_vision(m, NULL, NULL, 0, &dummy);
     m->sizing = 0;
     MVK_TRY(s);
-    const uint64_t L = (uint64_t)hp->n_layer, k = (uint64_t)(hp->n_expert_used > 0 ? hp->n_expert_used : 1);
+    /* KV caches: the attention layers; routing and expert slots: the MoE layers */
+    const uint64_t La = (uint64_t)hp->n_attn_layers, L = (uint64_t)hp->n_moe_layers;
+    const uint64_t k = (uint64_t)(hp->n_expert_used > 0 ? hp->n_expert_used : 1);
     uint64_t kv_row = (uint64_t)mvk_row_bytes(m->kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
     uint64_t kv_rowv = (uint64_t)mvk_row_bytes(m->kv_type, (int64_t)hp->n_head_kv * hp->head_dim_v);
-    uint64_t kv = L * (al(kv_row * (uint64_t)m->n_ctx) + al(kv_rowv * (uint64_t)m->n_ctx));
-    uint64_t fixed = al((uint64_t)hp->n_vocab * 4) + 4 * al(L * k * 8) + 4 * 256;
+    uint64_t kv = La * (al(kv_row * (uint64_t)m->n_ctx) + al(kv_rowv * (uint64_t)m->n_ctx));
+    uint64_t fixed = al((uint64_t)hp->n_vocab * 4) + 4 * al((L ? L : 1) * k * 8) + 4 * 256;
     uint64_t T = (uint64_t)m->n_ctx;
     uint64_t scratch = lm_scratch(hp, T);
     if (m->has_vision) {
@@ -152,5 +154,5 @@ moevk_status mvk_placement_finish(moevk_model *m) {
     if (!m->stream_experts) return MOEVK_OK;
     /* the KV cache before the pools: the resident set is what must fit */
     MVK_TRY(mvk_lm_kv_alloc(m));
-    return mvk_xc_init(&m->xc, m->ctx, m->xsrc, m->hp.n_layer, m->hp.n_expert, m->hp.n_expert_used, m->stream_experts);
+    return mvk_xc_init(&m->xc, m->ctx, m->xsrc, m->hp.n_moe_layers, m->hp.n_expert, m->hp.n_expert_used, m->stream_experts);
 }

@@ -19,7 +19,7 @@ double mvk_now_ms(void) {
 /* ---------------------------------------------------------------- routing record */
 
 size_t mvk_route_stride(const moevk_model *m) {
-    return m->hp.is_moe ? (size_t)m->hp.n_layer * (size_t)m->hp.n_expert_used : 0;
+    return (size_t)m->hp.n_moe_layers * (size_t)m->hp.n_expert_used;
 }
 
 moevk_status mvk_route_push(moevk_model *m, int32_t pos, moevk_token_kind kind, int32_t token, int32_t turn,
@@ -42,9 +42,9 @@ moevk_status mvk_route_push(moevk_model *m, int32_t pos, moevk_token_kind kind, 
     }
     size_t i = m->n_routes;
     m->routes[i] = (mvk_route_rec){pos, (int32_t)kind, token, turn};
-    /* ids/w are [n_layer][stride_tok][k]: gather layer by layer */
+    /* ids/w are [n_moe_layers][stride_tok][k]: gather layer by layer */
     size_t k = (size_t)m->hp.n_expert_used;
-    for (size_t l = 0; S && l < (size_t)m->hp.n_layer; l++) {
+    for (size_t l = 0; S && l < (size_t)m->hp.n_moe_layers; l++) {
         memcpy(m->route_ids + i * S + l * k, ids + l * stride_tok * k, k * sizeof *ids);
         memcpy(m->route_w + i * S + l * k, w + l * stride_tok * k, k * sizeof *w);
     }

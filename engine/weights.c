@@ -97,7 +97,7 @@ static moevk_status visit(void *user, const mvk_tensor_spec *sp, int block, cons
     if ((sp->flags & MVK_T_EXPERT) && (m->sizing || m->stream_experts)) {
         if (m->sizing) /* device bytes: quantised rows padded to 16 (mvk_dev_row_bytes) */
             m->size_experts += (uint64_t)mvk_dev_row_bytes(ti->type, ti->ne[0]) * (uint64_t)(ti->n_elems / ti->ne[0]);
-        else m->xsrc[block * 3 + sp->part] = ti;
+        else m->xsrc[m->layers[block].moe * 3 + sp->part] = ti;
         return MOEVK_OK;
     }
     return upload(L, ti, (sp->flags & MVK_T_F32) != 0, out);
@@ -108,6 +108,10 @@ moevk_status mvk_weights_load_text(moevk_model *m, moevk_progress_cb cb, void *u
     load_ctx L = {m, m->tf, cb, user, total, done, "text weights"};
     if (!m->layers) m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers); /* kept from a sizing pass */
     if (!m->layers) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    for (int il = 0, j = 0; il < hp->n_layer; il++) { /* what each layer holds, its MoE index */
+        m->layers[il].kind = hp->fam->layer_kind(hp, il);
+        m->layers[il].moe = (m->layers[il].kind & MVK_LAYER_MOE) ? j++ : -1;
+    }
     int64_t dims[MVK_D_COUNT];
     mvk_tensor_group g[2];
     mvk_text_dims(hp, dims);

@@ -8,22 +8,22 @@
 #include "layers.h"
 #include "mvk_status.h"
 
-/* Prefill streaming, after the gate of layer il was recorded: runs what is
+/* Prefill streaming, after the gate of MoE layer j was recorded: runs what is
  * recorded so far, reads the layer's routed ids and plans the rounds (each at
  * most S distinct experts). Returns the number of rounds. */
-static moevk_status prefill_gate(moevk_model *m, vk_stream *st, const mvk_lm_io *io, int il, int *n_rounds) {
+static moevk_status prefill_gate(moevk_model *m, vk_stream *st, const mvk_lm_io *io, int j, int *n_rounds) {
     const int64_t k = m->hp.n_expert_used, T = io->T;
     MVK_TRY(vk_stream_cut(st));
     MVK_TRY(vk_stream_submit_segment(st, vk_stream_segment_count(st) - 2));
-    MVK_TRY(vk_download(m->ctx, io->rt_ids->buf, io->rt_ids->off + (uint64_t)(il * k * T * 4), io->ids_host, (uint64_t)(k * T * 4)));
-    *n_rounds = mvk_xc_plan_rounds(&m->xc, il, io->ids_host, (int)(k * T), io->round_of);
+    MVK_TRY(vk_download(m->ctx, io->rt_ids->buf, io->rt_ids->off + (uint64_t)(j * k * T * 4), io->ids_host, (uint64_t)(k * T * 4)));
+    *n_rounds = mvk_xc_plan_rounds(&m->xc, j, io->ids_host, (int)(k * T), io->round_of);
     return MOEVK_OK;
 }
 
-/* Prefill round r of layer il: makes its experts resident and writes the
+/* Prefill round r of MoE layer j: makes its experts resident and writes the
  * slot ids (entries of other rounds get -1: zero rows). For r > 0 the
  * previous round's recorded work runs first (its slots may be reused). */
-static moevk_status prefill_round(moevk_model *m, vk_stream *st, const mvk_lm_io *io, int il, int r) {
+static moevk_status prefill_round(moevk_model *m, vk_stream *st, const mvk_lm_io *io, int j, int r) {
     const int n = (int)(m->hp.n_expert_used * io->T);
     if (r > 0) {
         MVK_TRY(vk_stream_cut(st));
@@ -33,7 +33,7 @@ static moevk_status prefill_round(moevk_model *m, vk_stream *st, const mvk_lm_io
         int e = io->ids_host[i];
         io->round_ids[i] = (e >= 0 && e < m->hp.n_expert && io->round_of[e] == r) ? e : -1;
     }
-    return mvk_xc_resolve(&m->xc, m->ctx, il, io->round_ids, io->slot_host, n, 0);
+    return mvk_xc_resolve(&m->xc, m->ctx, j, io->round_ids, io->slot_host, n, 0);
 }
 
 /* The routed experts of one MoE layer: gate and up matmuls, SwiGLU, down
@@ -117,6 +117,7 @@ moevk_status mvk_ffn_moe(const mvk_lm_rec *r, int il) {
     const mvk_lm_layer *l = &m->layers[il];
     moevk_status s = MOEVK_OK;
     const int64_t T = io->T, E = hp->n_embd, k = hp->n_expert_used;
+    const int j = l->moe; /* index among the MoE layers: routing record, expert cache */
     mvk_tensor u;
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &u));
     TRY(vk_op_rms_norm(st, &u, io->h, &l->ffn_norm, hp->rms_eps));
@@ -125,8 +126,8 @@ moevk_status mvk_ffn_moe(const mvk_lm_rec *r, int il) {
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, X, T, 1, 1, &logits));
     TRY(vk_op_matmul(st, &logits, &u, &l->gate_inp, NULL));
     if (io->rt_ids) {
-        ids = mvk_tensor_make(io->rt_ids->buf, io->rt_ids->off + (uint64_t)(il * k * T * 4), MVK_TYPE_I32, k, T, 1, 1);
-        w = mvk_tensor_make(io->rt_w->buf, io->rt_w->off + (uint64_t)(il * k * T * 4), MVK_TYPE_F32, k, T, 1, 1);
+        ids = mvk_tensor_make(io->rt_ids->buf, io->rt_ids->off + (uint64_t)(j * k * T * 4), MVK_TYPE_I32, k, T, 1, 1);
+        w = mvk_tensor_make(io->rt_w->buf, io->rt_w->off + (uint64_t)(j * k * T * 4), MVK_TYPE_F32, k, T, 1, 1);
     } else {
         TRY(vk_stream_scratch(st, MVK_TYPE_I32, k, T, 1, 1, &ids));
         TRY(vk_stream_scratch(st, MVK_TYPE_F32, k, T, 1, 1, &w));
@@ -137,14 +138,16 @@ moevk_status mvk_ffn_moe(const mvk_lm_rec *r, int il) {
         const mvk_tensor *w3[3] = {&l->gate_exps, &l->up_exps, &l->down_exps};
         TRY(record_experts(st, &u, w3, &ids, &dn, 0, E, F, k, T));
     } else {
-        const mvk_xc_layer *xl = &m->xc.L[il];
+        const mvk_xc_layer *xl = &m->xc.L[j];
         const mvk_tensor *w3[3] = {&xl->view[0], &xl->view[1], &xl->view[2]};
         if (io->xmode == MVK_XM_DECODE) {
-            /* predict layer il+1's experts: its router on this layer's hidden state */
-            if (io->pred_buf && il + 1 < hp->n_layer) {
-                const mvk_lm_layer *l1 = &m->layers[il + 1];
+            /* predict the next MoE layer's experts: its router on this layer's hidden state */
+            int nx = il + 1;
+            while (nx < hp->n_layer && m->layers[nx].moe < 0) nx++;
+            if (io->pred_buf && nx < hp->n_layer) {
+                const mvk_lm_layer *l1 = &m->layers[nx];
                 mvk_tensor pn, pl, pw;
-                mvk_tensor pid = mvk_tensor_make(io->pred_buf, (uint64_t)((il + 1) * k * 4), MVK_TYPE_I32, k, 1, 1, 1);
+                mvk_tensor pid = mvk_tensor_make(io->pred_buf, (uint64_t)((j + 1) * k * 4), MVK_TYPE_I32, k, 1, 1, 1);
                 TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, 1, 1, 1, &pn));
                 TRY(vk_op_rms_norm(st, &pn, io->h, &l1->ffn_norm, hp->rms_eps));
                 TRY(vk_stream_scratch(st, MVK_TYPE_F32, X, 1, 1, 1, &pl));
@@ -154,15 +157,15 @@ moevk_status mvk_ffn_moe(const mvk_lm_rec *r, int il) {
             }
             /* the host resolves the ids to slots between these two segments */
             TRY(vk_stream_cut(st));
-            mvk_tensor sid = mvk_tensor_make(io->slot_buf, (uint64_t)(il * k * 4), MVK_TYPE_I32, k, 1, 1, 1);
+            mvk_tensor sid = mvk_tensor_make(io->slot_buf, (uint64_t)(j * k * 4), MVK_TYPE_I32, k, 1, 1, 1);
             TRY(record_experts(st, &u, w3, &sid, &dn, 0, E, F, k, T));
         } else {
             int n_rounds = 0;
-            TRY(prefill_gate(m, st, io, il, &n_rounds));
+            TRY(prefill_gate(m, st, io, j, &n_rounds));
             mvk_tensor sid = mvk_tensor_make(io->slot_buf, 0, MVK_TYPE_I32, k, T, 1, 1);
             for (int rd = 0; rd < n_rounds; rd++) {
                 vk_scratch_mark rm = vk_stream_scratch_mark(st);
-                TRY(prefill_round(m, st, io, il, rd));
+                TRY(prefill_round(m, st, io, j, rd));
                 TRY(record_experts(st, &u, w3, &sid, &dn, rd > 0, E, F, k, T));
                 vk_stream_scratch_reset(st, rm);
             }

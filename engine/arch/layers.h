@@ -61,14 +61,14 @@ typedef struct mvk_lm_io {
     const mvk_tensor *n_kv;     /* I32 [1] valid KV rows after this batch */
     const mvk_tensor *img;      /* NULL or [n_embd_out][n_img] image rows (deepstack source) */
     int64_t img_start, n_img;
-    const mvk_tensor *rt_ids;   /* NULL or I32 [k][T][n_layer] */
-    const mvk_tensor *rt_w;     /* NULL or F32 [k][T][n_layer] */
+    const mvk_tensor *rt_ids;   /* NULL or I32 [k][T][n_moe_layers] */
+    const mvk_tensor *rt_w;     /* NULL or F32 [k][T][n_moe_layers] */
     /* expert streaming (m->xc.active): the expert matmuls read the slot
      * pools through slot ids the host writes (docs/EXPERT_CACHE.md) */
     int xmode;                  /* MVK_XM_NONE, MVK_XM_DECODE (cut, resolved at replay), MVK_XM_PREFILL (resolved while recording) */
-    vk_buffer *slot_buf;        /* host-visible I32: decode [n_layer][k], prefill [T][k] */
+    vk_buffer *slot_buf;        /* host-visible I32: decode [n_moe_layers][k], prefill [T][k] */
     int32_t *slot_host;         /* its mapping */
-    vk_buffer *pred_buf;        /* decode: host-visible I32 [n_layer][k] predicted ids, or NULL */
+    vk_buffer *pred_buf;        /* decode: host-visible I32 [n_moe_layers][k] predicted ids, or NULL */
     int32_t *ids_host;          /* prefill: [T][k] routed ids of the layer */
     int32_t *round_of;          /* prefill: [n_expert] round of each expert */
     int32_t *round_ids;         /* prefill: [T][k] ids of this round (-1: other rounds) */
