@@ -51,16 +51,16 @@ void moevk_model_free(moevk_model *m) {
     if (!m) return;
     mvk_lm_free(m);
     mvk_xc_free(&m->xc);
-    free(m->xsrc);
+    free(m->w.xsrc);
     mvk_weights_free(m);
     mvk_tokenizer_free(m->tok);
     gguf_close(m->tf);
     gguf_close(m->vf);
     vk_ctx_destroy(m->ctx);
-    free(m->routes);
-    free(m->route_ids);
-    free(m->route_w);
-    free(m->text);
+    free(m->tel.routes);
+    free(m->tel.route_ids);
+    free(m->tel.route_w);
+    free(m->tel.text);
     mvk_chat_close(m);
     free(m);
 }
@@ -123,10 +123,10 @@ moevk_status moevk_model_load(const moevk_model_params *p, moevk_model **out) {
     vk_ctx_params cp = {.device = p->device, .validation = p->validation};
     MVK_TRY_GOTO(fail, mvk_device_mem_request(p, &cp.device_mem));
     MVK_TRY_GOTO(fail, vk_ctx_create(&cp, &m->ctx));
-    MVK_TRY_GOTO(fail, vk_stream_create(m->ctx, &m->work));
-    m->n_ctx = p->n_ctx ? p->n_ctx : 4096;
-    if (m->hp.n_ctx_train > 0 && m->n_ctx > m->hp.n_ctx_train) m->n_ctx = (int)m->hp.n_ctx_train;
-    m->kv_type = p->kv_type == MOEVK_KV_F32 ? MVK_TYPE_F32 : MVK_TYPE_F16;
+    MVK_TRY_GOTO(fail, vk_stream_create(m->ctx, &m->step.work));
+    m->seq.n_ctx = p->n_ctx ? p->n_ctx : 4096;
+    if (m->hp.n_ctx_train > 0 && m->seq.n_ctx > m->hp.n_ctx_train) m->seq.n_ctx = (int)m->hp.n_ctx_train;
+    m->seq.kv_type = p->kv_type == MOEVK_KV_F32 ? MVK_TYPE_F32 : MVK_TYPE_F16;
     MVK_TRY_GOTO(fail, mvk_placement_plan(m)); /* sizes first: a budget that cannot work fails before any upload */
     {
         uint64_t total = tensor_bytes(m->tf) + (m->vf ? tensor_bytes(m->vf) : 0), done = 0;
@@ -161,8 +161,8 @@ moevk_status moevk_model_get_info(const moevk_model *m, moevk_model_info *o) {
     o->n_moe_layers = m->hp.n_moe_layers;
     o->has_vision = m->has_vision;
     o->n_deepstack = m->hp.n_deepstack;
-    o->n_ctx = m->n_ctx;
-    o->weight_bytes = m->weight_bytes;
+    o->n_ctx = m->seq.n_ctx;
+    o->weight_bytes = m->w.bytes;
     o->validation_messages = vk_ctx_validation_count(m->ctx);
     o->device_bytes = vk_ctx_allocated_bytes(m->ctx);
     return MOEVK_OK;
@@ -170,23 +170,23 @@ moevk_status moevk_model_get_info(const moevk_model *m, moevk_model_info *o) {
 
 /* ---------------------------------------------------------------- telemetry */
 
-size_t moevk_routing_count(const moevk_model *m) { return m ? m->n_routes : 0; }
+size_t moevk_routing_count(const moevk_model *m) { return m ? m->tel.n_routes : 0; }
 
 moevk_status moevk_routing_get(const moevk_model *m, size_t i, moevk_token_route *route, int32_t *ids, float *weights,
                                size_t cap) {
     if (!m) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_routing_get: NULL model");
-    if (i >= m->n_routes) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_routing_get: token %zu of %zu", i, m->n_routes);
+    if (i >= m->tel.n_routes) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_routing_get: token %zu of %zu", i, m->tel.n_routes);
     size_t S = mvk_route_stride(m);
     if ((ids || weights) && cap < S)
         return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_routing_get: capacity %zu, need %zu entries", cap, S);
     if (route) {
-        route->pos = m->routes[i].pos;
-        route->kind = (moevk_token_kind)m->routes[i].kind;
-        route->token = m->routes[i].token;
-        route->turn = m->routes[i].turn;
+        route->pos = m->tel.routes[i].pos;
+        route->kind = (moevk_token_kind)m->tel.routes[i].kind;
+        route->token = m->tel.routes[i].token;
+        route->turn = m->tel.routes[i].turn;
     }
-    if (ids && S) memcpy(ids, m->route_ids + i * S, S * sizeof *ids);
-    if (weights && S) memcpy(weights, m->route_w + i * S, S * sizeof *weights);
+    if (ids && S) memcpy(ids, m->tel.route_ids + i * S, S * sizeof *ids);
+    if (weights && S) memcpy(weights, m->tel.route_w + i * S, S * sizeof *weights);
     return MOEVK_OK;
 }
 
@@ -261,10 +261,10 @@ moevk_status moevk_eval(moevk_model *m, moevk_eval_params *p) {
         size_t vcap = p->vision_out ? p->vision_cap : 0;
         s = mvk_vision_encode(m, px, h, w, &img_rows, p->vision_out, vcap, &n_img);
         if (s != MOEVK_OK) goto done;
-        m->timings.image_encode_ms = mvk_now_ms() - t0;
-        m->timings.n_image_tokens = n_img;
-        m->timings.image_nx = nx;
-        m->timings.image_ny = ny;
+        m->tel.timings.image_encode_ms = mvk_now_ms() - t0;
+        m->tel.timings.n_image_tokens = n_img;
+        m->tel.timings.image_nx = nx;
+        m->tel.timings.image_ny = ny;
         if (n_img != img_len) {
             s = mvk_fail(MOEVK_ERR_SHAPE, "the image gives %d image tokens (%dx%d grid) but the prompt holds %d %s ids",
                          n_img, nx, ny, img_len, pad_text);
@@ -282,7 +282,7 @@ moevk_status moevk_eval(moevk_model *m, moevk_eval_params *p) {
             s = mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
             goto done;
         }
-        m->pos_next = mvk_prompt_positions(n, n_img ? img_start : -1, nx, ny, 0, pos);
+        m->seq.pos_next = mvk_prompt_positions(n, n_img ? img_start : -1, nx, ny, 0, pos);
         mvk_lm_batch b = {.tokens = p->tokens, .n = n, .img_start = n_img ? img_start : 0, .n_img = n_img,
                           .img_rows = img_rows, .pos = pos, .logits = logits, .all_logits = p->logits != NULL,
                           .route_ids = hp->is_moe ? p->routing_ids : NULL, .route_w = hp->is_moe ? p->routing_weights : NULL};
@@ -290,8 +290,8 @@ moevk_status moevk_eval(moevk_model *m, moevk_eval_params *p) {
         s = mvk_lm_prefill(m, &b);
         free(pos);
         if (s != MOEVK_OK) goto done;
-        m->timings.prefill_ms = mvk_now_ms() - t0;
-        m->timings.n_prompt_tokens = n;
+        m->tel.timings.prefill_ms = mvk_now_ms() - t0;
+        m->tel.timings.n_prompt_tokens = n;
     }
     if (p->logits) memcpy(p->logits, logits, (size_t)n * V * sizeof *logits);
     if (p->n_greedy > 0) {
@@ -305,8 +305,8 @@ moevk_status moevk_eval(moevk_model *m, moevk_eval_params *p) {
             if (s != MOEVK_OK) goto done;
             tok = mvk_sample_greedy(lg, (int)V);
         }
-        m->timings.decode_ms = mvk_now_ms() - t0;
-        m->timings.n_generated = p->n_greedy - 1;
+        m->tel.timings.decode_ms = mvk_now_ms() - t0;
+        m->tel.timings.n_generated = p->n_greedy - 1;
     }
 done:
     free(logits);
@@ -317,16 +317,16 @@ done:
 
 moevk_status moevk_get_timings(const moevk_model *m, moevk_timings *out) {
     if (!m || !out) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_get_timings: NULL argument");
-    *out = m->timings;
+    *out = m->tel.timings;
     return MOEVK_OK;
 }
 
 moevk_status moevk_get_text(const moevk_model *m, char *buf, size_t cap, size_t *len) {
     if (!m) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_get_text: NULL model");
-    if (len) *len = m->text_len;
+    if (len) *len = m->tel.text_len;
     if (buf && cap) {
-        size_t n = m->text_len < cap - 1 ? m->text_len : cap - 1;
-        if (n) memcpy(buf, m->text, n);
+        size_t n = m->tel.text_len < cap - 1 ? m->tel.text_len : cap - 1;
+        if (n) memcpy(buf, m->tel.text, n);
         buf[n] = '\0';
     }
     return MOEVK_OK;

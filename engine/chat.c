@@ -33,7 +33,7 @@ moevk_chat_params moevk_chat_default_params(void) {
     return p;
 }
 
-int moevk_chat_turns(const moevk_model *m) { return m && m->chat_open ? m->chat_turns : 0; }
+int moevk_chat_turns(const moevk_model *m) { return m && m->chat.open ? m->chat.turns : 0; }
 
 moevk_status moevk_chat_start(moevk_model *m, const moevk_chat_params *p) {
     mvk_clear_error();
@@ -51,17 +51,17 @@ moevk_status moevk_chat_start(moevk_model *m, const moevk_chat_params *p) {
     if (has_image) {
         /* the image must leave room in the context for the chat text and the answers */
         int max_t = p->image_max_tokens > 0 ? p->image_max_tokens : 4096;
-        int room = m->n_ctx - p->text_reserve;
+        int room = m->seq.n_ctx - p->text_reserve;
         if (room < max_t) max_t = room;
         int min_t = p->image_min_tokens > 0 ? p->image_min_tokens : 8;
         if (min_t > max_t) min_t = max_t;
         if (max_t < 1)
             return mvk_fail(MOEVK_ERR_CONTEXT_FULL, "no room for an image: the context of %d positions minus %d kept for text leaves %d",
-                            m->n_ctx, p->text_reserve, room);
-        MVK_TRY(mvk_prep_image(m, p->image_path, p->image_rgb, p->image_w, p->image_h, min_t, max_t, &m->chat_img));
-        m->chat_has_image = 1;
+                            m->seq.n_ctx, p->text_reserve, room);
+        MVK_TRY(mvk_prep_image(m, p->image_path, p->image_rgb, p->image_w, p->image_h, min_t, max_t, &m->chat.img));
+        m->chat.has_image = 1;
     }
-    m->chat_open = 1;
+    m->chat.open = 1;
     return MOEVK_OK;
 }
 
@@ -72,15 +72,15 @@ static moevk_status turn_tokens(moevk_model *m, const char *text, int32_t **ids,
                                 int n_img) {
     const mvk_prompt_format *pf = m->hp.fam->prompt; /* the family's chat template */
     *img_start = -1;
-    if (m->chat_turns > 0) {
-        if (m->chat_pending >= 0) {
+    if (m->chat.turns > 0) {
+        if (m->chat.pending >= 0) {
             if (*n + 1 > *cap) {
                 int32_t *r = realloc(*ids, (*n + 16) * sizeof *r);
                 if (!r) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
                 *ids = r;
                 *cap = *n + 16;
             }
-            (*ids)[(*n)++] = m->chat_pending;
+            (*ids)[(*n)++] = m->chat.pending;
         }
         MVK_TRY(mvk_tok_append(m, pf->turn_end, 1, ids, n, cap));
     }
@@ -113,8 +113,8 @@ moevk_status moevk_chat_turn(moevk_model *m, const moevk_gen_params *p) {
     if (vk_ctx_device_lost(m->ctx))
         return mvk_fail(MOEVK_ERR_DEVICE_LOST, "moevk_chat_turn: the Vulkan device was lost by an earlier call; "
                         "free the model and load it again");
-    if (!m->chat_open) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_chat_turn: no conversation (call moevk_chat_start first)");
-    if (m->chat_broken)
+    if (!m->chat.open) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_chat_turn: no conversation (call moevk_chat_start first)");
+    if (m->chat.broken)
         return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_chat_turn: an earlier turn failed; start a new conversation (moevk_chat_start)");
     if (p->image_path || p->image_rgb)
         return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_chat_turn: the image of a conversation is given to moevk_chat_start");
@@ -123,8 +123,8 @@ moevk_status moevk_chat_turn(moevk_model *m, const moevk_gen_params *p) {
     if (p->n_predict < 0) return mvk_fail(MOEVK_ERR_INVALID_ARG, "n_predict %d is negative", p->n_predict);
     const mvk_text_hparams *hp = &m->hp;
     const size_t V = (size_t)hp->n_vocab, S = mvk_route_stride(m), k = (size_t)hp->n_expert_used;
-    const int turn = m->chat_turns, first = turn == 0;
-    const int n_img = first && m->chat_has_image ? m->chat_img.nx * m->chat_img.ny : 0;
+    const int turn = m->chat.turns, first = turn == 0;
+    const int n_img = first && m->chat.has_image ? m->chat.img.nx * m->chat.img.ny : 0;
     moevk_status s = MOEVK_OK;
     int32_t *ids = NULL, *rt_ids = NULL, *pos = NULL;
     float *rt_w = NULL, *logits = NULL;
@@ -134,28 +134,28 @@ moevk_status moevk_chat_turn(moevk_model *m, const moevk_gen_params *p) {
     mvk_sampler smp;
     memset(&smp, 0, sizeof smp);
     int img_start = -1, fed = 0; /* fed: the KV cache changed, a failure now breaks the conversation */
-    m->text_len = 0;
-    if (m->text) m->text[0] = '\0';
-    memset(&m->timings, 0, sizeof m->timings);
-    m->timings.turn = turn;
-    m->timings.n_ctx = m->n_ctx;
-    m->timings.n_ctx_used = m->n_past;
+    m->tel.text_len = 0;
+    if (m->tel.text) m->tel.text[0] = '\0';
+    memset(&m->tel.timings, 0, sizeof m->tel.timings);
+    m->tel.timings.turn = turn;
+    m->tel.timings.n_ctx = m->seq.n_ctx;
+    m->tel.timings.n_ctx_used = m->seq.n_past;
     TRY(turn_tokens(m, p->prompt, &ids, &n, &cap, &img_start, n_img));
     /* checked before any work: a question that does not fit changes nothing */
-    if (m->n_past + (int64_t)n > m->n_ctx)
+    if (m->seq.n_past + (int64_t)n > m->seq.n_ctx)
         TRY(mvk_fail(MOEVK_ERR_CONTEXT_FULL,
                      "the context is full: this turn needs %zu positions but %d of the context's %d are free; "
                      "start a new conversation (or raise n_ctx)",
-                     n, m->n_ctx - m->n_past, m->n_ctx));
+                     n, m->seq.n_ctx - m->seq.n_past, m->seq.n_ctx));
     if (n_img > 0) {
         double t0 = mvk_now_ms();
         int got = 0;
-        TRY(mvk_vision_encode(m, m->chat_img.pixels, m->chat_img.h, m->chat_img.w, &img_rows, NULL, 0, &got));
+        TRY(mvk_vision_encode(m, m->chat.img.pixels, m->chat.img.h, m->chat.img.w, &img_rows, NULL, 0, &got));
         if (got != n_img) TRY(mvk_fail(MOEVK_ERR_INTERNAL, "the image gave %d tokens, expected %d", got, n_img));
-        m->timings.image_encode_ms = mvk_now_ms() - t0;
-        m->timings.n_image_tokens = n_img;
-        m->timings.image_nx = m->chat_img.nx;
-        m->timings.image_ny = m->chat_img.ny;
+        m->tel.timings.image_encode_ms = mvk_now_ms() - t0;
+        m->tel.timings.n_image_tokens = n_img;
+        m->tel.timings.image_nx = m->chat.img.nx;
+        m->tel.timings.image_ny = m->chat.img.ny;
     }
     {
         pos = malloc(n * 4 * sizeof *pos);
@@ -165,19 +165,19 @@ moevk_status moevk_chat_turn(moevk_model *m, const moevk_gen_params *p) {
             rt_w = malloc(S * n * sizeof *rt_w);
         }
         if (!pos || !logits || (S && (!rt_ids || !rt_w))) TRY(mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory"));
-        int nx = n_img ? m->chat_img.nx : 0, ny = n_img ? m->chat_img.ny : 0;
-        int pos_after = mvk_prompt_positions((int)n, img_start, nx, ny, m->pos_next, pos);
+        int nx = n_img ? m->chat.img.nx : 0, ny = n_img ? m->chat.img.ny : 0;
+        int pos_after = mvk_prompt_positions((int)n, img_start, nx, ny, m->seq.pos_next, pos);
         mvk_lm_batch b = {.tokens = ids, .n = (int)n, .img_start = n_img ? img_start : 0, .n_img = n_img, .img_rows = img_rows,
                           .pos = pos, .logits = logits, .all_logits = 0, .route_ids = rt_ids, .route_w = rt_w};
-        int n_past0 = m->n_past;
+        int n_past0 = m->seq.n_past;
         double t0 = mvk_now_ms();
         fed = 1;
         TRY(mvk_lm_prefill(m, &b));
-        m->pos_next = pos_after;
-        m->timings.prefill_ms = mvk_now_ms() - t0;
-        m->timings.n_prompt_tokens = (int)n;
-        int pend = turn > 0 && m->chat_pending >= 0; /* ids[0] is the last answer token of the previous turn */
-        m->chat_pending = -1;
+        m->seq.pos_next = pos_after;
+        m->tel.timings.prefill_ms = mvk_now_ms() - t0;
+        m->tel.timings.n_prompt_tokens = (int)n;
+        int pend = turn > 0 && m->chat.pending >= 0; /* ids[0] is the last answer token of the previous turn */
+        m->chat.pending = -1;
         for (size_t i = 0; i < n; i++) {
             int is_img = n_img && (int)i >= img_start && (int)i < img_start + n_img;
             int is_prev = pend && i == 0;
@@ -186,7 +186,7 @@ moevk_status moevk_chat_turn(moevk_model *m, const moevk_gen_params *p) {
                                S ? rt_ids + i * k : NULL, S ? rt_w + i * k : NULL, n));
         }
     }
-    if (n_img) mvk_image_prep_free(&m->chat_img); /* encoded: not needed again */
+    if (n_img) mvk_image_prep_free(&m->chat.img); /* encoded: not needed again */
     /* decode */
     mvk_sampler_params sp = {.temp = p->temp, .top_k = p->top_k, .top_p = p->top_p, .seed = p->seed};
     TRY(mvk_sampler_init(&smp, &sp, (int)V));
@@ -205,14 +205,14 @@ moevk_status moevk_chat_turn(moevk_model *m, const moevk_gen_params *p) {
             size_t pn = 0;
             s = mvk_detok_push(&dt, tok, piece, pcap, &pn);
             if (s != MOEVK_OK) break;
-            m->chat_pending = tok; /* streamed, not yet fed back */
+            m->chat.pending = tok; /* streamed, not yet fed back */
             if (pn) {
                 s = mvk_text_append(m, piece, pn);
                 if (s != MOEVK_OK) break;
                 piece[pn] = '\0';
                 if (p->on_token && p->on_token(piece, tok, p->user)) stop = 1;
             }
-            m->timings.n_generated++;
+            m->tel.timings.n_generated++;
             if (stop || i + 1 == p->n_predict) break;
             const float *lg;
             const int32_t *ri;
@@ -220,13 +220,13 @@ moevk_status moevk_chat_turn(moevk_model *m, const moevk_gen_params *p) {
             int32_t amax;
             s = mvk_lm_decode(m, tok, &lg, &ri, &rw, &amax);
             if (s != MOEVK_OK) break;
-            m->chat_pending = -1;
-            s = mvk_route_push(m, m->n_past - 1, MOEVK_TOKEN_GENERATED, tok, turn, ri, rw, 1);
+            m->chat.pending = -1;
+            s = mvk_route_push(m, m->seq.n_past - 1, MOEVK_TOKEN_GENERATED, tok, turn, ri, rw, 1);
             if (s != MOEVK_OK) break;
             if (p->temp <= 0) tok = amax; /* greedy: the argmax computed on the GPU */
             else s = mvk_sampler_sample(&smp, lg, (int)V, &tok);
         }
-        m->timings.decode_ms = mvk_now_ms() - t0;
+        m->tel.timings.decode_ms = mvk_now_ms() - t0;
         size_t pn = 0;
         /* a callback that asked to stop is not called again */
         if (s == MOEVK_OK && !stop && mvk_detok_flush(&dt, piece, pcap, &pn) == MOEVK_OK && pn) {
@@ -238,9 +238,9 @@ moevk_status moevk_chat_turn(moevk_model *m, const moevk_gen_params *p) {
 done:
     /* the answer counts as a turn even when the cache filled while decoding:
      * its text is kept and the next turn reports CONTEXT_FULL */
-    if (s == MOEVK_OK || (fed && s == MOEVK_ERR_CONTEXT_FULL && m->timings.n_prompt_tokens > 0)) m->chat_turns++;
-    else if (fed) m->chat_broken = 1;
-    m->timings.n_ctx_used = m->n_past;
+    if (s == MOEVK_OK || (fed && s == MOEVK_ERR_CONTEXT_FULL && m->tel.timings.n_prompt_tokens > 0)) m->chat.turns++;
+    else if (fed) m->chat.broken = 1;
+    m->tel.timings.n_ctx_used = m->seq.n_past;
     free(piece);
     mvk_sampler_free(&smp);
     free(ids);
@@ -268,6 +268,6 @@ moevk_status moevk_generate(moevk_model *m, const moevk_gen_params *p) {
     moevk_gen_params tp = *p;
     tp.image_path = NULL;
     tp.image_rgb = NULL;
-    if (!tp.prompt) tp.prompt = m->chat_has_image ? DEFAULT_PROMPT : DEFAULT_TEXT_PROMPT;
+    if (!tp.prompt) tp.prompt = m->chat.has_image ? DEFAULT_PROMPT : DEFAULT_TEXT_PROMPT;
     return moevk_chat_turn(m, &tp);
 }

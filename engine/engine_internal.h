@@ -38,13 +38,6 @@ typedef struct mvk_lm_layer {
     vk_buffer *v_cache;    /* [n_ctx][n_head_kv*head_dim] kv_type; attention layers only */
 } mvk_lm_layer;
 
-/* The text model's global weights (the globals of its family's tensor table). */
-typedef struct mvk_lm_weights {
-    mvk_tensor tok_embd;   /* [n_embd, n_vocab] */
-    mvk_tensor out_norm;   /* [n_embd] f32 */
-    mvk_tensor output;     /* [n_embd, n_vocab] (tok_embd if tied) */
-} mvk_lm_weights;
-
 /* One ViT block. d = vision width. */
 typedef struct mvk_vit_layer {
     mvk_tensor ln1_w, ln1_b;   /* [d] f32 */
@@ -99,6 +92,67 @@ typedef struct mvk_route_rec {
     int32_t turn;   /* turn of the conversation */
 } mvk_route_rec;
 
+/* The weights on the device: the text model's globals and layers (the tables of hp.fam,
+ * engine/arch/), every buffer they own, and the placement pass that sized them. */
+typedef struct mvk_weights {
+    mvk_tensor tok_embd;   /* [n_embd, n_vocab] */
+    mvk_tensor out_norm;   /* [n_embd] f32 */
+    mvk_tensor output;     /* [n_embd, n_vocab] (tok_embd if tied) */
+    mvk_lm_layer *layers;  /* [n_layer] */
+    vk_buffer **owned;     /* every device buffer of the weights */
+    int n_owned, cap_owned;
+    uint64_t bytes;        /* device bytes of the uploaded weights */
+    /* placement (placement.c): a sizing pass of the loaders counts device
+     * bytes without uploading; with stream_experts the routed expert
+     * tensors stay in the mapping (xsrc) for the expert cache */
+    int sizing, stream_experts;
+    uint64_t size_resident, size_experts;
+    const gguf_tensor_info **xsrc; /* [n_moe_layers][3] gate, up, down */
+} mvk_weights;
+
+/* The sequence the model holds: what its KV caches hold and where it goes on. */
+typedef struct mvk_seq {
+    int n_ctx;             /* KV cache rows */
+    mvk_type kv_type;
+    int n_past;            /* tokens in the KV cache (sequence index) */
+    int pos_next;          /* next M-RoPE / rope position */
+} mvk_seq;
+
+/* The step buffers: the decode step, recorded once and replayed, its host-visible
+ * inputs and outputs, and the prefill / vision stream. */
+typedef struct mvk_step {
+    vk_stream *decode;
+    int recorded;          /* decode holds the recorded step */
+    vk_buffer *params;     /* MVK_P_WORDS int32, host-visible */
+    vk_buffer *logits;     /* [n_vocab] f32, host-visible */
+    vk_buffer *route;      /* ids [n_moe_layers][k] i32 then weights [n_moe_layers][k] f32, host-visible */
+    vk_buffer *argmax;     /* i32 [1], host-visible */
+    vk_buffer *slots;      /* expert streaming: slot ids [n_moe_layers][k] i32, host-visible */
+    vk_buffer *pred;       /* expert streaming: predicted ids [n_moe_layers][k] i32, host-visible */
+    vk_stream *work;       /* prefill / vision stream */
+} mvk_step;
+
+/* Telemetry and output of the last generation: the routing record, the text, the timings. */
+typedef struct mvk_telemetry {
+    mvk_route_rec *routes; /* [n_routes] */
+    int32_t *route_ids;    /* [n_routes][n_moe_layers*k] */
+    float *route_w;        /* [n_routes][n_moe_layers*k] */
+    size_t n_routes, cap_routes;
+    char *text;
+    size_t text_len, text_cap;
+    moevk_timings timings;
+} mvk_telemetry;
+
+/* The conversation (chat.c). */
+typedef struct mvk_chat {
+    int open;              /* a conversation is started: moevk_chat_turn may follow */
+    int broken;            /* a turn failed midway: only a new start helps */
+    int turns;             /* completed turns */
+    int32_t pending;       /* the last answer token, streamed but not yet fed back; -1: none */
+    int has_image;         /* the conversation is about an image */
+    mvk_image_prep img;    /* that image, preprocessed; encoded (then freed) by the first turn */
+} mvk_chat;
+
 struct moevk_model {
     vk_ctx *ctx;
     gguf_file *tf, *vf;
@@ -108,57 +162,12 @@ struct moevk_model {
     mvk_tokenizer *tok;
     char name[128];
 
-    /* text weights (the tables of hp.fam, engine/arch/) */
-    mvk_lm_weights w;
-    mvk_lm_layer *layers;  /* [n_layer] */
-    vk_buffer **owned;     /* every device buffer of the weights */
-    /* placement (placement.c): a sizing pass of the loaders counts device
-     * bytes without uploading; with stream_experts the routed expert
-     * tensors stay in the mapping (xsrc) for the expert cache */
-    int sizing, stream_experts;
-    uint64_t size_resident, size_experts;
-    const gguf_tensor_info **xsrc; /* [n_moe_layers][3] gate, up, down */
-    int n_owned, cap_owned;
-    uint64_t weight_bytes;
-
-    /* KV cache */
-    int n_ctx;
-    mvk_type kv_type;
-
-    /* sequence state */
-    int n_past;            /* tokens in the KV cache (sequence index) */
-    int pos_next;          /* next M-RoPE / rope position */
-
-    /* decode step, recorded once and replayed */
-    vk_stream *decode;
-    int decode_recorded;
-    vk_buffer *params;     /* MVK_P_WORDS int32, host-visible */
-    vk_buffer *step_logits;/* [n_vocab] f32, host-visible */
-    vk_buffer *step_route; /* ids [n_moe_layers][k] i32 then weights [n_moe_layers][k] f32, host-visible */
-    vk_buffer *step_argmax;/* i32 [1], host-visible */
-    vk_buffer *step_slots; /* expert streaming: slot ids [n_moe_layers][k] i32, host-visible */
-    vk_buffer *step_pred;  /* expert streaming: predicted ids [n_moe_layers][k] i32, host-visible */
+    mvk_weights w;         /* the text weights */
+    mvk_seq seq;           /* sequence state */
+    mvk_step step;         /* step buffers */
     mvk_xcache xc;         /* the expert cache (xc.active: experts stream) */
-    vk_stream *work;       /* prefill / vision stream */
-
-    /* telemetry of the last generation */
-    mvk_route_rec *routes; /* [n_routes] */
-    int32_t *route_ids;    /* [n_routes][n_moe_layers*k] */
-    float *route_w;        /* [n_routes][n_moe_layers*k] */
-    size_t n_routes, cap_routes;
-
-    /* conversation (chat.c) */
-    int chat_open;         /* a conversation is started: moevk_chat_turn may follow */
-    int chat_broken;       /* a turn failed midway: only a new start helps */
-    int chat_turns;        /* completed turns */
-    int32_t chat_pending;  /* the last answer token, streamed but not yet fed back; -1: none */
-    int chat_has_image;    /* the conversation is about an image */
-    mvk_image_prep chat_img; /* that image, preprocessed; encoded (then freed) by the first turn */
-
-    /* output of the last generation */
-    char *text;
-    size_t text_len, text_cap;
-    moevk_timings timings;
+    mvk_telemetry tel;     /* telemetry and output of the last generation */
+    mvk_chat chat;         /* the conversation */
 };
 
 /* weights.c */

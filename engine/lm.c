@@ -18,14 +18,14 @@
 
 moevk_status mvk_lm_kv_alloc(moevk_model *m) {
     const mvk_text_hparams *hp = &m->hp;
-    uint64_t row = (uint64_t)mvk_row_bytes(m->kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
-    uint64_t rowv = (uint64_t)mvk_row_bytes(m->kv_type, (int64_t)hp->n_head_kv * hp->head_dim_v);
+    uint64_t row = (uint64_t)mvk_row_bytes(m->seq.kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
+    uint64_t rowv = (uint64_t)mvk_row_bytes(m->seq.kv_type, (int64_t)hp->n_head_kv * hp->head_dim_v);
     for (int il = 0; il < hp->n_layer; il++) {
-        mvk_lm_layer *l = &m->layers[il];
+        mvk_lm_layer *l = &m->w.layers[il];
         if (!(l->kind & MVK_LAYER_ATTN)) continue; /* no KV cache: not an attention layer */
         /* each checked on its own: a failed allocation may leave K without V */
-        if (!l->k_cache) MVK_TRY(vk_buffer_create(m->ctx, row * (uint64_t)m->n_ctx, VK_MEM_DEVICE, &l->k_cache));
-        if (!l->v_cache) MVK_TRY(vk_buffer_create(m->ctx, rowv * (uint64_t)m->n_ctx, VK_MEM_DEVICE, &l->v_cache));
+        if (!l->k_cache) MVK_TRY(vk_buffer_create(m->ctx, row * (uint64_t)m->seq.n_ctx, VK_MEM_DEVICE, &l->k_cache));
+        if (!l->v_cache) MVK_TRY(vk_buffer_create(m->ctx, rowv * (uint64_t)m->seq.n_ctx, VK_MEM_DEVICE, &l->v_cache));
     }
     return MOEVK_OK;
 }
@@ -46,9 +46,9 @@ moevk_status mvk_lm_prefill(moevk_model *m, const mvk_lm_batch *b) {
     const mvk_text_hparams *hp = &m->hp;
     const int64_t T = b->n, E = hp->n_embd, V = hp->n_vocab, k = hp->n_expert_used, L = hp->n_moe_layers;
     if (T <= 0) return mvk_fail(MOEVK_ERR_INVALID_ARG, "empty prompt");
-    if (m->n_past + T > m->n_ctx)
+    if (m->seq.n_past + T > m->seq.n_ctx)
         return mvk_fail(MOEVK_ERR_CONTEXT_FULL, "prompt of %lld tokens does not fit: %d of %d context positions used",
-                        (long long)T, m->n_past, m->n_ctx);
+                        (long long)T, m->seq.n_past, m->seq.n_ctx);
     for (int64_t i = 0; i < T; i++)
         if ((i < b->img_start || i >= b->img_start + b->n_img) && (b->tokens[i] < 0 || b->tokens[i] >= V))
             return mvk_fail(MOEVK_ERR_INVALID_ARG, "token %lld has id %d outside the vocabulary (0..%lld)", (long long)i,
@@ -61,10 +61,10 @@ moevk_status mvk_lm_prefill(moevk_model *m, const mvk_lm_batch *b) {
     for (int64_t i = 0; i < T; i++) {
         int32_t t = b->tokens[i];
         in[i] = (t >= 0 && t < V) ? t : 0;
-        in[5 * T + i] = m->n_past + (int32_t)i;
+        in[5 * T + i] = m->seq.n_past + (int32_t)i;
     }
     memcpy(in + T, b->pos, (size_t)(4 * T) * 4);
-    in[6 * T] = m->n_past + (int32_t)T;
+    in[6 * T] = m->seq.n_past + (int32_t)T;
     vk_buffer *inb = NULL;
     moevk_status s = vk_buffer_create(m->ctx, words * 4, VK_MEM_DEVICE, &inb);
     if (s == MOEVK_OK) s = vk_upload(m->ctx, inb, 0, in, words * 4);
@@ -81,7 +81,7 @@ moevk_status mvk_lm_prefill(moevk_model *m, const mvk_lm_batch *b) {
     mvk_tensor h, img, rt_ids, rt_w, hn, logits;
     vk_buffer *slot_buf = NULL;
     int32_t *xhost = NULL;
-    vk_stream *st = m->work;
+    vk_stream *st = m->step.work;
     TRY(vk_stream_begin(st));
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &h));
     TRY(vk_op_get_rows(st, &h, &m->w.tok_embd, &t_tok));
@@ -130,7 +130,7 @@ moevk_status mvk_lm_prefill(moevk_model *m, const mvk_lm_batch *b) {
     if (b->logits) TRY(vk_download(m->ctx, logits.buf, logits.off, b->logits, (uint64_t)(n_rows * V * 4)));
     if (hp->is_moe && b->route_ids) TRY(vk_download(m->ctx, rt_ids.buf, rt_ids.off, b->route_ids, (uint64_t)(L * T * k * 4)));
     if (hp->is_moe && b->route_w) TRY(vk_download(m->ctx, rt_w.buf, rt_w.off, b->route_w, (uint64_t)(L * T * k * 4)));
-    m->n_past += (int)T;
+    m->seq.n_past += (int)T;
 done:
     if (s != MOEVK_OK) mvk_fail_ctx(s, "language model prefill");
     vk_buffer_destroy(inb);
@@ -140,29 +140,29 @@ done:
 }
 
 /* Records the decode step once: everything that changes per token is read
- * from m->params on the GPU. */
+ * from m->step.params on the GPU. */
 static moevk_status record_decode(moevk_model *m) {
     const mvk_text_hparams *hp = &m->hp;
     const int64_t E = hp->n_embd, V = hp->n_vocab, k = hp->n_expert_used > 0 ? hp->n_expert_used : 1;
     const int64_t L = hp->n_moe_layers > 0 ? hp->n_moe_layers : 1;
     moevk_status s = MOEVK_OK;
-    if (!m->decode) MVK_TRY(vk_stream_create(m->ctx, &m->decode));
-    if (!m->params) MVK_TRY(vk_buffer_create(m->ctx, MVK_P_WORDS * 4, VK_MEM_HOST, &m->params));
-    if (!m->step_logits) MVK_TRY(vk_buffer_create(m->ctx, (uint64_t)V * 4, VK_MEM_HOST, &m->step_logits));
-    if (!m->step_route) MVK_TRY(vk_buffer_create(m->ctx, (uint64_t)(L * k * 8), VK_MEM_HOST, &m->step_route));
-    if (!m->step_argmax) MVK_TRY(vk_buffer_create(m->ctx, 4, VK_MEM_HOST, &m->step_argmax));
-    if (m->xc.active && !m->step_slots) MVK_TRY(vk_buffer_create(m->ctx, (uint64_t)(L * k * 4), VK_MEM_HOST, &m->step_slots));
-    if (m->xc.active && !m->step_pred) /* predictions are made (and scored) even with prefetch off */
-        MVK_TRY(vk_buffer_create(m->ctx, (uint64_t)(L * k * 4), VK_MEM_HOST, &m->step_pred));
-    mvk_tensor t_nkv = mvk_tensor_make(m->params, MVK_P_NKV * 4, MVK_TYPE_I32, 1, 1, 1, 1);
-    mvk_tensor t_idx = mvk_tensor_make(m->params, MVK_P_KVIDX * 4, MVK_TYPE_I32, 1, 1, 1, 1);
-    mvk_tensor t_tok = mvk_tensor_make(m->params, MVK_P_TOKEN * 4, MVK_TYPE_I32, 1, 1, 1, 1);
-    mvk_tensor t_pos = mvk_tensor_make(m->params, MVK_P_POS * 4, MVK_TYPE_I32, hp->rope_mode == MVK_ROPE_IMROPE ? 4 : 1, 1, 1, 1);
-    mvk_tensor rt_ids = mvk_tensor_make(m->step_route, 0, MVK_TYPE_I32, k, 1, L, 1);
-    mvk_tensor rt_w = mvk_tensor_make(m->step_route, (uint64_t)(L * k * 4), MVK_TYPE_F32, k, 1, L, 1);
-    mvk_tensor logits = mvk_tensor_make(m->step_logits, 0, MVK_TYPE_F32, V, 1, 1, 1);
-    mvk_tensor amax = mvk_tensor_make(m->step_argmax, 0, MVK_TYPE_I32, 1, 1, 1, 1);
-    vk_stream *st = m->decode;
+    if (!m->step.decode) MVK_TRY(vk_stream_create(m->ctx, &m->step.decode));
+    if (!m->step.params) MVK_TRY(vk_buffer_create(m->ctx, MVK_P_WORDS * 4, VK_MEM_HOST, &m->step.params));
+    if (!m->step.logits) MVK_TRY(vk_buffer_create(m->ctx, (uint64_t)V * 4, VK_MEM_HOST, &m->step.logits));
+    if (!m->step.route) MVK_TRY(vk_buffer_create(m->ctx, (uint64_t)(L * k * 8), VK_MEM_HOST, &m->step.route));
+    if (!m->step.argmax) MVK_TRY(vk_buffer_create(m->ctx, 4, VK_MEM_HOST, &m->step.argmax));
+    if (m->xc.active && !m->step.slots) MVK_TRY(vk_buffer_create(m->ctx, (uint64_t)(L * k * 4), VK_MEM_HOST, &m->step.slots));
+    if (m->xc.active && !m->step.pred) /* predictions are made (and scored) even with prefetch off */
+        MVK_TRY(vk_buffer_create(m->ctx, (uint64_t)(L * k * 4), VK_MEM_HOST, &m->step.pred));
+    mvk_tensor t_nkv = mvk_tensor_make(m->step.params, MVK_P_NKV * 4, MVK_TYPE_I32, 1, 1, 1, 1);
+    mvk_tensor t_idx = mvk_tensor_make(m->step.params, MVK_P_KVIDX * 4, MVK_TYPE_I32, 1, 1, 1, 1);
+    mvk_tensor t_tok = mvk_tensor_make(m->step.params, MVK_P_TOKEN * 4, MVK_TYPE_I32, 1, 1, 1, 1);
+    mvk_tensor t_pos = mvk_tensor_make(m->step.params, MVK_P_POS * 4, MVK_TYPE_I32, hp->rope_mode == MVK_ROPE_IMROPE ? 4 : 1, 1, 1, 1);
+    mvk_tensor rt_ids = mvk_tensor_make(m->step.route, 0, MVK_TYPE_I32, k, 1, L, 1);
+    mvk_tensor rt_w = mvk_tensor_make(m->step.route, (uint64_t)(L * k * 4), MVK_TYPE_F32, k, 1, L, 1);
+    mvk_tensor logits = mvk_tensor_make(m->step.logits, 0, MVK_TYPE_F32, V, 1, 1, 1);
+    mvk_tensor amax = mvk_tensor_make(m->step.argmax, 0, MVK_TYPE_I32, 1, 1, 1, 1);
+    vk_stream *st = m->step.decode;
     mvk_tensor h, hn;
     TRY(vk_stream_begin(st));
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, 1, 1, 1, &h));
@@ -174,8 +174,8 @@ static moevk_status record_decode(moevk_model *m) {
     }
     if (m->xc.active) { /* one segment per MoE layer: see mvk_lm_decode */
         io.xmode = MVK_XM_DECODE;
-        io.slot_buf = m->step_slots;
-        io.pred_buf = m->step_pred;
+        io.slot_buf = m->step.slots;
+        io.pred_buf = m->step.pred;
     }
     TRY(record_layers(m, st, &io));
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, 1, 1, 1, &hn));
@@ -183,7 +183,7 @@ static moevk_status record_decode(moevk_model *m) {
     TRY(vk_op_matmul(st, &logits, &hn, &m->w.output, NULL));
     TRY(vk_op_argmax(st, &amax, &logits));
     TRY(vk_stream_end(st));
-    m->decode_recorded = 1;
+    m->step.recorded = 1;
 done:
     if (s != MOEVK_OK) mvk_fail_ctx(s, "recording the decode step");
     return s;
@@ -197,16 +197,16 @@ done:
  * for MoE layer j+1 into that layer's pool, which segment j+1 does not touch. */
 static moevk_status decode_streaming(moevk_model *m, int64_t k) {
     const int L = m->hp.n_moe_layers;
-    const int32_t *ids = vk_buffer_map(m->step_route);
-    int32_t *slots = vk_buffer_map(m->step_slots);
-    const int32_t *pred = m->step_pred ? vk_buffer_map(m->step_pred) : NULL;
-    MVK_TRY(vk_stream_submit_segment(m->decode, 0));
+    const int32_t *ids = vk_buffer_map(m->step.route);
+    int32_t *slots = vk_buffer_map(m->step.slots);
+    const int32_t *pred = m->step.pred ? vk_buffer_map(m->step.pred) : NULL;
+    MVK_TRY(vk_stream_submit_segment(m->step.decode, 0));
     for (int j = 0; j < L; j++) { /* MoE layer j */
         MVK_TRY(mvk_xc_resolve(&m->xc, m->ctx, j, ids + j * k, slots + j * k, (int)k, 1));
-        MVK_TRY(vk_stream_submit_segment_async(m->decode, (uint32_t)j + 1));
+        MVK_TRY(vk_stream_submit_segment_async(m->step.decode, (uint32_t)j + 1));
         moevk_status s = MOEVK_OK;
         if (pred && j + 1 < L) s = mvk_xc_prefetch(&m->xc, m->ctx, j + 1, pred + (j + 1) * k, (int)k, 1);
-        moevk_status w = vk_stream_wait(m->decode);
+        moevk_status w = vk_stream_wait(m->step.decode);
         MVK_TRY(s);
         MVK_TRY(w);
     }
@@ -219,38 +219,38 @@ moevk_status mvk_lm_decode(moevk_model *m, int32_t token, const float **logits, 
     const mvk_text_hparams *hp = &m->hp;
     if (token < 0 || token >= hp->n_vocab)
         return mvk_fail(MOEVK_ERR_INVALID_ARG, "token id %d outside the vocabulary (0..%d)", token, hp->n_vocab - 1);
-    if (m->n_past + 1 > m->n_ctx)
-        return mvk_fail(MOEVK_ERR_CONTEXT_FULL, "the context is full (%d tokens); raise n_ctx", m->n_ctx);
+    if (m->seq.n_past + 1 > m->seq.n_ctx)
+        return mvk_fail(MOEVK_ERR_CONTEXT_FULL, "the context is full (%d tokens); raise n_ctx", m->seq.n_ctx);
     MVK_TRY(mvk_lm_kv_alloc(m));
-    if (!m->decode_recorded) MVK_TRY(record_decode(m));
-    int32_t *p = vk_buffer_map(m->params);
-    p[MVK_P_NKV] = m->n_past + 1;
-    p[MVK_P_KVIDX] = m->n_past;
+    if (!m->step.recorded) MVK_TRY(record_decode(m));
+    int32_t *p = vk_buffer_map(m->step.params);
+    p[MVK_P_NKV] = m->seq.n_past + 1;
+    p[MVK_P_KVIDX] = m->seq.n_past;
     p[MVK_P_TOKEN] = token;
-    for (int i = 0; i < 3; i++) p[MVK_P_POS + i] = m->pos_next;
+    for (int i = 0; i < 3; i++) p[MVK_P_POS + i] = m->seq.pos_next;
     p[MVK_P_POS + 3] = 0;
     const int64_t k = hp->n_expert_used > 0 ? hp->n_expert_used : 1;
-    moevk_status s = m->xc.active ? decode_streaming(m, k) : vk_stream_submit(m->decode);
+    moevk_status s = m->xc.active ? decode_streaming(m, k) : vk_stream_submit(m->step.decode);
     if (s != MOEVK_OK) return mvk_fail_ctx(s, "decode step");
-    m->n_past++;
-    m->pos_next++;
-    if (logits) *logits = vk_buffer_map(m->step_logits);
-    if (route_ids) *route_ids = hp->is_moe ? (const int32_t *)vk_buffer_map(m->step_route) : NULL;
-    if (route_w) *route_w = hp->is_moe ? (const float *)((const char *)vk_buffer_map(m->step_route) + hp->n_moe_layers * k * 4) : NULL;
-    if (argmax) *argmax = *(const int32_t *)vk_buffer_map(m->step_argmax);
+    m->seq.n_past++;
+    m->seq.pos_next++;
+    if (logits) *logits = vk_buffer_map(m->step.logits);
+    if (route_ids) *route_ids = hp->is_moe ? (const int32_t *)vk_buffer_map(m->step.route) : NULL;
+    if (route_w) *route_w = hp->is_moe ? (const float *)((const char *)vk_buffer_map(m->step.route) + hp->n_moe_layers * k * 4) : NULL;
+    if (argmax) *argmax = *(const int32_t *)vk_buffer_map(m->step.argmax);
     return MOEVK_OK;
 }
 
 void mvk_lm_free(moevk_model *m) {
-    vk_stream_destroy(m->decode);
-    vk_stream_destroy(m->work);
-    m->decode = m->work = NULL;
-    vk_buffer_destroy(m->params);
-    vk_buffer_destroy(m->step_logits);
-    vk_buffer_destroy(m->step_route);
-    vk_buffer_destroy(m->step_argmax);
-    vk_buffer_destroy(m->step_slots);
-    vk_buffer_destroy(m->step_pred);
-    m->params = m->step_logits = m->step_route = m->step_argmax = m->step_slots = m->step_pred = NULL;
-    m->decode_recorded = 0;
+    vk_stream_destroy(m->step.decode);
+    vk_stream_destroy(m->step.work);
+    m->step.decode = m->step.work = NULL;
+    vk_buffer_destroy(m->step.params);
+    vk_buffer_destroy(m->step.logits);
+    vk_buffer_destroy(m->step.route);
+    vk_buffer_destroy(m->step.argmax);
+    vk_buffer_destroy(m->step.slots);
+    vk_buffer_destroy(m->step.pred);
+    m->step.params = m->step.logits = m->step.route = m->step.argmax = m->step.slots = m->step.pred = NULL;
+    m->step.recorded = 0;
 }

@@ -162,7 +162,7 @@ void mvk_vision_dims(const mvk_vision_hparams *hp, int64_t *dims);
 
 struct mvk_tensor_group;
 /* The text model's tensor groups [2] (globals, layers): destinations NULL for a check only, else
- * the mvk_lm_weights and layer 0's mvk_lm_layer, layer_stride apart. */
+ * the mvk_weights and layer 0's mvk_lm_layer, layer_stride apart. */
 void mvk_text_tensor_groups(const mvk_text_hparams *hp, void *globals, void *layers, size_t layer_stride,
                             struct mvk_tensor_group *g);
 /* The mmproj's groups [3] (globals, ViT blocks, DeepStack taps): destinations as above (mvk_vision,

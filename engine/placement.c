@@ -89,21 +89,21 @@ moevk_status mvk_device_mem_request(const moevk_model_params *p, uint64_t *bytes
 
 moevk_status mvk_placement_plan(moevk_model *m) {
     const mvk_text_hparams *hp = &m->hp;
-    m->sizing = 1;
-    m->size_resident = m->size_experts = 0;
+    m->w.sizing = 1;
+    m->w.size_resident = m->w.size_experts = 0;
     uint64_t dummy = 0;
     moevk_status s = mvk_weights_load_text(m, NULL, NULL, 0, &dummy);
     if (s == MOEVK_OK && m->has_vision) s = mvk_weights_load_vision(m, NULL, NULL, 0, &dummy);
-    m->sizing = 0;
+    m->w.sizing = 0;
     MVK_TRY(s);
     /* KV caches: the attention layers; routing and expert slots: the MoE layers */
     const uint64_t La = (uint64_t)hp->n_attn_layers, L = (uint64_t)hp->n_moe_layers;
     const uint64_t k = (uint64_t)(hp->n_expert_used > 0 ? hp->n_expert_used : 1);
-    uint64_t kv_row = (uint64_t)mvk_row_bytes(m->kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
-    uint64_t kv_rowv = (uint64_t)mvk_row_bytes(m->kv_type, (int64_t)hp->n_head_kv * hp->head_dim_v);
-    uint64_t kv = La * (al(kv_row * (uint64_t)m->n_ctx) + al(kv_rowv * (uint64_t)m->n_ctx));
+    uint64_t kv_row = (uint64_t)mvk_row_bytes(m->seq.kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
+    uint64_t kv_rowv = (uint64_t)mvk_row_bytes(m->seq.kv_type, (int64_t)hp->n_head_kv * hp->head_dim_v);
+    uint64_t kv = La * (al(kv_row * (uint64_t)m->seq.n_ctx) + al(kv_rowv * (uint64_t)m->seq.n_ctx));
     uint64_t fixed = al((uint64_t)hp->n_vocab * 4) + 4 * al((L ? L : 1) * k * 8) + 4 * 256;
-    uint64_t T = (uint64_t)m->n_ctx;
+    uint64_t T = (uint64_t)m->seq.n_ctx;
     uint64_t scratch = lm_scratch(hp, T);
     if (m->has_vision) {
         const mvk_vision_hparams *v = &m->vis.hp;
@@ -115,44 +115,44 @@ moevk_status mvk_placement_plan(moevk_model *m) {
     uint64_t block = vk_ctx_block_size(m->ctx);
     scratch = scratch + scratch / 4 + 2 * block;
     uint64_t slack = 2 * block; /* a partly used block per memory type */
-    uint64_t resident = m->size_resident + kv + fixed + scratch + slack;
+    uint64_t resident = m->w.size_resident + kv + fixed + scratch + slack;
     uint64_t budget = vk_ctx_budget(m->ctx);
     m->xc.resident_bytes = resident;
-    m->xc.expert_bytes = m->size_experts;
-    m->stream_experts = 0;
-    if (!hp->is_moe || m->size_experts == 0) {
+    m->xc.expert_bytes = m->w.size_experts;
+    m->w.stream_experts = 0;
+    if (!hp->is_moe || m->w.size_experts == 0) {
         if (resident > budget)
             return mvk_fail(MOEVK_ERR_OUT_OF_DEVICE_MEMORY,
                             "the model needs %.1f MiB of device memory (weights %.1f, KV cache %.1f, scratch reserve %.1f for "
                             "%d tokens) but the budget is %.1f MiB (%s)",
-                            MIB(resident), MIB(m->size_resident), MIB(kv), MIB(scratch), m->n_ctx, MIB(budget),
+                            MIB(resident), MIB(m->w.size_resident), MIB(kv), MIB(scratch), m->seq.n_ctx, MIB(budget),
                             vk_ctx_budget_source(m->ctx));
         return MOEVK_OK;
     }
     const uint64_t X = (uint64_t)hp->n_expert;
-    uint64_t slot = m->size_experts / (L * X);
+    uint64_t slot = m->w.size_experts / (L * X);
     m->xc.slot_bytes = slot;
-    if (resident + m->size_experts <= budget) return MOEVK_OK; /* every expert resident */
+    if (resident + m->w.size_experts <= budget) return MOEVK_OK; /* every expert resident */
     uint64_t need = resident + L * k * slot;
     if (need > budget)
         return mvk_fail(MOEVK_ERR_OUT_OF_DEVICE_MEMORY,
                         "device-memory budget of %.1f MiB (%s) is below this model's minimum of %.1f MiB: the resident set "
                         "is %.1f MiB (weights %.1f, KV cache %.1f for %d tokens, scratch reserve %.1f) and top-%d expert slots "
                         "per layer are %.1f MiB more (all %llu experts: %.1f MiB)",
-                        MIB(budget), vk_ctx_budget_source(m->ctx), MIB(need), MIB(resident), MIB(m->size_resident), MIB(kv),
-                        m->n_ctx, MIB(scratch), (int)k, MIB(L * k * slot), (unsigned long long)(L * X), MIB(m->size_experts));
+                        MIB(budget), vk_ctx_budget_source(m->ctx), MIB(need), MIB(resident), MIB(m->w.size_resident), MIB(kv),
+                        m->seq.n_ctx, MIB(scratch), (int)k, MIB(L * k * slot), (unsigned long long)(L * X), MIB(m->w.size_experts));
     uint64_t S = (budget - resident) / (slot * L);
     if (S >= X) S = X - 1; /* cannot happen (all would fit), kept for safety */
     m->xc.L = NULL;
-    m->xsrc = calloc((size_t)(L * 3), sizeof *m->xsrc);
-    if (!m->xsrc) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
-    m->stream_experts = (int)S;
+    m->w.xsrc = calloc((size_t)(L * 3), sizeof *m->w.xsrc);
+    if (!m->w.xsrc) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    m->w.stream_experts = (int)S;
     return MOEVK_OK;
 }
 
 moevk_status mvk_placement_finish(moevk_model *m) {
-    if (!m->stream_experts) return MOEVK_OK;
+    if (!m->w.stream_experts) return MOEVK_OK;
     /* the KV cache before the pools: the resident set is what must fit */
     MVK_TRY(mvk_lm_kv_alloc(m));
-    return mvk_xc_init(&m->xc, m->ctx, m->xsrc, m->hp.n_moe_layers, m->hp.n_expert, m->hp.n_expert_used, m->stream_experts);
+    return mvk_xc_init(&m->xc, m->ctx, m->w.xsrc, m->hp.n_moe_layers, m->hp.n_expert, m->hp.n_expert_used, m->w.stream_experts);
 }

@@ -25,30 +25,30 @@ size_t mvk_route_stride(const moevk_model *m) {
 moevk_status mvk_route_push(moevk_model *m, int32_t pos, moevk_token_kind kind, int32_t token, int32_t turn,
                             const int32_t *ids, const float *w, size_t stride_tok) {
     size_t S = mvk_route_stride(m);
-    if (m->n_routes == m->cap_routes) {
-        size_t cap = m->cap_routes ? m->cap_routes * 2 : 256;
-        mvk_route_rec *r = realloc(m->routes, cap * sizeof *r);
+    if (m->tel.n_routes == m->tel.cap_routes) {
+        size_t cap = m->tel.cap_routes ? m->tel.cap_routes * 2 : 256;
+        mvk_route_rec *r = realloc(m->tel.routes, cap * sizeof *r);
         if (!r) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
-        m->routes = r;
+        m->tel.routes = r;
         if (S) {
-            int32_t *ni = realloc(m->route_ids, cap * S * sizeof *ni);
+            int32_t *ni = realloc(m->tel.route_ids, cap * S * sizeof *ni);
             if (!ni) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
-            m->route_ids = ni;
-            float *nw = realloc(m->route_w, cap * S * sizeof *nw);
+            m->tel.route_ids = ni;
+            float *nw = realloc(m->tel.route_w, cap * S * sizeof *nw);
             if (!nw) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
-            m->route_w = nw;
+            m->tel.route_w = nw;
         }
-        m->cap_routes = cap;
+        m->tel.cap_routes = cap;
     }
-    size_t i = m->n_routes;
-    m->routes[i] = (mvk_route_rec){pos, (int32_t)kind, token, turn};
+    size_t i = m->tel.n_routes;
+    m->tel.routes[i] = (mvk_route_rec){pos, (int32_t)kind, token, turn};
     /* ids/w are [n_moe_layers][stride_tok][k]: gather layer by layer */
     size_t k = (size_t)m->hp.n_expert_used;
     for (size_t l = 0; S && l < (size_t)m->hp.n_moe_layers; l++) {
-        memcpy(m->route_ids + i * S + l * k, ids + l * stride_tok * k, k * sizeof *ids);
-        memcpy(m->route_w + i * S + l * k, w + l * stride_tok * k, k * sizeof *w);
+        memcpy(m->tel.route_ids + i * S + l * k, ids + l * stride_tok * k, k * sizeof *ids);
+        memcpy(m->tel.route_w + i * S + l * k, w + l * stride_tok * k, k * sizeof *w);
     }
-    m->n_routes++;
+    m->tel.n_routes++;
     return MOEVK_OK;
 }
 
@@ -96,32 +96,32 @@ moevk_status mvk_prep_image(moevk_model *m, const char *path, const uint8_t *rgb
 }
 
 void mvk_chat_close(moevk_model *m) {
-    mvk_image_prep_free(&m->chat_img);
-    m->chat_open = m->chat_broken = m->chat_turns = m->chat_has_image = 0;
-    m->chat_pending = -1;
+    mvk_image_prep_free(&m->chat.img);
+    m->chat.open = m->chat.broken = m->chat.turns = m->chat.has_image = 0;
+    m->chat.pending = -1;
 }
 
 void mvk_reset_sequence(moevk_model *m) {
     mvk_chat_close(m);
-    m->n_past = 0;
-    m->pos_next = 0;
-    m->n_routes = 0;
-    m->text_len = 0;
-    if (m->text) m->text[0] = '\0';
-    memset(&m->timings, 0, sizeof m->timings);
+    m->seq.n_past = 0;
+    m->seq.pos_next = 0;
+    m->tel.n_routes = 0;
+    m->tel.text_len = 0;
+    if (m->tel.text) m->tel.text[0] = '\0';
+    memset(&m->tel.timings, 0, sizeof m->tel.timings);
 }
 
 moevk_status mvk_text_append(moevk_model *m, const char *s, size_t n) {
-    if (m->text_len + n + 1 > m->text_cap) {
-        size_t c = (m->text_len + n + 1) * 2;
-        char *t = realloc(m->text, c);
+    if (m->tel.text_len + n + 1 > m->tel.text_cap) {
+        size_t c = (m->tel.text_len + n + 1) * 2;
+        char *t = realloc(m->tel.text, c);
         if (!t) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
-        m->text = t;
-        m->text_cap = c;
+        m->tel.text = t;
+        m->tel.text_cap = c;
     }
-    memcpy(m->text + m->text_len, s, n);
-    m->text_len += n;
-    m->text[m->text_len] = '\0';
+    memcpy(m->tel.text + m->tel.text_len, s, n);
+    m->tel.text_len += n;
+    m->tel.text[m->tel.text_len] = '\0';
     return MOEVK_OK;
 }
 

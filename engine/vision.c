@@ -95,7 +95,7 @@ moevk_status mvk_vision_encode(moevk_model *m, const float *pixels, int h, int w
     mvk_tensor t_pos = mvk_tensor_make(in, px_bytes + (uint64_t)N * 4, MVK_TYPE_I32, 4 * N, 1, 1, 1); /* [4N] */
     mvk_tensor out = mvk_tensor_make(*out_dev, 0, MVK_TYPE_F32, n_out, n_img, 1, 1); /* [n_out][n_img] */
 
-    vk_stream *st = m->work;
+    vk_stream *st = m->step.work;
     s = vk_stream_begin(st);
     mvk_tensor pe0, pe1, hcur, grid, pe_blk, a, qkv, qr, kr, vc, att, o, u, dn, z, zn, f1, f2;
     if (s != MOEVK_OK) goto done;

@@ -22,14 +22,14 @@ typedef struct load_ctx {
 } load_ctx;
 
 static moevk_status own(moevk_model *m, vk_buffer *b) {
-    if (m->n_owned == m->cap_owned) {
-        int cap = m->cap_owned ? m->cap_owned * 2 : 256;
-        vk_buffer **n = realloc(m->owned, (size_t)cap * sizeof *n);
+    if (m->w.n_owned == m->w.cap_owned) {
+        int cap = m->w.cap_owned ? m->w.cap_owned * 2 : 256;
+        vk_buffer **n = realloc(m->w.owned, (size_t)cap * sizeof *n);
         if (!n) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
-        m->owned = n;
-        m->cap_owned = cap;
+        m->w.owned = n;
+        m->w.cap_owned = cap;
     }
-    m->owned[m->n_owned++] = b;
+    m->w.owned[m->w.n_owned++] = b;
     return MOEVK_OK;
 }
 
@@ -40,8 +40,8 @@ static moevk_status upload(load_ctx *L, const gguf_tensor_info *ti, int as_f32, 
     int64_t row = mvk_dev_row_bytes(type, ti->ne[0]);
     if (row < 0) return mvk_fail(MOEVK_ERR_FORMAT, "tensor '%s': bad row size", ti->name);
     uint64_t bytes = (uint64_t)row * (uint64_t)(ti->n_elems / ti->ne[0]);
-    if (m->sizing) { /* placement: device bytes only, nothing is uploaded */
-        m->size_resident += (bytes + 255) / 256 * 256;
+    if (m->w.sizing) { /* placement: device bytes only, nothing is uploaded */
+        m->w.size_resident += (bytes + 255) / 256 * 256;
         memset(out, 0, sizeof *out);
         return MOEVK_OK;
     }
@@ -80,7 +80,7 @@ static moevk_status upload(load_ctx *L, const gguf_tensor_info *ti, int as_f32, 
     }
     if (s != MOEVK_OK) return mvk_fail_ctx(s, "uploading tensor '%s'", ti->name);
     *out = mvk_tensor_make(b, 0, type, ti->ne[0], ti->ne[1], ti->ne[2], ti->ne[3]);
-    m->weight_bytes += bytes;
+    m->w.bytes += bytes;
     *L->done += ti->size;
     if (L->cb && L->cb(L->stage, L->total ? (float)((double)*L->done / (double)L->total) : 1.0f, L->user))
         return mvk_fail(MOEVK_ERR_CANCELLED, "loading cancelled by the progress callback");
@@ -94,10 +94,10 @@ static moevk_status visit(void *user, const mvk_tensor_spec *sp, int block, cons
     load_ctx *L = user;
     moevk_model *m = L->m;
     if (!ti->supported) return mvk_fail(MOEVK_ERR_UNSUPPORTED, "tensor '%s' has an unsupported type", ti->name);
-    if ((sp->flags & MVK_T_EXPERT) && (m->sizing || m->stream_experts)) {
-        if (m->sizing) /* device bytes: quantised rows padded to 16 (mvk_dev_row_bytes) */
-            m->size_experts += (uint64_t)mvk_dev_row_bytes(ti->type, ti->ne[0]) * (uint64_t)(ti->n_elems / ti->ne[0]);
-        else m->xsrc[m->layers[block].moe * 3 + sp->part] = ti;
+    if ((sp->flags & MVK_T_EXPERT) && (m->w.sizing || m->w.stream_experts)) {
+        if (m->w.sizing) /* device bytes: quantised rows padded to 16 (mvk_dev_row_bytes) */
+            m->w.size_experts += (uint64_t)mvk_dev_row_bytes(ti->type, ti->ne[0]) * (uint64_t)(ti->n_elems / ti->ne[0]);
+        else m->w.xsrc[m->w.layers[block].moe * 3 + sp->part] = ti;
         return MOEVK_OK;
     }
     return upload(L, ti, (sp->flags & MVK_T_F32) != 0, out);
@@ -106,16 +106,16 @@ static moevk_status visit(void *user, const mvk_tensor_spec *sp, int block, cons
 moevk_status mvk_weights_load_text(moevk_model *m, moevk_progress_cb cb, void *user, uint64_t total, uint64_t *done) {
     const mvk_text_hparams *hp = &m->hp;
     load_ctx L = {m, m->tf, cb, user, total, done, "text weights"};
-    if (!m->layers) m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers); /* kept from a sizing pass */
-    if (!m->layers) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    if (!m->w.layers) m->w.layers = calloc((size_t)hp->n_layer, sizeof *m->w.layers); /* kept from a sizing pass */
+    if (!m->w.layers) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
     for (int il = 0, j = 0; il < hp->n_layer; il++) { /* what each layer holds, its MoE index */
-        m->layers[il].kind = hp->fam->layer_kind(hp, il);
-        m->layers[il].moe = (m->layers[il].kind & MVK_LAYER_MOE) ? j++ : -1;
+        m->w.layers[il].kind = hp->fam->layer_kind(hp, il);
+        m->w.layers[il].moe = (m->w.layers[il].kind & MVK_LAYER_MOE) ? j++ : -1;
     }
     int64_t dims[MVK_D_COUNT];
     mvk_tensor_group g[2];
     mvk_text_dims(hp, dims);
-    mvk_text_tensor_groups(hp, &m->w, m->layers, sizeof *m->layers, g);
+    mvk_text_tensor_groups(hp, &m->w, m->w.layers, sizeof *m->w.layers, g);
     MVK_TRY(mvk_walk_tensors(m->tf, g, 2, dims, visit, &L));
     if (hp->tied_output) m->w.output = m->w.tok_embd;
     return MOEVK_OK;
@@ -142,17 +142,17 @@ moevk_status mvk_weights_load_vision(moevk_model *m, moevk_progress_cb cb, void 
 }
 
 void mvk_weights_free(moevk_model *m) {
-    for (int i = 0; i < m->n_owned; i++) vk_buffer_destroy(m->owned[i]);
-    free(m->owned);
-    m->owned = NULL;
-    m->n_owned = m->cap_owned = 0;
-    if (m->layers)
+    for (int i = 0; i < m->w.n_owned; i++) vk_buffer_destroy(m->w.owned[i]);
+    free(m->w.owned);
+    m->w.owned = NULL;
+    m->w.n_owned = m->w.cap_owned = 0;
+    if (m->w.layers)
         for (int il = 0; il < m->hp.n_layer; il++) {
-            vk_buffer_destroy(m->layers[il].k_cache);
-            vk_buffer_destroy(m->layers[il].v_cache);
+            vk_buffer_destroy(m->w.layers[il].k_cache);
+            vk_buffer_destroy(m->w.layers[il].v_cache);
         }
-    free(m->layers);
-    m->layers = NULL;
+    free(m->w.layers);
+    m->w.layers = NULL;
     free(m->vis.layers);
     free(m->vis.deepstack);
     m->vis.layers = NULL;

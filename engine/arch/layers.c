@@ -65,10 +65,10 @@ moevk_status mvk_attn_qk_norm(const mvk_lm_rec *r, int il) {
     vk_stream *st = r->st;
     const mvk_lm_io *io = r->io;
     const mvk_text_hparams *hp = &m->hp;
-    const mvk_lm_layer *l = &m->layers[il];
+    const mvk_lm_layer *l = &m->w.layers[il];
     moevk_status s = MOEVK_OK;
     const int64_t T = io->T, E = hp->n_embd, hd = hp->head_dim, hdv = hp->head_dim_v, Hq = hp->n_head, Hk = hp->n_head_kv;
-    const int64_t n_ctx = m->n_ctx;
+    const int64_t n_ctx = m->seq.n_ctx;
     vk_rope_params rp = {.mode = hp->rope_mode == MVK_ROPE_IMROPE ? VK_ROPE_IMROPE : VK_ROPE_NEOX,
                          .n_dims = hp->n_rot, .freq_base = hp->rope_freq_base,
                          .sections = {hp->rope_sections[0], hp->rope_sections[1], hp->rope_sections[2], hp->rope_sections[3]}};
@@ -93,8 +93,8 @@ moevk_status mvk_attn_qk_norm(const mvk_lm_rec *r, int il) {
     TRY(vk_op_rope(st, &qr, &qn, io->pos, &rp));
     TRY(vk_op_rope(st, &kr, &kn, io->pos, &rp));
     /* append K (after RoPE) and V to the cache at the KV indices */
-    mvk_tensor kc = mvk_tensor_make(l->k_cache, 0, m->kv_type, Hk * hd, n_ctx, 1, 1);
-    mvk_tensor vcache = mvk_tensor_make(l->v_cache, 0, m->kv_type, Hk * hdv, n_ctx, 1, 1);
+    mvk_tensor kc = mvk_tensor_make(l->k_cache, 0, m->seq.kv_type, Hk * hd, n_ctx, 1, 1);
+    mvk_tensor vcache = mvk_tensor_make(l->v_cache, 0, m->seq.kv_type, Hk * hdv, n_ctx, 1, 1);
     mvk_tensor kr2 = mvk_as2d(&kr, Hk * hd, T);
     TRY(vk_op_set_rows(st, &kc, &kr2, io->kv_idx));
     TRY(vk_op_set_rows(st, &vcache, &v, io->kv_idx));
@@ -114,7 +114,7 @@ moevk_status mvk_ffn_moe(const mvk_lm_rec *r, int il) {
     vk_stream *st = r->st;
     const mvk_lm_io *io = r->io;
     const mvk_text_hparams *hp = &m->hp;
-    const mvk_lm_layer *l = &m->layers[il];
+    const mvk_lm_layer *l = &m->w.layers[il];
     moevk_status s = MOEVK_OK;
     const int64_t T = io->T, E = hp->n_embd, k = hp->n_expert_used;
     const int j = l->moe; /* index among the MoE layers: routing record, expert cache */
@@ -143,9 +143,9 @@ moevk_status mvk_ffn_moe(const mvk_lm_rec *r, int il) {
         if (io->xmode == MVK_XM_DECODE) {
             /* predict the next MoE layer's experts: its router on this layer's hidden state */
             int nx = il + 1;
-            while (nx < hp->n_layer && m->layers[nx].moe < 0) nx++;
+            while (nx < hp->n_layer && m->w.layers[nx].moe < 0) nx++;
             if (io->pred_buf && nx < hp->n_layer) {
-                const mvk_lm_layer *l1 = &m->layers[nx];
+                const mvk_lm_layer *l1 = &m->w.layers[nx];
                 mvk_tensor pn, pl, pw;
                 mvk_tensor pid = mvk_tensor_make(io->pred_buf, (uint64_t)((j + 1) * k * 4), MVK_TYPE_I32, k, 1, 1, 1);
                 TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, 1, 1, 1, &pn));
@@ -183,7 +183,7 @@ moevk_status mvk_ffn_dense(const mvk_lm_rec *r, int il) {
     vk_stream *st = r->st;
     const mvk_lm_io *io = r->io;
     const mvk_text_hparams *hp = &m->hp;
-    const mvk_lm_layer *l = &m->layers[il];
+    const mvk_lm_layer *l = &m->w.layers[il];
     moevk_status s = MOEVK_OK;
     const int64_t T = io->T, E = hp->n_embd;
     mvk_tensor u;

@@ -10,11 +10,11 @@
 #include "engine_internal.h"
 #include "family.h"
 
-/* token embedding, final norm, LM head (absent: tied to the embedding) -> mvk_lm_weights */
+/* token embedding, final norm, LM head (absent: tied to the embedding) -> mvk_weights */
 #define MVK_ROWS_LM_GLOBALS                                                                                          \
-    {"token_embd.weight", {MVK_D_EMBD, MVK_D_VOCAB}, 2, 0, 0, 0, offsetof(mvk_lm_weights, tok_embd)},                \
-    {"output_norm.weight", {MVK_D_EMBD}, 1, 0, MVK_T_F32, 0, offsetof(mvk_lm_weights, out_norm)},                    \
-    {"output.weight", {MVK_D_EMBD, MVK_D_VOCAB}, 2, 0, MVK_T_TIED, 0, offsetof(mvk_lm_weights, output)}
+    {"token_embd.weight", {MVK_D_EMBD, MVK_D_VOCAB}, 2, 0, 0, 0, offsetof(mvk_weights, tok_embd)},                \
+    {"output_norm.weight", {MVK_D_EMBD}, 1, 0, MVK_T_F32, 0, offsetof(mvk_weights, out_norm)},                    \
+    {"output.weight", {MVK_D_EMBD, MVK_D_VOCAB}, 2, 0, MVK_T_TIED, 0, offsetof(mvk_weights, output)}
 
 /* pre-norm attention with separate Q/K/V and per-head QK RMSNorm (Qwen3) -> mvk_lm_layer */
 #define MVK_ROWS_ATTN_QK_NORM                                                                                        \
