@@ -60,6 +60,7 @@ typedef struct vk_device_info {
     int storage16;               /* storageBuffer16BitAccess */
     int storage8;                /* storageBuffer8BitAccess */
     int subgroup_arith;          /* subgroup arithmetic in compute */
+    int subgroup_ballot;         /* subgroup ballot (subgroupBroadcast) in compute */
     int timestamps;              /* timestamp queries on the compute queue */
     float timestamp_period_ns;
     int uma;                     /* device-local memory is host-visible */

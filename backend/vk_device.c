@@ -219,6 +219,8 @@ static void fill_info(vk_ctx *ctx, VkPhysicalDevice pd, uint32_t index, vk_devic
     o->subgroup_size = sub.subgroupSize;
     o->subgroup_arith = (sub.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
                         (sub.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
+    o->subgroup_ballot = (sub.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+                         (sub.supportedOperations & VK_SUBGROUP_FEATURE_BALLOT_BIT);
     /* Known-wrong subgroup arithmetic: no shader gets the subgroup variants there. */
     if (o->subgroup_arith && vk_subgroup_arith_broken(drv.driverID, o->subgroup_size)) o->subgroup_arith = 0;
     o->max_shared_memory = l->maxComputeSharedMemorySize;

@@ -21,13 +21,15 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
     vk_dispatch_desc d = {.shader = name, .binds = binds, .n_binds = 4, .push = &pc, .push_size = sizeof pc};
     if (vec) {
         mm_vec v = mm_pick_vec(ctx);
-        uint32_t spec[4] = {v.wg, v.nr, v.one_sg, M};
+        uint32_t spec[5] = {v.wg, v.nr, v.one_sg, M, 0};
         snprintf(name, sizeof name, "matvec_%s%s", mm_wsuffix(w->type), v.sg ? "_sg" : "");
         pc.fast = mm_vec_fast(w->type, pc.ow, pc.ws1, K) && (M == 1 || pc.xs1 % 4 == 0) && pc.ox % 4 == 0;
         d.spec = spec;
         d.n_spec = 4;
         if (mm_vec_lane(ctx, w->type, (int)pc.fast, pc.ow, pc.ws1, 0)) {
             spec[0] = mm_lane_wg(ctx, N);
+            spec[4] = mm_lane_xsg(ctx, spec[0]);
+            d.n_spec = 5;
             snprintf(name, sizeof name, "matvec_lane_%s", mm_wsuffix(w->type));
             vk_split_groups(ctx, (N + spec[0] - 1) / spec[0], d.groups);
             return vk_dispatch(s, &d);

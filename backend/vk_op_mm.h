@@ -165,4 +165,19 @@ static inline uint32_t mm_lane_wg(const vk_ctx *ctx, uint32_t N) {
     return wg;
 }
 
+/* Spec constant 4 of the lane mat-vec (XSG): the subgroup size, so that the
+ * lanes of a subgroup share the reads of x (matvec_lane.comp, x32), where
+ * subgroup broadcast is there, trusted (subgroup_arith is off where the
+ * driver's subgroup operations are known wrong) and the workgroup is whole
+ * subgroups of at least 4 lanes; else 0 (each lane reads all of x).
+ * MOEVK_LANE_XSG=0 forces 0 (A/B timing, tests). */
+static inline uint32_t mm_lane_xsg(const vk_ctx *ctx, uint32_t wg) {
+    const vk_device_info *in = vk_ctx_info(ctx);
+    const char *e = getenv("MOEVK_LANE_XSG");
+    if (e && !strcmp(e, "0")) return 0;
+    uint32_t sg = in->subgroup_size;
+    if (!in->subgroup_ballot || !in->subgroup_arith || sg < 4 || wg % sg) return 0;
+    return sg;
+}
+
 #endif

@@ -69,12 +69,14 @@ static moevk_status mmid_decode(vk_stream *s, const mvk_tensor *y, const mvk_ten
                       a->xs_slot % 4 == 0 && a->xs_tok % 4 == 0;
             vk_bind b[4] = {{x, 0}, {&wv, 0}, {&yv, 1}, {ids, 0}};
             vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 4, .binds = b, .n_binds = 4, .push = &pc, .push_size = sizeof pc};
-            uint32_t lspec[4] = {mm_lane_wg(ctx, nn), v.nr, v.one_sg, 1};
+            uint32_t lspec[5] = {mm_lane_wg(ctx, nn), v.nr, v.one_sg, 1, 0};
+            lspec[4] = mm_lane_xsg(ctx, lspec[0]);
             char lname[32];
             if (mm_vec_lane(ctx, w->type, (int)pc.fast, pc.ow, pc.ws1, pc.ws2)) {
                 snprintf(lname, sizeof lname, "matvec_lane_id_%s", mm_wsuffix(w->type));
                 d.shader = lname;
                 d.spec = lspec;
+                d.n_spec = 5;
                 vk_split_groups(ctx, (nn + lspec[0] - 1) / lspec[0], d.groups);
             } else {
                 vk_split_groups(ctx, (nn + v.nr - 1) / v.nr, d.groups);

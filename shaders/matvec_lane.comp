@@ -10,15 +10,27 @@
 // operations, no shared memory, no barrier: correct for any subgroup size.
 // Needs the chunked loop's alignment (p.fast = 1; the host checks it).
 //
-// Q8_0 and Q4_K take the block scale out of the inner sum (one multiply per
+// Q8_0, Q4_K and Q6_K take the block scale out of the inner sum (one multiply per
 // block / sub-block instead of per weight); the other types dequantise a chunk
 // (wchunk.glsl) and dot it with x. Push constants, bindings and MUL_MAT_ID
 // semantics are those of matvec.comp.
+//
+// Reading x (docs/PERFORMANCE.md, "Why the lane mat-vec read at 0.9 GB/s"):
+// gallivm loads a storage-buffer value whose address is not provably uniform
+// (anything indexed by a loop counter) with one scalar load per lane and
+// component, so a lane reading 32 floats of x per 32 weights made x four times
+// the loads of the weights. With XSG > 0 (the subgroup size, set by the host
+// where subgroup broadcast works) the lanes of a subgroup share the work:
+// lane l reads vec4 l of the 8, and subgroupBroadcast (one extract and splat
+// in gallivm) hands every lane all 8. That needs every lane of the subgroup
+// active in the K loop: rows past N compute a clamped row and skip the store.
 #extension GL_GOOGLE_include_directive : require
+#extension GL_KHR_shader_subgroup_ballot : require
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 3) const uint NM = 8;          // columns of x (M) this pipeline handles
+layout(constant_id = 4) const uint XSG = 0;         // subgroup size for the shared x reads; 0: each lane reads all of x
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer W { uint w[]; };
@@ -60,16 +72,38 @@ vec4 xld(uint f) { return x4[f >> 2]; }
 // the 4 signed bytes of u as floats
 vec4 i8x4(uint u) { return vec4((ivec4(u) << ivec4(24, 16, 8, 0)) >> 24); }
 
+// xv[i] = x4[xb + i], i < 8 (32 floats of x), read cooperatively by the
+// subgroup when XSG > 0 (see the top of the file)
+void x32(uint xb, out vec4 xv[8]) {
+    const uint l = gl_SubgroupInvocationID;
+    if (XSG >= 8u) {
+        const vec4 a = x4[xb + (l & 7u)];
+        xv[0] = subgroupBroadcast(a, 0u); xv[1] = subgroupBroadcast(a, 1u);
+        xv[2] = subgroupBroadcast(a, 2u); xv[3] = subgroupBroadcast(a, 3u);
+        xv[4] = subgroupBroadcast(a, 4u); xv[5] = subgroupBroadcast(a, 5u);
+        xv[6] = subgroupBroadcast(a, 6u); xv[7] = subgroupBroadcast(a, 7u);
+    } else if (XSG == 4u) {
+        const vec4 a = x4[xb + (l & 3u)], c = x4[xb + 4u + (l & 3u)];
+        xv[0] = subgroupBroadcast(a, 0u); xv[1] = subgroupBroadcast(a, 1u);
+        xv[2] = subgroupBroadcast(a, 2u); xv[3] = subgroupBroadcast(a, 3u);
+        xv[4] = subgroupBroadcast(c, 0u); xv[5] = subgroupBroadcast(c, 1u);
+        xv[6] = subgroupBroadcast(c, 2u); xv[7] = subgroupBroadcast(c, 3u);
+    } else {
+        for (uint i = 0; i < 8u; i++) xv[i] = x4[xb + i];
+    }
+}
+
 void main() {
-    const uint n = linear_group_id() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
+    const uint n_inv = linear_group_id() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
+    const bool live = n_inv < p.N;                  // rows past N run a clamped row (lanes stay active for x32)
+    const uint n = live ? n_inv : p.N - 1u;
 #ifdef MUL_MAT_ID
     const uint s = gl_WorkGroupID.z;
     const uint j = s % p.nslot, t = s / p.nslot;
     const int eid = ids[p.oi + j + t * p.is1];
     const uint ybase = p.oy + j * p.ys_slot + t * p.ys_tok;
-    if (n >= p.N) return;
-    if (eid < 0 || uint(eid) >= p.E) {
-        if (p.zero_invalid != 0u) y[ybase + n] = 0.0;
+    if (eid < 0 || uint(eid) >= p.E) {               // uniform in the workgroup (one slot per z)
+        if (p.zero_invalid != 0u && live) y[ybase + n] = 0.0;
         return;
     }
     const uint e = uint(eid);
@@ -79,7 +113,6 @@ void main() {
     uint xf[MAXM];
     xf[0] = p.ox + j * p.xs_slot + t * p.xs_tok;
 #else
-    if (n >= p.N) return;
     const uint rb = p.ow + n * p.ws1;
     const uint M = p.M;
     uint xf[MAXM];
@@ -99,11 +132,12 @@ void main() {
         const vec4 q5 = i8x4(u1.x), q6 = i8x4(u1.y), q7 = i8x4(u1.z), q8 = i8x4(u1.w);
         for (uint m = 0; m < MAXM; m++) {
             if (m >= M) break;
-            const uint xb = (xf[m] >> 2) + 8u * b;
-            float a0 = dot(q0, x4[xb]) + dot(q1, x4[xb + 1u]);
-            float a1 = dot(q2, x4[xb + 2u]) + dot(q3, x4[xb + 3u]);
-            float a2 = dot(q5, x4[xb + 4u]) + dot(q6, x4[xb + 5u]);
-            float a3 = dot(q7, x4[xb + 6u]) + dot(q8, x4[xb + 7u]);
+            vec4 xv[8];
+            x32((xf[m] >> 2) + 8u * b, xv);
+            float a0 = dot(q0, xv[0]) + dot(q1, xv[1]);
+            float a1 = dot(q2, xv[2]) + dot(q3, xv[3]);
+            float a2 = dot(q5, xv[4]) + dot(q6, xv[5]);
+            float a3 = dot(q7, xv[6]) + dot(q8, xv[7]);
             acc[m] = fma(d, (a0 + a1) + (a2 + a3), acc[m]);
         }
     }
@@ -144,16 +178,58 @@ void main() {
             for (uint m = 0; m < MAXM; m++) {
                 if (m >= M) break;
                 const uint xb = (xf[m] >> 2) + 64u * b + 16u * c2;
+                vec4 xlo[8], xhi[8];
+                x32(xb, xlo);
+                x32(xb + 8u, xhi);
                 float ql = 0.0, qh = 0.0;
                 vec4 sl = vec4(0.0), sh = vec4(0.0);
                 for (uint i = 0; i < 8u; i++) {
-                    const vec4 xa = x4[xb + i], xc = x4[xb + 8u + i];
+                    const vec4 xa = xlo[i], xc = xhi[i];
                     ql += dot(lo[i], xa);
                     qh += dot(hv[i], xc);
                     sl += xa;
                     sh += xc;
                 }
                 acc[m] += d0 * ql - m0 * (sl.x + sl.y + sl.z + sl.w) + d1 * qh - m1 * (sh.x + sh.y + sh.z + sh.w);
+            }
+        }
+    }
+#elif defined(W_Q6_K)
+    // super-block of 256: quant part ql[128], qh[64], i8 scales[16] (52 words), scale part f16 d.
+    // Half n2 (128 values, chunks r = 0..3 of 32): value l of chunk r is
+    // (nibble r/2 of ql[64 n2 + 32 (r&1) + l] | (qh[32 n2 + l] >> 2r & 3) << 4) - 32, scaled by
+    // d sc[8 n2 + 2r + l/16] (wquant.glsl). Each quant word is read once (wdeq32 reads qh 4 and
+    // ql 2 times per half) and the two scales of a chunk multiply its two partial sums.
+    const uint nb = p.K >> 8;
+    const uint sw = rb + nb * 52u;
+    for (uint b = 0; b < nb; b++) {
+        const uint qb = rb + b * 52u;
+        const float d = unpackHalf2x16(w[sw + (b >> 1)] >> ((b & 1u) * 16u)).x;
+        for (uint n2 = 0; n2 < 2u; n2++) {
+            uint la[8], lb[8], hb[8];
+            for (uint i = 0; i < 8u; i++) {
+                la[i] = w[qb + 16u * n2 + i];
+                lb[i] = w[qb + 16u * n2 + 8u + i];
+                hb[i] = w[qb + 32u + 8u * n2 + i];
+            }
+            const uint scw0 = w[qb + 48u + 2u * n2], scw1 = w[qb + 49u + 2u * n2];
+            for (uint r = 0; r < 4u; r++) {
+                const uint scw = (r < 2u ? scw0 : scw1) >> ((r & 1u) * 16u);
+                const float d0 = d * float(bitfieldExtract(int(scw), 0, 8)), d1 = d * float(bitfieldExtract(int(scw), 8, 8));
+                vec4 qv[8];
+                for (uint i = 0; i < 8u; i++) {
+                    const uvec4 lq = (uvec4((r & 1u) == 0u ? la[i] : lb[i]) >> (uvec4(0u, 8u, 16u, 24u) + 4u * (r >> 1))) & 15u;
+                    const uvec4 hq = (uvec4(hb[i]) >> (uvec4(0u, 8u, 16u, 24u) + 2u * r)) & 3u;
+                    qv[i] = vec4(lq | (hq << 4u)) - 32.0;
+                }
+                for (uint m = 0; m < MAXM; m++) {
+                    if (m >= M) break;
+                    vec4 xv[8];
+                    x32((xf[m] >> 2) + 64u * b + 32u * n2 + 8u * r, xv);
+                    const float a0 = (dot(qv[0], xv[0]) + dot(qv[1], xv[1])) + (dot(qv[2], xv[2]) + dot(qv[3], xv[3]));
+                    const float a1 = (dot(qv[4], xv[4]) + dot(qv[5], xv[5])) + (dot(qv[6], xv[6]) + dot(qv[7], xv[7]));
+                    acc[m] += d0 * a0 + d1 * a1;
+                }
             }
         }
     }
@@ -165,12 +241,19 @@ void main() {
         for (uint m = 0; m < MAXM; m++) {
             if (m >= M) break;
             float a = 0.0;
+#ifdef W_QUANT
+            vec4 xv[8];
+            x32((xf[m] >> 2) + c * 8u, xv);
+            for (uint q = 0; q < 8u; q++) a += dot(wv[q], xv[q]);
+#else
             for (uint q = 0; q < WCH / 4u; q++) a += dot(wv[q], xld(xf[m] + c * WCH + 4u * q));
+#endif
             acc[m] += a;
         }
     }
 #endif
 
+    if (!live) return;
 #ifdef MUL_MAT_ID
     y[ybase + n] = acc[0];
 #else

@@ -178,7 +178,7 @@ static void bench_ops_other(vk_ctx *ctx, int reps) {
 
 static void bench_usage(FILE *f) {
     fprintf(f,
-            "usage: moevk bench ops [--reps N] [--filter S]\n"
+            "usage: moevk bench ops [--reps N] [--filter S] [--no-probes]\n"
             "       moevk bench probe [--reps N]\n"
             "       moevk bench model -m TEXT.gguf [--mmproj MMPROJ.gguf] [-p N] [-n N] [--reps N]\n\n"
             "  model image encode ms, prefill tokens/s and decode tokens/s of a GGUF pair\n"
@@ -189,7 +189,8 @@ static void bench_usage(FILE *f) {
             "        coalesced), FMA peak and the fixed cost of a dispatch: the roofline's limits\n"
             "options:\n"
             "  --reps N   runs per case (default 10)\n"
-            "  --filter S ops: only the matmul / mul_mat_id cases whose name contains S, e.g. \"(decode)\"\n");
+            "  --filter S ops: only the matmul / mul_mat_id cases whose name contains S, e.g. \"(decode)\"\n"
+            "  --no-probes ops: skip the probes (A/B runs of one kernel)\n");
 }
 
 int cmd_bench(int argc, char **argv) {
@@ -205,11 +206,14 @@ int cmd_bench(int argc, char **argv) {
         return 2;
     }
     long reps = 10;
+    int probes = 1;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
             if (cli_int("--reps", argv[++i], 1, 100000, &reps) != 0) return 2;
         } else if (!strcmp(argv[i], "--filter") && i + 1 < argc) {
             bench_filter = argv[++i];
+        } else if (!strcmp(argv[i], "--no-probes") && !probe_only) {
+            probes = 0;
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             bench_usage(stdout);
             return 0;
@@ -226,7 +230,7 @@ int cmd_bench(int argc, char **argv) {
         cli_error("bench", s);
         return 1;
     }
-    bench_probes(ctx, (int)reps);
+    if (probes) bench_probes(ctx, (int)reps);
     if (!probe_only) {
         if (!bench_filter) bench_ops_other(ctx, (int)reps);
         bench_ops_matmul_family(ctx, (int)reps);
