@@ -23,12 +23,15 @@
 #      448x448 random image size moevk bench model uses (196 image tokens), median of $REPS.
 #   7. profile-*.txt: MOEVK_PROFILE=1 `moevk caption` of the goldens' image on goldens-a and bench-f32, and
 #      profile448-goldens-a.txt on a random 448x448 image (per-op GPU time from timestamp queries).
+#   8. race.md (STEPS=race, A3B=1): the issue-19 race on the a3b slice, every run alone through solo (below).
 # Env: REPS (5), OPS_REPS (10), THREADS (llama.cpp CPU threads, default 1), DTYPES ("f32 f16"),
 #      VK_PROMPT/VK_DECODE (32/16), SKIP_VULKAN=1 (no llama.cpp Vulkan runs),
 #      ONLY (space-separated model tags to keep, e.g. "goldens-a bench-f32 moevk-tiny"; default all),
 #      STEPS (which of "ops models mtmd profile" to run; default all), MTMD_DIR (a built bench/node/mtmd),
 #      A3B=1, A3B_FTYPES ("Q8_0 Q4_K_M"), A3B_DIR (/tmp/moevk-a3b; ~3.5 GB), A3B_PROMPT/A3B_DECODE (32/32).
 #      e.g. A3B=1 ONLY="a3b-Q8_0 a3b-Q4_K_M" STEPS=models REPS=3 bash bench/run_race.sh /tmp/race-a3b
+#      The race of issue 19: A3B=1 A3B_DIR=/work/models ONLY="a3b-Q8_0 a3b-Q4_K_M" STEPS=race REPS=3 \
+#        MOEVK=... bash bench/run_race.sh /tmp/race   (RACE_P/RACE_N 128/64, RACE_THREADS 2, RACE_DEVMEM 4096, SOLO)
 # Every timed line in summary.txt carries the load average (/proc/loadavg) at its start.
 set -euo pipefail
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
@@ -74,6 +77,7 @@ MODELS=()   # tag:text:mmproj
 [ -f "$GOLDENS/qwen3vlmoe-tiny-a/text.gguf" ] &&
     MODELS+=("goldens-a:$GOLDENS/qwen3vlmoe-tiny-a/text.gguf:$GOLDENS/qwen3vlmoe-tiny-a/mmproj.gguf")
 for dt in $DTYPES; do
+    case " ${ONLY:-bench-$dt} " in *" bench-$dt "*) ;; *) continue ;; esac # not asked for: not generated
     [ -f "$OUT/bench-$dt/text.gguf" ] ||
         /usr/bin/python3 "$SRC/tools/gen_synthetic_model.py" --dtype "$dt" --out-prefix "$OUT/bench-$dt/" >/dev/null
     MODELS+=("bench-$dt:$OUT/bench-$dt/text.gguf:$OUT/bench-$dt/mmproj.gguf")
@@ -168,4 +172,62 @@ step profile && for m in "${MODELS[@]}"; do
             >"$OUT/profile448-$tag.out" 2>"$OUT/profile448-$tag.txt" || true
     fi
 done
+# ---- 8: the a3b race, every run alone (issue 19) ----------------------------------------------------------
+# STEPS=race (with A3B=1): per ftype of $A3B_FTYPES, each run a separate `solo` command ($SOLO), so that no
+# run holds the machine for more than a few minutes; solo's verdict (quiet / NOISY) is kept per run:
+#   moevk bench model    P=$RACE_P N=$RACE_N (128/64) and the short P=$VK_PROMPT N=$VK_DECODE (32/16),
+#                        --device-mem $RACE_DEVMEM (4096: fully resident), median of $REPS
+#   llama.cpp CPU        P=128 N=64, $RACE_THREADS threads (2), median of $REPS
+#   llama.cpp Vulkan     on lavapipe, P=32 N=16 only (its prefill is far too slow at 128; said in the table)
+# race.md gets the issue's table, the ratios, and each figure's verdict. Quote only rows marked quiet.
+if step race; then
+    SOLO="${SOLO:-$SRC/../shared/tools/solo}"
+    RP="${RACE_P:-128}" RN="${RACE_N:-64}" RT="${RACE_THREADS:-2}" RD="${RACE_DEVMEM:-4096}"
+    R="$OUT/race.md"
+    solo_verdict() { grep -Eo 'quiet|NOISY' "$1" | tail -1; }
+    race_moevk() { # tag text P N -> "prefill decode verdict"
+        local f="$OUT/race-moevk-$1-p$3-n$4.txt" lg="$OUT/race-moevk-$1-p$3-n$4.solo"
+        : >"$lg"
+        SOLO_LOG="$lg" "$SOLO" "$MOEVK" bench model -m "$2" -p "$3" -n "$4" --reps "$REPS" --device-mem "$RD" >"$f" 2>&1
+        echo "$(sed -n 's/^prefill: .*: \([0-9.]*\) tokens\/s.*/\1/p' "$f") $(sed -n 's/^decode: .*: \([0-9.]*\) tokens\/s.*/\1/p' "$f") $(solo_verdict "$lg")"
+    }
+    race_llama() { # tag text P N gpu threads -> "prefill decode verdict"
+        local f="$OUT/race-llama-$1-$5-t$6-p$3-n$4.json" lg="$OUT/race-llama-$1-$5-t$6-p$3-n$4.solo"
+        : >"$lg"
+        SOLO_LOG="$lg" "$SOLO" node "$SRC/bench/llama_bench.mjs" --model "$2" --prompt "$3" --decode "$4" --gpu "$5" \
+            --threads "$6" --runs "$REPS" >"$f" 2>"$f.log"
+        echo "$(node -e 'const r=require(process.argv[1]);console.log(`${r.prefill_tok_s} ${r.decode_tok_s}`)' "$f" 2>/dev/null || echo "- -") $(solo_verdict "$lg")"
+    }
+    ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a+0 > 0 && b+0 > 0) printf "%.3gx", a / b; else printf "-" }'; }
+    {
+        echo "commit $COMMIT, $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC')"
+        echo
+        echo "| | moevk prefill t/s | llama.cpp CPU ($RT thr) | ratio | moevk decode t/s | llama.cpp CPU | ratio | solo (moevk, llama.cpp) |"
+        echo "|---|---|---|---|---|---|---|---|"
+    } >"$R"
+    VKROWS=()
+    for m in "${MODELS[@]}"; do
+        IFS=: read -r tag text mmproj <<<"$m"
+        [ "${tag#a3b-}" != "$tag" ] || continue
+        read -r mp md mv <<<"$(race_moevk "$tag" "$text" "$RP" "$RN")"
+        read -r lp ld lv <<<"$(race_llama "$tag" "$text" "$RP" "$RN" false "$RT")"
+        echo "| ${tag#a3b-} P=$RP N=$RN | $mp | $lp | $(ratio "$mp" "$lp") | $md | $ld | $(ratio "$md" "$ld") | $mv, $lv |" | tee -a "$S" >>"$R"
+        if [ -z "${SKIP_VULKAN:-}" ]; then
+            read -r sp sd sv <<<"$(race_moevk "$tag" "$text" "$VK_PROMPT" "$VK_DECODE")"
+            read -r vp vd vv <<<"$(race_llama "$tag" "$text" "$VK_PROMPT" "$VK_DECODE" vulkan 1)"
+            VKROWS+=("| ${tag#a3b-} P=$VK_PROMPT N=$VK_DECODE | $sp | $vp | $(ratio "$sp" "$vp") | $sd | $vd | $(ratio "$sd" "$vd") | $sv, $vv |")
+        fi
+    done
+    if [ ${#VKROWS[@]} -gt 0 ]; then
+        {
+            echo
+            echo "llama.cpp's Vulkan build on the same lavapipe device, at the short lengths (its prefill is too slow for P=128):"
+            echo
+            echo "| | moevk prefill t/s | llama.cpp Vulkan | ratio | moevk decode t/s | llama.cpp Vulkan | ratio | solo (moevk, llama.cpp) |"
+            echo "|---|---|---|---|---|---|---|---|"
+            printf '%s\n' "${VKROWS[@]}"
+        } | tee -a "$S" >>"$R"
+    fi
+    say "race table: $R"
+fi
 say "results in $OUT"
