@@ -178,24 +178,27 @@ done
 #   moevk bench model    P=$RACE_P N=$RACE_N (128/64) and the short P=$VK_PROMPT N=$VK_DECODE (32/16),
 #                        --device-mem $RACE_DEVMEM (4096: fully resident), median of $REPS
 #   llama.cpp CPU        P=128 N=64, $RACE_THREADS threads (2), median of $REPS
-#   llama.cpp Vulkan     on lavapipe, P=32 N=16 only (its prefill is far too slow at 128; said in the table)
+#   llama.cpp Vulkan     on lavapipe, P=32 N=16 only (its prefill is far too slow at 128; said in the table),
+#                        median of $RACE_VK_REPS (default $REPS; 1 keeps each solo run to minutes)
+# A run whose solo gave up (lock or load never free) shows "no-run" and "-" figures.
 # race.md gets the issue's table, the ratios, and each figure's verdict. Quote only rows marked quiet.
 if step race; then
     SOLO="${SOLO:-$SRC/../shared/tools/solo}"
     RP="${RACE_P:-128}" RN="${RACE_N:-64}" RT="${RACE_THREADS:-2}" RD="${RACE_DEVMEM:-4096}"
     R="$OUT/race.md"
-    solo_verdict() { grep -Eo 'quiet|NOISY' "$1" | tail -1; }
+    solo_verdict() { local v; v=$(grep -Eo 'quiet|NOISY|giving up' "$1" | tail -1); [ "$v" = "giving up" ] && v=no-run; echo "${v:-no-run}"; }
+    num() { [ -n "$1" ] && echo "$1" || echo -; } # a missing figure stays a column
     race_moevk() { # tag text P N -> "prefill decode verdict"
         local f="$OUT/race-moevk-$1-p$3-n$4.txt" lg="$OUT/race-moevk-$1-p$3-n$4.solo"
         : >"$lg"
         SOLO_LOG="$lg" "$SOLO" "$MOEVK" bench model -m "$2" -p "$3" -n "$4" --reps "$REPS" --device-mem "$RD" >"$f" 2>&1
-        echo "$(sed -n 's/^prefill: .*: \([0-9.]*\) tokens\/s.*/\1/p' "$f") $(sed -n 's/^decode: .*: \([0-9.]*\) tokens\/s.*/\1/p' "$f") $(solo_verdict "$lg")"
+        echo "$(num "$(sed -n 's/^prefill: .*: \([0-9.]*\) tokens\/s.*/\1/p' "$f")") $(num "$(sed -n 's/^decode: .*: \([0-9.]*\) tokens\/s.*/\1/p' "$f")") $(solo_verdict "$lg")"
     }
-    race_llama() { # tag text P N gpu threads -> "prefill decode verdict"
+    race_llama() { # tag text P N gpu threads [runs] -> "prefill decode verdict"
         local f="$OUT/race-llama-$1-$5-t$6-p$3-n$4.json" lg="$OUT/race-llama-$1-$5-t$6-p$3-n$4.solo"
         : >"$lg"
         SOLO_LOG="$lg" "$SOLO" node "$SRC/bench/llama_bench.mjs" --model "$2" --prompt "$3" --decode "$4" --gpu "$5" \
-            --threads "$6" --runs "$REPS" >"$f" 2>"$f.log"
+            --threads "$6" --runs "${7:-$REPS}" >"$f" 2>"$f.log"
         echo "$(node -e 'const r=require(process.argv[1]);console.log(`${r.prefill_tok_s} ${r.decode_tok_s}`)' "$f" 2>/dev/null || echo "- -") $(solo_verdict "$lg")"
     }
     ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a+0 > 0 && b+0 > 0) printf "%.3gx", a / b; else printf "-" }'; }
@@ -214,7 +217,7 @@ if step race; then
         echo "| ${tag#a3b-} P=$RP N=$RN | $mp | $lp | $(ratio "$mp" "$lp") | $md | $ld | $(ratio "$md" "$ld") | $mv, $lv |" | tee -a "$S" >>"$R"
         if [ -z "${SKIP_VULKAN:-}" ]; then
             read -r sp sd sv <<<"$(race_moevk "$tag" "$text" "$VK_PROMPT" "$VK_DECODE")"
-            read -r vp vd vv <<<"$(race_llama "$tag" "$text" "$VK_PROMPT" "$VK_DECODE" vulkan 1)"
+            read -r vp vd vv <<<"$(race_llama "$tag" "$text" "$VK_PROMPT" "$VK_DECODE" vulkan 1 "${RACE_VK_REPS:-$REPS}")"
             VKROWS+=("| ${tag#a3b-} P=$VK_PROMPT N=$VK_DECODE | $sp | $vp | $(ratio "$sp" "$vp") | $sd | $vd | $(ratio "$sd" "$vd") | $sv, $vv |")
         fi
     done
