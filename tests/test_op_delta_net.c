@@ -108,6 +108,7 @@ static void test_delta_net_shapes(void **state) {
     run_case(65, 1, 1, 3, 0);     /* value columns: workgroup + 1 */
     run_case(128, 2, 4, 33, 0);   /* Qwen3.5's state size, three blocks */
     run_case(16, 4, 4, 1, 0);     /* decode, Hv == Hk */
+    run_case(256, 1, 1, 9, 0);    /* a larger state: fewer tokens staged per block */
 }
 
 static void test_delta_net_decode_steps(void **state) {

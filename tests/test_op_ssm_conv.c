@@ -48,6 +48,7 @@ static void test_ssm_conv_shapes(void **state) {
     run_case(65, 2, 4, 1, 0, 0);   /* workgroup + 1 channels, T < K-1 */
     run_case(200, 67, 4, 1, 5, 0); /* strided rows */
     run_case(33, 9, 4, 1, 2, 1);   /* in place */
+    run_case(40, 20, 16, 1, 0, 0); /* the largest kernel */
 }
 
 /* Prefill in pieces of 1, 2 and 5 tokens equals one call over all 8, state included. */
