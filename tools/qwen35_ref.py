@@ -5,8 +5,11 @@
 
 Reads a GGUF with tools/gguf/gguf_reader.py (f32, f16, bf16, q8_0 weights), runs the prompt tokens (text
 positions p, one sequence, from an empty state) and writes float32 logits [n_prompt][n_vocab].
---dump-layer DIR also writes each layer's output h after the FFN residual as DIR/l_out-<il>.f32
-([n_prompt][d], float32), an oracle for intermediate values.
+--dump-layer DIR also writes, per layer il, float32 [n_prompt][d]: DIR/mixer-<il>.f32 (the DeltaNet or
+attention branch after its output projection, before the residual), DIR/ffn-<il>.f32 (the FFN branch: routed
+experts + gated shared expert) and DIR/l_out-<il>.f32 (h after both residuals), plus DIR/result_norm.f32 (the
+final RMSNorm's output): an oracle for intermediate values (llama.cpp's callback names: linear_attn_out /
+attn_output, ffn_out, l_out, result_norm).
 
 Written from docs/families/qwen35.md section 4, in llama.cpp's order, without llama.cpp's code: Gated DeltaNet
 layers (qkv projection, causal conv with SiLU, L2-normalised q/k, gates, the delta rule token by token,
@@ -164,15 +167,23 @@ class Model:
         return out + sg[:, None] * sh
 
     def forward(self, tokens, dump_dir=None):
+        def dump(name, x):
+            if dump_dir:
+                x.astype("<f4").tofile(os.path.join(dump_dir, name + ".f32"))
         h = self.w("token_embd.weight")[tokens]
         for il in range(self.n_layer):
             a = rms_norm(h, self.w("blk.%d.attn_norm.weight" % il), self.eps)
-            h = h + (self.delta_net(il, a) if self.recurrent[il] else self.attention(il, a))
-            h = h + self.ffn(il, rms_norm(h, self.w("blk.%d.post_attention_norm.weight" % il), self.eps))
-            if dump_dir:
-                h.astype("<f4").tofile(os.path.join(dump_dir, "l_out-%d.f32" % il))
+            m = self.delta_net(il, a) if self.recurrent[il] else self.attention(il, a)
+            h = h + m
+            f = self.ffn(il, rms_norm(h, self.w("blk.%d.post_attention_norm.weight" % il), self.eps))
+            h = h + f
+            dump("mixer-%d" % il, m)
+            dump("ffn-%d" % il, f)
+            dump("l_out-%d" % il, h)
         head = self.w("output.weight") if self.has("output.weight") else self.w("token_embd.weight")
-        return rms_norm(h, self.w("output_norm.weight"), self.eps) @ head.T
+        hn = rms_norm(h, self.w("output_norm.weight"), self.eps)
+        dump("result_norm", hn)
+        return hn @ head.T
 
 
 def main(argv):
