@@ -61,6 +61,14 @@ moevk_status moevk_chat_start(moevk_model *m, const moevk_chat_params *p) {
         MVK_TRY(mvk_prep_image(m, p->image_path, p->image_rgb, p->image_w, p->image_h, min_t, max_t, &m->chat.img));
         m->chat.has_image = 1;
     }
+    if (p->system_prompt && !m->hp.fam->prompt->system_open) {
+        mvk_chat_close(m);
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, "the %s chat template has no system turn", m->hp.arch_name);
+    }
+    if (p->system_prompt && !(m->chat.system = strdup(p->system_prompt))) {
+        mvk_chat_close(m);
+        return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory (system prompt)");
+    }
     m->chat.open = 1;
     return MOEVK_OK;
 }
@@ -82,6 +90,10 @@ static moevk_status turn_tokens(moevk_model *m, const char *text, int32_t **ids,
             }
             (*ids)[(*n)++] = m->chat.pending;
         }
+        MVK_TRY(mvk_tok_append(m, pf->turn_end, 1, ids, n, cap));
+    } else if (m->chat.system) { /* the first turn opens with the system turn */
+        MVK_TRY(mvk_tok_append(m, pf->system_open, 1, ids, n, cap));
+        MVK_TRY(mvk_tok_append(m, m->chat.system, 0, ids, n, cap));
         MVK_TRY(mvk_tok_append(m, pf->turn_end, 1, ids, n, cap));
     }
     MVK_TRY(mvk_tok_append(m, pf->user_open, 1, ids, n, cap));
@@ -107,7 +119,9 @@ static moevk_status turn_tokens(moevk_model *m, const char *text, int32_t **ids,
     return MOEVK_OK;
 }
 
-moevk_status moevk_chat_turn(moevk_model *m, const moevk_gen_params *p) {
+/* A user turn, then the answer: generated (answer NULL) or given (an earlier
+ * exchange a client replays: prefilled with the turn, nothing generated). */
+static moevk_status chat_turn(moevk_model *m, const moevk_gen_params *p, const char *answer) {
     mvk_clear_error();
     if (!m || !p) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_chat_turn: NULL argument");
     if (vk_ctx_device_lost(m->ctx))
@@ -141,6 +155,7 @@ moevk_status moevk_chat_turn(moevk_model *m, const moevk_gen_params *p) {
     m->tel.timings.n_ctx = m->seq.n_ctx;
     m->tel.timings.n_ctx_used = m->seq.n_past;
     TRY(turn_tokens(m, p->prompt, &ids, &n, &cap, &img_start, n_img));
+    if (answer) TRY(mvk_tok_append(m, answer, 0, &ids, &n, &cap));
     /* checked before any work: a question that does not fit changes nothing */
     if (m->seq.n_past + (int64_t)n > m->seq.n_ctx)
         TRY(mvk_fail(MOEVK_ERR_CONTEXT_FULL,
@@ -187,6 +202,7 @@ moevk_status moevk_chat_turn(moevk_model *m, const moevk_gen_params *p) {
         }
     }
     if (n_img) mvk_image_prep_free(&m->chat.img); /* encoded: not needed again */
+    if (answer) goto done; /* a replayed exchange: its answer is in the cache, nothing to generate */
     /* decode */
     mvk_sampler_params sp = {.temp = p->temp, .top_k = p->top_k, .top_p = p->top_p, .seed = p->seed};
     TRY(mvk_sampler_init(&smp, &sp, (int)V));
@@ -250,6 +266,16 @@ done:
     free(rt_w);
     vk_buffer_destroy(img_rows);
     return s;
+}
+
+moevk_status moevk_chat_turn(moevk_model *m, const moevk_gen_params *p) { return chat_turn(m, p, NULL); }
+
+moevk_status moevk_chat_add_turn(moevk_model *m, const char *user, const char *assistant) {
+    if (!assistant) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_chat_add_turn: the answer is NULL");
+    moevk_gen_params gp = moevk_gen_default_params();
+    gp.prompt = user;
+    gp.n_predict = 0;
+    return chat_turn(m, &gp, assistant);
 }
 
 moevk_status moevk_generate(moevk_model *m, const moevk_gen_params *p) {

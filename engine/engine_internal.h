@@ -151,6 +151,7 @@ typedef struct mvk_chat {
     int32_t pending;       /* the last answer token, streamed but not yet fed back; -1: none */
     int has_image;         /* the conversation is about an image */
     mvk_image_prep img;    /* that image, preprocessed; encoded (then freed) by the first turn */
+    char *system;          /* the system prompt, rendered by the first turn, or NULL */
 } mvk_chat;
 
 struct moevk_model {

@@ -97,6 +97,8 @@ moevk_status mvk_prep_image(moevk_model *m, const char *path, const uint8_t *rgb
 
 void mvk_chat_close(moevk_model *m) {
     mvk_image_prep_free(&m->chat.img);
+    free(m->chat.system);
+    m->chat.system = NULL;
     m->chat.open = m->chat.broken = m->chat.turns = m->chat.has_image = 0;
     m->chat.pending = -1;
 }

@@ -240,6 +240,8 @@ typedef struct moevk_chat_params {
     int image_min_tokens;      /* default 8 */
     int image_max_tokens;      /* default 4096; capped so image + text_reserve fit n_ctx */
     int text_reserve;          /* positions kept free for the text of the turns; default 192 */
+    const char *system_prompt; /* NULL: none; else the system turn that opens the conversation
+                                  ("<|im_start|>system\n...<|im_end|>\n"), copied */
 } moevk_chat_params;
 
 moevk_chat_params moevk_chat_default_params(void);
@@ -254,6 +256,15 @@ moevk_status moevk_chat_start(moevk_model *m, const moevk_chat_params *p);
  * moevk_generate. p's image fields must be empty (the image belongs to
  * moevk_chat_start). MOEVK_ERR_INVALID_ARG without a started conversation. */
 moevk_status moevk_chat_turn(moevk_model *m, const moevk_gen_params *p);
+
+/* Adds an earlier exchange to the conversation without generating: prefills
+ * the user turn (with the conversation's image if it is the first turn) and
+ * the assistant's answer as given, exactly as the template renders a history,
+ * so that the next moevk_chat_turn continues after it. For a client that sends
+ * the whole history (an OpenAI-style server). The routing of these tokens is
+ * recorded as MOEVK_TOKEN_PROMPT (image tokens MOEVK_TOKEN_IMAGE). Errors as
+ * moevk_chat_turn; user and assistant are required (assistant may be ""). */
+moevk_status moevk_chat_add_turn(moevk_model *m, const char *user, const char *assistant);
 
 /* Turns completed in the current conversation (0 before the first). */
 int moevk_chat_turns(const moevk_model *m);

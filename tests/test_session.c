@@ -179,14 +179,10 @@ static void test_routing_tags_per_turn(void **state) {
 
 /* Two turns equal one prefill of the same tokens: the greedy answer of the
  * second turn and the routing of every token. */
-static void test_two_turns_equal_one_prefill(void **state) {
-    (void)state;
-    need_model();
-    start_image(g_model);
-    moevk_timings t1, t2;
-    ask(g_model, "What is in the picture?", 6, &t1);
-    size_t c1 = moevk_routing_count(g_model);
-    ask(g_model, "Say more about it.", 6, &t2);
+/* The conversation so far (c1 tokens recorded before its last turn, t2 that
+ * turn's timings) gives the same greedy tokens and routing as one moevk_eval
+ * prefill of the very tokens it fed. Ends the conversation (eval). */
+static void conversation_equals_one_prefill(size_t c1, moevk_timings t2) {
     size_t c2 = moevk_routing_count(g_model);
     size_t n_prompt_end = c1 + (size_t)t2.n_prompt_tokens; /* first generated token of turn 2 */
     size_t n_gen2 = c2 - n_prompt_end;
@@ -240,11 +236,73 @@ static void test_two_turns_equal_one_prefill(void **state) {
     free(eid);
     free(ew);
     free(greedy);
+}
+
+static void test_two_turns_equal_one_prefill(void **state) {
+    (void)state;
+    need_model();
+    start_image(g_model);
+    moevk_timings t1, t2;
+    ask(g_model, "What is in the picture?", 6, &t1);
+    size_t c1 = moevk_routing_count(g_model);
+    ask(g_model, "Say more about it.", 6, &t2);
+    conversation_equals_one_prefill(c1, t2);
     /* eval ended the conversation */
     moevk_gen_params gp = moevk_gen_default_params();
     gp.prompt = "more";
     assert_int_equal(moevk_chat_turn(g_model, &gp), MOEVK_ERR_INVALID_ARG);
     assert_non_null(strstr(moevk_last_error(), "moevk_chat_start"));
+}
+
+/* A client replaying a history (moevk_chat_add_turn with the answer it was
+ * given): the replayed turn feeds exactly the tokens of the template rendered
+ * with that answer, and the next turn continues from that state: the same
+ * greedy tokens and routing as one prefill of everything fed. A system prompt
+ * opens the first turn as the template renders it. */
+static void test_replayed_history_equals_one_prefill(void **state) {
+    (void)state;
+    need_model();
+    char a1[512];
+    moevk_timings t;
+    start_image(g_model);
+    ask(g_model, "What is in the picture?", 6, &t);
+    TU_OK(moevk_get_text(g_model, a1, sizeof a1, NULL));
+    assert_true(a1[0] != 0);
+    start_image(g_model);
+    TU_OK(moevk_chat_add_turn(g_model, "What is in the picture?", a1));
+    assert_int_equal(moevk_chat_turns(g_model), 1);
+    TU_OK(moevk_get_timings(g_model, &t));
+    assert_int_equal(t.n_generated, 0);
+    assert_int_equal(t.n_image_tokens, 6);
+    size_t c1 = moevk_routing_count(g_model);
+    /* the rendered history: user turn with the image run, the answer as given */
+    char text[1024];
+    snprintf(text, sizeof text, "<|im_start|>user\n<|vision_start|><|image_pad|><|image_pad|><|image_pad|><|image_pad|>"
+             "<|image_pad|><|image_pad|><|vision_end|>What is in the picture?<|im_end|>\n<|im_start|>assistant\n");
+    int32_t want[1024];
+    size_t nw = 0, na = 0;
+    TU_OK(moevk_tokenize(g_model, text, 1, want, 1024, &nw));
+    TU_OK(moevk_tokenize(g_model, a1, 0, want + nw, 1024 - nw, &na));
+    assert_int_equal(c1, nw + na);
+    for (size_t i = 0; i < c1; i++) {
+        moevk_token_route r;
+        int32_t ids[S];
+        float w[S];
+        TU_OK(moevk_routing_get(g_model, i, &r, ids, w, S));
+        assert_true(r.kind != MOEVK_TOKEN_GENERATED);
+        if (r.kind != MOEVK_TOKEN_IMAGE && r.token != want[i]) fail_msg("replayed token %zu is %d, the template gives %d", i, r.token, want[i]);
+    }
+    ask(g_model, "Say more about it.", 6, &t);
+    conversation_equals_one_prefill(c1, t);
+    /* a system prompt: its turn precedes the user turn */
+    moevk_chat_params cp = moevk_chat_default_params();
+    cp.system_prompt = "You are terse.";
+    TU_OK(moevk_chat_start(g_model, &cp));
+    ask(g_model, "Hi", 2, &t);
+    int want_n = n_tokens_of("<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+    assert_int_equal(t.n_prompt_tokens, want_n);
+    assert_int_equal(moevk_chat_add_turn(g_model, "q", NULL), MOEVK_ERR_INVALID_ARG);
+    assert_int_equal(moevk_chat_add_turn(g_model, "", "a"), MOEVK_ERR_INVALID_ARG);
 }
 
 static void test_context_full_keeps_conversation(void **state) {
@@ -339,6 +397,7 @@ int main(void) {
         cmocka_unit_test(test_followup_reuses_cache),
         cmocka_unit_test(test_routing_tags_per_turn),
         cmocka_unit_test(test_two_turns_equal_one_prefill),
+        cmocka_unit_test(test_replayed_history_equals_one_prefill),
         cmocka_unit_test(test_context_full_keeps_conversation),
         cmocka_unit_test(test_bad_calls),
     };

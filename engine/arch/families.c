@@ -10,6 +10,7 @@ static const mvk_family *const g_families[] = {&mvk_family_qwen3vlmoe, &mvk_fami
 
 /* Qwen's ChatML (the Qwen3 / Qwen3-VL chat templates, no system turn, no thinking block) */
 const mvk_prompt_format mvk_prompt_chatml_qwen_vl = {
+    .system_open = "<|im_start|>system\n",
     .turn_end = "<|im_end|>\n",
     .user_open = "<|im_start|>user\n",
     .assistant_open = "<|im_end|>\n<|im_start|>assistant\n",

@@ -104,7 +104,8 @@ moevk_status mvk_walk_tensors(const gguf_file *f, const mvk_tensor_group *groups
 /* A family's prompt format: the pieces of its chat template moevk renders (special tokens parsed),
  * and its image tokens (NULL for a text-only family). */
 typedef struct mvk_prompt_format {
-    const char *turn_end;       /* closes a finished assistant turn before the next user turn */
+    const char *system_open;    /* opens the system turn (closed by turn_end) */
+    const char *turn_end;       /* closes a finished assistant turn before the next user turn, and the system turn */
     const char *user_open;      /* opens a user turn */
     const char *assistant_open; /* closes the user turn and opens the assistant's answer */
     const char *image_start;    /* before the image rows */
