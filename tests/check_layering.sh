@@ -105,9 +105,9 @@ check_tree() {
         while read -r inc; do
             [ -n "$inc" ] || continue
             [ "$(basename "$inc")" = moevk.h ] && continue
-            # the app's own headers: beside the file or in app/common (its include dirs)
+            # the app's own headers: beside the file, in app/common or app/server (its include dirs)
             local d app=0
-            for d in "$(dirname "$f")" "$root/app/common"; do
+            for d in "$(dirname "$f")" "$root/app/common" "$root/app/server"; do
                 [ -f "$d/$inc" ] && case "$(realpath -m "$d/$inc")" in "$root"/app/*) app=1 ;; esac
             done
             [ $app = 1 ] && continue

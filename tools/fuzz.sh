@@ -4,7 +4,7 @@
 # Builds the libFuzzer harnesses (tests/fuzz, CMake MOEVK_FUZZ=ON with clang-15,
 # ASan + UBSan) in $MOEVK_FUZZ_BUILD (default build-fuzz), writes their seed
 # corpora (tests/fuzz/make_seeds.py) and runs TARGET (gguf, image, tokenizer,
-# camera, script, or all of them one after the other) for SECONDS each.
+# camera, script, request, or all of them one after the other) for SECONDS each.
 # The growing corpus stays in $MOEVK_FUZZ_BUILD/corpus/TARGET; a crash is
 # written to $MOEVK_FUZZ_BUILD/crashes/TARGET-* and fails the run.
 # Prints one line per target: executions, coverage (edges, cov:), features,
@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-TARGETS="gguf image tokenizer camera script"
+TARGETS="gguf image tokenizer camera script request"
 [ $# -ge 2 ] || { echo "usage: tools/fuzz.sh TARGET|all SECONDS [libFuzzer options...]  (targets: $TARGETS)" >&2; exit 2; }
 what=$1 secs=$2
 shift 2

@@ -34,11 +34,19 @@ target_include_directories(moevk_fuzzcore PUBLIC include core engine backend bac
 target_compile_options(moevk_fuzzcore PRIVATE ${FUZZ_SAN} -fsanitize=fuzzer-no-link)
 target_link_libraries(moevk_fuzzcore PUBLIC m moevk_image_decoders)
 
-foreach(t gguf image tokenizer camera script)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(MOEVK_FUZZ_CJSON REQUIRED IMPORTED_TARGET libcjson)
+add_library(moevk_fuzzserver STATIC app/server/srv_request.c)
+target_include_directories(moevk_fuzzserver PUBLIC app/server include)
+target_compile_options(moevk_fuzzserver PRIVATE ${FUZZ_SAN} -fsanitize=fuzzer-no-link)
+target_link_libraries(moevk_fuzzserver PUBLIC PkgConfig::MOEVK_FUZZ_CJSON)
+
+foreach(t gguf image tokenizer camera script request)
   add_executable(fuzz_${t} tests/fuzz/fuzz_${t}.c)
   target_compile_options(fuzz_${t} PRIVATE ${FUZZ_SAN} -fsanitize=fuzzer)
   target_link_options(fuzz_${t} PRIVATE ${FUZZ_SAN} -fsanitize=fuzzer)
   target_link_libraries(fuzz_${t} PRIVATE moevk_fuzzcore)
 endforeach()
+target_link_libraries(fuzz_request PRIVATE moevk_fuzzserver)
 target_compile_definitions(fuzz_tokenizer PRIVATE
   MOEVK_FUZZ_DEFAULT_VOCAB="${CMAKE_SOURCE_DIR}/assets/models/moevk-tiny.gguf")

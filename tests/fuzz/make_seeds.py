@@ -91,6 +91,23 @@ put("image", "animated.gif", b.getvalue() + b"\x11")
 for f in ("flat_21x11.jpg", "pattern_5x3.gif"):
     put("image", f, open(os.path.join(root, "tests", "data", f), "rb").read() + b"\x55")
 
+# ---- request: bodies of POST /v1/chat/completions (app/server/srv_request.c)
+import base64, json
+png1 = base64.b64encode(bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8ffff3f0005fe02fea7d6a4470000000049454e44ae426082")).decode()
+reqs = [
+    {"messages": [{"role": "user", "content": "hi"}]},
+    {"model": "m", "messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"},
+      {"role": "assistant", "content": "hello"}, {"role": "user", "content": "more"}], "max_tokens": 5, "temperature": 0.5,
+     "top_p": 0.9, "seed": 3, "stop": ["\n", "x"], "stream": True, "stream_options": {"include_usage": True}},
+    {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64," + png1}},
+      {"type": "text", "text": "what?"}]}], "return_routed_experts": True},
+    {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": "data:image/jpeg;base64,/9j/4A=="}]}],
+     "moevk": {"routing": True}, "chat_template_kwargs": {"enable_thinking": False}, "n": 1, "stop": "END"},
+]
+for i, r in enumerate(reqs):
+    put("request", "req-%d.json" % i, json.dumps(r).encode())
+put("request", "broken.json", b'{"messages": [{"role": "user", "content": "hi"')
+
 # ---- tokenizer: the tests' corpus, with special parsing off (0) and on (1)
 n = 0
 for line in open(os.path.join(root, "tests", "data", "tokenizer_corpus.txt"), encoding="utf-8"):
