@@ -16,7 +16,8 @@ command -v g++ >/dev/null 2>&1 || skip "g++ is missing (apt-get install build-es
 MT="${MOEVK_MTMD_DIR:-${MOEVK_CACHE_DIR:-/tmp}/moevk-mtmd}"
 if [ ! -x "$MT/mtmd_ref" ]; then
     echo "building libmtmd and mtmd_ref in $MT ..."
-    bash "$SRC/bench/node/mtmd/build_mtmd.sh" "$MT" >"$MT.build.log" 2>&1 || { tail -20 "$MT.build.log"; die "build_mtmd.sh failed"; }
+    mkdir -p "$MT"
+    bash "$SRC/bench/node/mtmd/build_mtmd.sh" "$MT" >"$MT/build.log" 2>&1 || { tail -20 "$MT/build.log"; die "build_mtmd.sh failed"; }
 fi
 
 new_workdir
