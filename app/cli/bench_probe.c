@@ -5,7 +5,9 @@
  *     over a 512 MiB buffer on 1 and 2 threads;
  *   - device read bandwidth (shaders/probe.comp): each invocation on its own
  *     contiguous run (read_lane) and all invocations striding together
- *     (read_coal), over 4 buffers of up to 120 MiB each per submit;
+ *     (read_coal), over 4 buffers of up to 120 MiB each per submit; and each
+ *     invocation on a run of 2 KiB only, the length of one weight row a decode
+ *     mat-vec lane walks (K = 2048 at one byte a weight);
  *   - the FMA peak of a plain kernel (8 independent vec4 chains);
  *   - the fixed cost of one dispatch (200 one-workgroup dispatches, each
  *     depending on the one before, as in a decode step).
@@ -95,8 +97,7 @@ static void probe_host(int reps) {
 #define NSRC 4
 
 static void probe_read(vk_ctx *ctx, vk_stream *st, vk_buffer *const *src, uint64_t bytes, vk_buffer *yb, uint32_t ninv,
-                       vk_probe_kind kind, uint32_t want, int reps) {
-    const char *name = kind == VK_PROBE_READ_LANE ? "read per lane (vk)" : "read coalesced (vk)";
+                       vk_probe_kind kind, const char *name, uint32_t want, int reps) {
     char shape[96];
     snprintf(shape, sizeof shape, "%d x %llu MiB, %u invocations", NSRC, (unsigned long long)(bytes >> 20), ninv);
     mvk_tensor y = mvk_tensor_make(yb, 0, MVK_TYPE_I32, ninv, NSRC, 1, 1);
@@ -202,13 +203,16 @@ void bench_probes(vk_ctx *ctx, int reps) {
         if (s == MOEVK_OK) s = vk_upload(ctx, src[i], 0, host, bytes);
     }
     free(host);
-    if (s == MOEVK_OK) s = vk_buffer_create(ctx, (uint64_t)ninv * NSRC * 4, VK_MEM_DEVICE, &yb);
+    /* short runs: one invocation per 2 KiB (bytes is a multiple of 4096 * 64, so of 2048 * 128) */
+    const uint32_t ninv_short = (uint32_t)(bytes / 2048);
+    if (s == MOEVK_OK) s = vk_buffer_create(ctx, (uint64_t)ninv_short * NSRC * 4, VK_MEM_DEVICE, &yb);
     if (s == MOEVK_OK) s = vk_stream_create(ctx, &st);
     if (s != MOEVK_OK) {
         printf("  device probes: %s: %s\n", moevk_status_str(s), moevk_last_error());
     } else {
-        probe_read(ctx, st, src, bytes, yb, ninv, VK_PROBE_READ_LANE, want, reps);
-        probe_read(ctx, st, src, bytes, yb, ninv, VK_PROBE_READ_COAL, want, reps);
+        probe_read(ctx, st, src, bytes, yb, ninv, VK_PROBE_READ_LANE, "read per lane (vk)", want, reps);
+        probe_read(ctx, st, src, bytes, yb, ninv_short, VK_PROBE_READ_LANE, "read lane, 2 KiB (vk)", want, reps);
+        probe_read(ctx, st, src, bytes, yb, ninv, VK_PROBE_READ_COAL, "read coalesced (vk)", want, reps);
         probe_fma(ctx, st, yb, ninv, 4096, reps);
         probe_dispatch(st, yb, reps);
     }
