@@ -84,6 +84,9 @@ moevk_status moevk_model_load(const moevk_model_params *p, moevk_model **out) {
     }
     s = mvk_text_hparams_load(m->tf, &m->hp);
     if (s == MOEVK_OK) s = mvk_text_check_tensors(m->tf, &m->hp);
+    if (s == MOEVK_OK && m->hp.fam->unrunnable)
+        s = mvk_fail(MOEVK_ERR_UNSUPPORTED, "architecture '%s': moevk reads and checks its keys and tensors (moevk info) but "
+                     "cannot run it: %s", m->hp.arch_name, m->hp.fam->unrunnable);
     if (s == MOEVK_OK) s = mvk_tokenizer_from_gguf(m->tf, &m->tok);
     if (s != MOEVK_OK) {
         mvk_fail_ctx(s, "%s", p->model_path);

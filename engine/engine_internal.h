@@ -30,6 +30,20 @@ typedef struct mvk_lm_layer {
     mvk_tensor gate_exps;  /* [n_embd, n_ff_exp, n_expert] */
     mvk_tensor up_exps;    /* [n_embd, n_ff_exp, n_expert] */
     mvk_tensor down_exps;  /* [n_ff_exp, n_embd, n_expert] */
+    /* shared expert (qwen35moe): sigmoid(gate_inp_shexp · x) scales its SwiGLU */
+    mvk_tensor gate_inp_shexp; /* [n_embd] */
+    mvk_tensor gate_shexp, up_shexp; /* [n_embd, n_ff_shexp] */
+    mvk_tensor down_shexp; /* [n_ff_shexp, n_embd] */
+    /* Gated DeltaNet mixer (qwen35moe / qwen35); V heads in the converter's tiled order */
+    mvk_tensor wqkv;       /* [n_embd, 2*S*H_k + d_inner] q, k, v rows */
+    mvk_tensor wgate;      /* [n_embd, d_inner] z, the output gate's input */
+    mvk_tensor ssm_conv1d; /* [K, 2*S*H_k + d_inner] depthwise causal kernel per channel */
+    mvk_tensor ssm_dt;     /* [H_v] f32 dt bias */
+    mvk_tensor ssm_a;      /* [H_v] f32, -exp(A_log) */
+    mvk_tensor ssm_beta;   /* [n_embd, H_v] */
+    mvk_tensor ssm_alpha;  /* [n_embd, H_v] */
+    mvk_tensor ssm_norm;   /* [S] f32 gated RMSNorm weight */
+    mvk_tensor ssm_out;    /* [d_inner, n_embd] */
     /* dense */
     mvk_tensor ffn_gate;   /* [n_embd, n_ff] */
     mvk_tensor ffn_up;     /* [n_embd, n_ff] */

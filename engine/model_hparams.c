@@ -239,7 +239,9 @@ moevk_status mvk_text_hparams_load(const gguf_file *f, mvk_text_hparams *hp) {
                             "tensor '%s': fused expert gate+up is not supported "
                             "(convert with separate ffn_gate_exps / ffn_up_exps)",
                             nm);
-        if (!strcmp(dot, ".attn_qkv.weight"))
+        long il = strtol(nm + 4, NULL, 10); /* a recurrent (Gated DeltaNet) layer's attn_qkv is its own projection */
+        int recur = il >= 0 && il < hp->n_layer && (fam->layer_kind(hp, (int)il) & MVK_LAYER_RECUR);
+        if (!strcmp(dot, ".attn_qkv.weight") && !recur)
             return mvk_fail(MOEVK_ERR_UNSUPPORTED,
                             "tensor '%s': fused text QKV is not supported (need attn_q/attn_k/attn_v)", nm);
     }

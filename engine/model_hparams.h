@@ -58,6 +58,15 @@ typedef struct mvk_text_hparams {
     int n_deepstack;        /* {arch}.n_deepstack_layers (default 0; 0 for text-only archs) */
     int n_embd_inp;         /* n_embd * (1 + n_deepstack): width of an input embedding row */
     int n_vocab;            /* ne[1] of token_embd.weight */
+    int n_layer_nextn;      /* {arch}.nextn_predict_layers: MTP blocks after the trunk, never run (0 if absent) */
+    /* recurrent mixer (Gated DeltaNet, qwen35moe / qwen35); 0 for the other families */
+    int n_ff_shexp;         /* {arch}.expert_shared_feed_forward_length (default n_ff) */
+    int ssm_conv;           /* {arch}.ssm.conv_kernel: K */
+    int ssm_state;          /* {arch}.ssm.state_size: S_k = S_v */
+    int ssm_groups;         /* {arch}.ssm.group_count: H_k */
+    int ssm_heads_v;        /* {arch}.ssm.time_step_rank: H_v */
+    int ssm_inner;          /* {arch}.ssm.inner_size: H_v * S_v */
+    int full_attn_interval; /* {arch}.full_attention_interval (default 4): layer il is attention iff (il+1) % it == 0 */
     int n_moe_layers;       /* layers whose kind (fam->layer_kind) has MVK_LAYER_MOE: routing, expert cache */
     int n_attn_layers;      /* layers with MVK_LAYER_ATTN: a KV cache each */
     int tied_output;        /* 1 if output.weight is absent: the LM head reuses token_embd.weight */

@@ -48,6 +48,13 @@ typedef enum mvk_dim {
     MVK_D_FF,       /* n_ff (dense FFN) */
     MVK_D_FF_EXP,   /* n_ff_exp (one expert's FFN) */
     MVK_D_EXPERT,   /* n_expert */
+    MVK_D_QG,       /* 2 * n_head * head_dim: queries and their per-head output gates (gated attention) */
+    MVK_D_FF_SHEXP, /* n_ff_shexp (the shared expert's FFN) */
+    MVK_D_SSM_CONV, /* ssm conv kernel K */
+    MVK_D_SSM_CH,   /* conv channels 2 * S_k * H_k + d_inner (q, k, v of a Gated DeltaNet layer) */
+    MVK_D_SSM_INNER,/* d_inner = H_v * S_v (the value dim) */
+    MVK_D_SSM_HV,   /* H_v: value heads */
+    MVK_D_SSM_S,    /* S_k = S_v: state size per head */
     /* vision (clip) */
     MVK_D_V_EMBD,   /* ViT width d */
     MVK_D_V_EMBD3,  /* 3d (fused QKV) */
@@ -129,6 +136,9 @@ typedef struct mvk_family {
     /* Records layer il into r's stream, over the layer toolkit (layers.h). */
     moevk_status (*record_layer)(const struct mvk_lm_rec *r, int il);
     const mvk_prompt_format *prompt;
+    /* NULL, or why moevk cannot run the family yet: its keys and tensors are read and checked
+     * (moevk info), a model load refuses it naming this */
+    const char *unrunnable;
     const mvk_tensor_spec *globals; /* token_embd, output_norm, output */
     int n_globals;
     const mvk_tensor_spec *layer;   /* per-layer rows (filtered by .layers against the layer's kind) */

@@ -43,6 +43,13 @@ void mvk_text_dims(const mvk_text_hparams *hp, int64_t *d) {
     d[MVK_D_FF] = hp->n_ff;
     d[MVK_D_FF_EXP] = hp->n_ff_exp;
     d[MVK_D_EXPERT] = hp->n_expert;
+    d[MVK_D_QG] = 2 * (int64_t)hp->n_head * hp->head_dim;
+    d[MVK_D_FF_SHEXP] = hp->n_ff_shexp;
+    d[MVK_D_SSM_CONV] = hp->ssm_conv;
+    d[MVK_D_SSM_CH] = 2 * (int64_t)hp->ssm_state * hp->ssm_groups + hp->ssm_inner;
+    d[MVK_D_SSM_INNER] = hp->ssm_inner;
+    d[MVK_D_SSM_HV] = hp->ssm_heads_v;
+    d[MVK_D_SSM_S] = hp->ssm_state;
 }
 
 void mvk_text_tensor_groups(const mvk_text_hparams *hp, void *globals, void *layers, size_t layer_stride,
