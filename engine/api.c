@@ -32,8 +32,6 @@ moevk_model_params moevk_model_default_params(void) {
 moevk_gen_params moevk_gen_default_params(void) {
     moevk_gen_params p;
     memset(&p, 0, sizeof p);
-    p.image_min_tokens = 8;
-    p.image_max_tokens = 4096;
     p.n_predict = 64;
     p.temp = 0.0f;
     p.top_k = 40;
@@ -251,7 +249,9 @@ moevk_status moevk_eval(moevk_model *m, moevk_eval_params *p) {
         const float *px = p->pixels;
         int w = p->pixels_w, h = p->pixels_h;
         if (!px) {
-            s = mvk_prep_image(m, p->image_path, NULL, 0, 0, p->image_min_tokens, p->image_max_tokens, &prep);
+            int min_t, max_t;
+            mvk_image_budget(&m->vis.hp, p->image_min_tokens, p->image_max_tokens, &min_t, &max_t);
+            s = mvk_prep_image(m, p->image_path, NULL, 0, 0, min_t, max_t, &prep);
             if (s != MOEVK_OK) goto done;
             px = prep.pixels;
             w = prep.w;

@@ -27,8 +27,6 @@
 moevk_chat_params moevk_chat_default_params(void) {
     moevk_chat_params p;
     memset(&p, 0, sizeof p);
-    p.image_min_tokens = 8;
-    p.image_max_tokens = 4096;
     p.text_reserve = 192;
     return p;
 }
@@ -50,10 +48,10 @@ moevk_status moevk_chat_start(moevk_model *m, const moevk_chat_params *p) {
     mvk_reset_sequence(m);
     if (has_image) {
         /* the image must leave room in the context for the chat text and the answers */
-        int max_t = p->image_max_tokens > 0 ? p->image_max_tokens : 4096;
+        int min_t, max_t;
+        mvk_image_budget(&m->vis.hp, p->image_min_tokens, p->image_max_tokens, &min_t, &max_t);
         int room = m->seq.n_ctx - p->text_reserve;
         if (room < max_t) max_t = room;
-        int min_t = p->image_min_tokens > 0 ? p->image_min_tokens : 8;
         if (min_t > max_t) min_t = max_t;
         if (max_t < 1)
             return mvk_fail(MOEVK_ERR_CONTEXT_FULL, "no room for an image: the context of %d positions minus %d kept for text leaves %d",

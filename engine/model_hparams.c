@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "arch/family.h"
+#include "image.h"
 #include "mvk_status.h"
 
 /* ------------------------------------------------------------ tensor lookup */
@@ -393,7 +394,38 @@ moevk_status mvk_vision_hparams_load(const gguf_file *f, mvk_vision_hparams *hp)
     int64_t out = (int64_t)hp->n_mmproj_embd * (1 + hp->n_deepstack);
     if (out > INT32_MAX) return mvk_fail(MOEVK_ERR_FORMAT, "mmproj output width overflows");
     hp->n_embd_out = (int)out;
+
+    /* ours, optional: the image-token range the pair was trained for (the engine's budget unless the caller sets one) */
+    MVK_TRY(mvk_key_pos(f, "moevk.vision", "image_min_tokens", 0, 0, &hp->image_min_tokens));
+    MVK_TRY(mvk_key_pos(f, "moevk.vision", "image_max_tokens", 0, 0, &hp->image_max_tokens));
+    if (hp->image_min_tokens && hp->image_max_tokens && hp->image_min_tokens > hp->image_max_tokens)
+        return mvk_fail(MOEVK_ERR_FORMAT, "key 'moevk.vision.image_min_tokens' = %d exceeds 'moevk.vision.image_max_tokens' = %d",
+                        hp->image_min_tokens, hp->image_max_tokens);
     return MOEVK_OK;
+}
+
+void mvk_image_budget(const mvk_vision_hparams *hp, int req_min, int req_max, int *min_t, int *max_t) {
+    /* each bound and the rank of where it came from: 2 the caller, 1 the file, 0 llama.cpp's default */
+    int lo = MVK_IMAGE_MIN_TOKENS_DEFAULT, hi = MVK_IMAGE_MAX_TOKENS_DEFAULT, lo_rank = 0, hi_rank = 0;
+    if (req_min > 0) {
+        lo = req_min;
+        lo_rank = 2;
+    } else if (hp->image_min_tokens > 0) {
+        lo = hp->image_min_tokens;
+        lo_rank = 1;
+    }
+    if (req_max > 0) {
+        hi = req_max;
+        hi_rank = 2;
+    } else if (hp->image_max_tokens > 0) {
+        hi = hp->image_max_tokens;
+        hi_rank = 1;
+    }
+    /* crossed bounds: the weaker source gives way (two of the caller's stay as given) */
+    if (lo > hi && hi_rank > lo_rank) lo = hi;
+    if (lo > hi && lo_rank > hi_rank) hi = lo;
+    *min_t = lo;
+    *max_t = hi;
 }
 
 moevk_status mvk_vision_check_tensors(const gguf_file *f, const mvk_vision_hparams *hp) {

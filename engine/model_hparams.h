@@ -102,6 +102,8 @@ typedef struct mvk_vision_hparams {
     int n_merged;           /* n_embd * m * m: width after the 2x2 merge */
     int n_mmproj_embd;      /* ne0(mm.2.bias): output width of the merger (= text n_embd) */
     int n_embd_out;         /* n_mmproj_embd * (1 + n_deepstack): one encoder output row */
+    int image_min_tokens;   /* moevk.vision.image_min_tokens: the image-token range the pair */
+    int image_max_tokens;   /* was trained for (docs/GGUF.md); 0 where the file has no such key */
 } mvk_vision_hparams;
 
 /* Reads the keys of a text GGUF (arch qwen3vlmoe, qwen3vl, qwen3moe, qwen3),
@@ -123,6 +125,12 @@ moevk_status mvk_vision_hparams_load(const gguf_file *f, mvk_vision_hparams *hp)
 
 /* Checks every vision tensor (spec §2.2) exists with the exact expected ne. */
 moevk_status mvk_vision_check_tensors(const gguf_file *f, const mvk_vision_hparams *hp);
+
+/* The image-token budget [*min_t, *max_t]: per bound the caller's value if > 0, else the mmproj's
+ * moevk.vision.image_{min,max}_tokens, else llama.cpp's default (8, 4096). A bound from a weaker
+ * source gives way to a stronger one it would cross (caller min 64 with the file's max 16 gives
+ * [64, 64]); two crossed bounds of the caller are returned as given (as before the key existed). */
+void mvk_image_budget(const mvk_vision_hparams *hp, int req_min, int req_max, int *min_t, int *max_t);
 
 /* Spec §6 trap 20: the mmproj row width ne0(mm.2.bias) * (1 + #taps) must
  * equal the text n_embd_inp = n_embd * (1 + n_deepstack_layers); moevk also

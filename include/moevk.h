@@ -151,8 +151,9 @@ typedef struct moevk_gen_params {
     const char *image_path;    /* image file (JPEG, PNG, WebP, GIF, HEIC, AVIF), or NULL */
     const uint8_t *image_rgb;  /* or raw RGB8 pixels, row-major, 3 bytes per pixel */
     int image_w, image_h;
-    int image_min_tokens;      /* default 8 (llama.cpp) */
-    int image_max_tokens;      /* default 4096 (llama.cpp); capped so image + text + n_predict fit n_ctx */
+    int image_min_tokens;      /* 0 (default): the mmproj's moevk.vision.image_min_tokens, else 8 (llama.cpp) */
+    int image_max_tokens;      /* 0 (default): the mmproj's moevk.vision.image_max_tokens, else 4096 (llama.cpp);
+                                  capped so image + text + n_predict fit n_ctx */
     int n_predict;             /* max new tokens; default 64 */
     float temp;                /* 0: greedy (default) */
     int top_k;                 /* 0: off; default 40 */
@@ -237,8 +238,9 @@ typedef struct moevk_chat_params {
     const char *image_path;    /* image file, or NULL */
     const uint8_t *image_rgb;  /* or raw RGB8 pixels (copied), row-major */
     int image_w, image_h;
-    int image_min_tokens;      /* default 8 */
-    int image_max_tokens;      /* default 4096; capped so image + text_reserve fit n_ctx */
+    int image_min_tokens;      /* 0 (default): the mmproj's moevk.vision.image_min_tokens, else 8 */
+    int image_max_tokens;      /* 0 (default): the mmproj's moevk.vision.image_max_tokens, else 4096;
+                                  capped so image + text_reserve fit n_ctx */
     int text_reserve;          /* positions kept free for the text of the turns; default 192 */
     const char *system_prompt; /* NULL: none; else the system turn that opens the conversation
                                   ("<|im_start|>system\n...<|im_end|>\n"), copied */
@@ -308,7 +310,7 @@ typedef struct moevk_eval_params {
     const float *pixels;        /* normalised planar float32 [3][pixels_h][pixels_w], or NULL */
     int pixels_w, pixels_h;
     const char *image_path;     /* or an image file, preprocessed like moevk_generate */
-    int image_min_tokens, image_max_tokens; /* 0: defaults (8, 4096) */
+    int image_min_tokens, image_max_tokens; /* 0: the mmproj's moevk.vision.image_*_tokens, else (8, 4096) */
     float *vision_out;          /* [n_image_tokens][n_embd*(1+n_deepstack)]: merger, then DeepStack rows */
     size_t vision_cap;
     float *logits;              /* [n_tokens][n_vocab], logits at every prompt position */

@@ -259,6 +259,41 @@ static void test_generate_and_routing(void **state) {
     free(w);
 }
 
+/* The image-token budget: the embedded pair's mmproj says it was trained for 16 tokens
+ * (moevk.vision.image_{min,max}_tokens = 16), the golden pair has no such key and keeps
+ * llama.cpp's 8..4096; an explicit caller value wins over both. A 640x480 frame, smart-resized
+ * with 32 px per token (patch 16, 2x2 merge): max 16 -> 128x96 = 12 tokens; max 64 -> 288x192
+ * = 54. The golden pair's 4096 is capped by its context: 256 positions less 64 + n_predict kept
+ * for text leave 191 -> 480x352 = 165 tokens. */
+static void test_image_budget_from_mmproj(void **state) {
+    use_model(state);
+    enum { W = 640, H = 480 };
+    uint8_t *rgb = malloc((size_t)W * H * 3);
+    assert_non_null(rgb);
+    for (size_t i = 0; i < (size_t)W * H * 3; i++) rgb[i] = (uint8_t)(i * 7 % 251);
+    moevk_gen_params p = moevk_gen_default_params();
+    assert_int_equal(p.image_min_tokens, 0); /* 0: the mmproj's range, else llama.cpp's */
+    assert_int_equal(p.image_max_tokens, 0);
+    p.image_rgb = rgb;
+    p.image_w = W;
+    p.image_h = H;
+    p.n_predict = 1;
+    moevk_timings t;
+    TU_OK(moevk_generate(cur->model, &p));
+    TU_OK(moevk_get_timings(cur->model, &t));
+    if (cur == &g_golden) {
+        moevk_model_info info;
+        TU_OK(moevk_model_get_info(cur->model, &info));
+        assert_int_equal(info.n_ctx, 256);
+    }
+    assert_int_equal(t.n_image_tokens, cur == &g_embedded ? 12 : 165);
+    p.image_max_tokens = 64;
+    TU_OK(moevk_generate(cur->model, &p));
+    TU_OK(moevk_get_timings(cur->model, &t));
+    assert_int_equal(t.n_image_tokens, 54);
+    free(rgb);
+}
+
 static void test_bad_images_keep_model_usable(void **state) {
     use_model(state);
     moevk_gen_params p = moevk_gen_default_params();
@@ -422,6 +457,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_info),
         cmocka_unit_test(test_generate_and_routing),
+        cmocka_unit_test(test_image_budget_from_mmproj),
         cmocka_unit_test(test_bad_images_keep_model_usable),
         cmocka_unit_test(test_eval_argument_errors),
         cmocka_unit_test(test_eval_greedy_without_logits),

@@ -509,6 +509,63 @@ static void test_vision_missing(void **state) {
     }
 }
 
+/* moevk.vision.image_{min,max}_tokens: optional, read into the hparams, and the budget the engine uses:
+ * the caller's value > the file's key > llama.cpp's defaults (8, 4096). */
+static void budget_is(const mvk_vision_hparams *vh, int req_min, int req_max, int want_min, int want_max) {
+    int lo = -1, hi = -1;
+    mvk_image_budget(vh, req_min, req_max, &lo, &hi);
+    if (lo != want_min || hi != want_max)
+        fail_msg("budget(caller %d, %d) with file (%d, %d): got [%d, %d], want [%d, %d]", req_min, req_max,
+                 vh->image_min_tokens, vh->image_max_tokens, lo, hi, want_min, want_max);
+}
+
+static void test_vision_image_token_range(void **state) {
+    (void)state;
+    mvk_vision_hparams vh;
+    vision_model(&g_m); /* no key: as before */
+    OK(vision_status(&g_m, &vh, 1));
+    assert_int_equal(vh.image_min_tokens, 0);
+    assert_int_equal(vh.image_max_tokens, 0);
+    budget_is(&vh, 0, 0, 8, 4096);
+    budget_is(&vh, 1, 0, 1, 4096);
+    budget_is(&vh, 0, 64, 8, 64);
+    budget_is(&vh, 0, 4, 4, 4);       /* an explicit max below the default min pulls it down */
+    budget_is(&vh, 5000, 0, 5000, 5000);
+
+    gm_u32(&g_m, "moevk.vision.image_min_tokens", 16);
+    gm_u32(&g_m, "moevk.vision.image_max_tokens", 16);
+    OK(vision_status(&g_m, &vh, 1));
+    assert_int_equal(vh.image_min_tokens, 16);
+    assert_int_equal(vh.image_max_tokens, 16);
+    budget_is(&vh, 0, 0, 16, 16);     /* the file's range */
+    budget_is(&vh, 0, 64, 16, 64);    /* the caller's max wins, the file's min stays */
+    budget_is(&vh, 1, 0, 1, 16);      /* the caller's min wins, the file's max stays */
+    budget_is(&vh, 64, 0, 64, 64);    /* the file's max gives way to a larger explicit min */
+    budget_is(&vh, 0, 4, 4, 4);       /* the file's min gives way to a smaller explicit max */
+    budget_is(&vh, 8, 4096, 8, 4096); /* both explicit: the file is not consulted */
+
+    vision_model(&g_m); /* only one bound in the file: the other stays llama.cpp's */
+    gm_u32(&g_m, "moevk.vision.image_max_tokens", 4);
+    OK(vision_status(&g_m, &vh, 0));
+    budget_is(&vh, 0, 0, 4, 4);
+    vision_model(&g_m);
+    gm_u32(&g_m, "moevk.vision.image_min_tokens", 32);
+    OK(vision_status(&g_m, &vh, 0));
+    budget_is(&vh, 0, 0, 32, 4096);
+
+    vision_model(&g_m);
+    gm_u32(&g_m, "moevk.vision.image_min_tokens", 32);
+    gm_u32(&g_m, "moevk.vision.image_max_tokens", 16);
+    TU_REFUSES(vision_status(&g_m, NULL, 0), MOEVK_ERR_FORMAT,
+               "'moevk.vision.image_min_tokens' = 32 exceeds 'moevk.vision.image_max_tokens' = 16");
+    vision_model(&g_m);
+    gm_u32(&g_m, "moevk.vision.image_max_tokens", 0);
+    TU_REFUSES(vision_status(&g_m, NULL, 0), MOEVK_ERR_FORMAT, "'moevk.vision.image_max_tokens' = 0 is out of range");
+    vision_model(&g_m);
+    gm_f32(&g_m, "moevk.vision.image_min_tokens", 16.0);
+    TU_REFUSES(vision_status(&g_m, NULL, 0), MOEVK_ERR_FORMAT, "moevk.vision.image_min_tokens");
+}
+
 static void test_vision_other_projector(void **state) {
     (void)state;
     vision_model(&g_m);
@@ -661,6 +718,7 @@ int main(void) {
         cmocka_unit_test(test_vision_pair),
         cmocka_unit_test(test_vision_wrong_shapes),
         cmocka_unit_test(test_vision_missing),
+        cmocka_unit_test(test_vision_image_token_range),
         cmocka_unit_test(test_vision_other_projector),
         cmocka_unit_test(test_vision_bad_values),
         cmocka_unit_test(test_require_tensor),

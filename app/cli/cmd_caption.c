@@ -28,8 +28,8 @@ static void usage(FILE *f) {
             "input:\n"
             "  --image FILE              PNG, JPEG, BMP, GIF, TGA, PNM ...\n"
             "  -p, --prompt TEXT         question (default: \"Describe this image in one sentence.\")\n"
-            "  --image-min-tokens N      image token budget, lower bound (default 8)\n"
-            "  --image-max-tokens N      image token budget, upper bound (default 4096)\n"
+            "  --image-min-tokens N      image token budget, lower bound (default: the mmproj's, else 8)\n"
+            "  --image-max-tokens N      image token budget, upper bound (default: the mmproj's, else 4096)\n"
             "sampling:\n"
             "  -n, --n-predict N         max new tokens (default 64)\n"
             "  --temp T                  temperature; 0 = greedy (default 0)\n"
@@ -88,7 +88,7 @@ int cmd_caption(int argc, char **argv) {
     }
     if (!mp.model_path) { fprintf(stderr, "moevk caption: -m TEXT.gguf is required\n\n"); usage(stderr); return 2; }
     if (gp.image_path && !mp.mmproj_path) { fprintf(stderr, "moevk caption: --image needs --mmproj MMPROJ.gguf\n"); return 2; }
-    if (gp.image_min_tokens > gp.image_max_tokens) {
+    if (gp.image_max_tokens > 0 && gp.image_min_tokens > gp.image_max_tokens) {
         fprintf(stderr, "moevk caption: --image-min-tokens %d exceeds --image-max-tokens %d\n", gp.image_min_tokens, gp.image_max_tokens);
         return 2;
     }

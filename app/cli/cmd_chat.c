@@ -31,8 +31,8 @@ static void usage(FILE *f) {
             "  --device NAME|INDEX       Vulkan device (default: $MOEVK_DEVICE or the best)\n"
             "input:\n"
             "  --image FILE              the image the conversation is about (optional)\n"
-            "  --image-min-tokens N      image token budget, lower bound (default 8)\n"
-            "  --image-max-tokens N      image token budget, upper bound (default 4096)\n"
+            "  --image-min-tokens N      image token budget, lower bound (default: the mmproj's, else 8)\n"
+            "  --image-max-tokens N      image token budget, upper bound (default: the mmproj's, else 4096)\n"
             "sampling:\n"
             "  -n, --n-predict N         max new tokens per answer (default 64)\n"
             "  --temp T                  temperature; 0 = greedy (default 0)\n"
@@ -121,7 +121,7 @@ int cmd_chat(int argc, char **argv) {
     }
     if (!mp.model_path) { fprintf(stderr, "moevk chat: -m TEXT.gguf is required\n\n"); usage(stderr); return 2; }
     if (cp.image_path && !mp.mmproj_path) { fprintf(stderr, "moevk chat: --image needs --mmproj MMPROJ.gguf\n"); return 2; }
-    if (cp.image_min_tokens > cp.image_max_tokens) {
+    if (cp.image_max_tokens > 0 && cp.image_min_tokens > cp.image_max_tokens) {
         fprintf(stderr, "moevk chat: --image-min-tokens %d exceeds --image-max-tokens %d\n", cp.image_min_tokens, cp.image_max_tokens);
         return 2;
     }

@@ -37,12 +37,16 @@ class GGUFReader:
             raise ValueError("%s: GGUF version %d, expected 3" % (path, self.version))
         self.kv = {}
         self.kv_types = {}
+        self.kv_spans = {}  # key -> (start, end) byte offsets of its whole record (key, type, value)
         for _ in range(n_kv):
+            start = self.pos
             key = self._string()
             (vt,) = self._unpack("<I")
             val, tname = self._value(vt)
             self.kv[key] = val
             self.kv_types[key] = tname
+            self.kv_spans[key] = (start, self.pos)
+        self.infos_start = self.pos  # the tensor-info section follows the key/value section
         self.alignment = int(self.kv.get("general.alignment", 32))
         self.tensors = {}
         self.tensor_order = []
@@ -55,6 +59,7 @@ class GGUFReader:
                                   "type": _GGML_TYPE_NAMES.get(ttype, "type%d" % ttype),
                                   "offset": off}
             self.tensor_order.append(name)
+        self.infos_end = self.pos
         self.data_start = self.pos + ((-self.pos) % self.alignment)
 
     def _unpack(self, fmt):
