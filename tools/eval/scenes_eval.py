@@ -15,7 +15,8 @@ the question generated from its specification (fixed per seed):
   yesno    "Is there a C X?"                         right = first word is Yes / No correctly
 --style plain draws the same specifications a second, simpler way (canonical colour, no
 rotation or aspect change, white or plain light background, no clutter, no anti-aliasing):
-a check that the model is not tied to the training renderer.
+a check that the model is not tied to the training renderer. --style frozen takes the 200 frozen
+held-out scenes (tools/data/frozen_scenes.py: today's generator, kept after scenes.py changes).
 
 Backends: --engine BIN runs the C engine: one `moevk chat -m M --mmproj P --image PNG -q -n 24`
 per scene with its five questions separated by /clear (each a fresh single-turn conversation,
@@ -75,6 +76,12 @@ def render_plain(spec):
 
 def items(n, style):
     out = []
+    if style == "frozen":  # the 200 frozen held-out scenes, drawn by the frozen generator
+        import frozen_scenes
+        for s, spec, img, qa in frozen_scenes.scenes()[:n]:
+            for q, a, t in qa:
+                out.append({"seed": s, "spec": spec, "img": img, "q": q, "ref": a, "type": t})
+        return out
     for s in scenes.seeds_of("test", n):
         spec = scenes.spec_of(s)
         img = scenes.render(spec) if style == "train" else render_plain(spec)
@@ -211,7 +218,8 @@ def expert_markdown(summ):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=250, help="held-out scenes (each asked 5 questions)")
-    ap.add_argument("--style", default="train", choices=["train", "plain"])
+    ap.add_argument("--style", default="train", choices=["train", "plain", "frozen"],
+                    help="frozen: the 200 frozen held-out scenes (tools/data/frozen_scenes.py), --n <= 200")
     ap.add_argument("--models", default=os.path.join(ROOT, "assets", "models"))
     ap.add_argument("--name", default="moevk-tiny")
     ap.add_argument("--engine", default="", help="moevk binary: answer with the C engine")
