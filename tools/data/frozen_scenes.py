@@ -61,7 +61,11 @@ def generator():
         path = tmp.name
     spec = importlib.util.spec_from_file_location("scenes_frozen", path)
     mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        if path != os.path.join(HERE, "scenes.py"):
+            os.unlink(path)
     return mod
 
 
