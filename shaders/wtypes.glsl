@@ -1,6 +1,6 @@
 // wtypes.glsl — reading weight elements from a storage buffer of 32-bit
 // words (works on every device: no 8/16-bit storage needed). The build
-// defines W_<TYPE> for one row of backend/mvk_type_table.h (CMakeLists.txt
+// defines W_<TYPE> for one row of core/mvk_type_table.h (CMakeLists.txt
 // expands "{w}" in a shader's variants line); quantised types also get
 // W_QUANT, W_BE (elements per block), W_QB and W_SB (quant / scale bytes per
 // block). Declare
@@ -53,5 +53,5 @@ float wload(uint row_unit, uint k) {
     return v[(k & 31u) >> 2][k & 3u];
 }
 #else
-#error "define one weight type W_<TYPE> (see backend/mvk_type_table.h)"
+#error "define one weight type W_<TYPE> (see core/mvk_type_table.h)"
 #endif
