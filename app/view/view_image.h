@@ -7,7 +7,9 @@
 #include <stdint.h>
 
 /* Largest side kept for a frame; bigger images are downscaled (aspect kept). */
+#ifndef VIEW_IMAGE_MAX_SIDE  // the fuzz build lowers it, see below
 #define VIEW_IMAGE_MAX_SIDE 2048
+#endif
 /* Images with more pixels than this are refused before decoding. */
 #define VIEW_IMAGE_MAX_PIXELS (16384LL * 16384LL)
 
@@ -23,9 +25,17 @@ typedef struct view_image {
 int view_image_load(const char *path, view_image *out, char *err, size_t err_cap, int *downscaled_from_w,
                     int *downscaled_from_h);
 
-/* Largest side and pixel count of a camera frame; larger ones are refused. */
+/* Largest side and pixel count of a camera frame; larger ones are refused.
+ * The fuzz build (tests/fuzz/fuzz.cmake) lowers these and VIEW_IMAGE_MAX_SIDE:
+ * decoding and downscaling frames of up to 16 Mpixels from every mutated input
+ * ran fuzz_camera at 24 executions a second; the code paths are the same below
+ * and above each limit. */
+#ifndef VIEW_FRAME_MAX_SIDE
 #define VIEW_FRAME_MAX_SIDE 16384
+#endif
+#ifndef VIEW_FRAME_MAX_PIXELS
 #define VIEW_FRAME_MAX_PIXELS (4096LL * 4096LL)
+#endif
 
 /* Decodes a JPEG (e.g. an MJPEG camera frame) held in memory. Anything but a
  * JPEG, and a frame beyond VIEW_FRAME_MAX_SIDE / VIEW_FRAME_MAX_PIXELS, is
