@@ -50,6 +50,10 @@ typedef struct mvk_lm_layer {
     mvk_tensor ffn_down;   /* [n_ff, n_embd] */
     vk_buffer *k_cache;    /* [n_ctx][n_head_kv*head_dim] kv_type; attention layers only */
     vk_buffer *v_cache;    /* [n_ctx][n_head_kv*head_dim] kv_type; attention layers only */
+    /* the recurrent state of a Gated DeltaNet layer (recurrent layers only; beside the KV cache, zeroed
+     * when a sequence starts, carried from one prefill or decode step to the next; it cannot roll back) */
+    vk_buffer *conv_state; /* [2*S*H_k + d_inner][K-1] f32: each channel's last K-1 conv inputs */
+    vk_buffer *ssm_state;  /* [H_v][S][S] f32: per V head, row j (value) contiguous over the key index */
 } mvk_lm_layer;
 
 /* One ViT block. d = vision width. */
@@ -223,8 +227,10 @@ moevk_status mvk_lm_prefill(moevk_model *m, const mvk_lm_batch *b);
 moevk_status mvk_lm_decode(moevk_model *m, int32_t token, const float **logits, const int32_t **route_ids,
                            const float **route_w, int32_t *argmax);
 void mvk_lm_free(moevk_model *m);
-/* Allocates the KV cache if it is not there yet. */
+/* Allocates the KV cache and the recurrent state (Gated DeltaNet layers) if they are not there yet. */
 moevk_status mvk_lm_kv_alloc(moevk_model *m);
+/* Device bytes of one recurrent layer's state (conv + delta rule), 0 for a family without one. */
+uint64_t mvk_lm_recur_state_bytes(const mvk_text_hparams *hp, uint64_t *conv_bytes);
 
 /* positions.c: planar M-RoPE positions (llama.cpp mtmd) for a prompt with an
  * optional image run [img_start, img_start + nx*ny). pos: [4][n]. Returns the

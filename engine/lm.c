@@ -16,16 +16,41 @@
 #include "mvk_status.h"
 
 
+uint64_t mvk_lm_recur_state_bytes(const mvk_text_hparams *hp, uint64_t *conv_bytes) {
+    const uint64_t S = (uint64_t)hp->ssm_state, Hk = (uint64_t)hp->ssm_groups, Hv = (uint64_t)hp->ssm_heads_v;
+    const uint64_t K = hp->ssm_conv > 1 ? (uint64_t)hp->ssm_conv : 1;
+    uint64_t conv = (K - 1) * (2 * S * Hk + (uint64_t)hp->ssm_inner) * 4; /* [conv channels][K-1] f32 */
+    if (conv_bytes) *conv_bytes = conv;
+    return conv + Hv * S * S * 4; /* + [H_v][S][S] f32 */
+}
+
 moevk_status mvk_lm_kv_alloc(moevk_model *m) {
     const mvk_text_hparams *hp = &m->hp;
     uint64_t row = (uint64_t)mvk_row_bytes(m->seq.kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
     uint64_t rowv = (uint64_t)mvk_row_bytes(m->seq.kv_type, (int64_t)hp->n_head_kv * hp->head_dim_v);
+    uint64_t conv = 0, all = mvk_lm_recur_state_bytes(hp, &conv);
     for (int il = 0; il < hp->n_layer; il++) {
         mvk_lm_layer *l = &m->w.layers[il];
+        if (l->kind & MVK_LAYER_RECUR) { /* a recurrent state instead of a KV cache (zeroed by mvk_lm_state_reset) */
+            if (!l->conv_state) MVK_TRY(vk_buffer_create(m->ctx, conv, VK_MEM_DEVICE, &l->conv_state));
+            if (!l->ssm_state) MVK_TRY(vk_buffer_create(m->ctx, all - conv, VK_MEM_DEVICE, &l->ssm_state));
+        }
         if (!(l->kind & MVK_LAYER_ATTN)) continue; /* no KV cache: not an attention layer */
         /* each checked on its own: a failed allocation may leave K without V */
         if (!l->k_cache) MVK_TRY(vk_buffer_create(m->ctx, row * (uint64_t)m->seq.n_ctx, VK_MEM_DEVICE, &l->k_cache));
         if (!l->v_cache) MVK_TRY(vk_buffer_create(m->ctx, rowv * (uint64_t)m->seq.n_ctx, VK_MEM_DEVICE, &l->v_cache));
+    }
+    return MOEVK_OK;
+}
+
+/* Records the zeroing of every recurrent layer's state into st: a sequence starts from an empty
+ * state (the recurrent counterpart of n_past = 0; what came before cannot be rolled back to). */
+static moevk_status record_state_reset(moevk_model *m, vk_stream *st) {
+    for (int il = 0; il < m->hp.n_layer; il++) {
+        mvk_lm_layer *l = &m->w.layers[il];
+        if (!(l->kind & MVK_LAYER_RECUR)) continue;
+        MVK_TRY(vk_op_fill_u32(st, l->conv_state, 0, vk_buffer_size(l->conv_state), 0));
+        MVK_TRY(vk_op_fill_u32(st, l->ssm_state, 0, vk_buffer_size(l->ssm_state), 0));
     }
     return MOEVK_OK;
 }
@@ -83,6 +108,7 @@ moevk_status mvk_lm_prefill(moevk_model *m, const mvk_lm_batch *b) {
     int32_t *xhost = NULL;
     vk_stream *st = m->step.work;
     TRY(vk_stream_begin(st));
+    if (m->seq.n_past == 0 && hp->n_recur_layers) TRY(record_state_reset(m, st)); /* a new sequence */
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &h));
     TRY(vk_op_get_rows(st, &h, &m->w.tok_embd, &t_tok));
     mvk_lm_io io = {.T = (int)T, .h = &h, .pos = &t_pos, .kv_idx = &t_idx, .n_kv = &t_nkv};
@@ -222,6 +248,14 @@ moevk_status mvk_lm_decode(moevk_model *m, int32_t token, const float **logits, 
     if (m->seq.n_past + 1 > m->seq.n_ctx)
         return mvk_fail(MOEVK_ERR_CONTEXT_FULL, "the context is full (%d tokens); raise n_ctx", m->seq.n_ctx);
     MVK_TRY(mvk_lm_kv_alloc(m));
+    if (m->seq.n_past == 0 && hp->n_recur_layers) { /* a sequence opened by a decode step: empty state first */
+        vk_stream *st = m->step.work;
+        moevk_status s = vk_stream_begin(st);
+        if (s == MOEVK_OK) s = record_state_reset(m, st);
+        if (s == MOEVK_OK) s = vk_stream_end(st);
+        if (s == MOEVK_OK) s = vk_stream_submit(st);
+        if (s != MOEVK_OK) return mvk_fail_ctx(s, "resetting the recurrent state");
+    }
     if (!m->step.recorded) MVK_TRY(record_decode(m));
     int32_t *p = vk_buffer_map(m->step.params);
     p[MVK_P_NKV] = m->seq.n_past + 1;

@@ -227,6 +227,7 @@ moevk_status mvk_text_hparams_load(const gguf_file *f, mvk_text_hparams *hp) {
         uint8_t kind = fam->layer_kind(hp, il);
         hp->n_moe_layers += (kind & MVK_LAYER_MOE) != 0;
         hp->n_attn_layers += (kind & MVK_LAYER_ATTN) != 0;
+        hp->n_recur_layers += (kind & MVK_LAYER_RECUR) != 0;
     }
 
     /* layouts llama.cpp's converters can emit that moevk does not read */

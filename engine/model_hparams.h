@@ -69,6 +69,7 @@ typedef struct mvk_text_hparams {
     int full_attn_interval; /* {arch}.full_attention_interval (default 4): layer il is attention iff (il+1) % it == 0 */
     int n_moe_layers;       /* layers whose kind (fam->layer_kind) has MVK_LAYER_MOE: routing, expert cache */
     int n_attn_layers;      /* layers with MVK_LAYER_ATTN: a KV cache each */
+    int n_recur_layers;     /* layers with MVK_LAYER_RECUR: a recurrent state each (conv + delta rule) */
     int tied_output;        /* 1 if output.weight is absent: the LM head reuses token_embd.weight */
 } mvk_text_hparams;
 

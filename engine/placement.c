@@ -2,7 +2,8 @@
  * uploaded (docs/EXPERT_CACHE.md).
  *
  * Resident first: every weight but the routed experts (attention, norms,
- * routers, embeddings, LM head, vision tower), the KV cache, the decode
+ * routers, embeddings, LM head, vision tower), the KV cache and the
+ * recurrent state of the Gated DeltaNet layers, the decode
  * step's buffers and a scratch reserve for the largest batch n_ctx allows.
  * If the budget also holds every expert, everything is uploaded as before.
  * Otherwise the rest of the budget becomes expert slots, the same number in
@@ -43,6 +44,13 @@ static uint64_t lm_scratch(const mvk_text_hparams *hp, uint64_t T) {
                  al(k * T * 4) + 3 * al(E * 4 + X * 4);
     } else {
         layer += 2 * al((uint64_t)hp->n_ff * T * 4) + al(E * T * 4);
+    }
+    if (hp->n_recur_layers) { /* qwen35: the Gated DeltaNet mixer (layers.c), the gates of attn_q, the shared expert */
+        const uint64_t S = (uint64_t)hp->ssm_state, Hv = (uint64_t)hp->ssm_heads_v, D = (uint64_t)hp->ssm_inner;
+        const uint64_t C = 2 * S * (uint64_t)hp->ssm_groups + D, Fs = (uint64_t)hp->n_ff_shexp;
+        layer += 2 * al(E * T * 4) + al(C * T * 4) + 2 * al(D * T * 4) + 4 * al(Hv * T * 4); /* a, o; qkv; z, n; gates */
+        layer += al(Hq * hd * T * 4);                                                     /* attn_q's gate half */
+        if (hp->is_moe) layer += 2 * al(Fs * T * 4) + al(E * T * 4) + al(T * 4);          /* shared expert */
     }
     uint64_t rows = V * T * 4 <= (64ull << 20) ? T : 1; /* eval may ask for every row's logits */
     uint64_t keep = al(E * T * 4) + 2 * al(k * T * L * 4) + al(E * rows * 4) + al(V * rows * 4) + al((6 * T + 1) * 4);
@@ -102,6 +110,10 @@ moevk_status mvk_placement_plan(moevk_model *m) {
     uint64_t kv_row = (uint64_t)mvk_row_bytes(m->seq.kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
     uint64_t kv_rowv = (uint64_t)mvk_row_bytes(m->seq.kv_type, (int64_t)hp->n_head_kv * hp->head_dim_v);
     uint64_t kv = La * (al(kv_row * (uint64_t)m->seq.n_ctx) + al(kv_rowv * (uint64_t)m->seq.n_ctx));
+    if (hp->n_recur_layers) { /* the recurrent state of each Gated DeltaNet layer, beside the KV cache (lm.c) */
+        uint64_t conv = 0, all = mvk_lm_recur_state_bytes(hp, &conv);
+        kv += (uint64_t)hp->n_recur_layers * (al(conv) + al(all - conv));
+    }
     uint64_t fixed = al((uint64_t)hp->n_vocab * 4) + 4 * al((L ? L : 1) * k * 8) + 4 * 256;
     uint64_t T = (uint64_t)m->seq.n_ctx;
     uint64_t scratch = lm_scratch(hp, T);

@@ -1,4 +1,4 @@
-/* tokenizer.c — byte-level BPE with the Qwen2 pre-tokenizer (see tokenizer.h). */
+/* tokenizer.c — byte-level BPE with the Qwen2 / Qwen3.5 pre-tokenizer (see tokenizer.h). */
 #include "tokenizer.h"
 
 #include <stdlib.h>
@@ -33,6 +33,7 @@ struct mvk_tokenizer {
     int32_t bos, eos, pad;
     int add_bos, add_eos;
     size_t max_piece;
+    unsigned word_marks;      /* MVK_UC_MARK for the qwen35 pre-tokenizer (marks join letter runs), else 0 */
 
     uint16_t byte_cp[256];    /* GPT-2 bytes_to_unicode: byte -> code point (< 324) */
     int16_t cp_byte[324];     /* inverse, -1 if unmapped */
@@ -270,6 +271,7 @@ moevk_status mvk_tokenizer_create(const mvk_tokenizer_desc *d, mvk_tokenizer **o
     t->pad = d->pad_id;
     t->add_bos = d->add_bos != 0;
     t->add_eos = d->add_eos != 0;
+    t->word_marks = d->pre_qwen35 ? MVK_UC_MARK : 0;
     init_byte_map(t);
     uint32_t vsize = table_size(nv), msize = table_size(d->n_merges);
     t->vocab_mask = vsize - 1;
@@ -566,9 +568,12 @@ static void emit_word(tk_ctx *c, size_t a, size_t b) {
 static uint32_t ascii_lower(uint32_t c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
 
 /* Splits cps[0..n) by the Qwen2 pre-tokenizer regex and runs BPE on every word.
- * Alternatives are tried in the regex's order at each position. */
+ * Alternatives are tried in the regex's order at each position. The qwen35 regex differs in the
+ * letter class only: [\p{L}\p{M}]+ for \p{L}+, and [^\s\p{L}\p{M}\p{N}] in the punctuation run
+ * (LM below holds MVK_UC_MARK then). */
 static void pretokenize(tk_ctx *c, size_t n) {
     const uint32_t *cp = c->cps;
+    const unsigned LM = MVK_UC_LETTER | c->t->word_marks;
     size_t pos = 0;
     while (pos < n && !c->oom) {
         const uint32_t ch = cp[pos];
@@ -590,11 +595,10 @@ static void pretokenize(tk_ctx *c, size_t n) {
                 }
             }
         }
-        /* [^\r\n\p{L}\p{N}]?\p{L}+ */
-        if (ch != '\r' && ch != '\n' && !(f & MVK_UC_NUMBER) &&
-            ((f & MVK_UC_LETTER) || (fl(c, pos + 1, n) & MVK_UC_LETTER))) {
+        /* [^\r\n\p{L}\p{N}]?\p{L}+ (qwen35: [^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+) */
+        if (ch != '\r' && ch != '\n' && !(f & MVK_UC_NUMBER) && ((f & LM) || (fl(c, pos + 1, n) & LM))) {
             size_t e = pos + 1;
-            while (fl(c, e, n) & MVK_UC_LETTER) e++;
+            while (fl(c, e, n) & LM) e++;
             emit_word(c, pos, e);
             pos = e;
             continue;
@@ -605,10 +609,10 @@ static void pretokenize(tk_ctx *c, size_t n) {
             pos++;
             continue;
         }
-        /*  ?[^\s\p{L}\p{N}]+[\r\n]* */
+        /*  ?[^\s\p{L}\p{N}]+[\r\n]* (qwen35: [^\s\p{L}\p{M}\p{N}]) */
         {
             size_t s = (ch == ' ') ? pos + 1 : pos;
-            const unsigned cls = MVK_UC_WHITESPACE | MVK_UC_LETTER | MVK_UC_NUMBER;
+            const unsigned cls = MVK_UC_WHITESPACE | LM | MVK_UC_NUMBER;
             if (s < n && !(fl(c, s, n) & cls)) {
                 size_t e = s + 1;
                 while (e < n && !(fl(c, e, n) & cls)) e++;
@@ -853,9 +857,10 @@ moevk_status mvk_tokenizer_from_gguf(const gguf_file *f, mvk_tokenizer **out) {
                         "tokenizer.ggml.model = '%.*s' is not supported (only 'gpt2', byte-level BPE)",
                         (int)(n > 64 ? 64 : n), s);
     MVK_TRY(gguf_get_str(f, "tokenizer.ggml.pre", &s, &n));
-    if (n != 5 || memcmp(s, "qwen2", 5) != 0)
+    int qwen35 = n == 6 && memcmp(s, "qwen35", 6) == 0;
+    if (!qwen35 && (n != 5 || memcmp(s, "qwen2", 5) != 0))
         return mvk_fail(MOEVK_ERR_UNSUPPORTED,
-                        "tokenizer.ggml.pre = '%.*s' is not supported (only the 'qwen2' pre-tokenizer)",
+                        "tokenizer.ggml.pre = '%.*s' is not supported (only the 'qwen2' and 'qwen35' pre-tokenizers)",
                         (int)(n > 64 ? 64 : n), s);
 
     gguf_vtype et;
@@ -883,6 +888,7 @@ moevk_status mvk_tokenizer_from_gguf(const gguf_file *f, mvk_tokenizer **out) {
     mvk_tokenizer_desc d = mvk_tokenizer_desc_default();
     d.n_tokens = (int32_t)nt;
     d.n_merges = (int32_t)nm;
+    d.pre_qwen35 = qwen35;
     const char **tok = malloc(nt * sizeof *tok);
     size_t *tok_len = malloc(nt * sizeof *tok_len);
     int32_t *types = has_types ? malloc(nt * sizeof *types) : NULL;

@@ -1,4 +1,4 @@
-/* tokenizer.h — byte-level BPE (GPT-2 style) with the Qwen2 pre-tokenizer,
+/* tokenizer.h — byte-level BPE (GPT-2 style) with the Qwen2 pre-tokenizer (or Qwen3.5's, which differs in \p{M}),
  * as llama.cpp runs it for `tokenizer.ggml.model = "gpt2"`,
  * `tokenizer.ggml.pre = "qwen2"` (spec docs: qwen3vl-moe.md §1.3, §5.3-5.4).
  *
@@ -77,6 +77,7 @@ typedef struct mvk_tokenizer_desc {
     const size_t *merge_lens;         /* [n_merges]; NULL: NUL-terminated */
     int32_t bos_id, eos_id, pad_id;   /* -1: none */
     int add_bos, add_eos;             /* prepend BOS / append EOS with MVK_TOK_ADD_SPECIAL */
+    int pre_qwen35;                   /* 1: the qwen35 pre-tokenizer (combining marks \p{M} join letter runs); 0: qwen2 */
 } mvk_tokenizer_desc;
 
 /* A desc with no arrays, ids -1, no BOS/EOS adding. */
@@ -89,7 +90,7 @@ moevk_status mvk_tokenizer_create(const mvk_tokenizer_desc *d, mvk_tokenizer **o
 
 /* Reads the tokenizer.ggml.* keys of a GGUF (see qwen3vl-moe.md §1.3).
  * MOEVK_ERR_UNSUPPORTED if tokenizer.ggml.model is not "gpt2" or
- * tokenizer.ggml.pre is not "qwen2" (the message names the value);
+ * tokenizer.ggml.pre is neither "qwen2" nor "qwen35" (the message names the value);
  * MOEVK_ERR_FORMAT for missing or malformed keys. */
 moevk_status mvk_tokenizer_from_gguf(const struct gguf_file *f, mvk_tokenizer **out);
 

@@ -1,5 +1,5 @@
 /* unicode_flags.h — the Unicode properties the tokenizer's pre-tokenizer
- * needs (\p{L}, \p{N}, \s), and UTF-8 helpers.
+ * needs (\p{L}, \p{N}, \s, \p{M}), and UTF-8 helpers.
  *
  * The range table is generated at build time by tools/gen_unicode_tables.c
  * from Debian's unicode-data files (UnicodeData.txt general categories,
@@ -17,6 +17,7 @@ enum {
     MVK_UC_LETTER = 1,     /* general category L* : \p{L} */
     MVK_UC_NUMBER = 2,     /* general category N* : \p{N} */
     MVK_UC_WHITESPACE = 4, /* White_Space property : \s */
+    MVK_UC_MARK = 8,       /* general category M* : \p{M} (the qwen35 pre-tokenizer) */
 };
 
 typedef struct mvk_unicode_range {

@@ -150,6 +150,8 @@ void mvk_weights_free(moevk_model *m) {
         for (int il = 0; il < m->hp.n_layer; il++) {
             vk_buffer_destroy(m->w.layers[il].k_cache);
             vk_buffer_destroy(m->w.layers[il].v_cache);
+            vk_buffer_destroy(m->w.layers[il].conv_state);
+            vk_buffer_destroy(m->w.layers[il].ssm_state);
         }
     free(m->w.layers);
     m->w.layers = NULL;

@@ -193,7 +193,9 @@ static void unicode_table(void **state) {
     assert_int_equal(mvk_unicode_flags(0x200B), 0);        /* ZERO WIDTH SPACE is Cf */
     assert_int_equal(mvk_unicode_flags(0xFEFF), 0);        /* BOM is Cf, not White_Space */
     assert_int_equal(mvk_unicode_flags(0xE9), MVK_UC_LETTER);       /* é Ll */
-    assert_int_equal(mvk_unicode_flags(0x301), 0);         /* combining acute: Mn */
+    assert_int_equal(mvk_unicode_flags(0x301), MVK_UC_MARK);        /* combining acute: Mn */
+    assert_int_equal(mvk_unicode_flags(0x93E), MVK_UC_MARK);        /* Devanagari vowel sign AA: Mc */
+    assert_int_equal(mvk_unicode_flags(0x20DD), MVK_UC_MARK);       /* combining enclosing circle: Me */
     assert_int_equal(mvk_unicode_flags(0x663), MVK_UC_NUMBER);      /* Arabic-Indic 3: Nd */
     assert_int_equal(mvk_unicode_flags(0x2164), MVK_UC_NUMBER);     /* Roman numeral five: Nl */
     assert_int_equal(mvk_unicode_flags(0xBD), MVK_UC_NUMBER);       /* ½: No */
@@ -565,11 +567,55 @@ static void gguf_checks_model_and_pre(void **state) {
     assert_int_equal(mvk_tokenizer_eos(t), -1);
     mvk_tokenizer_free(t);
     t = NULL;
+    TU_OK(tok_from_gguf_with("gpt2", "qwen35", &t)); /* Qwen3.5's pre-tokenizer */
+    mvk_tokenizer_free(t);
+    t = NULL;
     assert_int_equal(tok_from_gguf_with("gpt2", "llama-bpe", &t), MOEVK_ERR_UNSUPPORTED);
     assert_null(t);
     assert_non_null(strstr(moevk_last_error(), "llama-bpe"));
     assert_int_equal(tok_from_gguf_with("llama", "qwen2", &t), MOEVK_ERR_UNSUPPORTED);
     assert_non_null(strstr(moevk_last_error(), "'llama'"));
+}
+
+/* The qwen35 pre-tokenizer: a combining mark (\p{M}) joins the letter run before it ([\p{L}\p{M}]+);
+ * under qwen2 the run ends at it. Vocabulary: the 256 bytes and "x" + the first byte of U+0301
+ * (CC 81), so the two splits give different ids. */
+static void qwen35_marks_join_letter_runs(void **state) {
+    (void)state;
+    static char text[256][8];
+    static const char *toks[257];
+    for (int b = 0; b < 256; b++) {
+        text[b][put_utf8(text[b], b2u(b))] = 0;
+        toks[b] = text[b];
+    }
+    /* byte 0xCC is itself in GPT-2's byte alphabet: U+00CC, UTF-8 C3 8C */
+    assert_string_equal(text[0xCC], "\xC3\x8C");
+    toks[256] = "x\xC3\x8C";
+    static const char merge[] = "x \xC3\x8C";
+    const char *merges[1] = {merge};
+    static const struct { const char *s; int pre_qwen35; int n; int32_t ids[6]; } cases[] = {
+        {"x\xCC\x81", 0, 3, {'x', 0xCC, 0x81}},          /* qwen2: "x" | "\u0301" */
+        {"x\xCC\x81", 1, 2, {256, 0x81}},                /* qwen35: "x\u0301", merged */
+        {"ax\xCC\x81" "b", 1, 4, {'a', 256, 0x81, 'b'}}, /* one word: the merge happens inside it */
+        {"ax\xCC\x81" "b", 0, 5, {'a', 'x', 0xCC, 0x81, 'b'}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        mvk_tokenizer_desc d = mvk_tokenizer_desc_default();
+        d.n_tokens = 257;
+        d.tokens = toks;
+        d.n_merges = 1;
+        d.merges = merges;
+        d.pre_qwen35 = cases[c].pre_qwen35;
+        mvk_tokenizer *t = NULL;
+        TU_OK(mvk_tokenizer_create(&d, &t));
+        int32_t ids[16];
+        size_t n = 0;
+        TU_OK(mvk_tokenize(t, cases[c].s, strlen(cases[c].s), 0, ids, 16, &n));
+        mvk_tokenizer_free(t);
+        int same = (int)n == cases[c].n;
+        for (size_t i = 0; same && i < n; i++) same = ids[i] == cases[c].ids[i];
+        if (!same) fail_msg("case %zu (%s): %zu ids, first %d", c, cases[c].pre_qwen35 ? "qwen35" : "qwen2", n, n ? (int)ids[0] : -1);
+    }
 }
 
 /* ------------------------------------------------------------ goldens */
@@ -618,6 +664,7 @@ int main(void) {
     static const struct CMUnitTest tests[] = {
         cmocka_unit_test(byte_map_matches_gpt2),
         cmocka_unit_test(unicode_table),
+        cmocka_unit_test(qwen35_marks_join_letter_runs),
         cmocka_unit_test(merges_by_rank),
         cmocka_unit_test(byte_fallback),
         cmocka_unit_test(digits_split_singly),

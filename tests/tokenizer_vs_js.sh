@@ -19,7 +19,10 @@
 #    whole code space; moevk must match llama.cpp on all three (the JS
 #    differences on the second corpus are listed for information); and
 #    every token's decoded text (`--dump-pieces`, with and without special
-#    rendering) must equal llama.cpp's detokenization of that token.
+#    rendering) must equal llama.cpp's detokenization of that token; and the
+#    same vocabulary with tokenizer.ggml.pre = qwen35 (combining marks join
+#    letter runs) must match llama.cpp on the three corpora and 1500 strings
+#    dense in combining marks (and differ from qwen2 on those).
 # 0. the CLI alone: usage/missing-file errors, an mmproj GGUF refused, and the
 #    golden prompt (goldens qwen3vlmoe-tiny-a) giving text_prompt_tokens.i32.
 # Needs node + npm (and the npm registry the first time). Outside CI a missing
@@ -82,6 +85,47 @@ else
         node "$JS/tokref.js" compare "$WORK" diff moevk llama "llama.cpp" || fail=1
         node "$JS/tokref.js" compare "$WORK" fuzz moevk llama "llama.cpp" || fail=1
         grep -qx OK "$WORK/pieces_result.txt" || { echo "FAIL: token pieces differ from llama.cpp"; fail=1; }
+        # the qwen35 pre-tokenizer (combining marks \p{M} join letter runs and leave the punctuation
+        # class): the same vocabulary with tokenizer.ggml.pre = qwen35, against llama.cpp only (the JS
+        # tokenizer is Qwen3's); the three corpora plus strings dense in marks of several scripts
+        Q=$WORK/qwen35
+        mkdir -p "$Q"
+        "$PY" "$SRC/tools/gguf/set_keys.py" "$GGUF" "$Q/tok.gguf" --string tokenizer.ggml.pre=qwen35 >/dev/null
+        cp "$WORK/main.bin" "$WORK/diff.bin" "$WORK/fuzz.bin" "$Q/"
+        "$PY" - "$Q/marks.bin" <<'PYEOF'
+import random, sys
+rnd = random.Random(1717)
+marks = [chr(c) for c in list(range(0x300, 0x370)) + [0x93E, 0x93F, 0x940, 0x94D, 0x901, 0x902, 0xE31, 0xE34, 0xE47,
+                                                       0x5B0, 0x5B4, 0x5BC, 0x64B, 0x650, 0x20DD, 0x1AB0, 0xFE20]]
+pool = list("aeiouxyzAQ") + ["\u0915", "\u0e01", "\u05d0", "\u0628", "\u00e9", "\u4e2d"] + list(" ,.!?'-_()[]0123456789\n\t")
+out = []
+for i in range(1500):
+    n = rnd.randint(1, 24)
+    out.append("".join(rnd.choice(marks) if rnd.random() < 0.35 else rnd.choice(pool) for _ in range(n)))
+out += ["caf\u0065\u0301 na\u0131\u0308ve", "\u0301leading mark", " \u0301 space mark", "!\u0301!", "a\u0301\u0302\u0303b",
+        "\u0928\u092e\u0938\u094d\u0924\u0947 \u0926\u0941\u0928\u093f\u092f\u093e", "\u0e2a\u0e27\u0e31\u0e2a\u0e14\u0e35", "7\u0301", "\u20dd\u20dd"]
+open(sys.argv[1], "wb").write("\0".join(out).encode("utf-8"))
+PYEOF
+        for name in main diff fuzz marks; do
+            "$CLI" tokenize -m "$Q/tok.gguf" --special --check-roundtrip --batch0 "$Q/$name.bin" >"$Q/${name}_moevk_special.txt"
+            "$CLI" tokenize -m "$Q/tok.gguf" --check-roundtrip --batch0 "$Q/$name.bin" >"$Q/${name}_moevk_plain.txt"
+        done
+        env -u VK_INSTANCE_LAYERS UV_THREADPOOL_SIZE=1 node "$JS/llamacpp_tok.mjs" "$NLC" "$Q/tok.gguf" "$Q" main diff fuzz marks 2>&1 |
+            grep -v 'failed to load model\|error loading model\|Failed simulating model' || true
+        if [ -f "$Q/marks_llama_plain.txt" ]; then
+            for name in main diff fuzz marks; do
+                node "$JS/tokref.js" compare "$Q" "$name" moevk llama "llama.cpp (pre-tokenizer qwen35)" || fail=1
+            done
+            # the two pre-tokenizers must differ somewhere on the marks corpus, or the test tests nothing
+            "$CLI" tokenize -m "$GGUF" --check-roundtrip --batch0 "$Q/marks.bin" >"$Q/marks_qwen2_plain.txt"
+            if cmp -s "$Q/marks_moevk_plain.txt" "$Q/marks_qwen2_plain.txt"; then
+                echo "FAIL: the qwen35 and qwen2 pre-tokenizers gave the same ids on the marks corpus"
+                fail=1
+            fi
+        else
+            echo "FAIL: llama.cpp (node-llama-cpp) did not tokenize with the qwen35 pre-tokenizer"
+            fail=1
+        fi
         echo "for information, where HF/JS and llama.cpp are expected to differ:"
         node "$JS/tokref.js" differences "$WORK" diff moevk js "JS tokenizer"
     else

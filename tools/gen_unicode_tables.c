@@ -6,10 +6,11 @@
  * Reads the Unicode Character Database files shipped by Debian's
  * `unicode-data` package (/usr/share/unicode/) and writes a C file holding
  * the sorted, non-overlapping code point ranges that carry at least one of
- * the flags the Qwen2 pre-tokenizer regex needs:
+ * the flags the Qwen2 and Qwen3.5 pre-tokenizer regexes need:
  *   MVK_UC_LETTER     general category L* (\p{L})
  *   MVK_UC_NUMBER     general category N* (\p{N})
  *   MVK_UC_WHITESPACE PropList White_Space (\s)
+ *   MVK_UC_MARK       general category M* (\p{M}, qwen35 only)
  * Ranges given in UnicodeData.txt as "<..., First>" / "<..., Last>" pairs
  * (CJK ideographs, Hangul syllables, ...) are expanded. Adjacent code points
  * with equal flags are coalesced into one range.
@@ -39,6 +40,7 @@ static void die(const char *what, const char *path) {
 static uint8_t category_flags(const char *cat) {
     if (cat[0] == 'L') return MVK_UC_LETTER;
     if (cat[0] == 'N') return MVK_UC_NUMBER;
+    if (cat[0] == 'M') return MVK_UC_MARK;
     return 0;
 }
 

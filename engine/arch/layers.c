@@ -1,5 +1,6 @@
 /* layers.c — the layer toolkit the families record their layers with (layers.h): Qwen3 attention
- * with QK-norm, the MoE FFN (hiding expert streaming), the dense SwiGLU FFN, DeepStack. Spec:
+ * with QK-norm (and its gated form), the Gated DeltaNet mixer, the MoE FFN (hiding expert streaming;
+ * with a gated shared expert where the layer has one), the dense SwiGLU FFN, DeepStack. Spec:
  * shared/docs/qwen3vl-moe.md §3.9-§3.11; llama.cpp src/llama-graph.cpp build_attn / build_moe_ffn. */
 #include <math.h>
 #include <stdlib.h>
@@ -60,7 +61,9 @@ done:
     return s;
 }
 
-moevk_status mvk_attn_qk_norm(const mvk_lm_rec *r, int il) {
+/* Attention with QK-norm; gated: attn_q's rows hold per head hd queries then hd gate values, and the
+ * attention output is multiplied by sigmoid(gate) before Wo (qwen35). */
+static moevk_status attn_qk_norm(const mvk_lm_rec *r, int il, int gated) {
     moevk_model *m = r->m;
     vk_stream *st = r->st;
     const mvk_lm_io *io = r->io;
@@ -76,14 +79,16 @@ moevk_status mvk_attn_qk_norm(const mvk_lm_rec *r, int il) {
     mvk_tensor a, q, kk, v, qn, kn, qr, kr, att, o;
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &a));
     TRY(vk_op_rms_norm(st, &a, io->h, &l->attn_norm, hp->rms_eps));
-    TRY(vk_stream_scratch(st, MVK_TYPE_F32, Hq * hd, T, 1, 1, &q));
+    const int64_t qw = gated ? 2 : 1; /* gated: [hd queries | hd gates] per head */
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, qw * Hq * hd, T, 1, 1, &q));
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, Hk * hd, T, 1, 1, &kk));
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, Hk * hdv, T, 1, 1, &v));
     TRY(vk_op_matmul(st, &q, &a, &l->wq, NULL));
     TRY(vk_op_matmul(st, &kk, &a, &l->wk, NULL));
     TRY(vk_op_matmul(st, &v, &a, &l->wv, NULL));
-    /* per-head RMSNorm of Q and K (before RoPE) */
-    mvk_tensor q3 = mvk_as3d(&q, hd, Hq, T), k3 = mvk_as3d(&kk, hd, Hk, T);
+    /* per-head RMSNorm of Q and K (before RoPE); the queries of a gated projection are a strided view */
+    const int64_t qne[4] = {hd, Hq, T, 1}, qnb[4] = {4, qw * hd * 4, qw * hd * Hq * 4, qw * hd * Hq * T * 4};
+    mvk_tensor q3 = mvk_tensor_view(&q, 0, qne, qnb), k3 = mvk_as3d(&kk, hd, Hk, T);
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq, T, 1, &qn));
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hk, T, 1, &kn));
     TRY(vk_op_rms_norm(st, &qn, &q3, &l->q_norm, hp->rms_eps));
@@ -101,10 +106,94 @@ moevk_status mvk_attn_qk_norm(const mvk_lm_rec *r, int il) {
     mvk_tensor kc3 = mvk_as3d(&kc, hd, Hk, n_ctx), vc3 = mvk_as3d(&vcache, hdv, Hk, n_ctx);
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, hdv, Hq, T, 1, &att));
     TRY(vk_op_attention(st, &att, &qr, &kc3, &vc3, io->n_kv, &ap));
+    if (gated) { /* att [hdv][Hq][T] *= sigmoid(gate), gate: the hd values after each head's queries (hd == hdv) */
+        mvk_tensor gate = mvk_tensor_view(&q, (uint64_t)(hd * 4), qne, qnb);
+        TRY(vk_op_sigmoid_mul(st, &att, &att, &gate));
+    }
     mvk_tensor att2 = mvk_as2d(&att, Hq * hdv, T);
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &o));
     TRY(vk_op_matmul(st, &o, &att2, &l->wo, NULL));
     TRY(vk_op_add(st, io->h, io->h, &o));
+done:
+    return s;
+}
+
+moevk_status mvk_attn_qk_norm(const mvk_lm_rec *r, int il) { return attn_qk_norm(r, il, 0); }
+
+moevk_status mvk_attn_gated(const mvk_lm_rec *r, int il) { return attn_qk_norm(r, il, 1); }
+
+/* Gated DeltaNet (docs/families/qwen35.md §4.1, §9): the projections, the causal conv with its state,
+ * L2-normed q/k, the gates, the delta rule on the f32 state (T = 1 in the decode step, the whole batch
+ * in one dispatch in a prefill), the gated RMSNorm and ssm_out. */
+moevk_status mvk_gated_delta_net(const mvk_lm_rec *r, int il) {
+    moevk_model *m = r->m;
+    vk_stream *st = r->st;
+    const mvk_lm_io *io = r->io;
+    const mvk_text_hparams *hp = &m->hp;
+    const mvk_lm_layer *l = &m->w.layers[il];
+    moevk_status s = MOEVK_OK;
+    const int64_t T = io->T, E = hp->n_embd, S = hp->ssm_state, Hk = hp->ssm_groups, Hv = hp->ssm_heads_v;
+    const int64_t K = hp->ssm_conv, D = hp->ssm_inner, C = 2 * S * Hk + D; /* conv channels: q | k | v */
+    mvk_tensor a, qkv, z, al, bt, g, beta, n, o;
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &a));
+    TRY(vk_op_rms_norm(st, &a, io->h, &l->attn_norm, hp->rms_eps));
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, C, T, 1, 1, &qkv));  /* [T][C] */
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, D, T, 1, 1, &z));    /* [T][Hv][S] output-gate input */
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, Hv, T, 1, 1, &al));  /* [T][Hv] */
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, Hv, T, 1, 1, &bt));  /* [T][Hv] */
+    TRY(vk_op_matmul(st, &qkv, &a, &l->wqkv, NULL));
+    TRY(vk_op_matmul(st, &z, &a, &l->wgate, NULL));
+    TRY(vk_op_matmul(st, &bt, &a, &l->ssm_beta, NULL));
+    TRY(vk_op_matmul(st, &al, &a, &l->ssm_alpha, NULL));
+    /* causal conv over the batch, continuing from the layer's conv state, SiLU; in place */
+    mvk_tensor cst = mvk_tensor_make(l->conv_state, 0, MVK_TYPE_F32, K - 1, C, 1, 1); /* [C][K-1] */
+    TRY(vk_op_ssm_conv(st, &qkv, &qkv, &l->ssm_conv1d, &cst, 1));
+    /* L2 norm of every q and k head: the first 2*Hk rows of S in each token's channels, in place */
+    const int64_t qkne[4] = {S, 2 * Hk, T, 1}, qknb[4] = {4, S * 4, C * 4, C * T * 4};
+    mvk_tensor qk = mvk_tensor_view(&qkv, 0, qkne, qknb);
+    TRY(vk_op_l2_norm(st, &qk, &qk, NULL, hp->rms_eps));
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, Hv, T, 1, 1, &g));    /* [T][Hv] log decay */
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, Hv, T, 1, 1, &beta)); /* [T][Hv] */
+    TRY(vk_op_gdn_gates(st, &g, &beta, &al, &bt, &l->ssm_dt, &l->ssm_a));
+    /* views into the conv output: q, k [T][Hk][S], v [T][Hv][S]; the output o overwrites v */
+    const int64_t kne[4] = {S, Hk, T, 1}, vne[4] = {S, Hv, T, 1}, nb[4] = {4, S * 4, C * 4, C * T * 4};
+    mvk_tensor q = mvk_tensor_view(&qkv, 0, kne, nb), k = mvk_tensor_view(&qkv, (uint64_t)(S * Hk * 4), kne, nb);
+    mvk_tensor v = mvk_tensor_view(&qkv, (uint64_t)(2 * S * Hk * 4), vne, nb);
+    mvk_tensor sst = mvk_tensor_make(l->ssm_state, 0, MVK_TYPE_F32, S, S, Hv, 1); /* [Hv][S][S] */
+    TRY(vk_op_delta_net(st, &v, &q, &k, &v, &g, &beta, &sst, 1.0f / sqrtf((float)S)));
+    /* gated RMSNorm per head: RMSNorm(o; ssm_norm) * silu(z) */
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, S, Hv, T, 1, &n)); /* [T][Hv][S] */
+    TRY(vk_op_rms_norm(st, &n, &v, &l->ssm_norm, hp->rms_eps));
+    mvk_tensor z3 = mvk_as3d(&z, S, Hv, T);
+    TRY(vk_op_swiglu(st, &n, &z3, &n));
+    mvk_tensor n2 = mvk_as2d(&n, D, T);
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &o));
+    TRY(vk_op_matmul(st, &o, &n2, &l->ssm_out, NULL));
+    TRY(vk_op_add(st, io->h, io->h, &o));
+done:
+    return s;
+}
+
+/* The shared expert of a MoE layer (qwen35moe): moe += sigmoid(gate_inp_shexp · u) * down(silu(gate · u) * up · u). */
+static moevk_status shared_expert(const mvk_lm_rec *r, const mvk_lm_layer *l, const mvk_tensor *u, const mvk_tensor *moe) {
+    vk_stream *st = r->st;
+    const mvk_text_hparams *hp = &r->m->hp;
+    const int64_t T = r->io->T, E = hp->n_embd, F = hp->n_ff_shexp;
+    moevk_status s = MOEVK_OK;
+    mvk_tensor g, up, dn, gs;
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, F, T, 1, 1, &g));
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, F, T, 1, 1, &up));
+    TRY(vk_op_matmul(st, &g, u, &l->gate_shexp, NULL));
+    TRY(vk_op_matmul(st, &up, u, &l->up_shexp, NULL));
+    TRY(vk_op_swiglu(st, &g, &g, &up));
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &dn));
+    TRY(vk_op_matmul(st, &dn, &g, &l->down_shexp, NULL));
+    /* one scalar gate per token: the [E] weight (ne [E, 1]) is a 1-row matrix */
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, 1, T, 1, 1, &gs)); /* [T][1] */
+    TRY(vk_op_matmul(st, &gs, u, &l->gate_inp_shexp, NULL));
+    TRY(vk_op_sigmoid(st, &gs, &gs));
+    TRY(vk_op_mul(st, &dn, &dn, &gs)); /* broadcast over E */
+    TRY(vk_op_add(st, moe, moe, &dn));
 done:
     return s;
 }
@@ -173,6 +262,7 @@ moevk_status mvk_ffn_moe(const mvk_lm_rec *r, int il) {
     }
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &moe));
     TRY(vk_op_moe_combine(st, &moe, &dn, &w));
+    if (l->gate_inp_shexp.buf) TRY(shared_expert(r, l, &u, &moe)); /* qwen35moe: f = moe + gated shared expert */
     TRY(vk_op_add(st, io->h, io->h, &moe));
 done:
     return s;

@@ -86,10 +86,18 @@ typedef struct mvk_lm_rec {
 /* h += Wo · attention(rope(qk_norm(Wq·x)), rope(qk_norm(Wk·x)), Wv·x), x = rms_norm(h) (Qwen3):
  * K and V are appended to layer il's KV cache at io->kv_idx; causal GQA over io->n_kv rows. */
 moevk_status mvk_attn_qk_norm(const mvk_lm_rec *r, int il);
+/* The same with qwen35's gate: attn_q's rows hold per head hd queries then hd gate values, the
+ * attention output is multiplied by sigmoid(gate) before Wo; partial RoPE over hp->n_rot dims. */
+moevk_status mvk_attn_gated(const mvk_lm_rec *r, int il);
+/* h += ssm_out · (RMSNorm(o; ssm_norm) * silu(z)), o the gated delta rule over the L2-normed q, k and v
+ * of silu(causal_conv(W_qkv·x)), x = rms_norm(h) (docs/families/qwen35.md §4.1). Layer il's conv and
+ * delta-rule states are read and updated in place (one dispatch each, whatever T). */
+moevk_status mvk_gated_delta_net(const mvk_lm_rec *r, int il);
 /* h += MoE(rms_norm(h)): router -> softmax over all experts -> top-k -> renormalise -> expert SwiGLU
  * -> weighted sum in slot order. Routing ids/weights land in io->rt_ids/rt_w (layer il). Expert
  * streaming (docs/EXPERT_CACHE.md) is hidden here: with io->xmode set the expert matmuls read the
- * slot pools, the decode step is cut for the host to resolve slots, a prefill runs in rounds. */
+ * slot pools, the decode step is cut for the host to resolve slots, a prefill runs in rounds. A layer
+ * with a shared expert (gate_inp_shexp loaded) adds sigmoid(gate_inp_shexp · x) * its SwiGLU. */
 moevk_status mvk_ffn_moe(const mvk_lm_rec *r, int il);
 /* h += W_down · (silu(W_gate·x) * W_up·x), x = rms_norm(h). */
 moevk_status mvk_ffn_dense(const mvk_lm_rec *r, int il);

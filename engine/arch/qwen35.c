@@ -5,11 +5,10 @@
  * post_attention_norm as the FFN's norm, MTP (nextn) blocks after the trunk that are never run.
  * One file for the pair: they differ in the FFN rows and nothing else.
  *
- * What is here: the keys, the layer pattern, the tensor tables (so `moevk info` reads and checks a
- * file, and the walker sizes and uploads it). What is not: the layer recording (the DeltaNet mixer
- * over the ops of backend/vk_op_delta_net*, the gated attention, the shared expert), the recurrent
- * state beside the KV cache, the <think> prompt and the qwen35 pre-tokenizer. Until they exist the
- * descriptors carry `unrunnable` and a model load refuses them naming what is missing. */
+ * The layer recording is the layer toolkit's (layers.c): mvk_gated_delta_net or mvk_attn_gated as the
+ * mixer, then mvk_ffn_moe (with the shared expert) or mvk_ffn_dense, with post_attention_norm loaded as
+ * the FFN's norm. The recurrent state lives beside the KV cache (lm.c). The prompt is ChatML with the
+ * template's empty think block (thinking off). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -84,6 +83,26 @@ static moevk_status read_common(const gguf_file *f, mvk_text_hparams *hp) {
     return check_recurrent_array(f, hp);
 }
 
+/* One decoder layer (llama.cpp's qwen35moe.cpp / qwen35.cpp graph): the mixer, then the FFN; each adds
+ * into the residual stream. */
+static moevk_status record_layer(const mvk_lm_rec *r, int il) {
+    const mvk_lm_layer *l = &r->m->w.layers[il];
+    MVK_TRY(l->kind & MVK_LAYER_RECUR ? mvk_gated_delta_net(r, il) : mvk_attn_gated(r, il));
+    return l->kind & MVK_LAYER_MOE ? mvk_ffn_moe(r, il) : mvk_ffn_dense(r, il);
+}
+
+/* ChatML with the Qwen3.5 template's empty think block after the generation prompt (enable_thinking =
+ * false): captions and questions are answered without reasoning. */
+static const mvk_prompt_format prompt_qwen35 = {
+    .system_open = "<|im_start|>system\n",
+    .turn_end = "<|im_end|>\n",
+    .user_open = "<|im_start|>user\n",
+    .assistant_open = "<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n",
+    .image_start = "<|vision_start|>",
+    .image_pad = "<|image_pad|>",
+    .image_end = "<|vision_end|>",
+};
+
 static moevk_status read_moe(const gguf_file *f, mvk_text_hparams *hp) {
     MVK_TRY(read_common(f, hp));
     MVK_TRY(mvk_hp_read_moe(f, hp));
@@ -132,8 +151,6 @@ static const mvk_tensor_spec layer_moe[] = {
 
 static const mvk_tensor_spec layer_dense[] = {ROWS_QWEN35_MIXERS, MVK_ROWS_DENSE_FFN};
 
-#define UNRUNNABLE "its Gated DeltaNet layers, gated attention, recurrent state and <think> prompt are not implemented yet"
-
 const mvk_family mvk_family_qwen35moe = {
     .arch = "qwen35moe",
     .kinds = MVK_LAYER_ATTN | MVK_LAYER_RECUR | MVK_LAYER_MOE,
@@ -141,7 +158,8 @@ const mvk_family mvk_family_qwen35moe = {
     .vision_input = 1,
     .read_hparams = read_moe,
     .layer_kind = layer_kind_moe,
-    .unrunnable = UNRUNNABLE,
+    .record_layer = record_layer,
+    .prompt = &prompt_qwen35,
     .globals = globals,
     .n_globals = MVK_COUNT(globals),
     .layer = layer_moe,
@@ -155,7 +173,8 @@ const mvk_family mvk_family_qwen35 = {
     .vision_input = 1,
     .read_hparams = read_common,
     .layer_kind = layer_kind_dense,
-    .unrunnable = UNRUNNABLE,
+    .record_layer = record_layer,
+    .prompt = &prompt_qwen35,
     .globals = globals,
     .n_globals = MVK_COUNT(globals),
     .layer = layer_dense,

@@ -14,3 +14,5 @@ moevk_status mvk_attn_qk_norm(const mvk_lm_rec *r, int il) { (void)r, (void)il; 
 moevk_status mvk_ffn_moe(const mvk_lm_rec *r, int il) { (void)r, (void)il; return unreached("mvk_ffn_moe"); }
 moevk_status mvk_ffn_dense(const mvk_lm_rec *r, int il) { (void)r, (void)il; return unreached("mvk_ffn_dense"); }
 moevk_status mvk_deepstack_add(const mvk_lm_rec *r, int il) { (void)r, (void)il; return unreached("mvk_deepstack_add"); }
+moevk_status mvk_attn_gated(const mvk_lm_rec *r, int il) { (void)r, (void)il; return unreached("mvk_attn_gated"); }
+moevk_status mvk_gated_delta_net(const mvk_lm_rec *r, int il) { (void)r, (void)il; return unreached("mvk_gated_delta_net"); }
