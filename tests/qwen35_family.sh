@@ -8,6 +8,7 @@
 #   - a file whose ssm.group_count does not fit its attn_qkv is refused naming the tensor and both
 #     shapes; one whose attention.recurrent_layers disagree with full_attention_interval is refused
 #     naming the key;
+#   - a conv kernel longer than moevk's conv op runs (16 taps) is refused naming the key;
 #   - loading the model and evaluating a prompt (moevk eval) works for each file.
 # ctest-labels: e2e
 set -u
@@ -65,6 +66,11 @@ patch_u32 "$WORK/a-text.gguf" "$WORK/interval.gguf" qwen35moe.full_attention_int
 if "$CLI" info "$WORK/interval.gguf" >"$WORK/interval.out" 2>&1; then :; fi
 grep -q "attention.recurrent_layers': layer 1 is recurrent, but full_attention_interval 2" "$WORK/interval.out" &&
     ok "a layer pattern the interval does not give is refused naming the key" || { bad "interval"; tail -3 "$WORK/interval.out"; }
+
+patch_u32 "$WORK/a-text.gguf" "$WORK/conv.gguf" qwen35moe.ssm.conv_kernel 17
+if "$CLI" info "$WORK/conv.gguf" >"$WORK/conv.out" 2>&1; then :; fi
+grep -q "not runnable by moevk: .*ssm.conv_kernel 17: moevk's causal conv runs kernels of 2..16 taps" "$WORK/conv.out" &&
+    ok "a conv kernel the op cannot run is refused naming the key" || { bad "conv_kernel"; tail -3 "$WORK/conv.out"; }
 
 # the families run: a model load and one prompt give logits for every file (the q8_0 one with its MTP
 # block skipped); their agreement with llama.cpp is tests/qwen35_agreement.sh

@@ -71,6 +71,14 @@ static moevk_status read_common(const gguf_file *f, mvk_text_hparams *hp) {
     MVK_TRY(mvk_key_pos(f, A, "ssm.group_count", 1, 0, &hp->ssm_groups));
     MVK_TRY(mvk_key_pos(f, A, "ssm.time_step_rank", 1, 0, &hp->ssm_heads_v));
     MVK_TRY(mvk_key_pos(f, A, "ssm.inner_size", 1, 0, &hp->ssm_inner));
+    /* what the ops run (backend/vk_op_ssm_conv.c: the taps live in registers; vk_op_delta_net.c: a state
+     * row per invocation): refused here rather than when the first layer is recorded */
+    if (hp->ssm_conv < 2 || hp->ssm_conv > 16)
+        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: ssm.conv_kernel %d: moevk's causal conv runs kernels of 2..16 taps", A,
+                        hp->ssm_conv);
+    if (hp->ssm_state > 1024)
+        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: ssm.state_size %d: moevk's delta rule runs state sizes up to 1024", A,
+                        hp->ssm_state);
     if (hp->ssm_heads_v % hp->ssm_groups != 0)
         return mvk_fail(MOEVK_ERR_FORMAT, "%s: ssm.time_step_rank %d is not a multiple of ssm.group_count %d", A,
                         hp->ssm_heads_v, hp->ssm_groups);
