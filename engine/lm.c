@@ -31,7 +31,7 @@ moevk_status mvk_lm_kv_alloc(moevk_model *m) {
     uint64_t conv = 0, all = mvk_lm_recur_state_bytes(hp, &conv);
     for (int il = 0; il < hp->n_layer; il++) {
         mvk_lm_layer *l = &m->w.layers[il];
-        if (l->kind & MVK_LAYER_RECUR) { /* a recurrent state instead of a KV cache (zeroed by mvk_lm_state_reset) */
+        if (l->kind & MVK_LAYER_RECUR) { /* a recurrent state instead of a KV cache (zeroed by record_state_reset) */
             if (!l->conv_state) MVK_TRY(vk_buffer_create(m->ctx, conv, VK_MEM_DEVICE, &l->conv_state));
             if (!l->ssm_state) MVK_TRY(vk_buffer_create(m->ctx, all - conv, VK_MEM_DEVICE, &l->ssm_state));
         }
