@@ -13,7 +13,7 @@ need_view
 need_pil
 MODEL=$EMBED_MODEL
 MMPROJ=$EMBED_MMPROJ
-IMAGE="$SRC/assets/samples/03-scene-three-yellow-circles.png"
+IMAGE="$SRC/assets/samples/03-scene-two-orange-circles.png"
 new_workdir
 # the smallest budget that holds the model (its error names the minimum), and 2 MiB more
 MIN=$( ("$CLI" caption -m "$MODEL" --mmproj "$MMPROJ" --image "$IMAGE" --device-mem 1 2>&1 || true) | sed -n 's/.*minimum of \([0-9.]*\) MiB.*/\1/p')

@@ -1,6 +1,6 @@
 /* test_api.c — the public API (include/moevk.h), on two models: the embedded
  * model (assets/models, always in the repository; its expected sizes come from
- * the PyTorch export's manifest.json in assets/goldens/05-scene-an-orange-circle-above-a-purple-star) and the
+ * the PyTorch export's manifest.json in assets/goldens/09-tuxpaint-an-onion) and the
  * golden pair (../shared/goldens; skipped when absent, a failure under CI=true):
  * bad input gets a clear status and message and the model keeps working;
  * routing telemetry is complete and consistent. */
@@ -59,7 +59,7 @@ static void find_embedded(model_case *m) {
         fail_msg("the embedded model is missing (%s)", m->text); /* the repository always has it */
     const char *src = getenv("MOEVK_SOURCE_DIR");
     char dir[4200], path[4400];
-    snprintf(dir, sizeof dir, "%s/assets/goldens/05-scene-an-orange-circle-above-a-purple-star", src && src[0] ? src : ".");
+    snprintf(dir, sizeof dir, "%s/assets/goldens/09-tuxpaint-an-onion", src && src[0] ? src : ".");
     snprintf(path, sizeof path, "%s/manifest.json", dir);
     char *js = tu_read_file(path, NULL);
     if (!js) fail_msg("cannot read %s", path);

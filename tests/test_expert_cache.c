@@ -195,7 +195,7 @@ static void test_embedded_model_budgets(void **state) {
     char text[4300], mmproj[4300], image[4300];
     snprintf(text, sizeof text, "%s/assets/models/moevk-tiny.gguf", g_src);
     snprintf(mmproj, sizeof mmproj, "%s/assets/models/moevk-tiny-mmproj.gguf", g_src);
-    snprintf(image, sizeof image, "%s/assets/samples/03-scene-three-yellow-circles.png", g_src);
+    snprintf(image, sizeof image, "%s/assets/samples/03-scene-two-orange-circles.png", g_src);
     budgets(text, mmproj, image, 0);
 }
 

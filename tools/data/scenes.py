@@ -12,9 +12,12 @@ of shades in HSV), counts 1-3, relations left/right/above/below. Scene kinds:
   one   one shape                                  "A red circle."
   same  2-3 copies of one shape in one colour      "Three blue stars."
   two   two different shapes, one relation         "A red circle to the left of a blue square."
-Variation: size, aspect ratio, small rotations, star inner radius, diamond width, outline,
-anti-aliasing; plain (incl. pure white), gradient or noise backgrounds, all light; optional
-clutter (thin lines, small dots) that is never named.
+Variation: size, position, aspect ratio, rotations, star inner radius, diamond width, triangle
+and square proportions, outlines (darker, black or gray, 1-3 px), anti-aliasing (none, 2x or 4x
+supersampling, or a slight blur); plain (incl. pure white), linear or radial gradient, pixel noise
+or soft blotchy backgrounds, all light; optional clutter (thin lines, small dots) that is never named.
+(The generator before this variety, commit c5bb9b2, draws the 200 frozen held-out scenes:
+tools/data/frozen_scenes.py.)
 
 Held out by seed: split_of_seed(seed) hashes "scene:<seed>" like build_dataset.split_of
 (8 % test, 5 % val, 87 % train), so a scene seed is in exactly one split.
@@ -24,7 +27,7 @@ import hashlib
 import math
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 S = 128
 SHAPES = ["circle", "square", "triangle", "star", "diamond"]
@@ -103,10 +106,19 @@ def _place(rng, rs, rel):
 
 
 def _obj(rng, shape, colour, r, cx, cy):
-    return {"shape": shape, "colour": colour, "rgb": shade(rng, colour), "r": float(r), "cx": float(cx),
-            "cy": float(cy), "aspect": float(rng.uniform(0.85, 1.18)), "rot": float(rng.uniform(-9, 9)),
-            "inner": float(rng.uniform(0.36, 0.52)), "dwidth": float(rng.uniform(0.55, 0.85)),
-            "outline": bool(rng.random() < 0.12)}
+    rgb = shade(rng, colour)
+    o = {"shape": shape, "colour": colour, "rgb": rgb, "r": float(r), "cx": float(cx),
+         "cy": float(cy), "aspect": float(rng.uniform(0.82, 1.22)),
+         "rot": float(rng.uniform(-12, 12) if shape == "square" else rng.uniform(-18, 18)),
+         "inner": float(rng.uniform(0.36, 0.52)), "dwidth": float(rng.uniform(0.55, 0.85)),
+         "fill": float(rng.uniform(0.8, 0.95)), "tri": [float(rng.uniform(0.6, 0.85)), float(rng.uniform(0.85, 1.05))],
+         "outline": bool(rng.random() < 0.25)}
+    # outline: darker shade of the fill, black or gray; 1-3 px
+    u = rng.random()
+    o["line_rgb"] = [max(0, v - int(rng.integers(60, 130))) for v in rgb] if u < 0.6 else \
+        ([int(rng.integers(0, 40))] * 3 if u < 0.85 else [int(rng.integers(70, 130))] * 3)
+    o["line_w"] = float(rng.uniform(1.0, 3.0))
+    return o
 
 
 def spec_of(seed):
@@ -115,7 +127,7 @@ def spec_of(seed):
     kind = "one" if u < 0.36 else ("same" if u < 0.66 else "two")
     for _ in range(50):
         if kind == "one":
-            r = rng.uniform(14, 44)
+            r = rng.uniform(10, 46)
             objs = [_obj(rng, str(rng.choice(SHAPES)), str(rng.choice(COLOUR_NAMES)), r,
                          rng.uniform(r + 3, S - r - 3), rng.uniform(r + 3, S - r - 3))]
             rel = None
@@ -141,12 +153,15 @@ def spec_of(seed):
         objs = [_obj(rng, str(a), str(rng.choice(COLOUR_NAMES)), rs[0], *pos[0]),
                 _obj(rng, str(b), str(rng.choice(COLOUR_NAMES)), rs[1], *pos[1])]
         break
-    bg = {"kind": str(rng.choice(["plain", "white", "gradient", "noise"], p=[0.3, 0.2, 0.28, 0.22])),
-          "c1": [int(v) for v in rng.integers(205, 256, 3)], "c2": [int(v) for v in rng.integers(195, 256, 3)],
-          "vertical": bool(rng.random() < 0.5), "sigma": float(rng.uniform(3, 14))}
+    bg = {"kind": str(rng.choice(["plain", "white", "gradient", "noise", "radial", "blotch"],
+                                 p=[0.22, 0.18, 0.2, 0.16, 0.12, 0.12])),
+          "c1": [int(v) for v in rng.integers(190, 256, 3)], "c2": [int(v) for v in rng.integers(185, 256, 3)],
+          "vertical": bool(rng.random() < 0.5), "sigma": float(rng.uniform(3, 14)),
+          "centre": [float(v) for v in rng.uniform(0, S, 2)]}
     clutter = int(rng.integers(1, 7)) if rng.random() < 0.35 else 0
+    ss = int(rng.choice([1, 2, 4], p=[0.35, 0.45, 0.2]))
     return {"seed": int(seed), "kind": kind, "rel": rel, "objects": objs, "bg": bg, "clutter": clutter,
-            "aa": bool(rng.random() < 0.6)}
+            "aa": ss > 1, "ss": ss, "blur": float(rng.uniform(0.4, 0.9)) if rng.random() < 0.15 else 0.0}
 
 
 # ------------------------------------------------------------------ rendering
@@ -156,10 +171,11 @@ def _poly(o, k):
     ax, ay = ax / max(ax, ay), ay / max(ax, ay)      # the longer side spans r
     s = o["shape"]
     if s == "square":
-        q = 0.85
+        q = o.get("fill", 0.85)
         pts = [(-q, -q), (q, -q), (q, q), (-q, q)]
     elif s == "triangle":
-        pts = [(0, -1.0), (0.97, 0.78), (-0.97, 0.78)]
+        by, hw = o.get("tri", (0.78, 0.97))
+        pts = [(0, -1.0), (hw, by), (-hw, by)]
     elif s == "diamond":
         w = o["dwidth"]
         pts = [(0, -1.0), (w, 0), (0, 1.0), (-w, 0)]
@@ -180,8 +196,11 @@ def _poly(o, k):
 
 def _draw(d, o, k):
     col = tuple(o["rgb"])
-    line = tuple(max(0, v - 90) for v in col) if o["outline"] else None
-    wid = max(1, int(round(1.5 * k))) if line else 0
+    if o["outline"]:
+        line = tuple(o.get("line_rgb", [max(0, v - 90) for v in col]))
+        wid = max(1, int(round(o.get("line_w", 1.5) * k)))
+    else:
+        line, wid = None, 0
     if o["shape"] == "circle":
         cx, cy, r = o["cx"] * k, o["cy"] * k, o["r"] * k
         ax, ay = (1.0, 1.0 / o["aspect"]) if o["aspect"] >= 1 else (o["aspect"], 1.0)
@@ -201,6 +220,16 @@ def _background(bg, rng):
         a = c1 * (1 - t) + np.array(bg["c2"], np.float32) * t
         a = np.broadcast_to(a, (S, S, 3))
         a = np.ascontiguousarray(a.transpose(1, 0, 2) if bg["vertical"] else a)
+    elif bg["kind"] == "radial":
+        yy, xx = np.mgrid[0:S, 0:S].astype(np.float32)
+        cx, cy = bg["centre"]
+        t = np.clip(np.hypot(xx - cx, yy - cy) / (1.2 * S), 0, 1)[:, :, None]
+        a = c1 * (1 - t) + np.array(bg["c2"], np.float32) * t
+    elif bg["kind"] == "blotch":  # soft low-frequency blotches of +-2 sigma around a light colour
+        g = rng.normal(0, 2 * bg["sigma"], (4, 4, 3)).astype(np.float32)
+        up = np.asarray(Image.fromarray(np.clip(g + 128, 0, 255).astype(np.uint8)).resize((S, S), Image.BICUBIC),
+                        np.float32) - 128
+        a = c1 + up
     else:  # noise: pixel noise on a light colour, optionally blurred blobs
         a = c1 + rng.normal(0, bg["sigma"], (S, S, 1 if bg["vertical"] else 3)).astype(np.float32)
         a = np.broadcast_to(a, (S, S, 3)).copy()
@@ -210,7 +239,7 @@ def _background(bg, rng):
 def render(spec):
     rng = np.random.default_rng([spec["seed"], 77])
     img = _background(spec["bg"], rng)
-    k = 2 if spec["aa"] else 1
+    k = spec.get("ss", 2 if spec["aa"] else 1)
     if k > 1:
         img = img.resize((S * k, S * k), Image.NEAREST)
     d = ImageDraw.Draw(img)
@@ -228,6 +257,8 @@ def render(spec):
         _draw(d, o, k)
     if k > 1:
         img = img.resize((S, S), Image.LANCZOS)
+    if spec.get("blur", 0) > 0:
+        img = img.filter(ImageFilter.GaussianBlur(spec["blur"]))
     return np.asarray(img, dtype=np.uint8)
 
 

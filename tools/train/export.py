@@ -3,7 +3,8 @@
 (tools/gguf/gguf_writer.py):
 
   assets/models/moevk-tiny.gguf         general.architecture = qwen3vlmoe (text + tokenizer)
-  assets/models/moevk-tiny-mmproj.gguf  general.architecture = clip, projector qwen3vl_merger
+  assets/models/moevk-tiny-mmproj.gguf  general.architecture = clip, projector qwen3vl_merger,
+                                        moevk.vision.image_{min,max}_tokens = the tokens of a 128x128 input
 
 Key names and value types mirror ../shared/goldens/qwen3vlmoe-tiny-a (manifest gguf_inventory).
 Storage: 2-D+ weights F16 (incl. v.patch_embd.weight / .weight.1, as the converter does for
@@ -124,6 +125,11 @@ def export(cfg, model, tok, out_dir, name, all_f32=False):
     v.add_u32("clip.vision.spatial_merge_size", cfg.merge)
     v.add_f32("clip.vision.attention.layer_norm_epsilon", cfg.v_eps)
     v.add_array("clip.vision.is_deepstack_layers", [l in cfg.deepstack for l in range(cfg.v_layer)], "bool")
+    # the image-token range it was trained for (docs/GGUF.md): a 128x128 scene; the engine resizes
+    # any input to it unless the caller overrides the budget
+    n_tok = (128 // (cfg.patch * cfg.merge)) ** 2
+    v.add_u32("moevk.vision.image_min_tokens", n_tok)
+    v.add_u32("moevk.vision.image_max_tokens", n_tok)
     for n in model.vision_names:
         a = model.params[_key(n)].detach().float().numpy()
         v.add_tensor(n, np.ascontiguousarray(a), storage_type(n, a, all_f32))

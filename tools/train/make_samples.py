@@ -199,20 +199,37 @@ def main():
     ap.add_argument("--name", default="moevk-tiny")
     ap.add_argument("--seed", type=int, default=3)
     args = ap.parse_args()
-    meta = load_meta(args.data)
-    images = np.load(os.path.join(args.data, "images.npy"), mmap_mode="r")
-    rng = np.random.default_rng(args.seed)
-    pick = []
-    for kind, n in PLAN:
-        cand = [m["id"] for m in meta if m["split"] == "test" and m["kind"] == kind]
-        pick += [int(x) for x in rng.choice(cand, n, replace=False)]
+    sdir = os.path.join(ROOT, "assets", "samples")
+    if os.path.exists(os.path.join(args.data, "meta.jsonl")):
+        meta = load_meta(args.data)
+        images = np.load(os.path.join(args.data, "images.npy"), mmap_mode="r")
+        rng = np.random.default_rng(args.seed)
+        pick = []
+        for kind, n in PLAN:
+            cand = [m["id"] for m in meta if m["split"] == "test" and m["kind"] == kind]
+            pick += [int(x) for x in rng.choice(cand, n, replace=False)]
+    else:
+        # no clip-art data here: keep the clip-art/emoji samples already in assets/samples (same images,
+        # same sources and references), re-captioned by this model
+        print("no %s/meta.jsonl: keeping the clip-art and emoji samples of assets/samples" % args.data)
+        meta, kept = [], []
+        with open(os.path.join(sdir, "captions.tsv")) as f:
+            for line in list(f)[1:]:
+                fn, src, ref = line.rstrip("\n").split("\t")[:3]
+                if "-scene-" in fn:
+                    continue
+                kind = fn.split("-")[1]
+                meta.append({"id": len(meta), "kind": kind, "source": src, "caption": ref[:1].lower() + ref[1:].rstrip("."),
+                             "slug": fn[3 + len(kind) + 1:-4]})
+                kept.append(np.asarray(Image.open(os.path.join(sdir, fn)).convert("RGB")))
+        images = np.stack(kept)
+        pick = list(range(len(meta)))
     tp = os.path.join(args.models, args.name + ".gguf")
     mp = os.path.join(args.models, args.name + "-mmproj.gguf")
     cap = Captioner(tp, mp)
     sc = pick_scenes(cap)
     u8c = np.ascontiguousarray(images[pick])
     texts, _ = cap.caption(u8c, max_new=MAX_NEW)
-    sdir = os.path.join(ROOT, "assets", "samples")
     gdir = os.path.join(ROOT, "assets", "goldens")
     import shutil
     for d in (sdir, gdir):
@@ -228,7 +245,7 @@ def main():
         qrows.append((fn, o["q"], o["ref"], o["answer"]))
         u8s.append(o["img"])
     for k, (i, t) in enumerate(zip(pick, texts)):
-        fn = "%02d-%s-%s.png" % (len(rows) + 1, meta[i]["kind"], slug(meta[i]["caption"]))
+        fn = "%02d-%s-%s.png" % (len(rows) + 1, meta[i]["kind"], meta[i].get("slug") or slug(meta[i]["caption"]))
         Image.fromarray(u8c[k]).save(os.path.join(sdir, fn), optimize=True)
         rows.append((fn, meta[i]["source"], caption_text(meta[i]["caption"]), t))
         u8s.append(u8c[k])

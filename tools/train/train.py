@@ -106,18 +106,168 @@ def scene_example(seed, rng, types=None):
     return scenes.render(spec), [(q, a) for q, a, _ in scenes.qa(spec, rng, types)], types, spec
 
 
-N_VLAB = len(scenes.SHAPES) + len(scenes.COLOURS) + 3
+NS, NC = len(scenes.SHAPES), len(scenes.COLOURS)
 
 
-def vision_labels(spec):
-    """Training-only targets for the auxiliary vision head: shapes present, colours present
-    (multi-hot) and the number of objects (1-3)."""
-    y = torch.zeros(N_VLAB)
+def vision_labels(spec, side):
+    """Training-only targets for the auxiliary vision head, per image token of a side x side grid
+    (raster order, as the merger emits them): the shape (0-4, NS = background) and the colour
+    (0-9, NC = background) of the object nearest the token's cell centre if the cell reaches it
+    (distance < r + half a cell; an object's own cell always does), and the object count (0-2 = 1-3)."""
+    cell = float(scenes.S) / side
+    shp = torch.full((side * side,), NS, dtype=torch.long)
+    col = torch.full((side * side,), NC, dtype=torch.long)
+    best = torch.full((side * side,), 1e9)
     for o in spec["objects"]:
-        y[scenes.SHAPES.index(o["shape"])] = 1
-        y[len(scenes.SHAPES) + scenes.COLOUR_NAMES.index(o["colour"])] = 1
-    y[len(scenes.SHAPES) + len(scenes.COLOURS) + len(spec["objects"]) - 1] = 1
-    return y
+        si, ci = scenes.SHAPES.index(o["shape"]), scenes.COLOUR_NAMES.index(o["colour"])
+        own = min(side - 1, int(o["cy"] // cell)) * side + min(side - 1, int(o["cx"] // cell))
+        for k in range(side * side):
+            cy, cx = (k // side + 0.5) * cell, (k % side + 0.5) * cell
+            d = math.hypot(cx - o["cx"], cy - o["cy"])
+            if (d < o["r"] + 0.5 * cell or k == own) and d < best[k]:
+                best[k], shp[k], col[k] = d, si, ci
+    return shp, col, len(spec["objects"]) - 1
+
+
+def stack_labels(labs):
+    return tuple(torch.stack([l[i] for l in labs]) if i < 2 else torch.tensor([l[2] for l in labs]) for i in range(3))
+
+
+class VisionHead(torch.nn.Module):
+    """Training-only (not exported): from each image token the LM receives (the merger output,
+    layer-normalised), a linear read-out of the shape and the colour of the object at that token
+    (dense supervision: it asks every token to carry its object's shape and colour, bound together),
+    and the object count from the mean and max of the tokens."""
+
+    def __init__(self, d, seed):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.shp = torch.nn.Linear(d, NS + 1)
+        self.col = torch.nn.Linear(d, NC + 1)
+        self.cnt = torch.nn.Linear(2 * d, 3)
+        with torch.no_grad():
+            for lin in (self.shp, self.col, self.cnt):
+                lin.weight.copy_(torch.randn(lin.weight.shape, generator=g) * 0.02)
+                lin.bias.zero_()
+
+    def forward(self, emb):
+        """emb [B, n_img, D] -> shape logits [B, n_img, NS+1], colour logits [B, n_img, NC+1], count [B, 3]."""
+        emb = F.layer_norm(emb, emb.shape[-1:])     # the merger's outputs are large (LM-embedding scale)
+        return self.shp(emb), self.col(emb), self.cnt(torch.cat([emb.mean(1), emb.amax(1)], -1))
+
+    def loss(self, emb, lab):
+        shp, col, cnt = lab
+        zs, zc, zn = self(emb)
+        w = torch.where(shp < NS, 4.0, 1.0).reshape(-1)   # object tokens are few: weigh them up
+        ls = (F.cross_entropy(zs.reshape(-1, NS + 1), shp.reshape(-1), reduction="none") * w).sum() / w.sum()
+        lc = (F.cross_entropy(zc.reshape(-1, NC + 1), col.reshape(-1), reduction="none") * w).sum() / w.sum()
+        return ls + lc + F.cross_entropy(zn, cnt)
+
+    @torch.no_grad()
+    def right(self, emb, lab):
+        """Per image [B, 5] bool: object-token shapes all right, object-token colours all right,
+        background tokens all right, the count, all of them."""
+        shp, col, cnt = lab
+        zs, zc, zn = self(emb)
+        obj = shp < NS
+        ps, pc = zs.argmax(-1), zc.argmax(-1)
+        parts = [((ps == shp) | ~obj).all(1), ((pc == col) | ~obj).all(1), ((ps == shp) | obj).all(1),
+                 zn.argmax(1) == cnt]
+        return torch.stack(parts + [torch.stack(parts, 1).all(1)], 1)
+
+
+def as_frame(img, mode, wide):
+    """A 128x128 scene as the engine sees it inside a 4:3 camera frame under a 16-token budget
+    (128x96; 96x128 when not wide): stretch = the scene scaled to fill the frame (bicubic);
+    letterbox = the scene scaled to 96x96 in the middle, bars of its corner colour."""
+    from PIL import Image
+    W, H = (128, 96) if wide else (96, 128)
+    im = Image.fromarray(img)
+    if mode == "stretch":
+        return np.asarray(im.resize((W, H), Image.BICUBIC))
+    out = Image.new("RGB", (W, H), im.getpixel((0, 0)))
+    out.paste(im.resize((96, 96), Image.BICUBIC), ((W - 96) // 2, (H - 96) // 2))
+    return np.asarray(out)
+
+
+def warm_start(model, init_model, name, cfg):
+    """Copy tensor `name` from the --init model; when the architecture changed, carry it over:
+    patch kernels re-sampled to the new patch size (a p-px patch seen as the old kernel at the
+    scale p/old), the position table bilinearly resized (align corners, as the engine resizes it),
+    new vision blocks left at their fresh init with the output projections zeroed (identity).
+    Returns a note when it did not copy verbatim."""
+    dst = model.params[_key(name)]
+    k = _key(name)
+    src = init_model.params[k].float() if k in init_model.params else None
+    if src is not None and src.shape == dst.shape:
+        dst.copy_(src)
+        return ""
+    if name.startswith("v.patch_embd.weight") and src is not None:
+        p0, p1 = src.shape[-1], dst.shape[-1]
+        w = F.interpolate(src, size=(p1, p1), mode="area" if p1 < p0 else "bilinear")
+        dst.copy_(w * (p0 * p0) / (p1 * p1))       # same response to a flat colour
+        return "re-sampled %s -> %s" % (tuple(src.shape), tuple(dst.shape))
+    if name == "v.position_embd.weight" and src is not None:
+        g0, g1 = init_model.cfg.v_pos_side, cfg.v_pos_side
+        tab = src.reshape(g0, g0, -1).permute(2, 0, 1)[None]
+        tab = F.interpolate(tab, size=(g1, g1), mode="bilinear", align_corners=True)
+        dst.copy_(tab[0].permute(1, 2, 0).reshape(g1 * g1, -1))
+        return "resized %dx%d -> %dx%d" % (g0, g0, g1, g1)
+    if src is None and name.startswith("v.blk.") and (name.endswith("attn_out.weight")
+                                                      or name.endswith("ffn_down.weight")):
+        dst.zero_()
+        return "new block, output zeroed (identity)"
+    return "fresh init" if src is None else "fresh init (shape %s -> %s)" % (tuple(src.shape), tuple(dst.shape))
+
+
+def vision_warmup(args, model, head, train_seeds, n_scenes):
+    """Stage 1: only the vision tower + merger (the tensors of the mmproj) and the auxiliary head,
+    trained on the scene labels for args.vision_warmup minutes; linear warm-up, cosine to 5 %.
+    Logs the head's exact-label accuracy on 192 val-seed scenes. Returns the scenes drawn."""
+    vparams = [model.params[_key(n)] for n in model.vision_names]
+    opt = torch.optim.AdamW([{"params": [p for p in vparams if p.dim() >= 2], "weight_decay": args.wd},
+                             {"params": [p for p in vparams if p.dim() < 2], "weight_decay": 0.0},
+                             {"params": list(head.parameters()), "weight_decay": 0.0}],
+                            lr=args.vwarm_lr, betas=(0.9, 0.98))
+    vs = scenes.seeds_of("val", 192)
+    v_pix = normalise(np.stack([scenes.render(scenes.spec_of(s)) for s in vs]))
+    side = scenes.S // (model.cfg.patch * model.cfg.merge)
+    v_y = stack_labels([vision_labels(scenes.spec_of(s), side) for s in vs])
+
+    def val():
+        model.eval()
+        with torch.no_grad():
+            ok = torch.cat([head.right(model.encode_image(v_pix[k:k + 64])[0], tuple(y[k:k + 64] for y in v_y))
+                            for k in range(0, len(vs), 64)])
+        model.train()
+        return " ".join("%s %.3f" % (k, v) for k, v in zip(("shapes", "colours", "background", "count", "all"),
+                                                             ok.float().mean(0).tolist()))
+
+    t0, vstep, budget = time.time(), 0, args.vision_warmup * 60
+    model.train()
+    while True:
+        el = time.time() - t0
+        lr = args.vwarm_lr * min(1.0, (vstep + 1) / 30) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, el / budget))))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        specs = [scenes.spec_of(next(train_seeds)) for _ in range(args.vwarm_batch)]
+        n_scenes += len(specs)
+        pix = normalise(np.stack([scenes.render(sp) for sp in specs]))
+        emb, _ = model.encode_image(pix)
+        loss = head.loss(emb, stack_labels([vision_labels(sp, side) for sp in specs]))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(vparams + list(head.parameters()), 1.0)
+        opt.step()
+        vstep += 1
+        done = time.time() - t0 > budget
+        if vstep % 10 == 0 or done:
+            print("vwarm %d %.0fs lr %.2e loss %.4f" % (vstep, time.time() - t0, lr, float(loss)), flush=True)
+        if vstep % args.vwarm_val_every == 0 or done:
+            print("vwarm %d val right: %s" % (vstep, val()), flush=True)
+        if done:
+            print("vision warm-up done: %d steps, %d scenes, %.1f s" % (vstep, n_scenes, time.time() - t0), flush=True)
+            return n_scenes
 
 
 def main():
@@ -144,6 +294,19 @@ def main():
     ap.add_argument("--val-scenes", type=int, default=250)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--time-limit", type=float, default=60, help="minutes of training (then checkpoint and stop)")
+    ap.add_argument("--frame-share", type=float, default=0.0,
+                    help="share of batches whose scenes reach the model as a 4:3 (or 3:4) camera frame does "
+                    "through the engine's token budget: 128x96, stretched or letterboxed (as_frame)")
+    ap.add_argument("--patch", type=int, default=0, help="vision patch size (0 = the --init pair's); a new size "
+                    "re-samples the patch kernels and the position table from the --init pair")
+    ap.add_argument("--v-layer", type=int, default=0, help="vision blocks (0 = the --init pair's); extra blocks start "
+                    "near the identity")
+    ap.add_argument("--vision-warmup", type=float, default=0.0,
+                    help="minutes of a first stage that trains only the vision tower + merger with the auxiliary "
+                    "vision head (inside --time-limit; 0 = none)")
+    ap.add_argument("--vwarm-batch", type=int, default=48, help="batch of the vision warm-up stage")
+    ap.add_argument("--vwarm-val-every", type=int, default=100)
+    ap.add_argument("--vwarm-lr", type=float, default=2e-3, help="peak learning rate of the vision warm-up stage")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -152,12 +315,19 @@ def main():
     if not args.init:
         raise SystemExit("--init DIR/NAME is required (training from scratch is the previous recipe, see git history)")
     init_model, tkv, vkv = load_pair(args.init + ".gguf", args.init + "-mmproj.gguf", torch.float32)
-    cfg = init_model.cfg
+    cfg = Config(**init_model.cfg.to_dict())
+    if args.patch:
+        cfg.patch = args.patch
+        cfg.v_pos_side = IMG // args.patch
+    if args.v_layer:
+        cfg.v_layer = args.v_layer
     tok = tokenizer_from_kv(tkv)
     model = QwenVLMoE(cfg, seed=args.seed)
     with torch.no_grad():
         for n in model.text_names + model.vision_names:
-            model.params[_key(n)].copy_(init_model.params[_key(n)].float())
+            print_new = warm_start(model, init_model, n, cfg)
+            if print_new:
+                print("init:", n, print_new, flush=True)
     del init_model
     tok.save(os.path.join(args.run, "tokenizer.json"))
     nx = ny = IMG // cfg.patch // cfg.merge
@@ -187,13 +357,7 @@ def main():
                             lr=args.lr, betas=(0.9, 0.98), eps=1e-8)
     # training-only auxiliary vision head (not exported): shapes/colours present + object count
     # from the merger output, a direct signal into the vision tower
-    head = None
-    if args.vision_aux > 0:
-        hg = torch.Generator().manual_seed(args.seed + 1)
-        head = torch.nn.Linear(2 * cfg.n_embd, N_VLAB)
-        with torch.no_grad():
-            head.weight.copy_(torch.randn(head.weight.shape, generator=hg) * 0.02)
-            head.bias.zero_()
+    head = VisionHead(cfg.n_embd, args.seed + 1) if (args.vision_aux > 0 or args.vision_warmup > 0) else None
     rng = np.random.default_rng(args.seed)
     train_seeds = iter(s for s in range(10 ** 9) if scenes.split_of_seed(s) == "train")
     step, elapsed_before, best, n_scenes = 0, 0.0, -1.0, 0
@@ -246,8 +410,18 @@ def main():
     print("content-weighted tokens:", int((tok_w > 1).sum()), flush=True)
     pos_cache = {}
 
+    chats = {n_img: chat}
+    if args.frame_share > 0 and cfg.patch * cfg.merge != 32:
+        raise SystemExit("--frame-share draws 128x96 frames: the 16-token budget of a 32-px merged patch")
+
     def run_batch(exs):
-        seqs = [chat.build(turns) for _, turns in exs]
+        pix = normalise(np.stack([e[0] for e in exs]))
+        A = cfg.patch * cfg.merge
+        bnx, bny = pix.shape[3] // A, pix.shape[2] // A     # token grid of this batch (all its images one size)
+        bn = bnx * bny
+        if bn not in chats:
+            chats[bn] = Chat(tok, bn)
+        seqs = [chats[bn].build(turns) for _, turns in exs]
         T = max(len(s[0]) for s in seqs)
         B = len(exs)
         toks = torch.full((B, T), pad_id, dtype=torch.long)
@@ -258,14 +432,13 @@ def main():
             tgt[b, :len(ids)] = torch.tensor(tg)
             valid[b, :len(ids)] = True
         img_mask = torch.zeros((B, T), dtype=torch.bool)
-        img_mask[:, n_before:n_before + n_img] = True
-        pix = normalise(np.stack([e[0] for e in exs]))
-        if T not in pos_cache:
-            pos_cache[T] = positions(n_before, nx, ny, T)
+        img_mask[:, n_before:n_before + bn] = True
+        if (T, bnx, bny) not in pos_cache:
+            pos_cache[T, bnx, bny] = positions(n_before, bnx, bny, T)
         emb, ds = model.encode_image(pix)
         x = model.embed(toks, emb, img_mask)
         stats = {}
-        h = model.text_forward(x, pos_cache[T], img_mask, ds, stats)
+        h = model.text_forward(x, pos_cache[T, bnx, bny], img_mask, ds, stats)
         sel = tgt != -100
         logits = model.logits(h[sel])
         ce_tok = F.cross_entropy(logits, tgt[sel], reduction="none")
@@ -310,9 +483,12 @@ def main():
                     "n_scenes": n_scenes, "head": head.state_dict() if head is not None else None}, ck + ".tmp")
         os.replace(ck + ".tmp", ck)
 
+    budget = args.time_limit * 60
+    if args.vision_warmup > 0 and step == 0:
+        n_scenes = vision_warmup(args, model, head, train_seeds, n_scenes)
+        budget -= args.vision_warmup * 60
     t0 = time.time()
     model.train()
-    budget = args.time_limit * 60
     while step < args.steps:
         el = elapsed_before + time.time() - t0
         if step < args.warmup:
@@ -323,6 +499,9 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr
         exs, vlab = [], {}
+        u = rng.random()
+        frame = "stretch" if u < args.frame_share / 2 else ("letterbox" if u < args.frame_share else "")
+        wide = bool(rng.random() < 0.75)
         for _ in range(args.batch):
             if clip_train and rng.random() < args.clipart_share:
                 i = int(clip_train[int(rng.integers(len(clip_train)))])
@@ -330,8 +509,11 @@ def main():
             else:
                 img, turns, _, spec = scene_example(next(train_seeds), rng)
                 n_scenes += 1
+                if frame:
+                    img = as_frame(img, frame, wide)
                 exs.append((img, turns))
-                vlab[len(exs) - 1] = vision_labels(spec)
+                if not frame:
+                    vlab[len(exs) - 1] = vision_labels(spec, nx)
         ce_tok, _, tgt, sel, _, lb, zl, emb = run_batch(exs)
         w = tok_w[tgt[sel]]
         ce = (ce_tok * w).sum() / w.sum()
@@ -339,11 +521,7 @@ def main():
         vl = torch.zeros(())
         if head is not None and vlab:
             rows = sorted(vlab)
-            z = head(torch.cat([emb[rows].mean(1), emb[rows].amax(1)], -1))
-            y = torch.stack([vlab[r] for r in rows])
-            ns = len(scenes.SHAPES) + len(scenes.COLOURS)
-            vl = F.binary_cross_entropy_with_logits(z[:, :ns], y[:, :ns]) * ns / 5 + \
-                F.cross_entropy(z[:, ns:], y[:, ns:].argmax(1))
+            vl = head.loss(emb[rows], stack_labels([vlab[r] for r in rows]))
             loss = loss + args.vision_aux * vl
         opt.zero_grad(set_to_none=True)
         loss.backward()
