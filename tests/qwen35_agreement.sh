@@ -146,10 +146,14 @@ for i, t in enumerate(chat):
     dw = max(dw, float(np.abs(cw - w[:, i, :]).max()))
 if dw > 1e-4: bad.append("routing weights differ by %.3g" % dw)
 # after /clear: the first question again, from an empty state, gives turn 0 again
+# (tokens and routing weights: the conv state alone reaches the first K-1 positions)
 t0 = [(t["token"], t["kind"]) for t in chat if t["turn"] == 0]
 a0 = [(t["token"], t["kind"]) for t in after]
 if len(a0) < len(t0) - 1 or a0 != t0[:len(a0)]:
     bad.append("after /clear: %s, turn 0 was %s" % ([t[0] for t in a0], [t[0] for t in t0]))
+wc = max(abs(x - y) for ta, tc in zip(after, chat) for la, lc in zip(ta["layers"], tc["layers"])
+         for x, y in zip(la["weights"], lc["weights"]))
+if wc > 1e-6: bad.append("after /clear: routing weights differ from turn 0's by %.3g" % wc)
 for b in bad[:8]: print("FAIL %s:" % tag, b)
 print("%s: %d positions, 3 turns, %d generated, routing weights max|d| %.3g" % (tag, n, len(gen), dw))
 sys.exit(1 if bad else 0)
