@@ -69,6 +69,7 @@ moevk_status moevk_model_load(const moevk_model_params *p, moevk_model **out) {
     *out = NULL;
     if (!p || !p->model_path) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_model_load: no model path given");
     if (p->n_ctx < 0) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_model_load: n_ctx %d is negative", p->n_ctx);
+    if (p->n_ubatch < 0) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_model_load: n_ubatch %d is negative", p->n_ubatch);
     if (p->kv_type != MOEVK_KV_F16 && p->kv_type != MOEVK_KV_F32)
         return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_model_load: unknown kv_type %d", (int)p->kv_type);
     moevk_model *m = calloc(1, sizeof *m);
@@ -127,6 +128,8 @@ moevk_status moevk_model_load(const moevk_model_params *p, moevk_model **out) {
     MVK_TRY_GOTO(fail, vk_stream_create(m->ctx, &m->step.work));
     m->seq.n_ctx = p->n_ctx ? p->n_ctx : 4096;
     if (m->hp.n_ctx_train > 0 && m->seq.n_ctx > m->hp.n_ctx_train) m->seq.n_ctx = (int)m->hp.n_ctx_train;
+    m->seq.n_ubatch = p->n_ubatch ? p->n_ubatch : 512;
+    if (m->seq.n_ubatch > m->seq.n_ctx) m->seq.n_ubatch = m->seq.n_ctx;
     m->seq.kv_type = p->kv_type == MOEVK_KV_F32 ? MVK_TYPE_F32 : MVK_TYPE_F16;
     MVK_TRY_GOTO(fail, mvk_placement_plan(m)); /* sizes first: a budget that cannot work fails before any upload */
     {

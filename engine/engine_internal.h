@@ -133,6 +133,7 @@ typedef struct mvk_seq {
     int n_ctx;             /* KV cache rows */
     mvk_type kv_type;
     int n_past;            /* tokens in the KV cache (sequence index) */
+    int n_ubatch;          /* prefill micro-batch (tokens): mvk_lm_prefill's largest batch, the scratch's size */
     int pos_next;          /* next M-RoPE / rope position */
 } mvk_seq;
 
@@ -213,7 +214,8 @@ typedef struct mvk_lm_batch {
     const int32_t *tokens;     /* [n] ids; image positions hold the image-pad id (ignored) */
     int n;
     int img_start, n_img;      /* run of image rows in the batch (n_img 0: none) */
-    vk_buffer *img_rows;       /* [n_img][n_embd_out] from mvk_vision_encode */
+    vk_buffer *img_rows;       /* [..][n_embd_out] from mvk_vision_encode */
+    int img_row0;              /* the batch's image rows are img_rows' rows [img_row0, img_row0 + n_img) */
     const int32_t *pos;        /* [4][n] planar positions (NEOX: only plane 0 used) */
     float *logits;             /* NULL, or [n_rows][n_vocab] host */
     int all_logits;            /* 1: logits for every row; 0: last row only */

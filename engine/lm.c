@@ -67,9 +67,9 @@ static moevk_status record_layers(moevk_model *m, vk_stream *st, const mvk_lm_io
     return MOEVK_OK;
 }
 
-moevk_status mvk_lm_prefill(moevk_model *m, const mvk_lm_batch *b) {
-    const mvk_text_hparams *hp = &m->hp;
-    const int64_t T = b->n, E = hp->n_embd, V = hp->n_vocab, k = hp->n_expert_used, L = hp->n_moe_layers;
+/* A batch that can run: it fits the context, its text ids are in the vocabulary. */
+static moevk_status check_batch(const moevk_model *m, const mvk_lm_batch *b) {
+    const int64_t T = b->n, V = m->hp.n_vocab;
     if (T <= 0) return mvk_fail(MOEVK_ERR_INVALID_ARG, "empty prompt");
     if (m->seq.n_past + T > m->seq.n_ctx)
         return mvk_fail(MOEVK_ERR_CONTEXT_FULL, "prompt of %lld tokens does not fit: %d of %d context positions used",
@@ -78,6 +78,14 @@ moevk_status mvk_lm_prefill(moevk_model *m, const mvk_lm_batch *b) {
         if ((i < b->img_start || i >= b->img_start + b->n_img) && (b->tokens[i] < 0 || b->tokens[i] >= V))
             return mvk_fail(MOEVK_ERR_INVALID_ARG, "token %lld has id %d outside the vocabulary (0..%lld)", (long long)i,
                             b->tokens[i], (long long)V - 1);
+    return MOEVK_OK;
+}
+
+/* One micro-batch (at most n_ubatch tokens) after the n_past tokens already in the KV cache / state. */
+static moevk_status prefill_ubatch(moevk_model *m, const mvk_lm_batch *b) {
+    const mvk_text_hparams *hp = &m->hp;
+    const int64_t T = b->n, E = hp->n_embd, V = hp->n_vocab, k = hp->n_expert_used, L = hp->n_moe_layers;
+    MVK_TRY(check_batch(m, b));
     MVK_TRY(mvk_lm_kv_alloc(m));
     /* inputs: tokens [T], positions [4T], kv indices [T], n_kv [1] */
     uint64_t words = (uint64_t)T * 6 + 1;
@@ -115,7 +123,7 @@ moevk_status mvk_lm_prefill(moevk_model *m, const mvk_lm_batch *b) {
     if (b->n_img > 0) {
         if (!b->img_rows) TRY(mvk_fail(MOEVK_ERR_INVALID_ARG, "image rows missing"));
         int64_t n_out = (int64_t)E * (1 + hp->n_deepstack);
-        img = mvk_tensor_make(b->img_rows, 0, MVK_TYPE_F32, n_out, b->n_img, 1, 1);
+        img = mvk_tensor_make(b->img_rows, (uint64_t)b->img_row0 * (uint64_t)n_out * 4, MVK_TYPE_F32, n_out, b->n_img, 1, 1);
         mvk_tensor dst = mvk_rows(&h, b->img_start, b->n_img);
         int64_t ne[4] = {E, b->n_img, 1, 1}, nb[4] = {4, n_out * 4, n_out * 4 * b->n_img, n_out * 4 * b->n_img};
         mvk_tensor src = mvk_tensor_view(&img, 0, ne, nb);
@@ -162,6 +170,49 @@ done:
     vk_buffer_destroy(inb);
     vk_buffer_destroy(slot_buf);
     free(xhost);
+    return s;
+}
+
+/* The prompt in micro-batches of at most n_ubatch tokens, each continuing from the KV cache and recurrent
+ * state the ones before it left, as llama.cpp's n_ubatch: the scratch is sized by the micro-batch, not by the
+ * context. An image run may span micro-batches: attention is causal, so a token sees the rows before it
+ * whichever micro-batch they came in (a family whose image tokens attend to each other both ways would keep
+ * an image in one micro-batch). Everything is checked before the first micro-batch runs. */
+moevk_status mvk_lm_prefill(moevk_model *m, const mvk_lm_batch *b) {
+    const int n = b->n, ub = m->seq.n_ubatch > 0 ? m->seq.n_ubatch : b->n;
+    if (n <= ub) return prefill_ubatch(m, b);
+    MVK_TRY(check_batch(m, b));
+    const mvk_text_hparams *hp = &m->hp;
+    const size_t V = (size_t)hp->n_vocab, k = (size_t)(hp->n_expert_used > 0 ? hp->n_expert_used : 1);
+    const size_t L = (size_t)hp->n_moe_layers, U = (size_t)ub;
+    moevk_status s = MOEVK_OK;
+    int32_t *pos = malloc(4 * U * sizeof *pos);                             /* [4][c] planar positions of one micro-batch */
+    int32_t *rid = b->route_ids ? malloc(L * U * k * sizeof *rid) : NULL; /* [L][c][k] its routing */
+    float *rw = b->route_w ? malloc(L * U * k * sizeof *rw) : NULL;
+    if (!pos || (b->route_ids && !rid) || (b->route_w && !rw)) s = mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    for (int c0 = 0; s == MOEVK_OK && c0 < n; c0 += ub) {
+        const int c = n - c0 < ub ? n - c0 : ub, last = c0 + c == n;
+        for (int p = 0; p < 4; p++) memcpy(pos + (size_t)p * c, b->pos + (size_t)p * n + c0, (size_t)c * sizeof *pos);
+        mvk_lm_batch u = {.tokens = b->tokens + c0, .n = c, .pos = pos, .all_logits = b->all_logits, .route_ids = rid,
+                          .route_w = rw};
+        const int lo = b->img_start > c0 ? b->img_start : c0;
+        const int hi = b->img_start + b->n_img < c0 + c ? b->img_start + b->n_img : c0 + c;
+        if (b->n_img > 0 && hi > lo) { /* the part of the image run in this micro-batch */
+            u.img_start = lo - c0;
+            u.n_img = hi - lo;
+            u.img_rows = b->img_rows;
+            u.img_row0 = b->img_row0 + (lo - b->img_start);
+        }
+        if (b->logits) u.logits = b->all_logits ? b->logits + (size_t)c0 * V : last ? b->logits : NULL;
+        s = prefill_ubatch(m, &u);
+        for (size_t l = 0; s == MOEVK_OK && l < L; l++) { /* [L][c][k] -> the batch's [L][n][k] */
+            if (rid) memcpy(b->route_ids + (l * (size_t)n + (size_t)c0) * k, rid + l * (size_t)c * k, (size_t)c * k * sizeof *rid);
+            if (rw) memcpy(b->route_w + (l * (size_t)n + (size_t)c0) * k, rw + l * (size_t)c * k, (size_t)c * k * sizeof *rw);
+        }
+    }
+    free(pos);
+    free(rid);
+    free(rw);
     return s;
 }
 

@@ -4,7 +4,9 @@
  * Resident first: every weight but the routed experts (attention, norms,
  * routers, embeddings, LM head, vision tower), the KV cache and the
  * recurrent state of the Gated DeltaNet layers, the decode
- * step's buffers and a scratch reserve for the largest batch n_ctx allows.
+ * step's buffers and a scratch reserve for the largest prefill micro-batch
+ * (n_ubatch tokens, lm.c) and the largest image the vision tower encodes
+ * (the image-token cap): neither grows with n_ctx.
  * If the budget also holds every expert, everything is uploaded as before.
  * Otherwise the rest of the budget becomes expert slots, the same number in
  * every MoE layer, at least top-k (a decode step needs k experts of a layer
@@ -30,14 +32,15 @@ static uint64_t attn_scratch(uint64_t Tq, uint64_t Tk, uint64_t hd, uint64_t H) 
     return 2 * al(sp) + al(Tk * hd * 4) + al(hd * Tq * 4) + al(dec);
 }
 
-/* Upper estimate of the LM prefill's scratch for T tokens (record_layers:
- * one layer's intermediates at a time, plus what lives across layers). */
-static uint64_t lm_scratch(const mvk_text_hparams *hp, uint64_t T) {
+/* Upper estimate of the LM prefill's scratch for a micro-batch of T tokens
+ * over at most Tk keys (record_layers: one layer's intermediates at a time,
+ * plus what lives across layers). */
+static uint64_t lm_scratch(const mvk_text_hparams *hp, uint64_t T, uint64_t Tk) {
     const uint64_t E = (uint64_t)hp->n_embd, hd = (uint64_t)hp->head_dim, hdv = (uint64_t)hp->head_dim_v;
     const uint64_t Hq = (uint64_t)hp->n_head, Hk = (uint64_t)hp->n_head_kv, V = (uint64_t)hp->n_vocab;
     const uint64_t L = (uint64_t)hp->n_moe_layers, k = (uint64_t)(hp->n_expert_used > 0 ? hp->n_expert_used : 1);
     uint64_t layer = 3 * al(E * T * 4) + 3 * al(Hq * hd * T * 4) + 3 * al(Hk * hd * T * 4) + al(Hk * hdv * T * 4) +
-                     al(Hq * hdv * T * 4) + attn_scratch(T, T, hd > hdv ? hd : hdv, Hq);
+                     al(Hq * hdv * T * 4) + attn_scratch(T, Tk, hd > hdv ? hd : hdv, Hq);
     if (hp->is_moe) {
         const uint64_t X = (uint64_t)hp->n_expert, F = (uint64_t)hp->n_ff_exp;
         layer += al(X * T * 4) + 2 * al(F * k * T * 4) + 2 * al(E * k * T * 4) + al(E * T * 4) + al((2 * X + 2) * 4) +
@@ -115,12 +118,16 @@ moevk_status mvk_placement_plan(moevk_model *m) {
         kv += (uint64_t)hp->n_recur_layers * (al(conv) + al(all - conv));
     }
     uint64_t fixed = al((uint64_t)hp->n_vocab * 4) + 4 * al((L ? L : 1) * k * 8) + 4 * 256;
-    uint64_t T = (uint64_t)m->seq.n_ctx;
-    uint64_t scratch = lm_scratch(hp, T);
+    const uint64_t T = (uint64_t)m->seq.n_ubatch, Tk = (uint64_t)m->seq.n_ctx;
+    uint64_t scratch = lm_scratch(hp, T, Tk);
     if (m->has_vision) {
+        /* the largest image: the image-token cap (the mmproj's key, else llama.cpp's 4096), or the context if shorter */
         const mvk_vision_hparams *v = &m->vis.hp;
-        uint64_t N = T * (uint64_t)(v->spatial_merge * v->spatial_merge);
-        uint64_t vs = vision_scratch(v, N) + al(T * (uint64_t)v->n_embd_out * 4); /* + the image rows */
+        int min_t = 0, max_t = 0;
+        mvk_image_budget(v, 0, 0, &min_t, &max_t);
+        uint64_t I = (uint64_t)max_t < Tk ? (uint64_t)max_t : Tk;
+        uint64_t N = I * (uint64_t)(v->spatial_merge * v->spatial_merge);
+        uint64_t vs = vision_scratch(v, N) + al(I * (uint64_t)v->n_embd_out * 4); /* + the image rows */
         if (vs > scratch) scratch = vs;
     }
     /* bump allocation in chunks: tails and the last chunk */
@@ -135,9 +142,10 @@ moevk_status mvk_placement_plan(moevk_model *m) {
     if (!hp->is_moe || m->w.size_experts == 0) {
         if (resident > budget)
             return mvk_fail(MOEVK_ERR_OUT_OF_DEVICE_MEMORY,
-                            "the model needs %.1f MiB of device memory (weights %.1f, KV cache %.1f, scratch reserve %.1f for "
-                            "%d tokens) but the budget is %.1f MiB (%s)",
-                            MIB(resident), MIB(m->w.size_resident), MIB(kv), MIB(scratch), m->seq.n_ctx, MIB(budget),
+                            "the model needs %.1f MiB of device memory (weights %.1f, KV cache %.1f for %d tokens, scratch "
+                            "reserve %.1f for micro-batches of %d tokens) but the budget is %.1f MiB (%s)",
+                            MIB(resident), MIB(m->w.size_resident), MIB(kv), m->seq.n_ctx, MIB(scratch), m->seq.n_ubatch,
+                            MIB(budget),
                             vk_ctx_budget_source(m->ctx));
         return MOEVK_OK;
     }
@@ -149,10 +157,11 @@ moevk_status mvk_placement_plan(moevk_model *m) {
     if (need > budget)
         return mvk_fail(MOEVK_ERR_OUT_OF_DEVICE_MEMORY,
                         "device-memory budget of %.1f MiB (%s) is below this model's minimum of %.1f MiB: the resident set "
-                        "is %.1f MiB (weights %.1f, KV cache %.1f for %d tokens, scratch reserve %.1f) and top-%d expert slots "
+                        "is %.1f MiB (weights %.1f, KV cache %.1f for %d tokens, scratch reserve %.1f for micro-batches of %d "
+                        "tokens) and top-%d expert slots "
                         "per layer are %.1f MiB more (all %llu experts: %.1f MiB)",
                         MIB(budget), vk_ctx_budget_source(m->ctx), MIB(need), MIB(resident), MIB(m->w.size_resident), MIB(kv),
-                        m->seq.n_ctx, MIB(scratch), (int)k, MIB(L * k * slot), (unsigned long long)(L * X), MIB(m->w.size_experts));
+                        m->seq.n_ctx, MIB(scratch), m->seq.n_ubatch, (int)k, MIB(L * k * slot), (unsigned long long)(L * X), MIB(m->w.size_experts));
     uint64_t S = (budget - resident) / (slot * L);
     if (S >= X) S = X - 1; /* cannot happen (all would fit), kept for safety */
     m->xc.L = NULL;

@@ -97,6 +97,9 @@ typedef struct moevk_model_params {
     const char *mmproj_path;   /* mmproj GGUF (clip / qwen3vl_merger); NULL: text only */
     const char *device;        /* NULL: $MOEVK_DEVICE, else best device; index or name substring */
     int n_ctx;                 /* KV cache length in tokens; 0: 4096 (capped by the model) */
+    int n_ubatch;              /* prefill micro-batch in tokens (llama.cpp's -ub): a prompt is prefilled
+                                  n_ubatch tokens at a time, and the scratch memory is sized by it, not by
+                                  n_ctx; 0: 512 (capped by n_ctx) */
     moevk_kv_type kv_type;     /* default MOEVK_KV_F16 */
     int validation;            /* enable the Khronos validation layer */
     moevk_progress_cb progress;

@@ -27,6 +27,7 @@ static void usage(FILE *f) {
             "  -m, --model FILE          text GGUF (qwen3vlmoe, qwen3vl, qwen3moe, qwen3)\n"
             "  --mmproj FILE             vision projector GGUF (clip / qwen3vl_merger)\n"
             "  -c, --ctx-size N          KV cache length (default 4096, capped by the model)\n"
+            "  -ub, --ubatch-size N      prefill micro-batch in tokens: the scratch memory's size (default 512)\n"
             "  --kv-type f16|f32         KV cache element type (default f16)\n"
             "  --device NAME|INDEX       Vulkan device (default: $MOEVK_DEVICE or the best)\n"
             "input:\n"
@@ -101,6 +102,7 @@ int cmd_chat(int argc, char **argv) {
         else if (!strcmp(a, "--image")) { NEED(); cp.image_path = v; }
         else if (!strcmp(a, "-n") || !strcmp(a, "--n-predict")) { NEED(); if (cli_int(a, v, 0, 1 << 20, &x)) return 2; gp.n_predict = (int)x; }
         else if (!strcmp(a, "-c") || !strcmp(a, "--ctx-size")) { NEED(); if (cli_int(a, v, 0, 1 << 24, &x)) return 2; mp.n_ctx = (int)x; }
+        else if (!strcmp(a, "-ub") || !strcmp(a, "--ubatch-size")) { NEED(); if (cli_int(a, v, 1, 1 << 24, &x)) return 2; mp.n_ubatch = (int)x; }
         else if (!strcmp(a, "--temp")) { NEED(); if (cli_float(a, v, &gp.temp)) return 2; }
         else if (!strcmp(a, "--top-k")) { NEED(); if (cli_int(a, v, 0, 1 << 30, &x)) return 2; gp.top_k = (int)x; }
         else if (!strcmp(a, "--top-p")) { NEED(); if (cli_float(a, v, &gp.top_p)) return 2; }

@@ -19,7 +19,7 @@ static void usage(FILE *f) {
             "                  [--dump-routing-ids FILE.i32] [--dump-routing-weights FILE.f32]\n"
             "                  [--greedy N --dump-tokens FILE.i32] [--kv-type f16|f32]\n"
             "                  [--image-min-tokens N] [--image-max-tokens N] [--validation]\n"
-            "                  [--device-mem MIB]\n\n"
+            "                  [--device-mem MIB] [-ub N]\n\n"
             "  --pixels         float32 [3][H][W], already normalised (bypasses image preprocessing)\n"
             "  --tokens         int32 LE prompt ids; a run of <|image_pad|> ids marks where image embeddings go\n"
             "  --dump-vision    float32 [n_image_tokens][n_embd*(1+n_deepstack)] (merger, then DeepStack)\n"
@@ -29,13 +29,15 @@ static void usage(FILE *f) {
             "  --kv-type        KV cache element type (default f16)\n"
             "  --validation     enable the Khronos validation layer; any message makes eval fail\n"
             "  --device-mem     device-memory budget in MiB (default: $MOEVK_DEVICE_MEM, else the device's less 10%%);\n"
-            "                   experts that do not fit stream from the GGUF, with the same results\n");
+            "                   experts that do not fit stream from the GGUF, with the same results\n"
+            "  -ub, --ubatch-size  prefill micro-batch in tokens (default 512): the prompt is prefilled that many\n"
+            "                   tokens at a time, with the same results\n");
 }
 
 int cmd_eval(int argc, char **argv) {
     const char *model = NULL, *mmproj = NULL, *image = NULL, *pixels = NULL, *tokens = NULL;
     const char *d_vis = NULL, *d_log = NULL, *d_rid = NULL, *d_rw = NULL, *d_tok = NULL;
-    long greedy = 0, hh = 0, ww = 0, min_t = 0, max_t = 0, dmem = 0;
+    long greedy = 0, hh = 0, ww = 0, min_t = 0, max_t = 0, dmem = 0, ubatch = 0;
     moevk_kv_type kv = MOEVK_KV_F16;
     int validation = 0;
     for (int i = 1; i < argc; i++) {
@@ -56,6 +58,7 @@ int cmd_eval(int argc, char **argv) {
         else if (!strcmp(a, "--tokens")) { NEED(); tokens = v; }
         else if (!strcmp(a, "--validation")) validation = 1;
         else if (!strcmp(a, "--device-mem")) { NEED(); if (cli_int(a, v, 1, 1L << 30, &dmem)) return 2; }
+        else if (!strcmp(a, "-ub") || !strcmp(a, "--ubatch-size")) { NEED(); if (cli_int(a, v, 1, 1L << 24, &ubatch)) return 2; }
         else if (!strcmp(a, "--dump-vision")) { NEED(); d_vis = v; }
         else if (!strcmp(a, "--dump-logits")) { NEED(); d_log = v; }
         else if (!strcmp(a, "--dump-routing-ids")) { NEED(); d_rid = v; }
@@ -107,6 +110,7 @@ int cmd_eval(int argc, char **argv) {
     mp.kv_type = kv;
     mp.validation = validation;
     mp.device_mem_mib = (uint64_t)dmem;
+    mp.n_ubatch = (int)ubatch;
     mp.progress = cli_progress;
     moevk_model *m = NULL;
     moevk_status s = moevk_model_load(&mp, &m);

@@ -26,6 +26,7 @@ static void usage(FILE *f) {
             "  -m, --model FILE          text GGUF\n"
             "  --mmproj FILE             vision projector GGUF (images need it)\n"
             "  -c, --ctx-size N          KV cache length (default 4096, capped by the model)\n"
+            "  -ub, --ubatch-size N      prefill micro-batch in tokens: the scratch memory's size (default 512)\n"
             "  --device NAME|INDEX       Vulkan device (default: $MOEVK_DEVICE or the best)\n"
             "  --device-mem MIB          device-memory budget (experts stream beyond it)\n"
             "server:\n"
@@ -78,6 +79,9 @@ int cmd_serve(int argc, char **argv) {
         else if (!strcmp(a, "-c") || !strcmp(a, "--ctx-size")) {
             if (cli_int(a, val, 16, 1 << 20, &v)) return 2;
             mp.n_ctx = (int)v;
+        } else if (!strcmp(a, "-ub") || !strcmp(a, "--ubatch-size")) {
+            if (cli_int(a, val, 1, 1 << 20, &v)) return 2;
+            mp.n_ubatch = (int)v;
         } else if (!strcmp(a, "--device-mem")) {
             if (cli_int(a, val, 1, 1L << 30, &v)) return 2;
             mp.device_mem_mib = (uint64_t)v;
