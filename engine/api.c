@@ -63,9 +63,9 @@ void moevk_model_free(moevk_model *m) {
     free(m);
 }
 
-moevk_status moevk_model_load(const moevk_model_params *p, moevk_model **out) {
-    mvk_clear_error();
-    if (!out) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_model_load: out is NULL");
+/* The files read and checked, the device opened, the sequence set up: everything a load does before it
+ * sizes and uploads (moevk_model_load) or reports the sizes (moevk_model_plan). */
+static moevk_status model_open(const moevk_model_params *p, moevk_model **out) {
     *out = NULL;
     if (!p || !p->model_path) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_model_load: no model path given");
     if (p->n_ctx < 0) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_model_load: n_ctx %d is negative", p->n_ctx);
@@ -128,9 +128,34 @@ moevk_status moevk_model_load(const moevk_model_params *p, moevk_model **out) {
     MVK_TRY_GOTO(fail, vk_stream_create(m->ctx, &m->step.work));
     m->seq.n_ctx = p->n_ctx ? p->n_ctx : 4096;
     if (m->hp.n_ctx_train > 0 && m->seq.n_ctx > m->hp.n_ctx_train) m->seq.n_ctx = (int)m->hp.n_ctx_train;
-    m->seq.n_ubatch = p->n_ubatch ? p->n_ubatch : 512;
-    if (m->seq.n_ubatch > m->seq.n_ctx) m->seq.n_ubatch = m->seq.n_ctx;
+    m->seq.n_ubatch_req = p->n_ubatch ? p->n_ubatch : 512;
+    m->seq.n_ubatch = m->seq.n_ubatch_req < m->seq.n_ctx ? m->seq.n_ubatch_req : m->seq.n_ctx;
     m->seq.kv_type = p->kv_type == MOEVK_KV_F32 ? MVK_TYPE_F32 : MVK_TYPE_F16;
+    *out = m;
+    return MOEVK_OK;
+fail:
+    moevk_model_free(m);
+    return s;
+}
+
+moevk_status moevk_model_plan(const moevk_model_params *p, moevk_plan *out) {
+    mvk_clear_error();
+    if (!out) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_model_plan: out is NULL");
+    memset(out, 0, sizeof *out);
+    moevk_model *m = NULL;
+    MVK_TRY(model_open(p, &m));
+    moevk_status s = mvk_placement_report(m, out);
+    moevk_model_free(m);
+    return s;
+}
+
+moevk_status moevk_model_load(const moevk_model_params *p, moevk_model **out) {
+    mvk_clear_error();
+    if (!out) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_model_load: out is NULL");
+    *out = NULL;
+    moevk_model *m = NULL;
+    MVK_TRY(model_open(p, &m));
+    moevk_status s = MOEVK_OK;
     MVK_TRY_GOTO(fail, mvk_placement_plan(m)); /* sizes first: a budget that cannot work fails before any upload */
     {
         uint64_t total = tensor_bytes(m->tf) + (m->vf ? tensor_bytes(m->vf) : 0), done = 0;

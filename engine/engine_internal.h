@@ -134,6 +134,7 @@ typedef struct mvk_seq {
     mvk_type kv_type;
     int n_past;            /* tokens in the KV cache (sequence index) */
     int n_ubatch;          /* prefill micro-batch (tokens): mvk_lm_prefill's largest batch, the scratch's size */
+    int n_ubatch_req;      /* the micro-batch asked for, before the cap by n_ctx (the plan's largest context) */
     int pos_next;          /* next M-RoPE / rope position */
 } mvk_seq;
 
@@ -201,6 +202,8 @@ void mvk_weights_free(moevk_model *m);
  * moevk_model_params.device_mem_mib, else $MOEVK_DEVICE_MEM (0: default). */
 moevk_status mvk_device_mem_request(const moevk_model_params *p, uint64_t *bytes);
 moevk_status mvk_placement_plan(moevk_model *m);
+/* placement.c: the same sizes, reported (moevk_model_plan) instead of decided: nothing fails for want of memory. */
+moevk_status mvk_placement_report(moevk_model *m, moevk_plan *out);
 moevk_status mvk_placement_finish(moevk_model *m);
 
 /* vision.c: encodes normalised planar pixels [3][h][w] (h, w multiples of

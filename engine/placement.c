@@ -98,43 +98,75 @@ moevk_status mvk_device_mem_request(const moevk_model_params *p, uint64_t *bytes
     return MOEVK_OK;
 }
 
-moevk_status mvk_placement_plan(moevk_model *m) {
+/* What the resident set holds for a context of n_ctx tokens prefilled in micro-batches of n_ubatch. */
+typedef struct plan_sizes {
+    uint64_t kv, state, fixed, scratch, slack, resident;
+} plan_sizes;
+
+static void sizes_for(const moevk_model *m, uint64_t n_ctx, uint64_t n_ubatch, plan_sizes *z) {
     const mvk_text_hparams *hp = &m->hp;
-    m->w.sizing = 1;
-    m->w.size_resident = m->w.size_experts = 0;
-    uint64_t dummy = 0;
-    moevk_status s = mvk_weights_load_text(m, NULL, NULL, 0, &dummy);
-    if (s == MOEVK_OK && m->has_vision) s = mvk_weights_load_vision(m, NULL, NULL, 0, &dummy);
-    m->w.sizing = 0;
-    MVK_TRY(s);
     /* KV caches: the attention layers; routing and expert slots: the MoE layers */
     const uint64_t La = (uint64_t)hp->n_attn_layers, L = (uint64_t)hp->n_moe_layers;
     const uint64_t k = (uint64_t)(hp->n_expert_used > 0 ? hp->n_expert_used : 1);
     uint64_t kv_row = (uint64_t)mvk_row_bytes(m->seq.kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
     uint64_t kv_rowv = (uint64_t)mvk_row_bytes(m->seq.kv_type, (int64_t)hp->n_head_kv * hp->head_dim_v);
-    uint64_t kv = La * (al(kv_row * (uint64_t)m->seq.n_ctx) + al(kv_rowv * (uint64_t)m->seq.n_ctx));
+    memset(z, 0, sizeof *z);
+    z->kv = La * (al(kv_row * n_ctx) + al(kv_rowv * n_ctx));
     if (hp->n_recur_layers) { /* the recurrent state of each Gated DeltaNet layer, beside the KV cache (lm.c) */
         uint64_t conv = 0, all = mvk_lm_recur_state_bytes(hp, &conv);
-        kv += (uint64_t)hp->n_recur_layers * (al(conv) + al(all - conv));
+        z->state = (uint64_t)hp->n_recur_layers * (al(conv) + al(all - conv));
     }
-    uint64_t fixed = al((uint64_t)hp->n_vocab * 4) + 4 * al((L ? L : 1) * k * 8) + 4 * 256;
-    const uint64_t T = (uint64_t)m->seq.n_ubatch, Tk = (uint64_t)m->seq.n_ctx;
-    uint64_t scratch = lm_scratch(hp, T, Tk);
+    z->fixed = al((uint64_t)hp->n_vocab * 4) + 4 * al((L ? L : 1) * k * 8) + 4 * 256;
+    const uint64_t T = n_ubatch < n_ctx ? n_ubatch : n_ctx;
+    uint64_t scratch = lm_scratch(hp, T, n_ctx);
     if (m->has_vision) {
         /* the largest image: the image-token cap (the mmproj's key, else llama.cpp's 4096), or the context if shorter */
         const mvk_vision_hparams *v = &m->vis.hp;
         int min_t = 0, max_t = 0;
         mvk_image_budget(v, 0, 0, &min_t, &max_t);
-        uint64_t I = (uint64_t)max_t < Tk ? (uint64_t)max_t : Tk;
+        uint64_t I = (uint64_t)max_t < n_ctx ? (uint64_t)max_t : n_ctx;
         uint64_t N = I * (uint64_t)(v->spatial_merge * v->spatial_merge);
         uint64_t vs = vision_scratch(v, N) + al(I * (uint64_t)v->n_embd_out * 4); /* + the image rows */
         if (vs > scratch) scratch = vs;
     }
     /* bump allocation in chunks: tails and the last chunk */
     uint64_t block = vk_ctx_block_size(m->ctx);
-    scratch = scratch + scratch / 4 + 2 * block;
-    uint64_t slack = 2 * block; /* a partly used block per memory type */
-    uint64_t resident = m->w.size_resident + kv + fixed + scratch + slack;
+    z->scratch = scratch + scratch / 4 + 2 * block;
+    z->slack = 2 * block; /* a partly used block per memory type */
+    z->resident = m->w.size_resident + z->kv + z->state + z->fixed + z->scratch + z->slack;
+}
+
+/* The sizing pass of the loaders: device bytes of the resident weights and of the routed experts. */
+static moevk_status sizing_pass(moevk_model *m) {
+    m->w.sizing = 1;
+    m->w.size_resident = m->w.size_experts = 0;
+    uint64_t dummy = 0;
+    moevk_status s = mvk_weights_load_text(m, NULL, NULL, 0, &dummy);
+    if (s == MOEVK_OK && m->has_vision) s = mvk_weights_load_vision(m, NULL, NULL, 0, &dummy);
+    m->w.sizing = 0;
+    return s;
+}
+
+/* The least the budget must hold: the resident set, plus top-k expert slots per MoE layer when the
+ * experts do not all fit. */
+static uint64_t least_needed(const moevk_model *m, const plan_sizes *z) {
+    const mvk_text_hparams *hp = &m->hp;
+    if (!hp->is_moe || m->w.size_experts == 0) return z->resident;
+    const uint64_t L = (uint64_t)hp->n_moe_layers, X = (uint64_t)hp->n_expert, k = (uint64_t)hp->n_expert_used;
+    uint64_t slot = m->w.size_experts / (L * X);
+    uint64_t all = z->resident + m->w.size_experts;
+    uint64_t topk = z->resident + L * k * slot;
+    return all < topk ? all : topk;
+}
+
+moevk_status mvk_placement_plan(moevk_model *m) {
+    const mvk_text_hparams *hp = &m->hp;
+    MVK_TRY(sizing_pass(m));
+    const uint64_t L = (uint64_t)hp->n_moe_layers;
+    const uint64_t k = (uint64_t)(hp->n_expert_used > 0 ? hp->n_expert_used : 1);
+    plan_sizes z;
+    sizes_for(m, (uint64_t)m->seq.n_ctx, (uint64_t)m->seq.n_ubatch, &z);
+    const uint64_t kv = z.kv + z.state, scratch = z.scratch, resident = z.resident;
     uint64_t budget = vk_ctx_budget(m->ctx);
     m->xc.resident_bytes = resident;
     m->xc.expert_bytes = m->w.size_experts;
@@ -145,8 +177,7 @@ moevk_status mvk_placement_plan(moevk_model *m) {
                             "the model needs %.1f MiB of device memory (weights %.1f, KV cache %.1f for %d tokens, scratch "
                             "reserve %.1f for micro-batches of %d tokens) but the budget is %.1f MiB (%s)",
                             MIB(resident), MIB(m->w.size_resident), MIB(kv), m->seq.n_ctx, MIB(scratch), m->seq.n_ubatch,
-                            MIB(budget),
-                            vk_ctx_budget_source(m->ctx));
+                            MIB(budget), vk_ctx_budget_source(m->ctx));
         return MOEVK_OK;
     }
     const uint64_t X = (uint64_t)hp->n_expert;
@@ -158,16 +189,62 @@ moevk_status mvk_placement_plan(moevk_model *m) {
         return mvk_fail(MOEVK_ERR_OUT_OF_DEVICE_MEMORY,
                         "device-memory budget of %.1f MiB (%s) is below this model's minimum of %.1f MiB: the resident set "
                         "is %.1f MiB (weights %.1f, KV cache %.1f for %d tokens, scratch reserve %.1f for micro-batches of %d "
-                        "tokens) and top-%d expert slots "
-                        "per layer are %.1f MiB more (all %llu experts: %.1f MiB)",
+                        "tokens) and top-%d expert slots per layer are %.1f MiB more (all %llu experts: %.1f MiB)",
                         MIB(budget), vk_ctx_budget_source(m->ctx), MIB(need), MIB(resident), MIB(m->w.size_resident), MIB(kv),
-                        m->seq.n_ctx, MIB(scratch), m->seq.n_ubatch, (int)k, MIB(L * k * slot), (unsigned long long)(L * X), MIB(m->w.size_experts));
+                        m->seq.n_ctx, MIB(scratch), m->seq.n_ubatch, (int)k, MIB(L * k * slot), (unsigned long long)(L * X),
+                        MIB(m->w.size_experts));
     uint64_t S = (budget - resident) / (slot * L);
     if (S >= X) S = X - 1; /* cannot happen (all would fit), kept for safety */
     m->xc.L = NULL;
     m->w.xsrc = calloc((size_t)(L * 3), sizeof *m->w.xsrc);
     if (!m->w.xsrc) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
     m->w.stream_experts = (int)S;
+    return MOEVK_OK;
+}
+
+moevk_status mvk_placement_report(moevk_model *m, moevk_plan *o) {
+    const mvk_text_hparams *hp = &m->hp;
+    MVK_TRY(sizing_pass(m));
+    plan_sizes z;
+    sizes_for(m, (uint64_t)m->seq.n_ctx, (uint64_t)m->seq.n_ubatch, &z);
+    memset(o, 0, sizeof *o);
+    snprintf(o->device, sizeof o->device, "%s", vk_ctx_info(m->ctx)->name);
+    o->budget = vk_ctx_budget(m->ctx);
+    snprintf(o->budget_source, sizeof o->budget_source, "%s", vk_ctx_budget_source(m->ctx));
+    o->weights = m->w.size_resident;
+    o->experts = m->w.size_experts;
+    o->kv_cache = z.kv;
+    o->recurrent_state = z.state;
+    o->scratch = z.scratch;
+    o->other = z.fixed + z.slack;
+    o->resident = z.resident;
+    o->n_ctx = m->seq.n_ctx;
+    o->n_ubatch = m->seq.n_ubatch;
+    o->n_moe_layers = hp->n_moe_layers;
+    o->n_expert = hp->n_expert;
+    o->n_expert_used = hp->n_expert_used;
+    o->expert_share = 1.0;
+    o->fits = least_needed(m, &z) <= o->budget;
+    if (hp->is_moe && m->w.size_experts) {
+        const uint64_t L = (uint64_t)hp->n_moe_layers, X = (uint64_t)hp->n_expert;
+        o->slot_bytes = m->w.size_experts / (L * X);
+        if (z.resident + m->w.size_experts <= o->budget) o->slots = hp->n_expert;
+        else if (o->fits) {
+            uint64_t S = (o->budget - z.resident) / (o->slot_bytes * L);
+            o->slots = (int)(S >= X ? X - 1 : S);
+        }
+        o->expert_share = (double)o->slots / (double)hp->n_expert;
+    }
+    /* the largest context that fits: the plan grows with n_ctx (KV cache, attention's keys), so bisect */
+    uint64_t lo = 0, hi = hp->n_ctx_train > 0 ? (uint64_t)hp->n_ctx_train : (1u << 20);
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo + 1) / 2;
+        plan_sizes w;
+        sizes_for(m, mid, (uint64_t)m->seq.n_ubatch_req, &w);
+        if (least_needed(m, &w) <= o->budget) lo = mid;
+        else hi = mid - 1;
+    }
+    o->max_ctx = (int)lo;
     return MOEVK_OK;
 }
 

@@ -119,6 +119,31 @@ typedef struct moevk_model_params {
 
 moevk_model_params moevk_model_default_params(void);
 
+/* What moevk_model_load would place on the device with these parameters
+ * (docs/EXPERT_CACHE.md), computed without uploading any weight: the files
+ * are read and checked and the device is opened for its limits and budget. */
+typedef struct moevk_plan {
+    char device[256];
+    uint64_t budget;            /* bytes moevk may allocate on the device */
+    char budget_source[96];     /* where the budget comes from (requested, VK_EXT_memory_budget, heap size, ...) */
+    uint64_t weights;           /* resident weights: all but the routed experts (the vision tower included) */
+    uint64_t experts;           /* the routed experts of every MoE layer */
+    uint64_t kv_cache;          /* the KV cache for n_ctx tokens */
+    uint64_t recurrent_state;   /* the recurrent layers' state (Qwen3.5 / 3.6 Gated DeltaNet); 0 without */
+    uint64_t scratch;           /* scratch reserve: one prefill micro-batch, or the largest image's encode */
+    uint64_t other;             /* step buffers and the allocator's slack */
+    uint64_t resident;          /* weights + kv_cache + recurrent_state + scratch + other */
+    uint64_t slot_bytes;        /* one expert (gate, up, down) */
+    int n_moe_layers, n_expert, n_expert_used;
+    int slots;                  /* expert slots per MoE layer: n_expert when all are resident, fewer when experts
+                                   stream, 0 when the budget cannot hold top-k of them (or a dense model) */
+    double expert_share;        /* share of the expert bytes on the device at once (1: all; dense: 1) */
+    int n_ctx, n_ubatch;        /* as the load would use them */
+    int max_ctx;                /* the largest n_ctx that fits the budget with these settings (0: none) */
+    int fits;                   /* 1: moevk_model_load with these parameters fits the budget */
+} moevk_plan;
+moevk_status moevk_model_plan(const moevk_model_params *p, moevk_plan *out);
+
 /* Loads and uploads a model. On failure *out is NULL and moevk_last_error()
  * names the file and the problem. */
 moevk_status moevk_model_load(const moevk_model_params *p, moevk_model **out);

@@ -294,6 +294,52 @@ static void test_image_budget_from_mmproj(void **state) {
     free(rgb);
 }
 
+/* moevk_model_plan: what a load places, without loading. The weights it counts are what the load uploads
+ * (all experts resident here); after a caption, the device holds at least weights + KV cache and at most
+ * the plan's resident total (its scratch is a reserve); the scratch does not grow with n_ctx, the KV cache
+ * does, in proportion; a budget too small is "does not fit", not an error. */
+static void test_plan_matches_load(void **state) {
+    use_model(state);
+    moevk_model_params p = moevk_model_default_params();
+    p.model_path = cur->text;
+    p.mmproj_path = cur->mmproj;
+    moevk_plan pl;
+    TU_OK(moevk_model_plan(&p, &pl));
+    moevk_model_info info;
+    moevk_gen_params g = moevk_gen_default_params();
+    g.image_path = cur->image;
+    g.n_predict = 2;
+    TU_OK(moevk_generate(cur->model, &g));
+    TU_OK(moevk_model_get_info(cur->model, &info));
+    assert_true(pl.fits);
+    assert_int_equal(pl.slots, pl.experts ? pl.n_expert : 0);
+    assert_int_equal(pl.n_ctx, info.n_ctx);
+    assert_true(pl.weights + pl.experts == info.weight_bytes);
+    assert_true(pl.resident == pl.weights + pl.kv_cache + pl.recurrent_state + pl.scratch + pl.other);
+    if (info.device_bytes < pl.weights + pl.experts + pl.kv_cache || info.device_bytes > pl.resident + pl.experts)
+        fail_msg("device holds %llu bytes after a caption; the plan: weights %llu + experts %llu + KV %llu, resident total "
+                 "%llu + experts", (unsigned long long)info.device_bytes, (unsigned long long)pl.weights,
+                 (unsigned long long)pl.experts, (unsigned long long)pl.kv_cache, (unsigned long long)pl.resident);
+    assert_int_equal(pl.max_ctx, info.n_ctx); /* the default budget holds the model's whole trained context */
+    /* the context: KV cache in proportion, scratch (within 1/16, attention's key-side buffers) the same */
+    moevk_plan a, b;
+    p.n_ctx = 64;
+    TU_OK(moevk_model_plan(&p, &a));
+    p.n_ctx = 256;
+    TU_OK(moevk_model_plan(&p, &b));
+    assert_true(b.kv_cache == 4 * a.kv_cache);
+    double ds = (double)b.scratch - (double)a.scratch;
+    if (ds < 0 || ds > (double)a.scratch / 16) fail_msg("scratch %llu at n_ctx 64, %llu at 256", (unsigned long long)a.scratch,
+                                                      (unsigned long long)b.scratch);
+    /* a budget too small: reported, not refused */
+    p.device_mem_mib = 1;
+    TU_OK(moevk_model_plan(&p, &a));
+    assert_false(a.fits);
+    assert_int_equal(a.max_ctx, 0);
+    assert_int_equal(moevk_model_plan(NULL, &a), MOEVK_ERR_INVALID_ARG);
+    assert_int_equal(moevk_model_plan(&p, NULL), MOEVK_ERR_INVALID_ARG);
+}
+
 static void test_bad_images_keep_model_usable(void **state) {
     use_model(state);
     moevk_gen_params p = moevk_gen_default_params();
@@ -458,6 +504,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_info),
         cmocka_unit_test(test_generate_and_routing),
         cmocka_unit_test(test_image_budget_from_mmproj),
+        cmocka_unit_test(test_plan_matches_load),
         cmocka_unit_test(test_bad_images_keep_model_usable),
         cmocka_unit_test(test_eval_argument_errors),
         cmocka_unit_test(test_eval_greedy_without_logits),

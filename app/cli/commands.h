@@ -17,6 +17,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_caption(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
 /* `moevk bench model` (bench_model.c) */
 int bench_model(int argc, char **argv);
 

@@ -9,6 +9,7 @@ static const cli_command g_commands[] = {
     {"caption", "caption an image or answer a question about it (-m, --mmproj, --image, -p)", cmd_caption},
     {"chat", "a conversation about an image: questions from stdin, answers streamed (-m, --mmproj, --image)", cmd_chat},
     {"serve", "an OpenAI-compatible HTTP server with images and the routing (-m, --mmproj, --host, --port)", cmd_serve},
+    {"plan", "what a load would place in device memory, and the largest -c that fits (-m, --device-mem, -c)", cmd_plan},
     {"eval", "verification: evaluate prompt token ids, dump vision rows, logits, routing", cmd_eval},
     {"devices", "list Vulkan devices with their limits and features", cmd_devices},
     {"info", "show a GGUF file: metadata, tensors, model hyper-parameters", cmd_info},
