@@ -60,6 +60,8 @@ void moevk_model_free(moevk_model *m) {
     free(m->tel.route_w);
     free(m->tel.text);
     mvk_chat_close(m);
+    free(m->chat.parts);
+    free(m->chat.grids);
     free(m);
 }
 
@@ -213,6 +215,7 @@ moevk_status moevk_routing_get(const moevk_model *m, size_t i, moevk_token_route
         route->kind = (moevk_token_kind)m->tel.routes[i].kind;
         route->token = m->tel.routes[i].token;
         route->turn = m->tel.routes[i].turn;
+        route->image = m->tel.routes[i].image;
     }
     if (ids && S) memcpy(ids, m->tel.route_ids + i * S, S * sizeof *ids);
     if (weights && S) memcpy(weights, m->tel.route_w + i * S, S * sizeof *weights);
@@ -293,6 +296,7 @@ moevk_status moevk_eval(moevk_model *m, moevk_eval_params *p) {
         s = mvk_vision_encode(m, px, h, w, &img_rows, p->vision_out, vcap, &n_img);
         if (s != MOEVK_OK) goto done;
         m->tel.timings.image_encode_ms = mvk_now_ms() - t0;
+        m->tel.timings.n_images = 1;
         m->tel.timings.n_image_tokens = n_img;
         m->tel.timings.image_nx = nx;
         m->tel.timings.image_ny = ny;

@@ -108,6 +108,7 @@ typedef struct mvk_route_rec {
     int32_t kind;   /* moevk_token_kind */
     int32_t token;
     int32_t turn;   /* turn of the conversation */
+    int32_t image;  /* image tokens: which image of the conversation; else -1 */
 } mvk_route_rec;
 
 /* The weights on the device: the text model's globals and layers (the tables of hp.fam,
@@ -163,14 +164,24 @@ typedef struct mvk_telemetry {
     moevk_timings timings;
 } mvk_telemetry;
 
+/* One part of the user turn being composed: text, or an image waiting to be encoded. */
+typedef struct mvk_chat_part {
+    char *text;            /* a text part (owned), or NULL: an image part */
+    mvk_image_prep img;    /* the image, preprocessed; freed once the turn has encoded it */
+} mvk_chat_part;
+
 /* The conversation (chat.c). */
 typedef struct mvk_chat {
     int open;              /* a conversation is started: moevk_chat_turn may follow */
     int broken;            /* a turn failed midway: only a new start helps */
     int turns;             /* completed turns */
     int32_t pending;       /* the last answer token, streamed but not yet fed back; -1: none */
-    int has_image;         /* the conversation is about an image */
-    mvk_image_prep img;    /* that image, preprocessed; encoded (then freed) by the first turn */
+    int text_reserve;      /* positions each image leaves for text (moevk_chat_params) */
+    mvk_chat_part *parts;  /* [n_parts] the next user turn's parts, in order */
+    int n_parts, cap_parts;
+    int n_part_tokens;     /* image tokens of those parts */
+    int32_t *grids;        /* [n_images][2] nx, ny of every image prefilled so far */
+    int n_images, cap_images;
     char *system;          /* the system prompt, rendered by the first turn, or NULL */
 } mvk_chat;
 
@@ -244,7 +255,7 @@ int mvk_prompt_positions(int n, int img_start, int nx, int ny, int pos0, int32_t
 
 /* sequence.c: the routing record; ids/w are [n_moe_layers][stride_tok][k] */
 moevk_status mvk_route_push(moevk_model *m, int32_t pos, moevk_token_kind kind, int32_t token, int32_t turn,
-                            const int32_t *ids, const float *w, size_t stride_tok);
+                            int32_t image, const int32_t *ids, const float *w, size_t stride_tok);
 size_t mvk_route_stride(const moevk_model *m); /* n_moe_layers * k */
 
 /* sequence.c: helpers of eval (api.c) and conversations (chat.c), which never call each other */
@@ -259,7 +270,9 @@ moevk_status mvk_prep_image(moevk_model *m, const char *path, const uint8_t *rgb
 void mvk_reset_sequence(moevk_model *m);
 moevk_status mvk_text_append(moevk_model *m, const char *s, size_t n);
 
-/* sequence.c: ends the conversation (frees its image). */
+/* sequence.c: drops the parts of the user turn being composed (chat.c). */
+void mvk_chat_parts_clear(moevk_model *m);
+/* sequence.c: ends the conversation (frees its parts). */
 void mvk_chat_close(moevk_model *m);
 
 #endif

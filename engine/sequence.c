@@ -23,7 +23,7 @@ size_t mvk_route_stride(const moevk_model *m) {
 }
 
 moevk_status mvk_route_push(moevk_model *m, int32_t pos, moevk_token_kind kind, int32_t token, int32_t turn,
-                            const int32_t *ids, const float *w, size_t stride_tok) {
+                            int32_t image, const int32_t *ids, const float *w, size_t stride_tok) {
     size_t S = mvk_route_stride(m);
     if (m->tel.n_routes == m->tel.cap_routes) {
         size_t cap = m->tel.cap_routes ? m->tel.cap_routes * 2 : 256;
@@ -41,7 +41,7 @@ moevk_status mvk_route_push(moevk_model *m, int32_t pos, moevk_token_kind kind, 
         m->tel.cap_routes = cap;
     }
     size_t i = m->tel.n_routes;
-    m->tel.routes[i] = (mvk_route_rec){pos, (int32_t)kind, token, turn};
+    m->tel.routes[i] = (mvk_route_rec){pos, (int32_t)kind, token, turn, image};
     /* ids/w are [n_moe_layers][stride_tok][k]: gather layer by layer */
     size_t k = (size_t)m->hp.n_expert_used;
     for (size_t l = 0; S && l < (size_t)m->hp.n_moe_layers; l++) {
@@ -95,11 +95,21 @@ moevk_status mvk_prep_image(moevk_model *m, const char *path, const uint8_t *rgb
     return s;
 }
 
+/* Drops the parts of the user turn being composed. */
+void mvk_chat_parts_clear(moevk_model *m) {
+    for (int i = 0; i < m->chat.n_parts; i++) {
+        free(m->chat.parts[i].text);
+        mvk_image_prep_free(&m->chat.parts[i].img);
+    }
+    m->chat.n_parts = 0;
+    m->chat.n_part_tokens = 0;
+}
+
 void mvk_chat_close(moevk_model *m) {
-    mvk_image_prep_free(&m->chat.img);
+    mvk_chat_parts_clear(m);
     free(m->chat.system);
     m->chat.system = NULL;
-    m->chat.open = m->chat.broken = m->chat.turns = m->chat.has_image = 0;
+    m->chat.open = m->chat.broken = m->chat.turns = m->chat.n_images = 0;
     m->chat.pending = -1;
 }
 

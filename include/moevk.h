@@ -199,8 +199,10 @@ moevk_gen_params moevk_gen_default_params(void);
  * tokens of that turn alone (earlier turns stay in the KV cache). */
 typedef struct moevk_timings {
     double image_encode_ms;
-    int n_image_tokens;        /* image tokens encoded by this turn */
-    int image_nx, image_ny;    /* their grid: image_nx per row, row-major (merged patch blocks) */
+    int n_images;              /* images encoded by this turn */
+    int n_image_tokens;        /* image tokens encoded by this turn, all its images together */
+    int image_nx, image_ny;    /* the grid of its last image: image_nx per row, row-major (merged patch blocks);
+                                  every image's grid: moevk_chat_image_grid */
     int n_prompt_tokens;       /* tokens prefilled by this turn, including image tokens */
     double prefill_ms;
     int n_generated;
@@ -225,7 +227,7 @@ moevk_status moevk_get_text(const moevk_model *m, char *buf, size_t cap, size_t 
 
 /* ---------------------------------------------------------------- conversations
  *
- * A multi-turn conversation about one image (or none). A model holds one
+ * A multi-turn conversation about images (or none). A model holds one
  * conversation at a time (it owns the KV cache): moevk_chat_start begins a
  * new one and drops the old; moevk_generate and moevk_eval also end it.
  *
@@ -240,8 +242,18 @@ moevk_status moevk_get_text(const moevk_model *m, char *buf, size_t cap, size_t 
  *     moevk_chat_turn(model, &gp);                  // only the new question is prefilled
  *     moevk_timings t; moevk_get_timings(model, &t); // t.image_encode_ms == 0 here
  *
- * The prompt is Qwen3-VL's chat template without a system prompt, exactly
- * as the template renders the whole history:
+ * More images join the conversation with moevk_chat_add_image before any turn
+ * (and text before an image with moevk_chat_add_text): the next user turn holds
+ * them in the order given, then its question; each image is encoded once, by
+ * that turn, and its tokens are positioned as llama.cpp's mtmd places them.
+ *
+ *     moevk_chat_image ci = {.image_path = "dog.png"};
+ *     moevk_chat_add_image(model, &ci);             // goes into the next turn
+ *     gp.prompt = "How does this one differ from the first?";
+ *     moevk_chat_turn(model, &gp);                  // encodes dog.png only
+ *
+ * The prompt is the model family's chat template (Qwen3-VL's shown here,
+ * without a system prompt), exactly as the template renders the whole history:
  *
  *     <|im_start|>user\n<|vision_start|><|image_pad|>...<|vision_end|>Q1<|im_end|>\n
  *     <|im_start|>assistant\nA1<|im_end|>\n
@@ -263,13 +275,13 @@ moevk_status moevk_get_text(const moevk_model *m, char *buf, size_t cap, size_t 
  * moevk_chat_start begins a new conversation. Other failures of a turn
  * (a device error) also leave the conversation needing a new start. */
 typedef struct moevk_chat_params {
-    const char *image_path;    /* image file, or NULL */
+    const char *image_path;    /* image file, or NULL: the first image of the first turn (as moevk_chat_add_image) */
     const uint8_t *image_rgb;  /* or raw RGB8 pixels (copied), row-major */
     int image_w, image_h;
     int image_min_tokens;      /* 0 (default): the mmproj's moevk.vision.image_min_tokens, else 8 */
     int image_max_tokens;      /* 0 (default): the mmproj's moevk.vision.image_max_tokens, else 4096;
                                   capped so image + text_reserve fit n_ctx */
-    int text_reserve;          /* positions kept free for the text of the turns; default 192 */
+    int text_reserve;          /* positions every image leaves free for the text of the turns; default 192 */
     const char *system_prompt; /* NULL: none; else the system turn that opens the conversation
                                   ("<|im_start|>system\n...<|im_end|>\n"), copied */
 } moevk_chat_params;
@@ -281,14 +293,43 @@ moevk_chat_params moevk_chat_default_params(void);
  * here, MOEVK_ERR_IMAGE, and leaves no conversation). */
 moevk_status moevk_chat_start(moevk_model *m, const moevk_chat_params *p);
 
-/* Adds a user turn (p->prompt, required and non-empty) and generates the
- * answer with p's sampling settings, streamed to p->on_token like
- * moevk_generate. p's image fields must be empty (the image belongs to
- * moevk_chat_start). MOEVK_ERR_INVALID_ARG without a started conversation. */
+/* Adds a user turn -- the parts added since the last turn (images, text),
+ * then p->prompt -- and generates the answer with p's sampling settings,
+ * streamed to p->on_token like moevk_generate. p->prompt is required and
+ * non-empty unless parts were added (then NULL or "" adds no text). p's image
+ * fields must be empty (images join through moevk_chat_start and
+ * moevk_chat_add_image). MOEVK_ERR_INVALID_ARG without a started conversation. */
 moevk_status moevk_chat_turn(moevk_model *m, const moevk_gen_params *p);
 
+/* An image for the next user turn of a conversation. */
+typedef struct moevk_chat_image {
+    const char *image_path;    /* image file (JPEG, PNG, WebP, GIF, HEIC, AVIF), or NULL */
+    const uint8_t *image_rgb;  /* or raw RGB8 pixels (copied), row-major */
+    int image_w, image_h;
+    int image_min_tokens;      /* 0: the mmproj's moevk.vision.image_min_tokens, else 8 */
+    int image_max_tokens;      /* 0: the mmproj's moevk.vision.image_max_tokens, else 4096; capped so that the
+                                  images of the conversation and the conversation's text_reserve fit n_ctx */
+} moevk_chat_image;
+
+/* Adds an image to the user turn being composed (the next moevk_chat_turn or
+ * moevk_chat_add_turn), after the parts added before it. Loads and
+ * preprocesses it now (an unreadable image: MOEVK_ERR_IMAGE, nothing added);
+ * MOEVK_ERR_CONTEXT_FULL if no token of it fits; MOEVK_ERR_INVALID_ARG
+ * without a started conversation or an mmproj. */
+moevk_status moevk_chat_add_image(moevk_model *m, const moevk_chat_image *img);
+
+/* Adds text to the user turn being composed, before the images added after
+ * it (a message whose text comes first). Adjacent text parts join with no
+ * separator, as the chat templates render a message's parts. */
+moevk_status moevk_chat_add_text(moevk_model *m, const char *text);
+
+/* Images of the conversation prefilled so far, and the grid of image i
+ * (0-based, in the order the conversation holds them; moevk_token_route.image). */
+int moevk_chat_images(const moevk_model *m);
+moevk_status moevk_chat_image_grid(const moevk_model *m, int i, int *nx, int *ny);
+
 /* Adds an earlier exchange to the conversation without generating: prefills
- * the user turn (with the conversation's image if it is the first turn) and
+ * the user turn (with the parts added since the last turn) and
  * the assistant's answer as given, exactly as the template renders a history,
  * so that the next moevk_chat_turn continues after it. For a client that sends
  * the whole history (an OpenAI-style server). The routing of these tokens is
@@ -313,7 +354,8 @@ typedef enum moevk_token_kind {
 size_t moevk_routing_count(const moevk_model *m);
 
 /* Routing of recorded token i: pos (sequence index), kind, token id (-1 for
- * image tokens), turn (0-based, of the conversation), and for each MoE layer l and rank r < n_expert_used:
+ * image tokens), turn (0-based, of the conversation), image (the image an
+ * image token belongs to), and for each MoE layer l and rank r < n_expert_used:
  * ids[l*n_expert_used + r], weights[...] (descending weight). ids and weights
  * must hold n_moe_layers*n_expert_used entries (cap). */
 typedef struct moevk_token_route {
@@ -321,6 +363,7 @@ typedef struct moevk_token_route {
     moevk_token_kind kind;
     int32_t token;
     int32_t turn;
+    int32_t image;             /* MOEVK_TOKEN_IMAGE: 0-based image of the conversation (moevk_chat_image_grid); else -1 */
 } moevk_token_route;
 moevk_status moevk_routing_get(const moevk_model *m, size_t i, moevk_token_route *route,
                                int32_t *ids, float *weights, size_t cap);

@@ -16,7 +16,11 @@
 #     layer; the token trace's cells have the top-1 colours of the newest turn;
 #   - a question longer than the context fails with CONTEXT_FULL naming the
 #     context size, and the next question is answered;
-#   - a new image starts a new conversation.
+#   - a new image starts a new conversation;
+#   - an image dropped during a conversation asks (a banner), and A adds it:
+#     its caption is the next turn, which encodes that image alone; the routing
+#     tags its tokens as the conversation's image 1 (the first keeps image 0);
+#     the overlay shows the added image's regions.
 # Model: the embedded model if present, else the golden tiny model (run with a
 # 256-token context so the long question overflows it).
 # ctest-labels: app
@@ -188,6 +192,24 @@ for run in runs:
     check(len(nv["chat"]) == 2 and nv["caption"].strip() != "", f"{run}/newimage: chat {nv['chat']}")
     check(nr and all(t["turn"] == 0 for t in nr) and nr[0]["pos"] == 0, f"{run}/newimage: routing is not one new turn")
     check(nv["frame"]["seq"] != v2["frame"]["seq"], f"{run}/newimage: same frame")
+    # the dropped image, added with A: turn 1 encodes it alone, its tokens are image 1, the overlay shows it
+    av, ar, _ = load("added")
+    check(len(av["chat"]) == 4, f"{run}/added: chat {av['chat']}")
+    if len(av["chat"]) == 4:
+        u, a = av["chat"][2], av["chat"][3]
+        gx, gy = u["image_grid"]
+        check(u["image"] == 1 and gx * gy > 0 and a["done"] and not a["failed"] and a["text"].strip() != "",
+              f"{run}/added: turn {u} / {a}")
+        check(a["timings"]["n_image_tokens"] == gx * gy and a["timings"]["image_encode_ms"] > 0,
+              f"{run}/added: the turn encoded {a['timings']['n_image_tokens']} image tokens, grid {gx}x{gy}")
+        im0 = [t for t in ar if t["kind"] == "image" and t["image"] == 0]
+        im1 = [t for t in ar if t["kind"] == "image" and t["image"] == 1]
+        check(im0 and all(t["turn"] == 0 for t in im0) and len(im1) == gx * gy and all(t["turn"] == 1 for t in im1),
+              f"{run}/added: {len(im0)} tokens of image 0, {len(im1)} of image 1 (grid {gx}x{gy})")
+        check(all(t["image"] == -1 for t in ar if t["kind"] != "image"), f"{run}/added: a text token tagged with an image")
+        ov = av["overlay"]
+        want = [t["layers"][ov["layer"]]["experts"][0] for t in im1]
+        check(ov["grid"] == [gx, gy] and ov["experts"] == want, f"{run}/added: overlay {ov['grid']} {ov['experts']}, image 1's top-1 {want}")
 
 if fails:
     print("FAIL:")

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # cli_chat.sh — `moevk chat`: questions from stdin, one streamed answer each.
 #   - --help and usage errors;
-#   - a follow-up does not re-encode the image ("image encode 0.0 ms (0 tokens)")
+#   - a follow-up does not re-encode the image ("image encode 0.0 ms (0 images, 0 tokens)")
 #     and prefills only its own turn;
 #   - --routing covers the whole conversation: positions 0..n-1, every token
 #     tagged with its turn, image tokens only in turn 0, and turn 0 equal to
 #     what `moevk caption` records for the same question (ids and weights);
 #   - a question longer than the context is CONTEXT_FULL naming the context
 #     size, and the next question is still answered; /clear starts over;
-#     /image PATH starts a conversation about another image.
+#     /image PATH adds an image to the next question (llama-mtmd-cli's
+#     command): that turn encodes it alone, the routing tags its tokens as the
+#     conversation's second image; a bad path is reported and the conversation
+#     goes on; /new PATH starts a conversation about another image.
 # Model: the embedded model (assets/models/) if present, else the golden tiny
 # model (tests/goldens); neither: skip (77), a failure under CI=true.
 # ctest-labels: e2e
@@ -41,7 +44,7 @@ printf '%s\n\n%s\n' "$Q1" "$Q2" | "$CLI" chat "${M[@]}" --image "$IMG" "${BUDGET
 rc=$?
 [ $rc = 0 ] && ok "two-turns rc" || { bad "two-turns rc=$rc"; cat "$T/err"; }
 grep -q "^turn 0: image encode [1-9][0-9.]* ms\|^turn 0: image encode 0\.[1-9]" "$T/err" && ok "turn 0 encodes" || { bad "turn 0 encodes"; cat "$T/err"; }
-grep -q "^turn 1: image encode 0.0 ms (0 tokens)" "$T/err" && ok "follow-up does not re-encode" || { bad "follow-up re-encodes"; cat "$T/err"; }
+grep -q "^turn 1: image encode 0.0 ms (0 images, 0 tokens)" "$T/err" && ok "follow-up does not re-encode" || { bad "follow-up re-encodes"; cat "$T/err"; }
 "$CLI" caption "${M[@]}" --image "$IMG" "${BUDGET[@]}" -n 12 -p "$Q1" --routing "$T/cap.json" -q >"$T/cap.txt" 2>"$T/caperr" || { bad "caption"; cat "$T/caperr"; }
 "$PY" - "$T/chat.json" "$T/cap.json" "$T/err" <<'EOF' || fails=$((fails+1))
 import json, re, sys
@@ -79,13 +82,27 @@ grep -q "^turn 1: " "$T/err2" && ok "next question answered after CONTEXT_FULL" 
 import json,sys; r=json.load(open('$T/c2.json'))
 sys.exit(0 if r and set(t['turn'] for t in r) == {0} and r[0]['pos'] == 0 else 1)" && ok "routing after /clear is the new conversation" || bad "routing after /clear"
 
-# /image PATH: a new conversation about another image (encoded again); a bad path keeps the old one
-printf '%s\n/image %s\n%s\n/image %s\n%s\n' "$Q1" "$IMG" "$Q2" "$T/none.png" "$Q2" |
-    "$CLI" chat "${M[@]}" --image "$IMG" "${BUDGET[@]}" -n 4 >"$T/out3" 2>"$T/err3"
+# /image PATH: the next question is about a second image too (encoded by that turn alone);
+# a bad path is reported and changes nothing; /new PATH starts over about PATH
+printf '%s\n/image %s\n%s\n/image %s\n%s\n/new %s\n%s\n' "$Q1" "$IMG" "$Q2" "$T/none.png" "$Q2" "$IMG" "$Q1" |
+    "$CLI" chat "${M[@]}" --image "$IMG" "${BUDGET[@]}" -n 4 --routing "$T/c3.json" >"$T/out3" 2>"$T/err3"
 rc=$?
-[ $rc = 1 ] && grep -q "new conversation about $IMG" "$T/err3" && [ "$(grep -c '^turn 0: image encode [0-9.]* ms ([1-9]' "$T/err3")" = 3 ] &&
-    grep -q "none.png" "$T/err3" && ok "/image starts a conversation about another image; a bad one is reported" ||
+[ $rc = 1 ] && grep -q "^turn 1: image encode [0-9.]* ms (1 images, [1-9]" "$T/err3" &&
+    grep -q "^turn 2: image encode 0.0 ms (0 images, 0 tokens)" "$T/err3" && grep -q "none.png" "$T/err3" &&
+    grep -q "new conversation about $IMG" "$T/err3" && [ "$(grep -c '^turn 0: image encode [0-9.]* ms (1 images, [1-9]' "$T/err3")" = 2 ] &&
+    ok "/image adds an image to the next question, a bad one is reported, /new starts over" ||
     { bad "/image"; cat "$T/err3"; }
+# the routing of the last conversation (after /new) holds one image; run again without /new to see two
+printf '%s\n/image %s\n%s\n' "$Q1" "$IMG" "$Q2" |
+    "$CLI" chat "${M[@]}" --image "$IMG" "${BUDGET[@]}" -n 4 --routing "$T/c4.json" >"$T/out4" 2>"$T/err4"
+"$PY" -c "
+import json,sys; r=json.load(open('$T/c4.json'))
+img=[t for t in r if t['kind']=='image']
+first=[t for t in img if t['image']==0]; second=[t for t in img if t['image']==1]
+ok = first and len(first)==len(second) and {t['turn'] for t in first}=={0} and {t['turn'] for t in second}=={1} \
+     and all(t['image']==-1 for t in r if t['kind']!='image')
+sys.exit(0 if ok else 1)" && ok "routing tags each image token with its image (0 in turn 0, 1 in turn 1)" ||
+    { bad "routing image tags"; cat "$T/err4"; }
 
 [ "$fails" = 0 ] || { echo "$fails check(s) failed"; exit 1; }
 echo "all cli_chat checks passed"

@@ -6,6 +6,9 @@
  *  - two turns give the same greedy tokens and routing as one moevk_eval
  *    prefill of the same full token sequence;
  *  - CONTEXT_FULL names the context size and leaves the conversation usable;
+ *  - several images: in one turn (in the order given, text before an image
+ *    where it was added) and in a follow-up, each encoded once by its turn,
+ *    its tokens tagged with its image; refusals add nothing;
  *  - bad calls get clear errors and change nothing. */
 #include <math.h>
 #include <stdio.h>
@@ -392,6 +395,211 @@ static void test_bad_calls(void **state) {
     assert_true(t.image_encode_ms == 0.0);
 }
 
+/* A 96x64 RGB picture (the golden image's size: 3 x 2 merged blocks) that is
+ * not the golden image: a diagonal gradient, or its mirror. */
+static uint8_t *synthetic_rgb(int mirror) {
+    uint8_t *px = malloc(96 * 64 * 3);
+    assert_non_null(px);
+    for (int y = 0; y < 64; y++)
+        for (int x = 0; x < 96; x++) {
+            int u = mirror ? 95 - x : x;
+            uint8_t *p = px + (y * 96 + x) * 3;
+            p[0] = (uint8_t)(u * 2 + y);
+            p[1] = (uint8_t)(255 - y * 3);
+            p[2] = (uint8_t)((u * y) & 255);
+        }
+    return px;
+}
+
+/* image tokens of routing records [from, to): count per image index; -1 for tokens that are not image tokens */
+static void count_images(size_t from, size_t to, int *per_image, int max_images) {
+    for (int i = 0; i < max_images; i++) per_image[i] = 0;
+    for (size_t i = from; i < to; i++) {
+        moevk_token_route r;
+        TU_OK(moevk_routing_get(g_model, i, &r, NULL, NULL, 0));
+        if (r.kind != MOEVK_TOKEN_IMAGE) {
+            assert_int_equal(r.image, -1);
+            continue;
+        }
+        assert_true(r.image >= 0 && r.image < max_images);
+        per_image[r.image]++;
+    }
+}
+
+static void test_several_images(void **state) {
+    (void)state;
+    need_model();
+    uint8_t *b = synthetic_rgb(0), *b2 = synthetic_rgb(1);
+    moevk_chat_image cb = {.image_rgb = b, .image_w = 96, .image_h = 64, .image_min_tokens = 1};
+    moevk_chat_image cg = {.image_path = g_img, .image_min_tokens = 1};
+    moevk_timings t;
+    /* two images in the first turn: the golden one (chat_start), then the gradient */
+    start_image(g_model);
+    TU_OK(moevk_chat_add_image(g_model, &cb));
+    assert_int_equal(moevk_chat_images(g_model), 0); /* added, not yet prefilled */
+    ask(g_model, "Compare them.", 6, &t);
+    assert_int_equal(t.n_images, 2);
+    assert_int_equal(t.n_image_tokens, 12);
+    assert_true(t.image_encode_ms > 0.0);
+    assert_int_equal(moevk_chat_images(g_model), 2);
+    int nx = 0, ny = 0;
+    TU_OK(moevk_chat_image_grid(g_model, 1, &nx, &ny));
+    assert_int_equal(nx, 3);
+    assert_int_equal(ny, 2);
+    assert_int_equal(moevk_chat_image_grid(g_model, 2, &nx, &ny), MOEVK_ERR_INVALID_ARG);
+    int per[4];
+    size_t c1 = moevk_routing_count(g_model);
+    count_images(0, c1, per, 4);
+    assert_int_equal(per[0], 6);
+    assert_int_equal(per[1], 6);
+    /* the prompt as the template renders it: both runs in order, then the question */
+    {
+        char text[1024];
+        snprintf(text, sizeof text,
+                 "<|im_start|>user\n<|vision_start|>%s<|vision_end|><|vision_start|>%s<|vision_end|>Compare them.<|im_end|>\n"
+                 "<|im_start|>assistant\n", "<|image_pad|><|image_pad|><|image_pad|><|image_pad|><|image_pad|><|image_pad|>",
+                 "<|image_pad|><|image_pad|><|image_pad|><|image_pad|><|image_pad|><|image_pad|>");
+        int32_t want[256];
+        size_t nw = 0;
+        TU_OK(moevk_tokenize(g_model, text, 1, want, 256, &nw));
+        assert_int_equal((int)nw, t.n_prompt_tokens);
+        int seen_img = 0;
+        for (size_t i = 0; i < nw; i++) {
+            moevk_token_route r;
+            TU_OK(moevk_routing_get(g_model, i, &r, NULL, NULL, 0));
+            assert_int_equal(r.pos, (int)i);
+            if (r.kind != MOEVK_TOKEN_IMAGE && r.token != want[i]) fail_msg("token %zu is %d, the template gives %d", i, r.token, want[i]);
+            if (r.kind == MOEVK_TOKEN_IMAGE) assert_int_equal(r.image, seen_img++ < 6 ? 0 : 1);
+        }
+    }
+    size_t n_ab = c1;
+    int32_t *id_ab = calloc(n_ab * S, sizeof *id_ab);
+    float *w_ab = calloc(n_ab * S, sizeof *w_ab);
+    assert_true(id_ab && w_ab);
+    for (size_t i = 0; i < n_ab; i++) TU_OK(moevk_routing_get(g_model, i, NULL, id_ab + i * S, w_ab + i * S, S));
+    const size_t n_open = (size_t)n_tokens_of("<|im_start|>user\n");
+    const size_t q0 = n_open + 1 + 6 + 2 + 6 + 1; /* the first token after the second image's run */
+
+    /* a follow-up brings a third image: encoded by that turn alone, tagged image 2 */
+    moevk_chat_image cb2 = cb;
+    cb2.image_rgb = b2;
+    TU_OK(moevk_chat_add_image(g_model, &cb2));
+    ask(g_model, "And this one?", 4, &t);
+    assert_int_equal(t.turn, 1);
+    assert_int_equal(t.n_images, 1);
+    assert_int_equal(t.n_image_tokens, 6);
+    size_t c2 = moevk_routing_count(g_model);
+    count_images(c1, c2, per, 4);
+    assert_int_equal(per[0] + per[1], 0);
+    assert_int_equal(per[2], 6);
+    assert_int_equal(moevk_chat_images(g_model), 3);
+    /* then a text-only follow-up encodes nothing */
+    ask(g_model, "Thanks.", 2, &t);
+    assert_int_equal(t.n_images, 0);
+    assert_int_equal(t.image_encode_ms, 0.0);
+
+    /* the second image's rows are its own: the same question after (golden, golden) routes differently */
+    moevk_chat_params cp = moevk_chat_default_params();
+    TU_OK(moevk_chat_start(g_model, &cp));
+    TU_OK(moevk_chat_add_image(g_model, &cg));
+    TU_OK(moevk_chat_add_image(g_model, &cg));
+    ask(g_model, "Compare them.", 6, &t);
+    assert_int_equal((size_t)t.n_prompt_tokens, (size_t)n_tokens_of("<|im_start|>user\n") + 16 + (size_t)n_tokens_of("Compare them.<|im_end|>\n<|im_start|>assistant\n"));
+    double dq = 0;
+    for (size_t i = q0; i < (size_t)t.n_prompt_tokens; i++) {
+        int32_t ids[S];
+        float w[S];
+        TU_OK(moevk_routing_get(g_model, i, NULL, ids, w, S));
+        for (int j = 0; j < S; j++) {
+            if (ids[j] != id_ab[i * S + j]) dq = 1.0;
+            else if (fabs(w[j] - w_ab[i * S + j]) > dq) dq = fabs(w[j] - w_ab[i * S + j]);
+        }
+    }
+    if (dq < 1e-4) fail_msg("the question routes the same after (golden, gradient) and (golden, golden): max weight diff %g", dq);
+    /* the first segment is what one image gives: the prefix up to the first run's end routes as with one image
+     * (same experts, weights within float noise of a different batch shape) */
+    TU_OK(moevk_chat_start(g_model, &cp));
+    TU_OK(moevk_chat_add_image(g_model, &cg));
+    ask(g_model, "Compare them.", 2, &t);
+    for (size_t i = 0; i < n_open + 1 + 6 + 1; i++) {
+        int32_t ids[S];
+        float w[S];
+        TU_OK(moevk_routing_get(g_model, i, NULL, ids, w, S));
+        for (int j = 0; j < S; j++) {
+            if (ids[j] != id_ab[i * S + j]) fail_msg("prefix token %zu: expert %d vs %d with two images", i, ids[j], id_ab[i * S + j]);
+            if (fabs(w[j] - w_ab[i * S + j]) > 1e-3) fail_msg("prefix token %zu: weight %g vs %g", i, w[j], w_ab[i * S + j]);
+        }
+    }
+    free(id_ab);
+    free(w_ab);
+
+    /* text added before an image stays before it; the question follows the image */
+    TU_OK(moevk_chat_start(g_model, &cp));
+    TU_OK(moevk_chat_add_text(g_model, "Look: "));
+    TU_OK(moevk_chat_add_image(g_model, &cg));
+    ask(g_model, "what?", 2, &t);
+    {
+        char text[512];
+        snprintf(text, sizeof text, "<|im_start|>user\nLook: <|vision_start|>%s<|vision_end|>what?<|im_end|>\n<|im_start|>assistant\n",
+                 "<|image_pad|><|image_pad|><|image_pad|><|image_pad|><|image_pad|><|image_pad|>");
+        assert_int_equal(t.n_prompt_tokens, n_tokens_of(text));
+    }
+    /* a turn of parts alone (no question text) is allowed; nothing at all is not */
+    TU_OK(moevk_chat_add_image(g_model, &cb));
+    moevk_gen_params gp = moevk_gen_default_params();
+    gp.prompt = NULL;
+    gp.n_predict = 2;
+    TU_OK(moevk_chat_turn(g_model, &gp));
+    assert_int_equal(moevk_chat_turn(g_model, &gp), MOEVK_ERR_INVALID_ARG);
+
+    /* refusals add nothing: an unreadable image, a bad size, no conversation */
+    int turns = moevk_chat_turns(g_model);
+    moevk_chat_image bad = {.image_path = "/nonexistent/dog.png"};
+    moevk_status s = moevk_chat_add_image(g_model, &bad);
+    assert_true(s == MOEVK_ERR_IO || s == MOEVK_ERR_IMAGE);
+    assert_non_null(strstr(moevk_last_error(), "/nonexistent/dog.png"));
+    moevk_chat_image badsz = {.image_rgb = b, .image_w = 0, .image_h = 64};
+    assert_int_equal(moevk_chat_add_image(g_model, &badsz), MOEVK_ERR_INVALID_ARG);
+    assert_int_equal(moevk_chat_add_image(g_model, NULL), MOEVK_ERR_INVALID_ARG);
+    assert_int_equal(moevk_chat_add_text(g_model, NULL), MOEVK_ERR_INVALID_ARG);
+    ask(g_model, "ok?", 2, &t);
+    assert_int_equal(t.n_images, 0);
+    assert_int_equal(moevk_chat_turns(g_model), turns + 1);
+    free(b);
+    free(b2);
+}
+
+/* An image that does not fit what is left of the context is CONTEXT_FULL and adds nothing. */
+static void test_image_without_room(void **state) {
+    (void)state;
+    need_model();
+    moevk_model_params mp = moevk_model_default_params();
+    mp.model_path = g_text;
+    mp.mmproj_path = g_mmproj;
+    mp.n_ctx = 64;
+    moevk_model *m = NULL;
+    TU_OK(moevk_model_load(&mp, &m));
+    moevk_chat_params cp = moevk_chat_default_params();
+    cp.text_reserve = 40;
+    TU_OK(moevk_chat_start(m, &cp));
+    moevk_chat_image cg = {.image_path = g_img, .image_min_tokens = 1};
+    TU_OK(moevk_chat_add_image(m, &cg)); /* 6 tokens: 64 - 40 leaves 24 */
+    TU_OK(moevk_chat_add_image(m, &cg));
+    TU_OK(moevk_chat_add_image(m, &cg));
+    TU_OK(moevk_chat_add_image(m, &cg)); /* 24 used */
+    assert_int_equal(moevk_chat_add_image(m, &cg), MOEVK_ERR_CONTEXT_FULL);
+    assert_non_null(strstr(moevk_last_error(), "64"));
+    moevk_timings t;
+    moevk_gen_params gp = moevk_gen_default_params();
+    gp.prompt = "hi";
+    gp.n_predict = 2;
+    TU_OK(moevk_chat_turn(m, &gp));
+    TU_OK(moevk_get_timings(m, &t));
+    assert_int_equal(t.n_images, 4);
+    assert_int_equal(t.n_image_tokens, 24);
+    moevk_model_free(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_followup_reuses_cache),
@@ -400,6 +608,8 @@ int main(void) {
         cmocka_unit_test(test_replayed_history_equals_one_prefill),
         cmocka_unit_test(test_context_full_keeps_conversation),
         cmocka_unit_test(test_bad_calls),
+        cmocka_unit_test(test_several_images),
+        cmocka_unit_test(test_image_without_room),
     };
     return tu_exit(cmocka_run_group_tests(tests, group_setup, group_teardown));
 }

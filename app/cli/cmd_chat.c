@@ -1,9 +1,10 @@
-/* cmd_chat.c — `moevk chat`: a conversation about an image, llama-mtmd-cli
+/* cmd_chat.c — `moevk chat`: a conversation about images, llama-mtmd-cli
  * style. Questions are read line by line from stdin; each answer streams to
- * stdout and ends with a newline. Follow-ups reuse the KV cache (the image is
- * encoded once). /clear starts a new conversation on the same image, /image
- * PATH one on another image, /quit (or end of input) ends. --routing writes
- * the whole (last) conversation. */
+ * stdout and ends with a newline. Follow-ups reuse the KV cache (each image is
+ * encoded once). /image PATH adds an image to the next question (as in
+ * llama-mtmd-cli), /clear starts a new conversation on the --image, /new
+ * [PATH] one about PATH (or no image), /quit (or end of input) ends.
+ * --routing writes the whole (last) conversation. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +22,12 @@ static void usage(FILE *f) {
             "A conversation: reads one question per line from stdin and streams each answer to\n"
             "stdout (one line per answer). Follow-up questions reuse the KV cache: the image is\n"
             "encoded once and earlier turns are not prefilled again.\n"
-            "Commands on a line of their own: /clear (new conversation, same image),\n"
-            "/image PATH (new conversation about PATH), /quit.\n\n"
+            "Commands on a line of their own:\n"
+            "  /image PATH   add an image to the conversation: the next question is about it too\n"
+            "                (as in llama-mtmd-cli; several may precede one question)\n"
+            "  /clear        a new conversation about the --image\n"
+            "  /new [PATH]   a new conversation about PATH (or no image)\n"
+            "  /quit         end (so does the end of input)\n\n"
             "model:\n"
             "  -m, --model FILE          text GGUF (qwen3vlmoe, qwen3vl, qwen3moe, qwen3)\n"
             "  --mmproj FILE             vision projector GGUF (clip / qwen3vl_merger)\n"
@@ -31,7 +36,7 @@ static void usage(FILE *f) {
             "  --kv-type f16|f32         KV cache element type (default f16)\n"
             "  --device NAME|INDEX       Vulkan device (default: $MOEVK_DEVICE or the best)\n"
             "input:\n"
-            "  --image FILE              the image the conversation is about (optional)\n"
+            "  --image FILE              the image the conversation starts with (optional)\n"
             "  --image-min-tokens N      image token budget, lower bound (default: the mmproj's, else 8)\n"
             "  --image-max-tokens N      image token budget, upper bound (default: the mmproj's, else 4096)\n"
             "sampling:\n"
@@ -158,16 +163,26 @@ int cmd_chat(int argc, char **argv) {
             const char *path = strip(q + 6);
             if (!*path) { fprintf(stderr, "moevk chat: /image needs a file name\n"); rc = 1; continue; }
             if (!mp.mmproj_path) { fprintf(stderr, "moevk chat: /image needs --mmproj MMPROJ.gguf\n"); rc = 1; continue; }
+            moevk_chat_image ci = {.image_path = path, .image_min_tokens = cp.image_min_tokens,
+                                   .image_max_tokens = cp.image_max_tokens};
+            s = moevk_chat_add_image(m, &ci);  // a bad image adds nothing: the conversation goes on
+            if (s != MOEVK_OK) { cli_error("chat", s); rc = 1; continue; }
+            if (!quiet) fprintf(stderr, "%s added: the next question is about it\n", path);
+            continue;
+        }
+        if (!strncmp(q, "/new", 4) && (q[4] == ' ' || q[4] == '\0')) {
+            const char *path = strip(q + 4);
+            if (*path && !mp.mmproj_path) { fprintf(stderr, "moevk chat: /new PATH needs --mmproj MMPROJ.gguf\n"); rc = 1; continue; }
             moevk_chat_params np = cp;
-            np.image_path = path;
+            np.image_path = *path ? path : NULL;
             s = moevk_chat_start(m, &np);
-            if (s != MOEVK_OK) {  // a bad image leaves no conversation: go back to the previous image
+            if (s != MOEVK_OK) {  // a bad image leaves no conversation: go back to the --image
                 cli_error("chat", s);
                 rc = 1;
                 if (moevk_chat_start(m, &cp) != MOEVK_OK) { cli_error("chat", s); break; }
                 continue;
             }
-            if (!quiet) fprintf(stderr, "new conversation about %s\n", path);
+            if (!quiet) fprintf(stderr, "new conversation%s%s\n", *path ? " about " : "", path);
             continue;
         }
         if (!strcmp(q, "/clear")) {
@@ -188,10 +203,10 @@ int cmd_chat(int argc, char **argv) {
             rc = 1;
         } else if (!quiet) {
             fprintf(stderr,
-                    "turn %d: image encode %.1f ms (%d tokens), prefill %d tokens in %.1f ms, decode %d tokens in %.1f ms, "
-                    "context %d/%d\n",
-                    t.turn, t.image_encode_ms, t.n_image_tokens, t.n_prompt_tokens, t.prefill_ms, t.n_generated, t.decode_ms,
-                    t.n_ctx_used, t.n_ctx);
+                    "turn %d: image encode %.1f ms (%d images, %d tokens), prefill %d tokens in %.1f ms, "
+                    "decode %d tokens in %.1f ms, context %d/%d\n",
+                    t.turn, t.image_encode_ms, t.n_images, t.n_image_tokens, t.n_prompt_tokens, t.prefill_ms, t.n_generated,
+                    t.decode_ms, t.n_ctx_used, t.n_ctx);
         }
     }
     free(line);

@@ -38,6 +38,7 @@ moevk_status routing_json_write(FILE *f, const routing_json_input *in) {
         fprintf(f, "%s\n{\"pos\":%d,\"kind\":\"%s\",\"token\":%d,", t ? "," : "", (int)in->pos[t], kind_name(in->kind[t]),
                 (int)in->token[t]);
         if (in->turn) fprintf(f, "\"turn\":%d,", (int)in->turn[t]);
+        if (in->image) fprintf(f, "\"image\":%d,", (int)in->image[t]);
         fputs("\"layers\":[", f);
         for (int l = 0; l < in->n_layers; l++) {
             const int32_t *ids = in->ids + t * per_tok + (size_t)l * in->k;

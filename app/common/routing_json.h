@@ -1,14 +1,15 @@
 /* routing_json.h — routing telemetry as JSON: one object per token,
  *
  *   [
- *   {"pos":0,"kind":"prompt","token":297,"turn":0,"layers":[
+ *   {"pos":0,"kind":"prompt","token":297,"turn":0,"image":-1,"layers":[
  *     {"layer":0,"experts":[3,1],"weights":[0.75,0.25]}, ...]},
  *   ...
  *   ]
  *
  * kind is "image", "prompt" or "generated" (moevk_token_kind 0, 1, 2);
- * token is -1 for image tokens; turn (the conversation turn) is written
- * when the input has it. Weights are printed with %.9g (float
+ * token is -1 for image tokens; turn (the conversation turn) and image
+ * (which image of the conversation an image token belongs to, -1 for other
+ * tokens) are written when the input has them. Weights are printed with %.9g (float
  * round-trips exactly); non-finite weights become null (JSON has no NaN).
  * Input is plain arrays so this does not depend on the engine. */
 #ifndef MOEVK_ROUTING_JSON_H
@@ -31,6 +32,7 @@ typedef struct routing_json_input {
     const float *weights;      /* [n_tokens][n_layers][k] routing weights */
     const int32_t *layer_ids;  /* [n_layers] model layer index of each MoE layer; NULL: 0..n_layers-1 */
     const int32_t *turn;       /* [n_tokens] conversation turn, or NULL (no "turn" key) */
+    const int32_t *image;      /* [n_tokens] image of the conversation (-1: not an image token), or NULL (no "image" key) */
 } routing_json_input;
 
 /* Writes the JSON array to f. MOEVK_ERR_INVALID_ARG for NULL arrays (when

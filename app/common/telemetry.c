@@ -10,6 +10,7 @@ void telemetry_free(telemetry *t) {
     free(t->kind);
     free(t->token);
     free(t->turn);
+    free(t->image);
     free(t->ids);
     free(t->weights);
     free(t->image_counts);
@@ -32,11 +33,12 @@ moevk_status telemetry_collect(const moevk_model *m, telemetry *t) {
     t->kind = calloc(n, sizeof *t->kind);
     t->token = calloc(n, sizeof *t->token);
     t->turn = calloc(n, sizeof *t->turn);
+    t->image = calloc(n, sizeof *t->image);
     t->ids = calloc(n * (S ? S : 1), sizeof *t->ids);
     t->weights = calloc(n * (S ? S : 1), sizeof *t->weights);
     t->image_counts = calloc(C ? C : 1, sizeof *t->image_counts);
     t->text_counts = calloc(C ? C : 1, sizeof *t->text_counts);
-    if (!t->pos || !t->kind || !t->token || !t->turn || !t->ids || !t->weights || !t->image_counts || !t->text_counts) {
+    if (!t->pos || !t->kind || !t->token || !t->turn || !t->image || !t->ids || !t->weights || !t->image_counts || !t->text_counts) {
         telemetry_free(t);
         return MOEVK_ERR_OUT_OF_HOST_MEMORY;
     }
@@ -51,6 +53,7 @@ moevk_status telemetry_collect(const moevk_model *m, telemetry *t) {
         t->kind[i] = (int)r.kind;
         t->token[i] = r.token;
         t->turn[i] = r.turn;
+        t->image[i] = r.image;
         int img = r.kind == MOEVK_TOKEN_IMAGE;
         if (img) t->n_image++;
         else t->n_text++;
@@ -66,7 +69,8 @@ moevk_status telemetry_collect(const moevk_model *m, telemetry *t) {
 
 routing_json_input telemetry_json(const telemetry *t) {
     routing_json_input in = {.n_tokens = t->n_tokens, .n_layers = t->n_layers, .k = t->k, .pos = t->pos,
-                             .kind = t->kind, .token = t->token, .ids = t->ids, .weights = t->weights, .turn = t->turn};
+                             .kind = t->kind, .token = t->token, .ids = t->ids, .weights = t->weights, .turn = t->turn,
+                             .image = t->image};
     return in;
 }
 

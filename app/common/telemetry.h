@@ -17,6 +17,7 @@ typedef struct telemetry {
     int *kind;         /* [n_tokens] moevk_token_kind */
     int32_t *token;    /* [n_tokens] */
     int32_t *turn;     /* [n_tokens] conversation turn */
+    int32_t *image;    /* [n_tokens] image of the conversation an image token belongs to, else -1 */
     int32_t *ids;      /* [n_tokens][n_layers][k] */
     float *weights;    /* [n_tokens][n_layers][k] */
     float *image_counts; /* [n_layers][n_experts] tokens routed, image tokens */

@@ -105,7 +105,9 @@ static void add_routing(cJSON *o, moevk_model *m) {
     for (size_t i = 0; i < n; i++) {
         moevk_token_route r;
         if (moevk_routing_get(m, i, &r, ids + i * S, w + i * S, S) != MOEVK_OK) goto done;
-        const char *k = r.kind == MOEVK_TOKEN_IMAGE ? "image0" : r.kind == MOEVK_TOKEN_PROMPT ? "text" : "generated";
+        char img[24];
+        snprintf(img, sizeof img, "image%d", (int)r.image); /* the conversation's image the token belongs to */
+        const char *k = r.kind == MOEVK_TOKEN_IMAGE ? img : r.kind == MOEVK_TOKEN_PROMPT ? "text" : "generated";
         cJSON_AddItemToArray(kinds, cJSON_CreateString(k));
     }
     srv_base64_encode((const uint8_t *)ids, n * S * 4, b_ids);

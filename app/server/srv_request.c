@@ -151,6 +151,28 @@ static int append_text(char **dst, const char *s, size_t *total, size_t max_tota
     return 0;
 }
 
+/* Appends a part to msg: text joins a text part before it with "\n"; image < 0 for text. */
+static int push_part(srv_message *msg, const char *text, int image, srv_error *err, const char *param) {
+    srv_part *last = msg->n_parts ? &msg->parts[msg->n_parts - 1] : NULL;
+    if (text && last && last->text) {
+        size_t a = strlen(last->text), b = strlen(text);
+        char *n = realloc(last->text, a + b + 2);
+        if (!n) return (srv_error_set(err, 500, "server_error", NULL, param, "out of memory"), -1);
+        n[a] = '\n';
+        memcpy(n + a + 1, text, b + 1);
+        last->text = n;
+        return 0;
+    }
+    srv_part *np = realloc(msg->parts, (size_t)(msg->n_parts + 1) * sizeof *np);
+    if (!np) return (srv_error_set(err, 500, "server_error", NULL, param, "out of memory"), -1);
+    msg->parts = np;
+    np[msg->n_parts] = (srv_part){NULL, image};
+    if (text && !(np[msg->n_parts].text = strdup(text)))
+        return (srv_error_set(err, 500, "server_error", NULL, param, "out of memory"), -1);
+    msg->n_parts++;
+    return 0;
+}
+
 static int parse_content(const cJSON *content, int mi, srv_request *req, const srv_limits *lim, size_t *text_total,
                          srv_error *err) {
     srv_message *msg = &req->messages[mi];
@@ -158,7 +180,9 @@ static int parse_content(const cJSON *content, int mi, srv_request *req, const s
     snprintf(param, sizeof param, "messages[%d].content", mi);
     msg->first_image = req->n_images;
     if (cJSON_IsNull(content)) return 0;
-    if (cJSON_IsString(content)) return append_text(&msg->text, content->valuestring, text_total, lim->max_text, err, param);
+    if (cJSON_IsString(content))
+        return append_text(&msg->text, content->valuestring, text_total, lim->max_text, err, param) ||
+               push_part(msg, content->valuestring, -1, err, param);
     if (!cJSON_IsArray(content)) return BAD(param, "content must be a string or an array of parts");
     int pi = 0;
     for (const cJSON *part = content->child; part; part = part->next, pi++) {
@@ -169,7 +193,9 @@ static int parse_content(const cJSON *content, int mi, srv_request *req, const s
         if (!strcmp(type->valuestring, "text")) {
             const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
             if (!cJSON_IsString(t)) return BAD(param, "a text part needs a string 'text'");
-            if (append_text(&msg->text, t->valuestring, text_total, lim->max_text, err, param)) return -1;
+            if (append_text(&msg->text, t->valuestring, text_total, lim->max_text, err, param) ||
+                push_part(msg, t->valuestring, -1, err, param))
+                return -1;
         } else if (!strcmp(type->valuestring, "image_url")) {
             if (msg->role != SRV_ROLE_USER) return BAD(param, "only user messages may hold images");
             const cJSON *iu = cJSON_GetObjectItemCaseSensitive(part, "image_url");
@@ -185,6 +211,7 @@ static int parse_content(const cJSON *content, int mi, srv_request *req, const s
                 return -1;
             req->n_images++;
             msg->n_images++;
+            if (push_part(msg, NULL, req->n_images - 1, err, param)) return -1;
         } else {
             return BAD(param, "unsupported content part type '%.40s' (text and image_url are)", type->valuestring);
         }
@@ -323,7 +350,11 @@ int srv_request_parse(const char *body, size_t n, const srv_limits *lim, srv_req
 
 void srv_request_free(srv_request *req) {
     if (!req) return;
-    for (int i = 0; i < req->n_messages; i++) free(req->messages[i].text);
+    for (int i = 0; i < req->n_messages; i++) {
+        free(req->messages[i].text);
+        for (int j = 0; j < req->messages[i].n_parts; j++) free(req->messages[i].parts[j].text);
+        free(req->messages[i].parts);
+    }
     free(req->messages);
     for (int i = 0; i < req->n_images; i++) free(req->images[i].data);
     free(req->images);

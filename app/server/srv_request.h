@@ -32,10 +32,19 @@ typedef struct srv_image {
     uint64_t digest;         /* FNV-1a 64 of the bytes (the prompt cache compares images by it) */
 } srv_image;
 
+/* One part of a message's content, in order: text or an image. Text parts that follow each other are joined
+ * by "\n" into one, a text part after an image is not (llama-server's rule for content with media). */
+typedef struct srv_part {
+    char *text;              /* a text part, or NULL */
+    int image;               /* else the image: req->images[image] */
+} srv_part;
+
 typedef struct srv_message {
     srv_role role;
     char *text;              /* the text parts joined by "\n" ("" if none) */
     int first_image, n_images; /* images of this message: req->images[first_image .. +n_images) */
+    srv_part *parts;         /* [n_parts] the content in order (a string content: one text part) */
+    int n_parts;
 } srv_message;
 
 typedef struct srv_request {

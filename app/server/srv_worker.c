@@ -12,14 +12,25 @@
 
 #include "srv_reply.h"
 
+/* A part of a user turn as the cache remembers it: text, or an image by its digest. */
+typedef struct conv_part {
+    char *text;         /* NULL: an image */
+    uint64_t digest;
+} conv_part;
+
+/* A user turn: its parts in order (consecutive user messages joined by "\n"). */
+typedef struct conv_turn {
+    conv_part *parts;
+    int n;
+} conv_turn;
+
 /* The conversation held in the KV cache: what a request must repeat to continue it. */
 typedef struct srv_conv {
     int valid;
-    int has_image;
-    uint64_t image_digest;
     char *system;       /* NULL: none */
     int n;              /* exchanges completed */
-    char **user, **assistant; /* [n] */
+    conv_turn *user;    /* [n] */
+    char **assistant;   /* [n] */
 } srv_conv;
 
 struct srv_worker {
@@ -36,49 +47,48 @@ struct srv_worker {
     long long n_done;   /* requests finished */
 };
 
+static void turn_free(conv_turn *t) {
+    for (int i = 0; i < t->n; i++) free(t->parts[i].text);
+    free(t->parts);
+    memset(t, 0, sizeof *t);
+}
+
 static void conv_clear(srv_conv *c) {
-    for (int i = 0; i < c->n; i++) free(c->user[i]), free(c->assistant[i]);
+    for (int i = 0; i < c->n; i++) turn_free(&c->user[i]), free(c->assistant[i]);
     free(c->user);
     free(c->assistant);
     free(c->system);
     memset(c, 0, sizeof *c);
 }
 
-static int conv_push(srv_conv *c, const char *u, const char *a) {
-    char **nu = realloc(c->user, (size_t)(c->n + 1) * sizeof *nu);
-    if (!nu) return -1;
-    c->user = nu;
-    char **na = realloc(c->assistant, (size_t)(c->n + 1) * sizeof *na);
-    if (!na) return -1;
-    c->assistant = na;
-    c->user[c->n] = strdup(u);
-    c->assistant[c->n] = strdup(a);
-    if (!c->user[c->n] || !c->assistant[c->n]) {
-        free(c->user[c->n]);
-        free(c->assistant[c->n]);
-        return -1;
-    }
-    c->n++;
-    return 0;
-}
-
 /* ---------------------------------------------------------------- the request as a conversation */
 
-/* system text, image, earlier exchanges and the new question of a request */
+/* A part of a user turn of the request: text, or one of its images (borrowed from the request). */
+typedef struct plan_part {
+    const char *text;       /* NULL: an image */
+    const srv_image *image;
+} plan_part;
+
+typedef struct plan_turn {
+    plan_part *parts;
+    int n;
+} plan_turn;
+
+/* system text, earlier exchanges and the new question of a request */
 typedef struct conv_plan {
     char *system;           /* owned, NULL if none */
-    const srv_image *image; /* NULL if none */
     int n_pairs;
-    char **user, **assistant; /* owned, [n_pairs] (consecutive messages of one role joined by "\n") */
-    char *question;         /* owned */
+    plan_turn *user;        /* [n_pairs] (consecutive user messages joined by a "\n" part) */
+    char **assistant;       /* owned, [n_pairs] (consecutive messages joined by "\n") */
+    plan_turn question;
 } conv_plan;
 
 static void plan_free(conv_plan *p) {
     free(p->system);
-    for (int i = 0; i < p->n_pairs; i++) free(p->user[i]), free(p->assistant[i]);
+    for (int i = 0; i < p->n_pairs; i++) free(p->user[i].parts), free(p->assistant[i]);
     free(p->user);
     free(p->assistant);
-    free(p->question);
+    free(p->question.parts);
     memset(p, 0, sizeof *p);
 }
 
@@ -95,9 +105,28 @@ static char *join(char *a, const char *b) {
     return r;
 }
 
+/* Appends a user message's parts to a turn (after a "\n" part if the turn holds some already). */
+static int turn_append(plan_turn *t, const srv_request *q, const srv_message *m) {
+    plan_part *np = realloc(t->parts, (size_t)(t->n + m->n_parts + 1) * sizeof *np);
+    if (!np) return -1;
+    t->parts = np;
+    if (t->n && m->n_parts) t->parts[t->n++] = (plan_part){"\n", NULL};
+    for (int i = 0; i < m->n_parts; i++)
+        t->parts[t->n++] = m->parts[i].text ? (plan_part){m->parts[i].text, NULL} : (plan_part){NULL, &q->images[m->parts[i].image]};
+    return 0;
+}
+
+/* the turn has an image or text that is not blank */
+static int turn_has_content(const plan_turn *t) {
+    for (int i = 0; i < t->n; i++)
+        if (t->parts[i].image || t->parts[i].text[strspn(t->parts[i].text, " \t\r\n")]) return 1;
+    return 0;
+}
+
 static int make_plan(const srv_request *q, conv_plan *p, srv_error *err) {
     memset(p, 0, sizeof *p);
-    char *u = NULL, *a = NULL;
+    plan_turn u = {0};
+    char *a = NULL;
     int seen_user = 0;
     p->user = calloc((size_t)q->n_messages, sizeof *p->user);
     p->assistant = calloc((size_t)q->n_messages, sizeof *p->assistant);
@@ -106,18 +135,6 @@ static int make_plan(const srv_request *q, conv_plan *p, srv_error *err) {
         const srv_message *m = &q->messages[i];
         char param[32];
         snprintf(param, sizeof param, "messages[%d]", i);
-        if (m->n_images && (i != 0 && seen_user)) {
-            /* images only in the conversation's first user message (the engine holds one image per conversation) */
-            srv_error_set(err, 400, "invalid_request_error", "unsupported_images", param,
-                          "images are taken in the first user message only (one image per conversation for now)");
-            goto fail;
-        }
-        if (m->n_images > 1) {
-            srv_error_set(err, 400, "invalid_request_error", "unsupported_images", param,
-                          "%d images in one message: moevk takes one image per conversation for now", m->n_images);
-            goto fail;
-        }
-        if (m->n_images) p->image = &q->images[m->first_image];
         switch (m->role) {
         case SRV_ROLE_SYSTEM:
             if (seen_user) {
@@ -132,13 +149,14 @@ static int make_plan(const srv_request *q, conv_plan *p, srv_error *err) {
                 p->user[p->n_pairs] = u;
                 p->assistant[p->n_pairs] = a;
                 p->n_pairs++;
-                u = a = NULL;
+                memset(&u, 0, sizeof u);
+                a = NULL;
             }
             seen_user = 1;
-            if (!(u = join(u, m->text))) goto oom;
+            if (turn_append(&u, q, m)) goto oom;
             break;
         case SRV_ROLE_ASSISTANT:
-            if (!u) {
+            if (!seen_user) {
                 srv_error_set(err, 400, "invalid_request_error", NULL, param, "an assistant message must follow a user message");
                 goto fail;
             }
@@ -147,16 +165,16 @@ static int make_plan(const srv_request *q, conv_plan *p, srv_error *err) {
         }
     }
     p->question = u; /* the last message is a user's (srv_request_parse checks it) */
-    if (!p->question[strspn(p->question, " \t\r\n")]) {
-        srv_error_set(err, 400, "invalid_request_error", NULL, "messages", "the last user message has no text");
-        u = NULL;
+    memset(&u, 0, sizeof u);
+    if (!turn_has_content(&p->question)) {
+        srv_error_set(err, 400, "invalid_request_error", NULL, "messages", "the last user message has no text and no image");
         goto fail;
     }
     return 0;
 oom:
     srv_error_set(err, 500, "server_error", NULL, "", "out of memory");
 fail:
-    free(u);
+    free(u.parts);
     free(a);
     plan_free(p);
     return -1;
@@ -164,13 +182,68 @@ fail:
 
 static int same_str(const char *a, const char *b) { return (!a && !b) || (a && b && !strcmp(a, b)); }
 
-/* the KV cache holds the plan's earlier exchanges: only the question is new */
+static int same_turn(const conv_turn *c, const plan_turn *p) {
+    if (c->n != p->n) return 0;
+    for (int i = 0; i < c->n; i++) {
+        if (!c->parts[i].text != !p->parts[i].text) return 0;
+        if (c->parts[i].text ? strcmp(c->parts[i].text, p->parts[i].text) : c->parts[i].digest != p->parts[i].image->digest)
+            return 0;
+    }
+    return 1;
+}
+
+/* the KV cache holds the plan's earlier exchanges (texts and images): only the question is new */
 static int conv_extends(const srv_conv *c, const conv_plan *p, moevk_model *m) {
     if (!c->valid || c->n != p->n_pairs || moevk_chat_turns(m) != c->n || !same_str(c->system, p->system)) return 0;
-    if (c->has_image != (p->image != NULL) || (p->image && c->image_digest != p->image->digest)) return 0;
     for (int i = 0; i < c->n; i++)
-        if (strcmp(c->user[i], p->user[i]) || strcmp(c->assistant[i], p->assistant[i])) return 0;
+        if (!same_turn(&c->user[i], &p->user[i]) || strcmp(c->assistant[i], p->assistant[i])) return 0;
     return 1;
+}
+
+/* Remembers an exchange the KV cache now holds. */
+static int conv_push(srv_conv *c, const plan_turn *u, const char *a) {
+    conv_turn *nu = realloc(c->user, (size_t)(c->n + 1) * sizeof *nu);
+    if (!nu) return -1;
+    c->user = nu;
+    char **na = realloc(c->assistant, (size_t)(c->n + 1) * sizeof *na);
+    if (!na) return -1;
+    c->assistant = na;
+    conv_turn t = {calloc((size_t)u->n + 1, sizeof *t.parts), 0};
+    int bad = !t.parts;
+    for (int i = 0; !bad && i < u->n; i++, t.n++) {
+        if (u->parts[i].text) bad = !(t.parts[i].text = strdup(u->parts[i].text));
+        else t.parts[i].digest = u->parts[i].image->digest;
+    }
+    char *ac = bad ? NULL : strdup(a);
+    if (bad || !ac) {
+        turn_free(&t);
+        return -1;
+    }
+    c->user[c->n] = t;
+    c->assistant[c->n] = ac;
+    c->n++;
+    return 0;
+}
+
+/* Gives a user turn's parts to the engine: they go into its next turn (moevk_chat_turn / _add_turn). */
+static moevk_status feed_parts(moevk_model *m, const plan_turn *t) {
+    moevk_status s = MOEVK_OK;
+    for (int i = 0; s == MOEVK_OK && i < t->n; i++) {
+        const plan_part *pp = &t->parts[i];
+        if (pp->text) {
+            s = moevk_chat_add_text(m, pp->text);
+            continue;
+        }
+        moevk_image img;
+        memset(&img, 0, sizeof img);
+        s = moevk_image_decode(pp->image->data, pp->image->size, "image_url", NULL, &img);
+        if (s == MOEVK_OK) {
+            moevk_chat_image ci = {.image_rgb = img.rgb, .image_w = img.w, .image_h = img.h};
+            s = moevk_chat_add_image(m, &ci);
+        }
+        moevk_image_free(&img);
+    }
+    return s;
 }
 
 /* ---------------------------------------------------------------- generation */
@@ -306,28 +379,18 @@ static void run_job(srv_worker *w, srv_job *j) {
         conv_clear(&w->conv);
         moevk_chat_params cp = moevk_chat_default_params();
         cp.system_prompt = p.system;
-        moevk_image img;
-        memset(&img, 0, sizeof img);
-        if (p.image) {
-            s = moevk_image_decode(p.image->data, p.image->size, "image_url", NULL, &img);
-            cp.image_rgb = img.rgb;
-            cp.image_w = img.w;
-            cp.image_h = img.h;
-        }
-        if (s == MOEVK_OK) s = moevk_chat_start(m, &cp);
-        moevk_image_free(&img);
+        s = moevk_chat_start(m, &cp);
         for (int i = 0; s == MOEVK_OK && i < p.n_pairs; i++) {
-            s = moevk_chat_add_turn(m, p.user[i], p.assistant[i]);
+            s = feed_parts(m, &p.user[i]);
+            if (s == MOEVK_OK) s = moevk_chat_add_turn(m, "", p.assistant[i]);
             if (s == MOEVK_OK && moevk_get_timings(m, &t) == MOEVK_OK)
                 t_replay += t.image_encode_ms + t.prefill_ms, replay_encode += t.image_encode_ms, replay_img += t.n_image_tokens;
         }
         if (s == MOEVK_OK) {
             w->conv.valid = 1;
-            w->conv.has_image = p.image != NULL;
-            w->conv.image_digest = p.image ? p.image->digest : 0;
             if (p.system && !(w->conv.system = strdup(p.system))) w->conv.valid = 0;
             for (int i = 0; i < p.n_pairs && w->conv.valid; i++)
-                if (conv_push(&w->conv, p.user[i], p.assistant[i])) w->conv.valid = 0;
+                if (conv_push(&w->conv, &p.user[i], p.assistant[i])) w->conv.valid = 0;
         }
     }
     int n_before = 0;
@@ -341,7 +404,7 @@ static void run_job(srv_worker *w, srv_job *j) {
     }
     gen_state g = {.w = w, .job = j};
     moevk_gen_params gp = moevk_gen_default_params();
-    gp.prompt = p.question;
+    gp.prompt = NULL; /* the question is in its parts */
     gp.n_predict = q->max_tokens;
     gp.temp = q->temperature;
     gp.top_p = q->top_p;
@@ -350,12 +413,18 @@ static void run_job(srv_worker *w, srv_job *j) {
     gp.user = &g;
     /* a stream's first event goes out with its first text (srv_reply_stream_delta), after the prompt was
      * accepted: until then a refusal can still be an HTTP error */
-    s = moevk_chat_turn(m, &gp);
-    moevk_get_timings(m, &t);
+    int parts_ok = (s = feed_parts(m, &p.question)) == MOEVK_OK;
+    memset(&t, 0, sizeof t);
+    if (parts_ok) {
+        s = moevk_chat_turn(m, &gp);
+        moevk_get_timings(m, &t);
+    }
     if (s != MOEVK_OK && t.n_prompt_tokens == 0) { /* refused before anything ran (e.g. the context is full) */
         error_from_status(s, &err);
         srv_job_fail(j, &err);
-        if (s != MOEVK_ERR_CONTEXT_FULL) conv_clear(&w->conv); /* CONTEXT_FULL changed nothing */
+        /* the cache still holds the earlier exchanges, but the question's parts wait in the engine's next turn:
+         * the next request starts over (moevk_chat_start drops them) */
+        conv_clear(&w->conv);
         free(g.text);
         plan_free(&p);
         return;
@@ -365,7 +434,7 @@ static void run_job(srv_worker *w, srv_job *j) {
     int cancelled = srv_job_cancelled(j);
     /* the cache holds the answer as generated: the next request repeats our text only if we returned all of it */
     if (s == MOEVK_OK && !g.stopped && !cancelled && w->conv.valid) {
-        if (conv_push(&w->conv, p.question, g.text ? g.text : "")) w->conv.valid = 0;
+        if (conv_push(&w->conv, &p.question, g.text ? g.text : "")) w->conv.valid = 0;
     } else {
         w->conv.valid = 0;
     }

@@ -130,6 +130,7 @@ typedef struct view_app {
     int q_len;
     int q_focus;                // typing goes to the question box
     int chat_scroll;            // history lines scrolled back from the newest (0: follow)
+    char add_path[1024];        // an image dropped during a conversation, waiting for A (add) / N (start over); "" none
     // per-patch overlay on the frame
     int overlay_on;
     int overlay_layer;

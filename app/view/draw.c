@@ -568,7 +568,7 @@ static void draw_help(view_app *app) {
         {"", "hover an overlay region: its experts at every layer"},
         {"", "wheel over the questions: scroll the conversation"},
         {"", "drop images, folders or a .gguf model on the window"},
-        {"", ""},
+        {"", "an image dropped during a conversation: A adds it, N starts over"},
     };
     int x = app->W / 2 - 300, y = 60;
     fill(r, (SDL_Rect){x - 20, y - 20, 640, app->H - 100}, (SDL_Color){33, 36, 43, 245});

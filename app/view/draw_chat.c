@@ -120,11 +120,28 @@ void view_draw_chat(view_app *app) {
 
 /* ---------------------------------------------------------------- overlay */
 
-/* Collects the top-1 expert of every image token (turn 0, in order: row-major
- * over the image grid) at the selected layer. */
+/* The conversation's image on screen: the last one a turn added (its grid once
+ * that turn is done), else the caption's, image 0. */
+static int shown_image(const view_app *app, int *gx, int *gy) {
+    for (int i = app->cap.n_turns - 1; i >= 0; i--) {
+        const view_turn *t = &app->cap.turns[i];
+        if (t->image >= 0) {
+            *gx = t->img_nx;
+            *gy = t->img_ny;
+            return t->image;
+        }
+    }
+    *gx = app->cap.img_nx;
+    *gy = app->cap.img_ny;
+    return 0;
+}
+
+/* Collects the top-1 expert of every token of the image on screen (in order:
+ * row-major over its grid) at the selected layer. */
 void view_update_overlay(view_app *app) {
     const view_routing *rt = &app->cap.routing;
-    int gx = app->cap.img_nx, gy = app->cap.img_ny, L = rt->n_layers;
+    int gx = 0, gy = 0, L = rt->n_layers;
+    int shown = shown_image(app, &gx, &gy);
     app->overlay_n = 0;
     app->overlay_gx = gx;
     app->overlay_gy = gy;
@@ -141,7 +158,7 @@ void view_update_overlay(view_app *app) {
     }
     int n = 0;
     for (int i = 0; i < rt->n_tok && n < gx * gy; i++)
-        if (rt->kind[i] == MOEVK_TOKEN_IMAGE && rt->turn[i] == 0)
+        if (rt->kind[i] == MOEVK_TOKEN_IMAGE && rt->image[i] == shown)
             app->overlay_experts[n++] = rt->ids[((size_t)i * L + (size_t)app->overlay_layer) * rt->k];
     app->overlay_n = n == gx * gy ? n : 0;  // all or nothing: a partial grid would misplace regions
 }
@@ -287,9 +304,10 @@ void view_draw_region_tooltip(view_app *app) {
     int i = app->hover_region;
     if (i < 0 || i >= app->overlay_n) return;
     const view_routing *rt = &app->cap.routing;
-    int L = rt->n_layers, k = rt->k, rec = -1;
+    int L = rt->n_layers, k = rt->k, rec = -1, gx, gy;
+    int shown = shown_image(app, &gx, &gy);
     for (int j = 0, n = 0; j < rt->n_tok; j++)
-        if (rt->kind[j] == MOEVK_TOKEN_IMAGE && rt->turn[j] == 0 && n++ == i) {
+        if (rt->kind[j] == MOEVK_TOKEN_IMAGE && rt->image[j] == shown && n++ == i) {
             rec = j;
             break;
         }

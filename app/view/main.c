@@ -105,8 +105,29 @@ static void screenshot_key(view_app *app) {
     if (view_save_screenshot(app, path)) view_banner_add(app, "saved %s (+ .routing.json)", path);
 }
 
+static void add_image(view_app *app);
+static void start_over(view_app *app, const char *path);
+
 void view_handle_key(view_app *app, SDL_Keycode key) {
     if (app->q_focus && view_question_key(app, key)) return;
+    if (app->add_path[0]) {  // an image dropped during a conversation waits: A adds it, N starts over, Esc neither
+        if (key == SDLK_a) {
+            add_image(app);
+            return;
+        }
+        if (key == SDLK_n) {
+            char path[sizeof app->add_path];
+            snprintf(path, sizeof path, "%s", app->add_path);
+            app->add_path[0] = 0;
+            start_over(app, path);
+            return;
+        }
+        if (key == SDLK_ESCAPE) {
+            app->add_path[0] = 0;
+            view_banner_add(app, "the dropped image was left out");
+            return;
+        }
+    }
     switch (key) {
     case SDLK_RETURN:
     case SDLK_KP_ENTER:
@@ -165,11 +186,62 @@ static void drop_gguf(view_app *app, const char *path) {
     if (!f) view_banner_add(app, "no %s next to the model: loading it without vision", guess);
 }
 
+/* A conversation is on: the frame on screen has a finished caption from a model that reads images. */
+static int conversation_on(const view_app *app) {
+    return app->frame.rgb && !app->use_camera && app->cap.frame_seq == app->frame_seq && app->cap.done &&
+           !app->cap.failed && !app->cap.cancelled && app->wst.state == VIEW_MODEL_READY && app->wst.info.has_vision;
+}
+
+/* Adds the image waiting in add_path to the conversation: it goes on screen and
+ * its caption is the conversation's next turn (the earlier images stay in it). */
+static void add_image(view_app *app) {
+    char path[sizeof app->add_path];
+    snprintf(path, sizeof path, "%s", app->add_path);
+    app->add_path[0] = 0;
+    if (!conversation_on(app)) {
+        view_banner_add(app, "the conversation ended before %s could join it: drop it again", path);
+        return;
+    }
+    if (app->wst.asking) {
+        view_banner_add(app, "still answering the last question: drop %s again when it is done", path);
+        return;
+    }
+    view_image img;
+    char err[600];
+    int dw = 0, dh = 0;
+    if (!view_image_load(path, &img, err, sizeof err, &dw, &dh)) {
+        view_banner_add(app, "%s", err);
+        return;
+    }
+    uint64_t next = app->frame_seq + 1;  // view_set_frame's sequence for the image
+    if (!view_worker_add_image(app->worker, &img, NULL, app->frame_seq, next)) {
+        view_image_free(&img);
+        view_banner_add(app, "cannot add %s to the conversation now: drop it again", path);
+        return;
+    }
+    const char *base = strrchr(path, '/');
+    view_set_frame(app, &img, base ? base + 1 : path, 0);
+    app->submitted_seq = app->frame_seq;  // the worker has it, as part of the conversation
+    app->wst.asking = 1;                  // until the next status poll says otherwise
+    app->chat_scroll = 0;
+}
+
 static void handle_drop(view_app *app, const char *path) {
     if (ends_with(path, ".gguf")) {
         drop_gguf(app, path);
         return;
     }
+    struct stat st;
+    if (conversation_on(app) && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {  // one image: ask what to do with it
+        snprintf(app->add_path, sizeof app->add_path, "%s", path);
+        const char *base = strrchr(path, '/');
+        view_banner_add(app, "%s: A adds it to this conversation, N starts over with it", base ? base + 1 : path);
+        return;
+    }
+    start_over(app, path);
+}
+
+static void start_over(view_app *app, const char *path) {
     int first = view_files_add(&app->files, path);
     if (first < 0) {
         view_banner_add(app, "nothing to show in %s", path);

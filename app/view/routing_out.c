@@ -23,6 +23,7 @@ int view_write_routing_json(view_app *app, const char *path) {
         .weights = r->weights,
         .layer_ids = NULL,
         .turn = r->turn,
+        .image = r->image,
     };
     moevk_status st = routing_json_write_file(path, &in);
     free(kind);

@@ -10,6 +10,7 @@ void view_routing_free(view_routing *r) {
     free(r->token);
     free(r->pos);
     free(r->turn);
+    free(r->image);
     free(r->ids);
     free(r->weights);
     memset(r, 0, sizeof *r);
@@ -39,7 +40,8 @@ int view_routing_reserve(view_routing *r, int n) {
     while (cap < n) cap *= 2;
     size_t per = (size_t)r->n_layers * (size_t)r->k;
     if (!grow((void **)&r->kind, 1, cap) || !grow((void **)&r->token, sizeof(int32_t), cap) ||
-        !grow((void **)&r->pos, sizeof(int32_t), cap) || !grow((void **)&r->turn, sizeof(int32_t), cap) || !grow((void **)&r->ids, sizeof(int32_t) * per, cap) ||
+        !grow((void **)&r->pos, sizeof(int32_t), cap) || !grow((void **)&r->turn, sizeof(int32_t), cap) ||
+        !grow((void **)&r->image, sizeof(int32_t), cap) || !grow((void **)&r->ids, sizeof(int32_t) * per, cap) ||
         !grow((void **)&r->weights, sizeof(float) * per, cap))
         return 0;
     r->cap_tok = cap;
@@ -56,6 +58,7 @@ int view_routing_copy(view_routing *dst, const view_routing *src) {
         memcpy(dst->token, src->token, n * sizeof(int32_t));
         memcpy(dst->pos, src->pos, n * sizeof(int32_t));
         memcpy(dst->turn, src->turn, n * sizeof(int32_t));
+        memcpy(dst->image, src->image, n * sizeof(int32_t));
         memcpy(dst->ids, src->ids, n * per * sizeof(int32_t));
         memcpy(dst->weights, src->weights, n * per * sizeof(float));
     }

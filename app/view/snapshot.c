@@ -123,7 +123,8 @@ static int write_view_json(view_app *app, const char *png, const char *path) {
         const view_turn *t = &c->turns[i];
         fprintf(f, ",\n    {\"role\": \"user\", \"text\": ");
         json_str(f, t->user);
-        fprintf(f, ", \"turn\": %d},\n    {\"role\": \"assistant\", \"text\": ", t->turn);
+        fprintf(f, ", \"turn\": %d, \"image\": %d, \"image_grid\": [%d, %d]},\n    {\"role\": \"assistant\", \"text\": ",
+                t->turn, t->image, t->img_nx, t->img_ny);
         json_str(f, t->answer ? t->answer : "");
         fprintf(f, ", \"turn\": %d, \"done\": %s, \"failed\": %s, \"error\": ", t->turn, t->done ? "true" : "false",
                 t->failed ? "true" : "false");

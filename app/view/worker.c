@@ -28,6 +28,7 @@ struct view_worker {
     int pending_preempt;
     char *ask_text;         // a question waiting for the worker (NULL: none)
     uint64_t ask_seq;       // the frame it is about
+    view_image add_img;     // an image the question adds to the conversation first (rgb NULL: none)
     // published, under mu
     view_model_state state;
     char stage[64];
@@ -240,6 +241,7 @@ static void sync_routing(view_worker *w) {
         r->token[i] = tr.token;
         r->pos[i] = tr.pos;
         r->turn[i] = tr.turn;
+        r->image[i] = tr.image;
         memcpy(r->ids + (size_t)i * per, w->tmp_ids, per * sizeof(int32_t));
         memcpy(r->weights + (size_t)i * per, w->tmp_w, per * sizeof(float));
         r->n_tok = i + 1;
@@ -449,15 +451,20 @@ static void run_turn(view_worker *w, char *question, uint64_t seq) {
         char msg[700];
         snprintf(msg, sizeof msg, "question dropped: %s", why);
         push_message(w, msg);
+        view_image_free(&w->add_img);  // an image it would have added goes with it
         w->asking = 0;
         w->version++;
         pthread_mutex_unlock(&w->mu);
         free(question);
         return;
     }
+    view_image add = w->add_img;  // an image this turn adds (view_worker_add_image)
+    memset(&w->add_img, 0, sizeof w->add_img);
     view_turn *t = &c->turns[c->n_turns];
     free(t->user);
     t->user = question;  // owned by the turn from here
+    t->image = add.rgb ? moevk_chat_images(w->model) : -1;  // the images so far are prefilled: the next index
+    t->img_nx = t->img_ny = 0;
     t->answer_len = 0;
     if (t->answer) t->answer[0] = 0;
     t->done = t->failed = 0;
@@ -471,12 +478,19 @@ static void run_turn(view_worker *w, char *question, uint64_t seq) {
     w->version++;
     pthread_mutex_unlock(&w->mu);
 
+    moevk_status st = MOEVK_OK;
+    if (add.rgb) {
+        moevk_chat_image ci = {.image_rgb = add.rgb, .image_w = add.w, .image_h = add.h};
+        if (w->image_max_tokens > 0) ci.image_max_tokens = w->image_max_tokens;
+        st = moevk_chat_add_image(w->model, &ci);
+        view_image_free(&add);
+    }
     moevk_gen_params gp = moevk_gen_default_params();
     gp.prompt = question;
     if (w->n_predict > 0) gp.n_predict = w->n_predict;
     gp.on_token = on_answer_token;
     gp.user = w;
-    moevk_status st = moevk_chat_turn(w->model, &gp);
+    if (st == MOEVK_OK) st = moevk_chat_turn(w->model, &gp);
     moevk_timings tm;
     memset(&tm, 0, sizeof tm);
     moevk_get_timings(w->model, &tm);
@@ -485,6 +499,10 @@ static void run_turn(view_worker *w, char *question, uint64_t seq) {
     pthread_mutex_lock(&w->mu);
     sync_routing(w);
     t->timings = tm;
+    if (t->image >= 0 && st == MOEVK_OK) {
+        t->img_nx = tm.image_nx;
+        t->img_ny = tm.image_ny;
+    }
     t->t_done = view_now();
     t->done = 1;
     if (st != MOEVK_OK) {
@@ -583,6 +601,7 @@ void view_worker_stop(view_worker *w) {
     moevk_model_free(w->model);
     view_image_free(&w->pending);
     free(w->ask_text);
+    view_image_free(&w->add_img);
     view_caption_free(&w->cur);
     free(w->tmp_ids);
     free(w->tmp_w);
@@ -632,6 +651,38 @@ int view_worker_ask(view_worker *w, const char *question, uint64_t seq) {
     return ok;
 }
 
+int view_worker_add_image(view_worker *w, const view_image *img, const char *question, uint64_t conv_seq,
+                          uint64_t new_seq) {
+    view_image copy = {0};
+    copy.w = img->w;
+    copy.h = img->h;
+    copy.rgb = malloc((size_t)img->w * img->h * 3);
+    if (!copy.rgb) return 0;
+    memcpy(copy.rgb, img->rgb, (size_t)img->w * img->h * 3);
+    pthread_mutex_lock(&w->mu);
+    view_caption *c = &w->cur;
+    const char *q = question ? question : c->caption_prompt;
+    int ok = !w->asking && c->frame_seq == conv_seq && c->done && !c->failed && !c->cancelled;
+    if (ok) {
+        size_t n = strlen(q) + 1;
+        ok = (w->ask_text = malloc(n)) != NULL;
+        if (ok) {
+            memcpy(w->ask_text, q, n);
+            view_image_free(&w->add_img);
+            w->add_img = copy;
+            copy.rgb = NULL;
+            w->ask_seq = new_seq;
+            c->frame_seq = new_seq;  // the conversation now goes with the added image on screen
+            w->asking = 1;
+            w->version++;
+            pthread_cond_broadcast(&w->cv);
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+    view_image_free(&copy);
+    return ok;
+}
+
 void view_worker_reload(view_worker *w, const char *model_path, const char *mmproj_path) {
     char *mp = dup_or_null(model_path), *pp = dup_or_null(mmproj_path);
     pthread_mutex_lock(&w->mu);
@@ -642,6 +693,7 @@ void view_worker_reload(view_worker *w, const char *model_path, const char *mmpr
     w->reload = 1;
     free(w->ask_text);  // a waiting question was about the old model's conversation
     w->ask_text = NULL;
+    view_image_free(&w->add_img);
     w->asking = 0;
     w->state = VIEW_MODEL_LOADING;
     snprintf(w->stage, sizeof w->stage, "waiting");

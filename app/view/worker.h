@@ -50,6 +50,8 @@ typedef struct view_turn {
     char error[512];
     moevk_timings timings;     // valid when done && !failed
     double t_start, t_first_token, t_done;
+    int image;                 // the image this turn added to the conversation (its index; 0 is the caption's), -1: none
+    int img_nx, img_ny;        // its token grid (known when the turn is done)
 } view_turn;
 
 typedef struct view_caption {
@@ -111,6 +113,14 @@ int view_worker_submit(view_worker *w, const view_image *img, uint64_t seq, doub
  * by then, the question is dropped with a message. Returns 0 (and changes
  * nothing) if a question is already waiting or running, or out of memory. */
 int view_worker_ask(view_worker *w, const char *question, uint64_t seq);
+/* Adds an image (copied) to the conversation of the frame with sequence
+ * conv_seq, and asks question (NULL: the caption's prompt) about it as its next
+ * turn: the image is encoded once, by that turn; the conversation then belongs
+ * to frame new_seq (the added image on screen). Returns 0 (and changes nothing)
+ * if a question waits or runs, the conversation is not that frame's finished
+ * caption, or out of memory. */
+int view_worker_add_image(view_worker *w, const view_image *img, const char *question, uint64_t conv_seq,
+                          uint64_t new_seq);
 /* Loads another model pair (the current one is freed first). */
 void view_worker_reload(view_worker *w, const char *model_path, const char *mmproj_path);
 

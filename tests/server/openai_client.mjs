@@ -1,15 +1,16 @@
-// openai_client.mjs BASE_URL IMAGE Q1 Q2 N — drives `moevk serve` with the official openai package (unchanged
+// openai_client.mjs BASE_URL IMAGE Q1 Q2 N IMAGE2 — drives `moevk serve` with the official openai package (unchanged
 // client code, as a user would write it) and prints one JSON object with what it got, for
 // tests/server_openai.sh to check against `moevk caption` / `moevk chat`.
 import fs from 'node:fs';
 import OpenAI from 'openai';
 
-const [base, imagePath, q1, q2, nStr] = process.argv.slice(2);
+const [base, imagePath, q1, q2, nStr, image2Path] = process.argv.slice(2);
 const n = Number(nStr);
 const client = new OpenAI({ baseURL: base + '/v1', apiKey: process.env.MOEVK_TEST_KEY || 'none', maxRetries: 0 });
 const dataUri = 'data:image/png;base64,' + fs.readFileSync(imagePath).toString('base64');
 const out = {};
-const userImage = (q) => ({ role: 'user', content: [{ type: 'image_url', image_url: { url: dataUri } }, { type: 'text', text: q }] });
+const dataUri2 = 'data:image/png;base64,' + fs.readFileSync(image2Path).toString('base64');
+const userImage = (q, uri = dataUri) => ({ role: 'user', content: [{ type: 'image_url', image_url: { url: uri } }, { type: 'text', text: q }] });
 
 const models = await client.models.list();
 out.models = models.data.map((m) => m.id);
@@ -51,6 +52,21 @@ const raw = Buffer.from(r3.routed_experts, 'base64'); // may sit inside Node's s
 const ids = new Int32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
 out.routing.max_id = Math.max(...ids);
 out.routing.min_id = Math.min(...ids);
+
+// a follow-up that brings a second image: the cache holds the first exchange, only the new image is encoded
+const r4 = await client.chat.completions.create({ model: out.models[0], max_tokens: n, temperature: 0,
+  messages: [userImage(q1), { role: 'assistant', content: out.a1 }, userImage(q2, dataUri2)] });
+out.a4 = r4.choices[0].message.content;
+out.timings4 = r4.timings;
+
+// two images in one message, with the routing: both images' tokens are in the prompt
+const r5 = await client.chat.completions.create({ model: out.models[0], max_tokens: n, temperature: 0, return_routed_experts: true,
+  messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: dataUri } }, { type: 'image_url', image_url: { url: dataUri2 } },
+    { type: 'text', text: q1 }] }] });
+out.a5 = r5.choices[0].message.content;
+out.timings5 = r5.timings;
+out.usage5 = r5.usage;
+out.kinds5 = r5.moevk_routing && r5.moevk_routing.kinds;
 
 // a context overflow is a 400 with code context_length_exceeded
 try {
