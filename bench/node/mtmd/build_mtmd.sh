@@ -5,6 +5,9 @@
 #
 #   bash bench/node/mtmd/build_mtmd.sh [BUILD_DIR]      (default /tmp/moevk-mtmd)
 #   BUILD_DIR/mtmd_ref TEXT.gguf MMPROJ.gguf IMAGE_RGB.u8 W H OUT.f32 [threads] [min_tokens] [runs]
+#   BUILD_DIR/mtmd_chat_ref TEXT.gguf MMPROJ.gguf PROMPT.txt N_GREEDY OUT.i32 [IMAGE_RGB.u8 W H]... [--min-tokens N]
+#     (mtmd_chat_ref.c: a whole prompt with several images through mtmd's helper, then greedy tokens; it also
+#      needs mtmd-helper.cpp and the vendored hashes it uses)
 #
 # node-llama-cpp does not ship libmtmd, and compiling only these ~50 C++ files is much cheaper than a full
 # llama.cpp build. The result runs llama.cpp's image encoder on CPU (e.g. on a tools/gen_synthetic_model.py
@@ -48,3 +51,23 @@ GGML_BACKEND_DIR="$BINS" exec "$OUT/mtmd_ref.bin" "\$@"
 EOF
 chmod +x "$OUT/mtmd_ref"
 echo "built $OUT/mtmd_ref"
+
+# mtmd_chat_ref: the helper (chunk evaluation with llama.cpp's positions) and the hashes it links
+V="$L/vendor"
+hobj="$OUT/obj/helper"
+mkdir -p "$hobj"
+[ -f "$hobj/mtmd-helper.o" ] || g++ -std=c++17 $OPT -fPIC -w -I. -I"$L/include" -I"$L/ggml/include" -I"$V" \
+    -c mtmd-helper.cpp -o "$hobj/mtmd-helper.o"
+[ -f "$hobj/hash.o" ] || g++ -std=c++17 $OPT -fPIC -w -I"$V" -I"$V/hash" -c "$V/hash/hash.cpp" -o "$hobj/hash.o"
+[ -f "$hobj/sha1.o" ] || g++ -std=c++17 $OPT -fPIC -w -I"$V/hash" -x c++ -c "$V/hash/sha1/sha1.c" -o "$hobj/sha1.o"
+[ -f "$hobj/sha256.o" ] || gcc $OPT -fPIC -w -I"$V/hash" -c "$V/hash/sha256/sha256.c" -o "$hobj/sha256.o"
+[ -f "$hobj/xxhash.o" ] || gcc $OPT -fPIC -w -I"$V/hash" -c "$V/hash/xxhash/xxhash.c" -o "$hobj/xxhash.o"
+gcc -std=c11 -O2 -I"$L/tools/mtmd" -I"$L/include" -I"$L/ggml/include" -c "$HERE/mtmd_chat_ref.c" -o "$OUT/obj/mtmd_chat_ref.o"
+g++ -o "$OUT/mtmd_chat_ref.bin" "$OUT/obj/mtmd_chat_ref.o" "$hobj"/*.o "$OUT"/obj/*.cpp.o \
+    "$BINS/libllama.v0.5.0.so" "$BINS/libggml.v0.5.0.so" "$BINS/libggml-base.so" -Wl,-rpath,"$BINS" -lpthread -lm -ldl
+cat >"$OUT/mtmd_chat_ref" <<EOF
+#!/bin/sh
+GGML_BACKEND_DIR="$BINS" exec "$OUT/mtmd_chat_ref.bin" "\$@"
+EOF
+chmod +x "$OUT/mtmd_chat_ref"
+echo "built $OUT/mtmd_chat_ref"
