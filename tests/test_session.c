@@ -361,13 +361,16 @@ static void test_bad_calls(void **state) {
     gp.prompt = "hello";
     assert_int_equal(moevk_chat_turn(NULL, &gp), MOEVK_ERR_INVALID_ARG);
     assert_int_equal(moevk_chat_start(g_model, NULL), MOEVK_ERR_INVALID_ARG);
-    start_image(g_model);
+    /* nothing to ask: no question and no image added (a pending image alone is a turn: test_several_images) */
+    moevk_chat_params cp0 = moevk_chat_default_params();
+    TU_OK(moevk_chat_start(g_model, &cp0));
     moevk_timings t;
     gp.prompt = "";
     assert_int_equal(moevk_chat_turn(g_model, &gp), MOEVK_ERR_INVALID_ARG);
     assert_non_null(strstr(moevk_last_error(), "empty"));
     gp.prompt = "  \n ";
     assert_int_equal(moevk_chat_turn(g_model, &gp), MOEVK_ERR_INVALID_ARG);
+    start_image(g_model);
     gp.prompt = "what?";
     gp.image_path = g_img;
     assert_int_equal(moevk_chat_turn(g_model, &gp), MOEVK_ERR_INVALID_ARG);

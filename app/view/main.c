@@ -220,7 +220,9 @@ static void add_image(view_app *app) {
         return;
     }
     const char *base = strrchr(path, '/');
-    view_set_frame(app, &img, base ? base + 1 : path, 0);
+    char name[256];  // the file name as the frame's name (a long one is cut)
+    snprintf(name, sizeof name, "%.255s", base ? base + 1 : path);
+    view_set_frame(app, &img, name, 0);
     app->submitted_seq = app->frame_seq;  // the worker has it, as part of the conversation
     app->wst.asking = 1;                  // until the next status poll says otherwise
     app->chat_scroll = 0;
