@@ -56,7 +56,8 @@ PYEOF
 # the scratch reserve is sized by the micro-batch, not the context: a budget too small to load names it, the
 # same at -c 64 and -c 256 (text only; what still depends on -c is attention's key-side buffers, KiB here)
 scratch() {
-    "$CLI" caption -m "$G/text.gguf" -p hi -n 1 --device-mem 1 -c "$1" -ub 32 2>&1 | sed -n 's/.*scratch reserve \([0-9.]*\).*/\1/p' | head -1
+    { "$CLI" caption -m "$G/text.gguf" -p hi -n 1 --device-mem 1 -c "$1" -ub 32 2>&1 || true; } |
+        sed -n 's/.*scratch reserve \([0-9.]*\).*/\1/p' | head -1
 }
 s64=$(scratch 64)
 s256=$(scratch 256)
