@@ -182,7 +182,9 @@ static void budgets(const char *text, const char *mmproj, const char *image, int
             else assert_in_range(S, info.n_expert_used, info.n_expert_used + 1);
             first = 0;
         }
-        seen_k |= S == info.n_expert_used;
+        /* top-k per layer seen (for a model whose MiB holds several slots a layer, the whole-MiB minimum may
+         * already hold k + 1: that is the fewest slots a budget in MiB can give) */
+        seen_k |= S == info.n_expert_used || (!exact && mib == lo && S == info.n_expert_used + 1);
         if (S >= info.n_expert) break; /* all resident again */
         mib++; /* every other MiB: still several slot counts per model, and a bounded run time (ASan in CI) */
     }
