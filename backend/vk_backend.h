@@ -137,6 +137,39 @@ void *vk_buffer_map(vk_buffer *b);
 moevk_status vk_upload(vk_ctx *ctx, vk_buffer *dst, uint64_t dst_off, const void *src, uint64_t size);
 moevk_status vk_download(vk_ctx *ctx, vk_buffer *src, uint64_t src_off, void *dst, uint64_t size);
 
+/* A batch of uploads that reaches the device in one submission (the expert
+ * cache fetches a layer's missing experts this way: docs/EXPERT_CACHE.md).
+ * vk_upload_batch_add says where to write a region's bytes; the caller
+ * writes them there (e.g. repacks straight into it); vk_upload_batch_end
+ * makes every region visible to later compute. Unified memory model: `where`
+ * is the device buffer itself, nothing is submitted. Staging model: `where`
+ * is a place in the context's staging buffer; the regions are copied by one
+ * command buffer when the batch ends (and by one more each time the staging
+ * buffer fills); a region larger than the staging buffer gets a host buffer
+ * of its own, copied in chunks.
+ * Contract: between begin and end the context's transfer state is held
+ * (other uploads, downloads, buffer creations and submits of this context
+ * wait): write the bytes, nothing else. end follows every begin, also after
+ * an error; the first error is the one end returns. */
+enum { VK_UPLOAD_BATCH_MAX = 96 }; /* regions per submission */
+typedef struct vk_upload_batch {
+    vk_ctx *ctx;
+    int locked;               /* the staging model holds ctx->lock from the first add to end */
+    moevk_status status;      /* first error */
+    uint64_t used;            /* staging bytes taken by the pending regions */
+    int n;                    /* pending regions */
+    struct { vk_buffer *dst; uint64_t dst_off, src_off, size; } r[VK_UPLOAD_BATCH_MAX];
+    vk_buffer *big_dst;       /* a region larger than staging, written by the caller into big */
+    uint64_t big_off, big_size;
+    void *big;
+    uint32_t submits;         /* submissions made (0 under the unified model) */
+    uint64_t bytes;           /* bytes of every region added */
+} vk_upload_batch;
+
+void vk_upload_batch_begin(vk_ctx *ctx, vk_upload_batch *b);
+moevk_status vk_upload_batch_add(vk_upload_batch *b, vk_buffer *dst, uint64_t dst_off, uint64_t size, void **where);
+moevk_status vk_upload_batch_end(vk_upload_batch *b);
+
 /* Device bytes currently allocated through the sub-allocator. */
 uint64_t vk_ctx_allocated_bytes(const vk_ctx *ctx);
 /* The budget (bytes), the VkDeviceMemory held in device-local heaps now and

@@ -109,6 +109,8 @@ struct vk_ctx {
  * remembers VK_ERROR_DEVICE_LOST. vk_fence_wait does the same for waits. */
 VkResult vk_queue_submit(vk_ctx *ctx, const VkSubmitInfo *si, VkFence fence);
 VkResult vk_fence_wait(vk_ctx *ctx, VkFence fence);
+/* Staged copy host <-> buf (vk_memory.c; caller holds ctx->lock). */
+moevk_status vk_staged_copy(vk_ctx *ctx, vk_buffer *buf, uint64_t off, void *host, uint64_t size, int to_device);
 
 /* ------------------------------------------------------------ streams */
 

@@ -341,8 +341,9 @@ uint64_t vk_buffer_size(const vk_buffer *b) { return b ? b->size : 0; }
 void *vk_buffer_map(vk_buffer *b) { return b ? b->mapped : NULL; }
 uint64_t vk_ctx_allocated_bytes(const vk_ctx *ctx) { return ctx ? ctx->allocated : 0; }
 
-/* Copies between the staging buffer and buf through the transfer command buffer. */
-static moevk_status staged_copy(vk_ctx *ctx, vk_buffer *buf, uint64_t off, void *host, uint64_t size, int to_device) {
+/* Copies between host memory and buf through the staging buffer and the
+ * transfer command buffer, one chunk of staging at a time (caller holds ctx->lock). */
+moevk_status vk_staged_copy(vk_ctx *ctx, vk_buffer *buf, uint64_t off, void *host, uint64_t size, int to_device) {
     if (!ctx->staging) MVK_TRY(vk_buffer_create(ctx, staging_bytes(ctx), VK_MEM_HOST, &ctx->staging));
     const uint64_t chunk = ctx->staging->size;
     if (!ctx->staging->mapped) return mvk_fail(MOEVK_ERR_VULKAN, "staging buffer is not host-visible");
@@ -397,7 +398,7 @@ moevk_status vk_upload(vk_ctx *ctx, vk_buffer *dst, uint64_t dst_off, const void
         return MOEVK_OK;
     }
     pthread_mutex_lock(&ctx->lock);
-    moevk_status s = staged_copy(ctx, dst, dst_off, (void *)src, size, 1);
+    moevk_status s = vk_staged_copy(ctx, dst, dst_off, (void *)src, size, 1);
     pthread_mutex_unlock(&ctx->lock);
     return s;
 }
@@ -410,7 +411,7 @@ moevk_status vk_download(vk_ctx *ctx, vk_buffer *src, uint64_t src_off, void *ds
         return MOEVK_OK;
     }
     pthread_mutex_lock(&ctx->lock);
-    moevk_status s = staged_copy(ctx, src, src_off, dst, size, 0);
+    moevk_status s = vk_staged_copy(ctx, src, src_off, dst, size, 0);
     pthread_mutex_unlock(&ctx->lock);
     return s;
 }

@@ -13,6 +13,8 @@ static void add(moevk_cache_counters *o, const mvk_xc_count *c) {
     o->bytes_streamed += c->bytes;
     o->pred_total += c->pred_total;
     o->pred_hits += c->pred_hits;
+    o->fetch_batches += c->batches;
+    o->copy_submits += c->submits;
     o->stall_ms += c->stall_ms;
 }
 

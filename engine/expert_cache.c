@@ -1,7 +1,8 @@
 /* expert_cache.c — the routing-aware expert cache (see expert_cache.h and
  * docs/EXPERT_CACHE.md). Host side only: the slot table, eviction, fetches
- * from the mmap'd GGUF into the device pools (vk_upload: a memcpy on UMA
- * devices and lavapipe, a staged copy on discrete GPUs) and the counters. */
+ * from the mmap'd GGUF into the device pools (a layer's misses in one upload
+ * batch: written in place on UMA devices and lavapipe, one staged submission
+ * on discrete GPUs) and the counters. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,6 +29,8 @@ void mvk_xc_free(mvk_xcache *c) {
         free(l->pred);
         free(l->pf_new);
         free(l->pf_victim);
+        free(l->miss_e);
+        free(l->miss_s);
     }
     free(c->L);
     c->L = NULL;
@@ -46,6 +49,8 @@ moevk_status mvk_xc_init(mvk_xcache *c, vk_ctx *ctx, const gguf_tensor_info *con
     c->policy = pol && !strcmp(pol, "lfu") ? MVK_XC_LFU : MVK_XC_LRU;
     const char *pf = getenv("MOEVK_PREFETCH");
     c->prefetch = pf && pf[0] == '0' ? MVK_PF_OFF : pf && pf[0] == '1' ? MVK_PF_ON : MVK_PF_AUTO;
+    const char *bt = getenv("MOEVK_XC_BATCH");
+    c->batch = !(bt && bt[0] == '0');
     c->slot_bytes = 0;
     for (int il = 0; il < n_layer; il++) {
         mvk_xc_layer *l = &c->L[il];
@@ -58,7 +63,10 @@ moevk_status mvk_xc_init(mvk_xcache *c, vk_ctx *ctx, const gguf_tensor_info *con
         l->pred = malloc((size_t)k * sizeof *l->pred);
         l->pf_new = malloc((size_t)k * sizeof *l->pf_new);
         l->pf_victim = malloc((size_t)k * sizeof *l->pf_victim);
-        if (!l->slot_of || !l->freq || !l->expert_of || !l->last_use || !l->pinned || !l->pred || !l->pf_new || !l->pf_victim) {
+        l->miss_e = malloc((size_t)S * sizeof *l->miss_e);
+        l->miss_s = malloc((size_t)S * sizeof *l->miss_s);
+        if (!l->slot_of || !l->freq || !l->expert_of || !l->last_use || !l->pinned || !l->pred || !l->pf_new || !l->pf_victim ||
+            !l->miss_e || !l->miss_s) {
             mvk_xc_free(c);
             return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
         }
@@ -86,31 +94,53 @@ moevk_status mvk_xc_init(mvk_xcache *c, vk_ctx *ctx, const gguf_tensor_info *con
     return MOEVK_OK;
 }
 
-/* Copies expert e of layer l into slot s. The pools hold the device layout:
- * the file's bytes for F32/F16/BF16, quantised rows repacked
- * (mvk_repack_rows) through a host buffer. */
-static moevk_status fetch(vk_ctx *ctx, mvk_xc_layer *l, int e, int s, mvk_xc_count *cnt) {
+/* The copy of expert e of layer l into slot s, in batch b. The pools hold
+ * the device layout: the file's bytes for F32/F16/BF16, quantised rows
+ * repacked (mvk_repack_rows) straight into the place the batch gives. */
+static moevk_status fetch_into(vk_upload_batch *b, mvk_xc_layer *l, int e, int s, mvk_xc_count *cnt) {
     for (int p = 0; p < 3; p++) {
         const gguf_tensor_info *ti = l->src[p];
         const char *src = (const char *)ti->data + (uint64_t)e * l->src_bytes[p];
-        moevk_status st;
-        if (mvk_type_is_quant(ti->type)) {
-            void *tmp = malloc(l->part_bytes[p]);
-            if (!tmp) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "expert cache: repacking expert %d of '%s'", e, ti->name);
-            mvk_repack_rows(ti->type, src, tmp, ti->ne[0], ti->ne[1]);
-            st = vk_upload(ctx, l->pool[p], (uint64_t)s * l->part_bytes[p], tmp, l->part_bytes[p]);
-            free(tmp);
-        } else {
-            st = vk_upload(ctx, l->pool[p], (uint64_t)s * l->part_bytes[p], src, l->part_bytes[p]);
-        }
-        if (st != MOEVK_OK) return mvk_fail_ctx(st, "expert cache: fetching expert %d of '%s'", e, l->src[p]->name);
+        void *dst = NULL;
+        moevk_status st = vk_upload_batch_add(b, l->pool[p], (uint64_t)s * l->part_bytes[p], l->part_bytes[p], &dst);
+        if (st != MOEVK_OK) return mvk_fail_ctx(st, "expert cache: fetching expert %d of '%s'", e, ti->name);
+        if (mvk_type_is_quant(ti->type)) mvk_repack_rows(ti->type, src, dst, ti->ne[0], ti->ne[1]);
+        else memcpy(dst, src, l->part_bytes[p]);
         cnt->bytes += l->part_bytes[p];
     }
-    int old = l->expert_of[s];
-    if (old >= 0) l->slot_of[old] = -1;
-    l->expert_of[s] = e;
-    l->slot_of[e] = s;
     return MOEVK_OK;
+}
+
+/* Fetches experts es[0..n) of layer l into slots ss[0..n): one upload batch
+ * (one submission under the staging model) for all of them, or one batch
+ * per expert when batching is off (MOEVK_XC_BATCH=0, for comparisons). The
+ * slot table is updated first; a failed copy leaves those slots empty. */
+static moevk_status fetch_many(const mvk_xcache *c, vk_ctx *ctx, mvk_xc_layer *l, const int *es, const int *ss, int n,
+                               mvk_xc_count *cnt) {
+    for (int i = 0; i < n; i++) {
+        int old = l->expert_of[ss[i]];
+        if (old >= 0) l->slot_of[old] = -1;
+        l->expert_of[ss[i]] = es[i];
+        l->slot_of[es[i]] = ss[i];
+    }
+    moevk_status st = MOEVK_OK;
+    for (int i0 = 0; i0 < n && st == MOEVK_OK;) {
+        int i1 = c->batch ? n : i0 + 1;
+        vk_upload_batch b;
+        vk_upload_batch_begin(ctx, &b);
+        for (int i = i0; i < i1 && st == MOEVK_OK; i++) st = fetch_into(&b, l, es[i], ss[i], cnt);
+        moevk_status e = vk_upload_batch_end(&b);
+        if (st == MOEVK_OK && e != MOEVK_OK) st = mvk_fail_ctx(e, "expert cache: copying %d experts", i1 - i0);
+        cnt->batches++;
+        cnt->submits += b.submits;
+        i0 = i1;
+    }
+    if (st != MOEVK_OK)
+        for (int i = 0; i < n; i++) {
+            l->slot_of[es[i]] = -1;
+            l->expert_of[ss[i]] = -1;
+        }
+    return st;
 }
 
 /* The unpinned slot to reuse: an empty one, else the least recently used
@@ -165,16 +195,19 @@ moevk_status mvk_xc_resolve(mvk_xcache *c, vk_ctx *ctx, int il, const int32_t *i
             }
         }
     }
-    /* pass 2: fetch the misses into unpinned slots */
-    double t0 = 0;
+    /* pass 2: the misses, each given an unpinned slot, then fetched together */
+    int *miss_e = l->miss_e, *miss_s = l->miss_s, nm = 0; /* at most S distinct misses */
     for (int i = 0; i < n; i++) {
         int e = ids[i];
         if (e < 0 || l->slot_of[e] >= 0) continue;
+        int dup = 0;
+        for (int j = 0; j < nm; j++) dup |= miss_e[j] == e;
+        if (dup) continue;
         int s = victim(c, l);
-        if (s < 0) return mvk_fail(MOEVK_ERR_INTERNAL, "expert cache: layer %d needs more than its %d slots at once", il, l->S);
-        if (t0 == 0) t0 = now_ms();
-        MVK_TRY(fetch(ctx, l, e, s, cnt));
+        if (s < 0 || nm == l->S) return mvk_fail(MOEVK_ERR_INTERNAL, "expert cache: layer %d needs more than its %d slots at once", il, l->S);
         l->pinned[s] = 1;
+        miss_e[nm] = e;
+        miss_s[nm++] = s;
         cnt->uses++;
         cnt->misses++;
         l->freq[e]++;
@@ -183,7 +216,15 @@ moevk_status mvk_xc_resolve(mvk_xcache *c, vk_ctx *ctx, int il, const int32_t *i
             for (int j = 0; j < c->k; j++) cnt->pred_hits += l->pred[j] == e;
         }
     }
-    if (t0 != 0) cnt->stall_ms += now_ms() - t0;
+    if (nm) {
+        double t0 = now_ms();
+        moevk_status st = fetch_many(c, ctx, l, miss_e, miss_s, nm, cnt);
+        cnt->stall_ms += now_ms() - t0;
+        if (st != MOEVK_OK) {
+            mvk_xc_unpin(c, il);
+            return st;
+        }
+    }
     for (int i = 0; i < n; i++) {
         int e = ids[i];
         slots[i] = e < 0 ? -1 : l->slot_of[e];
@@ -224,8 +265,11 @@ moevk_status mvk_xc_prefetch(mvk_xcache *c, vk_ctx *ctx, int il, const int32_t *
     }
     mvk_xc_unpin(c, il);
     int on = c->prefetch == MVK_PF_ON || l->pf_gain >= l->pf_loss;
-    for (int i = 0; on && i < m; i++) {
-        MVK_TRY(fetch(ctx, l, l->pf_new[i], slot[i], cnt));
+    if (!on || m == 0) return MOEVK_OK;
+    int es[64];
+    for (int i = 0; i < m; i++) es[i] = l->pf_new[i];
+    MVK_TRY(fetch_many(c, ctx, l, es, slot, m, cnt));
+    for (int i = 0; i < m; i++) {
         l->last_use[slot[i]] = c->tick;
         cnt->prefetches++;
     }

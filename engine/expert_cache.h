@@ -31,6 +31,8 @@ typedef struct mvk_xc_count {
     uint64_t bytes;         /* bytes copied into slots (demand + prefetch) */
     uint64_t pred_total;    /* experts used at this layer that had a prediction */
     uint64_t pred_hits;     /* ... and were in it */
+    uint64_t batches;       /* upload batches the fetches took (a layer's misses together; MOEVK_XC_BATCH=0: one per expert) */
+    uint64_t submits;       /* device submissions those batches made (0 under the unified memory model) */
     double stall_ms;        /* host time spent on demand fetches */
 } mvk_xc_count;
 
@@ -51,6 +53,7 @@ typedef struct mvk_xc_layer {
      * have fetched) and whom it evicted (would have); scored at the next step */
     int32_t *pf_new, *pf_victim;    /* [k] each, -1: none */
     double pf_gain, pf_loss;        /* decayed: prefetched experts then used / victims then needed */
+    int *miss_e, *miss_s;           /* [S] each: the misses of the call being resolved and their slots */
     mvk_xc_count dec, pre;
 } mvk_xc_layer;
 
@@ -59,6 +62,7 @@ typedef struct mvk_xcache {
     int n_layer, n_expert, k;
     mvk_xc_policy policy;
     int prefetch;           /* MVK_PF_OFF, MVK_PF_ON, MVK_PF_AUTO (per layer, while it gains more than it evicts) */
+    int batch;              /* 1: a layer's fetches in one upload batch (default); 0: one batch per expert */
     uint64_t slot_bytes;    /* one expert's gate + up + down */
     uint64_t expert_bytes;  /* every routed expert of the model */
     uint64_t resident_bytes;/* the resident-set estimate placement used */

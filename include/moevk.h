@@ -416,6 +416,9 @@ typedef struct moevk_cache_counters {
     uint64_t bytes_streamed;  /* bytes copied into slots (demand + prefetch) */
     uint64_t pred_total;      /* experts needed for which a prediction had been made */
     uint64_t pred_hits;       /* ... that the prediction contained */
+    uint64_t fetch_batches;   /* upload batches those copies took: a layer's misses (or its prefetch) go together, one
+                                 batch each; $MOEVK_XC_BATCH=0 makes it one batch per expert, for comparisons */
+    uint64_t copy_submits;    /* device submissions the batches made (0 where device memory is written in place) */
     double stall_ms;          /* host time spent on demand fetches (the device idles) */
 } moevk_cache_counters;
 

@@ -23,6 +23,13 @@
 static char g_src[4096];
 static char g_syn_dir[256];
 static int g_syn_ok;
+static int g_unbatched; /* MOEVK_XC_BATCH=0 set for the run being checked */
+
+/* MOEVK_FORCE_STAGING=1: uploads go through the staging buffer (submissions to count) */
+static int forced_staging(void) {
+    const char *v = getenv("MOEVK_FORCE_STAGING");
+    return v && v[0] == '1';
+}
 
 typedef struct run_out {
     int n_vocab, n_tok, n_layer, k;
@@ -106,7 +113,8 @@ static void expect_same(const run_out *ref, const run_out *got, uint64_t mib) {
 }
 
 /* Loads at `mib`, runs, compares with ref; returns the slots per layer. */
-static int check_budget(const char *text, const char *mmproj, const char *image, uint64_t mib, const run_out *ref) {
+static int check_budget_stats(const char *text, const char *mmproj, const char *image, uint64_t mib, const run_out *ref,
+                              moevk_cache_stats *cs_out) {
     moevk_model *m = NULL;
     moevk_status s = load(text, mmproj, mib, &m);
     if (s != MOEVK_OK) fail_msg("budget %llu MiB: %s: %s", (unsigned long long)mib, moevk_status_str(s), moevk_last_error());
@@ -114,6 +122,7 @@ static int check_budget(const char *text, const char *mmproj, const char *image,
     run(m, image, &o);
     expect_same(ref, &o, mib);
     int S = o.cs.slots_per_layer;
+    if (cs_out) *cs_out = o.cs;
     if (o.cs.streaming) {
         /* something moved, the budget held, and the counters add up */
         assert_true(o.cs.decode.uses > 0);
@@ -123,6 +132,19 @@ static int check_budget(const char *text, const char *mmproj, const char *image,
         assert_true(o.cs.peak_bytes <= o.cs.budget_bytes);
         assert_true(o.cs.decode.pred_total > 0);
         assert_true(o.cs.decode.pred_hits <= o.cs.decode.pred_total);
+        /* copies go a layer at a time: at most one batch per resolve and one per prefetch (decode: 2 per layer
+         * and step), and a prefill round's misses share a batch; MOEVK_XC_BATCH=0: one batch per expert
+         * (test_unbatched_copies compares the two) */
+        const moevk_cache_counters *d = &o.cs.decode, *p = &o.cs.prefill;
+        if (g_unbatched) {
+            assert_int_equal(d->fetch_batches, d->misses + d->prefetches);
+            assert_int_equal(p->fetch_batches, p->misses + p->prefetches);
+        } else {
+            assert_true(d->fetch_batches <= 2 * (uint64_t)o.n_layer * o.cs.decode_tokens);
+            assert_true(p->fetch_batches > 0 && p->misses + p->prefetches > p->fetch_batches);
+        }
+        if (forced_staging()) /* every batch that copied something submitted at least once */
+            assert_true(d->copy_submits >= d->fetch_batches && p->copy_submits >= p->fetch_batches);
         moevk_model_info mi;
         TU_OK(moevk_model_get_info(m, &mi));
         uint8_t mask[256];
@@ -142,6 +164,10 @@ static int check_budget(const char *text, const char *mmproj, const char *image,
     assert_int_equal(info.validation_messages, 0);
     moevk_model_free(m);
     return S;
+}
+
+static int check_budget(const char *text, const char *mmproj, const char *image, uint64_t mib, const run_out *ref) {
+    return check_budget_stats(text, mmproj, image, mib, ref, NULL);
 }
 
 /* The smallest budget that works, from the error of one that cannot. */
@@ -209,6 +235,44 @@ static void test_synthetic_model_budgets(void **state) {
     budgets(text, NULL, NULL, 1);
 }
 
+/* MOEVK_XC_BATCH=0 (one upload batch per expert: the baseline the batched
+ * copies are compared with, docs/EXPERT_CACHE.md) gives the same results,
+ * one batch per fetched expert, and more batches (under staging: more
+ * submissions) than the batched default on the same work. */
+static void test_unbatched_copies(void **state) {
+    (void)state;
+    if (!g_syn_ok) TU_SKIP_MISSING("the synthetic model could not be generated (tools/gen_synthetic_model.py: python3 with numpy)");
+    char text[400];
+    snprintf(text, sizeof text, "%s/text.gguf", g_syn_dir);
+    run_out ref = {0};
+    moevk_model *m = NULL;
+    TU_OK(load(text, NULL, 0, &m));
+    run(m, NULL, &ref);
+    moevk_model_free(m);
+    uint64_t lo = minimum_mib(text, NULL);
+    for (uint64_t mib = lo; mib <= lo + 3; mib += 3) {
+        moevk_cache_stats batched, single;
+        check_budget_stats(text, NULL, NULL, mib, &ref, &batched);
+        setenv("MOEVK_XC_BATCH", "0", 1);
+        g_unbatched = 1;
+        check_budget_stats(text, NULL, NULL, mib, &ref, &single);
+        g_unbatched = 0;
+        unsetenv("MOEVK_XC_BATCH");
+        /* the same work (the same results, so the same misses), fewer batches */
+        assert_int_equal(batched.prefill.misses, single.prefill.misses);
+        assert_int_equal(batched.decode.misses + batched.decode.prefetches, single.decode.misses + single.decode.prefetches);
+        assert_true(batched.prefill.fetch_batches < single.prefill.fetch_batches);
+        assert_true(batched.decode.fetch_batches <= single.decode.fetch_batches);
+        assert_true(batched.prefill.copy_submits <= single.prefill.copy_submits);
+        if (forced_staging()) assert_true(batched.prefill.copy_submits < single.prefill.copy_submits);
+        printf("  budget %3llu MiB: prefill %llu experts fetched in %llu batches (%llu one by one), %llu submissions "
+               "(%llu)\n", (unsigned long long)mib, (unsigned long long)batched.prefill.misses,
+               (unsigned long long)batched.prefill.fetch_batches, (unsigned long long)single.prefill.fetch_batches,
+               (unsigned long long)batched.prefill.copy_submits, (unsigned long long)single.prefill.copy_submits);
+    }
+    run_free(&ref);
+}
+
 static void test_bad_budget_env(void **state) {
     (void)state;
     char text[4300];
@@ -268,6 +332,7 @@ int main(void) {
         cmocka_unit_test(test_allocator_budget),
         cmocka_unit_test(test_bad_budget_env),
         cmocka_unit_test(test_synthetic_model_budgets),
+        cmocka_unit_test(test_unbatched_copies),
         cmocka_unit_test(test_embedded_model_budgets),
     };
     int rc = tu_exit(cmocka_run_group_tests(tests, NULL, NULL));

@@ -46,6 +46,12 @@ static void bench_cache_report(const moevk_model *m, const moevk_model_info *inf
            cs.policy ? "LFU" : "LRU", cs.prefetch == 2 ? "auto" : cs.prefetch ? "on" : "off",
            d->pred_total ? 100.0 * (double)d->pred_hits / (double)d->pred_total : 0.0, (double)cs.budget_bytes / 1048576.0,
            (double)cs.peak_bytes / 1048576.0);
+    const moevk_cache_counters *pf = &cs.prefill;
+    double ptok = cs.prefill_tokens ? (double)cs.prefill_tokens : 1.0;
+    printf("expert cache: decode %.2f copy batches and %.2f device submissions per token; prefill %.2f MiB streamed and "
+           "%.2f ms stalled per prompt token in %.2f batches per prompt token\n",
+           (double)d->fetch_batches / tok, (double)d->copy_submits / tok, (double)pf->bytes_streamed / 1048576.0 / ptok,
+           pf->stall_ms / ptok, (double)pf->fetch_batches / ptok);
     moevk_cache_counters lc[256];
     int n = info->n_moe_layers < 256 ? info->n_moe_layers : 256;
     if (moevk_cache_get_stats(m, &cs, lc, (size_t)n) != MOEVK_OK) return;
