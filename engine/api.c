@@ -72,6 +72,8 @@ static moevk_status model_open(const moevk_model_params *p, moevk_model **out) {
     if (!p || !p->model_path) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_model_load: no model path given");
     if (p->n_ctx < 0) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_model_load: n_ctx %d is negative", p->n_ctx);
     if (p->n_ubatch < 0) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_model_load: n_ubatch %d is negative", p->n_ubatch);
+    if (p->image_max_tokens < 0)
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_model_load: image_max_tokens %d is negative", p->image_max_tokens);
     if (p->kv_type != MOEVK_KV_F16 && p->kv_type != MOEVK_KV_F32)
         return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_model_load: unknown kv_type %d", (int)p->kv_type);
     moevk_model *m = calloc(1, sizeof *m);
@@ -111,6 +113,7 @@ static moevk_status model_open(const moevk_model_params *p, moevk_model **out) {
             mvk_fail_ctx(s, "%s does not fit %s", p->mmproj_path, p->model_path);
             goto fail;
         }
+        m->vis.hp.load_max_tokens = p->image_max_tokens;
         m->has_vision = 1;
     }
     {

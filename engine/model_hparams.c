@@ -425,6 +425,9 @@ void mvk_image_budget(const mvk_vision_hparams *hp, int req_min, int req_max, in
     /* crossed bounds: the weaker source gives way (two of the caller's stay as given) */
     if (lo > hi && hi_rank > lo_rank) lo = hi;
     if (lo > hi && lo_rank > hi_rank) hi = lo;
+    /* the load-time cap: the vision scratch was reserved for no more */
+    if (hp->load_max_tokens > 0 && hi > hp->load_max_tokens) hi = hp->load_max_tokens;
+    if (lo > hi) lo = hi;
     *min_t = lo;
     *max_t = hi;
 }

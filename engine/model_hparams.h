@@ -105,6 +105,8 @@ typedef struct mvk_vision_hparams {
     int n_embd_out;         /* n_mmproj_embd * (1 + n_deepstack): one encoder output row */
     int image_min_tokens;   /* moevk.vision.image_min_tokens: the image-token range the pair */
     int image_max_tokens;   /* was trained for (docs/GGUF.md); 0 where the file has no such key */
+    int load_max_tokens;    /* moevk_model_params.image_max_tokens: the cap the memory plan was made for
+                               (the vision scratch), above every request; 0: none */
 } mvk_vision_hparams;
 
 /* Reads the keys of a text GGUF (arch qwen3vlmoe, qwen3vl, qwen3moe, qwen3),

@@ -115,6 +115,13 @@ typedef struct moevk_model_params {
      * experts per layer fails with MOEVK_ERR_OUT_OF_DEVICE_MEMORY, naming
      * both sizes, before anything is uploaded. */
     uint64_t device_mem_mib;
+    /* The largest image, in image tokens, this model will encode (as
+     * llama.cpp's --image-max-tokens, which it sets at load): the memory
+     * plan reserves the vision encoder's scratch for it, and every image is
+     * capped to it, whatever a call asks. 0: the mmproj's
+     * moevk.vision.image_max_tokens, else 4096. On a small GPU a lower cap
+     * leaves more room for experts (`moevk plan` shows the scratch). */
+    int image_max_tokens;
 } moevk_model_params;
 
 moevk_model_params moevk_model_default_params(void);

@@ -346,6 +346,46 @@ static void test_plan_matches_load(void **state) {
     assert_int_equal(moevk_model_plan(&p, NULL), MOEVK_ERR_INVALID_ARG);
 }
 
+/* image_max_tokens at load: the plan reserves less vision scratch, and no
+ * call encodes an image larger than the cap, whatever it asks. */
+static void test_image_cap_at_load(void **state) {
+    use_model(state);
+    moevk_model_params p = moevk_model_default_params();
+    p.model_path = cur->text;
+    p.mmproj_path = cur->mmproj;
+    p.validation = 1;
+    p.n_ctx = 256; /* a small micro-batch, so that the largest image's encode sizes the scratch */
+    p.n_ubatch = 8;
+    moevk_plan full, capped;
+    TU_OK(moevk_model_plan(&p, &full));
+    p.image_max_tokens = 6; /* below both models' images (12 and 165 tokens) */
+    TU_OK(moevk_model_plan(&p, &capped));
+    /* the golden mmproj has no image-token key (cap 4096: its encode sizes the scratch); the embedded one caps
+     * images at a few dozen tokens, where the LM's micro-batch and the block tails size it */
+    if (cur == &g_golden ? capped.scratch >= full.scratch : capped.scratch > full.scratch)
+        fail_msg("scratch %llu bytes with images capped at 6 tokens, %llu uncapped", (unsigned long long)capped.scratch,
+                 (unsigned long long)full.scratch);
+    moevk_model *m = NULL;
+    TU_OK(moevk_model_load(&p, &m));
+    moevk_gen_params g = moevk_gen_default_params();
+    g.image_path = cur->image;
+    g.n_predict = 1;
+    g.image_max_tokens = 4096; /* asks for more than the load allows */
+    TU_OK(moevk_generate(m, &g));
+    moevk_timings t;
+    TU_OK(moevk_get_timings(m, &t));
+    assert_true(t.n_image_tokens > 0 && t.n_image_tokens <= 6);
+    moevk_model_info info;
+    TU_OK(moevk_model_get_info(m, &info));
+    assert_int_equal(info.validation_messages, 0);
+    moevk_model_free(m);
+    p.image_max_tokens = -1;
+    m = (moevk_model *)0x1;
+    assert_int_equal(moevk_model_load(&p, &m), MOEVK_ERR_INVALID_ARG);
+    assert_null(m);
+    assert_non_null(strstr(moevk_last_error(), "image_max_tokens"));
+}
+
 static void test_bad_images_keep_model_usable(void **state) {
     use_model(state);
     moevk_gen_params p = moevk_gen_default_params();
@@ -511,6 +551,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_generate_and_routing),
         cmocka_unit_test(test_image_budget_from_mmproj),
         cmocka_unit_test(test_plan_matches_load),
+        cmocka_unit_test(test_image_cap_at_load),
         cmocka_unit_test(test_bad_images_keep_model_usable),
         cmocka_unit_test(test_eval_argument_errors),
         cmocka_unit_test(test_eval_greedy_without_logits),

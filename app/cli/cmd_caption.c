@@ -30,7 +30,8 @@ static void usage(FILE *f) {
             "  --image FILE              PNG, JPEG, BMP, GIF, TGA, PNM ...\n"
             "  -p, --prompt TEXT         question (default: \"Describe this image in one sentence.\")\n"
             "  --image-min-tokens N      image token budget, lower bound (default: the mmproj's, else 8)\n"
-            "  --image-max-tokens N      image token budget, upper bound (default: the mmproj's, else 4096)\n"
+            "  --image-max-tokens N      image token budget, upper bound (default: the mmproj's, else 4096);\n"
+            "                            the vision scratch is reserved for it (see `moevk plan`)\n"
             "sampling:\n"
             "  -n, --n-predict N         max new tokens (default 64)\n"
             "  --temp T                  temperature; 0 = greedy (default 0)\n"
@@ -73,7 +74,7 @@ int cmd_caption(int argc, char **argv) {
         else if (!strcmp(a, "--top-p")) { NEED(); if (cli_float(a, v, &gp.top_p)) return 2; }
         else if (!strcmp(a, "-s") || !strcmp(a, "--seed")) { NEED(); if (cli_int(a, v, 0, 0x7fffffffL, &x)) return 2; gp.seed = (uint64_t)x; }
         else if (!strcmp(a, "--image-min-tokens")) { NEED(); if (cli_int(a, v, 1, 1 << 20, &x)) return 2; gp.image_min_tokens = (int)x; }
-        else if (!strcmp(a, "--image-max-tokens")) { NEED(); if (cli_int(a, v, 1, 1 << 20, &x)) return 2; gp.image_max_tokens = (int)x; }
+        else if (!strcmp(a, "--image-max-tokens")) { NEED(); if (cli_int(a, v, 1, 1 << 20, &x)) return 2; gp.image_max_tokens = mp.image_max_tokens = (int)x; }
         else if (!strcmp(a, "--device")) { NEED(); mp.device = v; }
         else if (!strcmp(a, "--device-mem")) { NEED(); if (cli_int(a, v, 1, 1L << 30, &x)) return 2; mp.device_mem_mib = (uint64_t)x; }
         else if (!strcmp(a, "--kv-type")) {

@@ -38,7 +38,8 @@ static void usage(FILE *f) {
             "input:\n"
             "  --image FILE              the image the conversation starts with (optional)\n"
             "  --image-min-tokens N      image token budget, lower bound (default: the mmproj's, else 8)\n"
-            "  --image-max-tokens N      image token budget, upper bound (default: the mmproj's, else 4096)\n"
+            "  --image-max-tokens N      image token budget, upper bound (default: the mmproj's, else 4096);\n"
+            "                            the vision scratch is reserved for it (see `moevk plan`)\n"
             "sampling:\n"
             "  -n, --n-predict N         max new tokens per answer (default 64)\n"
             "  --temp T                  temperature; 0 = greedy (default 0)\n"
@@ -113,7 +114,7 @@ int cmd_chat(int argc, char **argv) {
         else if (!strcmp(a, "--top-p")) { NEED(); if (cli_float(a, v, &gp.top_p)) return 2; }
         else if (!strcmp(a, "-s") || !strcmp(a, "--seed")) { NEED(); if (cli_int(a, v, 0, 0x7fffffffL, &x)) return 2; gp.seed = (uint64_t)x; }
         else if (!strcmp(a, "--image-min-tokens")) { NEED(); if (cli_int(a, v, 1, 1 << 20, &x)) return 2; cp.image_min_tokens = (int)x; }
-        else if (!strcmp(a, "--image-max-tokens")) { NEED(); if (cli_int(a, v, 1, 1 << 20, &x)) return 2; cp.image_max_tokens = (int)x; }
+        else if (!strcmp(a, "--image-max-tokens")) { NEED(); if (cli_int(a, v, 1, 1 << 20, &x)) return 2; cp.image_max_tokens = mp.image_max_tokens = (int)x; }
         else if (!strcmp(a, "--device")) { NEED(); mp.device = v; }
         else if (!strcmp(a, "--kv-type")) {
             NEED();

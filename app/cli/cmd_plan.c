@@ -12,7 +12,7 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: moevk plan -m TEXT.gguf [--mmproj MMPROJ.gguf] [--device-mem MIB] [-c N] [-ub N]\n"
-            "                  [--kv-type f16|f32] [--device NAME|INDEX]\n\n"
+            "                  [--image-max-tokens N] [--kv-type f16|f32] [--device NAME|INDEX]\n\n"
             "Prints what `moevk caption` / `chat` / `serve` with the same options would place in device\n"
             "memory, computed from the files without uploading any weight (the device is opened for its\n"
             "budget): the resident weights (everything but the routed experts, the vision tower included),\n"
@@ -27,6 +27,8 @@ static void usage(FILE *f) {
             "                            reports, less 10%%)\n"
             "  -c, --ctx-size N          KV cache length (default 4096, capped by the model)\n"
             "  -ub, --ubatch-size N      prefill micro-batch in tokens (default 512)\n"
+            "  --image-max-tokens N      the largest image in tokens (default: the mmproj's, else 4096): the\n"
+            "                            vision scratch is sized for it; a lower cap leaves room for experts\n"
             "  --kv-type f16|f32         KV cache element type (default f16)\n"
             "  --device NAME|INDEX       Vulkan device (default: $MOEVK_DEVICE or the best)\n\n"
             "Exit status: 0 when the model fits the budget, 1 when it does not (or on an error), 2 usage.\n");
@@ -47,6 +49,7 @@ int cmd_plan(int argc, char **argv) {
         else if (!strcmp(a, "--device-mem")) { NEED(); if (cli_int(a, v, 1, 1L << 30, &x)) return 2; mp.device_mem_mib = (uint64_t)x; }
         else if (!strcmp(a, "-c") || !strcmp(a, "--ctx-size")) { NEED(); if (cli_int(a, v, 0, 1 << 24, &x)) return 2; mp.n_ctx = (int)x; }
         else if (!strcmp(a, "-ub") || !strcmp(a, "--ubatch-size")) { NEED(); if (cli_int(a, v, 1, 1 << 24, &x)) return 2; mp.n_ubatch = (int)x; }
+        else if (!strcmp(a, "--image-max-tokens")) { NEED(); if (cli_int(a, v, 1, 1 << 20, &x)) return 2; mp.image_max_tokens = (int)x; }
         else if (!strcmp(a, "--kv-type")) {
             NEED();
             if (!strcmp(v, "f16")) mp.kv_type = MOEVK_KV_F16;

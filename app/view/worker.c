@@ -305,6 +305,7 @@ static void load_model(view_worker *w) {
     mp.mmproj_path = mmproj_path;
     mp.device = w->device;
     mp.device_mem_mib = (uint64_t)w->device_mem_mib;
+    mp.image_max_tokens = w->image_max_tokens > 0 ? w->image_max_tokens : 0;
     if (w->n_ctx > 0) mp.n_ctx = w->n_ctx;
     w->state = VIEW_MODEL_LOADING;
     snprintf(w->stage, sizeof w->stage, "opening");
