@@ -32,15 +32,22 @@ static uint64_t attn_scratch(uint64_t Tq, uint64_t Tk, uint64_t hd, uint64_t H) 
     return 2 * al(sp) + al(Tk * hd * 4) + al(hd * Tq * 4) + al(dec);
 }
 
+/* The decode step's split-K attention partials over Tk keys (vk_op_attention.c:
+ * hd + 2 floats per chunk of 128 keys and query head): memory that grows with
+ * the context, so the plan counts it with the KV cache, not the scratch. */
+static uint64_t attn_decode_partials(uint64_t Tk, uint64_t hd, uint64_t H) { return al((hd + 2) * ((Tk + 127) / 128) * H * 4); }
+
 /* Upper estimate of the LM prefill's scratch for a micro-batch of T tokens
- * over at most Tk keys (record_layers: one layer's intermediates at a time,
- * plus what lives across layers). */
-static uint64_t lm_scratch(const mvk_text_hparams *hp, uint64_t T, uint64_t Tk) {
+ * (record_layers: one layer's intermediates at a time, plus what lives across
+ * layers). The LM's attention is causal: the fused kernel reads the KV cache
+ * in place and takes no scratch (the score blocks of attn_scratch are the
+ * full-mask vision path's), so nothing here grows with the context. */
+static uint64_t lm_scratch(const mvk_text_hparams *hp, uint64_t T) {
     const uint64_t E = (uint64_t)hp->n_embd, hd = (uint64_t)hp->head_dim, hdv = (uint64_t)hp->head_dim_v;
     const uint64_t Hq = (uint64_t)hp->n_head, Hk = (uint64_t)hp->n_head_kv, V = (uint64_t)hp->n_vocab;
     const uint64_t L = (uint64_t)hp->n_moe_layers, k = (uint64_t)(hp->n_expert_used > 0 ? hp->n_expert_used : 1);
     uint64_t layer = 3 * al(E * T * 4) + 3 * al(Hq * hd * T * 4) + 3 * al(Hk * hd * T * 4) + al(Hk * hdv * T * 4) +
-                     al(Hq * hdv * T * 4) + attn_scratch(T, Tk, hd > hdv ? hd : hdv, Hq);
+                     al(Hq * hdv * T * 4);
     if (hp->is_moe) {
         const uint64_t X = (uint64_t)hp->n_expert, F = (uint64_t)hp->n_ff_exp;
         layer += al(X * T * 4) + 2 * al(F * k * T * 4) + 2 * al(E * k * T * 4) + al(E * T * 4) + al((2 * X + 2) * 4) +
@@ -112,13 +119,15 @@ static void sizes_for(const moevk_model *m, uint64_t n_ctx, uint64_t n_ubatch, p
     uint64_t kv_rowv = (uint64_t)mvk_row_bytes(m->seq.kv_type, (int64_t)hp->n_head_kv * hp->head_dim_v);
     memset(z, 0, sizeof *z);
     z->kv = La * (al(kv_row * n_ctx) + al(kv_rowv * n_ctx));
+    if (La) z->kv += attn_decode_partials(n_ctx, (uint64_t)(hp->head_dim > hp->head_dim_v ? hp->head_dim : hp->head_dim_v),
+                                          (uint64_t)hp->n_head);
     if (hp->n_recur_layers) { /* the recurrent state of each Gated DeltaNet layer, beside the KV cache (lm.c) */
         uint64_t conv = 0, all = mvk_lm_recur_state_bytes(hp, &conv);
         z->state = (uint64_t)hp->n_recur_layers * (al(conv) + al(all - conv));
     }
     z->fixed = al((uint64_t)hp->n_vocab * 4) + 4 * al((L ? L : 1) * k * 8) + 4 * 256;
     const uint64_t T = n_ubatch < n_ctx ? n_ubatch : n_ctx;
-    uint64_t scratch = lm_scratch(hp, T, n_ctx);
+    uint64_t scratch = lm_scratch(hp, T);
     if (m->has_vision) {
         /* the largest image: the image-token cap (the mmproj's key, else llama.cpp's 4096), or the context if shorter */
         const mvk_vision_hparams *v = &m->vis.hp;

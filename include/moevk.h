@@ -135,7 +135,7 @@ typedef struct moevk_plan {
     char budget_source[96];     /* where the budget comes from (requested, VK_EXT_memory_budget, heap size, ...) */
     uint64_t weights;           /* resident weights: all but the routed experts (the vision tower included) */
     uint64_t experts;           /* the routed experts of every MoE layer */
-    uint64_t kv_cache;          /* the KV cache for n_ctx tokens */
+    uint64_t kv_cache;          /* the KV cache for n_ctx tokens (and the decode step's attention partials over them) */
     uint64_t recurrent_state;   /* the recurrent layers' state (Qwen3.5 / 3.6 Gated DeltaNet); 0 without */
     uint64_t scratch;           /* scratch reserve: one prefill micro-batch, or the largest image's encode */
     uint64_t other;             /* step buffers and the allocator's slack */

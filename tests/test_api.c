@@ -325,7 +325,8 @@ static void test_plan_matches_load(void **state) {
                  "%llu + experts", (unsigned long long)info.device_bytes, (unsigned long long)pl.weights,
                  (unsigned long long)pl.experts, (unsigned long long)pl.kv_cache, (unsigned long long)pl.resident);
     assert_int_equal(pl.max_ctx, info.n_ctx); /* the default budget holds the model's whole trained context */
-    /* the context: KV cache in proportion, scratch the same (within 1/16: attention's key-side buffers) */
+    /* the context: KV cache in proportion (plus the decode step's attention partials, one per 128 keys), the
+     * scratch the same: nothing in it grows with the context */
     moevk_plan a, b;
     p.n_ubatch = 32; /* below both contexts: a context under the micro-batch caps it (and the scratch) */
     p.mmproj_path = NULL; /* the largest image is capped by a context below the image-token cap: text only here */
@@ -333,10 +334,10 @@ static void test_plan_matches_load(void **state) {
     TU_OK(moevk_model_plan(&p, &a));
     p.n_ctx = 256;
     TU_OK(moevk_model_plan(&p, &b));
-    assert_true(b.kv_cache == 4 * a.kv_cache);
-    double ds = (double)b.scratch - (double)a.scratch;
-    if (ds < 0 || ds > (double)a.scratch / 16) fail_msg("scratch %llu at n_ctx 64, %llu at 256", (unsigned long long)a.scratch,
-                                                      (unsigned long long)b.scratch);
+    if ((double)b.kv_cache < 3.9 * (double)a.kv_cache || b.kv_cache > 4 * a.kv_cache)
+        fail_msg("KV cache %llu at n_ctx 64, %llu at 256", (unsigned long long)a.kv_cache, (unsigned long long)b.kv_cache);
+    if (b.scratch != a.scratch)
+        fail_msg("scratch %llu at n_ctx 64, %llu at 256", (unsigned long long)a.scratch, (unsigned long long)b.scratch);
     /* a budget too small: reported, not refused */
     p.device_mem_mib = 1;
     TU_OK(moevk_model_plan(&p, &a));

@@ -20,7 +20,10 @@ _SCALAR_FMT = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f",
                7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
 _GGML_TYPE_NAMES = {0: "f32", 1: "f16", 8: "q8_0", 30: "bf16"}
 # (block elements, block bytes)
-_GGML_BLOCK = {0: (1, 4), 1: (1, 2), 8: (32, 34), 30: (1, 2)}
+# ggml type id -> (elements per block, bytes per block): F32, F16, the legacy and k-quants, IQ4_NL/XS, BF16
+_GGML_BLOCK = {0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34),
+               10: (256, 84), 11: (256, 110), 12: (256, 144), 13: (256, 176), 14: (256, 210),
+               20: (32, 18), 23: (256, 136), 30: (1, 2)}
 
 
 class GGUFReader:
