@@ -36,6 +36,7 @@ moevk_gen_params moevk_gen_default_params(void) {
     p.temp = 0.0f;
     p.top_k = 40;
     p.top_p = 0.95f;
+    p.reasoning_budget = -1;
     return p;
 }
 
@@ -59,6 +60,7 @@ void moevk_model_free(moevk_model *m) {
     free(m->tel.route_ids);
     free(m->tel.route_w);
     free(m->tel.text);
+    free(m->tel.reasoning);
     mvk_chat_close(m);
     free(m->chat.parts);
     free(m->chat.grids);
@@ -195,6 +197,7 @@ moevk_status moevk_model_get_info(const moevk_model *m, moevk_model_info *o) {
     o->n_moe_layers = m->hp.n_moe_layers;
     o->has_vision = m->has_vision;
     o->n_deepstack = m->hp.n_deepstack;
+    o->thinking = m->hp.fam->prompt->think_close != NULL;
     o->n_ctx = m->seq.n_ctx;
     o->weight_bytes = m->w.bytes;
     o->validation_messages = vk_ctx_validation_count(m->ctx);
@@ -219,6 +222,7 @@ moevk_status moevk_routing_get(const moevk_model *m, size_t i, moevk_token_route
         route->token = m->tel.routes[i].token;
         route->turn = m->tel.routes[i].turn;
         route->image = m->tel.routes[i].image;
+        route->reasoning = m->tel.routes[i].reasoning;
     }
     if (ids && S) memcpy(ids, m->tel.route_ids + i * S, S * sizeof *ids);
     if (weights && S) memcpy(weights, m->tel.route_w + i * S, S * sizeof *weights);
@@ -359,13 +363,23 @@ moevk_status moevk_get_timings(const moevk_model *m, moevk_timings *out) {
     return MOEVK_OK;
 }
 
-moevk_status moevk_get_text(const moevk_model *m, char *buf, size_t cap, size_t *len) {
-    if (!m) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_get_text: NULL model");
-    if (len) *len = m->tel.text_len;
+static void copy_text(const char *t, size_t tl, char *buf, size_t cap, size_t *len) {
+    if (len) *len = tl;
     if (buf && cap) {
-        size_t n = m->tel.text_len < cap - 1 ? m->tel.text_len : cap - 1;
-        if (n) memcpy(buf, m->tel.text, n);
+        size_t n = tl < cap - 1 ? tl : cap - 1;
+        if (n) memcpy(buf, t, n);
         buf[n] = '\0';
     }
+}
+
+moevk_status moevk_get_text(const moevk_model *m, char *buf, size_t cap, size_t *len) {
+    if (!m) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_get_text: NULL model");
+    copy_text(m->tel.text, m->tel.text_len, buf, cap, len);
+    return MOEVK_OK;
+}
+
+moevk_status moevk_get_reasoning(const moevk_model *m, char *buf, size_t cap, size_t *len) {
+    if (!m) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_get_reasoning: NULL model");
+    copy_text(m->tel.reasoning, m->tel.reasoning_len, buf, cap, len);
     return MOEVK_OK;
 }

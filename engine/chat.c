@@ -20,6 +20,7 @@
 #include "arch/family.h"
 #include "engine_internal.h"
 #include "mvk_status.h"
+#include "reasoning.h"
 #include "sampling.h"
 
 #define DEFAULT_PROMPT "Describe this image in one sentence."
@@ -100,8 +101,18 @@ moevk_status moevk_chat_start(moevk_model *m, const moevk_chat_params *p) {
     if (p->text_reserve < 0) return mvk_fail(MOEVK_ERR_INVALID_ARG, "text_reserve %d is negative", p->text_reserve);
     if (p->system_prompt && !m->hp.fam->prompt->system_open)
         return mvk_fail(MOEVK_ERR_INVALID_ARG, "the %s chat template has no system turn", m->hp.arch_name);
+    if (p->think) {
+        const mvk_prompt_format *pf = m->hp.fam->prompt;
+        if (!pf->think_close)
+            return mvk_fail(MOEVK_ERR_INVALID_ARG, "the %s chat template has no thinking mode (think is for families "
+                            "whose template writes a reasoning block, such as qwen35moe)", m->hp.arch_name);
+        int32_t id;
+        MVK_TRY(mvk_special_id(m, pf->think_open, &id)); /* the tags are single tokens of the vocabulary */
+        MVK_TRY(mvk_special_id(m, pf->think_close, &id));
+    }
     mvk_reset_sequence(m);
     m->chat.text_reserve = p->text_reserve;
+    m->chat.think = p->think != 0;
     if (has_image) {
         moevk_chat_image ci = {.image_path = p->image_path, .image_rgb = p->image_rgb, .image_w = p->image_w,
                                .image_h = p->image_h, .image_min_tokens = p->image_min_tokens,
@@ -193,10 +204,12 @@ static moevk_status text_push(char **buf, size_t *len, size_t *cap, const char *
 /* The tokens a turn prefills: the pending answer token, the closing of the
  * previous assistant turn (or the system turn), the user turn -- its parts in
  * order, an image as start, pads, end -- then the question and the opening of
- * the assistant turn. The image runs go to img[] (one per image part). */
-static moevk_status turn_tokens(moevk_model *m, const char *text, int32_t **ids, size_t *n, size_t *cap, turn_image *img,
-                                int *n_img) {
+ * the assistant turn, with thinking on or off (think), which starts at
+ * ids[*open_at]. The image runs go to img[] (one per image part). */
+static moevk_status turn_tokens(moevk_model *m, const char *text, int think, int32_t **ids, size_t *n, size_t *cap,
+                                turn_image *img, int *n_img, size_t *open_at) {
     const mvk_prompt_format *pf = m->hp.fam->prompt; /* the family's chat template */
+    const char *sys_think = think ? pf->system_think : NULL;
     *n_img = 0;
     if (m->chat.turns > 0) {
         if (m->chat.pending >= 0) {
@@ -204,9 +217,10 @@ static moevk_status turn_tokens(moevk_model *m, const char *text, int32_t **ids,
             (*ids)[(*n)++] = m->chat.pending;
         }
         MVK_TRY(mvk_tok_append(m, pf->turn_end, 1, ids, n, cap));
-    } else if (m->chat.system) { /* the first turn opens with the system turn */
+    } else if (m->chat.system || sys_think) { /* the first turn opens with the system turn */
         MVK_TRY(mvk_tok_append(m, pf->system_open, 1, ids, n, cap));
-        MVK_TRY(mvk_tok_append(m, m->chat.system, 0, ids, n, cap));
+        if (sys_think) MVK_TRY(mvk_tok_append(m, sys_think, 1, ids, n, cap));
+        if (m->chat.system) MVK_TRY(mvk_tok_append(m, m->chat.system, 0, ids, n, cap));
         MVK_TRY(mvk_tok_append(m, pf->turn_end, 1, ids, n, cap));
     }
     MVK_TRY(mvk_tok_append(m, pf->user_open, 1, ids, n, cap));
@@ -237,7 +251,9 @@ static moevk_status turn_tokens(moevk_model *m, const char *text, int32_t **ids,
     if (s == MOEVK_OK) s = flush_text(m, &buf, &len, ids, n, cap);
     free(buf);
     MVK_TRY(s);
-    MVK_TRY(mvk_tok_append(m, pf->assistant_open, 1, ids, n, cap));
+    *open_at = *n;
+    const char *open = think && pf->assistant_open_think ? pf->assistant_open_think : pf->assistant_open;
+    MVK_TRY(mvk_tok_append(m, open, 1, ids, n, cap));
     return MOEVK_OK;
 }
 
@@ -293,14 +309,44 @@ static moevk_status prefill_turn(moevk_model *m, const int32_t *ids, size_t n, c
             int is_prev = pend && b + (size_t)i == 0; /* ids[0] is the last answer token of the previous turn */
             moevk_token_kind kd = is_img ? MOEVK_TOKEN_IMAGE : is_prev ? MOEVK_TOKEN_GENERATED : MOEVK_TOKEN_PROMPT;
             s = mvk_route_push(m, (int32_t)(n_past0 + i), kd, is_img ? -1 : ids[b + (size_t)i], is_prev ? turn - 1 : turn,
-                               is_img ? m->chat.n_images + g : -1, S ? rt_ids + (size_t)i * k : NULL,
-                               S ? rt_w + (size_t)i * k : NULL, (size_t)sn);
+                               is_img ? m->chat.n_images + g : -1, is_prev ? m->chat.pending_reasoning : 0,
+                               S ? rt_ids + (size_t)i * k : NULL, S ? rt_w + (size_t)i * k : NULL, (size_t)sn);
         }
     }
     free(pos);
     free(rt_ids);
     free(rt_w);
     return s;
+}
+
+/* The reasoning splitter of a turn: the family's tags (moevk_chat_start checked that they are in the
+ * vocabulary when thinking is on), and whether its prompt (from the opening of the assistant turn,
+ * open[0..n)) leaves a block open. Without a thinking mode (or the tags) it never finds a tag. */
+static void reasoning_init(const moevk_model *m, mvk_reasoning *rs, const int32_t *open, size_t n, int budget) {
+    const mvk_prompt_format *pf = m->hp.fam->prompt;
+    int32_t o = -1, c = -1;
+    if (pf->think_open) o = mvk_tokenizer_find(m->tok, pf->think_open, strlen(pf->think_open));
+    if (pf->think_close) c = mvk_tokenizer_find(m->tok, pf->think_close, strlen(pf->think_close));
+    mvk_reasoning_init(rs, o, c, pf->think_label, mvk_reasoning_prompt_state(open, n, o, c), budget);
+}
+
+/* Text ready to go out (text[n] is its NUL: mvk_reasoning's output): to the reasoning or to the answer
+ * (its buffer, then its callback unless one asked to stop). */
+static moevk_status deliver(moevk_model *m, const moevk_gen_params *p, int reasoning, const char *text, size_t n,
+                            int32_t tok, int *stop) {
+    MVK_TRY(reasoning ? mvk_reasoning_append(m, text, n) : mvk_text_append(m, text, n));
+    moevk_token_cb cb = reasoning ? p->on_reasoning : p->on_token;
+    if (!*stop && cb && cb(text, tok, p->user)) *stop = 1;
+    return MOEVK_OK;
+}
+
+/* A token's text, in the phase the splitter is in (trimmed at the edges of a block and an answer). */
+static moevk_status emit_text(moevk_model *m, const moevk_gen_params *p, mvk_reasoning *rs, const char *piece,
+                              size_t n, int32_t tok, int *stop) {
+    const char *out;
+    size_t on;
+    MVK_TRY(mvk_reasoning_filter(rs, piece, n, &out, &on));
+    return on ? deliver(m, p, rs->in, out, on, tok, stop) : MOEVK_OK;
 }
 
 /* A user turn, then the answer: generated (answer NULL) or given (an earlier
@@ -315,6 +361,8 @@ static moevk_status chat_turn(moevk_model *m, const moevk_gen_params *p, const c
     int has_text = p->prompt && p->prompt[strspn(p->prompt, " \t\r\n")];
     if (!has_text && !m->chat.n_parts) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_chat_turn: the question is empty");
     if (p->n_predict < 0) return mvk_fail(MOEVK_ERR_INVALID_ARG, "n_predict %d is negative", p->n_predict);
+    if (p->reasoning_budget < -1)
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, "reasoning_budget %d: -1 (unlimited) or a count of tokens", p->reasoning_budget);
     const mvk_text_hparams *hp = &m->hp;
     const size_t V = (size_t)hp->n_vocab;
     const int turn = m->chat.turns;
@@ -324,19 +372,22 @@ static moevk_status chat_turn(moevk_model *m, const moevk_gen_params *p, const c
     char *piece = NULL;
     size_t n = 0, cap = 0;
     int n_img = 0;
+    size_t open_at = 0;
+    const int think = m->chat.think && !answer; /* a replayed exchange is rendered with thinking off */
+    mvk_reasoning rs;
+    memset(&rs, 0, sizeof rs);
     turn_image *img = calloc((size_t)m->chat.n_parts + 1, sizeof *img);
     vk_buffer **rows = calloc((size_t)m->chat.n_parts + 1, sizeof *rows);
     mvk_sampler smp;
     memset(&smp, 0, sizeof smp);
     int fed = 0; /* the KV cache changed: a failure now breaks the conversation */
     if (!img || !rows) TRY(mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory"));
-    m->tel.text_len = 0;
-    if (m->tel.text) m->tel.text[0] = '\0';
+    mvk_text_clear(m);
     memset(&m->tel.timings, 0, sizeof m->tel.timings);
     m->tel.timings.turn = turn;
     m->tel.timings.n_ctx = m->seq.n_ctx;
     m->tel.timings.n_ctx_used = m->seq.n_past;
-    TRY(turn_tokens(m, p->prompt, &ids, &n, &cap, img, &n_img));
+    TRY(turn_tokens(m, p->prompt, think, &ids, &n, &cap, img, &n_img, &open_at));
     if (answer) TRY(mvk_tok_append(m, answer, 0, &ids, &n, &cap));
     /* checked before any work: a question that does not fit changes nothing */
     if (m->seq.n_past + (int64_t)n > m->seq.n_ctx)
@@ -372,6 +423,7 @@ static moevk_status chat_turn(moevk_model *m, const moevk_gen_params *p, const c
     }
     if (answer) goto done; /* a replayed exchange: its answer is in the cache, nothing to generate */
     /* decode */
+    reasoning_init(m, &rs, ids + open_at, n - open_at, p->reasoning_budget);
     mvk_sampler_params sp = {.temp = p->temp, .top_k = p->top_k, .top_p = p->top_p, .seed = p->seed};
     TRY(mvk_sampler_init(&smp, &sp, (int)V));
     mvk_detok dt;
@@ -380,22 +432,32 @@ static moevk_status chat_turn(moevk_model *m, const moevk_gen_params *p, const c
     piece = malloc(pcap + 1);
     if (!piece) TRY(mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory"));
     {
-        int32_t tok;
-        s = mvk_sampler_sample(&smp, logits, (int)V, &tok);
+        int32_t tok = mvk_reasoning_forced(&rs);
+        if (tok < 0) s = mvk_sampler_sample(&smp, logits, (int)V, &tok);
         double t0 = mvk_now_ms();
         int stop = 0;
         for (int i = 0; s == MOEVK_OK && i < p->n_predict && !stop; i++) {
             if (mvk_tokenizer_is_eog(m->tok, tok)) break;
             size_t pn = 0;
-            s = mvk_detok_push(&dt, tok, piece, pcap, &pn);
+            if (mvk_reasoning_is_tag(&rs, tok)) {
+                /* a tag carries no text: what the detokenizer still holds belongs to the text before it */
+                s = mvk_detok_flush(&dt, piece, pcap, &pn);
+                if (s == MOEVK_OK && pn) s = emit_text(m, p, &rs, piece, pn, tok, &stop);
+                if (s != MOEVK_OK) break;
+                pn = 0;
+            } else {
+                s = mvk_detok_push(&dt, tok, piece, pcap, &pn);
+                if (s != MOEVK_OK) break;
+            }
+            const char *held;
+            size_t hn;
+            unsigned f = mvk_reasoning_step(&rs, tok, &held, &hn); /* a tag opens or closes a block */
+            if (hn) s = deliver(m, p, 1, held, hn, tok, &stop);
             if (s != MOEVK_OK) break;
             m->chat.pending = tok; /* streamed, not yet fed back */
-            if (pn) {
-                s = mvk_text_append(m, piece, pn);
-                if (s != MOEVK_OK) break;
-                piece[pn] = '\0';
-                if (p->on_token && p->on_token(piece, tok, p->user)) stop = 1;
-            }
+            m->chat.pending_reasoning = (f & MVK_RS_REASONING) != 0;
+            if (pn && !stop) s = emit_text(m, p, &rs, piece, pn, tok, &stop);
+            if (s != MOEVK_OK) break;
             m->tel.timings.n_generated++;
             if (stop || i + 1 == p->n_predict) break;
             const float *lg;
@@ -405,19 +467,19 @@ static moevk_status chat_turn(moevk_model *m, const moevk_gen_params *p, const c
             s = mvk_lm_decode(m, tok, &lg, &ri, &rw, &amax);
             if (s != MOEVK_OK) break;
             m->chat.pending = -1;
-            s = mvk_route_push(m, m->seq.n_past - 1, MOEVK_TOKEN_GENERATED, tok, turn, -1, ri, rw, 1);
+            s = mvk_route_push(m, m->seq.n_past - 1, MOEVK_TOKEN_GENERATED, tok, turn, -1, m->chat.pending_reasoning, ri,
+                               rw, 1);
             if (s != MOEVK_OK) break;
+            if ((tok = mvk_reasoning_forced(&rs)) >= 0) continue; /* the reasoning budget is spent: close the block */
             if (p->temp <= 0) tok = amax; /* greedy: the argmax computed on the GPU */
             else s = mvk_sampler_sample(&smp, lg, (int)V, &tok);
         }
         m->tel.timings.decode_ms = mvk_now_ms() - t0;
+        m->tel.timings.n_reasoning = rs.n_tokens;
         size_t pn = 0;
         /* a callback that asked to stop is not called again */
-        if (s == MOEVK_OK && !stop && mvk_detok_flush(&dt, piece, pcap, &pn) == MOEVK_OK && pn) {
-            s = mvk_text_append(m, piece, pn);
-            piece[pn] = '\0';
-            if (s == MOEVK_OK && p->on_token) p->on_token(piece, -1, p->user);
-        }
+        if (s == MOEVK_OK && !stop && mvk_detok_flush(&dt, piece, pcap, &pn) == MOEVK_OK && pn)
+            s = emit_text(m, p, &rs, piece, pn, -1, &stop);
     }
 done:
     /* the answer counts as a turn even when the cache filled while decoding:
@@ -427,6 +489,7 @@ done:
     m->tel.timings.n_ctx_used = m->seq.n_past;
     free(piece);
     mvk_sampler_free(&smp);
+    mvk_reasoning_free(&rs);
     free(ids);
     free(logits);
     for (int i = 0; rows && i < n_img; i++) vk_buffer_destroy(rows[i]);
@@ -457,6 +520,7 @@ moevk_status moevk_generate(moevk_model *m, const moevk_gen_params *p) {
     cp.image_min_tokens = p->image_min_tokens;
     cp.image_max_tokens = p->image_max_tokens;
     cp.text_reserve = 64 + p->n_predict;
+    cp.think = p->think;
     MVK_TRY(moevk_chat_start(m, &cp));
     moevk_gen_params tp = *p;
     tp.image_path = NULL;

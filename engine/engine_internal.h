@@ -109,6 +109,7 @@ typedef struct mvk_route_rec {
     int32_t token;
     int32_t turn;   /* turn of the conversation */
     int32_t image;  /* image tokens: which image of the conversation; else -1 */
+    int32_t reasoning; /* 1: a generated token of a reasoning block (tags included) */
 } mvk_route_rec;
 
 /* The weights on the device: the text model's globals and layers (the tables of hp.fam,
@@ -159,8 +160,10 @@ typedef struct mvk_telemetry {
     int32_t *route_ids;    /* [n_routes][n_moe_layers*k] */
     float *route_w;        /* [n_routes][n_moe_layers*k] */
     size_t n_routes, cap_routes;
-    char *text;
+    char *text;            /* the answer */
     size_t text_len, text_cap;
+    char *reasoning;       /* the reasoning written before it (thinking on), without its tags */
+    size_t reasoning_len, reasoning_cap;
     moevk_timings timings;
 } mvk_telemetry;
 
@@ -176,6 +179,8 @@ typedef struct mvk_chat {
     int broken;            /* a turn failed midway: only a new start helps */
     int turns;             /* completed turns */
     int32_t pending;       /* the last answer token, streamed but not yet fed back; -1: none */
+    int pending_reasoning; /* pending is a token of a reasoning block */
+    int think;             /* thinking on (moevk_chat_params.think) */
     int text_reserve;      /* positions each image leaves for text (moevk_chat_params) */
     mvk_chat_part *parts;  /* [n_parts] the next user turn's parts, in order */
     int n_parts, cap_parts;
@@ -255,7 +260,7 @@ int mvk_prompt_positions(int n, int img_start, int nx, int ny, int pos0, int32_t
 
 /* sequence.c: the routing record; ids/w are [n_moe_layers][stride_tok][k] */
 moevk_status mvk_route_push(moevk_model *m, int32_t pos, moevk_token_kind kind, int32_t token, int32_t turn,
-                            int32_t image, const int32_t *ids, const float *w, size_t stride_tok);
+                            int32_t image, int32_t reasoning, const int32_t *ids, const float *w, size_t stride_tok);
 size_t mvk_route_stride(const moevk_model *m); /* n_moe_layers * k */
 
 /* sequence.c: helpers of eval (api.c) and conversations (chat.c), which never call each other */
@@ -268,7 +273,11 @@ moevk_status mvk_prep_image(moevk_model *m, const char *path, const uint8_t *rgb
                             mvk_image_prep *out);
 /* Empties the KV cache, the routing record, the text and the timings; ends any conversation. */
 void mvk_reset_sequence(moevk_model *m);
+/* Appends to the answer's text (tel.text), or to the reasoning's (tel.reasoning). */
 moevk_status mvk_text_append(moevk_model *m, const char *s, size_t n);
+moevk_status mvk_reasoning_append(moevk_model *m, const char *s, size_t n);
+/* Empties both. */
+void mvk_text_clear(moevk_model *m);
 
 /* sequence.c: drops the parts of the user turn being composed (chat.c). */
 void mvk_chat_parts_clear(moevk_model *m);

@@ -23,7 +23,7 @@ size_t mvk_route_stride(const moevk_model *m) {
 }
 
 moevk_status mvk_route_push(moevk_model *m, int32_t pos, moevk_token_kind kind, int32_t token, int32_t turn,
-                            int32_t image, const int32_t *ids, const float *w, size_t stride_tok) {
+                            int32_t image, int32_t reasoning, const int32_t *ids, const float *w, size_t stride_tok) {
     size_t S = mvk_route_stride(m);
     if (m->tel.n_routes == m->tel.cap_routes) {
         size_t cap = m->tel.cap_routes ? m->tel.cap_routes * 2 : 256;
@@ -41,7 +41,7 @@ moevk_status mvk_route_push(moevk_model *m, int32_t pos, moevk_token_kind kind, 
         m->tel.cap_routes = cap;
     }
     size_t i = m->tel.n_routes;
-    m->tel.routes[i] = (mvk_route_rec){pos, (int32_t)kind, token, turn, image};
+    m->tel.routes[i] = (mvk_route_rec){pos, (int32_t)kind, token, turn, image, reasoning};
     /* ids/w are [n_moe_layers][stride_tok][k]: gather layer by layer */
     size_t k = (size_t)m->hp.n_expert_used;
     for (size_t l = 0; S && l < (size_t)m->hp.n_moe_layers; l++) {
@@ -111,6 +111,8 @@ void mvk_chat_close(moevk_model *m) {
     m->chat.system = NULL;
     m->chat.open = m->chat.broken = m->chat.turns = m->chat.n_images = 0;
     m->chat.pending = -1;
+    m->chat.pending_reasoning = 0;
+    m->chat.think = 0;
 }
 
 void mvk_reset_sequence(moevk_model *m) {
@@ -118,22 +120,35 @@ void mvk_reset_sequence(moevk_model *m) {
     m->seq.n_past = 0;
     m->seq.pos_next = 0;
     m->tel.n_routes = 0;
-    m->tel.text_len = 0;
-    if (m->tel.text) m->tel.text[0] = '\0';
+    mvk_text_clear(m);
     memset(&m->tel.timings, 0, sizeof m->tel.timings);
 }
 
-moevk_status mvk_text_append(moevk_model *m, const char *s, size_t n) {
-    if (m->tel.text_len + n + 1 > m->tel.text_cap) {
-        size_t c = (m->tel.text_len + n + 1) * 2;
-        char *t = realloc(m->tel.text, c);
+void mvk_text_clear(moevk_model *m) {
+    m->tel.text_len = m->tel.reasoning_len = 0;
+    if (m->tel.text) m->tel.text[0] = '\0';
+    if (m->tel.reasoning) m->tel.reasoning[0] = '\0';
+}
+
+static moevk_status buf_append(char **buf, size_t *len, size_t *cap, const char *s, size_t n) {
+    if (*len + n + 1 > *cap) {
+        size_t c = (*len + n + 1) * 2;
+        char *t = realloc(*buf, c);
         if (!t) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
-        m->tel.text = t;
-        m->tel.text_cap = c;
+        *buf = t;
+        *cap = c;
     }
-    memcpy(m->tel.text + m->tel.text_len, s, n);
-    m->tel.text_len += n;
-    m->tel.text[m->tel.text_len] = '\0';
+    memcpy(*buf + *len, s, n);
+    *len += n;
+    (*buf)[*len] = '\0';
     return MOEVK_OK;
+}
+
+moevk_status mvk_text_append(moevk_model *m, const char *s, size_t n) {
+    return buf_append(&m->tel.text, &m->tel.text_len, &m->tel.text_cap, s, n);
+}
+
+moevk_status mvk_reasoning_append(moevk_model *m, const char *s, size_t n) {
+    return buf_append(&m->tel.reasoning, &m->tel.reasoning_len, &m->tel.reasoning_cap, s, n);
 }
 

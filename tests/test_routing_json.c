@@ -28,13 +28,14 @@ static void json_round_trip(void **state) {
     const float w[NT * NL * K] = {0.75f, 0.25f, 0.5f, 0.5f, 0.6f, 0.4f, 0.123456789f, 0.876543211f,
                                   1.0f,  0.0f,  0.9f, 0.1f, 0.3f, 0.7f, 1e-7f,        NAN};
     const int32_t layer_ids[NL] = {0, 5};
-    const int32_t turn[NT] = {0, 0, 1, 1}, image[NT] = {-1, 0, 1, -1};
+    const int32_t turn[NT] = {0, 0, 1, 1}, image[NT] = {-1, 0, 1, -1}, reasoning[NT] = {0, 0, 0, 1};
     char path[] = "/tmp/moevk_test_routing_XXXXXX.json";
     int fd = mkstemps(path, 5);
     assert_true(fd >= 0);
     close(fd);
     routing_json_input rj = {.n_tokens = NT, .n_layers = NL, .k = K, .pos = pos, .kind = kind, .token = tok,
-                             .ids = ids, .weights = w, .layer_ids = layer_ids, .turn = turn, .image = image};
+                             .ids = ids, .weights = w, .layer_ids = layer_ids, .turn = turn, .image = image,
+                             .reasoning = reasoning};
     assert_int_equal(routing_json_write_file(path, &rj), MOEVK_OK);
 
     /* a few fields with plain string checks */
@@ -47,7 +48,8 @@ static void json_round_trip(void **state) {
     assert_non_null(strstr(text, "\"kind\":\"generated\""));
     assert_non_null(strstr(text, "\"token\":297"));
     assert_non_null(strstr(text, "\"layer\":5"));
-    assert_non_null(strstr(text, "\"turn\":1,\"image\":1,"));
+    assert_non_null(strstr(text, "\"turn\":1,\"image\":1,\"reasoning\":false,"));
+    assert_non_null(strstr(text, "\"image\":-1,\"reasoning\":true,"));
     assert_non_null(strstr(text, "0.123456791")); /* %.9g of the float nearest 0.123456789 */
     assert_null(strstr(text, "nan"));          /* JSON has no NaN: written as null */
 
@@ -62,6 +64,7 @@ static void json_round_trip(void **state) {
                  "assert [t['kind'] for t in d]==['prompt','image','image','generated']\n"
                  "assert [t['pos'] for t in d]==[0,1,2,3] and d[0]['token']==297 and d[1]['token']==-1\n"
                  "assert [t['turn'] for t in d]==[0,0,1,1] and [t['image'] for t in d]==[-1,0,1,-1]\n"
+                 "assert [t['reasoning'] for t in d]==[False,False,False,True]\n"
                  "assert [l['layer'] for l in d[2]['layers']]==[0,5]\n"
                  "assert d[1]['layers'][1]['experts']==[6,4]\n"
                  "import struct\nf32=lambda x: struct.unpack('f', struct.pack('f', x))[0]\n"

@@ -98,3 +98,60 @@ int cli_progress(const char *stage, float frac, void *user) {
 void cli_error(const char *cmd, moevk_status s) {
     fprintf(stderr, "moevk %s: %s: %s\n", cmd, moevk_status_str(s), moevk_last_error());
 }
+
+int cli_think_option(const char *cmd, int argc, char **argv, int *i, int *think, int *budget) {
+    const char *a = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+    if (!strcmp(a, "--think")) {
+        *think = 1;
+        return 1;
+    }
+    int is_rea = !strcmp(a, "-rea") || !strcmp(a, "--reasoning"), is_budget = !strcmp(a, "--reasoning-budget");
+    if (!is_rea && !is_budget) return 0;
+    if (!v) {
+        fprintf(stderr, "moevk %s: %s needs a value\n", cmd, a);
+        return -1;
+    }
+    (*i)++;
+    if (is_budget) {
+        long x;
+        if (cli_int(a, v, -1, 1 << 24, &x)) return -1;
+        *budget = (int)x;
+        return 1;
+    }
+    if (!strcmp(v, "on")) *think = 1;
+    else if (!strcmp(v, "off")) *think = 0;
+    else {
+        fprintf(stderr, "moevk %s: %s must be on or off, got '%s'\n", cmd, a, v);
+        return -1;
+    }
+    return 1;
+}
+
+int cli_reasoning_piece(const char *piece, int32_t token, void *user) {
+    (void)token;
+    cli_reasoning *r = user;
+    int tty = isatty(2);
+    if (!r->shown) fputs(tty ? "\033[2mthinking: " : "thinking: ", stderr);
+    else if (tty) fputs("\033[2m", stderr);
+    fputs(piece, stderr);
+    if (tty) fputs("\033[0m", stderr);
+    fflush(stderr);
+    r->shown = 1;
+    return 0;
+}
+
+void cli_reasoning_end(cli_reasoning *r) {
+    if (r && r->shown) {
+        fputc('\n', stderr);
+        fflush(stderr);
+    }
+    if (r) r->shown = 0;
+}
+
+int cli_answer_piece(const char *piece, int32_t token, void *user) {
+    (void)token;
+    cli_reasoning_end(user);
+    fputs(piece, stdout);
+    fflush(stdout);
+    return 0;
+}

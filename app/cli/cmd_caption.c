@@ -18,7 +18,7 @@ static void usage(FILE *f) {
             "usage: moevk caption -m TEXT.gguf --mmproj MMPROJ.gguf --image IMG [options]\n\n"
             "Captions an image (or answers -p about it) and streams the answer to stdout.\n\n"
             "model:\n"
-            "  -m, --model FILE          text GGUF (qwen3vlmoe, qwen3vl, qwen3moe, qwen3)\n"
+            "  -m, --model FILE          text GGUF (qwen3vlmoe, qwen3vl, qwen3moe, qwen3, qwen35moe, qwen35)\n"
             "  --mmproj FILE             vision projector GGUF (clip / qwen3vl_merger)\n"
             "  -c, --ctx-size N          KV cache length (default 4096, capped by the model)\n"
             "  -ub, --ubatch-size N      prefill micro-batch in tokens: the scratch memory's size (default 512)\n"
@@ -38,18 +38,11 @@ static void usage(FILE *f) {
             "  --top-k K                 (default 40)\n"
             "  --top-p P                 (default 0.95)\n"
             "  -s, --seed S              sampling seed (default 0)\n"
+            "thinking:\n" CLI_THINK_HELP
             "output:\n"
             "  --routing FILE.json       per-token expert routing: {pos, kind, layers:[{layer, experts, weights}]}\n"
             "  --heatmap FILE.png        layers x experts routing shares, image | text tokens side by side\n"
             "  -q, --quiet               no timings on stderr\n");
-}
-
-static int print_piece(const char *piece, int32_t token, void *user) {
-    (void)token;
-    (void)user;
-    fputs(piece, stdout);
-    fflush(stdout);
-    return 0;
 }
 
 int cmd_caption(int argc, char **argv) {
@@ -86,6 +79,7 @@ int cmd_caption(int argc, char **argv) {
         else if (!strcmp(a, "--routing")) { NEED(); routing = v; }
         else if (!strcmp(a, "--heatmap")) { NEED(); heat = v; }
         else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) quiet = 1;
+        else if ((x = cli_think_option("caption", argc, argv, &i, &gp.think, &gp.reasoning_budget)) != 0) { if (x < 0) return 2; }
         else { fprintf(stderr, "moevk caption: unknown option '%s'\n\n", a); usage(stderr); return 2; }
 #undef NEED
     }
@@ -99,8 +93,12 @@ int cmd_caption(int argc, char **argv) {
     moevk_model *m = NULL;
     moevk_status s = moevk_model_load(&mp, &m);
     if (s != MOEVK_OK) { cli_error("caption", s); return 1; }
-    gp.on_token = print_piece;
+    cli_reasoning rsn = {0};
+    gp.on_token = cli_answer_piece;
+    gp.on_reasoning = cli_reasoning_piece; /* the reasoning (--think) on stderr, never in the caption */
+    gp.user = &rsn;
     s = moevk_generate(m, &gp);
+    cli_reasoning_end(&rsn);
     fputc('\n', stdout);
     fflush(stdout);
     int rc = 0;
@@ -115,10 +113,12 @@ int cmd_caption(int argc, char **argv) {
         if (!quiet)
             fprintf(stderr,
                     "device: %s\nimage encode: %.1f ms (%d tokens)\nprefill: %d tokens in %.1f ms (%.1f tokens/s)\n"
-                    "decode: %d tokens in %.1f ms (%.1f tokens/s)\n",
+                    "decode: %d tokens in %.1f ms (%.1f tokens/s)%s\n",
                     info.device, t.image_encode_ms, t.n_image_tokens, t.n_prompt_tokens, t.prefill_ms,
                     t.prefill_ms > 0 ? 1e3 * t.n_prompt_tokens / t.prefill_ms : 0.0, t.n_generated, t.decode_ms,
-                    t.decode_ms > 0 ? 1e3 * (t.n_generated > 1 ? t.n_generated - 1 : 0) / t.decode_ms : 0.0);
+                    t.decode_ms > 0 ? 1e3 * (t.n_generated > 1 ? t.n_generated - 1 : 0) / t.decode_ms : 0.0,
+                    gp.think ? ", reasoning included" : "");
+        if (!quiet && gp.think) fprintf(stderr, "reasoning: %d tokens\n", t.n_reasoning);
         if (routing || heat) {
             telemetry tm;
             if ((s = telemetry_collect(m, &tm)) != MOEVK_OK) {

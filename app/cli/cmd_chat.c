@@ -29,7 +29,7 @@ static void usage(FILE *f) {
             "  /new [PATH]   a new conversation about PATH (or no image)\n"
             "  /quit         end (so does the end of input)\n\n"
             "model:\n"
-            "  -m, --model FILE          text GGUF (qwen3vlmoe, qwen3vl, qwen3moe, qwen3)\n"
+            "  -m, --model FILE          text GGUF (qwen3vlmoe, qwen3vl, qwen3moe, qwen3, qwen35moe, qwen35)\n"
             "  --mmproj FILE             vision projector GGUF (clip / qwen3vl_merger)\n"
             "  -c, --ctx-size N          KV cache length (default 4096, capped by the model)\n"
             "  -ub, --ubatch-size N      prefill micro-batch in tokens: the scratch memory's size (default 512)\n"
@@ -46,19 +46,12 @@ static void usage(FILE *f) {
             "  --top-k K                 (default 40)\n"
             "  --top-p P                 (default 0.95)\n"
             "  -s, --seed S              sampling seed (default 0)\n"
+            "thinking:\n" CLI_THINK_HELP
             "output:\n"
             "  --routing FILE.json       expert routing of the whole conversation, per token\n"
-            "                            {pos, kind, token, turn, layers:[{layer, experts, weights}]}\n"
+            "                            {pos, kind, token, turn, image, reasoning, layers:[{layer, experts, weights}]}\n"
             "  -q, --quiet               no timings on stderr\n\n"
             "Exit status: 0 when every question was answered, 1 if one failed (the others still run), 2 usage.\n");
-}
-
-static int print_piece(const char *piece, int32_t token, void *user) {
-    (void)token;
-    (void)user;
-    fputs(piece, stdout);
-    fflush(stdout);
-    return 0;
 }
 
 /* strips trailing CR/LF and surrounding blanks in place */
@@ -124,6 +117,7 @@ int cmd_chat(int argc, char **argv) {
         }
         else if (!strcmp(a, "--routing")) { NEED(); routing = v; }
         else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) quiet = 1;
+        else if ((x = cli_think_option("chat", argc, argv, &i, &cp.think, &gp.reasoning_budget)) != 0) { if (x < 0) return 2; }
         else { fprintf(stderr, "moevk chat: unknown option '%s'\n\n", a); usage(stderr); return 2; }
 #undef NEED
     }
@@ -148,7 +142,10 @@ int cmd_chat(int argc, char **argv) {
         moevk_model_free(m);
         return 1;
     }
-    gp.on_token = print_piece;
+    cli_reasoning rsn = {0};
+    gp.on_token = cli_answer_piece;
+    gp.on_reasoning = cli_reasoning_piece; /* the reasoning (--think) on stderr, the answers on stdout */
+    gp.user = &rsn;
     char *line = NULL;
     size_t lcap = 0;
     for (;;) {
@@ -194,6 +191,7 @@ int cmd_chat(int argc, char **argv) {
         }
         gp.prompt = q;
         s = moevk_chat_turn(m, &gp);
+        cli_reasoning_end(&rsn);
         fputc('\n', stdout);
         fflush(stdout);
         moevk_timings t;
@@ -205,9 +203,9 @@ int cmd_chat(int argc, char **argv) {
         } else if (!quiet) {
             fprintf(stderr,
                     "turn %d: image encode %.1f ms (%d images, %d tokens), prefill %d tokens in %.1f ms, "
-                    "decode %d tokens in %.1f ms, context %d/%d\n",
+                    "decode %d tokens (%d of reasoning) in %.1f ms, context %d/%d\n",
                     t.turn, t.image_encode_ms, t.n_images, t.n_image_tokens, t.n_prompt_tokens, t.prefill_ms, t.n_generated,
-                    t.decode_ms, t.n_ctx_used, t.n_ctx);
+                    t.n_reasoning, t.decode_ms, t.n_ctx_used, t.n_ctx);
         }
     }
     free(line);

@@ -29,6 +29,9 @@ static void usage(FILE *f) {
             "  -ub, --ubatch-size N      prefill micro-batch in tokens: the scratch memory's size (default 512)\n"
             "  --device NAME|INDEX       Vulkan device (default: $MOEVK_DEVICE or the best)\n"
             "  --device-mem MIB          device-memory budget (experts stream beyond it)\n"
+            "thinking (a request's chat_template_kwargs.enable_thinking, reasoning_effort \"none\" and\n"
+            "reasoning_budget_tokens override these; the reasoning comes back as message.reasoning_content):\n"
+            CLI_THINK_HELP
             "server:\n"
             "  --host ADDR               address to listen on (default 127.0.0.1: this machine only;\n"
             "                            0.0.0.0 for every interface, then use --api-key)\n"
@@ -59,12 +62,16 @@ int cmd_serve(int argc, char **argv) {
     hc.api_key = getenv("MOEVK_API_KEY");
     if (hc.api_key && !hc.api_key[0]) hc.api_key = NULL;
     long queue = 8, v;
+    int think = 0, budget = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 0;
         }
+        int t = cli_think_option("serve", argc, argv, &i, &think, &budget);
+        if (t < 0) return 2;
+        if (t) continue;
         if (!val) {
             fprintf(stderr, "moevk serve: %s needs a value (or is unknown)\n\n", a);
             usage(stderr);
@@ -133,7 +140,10 @@ int cmd_serve(int argc, char **argv) {
         cli_error("serve", s);
         return 1;
     }
-    srv_worker *w = srv_worker_start(m, base_name(mp.model_path), (int)queue);
+    moevk_model_info mi;
+    if (think && moevk_model_get_info(m, &mi) == MOEVK_OK && !mi.thinking)
+        fprintf(stderr, "moevk serve: the %s chat template has no thinking mode: --think changes nothing\n", mi.arch);
+    srv_worker *w = srv_worker_start(m, base_name(mp.model_path), (int)queue, think, budget);
     if (!w) {
         moevk_model_free(m);
         fprintf(stderr, "moevk serve: cannot start the model thread\n");

@@ -39,6 +39,7 @@ moevk_status routing_json_write(FILE *f, const routing_json_input *in) {
                 (int)in->token[t]);
         if (in->turn) fprintf(f, "\"turn\":%d,", (int)in->turn[t]);
         if (in->image) fprintf(f, "\"image\":%d,", (int)in->image[t]);
+        if (in->reasoning) fprintf(f, "\"reasoning\":%s,", in->reasoning[t] ? "true" : "false");
         fputs("\"layers\":[", f);
         for (int l = 0; l < in->n_layers; l++) {
             const int32_t *ids = in->ids + t * per_tok + (size_t)l * in->k;

@@ -11,6 +11,7 @@ void telemetry_free(telemetry *t) {
     free(t->token);
     free(t->turn);
     free(t->image);
+    free(t->reasoning);
     free(t->ids);
     free(t->weights);
     free(t->image_counts);
@@ -34,11 +35,12 @@ moevk_status telemetry_collect(const moevk_model *m, telemetry *t) {
     t->token = calloc(n, sizeof *t->token);
     t->turn = calloc(n, sizeof *t->turn);
     t->image = calloc(n, sizeof *t->image);
+    t->reasoning = calloc(n, sizeof *t->reasoning);
     t->ids = calloc(n * (S ? S : 1), sizeof *t->ids);
     t->weights = calloc(n * (S ? S : 1), sizeof *t->weights);
     t->image_counts = calloc(C ? C : 1, sizeof *t->image_counts);
     t->text_counts = calloc(C ? C : 1, sizeof *t->text_counts);
-    if (!t->pos || !t->kind || !t->token || !t->turn || !t->image || !t->ids || !t->weights || !t->image_counts || !t->text_counts) {
+    if (!t->pos || !t->kind || !t->token || !t->turn || !t->image || !t->reasoning || !t->ids || !t->weights || !t->image_counts || !t->text_counts) {
         telemetry_free(t);
         return MOEVK_ERR_OUT_OF_HOST_MEMORY;
     }
@@ -54,6 +56,7 @@ moevk_status telemetry_collect(const moevk_model *m, telemetry *t) {
         t->token[i] = r.token;
         t->turn[i] = r.turn;
         t->image[i] = r.image;
+        t->reasoning[i] = r.reasoning;
         int img = r.kind == MOEVK_TOKEN_IMAGE;
         if (img) t->n_image++;
         else t->n_text++;
@@ -70,7 +73,7 @@ moevk_status telemetry_collect(const moevk_model *m, telemetry *t) {
 routing_json_input telemetry_json(const telemetry *t) {
     routing_json_input in = {.n_tokens = t->n_tokens, .n_layers = t->n_layers, .k = t->k, .pos = t->pos,
                              .kind = t->kind, .token = t->token, .ids = t->ids, .weights = t->weights, .turn = t->turn,
-                             .image = t->image};
+                             .image = t->image, .reasoning = t->reasoning};
     return in;
 }
 

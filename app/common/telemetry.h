@@ -18,6 +18,7 @@ typedef struct telemetry {
     int32_t *token;    /* [n_tokens] */
     int32_t *turn;     /* [n_tokens] conversation turn */
     int32_t *image;    /* [n_tokens] image of the conversation an image token belongs to, else -1 */
+    int32_t *reasoning; /* [n_tokens] 1: a generated token of a reasoning block (thinking) */
     int32_t *ids;      /* [n_tokens][n_layers][k] */
     float *weights;    /* [n_tokens][n_layers][k] */
     float *image_counts; /* [n_layers][n_experts] tokens routed, image tokens */

@@ -51,7 +51,7 @@ void srv_reply_stream_begin(srv_job *j, const char *model_id) {
     srv_job_set_state(j, SRV_JOB_STREAMING);
 }
 
-void srv_reply_stream_delta(srv_job *j, const char *model_id, const char *text, size_t n) {
+void srv_reply_stream_delta(srv_job *j, const char *model_id, int reasoning, const char *text, size_t n) {
     srv_reply_stream_begin(j, model_id);
     char *t = malloc(n + 1);
     if (!t) return;
@@ -59,7 +59,7 @@ void srv_reply_stream_delta(srv_job *j, const char *model_id, const char *text, 
     t[n] = '\0';
     cJSON *o = chunk(j, model_id);
     cJSON *d = choice(o, "delta");
-    cJSON_AddStringToObject(d, "content", t);
+    cJSON_AddStringToObject(d, reasoning ? "reasoning_content" : "content", t);
     cJSON_AddNullToObject(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "choices"), 0), "finish_reason");
     emit_json(j, o, 1);
     cJSON_Delete(o);
@@ -73,6 +73,8 @@ static cJSON *usage_json(const srv_usage *u) {
     cJSON_AddNumberToObject(o, "total_tokens", u->prompt_tokens + u->completion_tokens);
     cJSON *d = cJSON_AddObjectToObject(o, "prompt_tokens_details");
     cJSON_AddNumberToObject(d, "cached_tokens", u->cached_tokens);
+    cJSON *c = cJSON_AddObjectToObject(o, "completion_tokens_details");
+    cJSON_AddNumberToObject(c, "reasoning_tokens", u->reasoning_tokens);
     return o;
 }
 
@@ -107,7 +109,10 @@ static void add_routing(cJSON *o, moevk_model *m) {
         if (moevk_routing_get(m, i, &r, ids + i * S, w + i * S, S) != MOEVK_OK) goto done;
         char img[24];
         snprintf(img, sizeof img, "image%d", (int)r.image); /* the conversation's image the token belongs to */
-        const char *k = r.kind == MOEVK_TOKEN_IMAGE ? img : r.kind == MOEVK_TOKEN_PROMPT ? "text" : "generated";
+        const char *k = r.kind == MOEVK_TOKEN_IMAGE    ? img
+                        : r.kind == MOEVK_TOKEN_PROMPT ? "text"
+                        : r.reasoning                  ? "reasoning" /* a generated token of the reasoning */
+                                                       : "generated";
         cJSON_AddItemToArray(kinds, cJSON_CreateString(k));
     }
     srv_base64_encode((const uint8_t *)ids, n * S * 4, b_ids);
@@ -129,8 +134,8 @@ done:
     free(b_w);
 }
 
-void srv_reply_finish(srv_job *j, moevk_model *m, const char *model_id, const char *text, const char *finish,
-                      const srv_usage *u) {
+void srv_reply_finish(srv_job *j, moevk_model *m, const char *model_id, const char *text, const char *reasoning,
+                      const char *finish, const srv_usage *u) {
     const srv_request *q = &j->req;
     if (q->stream) {
         srv_reply_stream_begin(j, model_id);
@@ -159,6 +164,7 @@ void srv_reply_finish(srv_job *j, moevk_model *m, const char *model_id, const ch
     cJSON *msg = choice(o, "message");
     cJSON_AddStringToObject(msg, "role", "assistant");
     cJSON_AddStringToObject(msg, "content", text);
+    if (reasoning && reasoning[0]) cJSON_AddStringToObject(msg, "reasoning_content", reasoning);
     cJSON_AddStringToObject(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "choices"), 0), "finish_reason", finish);
     cJSON_AddItemToObject(o, "usage", usage_json(u));
     cJSON_AddItemToObject(o, "timings", timings_json(u));
@@ -199,6 +205,7 @@ char *srv_reply_models_json(const char *model_id, const moevk_model_info *info, 
     cJSON_AddNumberToObject(meta, "n_expert", info->n_expert);
     cJSON_AddNumberToObject(meta, "n_expert_used", info->n_expert_used);
     cJSON_AddBoolToObject(meta, "vision", info->has_vision);
+    cJSON_AddBoolToObject(meta, "thinking", info->thinking); /* the template has a thinking mode */
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;

@@ -11,7 +11,8 @@
 
 typedef struct srv_usage {
     int prompt_tokens;      /* the whole conversation's prompt, as the client sent it */
-    int completion_tokens;
+    int completion_tokens;  /* reasoning included */
+    int reasoning_tokens;   /* of those, the reasoning's (usage.completion_tokens_details.reasoning_tokens) */
     int cached_tokens;      /* of those, reused from the KV cache (prompt cache hit) */
     int cache_hit;
     int replayed_turns;     /* earlier exchanges prefilled again (cache miss) */
@@ -21,11 +22,13 @@ typedef struct srv_usage {
 
 /* A stream's first event (role "assistant"); once per job, marks it streaming. */
 void srv_reply_stream_begin(srv_job *j, const char *model_id);
-void srv_reply_stream_delta(srv_job *j, const char *model_id, const char *text, size_t n);
+/* A piece of the answer (delta.content) or of the reasoning (delta.reasoning_content, as llama-server's). */
+void srv_reply_stream_delta(srv_job *j, const char *model_id, int reasoning, const char *text, size_t n);
 /* The end: a stream's last events (finish_reason, usage when asked, routing when asked, [DONE]), or the whole
- * non-stream body. finish: "stop", "length" or "error". */
-void srv_reply_finish(srv_job *j, moevk_model *m, const char *model_id, const char *text, const char *finish,
-                      const srv_usage *u);
+ * non-stream body (message.reasoning_content when reasoning is not NULL or ""). finish: "stop", "length" or
+ * "error". */
+void srv_reply_finish(srv_job *j, moevk_model *m, const char *model_id, const char *text, const char *reasoning,
+                      const char *finish, const srv_usage *u);
 /* {"error": {"message", "type", "param", "code"}} (malloc'd) */
 char *srv_reply_error_json(const srv_error *e);
 /* GET /v1/models (malloc'd) */

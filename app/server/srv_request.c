@@ -292,11 +292,25 @@ static int parse_root(const cJSON *root, const srv_limits *lim, srv_request *req
     if (r) req->has_seed = 1, req->seed = (uint64_t)(int64_t)v;
     if (get_bool(root, "stream", &req->stream, err) < 0) return -1;
     if (get_bool(root, "return_routed_experts", &req->return_routing, err) < 0) return -1;
-    if (get_bool(root, "think", &req->think, err) < 0) return -1;
     const cJSON *so = cJSON_GetObjectItemCaseSensitive(root, "stream_options");
     if (cJSON_IsObject(so) && get_bool(so, "include_usage", &req->include_usage, err) < 0) return -1;
+    /* thinking, as llama-server reads it: enable_thinking, then reasoning_effort "none" turns it off */
+    req->think = -1;
+    if (get_bool(root, "think", &req->think, err) < 0) return -1;
     const cJSON *kw = cJSON_GetObjectItemCaseSensitive(root, "chat_template_kwargs");
     if (cJSON_IsObject(kw) && get_bool(kw, "enable_thinking", &req->think, err) < 0) return -1;
+    const cJSON *effort = cJSON_GetObjectItemCaseSensitive(root, "reasoning_effort");
+    if (effort && !cJSON_IsNull(effort)) {
+        if (!cJSON_IsString(effort)) return BAD("reasoning_effort", "'reasoning_effort' must be a string");
+        if (!strcmp(effort->valuestring, "none")) req->think = 0;
+    }
+    req->reasoning_budget = -1;
+    for (int b = 0; b < 2; b++) {
+        const char *key = b ? "reasoning_budget_tokens" : "thinking_budget_tokens"; /* the second wins, as in llama-server */
+        if ((r = get_number(root, key, -1, lim->max_tokens_cap, &v, err)) < 0) return -1;
+        if (r && v != (int)v) return BAD(key, "'%s' must be an integer", key);
+        if (r) req->reasoning_budget = (int)v;
+    }
     const cJSON *mv = cJSON_GetObjectItemCaseSensitive(root, "moevk");
     if (mv && !cJSON_IsNull(mv)) {
         if (!cJSON_IsObject(mv)) return BAD("moevk", "'moevk' must be an object");

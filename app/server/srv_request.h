@@ -61,7 +61,10 @@ typedef struct srv_request {
     uint64_t seed;
     char *stop[4];           /* up to 4 stop strings (OpenAI's limit) */
     int n_stop;
-    int think;               /* chat_template_kwargs.enable_thinking / "think": reasoning on */
+    int think;               /* chat_template_kwargs.enable_thinking / "think" (reasoning_effort "none": off):
+                                1 on, 0 off, -1 not given (the server's --reasoning) */
+    int reasoning_budget;    /* reasoning_budget_tokens / thinking_budget_tokens (llama-server's): -1 not given
+                                (the server's --reasoning-budget), else tokens before the end tag is forced */
     int return_routing;      /* return_routed_experts (SGLang's field) or moevk.routing */
     int include_usage;       /* stream_options.include_usage */
 } srv_request;

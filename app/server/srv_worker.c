@@ -27,6 +27,7 @@ typedef struct conv_turn {
 /* The conversation held in the KV cache: what a request must repeat to continue it. */
 typedef struct srv_conv {
     int valid;
+    int think;          /* thinking on (the conversation's every answer) */
     char *system;       /* NULL: none */
     int n;              /* exchanges completed */
     conv_turn *user;    /* [n] */
@@ -43,6 +44,7 @@ struct srv_worker {
     srv_job **queue;    /* ring of queue_cap */
     int queue_cap, head, count, running, stop;
     srv_conv conv;
+    int think, reasoning_budget; /* for requests that do not say (--reasoning, --reasoning-budget) */
     char *last_routing; /* JSON for the page */
     long long n_done;   /* requests finished */
 };
@@ -192,9 +194,12 @@ static int same_turn(const conv_turn *c, const plan_turn *p) {
     return 1;
 }
 
-/* the KV cache holds the plan's earlier exchanges (texts and images): only the question is new */
-static int conv_extends(const srv_conv *c, const conv_plan *p, moevk_model *m) {
-    if (!c->valid || c->n != p->n_pairs || moevk_chat_turns(m) != c->n || !same_str(c->system, p->system)) return 0;
+/* the KV cache holds the plan's earlier exchanges (texts and images), rendered with the same thinking
+ * setting: only the question is new */
+static int conv_extends(const srv_conv *c, const conv_plan *p, int think, moevk_model *m) {
+    if (!c->valid || c->n != p->n_pairs || moevk_chat_turns(m) != c->n || !same_str(c->system, p->system) ||
+        c->think != think)
+        return 0;
     for (int i = 0; i < c->n; i++)
         if (!same_turn(&c->user[i], &p->user[i]) || strcmp(c->assistant[i], p->assistant[i])) return 0;
     return 1;
@@ -266,8 +271,18 @@ static size_t max_stop_len(const srv_request *q) {
 
 static void flush_delta(gen_state *g, size_t upto) {
     if (upto <= g->sent) return;
-    if (g->job->req.stream) srv_reply_stream_delta(g->job, g->w->model_id, g->text + g->sent, upto - g->sent);
+    if (g->job->req.stream) srv_reply_stream_delta(g->job, g->w->model_id, 0, g->text + g->sent, upto - g->sent);
     g->sent = upto;
+}
+
+/* the reasoning (thinking on) streams as delta.reasoning_content, as llama-server's; stop strings apply to the
+ * answer only */
+static int on_reasoning(const char *piece, int32_t token, void *user) {
+    gen_state *g = user;
+    (void)token;
+    if (srv_job_cancelled(g->job)) return 1;
+    if (g->job->req.stream) srv_reply_stream_delta(g->job, g->w->model_id, 1, piece, strlen(piece));
+    return 0;
 }
 
 static int on_token(const char *piece, int32_t token, void *user) {
@@ -366,7 +381,10 @@ static void run_job(srv_worker *w, srv_job *j) {
     }
     moevk_model *m = w->model;
     moevk_status s = MOEVK_OK;
-    int hit = conv_extends(&w->conv, &p, m);
+    /* thinking as the request asks, else the server's default; a family without a thinking mode ignores it
+     * (as llama-server ignores enable_thinking for such templates) */
+    const int think = (q->think >= 0 ? q->think : w->think) && w->info.thinking;
+    int hit = conv_extends(&w->conv, &p, think, m);
     int n_cached = 0; /* KV positions reused */
     double t_replay = 0, replay_encode = 0;
     int replay_img = 0;
@@ -379,6 +397,7 @@ static void run_job(srv_worker *w, srv_job *j) {
         conv_clear(&w->conv);
         moevk_chat_params cp = moevk_chat_default_params();
         cp.system_prompt = p.system;
+        cp.think = think;
         s = moevk_chat_start(m, &cp);
         for (int i = 0; s == MOEVK_OK && i < p.n_pairs; i++) {
             s = feed_parts(m, &p.user[i]);
@@ -388,6 +407,7 @@ static void run_job(srv_worker *w, srv_job *j) {
         }
         if (s == MOEVK_OK) {
             w->conv.valid = 1;
+            w->conv.think = think;
             if (p.system && !(w->conv.system = strdup(p.system))) w->conv.valid = 0;
             for (int i = 0; i < p.n_pairs && w->conv.valid; i++)
                 if (conv_push(&w->conv, &p.user[i], p.assistant[i])) w->conv.valid = 0;
@@ -410,6 +430,8 @@ static void run_job(srv_worker *w, srv_job *j) {
     gp.top_p = q->top_p;
     gp.seed = q->has_seed ? q->seed : (uint64_t)j->created ^ (uint64_t)(uintptr_t)j;
     gp.on_token = on_token;
+    gp.on_reasoning = on_reasoning;
+    gp.reasoning_budget = q->reasoning_budget >= 0 ? q->reasoning_budget : w->reasoning_budget;
     gp.user = &g;
     /* a stream's first event goes out with its first text (srv_reply_stream_delta), after the prompt was
      * accepted: until then a refusal can still be an HTTP error */
@@ -439,6 +461,7 @@ static void run_job(srv_worker *w, srv_job *j) {
         w->conv.valid = 0;
     }
     srv_usage u = {.prompt_tokens = n_before + t.n_prompt_tokens, .completion_tokens = t.n_generated,
+                   .reasoning_tokens = t.n_reasoning,
                    .cached_tokens = n_cached, .cache_hit = hit, .replayed_turns = hit ? 0 : p.n_pairs,
                    .image_encode_ms = t.image_encode_ms + replay_encode, .prefill_ms = t.prefill_ms,
                    .decode_ms = t.decode_ms, .replay_ms = t_replay, .n_image_tokens = t.n_image_tokens + replay_img};
@@ -453,7 +476,12 @@ static void run_job(srv_worker *w, srv_job *j) {
         finish = "error";
     }
     record_routing(w, j->id);
-    srv_reply_finish(j, w->model, w->model_id, g.text ? g.text : "", finish, &u);
+    size_t rlen = 0;
+    char *reasoning = NULL; /* the non-stream reply's message.reasoning_content (a stream sent it as deltas) */
+    if (!q->stream && moevk_get_reasoning(m, NULL, 0, &rlen) == MOEVK_OK && rlen && (reasoning = malloc(rlen + 1)))
+        moevk_get_reasoning(m, reasoning, rlen + 1, NULL);
+    srv_reply_finish(j, w->model, w->model_id, g.text ? g.text : "", reasoning, finish, &u);
+    free(reasoning);
     srv_job_set_state(j, SRV_JOB_DONE);
     free(g.text);
     plan_free(&p);
@@ -493,10 +521,12 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
-srv_worker *srv_worker_start(moevk_model *model, const char *model_id, int queue_cap) {
+srv_worker *srv_worker_start(moevk_model *model, const char *model_id, int queue_cap, int think, int reasoning_budget) {
     srv_worker *w = calloc(1, sizeof *w);
     if (!w) return NULL;
     w->model = model;
+    w->think = think;
+    w->reasoning_budget = reasoning_budget;
     moevk_model_get_info(model, &w->info);
     snprintf(w->model_id, sizeof w->model_id, "%s", model_id);
     w->queue_cap = queue_cap > 0 ? queue_cap : 1;

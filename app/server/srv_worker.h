@@ -11,8 +11,9 @@
 typedef struct srv_worker srv_worker;
 
 /* model: loaded (the worker owns it from here and frees it at stop);
- * model_id: the id /v1/models lists; queue_cap: requests waiting at most. */
-srv_worker *srv_worker_start(moevk_model *model, const char *model_id, int queue_cap);
+ * model_id: the id /v1/models lists; queue_cap: requests waiting at most;
+ * think, reasoning_budget: what a request that does not say gets (--reasoning, --reasoning-budget). */
+srv_worker *srv_worker_start(moevk_model *model, const char *model_id, int queue_cap, int think, int reasoning_budget);
 void srv_worker_stop(srv_worker *w);
 /* 0: queued (the worker holds a reference); -1: the queue is full */
 int srv_worker_submit(srv_worker *w, srv_job *j);

@@ -27,6 +27,8 @@ typedef struct view_args {
     int n_predict;
     int image_max_tokens;
     int n_ctx;                  // 0: library default
+    int think;                  // --think: thinking on (families with a reasoning block)
+    int reasoning_budget;       // --reasoning-budget N (-1: unlimited)
     const char *device;
     int device_mem_mib;         // 0: library default
     int headless;

@@ -32,6 +32,9 @@ static void usage(FILE *f) {
             "  -n, --n-predict N      at most N new tokens per caption\n"
             "  --image-max-tokens N   cap the image tokens per frame\n"
             "  -c, --ctx-size N       KV cache length: the room for a frame's conversation (default 4096, capped by the model)\n"
+            "  --think                thinking on (qwen35moe, qwen35: the model reasons before it answers; the\n"
+            "                         reasoning is shown dimmed apart from the answer, its tokens marked in the trace)\n"
+            "  --reasoning-budget N   with --think: tokens the reasoning may take before its end is forced (-1: no limit)\n"
             "  --device NAME|INDEX    Vulkan device (default: $MOEVK_DEVICE, else the best one)\n"
             "  --device-mem MIB       device-memory budget (default: $MOEVK_DEVICE_MEM, else the device's less 10%%);\n"
             "                         experts that do not fit stream from the GGUF (docs/EXPERT_CACHE.md)\n"
@@ -76,6 +79,7 @@ int view_args_parse(int argc, char **argv, view_args *a) {
     a->out_dir = ".";
     a->cam_w = 640;
     a->cam_h = 480;
+    a->reasoning_budget = -1; // unlimited, as the library's default
     a->inputs = calloc((size_t)argc, sizeof *a->inputs);
     if (!a->inputs) return 2;
     for (int i = 1; i < argc; i++) {
@@ -141,6 +145,12 @@ int view_args_parse(int argc, char **argv, view_args *a) {
             a->font = v;
         } else if (!strcmp(o, "--headless")) {
             a->headless = 1;
+        } else if (!strcmp(o, "--think")) {
+            a->think = 1;
+        } else if (!strcmp(o, "--reasoning-budget")) {
+            NEED_VALUE();
+            a->reasoning_budget = atoi(v);
+            if (a->reasoning_budget < -1 || (a->reasoning_budget == 0 && strcmp(v, "0"))) goto bad;
         } else if (!strcmp(o, "--out")) {
             NEED_VALUE();
             a->out_dir = v;

@@ -14,6 +14,8 @@ static const SDL_Color C_TEXT = {232, 232, 232, 255};
 static const SDL_Color C_DIM = {150, 156, 168, 255};
 static const SDL_Color C_ACCENT = {96, 172, 255, 255};
 static const SDL_Color C_ERR = {255, 120, 110, 255};
+static const SDL_Color C_THINK = {118, 124, 140, 255};     /* reasoning (thinking on): dimmer than C_DIM */
+static const SDL_Color C_THINK_BAR = {236, 176, 64, 255};  /* marks a reasoning token in the trace */
 
 static void set_color(SDL_Renderer *r, SDL_Color c) {
     SDL_SetRenderDrawBlendMode(r, c.a == 255 ? SDL_BLENDMODE_NONE : SDL_BLENDMODE_BLEND);
@@ -48,6 +50,14 @@ static int add_wrapped(view_app *app, chat_line *out, int n, int cap, const char
     return n;
 }
 
+/* The reasoning of a turn (thinking on), apart from its answer: a "thinking" label, then the text dimmed. */
+static int add_reasoning(view_app *app, chat_line *out, int n, int cap, const char *label, const char *text, int w,
+                         int indent) {
+    if (!text || !text[0]) return n;
+    if (n < cap) out[n++] = (chat_line){label, -1, C_THINK, indent};
+    return add_wrapped(app, out, n, cap, text, w, C_THINK, indent + 12);
+}
+
 void view_draw_chat(view_app *app) {
     SDL_Renderer *r = app->ren;
     view_rects *rc = &app->rc;
@@ -64,9 +74,11 @@ void view_draw_chat(view_app *app) {
     // history: every turn, wrapped; the newest lines in view unless scrolled back
     static chat_line lines[VIEW_MAX_CHAT_LINES];
     int n = 0, w = cr.w - 20;
+    n = add_reasoning(app, lines, n, VIEW_MAX_CHAT_LINES, "the caption's thinking:", c->reasoning, w, 0);
     for (int t = 0; t < c->n_turns && n < VIEW_MAX_CHAT_LINES; t++) {
         const view_turn *tu = &c->turns[t];
         n = add_wrapped(app, lines, n, VIEW_MAX_CHAT_LINES, tu->user ? tu->user : "", w, C_ACCENT, 0);
+        n = add_reasoning(app, lines, n, VIEW_MAX_CHAT_LINES, "thinking:", tu->reasoning, w, 16);
         const char *ans = tu->answer && tu->answer[0] ? tu->answer : NULL;
         if (ans) n = add_wrapped(app, lines, n, VIEW_MAX_CHAT_LINES, ans, w, C_TEXT, 16);
         if (tu->failed) n = add_wrapped(app, lines, n, VIEW_MAX_CHAT_LINES, tu->error, w, C_ERR, 16);
@@ -368,9 +380,11 @@ void view_draw_trace(view_app *app) {
     for (int i = 0; i < rt->n_tok; i++)
         if (rt->turn[i] > turn) turn = rt->turn[i];
     rc->trace_turn = turn;
-    char title[160];
-    snprintf(title, sizeof title, "Token trace — turn %d (%s): layers x tokens, top-1 expert", turn,
-             turn ? "question and answer" : "caption prompt and caption");
+    int thinking = 0; /* the turn holds reasoning tokens (marked above their columns) */
+    for (int i = 0; i < rt->n_tok && !thinking; i++) thinking = rt->turn[i] == turn && rt->reasoning[i];
+    char title[200];
+    snprintf(title, sizeof title, "Token trace — turn %d (%s): layers x tokens, top-1 expert%s", turn,
+             turn ? "question and answer" : "caption prompt and caption", thinking ? "; amber bar: reasoning" : "");
     view_text_draw(app->text, VIEW_FONT_SMALL, title, tr.x - 34, tr.y - 20, C_TEXT);
     fill(app->ren, tr, (SDL_Color){22, 24, 29, 255});
     if (L <= 0 || k <= 0) return;
@@ -397,6 +411,8 @@ void view_draw_trace(view_app *app) {
         if (rc->trace_first < 0) rc->trace_first = i;
         for (int l = 0; l < L; l++)
             fill(app->ren, (SDL_Rect){tr.x + col * cw, tr.y + l * rh, cw - gap, rh}, view_expert_color(rt->ids[((size_t)i * L + l) * k]));
+        if (rt->reasoning[i]) /* a token of the reasoning (thinking on): a bar just above its column */
+            fill(app->ren, (SDL_Rect){tr.x + col * cw, tr.y - 4, cw - gap > 1 ? cw - gap : 1, 3}, C_THINK_BAR);
         col++;
     }
     rc->trace_n = col;

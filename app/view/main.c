@@ -501,6 +501,8 @@ int main(int argc, char **argv) {
     cfg.n_predict = app->args.n_predict;
     cfg.image_max_tokens = app->args.image_max_tokens;
     cfg.n_ctx = app->args.n_ctx;
+    cfg.think = app->args.think;
+    cfg.reasoning_budget = app->args.reasoning_budget;
     app->worker = view_worker_start(&cfg);
     if (!app->worker) {
         fprintf(stderr, "moevk-view: cannot start the worker thread\n");

@@ -24,6 +24,7 @@ int view_write_routing_json(view_app *app, const char *path) {
         .layer_ids = NULL,
         .turn = r->turn,
         .image = r->image,
+        .reasoning = r->reasoning,
     };
     moevk_status st = routing_json_write_file(path, &in);
     free(kind);

@@ -11,6 +11,7 @@ void view_routing_free(view_routing *r) {
     free(r->pos);
     free(r->turn);
     free(r->image);
+    free(r->reasoning);
     free(r->ids);
     free(r->weights);
     memset(r, 0, sizeof *r);
@@ -41,7 +42,7 @@ int view_routing_reserve(view_routing *r, int n) {
     size_t per = (size_t)r->n_layers * (size_t)r->k;
     if (!grow((void **)&r->kind, 1, cap) || !grow((void **)&r->token, sizeof(int32_t), cap) ||
         !grow((void **)&r->pos, sizeof(int32_t), cap) || !grow((void **)&r->turn, sizeof(int32_t), cap) ||
-        !grow((void **)&r->image, sizeof(int32_t), cap) || !grow((void **)&r->ids, sizeof(int32_t) * per, cap) ||
+        !grow((void **)&r->image, sizeof(int32_t), cap) || !grow((void **)&r->reasoning, sizeof(int32_t), cap) || !grow((void **)&r->ids, sizeof(int32_t) * per, cap) ||
         !grow((void **)&r->weights, sizeof(float) * per, cap))
         return 0;
     r->cap_tok = cap;
@@ -59,6 +60,7 @@ int view_routing_copy(view_routing *dst, const view_routing *src) {
         memcpy(dst->pos, src->pos, n * sizeof(int32_t));
         memcpy(dst->turn, src->turn, n * sizeof(int32_t));
         memcpy(dst->image, src->image, n * sizeof(int32_t));
+        memcpy(dst->reasoning, src->reasoning, n * sizeof(int32_t));
         memcpy(dst->ids, src->ids, n * per * sizeof(int32_t));
         memcpy(dst->weights, src->weights, n * per * sizeof(float));
     }

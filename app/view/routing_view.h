@@ -24,6 +24,7 @@ typedef struct view_routing {
     int32_t *pos;      // [cap_tok] sequence position
     int32_t *turn;     // [cap_tok] conversation turn (0: the caption)
     int32_t *image;    // [cap_tok] image tokens: the conversation's image (0: the caption's); else -1
+    int32_t *reasoning; // [cap_tok] 1: a generated token of a reasoning block (thinking on)
     int32_t *ids;      // [cap_tok][n_layers][k] expert ids, descending weight
     float *weights;    // [cap_tok][n_layers][k] gate weights
 } view_routing;

@@ -118,6 +118,8 @@ static int write_view_json(view_app *app, const char *png, const char *path) {
     json_str(f, c->caption_prompt);
     fprintf(f, ", \"turn\": 0},\n    {\"role\": \"assistant\", \"text\": ");
     json_str(f, c->text ? c->text : "");
+    fprintf(f, ", \"reasoning\": ");
+    json_str(f, c->reasoning ? c->reasoning : "");
     fprintf(f, ", \"turn\": 0, \"done\": %s, \"failed\": %s}", c->done ? "true" : "false", c->failed ? "true" : "false");
     for (int i = 0; i < c->n_turns; i++) {
         const view_turn *t = &c->turns[i];
@@ -126,6 +128,8 @@ static int write_view_json(view_app *app, const char *png, const char *path) {
         fprintf(f, ", \"turn\": %d, \"image\": %d, \"image_grid\": [%d, %d]},\n    {\"role\": \"assistant\", \"text\": ",
                 t->turn, t->image, t->img_nx, t->img_ny);
         json_str(f, t->answer ? t->answer : "");
+        fprintf(f, ", \"reasoning\": ");
+        json_str(f, t->reasoning ? t->reasoning : "");
         fprintf(f, ", \"turn\": %d, \"done\": %s, \"failed\": %s, \"error\": ", t->turn, t->done ? "true" : "false",
                 t->failed ? "true" : "false");
         json_str(f, t->error);

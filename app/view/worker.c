@@ -18,7 +18,7 @@ struct view_worker {
     pthread_cond_t cv;
     // configuration (owned copies)
     char *model_path, *mmproj_path, *device, *prompt;
-    int n_predict, n_ctx, image_max_tokens, device_mem_mib;
+    int n_predict, n_ctx, image_max_tokens, device_mem_mib, think, reasoning_budget;
     // control, under mu
     int quit;
     int reload;
@@ -90,8 +90,10 @@ void view_caption_free(view_caption *c) {
     for (int i = 0; i < VIEW_MAX_TURNS; i++) {
         free(c->turns[i].user);
         free(c->turns[i].answer);
+        free(c->turns[i].reasoning);
     }
     free(c->text);
+    free(c->reasoning);
     free(c->segs);
     view_routing_free(&c->routing);
     memset(c, 0, sizeof *c);
@@ -121,20 +123,42 @@ static int caption_append(view_caption *c, const char *piece, int32_t token) {
     return 1;
 }
 
+/* *dst (a buffer of *cap bytes, reused) = src[0..n) NUL-terminated; 0 when out of memory (then *len 0). */
+static int copy_text(char **dst, size_t *cap, size_t *len, const char *src, size_t n) {
+    if (n + 1 > *cap) {
+        char *a = realloc(*dst, n + 1);
+        if (!a) {
+            *len = 0;
+            return 0;
+        }
+        *dst = a;
+        *cap = n + 1;
+    }
+    if (n) memcpy(*dst, src, n);
+    (*dst)[n] = 0;
+    *len = n;
+    return 1;
+}
+
 static int copy_turns(view_turn *dst, const view_turn *old, const view_caption *src) {
     int ok = 1;
     for (int i = 0; i < VIEW_MAX_TURNS; i++) {
         const view_turn *t = &src->turns[i];
-        char *user = old[i].user, *answer = old[i].answer;
-        size_t acap = old[i].answer_cap;
+        char *user = old[i].user, *answer = old[i].answer, *reasoning = old[i].reasoning;
+        size_t acap = old[i].answer_cap, rcap = old[i].reasoning_cap;
         dst[i] = *t;
         dst[i].user = user;
         dst[i].answer = answer;
         dst[i].answer_cap = acap;
+        dst[i].reasoning = reasoning;
+        dst[i].reasoning_cap = rcap;
         if (i >= src->n_turns) {
-            dst[i].answer_len = 0;
+            dst[i].answer_len = dst[i].reasoning_len = 0;
             continue;
         }
+        if (!copy_text(&dst[i].reasoning, &dst[i].reasoning_cap, &dst[i].reasoning_len, t->reasoning,
+                       t->reasoning ? t->reasoning_len : 0))
+            ok = 0;
         size_t ul = t->user ? strlen(t->user) : 0;
         char *u = realloc(dst[i].user, ul + 1);
         if (u) {
@@ -162,18 +186,23 @@ static int copy_turns(view_turn *dst, const view_turn *old, const view_caption *
 int view_caption_copy(view_caption *dst, const view_caption *src) {
     view_turn old[VIEW_MAX_TURNS];
     memcpy(old, dst->turns, sizeof old);
-    char *text = dst->text;
-    size_t tcap = dst->cap;
+    char *text = dst->text, *reasoning = dst->reasoning;
+    size_t tcap = dst->cap, rcap = dst->reasoning_cap;
     view_seg *segs = dst->segs;
     int scap = dst->cap_segs;
     view_routing r = dst->routing;
     *dst = *src;
     dst->text = text;
     dst->cap = tcap;
+    dst->reasoning = reasoning;
+    dst->reasoning_cap = rcap;
     dst->segs = segs;
     dst->cap_segs = scap;
     dst->routing = r;
     if (!copy_turns(dst->turns, old, src)) return 0;
+    if (!copy_text(&dst->reasoning, &dst->reasoning_cap, &dst->reasoning_len, src->reasoning,
+                   src->reasoning ? src->reasoning_len : 0))
+        return 0;
     if (src->len + 1 > dst->cap) {
         char *t = realloc(dst->text, src->len + 1);
         if (!t) return 0;
@@ -242,6 +271,7 @@ static void sync_routing(view_worker *w) {
         r->pos[i] = tr.pos;
         r->turn[i] = tr.turn;
         r->image[i] = tr.image;
+        r->reasoning[i] = tr.reasoning != 0;
         memcpy(r->ids + (size_t)i * per, w->tmp_ids, per * sizeof(int32_t));
         memcpy(r->weights + (size_t)i * per, w->tmp_w, per * sizeof(float));
         r->n_tok = i + 1;
@@ -267,19 +297,41 @@ static int on_token(const char *piece, int32_t token, void *user) {
     return stop;
 }
 
-static int turn_append(view_turn *t, const char *piece) {
+/* Appends piece to a text buffer (NUL-terminated); 0 when out of memory. */
+static int text_append(char **buf, size_t *len, size_t *cap, const char *piece) {
     size_t n = strlen(piece);
-    if (t->answer_len + n + 1 > t->answer_cap) {
-        size_t cap = t->answer_cap ? t->answer_cap : 256;
-        while (t->answer_len + n + 1 > cap) cap *= 2;
-        char *a = realloc(t->answer, cap);
+    if (*len + n + 1 > *cap) {
+        size_t c = *cap ? *cap : 256;
+        while (*len + n + 1 > c) c *= 2;
+        char *a = realloc(*buf, c);
         if (!a) return 0;
-        t->answer = a;
-        t->answer_cap = cap;
+        *buf = a;
+        *cap = c;
     }
-    memcpy(t->answer + t->answer_len, piece, n + 1);
-    t->answer_len += n;
+    memcpy(*buf + *len, piece, n + 1);
+    *len += n;
     return 1;
+}
+
+// Thinking on: the reasoning streams apart from the caption / the answer (the routing of its tokens is tagged).
+static int on_reasoning(const char *piece, int32_t token, void *user) {
+    (void)token;
+    view_worker *w = user;
+    pthread_mutex_lock(&w->mu);
+    view_caption *c = &w->cur;
+    if (c->n_turns) {
+        view_turn *t = &c->turns[c->n_turns - 1];
+        if (t->t_first_token == 0) t->t_first_token = view_now();
+        text_append(&t->reasoning, &t->reasoning_len, &t->reasoning_cap, piece ? piece : "");
+    } else {
+        if (c->t_first_token == 0) c->t_first_token = view_now();
+        text_append(&c->reasoning, &c->reasoning_len, &c->reasoning_cap, piece ? piece : "");
+    }
+    sync_routing(w);
+    w->version++;
+    int stop = w->quit || w->reload || (w->pending.rgb && w->pending_preempt);
+    pthread_mutex_unlock(&w->mu);
+    return stop;
 }
 
 static int on_answer_token(const char *piece, int32_t token, void *user) {
@@ -288,7 +340,7 @@ static int on_answer_token(const char *piece, int32_t token, void *user) {
     pthread_mutex_lock(&w->mu);
     view_turn *t = &w->cur.turns[w->cur.n_turns - 1];
     if (t->t_first_token == 0) t->t_first_token = view_now();
-    turn_append(t, piece ? piece : "");
+    text_append(&t->answer, &t->answer_len, &t->answer_cap, piece ? piece : "");
     sync_routing(w);
     w->version++;
     int stop = w->quit || w->reload || (w->pending.rgb && w->pending_preempt);
@@ -381,6 +433,8 @@ static void run_caption(view_worker *w, view_image *img, uint64_t seq, double t_
     c->frame_seq = seq;
     c->len = 0;
     if (c->text) c->text[0] = 0;
+    c->reasoning_len = 0;
+    if (c->reasoning) c->reasoning[0] = 0;
     c->n_segs = 0;
     view_routing_reset(&c->routing, info.n_moe_layers, info.n_expert_used, info.n_expert);
     c->started = 1;
@@ -405,7 +459,10 @@ static void run_caption(view_worker *w, view_image *img, uint64_t seq, double t_
     if (w->prompt) gp.prompt = w->prompt;
     if (w->n_predict > 0) gp.n_predict = w->n_predict;
     if (w->image_max_tokens > 0) gp.image_max_tokens = w->image_max_tokens;
+    gp.think = w->think; /* the conversation the caption starts: its questions think too */
+    gp.reasoning_budget = w->reasoning_budget;
     gp.on_token = on_token;
+    gp.on_reasoning = on_reasoning;
     gp.user = w;
     moevk_status st = moevk_generate(w->model, &gp);
     moevk_timings tm;
@@ -468,6 +525,8 @@ static void run_turn(view_worker *w, char *question, uint64_t seq) {
     t->img_nx = t->img_ny = 0;
     t->answer_len = 0;
     if (t->answer) t->answer[0] = 0;
+    t->reasoning_len = 0;
+    if (t->reasoning) t->reasoning[0] = 0;
     t->done = t->failed = 0;
     t->error[0] = 0;
     memset(&t->timings, 0, sizeof t->timings);
@@ -490,6 +549,8 @@ static void run_turn(view_worker *w, char *question, uint64_t seq) {
     gp.prompt = question;
     if (w->n_predict > 0) gp.n_predict = w->n_predict;
     gp.on_token = on_answer_token;
+    gp.on_reasoning = on_reasoning;
+    gp.reasoning_budget = w->reasoning_budget;
     gp.user = w;
     if (st == MOEVK_OK) st = moevk_chat_turn(w->model, &gp);
     moevk_timings tm;
@@ -577,6 +638,8 @@ view_worker *view_worker_start(const view_worker_cfg *cfg) {
     w->n_ctx = cfg->n_ctx;
     w->image_max_tokens = cfg->image_max_tokens;
     w->device_mem_mib = cfg->device_mem_mib;
+    w->think = cfg->think;
+    w->reasoning_budget = cfg->reasoning_budget;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     if (pthread_create(&w->th, NULL, worker_main, w) != 0) {

@@ -23,6 +23,8 @@ typedef struct view_worker_cfg {
     int n_ctx;               // 0: library default
     int image_max_tokens;    // 0: library default
     int device_mem_mib;      // 0: library default ($MOEVK_DEVICE_MEM, else the device's)
+    int think;               // 1: thinking on (a family with a reasoning block; others refuse it at the caption)
+    int reasoning_budget;    // tokens the reasoning may take before its end is forced; -1: unlimited
 } view_worker_cfg;
 
 typedef enum view_model_state {
@@ -46,6 +48,8 @@ typedef struct view_turn {
     int turn;                  // its turn in the engine's conversation (a refused question takes none)
     char *answer;              // NUL-terminated UTF-8, streams in
     size_t answer_len, answer_cap;
+    char *reasoning;           // thinking on: the reasoning before the answer (NULL or NUL-terminated)
+    size_t reasoning_len, reasoning_cap;
     int done, failed;
     char error[512];
     moevk_timings timings;     // valid when done && !failed
@@ -58,6 +62,8 @@ typedef struct view_caption {
     uint64_t frame_seq;        // the submitted frame this caption belongs to (0: none yet)
     char *text;                // NUL-terminated UTF-8
     size_t len, cap;
+    char *reasoning;           // thinking on: the caption's reasoning, apart from text (NULL or NUL-terminated)
+    size_t reasoning_len, reasoning_cap;
     view_seg *segs;            // [n_segs]
     int n_segs, cap_segs;
     view_routing routing;

@@ -7,7 +7,7 @@
  *     where it lands. ONE walker (mvk_walk_tensors) reads that table for the shape check, the
  *     sizing pass, the upload and the expert sources;
  *   - its layer recording, written over the layer toolkit (layers.h: attention, moe_ffn, ...);
- *   - its prompt format (chat template pieces, image start/pad/end tokens);
+ *   - its prompt format (chat template pieces, image start/pad/end tokens, thinking on/off);
  *   - its positions mode (NEOX or interleaved M-RoPE) and whether it takes image rows.
  *
  * Adding a family: a new engine/arch/<arch>.c with its descriptor, listed in families.c. */
@@ -109,15 +109,34 @@ moevk_status mvk_walk_tensors(const gguf_file *f, const mvk_tensor_group *groups
                               mvk_tensor_visit visit, void *user);
 
 /* A family's prompt format: the pieces of its chat template moevk renders (special tokens parsed),
- * and its image tokens (NULL for a text-only family). */
+ * and its image tokens (NULL for a text-only family).
+ *
+ * Thinking (a reasoning block the model writes before its answer) is a property of the format: a
+ * conversation has it on or off (moevk_chat_params.think; off by default), the format says how the
+ * template renders each, and how a reasoning block is marked in what the model generates. chat.c
+ * renders the pieces; engine/reasoning.c splits the generated text into reasoning and answer at the
+ * tags, tags the routing of the block's tokens and forces think_close when a reasoning budget runs
+ * out. A family without a thinking mode leaves the think_* fields NULL. */
 typedef struct mvk_prompt_format {
     const char *system_open;    /* opens the system turn (closed by turn_end) */
     const char *turn_end;       /* closes a finished assistant turn before the next user turn, and the system turn */
     const char *user_open;      /* opens a user turn */
-    const char *assistant_open; /* closes the user turn and opens the assistant's answer */
+    const char *assistant_open; /* closes the user turn and opens the assistant's answer (thinking off: where a
+                                   template writes an empty reasoning block, it is here) */
     const char *image_start;    /* before the image rows */
     const char *image_pad;      /* one per image row: the image embeddings replace these */
     const char *image_end;      /* after the image rows */
+    /* thinking: NULL think_open/think_close: the family has no thinking mode */
+    const char *think_open;     /* the single token that opens a reasoning block, in a prompt or generated
+                                   ("<think>"; Gemma 4 "<|channel>") */
+    const char *think_close;    /* the single token that closes it; the answer follows ("</think>"; "<channel|>") */
+    const char *assistant_open_think; /* assistant_open with thinking on (NULL: assistant_open). Generation starts
+                                   inside a block when this piece's last tag is think_open (Qwen3.5 "...<think>\n"),
+                                   outside otherwise (the model may open one itself) */
+    const char *system_think;   /* with thinking on: put at the head of the system turn, which is then rendered
+                                   even without a system prompt (Gemma 4 "<|think|>\n"); NULL: none */
+    const char *think_label;    /* text the model writes right after think_open naming the block, not part of the
+                                   reasoning (Gemma 4 "thought\n"); NULL: none */
 } mvk_prompt_format;
 
 /* ChatML with Qwen-VL's vision tokens (the Qwen3 and Qwen3-VL templates) */

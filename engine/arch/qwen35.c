@@ -8,7 +8,7 @@
  * The layer recording is the layer toolkit's (layers.c): mvk_gated_delta_net or mvk_attn_gated as the
  * mixer, then mvk_ffn_moe (with the shared expert) or mvk_ffn_dense, with post_attention_norm loaded as
  * the FFN's norm. The recurrent state lives beside the KV cache (lm.c). The prompt is ChatML with the
- * template's empty think block (thinking off). */
+ * template's empty think block (thinking off) or its open one (thinking on). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -99,8 +99,10 @@ static moevk_status record_layer(const mvk_lm_rec *r, int il) {
     return l->kind & MVK_LAYER_MOE ? mvk_ffn_moe(r, il) : mvk_ffn_dense(r, il);
 }
 
-/* ChatML with the Qwen3.5 template's empty think block after the generation prompt (enable_thinking =
- * false): captions and questions are answered without reasoning. */
+/* ChatML with the Qwen3.5 template's generation prompt (models/templates/Qwen3.5-4B.jinja): thinking
+ * off (enable_thinking = false, moevk's default) writes the empty think block, so captions and questions
+ * are answered without reasoning; thinking on leaves "<think>\n" open and the model reasons until it
+ * writes "</think>". */
 static const mvk_prompt_format prompt_qwen35 = {
     .system_open = "<|im_start|>system\n",
     .turn_end = "<|im_end|>\n",
@@ -109,6 +111,9 @@ static const mvk_prompt_format prompt_qwen35 = {
     .image_start = "<|vision_start|>",
     .image_pad = "<|image_pad|>",
     .image_end = "<|vision_end|>",
+    .think_open = "<think>",
+    .think_close = "</think>",
+    .assistant_open_think = "<|im_end|>\n<|im_start|>assistant\n<think>\n",
 };
 
 static moevk_status read_moe(const gguf_file *f, mvk_text_hparams *hp) {
