@@ -175,18 +175,25 @@ moevk_status mvk_placement_plan(moevk_model *m) {
     const uint64_t k = (uint64_t)(hp->n_expert_used > 0 ? hp->n_expert_used : 1);
     plan_sizes z;
     sizes_for(m, (uint64_t)m->seq.n_ctx, (uint64_t)m->seq.n_ubatch, &z);
-    const uint64_t kv = z.kv + z.state, scratch = z.scratch, resident = z.resident;
+    const uint64_t scratch = z.scratch, resident = z.resident;
+    /* the parts of the resident set, each named: the KV cache and the recurrent state apart */
+    char parts[256];
+    int np = snprintf(parts, sizeof parts, "weights %.1f, KV cache %.1f for %d tokens (%d attention layers)",
+                      MIB(m->w.size_resident), MIB(z.kv), m->seq.n_ctx, hp->n_attn_layers);
+    if (hp->n_recur_layers && np > 0 && (size_t)np < sizeof parts)
+        np += snprintf(parts + np, sizeof parts - (size_t)np, ", recurrent state %.1f (%d Gated DeltaNet layers, any context)",
+                       MIB(z.state), hp->n_recur_layers);
+    if (np > 0 && (size_t)np < sizeof parts)
+        snprintf(parts + np, sizeof parts - (size_t)np, ", scratch reserve %.1f for micro-batches of %d tokens",
+                 MIB(scratch), m->seq.n_ubatch);
     uint64_t budget = vk_ctx_budget(m->ctx);
     m->xc.resident_bytes = resident;
     m->xc.expert_bytes = m->w.size_experts;
     m->w.stream_experts = 0;
     if (!hp->is_moe || m->w.size_experts == 0) {
         if (resident > budget)
-            return mvk_fail(MOEVK_ERR_OUT_OF_DEVICE_MEMORY,
-                            "the model needs %.1f MiB of device memory (weights %.1f, KV cache %.1f for %d tokens, scratch "
-                            "reserve %.1f for micro-batches of %d tokens) but the budget is %.1f MiB (%s)",
-                            MIB(resident), MIB(m->w.size_resident), MIB(kv), m->seq.n_ctx, MIB(scratch), m->seq.n_ubatch,
-                            MIB(budget), vk_ctx_budget_source(m->ctx));
+            return mvk_fail(MOEVK_ERR_OUT_OF_DEVICE_MEMORY, "the model needs %.1f MiB of device memory (%s) but the budget is "
+                            "%.1f MiB (%s)", MIB(resident), parts, MIB(budget), vk_ctx_budget_source(m->ctx));
         return MOEVK_OK;
     }
     const uint64_t X = (uint64_t)hp->n_expert;
@@ -197,11 +204,9 @@ moevk_status mvk_placement_plan(moevk_model *m) {
     if (need > budget)
         return mvk_fail(MOEVK_ERR_OUT_OF_DEVICE_MEMORY,
                         "device-memory budget of %.1f MiB (%s) is below this model's minimum of %.1f MiB: the resident set "
-                        "is %.1f MiB (weights %.1f, KV cache %.1f for %d tokens, scratch reserve %.1f for micro-batches of %d "
-                        "tokens) and top-%d expert slots per layer are %.1f MiB more (all %llu experts: %.1f MiB)",
-                        MIB(budget), vk_ctx_budget_source(m->ctx), MIB(need), MIB(resident), MIB(m->w.size_resident), MIB(kv),
-                        m->seq.n_ctx, MIB(scratch), m->seq.n_ubatch, (int)k, MIB(L * k * slot), (unsigned long long)(L * X),
-                        MIB(m->w.size_experts));
+                        "is %.1f MiB (%s) and top-%d expert slots per layer are %.1f MiB more (all %llu experts: %.1f MiB)",
+                        MIB(budget), vk_ctx_budget_source(m->ctx), MIB(need), MIB(resident), parts, (int)k,
+                        MIB(L * k * slot), (unsigned long long)(L * X), MIB(m->w.size_experts));
     uint64_t S = (budget - resident) / (slot * L);
     if (S >= X) S = X - 1; /* cannot happen (all would fit), kept for safety */
     m->xc.L = NULL;
