@@ -205,6 +205,18 @@ moevk_status moevk_model_get_info(const moevk_model *m, moevk_model_info *o) {
     return MOEVK_OK;
 }
 
+moevk_status moevk_moe_layer_info(const moevk_model *m, int l, int *layer, moevk_mixer *mixer) {
+    if (!m) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_moe_layer_info: NULL model");
+    for (int il = 0; il < m->hp.n_layer; il++) {
+        const mvk_lm_layer *ly = &m->w.layers[il];
+        if (ly->moe != l || l < 0) continue;
+        if (layer) *layer = il;
+        if (mixer) *mixer = ly->kind & MVK_LAYER_RECUR ? MOEVK_MIXER_DELTANET : MOEVK_MIXER_ATTENTION;
+        return MOEVK_OK;
+    }
+    return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_moe_layer_info: MoE layer %d of %d", l, m->hp.n_moe_layers);
+}
+
 /* ---------------------------------------------------------------- telemetry */
 
 size_t moevk_routing_count(const moevk_model *m) { return m ? m->tel.n_routes : 0; }

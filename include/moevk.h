@@ -174,6 +174,16 @@ typedef struct moevk_model_info {
 
 moevk_status moevk_model_get_info(const moevk_model *m, moevk_model_info *out);
 
+/* The token mixer of a layer: self-attention over the KV cache, or a Gated
+ * DeltaNet recurrent mixer with a fixed-size state (qwen35moe, qwen35). */
+typedef enum moevk_mixer { MOEVK_MIXER_ATTENTION = 0, MOEVK_MIXER_DELTANET = 1 } moevk_mixer;
+
+/* MoE layer l (0 <= l < n_moe_layers: the rows of the routing record, the
+ * heatmap's rows): its index among all the model's layers (*layer, may be
+ * NULL) and its token mixer (*mixer, may be NULL). MOEVK_ERR_INVALID_ARG for
+ * l out of range. */
+moevk_status moevk_moe_layer_info(const moevk_model *m, int l, int *layer, moevk_mixer *mixer);
+
 /* ---------------------------------------------------------------- generation */
 
 /* One streamed piece of text: whole UTF-8 characters only. Return nonzero to

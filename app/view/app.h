@@ -139,7 +139,7 @@ typedef struct view_app {
     int hover_region;           // image token under the mouse (row-major), or -1
     int *overlay_experts;       // [overlay_n] top-1 expert of each image token at overlay_layer
     int overlay_n, overlay_cap, overlay_gx, overlay_gy;
-    char tooltip[256][96];      // the hovered region's tooltip, one line per layer, as drawn
+    char tooltip[256][128];     // the hovered region's tooltip, one line per layer, as drawn (8 experts of 3 digits fit)
     int n_tooltip;
     // banners
     view_banner banners[VIEW_MAX_BANNERS];
@@ -193,6 +193,9 @@ void view_draw_trace(view_app *app);
 
 /* draw.c */
 void view_draw(view_app *app);
+/* " (Gated DeltaNet)" or " (attention)" for MoE layer l of a model that mixes the two (where the app
+ * explains a layer); "" for a model whose layers are all alike. */
+const char *view_layer_kind(const view_app *app, int l);
 void view_update_heat(view_app *app);
 /* Generated-token index for a caption segment, or -1; routing record of it. */
 int view_seg_record(const view_app *app, int seg);

@@ -40,6 +40,11 @@ static void outline(SDL_Renderer *r, SDL_Rect rc, SDL_Color c) {
 
 static int in_rect(SDL_Rect rc, int x, int y) { return x >= rc.x && y >= rc.y && x < rc.x + rc.w && y < rc.y + rc.h; }
 
+const char *view_layer_kind(const view_app *app, int l) {
+    if (!app->wst.mixed_layers || l < 0 || l >= VIEW_MAX_MOE_LAYERS) return "";
+    return app->wst.mixer[l] == MOEVK_MIXER_DELTANET ? " (Gated DeltaNet)" : " (attention)";
+}
+
 /* ---------------------------------------------------------------- layout */
 
 static void layout(view_app *app) {
@@ -47,6 +52,9 @@ static void layout(view_app *app) {
     int W = app->W, H = app->H;
     int hw = (int)(W * 0.42);
     if (hw < 360) hw = 360;
+    /* many experts (Qwen3.6: 256) widen the heatmap panel so that a cell keeps at least 3 px: the grid starts
+     * 44 px in (layer labels) and ends 12 px before the edge */
+    if (app->grid_experts > 0 && hw < 56 + 3 * app->grid_experts) hw = 56 + 3 * app->grid_experts;
     if (hw > W - 300) hw = W - 300;
     int lw = W - hw - 3 * MARGIN;
     int cap_h = (int)(H * 0.16);
@@ -430,13 +438,14 @@ static void draw_heat(view_app *app) {
     if (app->hover_layer >= 0 && app->hover_expert >= 0 && app->hover_layer < L && app->hover_expert < E) {
         int l = app->hover_layer, e = app->hover_expert;
         if (scrub_vals)
-            snprintf(info, sizeof info, "layer %d, expert %d: gate weight %.3f for this token", l, e, scrub_vals[l * E + e]);
+            snprintf(info, sizeof info, "layer %d%s, expert %d: gate weight %.3f for this token", l, view_layer_kind(app, l), e,
+                     scrub_vals[l * E + e]);
         else if (app->show_avg && app->avg_n[app->filter] > 0)
-            snprintf(info, sizeof info, "layer %d, expert %d: average share %.1f%% over %d frames", l, e,
-                     100.0 * vals[l * E + e], app->avg_n[app->filter]);
+            snprintf(info, sizeof info, "layer %d%s, expert %d: average share %.1f%% over %d frames", l,
+                     view_layer_kind(app, l), e, 100.0 * vals[l * E + e], app->avg_n[app->filter]);
         else
-            snprintf(info, sizeof info, "layer %d, expert %d: %d of %d tokens, share %.1f%%", l, e,
-                     app->counts[l * E + e], app->n_sel, 100.0 * vals[l * E + e]);
+            snprintf(info, sizeof info, "layer %d%s, expert %d: %d of %d tokens, share %.1f%%", l, view_layer_kind(app, l),
+                     e, app->counts[l * E + e], app->n_sel, 100.0 * vals[l * E + e]);
     }
     if (scrub_vals) {
         int seg = app->hover_seg;

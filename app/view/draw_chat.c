@@ -261,8 +261,9 @@ void view_draw_overlay(view_app *app) {
     if (!cnt) return;
     for (int i = 0; i < app->overlay_n; i++)
         if (app->overlay_experts[i] >= 0 && app->overlay_experts[i] < E) cnt[app->overlay_experts[i]]++;
-    char head[96];
-    snprintf(head, sizeof head, "top-1 expert, layer %d  ([ ] step, O hides)", app->overlay_layer);
+    char head[128];
+    snprintf(head, sizeof head, "top-1 expert, layer %d%s  ([ ] step, O hides)", app->overlay_layer,
+             view_layer_kind(app, app->overlay_layer));
     int hw = view_text_width(app->text, VIEW_FONT_SMALL, head);
     // two passes: lay the swatches out (at most two rows), then draw the band they need and them
     enum { MAX_SW = 64 };
@@ -325,7 +326,7 @@ void view_draw_region_tooltip(view_app *app) {
         }
     if (rec < 0) return;
     // one entry per layer, laid out in columns
-    char (*entries)[96] = app->tooltip;
+    char (*entries)[128] = app->tooltip;
     int ne = L < 256 ? L : 256, ew = 0;
     app->n_tooltip = ne;
     for (int l = 0; l < ne; l++) {
@@ -397,7 +398,7 @@ void view_draw_trace(view_app *app) {
     if (!n) return;
     int cw = tr.w / n;
     if (cw > 12) cw = 12;
-    if (cw < 2) cw = 2;
+    if (cw < 3) cw = 3; /* a long turn: its newest tokens, each column at least 3 px */
     int cols = tr.w / cw, skip = n > cols ? n - cols : 0;  // a long turn: its newest tokens in view
     int rh = tr.h / L;
     if (rh < 1) rh = 1;

@@ -151,6 +151,8 @@ static int write_view_json(view_app *app, const char *png, const char *path) {
     fprintf(f, "  \"overlay\": {\"on\": %s, \"layer\": %d, \"grid\": [%d, %d], \"image_rect\": ",
             app->overlay_on ? "true" : "false", app->overlay_layer, app->overlay_gx, app->overlay_gy);
     json_rect(f, rc->image);
+    fprintf(f, ", \"layer_kind\": ");
+    json_str(f, view_layer_kind(app, app->overlay_layer));
     fprintf(f, ", \"hover_region\": %d, \"tooltip\": [", app->hover_region);
     for (int i = 0; i < app->n_tooltip; i++) {
         if (i) fputs(", ", f);

@@ -31,6 +31,8 @@ struct view_worker {
     view_image add_img;     // an image the question adds to the conversation first (rgb NULL: none)
     // published, under mu
     view_model_state state;
+    int mixed_layers;
+    uint8_t mixer[VIEW_MAX_MOE_LAYERS];
     char stage[64];
     float frac;
     moevk_model_info info;
@@ -407,6 +409,14 @@ static void load_model(view_worker *w) {
         w->model = m;
         w->info = info;
         w->state = VIEW_MODEL_READY;
+        w->mixed_layers = 0; /* each heatmap row's mixer, for the app to name where it explains a layer */
+        memset(w->mixer, 0, sizeof w->mixer);
+        for (int l = 0; l < info.n_moe_layers && l < VIEW_MAX_MOE_LAYERS; l++) {
+            moevk_mixer mx = MOEVK_MIXER_ATTENTION;
+            if (moevk_moe_layer_info(m, l, NULL, &mx) != MOEVK_OK) break;
+            w->mixer[l] = (uint8_t)mx;
+            if (mx != w->mixer[0]) w->mixed_layers = 1;
+        }
         if (!info.has_vision) {
             snprintf(msg, sizeof msg, "model %s has no vision encoder (no --mmproj?): images cannot be captioned",
                      model_path ? model_path : "?");
@@ -795,5 +805,7 @@ void view_worker_get_status(view_worker *w, view_worker_status *st) {
     st->cache = w->cache;
     st->n_failed = w->n_failed;
     st->last_ok_seq = w->last_ok_seq;
+    st->mixed_layers = w->mixed_layers;
+    memcpy(st->mixer, w->mixer, sizeof st->mixer);
     pthread_mutex_unlock(&w->mu);
 }

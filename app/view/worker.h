@@ -40,6 +40,7 @@ typedef struct view_seg {
 } view_seg;
 
 #define VIEW_MAX_TURNS 32
+#define VIEW_MAX_MOE_LAYERS 256  // MoE layers whose mixer kind the app keeps (more: not named)
 
 /* One question about the frame and its streamed answer (a follow-up turn of
  * the caption's conversation: the image is not encoded again). */
@@ -105,6 +106,8 @@ typedef struct view_worker_status {
     view_cache_view cache;
     uint64_t n_failed;         // captions that failed (not cancelled)
     uint64_t last_ok_seq;      // frame of the last caption that finished without failing (0: none)
+    int mixed_layers;          // the model mixes Gated DeltaNet and attention layers (qwen35moe)
+    uint8_t mixer[VIEW_MAX_MOE_LAYERS]; // per MoE layer (heatmap row): moevk_mixer (valid when state == READY)
 } view_worker_status;
 
 view_worker *view_worker_start(const view_worker_cfg *cfg);
