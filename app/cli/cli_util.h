@@ -27,9 +27,9 @@ int cli_think_option(const char *cmd, int argc, char **argv, int *i, int *think,
 /* The --help lines of those options. */
 #define CLI_THINK_HELP                                                                                        \
     "  --think                   thinking on (= --reasoning on): families whose template has a reasoning\n"  \
-    "                            block (qwen35moe, qwen35) reason before answering; the reasoning is shown\n" \
-    "                            apart from the answer (on stderr, dimmed on a terminal) and its tokens are\n" \
-    "                            tagged \"reasoning\" in the routing\n"                                        \
+    "                            block (qwen35moe, qwen35) reason before answering; the reasoning is kept\n" \
+    "                            apart from the answer (caption, chat: on stderr, dimmed on a terminal;\n"  \
+    "                            serve: reasoning_content), its tokens tagged \"reasoning\" in the routing\n" \
     "  -rea, --reasoning on|off  as llama.cpp's: on = --think; off (default) = the template's empty reasoning\n" \
     "                            block (enable_thinking = false)\n"                                           \
     "  --reasoning-budget N      tokens the reasoning may take before its end tag is forced (llama.cpp's flag):\n" \
