@@ -13,7 +13,9 @@
 #     named so in the view), and the hovered region's tooltip has one line per layer with the exact ids
 #     and weights (%.3f) of the routing JSON;
 #   - the token trace has a row per layer (B: at least 3 px, columns too) and each cell is the top-1
-#     expert's palette colour.
+#     expert's palette colour;
+#   - B runs with thinking on (--think --reasoning-budget 2): the routing JSON tags each answer's
+#     reasoning tokens, and the trace marks exactly those columns.
 # ctest-labels: app
 set -euo pipefail
 
@@ -29,15 +31,17 @@ $PY "$SRC/tools/gen_synthetic_model.py" --preset tiny --out-prefix "$WORK/a-" --
 $PY "$SRC/tools/gen_synthetic_model.py" --arch qwen35moe --preset tiny --out-prefix "$WORK/b-" --layers 40 --experts 256 \
     --top-k 8 --embd 64 --ff-exp 16 --ff-shexp 16 --ctx 1024 --name synth-qwen36-40x256 >"$WORK/gen-b.txt" 2>&1 ||
     { cat "$WORK/gen-b.txt"; die "model generation (B)"; }
-run_view() { # TAG LAYER HOVER_LAYER HOVER_EXPERT
-    mkdir -p "$WORK/$1"
-    cat >"$WORK/$1/script.txt" <<EOF
+run_view() { # TAG LAYER HOVER_LAYER HOVER_EXPERT [OPTIONS...]
+    local tag=$1 layer=$2 hl=$3 he=$4
+    shift 4
+    mkdir -p "$WORK/$tag"
+    cat >"$WORK/$tag/script.txt" <<EOF
 wait model 900
 load $IMAGE
 wait caption 900
 overlay on
-layer $2
-hover cell $3 $4
+layer $layer
+hover cell $hl $he
 screenshot cell.png
 hover region 5
 screenshot region.png
@@ -47,12 +51,12 @@ wait answer 900
 screenshot trace.png
 quit
 EOF
-    timeout 900 "$VIEW" --headless -m "$WORK/$1-text.gguf" --mmproj "$WORK/$1-mmproj.gguf" -n 8 \
-        --script "$WORK/$1/script.txt" --out "$WORK/$1" >"$WORK/$1/stdout.txt" 2>"$WORK/$1/stderr.txt" ||
-        { cat "$WORK/$1/stderr.txt"; die "moevk-view ($1)"; }
+    timeout 900 "$VIEW" --headless -m "$WORK/$tag-text.gguf" --mmproj "$WORK/$tag-mmproj.gguf" -n 8 "$@" \
+        --script "$WORK/$tag/script.txt" --out "$WORK/$tag" >"$WORK/$tag/stdout.txt" 2>"$WORK/$tag/stderr.txt" ||
+        { cat "$WORK/$tag/stderr.txt"; die "moevk-view ($tag)"; }
 }
 run_view a 40 47 127
-run_view b 37 39 255
+run_view b 37 39 255 --think --reasoning-budget 2
 
 $PY - "$WORK" "$SRC/tools" <<'PYEOF'
 import colorsys, json, os, sys
@@ -71,7 +75,7 @@ def palette(e):
     if e < 20: return TAB20[e]
     return tuple(int(c * 255.0 + 0.5) for c in colorsys.hsv_to_rgb((e * 0.618033988749895) % 1.0, 0.65, 0.95 if e % 2 == 0 else 0.75))
 
-def run(tag, L, E, layer, hl, he, min_px):
+def run(tag, L, E, layer, hl, he, min_px, think=False):
     ld = lambda n: (json.load(open(os.path.join(d, tag, n + ".view.json"))), json.load(open(os.path.join(d, tag, n + ".routing.json"))),
                     Image.open(os.path.join(d, tag, n + ".png")).convert("RGB"))
     # the mixer of each layer from the file: qwen35moe's full_attention_interval (attention every interval-th)
@@ -127,12 +131,23 @@ def run(tag, L, E, layer, hl, he, min_px):
             if max(abs(a - b) for a, b in zip(im.getpixel(px), palette(la["experts"][0]))) > 1:
                 bad += 1
     check(bad == 0, f"{tag}: {bad} of {L * len(shown)} trace cells off their top-1 colour")
+    if think:
+        # thinking on, budget 2: each answer's first 2 generated tokens and the forced close tag are the
+        # reasoning (tagged in the routing JSON), marked by an amber bar above their trace columns only
+        for tn in sorted(set(t["turn"] for t in r)):
+            g = [t for t in r if t["turn"] == tn and t["kind"] == "generated"]
+            check(len(g) >= 4 and [t.get("reasoning") for t in g] == [i <= 2 for i in range(len(g))],
+                  f"{tag}: turn {tn}: reasoning tags {[t.get('reasoning') for t in g]}")
+        amber = [im.getpixel((tr["rect"][0] + j * tr["cell_w"], tr["rect"][1] - 3)) == (236, 176, 64) for j in range(len(shown))]
+        check(any(amber) and amber == [bool(t.get("reasoning")) for t in shown], f"{tag}: the amber bars {amber} mark the reasoning tokens")
+        chat = v["chat"]
+        check(all("reasoning" in c for c in chat if c["role"] == "assistant"), f"{tag}: view.json has each answer's reasoning apart")
     print(f"{tag}: {L} x {E} heatmap ({hm['cell_w']}x{hm['cell_h']} px cells, labels every {hm['label_step_expert']} experts / "
           f"{hm['label_step_layer']} layers), overlay and {L}-line tooltip exact, trace {tr['n_tokens']} tokens x {L} rows of "
           f"{tr['row_h']} px")
 
 run("a", 48, 128, 40, 47, 127, 2)
-run("b", 40, 256, 37, 39, 255, 3)
+run("b", 40, 256, 37, 39, 255, 3, think=True)
 if fails:
     print("FAIL:"); [print("  " + f) for f in fails]; sys.exit(1)
 print("PASS")
