@@ -15,6 +15,12 @@ loaders in llama.cpp's src/models/<arch>.cpp):
               experts plus a sigmoid-gated shared expert, post_attention_norm as the FFN norm, partial IMROPE
               (rope.dimension_count = --rope-dim), optional MTP blocks (--nextn), tokenizer.ggml.pre = qwen35
   qwen35      the same with a dense SwiGLU FFN
+  gemma4      Gemma 4 (docs/families/gemma4.md): sliding-window and global attention layers in the
+              attention.sliding_window_pattern (--swa-period: every n-th layer global), each kind with its own
+              head dim and KV heads (--head-dim-swa/--kv-heads-swa), no attn_v on global layers (V = K), proportional
+              RoPE (rope_freqs), a dense GeGLU MLP beside the MoE with their post-norms, ffn_gate_inp.scale,
+              ffn_down_exps.scale, layer_output_scale, final logit softcap, tied embeddings; tokenizer.ggml.model
+              = gemma4 (SPM-style BPE over raw UTF-8 with spaces as U+2581); text only for now
 The text-only archs (qwen3moe, qwen3) never get an mmproj; qwen35moe / qwen35 get one without DeepStack.
 
 Keys, key types, tensor names and ne shapes follow /work/shared/docs/qwen3vl-moe.md sections 1-2 and
@@ -45,7 +51,7 @@ from gguf.gguf_writer import GGUFWriter  # noqa: E402
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>",
                   "<|vision_end|>", "<|image_pad|>"]
-TOKEN_NORMAL, TOKEN_CONTROL, TOKEN_USER_DEFINED, TOKEN_UNUSED = 1, 3, 4, 5
+TOKEN_NORMAL, TOKEN_CONTROL, TOKEN_USER_DEFINED, TOKEN_UNUSED, TOKEN_BYTE = 1, 3, 4, 5, 6
 # Qwen3.5's vocabulary adds these after the six above: video/vision pads are control tokens, the
 # think and tool-call tags are added non-special tokens (user-defined in llama.cpp's GGUF)
 QWEN35_EXTRA_TOKENS = [("<|video_pad|>", TOKEN_CONTROL), ("<|vision_pad|>", TOKEN_CONTROL), ("<think>", TOKEN_USER_DEFINED),
@@ -150,8 +156,8 @@ def build_vocab(n_merges, vocab_size, extra=()):
     return tokens, types, ["%s %s" % m for m in merges], special
 
 
-ARCHS = ["qwen3vlmoe", "qwen3vl", "qwen3moe", "qwen3", "qwen35moe", "qwen35"]
-MOE_ARCHS = ("qwen3vlmoe", "qwen3moe", "qwen35moe")
+ARCHS = ["qwen3vlmoe", "qwen3vl", "qwen3moe", "qwen3", "qwen35moe", "qwen35", "gemma4"]
+MOE_ARCHS = ("qwen3vlmoe", "qwen3moe", "qwen35moe", "gemma4")
 VL_ARCHS = ("qwen3vlmoe", "qwen3vl", "qwen35moe", "qwen35")  # IMROPE with rope.dimension_sections, mmproj
 HYBRID_ARCHS = ("qwen35moe", "qwen35")  # Gated DeltaNet + gated attention; mmproj without DeepStack
 
@@ -162,14 +168,14 @@ PRESETS = {
                   vision_depth=4, vision_width=256, vision_heads=4, vision_ff=1024, vision_patch=16,
                   vision_pos_side=16, deepstack="1,2",
                   ssm_k_heads=4, ssm_v_heads=8, ssm_state=64, conv_kernel=4, full_attn_interval=4, rope_dim=16,
-                  ff_shexp=512, nextn=0),
+                  ff_shexp=512, nextn=0, swa_period=6, window=64),
     # golden-sized model (same shapes as goldens/qwen3vlmoe-tiny-a)
     "tiny": dict(layers=3, experts=8, top_k=2, embd=64, heads=4, kv_heads=2, head_dim=16, ff_exp=32,
                  vocab_merges=40, vocab_size=0, ctx=256, rope_sections="3,3,2,0",
                  vision_depth=3, vision_width=64, vision_heads=4, vision_ff=128, vision_patch=16,
                  vision_pos_side=4, deepstack="1",
                  ssm_k_heads=2, ssm_v_heads=4, ssm_state=16, conv_kernel=4, full_attn_interval=4, rope_dim=8,
-                 ff_shexp=48, nextn=0),
+                 ff_shexp=48, nextn=0, swa_period=3, window=16),
 }
 
 
@@ -218,6 +224,15 @@ def parse_args(argv):
     h.add_argument("--nextn", type=int, help="MTP blocks appended after the trunk (nextn_predict_layers)")
     h.add_argument("--no-recurrent-array", action="store_true",
                    help="omit attention.recurrent_layers (loaders then derive the pattern from full_attention_interval)")
+    m = p.add_argument_group("gemma4 (--head-dim / --kv-heads are the sliding layers')")
+    m.add_argument("--swa-period", type=int, help="every n-th layer is global attention, the others sliding-window")
+    m.add_argument("--window", type=int, help="attention.sliding_window")
+    m.add_argument("--head-dim-global", type=int, help="head dim of the global layers (default 2 * --head-dim)")
+    m.add_argument("--kv-heads-global", type=int, help="KV heads of the global layers (default max(1, kv-heads / 2))")
+    m.add_argument("--softcap", type=float, default=30.0,
+                   help="final_logit_softcapping (0: no capping; negative: key omitted, llama.cpp then uses 30)")
+    m.add_argument("--rope-base-swa", type=float, default=10000.0, help="rope.freq_base_swa (rope.freq_base: --rope-base)")
+    m.add_argument("--global-v", action="store_true", help="write attn_v on global layers too (default: V = K there)")
     v = p.add_argument_group("vision tower")
     v.add_argument("--vision-depth", type=int)
     v.add_argument("--vision-width", type=int)
@@ -245,7 +260,9 @@ def parse_args(argv):
     if a.arch in HYBRID_ARCHS:
         cfg["deepstack"] = []  # Qwen3.5's qwen3vl_merger has no DeepStack taps
     if a.arch not in VL_ARCHS:
-        a.text_only = True  # qwen3moe / qwen3 take no image input
+        a.text_only = True  # qwen3moe / qwen3 (and gemma4 until its mmproj exists) take no image input
+    cfg["head_dim_global"] = a.head_dim_global or 2 * cfg["head_dim"]
+    cfg["kv_heads_global"] = a.kv_heads_global or max(1, cfg["kv_heads"] // 2)
     return a, cfg
 
 
@@ -268,6 +285,11 @@ def check_cfg(cfg, arch):
             errs.append("--full-attn-interval must be >= 1 and --nextn >= 0")
     if cfg["head_dim"] % 2:
         errs.append("head_dim must be even (RoPE)")
+    if arch == "gemma4":
+        if cfg["head_dim_global"] % 8 or cfg["heads"] % cfg["kv_heads_global"]:
+            errs.append("--head-dim-global must be a multiple of 8 and --kv-heads-global divide --heads")
+        if cfg["swa_period"] < 1 or cfg["window"] < 1:
+            errs.append("--swa-period and --window must be >= 1")
     if cfg["heads"] % cfg["kv_heads"]:
         errs.append("heads must be a multiple of kv-heads")
     if moe and not 0 < cfg["top_k"] <= cfg["experts"]:
@@ -505,6 +527,179 @@ def write_text_qwen35(path, cfg, args, gen):
     return V, special
 
 
+# Gemma 4's special tokens: the four Gemma ids first, then the turn / channel / image markers
+# (docs/families/gemma4.md section 5; the converter makes the channel and tool markers user-defined)
+GEMMA4_SPECIAL = [("<pad>", TOKEN_CONTROL), ("<eos>", TOKEN_CONTROL), ("<bos>", TOKEN_CONTROL), ("<unk>", TOKEN_CONTROL)]
+GEMMA4_MARKERS = [("<|turn>", TOKEN_CONTROL), ("<turn|>", TOKEN_CONTROL), ("<|channel>", TOKEN_USER_DEFINED),
+                  ("<channel|>", TOKEN_USER_DEFINED), ("<|think|>", TOKEN_CONTROL), ("<|image>", TOKEN_CONTROL),
+                  ("<image|>", TOKEN_CONTROL), ("<|image|>", TOKEN_CONTROL)]
+# the template's turns with the generation prompt's empty thought channel when thinking is off (the default),
+# reduced from models/templates/google-gemma-4-31B-it.jinja to text turns
+CHAT_TEMPLATE_GEMMA4 = ("{{ bos_token }}{% for message in messages %}{% set role = 'model' if message['role'] == 'assistant' "
+                        "else message['role'] %}{{ '<|turn>' + role + '\\n' + message['content'] | trim + '<turn|>\\n' }}"
+                        "{% endfor %}{% if add_generation_prompt %}{{ '<|turn>model\\n' }}{% if not enable_thinking | "
+                        "default(false) %}{{ '<|channel>thought\\n<channel|>' }}{% endif %}{% endif %}")
+SPM_SPACE = "\u2581"
+
+
+def build_vocab_gemma4(n_merges, vocab_size):
+    """Gemma 4's tokenizer shape (tokenizer.ggml.model = gemma4): spaces become U+2581, the text splits only at
+    newline runs, BPE merges run over raw UTF-8 characters (no byte mapping). Merges trained on CORPUS lines."""
+    words = collections.Counter()
+    for line in CORPUS.split("\n"):
+        if line:
+            words[tuple(line.replace(" ", SPM_SPACE))] += 1
+    merges = []
+    while len(merges) < n_merges:
+        pairs = collections.Counter()
+        for w, c in words.items():
+            for a, b in zip(w, w[1:]):
+                pairs[(a, b)] += c
+        if not pairs:
+            break
+        best = min(pairs.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+        merges.append(best)
+        nw = collections.Counter()
+        for w, c in words.items():
+            out, i = [], 0
+            while i < len(w):
+                if i + 1 < len(w) and (w[i], w[i + 1]) == best:
+                    out.append(w[i] + w[i + 1])
+                    i += 2
+                else:
+                    out.append(w[i])
+                    i += 1
+            nw[tuple(out)] += c
+        words = nw
+    tokens, types, special = [], [], {}
+    for tok, typ in GEMMA4_SPECIAL + GEMMA4_MARKERS:
+        special[tok] = len(tokens)
+        tokens.append(tok)
+        types.append(typ)
+    for b in range(256):  # byte fallback tokens, as in Gemma's vocabulary (llama.cpp looks up <0xXX> for unknown bytes)
+        tokens.append("<0x%02X>" % b)
+        types.append(TOKEN_BYTE)
+    base = ["\n", "\n\n", SPM_SPACE] + [chr(c) for c in range(33, 127)]  # printable ASCII, the space mark, newline runs
+    seen = set(tokens)
+    for s in base:
+        tokens.append(s)
+        types.append(TOKEN_NORMAL)
+        seen.add(s)
+    for a, b in merges:
+        if a + b not in seen:
+            tokens.append(a + b)
+            types.append(TOKEN_NORMAL)
+            seen.add(a + b)
+    while len(tokens) < vocab_size:
+        tokens.append("<unused%d>" % len(tokens))
+        types.append(TOKEN_UNUSED)
+    return tokens, types, ["%s %s" % m for m in merges], special
+
+
+def is_swa(cfg, i):
+    """The gemma4 pattern: every --swa-period-th layer is global (26B-A4B: 5 sliding then 1 global)."""
+    return (i + 1) % cfg["swa_period"] != 0
+
+
+def write_text_gemma4(path, cfg, args, gen):
+    """gemma4 (docs/families/gemma4.md sections 1-2): names, keys and ne shapes of llama.cpp's loader, every optional
+    tensor of the 26B-A4B layout (layer_output_scale, ffn_down_exps.scale; attn_v only on sliding layers)."""
+    L, D, H = cfg["layers"], cfg["embd"], cfg["heads"]
+    E, K, F, FD = cfg["experts"], cfg["top_k"], cfg["ff_exp"], cfg["ff"]
+    hd_s, kv_s, hd_g, kv_g = cfg["head_dim"], cfg["kv_heads"], cfg["head_dim_global"], cfg["kv_heads_global"]
+    tokens, types, merges, special = build_vocab_gemma4(cfg["vocab_merges"], cfg["vocab_size"])
+    V = len(tokens)
+    arch = "gemma4"
+    swa = [is_swa(cfg, i) for i in range(L)]
+    w = GGUFWriter(path, arch)
+    w.add_string("general.type", "model")
+    w.add_string("general.name", args.name or "synthetic-%s-%s" % (arch, args.preset))
+    w.add_u32("general.file_type", {"f32": 0, "f16": 1, "q8_0": 7, "bf16": 32}[args.dtype])
+    w.add_u32(arch + ".block_count", L)
+    w.add_u32(arch + ".context_length", cfg["ctx"])
+    w.add_u32(arch + ".embedding_length", D)
+    w.add_u32(arch + ".embedding_length_per_layer_input", 0)
+    w.add_u32(arch + ".feed_forward_length", FD)
+    w.add_u32(arch + ".attention.head_count", H)
+    w.add_array(arch + ".attention.head_count_kv", [kv_s if s else kv_g for s in swa], "u32")
+    w.add_u32(arch + ".attention.key_length", hd_g)
+    w.add_u32(arch + ".attention.value_length", hd_g)
+    w.add_u32(arch + ".attention.key_length_swa", hd_s)
+    w.add_u32(arch + ".attention.value_length_swa", hd_s)
+    w.add_u32(arch + ".rope.dimension_count", hd_g)
+    w.add_u32(arch + ".rope.dimension_count_swa", hd_s)
+    w.add_f32(arch + ".rope.freq_base", args.rope_base if args.rope_base != 10000.0 else 1e6)
+    w.add_f32(arch + ".rope.freq_base_swa", args.rope_base_swa)
+    w.add_f32(arch + ".attention.layer_norm_rms_epsilon", args.rms_eps)
+    w.add_u32(arch + ".attention.sliding_window", cfg["window"])
+    w.add_array(arch + ".attention.sliding_window_pattern", swa, "bool")
+    w.add_u32(arch + ".attention.shared_kv_layers", 0)
+    if args.softcap >= 0:  # 0: written as 0, no capping (an absent key means llama.cpp's default of 30)
+        w.add_f32(arch + ".final_logit_softcapping", args.softcap)
+    w.add_u32(arch + ".expert_count", E)
+    w.add_u32(arch + ".expert_used_count", K)
+    w.add_u32(arch + ".expert_feed_forward_length", F)
+    w.add_string("tokenizer.ggml.model", "gemma4")
+    w.add_array("tokenizer.ggml.tokens", tokens, "string")
+    w.add_array("tokenizer.ggml.scores", [0.0] * V, "f32")
+    w.add_array("tokenizer.ggml.token_type", types, "i32")
+    w.add_array("tokenizer.ggml.merges", merges, "string")
+    w.add_u32("tokenizer.ggml.bos_token_id", special["<bos>"])
+    w.add_u32("tokenizer.ggml.eos_token_id", special["<eos>"])
+    w.add_u32("tokenizer.ggml.unknown_token_id", special["<unk>"])
+    w.add_u32("tokenizer.ggml.padding_token_id", special["<pad>"])
+    w.add_bool("tokenizer.ggml.add_bos_token", True)
+    w.add_bool("tokenizer.ggml.add_space_prefix", False)
+    w.add_string("tokenizer.chat_template", CHAT_TEMPLATE_GEMMA4)
+
+    def t(name, a):
+        w.add_tensor(name, a, gen.wtype(a.shape))
+
+    def f32(name, a):  # norms, scales, rope_freqs: always f32
+        w.add_tensor(name, a.astype(np.float32), "f32")
+
+    def scale(n, lo, hi):
+        return gen.rng.uniform(lo, hi, n).astype(np.float32)
+
+    # always tied (no output.weight, as in the released files): token_embd carries the LM head's scale; the graph
+    # multiplies the input rows by sqrt(D)
+    t("token_embd.weight", gen.normal((V, D), args.output_gain / np.sqrt(D)))
+    n_p = hd_g // 4 // 2  # proportional RoPE: partial_rotary_factor 0.25 of the global head's pairs rotate
+    f32("rope_freqs.weight", np.array([1.0] * n_p + [1e30] * (hd_g // 2 - n_p), dtype=np.float32))
+    for i in range(L):
+        p = "blk.%d." % i
+        hd, kv = (hd_s, kv_s) if swa[i] else (hd_g, kv_g)
+        f32(p + "attn_norm.weight", gen.norm_w(D))
+        t(p + "attn_q.weight", gen.normal((H * hd, D), 1.0 / np.sqrt(D)))
+        t(p + "attn_k.weight", gen.normal((kv * hd, D), 1.0 / np.sqrt(D)))
+        if swa[i] or args.global_v:  # the 26B's global layers have none: V is the raw K projection
+            t(p + "attn_v.weight", gen.normal((kv * hd, D), 1.0 / np.sqrt(D)))
+        t(p + "attn_output.weight", gen.normal((D, H * hd), 1.0 / np.sqrt(H * hd)))
+        f32(p + "attn_q_norm.weight", gen.norm_w(hd))
+        f32(p + "attn_k_norm.weight", gen.norm_w(hd))
+        f32(p + "post_attention_norm.weight", gen.norm_w(D))
+        f32(p + "layer_output_scale.weight", scale(1, 0.6, 1.0))
+        # dense GeGLU MLP beside the MoE
+        f32(p + "ffn_norm.weight", gen.norm_w(D))
+        t(p + "ffn_gate.weight", gen.normal((FD, D), 1.0 / np.sqrt(D)))
+        t(p + "ffn_up.weight", gen.normal((FD, D), 1.0 / np.sqrt(D)))
+        t(p + "ffn_down.weight", gen.normal((D, FD), 1.0 / np.sqrt(FD)))
+        f32(p + "post_ffw_norm_1.weight", gen.norm_w(D))
+        # the MoE: its router reads rms_norm(x) / sqrt(D) * ffn_gate_inp.scale
+        t(p + "ffn_gate_inp.weight", gen.normal((E, D), args.router_gain))
+        f32(p + "ffn_gate_inp.scale", scale(D, 0.5, 1.5))
+        f32(p + "pre_ffw_norm_2.weight", gen.norm_w(D))
+        t(p + "ffn_gate_exps.weight", gen.normal((E, F, D), 1.0 / np.sqrt(D)))
+        t(p + "ffn_up_exps.weight", gen.normal((E, F, D), 1.0 / np.sqrt(D)))
+        t(p + "ffn_down_exps.weight", gen.normal((E, D, F), 1.0 / np.sqrt(F)))
+        f32(p + "ffn_down_exps.scale", scale(E, 0.5, 1.5))
+        f32(p + "post_ffw_norm_2.weight", gen.norm_w(D))
+        f32(p + "post_ffw_norm.weight", gen.norm_w(D))
+    f32("output_norm.weight", gen.norm_w(D))
+    w.write()
+    return V, special
+
+
 def write_mmproj(path, cfg, args, gen):
     C, NL, NH, FFV = cfg["vision_width"], cfg["vision_depth"], cfg["vision_heads"], cfg["vision_ff"]
     P, S, D = cfg["vision_patch"], cfg["vision_pos_side"], cfg["embd"]
@@ -583,7 +778,7 @@ def main(argv):
         os.makedirs(prefix, exist_ok=True)
     gen = Gen(args.seed, args.dtype)
     text_path = prefix + "text.gguf"
-    writer = write_text_qwen35 if args.arch in HYBRID_ARCHS else write_text
+    writer = write_text_qwen35 if args.arch in HYBRID_ARCHS else write_text_gemma4 if args.arch == "gemma4" else write_text
     V, special = writer(text_path, cfg, args, gen)
     print("wrote %s (n_vocab %d, %s)" % (text_path, V, ", ".join("%s=%d" % kv for kv in special.items())))
     if not args.text_only:
