@@ -314,6 +314,8 @@ typedef struct vk_rope_params {
     int n_dims;          /* rotated dims (<= head dim) */
     float freq_base;
     int sections[4];     /* MROPE / IMROPE / VISION */
+    const mvk_tensor *freq_factors; /* NULL, or NEOX only: F32 [>= n_dims/2], pair i's angle divided by
+                                       freq_factors[i] (ggml_rope_ext's src2: Gemma 4's proportional RoPE) */
 } vk_rope_params;
 /* x[hd][H][T] (may be a strided view, e.g. into a fused QKV row) -> y same shape. */
 moevk_status vk_op_rope(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *pos, const vk_rope_params *p);
@@ -321,6 +323,9 @@ moevk_status vk_op_rope(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, 
 typedef struct vk_attn_params {
     float scale;         /* usually 1/sqrt(hd) */
     int causal;          /* query i (absolute position n_kv - Tq + i) sees keys <= it */
+    int window;          /* 0, or a sliding window: query position i sees key j only if i - j < window */
+    int nc_lo, nc_hi;    /* nc_hi > nc_lo: causal queries at positions in [nc_lo, nc_hi) see every key < nc_hi
+                            (an image's rows attending to each other both ways; prefill only) */
 } vk_attn_params;
 /* q[hd][Hq][Tq] F32 (strided views allowed), k/v[hd][Hkv][Tk] F32 or F16
  * (KV cache), out[hd][Hq][Tq] F32 contiguous. Hq % Hkv == 0 (GQA).
@@ -341,6 +346,10 @@ moevk_status vk_op_swiglu(vk_stream *s, const mvk_tensor *y, const mvk_tensor *g
 moevk_status vk_op_sigmoid(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x);
 /* y = x * sigmoid(u), element-wise (a gated attention output: x = attention, u = gate). */
 moevk_status vk_op_sigmoid_mul(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *u);
+/* y = gelu_tanh(g) * u (GeGLU: Gemma's MLP and experts). Shapes and aliasing as swiglu. */
+moevk_status vk_op_geglu(vk_stream *s, const mvk_tensor *y, const mvk_tensor *g, const mvk_tensor *u);
+/* y = cap * tanh(x / cap) (Gemma's final logit soft-capping); cap > 0. */
+moevk_status vk_op_softcap(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, float cap);
 
 /* ---- Gated DeltaNet (docs/families/qwen35.md §4.1) */
 /* Depthwise causal conv1d with a carried state, in place on the state:

@@ -1,5 +1,6 @@
 /* vk_op_attention.c — fused attention with online softmax, GQA, causal/full
- * mask, F32/F16 KV, n_kv read on the GPU.
+ * mask, sliding window, a both-ways span inside a causal mask, F32/F16 KV,
+ * n_kv read on the GPU.
  *   Tq == 1: split-K flash-decoding (shaders/attn_decode.comp: chunks of 128
  *            keys x KV head x head group, then attn_combine.comp merges them).
  *   Tq > 1:  shaders/attn_prefill.comp, one invocation per (query, head) row,
@@ -22,7 +23,8 @@
 
 #include "vk_op_check.h"
 
-#define ATTN_MAX_HD 256
+#define ATTN_MAX_HD 256 /* the fused kernels keep q and o [hd] per invocation, unrolled: hd 512 (Gemma 4's global
+                            layers) took lavapipe over 10 minutes to compile */
 #define ATTN_GEMM_MIN_TQ 64
 #define ATTN_GEMM_MIN_HD 48 /* lavapipe: the fused kernel costs ~2 ns x hd per (query, key), the GEMM path ~40-75 ns */
 #define ATTN_GEMM_MAX_TK 8192 /* lavapipe gave wrong GEMM-path results from ~20000 keys (K = Tk); fused beyond */
@@ -114,6 +116,11 @@ moevk_status vk_op_attention(vk_stream *s, const mvk_tensor *out, const mvk_tens
             return mvk_fail(MOEVK_ERR_SHAPE, "%s: n_kv must be I32 [1], got %lld elements", op, (long long)mvk_tensor_nelements(n_kv));
     }
     if (!isfinite(p->scale)) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: scale is not finite", op);
+    if (p->window < 0 || p->nc_lo < 0 || p->nc_hi < 0)
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: window %d / span [%d, %d) must not be negative", op, p->window, p->nc_lo, p->nc_hi);
+    const int span = p->nc_hi > p->nc_lo;
+    if (span && (!p->causal || q->ne[2] == 1))
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: a both-ways span [%d, %d) needs a causal prefill", op, p->nc_lo, p->nc_hi);
     vk_ctx *ctx = vk_stream_ctx(s);
     const vk_device_info *info = vk_ctx_info(ctx);
     uint32_t G = (uint32_t)(Hq / Hkv);
@@ -139,7 +146,7 @@ moevk_status vk_op_attention(vk_stream *s, const mvk_tensor *out, const mvk_tens
             .sk1 = vkc_u32(k->nb[1] / kvu), .sk2 = vkc_u32(k->nb[2] / kvu), .sv1 = vkc_u32(v->nb[1] / kvu),
             .sv2 = vkc_u32(v->nb[2] / kvu), .oq = vk_bind_elem_offset(ctx, q, 4), .ok = vk_bind_elem_offset(ctx, k, kvu),
             .ov = vk_bind_elem_offset(ctx, v, kvu), .on = n_kv ? vk_bind_elem_offset(ctx, n_kv, 4) : 0,
-            .has_nkv = n_kv != NULL, .scale = p->scale};
+            .has_nkv = n_kv != NULL, .scale = p->scale, .window = (uint32_t)p->window};
         uint32_t spec[4] = {vkc_wg(ctx, 128), (uint32_t)hd, C, GW};
         vk_bind binds[5] = {{q, 0}, {k, 0}, {v, 0}, {&part, 1}, {n_kv ? n_kv : q, 0}};
         char name[32];
@@ -157,7 +164,7 @@ moevk_status vk_op_attention(vk_stream *s, const mvk_tensor *out, const mvk_tens
         return vk_dispatch(s, &d2);
     }
 
-    if (!p->causal && !n_kv && Tq >= ATTN_GEMM_MIN_TQ && hd >= ATTN_GEMM_MIN_HD &&
+    if (!p->causal && !p->window && !n_kv && Tq >= ATTN_GEMM_MIN_TQ && hd >= ATTN_GEMM_MIN_HD &&
         Tk <= ATTN_GEMM_MAX_TK) return attn_gemm(s, out, q, k, v, p);
 
     /* ---- prefill: BR rows (query, head-in-group) per workgroup, keys in unrolled blocks of BC */
@@ -178,7 +185,8 @@ moevk_status vk_op_attention(vk_stream *s, const mvk_tensor *out, const mvk_tens
         .sv1 = vkc_u32(v->nb[1] / kvu), .sv2 = vkc_u32(v->nb[2] / kvu), .so1 = vkc_u32(out->nb[1] / 4), .so2 = vkc_u32(out->nb[2] / 4),
         .oq = vk_bind_elem_offset(ctx, q, 4), .ok = vk_bind_elem_offset(ctx, k, kvu), .ov = vk_bind_elem_offset(ctx, v, kvu),
         .oo = vk_bind_elem_offset(ctx, out, 4), .on = n_kv ? vk_bind_elem_offset(ctx, n_kv, 4) : 0,
-        .has_nkv = n_kv != NULL, .causal = p->causal != 0, .scale = p->scale};
+        .has_nkv = n_kv != NULL, .causal = p->causal != 0, .scale = p->scale, .window = (uint32_t)p->window,
+        .nc_lo = span ? (uint32_t)p->nc_lo : 0, .nc_hi = span ? (uint32_t)p->nc_hi : 0};
     uint32_t spec[3] = {BR, (uint32_t)hd, BC};
     vk_bind binds[5] = {{q, 0}, {k, 0}, {v, 0}, {out, 1}, {n_kv ? n_kv : q, 0}};
     char name[32];

@@ -1,4 +1,4 @@
-/* vk_op_rope.c — NEOX / M-RoPE / IMROPE / 2-D vision RoPE (shaders/rope.comp). */
+/* vk_op_rope.c — NEOX (optionally with frequency factors) / M-RoPE / IMROPE / 2-D vision RoPE (shaders/rope.comp). */
 #include <math.h>
 
 #include "vk_op_check.h"
@@ -29,6 +29,14 @@ moevk_status vk_op_rope(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, 
         sect = vision ? p->sections[0] + p->sections[1] : p->sections[0] + p->sections[1] + p->sections[2] + p->sections[3];
         if (sect <= 0) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: sections sum to 0", op);
     }
+    const mvk_tensor *ff = p->freq_factors;
+    if (ff) {
+        MVK_TRY(vkc_f32(op, "freq_factors", ff));
+        if (p->mode != VK_ROPE_NEOX) return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: freq_factors with a multi-section mode", op);
+        if (mvk_tensor_nelements(ff) < half || !mvk_tensor_is_contiguous(ff))
+            return mvk_fail(MOEVK_ERR_SHAPE, "%s: freq_factors must be contiguous F32 with >= %lld (n_dims/2) elements, got %lld", op,
+                            (long long)half, (long long)mvk_tensor_nelements(ff));
+    }
     int64_t npos = p->mode == VK_ROPE_NEOX ? T : 4 * T;
     if (mvk_tensor_nelements(pos) != npos || !mvk_tensor_is_contiguous(pos))
         return mvk_fail(MOEVK_ERR_SHAPE, "%s: pos must be contiguous I32 [%lld] (%s), got %lld elements", op, (long long)npos,
@@ -44,10 +52,11 @@ moevk_status vk_op_rope(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, 
         .mode = (uint32_t)p->mode, .half_ = vkc_u32(half),
         .s0 = neox ? 0 : (uint32_t)p->sections[0], .s1 = neox ? 0 : (uint32_t)p->sections[1],
         .s2 = neox ? 0 : (uint32_t)p->sections[2], .s3 = neox ? 0 : (uint32_t)p->sections[3],
-        .l2s = (float)(-2.0 * log2((double)p->freq_base) / (double)p->n_dims)};
+        .l2s = (float)(-2.0 * log2((double)p->freq_base) / (double)p->n_dims),
+        .off = ff ? vk_bind_elem_offset(ctx, ff, 4) : 0, .has_ff = ff != NULL};
     uint32_t wg = vkc_wg(ctx, 128);
-    vk_bind binds[3] = {{x, 0}, {pos, 0}, {y, 1}};
-    vk_dispatch_desc d = {.shader = "rope", .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 3, .push = &pc, .push_size = sizeof pc};
+    vk_bind binds[4] = {{x, 0}, {pos, 0}, {y, 1}, {ff ? ff : x, 0}};
+    vk_dispatch_desc d = {.shader = "rope", .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 4, .push = &pc, .push_size = sizeof pc};
     vk_split_groups(ctx, (uint32_t)((n + wg - 1) / wg), d.groups);
     return vk_dispatch(s, &d);
 }

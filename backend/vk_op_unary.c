@@ -1,8 +1,10 @@
-/* vk_op_unary.c — silu, gelu (tanh / erf), swiglu, scale, sigmoid and sigmoid_mul (shaders/unary.comp).
+/* vk_op_unary.c — silu, gelu (tanh / erf), swiglu, scale, sigmoid, sigmoid_mul, geglu and softcap (shaders/unary.comp).
  * x, u, y are F32 with the same shape; any of them may be a strided view with
  * contiguous rows, and y may alias x (or g / u for swiglu): in-place works.
  * Contiguous tensors larger than the storage-buffer range are processed in
  * element ranges. */
+#include <math.h>
+
 #include "vk_op_check.h"
 
 /* xn: the name x has in the op's signature (messages) */
@@ -79,4 +81,14 @@ moevk_status vk_op_sigmoid(vk_stream *s, const mvk_tensor *y, const mvk_tensor *
 moevk_status vk_op_sigmoid_mul(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *u) {
     if (!u) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_op_sigmoid_mul: u is NULL");
     return unary(s, "vk_op_sigmoid_mul", "unary_sigmoid_mul", "x", y, x, u, 0.0f);
+}
+
+moevk_status vk_op_geglu(vk_stream *s, const mvk_tensor *y, const mvk_tensor *g, const mvk_tensor *u) {
+    if (!u) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_op_geglu: u is NULL");
+    return unary(s, "vk_op_geglu", "unary_geglu", "g", y, g, u, 0.0f);
+}
+
+moevk_status vk_op_softcap(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, float cap) {
+    if (!(cap > 0.0f) || !isfinite(cap)) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_op_softcap: cap %g must be finite and > 0", (double)cap);
+    return unary(s, "vk_op_softcap", "unary_softcap", "x", y, x, NULL, cap);
 }

@@ -103,8 +103,9 @@ typedef struct pc_rope {
     uint32_t mode, half_;
     uint32_t s0, s1, s2, s3;
     float l2s;                       /* log2(theta_scale) */
+    uint32_t off, has_ff;            /* frequency factors: element offset, bound */
 } pc_rope;
-VK_PUSH_WORDS(pc_rope, 18);
+VK_PUSH_WORDS(pc_rope, 20);
 
 /* shaders/attn_decode.comp */
 typedef struct pc_attn_decode {
@@ -113,8 +114,9 @@ typedef struct pc_attn_decode {
     uint32_t oq, ok, ov, on;
     uint32_t has_nkv;
     float scale;
+    uint32_t window;                 /* 0: none; else keys < n_kv - window are not seen */
 } pc_attn_decode;
-VK_PUSH_WORDS(pc_attn_decode, 14);
+VK_PUSH_WORDS(pc_attn_decode, 15);
 
 /* shaders/attn_combine.comp */
 typedef struct pc_attn_combine {
@@ -129,8 +131,9 @@ typedef struct pc_attn_prefill {
     uint32_t oq, ok, ov, oo, on;
     uint32_t has_nkv, causal;
     float scale;
+    uint32_t window, nc_lo, nc_hi;   /* sliding window (0: none); both-ways span [nc_lo, nc_hi) */
 } pc_attn_prefill;
-VK_PUSH_WORDS(pc_attn_prefill, 20);
+VK_PUSH_WORDS(pc_attn_prefill, 23);
 
 /* shaders/matmul.comp and shaders/matvec.comp without MUL_MAT_ID */
 typedef struct pc_matmul {

@@ -7,7 +7,8 @@
 // read once for all GW heads); phase 2 invocations over (head, dim pair) accumulate
 // Σ_j exp(s_j − m)·v_j. Partial (o[HD], m, l) per (head, chunk) go to a scratch
 // buffer; attn_combine.comp merges the chunks. Keys >= n_kv (read from a
-// buffer on the GPU) are ignored.
+// buffer on the GPU) are ignored; with window > 0 (Gemma's sliding layers) so are
+// keys < n_kv − window (the query is at n_kv − 1 and sees n_kv − 1 − j < window).
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
@@ -28,6 +29,7 @@ layout(push_constant) uniform P {
     uint oq, ok, ov, on;
     uint has_nkv;
     float scale;
+    uint window;
 } p;
 
 shared float Qs[GW * HD];
@@ -43,6 +45,7 @@ void main() {
     if (p.has_nkv != 0) nkv = clamp(nkv_[p.on], 0, int(p.Tk));
     int k0 = int(c * C);
     int nvalid = clamp(nkv - k0, 0, int(C));
+    int jlo = p.window != 0 ? clamp(nkv - int(p.window) - k0, 0, nvalid) : 0; // keys [jlo, nvalid) of the chunk
 
     for (uint e = tid; e < GW * HD; e += WG) {
         uint g = e / HD, d = e % HD;
@@ -52,7 +55,7 @@ void main() {
 
     // phase 1: scores (GW constant: the head loops are unrolled, acc stays in registers)
     for (uint j = tid; j < C; j += WG) {
-        if (int(j) < nvalid) {
+        if (int(j) >= jlo && int(j) < nvalid) {
             float acc[GW];
             [[unroll]] for (uint g = 0; g < GW; g++) acc[g] = 0.0;
             uint kb = p.ok + kvh * p.sk1 + uint(k0 + int(j)) * p.sk2;
@@ -66,20 +69,20 @@ void main() {
     barrier();
     for (uint g = tid; g < GW; g += WG) {
         float m = -1e30;
-        for (uint j = 0; j < uint(nvalid); j++) m = max(m, S[g * C + j]);
+        for (uint j = uint(jlo); j < uint(nvalid); j++) m = max(m, S[g * C + j]);
         Mx[g] = m;
     }
     barrier();
     for (uint e = tid; e < GW * C; e += WG) {
         uint g = e / C, j = e % C;
-        if (int(j) < nvalid) S[e] = exp(S[e] - Mx[g]);
+        if (int(j) >= jlo && int(j) < nvalid) S[e] = exp(S[e] - Mx[g]);
     }
     barrier();
     uint pb = (h0 * p.n_chunks + c) * (HD + 2); // partial of head h0 + g at pb + g·n_chunks·(HD+2)
     uint pstride = p.n_chunks * (HD + 2);
     for (uint g = tid; g < GW; g += WG) {
         float l = 0.0;
-        for (uint j = 0; j < uint(nvalid); j++) l += S[g * C + j];
+        for (uint j = uint(jlo); j < uint(nvalid); j++) l += S[g * C + j];
         part[pb + g * pstride + HD] = Mx[g];
         part[pb + g * pstride + HD + 1] = l;
     }
@@ -90,7 +93,7 @@ void main() {
         uint g = e / NP, d = 2 * (e % NP);
         vec2 acc = vec2(0.0);
         uint vb = p.ov + kvh * p.sv1 + uint(k0) * p.sv2 + d;
-        for (uint j = 0; j < uint(nvalid); j++) acc += S[g * C + j] * load_v2(vb + j * p.sv2);
+        for (uint j = uint(jlo); j < uint(nvalid); j++) acc += S[g * C + j] * load_v2(vb + j * p.sv2);
         part[pb + g * pstride + d] = acc.x;
         part[pb + g * pstride + d + 1] = acc.y;
     }

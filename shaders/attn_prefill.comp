@@ -11,6 +11,10 @@
 // (same addresses across the workgroup: cache-friendly). One invocation per
 // row keeps q[HD] and o[HD] in registers. Causal: query t (absolute position
 // n_kv − Tq + t) sees keys <= its position; keys >= n_kv are never seen.
+// Sliding window (window > 0, Gemma's sliding layers; llama.cpp is_masked_swa):
+// query position i sees key j only if i − j < window. A span [nc_lo, nc_hi) of
+// absolute positions (nc_hi > nc_lo; an image's rows on Gemma 4's sliding layers)
+// attends both ways: a causal query inside it sees every key up to nc_hi − 1.
 //
 // K/V are read straight from the storage buffers (no shared-memory staging,
 // no barriers): on lavapipe (the CI device) barriers turn the shader into
@@ -37,7 +41,19 @@ layout(push_constant) uniform P {
     uint oq, ok, ov, oo, on;
     uint has_nkv, causal;
     float scale;
+    uint window, nc_lo, nc_hi;
 } p;
+
+// keys visible to query row t: [key_lo, key_lim)
+int key_lim(int nkv, uint t) {
+    int qp = nkv - int(p.Tq) + int(t);
+    if (p.causal == 0) return nkv;
+    if (qp >= int(p.nc_lo) && qp < int(p.nc_hi)) return min(nkv, int(p.nc_hi));
+    return min(nkv, qp + 1);
+}
+int key_lo(int nkv, uint t) {
+    return p.window != 0 ? max(0, nkv - int(p.Tq) + int(t) - int(p.window) + 1) : 0;
+}
 
 void main() {
     uint tid = gl_LocalInvocationID.x;
@@ -54,9 +70,11 @@ void main() {
     // keys this row may see: [0, lim); the workgroup walks [0, wlim), the
     // largest lim of its rows, so the key loop and the K/V addresses are
     // uniform (one load broadcast to all rows instead of a gather).
-    int lim = p.causal != 0 ? min(nkv, nkv - int(p.Tq) + int(t) + 1) : nkv;
-    uint tlast = (min(r0 + gl_WorkGroupSize.x, p.nrows) - 1) / p.G;
-    int wlim = p.causal != 0 ? min(nkv, nkv - int(p.Tq) + int(tlast) + 1) : nkv;
+    // [lo, lim) for row t; lo and lim never decrease with t, so the workgroup's
+    // range is [lo of its first row, lim of its last row)
+    uint tfirst = r0 / p.G, tlast = (min(r0 + gl_WorkGroupSize.x, p.nrows) - 1) / p.G;
+    int lim = key_lim(nkv, t), lo = key_lo(nkv, t);
+    int wlim = key_lim(nkv, tlast), wlo = key_lo(nkv, tfirst) / int(BC) * int(BC);
 
     float q[HD];
     float o[HD];
@@ -69,8 +87,7 @@ void main() {
     float s[BC];
     uint kb = p.ok + kvh * p.sk1, vb = p.ov + kvh * p.sv1;
 
-    for (int k0 = 0; k0 < wlim; k0 += int(BC)) {
-        int nk = clamp(lim - k0, 0, int(BC)); // keys of this block the row sees
+    for (int k0 = wlo; k0 < wlim; k0 += int(BC)) {
         int wk = min(int(BC), wlim - k0);    // keys of this block that exist (uniform)
         float mt = m;
         [[unroll]] for (uint j = 0; j < BC; j++) {
@@ -82,7 +99,8 @@ void main() {
                     acc += q[d] * kv.x + q[d + 1] * kv.y;
                 }
             }
-            s[j] = int(j) < nk ? acc : -1e30;
+            int kj = k0 + int(j);            // the row sees keys [lo, lim)
+            s[j] = kj >= lo && kj < lim ? acc : -1e30;
             mt = max(mt, s[j]);
         }
         float alpha = exp(m - mt);
@@ -90,7 +108,8 @@ void main() {
         [[unroll]] for (uint d = 0; d < HD; d++) o[d] *= alpha;
         [[unroll]] for (uint j = 0; j < BC; j++) {
             if (int(j) < wk) {
-                float pj = int(j) < nk ? exp(s[j] - mt) : 0.0;
+                int kj = k0 + int(j);
+                float pj = kj >= lo && kj < lim ? exp(s[j] - mt) : 0.0;
                 l += pj;
                 uint vr = vb + uint(k0 + int(j)) * p.sv2;
                 [[unroll]] for (uint d = 0; d < HD; d += 2) {

@@ -13,6 +13,8 @@
 //   VISION: half = n_dims (ggml convention: pairs (i, i+n_dims)), sector = j % (s0+s1);
 //           sector < s0: row plane, e = sector; else column plane, e = sector − s0.
 // Positions: I32, NEOX [T], others planar [4][T] (component c of token t at c·T + t).
+// Frequency factors (ggml_rope_ext's src2, NEOX only; Gemma 4's proportional RoPE): with has_ff, pair
+// slot j's angle is divided by ff[j] (a factor of 1e30 leaves the pair in place: cos 1, sin ~1e-27).
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
@@ -21,6 +23,7 @@ layout(local_size_x_id = 0) in;
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer Pos { int pos[]; };
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
+layout(std430, binding = 3) readonly buffer FF { float ff[]; };
 
 layout(push_constant) uniform P {
     uint nh, H, T, n;       // pair slots per head (hd/2), heads, tokens, total invocations
@@ -29,6 +32,7 @@ layout(push_constant) uniform P {
     uint mode, half_;
     uint s0, s1, s2, s3;
     float l2s;              // log2(theta_scale) = −2·log2(base)/n_dims
+    uint off, has_ff;       // element offset of the frequency factors, whether they are bound
 } p;
 
 const uint NEOX = 0, MROPE = 1, IMROPE = 2, VISION = 3;
@@ -66,6 +70,7 @@ void main() {
     }
     int ps = pos[p.op + comp * p.T + t];
     float theta = float(ps) * exp2(float(e) * p.l2s);
+    if (p.has_ff != 0) theta /= ff[p.off + e];
     float c = cos(theta), s = sin(theta);
     float x0 = x[bx + j], x1 = x[bx + j + p.half_];
     y[by + j] = x0 * c - x1 * s;

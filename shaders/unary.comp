@@ -1,5 +1,5 @@
 #version 450
-// variants: silu:OP_SILU gelu_tanh:OP_GELU_TANH gelu_erf:OP_GELU_ERF swiglu:OP_SWIGLU scale:OP_SCALE sigmoid:OP_SIGMOID sigmoid_mul:OP_SIGMOID_MUL
+// variants: silu:OP_SILU gelu_tanh:OP_GELU_TANH gelu_erf:OP_GELU_ERF swiglu:OP_SWIGLU scale:OP_SCALE sigmoid:OP_SIGMOID sigmoid_mul:OP_SIGMOID_MUL geglu:OP_GEGLU softcap:OP_SOFTCAP
 // unary.comp — element-wise activations over strided F32 views (ggml's unary ops):
 //   silu:       y = x / (1 + e^-x)                         (Elfwing et al. 2017, "SiLU")
 //   gelu_tanh:  y = ½x(1 + tanh(√(2/π)(x + 0.044715x³)))  (Hendrycks & Gimpel 2016, "GELU", tanh form)
@@ -8,7 +8,9 @@
 //   scale:      y = f · x
 //   sigmoid:    y = 1 / (1 + e^-x)
 //   sigmoid_mul: y = x · sigmoid(u)                        (Qwen3.5's gated attention output)
-// Binding 1 (u) is only read by swiglu and sigmoid_mul; the op binds x there for the others.
+//   geglu:      y = gelu_tanh(x) · u                       (Shazeer 2020; Gemma's MLP and experts)
+//   softcap:    y = f · tanh(x / f)                        (Gemma's final logit soft-capping)
+// Binding 1 (u) is only read by swiglu, sigmoid_mul and geglu; the op binds x there for the others.
 // In-place use (y aliasing x or u) is fine: each invocation reads its own
 // element(s) before writing them.
 #extension GL_GOOGLE_include_directive : require
@@ -56,6 +58,22 @@ float x_sigmoid(float v, float t) { return t > 88.0 ? 0.0 : v / (1.0 + exp(t)); 
 
 float silu(float v) { return x_sigmoid(v, -v); }
 
+// ½x(1 + tanh(a)) = x·σ(2a) = x / (1 + e^(−2a)): no tanh (whose exp-based
+// implementations give inf/inf = NaN for large |a| on some drivers) and no
+// cancellation in 1 + tanh(a) for negative x.
+float gelu_tanh(float v) { return x_sigmoid(v, -2.0 * (0.7978845608028654 * (v + 0.044715 * v * v * v))); }
+
+#ifdef OP_SOFTCAP
+// tanh(z) = sign(z)·(1 − e^(−2|z|))/(1 + e^(−2|z|)): e^(−2|z|) <= 1 never overflows; below |z| = 1e-2,
+// where 1 − e^(−2|z|) cancels, the series z − z³/3 + 2z⁵/15 (error < 1e-11 relative).
+float tanh_stable(float z) {
+    float a = abs(z);
+    if (a < 1e-2) return z * (1.0 - a * a * (1.0 / 3.0 - a * a * (2.0 / 15.0)));
+    float e = exp(-2.0 * a);
+    return sign(z) * (1.0 - e) / (1.0 + e);
+}
+#endif
+
 void main() {
     uint i = linear_group_id() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
     if (i >= p.n) return;
@@ -68,11 +86,11 @@ void main() {
 #if defined(OP_SILU)
     float o = silu(v);
 #elif defined(OP_GELU_TANH)
-    // ½x(1 + tanh(a)) = x·σ(2a) = x / (1 + e^(−2a)): no tanh (whose exp-based
-    // implementations give inf/inf = NaN for large |a| on some drivers) and no
-    // cancellation in 1 + tanh(a) for negative x.
-    float a = 0.7978845608028654 * (v + 0.044715 * v * v * v);
-    float o = x_sigmoid(v, -2.0 * a);
+    float o = gelu_tanh(v);
+#elif defined(OP_GEGLU)
+    float o = gelu_tanh(v) * u[p.ou + i0 + i1 * p.su1 + i2 * p.su2 + i3 * p.su3];
+#elif defined(OP_SOFTCAP)
+    float o = p.f * tanh_stable(v / p.f);
 #elif defined(OP_GELU_ERF)
     float o = 0.5 * v * (1.0 + erf_approx(v * 0.7071067811865476));
 #elif defined(OP_SWIGLU)

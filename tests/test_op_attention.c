@@ -6,6 +6,8 @@
  * full, n_kv from a GPU buffer below Tk (also on replay), strided q views;
  * full-mask Tq >= 64 with hd >= 48 takes the GEMM path (checked by its
  * dispatch count): Tq = Tk 64/127/257, Tq != Tk, hd 48/72, GQA 1/2, F16/F32.
+ * Sliding window (prefill and decode, with n_kv from a buffer), the both-ways span inside a
+ * causal mask (an image's rows on Gemma 4's sliding layers).
  * Debugging aid: ATTN_ONLY=<i> runs one prefill case, ATTN_CASE=hd,Hq,Hkv,Tq,Tk,nkv,causal,f16,fused
  * runs one custom case (Tq = 1 takes the decode path) instead of the prefill list. */
 #include <math.h>
@@ -20,6 +22,7 @@ typedef struct acase {
     int64_t hd, Hq, Hkv, Tq, Tk;
     int64_t nkv; /* < 0: no n_kv buffer */
     int causal, f16, fused_q;
+    int window, nc_lo, nc_hi; /* vk_attn_params */
 } acase;
 
 static void run_case(const acase *c) {
@@ -39,8 +42,8 @@ static void run_case(const acase *c) {
     }
     float scale = 1.0f / sqrtf((float)hd);
     int64_t n_kv = c->nkv >= 0 ? c->nkv : Tk;
-    ref_attention(ref, q, kr, vr, hd, Hq, Tq, Hkv, Tk, n_kv, scale, c->causal);
-    ref_attention(ref32, q, k, v, hd, Hq, Tq, Hkv, Tk, n_kv, scale, c->causal);
+    ref_attention_ex(ref, q, kr, vr, hd, Hq, Tq, Hkv, Tk, n_kv, scale, c->causal, c->window, c->nc_lo, c->nc_hi);
+    ref_attention_ex(ref32, q, k, v, hd, Hq, Tq, Hkv, Tk, n_kv, scale, c->causal, c->window, c->nc_lo, c->nc_hi);
     mvk_type kt = c->f16 ? MVK_TYPE_F16 : MVK_TYPE_F32;
     tu_tensor tk = tu_upload_as(kt, hd, Hkv, Tk, 1, k), tv = tu_upload_as(kt, hd, Hkv, Tk, 1, v);
     tu_tensor to = tu_upload(MVK_TYPE_F32, hd, Hq, Tq, 1, NULL), tq;
@@ -57,19 +60,19 @@ static void run_case(const acase *c) {
     }
     int32_t nkv32 = (int32_t)n_kv;
     tu_tensor tn = tu_upload(MVK_TYPE_I32, 1, 1, 1, 1, &nkv32);
-    vk_attn_params p = {.scale = scale, .causal = c->causal};
+    vk_attn_params p = {.scale = scale, .causal = c->causal, .window = c->window, .nc_lo = c->nc_lo, .nc_hi = c->nc_hi};
     vk_stream *s = tu_begin();
     TU_OK(vk_op_attention(s, &to.t, &qv, &tk.t, &tv.t, c->nkv >= 0 ? &tn.t : NULL, &p));
     /* the full-mask Tq >= 64, hd >= 48, Tk <= 8192 path runs several dispatches per head; the fused kernel one */
-    int gemm = !c->causal && c->nkv < 0 && Tq >= 64 && hd >= 48 && Tk <= 8192;
+    int gemm = !c->causal && !c->window && c->nkv < 0 && Tq >= 64 && hd >= 48 && Tk <= 8192;
     uint32_t nd = vk_stream_dispatch_count(s);
     if (Tq > 1 && (gemm ? nd < (uint32_t)(4 * Hq) : nd != 1)) fail_msg("%u dispatches for a %s prefill case", nd, gemm ? "GEMM" : "fused");
     tu_end_submit(s);
     tu_download(&to, got, nq * 4);
-    char label[160];
-    snprintf(label, sizeof label, "attn hd %lld Hq %lld Hkv %lld Tq %lld Tk %lld n_kv %lld %s %s%s", (long long)hd, (long long)Hq,
-             (long long)Hkv, (long long)Tq, (long long)Tk, (long long)c->nkv, c->causal ? "causal" : "full", c->f16 ? "f16" : "f32",
-             c->fused_q ? " fused-q" : "");
+    char label[192];
+    snprintf(label, sizeof label, "attn hd %lld Hq %lld Hkv %lld Tq %lld Tk %lld n_kv %lld %s %s%s win %d span [%d,%d)", (long long)hd,
+             (long long)Hq, (long long)Hkv, (long long)Tq, (long long)Tk, (long long)c->nkv, c->causal ? "causal" : "full",
+             c->f16 ? "f16" : "f32", c->fused_q ? " fused-q" : "", c->window, c->nc_lo, c->nc_hi);
     double e = tu_nmse(ref, got, nq);
     printf("%-80s nmse %.2e", label, e);
     if (c->f16) printf("  (vs unrounded f32 KV %.2e)", tu_nmse(ref32, got, nq));
@@ -83,37 +86,37 @@ static void run_case(const acase *c) {
 static void test_attention_prefill(void **state) {
     (void)state;
     const acase cases[] = {
-        {16, 4, 2, 30, 30, -1, 1, 0, 1},     /* golden text model shape */
-        {72, 4, 4, 127, 127, -1, 0, 0, 1},   /* ViT: full attention, hd 72 */
-        {64, 4, 4, 33, 33, -1, 1, 1, 0},
-        {128, 8, 1, 7, 600, -1, 1, 1, 0},    /* GQA 8, few queries over a long KV */
-        {72, 2, 2, 127, 600, 400, 0, 1, 0},  /* full, n_kv from a buffer */
-        {64, 4, 2, 127, 200, 150, 1, 0, 0},  /* causal, n_kv from a buffer */
-        {64, 1, 1, 65, 65, -1, 1, 0, 0},     /* 64-row block + 1 */
-        {16, 2, 1, 7, 20, 3, 1, 0, 0},       /* n_kv < Tq: first rows see nothing -> 0 */
-        {128, 2, 2, 33, 33, -1, 0, 0, 1},
-        {16, 16, 2, 1 + 1, 17, -1, 1, 1, 0}, /* Tq 2 takes the prefill path */
-        {128, 16, 2, 7, 33, -1, 0, 0, 0},
-        {64, 8, 4, 127, 127, -1, 1, 1, 1},
+        {16, 4, 2, 30, 30, -1, 1, 0, 1, 0, 0, 0},     /* golden text model shape */
+        {72, 4, 4, 127, 127, -1, 0, 0, 1, 0, 0, 0},   /* ViT: full attention, hd 72 */
+        {64, 4, 4, 33, 33, -1, 1, 1, 0, 0, 0, 0},
+        {128, 8, 1, 7, 600, -1, 1, 1, 0, 0, 0, 0},    /* GQA 8, few queries over a long KV */
+        {72, 2, 2, 127, 600, 400, 0, 1, 0, 0, 0, 0},  /* full, n_kv from a buffer */
+        {64, 4, 2, 127, 200, 150, 1, 0, 0, 0, 0, 0},  /* causal, n_kv from a buffer */
+        {64, 1, 1, 65, 65, -1, 1, 0, 0, 0, 0, 0},     /* 64-row block + 1 */
+        {16, 2, 1, 7, 20, 3, 1, 0, 0, 0, 0, 0},       /* n_kv < Tq: first rows see nothing -> 0 */
+        {128, 2, 2, 33, 33, -1, 0, 0, 1, 0, 0, 0},
+        {16, 16, 2, 1 + 1, 17, -1, 1, 1, 0, 0, 0, 0}, /* Tq 2 takes the prefill path */
+        {128, 16, 2, 7, 33, -1, 0, 0, 0, 0, 0, 0},
+        {64, 8, 4, 127, 127, -1, 1, 1, 1, 0, 0, 0},
         /* full mask, Tq >= 64, no n_kv: the GEMM path (matmul, softmax, matmul) */
-        {72, 4, 4, 64, 64, -1, 0, 0, 0},
-        {72, 4, 2, 64, 64, -1, 0, 1, 1},
-        {48, 4, 4, 127, 127, -1, 0, 1, 0},   /* hd 48: the smallest head dim taking it */
-        {48, 4, 2, 127, 127, -1, 0, 0, 1},
-        {72, 2, 1, 257, 257, -1, 0, 1, 0},
-        {72, 2, 2, 257, 257, -1, 0, 0, 0},
-        {48, 2, 1, 65, 300, -1, 0, 1, 1},    /* Tq != Tk */
-        {16, 4, 4, 127, 127, -1, 0, 1, 0},   /* hd 16 (below the GEMM threshold): fused kernel */
-        {16, 4, 2, 257, 257, -1, 0, 0, 1},
-        {46, 2, 2, 64, 64, -1, 0, 0, 0},     /* hd 46: fused kernel */
-        {48, 1, 1, 1100, 8192, -1, 0, 1, 0}, /* GEMM path in two query chunks (S capped at 32 MiB) */
-        {48, 1, 1, 64, 8193, -1, 0, 0, 0},   /* Tk above the GEMM cap: fused kernel */
+        {72, 4, 4, 64, 64, -1, 0, 0, 0, 0, 0, 0},
+        {72, 4, 2, 64, 64, -1, 0, 1, 1, 0, 0, 0},
+        {48, 4, 4, 127, 127, -1, 0, 1, 0, 0, 0, 0},   /* hd 48: the smallest head dim taking it */
+        {48, 4, 2, 127, 127, -1, 0, 0, 1, 0, 0, 0},
+        {72, 2, 1, 257, 257, -1, 0, 1, 0, 0, 0, 0},
+        {72, 2, 2, 257, 257, -1, 0, 0, 0, 0, 0, 0},
+        {48, 2, 1, 65, 300, -1, 0, 1, 1, 0, 0, 0},    /* Tq != Tk */
+        {16, 4, 4, 127, 127, -1, 0, 1, 0, 0, 0, 0},   /* hd 16 (below the GEMM threshold): fused kernel */
+        {16, 4, 2, 257, 257, -1, 0, 0, 1, 0, 0, 0},
+        {46, 2, 2, 64, 64, -1, 0, 0, 0, 0, 0, 0},     /* hd 46: fused kernel */
+        {48, 1, 1, 1100, 8192, -1, 0, 1, 0, 0, 0, 0}, /* GEMM path in two query chunks (S capped at 32 MiB) */
+        {48, 1, 1, 64, 8193, -1, 0, 0, 0, 0, 0, 0},   /* Tk above the GEMM cap: fused kernel */
     };
     const char *only = getenv("ATTN_ONLY"), *custom = getenv("ATTN_CASE");
     if (custom) { /* debugging aid: ATTN_CASE=hd,Hq,Hkv,Tq,Tk,nkv,causal,f16,fused */
         long long a[9] = {0};
         if (sscanf(custom, "%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld", &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8]) == 9) {
-            acase c = {a[0], a[1], a[2], a[3], a[4], a[5], (int)a[6], (int)a[7], (int)a[8]};
+            acase c = {a[0], a[1], a[2], a[3], a[4], a[5], (int)a[6], (int)a[7], (int)a[8], 0, 0, 0};
             run_case(&c);
         }
         return;
@@ -125,16 +128,41 @@ static void test_attention_prefill(void **state) {
 static void test_attention_decode(void **state) {
     (void)state;
     const acase cases[] = {
-        {128, 8, 4, 1, 600, 517, 1, 1, 0},
-        {128, 32, 4, 1, 300, -1, 1, 0, 1},   /* Qwen3-VL-30B head layout */
-        {64, 2, 1, 1, 7, -1, 0, 0, 0},
-        {16, 2, 2, 1, 1, -1, 1, 0, 0},
-        {128, 2, 2, 1, 129, -1, 0, 1, 0},    /* chunk (128) + 1 */
-        {72, 4, 4, 1, 33, 0, 1, 0, 0},       /* n_kv = 0: zeros */
-        {16, 8, 1, 1, 127, 127, 1, 1, 1},
-        {64, 64, 2, 1, 300, 257, 1, 1, 0},   /* GQA 32: heads split over workgroups */
+        {128, 8, 4, 1, 600, 517, 1, 1, 0, 0, 0, 0},
+        {128, 32, 4, 1, 300, -1, 1, 0, 1, 0, 0, 0},   /* Qwen3-VL-30B head layout */
+        {64, 2, 1, 1, 7, -1, 0, 0, 0, 0, 0, 0},
+        {16, 2, 2, 1, 1, -1, 1, 0, 0, 0, 0, 0},
+        {128, 2, 2, 1, 129, -1, 0, 1, 0, 0, 0, 0},    /* chunk (128) + 1 */
+        {72, 4, 4, 1, 33, 0, 1, 0, 0, 0, 0, 0},       /* n_kv = 0: zeros */
+        {16, 8, 1, 1, 127, 127, 1, 1, 1, 0, 0, 0},
+        {64, 64, 2, 1, 300, 257, 1, 1, 0, 0, 0, 0},   /* GQA 32: heads split over workgroups */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
+}
+
+/* Gemma 4: sliding-window layers (a query sees the window keys up to itself), an image's rows attending to each
+ * other both ways inside the causal mask. */
+static void test_attention_window_span(void **state) {
+    (void)state;
+    const acase cases[] = {
+        /* hd, Hq, Hkv, Tq, Tk, nkv, causal, f16, fused, window, nc_lo, nc_hi */
+        {16, 4, 2, 48, 48, -1, 1, 0, 1, 16, 0, 0},      /* the tiny gemma4 shape: 48 tokens, window 16 */
+        {64, 4, 2, 33, 100, 80, 1, 1, 0, 5, 0, 0},      /* a later micro-batch: queries at 47..79, n_kv from a buffer */
+        {64, 2, 2, 127, 127, -1, 1, 0, 0, 1, 0, 0},     /* window 1: each query sees itself only */
+        {16, 2, 1, 7, 20, -1, 1, 0, 0, 100, 0, 0},      /* window beyond the context: plain causal */
+        {16, 4, 2, 40, 40, -1, 1, 0, 0, 8, 10, 25},     /* image rows 10..24 both ways, window 8 */
+        {72, 2, 1, 33, 33, -1, 1, 1, 1, 0, 5, 20},      /* a span without a window */
+        {64, 2, 2, 65, 90, 90, 1, 0, 0, 16, 40, 70},    /* a span in a later micro-batch (positions 25..89) */
+        {48, 4, 4, 64, 64, -1, 0, 0, 0, 9, 0, 0},       /* full mask with a window: the fused kernel, not the GEMM */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
+    const acase dec[] = {
+        {128, 8, 4, 1, 600, 517, 1, 1, 0, 100, 0, 0},   /* keys 417..516 */
+        {64, 2, 1, 1, 300, 257, 1, 0, 0, 1, 0, 0},      /* the last key only */
+        {16, 2, 2, 1, 129, -1, 1, 0, 0, 128, 0, 0},     /* chunk 0 sees key 1.., chunk 1 all */
+        {16, 4, 2, 1, 40, -1, 1, 0, 0, 500, 0, 0},      /* window beyond the context */
+    };
+    for (size_t i = 0; i < sizeof dec / sizeof dec[0]; i++) run_case(&dec[i]);
 }
 
 /* Decode replay: one recording, n_kv grows in a host-visible buffer between submits. */
@@ -189,6 +217,12 @@ static void test_attention_bad_input(void **state) {
     TU_REFUSES(vk_op_attention(s, q, q, k1, k1, n2, &p), MOEVK_ERR_SHAPE, NULL);
     TU_REFUSES(vk_op_attention(s, q, q, k1, k1, NULL, NULL), MOEVK_ERR_INVALID_ARG, NULL);
     TU_REFUSES(vk_op_attention(s, k1, q, k1, k1, NULL, &p), MOEVK_ERR_SHAPE, NULL);
+    vk_attn_params neg = {.scale = 0.25f, .causal = 1, .window = -1};
+    TU_REFUSES(vk_op_attention(s, q, q, k1, k1, NULL, &neg), MOEVK_ERR_INVALID_ARG, "window");
+    vk_attn_params full_span = {.scale = 0.25f, .causal = 0, .nc_lo = 0, .nc_hi = 2};
+    TU_REFUSES(vk_op_attention(s, q, q, k1, k1, NULL, &full_span), MOEVK_ERR_INVALID_ARG, "span");
+    mvk_tensor *h512 = tu_shape(MVK_TYPE_F32, 512, 1, 2, 1); /* Gemma 4's global layers: not yet */
+    TU_REFUSES(vk_op_attention(s, h512, h512, h512, h512, NULL, &p), MOEVK_ERR_UNSUPPORTED, "head dim");
     tu_bad_end(s);
 }
 
@@ -197,6 +231,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_attention_prefill, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_attention_decode, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_attention_window_span, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_attention_decode_replay, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_attention_bad_input, tu_test_setup, tu_test_teardown),
     };

@@ -1,6 +1,7 @@
 /* test_op_rope.c — vk_op_rope (NEOX, M-RoPE, IMROPE, 2-D vision) against ref_rope
  * (double-precision angles), F32 NMSE 1e-7; strided q/k views of a fused QKV row,
- * partial rotation, in place, positions read from a buffer on replay, bad input. */
+ * partial rotation, in place, positions read from a buffer on replay, NEOX with frequency factors
+ * (Gemma 4's proportional RoPE, and arbitrary factors) against ref_rope_ff, bad input. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@ typedef struct rcase {
     int sec[4];
     int maxpos;
     int fused; /* x is the k part of a fused [3*H*hd][T] row */
+    const float *ff; /* NULL, or NEOX frequency factors [n_dims/2] */
 } rcase;
 
 static double run_case(const rcase *c, double tol) {
@@ -25,7 +27,9 @@ static double run_case(const rcase *c, double tol) {
     int32_t *pos = malloc(npos * 4);
     tu_fill(x, n, -2, 2);
     tu_fill_i32(pos, npos, 0, c->maxpos);
-    ref_rope(ref, x, pos, hd, H, T, (int)c->mode, c->n_dims, c->base, c->sec);
+    if (c->ff) ref_rope_ff(ref, x, pos, hd, H, T, c->n_dims, c->base, c->ff);
+    else ref_rope(ref, x, pos, hd, H, T, (int)c->mode, c->n_dims, c->base, c->sec);
+    tu_tensor tf = tu_upload(MVK_TYPE_F32, c->ff ? c->n_dims / 2 : 1, 1, 1, 1, c->ff);
     tu_tensor tp = tu_upload(MVK_TYPE_I32, npos, 1, 1, 1, pos), ty = tu_upload(MVK_TYPE_F32, hd, H, T, 1, NULL), tx;
     mvk_tensor xv;
     if (c->fused) {
@@ -40,18 +44,19 @@ static double run_case(const rcase *c, double tol) {
     }
     vk_rope_params p = {.mode = c->mode, .n_dims = c->n_dims, .freq_base = c->base};
     memcpy(p.sections, c->sec, sizeof p.sections);
+    if (c->ff) p.freq_factors = &tf.t;
     vk_stream *s = tu_begin();
     TU_OK(vk_op_rope(s, &ty.t, &xv, &tp.t, &p));
     tu_end_submit(s);
     tu_download(&ty, got, n * 4);
-    char label[160];
-    snprintf(label, sizeof label, "rope mode %d hd %lld H %lld T %lld n_dims %d base %g sec [%d,%d,%d,%d]%s", (int)c->mode,
+    char label[192];
+    snprintf(label, sizeof label, "rope mode %d hd %lld H %lld T %lld n_dims %d base %g sec [%d,%d,%d,%d]%s%s", (int)c->mode,
              (long long)hd, (long long)H, (long long)T, c->n_dims, c->base, c->sec[0], c->sec[1], c->sec[2], c->sec[3],
-             c->fused ? " fused-view" : "");
+             c->fused ? " fused-view" : "", c->ff ? " freq-factors" : "");
     double e = tu_nmse(ref, got, n);
     printf("%-90s nmse %.2e\n", label, e);
     tu_assert_nmse(label, ref, got, n, tol);
-    tu_free(&tx); tu_free(&ty); tu_free(&tp);
+    tu_free(&tx); tu_free(&ty); tu_free(&tp); tu_free(&tf);
     free(x); free(ref); free(got); free(qkv); free(pos);
     return e;
 }
@@ -59,14 +64,14 @@ static double run_case(const rcase *c, double tol) {
 static void test_rope_neox(void **state) {
     (void)state;
     for (int i = 0; i < 4; i++) {
-        rcase c = {VK_ROPE_NEOX, 128, 3, tu_awkward[i], 128, 5e6f, {0}, 300, i & 1};
+        rcase c = {VK_ROPE_NEOX, 128, 3, tu_awkward[i], 128, 5e6f, {0}, 300, i & 1, NULL};
         run_case(&c, 1e-7);
     }
-    rcase partial = {VK_ROPE_NEOX, 64, 5, 7, 32, 10000.0f, {0}, 300, 0}; /* tail dims pass through */
+    rcase partial = {VK_ROPE_NEOX, 64, 5, 7, 32, 10000.0f, {0}, 300, 0, NULL}; /* tail dims pass through */
     run_case(&partial, 1e-7);
-    rcase wg1 = {VK_ROPE_NEOX, 258, 1, 1, 258, 10000.0f, {0}, 300, 0}; /* 129 pairs = workgroup + 1 */
+    rcase wg1 = {VK_ROPE_NEOX, 258, 1, 1, 258, 10000.0f, {0}, 300, 0, NULL}; /* 129 pairs = workgroup + 1 */
     run_case(&wg1, 1e-7);
-    rcase tiny = {VK_ROPE_NEOX, 2, 1, 33, 2, 10000.0f, {0}, 300, 1};
+    rcase tiny = {VK_ROPE_NEOX, 2, 1, 33, 2, 10000.0f, {0}, 300, 1, NULL};
     run_case(&tiny, 1e-7);
 }
 
@@ -74,34 +79,54 @@ static void test_rope_mrope_imrope(void **state) {
     (void)state;
     for (int i = 0; i < 4; i++) {
         /* Qwen3-VL: pairs 61, 62 take the 4th component (random here, so it is exercised) */
-        rcase im = {VK_ROPE_IMROPE, 128, 4, tu_awkward[i], 128, 5e6f, {24, 20, 20, 0}, 300, 1};
+        rcase im = {VK_ROPE_IMROPE, 128, 4, tu_awkward[i], 128, 5e6f, {24, 20, 20, 0}, 300, 1, NULL};
         run_case(&im, 1e-7);
-        rcase m = {VK_ROPE_MROPE, 128, 2, tu_awkward[i], 128, 1e6f, {16, 24, 24, 0}, 300, 0};
+        rcase m = {VK_ROPE_MROPE, 128, 2, tu_awkward[i], 128, 1e6f, {16, 24, 24, 0}, 300, 0, NULL};
         run_case(&m, 1e-7);
     }
-    rcase gold = {VK_ROPE_IMROPE, 16, 4, 30, 16, 10000.0f, {3, 3, 2, 0}, 40, 1}; /* golden tiny model */
+    rcase gold = {VK_ROPE_IMROPE, 16, 4, 30, 16, 10000.0f, {3, 3, 2, 0}, 40, 1, NULL}; /* golden tiny model */
     run_case(&gold, 1e-7);
-    rcase setb = {VK_ROPE_IMROPE, 16, 2, 7, 16, 10000.0f, {4, 2, 2, 0}, 40, 0};  /* pair 7 -> e */
+    rcase setb = {VK_ROPE_IMROPE, 16, 2, 7, 16, 10000.0f, {4, 2, 2, 0}, 40, 0, NULL};  /* pair 7 -> e */
     run_case(&setb, 1e-7);
-    rcase wrap = {VK_ROPE_MROPE, 32, 2, 7, 32, 10000.0f, {2, 2, 1, 1}, 40, 0};   /* sectors wrap (6 < 16 pairs) */
+    rcase wrap = {VK_ROPE_MROPE, 32, 2, 7, 32, 10000.0f, {2, 2, 1, 1}, 40, 0, NULL};   /* sectors wrap (6 < 16 pairs) */
     run_case(&wrap, 1e-7);
 }
 
 static void test_rope_vision(void **state) {
     (void)state;
     for (int i = 0; i < 4; i++) {
-        rcase v = {VK_ROPE_VISION, 72, 3, tu_awkward[i], 36, 10000.0f, {18, 18, 18, 18}, 48, 1}; /* Qwen3-VL ViT */
+        rcase v = {VK_ROPE_VISION, 72, 3, tu_awkward[i], 36, 10000.0f, {18, 18, 18, 18}, 48, 1, NULL}; /* Qwen3-VL ViT */
         run_case(&v, 1e-7);
     }
-    rcase g = {VK_ROPE_VISION, 16, 4, 24, 8, 10000.0f, {4, 4, 4, 4}, 6, 0}; /* golden tiny ViT */
+    rcase g = {VK_ROPE_VISION, 16, 4, 24, 8, 10000.0f, {4, 4, 4, 4}, 6, 0, NULL}; /* golden tiny ViT */
     run_case(&g, 1e-7);
 }
 
 /* Large positions (up to 32768): float angles lose ~pos·2^-24 absolute (as in ggml); measured ~4e-8 on lavapipe. */
 static void test_rope_large_positions(void **state) {
     (void)state;
-    rcase c = {VK_ROPE_IMROPE, 128, 4, 33, 128, 5e6f, {24, 20, 20, 0}, 32768, 0};
+    rcase c = {VK_ROPE_IMROPE, 128, 4, 33, 128, 5e6f, {24, 20, 20, 0}, 32768, 0, NULL};
     run_case(&c, 1e-6);
+}
+
+/* NEOX with frequency factors: Gemma 4's global layers (rope_freqs = 1 for the first quarter of the pairs,
+ * 1e30 for the rest: those pairs stay in place) and arbitrary factors. */
+static void test_rope_freq_factors(void **state) {
+    (void)state;
+    float prop[64], any[64];
+    for (int j = 0; j < 64; j++) prop[j] = j < 16 ? 1.0f : 1e30f;
+    tu_fill(any, 64, 0.25f, 4.0f);
+    for (int i = 0; i < 4; i++) {
+        rcase g = {VK_ROPE_NEOX, 128, 2, tu_awkward[i], 128, 1e6f, {0}, 300, i & 1, prop};
+        run_case(&g, 1e-7);
+        rcase a = {VK_ROPE_NEOX, 64, 3, tu_awkward[i], 48, 1e4f, {0}, 300, 0, any}; /* partial: tail dims pass through */
+        run_case(&a, 1e-7);
+    }
+    rcase wg1 = {VK_ROPE_NEOX, 258, 1, 1, 258, 1e6f, {0}, 300, 0, NULL}; /* 129 pairs = workgroup + 1 */
+    float f129[129];
+    tu_fill(f129, 129, 0.5f, 2.0f);
+    wg1.ff = f129;
+    run_case(&wg1, 1e-7);
 }
 
 /* In place, and replay with new positions written between submits. */
@@ -157,6 +182,12 @@ static void test_rope_bad_input(void **state) {
     vis.n_dims = 9; /* rotates 18 > 16 dims */
     TU_REFUSES(vk_op_rope(s, x, x, p12, &vis), MOEVK_ERR_SHAPE, NULL);
     TU_REFUSES(vk_op_rope(s, x, x, p3, NULL), MOEVK_ERR_INVALID_ARG, NULL);
+    mvk_tensor *f7 = tu_shape(MVK_TYPE_F32, 7, 1, 1, 1), *f8 = tu_shape(MVK_TYPE_F32, 8, 1, 1, 1);
+    vk_rope_params ffs = neox;
+    ffs.freq_factors = f7; /* 7 < 16/2 factors */
+    TU_REFUSES(vk_op_rope(s, x, x, p3, &ffs), MOEVK_ERR_SHAPE, "freq_factors");
+    vk_rope_params imr = {.mode = VK_ROPE_IMROPE, .n_dims = 16, .freq_base = 10000.0f, .sections = {3, 3, 2, 0}, .freq_factors = f8};
+    TU_REFUSES(vk_op_rope(s, x, x, p12, &imr), MOEVK_ERR_UNSUPPORTED, "freq_factors");
     tu_bad_end(s);
 }
 
@@ -167,6 +198,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_rope_mrope_imrope, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_rope_vision, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_rope_large_positions, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_rope_freq_factors, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_rope_inplace_replay, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_rope_bad_input, tu_test_setup, tu_test_teardown),
     };

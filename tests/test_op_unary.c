@@ -1,4 +1,4 @@
-/* test_op_unary.c — vk_op_silu / gelu (tanh, erf) / swiglu / scale / sigmoid / sigmoid_mul against the
+/* test_op_unary.c — vk_op_silu / gelu (tanh, erf) / swiglu / scale / sigmoid / sigmoid_mul / geglu / softcap against the
  * double-precision references in ref_unary.c: contiguous, row-strided views,
  * in place, extreme inputs, and the shader's erf against libm erff. */
 #include <math.h>
@@ -9,9 +9,9 @@
 #include "ref.h"
 #include "test_util.h"
 
-enum { OP_SILU, OP_GELU_TANH, OP_GELU_ERF, OP_SWIGLU, OP_SCALE, OP_SIGMOID, OP_SIGMOID_MUL, OP_COUNT };
-static const char *op_names[OP_COUNT] = {"silu", "gelu_tanh", "gelu_erf", "swiglu", "scale", "sigmoid", "sigmoid_mul"};
-static const float k_scale = -0.37f;
+enum { OP_SILU, OP_GELU_TANH, OP_GELU_ERF, OP_SWIGLU, OP_SCALE, OP_SIGMOID, OP_SIGMOID_MUL, OP_GEGLU, OP_SOFTCAP, OP_COUNT };
+static const char *op_names[OP_COUNT] = {"silu", "gelu_tanh", "gelu_erf", "swiglu", "scale", "sigmoid", "sigmoid_mul", "geglu", "softcap"};
+static const float k_scale = -0.37f, k_cap = 7.5f;
 static double g_worst[OP_COUNT];
 
 static void ref_op(int op, float *y, const float *x, const float *u, int64_t n) {
@@ -22,6 +22,8 @@ static void ref_op(int op, float *y, const float *x, const float *u, int64_t n) 
     case OP_SWIGLU: ref_swiglu(y, x, u, n); break;
     case OP_SIGMOID: ref_sigmoid(y, x, n); break;
     case OP_SIGMOID_MUL: ref_sigmoid_mul(y, x, u, n); break;
+    case OP_GEGLU: ref_geglu(y, x, u, n); break;
+    case OP_SOFTCAP: ref_softcap(y, x, n, k_cap); break;
     default: ref_scale(y, x, n, k_scale); break;
     }
 }
@@ -34,11 +36,13 @@ static moevk_status dev_op(int op, vk_stream *s, const mvk_tensor *y, const mvk_
     case OP_SWIGLU: return vk_op_swiglu(s, y, x, u);
     case OP_SIGMOID: return vk_op_sigmoid(s, y, x);
     case OP_SIGMOID_MUL: return vk_op_sigmoid_mul(s, y, x, u);
+    case OP_GEGLU: return vk_op_geglu(s, y, x, u);
+    case OP_SOFTCAP: return vk_op_softcap(s, y, x, k_cap);
     default: return vk_op_scale(s, y, x, k_scale);
     }
 }
 
-/* mode 0: separate y; 1: y == x (in place); 2: y == u (swiglu, sigmoid_mul) */
+/* mode 0: separate y; 1: y == x (in place); 2: y == u (swiglu, sigmoid_mul, geglu) */
 static void run_case(int op, int64_t ne0, int64_t ne1, int64_t ne2, int64_t pad, int mode, float lo, float hi) {
     int64_t n = ne0 * ne1 * ne2;
     float *x = malloc((size_t)n * 4), *u = malloc((size_t)n * 4), *ref = malloc((size_t)n * 4), *got = malloc((size_t)n * 4);
@@ -86,6 +90,10 @@ static void test_strided_and_in_place(void **state) {
     run_case(OP_SWIGLU, 7, 9, 2, 4, 2, -6, 6);
     run_case(OP_SIGMOID_MUL, 127, 9, 1, 0, 2, -6, 6);
     run_case(OP_SIGMOID_MUL, 7, 9, 2, 4, 2, -6, 6);
+    run_case(OP_GEGLU, 127, 9, 1, 0, 2, -6, 6);
+    run_case(OP_GEGLU, 7, 9, 2, 4, 2, -6, 6);
+    run_case(OP_SOFTCAP, 129, 3, 1, 0, 0, -60, 60); /* through the whole tanh range at cap 7.5 */
+    run_case(OP_SOFTCAP, 33, 5, 2, 0, 0, -0.1f, 0.1f); /* near 0: the series branch */
 }
 
 /* Large |x|: outputs stay finite (no exp overflow NaN) and match the reference. */
@@ -103,7 +111,7 @@ static void test_extreme_inputs(void **state) {
         tu_end_submit(s);
         tu_download(&ty, got, (uint64_t)n * 4);
         for (int64_t i = 0; i < n; i++) {
-            if (op == OP_SWIGLU && fabsf(xs[i]) > 1e20f) continue; /* silu(x)*x overflows f32 either way */
+            if ((op == OP_SWIGLU || op == OP_GEGLU) && fabsf(xs[i]) > 1e20f) continue; /* act(x)*x overflows f32 either way */
             double d = fabs((double)got[i] - (double)ref[i]);
             if (!isfinite(got[i]) || d > 4e-6 * fabs((double)ref[i]) + 1e-30)
                 fail_msg("%s(%g): got %g, ref %g", op_names[op], (double)xs[i], (double)got[i], (double)ref[i]);

@@ -24,6 +24,9 @@ void ref_l2_norm(float *y, const float *x, const float *w, int64_t ne0, int64_t 
 enum { REF_ROPE_NEOX = 0, REF_ROPE_MROPE, REF_ROPE_IMROPE, REF_ROPE_VISION };
 void ref_rope(float *y, const float *x, const int32_t *pos, int64_t hd, int64_t H, int64_t T, int mode, int n_dims, float base,
               const int sections[4]);
+/* NEOX with frequency factors (ggml_rope_ext's src2): pair j's angle divided by ff[j], j < n_dims/2. */
+void ref_rope_ff(float *y, const float *x, const int32_t *pos, int64_t hd, int64_t H, int64_t T, int n_dims, float base,
+                 const float *ff);
 
 /* ---- weight ops (ref_matmul.c, ref_moe.c, ref_rows.c); w, tables are the dequantised f32 values */
 /* y[N][M] = x[K][M] · w[K][N]ᵀ (+ bias[N], may be NULL) */
@@ -46,6 +49,10 @@ void ref_set_rows(float *dst, int64_t D, int64_t R, const float *src, const int3
  * keys >= n_kv ignored; causal: query i sees keys <= n_kv - Tq + i. */
 void ref_attention(float *out, const float *q, const float *k, const float *v, int64_t hd, int64_t Hq, int64_t Tq, int64_t Hkv,
                    int64_t Tk, int64_t n_kv, float scale, int causal);
+/* window > 0: query position i sees key j only if i - j < window; nc_hi > nc_lo: causal queries at positions in
+ * [nc_lo, nc_hi) see every key < nc_hi (vk_attn_params). */
+void ref_attention_ex(float *out, const float *q, const float *k, const float *v, int64_t hd, int64_t Hq, int64_t Tq,
+                      int64_t Hkv, int64_t Tk, int64_t n_kv, float scale, int causal, int window, int nc_lo, int nc_hi);
 
 /* ---- unary (ref_unary.c): element-wise over n contiguous values, computed in double.
  * gelu: erf_form 0 = tanh approximation, 1 = exact erf. swiglu: y = silu(g) * u. */
@@ -56,6 +63,9 @@ void ref_scale(float *y, const float *x, int64_t n, float f);
 /* sigmoid: y = 1/(1+e^-x); sigmoid_mul: y = x * sigmoid(u) */
 void ref_sigmoid(float *y, const float *x, int64_t n);
 void ref_sigmoid_mul(float *y, const float *x, const float *u, int64_t n);
+/* geglu: y = gelu_tanh(g) * u; softcap: y = cap * tanh(x / cap) */
+void ref_geglu(float *y, const float *g, const float *u, int64_t n);
+void ref_softcap(float *y, const float *x, int64_t n, float cap);
 
 /* ---- Gated DeltaNet (ref_gdn.c), contiguous arrays, docs/families/qwen35.md §4.1.
  * ssm_conv: x, y [T][C]; w [C][K]; state [C][K-1] in/out (left context, then the last K-1 inputs).

@@ -39,3 +39,20 @@ void ref_rope(float *y, const float *x, const int32_t *pos, int64_t hd, int64_t 
             }
         }
 }
+
+void ref_rope_ff(float *y, const float *x, const int32_t *pos, int64_t hd, int64_t H, int64_t T, int n_dims, float base,
+                 const float *ff) {
+    int64_t half = n_dims / 2;
+    for (int64_t t = 0; t < T; t++)
+        for (int64_t h = 0; h < H; h++) {
+            const float *xr = x + (t * H + h) * hd;
+            float *yr = y + (t * H + h) * hd;
+            for (int64_t d = 2 * half; d < hd; d++) yr[d] = xr[d];
+            for (int64_t j = 0; j < half; j++) {
+                double th = (double)pos[t] * pow((double)base, -2.0 * (double)j / n_dims) / (double)ff[j];
+                double c = cos(th), s = sin(th), x0 = xr[j], x1 = xr[j + half];
+                yr[j] = (float)(x0 * c - x1 * s);
+                yr[j + half] = (float)(x0 * s + x1 * c);
+            }
+        }
+}

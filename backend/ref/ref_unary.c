@@ -32,3 +32,14 @@ void ref_sigmoid(float *y, const float *x, int64_t n) {
 void ref_sigmoid_mul(float *y, const float *x, const float *u, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] = (float)((double)x[i] / (1.0 + exp(-(double)u[i])));
 }
+
+void ref_geglu(float *y, const float *g, const float *u, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        double v = g[i];
+        y[i] = (float)(0.5 * v * (1.0 + tanh(sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v))) * (double)u[i]);
+    }
+}
+
+void ref_softcap(float *y, const float *x, int64_t n, float cap) {
+    for (int64_t i = 0; i < n; i++) y[i] = (float)((double)cap * tanh((double)x[i] / (double)cap));
+}
