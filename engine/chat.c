@@ -217,7 +217,11 @@ static moevk_status turn_tokens(moevk_model *m, const char *text, int think, int
             (*ids)[(*n)++] = m->chat.pending;
         }
         MVK_TRY(mvk_tok_append(m, pf->turn_end, 1, ids, n, cap));
-    } else if (m->chat.system || sys_think) { /* the first turn opens with the system turn */
+    } else if (pf->open_bos && mvk_tokenizer_bos(m->tok) >= 0) { /* gemma4: the conversation opens with <bos> */
+        MVK_TRY(grow_ids(ids, cap, *n + 1));
+        (*ids)[(*n)++] = mvk_tokenizer_bos(m->tok);
+    }
+    if (m->chat.turns == 0 && (m->chat.system || sys_think)) { /* the first turn opens with the system turn */
         MVK_TRY(mvk_tok_append(m, pf->system_open, 1, ids, n, cap));
         if (sys_think) MVK_TRY(mvk_tok_append(m, sys_think, 1, ids, n, cap));
         if (m->chat.system) MVK_TRY(mvk_tok_append(m, m->chat.system, 0, ids, n, cap));

@@ -48,8 +48,18 @@ typedef struct mvk_lm_layer {
     mvk_tensor ffn_gate;   /* [n_embd, n_ff] */
     mvk_tensor ffn_up;     /* [n_embd, n_ff] */
     mvk_tensor ffn_down;   /* [n_ff, n_embd] */
-    vk_buffer *k_cache;    /* [n_ctx][n_head_kv*head_dim] kv_type; attention layers only */
-    vk_buffer *v_cache;    /* [n_ctx][n_head_kv*head_dim] kv_type; attention layers only */
+    /* Gemma 4 (gemma4): the post-norms of each branch, the experts' own input norm, the router's input scale,
+     * the per-expert output scale, the layer's output scale; attn_norm / ffn_norm / ffn_gate|up|down above are
+     * the attention pre-norm and the dense GeGLU MLP beside the MoE (docs/families/gemma4.md §3) */
+    mvk_tensor post_attn_norm; /* [n_embd] f32 */
+    mvk_tensor post_ffw_norm;  /* [n_embd] f32: of the FFN sum, before the residual */
+    mvk_tensor post_ffw_norm_1, post_ffw_norm_2; /* [n_embd] f32: of the dense and the expert branch */
+    mvk_tensor pre_ffw_norm_2; /* [n_embd] f32: the experts' input norm */
+    mvk_tensor gate_inp_s;     /* [n_embd] f32: router input = rms_norm(x) / sqrt(n_embd) * gate_inp_s */
+    mvk_tensor down_exps_s;    /* [n_expert] f32, or none: expert e's output times down_exps_s[e] */
+    mvk_tensor out_scale;      /* [1] f32, or none: the layer's output (residual included) times it */
+    vk_buffer *k_cache;    /* [n_ctx][n_head_kv*head_dim] kv_type (the layer's geometry); attention layers only */
+    vk_buffer *v_cache;    /* [n_ctx][n_head_kv*head_dim_v] kv_type; attention layers only */
     /* the recurrent state of a Gated DeltaNet layer (recurrent layers only; beside the KV cache, zeroed
      * when a sequence starts, carried from one prefill or decode step to the next; it cannot roll back) */
     vk_buffer *conv_state; /* [2*S*H_k + d_inner][K-1] f32: each channel's last K-1 conv inputs */
@@ -118,6 +128,7 @@ typedef struct mvk_weights {
     mvk_tensor tok_embd;   /* [n_embd, n_vocab] */
     mvk_tensor out_norm;   /* [n_embd] f32 */
     mvk_tensor output;     /* [n_embd, n_vocab] (tok_embd if tied) */
+    mvk_tensor rope_freqs; /* [head_dim/2] f32, or none: gemma4's global layers divide pair i's angle by it */
     mvk_lm_layer *layers;  /* [n_layer] */
     vk_buffer **owned;     /* every device buffer of the weights */
     int n_owned, cap_owned;

@@ -26,11 +26,12 @@ uint64_t mvk_lm_recur_state_bytes(const mvk_text_hparams *hp, uint64_t *conv_byt
 
 moevk_status mvk_lm_kv_alloc(moevk_model *m) {
     const mvk_text_hparams *hp = &m->hp;
-    uint64_t row = (uint64_t)mvk_row_bytes(m->seq.kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
-    uint64_t rowv = (uint64_t)mvk_row_bytes(m->seq.kv_type, (int64_t)hp->n_head_kv * hp->head_dim_v);
     uint64_t conv = 0, all = mvk_lm_recur_state_bytes(hp, &conv);
     for (int il = 0; il < hp->n_layer; il++) {
         mvk_lm_layer *l = &m->w.layers[il];
+        const mvk_attn_geom g = mvk_layer_geom(hp, l->kind); /* the layer's own KV row (gemma4's two kinds) */
+        uint64_t row = (uint64_t)mvk_row_bytes(m->seq.kv_type, g.Hkv * g.hd);
+        uint64_t rowv = (uint64_t)mvk_row_bytes(m->seq.kv_type, g.Hkv * g.hdv);
         if (l->kind & MVK_LAYER_RECUR) { /* a recurrent state instead of a KV cache (zeroed by record_state_reset) */
             if (!l->conv_state) MVK_TRY(vk_buffer_create(m->ctx, conv, VK_MEM_DEVICE, &l->conv_state));
             if (!l->ssm_state) MVK_TRY(vk_buffer_create(m->ctx, all - conv, VK_MEM_DEVICE, &l->ssm_state));
@@ -119,6 +120,7 @@ static moevk_status prefill_ubatch(moevk_model *m, const mvk_lm_batch *b) {
     if (m->seq.n_past == 0 && hp->n_recur_layers) TRY(record_state_reset(m, st)); /* a new sequence */
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &h));
     TRY(vk_op_get_rows(st, &h, &m->w.tok_embd, &t_tok));
+    if (hp->embd_scale > 0) TRY(vk_op_scale(st, &h, &h, hp->embd_scale)); /* gemma4; the image rows below are not */
     mvk_lm_io io = {.T = (int)T, .h = &h, .pos = &t_pos, .kv_idx = &t_idx, .n_kv = &t_nkv};
     if (b->n_img > 0) {
         if (!b->img_rows) TRY(mvk_fail(MOEVK_ERR_INVALID_ARG, "image rows missing"));
@@ -157,6 +159,7 @@ static moevk_status prefill_ubatch(moevk_model *m, const mvk_lm_batch *b) {
         TRY(vk_op_rms_norm(st, &hn, &hl, &m->w.out_norm, hp->rms_eps));
         TRY(vk_stream_scratch(st, MVK_TYPE_F32, V, n_rows, 1, 1, &logits));
         TRY(vk_op_matmul(st, &logits, &hn, &m->w.output, NULL));
+        if (hp->logit_softcap > 0) TRY(vk_op_softcap(st, &logits, &logits, hp->logit_softcap)); /* gemma4 */
     }
     TRY(vk_stream_end(st));
     if (io.xmode == MVK_XM_PREFILL) TRY(vk_stream_submit_segment(st, vk_stream_segment_count(st) - 1)); /* the others ran */
@@ -244,6 +247,7 @@ static moevk_status record_decode(moevk_model *m) {
     TRY(vk_stream_begin(st));
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, 1, 1, 1, &h));
     TRY(vk_op_get_rows(st, &h, &m->w.tok_embd, &t_tok));
+    if (hp->embd_scale > 0) TRY(vk_op_scale(st, &h, &h, hp->embd_scale)); /* gemma4: text embeddings x sqrt(n_embd) */
     mvk_lm_io io = {.T = 1, .h = &h, .pos = &t_pos, .kv_idx = &t_idx, .n_kv = &t_nkv};
     if (hp->is_moe) {
         io.rt_ids = &rt_ids;
@@ -258,6 +262,7 @@ static moevk_status record_decode(moevk_model *m) {
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, 1, 1, 1, &hn));
     TRY(vk_op_rms_norm(st, &hn, &h, &m->w.out_norm, hp->rms_eps));
     TRY(vk_op_matmul(st, &logits, &hn, &m->w.output, NULL));
+    if (hp->logit_softcap > 0) TRY(vk_op_softcap(st, &logits, &logits, hp->logit_softcap)); /* gemma4 */
     TRY(vk_op_argmax(st, &amax, &logits));
     TRY(vk_stream_end(st));
     m->step.recorded = 1;

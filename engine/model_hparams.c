@@ -193,7 +193,20 @@ moevk_status mvk_text_hparams_load(const gguf_file *f, mvk_text_hparams *hp) {
     MVK_TRY(mvk_key_pos(f, A, "embedding_length", 1, 0, &hp->n_embd));
     MVK_TRY(mvk_key_pos(f, A, "feed_forward_length", (fam->kinds & MVK_LAYER_DENSE) != 0, 0, &hp->n_ff));
     MVK_TRY(mvk_key_pos(f, A, "attention.head_count", 1, 0, &hp->n_head));
-    MVK_TRY(mvk_key_pos(f, A, "attention.head_count_kv", 0, hp->n_head, &hp->n_head_kv));
+    {
+        char key[128];
+        snprintf(key, sizeof key, "%s.attention.head_count_kv", A);
+        int64_t ki = gguf_find_key(f, key);
+        gguf_value kv;
+        if (ki >= 0 && gguf_kv_value(f, ki, &kv) == MOEVK_OK && kv.type == GGUF_ARRAY) {
+            /* per layer (gemma4: one count for the sliding layers, one for the global ones): the family reads it */
+            if (!(fam->kinds & MVK_LAYER_SWA))
+                return mvk_fail(MOEVK_ERR_UNSUPPORTED, "key '%s' is a per-layer array, which %s does not take", key, A);
+            hp->n_head_kv = hp->n_head;
+        } else {
+            MVK_TRY(mvk_key_pos(f, A, "attention.head_count_kv", 0, hp->n_head, &hp->n_head_kv));
+        }
+    }
     if (hp->n_head % hp->n_head_kv != 0)
         return mvk_fail(MOEVK_ERR_FORMAT, "key '%s.attention.head_count_kv' = %d does not divide head_count %d", A,
                         hp->n_head_kv, hp->n_head);

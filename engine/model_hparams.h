@@ -32,6 +32,7 @@ typedef enum mvk_rope_mode {
 } mvk_rope_mode;
 
 #define MVK_MAX_DEEPSTACK 64
+#define MVK_MAX_LAYERS 512 /* llama.cpp's LLAMA_MAX_LAYERS: the per-layer arrays below */
 
 /* Text model. All counts > 0 unless stated. */
 typedef struct mvk_text_hparams {
@@ -71,6 +72,17 @@ typedef struct mvk_text_hparams {
     int n_attn_layers;      /* layers with MVK_LAYER_ATTN: a KV cache each */
     int n_recur_layers;     /* layers with MVK_LAYER_RECUR: a recurrent state each (conv + delta rule) */
     int tied_output;        /* 1 if output.weight is absent: the LM head reuses token_embd.weight */
+    /* sliding-window attention (gemma4; 0 for the other families): layers whose kind has MVK_LAYER_SWA use
+     * these instead of head_dim / n_head_kv / n_rot / rope_freq_base (mvk_layer_geom) */
+    int n_swa;              /* {arch}.attention.sliding_window: a query sees n_swa keys up to itself */
+    int head_dim_swa;       /* {arch}.attention.key_length_swa (= value_length_swa) */
+    int n_head_kv_swa;      /* head_count_kv of the sliding layers (the key may be a per-layer array) */
+    int n_rot_swa;          /* {arch}.rope.dimension_count_swa */
+    float rope_freq_base_swa; /* {arch}.rope.freq_base_swa (default 10000) */
+    float embd_scale;       /* text-token embedding rows are multiplied by this (gemma4: sqrtf(n_embd)); 0: not */
+    float logit_softcap;    /* {arch}.final_logit_softcapping: logits = c * tanh(logits / c); 0: none */
+    uint8_t layer_kinds[MVK_MAX_LAYERS]; /* a family whose layer kinds come from the file (gemma4: the sliding
+                                            window pattern, which layers route) keeps them here for layer_kind */
 } mvk_text_hparams;
 
 typedef enum mvk_vision_act {

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/layers.h"
 #include "engine_internal.h"
 #include "mvk_status.h"
 
@@ -61,6 +62,12 @@ static uint64_t lm_scratch(const mvk_text_hparams *hp, uint64_t T) {
         layer += 2 * al(E * T * 4) + al(C * T * 4) + 2 * al(D * T * 4) + 4 * al(Hv * T * 4); /* a, o; qkv; z, n; gates */
         layer += al(Hq * hd * T * 4);                                                     /* attn_q's gate half */
         if (hp->is_moe) layer += 2 * al(Fs * T * 4) + al(E * T * 4) + al(T * 4);          /* shared expert */
+    }
+    if (hp->n_swa) { /* gemma4 (layers.c mvk_attn_gemma4, mvk_ffn_gemma4): a sliding layer's own Q/K/V rows, the V
+                        norm, the post-norms, the dense GeGLU MLP beside the MoE, the router input, the scaled weights */
+        const uint64_t hs = (uint64_t)hp->head_dim_swa, Hks = (uint64_t)hp->n_head_kv_swa;
+        layer += 3 * al(Hq * hs * T * 4) + 4 * al(Hks * hs * T * 4) + al(Hk * hd * T * 4) + attn_scratch(T, Tk, hs, Hq);
+        layer += 2 * al((uint64_t)hp->n_ff * T * 4) + 8 * al(E * T * 4) + 2 * al(k * T * 4);
     }
     uint64_t rows = V * T * 4 <= (64ull << 20) ? T : 1; /* eval may ask for every row's logits */
     uint64_t keep = al(E * T * 4) + 2 * al(k * T * L * 4) + al(E * rows * 4) + al(V * rows * 4) + al((6 * T + 1) * 4);
@@ -112,15 +119,21 @@ typedef struct plan_sizes {
 
 static void sizes_for(const moevk_model *m, uint64_t n_ctx, uint64_t n_ubatch, plan_sizes *z) {
     const mvk_text_hparams *hp = &m->hp;
-    /* KV caches: the attention layers; routing and expert slots: the MoE layers */
-    const uint64_t La = (uint64_t)hp->n_attn_layers, L = (uint64_t)hp->n_moe_layers;
+    /* KV caches: the attention layers (below); routing and expert slots: the MoE layers */
+    const uint64_t L = (uint64_t)hp->n_moe_layers;
     const uint64_t k = (uint64_t)(hp->n_expert_used > 0 ? hp->n_expert_used : 1);
-    uint64_t kv_row = (uint64_t)mvk_row_bytes(m->seq.kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
-    uint64_t kv_rowv = (uint64_t)mvk_row_bytes(m->seq.kv_type, (int64_t)hp->n_head_kv * hp->head_dim_v);
     memset(z, 0, sizeof *z);
-    z->kv = La * (al(kv_row * n_ctx) + al(kv_rowv * n_ctx));
-    if (La) z->kv += attn_decode_partials(n_ctx, (uint64_t)(hp->head_dim > hp->head_dim_v ? hp->head_dim : hp->head_dim_v),
-                                          (uint64_t)hp->n_head);
+    for (int il = 0; il < hp->n_layer; il++) { /* each attention layer's KV rows in its own geometry (gemma4: two) */
+        const uint8_t kind = hp->fam->layer_kind(hp, il);
+        if (!(kind & MVK_LAYER_ATTN)) continue;
+        const mvk_attn_geom g = mvk_layer_geom(hp, kind);
+        uint64_t kv_row = (uint64_t)mvk_row_bytes(m->seq.kv_type, g.Hkv * g.hd);
+        uint64_t kv_rowv = (uint64_t)mvk_row_bytes(m->seq.kv_type, g.Hkv * g.hdv);
+        z->kv += al(kv_row * n_ctx) + al(kv_rowv * n_ctx);
+    }
+    uint64_t hd_max = (uint64_t)(hp->head_dim > hp->head_dim_v ? hp->head_dim : hp->head_dim_v);
+    if ((uint64_t)hp->head_dim_swa > hd_max) hd_max = (uint64_t)hp->head_dim_swa; /* gemma4's sliding layers */
+    if (hp->n_attn_layers) z->kv += attn_decode_partials(n_ctx, hd_max, (uint64_t)hp->n_head);
     if (hp->n_recur_layers) { /* the recurrent state of each Gated DeltaNet layer, beside the KV cache (lm.c) */
         uint64_t conv = 0, all = mvk_lm_recur_state_bytes(hp, &conv);
         z->state = (uint64_t)hp->n_recur_layers * (al(conv) + al(all - conv));

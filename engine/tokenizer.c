@@ -1,4 +1,5 @@
-/* tokenizer.c — byte-level BPE with the Qwen2 / Qwen3.5 pre-tokenizer (see tokenizer.h). */
+/* tokenizer.c — byte-level BPE with the Qwen2 / Qwen3.5 pre-tokenizer, and Gemma 4's SentencePiece-style BPE
+ * over raw UTF-8 (see tokenizer.h). */
 #include "tokenizer.h"
 
 #include <stdlib.h>
@@ -34,6 +35,7 @@ struct mvk_tokenizer {
     int add_bos, add_eos;
     size_t max_piece;
     unsigned word_marks;      /* MVK_UC_MARK for the qwen35 pre-tokenizer (marks join letter runs), else 0 */
+    int spm_bpe;              /* gemma4: U+2581 for spaces, newline-run split, raw UTF-8 symbols, <0xXX> fallback */
 
     uint16_t byte_cp[256];    /* GPT-2 bytes_to_unicode: byte -> code point (< 324) */
     int16_t cp_byte[324];     /* inverse, -1 if unmapped */
@@ -119,6 +121,17 @@ static size_t decode_token(const mvk_tokenizer *t, int32_t id, char *dst) {
     size_t n = t->tok_len[id], o = 0;
     switch (t->tok_type[id]) {
     case MVK_TOKEN_NORMAL: {
+        if (t->spm_bpe) { /* llama_unescape_whitespace: U+2581 -> ' ', the rest as written */
+            for (size_t i = 0; i < n;) {
+                if (i + 3 <= n && memcmp(s + i, "\xE2\x96\x81", 3) == 0) {
+                    dst[o++] = ' ';
+                    i += 3;
+                } else {
+                    dst[o++] = s[i++];
+                }
+            }
+            return o;
+        }
         for (size_t i = 0; i < n;) {
             uint32_t cp;
             int k = mvk_utf8_decode((const uint8_t *)s + i, n - i, &cp);
@@ -271,7 +284,8 @@ moevk_status mvk_tokenizer_create(const mvk_tokenizer_desc *d, mvk_tokenizer **o
     t->pad = d->pad_id;
     t->add_bos = d->add_bos != 0;
     t->add_eos = d->add_eos != 0;
-    t->word_marks = d->pre_qwen35 ? MVK_UC_MARK : 0;
+    t->word_marks = d->pre_qwen35 && !d->spm_bpe ? MVK_UC_MARK : 0;
+    t->spm_bpe = d->spm_bpe != 0;
     init_byte_map(t);
     uint32_t vsize = table_size(nv), msize = table_size(d->n_merges);
     t->vocab_mask = vsize - 1;
@@ -495,23 +509,49 @@ static void try_pair(tk_ctx *c, int32_t left, int32_t right) {
     heap_push(c, g);
 }
 
-/* BPE on one pre-tokenized word (UTF-8 bytes w[0..n)). */
-static void bpe_word(tk_ctx *c, const uint8_t *w, size_t n) {
+/* gemma4's initial symbols of word w[0..n): one per UTF-8 character, its bytes as they are (no byte
+ * mapping); copied into c->enc. Returns the number of symbols. */
+static size_t spm_symbols(tk_ctx *c, const uint8_t *w, size_t n) {
+    size_t ns = 0;
+    uint32_t o = 0;
+    for (size_t i = 0; i < n; ns++) {
+        size_t k = (size_t)mvk_utf8_seq_len(w[i]);
+        if (k < 1 || k > n - i) k = 1;
+        memcpy(c->enc + o, w + i, k);
+        c->sym[ns].off = o;
+        c->sym[ns].len = (uint32_t)k;
+        c->sym[ns].prev = (int32_t)ns - 1;
+        c->sym[ns].next = (int32_t)ns + 1;
+        o += (uint32_t)k;
+        i += k;
+    }
+    if (ns) c->sym[ns - 1].next = -1;
+    return ns;
+}
+
+/* BPE on one pre-tokenized word (UTF-8 bytes w[0..n), only read; not const: with a const parameter gcc 12
+ * (-O2) takes emit_word's word buffer, filled through mvk_utf8_encode, for maybe uninitialized). */
+static void bpe_word(tk_ctx *c, uint8_t *w, size_t n) {
     const mvk_tokenizer *t = c->t;
     if (!grow((void **)&c->enc, &c->enc_cap, 2 * n, 1) || !grow((void **)&c->sym, &c->sym_cap, n, sizeof *c->sym)) {
         c->oom = 1;
         return;
     }
     uint32_t o = 0;
-    for (size_t i = 0; i < n; i++) { /* one symbol per byte: its mapped character */
-        uint8_t u[4];
-        int k = mvk_utf8_encode(t->byte_cp[w[i]], u);
-        memcpy(c->enc + o, u, (size_t)k);
-        c->sym[i].off = o;
-        c->sym[i].len = (uint32_t)k;
-        c->sym[i].prev = (int32_t)i - 1;
-        c->sym[i].next = i + 1 < n ? (int32_t)i + 1 : -1;
-        o += (uint32_t)k;
+    if (t->spm_bpe) { /* gemma4: one symbol per UTF-8 character, the bytes as they are */
+        n = spm_symbols(c, w, n);
+        if (!n) return;
+    } else {
+        for (size_t i = 0; i < n; i++) { /* one symbol per byte: its mapped character */
+            uint8_t u[4];
+            int k = mvk_utf8_encode(t->byte_cp[w[i]], u);
+            memcpy(c->enc + o, u, (size_t)k);
+            c->sym[i].off = o;
+            c->sym[i].len = (uint32_t)k;
+            c->sym[i].prev = (int32_t)i - 1;
+            c->sym[i].next = i + 1 < n ? (int32_t)i + 1 : -1;
+            o += (uint32_t)k;
+        }
     }
     /* no whole-word shortcut: llama.cpp's qwen2 (ignore_merges = false) always
      * merges, and a whole-word vocabulary lookup could give a different result */
@@ -535,6 +575,16 @@ static void bpe_word(tk_ctx *c, const uint8_t *w, size_t n) {
         int32_t id = mvk_tokenizer_find(t, c->enc + s->off, s->len);
         if (id >= 0) {
             emit(c, id);
+            continue;
+        }
+        if (t->spm_bpe) { /* fallback: one <0xXX> token per byte (llama.cpp, non-byte-encoded BPE) */
+            static const char hex[] = "0123456789ABCDEF";
+            for (uint32_t p = 0; p < s->len; p++) {
+                uint8_t ch = (uint8_t)c->enc[s->off + p];
+                const char b[6] = {'<', '0', 'x', hex[ch >> 4], hex[ch & 15], '>'};
+                int32_t bid = mvk_tokenizer_find(t, b, 6);
+                if (bid >= 0) emit(c, bid);
+            }
             continue;
         }
         for (uint32_t p = 0; p < s->len;) { /* fallback: one token per mapped byte */
@@ -653,8 +703,45 @@ static void pretokenize(tk_ctx *c, size_t n) {
     }
 }
 
+/* gemma4: spaces become U+2581 (llama_escape_whitespace), then runs of non-newlines and runs of newlines
+ * ([^\n]+|[\n]+) each go through BPE; a newline run that is itself a token is taken whole. */
+static void tokenize_spm(tk_ctx *c, const uint8_t *s, size_t len) {
+    size_t spaces = 0;
+    for (size_t i = 0; i < len; i++) spaces += s[i] == ' ';
+    uint8_t buf[256];
+    uint8_t *e = buf;
+    size_t need = len + 2 * spaces;
+    if (need > sizeof buf && !(e = malloc(need))) {
+        c->oom = 1;
+        return;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == ' ') {
+            memcpy(e + n, "\xE2\x96\x81", 3);
+            n += 3;
+        } else {
+            e[n++] = s[i];
+        }
+    }
+    for (size_t a = 0; a < n && !c->oom;) {
+        int nl = e[a] == '\n';
+        size_t b = a + 1;
+        while (b < n && (e[b] == '\n') == nl) b++;
+        int32_t id = nl ? mvk_tokenizer_find(c->t, (const char *)e + a, b - a) : -1;
+        if (id >= 0) emit(c, id);
+        else bpe_word(c, e + a, b - a);
+        a = b;
+    }
+    if (e != buf) free(e);
+}
+
 static void tokenize_fragment(tk_ctx *c, const uint8_t *s, size_t len) {
     if (!len) return;
+    if (c->t->spm_bpe) {
+        tokenize_spm(c, s, len);
+        return;
+    }
     if (!grow((void **)&c->cps, &c->cps_cap, len, sizeof *c->cps)) {
         c->oom = 1;
         return;
@@ -852,16 +939,20 @@ moevk_status mvk_tokenizer_from_gguf(const gguf_file *f, mvk_tokenizer **out) {
     const char *s;
     size_t n;
     MVK_TRY(gguf_get_str(f, "tokenizer.ggml.model", &s, &n));
-    if (n != 4 || memcmp(s, "gpt2", 4) != 0)
+    /* gemma4: llama.cpp sets the pre-tokenizer itself (tokenizer.ggml.pre is not read) */
+    int spm = n == 6 && memcmp(s, "gemma4", 6) == 0, qwen35 = 0;
+    if (!spm && (n != 4 || memcmp(s, "gpt2", 4) != 0))
         return mvk_fail(MOEVK_ERR_UNSUPPORTED,
-                        "tokenizer.ggml.model = '%.*s' is not supported (only 'gpt2', byte-level BPE)",
+                        "tokenizer.ggml.model = '%.*s' is not supported (only 'gpt2', byte-level BPE, and 'gemma4')",
                         (int)(n > 64 ? 64 : n), s);
-    MVK_TRY(gguf_get_str(f, "tokenizer.ggml.pre", &s, &n));
-    int qwen35 = n == 6 && memcmp(s, "qwen35", 6) == 0;
-    if (!qwen35 && (n != 5 || memcmp(s, "qwen2", 5) != 0))
-        return mvk_fail(MOEVK_ERR_UNSUPPORTED,
-                        "tokenizer.ggml.pre = '%.*s' is not supported (only the 'qwen2' and 'qwen35' pre-tokenizers)",
-                        (int)(n > 64 ? 64 : n), s);
+    if (!spm) {
+        MVK_TRY(gguf_get_str(f, "tokenizer.ggml.pre", &s, &n));
+        qwen35 = n == 6 && memcmp(s, "qwen35", 6) == 0;
+        if (!qwen35 && (n != 5 || memcmp(s, "qwen2", 5) != 0))
+            return mvk_fail(MOEVK_ERR_UNSUPPORTED,
+                            "tokenizer.ggml.pre = '%.*s' is not supported (only the 'qwen2' and 'qwen35' pre-tokenizers)",
+                            (int)(n > 64 ? 64 : n), s);
+    }
 
     gguf_vtype et;
     uint64_t nt, nm = 0, ntt;
@@ -889,6 +980,7 @@ moevk_status mvk_tokenizer_from_gguf(const gguf_file *f, mvk_tokenizer **out) {
     d.n_tokens = (int32_t)nt;
     d.n_merges = (int32_t)nm;
     d.pre_qwen35 = qwen35;
+    d.spm_bpe = spm;
     const char **tok = malloc(nt * sizeof *tok);
     size_t *tok_len = malloc(nt * sizeof *tok_len);
     int32_t *types = has_types ? malloc(nt * sizeof *types) : NULL;
@@ -912,6 +1004,7 @@ moevk_status mvk_tokenizer_from_gguf(const gguf_file *f, mvk_tokenizer **out) {
     if (st == MOEVK_OK) st = gguf_opt_id(f, "tokenizer.ggml.eos_token_id", &d.eos_id);
     if (st == MOEVK_OK) st = gguf_opt_id(f, "tokenizer.ggml.padding_token_id", &d.pad_id);
     if (st == MOEVK_OK) st = gguf_get_bool_opt(f, "tokenizer.ggml.add_bos_token", 0, &d.add_bos);
+    if (spm && d.bos_id >= 0) d.add_bos = 1; /* llama.cpp forces add_bos for gemma4 */
     if (st == MOEVK_OK) st = gguf_get_bool_opt(f, "tokenizer.ggml.add_eos_token", 0, &d.add_eos);
     if (st != MOEVK_OK) goto done;
     d.tokens = tok;

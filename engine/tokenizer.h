@@ -78,6 +78,9 @@ typedef struct mvk_tokenizer_desc {
     int32_t bos_id, eos_id, pad_id;   /* -1: none */
     int add_bos, add_eos;             /* prepend BOS / append EOS with MVK_TOK_ADD_SPECIAL */
     int pre_qwen35;                   /* 1: the qwen35 pre-tokenizer (combining marks \p{M} join letter runs); 0: qwen2 */
+    int spm_bpe;                      /* 1: gemma4 (tokenizer.ggml.model = gemma4): spaces escaped to U+2581, the text
+                                         split only into newline / non-newline runs, merges over raw UTF-8 characters,
+                                         <0xXX> byte fallback; pieces unescape U+2581. Overrides pre_qwen35 */
 } mvk_tokenizer_desc;
 
 /* A desc with no arrays, ids -1, no BOS/EOS adding. */

@@ -570,6 +570,9 @@ static void gguf_checks_model_and_pre(void **state) {
     TU_OK(tok_from_gguf_with("gpt2", "qwen35", &t)); /* Qwen3.5's pre-tokenizer */
     mvk_tokenizer_free(t);
     t = NULL;
+    TU_OK(tok_from_gguf_with("gemma4", "llama-bpe", &t)); /* Gemma 4's own model: tokenizer.ggml.pre is not read */
+    mvk_tokenizer_free(t);
+    t = NULL;
     assert_int_equal(tok_from_gguf_with("gpt2", "llama-bpe", &t), MOEVK_ERR_UNSUPPORTED);
     assert_null(t);
     assert_non_null(strstr(moevk_last_error(), "llama-bpe"));
@@ -616,6 +619,58 @@ static void qwen35_marks_join_letter_runs(void **state) {
         for (size_t i = 0; same && i < n; i++) same = ids[i] == cases[c].ids[i];
         if (!same) fail_msg("case %zu (%s): %zu ids, first %d", c, cases[c].pre_qwen35 ? "qwen35" : "qwen2", n, n ? (int)ids[0] : -1);
     }
+}
+
+/* gemma4 (spm_bpe): spaces become U+2581, newline runs split the text (a run that is a token is taken
+ * whole), merges run over raw UTF-8 characters, unknown characters fall back to <0xXX> tokens; pieces
+ * turn U+2581 back into spaces. Expected ids worked out by hand from llama.cpp's rules
+ * (llama-vocab.cpp, LLAMA_VOCAB_PRE_TYPE_GEMMA4); tests/gemma4_tokenizer.sh checks llama.cpp itself. */
+static void gemma4_spm_bpe(void **state) {
+    (void)state;
+    static const char *toks[] = {"a", "b", "\xE2\x96\x81", "\n", "\n\n", "\xE2\x96\x81" "b", "<0xC3>", "<0xA9>", "ab", "<bos>"};
+    static const int32_t types[] = {MVK_TOKEN_NORMAL, MVK_TOKEN_NORMAL, MVK_TOKEN_NORMAL, MVK_TOKEN_NORMAL, MVK_TOKEN_NORMAL,
+                                    MVK_TOKEN_NORMAL, MVK_TOKEN_BYTE,   MVK_TOKEN_BYTE,   MVK_TOKEN_NORMAL, MVK_TOKEN_CONTROL};
+    static const char *merges[] = {"\xE2\x96\x81 b", "a b"};
+    mvk_tokenizer_desc d = mvk_tokenizer_desc_default();
+    d.n_tokens = 10;
+    d.tokens = toks;
+    d.token_types = types;
+    d.n_merges = 2;
+    d.merges = merges;
+    d.spm_bpe = 1;
+    d.bos_id = 9;
+    d.add_bos = 1;
+    mvk_tokenizer *t = NULL;
+    TU_OK(mvk_tokenizer_create(&d, &t));
+    static const struct { const char *s; int n; int32_t ids[6]; } cases[] = {
+        {"a b", 2, {0, 5}},            /* "a▁b": ▁ merges with b */
+        {"ab", 1, {8}},
+        {"a\n\nb", 3, {0, 4, 1}},      /* the newline run is a token: whole */
+        {"\n\n\n", 3, {3, 3, 3}},      /* a run that is not a token: BPE over its characters */
+        {"\xC3\xA9", 2, {6, 7}},       /* é: no token, its bytes as <0xC3> <0xA9> */
+        {" ", 1, {2}},
+        {"b a", 3, {1, 2, 0}},         /* no "b ▁" or "▁ a" merge */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        int32_t ids[16];
+        size_t n = 0;
+        TU_OK(mvk_tokenize(t, cases[c].s, strlen(cases[c].s), 0, ids, 16, &n));
+        int same = (int)n == cases[c].n;
+        for (size_t i = 0; same && i < n; i++) same = ids[i] == cases[c].ids[i];
+        if (!same) fail_msg("gemma4 case %zu: %zu ids, first %d", c, n, n ? (int)ids[0] : -1);
+    }
+    int32_t ids[8];
+    size_t n = 0;
+    TU_OK(mvk_tokenize(t, "a b", 3, MVK_TOK_ADD_SPECIAL, ids, 8, &n));
+    assert_int_equal(n, 3);
+    assert_int_equal(ids[0], 9); /* <bos> */
+    char out[32];
+    size_t m = 0;
+    const int32_t back[] = {0, 5, 4, 6, 7};
+    TU_OK(mvk_detokenize(t, back, 5, 0, out, sizeof out, &m));
+    assert_int_equal(m, 7);
+    assert_memory_equal(out, "a b\n\n\xC3\xA9", 7);
+    mvk_tokenizer_free(t);
 }
 
 /* ------------------------------------------------------------ goldens */
@@ -665,6 +720,7 @@ int main(void) {
         cmocka_unit_test(byte_map_matches_gpt2),
         cmocka_unit_test(unicode_table),
         cmocka_unit_test(qwen35_marks_join_letter_runs),
+        cmocka_unit_test(gemma4_spm_bpe),
         cmocka_unit_test(merges_by_rank),
         cmocka_unit_test(byte_fallback),
         cmocka_unit_test(digits_split_singly),

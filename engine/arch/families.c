@@ -4,10 +4,11 @@
 #include "family.h"
 
 extern const mvk_family mvk_family_qwen3vlmoe, mvk_family_qwen3vl, mvk_family_qwen3moe, mvk_family_qwen3;
-extern const mvk_family mvk_family_qwen35moe, mvk_family_qwen35;
+extern const mvk_family mvk_family_qwen35moe, mvk_family_qwen35, mvk_family_gemma4;
 
 static const mvk_family *const g_families[] = {&mvk_family_qwen3vlmoe, &mvk_family_qwen3vl, &mvk_family_qwen3moe,
-                                               &mvk_family_qwen3, &mvk_family_qwen35moe, &mvk_family_qwen35};
+                                               &mvk_family_qwen3,      &mvk_family_qwen35moe, &mvk_family_qwen35,
+                                               &mvk_family_gemma4};
 
 /* Qwen's ChatML (the Qwen3 / Qwen3-VL chat templates, no system turn, no thinking block) */
 const mvk_prompt_format mvk_prompt_chatml_qwen_vl = {

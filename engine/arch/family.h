@@ -30,7 +30,9 @@ typedef enum mvk_layer_kind {
     MVK_LAYER_ATTN = 1 << 0,  /* self-attention over a KV cache */
     MVK_LAYER_RECUR = 1 << 1, /* recurrent mixer with a fixed-size state (none of the families below yet) */
     MVK_LAYER_MOE = 1 << 2,   /* routed experts FFN */
-    MVK_LAYER_DENSE = 1 << 3, /* dense SwiGLU FFN */
+    MVK_LAYER_DENSE = 1 << 3, /* dense FFN (SwiGLU; GeGLU in gemma4, where it runs beside the MoE) */
+    MVK_LAYER_SWA = 1 << 4,   /* with MVK_LAYER_ATTN: attention over a sliding window, with the sliding-window
+                                 geometry (head dim, KV heads, RoPE: mvk_layer_geom) */
 } mvk_layer_kind;
 
 /* A dimension of a tensor shape in terms of the hyper-parameters (mvk_text_dims / mvk_vision_dims
@@ -55,6 +57,7 @@ typedef enum mvk_dim {
     MVK_D_SSM_INNER,/* d_inner = H_v * S_v (the value dim) */
     MVK_D_SSM_HV,   /* H_v: value heads */
     MVK_D_SSM_S,    /* S_k = S_v: state size per head */
+    MVK_D_HALF_HEAD,/* head_dim / 2 (gemma4's rope_freqs, one factor per rotated pair) */
     /* vision (clip) */
     MVK_D_V_EMBD,   /* ViT width d */
     MVK_D_V_EMBD3,  /* 3d (fused QKV) */
@@ -71,6 +74,7 @@ enum {
     MVK_T_F32 = 1 << 0,    /* converted to f32 on the host (norms, biases, the position table) */
     MVK_T_EXPERT = 1 << 1, /* routed experts [.., .., n_expert]: may stay in the mapping for the expert cache */
     MVK_T_TIED = 1 << 2,   /* may be absent (hp->tied_output): then the LM head is token_embd */
+    MVK_T_OPTIONAL = 1 << 3, /* may be absent: the destination stays empty (.buf NULL); the family reads that */
 };
 
 /* One row of a tensor table. */
@@ -93,6 +97,9 @@ typedef struct mvk_tensor_group {
     /* the mvk_layer_kind bits of block i (rows with .layers != 0 need it; NULL: every row applies) */
     uint8_t (*kind)(const void *kind_ctx, int i);
     const void *kind_ctx;
+    /* NULL, or the shapes of block i where they differ from the walker's dims (gemma4's sliding layers:
+     * their own head dim and KV heads); called with the walker's dims copied into d */
+    void (*dims_of)(const void *kind_ctx, int i, int64_t *d);
     void *dst;                /* NULL (check only), or block 0's destination struct */
     size_t stride;            /* bytes between two blocks' destination structs */
 } mvk_tensor_group;
@@ -103,8 +110,9 @@ typedef moevk_status (*mvk_tensor_visit)(void *user, const mvk_tensor_spec *s, i
                                          mvk_tensor *out);
 
 /* Walks every row of every group: looks the tensor up (printf(name, name_no)), checks its shape
- * against dims (MOEVK_ERR_FORMAT "missing tensor '<name>'", MOEVK_ERR_SHAPE naming both shapes;
- * a MVK_T_TIED row that is absent is skipped), then calls visit (if not NULL). */
+ * against dims (or the group's dims_of) (MOEVK_ERR_FORMAT "missing tensor '<name>'", MOEVK_ERR_SHAPE
+ * naming both shapes; a MVK_T_TIED or MVK_T_OPTIONAL row that is absent is skipped), then calls visit
+ * (if not NULL). */
 moevk_status mvk_walk_tensors(const gguf_file *f, const mvk_tensor_group *groups, int n_groups, const int64_t *dims,
                               mvk_tensor_visit visit, void *user);
 
@@ -137,6 +145,7 @@ typedef struct mvk_prompt_format {
                                    even without a system prompt (Gemma 4 "<|think|>\n"); NULL: none */
     const char *think_label;    /* text the model writes right after think_open naming the block, not part of the
                                    reasoning (Gemma 4 "thought\n"); NULL: none */
+    int open_bos;               /* 1: a conversation opens with the tokenizer's BOS (Gemma's {{ bos_token }}) */
 } mvk_prompt_format;
 
 /* ChatML with Qwen-VL's vision tokens (the Qwen3 and Qwen3-VL templates) */

@@ -1,6 +1,8 @@
 /* layers.c — the layer toolkit the families record their layers with (layers.h): Qwen3 attention
  * with QK-norm (and its gated form), the Gated DeltaNet mixer, the MoE FFN (hiding expert streaming;
- * with a gated shared expert where the layer has one), the dense SwiGLU FFN, DeepStack. Spec:
+ * with a gated shared expert where the layer has one), the dense SwiGLU FFN, DeepStack, Gemma 4's
+ * attention (per-layer geometry, sliding window, V norm, post-norm) and FFN (dense GeGLU beside
+ * GeGLU experts, post-norms, output scale: docs/families/gemma4.md). Spec:
  * shared/docs/qwen3vl-moe.md §3.9-§3.11; llama.cpp src/llama-graph.cpp build_attn / build_moe_ffn. */
 #include <math.h>
 #include <stdlib.h>
@@ -37,19 +39,19 @@ static moevk_status prefill_round(moevk_model *m, vk_stream *st, const mvk_lm_io
     return mvk_xc_resolve(&m->xc, m->ctx, j, io->round_ids, io->slot_host, n, 0);
 }
 
-/* The routed experts of one MoE layer: gate and up matmuls, SwiGLU, down
+/* The routed experts of one MoE layer: gate and up matmuls, SwiGLU (GeGLU), down
  * matmul into dn [E][k][T]. w3: the gate, up and down weights [K][N][E or S];
  * ids: expert (or slot) ids [k][T]. acc: add into dn instead of writing it
  * (prefill rounds; entries of other rounds are exact zeros). */
 static moevk_status record_experts(vk_stream *st, const mvk_tensor *u, const mvk_tensor *const w3[3], const mvk_tensor *ids,
-                                   const mvk_tensor *dn, int acc, int64_t E, int64_t F, int64_t k, int64_t T) {
+                                   const mvk_tensor *dn, int acc, int geglu, int64_t E, int64_t F, int64_t k, int64_t T) {
     moevk_status s = MOEVK_OK;
     mvk_tensor g, up, tmp;
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, F, k, T, 1, &g));
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, F, k, T, 1, &up));
     TRY(vk_op_mul_mat_id(st, &g, u, w3[0], ids));
     TRY(vk_op_mul_mat_id(st, &up, u, w3[1], ids));
-    TRY(vk_op_swiglu(st, &g, &g, &up));
+    TRY(geglu ? vk_op_geglu(st, &g, &g, &up) : vk_op_swiglu(st, &g, &g, &up));
     if (!acc) {
         TRY(vk_op_mul_mat_id(st, dn, &g, w3[2], ids));
     } else {
@@ -121,6 +123,112 @@ done:
 moevk_status mvk_attn_qk_norm(const mvk_lm_rec *r, int il) { return attn_qk_norm(r, il, 0); }
 
 moevk_status mvk_attn_gated(const mvk_lm_rec *r, int il) { return attn_qk_norm(r, il, 1); }
+
+static moevk_status router_input(vk_stream *st, const mvk_text_hparams *hp, const mvk_lm_layer *l, const mvk_tensor *x,
+                                 int64_t T, mvk_tensor *out);
+static moevk_status moe_routed(const mvk_lm_rec *r, int il, const mvk_tensor *u, const mvk_tensor *ru, int geglu,
+                               mvk_tensor *moe);
+
+moevk_status mvk_attn_gemma4(const mvk_lm_rec *r, int il) {
+    moevk_model *m = r->m;
+    vk_stream *st = r->st;
+    const mvk_lm_io *io = r->io;
+    const mvk_text_hparams *hp = &m->hp;
+    const mvk_lm_layer *l = &m->w.layers[il];
+    const mvk_attn_geom g = mvk_layer_geom(hp, l->kind);
+    const int swa = (l->kind & MVK_LAYER_SWA) != 0;
+    moevk_status s = MOEVK_OK;
+    const int64_t T = io->T, E = hp->n_embd, hd = g.hd, Hq = hp->n_head, Hk = g.Hkv, n_ctx = m->seq.n_ctx;
+    /* NEOX over the layer's rotated dims; a global layer's pairs divided by rope_freqs (proportional RoPE) */
+    vk_rope_params rp = {.mode = VK_ROPE_NEOX, .n_dims = g.n_rot, .freq_base = g.freq_base,
+                         .freq_factors = !swa && m->w.rope_freqs.buf ? &m->w.rope_freqs : NULL};
+    vk_attn_params ap = {.scale = 1.0f, .causal = 1, .window = g.window};
+    if (swa && io->nc_hi > io->nc_lo) { /* an image's rows see each other both ways on the sliding layers */
+        ap.nc_lo = io->nc_lo;
+        ap.nc_hi = io->nc_hi;
+    }
+    mvk_tensor a, q, kk, v, qn, kn, vn, qr, kr, att, o, on;
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &a));
+    TRY(vk_op_rms_norm(st, &a, io->h, &l->attn_norm, hp->rms_eps));
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, Hq * hd, T, 1, 1, &q));
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, Hk * hd, T, 1, 1, &kk));
+    TRY(vk_op_matmul(st, &q, &a, &l->wq, NULL));
+    TRY(vk_op_matmul(st, &kk, &a, &l->wk, NULL));
+    if (l->wv.buf) {
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, Hk * hd, T, 1, 1, &v));
+        TRY(vk_op_matmul(st, &v, &a, &l->wv, NULL));
+    } else {
+        v = kk; /* no attn_v: V is the raw K projection (before K's norm and RoPE) */
+    }
+    /* per-head RMSNorm of Q and K (weighted), of V (weightless), before RoPE */
+    mvk_tensor q3 = mvk_as3d(&q, hd, Hq, T), k3 = mvk_as3d(&kk, hd, Hk, T), v3 = mvk_as3d(&v, hd, Hk, T);
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq, T, 1, &qn));
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hk, T, 1, &kn));
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hk, T, 1, &vn));
+    TRY(vk_op_rms_norm(st, &qn, &q3, &l->q_norm, hp->rms_eps));
+    TRY(vk_op_rms_norm(st, &kn, &k3, &l->k_norm, hp->rms_eps));
+    TRY(vk_op_rms_norm(st, &vn, &v3, NULL, hp->rms_eps));
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq, T, 1, &qr));
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hk, T, 1, &kr));
+    TRY(vk_op_rope(st, &qr, &qn, io->pos, &rp));
+    TRY(vk_op_rope(st, &kr, &kn, io->pos, &rp));
+    /* append K (after RoPE) and V (after its norm) to the layer's cache at the KV indices */
+    mvk_tensor kc = mvk_tensor_make(l->k_cache, 0, m->seq.kv_type, Hk * hd, n_ctx, 1, 1);
+    mvk_tensor vc = mvk_tensor_make(l->v_cache, 0, m->seq.kv_type, Hk * hd, n_ctx, 1, 1);
+    mvk_tensor kr2 = mvk_as2d(&kr, Hk * hd, T), vn2 = mvk_as2d(&vn, Hk * hd, T);
+    TRY(vk_op_set_rows(st, &kc, &kr2, io->kv_idx));
+    TRY(vk_op_set_rows(st, &vc, &vn2, io->kv_idx));
+    mvk_tensor kc3 = mvk_as3d(&kc, hd, Hk, n_ctx), vc3 = mvk_as3d(&vc, hd, Hk, n_ctx);
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq, T, 1, &att));
+    TRY(vk_op_attention(st, &att, &qr, &kc3, &vc3, io->n_kv, &ap));
+    mvk_tensor att2 = mvk_as2d(&att, Hq * hd, T);
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &o));
+    TRY(vk_op_matmul(st, &o, &att2, &l->wo, NULL));
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &on));
+    TRY(vk_op_rms_norm(st, &on, &o, &l->post_attn_norm, hp->rms_eps));
+    TRY(vk_op_add(st, io->h, &on, io->h)); /* llama.cpp: attn_out = post_norm(o) + h */
+done:
+    return s;
+}
+
+moevk_status mvk_ffn_gemma4(const mvk_lm_rec *r, int il) {
+    moevk_model *m = r->m;
+    vk_stream *st = r->st;
+    const mvk_lm_io *io = r->io;
+    const mvk_text_hparams *hp = &m->hp;
+    const mvk_lm_layer *l = &m->w.layers[il];
+    moevk_status s = MOEVK_OK;
+    const int64_t T = io->T, E = hp->n_embd, F = hp->n_ff;
+    mvk_tensor u, g, up, f, fn;
+    /* the dense GeGLU MLP (the whole FFN of a dense layer; on a MoE layer the branch beside the experts) */
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &u));
+    TRY(vk_op_rms_norm(st, &u, io->h, &l->ffn_norm, hp->rms_eps));
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, F, T, 1, 1, &g));
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, F, T, 1, 1, &up));
+    TRY(vk_op_matmul(st, &g, &u, &l->ffn_gate, NULL));
+    TRY(vk_op_matmul(st, &up, &u, &l->ffn_up, NULL));
+    TRY(vk_op_geglu(st, &g, &g, &up));
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &f));
+    TRY(vk_op_matmul(st, &f, &g, &l->ffn_down, NULL));
+    if (l->kind & MVK_LAYER_MOE) {
+        mvk_tensor m1, ue, ru, moe, m2;
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &m1));
+        TRY(vk_op_rms_norm(st, &m1, &f, &l->post_ffw_norm_1, hp->rms_eps));
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &ue));
+        TRY(vk_op_rms_norm(st, &ue, io->h, &l->pre_ffw_norm_2, hp->rms_eps));
+        TRY(router_input(st, hp, l, io->h, T, &ru));
+        TRY(moe_routed(r, il, &ue, &ru, 1, &moe));
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &m2));
+        TRY(vk_op_rms_norm(st, &m2, &moe, &l->post_ffw_norm_2, hp->rms_eps));
+        TRY(vk_op_add(st, &f, &m1, &m2)); /* llama.cpp: mlp + moe */
+    }
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &fn));
+    TRY(vk_op_rms_norm(st, &fn, &f, &l->post_ffw_norm, hp->rms_eps));
+    TRY(vk_op_add(st, io->h, &fn, io->h)); /* post_ffw_norm(f) + attn_out */
+    if (l->out_scale.buf) TRY(vk_op_mul(st, io->h, io->h, &l->out_scale)); /* [1] broadcast over the layer output */
+done:
+    return s;
+}
 
 /* Gated DeltaNet (docs/families/qwen35.md §4.1, §9): the projections, the causal conv with its state,
  * L2-normed q/k, the gates, the delta rule on the f32 state (T = 1 in the decode step, the whole batch
@@ -198,7 +306,23 @@ done:
     return s;
 }
 
-moevk_status mvk_ffn_moe(const mvk_lm_rec *r, int il) {
+/* The router's input for layer l from the residual stream x [E][T] into out (allocated here): rms_norm(x; ffn_norm)
+ * (Qwen), or gemma4's rms_norm(x) / sqrt(n_embd) * gate_inp_s where the layer has that scale. */
+static moevk_status router_input(vk_stream *st, const mvk_text_hparams *hp, const mvk_lm_layer *l, const mvk_tensor *x,
+                                 int64_t T, mvk_tensor *out) {
+    MVK_TRY(vk_stream_scratch(st, MVK_TYPE_F32, hp->n_embd, T, 1, 1, out));
+    if (!l->gate_inp_s.buf) return vk_op_rms_norm(st, out, x, &l->ffn_norm, hp->rms_eps);
+    MVK_TRY(vk_op_rms_norm(st, out, x, NULL, hp->rms_eps));
+    MVK_TRY(vk_op_scale(st, out, out, 1.0f / sqrtf((float)hp->n_embd)));
+    return vk_op_mul(st, out, out, &l->gate_inp_s); /* broadcast over T */
+}
+
+/* The routed experts of MoE layer il: router logits of ru [E][T] -> softmax top-k renormalised -> the experts on
+ * u [E][T] (SwiGLU, or GeGLU) -> their sum weighted by the routing weights (times down_exps_s[e] where the
+ * layer has it) into moe [E][T] (allocated here). Routing ids/weights land in io->rt_ids/rt_w; expert streaming
+ * (docs/EXPERT_CACHE.md) is hidden here. */
+static moevk_status moe_routed(const mvk_lm_rec *r, int il, const mvk_tensor *u, const mvk_tensor *ru, int geglu,
+                               mvk_tensor *moe) {
     moevk_model *m = r->m;
     vk_stream *st = r->st;
     const mvk_lm_io *io = r->io;
@@ -207,13 +331,10 @@ moevk_status mvk_ffn_moe(const mvk_lm_rec *r, int il) {
     moevk_status s = MOEVK_OK;
     const int64_t T = io->T, E = hp->n_embd, k = hp->n_expert_used;
     const int j = l->moe; /* index among the MoE layers: routing record, expert cache */
-    mvk_tensor u;
-    TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &u));
-    TRY(vk_op_rms_norm(st, &u, io->h, &l->ffn_norm, hp->rms_eps));
     const int64_t X = hp->n_expert, F = hp->n_ff_exp;
-    mvk_tensor logits, ids, w, dn, moe;
+    mvk_tensor logits, ids, w, dn;
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, X, T, 1, 1, &logits));
-    TRY(vk_op_matmul(st, &logits, &u, &l->gate_inp, NULL));
+    TRY(vk_op_matmul(st, &logits, ru, &l->gate_inp, NULL));
     if (io->rt_ids) {
         ids = mvk_tensor_make(io->rt_ids->buf, io->rt_ids->off + (uint64_t)(j * k * T * 4), MVK_TYPE_I32, k, T, 1, 1);
         w = mvk_tensor_make(io->rt_w->buf, io->rt_w->off + (uint64_t)(j * k * T * 4), MVK_TYPE_F32, k, T, 1, 1);
@@ -225,7 +346,7 @@ moevk_status mvk_ffn_moe(const mvk_lm_rec *r, int il) {
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, k, T, 1, &dn));
     if (io->xmode == MVK_XM_NONE) {
         const mvk_tensor *w3[3] = {&l->gate_exps, &l->up_exps, &l->down_exps};
-        TRY(record_experts(st, &u, w3, &ids, &dn, 0, E, F, k, T));
+        TRY(record_experts(st, u, w3, &ids, &dn, 0, geglu, E, F, k, T));
     } else {
         const mvk_xc_layer *xl = &m->xc.L[j];
         const mvk_tensor *w3[3] = {&xl->view[0], &xl->view[1], &xl->view[2]};
@@ -237,8 +358,7 @@ moevk_status mvk_ffn_moe(const mvk_lm_rec *r, int il) {
                 const mvk_lm_layer *l1 = &m->w.layers[nx];
                 mvk_tensor pn, pl, pw;
                 mvk_tensor pid = mvk_tensor_make(io->pred_buf, (uint64_t)((j + 1) * k * 4), MVK_TYPE_I32, k, 1, 1, 1);
-                TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, 1, 1, 1, &pn));
-                TRY(vk_op_rms_norm(st, &pn, io->h, &l1->ffn_norm, hp->rms_eps));
+                TRY(router_input(st, hp, l1, io->h, 1, &pn));
                 TRY(vk_stream_scratch(st, MVK_TYPE_F32, X, 1, 1, 1, &pl));
                 TRY(vk_op_matmul(st, &pl, &pn, &l1->gate_inp, NULL));
                 TRY(vk_stream_scratch(st, MVK_TYPE_F32, k, 1, 1, 1, &pw));
@@ -247,7 +367,7 @@ moevk_status mvk_ffn_moe(const mvk_lm_rec *r, int il) {
             /* the host resolves the ids to slots between these two segments */
             TRY(vk_stream_cut(st));
             mvk_tensor sid = mvk_tensor_make(io->slot_buf, (uint64_t)(j * k * 4), MVK_TYPE_I32, k, 1, 1, 1);
-            TRY(record_experts(st, &u, w3, &sid, &dn, 0, E, F, k, T));
+            TRY(record_experts(st, u, w3, &sid, &dn, 0, geglu, E, F, k, T));
         } else {
             int n_rounds = 0;
             TRY(prefill_gate(m, st, io, j, &n_rounds));
@@ -255,13 +375,41 @@ moevk_status mvk_ffn_moe(const mvk_lm_rec *r, int il) {
             for (int rd = 0; rd < n_rounds; rd++) {
                 vk_scratch_mark rm = vk_stream_scratch_mark(st);
                 TRY(prefill_round(m, st, io, j, rd));
-                TRY(record_experts(st, &u, w3, &sid, &dn, rd > 0, E, F, k, T));
+                TRY(record_experts(st, u, w3, &sid, &dn, rd > 0, geglu, E, F, k, T));
                 vk_stream_scratch_reset(st, rm);
             }
         }
     }
-    TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &moe));
-    TRY(vk_op_moe_combine(st, &moe, &dn, &w));
+    if (l->down_exps_s.buf) { /* gemma4: expert e's output times down_exps_s[e], folded into its weight (a copy:
+                                 the routing record keeps the router's weights) */
+        mvk_tensor se, ws;
+        mvk_tensor tbl = mvk_tensor_make(l->down_exps_s.buf, l->down_exps_s.off, MVK_TYPE_F32, 1, X, 1, 1); /* [E][1] */
+        mvk_tensor ids1 = mvk_tensor_make(ids.buf, ids.off, MVK_TYPE_I32, k * T, 1, 1, 1);
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, 1, k * T, 1, 1, &se)); /* [k*T][1] */
+        TRY(vk_op_get_rows(st, &se, &tbl, &ids1));
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, k, T, 1, 1, &ws));
+        mvk_tensor se2 = mvk_tensor_make(se.buf, se.off, MVK_TYPE_F32, k, T, 1, 1);
+        TRY(vk_op_mul(st, &ws, &w, &se2));
+        w = ws;
+    }
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, moe));
+    TRY(vk_op_moe_combine(st, moe, &dn, &w));
+done:
+    return s;
+}
+
+moevk_status mvk_ffn_moe(const mvk_lm_rec *r, int il) {
+    moevk_model *m = r->m;
+    vk_stream *st = r->st;
+    const mvk_lm_io *io = r->io;
+    const mvk_text_hparams *hp = &m->hp;
+    const mvk_lm_layer *l = &m->w.layers[il];
+    moevk_status s = MOEVK_OK;
+    const int64_t T = io->T, E = hp->n_embd;
+    mvk_tensor u, moe;
+    TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &u));
+    TRY(vk_op_rms_norm(st, &u, io->h, &l->ffn_norm, hp->rms_eps));
+    TRY(moe_routed(r, il, &u, &u, 0, &moe));
     if (l->gate_inp_shexp.buf) TRY(shared_expert(r, l, &u, &moe)); /* qwen35moe: f = moe + gated shared expert */
     TRY(vk_op_add(st, io->h, io->h, &moe));
 done:

@@ -61,6 +61,7 @@ typedef struct mvk_lm_io {
     const mvk_tensor *n_kv;     /* I32 [1] valid KV rows after this batch */
     const mvk_tensor *img;      /* NULL or [n_embd_out][n_img] image rows (deepstack source) */
     int64_t img_start, n_img;
+    int nc_lo, nc_hi;           /* nc_hi > nc_lo: KV positions attending both ways on sliding layers (gemma4's image) */
     const mvk_tensor *rt_ids;   /* NULL or I32 [k][T][n_moe_layers] */
     const mvk_tensor *rt_w;     /* NULL or F32 [k][T][n_moe_layers] */
     /* expert streaming (m->xc.active): the expert matmuls read the slot
@@ -103,6 +104,38 @@ moevk_status mvk_ffn_moe(const mvk_lm_rec *r, int il);
 moevk_status mvk_ffn_dense(const mvk_lm_rec *r, int il);
 /* DeepStack: after layer il < n_deepstack, slice il+1 of the image rows joins the image positions. */
 moevk_status mvk_deepstack_add(const mvk_lm_rec *r, int il);
+
+/* Gemma 4 (docs/families/gemma4.md §3), on layers with the per-layer geometry of mvk_layer_geom:
+ * h += RMSNorm(Wo · attention; post_attention_norm), attention over RoPE(QK-norm(Wq·x, Wk·x)) and
+ * rms_norm(Wv·x) (V = the raw K projection where attn_v is absent), scale 1, the sliding window on a
+ * sliding layer (an image's rows both ways there: io->nc_lo/nc_hi), rope_freqs on a global one. */
+moevk_status mvk_attn_gemma4(const mvk_lm_rec *r, int il);
+/* Gemma 4's FFN: h = (h + RMSNorm(f; post_ffw_norm)) * layer_output_scale, f = the dense GeGLU MLP of
+ * RMSNorm(h; ffn_norm), on a MoE layer RMSNorm'd (post_ffw_norm_1) and plus the routed GeGLU experts of
+ * RMSNorm(h; pre_ffw_norm_2) (router on rms_norm(h)/sqrt(n_embd)*ffn_gate_inp.scale, each expert's output
+ * times ffn_down_exps.scale), RMSNorm'd (post_ffw_norm_2). Expert streaming as mvk_ffn_moe. */
+moevk_status mvk_ffn_gemma4(const mvk_lm_rec *r, int il);
+
+/* The attention geometry of layer il: the sliding-window one on a MVK_LAYER_SWA layer (gemma4), else the
+ * model's. */
+typedef struct mvk_attn_geom {
+    int64_t hd, hdv, Hkv;  /* head dims of K and V, KV heads */
+    int n_rot;             /* rotated dims per head */
+    float freq_base;
+    int window;            /* 0: the whole context; else a query sees this many keys up to itself */
+} mvk_attn_geom;
+
+static inline mvk_attn_geom mvk_layer_geom(const mvk_text_hparams *hp, uint8_t kind) {
+    mvk_attn_geom g = {hp->head_dim, hp->head_dim_v, hp->n_head_kv, hp->n_rot, hp->rope_freq_base, 0};
+    if (kind & MVK_LAYER_SWA) {
+        g.hd = g.hdv = hp->head_dim_swa;
+        g.Hkv = hp->n_head_kv_swa;
+        g.n_rot = hp->n_rot_swa;
+        g.freq_base = hp->rope_freq_base_swa;
+        g.window = hp->n_swa;
+    }
+    return g;
+}
 
 static inline mvk_tensor mvk_as2d(const mvk_tensor *t, int64_t ne0, int64_t ne1) {
     return mvk_tensor_make(t->buf, t->off, t->type, ne0, ne1, 1, 1);

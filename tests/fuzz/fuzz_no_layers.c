@@ -16,3 +16,5 @@ moevk_status mvk_ffn_dense(const mvk_lm_rec *r, int il) { (void)r, (void)il; ret
 moevk_status mvk_deepstack_add(const mvk_lm_rec *r, int il) { (void)r, (void)il; return unreached("mvk_deepstack_add"); }
 moevk_status mvk_attn_gated(const mvk_lm_rec *r, int il) { (void)r, (void)il; return unreached("mvk_attn_gated"); }
 moevk_status mvk_gated_delta_net(const mvk_lm_rec *r, int il) { (void)r, (void)il; return unreached("mvk_gated_delta_net"); }
+moevk_status mvk_attn_gemma4(const mvk_lm_rec *r, int il) { (void)r, (void)il; return unreached("mvk_attn_gemma4"); }
+moevk_status mvk_ffn_gemma4(const mvk_lm_rec *r, int il) { (void)r, (void)il; return unreached("mvk_ffn_gemma4"); }
