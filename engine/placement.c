@@ -66,7 +66,7 @@ static uint64_t lm_scratch(const mvk_text_hparams *hp, uint64_t T) {
     if (hp->n_swa) { /* gemma4 (layers.c mvk_attn_gemma4, mvk_ffn_gemma4): a sliding layer's own Q/K/V rows, the V
                         norm, the post-norms, the dense GeGLU MLP beside the MoE, the router input, the scaled weights */
         const uint64_t hs = (uint64_t)hp->head_dim_swa, Hks = (uint64_t)hp->n_head_kv_swa;
-        layer += 3 * al(Hq * hs * T * 4) + 4 * al(Hks * hs * T * 4) + al(Hk * hd * T * 4) + attn_scratch(T, Tk, hs, Hq);
+        layer += 3 * al(Hq * hs * T * 4) + 4 * al(Hks * hs * T * 4) + al(Hk * hd * T * 4);
         layer += 2 * al((uint64_t)hp->n_ff * T * 4) + 8 * al(E * T * 4) + 2 * al(k * T * 4);
     }
     uint64_t rows = V * T * 4 <= (64ull << 20) ? T : 1; /* eval may ask for every row's logits */
