@@ -37,6 +37,22 @@ typedef enum vk_device_kind {
     VK_KIND_OTHER = 0, VK_KIND_INTEGRATED, VK_KIND_DISCRETE, VK_KIND_VIRTUAL, VK_KIND_CPU
 } vk_device_kind;
 
+/* Formats of the texel-buffer views a binding can use (vk_bind.texel): a
+ * buffer read through texelFetch (uniform texel buffer) or imageLoad
+ * (storage texel buffer) instead of as a storage buffer. On lavapipe a
+ * texel fetch gathers all lanes at once where a storage-buffer load whose
+ * address differs per lane is a scalar loop (docs/PERFORMANCE.md). */
+typedef enum vk_texel_fmt {
+    VK_TEXEL_NONE = 0,  /* a storage buffer */
+    VK_TEXEL_U32,       /* R32_UINT: one 4-byte word a texel */
+    VK_TEXEL_U32X2,     /* R32G32_UINT: 8 bytes */
+    VK_TEXEL_U32X4,     /* R32G32B32A32_UINT: 16 bytes */
+} vk_texel_fmt;
+#define VK_TEXEL_UNIFORM 1u /* texel_support bit: uniform texel buffer (texelFetch) */
+#define VK_TEXEL_STORAGE 2u /* texel_support bit: storage texel buffer (imageLoad) */
+/* Bytes of one texel of fmt (vk_texel_fmt), 0 for VK_TEXEL_NONE. */
+uint32_t vk_texel_bytes(int fmt);
+
 typedef struct vk_device_info {
     char name[256];
     char driver[256];
@@ -48,6 +64,13 @@ typedef struct vk_device_info {
     uint32_t max_shared_memory;  /* maxComputeSharedMemorySize, bytes */
     uint64_t max_storage_buffer_range;
     uint32_t min_storage_buffer_offset_alignment;
+    /* Texel buffers (vk_texel_fmt: views of a buffer read with texelFetch /
+     * imageLoad): maxTexelBufferElements, minTexelBufferOffsetAlignment, and
+     * per format a bit mask of the descriptor kinds the device supports
+     * (1: uniform texel buffer, 2: storage texel buffer). */
+    uint64_t max_texel_buffer_elements;
+    uint32_t min_texel_buffer_offset_alignment;
+    uint8_t texel_support[3];    /* indexed by vk_texel_fmt - 1 */
     uint64_t max_memory_allocation_size;
     uint64_t max_buffer_size;
     uint32_t max_workgroup_count[3];
@@ -255,7 +278,12 @@ moevk_status vk_op_fill_u32(vk_stream *s, vk_buffer *dst, uint64_t off, uint64_t
  * of 2*ninv, and of 4*ninv for READ_LANE); the words of y sum to src's word
  * sum mod 2^32. FMA: y[i] = bits of the sum of 8 vec4 chains x <- x*a + b run
  * iters times from x = q/8 (q = 0..7). */
-typedef enum vk_probe_kind { VK_PROBE_READ_LANE, VK_PROBE_READ_COAL, VK_PROBE_FMA } vk_probe_kind;
+typedef enum vk_probe_kind {
+    VK_PROBE_READ_LANE, VK_PROBE_READ_COAL, VK_PROBE_FMA,
+    /* READ_LANE through a texel-buffer view of src: uniform (TEX) or storage
+     * (IMG) texel buffer of R32G32B32A32_UINT (4) or R32_UINT (1) texels */
+    VK_PROBE_READ_TEX4, VK_PROBE_READ_TEX1, VK_PROBE_READ_IMG4, VK_PROBE_READ_IMG1
+} vk_probe_kind;
 moevk_status vk_op_probe(vk_stream *s, vk_probe_kind kind, const mvk_tensor *y, const mvk_tensor *src, uint32_t ninv, uint32_t iters,
                          float a, float b);
 

@@ -226,6 +226,15 @@ static void fill_info(vk_ctx *ctx, VkPhysicalDevice pd, uint32_t index, vk_devic
     o->max_shared_memory = l->maxComputeSharedMemorySize;
     o->max_storage_buffer_range = l->maxStorageBufferRange;
     o->min_storage_buffer_offset_alignment = (uint32_t)l->minStorageBufferOffsetAlignment;
+    o->max_texel_buffer_elements = l->maxTexelBufferElements;
+    o->min_texel_buffer_offset_alignment = (uint32_t)l->minTexelBufferOffsetAlignment;
+    static const VkFormat texel_formats[3] = {VK_FORMAT_R32_UINT, VK_FORMAT_R32G32_UINT, VK_FORMAT_R32G32B32A32_UINT};
+    for (int i = 0; i < 3; i++) {
+        VkFormatProperties fp = {0};
+        ctx->vki.vkGetPhysicalDeviceFormatProperties(pd, texel_formats[i], &fp);
+        o->texel_support[i] = (uint8_t)(((fp.bufferFeatures & VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT) ? VK_TEXEL_UNIFORM : 0u) |
+                                        ((fp.bufferFeatures & VK_FORMAT_FEATURE_STORAGE_TEXEL_BUFFER_BIT) ? VK_TEXEL_STORAGE : 0u));
+    }
     for (int i = 0; i < 3; i++) {
         o->max_workgroup_count[i] = l->maxComputeWorkGroupCount[i];
         o->max_workgroup_size[i] = l->maxComputeWorkGroupSize[i];

@@ -26,6 +26,13 @@ typedef struct vk_mem_block {
     struct vk_mem_block *next;
 } vk_mem_block;
 
+/* A texel-buffer view of a vk_buffer (vk_buffer_view), kept until the buffer is destroyed. */
+typedef struct vk_texel_view {
+    VkBufferView view;
+    uint64_t off, range;
+    uint8_t fmt;              /* vk_texel_fmt */
+} vk_texel_view;
+
 struct vk_buffer {
     vk_ctx *ctx;
     VkBuffer buffer;
@@ -35,6 +42,8 @@ struct vk_buffer {
     uint64_t size;            /* requested size */
     vk_mem_kind kind;
     void *mapped;             /* host pointer or NULL */
+    vk_texel_view *views;     /* views made so far (under ctx->lock) */
+    uint32_t n_views, cap_views;
 };
 
 /* ------------------------------------------------------------ pipelines */
@@ -47,6 +56,7 @@ typedef struct vk_pipeline {
     uint32_t spec[VK_MAX_SPEC];
     uint32_t n_spec;
     uint32_t n_bindings;
+    VkDescriptorType dtype[VK_MAX_BINDINGS]; /* per binding (vk_bind_type) */
     uint32_t push_size;
     VkShaderModule module;
     VkDescriptorSetLayout set_layout;
@@ -148,7 +158,7 @@ struct vk_stream {
     vk_pipeline **query_pipe; /* [query_cap/2] pipeline of each timed dispatch */
 };
 
-/* One storage-buffer binding of a dispatch: a tensor view plus access. */
+/* One binding of a dispatch: a tensor view plus access. */
 typedef struct vk_bind {
     const mvk_tensor *t;
     int write;
@@ -162,9 +172,19 @@ typedef struct vk_dispatch_desc {
     const char *shader;                 /* embedded shader name */
     const uint32_t *spec; uint32_t n_spec; /* specialization constants 0..n-1 */
     const vk_bind *binds; uint32_t n_binds;
+    /* texel[i] = 0: binding i is a storage buffer; else (vk_texel_fmt) a
+     * texel-buffer view of the tensor's bytes in that format: a uniform
+     * texel buffer (texelFetch) or, with image[i] = 1, a storage texel
+     * buffer (imageLoad / imageStore). */
+    uint8_t texel[VK_MAX_BINDINGS], image[VK_MAX_BINDINGS];
     const void *push; uint32_t push_size;
     uint32_t groups[3];
 } vk_dispatch_desc;
+
+static inline VkDescriptorType vk_bind_type(const vk_dispatch_desc *d, uint32_t i) {
+    if (!d->texel[i]) return VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+    return d->image[i] ? VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER : VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+}
 
 /* Records one dispatch with automatic hazard barriers. Checks limits. */
 moevk_status vk_dispatch(vk_stream *s, const vk_dispatch_desc *d);
@@ -176,6 +196,10 @@ uint32_t vk_bind_elem_offset(const vk_ctx *ctx, const mvk_tensor *t, uint32_t un
 /* Bytes a binding of t spans (alignment slack + extent); ops split work when
  * this exceeds info.max_storage_buffer_range. */
 uint64_t vk_bind_span(const vk_ctx *ctx, const mvk_tensor *t);
+/* The same two for a texel-buffer binding (vk_bind.texel), which starts at
+ * the tensor offset rounded down to minTexelBufferOffsetAlignment. */
+uint32_t vk_bind_texel_offset(const vk_ctx *ctx, const mvk_tensor *t, uint32_t unit_bytes);
+uint64_t vk_bind_texel_span(const vk_ctx *ctx, const mvk_tensor *t);
 
 /* Splits a dispatch count into groups within maxComputeWorkGroupCount[0]:
  * returns gx, gy with gx*gy >= n. Shaders recompute the linear id. */
@@ -201,6 +225,10 @@ int vk_budget_counts(const vk_ctx *ctx, uint32_t type_index);
 int vk_subgroup_arith_broken(VkDriverId driver, uint32_t subgroup_size);
 int vk_pick_memory_type(const VkPhysicalDeviceMemoryProperties *mp, uint32_t bits, vk_mem_kind kind, int staging);
 moevk_status vk_alloc_init(vk_ctx *ctx);
+/* The view of b's bytes [off, off + range) in format fmt (vk_texel_fmt),
+ * made on first use and kept until b is destroyed (takes ctx->lock). off and
+ * range must meet the device's texel-buffer limits (vk_dispatch checks). */
+moevk_status vk_buffer_view(vk_buffer *b, int fmt, uint64_t off, uint64_t range, VkBufferView *out);
 void vk_alloc_destroy(vk_ctx *ctx);
 /* Pipelines (vk_pipeline.c) */
 moevk_status vk_pipeline_get(vk_ctx *ctx, const vk_dispatch_desc *d, vk_pipeline **out);

@@ -24,6 +24,7 @@
     X(vkGetPhysicalDeviceProperties)         \
     X(vkGetPhysicalDeviceProperties2)        \
     X(vkGetPhysicalDeviceFeatures2)          \
+    X(vkGetPhysicalDeviceFormatProperties)   \
     X(vkGetPhysicalDeviceMemoryProperties)   \
     X(vkGetPhysicalDeviceMemoryProperties2)  \
     X(vkGetPhysicalDeviceQueueFamilyProperties) \
@@ -48,6 +49,8 @@
     X(vkDestroyBuffer)                   \
     X(vkGetBufferMemoryRequirements)     \
     X(vkBindBufferMemory)                \
+    X(vkCreateBufferView)                \
+    X(vkDestroyBufferView)               \
     X(vkCreateShaderModule)              \
     X(vkDestroyShaderModule)             \
     X(vkCreateDescriptorSetLayout)       \

@@ -269,8 +269,10 @@ moevk_status vk_buffer_create(vk_ctx *ctx, uint64_t size, vk_mem_kind kind, vk_b
     b->kind = kind;
     VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
                               .size = size,
+                              /* texel usages: any buffer may be read through a texel view (vk_buffer_view) */
                               .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
-                                       VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                                       VK_BUFFER_USAGE_TRANSFER_DST_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
+                                       VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT,
                               .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
     VkResult r = vk_fault_alloc();
     if (r == VK_SUCCESS) r = ctx->vkd.vkCreateBuffer(ctx->device, &bci, NULL, &b->buffer);
@@ -323,9 +325,56 @@ moevk_status vk_buffer_create(vk_ctx *ctx, uint64_t size, vk_mem_kind kind, vk_b
     return MOEVK_OK;
 }
 
+uint32_t vk_texel_bytes(int fmt) {
+    switch (fmt) {
+    case VK_TEXEL_U32: return 4;
+    case VK_TEXEL_U32X2: return 8;
+    case VK_TEXEL_U32X4: return 16;
+    default: return 0;
+    }
+}
+
+moevk_status vk_buffer_view(vk_buffer *b, int fmt, uint64_t off, uint64_t range, VkBufferView *out) {
+    static const VkFormat formats[] = {VK_FORMAT_UNDEFINED, VK_FORMAT_R32_UINT, VK_FORMAT_R32G32_UINT, VK_FORMAT_R32G32B32A32_UINT};
+    if (!b || !out || fmt <= VK_TEXEL_NONE || fmt > VK_TEXEL_U32X4) return mvk_fail(MOEVK_ERR_INTERNAL, "vk_buffer_view: bad argument");
+    vk_ctx *ctx = b->ctx;
+    moevk_status s = MOEVK_OK;
+    pthread_mutex_lock(&ctx->lock);
+    for (uint32_t i = 0; i < b->n_views; i++)
+        if (b->views[i].fmt == fmt && b->views[i].off == off && b->views[i].range == range) {
+            *out = b->views[i].view;
+            pthread_mutex_unlock(&ctx->lock);
+            return MOEVK_OK;
+        }
+    if (b->n_views == b->cap_views) {
+        uint32_t cap = b->cap_views ? 2 * b->cap_views : 4;
+        vk_texel_view *v = realloc(b->views, cap * sizeof *v);
+        if (!v) s = mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+        else {
+            b->views = v;
+            b->cap_views = cap;
+        }
+    }
+    if (s == MOEVK_OK) {
+        VkBufferViewCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO, .buffer = b->buffer,
+                                     .format = formats[fmt], .offset = off, .range = range};
+        VkBufferView v = VK_NULL_HANDLE;
+        VkResult r = ctx->vkd.vkCreateBufferView(ctx->device, &ci, NULL, &v);
+        if (r != VK_SUCCESS) s = vk_fail_result(r, "vkCreateBufferView", __FILE__, __LINE__);
+        else {
+            b->views[b->n_views++] = (vk_texel_view){v, off, range, (uint8_t)fmt};
+            *out = v;
+        }
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    return s;
+}
+
 void vk_buffer_destroy(vk_buffer *b) {
     if (!b) return;
     vk_ctx *ctx = b->ctx;
+    for (uint32_t i = 0; i < b->n_views; i++) ctx->vkd.vkDestroyBufferView(ctx->device, b->views[i].view, NULL);
+    free(b->views);
     if (b->buffer) ctx->vkd.vkDestroyBuffer(ctx->device, b->buffer, NULL);
     if (b->block) {
         pthread_mutex_lock(&ctx->lock);

@@ -16,7 +16,8 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
                     .ys1 = (uint32_t)(y->nb[1] / 4), .ox = vk_bind_elem_offset(ctx, x, 4), .ow = vk_bind_elem_offset(ctx, w, unit),
                     .oy = vk_bind_elem_offset(ctx, y, 4), .ob = bias ? vk_bind_elem_offset(ctx, bias, 4) : 0,
                     .has_bias = bias ? 1u : 0u, .fast = 0};
-    vk_bind binds[4] = {{x, 0}, {w, 0}, {y, 1}, {bias ? bias : x, 0}};
+    /* 4, 5: the texel variants' second view of w, and x (vk_op_mm.h mm_wtex) */
+    vk_bind binds[6] = {{x, 0}, {w, 0}, {y, 1}, {bias ? bias : x, 0}, {w, 0}, {x, 0}};
     char name[32];
     vk_dispatch_desc d = {.shader = name, .binds = binds, .n_binds = 4, .push = &pc, .push_size = sizeof pc};
     if (vec) {
@@ -31,6 +32,15 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
             spec[4] = mm_lane_xsg(ctx, spec[0]);
             d.n_spec = 5;
             snprintf(name, sizeof name, "matvec_lane_%s", mm_wsuffix(w->type));
+            uint32_t ow_t, ox_t;
+            if (mm_wtex(ctx, w, &ow_t) && mm_xtex(ctx, x, &ox_t)) {
+                snprintf(name, sizeof name, "matvec_lane_tex_%s", mm_wsuffix(w->type));
+                pc.ow = ow_t;
+                pc.ox = ox_t;
+                mm_wtex_bind(&d, 4);
+                d.texel[5] = VK_TEXEL_U32X4;
+                d.n_binds = 6;
+            }
             vk_split_groups(ctx, (N + spec[0] - 1) / spec[0], d.groups);
             return vk_dispatch(s, &d);
         }
@@ -43,6 +53,10 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
     /* vectorised tile loads: whole BK slices, chunk-aligned w rows, vec4-aligned x rows */
     pc.fast = K % t.bk == 0 && t.bk % mm_wch(w->type) == 0 && mm_vec_fast(w->type, pc.ow, pc.ws1, K) && pc.xs1 % 4 == 0 &&
               pc.ox % 4 == 0;
+    if (mm_wtex(ctx, w, &pc.ow)) {
+        snprintf(name, sizeof name, "matmul_tex_%s", mm_wsuffix(w->type));
+        mm_wtex_bind(&d, 4);
+    }
     d.spec = spec;
     d.n_spec = 6;
     d.groups[0] = (N + t.bn - 1) / t.bn;

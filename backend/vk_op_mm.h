@@ -145,7 +145,7 @@ static inline mm_vec mm_pick_vec(const vk_ctx *ctx) {
 /* The per-lane-row mat-vec (shaders/matvec_lane.comp): on CPU devices
  * (style cpu) each invocation walks one whole weight row, the pattern
  * lavapipe reads 3-5x faster than lanes striding together (docs/PERFORMANCE.md).
- * It needs the chunked loop's alignment (fast) and, for Q8_0's uvec4 loads,
+ * It needs the chunked loop's alignment (fast) and, for the uvec4 loads of Q8_0, Q4_K and Q6_K,
  * rows and bindings at 16-byte boundaries (units of 4 bytes: multiples of 4).
  * MOEVK_MM_STYLE=gpu forces the GPU kernel on lavapipe, =cpu this one on a GPU;
  * MOEVK_MM_LANE=0 keeps the CPU style's subgroup kernel (for A/B timing). */
@@ -153,8 +153,50 @@ static inline int mm_vec_lane(const vk_ctx *ctx, mvk_type t, int fast, uint32_t 
     if (mm_style(vk_ctx_info(ctx)) != 1 || !fast) return 0;
     const char *e = getenv("MOEVK_MM_LANE"); /* 0: the subgroup CPU kernel instead (A/B measurements) */
     if (e && !strcmp(e, "0")) return 0;
-    if (t == MVK_TYPE_Q8_0) return ow % 4 == 0 && ws1 % 4 == 0 && ws2 % 4 == 0;
+    if (t == MVK_TYPE_Q8_0 || t == MVK_TYPE_Q4_K || t == MVK_TYPE_Q6_K) return ow % 4 == 0 && ws1 % 4 == 0 && ws2 % 4 == 0;
     return 1;
+}
+
+/* The texel variants of the weight kernels (WTEX: matvec_lane.comp and
+ * matmul.comp "tex_" shaders): the weights bound as two texel-buffer views
+ * (binding 1 R32G32B32A32_UINT, and R32_UINT at the kernel's extra binding),
+ * which lavapipe's texelFetch gathers for all lanes at once where a storage
+ * buffer read at a per-lane address is a loop over the lanes
+ * (docs/PERFORMANCE.md, "Texel buffers"). CPU style only (GPUs keep their
+ * kernels), where the device has both formats as uniform texel buffers, the
+ * views fit maxTexelBufferElements and the view's element offset keeps the
+ * kernels' 16-byte alignment; *ow gets that offset (units of the weight
+ * type, from the view's start). MOEVK_WTEX=0 keeps the storage-buffer reads
+ * (A/B timing, tests). */
+static inline int mm_wtex(const vk_ctx *ctx, const mvk_tensor *w, uint32_t *ow) {
+    const vk_device_info *in = vk_ctx_info(ctx);
+    const char *e = getenv("MOEVK_WTEX");
+    if ((e && !strcmp(e, "0")) || mm_style(in) != 1) return 0;
+    if (!(in->texel_support[VK_TEXEL_U32 - 1] & VK_TEXEL_UNIFORM) || !(in->texel_support[VK_TEXEL_U32X4 - 1] & VK_TEXEL_UNIFORM))
+        return 0;
+    if ((vk_bind_texel_span(ctx, w) + 3) / 4 > in->max_texel_buffer_elements) return 0;
+    uint32_t unit = mm_wunit(w->type), o = vk_bind_texel_offset(ctx, w, unit);
+    if (o % (16u / unit)) return 0; /* uvec4 reads: the view's first row on a 16-byte boundary */
+    *ow = o;
+    return 1;
+}
+
+/* The lane mat-vec's texel variant also reads x through a view (binding 5,
+ * R32G32B32A32_UINT): where it fits and its vec4 reads stay aligned; *ox
+ * gets x's offset in floats from the view's start. */
+static inline int mm_xtex(const vk_ctx *ctx, const mvk_tensor *x, uint32_t *ox) {
+    if ((vk_bind_texel_span(ctx, x) + 15) / 16 > vk_ctx_info(ctx)->max_texel_buffer_elements) return 0;
+    uint32_t o = vk_bind_texel_offset(ctx, x, 4);
+    if (o % 4) return 0;
+    *ox = o;
+    return 1;
+}
+
+/* Makes d's binding 1 and binding `second` the two views of mm_wtex. */
+static inline void mm_wtex_bind(vk_dispatch_desc *d, uint32_t second) {
+    d->texel[1] = VK_TEXEL_U32X4;
+    d->texel[second] = VK_TEXEL_U32;
+    d->n_binds = second + 1;
 }
 
 /* Invocations (rows) per workgroup of the lane mat-vec: 32 rows, fewer for

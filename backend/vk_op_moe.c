@@ -67,13 +67,23 @@ static moevk_status mmid_decode(vk_stream *s, const mvk_tensor *y, const mvk_ten
             pc.fast = mm_vec_fast(w->type, pc.ow, pc.ws1, a->K) &&
                       pc.ws2 % mm_wal(w->type) == 0 && pc.ox % 4 == 0 &&
                       a->xs_slot % 4 == 0 && a->xs_tok % 4 == 0;
-            vk_bind b[4] = {{x, 0}, {&wv, 0}, {&yv, 1}, {ids, 0}};
+            /* 4, 5: the texel variant's second view of w, and x (vk_op_mm.h mm_wtex) */
+            vk_bind b[6] = {{x, 0}, {&wv, 0}, {&yv, 1}, {ids, 0}, {&wv, 0}, {x, 0}};
             vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 4, .binds = b, .n_binds = 4, .push = &pc, .push_size = sizeof pc};
             uint32_t lspec[5] = {mm_lane_wg(ctx, nn), v.nr, v.one_sg, 1, 0};
             lspec[4] = mm_lane_xsg(ctx, lspec[0]);
             char lname[32];
             if (mm_vec_lane(ctx, w->type, (int)pc.fast, pc.ow, pc.ws1, pc.ws2)) {
                 snprintf(lname, sizeof lname, "matvec_lane_id_%s", mm_wsuffix(w->type));
+                uint32_t ow_t, ox_t;
+                if (mm_wtex(ctx, &wv, &ow_t) && mm_xtex(ctx, x, &ox_t)) {
+                    snprintf(lname, sizeof lname, "matvec_lane_id_tex_%s", mm_wsuffix(w->type));
+                    pc.ow = ow_t;
+                    pc.ox = ox_t;
+                    mm_wtex_bind(&d, 4);
+                    d.texel[5] = VK_TEXEL_U32X4;
+                    d.n_binds = 6;
+                }
                 d.shader = lname;
                 d.spec = lspec;
                 d.n_spec = 5;
@@ -132,8 +142,14 @@ static moevk_status mmid_prefill(vk_stream *s, const mvk_tensor *y, const mvk_te
             pc.fast = a->K % t.bk == 0 && t.bk % mm_wch(w->type) == 0 && mm_vec_fast(w->type, pc.ow, pc.ws1, a->K) &&
                       pc.ws2 % mm_wal(w->type) == 0 && pc.ox % 4 == 0 &&
                       a->xs_slot % 4 == 0 && a->xs_tok % 4 == 0;
-            vk_bind b[5] = {{x, 0}, {&wv, 0}, {&yv, 1}, {&meta, 0}, {&list, 0}};
+            vk_bind b[6] = {{x, 0}, {&wv, 0}, {&yv, 1}, {&meta, 0}, {&list, 0}, {&wv, 0}}; /* 5: the texel variant's second view */
             vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 6, .binds = b, .n_binds = 5, .push = &pc, .push_size = sizeof pc};
+            char tname[32];
+            if (mm_wtex(ctx, &wv, &pc.ow)) {
+                snprintf(tname, sizeof tname, "matmul_id_tex_%s", mm_wsuffix(w->type));
+                d.shader = tname;
+                mm_wtex_bind(&d, 5);
+            }
             d.groups[0] = (nn + t.bn - 1) / t.bn;
             d.groups[1] = (n_entries + t.bm - 1) / t.bm + (e1 - e0);
             d.groups[2] = 1;

@@ -1,6 +1,7 @@
 /* vk_op_probe.c — device probes for the roofline (shaders/probe.comp):
  * read bandwidth with each invocation on its own contiguous run (read_lane)
- * or all invocations striding together (read_coal), and the FMA peak. Used by
+ * or all invocations striding together (read_coal), read_lane through a
+ * texel-buffer view (read_tex*, read_img*), and the FMA peak. Used by
  * `moevk bench probe`; the caller checks the words the probe writes. */
 #include "vk_op_check.h"
 
@@ -16,6 +17,31 @@ moevk_status vk_op_probe(vk_stream *s, vk_probe_kind kind, const mvk_tensor *y, 
     pc_probe pc = {.ninv = ninv, .a = a, .b = b};
     const char *shader = "probe_fma";
     const mvk_tensor *in = y; /* fma reads nothing: binding 0 is y again, never read */
+    /* texel variants of read_lane: shader and view format */
+    static const struct { vk_probe_kind kind; const char *shader; uint8_t fmt, image; } texel[] = {
+        {VK_PROBE_READ_TEX4, "probe_read_tex4", VK_TEXEL_U32X4, 0}, {VK_PROBE_READ_TEX1, "probe_read_tex1", VK_TEXEL_U32, 0},
+        {VK_PROBE_READ_IMG4, "probe_read_img4", VK_TEXEL_U32X4, 1}, {VK_PROBE_READ_IMG1, "probe_read_img1", VK_TEXEL_U32, 1},
+    };
+    int ti = -1;
+    for (int i = 0; i < (int)(sizeof texel / sizeof texel[0]); i++)
+        if (texel[i].kind == kind) ti = i;
+    if (ti >= 0) {
+        if (!src || !mvk_tensor_is_contiguous(src)) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: src must be contiguous", op);
+        uint64_t bytes = mvk_tensor_extent(src), n4 = bytes / 16;
+        if (bytes % 16 || n4 % ((uint64_t)ninv * 4u) || vk_bind_texel_offset(ctx, src, 1) != 0)
+            return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: src must be whole uvec4s at an aligned offset, a multiple of %u of them", op, ninv * 4u);
+        uint32_t tb = vk_texel_bytes(texel[ti].fmt);
+        if (bytes / tb > vk_ctx_info(ctx)->max_texel_buffer_elements || bytes / tb > INT32_MAX)
+            return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: src has more texels than the device's maxTexelBufferElements", op);
+        pc.n4 = (uint32_t)n4;
+        pc.per = (uint32_t)(n4 / ninv);
+        uint32_t wg = vkc_wg(ctx, 64);
+        vk_bind binds[2] = {{src, 0}, {y, 1}};
+        vk_dispatch_desc d = {.shader = texel[ti].shader, .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 2,
+                              .texel = {texel[ti].fmt}, .image = {texel[ti].image}, .push = &pc, .push_size = sizeof pc};
+        vk_split_groups(ctx, (ninv + wg - 1) / wg, d.groups);
+        return vk_dispatch(s, &d);
+    }
     if (kind == VK_PROBE_READ_LANE || kind == VK_PROBE_READ_COAL) {
         if (!src || !mvk_tensor_is_contiguous(src)) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: src must be contiguous", op);
         uint64_t bytes = mvk_tensor_extent(src);

@@ -1,7 +1,8 @@
 /* vk_pipeline.c — compute pipelines as lazily created, cached records:
  * {module, set layout, layout, pipeline} keyed by shader name, specialization
- * constants, binding count and push-constant size. Every binding is a storage
- * buffer bound with push descriptors (VK_KHR_push_descriptor), so recording a
+ * constants, binding types and push-constant size. Every binding is a storage
+ * buffer or a texel buffer (vk_dispatch_desc.texel) bound with push descriptors
+ * (VK_KHR_push_descriptor), so recording a
  * dispatch needs no descriptor pools. Pipelines are compiled through the
  * context's VkPipelineCache, which vk_pipeline_cache.c keeps on disk. */
 #include <stdio.h>
@@ -18,8 +19,12 @@ static const vk_shader_blob *find_blob(const char *name) {
 }
 
 static int same_key(const vk_pipeline *p, const vk_dispatch_desc *d) {
-    return !strcmp(p->name, d->shader) && p->n_spec == d->n_spec && p->n_bindings == d->n_binds &&
-           p->push_size == d->push_size && (d->n_spec == 0 || !memcmp(p->spec, d->spec, d->n_spec * sizeof(uint32_t)));
+    if (strcmp(p->name, d->shader) || p->n_spec != d->n_spec || p->n_bindings != d->n_binds || p->push_size != d->push_size ||
+        (d->n_spec && memcmp(p->spec, d->spec, d->n_spec * sizeof(uint32_t))))
+        return 0;
+    for (uint32_t i = 0; i < d->n_binds; i++)
+        if (p->dtype[i] != vk_bind_type(d, i)) return 0;
+    return 1;
 }
 
 static void pipeline_free(vk_ctx *ctx, vk_pipeline *p) {
@@ -50,6 +55,7 @@ static moevk_status pipeline_create(vk_ctx *ctx, const vk_dispatch_desc *d, vk_p
     p->n_spec = d->n_spec;
     if (d->n_spec) memcpy(p->spec, d->spec, d->n_spec * sizeof(uint32_t));
     p->n_bindings = d->n_binds;
+    for (uint32_t i = 0; i < d->n_binds; i++) p->dtype[i] = vk_bind_type(d, i);
     p->push_size = d->push_size;
 
     moevk_status s = MOEVK_OK;
@@ -60,7 +66,7 @@ static moevk_status pipeline_create(vk_ctx *ctx, const vk_dispatch_desc *d, vk_p
 
     VkDescriptorSetLayoutBinding lb[VK_MAX_BINDINGS];
     for (uint32_t i = 0; i < d->n_binds; i++)
-        lb[i] = (VkDescriptorSetLayoutBinding){.binding = i, .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+        lb[i] = (VkDescriptorSetLayoutBinding){.binding = i, .descriptorType = p->dtype[i],
                                                .descriptorCount = 1, .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
     VkDescriptorSetLayoutCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
                                            .flags = VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR,

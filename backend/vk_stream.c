@@ -345,6 +345,49 @@ uint64_t vk_bind_span(const vk_ctx *ctx, const mvk_tensor *t) {
     return t->off - t->off / a * a + mvk_tensor_extent(t);
 }
 
+static uint64_t texel_align(const vk_ctx *ctx) {
+    return ctx->info.min_texel_buffer_offset_alignment ? ctx->info.min_texel_buffer_offset_alignment : 1;
+}
+
+uint32_t vk_bind_texel_offset(const vk_ctx *ctx, const mvk_tensor *t, uint32_t unit_bytes) {
+    uint64_t a = texel_align(ctx);
+    return (uint32_t)((t->off - t->off / a * a) / unit_bytes);
+}
+
+uint64_t vk_bind_texel_span(const vk_ctx *ctx, const mvk_tensor *t) {
+    uint64_t a = texel_align(ctx);
+    return t->off - t->off / a * a + mvk_tensor_extent(t);
+}
+
+/* The view texel binding i of dispatch d binds: from the tensor offset
+ * rounded down to minTexelBufferOffsetAlignment, over whole texels (cut to
+ * the whole texels the buffer holds), within maxTexelBufferElements. *base
+ * and *range get the bytes it covers. */
+static moevk_status texel_bind(vk_ctx *ctx, const vk_dispatch_desc *d, uint32_t i, VkBufferView *view, uint64_t *base,
+                               uint64_t *range) {
+    const mvk_tensor *t = d->binds[i].t;
+    const char *shader = d->shader;
+    const int fmt = d->texel[i], image = d->image[i];
+    uint32_t tb = vk_texel_bytes(fmt);
+    if (!tb) return mvk_fail(MOEVK_ERR_INTERNAL, "%s: binding %u has texel format %d", shader, i, fmt);
+    if (!(ctx->info.texel_support[fmt - 1] & (image ? VK_TEXEL_STORAGE : VK_TEXEL_UNIFORM)))
+        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: binding %u: the device has no %s texel buffers of %u-byte texels", shader, i,
+                        image ? "storage" : "uniform", tb);
+    uint64_t a = texel_align(ctx);
+    *base = t->off / a * a;
+    if (*base >= t->buf->size)
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: binding %u starts at %llu beyond its buffer (%llu bytes)", shader, i,
+                        (unsigned long long)*base, (unsigned long long)t->buf->size);
+    uint64_t span = (vk_bind_texel_span(ctx, t) + tb - 1) / tb * tb;
+    if (*base + span > t->buf->size) span = (t->buf->size - *base) / tb * tb;
+    if (span == 0) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: binding %u holds no whole %u-byte texel", shader, i, tb);
+    if (span / tb > ctx->info.max_texel_buffer_elements)
+        return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: binding %u spans %llu texels, over the device's maxTexelBufferElements (%llu)", shader,
+                        i, (unsigned long long)(span / tb), (unsigned long long)ctx->info.max_texel_buffer_elements);
+    *range = span;
+    return vk_buffer_view(t->buf, fmt, *base, span, view);
+}
+
 void vk_split_groups(const vk_ctx *ctx, uint32_t n, uint32_t out[3]) {
     uint32_t maxx = ctx->info.max_workgroup_count[0] ? ctx->info.max_workgroup_count[0] : 65535;
     if (n <= maxx) {
@@ -366,6 +409,7 @@ moevk_status vk_dispatch(vk_stream *s, const vk_dispatch_desc *d) {
             return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %u workgroups in dimension %d (device allows 1..%u)", d->shader,
                             d->groups[i], i, ctx->info.max_workgroup_count[i]);
     VkDescriptorBufferInfo bi[VK_MAX_BINDINGS];
+    VkBufferView views[VK_MAX_BINDINGS];
     VkWriteDescriptorSet w[VK_MAX_BINDINGS];
     if (d->n_binds > VK_MAX_BINDINGS) return mvk_fail(MOEVK_ERR_INTERNAL, "%s: too many bindings", d->shader);
     uint64_t a = ctx->info.min_storage_buffer_offset_alignment ? ctx->info.min_storage_buffer_offset_alignment : 1;
@@ -373,6 +417,15 @@ moevk_status vk_dispatch(vk_stream *s, const vk_dispatch_desc *d) {
     for (uint32_t i = 0; i < d->n_binds; i++) {
         const mvk_tensor *t = d->binds[i].t;
         if (!t || !t->buf) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: binding %u has no buffer", d->shader, i);
+        if (d->texel[i]) {
+            uint64_t tbase = 0, trange = 0;
+            MVK_TRY(texel_bind(ctx, d, i, &views[i], &tbase, &trange));
+            bi[i] = (VkDescriptorBufferInfo){.buffer = t->buf->buffer, .offset = tbase, .range = trange}; /* for tracking */
+            w[i] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET, .dstBinding = i, .descriptorCount = 1,
+                                          .descriptorType = vk_bind_type(d, i), .pTexelBufferView = &views[i]};
+            need_barrier |= hazard(s, t->buf->buffer, tbase, tbase + trange, d->binds[i].write);
+            continue;
+        }
         uint64_t base = t->off / a * a;
         uint64_t span = t->off - base + mvk_tensor_extent(t);
         span = (span + 3) / 4 * 4; /* storage ranges cover whole 4-byte words */

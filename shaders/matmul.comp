@@ -1,5 +1,5 @@
 #version 450
-// variants: {w} id_{w}:MUL_MAT_ID
+// variants: {w} id_{w}:MUL_MAT_ID tex_{w}:WTEX id_tex_{w}:MUL_MAT_ID,WTEX
 // matmul.comp — tiled GEMM y[N][M] = x[K][M] · w[K][N]ᵀ (+ bias), the
 // classic shared-memory blocking (Volkov & Demmel, "Benchmarking GPUs to tune
 // dense linear algebra", SC'08): a workgroup computes a BM x BN tile of y,
@@ -11,6 +11,11 @@
 // indices (slot j + k * token t) expert by expert, meta[] the per-expert row
 // offsets [E+1] and tile offsets [E+1]. Every workgroup tile belongs to one
 // expert; x rows are gathered and y rows scattered through the list.
+//
+// WTEX (tex_* / id_tex_*, CPU devices): the w tile loads read two
+// texel-buffer views of the weights (binding 1: R32G32B32A32_UINT, binding 4,
+// MUL_MAT_ID 5: R32_UINT) with texelFetch, which lavapipe gathers for all
+// lanes at once (matvec_lane.comp, docs/PERFORMANCE.md "Texel buffers").
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
@@ -22,8 +27,19 @@ layout(constant_id = 4) const uint TM = 4;
 layout(constant_id = 5) const uint TN = 4;
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
+#ifdef WTEX
+layout(binding = 1) uniform usamplerBuffer wt4;     // R32G32B32A32_UINT
+#ifdef MUL_MAT_ID
+layout(binding = 5) uniform usamplerBuffer wt1;     // R32_UINT
+#else
+layout(binding = 4) uniform usamplerBuffer wt1;     // R32_UINT
+#endif
+#define WRD(i) texelFetch(wt1, int(i)).x
+#define WRD4(i) texelFetch(wt4, int(i))
+#else
 layout(std430, binding = 1) readonly buffer W { uint w[]; };
 layout(std430, binding = 1) readonly buffer W4 { uvec4 w4[]; };
+#endif
 layout(std430, binding = 0) readonly buffer X4 { vec4 x4[]; };
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 #ifdef MUL_MAT_ID

@@ -1,5 +1,5 @@
 #version 450
-// variants: {w} id_{w}:MUL_MAT_ID
+// variants: {w} id_{w}:MUL_MAT_ID tex_{w}:WTEX id_tex_{w}:MUL_MAT_ID,WTEX
 // matvec_lane.comp — the decode mat-vec y[N][M] = x[K][M] · w[K][N]ᵀ (M <= 8)
 // for CPU devices (lavapipe): each invocation owns one weight row and walks
 // it from start to end, so every lane reads its own contiguous run of memory
@@ -8,7 +8,8 @@
 // "What lavapipe makes fast"); the GPU pattern (lanes striding over K
 // together, shaders/matvec.comp) reads 3-5x slower there. No subgroup
 // operations, no shared memory, no barrier: correct for any subgroup size.
-// Needs the chunked loop's alignment (p.fast = 1; the host checks it).
+// Needs the chunked loop's alignment (p.fast = 1; the host checks it), and
+// Q8_0 / Q4_K / Q6_K rows at 16-byte boundaries (their uvec4 reads).
 //
 // Q8_0, Q4_K and Q6_K take the block scale out of the inner sum (one multiply per
 // block / sub-block instead of per weight); the other types dequantise a chunk
@@ -24,6 +25,12 @@
 // lane l reads vec4 l of the 8, and subgroupBroadcast (one extract and splat
 // in gallivm) hands every lane all 8. That needs every lane of the subgroup
 // active in the K loop: rows past N compute a clamped row and skip the store.
+//
+// WTEX (tex_* / id_tex_*): the weights are read through texel-buffer views of
+// the same bytes (binding 1: R32G32B32A32_UINT, binding 4: R32_UINT), and x
+// through one more (binding 5, R32G32B32A32_UINT), with texelFetch, which
+// gallivm gathers for all lanes at once instead of looping over the lanes
+// (docs/PERFORMANCE.md, "Texel buffers"). Same arithmetic.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_ballot : require
 #include "common.glsl"
@@ -33,9 +40,23 @@ layout(constant_id = 3) const uint NM = 8;          // columns of x (M) this pip
 layout(constant_id = 4) const uint XSG = 0;         // subgroup size for the shared x reads; 0: each lane reads all of x
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
+#ifdef WTEX
+// the weights through two texel-buffer views of the same bytes (WTEX, see the top)
+layout(binding = 1) uniform usamplerBuffer wt4;     // R32G32B32A32_UINT
+layout(binding = 4) uniform usamplerBuffer wt1;     // R32_UINT
+#define WRD(i) texelFetch(wt1, int(i)).x
+#define WRD4(i) texelFetch(wt4, int(i))
+#else
 layout(std430, binding = 1) readonly buffer W { uint w[]; };
 layout(std430, binding = 1) readonly buffer W4 { uvec4 w4[]; };
+#endif
 layout(std430, binding = 0) readonly buffer X4 { vec4 x4[]; };
+#ifdef WTEX
+layout(binding = 5) uniform usamplerBuffer xt4;     // x as R32G32B32A32_UINT
+#define XRD4(i) uintBitsToFloat(texelFetch(xt4, int(i)))
+#else
+#define XRD4(i) x4[i]
+#endif
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 #ifdef MUL_MAT_ID
 #define MAXM 1
@@ -67,7 +88,7 @@ layout(push_constant) uniform P {
 #include "wchunk.glsl"
 
 // x as vec4 from float index f (x rows are vec4-aligned when p.fast is set)
-vec4 xld(uint f) { return x4[f >> 2]; }
+vec4 xld(uint f) { return XRD4(f >> 2); }
 
 // the 4 signed bytes of u as floats
 vec4 i8x4(uint u) { return vec4((ivec4(u) << ivec4(24, 16, 8, 0)) >> 24); }
@@ -77,19 +98,19 @@ vec4 i8x4(uint u) { return vec4((ivec4(u) << ivec4(24, 16, 8, 0)) >> 24); }
 void x32(uint xb, out vec4 xv[8]) {
     const uint l = gl_SubgroupInvocationID;
     if (XSG >= 8u) {
-        const vec4 a = x4[xb + (l & 7u)];
+        const vec4 a = XRD4(xb + (l & 7u));
         xv[0] = subgroupBroadcast(a, 0u); xv[1] = subgroupBroadcast(a, 1u);
         xv[2] = subgroupBroadcast(a, 2u); xv[3] = subgroupBroadcast(a, 3u);
         xv[4] = subgroupBroadcast(a, 4u); xv[5] = subgroupBroadcast(a, 5u);
         xv[6] = subgroupBroadcast(a, 6u); xv[7] = subgroupBroadcast(a, 7u);
     } else if (XSG == 4u) {
-        const vec4 a = x4[xb + (l & 3u)], c = x4[xb + 4u + (l & 3u)];
+        const vec4 a = XRD4(xb + (l & 3u)), c = XRD4(xb + 4u + (l & 3u));
         xv[0] = subgroupBroadcast(a, 0u); xv[1] = subgroupBroadcast(a, 1u);
         xv[2] = subgroupBroadcast(a, 2u); xv[3] = subgroupBroadcast(a, 3u);
         xv[4] = subgroupBroadcast(c, 0u); xv[5] = subgroupBroadcast(c, 1u);
         xv[6] = subgroupBroadcast(c, 2u); xv[7] = subgroupBroadcast(c, 3u);
     } else {
-        for (uint i = 0; i < 8u; i++) xv[i] = x4[xb + i];
+        for (uint i = 0; i < 8u; i++) xv[i] = XRD4(xb + i);
     }
 }
 
@@ -124,10 +145,13 @@ void main() {
 #if defined(W_Q8_0)
     // row: nb blocks of 32 int8 (two uvec4 each, 16-byte aligned), then nb f16 scales
     const uint nb = p.K >> 5;
-    const uint q4 = rb >> 2, sw = rb + nb * 8u;
+    // (the scale part starts 16-byte aligned: its uvec4 s holds the scales of blocks 8s..8s+7)
+    const uint q4 = rb >> 2, s4 = q4 + nb * 2u;
+    uvec4 sc = uvec4(0u);
     for (uint b = 0; b < nb; b++) {
-        const uvec4 u0 = w4[q4 + 2u * b], u1 = w4[q4 + 2u * b + 1u];
-        const float d = unpackHalf2x16(w[sw + (b >> 1)] >> ((b & 1u) * 16u)).x;
+        if ((b & 7u) == 0u) sc = WRD4(s4 + (b >> 3));
+        const uvec4 u0 = WRD4(q4 + 2u * b), u1 = WRD4(q4 + 2u * b + 1u);
+        const float d = unpackHalf2x16(sc[(b >> 1) & 3u] >> ((b & 1u) * 16u)).x;
         const vec4 q0 = i8x4(u0.x), q1 = i8x4(u0.y), q2 = i8x4(u0.z), q3 = i8x4(u0.w);
         const vec4 q5 = i8x4(u1.x), q6 = i8x4(u1.y), q7 = i8x4(u1.z), q8 = i8x4(u1.w);
         for (uint m = 0; m < MAXM; m++) {
@@ -142,13 +166,15 @@ void main() {
         }
     }
 #elif defined(W_Q4_K)
-    // super-block of 256: quant part scales[12], qs[128] (140 bytes), scale part d, dmin
+    // super-block of 256: quant part qs[128] (8 uvec4s), scale part d, dmin, scales[12] (one
+    // uvec4; docs/QUANT_LAYOUTS.md), both 16-byte aligned
     const uint nb = p.K >> 8;
-    const uint sw = rb + nb * 35u;
+    const uint s4 = (rb >> 2) + nb * 8u;
     for (uint b = 0; b < nb; b++) {
-        const uint qb = rb + b * 35u;                 // word index of scales[0]
-        const uint s0 = w[qb], s1 = w[qb + 1u], s2 = w[qb + 2u];
-        const vec2 dm = unpackHalf2x16(w[sw + b]);
+        const uint q4 = (rb >> 2) + b * 8u;           // uvec4 index of qs[0]
+        const uvec4 sv = WRD4(s4 + b);
+        const uint s0 = sv.y, s1 = sv.z, s2 = sv.w;   // scales[0..3], [4..7], [8..11]
+        const vec2 dm = unpackHalf2x16(sv.x);
         for (uint c2 = 0; c2 < 4u; c2++) {            // 64 elements: chunk 2*c2 (low nibbles), 2*c2+1 (high)
             uint sc0, mn0, sc1, mn1;
             // ggml's get_scale_min_k4 for sub-blocks c = 2*c2 and 2*c2 + 1
@@ -168,10 +194,11 @@ void main() {
             }
             const float d0 = dm.x * float(sc0), m0 = dm.y * float(mn0);
             const float d1 = dm.x * float(sc1), m1 = dm.y * float(mn1);
-            const uint qw = qb + 3u + 8u * c2;
+            const uvec4 qa = WRD4(q4 + 2u * c2), qc = WRD4(q4 + 2u * c2 + 1u);
+            const uint qwd[8] = uint[8](qa.x, qa.y, qa.z, qa.w, qc.x, qc.y, qc.z, qc.w);
             vec4 lo[8], hv[8];
             for (uint i = 0; i < 8u; i++) {
-                const uint u = w[qw + i];
+                const uint u = qwd[i];
                 lo[i] = vec4((uvec4(u) >> uvec4(0u, 8u, 16u, 24u)) & 15u);
                 hv[i] = vec4((uvec4(u) >> uvec4(4u, 12u, 20u, 28u)) & 15u);
             }
@@ -204,15 +231,17 @@ void main() {
     const uint sw = rb + nb * 52u;
     for (uint b = 0; b < nb; b++) {
         const uint qb = rb + b * 52u;
-        const float d = unpackHalf2x16(w[sw + (b >> 1)] >> ((b & 1u) * 16u)).x;
+        const float d = unpackHalf2x16(WRD(sw + (b >> 1)) >> ((b & 1u) * 16u)).x;
         for (uint n2 = 0; n2 < 2u; n2++) {
-            uint la[8], lb[8], hb[8];
-            for (uint i = 0; i < 8u; i++) {
-                la[i] = w[qb + 16u * n2 + i];
-                lb[i] = w[qb + 16u * n2 + 8u + i];
-                hb[i] = w[qb + 32u + 8u * n2 + i];
-            }
-            const uint scw0 = w[qb + 48u + 2u * n2], scw1 = w[qb + 49u + 2u * n2];
+            // uvec4 reads (the block is 13 uvec4s, 16-byte aligned: the host checks the row starts)
+            const uint q4 = (qb >> 2) + 4u * n2;
+            const uvec4 la0 = WRD4(q4), la1 = WRD4(q4 + 1u), lb0 = WRD4(q4 + 2u), lb1 = WRD4(q4 + 3u);
+            const uvec4 hb0 = WRD4((qb >> 2) + 8u + 2u * n2), hb1 = WRD4((qb >> 2) + 9u + 2u * n2);
+            const uvec4 scv = WRD4((qb >> 2) + 12u);
+            const uint la[8] = uint[8](la0.x, la0.y, la0.z, la0.w, la1.x, la1.y, la1.z, la1.w);
+            const uint lb[8] = uint[8](lb0.x, lb0.y, lb0.z, lb0.w, lb1.x, lb1.y, lb1.z, lb1.w);
+            const uint hb[8] = uint[8](hb0.x, hb0.y, hb0.z, hb0.w, hb1.x, hb1.y, hb1.z, hb1.w);
+            const uint scw0 = n2 == 0u ? scv.x : scv.z, scw1 = n2 == 0u ? scv.y : scv.w;
             for (uint r = 0; r < 4u; r++) {
                 const uint scw = (r < 2u ? scw0 : scw1) >> ((r & 1u) * 16u);
                 const float d0 = d * float(bitfieldExtract(int(scw), 0, 8)), d1 = d * float(bitfieldExtract(int(scw), 8, 8));

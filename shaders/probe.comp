@@ -1,5 +1,5 @@
 #version 450
-// variants: read_lane:PROBE_READ_LANE read_coal:PROBE_READ_COAL fma:PROBE_FMA
+// variants: read_lane:PROBE_READ_LANE read_coal:PROBE_READ_COAL fma:PROBE_FMA read_tex4:PROBE_READ_LANE,TEX4 read_tex1:PROBE_READ_LANE,TEX1 read_img4:PROBE_READ_LANE,IMG4 read_img1:PROBE_READ_LANE,IMG1
 // probe.comp — micro-kernels that measure what the device can do, for the
 // roofline of docs/PERFORMANCE.md (`moevk bench probe`):
 //   read_lane: invocation i reads its own contiguous run of uvec4s (per lane
@@ -7,6 +7,11 @@
 //              fast on lavapipe (docs/PERFORMANCE.md, "Probes");
 //   read_coal: invocation i reads uvec4 i, i + G, i + 2G, ... (G = all
 //              invocations): the coalesced pattern that is right for a GPU;
+//   read_tex4, read_tex1, read_img4, read_img1: read_lane through a texel-buffer
+//              view of the same buffer (binding 0): texelFetch of a uniform
+//              texel buffer (tex) or imageLoad of a storage texel buffer (img),
+//              of R32G32B32A32_UINT (4: one uvec4 a fetch) or R32_UINT texels
+//              (1: four fetches per uvec4);
 //   fma:       8 independent vec4 FMA chains per invocation, p.iters times:
 //              the arithmetic peak (2 FLOP per FMA lane).
 // Each invocation writes one word, so no loop can be dropped; the host checks
@@ -17,7 +22,27 @@
 
 layout(local_size_x_id = 0) in;
 
+#if defined(TEX4) || defined(TEX1)
+layout(binding = 0) uniform usamplerBuffer st;
+#elif defined(IMG4)
+layout(binding = 0, rgba32ui) uniform readonly uimageBuffer si;
+#elif defined(IMG1)
+layout(binding = 0, r32ui) uniform readonly uimageBuffer si;
+#else
 layout(std430, binding = 0) readonly buffer S { uvec4 s4[]; };
+#endif
+// uvec4 number q of the source
+#if defined(TEX4)
+#define SRC(q) texelFetch(st, int(q))
+#elif defined(TEX1)
+#define SRC(q) uvec4(texelFetch(st, int(4u * (q))).x, texelFetch(st, int(4u * (q) + 1u)).x, texelFetch(st, int(4u * (q) + 2u)).x, texelFetch(st, int(4u * (q) + 3u)).x)
+#elif defined(IMG4)
+#define SRC(q) imageLoad(si, int(q))
+#elif defined(IMG1)
+#define SRC(q) uvec4(imageLoad(si, int(4u * (q))).x, imageLoad(si, int(4u * (q) + 1u)).x, imageLoad(si, int(4u * (q) + 2u)).x, imageLoad(si, int(4u * (q) + 3u)).x)
+#else
+#define SRC(q) s4[q]
+#endif
 layout(std430, binding = 1) writeonly buffer Y { uint y[]; };
 
 layout(push_constant) uniform P {
@@ -34,10 +59,10 @@ void main() {
     uvec4 a0 = uvec4(0u), a1 = uvec4(0u), a2 = uvec4(0u), a3 = uvec4(0u);
     const uint b = i * p.per;
     for (uint k = 0; k < p.per; k += 4u) {
-        a0 += s4[b + k];
-        a1 += s4[b + k + 1u];
-        a2 += s4[b + k + 2u];
-        a3 += s4[b + k + 3u];
+        a0 += SRC(b + k);
+        a1 += SRC(b + k + 1u);
+        a2 += SRC(b + k + 2u);
+        a3 += SRC(b + k + 3u);
     }
     uvec4 t = a0 + a1 + a2 + a3;
     y[i] = t.x + t.y + t.z + t.w;
@@ -45,8 +70,8 @@ void main() {
     uvec4 a0 = uvec4(0u), a1 = uvec4(0u);
     const uint G = p.ninv;
     for (uint k = i; k < p.n4; k += 2u * G) {
-        a0 += s4[k];
-        a1 += s4[k + G];
+        a0 += SRC(k);
+        a1 += SRC(k + G);
     }
     uvec4 t = a0 + a1;
     y[i] = t.x + t.y + t.z + t.w;

@@ -8,13 +8,13 @@
 #define WCH 8u
 void wchunk(uint row_unit, uint c, out vec4 v[WCH / 4u]) {
     uint q = (row_unit >> 2) + c * 2u;
-    v[0] = uintBitsToFloat(w4[q]);
-    v[1] = uintBitsToFloat(w4[q + 1u]);
+    v[0] = uintBitsToFloat(WRD4(q));
+    v[1] = uintBitsToFloat(WRD4(q + 1u));
 }
 #elif defined(W_F16)
 #define WCH 8u
 void wchunk(uint row_unit, uint c, out vec4 v[WCH / 4u]) {
-    uvec4 q = w4[(row_unit >> 3) + c];
+    uvec4 q = WRD4((row_unit >> 3) + c);
     v[0] = vec4(unpackHalf2x16(q.x), unpackHalf2x16(q.y));
     v[1] = vec4(unpackHalf2x16(q.z), unpackHalf2x16(q.w));
 }
@@ -22,7 +22,7 @@ void wchunk(uint row_unit, uint c, out vec4 v[WCH / 4u]) {
 #define WCH 8u
 vec2 bf2(uint u) { return vec2(uintBitsToFloat(u << 16), uintBitsToFloat(u & 0xffff0000u)); }
 void wchunk(uint row_unit, uint c, out vec4 v[WCH / 4u]) {
-    uvec4 q = w4[(row_unit >> 3) + c];
+    uvec4 q = WRD4((row_unit >> 3) + c);
     v[0] = vec4(bf2(q.x), bf2(q.y));
     v[1] = vec4(bf2(q.z), bf2(q.w));
 }

@@ -16,7 +16,7 @@ const float K_FP4[16] = float[16](0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 0.0, 
 void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
     float d = wf16(s);
     for (uint i = 0u; i < 4u; i++) {
-        uvec4 b = wbytes(w[(q >> 2) + i], 0u) & 0xffu;
+        uvec4 b = wbytes(WRD((q >> 2) + i), 0u) & 0xffu;
         precise vec4 lo = (vec4(b & 15u) - 8.0) * d, hi = (vec4(b >> 4u) - 8.0) * d;
         v[i] = lo;
         v[i + 4u] = hi;
@@ -25,9 +25,9 @@ void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
 #elif defined(W_Q4_1)
 // quant part: qs[16]; scale part: f16 d, m. v = q d + m
 void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
-    vec2 dm = unpackHalf2x16(w[s >> 2]);
+    vec2 dm = unpackHalf2x16(WRD(s >> 2));
     for (uint i = 0u; i < 4u; i++) {
-        uvec4 b = wbytes(w[(q >> 2) + i], 0u) & 0xffu;
+        uvec4 b = wbytes(WRD((q >> 2) + i), 0u) & 0xffu;
         precise vec4 lo = vec4(b & 15u) * dm.x + dm.y, hi = vec4(b >> 4u) * dm.x + dm.y;
         v[i] = lo;
         v[i + 4u] = hi;
@@ -40,11 +40,11 @@ void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
 #ifdef W_Q5_0
     float d = wf16(s);
 #else
-    vec2 dm = unpackHalf2x16(w[s >> 2]);
+    vec2 dm = unpackHalf2x16(WRD(s >> 2));
 #endif
-    uint qh = w[q >> 2];
+    uint qh = WRD(q >> 2);
     for (uint i = 0u; i < 4u; i++) {
-        uvec4 b = wbytes(w[(q >> 2) + 1u + i], 0u) & 0xffu;
+        uvec4 b = wbytes(WRD((q >> 2) + 1u + i), 0u) & 0xffu;
         uvec4 h0 = (uvec4(qh >> (4u * i)) >> uvec4(0u, 1u, 2u, 3u)) & 1u;
         uvec4 h1 = (uvec4(qh >> (16u + 4u * i)) >> uvec4(0u, 1u, 2u, 3u)) & 1u;
 #ifdef W_Q5_0
@@ -61,7 +61,7 @@ void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
 void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
     float d = wf16(s);
     for (uint i = 0u; i < 8u; i++) {
-        int u = int(w[(q >> 2) + i]);
+        int u = int(WRD((q >> 2) + i));
         precise vec4 r = vec4(bitfieldExtract(u, 0, 8), bitfieldExtract(u, 8, 8), bitfieldExtract(u, 16, 8), bitfieldExtract(u, 24, 8)) * d;
         v[i] = r;
     }
@@ -71,7 +71,7 @@ void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
 void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
     float d = wf16(s);
     for (uint i = 0u; i < 4u; i++) {
-        uvec4 b = wbytes(w[(q >> 2) + i], 0u) & 0xffu;
+        uvec4 b = wbytes(WRD((q >> 2) + i), 0u) & 0xffu;
         uvec4 l = b & 15u, h = b >> 4u;
         precise vec4 lo = d * vec4(K_IQ4NL[l.x], K_IQ4NL[l.y], K_IQ4NL[l.z], K_IQ4NL[l.w]);
         precise vec4 hi = d * vec4(K_IQ4NL[h.x], K_IQ4NL[h.y], K_IQ4NL[h.z], K_IQ4NL[h.w]);
@@ -87,7 +87,7 @@ void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
     uint e = wbyte(s);
     float d = uintBitsToFloat(e < 2u ? (0x00200000u << e) : ((e - 1u) << 23));
     for (uint i = 0u; i < 4u; i++) {
-        uvec4 b = wbytes(w[(q >> 2) + i], 0u) & 0xffu;
+        uvec4 b = wbytes(WRD((q >> 2) + i), 0u) & 0xffu;
         uvec4 l = b & 15u, h = b >> 4u;
         precise vec4 lo = vec4(K_FP4[l.x], K_FP4[l.y], K_FP4[l.z], K_FP4[l.w]) * d;
         precise vec4 hi = vec4(K_FP4[h.x], K_FP4[h.y], K_FP4[h.z], K_FP4[h.w]) * d;
@@ -100,14 +100,14 @@ void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
 // chunk c = 4n + j holds groups 2c, 2c+1 of 16: q = qs[32n + 16h + l] >> 2j & 3,
 // v = (d sc) q - (dmin m)
 void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
-    vec2 dm = unpackHalf2x16(w[s >> 2]);
+    vec2 dm = unpackHalf2x16(WRD(s >> 2));
     uint n = c >> 2u, j = c & 3u;
-    uint scw = w[(q >> 2) + (c >> 1u)] >> ((c & 1u) * 16u);
+    uint scw = WRD((q >> 2) + (c >> 1u)) >> ((c & 1u) * 16u);
     for (uint h = 0u; h < 2u; h++) {
         uint sc = (scw >> (8u * h)) & 0xffu;
         float dl = dm.x * float(sc & 15u), ml = dm.y * float(sc >> 4u);
         for (uint i = 0u; i < 4u; i++) {
-            uvec4 b = wbytes(w[(q >> 2) + 4u + 8u * n + 4u * h + i], 2u * j) & 3u;
+            uvec4 b = wbytes(WRD((q >> 2) + 4u + 8u * n + 4u * h + i), 2u * j) & 3u;
             precise vec4 r = dl * vec4(b) - ml;
             v[4u * h + i] = r;
         }
@@ -126,39 +126,45 @@ void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
         uint hi = (wbyte(q + 104u + (g & 3u)) >> (2u * (g >> 2u))) & 3u;
         float dl = d * float(int(lo | (hi << 4u)) - 32);
         for (uint i = 0u; i < 4u; i++) {
-            uvec4 b = wbytes(w[(q >> 2) + 8u + 8u * n + 4u * h + i], 2u * j) & 3u;
-            uvec4 m = wbytes(w[(q >> 2) + 4u * h + i], c) & 1u;
+            uvec4 b = wbytes(WRD((q >> 2) + 8u + 8u * n + 4u * h + i), 2u * j) & 3u;
+            uvec4 m = wbytes(WRD((q >> 2) + 4u * h + i), c) & 1u;
             precise vec4 r = dl * (vec4(b) - 4.0 + 4.0 * vec4(m));
             v[4u * h + i] = r;
         }
     }
 }
 #elif defined(W_Q4_K) || defined(W_Q5_K)
-// quant part: scales[12] (6-bit scales and mins, ggml's get_scale_min_k4),
-// Q5_K: qh[32], then qs[128]; scale part: f16 d, dmin. Chunk c uses the low
-// (c even) or high nibbles of qs[32 (c/2) + l] (Q5_K: 5th bit = qh[l] bit c);
+// Q4_K: quant part qs[128]; scale part f16 d, dmin, then scales[12] (6-bit
+// scales and mins, ggml's get_scale_min_k4). Q5_K: quant part scales[12],
+// qh[32], qs[128]; scale part d, dmin. Chunk c uses the low (c even) or high
+// nibbles of qs[32 (c/2) + l] (Q5_K: 5th bit = qh[l] bit c);
 // v = (d sc) q - (dmin m)
 void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
-    vec2 dm = unpackHalf2x16(w[s >> 2]);
+    vec2 dm = unpackHalf2x16(WRD(s >> 2));
+#ifdef W_Q4_K
+    const uint sp = s + 4u; // byte offset of scales[0]
+#else
+    const uint sp = q;
+#endif
     uint sc, mn;
     if (c < 4u) {
-        sc = wbyte(q + c) & 63u;
-        mn = wbyte(q + c + 4u) & 63u;
+        sc = wbyte(sp + c) & 63u;
+        mn = wbyte(sp + c + 4u) & 63u;
     } else {
-        uint b8 = wbyte(q + c + 4u);
-        sc = (b8 & 15u) | ((wbyte(q + c - 4u) >> 6u) << 4u);
-        mn = (b8 >> 4u) | ((wbyte(q + c) >> 6u) << 4u);
+        uint b8 = wbyte(sp + c + 4u);
+        sc = (b8 & 15u) | ((wbyte(sp + c - 4u) >> 6u) << 4u);
+        mn = (b8 >> 4u) | ((wbyte(sp + c) >> 6u) << 4u);
     }
     float d1 = dm.x * float(sc), m1 = dm.y * float(mn);
 #ifdef W_Q4_K
-    const uint qs = (q >> 2) + 3u;
+    const uint qs = q >> 2;
 #else
     const uint qs = (q >> 2) + 11u, qh = (q >> 2) + 3u;
 #endif
     for (uint i = 0u; i < 8u; i++) {
-        uvec4 b = wbytes(w[qs + 8u * (c >> 1u) + i], 4u * (c & 1u)) & 15u;
+        uvec4 b = wbytes(WRD(qs + 8u * (c >> 1u) + i), 4u * (c & 1u)) & 15u;
 #ifdef W_Q5_K
-        b += (wbytes(w[qh + i], c) & 1u) * 16u;
+        b += (wbytes(WRD(qh + i), c) & 1u) * 16u;
 #endif
         precise vec4 r = d1 * vec4(b) - m1;
         v[i] = r;
@@ -171,11 +177,11 @@ void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
 void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
     float d = wf16(s);
     uint n = c >> 2u, r = c & 3u;
-    uint scw = w[(q >> 2) + 48u + 2u * n + (r >> 1u)] >> ((r & 1u) * 16u);
+    uint scw = WRD((q >> 2) + 48u + 2u * n + (r >> 1u)) >> ((r & 1u) * 16u);
     float d0 = d * float(bitfieldExtract(int(scw), 0, 8)), d1 = d * float(bitfieldExtract(int(scw), 8, 8));
     for (uint i = 0u; i < 8u; i++) {
-        uvec4 lq = wbytes(w[(q >> 2) + 16u * n + 8u * (r & 1u) + i], 4u * (r >> 1u)) & 15u;
-        uvec4 hq = wbytes(w[(q >> 2) + 32u + 8u * n + i], 2u * r) & 3u;
+        uvec4 lq = wbytes(WRD((q >> 2) + 16u * n + 8u * (r & 1u) + i), 4u * (r >> 1u)) & 15u;
+        uvec4 hq = wbytes(WRD((q >> 2) + 32u + 8u * n + i), 2u * r) & 3u;
         precise vec4 t = (i < 4u ? d0 : d1) * (vec4(lq | (hq << 4u)) - 32.0);
         v[i] = t;
     }
@@ -185,12 +191,12 @@ void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
 // ls = nibble c%2 of scales_l[c/2] | (scales_h >> 2c & 3) << 4;
 // v = (d (ls - 32)) kvalues[nibble of qs[16c + j]]
 void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
-    uint dw = w[s >> 2];
+    uint dw = WRD(s >> 2);
     float d = unpackHalf2x16(dw).x;
     uint ls = ((wbyte(q + (c >> 1u)) >> (4u * (c & 1u))) & 15u) | (((dw >> (16u + 2u * c)) & 3u) << 4u);
     float dl = d * float(int(ls) - 32);
     for (uint i = 0u; i < 4u; i++) {
-        uvec4 b = wbytes(w[(q >> 2) + 1u + 4u * c + i], 0u) & 0xffu;
+        uvec4 b = wbytes(WRD((q >> 2) + 1u + 4u * c + i), 0u) & 0xffu;
         uvec4 l = b & 15u, h = b >> 4u;
         precise vec4 lo = dl * vec4(K_IQ4NL[l.x], K_IQ4NL[l.y], K_IQ4NL[l.z], K_IQ4NL[l.w]);
         precise vec4 hi = dl * vec4(K_IQ4NL[h.x], K_IQ4NL[h.y], K_IQ4NL[h.z], K_IQ4NL[h.w]);

@@ -18,25 +18,33 @@
 // gives the 32 values of chunk c of a block whose quant part starts at byte
 // q and scale part at byte s, computed as ggml does (bit-identical).
 
+// Every weight read goes through WRD(i) (word i) and WRD4(i) (uvec4 i); by
+// default the storage buffers w / w4. A shader that reads its weights through
+// texel-buffer views (matvec_lane.comp WTEX) defines both before including.
+#ifndef WRD
+#define WRD(i) w[i]
+#define WRD4(i) w4[i]
+#endif
+
 #if defined(W_F32)
 #define W_UNIT_BYTES 4
-float wload(uint row_unit, uint k) { return uintBitsToFloat(w[row_unit + k]); }
+float wload(uint row_unit, uint k) { return uintBitsToFloat(WRD(row_unit + k)); }
 #elif defined(W_F16)
 #define W_UNIT_BYTES 2
 float wload(uint row_unit, uint k) {
     uint i = row_unit + k;
-    return unpackHalf2x16(w[i >> 1] >> ((i & 1u) * 16u)).x;
+    return unpackHalf2x16(WRD(i >> 1) >> ((i & 1u) * 16u)).x;
 }
 #elif defined(W_BF16)
 #define W_UNIT_BYTES 2
 float wload(uint row_unit, uint k) {
     uint i = row_unit + k;
-    return uintBitsToFloat(((w[i >> 1] >> ((i & 1u) * 16u)) & 0xffffu) << 16);
+    return uintBitsToFloat(((WRD(i >> 1) >> ((i & 1u) * 16u)) & 0xffffu) << 16);
 }
 #elif defined(W_QUANT)
 #define W_UNIT_BYTES 4
-uint wbyte(uint b) { return (w[b >> 2] >> ((b & 3u) * 8u)) & 0xffu; }
-float wf16(uint b) { return unpackHalf2x16(w[b >> 2] >> ((b & 2u) * 8u)).x; } // b even
+uint wbyte(uint b) { return (WRD(b >> 2) >> ((b & 3u) * 8u)) & 0xffu; }
+float wf16(uint b) { return unpackHalf2x16(WRD(b >> 2) >> ((b & 2u) * 8u)).x; } // b even
 // the 4 bytes of word u, each shifted right by sh
 uvec4 wbytes(uint u, uint sh) { return (uvec4(u) >> (uvec4(0u, 8u, 16u, 24u) + sh)); }
 #include "wquant.glsl"

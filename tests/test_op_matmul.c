@@ -131,12 +131,15 @@ static void test_tiled(void **state) {
 
 /* The kernel configurations of other device kinds (vk_op_mm.h styles: 64x64
  * GPU tiles and 64-wide mat-vec with subgroup or shared-memory reduction),
- * run on this device through MOEVK_MM_STYLE. */
+ * run on this device through MOEVK_MM_STYLE; the last pass is the CPU style
+ * with the weight kernels' storage-buffer reads (MOEVK_WTEX=0) where the
+ * device would take the texel variants. */
 static void test_other_styles(void **state) {
     (void)state;
-    const char *styles[3] = {"gpu", "gpu-nosg", "cpu"};
-    for (int st = 0; st < 3; st++) {
+    const char *styles[4] = {"gpu", "gpu-nosg", "cpu", "cpu"};
+    for (int st = 0; st < 4; st++) {
         setenv("MOEVK_MM_STYLE", styles[st], 1);
+        if (st == 3) setenv("MOEVK_WTEX", "0", 1);
         for (int ti = 0; ti < 4; ti++) {
             mvk_type t = types[ti];
             int q = t == MVK_TYPE_Q8_0;
@@ -148,6 +151,7 @@ static void test_other_styles(void **state) {
         }
     }
     unsetenv("MOEVK_MM_STYLE");
+    unsetenv("MOEVK_WTEX");
 }
 
 static void test_bad_input(void **state) {

@@ -114,12 +114,15 @@ static void test_prefill(void **state) {
     run_case(MVK_TYPE_Q8_0, 64, 64, 4, 1, 257, 0, ROUTE_ONE_EXPERT);          /* several tiles of one expert */
 }
 
-/* Other devices' kernel configurations (MOEVK_MM_STYLE, see vk_op_mm.h). */
+/* Other devices' kernel configurations (MOEVK_MM_STYLE, see vk_op_mm.h);
+ * the last pass: the CPU style with the weight kernels' storage-buffer reads
+ * (MOEVK_WTEX=0) where the device would take the texel variants. */
 static void test_other_styles(void **state) {
     (void)state;
-    const char *styles[3] = {"gpu", "gpu-nosg", "cpu"};
-    for (int st = 0; st < 3; st++) {
+    const char *styles[4] = {"gpu", "gpu-nosg", "cpu", "cpu"};
+    for (int st = 0; st < 4; st++) {
         setenv("MOEVK_MM_STYLE", styles[st], 1);
+        if (st == 3) setenv("MOEVK_WTEX", "0", 1);
         for (int ti = 0; ti < 4; ti++) {
             int q = types[ti] == MVK_TYPE_Q8_0;
             run_case(types[ti], q ? 64 : 33, 7, 8, 2, 1, 1, ROUTE_INVALID);  /* decode, scalar loop */
@@ -129,6 +132,7 @@ static void test_other_styles(void **state) {
         }
     }
     unsetenv("MOEVK_MM_STYLE");
+    unsetenv("MOEVK_WTEX");
 }
 
 static void test_bad_input(void **state) {

@@ -192,15 +192,18 @@ static void test_mul_mat_id(void **state) {
 }
 
 /* the GPU kernel shapes (64x64 tiles, 64-wide mat-vec, subgroup or
- * shared-memory reduction) on this device. The kernels' loops and
+ * shared-memory reduction) on this device, and the CPU style with the weight
+ * kernels' storage-buffer reads (MOEVK_WTEX=0; by default lavapipe takes
+ * their texel-buffer variants). The kernels' loops and
  * reductions do not depend on the type (only wdeq32 does, covered above for
  * every type), so three types stand for all: lavapipe's shader compiles
  * are the cost. */
 static void test_other_styles(void **state) {
     (void)state;
-    const char *styles[2] = {"gpu", "gpu-nosg"};
-    for (int st = 0; st < 2; st++) {
+    const char *styles[3] = {"gpu", "gpu-nosg", "cpu"};
+    for (int st = 0; st < 3; st++) {
         setenv("MOEVK_MM_STYLE", styles[st], 1);
+        if (st == 2) setenv("MOEVK_WTEX", "0", 1); /* the weight kernels' storage-buffer reads */
         for (int i = 0; i < n_types; i++) {
             mvk_type t = types[i];
             if (n_types > 3 && t != MVK_TYPE_Q8_0 && t != MVK_TYPE_Q4_K && t != MVK_TYPE_Q6_K) continue;
@@ -212,6 +215,7 @@ static void test_other_styles(void **state) {
         }
     }
     unsetenv("MOEVK_MM_STYLE");
+    unsetenv("MOEVK_WTEX");
 }
 
 #endif

@@ -129,6 +129,33 @@ static void probe_read(vk_ctx *ctx, vk_stream *st, vk_buffer *const *src, uint64
     free(h);
 }
 
+/* read_lane through texel-buffer views of the same buffers, where the
+ * device has the format: uniform (texelFetch) and storage (imageLoad)
+ * texel buffers, 16-byte and 4-byte texels, long and 2 KiB runs. */
+static void probe_texel(vk_ctx *ctx, vk_stream *st, vk_buffer *const *src, uint64_t bytes, vk_buffer *yb, uint32_t ninv,
+                        uint32_t ninv_short, uint32_t want, int reps) {
+    const vk_device_info *in = vk_ctx_info(ctx);
+    printf("  texel buffers: maxTexelBufferElements %llu, minTexelBufferOffsetAlignment %u; uniform/storage R32 %s/%s, R32G32B32A32 %s/%s\n",
+           (unsigned long long)in->max_texel_buffer_elements, in->min_texel_buffer_offset_alignment,
+           in->texel_support[VK_TEXEL_U32 - 1] & VK_TEXEL_UNIFORM ? "yes" : "no", in->texel_support[VK_TEXEL_U32 - 1] & VK_TEXEL_STORAGE ? "yes" : "no",
+           in->texel_support[VK_TEXEL_U32X4 - 1] & VK_TEXEL_UNIFORM ? "yes" : "no",
+           in->texel_support[VK_TEXEL_U32X4 - 1] & VK_TEXEL_STORAGE ? "yes" : "no");
+    static const struct { vk_probe_kind kind; int fmt, bit; const char *name, *name_short; } t[] = {
+        {VK_PROBE_READ_TEX4, VK_TEXEL_U32X4, VK_TEXEL_UNIFORM, "read lane, texel rgba32", "texel rgba32, 2 KiB"},
+        {VK_PROBE_READ_TEX1, VK_TEXEL_U32, VK_TEXEL_UNIFORM, "read lane, texel r32", "texel r32, 2 KiB"},
+        {VK_PROBE_READ_IMG4, VK_TEXEL_U32X4, VK_TEXEL_STORAGE, "read lane, image rgba32", "image rgba32, 2 KiB"},
+        {VK_PROBE_READ_IMG1, VK_TEXEL_U32, VK_TEXEL_STORAGE, "read lane, image r32", "image r32, 2 KiB"},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        if (!(in->texel_support[t[i].fmt - 1] & t[i].bit) || bytes / vk_texel_bytes(t[i].fmt) > in->max_texel_buffer_elements) {
+            printf("  %-22s (not supported at this size)\n", t[i].name);
+            continue;
+        }
+        probe_read(ctx, st, src, bytes, yb, ninv, t[i].kind, t[i].name, want, reps);
+        probe_read(ctx, st, src, bytes, yb, ninv_short, t[i].kind, t[i].name_short, want, reps);
+    }
+}
+
 /* Closed form of the FMA probe's output: 4 lanes x sum over q of x_n from x_0 = q/8. */
 static double fma_expect(uint32_t iters, double a, double b) {
     double an = pow(a, iters), t = 0.0;
@@ -213,6 +240,7 @@ void bench_probes(vk_ctx *ctx, int reps) {
         probe_read(ctx, st, src, bytes, yb, ninv, VK_PROBE_READ_LANE, "read per lane (vk)", want, reps);
         probe_read(ctx, st, src, bytes, yb, ninv_short, VK_PROBE_READ_LANE, "read lane, 2 KiB (vk)", want, reps);
         probe_read(ctx, st, src, bytes, yb, ninv, VK_PROBE_READ_COAL, "read coalesced (vk)", want, reps);
+        probe_texel(ctx, st, src, bytes, yb, ninv, ninv_short, want, reps);
         probe_fma(ctx, st, yb, ninv, 4096, reps);
         probe_dispatch(st, yb, reps);
     }
