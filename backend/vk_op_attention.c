@@ -16,6 +16,10 @@
  *            On lavapipe: hd 72, 16 heads, 1024 patches 2607 -> 746 ms; hd 64,
  *            256 tokens 141 -> 80 ms; hd 16, 784 patches was slower (softmax
  *            and the K=16 GEMM dominate), hence the head-dim threshold.
+ *   hd > 256 (Gemma 4's global layers, 512): shaders/attn_wide.comp for
+ *            decode (split-K over chunks of ATTN_WIDE_CK keys, then
+ *            attn_combine.comp) and the prefills the fused kernel would take,
+ *            the output dims in blocks of ATTN_WIDE_DB per workgroup.
  * lavapipe ends any outermost shader loop after 65535 iterations (nested ones
  * included), so shaders keep their dynamic loops short; see the checks below. */
 #include <math.h>
@@ -23,8 +27,11 @@
 
 #include "vk_op_check.h"
 
-#define ATTN_MAX_HD 256 /* the fused kernels keep q and o [hd] per invocation, unrolled: hd 512 (Gemma 4's global
-                            layers) took lavapipe over 10 minutes to compile */
+#define ATTN_MAX_HD 512
+#define ATTN_FUSED_MAX_HD 256 /* the fused kernels keep q and o [hd] per invocation, unrolled: hd 512 (Gemma 4's global
+                                 layers) took lavapipe over 10 minutes to compile; above, attn_wide.comp */
+#define ATTN_WIDE_DB 64       /* output dims per attn_wide workgroup: o[64] in registers (hd 512 compiles in ~25 s cold on lavapipe) */
+#define ATTN_WIDE_CK 128      /* keys per split-K chunk of the wide decode */
 #define ATTN_GEMM_MIN_TQ 64
 #define ATTN_GEMM_MIN_HD 48 /* lavapipe: the fused kernel costs ~2 ns x hd per (query, key), the GEMM path ~40-75 ns */
 #define ATTN_GEMM_MAX_TK 8192 /* lavapipe gave wrong GEMM-path results from ~20000 keys (K = Tk); fused beyond */
@@ -76,6 +83,67 @@ static moevk_status attn_gemm(vk_stream *s, const mvk_tensor *out, const mvk_ten
     }
     vk_stream_scratch_reset(s, mark);
     return st;
+}
+
+/* Split-K merge (attn_combine.comp): part [hd+2][n_chunks][Hq] -> out [hd][Hq]. */
+static moevk_status attn_combine(vk_stream *s, const mvk_tensor *out, const mvk_tensor *part, int64_t hd, int64_t Hq, int64_t n_chunks) {
+    vk_ctx *ctx = vk_stream_ctx(s);
+    pc_attn_combine pc = {.HD = (uint32_t)hd, .n_chunks = (uint32_t)n_chunks, .so1 = vkc_u32(out->nb[1] / 4),
+                          .oo = vk_bind_elem_offset(ctx, out, 4)};
+    uint32_t wg = vkc_wg(ctx, hd <= 64 ? 64 : 128);
+    vk_bind b[2] = {{part, 0}, {out, 1}};
+    vk_dispatch_desc d = {.shader = "attn_combine", .spec = &wg, .n_spec = 1, .binds = b, .n_binds = 2, .push = &pc,
+                          .push_size = sizeof pc, .groups = {(uint32_t)Hq, 1, 1}};
+    if (Hq > vk_ctx_info(ctx)->max_workgroup_count[0]) return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "vk_op_attention: too many heads");
+    return vk_dispatch(s, &d);
+}
+
+/* Head dims above ATTN_FUSED_MAX_HD: attn_wide.comp, one dispatch over (row
+ * blocks, KV heads, dim blocks x chunks); Tq == 1 splits the keys into
+ * chunks of ATTN_WIDE_CK whose partials attn_combine.comp merges. */
+static moevk_status attn_wide(vk_stream *s, const mvk_tensor *out, const mvk_tensor *q, const mvk_tensor *k, const mvk_tensor *v,
+                              const mvk_tensor *n_kv, const vk_attn_params *p) {
+    const char *op = "vk_op_attention";
+    vk_ctx *ctx = vk_stream_ctx(s);
+    const vk_device_info *info = vk_ctx_info(ctx);
+    int64_t hd = q->ne[0], Hq = q->ne[1], Tq = q->ne[2], Hkv = k->ne[1], Tk = k->ne[2];
+    uint32_t G = (uint32_t)(Hq / Hkv), kvu = k->type == MVK_TYPE_F16 ? 2 : 4;
+    int split = Tq == 1, span = p->nc_hi > p->nc_lo;
+    int64_t nd = (hd + ATTN_WIDE_DB - 1) / ATTN_WIDE_DB, n_chunks = split ? (Tk + ATTN_WIDE_CK - 1) / ATTN_WIDE_CK : 1;
+    if (n_chunks < 1) n_chunks = 1;
+    int64_t nrows = (int64_t)G * Tq;
+    /* one workgroup size for every shape: each (hd, KV type, BR) is a pipeline costing 10-30 s to compile
+     * on lavapipe; rows past nrows skip the key loop, so a short decode wastes no work there */
+    uint32_t BR = vkc_wg(ctx, 64);
+    int64_t nblk = (nrows + BR - 1) / BR;
+    /* Mesa's lavapipe ends a shader loop after 65535 iterations (the key loop walks one key a turn) */
+    if (!split && info->kind == VK_KIND_CPU && Tk >= 65535)
+        return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld keys exceeds the CPU driver's loop limit for one prefill dispatch", op,
+                        (long long)Tk);
+    if (nblk > info->max_workgroup_count[0] || nrows > UINT32_MAX)
+        return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld query rows is too many for one dispatch", op, (long long)nrows);
+    if (nd * n_chunks > info->max_workgroup_count[2])
+        return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: head dim %lld over %lld keys needs %lld workgroups in z (max %u)", op,
+                        (long long)hd, (long long)Tk, (long long)(nd * n_chunks), info->max_workgroup_count[2]);
+    mvk_tensor part;
+    if (split) MVK_TRY(vk_stream_scratch(s, MVK_TYPE_F32, (hd + 2) * n_chunks * Hq, 1, 1, 1, &part));
+    const mvk_tensor *dst = split ? &part : out;
+    pc_attn_wide pc = {
+        .Tq = vkc_u32(Tq), .G = G, .Tk = vkc_u32(Tk), .nrows = vkc_u32(nrows),
+        .sq1 = vkc_u32(q->nb[1] / 4), .sq2 = vkc_u32(q->nb[2] / 4), .sk1 = vkc_u32(k->nb[1] / kvu), .sk2 = vkc_u32(k->nb[2] / kvu),
+        .sv1 = vkc_u32(v->nb[1] / kvu), .sv2 = vkc_u32(v->nb[2] / kvu), .so1 = vkc_u32(out->nb[1] / 4), .so2 = vkc_u32(out->nb[2] / 4),
+        .oq = vk_bind_elem_offset(ctx, q, 4), .ok = vk_bind_elem_offset(ctx, k, kvu), .ov = vk_bind_elem_offset(ctx, v, kvu),
+        .oo = vk_bind_elem_offset(ctx, dst, 4), .on = n_kv ? vk_bind_elem_offset(ctx, n_kv, 4) : 0,
+        .has_nkv = n_kv != NULL, .causal = p->causal != 0, .CK = split ? ATTN_WIDE_CK : 0, .nd = (uint32_t)nd, .scale = p->scale,
+        .window = (uint32_t)p->window, .nc_lo = span ? (uint32_t)p->nc_lo : 0, .nc_hi = span ? (uint32_t)p->nc_hi : 0};
+    uint32_t spec[3] = {BR, (uint32_t)hd, ATTN_WIDE_DB};
+    vk_bind binds[5] = {{q, 0}, {k, 0}, {v, 0}, {dst, 1}, {n_kv ? n_kv : q, 0}};
+    char name[32];
+    snprintf(name, sizeof name, "attn_wide_%s", k->type == MVK_TYPE_F16 ? "f16" : "f32");
+    vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 3, .binds = binds, .n_binds = 5, .push = &pc, .push_size = sizeof pc,
+                          .groups = {(uint32_t)nblk, (uint32_t)Hkv, (uint32_t)(nd * n_chunks)}};
+    MVK_TRY(vk_dispatch(s, &d));
+    return split ? attn_combine(s, out, &part, hd, Hq, n_chunks) : MOEVK_OK;
 }
 
 static moevk_status check_kv(const char *op, const char *what, const mvk_tensor *t) {
@@ -130,6 +198,11 @@ moevk_status vk_op_attention(vk_stream *s, const mvk_tensor *out, const mvk_tens
         return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld KV heads exceeds maxComputeWorkGroupCount[1]", op, (long long)Hkv);
     const char *f16 = k->type == MVK_TYPE_F16 ? "f16" : "f32";
 
+    /* the GEMM path needs Tq >= ATTN_GEMM_MIN_TQ: decode never takes it, so testing it first changes no path */
+    if (!p->causal && !p->window && !n_kv && Tq >= ATTN_GEMM_MIN_TQ && hd >= ATTN_GEMM_MIN_HD && Tk <= ATTN_GEMM_MAX_TK)
+        return attn_gemm(s, out, q, k, v, p);
+    if (hd > ATTN_FUSED_MAX_HD) return attn_wide(s, out, q, k, v, n_kv, p);
+
     if (Tq == 1) {
         /* ---- decode: split-K over chunks of C keys, GW heads per workgroup */
         uint32_t C = 128;
@@ -154,18 +227,8 @@ moevk_status vk_op_attention(vk_stream *s, const mvk_tensor *out, const mvk_tens
         vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 4, .binds = binds, .n_binds = 5, .push = &pc, .push_size = sizeof pc,
                               .groups = {(uint32_t)n_chunks, (uint32_t)Hkv, G / GW}};
         MVK_TRY(vk_dispatch(s, &d));
-        pc_attn_combine pc2 = {.HD = (uint32_t)hd, .n_chunks = (uint32_t)n_chunks, .so1 = vkc_u32(out->nb[1] / 4),
-                               .oo = vk_bind_elem_offset(ctx, out, 4)};
-        uint32_t wg2 = vkc_wg(ctx, hd <= 64 ? 64 : 128);
-        vk_bind b2[2] = {{&part, 0}, {out, 1}};
-        vk_dispatch_desc d2 = {.shader = "attn_combine", .spec = &wg2, .n_spec = 1, .binds = b2, .n_binds = 2, .push = &pc2,
-                               .push_size = sizeof pc2, .groups = {(uint32_t)Hq, 1, 1}};
-        if (Hq > info->max_workgroup_count[0]) return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: too many heads", op);
-        return vk_dispatch(s, &d2);
+        return attn_combine(s, out, &part, hd, Hq, n_chunks);
     }
-
-    if (!p->causal && !p->window && !n_kv && Tq >= ATTN_GEMM_MIN_TQ && hd >= ATTN_GEMM_MIN_HD &&
-        Tk <= ATTN_GEMM_MAX_TK) return attn_gemm(s, out, q, k, v, p);
 
     /* ---- prefill: BR rows (query, head-in-group) per workgroup, keys in unrolled blocks of BC */
     int64_t nrows = (int64_t)G * Tq;

@@ -135,6 +135,18 @@ typedef struct pc_attn_prefill {
 } pc_attn_prefill;
 VK_PUSH_WORDS(pc_attn_prefill, 23);
 
+/* shaders/attn_wide.comp (head dims above 256) */
+typedef struct pc_attn_wide {
+    uint32_t Tq, G, Tk, nrows;       /* nrows = G·Tq rows per KV head */
+    uint32_t sq1, sq2, sk1, sk2, sv1, sv2, so1, so2;
+    uint32_t oq, ok, ov, oo, on;
+    uint32_t has_nkv, causal;
+    uint32_t CK, nd;                 /* keys per split-K chunk (0: no split), blocks of output dims */
+    float scale;
+    uint32_t window, nc_lo, nc_hi;   /* vk_attn_params */
+} pc_attn_wide;
+VK_PUSH_WORDS(pc_attn_wide, 25);
+
 /* shaders/matmul.comp and shaders/matvec.comp without MUL_MAT_ID */
 typedef struct pc_matmul {
     uint32_t M, N, K;

@@ -8,6 +8,9 @@
  * dispatch count): Tq = Tk 64/127/257, Tq != Tk, hd 48/72, GQA 1/2, F16/F32.
  * Sliding window (prefill and decode, with n_kv from a buffer), the both-ways span inside a
  * causal mask (an image's rows on Gemma 4's sliding layers).
+ * Head dims above 256 (attn_wide.comp: hd 258/320/384/512, prefill and split-K
+ * decode, GQA 1/2/8, F16/F32, causal/full, n_kv, window and span, Tq/Tk
+ * 1/7/33/129 and 1100 keys) in test_attention_wide; hd 514 is refused.
  * Debugging aid: ATTN_ONLY=<i> runs one prefill case, ATTN_CASE=hd,Hq,Hkv,Tq,Tk,nkv,causal,f16,fused
  * runs one custom case (Tq = 1 takes the decode path) instead of the prefill list. */
 #include <math.h>
@@ -165,6 +168,36 @@ static void test_attention_window_span(void **state) {
     for (size_t i = 0; i < sizeof dec / sizeof dec[0]; i++) run_case(&dec[i]);
 }
 
+/* Head dims above 256: attn_wide.comp (prefill: one dispatch; decode: split-K
+ * over chunks of 128 keys + attn_combine), the output dims in blocks of 64
+ * (hd 258 leaves a partial last block). Five pipelines (hd, KV type) only:
+ * each costs 10-25 s to compile cold on lavapipe. */
+static void test_attention_wide(void **state) {
+    (void)state;
+    const acase cases[] = {
+        /* hd, Hq, Hkv, Tq, Tk, nkv, causal, f16, fused, window, nc_lo, nc_hi */
+        /* prefill */
+        {512, 2, 1, 7, 33, -1, 1, 0, 0, 0, 0, 0},       /* GQA 2, causal */
+        {512, 8, 1, 33, 129, 100, 1, 1, 0, 0, 0, 0},    /* GQA 8 (Gemma 4 26B global layers: 16 q / 2 kv heads), n_kv */
+        {384, 2, 2, 33, 33, -1, 1, 1, 1, 0, 0, 0},      /* GQA 1, strided q */
+        {320, 4, 2, 7, 129, 129, 0, 0, 0, 0, 0, 0},     /* full mask with n_kv: wide kernel */
+        {258, 2, 1, 7, 7, -1, 1, 0, 0, 0, 0, 0},        /* last dim block holds 2 dims */
+        {512, 2, 2, 129, 129, -1, 1, 1, 0, 0, 0, 0},    /* rows > one 64-row block */
+        {512, 2, 1, 65, 65, -1, 0, 0, 0, 0, 0, 0},      /* full mask, Tq >= 64: the GEMM path at hd 512 */
+        {512, 2, 1, 7, 1100, -1, 1, 0, 0, 0, 0, 0},     /* 1100 keys: only the key loop iterates (lavapipe's 65535) */
+        {512, 8, 1, 40, 40, -1, 1, 1, 0, 8, 10, 25},    /* window 8, image rows 10..24 both ways */
+        {384, 2, 2, 33, 33, -1, 1, 1, 1, 5, 0, 0},      /* window */
+        /* decode */
+        {512, 16, 2, 1, 300, 257, 1, 1, 0, 0, 0, 0},    /* GQA 8, three chunks, n_kv */
+        {512, 16, 2, 1, 300, 257, 1, 1, 0, 100, 0, 0},  /* window 100: the first chunk sees nothing */
+        {512, 2, 2, 1, 1, -1, 1, 0, 0, 0, 0, 0},
+        {384, 4, 2, 1, 129, -1, 0, 1, 1, 0, 0, 0},      /* chunk (128) + 1 */
+        {320, 8, 1, 1, 7, -1, 1, 0, 0, 0, 0, 0},
+        {512, 2, 1, 1, 33, 0, 1, 0, 0, 0, 0, 0},        /* n_kv = 0: zeros */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
+}
+
 /* Decode replay: one recording, n_kv grows in a host-visible buffer between submits. */
 static void test_attention_decode_replay(void **state) {
     (void)state;
@@ -207,6 +240,7 @@ static void test_attention_bad_input(void **state) {
     mvk_tensor *k1 = tu_shape(MVK_TYPE_F32, 16, 1, 5, 1), *k8 = tu_shape(MVK_TYPE_F32, 8, 1, 5, 1);
     mvk_tensor *kb = tu_shape(MVK_TYPE_BF16, 16, 1, 5, 1), *kh = tu_shape(MVK_TYPE_F16, 16, 1, 5, 1);
     mvk_tensor *nf = tu_shape(MVK_TYPE_F32, 1, 1, 1, 1), *n2 = tu_shape(MVK_TYPE_I32, 2, 1, 1, 1);
+    mvk_tensor *qw = tu_shape(MVK_TYPE_F32, 514, 1, 2, 1), *kw = tu_shape(MVK_TYPE_F32, 514, 1, 5, 1);
     vk_attn_params p = {.scale = 0.25f, .causal = 1};
     vk_stream *s = tu_begin();
     TU_REFUSES(vk_op_attention(s, q, q, k, k, NULL, &p), MOEVK_ERR_SHAPE, "GQA"); /* 3 % 2 */
@@ -217,12 +251,11 @@ static void test_attention_bad_input(void **state) {
     TU_REFUSES(vk_op_attention(s, q, q, k1, k1, n2, &p), MOEVK_ERR_SHAPE, NULL);
     TU_REFUSES(vk_op_attention(s, q, q, k1, k1, NULL, NULL), MOEVK_ERR_INVALID_ARG, NULL);
     TU_REFUSES(vk_op_attention(s, k1, q, k1, k1, NULL, &p), MOEVK_ERR_SHAPE, NULL);
+    TU_REFUSES(vk_op_attention(s, qw, qw, kw, kw, NULL, &p), MOEVK_ERR_UNSUPPORTED, "head dim 514");
     vk_attn_params neg = {.scale = 0.25f, .causal = 1, .window = -1};
     TU_REFUSES(vk_op_attention(s, q, q, k1, k1, NULL, &neg), MOEVK_ERR_INVALID_ARG, "window");
     vk_attn_params full_span = {.scale = 0.25f, .causal = 0, .nc_lo = 0, .nc_hi = 2};
     TU_REFUSES(vk_op_attention(s, q, q, k1, k1, NULL, &full_span), MOEVK_ERR_INVALID_ARG, "span");
-    mvk_tensor *h512 = tu_shape(MVK_TYPE_F32, 512, 1, 2, 1); /* Gemma 4's global layers: not yet */
-    TU_REFUSES(vk_op_attention(s, h512, h512, h512, h512, NULL, &p), MOEVK_ERR_UNSUPPORTED, "head dim");
     tu_bad_end(s);
 }
 
@@ -232,6 +265,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_attention_prefill, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_attention_decode, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_attention_window_span, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_attention_wide, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_attention_decode_replay, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_attention_bad_input, tu_test_setup, tu_test_teardown),
     };
