@@ -93,7 +93,7 @@ typedef enum moevk_kv_type { MOEVK_KV_F16 = 0, MOEVK_KV_F32 = 1 } moevk_kv_type;
 typedef int (*moevk_progress_cb)(const char *stage, float frac, void *user);
 
 typedef struct moevk_model_params {
-    const char *model_path;    /* text GGUF (qwen3vlmoe, qwen3vl, qwen3moe, qwen3); required */
+    const char *model_path;    /* text GGUF (qwen3vlmoe, qwen3vl, qwen3moe, qwen3, qwen35moe, qwen35, gemma4); required */
     const char *mmproj_path;   /* mmproj GGUF (clip / qwen3vl_merger); NULL: text only */
     const char *device;        /* NULL: $MOEVK_DEVICE, else best device; index or name substring */
     int n_ctx;                 /* KV cache length in tokens; 0: 4096 (capped by the model) */

@@ -27,7 +27,7 @@ static void usage(FILE *f) {
             "  --device-mem MIB          device-memory budget (default: $MOEVK_DEVICE_MEM, else what the device\n"
             "                            reports less 10%%); experts that do not fit stream from the GGUF\n"
             "input:\n"
-            "  --image FILE              PNG, JPEG, BMP, GIF, TGA, PNM ...\n"
+            "  --image FILE              JPEG, PNG, WebP, GIF, HEIC, AVIF (BMP, TIFF, PNM ... are refused by name)\n"
             "  -p, --prompt TEXT         question (default: \"Describe this image in one sentence.\")\n"
             "  --image-min-tokens N      image token budget, lower bound (default: the mmproj's, else 8)\n"
             "  --image-max-tokens N      image token budget, upper bound (default: the mmproj's, else 4096);\n"

@@ -29,7 +29,7 @@ static void usage(FILE *f) {
             "  /new [PATH]   a new conversation about PATH (or no image)\n"
             "  /quit         end (so does the end of input)\n\n"
             "model:\n"
-            "  -m, --model FILE          text GGUF (qwen3vlmoe, qwen3vl, qwen3moe, qwen3, qwen35moe, qwen35)\n"
+            "  -m, --model FILE          text GGUF (qwen3vlmoe, qwen3vl, qwen3moe, qwen3, qwen35moe, qwen35, gemma4)\n"
             "  --mmproj FILE             vision projector GGUF (clip / qwen3vl_merger)\n"
             "  -c, --ctx-size N          KV cache length (default 4096, capped by the model)\n"
             "  -ub, --ubatch-size N      prefill micro-batch in tokens: the scratch memory's size (default 512)\n"
