@@ -35,6 +35,9 @@ bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 "$PY" "$GEN" --arch gemma4 --preset tiny --layers 6 --out-prefix "$WORK/a-" >/dev/null || die "gen gemma4 A"
 "$PY" "$GEN" --arch gemma4 --preset tiny --layers 6 --swa-period 6 --global-v --softcap 0 --seed 7 \
     --out-prefix "$WORK/b-" >/dev/null || die "gen gemma4 B"
+# C: the released 26B-A4B's head dims (global 512 through the wide attention kernels, sliding 256)
+"$PY" "$GEN" --arch gemma4 --preset tiny --layers 6 --head-dim 256 --head-dim-global 512 --seed 11 \
+    --out-prefix "$WORK/c-" >/dev/null || die "gen gemma4 C"
 
 make_prompt() { # model out.i32 -- <bos> + 47 NORMAL tokens (fixed seed)
     "$PY" - "$SRC/tools" "$1" "$2" <<'EOF'
@@ -51,11 +54,12 @@ np.asarray(ids, "<i4").tofile(sys.argv[3])
 EOF
 }
 
-compare() { # name tokens ours ours_tokens ref ref_f16 llama llama_tokens
+compare() { # name tokens ours ours_tokens ref ref_f16 llama llama_tokens [llama_limit]
     "$PY" - "$@" <<'EOF'
 import sys
 import numpy as np
 name, tokf, of, otf, rf, r16, lf, ltf = sys.argv[1:9]
+llim = float(sys.argv[9]) if len(sys.argv) > 9 else 1e-5
 n = np.fromfile(tokf, "<i4").size
 def load(f):
     a = np.fromfile(f, "<f4").astype(np.float64)
@@ -65,7 +69,7 @@ def load(f):
 O, R, R16, L = load(of), load(rf), load(r16), load(lf)
 ot, lt = np.fromfile(otf, "<i4"), np.fromfile(ltf, "<i4")
 ok = O.shape == R.shape == L.shape and bool(np.all(np.isfinite(O)))
-for what, X, lim in (("tools/gemma4_ref.py (exact GELU)", R, 1e-6), ("llama.cpp (f16-table GELU)", L, 1e-5),
+for what, X, lim in (("tools/gemma4_ref.py (exact GELU)", R, 1e-6), ("llama.cpp (f16-table GELU)", L, llim),
                      ("tools/gemma4_ref.py --gelu-f16", R16, None)):
     nmse = ((O - X) ** 2).sum() / (X ** 2).sum()
     agree = int((O.argmax(1) == X.argmax(1)).sum())
@@ -75,13 +79,20 @@ for what, X, lim in (("tools/gemma4_ref.py (exact GELU)", R, 1e-6), ("llama.cpp 
           % (name, what, nmse, " (<= %g)" % lim if lim else " (measured)", agree, n, (s[:, -1] - s[:, -2]).min(),
              "ok" if good else "FAIL"))
     ok &= good
+# where llama.cpp is held to a looser bound, its distance must be its own GELU table's: the oracle with that
+# rounding agrees with llama.cpp
+if llim > 1e-5:
+    nmse = ((R16 - L) ** 2).sum() / (L ** 2).sum()
+    good = nmse <= 1e-6
+    print("%s: tools/gemma4_ref.py --gelu-f16 vs llama.cpp: logits NMSE %.3g (<= 1e-06): %s" % (name, nmse, "ok" if good else "FAIL"))
+    ok &= good
 good = ot.size == 16 and np.array_equal(ot, lt)
 print("%s: greedy moevk %s / llama.cpp %s: %s" % (name, ot.tolist(), lt.tolist(), "ok" if good else "FAIL"))
 sys.exit(0 if ok and good else 1)
 EOF
 }
 
-for c in a b; do
+for c in a b c; do
     make_prompt "$WORK/$c-text.gguf" "$WORK/$c-p.i32"
     if ! "$CLI" eval -m "$WORK/$c-text.gguf" --tokens "$WORK/$c-p.i32" --kv-type f32 --dump-logits "$WORK/$c-o.f32" \
         --greedy 16 --dump-tokens "$WORK/$c-ot.i32" >"$WORK/$c-eval.log" 2>&1; then
@@ -99,8 +110,9 @@ for c in a b; do
         tail -5 "$WORK/$c-llama.log"
         continue
     fi
+    # C's 512-wide heads carry larger activations through the GELU: llama.cpp's f16 table moves the logits ~1e-4
     compare "$c" "$WORK/$c-p.i32" "$WORK/$c-o.f32" "$WORK/$c-ot.i32" "$WORK/$c-r.f32" "$WORK/$c-r16.f32" "$WORK/$c-l.f32" \
-        "$WORK/$c-lt.i32" && ok "$c: agrees with the numpy oracle and llama.cpp" || bad "$c: agreement"
+        "$WORK/$c-lt.i32" "$([ "$c" = c ] && echo 2e-4 || echo 1e-5)" && ok "$c: agrees with the numpy oracle and llama.cpp" || bad "$c: agreement"
 done
 
 # C: a three-turn chat equals one prefill of the tokens it fed; /clear starts over.

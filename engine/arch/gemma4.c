@@ -98,10 +98,10 @@ static moevk_status read_hparams(const gguf_file *f, mvk_text_hparams *hp) {
     if (hp->head_dim_swa != hdv_swa || hp->head_dim_swa % 2)
         return mvk_fail(MOEVK_ERR_FORMAT, "%s: attention.key_length_swa %d and value_length_swa %d must be equal and even", A,
                         hp->head_dim_swa, hdv_swa);
-    if (hp->head_dim > 256 || hp->head_dim_swa > 256) /* backend/vk_op_attention.c ATTN_MAX_HD */
+    if (hp->head_dim > 512 || hp->head_dim_swa > 512) /* backend/vk_op_attention.c ATTN_MAX_HD (above 256: attn_wide) */
         return mvk_fail(MOEVK_ERR_UNSUPPORTED,
-                        "%s: head dims %d (global) / %d (sliding): moevk's attention runs head dims up to 256 (Gemma 4 "
-                        "26B-A4B's global layers have 512: not yet)", A, hp->head_dim, hp->head_dim_swa);
+                        "%s: head dims %d (global) / %d (sliding): moevk's attention runs head dims up to 512", A,
+                        hp->head_dim, hp->head_dim_swa);
     MVK_TRY(mvk_key_pos(f, A, "rope.dimension_count_swa", 0, hp->n_rot, &hp->n_rot_swa));
     if (hp->n_rot_swa % 2 || hp->n_rot_swa > hp->head_dim_swa)
         return mvk_fail(MOEVK_ERR_FORMAT, "%s: rope.dimension_count_swa %d must be even and <= key_length_swa %d", A,
