@@ -58,8 +58,9 @@ typedef struct mvk_lm_layer {
     mvk_tensor gate_inp_s;     /* [n_embd] f32: router input = rms_norm(x) / sqrt(n_embd) * gate_inp_s */
     mvk_tensor down_exps_s;    /* [n_expert] f32, or none: expert e's output times down_exps_s[e] */
     mvk_tensor out_scale;      /* [1] f32, or none: the layer's output (residual included) times it */
-    vk_buffer *k_cache;    /* [n_ctx][n_head_kv*head_dim] kv_type (the layer's geometry); attention layers only */
-    vk_buffer *v_cache;    /* [n_ctx][n_head_kv*head_dim_v] kv_type; attention layers only */
+    vk_buffer *k_cache;    /* [rows][n_head_kv*head_dim] kv_type (the layer's geometry), rows = mvk_kv_rows (n_ctx, or
+                              a sliding layer's window + micro-batch); attention layers only */
+    vk_buffer *v_cache;    /* [rows][n_head_kv*head_dim_v] kv_type; attention layers only */
     /* the recurrent state of a Gated DeltaNet layer (recurrent layers only; beside the KV cache, zeroed
      * when a sequence starts, carried from one prefill or decode step to the next; it cannot roll back) */
     vk_buffer *conv_state; /* [2*S*H_k + d_inner][K-1] f32: each channel's last K-1 conv inputs */
@@ -109,7 +110,9 @@ enum {
     MVK_P_KVIDX = 1,   /* KV index written by this step */
     MVK_P_TOKEN = 2,   /* input token id */
     MVK_P_POS = 4,     /* 4 planar position components t, h, w, e */
-    MVK_P_WORDS = 8,
+    MVK_P_NKV_SWA = 8, /* the same two for the sliding layers' caches (mvk_kv_rows: window + micro-batch) */
+    MVK_P_KVIDX_SWA = 9,
+    MVK_P_WORDS = 10,
 };
 
 /* One recorded token of routing telemetry. */
@@ -146,6 +149,8 @@ typedef struct mvk_seq {
     int n_ctx;             /* KV cache rows */
     mvk_type kv_type;
     int n_past;            /* tokens in the KV cache (sequence index) */
+    int swa_n;             /* rows the sliding layers' caches hold (their rows 0.. are sequence indices
+                              n_past - swa_n ..; n_past while those caches hold the whole context) */
     int n_ubatch;          /* prefill micro-batch (tokens): mvk_lm_prefill's largest batch, the scratch's size */
     int n_ubatch_req;      /* the micro-batch asked for, before the cap by n_ctx (the plan's largest context) */
     int pos_next;          /* next M-RoPE / rope position */

@@ -37,9 +37,10 @@ moevk_status mvk_lm_kv_alloc(moevk_model *m) {
             if (!l->ssm_state) MVK_TRY(vk_buffer_create(m->ctx, all - conv, VK_MEM_DEVICE, &l->ssm_state));
         }
         if (!(l->kind & MVK_LAYER_ATTN)) continue; /* no KV cache: not an attention layer */
+        const uint64_t rows = (uint64_t)mvk_kv_rows(hp, l->kind, m->seq.n_ctx, m->seq.n_ubatch); /* sliding: window + ub */
         /* each checked on its own: a failed allocation may leave K without V */
-        if (!l->k_cache) MVK_TRY(vk_buffer_create(m->ctx, row * (uint64_t)m->seq.n_ctx, VK_MEM_DEVICE, &l->k_cache));
-        if (!l->v_cache) MVK_TRY(vk_buffer_create(m->ctx, rowv * (uint64_t)m->seq.n_ctx, VK_MEM_DEVICE, &l->v_cache));
+        if (!l->k_cache) MVK_TRY(vk_buffer_create(m->ctx, row * rows, VK_MEM_DEVICE, &l->k_cache));
+        if (!l->v_cache) MVK_TRY(vk_buffer_create(m->ctx, rowv * rows, VK_MEM_DEVICE, &l->v_cache));
     }
     return MOEVK_OK;
 }
@@ -52,6 +53,41 @@ static moevk_status record_state_reset(moevk_model *m, vk_stream *st) {
         if (!(l->kind & MVK_LAYER_RECUR)) continue;
         MVK_TRY(vk_op_fill_u32(st, l->conv_state, 0, vk_buffer_size(l->conv_state), 0));
         MVK_TRY(vk_op_fill_u32(st, l->ssm_state, 0, vk_buffer_size(l->ssm_state), 0));
+    }
+    return MOEVK_OK;
+}
+
+/* Rows the sliding layers' caches (mvk_kv_rows) keep in front of a batch of T tokens: all they hold when the batch
+ * fits after them, else their last n_swa - 1 (the keys the batch's first query still sees). Both families without
+ * sliding layers and a sliding cache as long as the context always take the first branch. */
+static int swa_keep(const moevk_model *m, int T) {
+    const int n = m->seq.swa_n;
+    if ((int64_t)n + T <= mvk_kv_rows(&m->hp, MVK_LAYER_SWA, m->seq.n_ctx, m->seq.n_ubatch)) return n;
+    return n < m->hp.n_swa - 1 ? n : m->hp.n_swa - 1;
+}
+
+/* Records into st the move of the last `keep` of the swa_n rows of every sliding layer's K and V caches to their
+ * front (llama.cpp reuses the cells past the window in place; here the rows stay in sequence order, so the
+ * attention op's causal and window masks hold on row indices). Chunks no longer than the shift, so no copy
+ * overlaps itself; the stream's range tracking puts a barrier between two chunks where one writes rows the
+ * previous one read. */
+static moevk_status record_swa_shift(moevk_model *m, vk_stream *st, int keep, int T) {
+    const mvk_text_hparams *hp = &m->hp;
+    const int64_t d = (int64_t)m->seq.swa_n - keep, cap = mvk_kv_rows(hp, MVK_LAYER_SWA, m->seq.n_ctx, m->seq.n_ubatch);
+    if (d <= 0 || keep + (int64_t)T > cap)
+        return mvk_fail(MOEVK_ERR_INTERNAL, "sliding-window cache: %d rows kept + %d new exceed its %lld rows", keep, T,
+                        (long long)cap);
+    for (int il = 0; il < hp->n_layer; il++) {
+        const mvk_lm_layer *l = &m->w.layers[il];
+        if (!(l->kind & MVK_LAYER_ATTN) || !(l->kind & MVK_LAYER_SWA)) continue;
+        const mvk_attn_geom g = mvk_layer_geom(hp, l->kind);
+        const uint64_t rk = (uint64_t)mvk_row_bytes(m->seq.kv_type, g.Hkv * g.hd);
+        const uint64_t rv = (uint64_t)mvk_row_bytes(m->seq.kv_type, g.Hkv * g.hdv);
+        for (int64_t r0 = 0; r0 < keep; r0 += d) {
+            const uint64_t a = (uint64_t)r0, b = (uint64_t)(r0 + d), c = (uint64_t)(keep - r0 < d ? keep - r0 : d);
+            MVK_TRY(vk_op_copy_bytes(st, l->k_cache, a * rk, l->k_cache, b * rk, c * rk));
+            MVK_TRY(vk_op_copy_bytes(st, l->v_cache, a * rv, l->v_cache, b * rv, c * rv));
+        }
     }
     return MOEVK_OK;
 }
@@ -88,17 +124,21 @@ static moevk_status prefill_ubatch(moevk_model *m, const mvk_lm_batch *b) {
     const int64_t T = b->n, E = hp->n_embd, V = hp->n_vocab, k = hp->n_expert_used, L = hp->n_moe_layers;
     MVK_TRY(check_batch(m, b));
     MVK_TRY(mvk_lm_kv_alloc(m));
-    /* inputs: tokens [T], positions [4T], kv indices [T], n_kv [1] */
-    uint64_t words = (uint64_t)T * 6 + 1;
+    if (m->seq.n_past == 0) m->seq.swa_n = 0; /* a new sequence */
+    const int keep = swa_keep(m, (int)T);    /* the sliding caches' rows in front of this batch */
+    /* inputs: tokens [T], positions [4T], kv indices [T], n_kv [1], the sliding caches' kv indices [T], n_kv [1] */
+    uint64_t words = (uint64_t)T * 7 + 2;
     int32_t *in = malloc(words * 4);
     if (!in) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
     for (int64_t i = 0; i < T; i++) {
         int32_t t = b->tokens[i];
         in[i] = (t >= 0 && t < V) ? t : 0;
         in[5 * T + i] = m->seq.n_past + (int32_t)i;
+        in[6 * T + 1 + i] = keep + (int32_t)i;
     }
     memcpy(in + T, b->pos, (size_t)(4 * T) * 4);
     in[6 * T] = m->seq.n_past + (int32_t)T;
+    in[7 * T + 1] = keep + (int32_t)T;
     vk_buffer *inb = NULL;
     moevk_status s = vk_buffer_create(m->ctx, words * 4, VK_MEM_DEVICE, &inb);
     if (s == MOEVK_OK) s = vk_upload(m->ctx, inb, 0, in, words * 4);
@@ -111,6 +151,8 @@ static moevk_status prefill_ubatch(moevk_model *m, const mvk_lm_batch *b) {
     mvk_tensor t_pos = mvk_tensor_make(inb, (uint64_t)T * 4, MVK_TYPE_I32, hp->rope_mode == MVK_ROPE_IMROPE ? 4 * T : T, 1, 1, 1);
     mvk_tensor t_idx = mvk_tensor_make(inb, (uint64_t)T * 20, MVK_TYPE_I32, T, 1, 1, 1);
     mvk_tensor t_nkv = mvk_tensor_make(inb, (uint64_t)T * 24, MVK_TYPE_I32, 1, 1, 1, 1);
+    mvk_tensor t_idx_swa = mvk_tensor_make(inb, (uint64_t)(6 * T + 1) * 4, MVK_TYPE_I32, T, 1, 1, 1);
+    mvk_tensor t_nkv_swa = mvk_tensor_make(inb, (uint64_t)(7 * T + 1) * 4, MVK_TYPE_I32, 1, 1, 1, 1);
     int64_t n_rows = b->all_logits ? T : 1;
     mvk_tensor h, img, rt_ids, rt_w, hn, logits;
     vk_buffer *slot_buf = NULL;
@@ -118,10 +160,12 @@ static moevk_status prefill_ubatch(moevk_model *m, const mvk_lm_batch *b) {
     vk_stream *st = m->step.work;
     TRY(vk_stream_begin(st));
     if (m->seq.n_past == 0 && hp->n_recur_layers) TRY(record_state_reset(m, st)); /* a new sequence */
+    if (keep < m->seq.swa_n) TRY(record_swa_shift(m, st, keep, (int)T)); /* room for the batch after the window */
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &h));
     TRY(vk_op_get_rows(st, &h, &m->w.tok_embd, &t_tok));
     if (hp->embd_scale > 0) TRY(vk_op_scale(st, &h, &h, hp->embd_scale)); /* gemma4; the image rows below are not */
-    mvk_lm_io io = {.T = (int)T, .h = &h, .pos = &t_pos, .kv_idx = &t_idx, .n_kv = &t_nkv};
+    mvk_lm_io io = {.T = (int)T, .h = &h, .pos = &t_pos, .kv_idx = &t_idx, .n_kv = &t_nkv, .kv_idx_swa = &t_idx_swa,
+                    .n_kv_swa = &t_nkv_swa, .swa_base = m->seq.n_past - keep};
     if (b->n_img > 0) {
         if (!b->img_rows) TRY(mvk_fail(MOEVK_ERR_INVALID_ARG, "image rows missing"));
         int64_t n_out = (int64_t)E * (1 + hp->n_deepstack);
@@ -168,6 +212,7 @@ static moevk_status prefill_ubatch(moevk_model *m, const mvk_lm_batch *b) {
     if (hp->is_moe && b->route_ids) TRY(vk_download(m->ctx, rt_ids.buf, rt_ids.off, b->route_ids, (uint64_t)(L * T * k * 4)));
     if (hp->is_moe && b->route_w) TRY(vk_download(m->ctx, rt_w.buf, rt_w.off, b->route_w, (uint64_t)(L * T * k * 4)));
     m->seq.n_past += (int)T;
+    m->seq.swa_n = keep + (int)T;
 done:
     if (s != MOEVK_OK) mvk_fail_ctx(s, "language model prefill");
     vk_buffer_destroy(inb);
@@ -236,6 +281,8 @@ static moevk_status record_decode(moevk_model *m) {
         MVK_TRY(vk_buffer_create(m->ctx, (uint64_t)(L * k * 4), VK_MEM_HOST, &m->step.pred));
     mvk_tensor t_nkv = mvk_tensor_make(m->step.params, MVK_P_NKV * 4, MVK_TYPE_I32, 1, 1, 1, 1);
     mvk_tensor t_idx = mvk_tensor_make(m->step.params, MVK_P_KVIDX * 4, MVK_TYPE_I32, 1, 1, 1, 1);
+    mvk_tensor t_nkv_swa = mvk_tensor_make(m->step.params, MVK_P_NKV_SWA * 4, MVK_TYPE_I32, 1, 1, 1, 1);
+    mvk_tensor t_idx_swa = mvk_tensor_make(m->step.params, MVK_P_KVIDX_SWA * 4, MVK_TYPE_I32, 1, 1, 1, 1);
     mvk_tensor t_tok = mvk_tensor_make(m->step.params, MVK_P_TOKEN * 4, MVK_TYPE_I32, 1, 1, 1, 1);
     mvk_tensor t_pos = mvk_tensor_make(m->step.params, MVK_P_POS * 4, MVK_TYPE_I32, hp->rope_mode == MVK_ROPE_IMROPE ? 4 : 1, 1, 1, 1);
     mvk_tensor rt_ids = mvk_tensor_make(m->step.route, 0, MVK_TYPE_I32, k, 1, L, 1);
@@ -248,7 +295,8 @@ static moevk_status record_decode(moevk_model *m) {
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, 1, 1, 1, &h));
     TRY(vk_op_get_rows(st, &h, &m->w.tok_embd, &t_tok));
     if (hp->embd_scale > 0) TRY(vk_op_scale(st, &h, &h, hp->embd_scale)); /* gemma4: text embeddings x sqrt(n_embd) */
-    mvk_lm_io io = {.T = 1, .h = &h, .pos = &t_pos, .kv_idx = &t_idx, .n_kv = &t_nkv};
+    mvk_lm_io io = {.T = 1, .h = &h, .pos = &t_pos, .kv_idx = &t_idx, .n_kv = &t_nkv, .kv_idx_swa = &t_idx_swa,
+                    .n_kv_swa = &t_nkv_swa}; /* swa_base only places an image's rows: prefill only */
     if (hp->is_moe) {
         io.rt_ids = &rt_ids;
         io.rt_w = &rt_w;
@@ -304,18 +352,25 @@ moevk_status mvk_lm_decode(moevk_model *m, int32_t token, const float **logits, 
     if (m->seq.n_past + 1 > m->seq.n_ctx)
         return mvk_fail(MOEVK_ERR_CONTEXT_FULL, "the context is full (%d tokens); raise n_ctx", m->seq.n_ctx);
     MVK_TRY(mvk_lm_kv_alloc(m));
-    if (m->seq.n_past == 0 && hp->n_recur_layers) { /* a sequence opened by a decode step: empty state first */
+    if (m->seq.n_past == 0) m->seq.swa_n = 0;
+    const int keep = swa_keep(m, 1);
+    /* a sequence opened by a decode step: empty recurrent state first; a full sliding cache: room for the step */
+    if ((m->seq.n_past == 0 && hp->n_recur_layers) || keep < m->seq.swa_n) {
         vk_stream *st = m->step.work;
         moevk_status s = vk_stream_begin(st);
-        if (s == MOEVK_OK) s = record_state_reset(m, st);
+        if (s == MOEVK_OK && m->seq.n_past == 0) s = record_state_reset(m, st);
+        if (s == MOEVK_OK && keep < m->seq.swa_n) s = record_swa_shift(m, st, keep, 1);
         if (s == MOEVK_OK) s = vk_stream_end(st);
         if (s == MOEVK_OK) s = vk_stream_submit(st);
-        if (s != MOEVK_OK) return mvk_fail_ctx(s, "resetting the recurrent state");
+        if (s != MOEVK_OK) return mvk_fail_ctx(s, "before the decode step");
+        m->seq.swa_n = keep;
     }
     if (!m->step.recorded) MVK_TRY(record_decode(m));
     int32_t *p = vk_buffer_map(m->step.params);
     p[MVK_P_NKV] = m->seq.n_past + 1;
     p[MVK_P_KVIDX] = m->seq.n_past;
+    p[MVK_P_NKV_SWA] = m->seq.swa_n + 1;
+    p[MVK_P_KVIDX_SWA] = m->seq.swa_n;
     p[MVK_P_TOKEN] = token;
     for (int i = 0; i < 3; i++) p[MVK_P_POS + i] = m->seq.pos_next;
     p[MVK_P_POS + 3] = 0;
@@ -323,6 +378,7 @@ moevk_status mvk_lm_decode(moevk_model *m, int32_t token, const float **logits, 
     moevk_status s = m->xc.active ? decode_streaming(m, k) : vk_stream_submit(m->step.decode);
     if (s != MOEVK_OK) return mvk_fail_ctx(s, "decode step");
     m->seq.n_past++;
+    m->seq.swa_n++;
     m->seq.pos_next++;
     if (logits) *logits = vk_buffer_map(m->step.logits);
     if (route_ids) *route_ids = hp->is_moe ? (const int32_t *)vk_buffer_map(m->step.route) : NULL;

@@ -70,7 +70,7 @@ static uint64_t lm_scratch(const mvk_text_hparams *hp, uint64_t T) {
         layer += 2 * al((uint64_t)hp->n_ff * T * 4) + 8 * al(E * T * 4) + 2 * al(k * T * 4);
     }
     uint64_t rows = V * T * 4 <= (64ull << 20) ? T : 1; /* eval may ask for every row's logits */
-    uint64_t keep = al(E * T * 4) + 2 * al(k * T * L * 4) + al(E * rows * 4) + al(V * rows * 4) + al((6 * T + 1) * 4);
+    uint64_t keep = al(E * T * 4) + 2 * al(k * T * L * 4) + al(E * rows * 4) + al(V * rows * 4) + al((7 * T + 2) * 4);
     return layer + keep;
 }
 
@@ -129,7 +129,8 @@ static void sizes_for(const moevk_model *m, uint64_t n_ctx, uint64_t n_ubatch, p
         const mvk_attn_geom g = mvk_layer_geom(hp, kind);
         uint64_t kv_row = (uint64_t)mvk_row_bytes(m->seq.kv_type, g.Hkv * g.hd);
         uint64_t kv_rowv = (uint64_t)mvk_row_bytes(m->seq.kv_type, g.Hkv * g.hdv);
-        z->kv += al(kv_row * n_ctx) + al(kv_rowv * n_ctx);
+        uint64_t rows = (uint64_t)mvk_kv_rows(hp, kind, (int64_t)n_ctx, (int64_t)n_ubatch); /* sliding: window + ub */
+        z->kv += al(kv_row * rows) + al(kv_rowv * rows);
     }
     uint64_t hd_max = (uint64_t)(hp->head_dim > hp->head_dim_v ? hp->head_dim : hp->head_dim_v);
     if ((uint64_t)hp->head_dim_swa > hd_max) hd_max = (uint64_t)hp->head_dim_swa; /* gemma4's sliding layers */

@@ -117,7 +117,7 @@ void mvk_chat_close(moevk_model *m) {
 
 void mvk_reset_sequence(moevk_model *m) {
     mvk_chat_close(m);
-    m->seq.n_past = 0;
+    m->seq.n_past = m->seq.swa_n = 0;
     m->seq.pos_next = 0;
     m->tel.n_routes = 0;
     mvk_text_clear(m);

@@ -19,7 +19,9 @@
 #     --gelu-f16, llama.cpp's rounding reproduced, 2e-8). The NMSE to the --gelu-f16 oracle is printed.
 # C: a three-turn `moevk chat` on A (greedy, f32 KV) gives, at every position of the conversation, the
 #   routing and the next token that one `moevk eval` prefill of the very tokens the chat fed gives; /clear
-#   and the first question again reproduce turn 0.
+#   and the first question again reproduce turn 0. C-ring: the same with the chat's micro-batches of 8, so its
+#   sliding layers keep 16 + 8 rows (engine/lm.c moves the last 15 to the front as the turns go on) while the
+#   one prefill's hold the whole conversation.
 # ctest-labels: e2e
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -120,15 +122,16 @@ for c in $CASES; do
 done
 
 # C: a three-turn chat equals one prefill of the tokens it fed; /clear starts over.
-# chat_vs_prefill TAG MODEL [ENV=VALUE...]
+# chat_vs_prefill TAG MODEL [ENV=VALUE...]; CHAT_UB: the chat's -ub (default: the CLI's)
 chat_vs_prefill() {
-    local tag=$1 model=$2
+    local tag=$1 model=$2 ub=()
     shift 2
-    printf 'the cat\nand the dog\nwhere\n/clear\nthe cat\n' | env "$@" "$CLI" chat -m "$model" --kv-type f32 --temp 0 -n 6 \
+    [ -n "${CHAT_UB:-}" ] && ub=(-ub "$CHAT_UB")
+    printf 'the cat\nand the dog\nwhere\n/clear\nthe cat\n' | env "$@" "$CLI" chat -m "$model" --kv-type f32 --temp 0 -n 6 "${ub[@]}" \
         --routing "$WORK/$tag-clear.json" >"$WORK/$tag-clear.out" 2>"$WORK/$tag-clear.err" ||
         { bad "$tag: chat with /clear failed"; tail -5 "$WORK/$tag-clear.err"; return; }
     # the routing record after /clear is the new conversation: the three turns alone give the record
-    printf 'the cat\nand the dog\nwhere\n' | env "$@" "$CLI" chat -m "$model" --kv-type f32 --temp 0 -n 6 \
+    printf 'the cat\nand the dog\nwhere\n' | env "$@" "$CLI" chat -m "$model" --kv-type f32 --temp 0 -n 6 "${ub[@]}" \
         --routing "$WORK/$tag-chat.json" >"$WORK/$tag-chat.out" 2>"$WORK/$tag-chat.err" ||
         { bad "$tag: chat failed"; tail -5 "$WORK/$tag-chat.err"; return; }
     "$PY" -c "
@@ -180,6 +183,7 @@ EOF
         bad "$tag: chat vs prefill"
 }
 chat_vs_prefill C "$WORK/a-text.gguf"
+CHAT_UB=8 chat_vs_prefill C-ring "$WORK/a-text.gguf"
 
 [ "$fails" = 0 ] || die "$fails check(s) failed"
 echo "PASS: gemma4 agrees with tools/gemma4_ref.py and llama.cpp; a chat equals one prefill"

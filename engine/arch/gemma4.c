@@ -7,8 +7,8 @@
  * layer_output_scale; text embeddings x sqrt(n_embd), the final logit soft-cap, tied embeddings.
  *
  * Refused at load, naming what is missing: per-layer embeddings and shared-KV layers (E2B/E4B), the merged
- * ffn_gate_up_exps (model_hparams.c), per-tensor NVFP4 scales. The KV cache of a sliding layer holds the whole
- * context (the window mask is applied by the attention op), not a ring of window + micro-batch. */
+ * ffn_gate_up_exps (model_hparams.c), per-tensor NVFP4 scales. The KV cache of a sliding layer holds the window
+ * plus one micro-batch (mvk_kv_rows, kept in sequence order by lm.c), a global layer's the whole context. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>

@@ -138,14 +138,17 @@ moevk_status mvk_attn_gemma4(const mvk_lm_rec *r, int il) {
     const mvk_attn_geom g = mvk_layer_geom(hp, l->kind);
     const int swa = (l->kind & MVK_LAYER_SWA) != 0;
     moevk_status s = MOEVK_OK;
-    const int64_t T = io->T, E = hp->n_embd, hd = g.hd, Hq = hp->n_head, Hk = g.Hkv, n_ctx = m->seq.n_ctx;
+    const int64_t T = io->T, E = hp->n_embd, hd = g.hd, Hq = hp->n_head, Hk = g.Hkv;
+    /* the layer's cache rows (a sliding layer: window + micro-batch) and where this batch's K/V rows go */
+    const int64_t rows = mvk_kv_rows(hp, l->kind, m->seq.n_ctx, m->seq.n_ubatch);
+    const mvk_tensor *kv_idx = swa ? io->kv_idx_swa : io->kv_idx, *n_kv = swa ? io->n_kv_swa : io->n_kv;
     /* NEOX over the layer's rotated dims; a global layer's pairs divided by rope_freqs (proportional RoPE) */
     vk_rope_params rp = {.mode = VK_ROPE_NEOX, .n_dims = g.n_rot, .freq_base = g.freq_base,
                          .freq_factors = !swa && m->w.rope_freqs.buf ? &m->w.rope_freqs : NULL};
     vk_attn_params ap = {.scale = 1.0f, .causal = 1, .window = g.window};
     if (swa && io->nc_hi > io->nc_lo) { /* an image's rows see each other both ways on the sliding layers */
-        ap.nc_lo = io->nc_lo;
-        ap.nc_hi = io->nc_hi;
+        ap.nc_lo = io->nc_lo - io->swa_base; /* sequence indices -> the sliding cache's rows */
+        ap.nc_hi = io->nc_hi - io->swa_base;
     }
     mvk_tensor a, q, kk, v, qn, kn, vn, qr, kr, att, o, on;
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &a));
@@ -173,14 +176,14 @@ moevk_status mvk_attn_gemma4(const mvk_lm_rec *r, int il) {
     TRY(vk_op_rope(st, &qr, &qn, io->pos, &rp));
     TRY(vk_op_rope(st, &kr, &kn, io->pos, &rp));
     /* append K (after RoPE) and V (after its norm) to the layer's cache at the KV indices */
-    mvk_tensor kc = mvk_tensor_make(l->k_cache, 0, m->seq.kv_type, Hk * hd, n_ctx, 1, 1);
-    mvk_tensor vc = mvk_tensor_make(l->v_cache, 0, m->seq.kv_type, Hk * hd, n_ctx, 1, 1);
+    mvk_tensor kc = mvk_tensor_make(l->k_cache, 0, m->seq.kv_type, Hk * hd, rows, 1, 1);
+    mvk_tensor vc = mvk_tensor_make(l->v_cache, 0, m->seq.kv_type, Hk * hd, rows, 1, 1);
     mvk_tensor kr2 = mvk_as2d(&kr, Hk * hd, T), vn2 = mvk_as2d(&vn, Hk * hd, T);
-    TRY(vk_op_set_rows(st, &kc, &kr2, io->kv_idx));
-    TRY(vk_op_set_rows(st, &vc, &vn2, io->kv_idx));
-    mvk_tensor kc3 = mvk_as3d(&kc, hd, Hk, n_ctx), vc3 = mvk_as3d(&vc, hd, Hk, n_ctx);
+    TRY(vk_op_set_rows(st, &kc, &kr2, kv_idx));
+    TRY(vk_op_set_rows(st, &vc, &vn2, kv_idx));
+    mvk_tensor kc3 = mvk_as3d(&kc, hd, Hk, rows), vc3 = mvk_as3d(&vc, hd, Hk, rows);
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq, T, 1, &att));
-    TRY(vk_op_attention(st, &att, &qr, &kc3, &vc3, io->n_kv, &ap));
+    TRY(vk_op_attention(st, &att, &qr, &kc3, &vc3, n_kv, &ap));
     mvk_tensor att2 = mvk_as2d(&att, Hq * hd, T);
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &o));
     TRY(vk_op_matmul(st, &o, &att2, &l->wo, NULL));

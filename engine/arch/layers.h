@@ -59,9 +59,13 @@ typedef struct mvk_lm_io {
     const mvk_tensor *pos;      /* I32 [4T] planar (NEOX: [T]) */
     const mvk_tensor *kv_idx;   /* I32 [T] KV rows written */
     const mvk_tensor *n_kv;     /* I32 [1] valid KV rows after this batch */
+    /* the same for the caches of the sliding layers (mvk_kv_rows: window + micro-batch), whose row 0 holds
+     * sequence index swa_base (the whole context: the same as kv_idx / n_kv, swa_base 0) */
+    const mvk_tensor *kv_idx_swa, *n_kv_swa;
+    int swa_base;
     const mvk_tensor *img;      /* NULL or [n_embd_out][n_img] image rows (deepstack source) */
     int64_t img_start, n_img;
-    int nc_lo, nc_hi;           /* nc_hi > nc_lo: KV positions attending both ways on sliding layers (gemma4's image) */
+    int nc_lo, nc_hi;           /* nc_hi > nc_lo: sequence indices attending both ways on sliding layers (gemma4's image) */
     const mvk_tensor *rt_ids;   /* NULL or I32 [k][T][n_moe_layers] */
     const mvk_tensor *rt_w;     /* NULL or F32 [k][T][n_moe_layers] */
     /* expert streaming (m->xc.active): the expert matmuls read the slot
@@ -135,6 +139,17 @@ static inline mvk_attn_geom mvk_layer_geom(const mvk_text_hparams *hp, uint8_t k
         g.window = hp->n_swa;
     }
     return g;
+}
+
+/* Rows of the KV cache of a layer of this kind: the whole context, except on a sliding layer whose window plus
+ * one micro-batch is shorter (llama.cpp's llama_kv_cache_iswa: the keys the first query of a micro-batch still
+ * needs, n_swa - 1, and the micro-batch's own). Such a cache holds a moving stretch of the sequence: lm.c's
+ * swa_make_room moves its last n_swa - 1 rows to the front before a batch that would not fit, so its rows stay
+ * in sequence order and the attention op's causal and window masks hold on row indices (seq.swa_n, io->swa_base). */
+static inline int64_t mvk_kv_rows(const mvk_text_hparams *hp, uint8_t kind, int64_t n_ctx, int64_t n_ubatch) {
+    if (!(kind & MVK_LAYER_SWA) || hp->n_swa <= 0) return n_ctx;
+    const int64_t r = (int64_t)hp->n_swa + n_ubatch;
+    return r < n_ctx ? r : n_ctx;
 }
 
 static inline mvk_tensor mvk_as2d(const mvk_tensor *t, int64_t ne0, int64_t ne1) {
