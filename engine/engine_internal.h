@@ -29,6 +29,8 @@ typedef struct mvk_lm_layer {
     mvk_tensor gate_inp;   /* [n_embd, n_expert] router */
     mvk_tensor gate_exps;  /* [n_embd, n_ff_exp, n_expert] */
     mvk_tensor up_exps;    /* [n_embd, n_ff_exp, n_expert] */
+    mvk_tensor gate_up_exps; /* [n_embd, 2*n_ff_exp, n_expert] merged (gemma4), or none; gate_exps / up_exps are then
+                                views of its halves (each expert's first n_ff_exp rows, its last n_ff_exp) */
     mvk_tensor down_exps;  /* [n_ff_exp, n_embd, n_expert] */
     /* shared expert (qwen35moe): sigmoid(gate_inp_shexp · x) scales its SwiGLU */
     mvk_tensor gate_inp_shexp; /* [n_embd] */

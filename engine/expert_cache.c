@@ -74,19 +74,23 @@ moevk_status mvk_xc_init(mvk_xcache *c, vk_ctx *ctx, const gguf_tensor_info *con
         for (int s = 0; s < S; s++) l->expert_of[s] = -1;
         for (int j = 0; j < k; j++) l->pred[j] = l->pf_new[j] = l->pf_victim[j] = -1;
         uint64_t sb = 0;
+        const int merged = srcs[il * 3] == srcs[il * 3 + 1]; /* one [K][2N][E] tensor: gate rows, then up rows */
         for (int p = 0; p < 3; p++) {
             const gguf_tensor_info *ti = srcs[il * 3 + p];
             l->src[p] = ti;
-            /* [K][N][E]: expert e is the contiguous byte range [e, e+1) * part, in the file and on the device */
+            /* [K][N][E]: expert e is the contiguous byte range [e, e+1) * part, in the file and on the device; of a
+             * merged [K][2N][E], its first or its last N rows */
+            l->rows[p] = merged && p < 2 ? ti->ne[1] / 2 : ti->ne[1];
             l->src_bytes[p] = ti->size / (uint64_t)ti->ne[2];
-            l->part_bytes[p] = (uint64_t)mvk_dev_row_bytes(ti->type, ti->ne[0]) * (uint64_t)ti->ne[1];
+            l->src_off[p] = merged && p == 1 ? (uint64_t)mvk_row_bytes(ti->type, ti->ne[0]) * (uint64_t)l->rows[p] : 0;
+            l->part_bytes[p] = (uint64_t)mvk_dev_row_bytes(ti->type, ti->ne[0]) * (uint64_t)l->rows[p];
             sb += l->part_bytes[p];
             moevk_status s = vk_buffer_create(ctx, l->part_bytes[p] * (uint64_t)S, VK_MEM_DEVICE, &l->pool[p]);
             if (s != MOEVK_OK) {
                 mvk_xc_free(c);
                 return mvk_fail_ctx(s, "expert cache: pool of %d slots for '%s'", S, ti->name);
             }
-            l->view[p] = mvk_tensor_make(l->pool[p], 0, ti->type, ti->ne[0], ti->ne[1], S, 1);
+            l->view[p] = mvk_tensor_make(l->pool[p], 0, ti->type, ti->ne[0], l->rows[p], S, 1);
         }
         if (sb > c->slot_bytes) c->slot_bytes = sb;
     }
@@ -100,11 +104,11 @@ moevk_status mvk_xc_init(mvk_xcache *c, vk_ctx *ctx, const gguf_tensor_info *con
 static moevk_status fetch_into(vk_upload_batch *b, mvk_xc_layer *l, int e, int s, mvk_xc_count *cnt) {
     for (int p = 0; p < 3; p++) {
         const gguf_tensor_info *ti = l->src[p];
-        const char *src = (const char *)ti->data + (uint64_t)e * l->src_bytes[p];
+        const char *src = (const char *)ti->data + (uint64_t)e * l->src_bytes[p] + l->src_off[p];
         void *dst = NULL;
         moevk_status st = vk_upload_batch_add(b, l->pool[p], (uint64_t)s * l->part_bytes[p], l->part_bytes[p], &dst);
         if (st != MOEVK_OK) return mvk_fail_ctx(st, "expert cache: fetching expert %d of '%s'", e, ti->name);
-        if (mvk_type_is_quant(ti->type)) mvk_repack_rows(ti->type, src, dst, ti->ne[0], ti->ne[1]);
+        if (mvk_type_is_quant(ti->type)) mvk_repack_rows(ti->type, src, dst, ti->ne[0], l->rows[p]);
         else memcpy(dst, src, l->part_bytes[p]);
         cnt->bytes += l->part_bytes[p];
     }

@@ -37,9 +37,12 @@ typedef struct mvk_xc_count {
 } mvk_xc_count;
 
 typedef struct mvk_xc_layer {
-    const gguf_tensor_info *src[3]; /* gate, up, down [K][N][E] in the mapping */
+    const gguf_tensor_info *src[3]; /* gate, up, down [K][N][E] in the mapping; gate and up may be one merged
+                                       [K][2N][E] tensor (gemma4's ffn_gate_up_exps), each expert's rows gate then up */
     uint64_t part_bytes[3];         /* device bytes of one expert in each (the device layout, mvk_dev_row_bytes) */
-    uint64_t src_bytes[3];          /* file bytes of one expert in each */
+    uint64_t src_bytes[3];          /* file bytes between two experts in each */
+    uint64_t src_off[3];            /* file bytes from an expert's start to its part (the up half of a merged one) */
+    int64_t rows[3];                /* N: rows of one expert in each part */
     vk_buffer *pool[3];
     mvk_tensor view[3];             /* [K][N][S] over each pool */
     int S;

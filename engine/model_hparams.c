@@ -161,6 +161,15 @@ moevk_status mvk_hp_read_mrope(const gguf_file *f, mvk_text_hparams *hp) {
 
 /* ------------------------------------------------------------ text */
 
+/* Whether the family's layer table has a row for the tensors named "blk.N" + suffix. */
+static int fam_reads(const mvk_family *fam, const char *suffix) {
+    for (int i = 0; i < fam->n_layer_spec; i++) {
+        const char *dot = strchr(fam->layer[i].name + 4, '.');
+        if (dot && !strcmp(dot, suffix)) return 1;
+    }
+    return 0;
+}
+
 moevk_status mvk_text_hparams_load(const gguf_file *f, mvk_text_hparams *hp) {
     if (!f || !hp) return mvk_fail(MOEVK_ERR_INVALID_ARG, "mvk_text_hparams_load: NULL argument");
     memset(hp, 0, sizeof *hp);
@@ -249,11 +258,11 @@ moevk_status mvk_text_hparams_load(const gguf_file *f, mvk_text_hparams *hp) {
         if (strncmp(nm, "blk.", 4) != 0) continue;
         const char *dot = strchr(nm + 4, '.');
         if (!dot) continue;
-        if (!strcmp(dot, ".ffn_gate_up_exps.weight"))
+        if (!strcmp(dot, ".ffn_gate_up_exps.weight") && !fam_reads(fam, dot)) /* gemma4's table reads it */
             return mvk_fail(MOEVK_ERR_UNSUPPORTED,
-                            "tensor '%s': fused expert gate+up is not supported "
+                            "tensor '%s': fused expert gate+up is not supported for '%s' "
                             "(convert with separate ffn_gate_exps / ffn_up_exps)",
-                            nm);
+                            nm, fam->arch);
         long il = strtol(nm + 4, NULL, 10); /* a recurrent (Gated DeltaNet) layer's attn_qkv is its own projection */
         int recur = il >= 0 && il < hp->n_layer && (fam->layer_kind(hp, (int)il) & MVK_LAYER_RECUR);
         if (!strcmp(dot, ".attn_qkv.weight") && !recur)

@@ -124,8 +124,8 @@ typedef struct mvk_vision_hparams {
 /* Reads the keys of a text GGUF (arch qwen3vlmoe, qwen3vl, qwen3moe, qwen3),
  * plus n_vocab and tied_output from the tensor table. Fails on a missing
  * required key, a value out of range, an unknown architecture
- * (MOEVK_ERR_UNSUPPORTED naming it) and on the fused ffn_gate_up_exps /
- * attn_qkv layouts (MOEVK_ERR_UNSUPPORTED). */
+ * (MOEVK_ERR_UNSUPPORTED naming it) and on the fused ffn_gate_up_exps (unless the
+ * family's tensor table reads it: gemma4) / attn_qkv layouts (MOEVK_ERR_UNSUPPORTED). */
 moevk_status mvk_text_hparams_load(const gguf_file *f, mvk_text_hparams *hp);
 
 /* Checks every tensor the text forward pass reads (spec §2.1) exists with the

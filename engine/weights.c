@@ -97,10 +97,21 @@ static moevk_status visit(void *user, const mvk_tensor_spec *sp, int block, cons
     if ((sp->flags & MVK_T_EXPERT) && (m->w.sizing || m->w.stream_experts)) {
         if (m->w.sizing) /* device bytes: quantised rows padded to 16 (mvk_dev_row_bytes) */
             m->w.size_experts += (uint64_t)mvk_dev_row_bytes(ti->type, ti->ne[0]) * (uint64_t)(ti->n_elems / ti->ne[0]);
+        else if (sp->part == MVK_PART_GATE_UP) /* the expert cache reads each expert's halves (expert_cache.c) */
+            m->w.xsrc[m->w.layers[block].moe * 3] = m->w.xsrc[m->w.layers[block].moe * 3 + 1] = ti;
         else m->w.xsrc[m->w.layers[block].moe * 3 + sp->part] = ti;
         return MOEVK_OK;
     }
-    return upload(L, ti, (sp->flags & MVK_T_F32) != 0, out);
+    MVK_TRY(upload(L, ti, (sp->flags & MVK_T_F32) != 0, out));
+    if ((sp->flags & MVK_T_EXPERT) && sp->part == MVK_PART_GATE_UP && out->buf) {
+        /* merged [K][2N][E]: the gate and up stacks the expert matmuls read are views of each expert's first and
+         * last N rows (expert stride 2N rows) */
+        mvk_lm_layer *l = &m->w.layers[block];
+        const int64_t ne[4] = {out->ne[0], out->ne[1] / 2, out->ne[2], 1};
+        l->gate_exps = mvk_tensor_view(out, 0, ne, out->nb);
+        l->up_exps = mvk_tensor_view(out, (uint64_t)(ne[1] * out->nb[1]), ne, out->nb);
+    }
+    return MOEVK_OK;
 }
 
 moevk_status mvk_weights_load_text(moevk_model *m, moevk_progress_cb cb, void *user, uint64_t total, uint64_t *done) {

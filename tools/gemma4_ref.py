@@ -144,7 +144,12 @@ class Model:
         pr = np.exp(logits - logits.max(1, keepdims=True))
         pr /= pr.sum(1, keepdims=True)
         u = rms_norm(x, self.w(p + "pre_ffw_norm_2.weight"), self.eps)
-        ge, ue, de = self.w(p + "ffn_gate_exps.weight"), self.w(p + "ffn_up_exps.weight"), self.w(p + "ffn_down_exps.weight")
+        if self.has(p + "ffn_gate_up_exps.weight"):  # merged [E][2F][d]: each expert's gate rows, then its up rows
+            gu = self.w(p + "ffn_gate_up_exps.weight")
+            ge, ue = gu[:, : gu.shape[1] // 2], gu[:, gu.shape[1] // 2:]
+        else:
+            ge, ue = self.w(p + "ffn_gate_exps.weight"), self.w(p + "ffn_up_exps.weight")
+        de = self.w(p + "ffn_down_exps.weight")
         ds = self.w(p + "ffn_down_exps.scale") if self.has(p + "ffn_down_exps.scale") else np.ones(ge.shape[0])
         out = np.zeros_like(x)
         for t in range(x.shape[0]):

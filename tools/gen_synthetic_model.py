@@ -233,6 +233,9 @@ def parse_args(argv):
                    help="final_logit_softcapping (0: no capping; negative: key omitted, llama.cpp then uses 30)")
     m.add_argument("--rope-base-swa", type=float, default=10000.0, help="rope.freq_base_swa (rope.freq_base: --rope-base)")
     m.add_argument("--global-v", action="store_true", help="write attn_v on global layers too (default: V = K there)")
+    m.add_argument("--merged-gate-up", action="store_true",
+                   help="write each MoE layer's gate and up experts as one ffn_gate_up_exps [d, 2*ff_exp, experts] (same "
+                        "weights as without)")
     v = p.add_argument_group("vision tower")
     v.add_argument("--vision-depth", type=int)
     v.add_argument("--vision-width", type=int)
@@ -689,8 +692,12 @@ def write_text_gemma4(path, cfg, args, gen):
         t(p + "ffn_gate_inp.weight", gen.normal((E, D), args.router_gain))
         f32(p + "ffn_gate_inp.scale", scale(D, 0.5, 1.5))
         f32(p + "pre_ffw_norm_2.weight", gen.norm_w(D))
-        t(p + "ffn_gate_exps.weight", gen.normal((E, F, D), 1.0 / np.sqrt(D)))
-        t(p + "ffn_up_exps.weight", gen.normal((E, F, D), 1.0 / np.sqrt(D)))
+        ge, ue = gen.normal((E, F, D), 1.0 / np.sqrt(D)), gen.normal((E, F, D), 1.0 / np.sqrt(D))
+        if args.merged_gate_up:  # [E][2F][D]: expert e's gate rows, then its up rows (the same draws as unmerged)
+            t(p + "ffn_gate_up_exps.weight", np.concatenate([ge, ue], axis=1))
+        else:
+            t(p + "ffn_gate_exps.weight", ge)
+            t(p + "ffn_up_exps.weight", ue)
         t(p + "ffn_down_exps.weight", gen.normal((E, D, F), 1.0 / np.sqrt(F)))
         f32(p + "ffn_down_exps.scale", scale(E, 0.5, 1.5))
         f32(p + "post_ffw_norm_2.weight", gen.norm_w(D))

@@ -58,6 +58,7 @@ typedef enum mvk_dim {
     MVK_D_SSM_HV,   /* H_v: value heads */
     MVK_D_SSM_S,    /* S_k = S_v: state size per head */
     MVK_D_HALF_HEAD,/* head_dim / 2 (gemma4's rope_freqs, one factor per rotated pair) */
+    MVK_D_FF_EXP2,  /* 2 * n_ff_exp (the merged ffn_gate_up_exps: each expert's gate rows, then its up rows) */
     /* vision (clip) */
     MVK_D_V_EMBD,   /* ViT width d */
     MVK_D_V_EMBD3,  /* 3d (fused QKV) */
@@ -77,6 +78,8 @@ enum {
     MVK_T_OPTIONAL = 1 << 3, /* may be absent: the destination stays empty (.buf NULL); the family reads that */
 };
 
+enum { MVK_PART_GATE_UP = 3 };
+
 /* One row of a tensor table. */
 typedef struct mvk_tensor_spec {
     const char *name;  /* printf pattern; "%d" is the block number ("blk.%d.attn_q.weight") */
@@ -84,7 +87,8 @@ typedef struct mvk_tensor_spec {
     uint8_t n_dims;    /* 1..4 */
     uint8_t layers;    /* per-layer rows: the mvk_layer_kind bits a layer must have one of; 0: every block */
     uint8_t flags;     /* MVK_T_* */
-    uint8_t part;      /* MVK_T_EXPERT: 0 gate, 1 up, 2 down (the expert cache's order) */
+    uint8_t part;      /* MVK_T_EXPERT: 0 gate, 1 up, 2 down (the expert cache's order); MVK_PART_GATE_UP: the merged
+                          gate and up stack [K][2N][E], which stands for parts 0 and 1 (weights.c views its halves) */
     uint16_t dst;      /* offsetof the mvk_tensor in the block's destination struct */
 } mvk_tensor_spec;
 

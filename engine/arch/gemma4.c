@@ -6,8 +6,9 @@
  * GeGLU experts on MoE layers, each branch with its post-norm, then post_ffw_norm, the residual and
  * layer_output_scale; text embeddings x sqrt(n_embd), the final logit soft-cap, tied embeddings.
  *
- * Refused at load, naming what is missing: per-layer embeddings and shared-KV layers (E2B/E4B), the merged
- * ffn_gate_up_exps (model_hparams.c), per-tensor NVFP4 scales. The KV cache of a sliding layer holds the window
+ * The experts' gate and up stacks may come merged (ffn_gate_up_exps: each expert's gate rows, then its up rows).
+ * Refused at load, naming what is missing: per-layer embeddings and shared-KV layers (E2B/E4B), per-tensor NVFP4
+ * scales. The KV cache of a sliding layer holds the window
  * plus one micro-batch (mvk_kv_rows, kept in sequence order by lm.c), a global layer's the whole context. */
 #include <math.h>
 #include <stdio.h>
@@ -76,6 +77,21 @@ static moevk_status check_scales(const gguf_file *f) {
     return MOEVK_OK;
 }
 
+/* A MoE layer's gate and up experts: the two stacks, or the merged ffn_gate_up_exps (llama.cpp takes the merged
+ * one where it exists and then never looks for the others; a file with both would leave tensors unread). */
+static moevk_status check_expert_form(const gguf_file *f, int il) {
+    const int merged = mvk_find_tensorf(f, "blk.%d.ffn_gate_up_exps.weight", il) != NULL;
+    const int gate = mvk_find_tensorf(f, "blk.%d.ffn_gate_exps.weight", il) != NULL;
+    const int up = mvk_find_tensorf(f, "blk.%d.ffn_up_exps.weight", il) != NULL;
+    if (merged && (gate || up))
+        return mvk_fail(MOEVK_ERR_FORMAT, "layer %d has both 'blk.%d.ffn_gate_up_exps.weight' and 'blk.%d.ffn_%s_exps.weight'",
+                        il, il, il, gate ? "gate" : "up");
+    if (!merged && !(gate && up))
+        return mvk_fail(MOEVK_ERR_FORMAT, "missing tensor 'blk.%d.ffn_%s_exps.weight' (and no merged ffn_gate_up_exps)", il,
+                        gate ? "up" : "gate");
+    return MOEVK_OK;
+}
+
 static moevk_status read_hparams(const gguf_file *f, mvk_text_hparams *hp) {
     const char *A = hp->arch_name;
     char key[128];
@@ -127,6 +143,7 @@ static moevk_status read_hparams(const gguf_file *f, mvk_text_hparams *hp) {
         hp->layer_kinds[il] = (uint8_t)(MVK_LAYER_ATTN | MVK_LAYER_DENSE | (pat[il] ? MVK_LAYER_SWA : 0) | (moe ? MVK_LAYER_MOE : 0));
         n_moe += moe;
         n_global += !pat[il];
+        if (moe) MVK_TRY(check_expert_form(f, il));
     }
     MVK_TRY(read_kv_heads(f, hp));
     if (n_global && !gguf_find_tensor(f, "rope_freqs.weight"))
@@ -170,6 +187,7 @@ static const mvk_tensor_spec globals[] = {
 
 #define F32 MVK_T_F32
 #define OPT MVK_T_OPTIONAL
+#define EXP MVK_T_EXPERT
 #define OFF(f) offsetof(mvk_lm_layer, f)
 /* Attention shapes are the layer's own (the walker's dims_of: a sliding layer's head dim and KV heads). */
 static const mvk_tensor_spec layer[] = {
@@ -188,8 +206,13 @@ static const mvk_tensor_spec layer[] = {
     {"blk.%d.ffn_up.weight", {MVK_D_EMBD, MVK_D_FF}, 2, 0, 0, 0, OFF(ffn_up)},
     {"blk.%d.ffn_down.weight", {MVK_D_FF, MVK_D_EMBD}, 2, 0, 0, 0, OFF(ffn_down)},
     {"blk.%d.post_ffw_norm.weight", {MVK_D_EMBD}, 1, 0, F32, 0, OFF(post_ffw_norm)},
-    /* the routed experts beside it */
-    MVK_ROWS_MOE,
+    /* the routed experts beside it; gate and up as two stacks or merged (check_expert_form: one of the two) */
+    {"blk.%d.ffn_gate_inp.weight", {MVK_D_EMBD, MVK_D_EXPERT}, 2, MVK_LAYER_MOE, 0, 0, OFF(gate_inp)},
+    {"blk.%d.ffn_gate_exps.weight", {MVK_D_EMBD, MVK_D_FF_EXP, MVK_D_EXPERT}, 3, MVK_LAYER_MOE, EXP | OPT, 0, OFF(gate_exps)},
+    {"blk.%d.ffn_up_exps.weight", {MVK_D_EMBD, MVK_D_FF_EXP, MVK_D_EXPERT}, 3, MVK_LAYER_MOE, EXP | OPT, 1, OFF(up_exps)},
+    {"blk.%d.ffn_gate_up_exps.weight", {MVK_D_EMBD, MVK_D_FF_EXP2, MVK_D_EXPERT}, 3, MVK_LAYER_MOE, EXP | OPT,
+     MVK_PART_GATE_UP, OFF(gate_up_exps)},
+    {"blk.%d.ffn_down_exps.weight", {MVK_D_FF_EXP, MVK_D_EMBD, MVK_D_EXPERT}, 3, MVK_LAYER_MOE, EXP, 2, OFF(down_exps)},
     {"blk.%d.ffn_gate_inp.scale", {MVK_D_EMBD}, 1, MVK_LAYER_MOE, F32, 0, OFF(gate_inp_s)},
     {"blk.%d.ffn_down_exps.scale", {MVK_D_EXPERT}, 1, MVK_LAYER_MOE, F32 | OPT, 0, OFF(down_exps_s)},
     {"blk.%d.pre_ffw_norm_2.weight", {MVK_D_EMBD}, 1, MVK_LAYER_MOE, F32, 0, OFF(pre_ffw_norm_2)},
@@ -198,6 +221,7 @@ static const mvk_tensor_spec layer[] = {
 };
 #undef F32
 #undef OPT
+#undef EXP
 #undef OFF
 
 const mvk_family mvk_family_gemma4 = {

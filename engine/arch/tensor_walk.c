@@ -49,6 +49,7 @@ void mvk_text_dims(const mvk_text_hparams *hp, int64_t *d) {
     d[MVK_D_HEAD] = hp->head_dim;
     d[MVK_D_FF] = hp->n_ff;
     d[MVK_D_FF_EXP] = hp->n_ff_exp;
+    d[MVK_D_FF_EXP2] = 2 * (int64_t)hp->n_ff_exp;
     d[MVK_D_EXPERT] = hp->n_expert;
     d[MVK_D_QG] = 2 * (int64_t)hp->n_head * hp->head_dim;
     d[MVK_D_FF_SHEXP] = hp->n_ff_shexp;
