@@ -211,10 +211,27 @@ moevk_status moevk_moe_layer_info(const moevk_model *m, int l, int *layer, moevk
         const mvk_lm_layer *ly = &m->w.layers[il];
         if (ly->moe != l || l < 0) continue;
         if (layer) *layer = il;
-        if (mixer) *mixer = ly->kind & MVK_LAYER_RECUR ? MOEVK_MIXER_DELTANET : MOEVK_MIXER_ATTENTION;
+        if (mixer)
+            *mixer = ly->kind & MVK_LAYER_RECUR ? MOEVK_MIXER_DELTANET
+                     : ly->kind & MVK_LAYER_SWA ? MOEVK_MIXER_SLIDING
+                                                : MOEVK_MIXER_ATTENTION;
         return MOEVK_OK;
     }
     return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_moe_layer_info: MoE layer %d of %d", l, m->hp.n_moe_layers);
+}
+
+moevk_status moevk_moe_layer_ffn(const moevk_model *m, int l, moevk_moe_ffn *ffn) {
+    if (!m || !ffn) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_moe_layer_ffn: NULL argument");
+    for (int il = 0; il < m->hp.n_layer; il++) {
+        const mvk_lm_layer *ly = &m->w.layers[il];
+        if (ly->moe != l || l < 0) continue;
+        /* a layer both routed and dense (the kind bits of its family's table) runs the dense MLP beside the experts */
+        *ffn = ly->kind & MVK_LAYER_DENSE ? MOEVK_FFN_DENSE_MLP
+               : ly->gate_inp_shexp.buf   ? MOEVK_FFN_SHARED_EXPERT
+                                          : MOEVK_FFN_EXPERTS;
+        return MOEVK_OK;
+    }
+    return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_moe_layer_ffn: MoE layer %d of %d", l, m->hp.n_moe_layers);
 }
 
 /* ---------------------------------------------------------------- telemetry */

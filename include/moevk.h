@@ -174,15 +174,26 @@ typedef struct moevk_model_info {
 
 moevk_status moevk_model_get_info(const moevk_model *m, moevk_model_info *out);
 
-/* The token mixer of a layer: self-attention over the KV cache, or a Gated
- * DeltaNet recurrent mixer with a fixed-size state (qwen35moe, qwen35). */
-typedef enum moevk_mixer { MOEVK_MIXER_ATTENTION = 0, MOEVK_MIXER_DELTANET = 1 } moevk_mixer;
+/* The token mixer of a layer: self-attention over the KV cache, a Gated
+ * DeltaNet recurrent mixer with a fixed-size state (qwen35moe, qwen35), or
+ * self-attention over a sliding window of recent tokens (gemma4's sliding layers;
+ * its global layers are MOEVK_MIXER_ATTENTION). */
+typedef enum moevk_mixer { MOEVK_MIXER_ATTENTION = 0, MOEVK_MIXER_DELTANET = 1, MOEVK_MIXER_SLIDING = 2 } moevk_mixer;
+
+/* What a MoE layer's FFN runs on the same input besides its routed experts (the
+ * heatmap shows only the experts): nothing, a gated shared expert (qwen35moe), or a
+ * dense GeGLU MLP whose output is added to the experts' (gemma4). */
+typedef enum moevk_moe_ffn { MOEVK_FFN_EXPERTS = 0, MOEVK_FFN_SHARED_EXPERT = 1, MOEVK_FFN_DENSE_MLP = 2 } moevk_moe_ffn;
 
 /* MoE layer l (0 <= l < n_moe_layers: the rows of the routing record, the
  * heatmap's rows): its index among all the model's layers (*layer, may be
  * NULL) and its token mixer (*mixer, may be NULL). MOEVK_ERR_INVALID_ARG for
  * l out of range. */
 moevk_status moevk_moe_layer_info(const moevk_model *m, int l, int *layer, moevk_mixer *mixer);
+
+/* What runs beside MoE layer l's routed experts (*ffn). MOEVK_ERR_INVALID_ARG for
+ * l out of range or a NULL pointer. */
+moevk_status moevk_moe_layer_ffn(const moevk_model *m, int l, moevk_moe_ffn *ffn);
 
 /* ---------------------------------------------------------------- generation */
 

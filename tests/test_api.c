@@ -189,6 +189,26 @@ static void test_info(void **state) {
     assert_int_equal(i.n_deepstack, cur->n_deepstack);
 }
 
+/* What the app names per heatmap row: Qwen3-VL's MoE layers are attention with the routed experts alone (gemma4's
+ * sliding/global attention and the dense MLP beside the MoE: tests/gemma4_layer_info.sh). */
+static void test_moe_layer_kinds(void **state) {
+    use_model(state);
+    for (int l = 0; l < cur->n_layer; l++) {
+        int layer = -1;
+        moevk_mixer mx = MOEVK_MIXER_SLIDING;
+        moevk_moe_ffn fx = MOEVK_FFN_DENSE_MLP;
+        assert_int_equal(moevk_moe_layer_info(cur->model, l, &layer, &mx), MOEVK_OK);
+        assert_int_equal(moevk_moe_layer_ffn(cur->model, l, &fx), MOEVK_OK);
+        assert_int_equal(layer, l);
+        assert_int_equal(mx, MOEVK_MIXER_ATTENTION);
+        assert_int_equal(fx, MOEVK_FFN_EXPERTS);
+    }
+    moevk_moe_ffn fx;
+    TU_REFUSES(moevk_moe_layer_ffn(cur->model, cur->n_layer, &fx), MOEVK_ERR_INVALID_ARG, "MoE layer");
+    TU_REFUSES(moevk_moe_layer_ffn(cur->model, -1, &fx), MOEVK_ERR_INVALID_ARG, "MoE layer -1");
+    TU_REFUSES(moevk_moe_layer_ffn(cur->model, 0, NULL), MOEVK_ERR_INVALID_ARG, "NULL argument");
+}
+
 typedef struct collect { char text[4096]; size_t len; int calls; } collect;
 
 static int on_token(const char *piece, int32_t token, void *user) {
@@ -549,6 +569,7 @@ int main(int argc, char **argv) {
     struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_info),
+        cmocka_unit_test(test_moe_layer_kinds),
         cmocka_unit_test(test_generate_and_routing),
         cmocka_unit_test(test_image_budget_from_mmproj),
         cmocka_unit_test(test_plan_matches_load),

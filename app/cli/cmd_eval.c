@@ -19,7 +19,7 @@ static void usage(FILE *f) {
             "                  [--dump-routing-ids FILE.i32] [--dump-routing-weights FILE.f32]\n"
             "                  [--greedy N --dump-tokens FILE.i32] [--kv-type f16|f32]\n"
             "                  [--image-min-tokens N] [--image-max-tokens N] [--validation]\n"
-            "                  [--device-mem MIB] [-ub N]\n\n"
+            "                  [--device-mem MIB] [-ub N] [--layers]\n\n"
             "  --pixels         float32 [3][H][W], already normalised (bypasses image preprocessing)\n"
             "  --tokens         int32 LE prompt ids; a run of <|image_pad|> ids marks where image embeddings go\n"
             "  --dump-vision    float32 [n_image_tokens][n_embd*(1+n_deepstack)] (merger, then DeepStack)\n"
@@ -31,7 +31,9 @@ static void usage(FILE *f) {
             "  --device-mem     device-memory budget in MiB (default: $MOEVK_DEVICE_MEM, else the device's less 10%%);\n"
             "                   experts that do not fit stream from the GGUF, with the same results\n"
             "  -ub, --ubatch-size  prefill micro-batch in tokens (default 512): the prompt is prefilled that many\n"
-            "                   tokens at a time, with the same results\n");
+            "                   tokens at a time, with the same results\n"
+            "  --layers         print each MoE layer (a routing row) before the eval: its layer, its token mixer and\n"
+            "                   what runs beside its experts (moevk_moe_layer_info, moevk_moe_layer_ffn)\n");
 }
 
 int cmd_eval(int argc, char **argv) {
@@ -39,7 +41,7 @@ int cmd_eval(int argc, char **argv) {
     const char *d_vis = NULL, *d_log = NULL, *d_rid = NULL, *d_rw = NULL, *d_tok = NULL;
     long greedy = 0, hh = 0, ww = 0, min_t = 0, max_t = 0, dmem = 0, ubatch = 0;
     moevk_kv_type kv = MOEVK_KV_F16;
-    int validation = 0;
+    int validation = 0, layers = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define NEED() do { if (!v) { fprintf(stderr, "moevk eval: %s needs a value\n", a); return 2; } i++; } while (0)
@@ -57,6 +59,7 @@ int cmd_eval(int argc, char **argv) {
         }
         else if (!strcmp(a, "--tokens")) { NEED(); tokens = v; }
         else if (!strcmp(a, "--validation")) validation = 1;
+        else if (!strcmp(a, "--layers")) layers = 1;
         else if (!strcmp(a, "--device-mem")) { NEED(); if (cli_int(a, v, 1, 1L << 30, &dmem)) return 2; }
         else if (!strcmp(a, "-ub") || !strcmp(a, "--ubatch-size")) { NEED(); if (cli_int(a, v, 1, 1L << 24, &ubatch)) return 2; }
         else if (!strcmp(a, "--dump-vision")) { NEED(); d_vis = v; }
@@ -117,6 +120,21 @@ int cmd_eval(int argc, char **argv) {
     if (s != MOEVK_OK) { cli_error("eval", s); free(tok); free(px); return 1; }
     moevk_model_info info;
     moevk_model_get_info(m, &info);
+    for (int l = 0; layers && l < info.n_moe_layers; l++) {
+        static const char *const mixers[] = {"attention", "Gated DeltaNet", "sliding-window attention"};
+        static const char *const ffns[] = {"the routed experts", "the routed experts and a shared expert",
+                                           "the routed experts beside a dense GeGLU MLP"};
+        int il = -1;
+        moevk_mixer mx = MOEVK_MIXER_ATTENTION;
+        moevk_moe_ffn fx = MOEVK_FFN_EXPERTS;
+        if (moevk_moe_layer_info(m, l, &il, &mx) != MOEVK_OK || moevk_moe_layer_ffn(m, l, &fx) != MOEVK_OK ||
+            (unsigned)mx > 2 || (unsigned)fx > 2) {
+            cli_error("eval", MOEVK_ERR_INTERNAL);
+            free(tok); free(px); moevk_model_free(m);
+            return 1;
+        }
+        printf("MoE layer %d: layer %d, %s, %s\n", l, il, mixers[mx], ffns[fx]);
+    }
     int n = (int)(tsz / 4);
     size_t n_out = (size_t)info.n_embd * (size_t)(1 + info.n_deepstack);
     size_t V = (size_t)info.n_vocab, R = (size_t)info.n_moe_layers * (size_t)n * (size_t)info.n_expert_used;

@@ -193,8 +193,9 @@ void view_draw_trace(view_app *app);
 
 /* draw.c */
 void view_draw(view_app *app);
-/* " (Gated DeltaNet)" or " (attention)" for MoE layer l of a model that mixes the two (where the app
- * explains a layer); "" for a model whose layers are all alike. */
+/* " (Gated DeltaNet)", " (attention)" or " (sliding attention)" for MoE layer l of a model that mixes them (where
+ * the app explains a layer), followed by "; a dense GeGLU MLP runs beside the MoE" where one does (gemma4: the
+ * heatmap shows only the experts); "" for a model whose layers are all alike, experts only. */
 const char *view_layer_kind(const view_app *app, int l);
 void view_update_heat(view_app *app);
 /* Generated-token index for a caption segment, or -1; routing record of it. */

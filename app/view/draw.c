@@ -42,7 +42,12 @@ static int in_rect(SDL_Rect rc, int x, int y) { return x >= rc.x && y >= rc.y &&
 
 const char *view_layer_kind(const view_app *app, int l) {
     if (!app->wst.mixed_layers || l < 0 || l >= VIEW_MAX_MOE_LAYERS) return "";
-    return app->wst.mixer[l] == MOEVK_MIXER_DELTANET ? " (Gated DeltaNet)" : " (attention)";
+    static const char *const names[3][2] = {/* [moevk_mixer][a dense MLP beside the experts] */
+                                            {" (attention)", " (global attention; a dense GeGLU MLP runs beside the MoE)"},
+                                            {" (Gated DeltaNet)", " (Gated DeltaNet; a dense MLP runs beside the MoE)"},
+                                            {" (sliding attention)", " (sliding attention; a dense GeGLU MLP runs beside the MoE)"}};
+    const int mx = app->wst.mixer[l] < 3 ? app->wst.mixer[l] : 0;
+    return names[mx][app->wst.ffn[l] == MOEVK_FFN_DENSE_MLP];
 }
 
 /* ---------------------------------------------------------------- layout */

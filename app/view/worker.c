@@ -33,6 +33,7 @@ struct view_worker {
     view_model_state state;
     int mixed_layers;
     uint8_t mixer[VIEW_MAX_MOE_LAYERS];
+    uint8_t ffn[VIEW_MAX_MOE_LAYERS];
     char stage[64];
     float frac;
     moevk_model_info info;
@@ -411,11 +412,15 @@ static void load_model(view_worker *w) {
         w->state = VIEW_MODEL_READY;
         w->mixed_layers = 0; /* each heatmap row's mixer, for the app to name where it explains a layer */
         memset(w->mixer, 0, sizeof w->mixer);
+        memset(w->ffn, 0, sizeof w->ffn);
         for (int l = 0; l < info.n_moe_layers && l < VIEW_MAX_MOE_LAYERS; l++) {
             moevk_mixer mx = MOEVK_MIXER_ATTENTION;
-            if (moevk_moe_layer_info(m, l, NULL, &mx) != MOEVK_OK) break;
+            moevk_moe_ffn fx = MOEVK_FFN_EXPERTS;
+            if (moevk_moe_layer_info(m, l, NULL, &mx) != MOEVK_OK || moevk_moe_layer_ffn(m, l, &fx) != MOEVK_OK) break;
             w->mixer[l] = (uint8_t)mx;
-            if (mx != w->mixer[0]) w->mixed_layers = 1;
+            w->ffn[l] = (uint8_t)fx;
+            /* named where the layers differ, or where the heatmap's experts are not the whole FFN (a dense MLP) */
+            if (mx != w->mixer[0] || fx == MOEVK_FFN_DENSE_MLP) w->mixed_layers = 1;
         }
         if (!info.has_vision) {
             snprintf(msg, sizeof msg, "model %s has no vision encoder (no --mmproj?): images cannot be captioned",
@@ -807,5 +812,6 @@ void view_worker_get_status(view_worker *w, view_worker_status *st) {
     st->last_ok_seq = w->last_ok_seq;
     st->mixed_layers = w->mixed_layers;
     memcpy(st->mixer, w->mixer, sizeof st->mixer);
+    memcpy(st->ffn, w->ffn, sizeof st->ffn);
     pthread_mutex_unlock(&w->mu);
 }

@@ -106,8 +106,10 @@ typedef struct view_worker_status {
     view_cache_view cache;
     uint64_t n_failed;         // captions that failed (not cancelled)
     uint64_t last_ok_seq;      // frame of the last caption that finished without failing (0: none)
-    int mixed_layers;          // the model mixes Gated DeltaNet and attention layers (qwen35moe)
+    int mixed_layers;          // the model mixes layer kinds: Gated DeltaNet and attention (qwen35moe), sliding and
+                               // global attention (gemma4), or runs a dense MLP beside the experts (gemma4)
     uint8_t mixer[VIEW_MAX_MOE_LAYERS]; // per MoE layer (heatmap row): moevk_mixer (valid when state == READY)
+    uint8_t ffn[VIEW_MAX_MOE_LAYERS];   // per MoE layer: moevk_moe_ffn, what runs beside the experts
 } view_worker_status;
 
 view_worker *view_worker_start(const view_worker_cfg *cfg);
