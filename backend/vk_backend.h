@@ -378,6 +378,11 @@ moevk_status vk_op_sigmoid_mul(vk_stream *s, const mvk_tensor *y, const mvk_tens
 moevk_status vk_op_geglu(vk_stream *s, const mvk_tensor *y, const mvk_tensor *g, const mvk_tensor *u);
 /* y = cap * tanh(x / cap) (Gemma's final logit soft-capping); cap > 0. */
 moevk_status vk_op_softcap(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, float cap);
+/* y = gelu_quick(g) * u, gelu_quick(x) = x * sigmoid(1.702 x) (ggml_geglu_quick: gemma4v's MLP, whose mmprojs set
+ * neither clip.use_gelu nor clip.use_silu). Shapes and aliasing as swiglu. */
+moevk_status vk_op_geglu_quick(vk_stream *s, const mvk_tensor *y, const mvk_tensor *g, const mvk_tensor *u);
+/* y = max(min(x, hi), lo) (ggml_clamp: gemma4v's clippable linear layers); lo <= hi, either may be +-FLT_MAX. */
+moevk_status vk_op_clamp(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, float lo, float hi);
 
 /* ---- Gated DeltaNet (docs/families/qwen35.md §4.1) */
 /* Depthwise causal conv1d with a carried state, in place on the state:

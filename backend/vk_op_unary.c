@@ -1,4 +1,5 @@
-/* vk_op_unary.c — silu, gelu (tanh / erf), swiglu, scale, sigmoid, sigmoid_mul, geglu and softcap (shaders/unary.comp).
+/* vk_op_unary.c — silu, gelu (tanh / erf), swiglu, scale, sigmoid, sigmoid_mul, geglu, geglu_quick, softcap and clamp
+ * (shaders/unary.comp).
  * x, u, y are F32 with the same shape; any of them may be a strided view with
  * contiguous rows, and y may alias x (or g / u for swiglu): in-place works.
  * Contiguous tensors larger than the storage-buffer range are processed in
@@ -9,7 +10,7 @@
 
 /* xn: the name x has in the op's signature (messages) */
 static moevk_status unary(vk_stream *s, const char *op, const char *shader, const char *xn, const mvk_tensor *y,
-                          const mvk_tensor *x, const mvk_tensor *u, float f) {
+                          const mvk_tensor *x, const mvk_tensor *u, float f, float f2) {
     if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL stream", op);
     MVK_TRY(vkc_f32(op, xn, x));
     MVK_TRY(vkc_f32(op, "y", y));
@@ -34,7 +35,7 @@ static moevk_status unary(vk_stream *s, const char *op, const char *shader, cons
             int64_t ne[4] = {m, 1, 1, 1}, nb[4] = {4, 4 * m, 4 * m, 4 * m};
             mvk_tensor xv = mvk_tensor_view(x, (uint64_t)e0 * 4, ne, nb), yv = mvk_tensor_view(y, (uint64_t)e0 * 4, ne, nb);
             mvk_tensor uv = mvk_tensor_view(ub, (uint64_t)e0 * 4, ne, nb);
-            MVK_TRY(unary(s, op, shader, xn, &yv, &xv, u ? &uv : NULL, f));
+            MVK_TRY(unary(s, op, shader, xn, &yv, &xv, u ? &uv : NULL, f, f2));
         }
         return MOEVK_OK;
     }
@@ -46,7 +47,7 @@ static moevk_status unary(vk_stream *s, const char *op, const char *shader, cons
         .su1 = vkc_u32(ub->nb[1] / 4), .su2 = vkc_u32(ub->nb[2] / 4), .su3 = vkc_u32(ub->nb[3] / 4),
         .sy1 = vkc_u32(y->nb[1] / 4), .sy2 = vkc_u32(y->nb[2] / 4), .sy3 = vkc_u32(y->nb[3] / 4),
         .ox = vk_bind_elem_offset(ctx, x, 4), .ou = vk_bind_elem_offset(ctx, ub, 4), .oy = vk_bind_elem_offset(ctx, y, 4),
-        .n = vkc_u32(n), .f = f};
+        .n = vkc_u32(n), .f = f, .f2 = f2};
     uint32_t wg = vkc_wg(ctx, 256);
     vk_bind binds[3] = {{x, 0}, {ub, 0}, {y, 1}};
     vk_dispatch_desc d = {.shader = shader, .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 3, .push = &pc,
@@ -56,39 +57,50 @@ static moevk_status unary(vk_stream *s, const char *op, const char *shader, cons
 }
 
 moevk_status vk_op_scale(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, float f) {
-    return unary(s, "vk_op_scale", "unary_scale", "x", y, x, NULL, f);
+    return unary(s, "vk_op_scale", "unary_scale", "x", y, x, NULL, f, 0.0f);
 }
 
 moevk_status vk_op_silu(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x) {
-    return unary(s, "vk_op_silu", "unary_silu", "x", y, x, NULL, 0.0f);
+    return unary(s, "vk_op_silu", "unary_silu", "x", y, x, NULL, 0.0f, 0.0f);
 }
 
 moevk_status vk_op_gelu(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, vk_gelu_kind kind) {
     if (kind != VK_GELU_TANH && kind != VK_GELU_ERF)
         return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_op_gelu: unknown gelu kind %d", (int)kind);
-    return unary(s, "vk_op_gelu", kind == VK_GELU_TANH ? "unary_gelu_tanh" : "unary_gelu_erf", "x", y, x, NULL, 0.0f);
+    return unary(s, "vk_op_gelu", kind == VK_GELU_TANH ? "unary_gelu_tanh" : "unary_gelu_erf", "x", y, x, NULL, 0.0f, 0.0f);
 }
 
 moevk_status vk_op_swiglu(vk_stream *s, const mvk_tensor *y, const mvk_tensor *g, const mvk_tensor *u) {
     if (!u) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_op_swiglu: u is NULL");
-    return unary(s, "vk_op_swiglu", "unary_swiglu", "g", y, g, u, 0.0f);
+    return unary(s, "vk_op_swiglu", "unary_swiglu", "g", y, g, u, 0.0f, 0.0f);
 }
 
 moevk_status vk_op_sigmoid(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x) {
-    return unary(s, "vk_op_sigmoid", "unary_sigmoid", "x", y, x, NULL, 0.0f);
+    return unary(s, "vk_op_sigmoid", "unary_sigmoid", "x", y, x, NULL, 0.0f, 0.0f);
 }
 
 moevk_status vk_op_sigmoid_mul(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *u) {
     if (!u) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_op_sigmoid_mul: u is NULL");
-    return unary(s, "vk_op_sigmoid_mul", "unary_sigmoid_mul", "x", y, x, u, 0.0f);
+    return unary(s, "vk_op_sigmoid_mul", "unary_sigmoid_mul", "x", y, x, u, 0.0f, 0.0f);
 }
 
 moevk_status vk_op_geglu(vk_stream *s, const mvk_tensor *y, const mvk_tensor *g, const mvk_tensor *u) {
     if (!u) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_op_geglu: u is NULL");
-    return unary(s, "vk_op_geglu", "unary_geglu", "g", y, g, u, 0.0f);
+    return unary(s, "vk_op_geglu", "unary_geglu", "g", y, g, u, 0.0f, 0.0f);
 }
 
 moevk_status vk_op_softcap(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, float cap) {
     if (!(cap > 0.0f) || !isfinite(cap)) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_op_softcap: cap %g must be finite and > 0", (double)cap);
-    return unary(s, "vk_op_softcap", "unary_softcap", "x", y, x, NULL, cap);
+    return unary(s, "vk_op_softcap", "unary_softcap", "x", y, x, NULL, cap, 0.0f);
+}
+
+moevk_status vk_op_geglu_quick(vk_stream *s, const mvk_tensor *y, const mvk_tensor *g, const mvk_tensor *u) {
+    if (!u) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_op_geglu_quick: u is NULL");
+    return unary(s, "vk_op_geglu_quick", "unary_geglu_quick", "g", y, g, u, 0.0f, 0.0f);
+}
+
+moevk_status vk_op_clamp(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, float lo, float hi) {
+    if (isnan(lo) || isnan(hi) || lo > hi)
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_op_clamp: bounds [%g, %g] must be ordered numbers", (double)lo, (double)hi);
+    return unary(s, "vk_op_clamp", "unary_clamp", "x", y, x, NULL, lo, hi);
 }

@@ -36,9 +36,10 @@ typedef struct pc_unary {
     uint32_t sy1, sy2, sy3;
     uint32_t ox, ou, oy;
     uint32_t n;
-    float f;                         /* scale factor */
+    float f;                         /* scale factor; clamp's lower bound */
+    float f2;                        /* clamp's upper bound */
 } pc_unary;
-VK_PUSH_WORDS(pc_unary, 18);
+VK_PUSH_WORDS(pc_unary, 19);
 
 /* shaders/norm.comp */
 typedef struct pc_norm {

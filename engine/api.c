@@ -136,6 +136,11 @@ static moevk_status model_open(const moevk_model_params *p, moevk_model **out) {
     m->seq.n_ctx = p->n_ctx ? p->n_ctx : 4096;
     if (m->hp.n_ctx_train > 0 && m->seq.n_ctx > m->hp.n_ctx_train) m->seq.n_ctx = (int)m->hp.n_ctx_train;
     m->seq.n_ubatch_req = p->n_ubatch ? p->n_ubatch : 512;
+    if (m->has_vision && m->hp.fam->image_both_ways) { /* an image is prefilled in one micro-batch: room for the largest */
+        int min_t = 0, max_t = 0;
+        mvk_image_budget(&m->vis.hp, 0, 0, &min_t, &max_t);
+        if (m->seq.n_ubatch_req < max_t) m->seq.n_ubatch_req = max_t;
+    }
     m->seq.n_ubatch = m->seq.n_ubatch_req < m->seq.n_ctx ? m->seq.n_ubatch_req : m->seq.n_ctx;
     m->seq.kv_type = p->kv_type == MOEVK_KV_F32 ? MVK_TYPE_F32 : MVK_TYPE_F16;
     *out = m;
@@ -353,7 +358,7 @@ moevk_status moevk_eval(moevk_model *m, moevk_eval_params *p) {
             s = mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
             goto done;
         }
-        m->seq.pos_next = mvk_prompt_positions(n, n_img ? img_start : -1, nx, ny, 0, pos);
+        m->seq.pos_next = mvk_prompt_positions_hp(hp, n, n_img ? img_start : -1, nx, ny, 0, pos);
         mvk_lm_batch b = {.tokens = p->tokens, .n = n, .img_start = n_img ? img_start : 0, .n_img = n_img,
                           .img_rows = img_rows, .pos = pos, .logits = logits, .all_logits = p->logits != NULL,
                           .route_ids = hp->is_moe ? p->routing_ids : NULL, .route_w = hp->is_moe ? p->routing_weights : NULL};

@@ -300,7 +300,7 @@ static moevk_status prefill_turn(moevk_model *m, const int32_t *ids, size_t n, c
         int sn = (int)(e - b);
         const turn_image *ti = n_img ? &img[g] : NULL;
         int is = ti ? ti->start - (int)b : -1, np = ti ? ti->nx * ti->ny : 0;
-        int pos_after = mvk_prompt_positions(sn, is, ti ? ti->nx : 0, ti ? ti->ny : 0, m->seq.pos_next, pos);
+        int pos_after = mvk_prompt_positions_hp(&m->hp, sn, is, ti ? ti->nx : 0, ti ? ti->ny : 0, m->seq.pos_next, pos);
         mvk_lm_batch bt = {.tokens = ids + b, .n = sn, .img_start = np ? is : 0, .n_img = np,
                            .img_rows = np ? rows[g] : NULL, .pos = pos, .logits = logits, .all_logits = 0,
                            .route_ids = rt_ids, .route_w = rt_w};

@@ -69,7 +69,19 @@ typedef struct mvk_lm_layer {
     vk_buffer *ssm_state;  /* [H_v][S][S] f32: per V head, row j (value) contiguous over the key index */
 } mvk_lm_layer;
 
-/* One ViT block. d = vision width. */
+/* The clamps of a gemma4v linear layer (Gemma4ClippableLinear; llama.cpp clip_graph_gemma4v::build_mm): the
+ * input is clamped to [in_min, in_max] before the matmul, the output to [out_min, out_max] after it. A scalar
+ * the file lacks is -FLT_MAX / FLT_MAX (no clamp on that side). */
+typedef struct mvk_clamp {
+    float in_min, in_max, out_min, out_max;
+} mvk_clamp;
+
+/* gemma4v's linear layers per ViT block, in mvk_vit_layer.clamp[] */
+enum { MVK_G4V_Q, MVK_G4V_K, MVK_G4V_V, MVK_G4V_O, MVK_G4V_GATE, MVK_G4V_UP, MVK_G4V_DOWN, MVK_G4V_N_LINEAR };
+
+/* One ViT block. d = vision width. qwen3vl_merger: LayerNorm, fused QKV with biases, GELU MLP. gemma4v
+ * (engine/arch/clip_gemma4v.c): ln1_w/ln2_w are RMSNorm weights, separate q/k/v, out_w, up_w, down_w without
+ * biases, and the fields after deepstack. */
 typedef struct mvk_vit_layer {
     mvk_tensor ln1_w, ln1_b;   /* [d] f32 */
     mvk_tensor qkv_w;          /* [d, 3d] */
@@ -82,6 +94,14 @@ typedef struct mvk_vit_layer {
     mvk_tensor down_w;         /* [n_ff, d] */
     mvk_tensor down_b;         /* [d] f32 */
     int deepstack;             /* index of the deepstack tap after this block, or -1 */
+    /* gemma4v */
+    mvk_tensor q_w, k_w, v_w;  /* [d, d] */
+    mvk_tensor q_norm, k_norm; /* [hd] f32, or none: per-head RMSNorm weights of Q and K */
+    mvk_tensor attn_post_norm; /* [d] f32, or none: the attention output's RMSNorm before the residual */
+    mvk_tensor ffn_post_norm;  /* [d] f32, or none: the MLP output's RMSNorm before the residual */
+    mvk_tensor gate_w;         /* [d, n_ff]: GeGLU gate (up_w the other half) */
+    mvk_tensor out_scale;      /* [1] f32, or none: the block's output (residual included) times it */
+    mvk_clamp clamp[MVK_G4V_N_LINEAR]; /* q, k, v, o, gate, up, down */
 } mvk_vit_layer;
 
 typedef struct mvk_deepstack {
@@ -104,6 +124,10 @@ typedef struct mvk_vision {
     mvk_tensor mm2_b;              /* [n_embd_text] f32 */
     mvk_vit_layer *layers;         /* [n_layer] */
     mvk_deepstack *deepstack;      /* [n_deepstack] */
+    /* gemma4v: patch_w0 [p, p, 3, d] (no bias), pos_embd [d, n_pos, 2] (x table, then y table), and */
+    mvk_tensor std_bias, std_scale; /* [d] f32, or none: pooled rows become (x - std_bias) * std_scale */
+    mvk_tensor inp_proj_w;         /* [d, n_embd_text] mm.input_projection */
+    mvk_clamp inp_proj_clamp;
 } mvk_vision;
 
 /* Host-visible per-step parameters of the recorded decode step (int32 words). */
@@ -246,6 +270,12 @@ moevk_status mvk_placement_finish(moevk_model *m);
 moevk_status mvk_vision_encode(moevk_model *m, const float *pixels, int h, int w, vk_buffer **out_dev, float *host_out,
                                size_t host_cap, int *n_img_out);
 
+/* engine/arch/clip_gemma4v.c: the gemma4v tower (mvk_vision_encode calls it for that projector; same contract) and
+ * its clamp scalars, read from the mmproj after the tensors are bound. */
+moevk_status mvk_gemma4v_encode(moevk_model *m, const float *pixels, int h, int w, vk_buffer **out_dev, float *host_out,
+                                size_t host_cap, int *n_img_out);
+moevk_status mvk_gemma4v_read_clamps(const gguf_file *f, mvk_vision *v);
+
 /* lm.c */
 typedef struct mvk_lm_batch {
     const int32_t *tokens;     /* [n] ids; image positions hold the image-pad id (ignored) */
@@ -275,6 +305,8 @@ uint64_t mvk_lm_recur_state_bytes(const mvk_text_hparams *hp, uint64_t *conv_byt
  * optional image run [img_start, img_start + nx*ny). pos: [4][n]. Returns the
  * next position after the prompt. */
 int mvk_prompt_positions(int n, int img_start, int nx, int ny, int pos0, int32_t *pos);
+/* The same for the model's positions mode: a family without M-RoPE (gemma4) numbers image rows like text. */
+int mvk_prompt_positions_hp(const mvk_text_hparams *hp, int n, int img_start, int nx, int ny, int pos0, int32_t *pos);
 
 /* sequence.c: the routing record; ids/w are [n_moe_layers][stride_tok][k] */
 moevk_status mvk_route_push(moevk_model *m, int32_t pos, moevk_token_kind kind, int32_t token, int32_t turn,

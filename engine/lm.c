@@ -177,6 +177,10 @@ static moevk_status prefill_ubatch(moevk_model *m, const mvk_lm_batch *b) {
         io.img = &img;
         io.img_start = b->img_start;
         io.n_img = b->n_img;
+        if (hp->fam->image_both_ways) { /* KV positions of the image's rows (mvk_lm_prefill keeps them in this batch) */
+            io.nc_lo = m->seq.n_past + b->img_start;
+            io.nc_hi = io.nc_lo + b->n_img;
+        }
     }
     if (hp->is_moe) {
         TRY(vk_stream_scratch(st, MVK_TYPE_I32, k, T, L, 1, &rt_ids));
@@ -223,13 +227,17 @@ done:
 
 /* The prompt in micro-batches of at most n_ubatch tokens, each continuing from the KV cache and recurrent
  * state the ones before it left, as llama.cpp's n_ubatch: the scratch is sized by the micro-batch, not by the
- * context. An image run may span micro-batches: attention is causal, so a token sees the rows before it
- * whichever micro-batch they came in (a family whose image tokens attend to each other both ways would keep
- * an image in one micro-batch). Everything is checked before the first micro-batch runs. */
+ * context. An image run may span micro-batches where attention is causal: a token sees the rows before it
+ * whichever micro-batch they came in; a family whose image rows attend to each other both ways
+ * (mvk_family.image_both_ways: gemma4) keeps an image in one micro-batch, which then starts at the image. Everything is checked before the first micro-batch runs. */
 moevk_status mvk_lm_prefill(moevk_model *m, const mvk_lm_batch *b) {
     const int n = b->n, ub = m->seq.n_ubatch > 0 ? m->seq.n_ubatch : b->n;
     if (n <= ub) return prefill_ubatch(m, b);
     MVK_TRY(check_batch(m, b));
+    const int keep_image = m->hp.fam->image_both_ways && b->n_img > 0;
+    if (keep_image && b->n_img > ub)
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, "an image of %d tokens does not fit the micro-batch of %d: its rows attend to each "
+                        "other both ways and must be prefilled together (raise n_ubatch)", b->n_img, ub);
     const mvk_text_hparams *hp = &m->hp;
     const size_t V = (size_t)hp->n_vocab, k = (size_t)(hp->n_expert_used > 0 ? hp->n_expert_used : 1);
     const size_t L = (size_t)hp->n_moe_layers, U = (size_t)ub;
@@ -238,8 +246,11 @@ moevk_status mvk_lm_prefill(moevk_model *m, const mvk_lm_batch *b) {
     int32_t *rid = b->route_ids ? malloc(L * U * k * sizeof *rid) : NULL; /* [L][c][k] its routing */
     float *rw = b->route_w ? malloc(L * U * k * sizeof *rw) : NULL;
     if (!pos || (b->route_ids && !rid) || (b->route_w && !rw)) s = mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
-    for (int c0 = 0; s == MOEVK_OK && c0 < n; c0 += ub) {
-        const int c = n - c0 < ub ? n - c0 : ub, last = c0 + c == n;
+    for (int c0 = 0, c = 0; s == MOEVK_OK && c0 < n; c0 += c) {
+        c = n - c0 < ub ? n - c0 : ub;
+        if (keep_image && b->img_start > c0 && b->img_start < c0 + c && b->img_start + b->n_img > c0 + c)
+            c = b->img_start - c0; /* the image starts the next micro-batch */
+        const int last = c0 + c == n;
         for (int p = 0; p < 4; p++) memcpy(pos + (size_t)p * c, b->pos + (size_t)p * n + c0, (size_t)c * sizeof *pos);
         mvk_lm_batch u = {.tokens = b->tokens + c0, .n = c, .pos = pos, .all_logits = b->all_logits, .route_ids = rid,
                           .route_w = rw};

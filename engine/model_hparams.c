@@ -330,10 +330,21 @@ moevk_status mvk_vision_hparams_load(const gguf_file *f, mvk_vision_hparams *hp)
     const char *ps;
     size_t pl;
     MVK_TRY(gguf_get_str(f, pkey, &ps, &pl));
-    if (pl != strlen("qwen3vl_merger") || memcmp(ps, "qwen3vl_merger", pl) != 0)
-        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "mmproj: projector type '%.*s' is not supported (moevk runs qwen3vl_merger)",
+    /* the tower variants moevk runs: their projector names (clip-impl.h PROJECTOR_TYPE_NAMES) */
+    static const struct {
+        const char *name;
+        mvk_projector proj;
+    } projectors[] = {{"qwen3vl_merger", MVK_PROJ_QWEN3VL_MERGER}, {"gemma4v", MVK_PROJ_GEMMA4V}};
+    int found = 0;
+    for (size_t i = 0; i < sizeof projectors / sizeof projectors[0] && !found; i++)
+        if (pl == strlen(projectors[i].name) && memcmp(ps, projectors[i].name, pl) == 0) {
+            snprintf(hp->projector, sizeof hp->projector, "%s", projectors[i].name);
+            hp->proj = projectors[i].proj;
+            found = 1;
+        }
+    if (!found)
+        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "mmproj: projector type '%.*s' is not supported (moevk runs qwen3vl_merger, gemma4v)",
                         (int)(pl > 64 ? 64 : pl), ps);
-    snprintf(hp->projector, sizeof hp->projector, "qwen3vl_merger");
 
     const char *P = "clip.vision";
     MVK_TRY(mvk_key_pos(f, P, "embedding_length", 1, 0, &hp->n_embd));
@@ -376,6 +387,7 @@ moevk_status mvk_vision_hparams_load(const gguf_file *f, mvk_vision_hparams *hp)
     MVK_TRY(gguf_get_bool_opt(f, "clip.use_gelu", 0, &gelu));
     MVK_TRY(gguf_get_bool_opt(f, "clip.use_silu", 0, &silu));
     hp->act = gelu ? MVK_VISION_ACT_GELU : silu ? MVK_VISION_ACT_SILU : MVK_VISION_ACT_GELU_QUICK;
+    if (hp->proj == MVK_PROJ_GEMMA4V) return mvk_gemma4v_hparams(f, hp);
 
     /* deepstack taps: llama.cpp detects them from v.deepstack.{L}.fc1.weight */
     for (int64_t i = 0; i < gguf_n_tensors(f); i++) {

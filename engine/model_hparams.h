@@ -91,9 +91,18 @@ typedef enum mvk_vision_act {
     MVK_VISION_ACT_SILU = 2,       /* clip.use_silu */
 } mvk_vision_act;
 
-/* mmproj (clip, projector qwen3vl_merger). */
+typedef enum mvk_projector {
+    MVK_PROJ_QWEN3VL_MERGER = 0, /* Qwen3-VL / Qwen3.5 (engine/vision.c, arch/clip_qwen3vl_merger.c) */
+    MVK_PROJ_GEMMA4V = 1,        /* Gemma 4 (engine/arch/clip_gemma4v.c) */
+} mvk_projector;
+
+/* mmproj (clip, projector qwen3vl_merger or gemma4v). gemma4v reads these fields as: spatial_merge = the
+ * average-pool kernel k (clip.vision.projector.scale_factor, default 3), n_pos = rows of each of the two
+ * position tables, n_merged = n_embd (pooling keeps the width), n_mmproj_embd = n_embd_out = ne1 of
+ * mm.input_projection.weight, image_min/max_tokens default 70 / 1120 (llama.cpp's limits for gemma4v). */
 typedef struct mvk_vision_hparams {
-    char projector[32];     /* clip.projector_type, "qwen3vl_merger" */
+    char projector[32];     /* clip.projector_type, "qwen3vl_merger" or "gemma4v" */
+    mvk_projector proj;
     int n_embd;             /* clip.vision.embedding_length: ViT width d */
     int n_ff;               /* clip.vision.feed_forward_length */
     int n_layer;            /* clip.vision.block_count: depth */
@@ -183,6 +192,8 @@ const gguf_tensor_info *mvk_find_tensorf(const gguf_file *f, const char *fmt, ..
  * required); f32 key, finite and >= 0. */
 moevk_status mvk_key_pos(const gguf_file *f, const char *prefix, const char *suffix, int required, int def, int *out);
 moevk_status mvk_key_f32(const gguf_file *f, const char *prefix, const char *suffix, int required, float def, float *out);
+/* engine/arch/clip_gemma4v.c: gemma4v's keys and shapes after the common clip.vision ones. */
+moevk_status mvk_gemma4v_hparams(const gguf_file *f, mvk_vision_hparams *hp);
 /* The MoE keys: expert_count, expert_used_count, expert_feed_forward_length (fallback n_ff / k). */
 moevk_status mvk_hp_read_moe(const gguf_file *f, mvk_text_hparams *hp);
 /* The interleaved M-RoPE keys of the VL families: rope.dimension_sections, n_deepstack_layers. */
@@ -201,5 +212,8 @@ void mvk_text_tensor_groups(const mvk_text_hparams *hp, void *globals, void *lay
  * mvk_vit_layer, mvk_deepstack). */
 void mvk_vision_tensor_groups(const mvk_vision_hparams *hp, void *vision, void *blocks, size_t block_stride, void *taps,
                               size_t tap_stride, struct mvk_tensor_group *g);
+/* gemma4v's groups [3] (globals, ViT blocks, an empty third); mvk_vision_tensor_groups hands over to it. */
+void mvk_gemma4v_tensor_groups(const mvk_vision_hparams *hp, void *vision, void *blocks, size_t block_stride,
+                               struct mvk_tensor_group *g);
 
 #endif

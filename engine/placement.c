@@ -79,6 +79,14 @@ static uint64_t vision_scratch(const mvk_vision_hparams *v, uint64_t N) {
     const uint64_t d = (uint64_t)v->n_embd, d4 = (uint64_t)v->n_merged, To = (uint64_t)v->n_mmproj_embd;
     const uint64_t mm = (uint64_t)(v->spatial_merge * v->spatial_merge), n_img = N / (mm ? mm : 1) + 1;
     const uint64_t p = (uint64_t)v->patch_size;
+    if (v->proj == MVK_PROJ_GEMMA4V) { /* clip_gemma4v.c: the residual and a table row; per block 21 [d][N] (norms,
+                                          q/k/v, their clamped inputs, RoPE, attention, output, post-norms), the MLP's
+                                          gate, up and clamped down input; then the pool, its norm and the projection */
+        uint64_t keep = 2 * al(d * N * 4) + al(p * p * 3 * N * 4);
+        uint64_t block = 21 * al(d * N * 4) + 3 * al((uint64_t)v->n_ff * N * 4) +
+                         attn_scratch(N, N, (uint64_t)v->head_dim, (uint64_t)v->n_head);
+        return keep + block + 3 * al(d * n_img * 4) + 2 * al(To * n_img * 4);
+    }
     uint64_t keep = 5 * al(d * N * 4) + al(p * p * 3 * N * 4);
     uint64_t block = 8 * al(d * N * 4) + al(3 * d * N * 4) + al((uint64_t)v->n_ff * N * 4) +
                      attn_scratch(N, N, (uint64_t)v->head_dim, (uint64_t)v->n_head) + 2 * al(d4 * n_img * 4) + al(To * n_img * 4);

@@ -26,3 +26,8 @@ int mvk_prompt_positions(int n, int img_start, int nx, int ny, int pos0, int32_t
     }
     return p;
 }
+
+int mvk_prompt_positions_hp(const mvk_text_hparams *hp, int n, int img_start, int nx, int ny, int pos0, int32_t *pos) {
+    /* without M-RoPE an image row is one more position, like a text token (mtmd: the chunk's n_pos = n_tokens) */
+    return mvk_prompt_positions(n, hp->rope_mode == MVK_ROPE_IMROPE ? img_start : -1, nx, ny, pos0, pos);
+}

@@ -39,6 +39,7 @@ static moevk_status act(vk_stream *s, const mvk_tensor *x, mvk_vision_act a) {
 moevk_status mvk_vision_encode(moevk_model *m, const float *pixels, int h, int w, vk_buffer **out_dev, float *host_out,
                                size_t host_cap, int *n_img_out) {
     if (!m->has_vision) return mvk_fail(MOEVK_ERR_INVALID_ARG, "this model was loaded without an mmproj: it cannot read images");
+    if (m->vis.hp.proj == MVK_PROJ_GEMMA4V) return mvk_gemma4v_encode(m, pixels, h, w, out_dev, host_out, host_cap, n_img_out);
     const mvk_vision *v = &m->vis;
     const mvk_vision_hparams *hp = &v->hp;
     int p = hp->patch_size, mg = hp->spatial_merge, A = p * mg;

@@ -144,6 +144,7 @@ moevk_status mvk_weights_load_vision(moevk_model *m, moevk_progress_cb cb, void 
     mvk_vision_dims(hp, dims);
     mvk_vision_tensor_groups(hp, v, v->layers, sizeof *v->layers, v->deepstack, sizeof *v->deepstack, g);
     MVK_TRY(mvk_walk_tensors(m->vf, g, 3, dims, visit, &L));
+    if (hp->proj == MVK_PROJ_GEMMA4V && !m->w.sizing) MVK_TRY(mvk_gemma4v_read_clamps(m->vf, v));
     for (int il = 0; il < hp->n_layer; il++) {
         v->layers[il].deepstack = -1;
         for (int j = 0; j < hp->n_deepstack; j++)

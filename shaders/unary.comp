@@ -1,5 +1,5 @@
 #version 450
-// variants: silu:OP_SILU gelu_tanh:OP_GELU_TANH gelu_erf:OP_GELU_ERF swiglu:OP_SWIGLU scale:OP_SCALE sigmoid:OP_SIGMOID sigmoid_mul:OP_SIGMOID_MUL geglu:OP_GEGLU softcap:OP_SOFTCAP
+// variants: silu:OP_SILU gelu_tanh:OP_GELU_TANH gelu_erf:OP_GELU_ERF swiglu:OP_SWIGLU scale:OP_SCALE sigmoid:OP_SIGMOID sigmoid_mul:OP_SIGMOID_MUL geglu:OP_GEGLU softcap:OP_SOFTCAP geglu_quick:OP_GEGLU_QUICK clamp:OP_CLAMP
 // unary.comp — element-wise activations over strided F32 views (ggml's unary ops):
 //   silu:       y = x / (1 + e^-x)                         (Elfwing et al. 2017, "SiLU")
 //   gelu_tanh:  y = ½x(1 + tanh(√(2/π)(x + 0.044715x³)))  (Hendrycks & Gimpel 2016, "GELU", tanh form)
@@ -10,6 +10,8 @@
 //   sigmoid_mul: y = x · sigmoid(u)                        (Qwen3.5's gated attention output)
 //   geglu:      y = gelu_tanh(x) · u                       (Shazeer 2020; Gemma's MLP and experts)
 //   softcap:    y = f · tanh(x / f)                        (Gemma's final logit soft-capping)
+//   geglu_quick: y = x·σ(1.702x) · u                       (gelu_quick gate: ggml_geglu_quick; gemma4v's MLP)
+//   clamp:      y = max(min(x, f2), f)                      (ggml_clamp; gemma4v's clippable linear layers)
 // Binding 1 (u) is only read by swiglu, sigmoid_mul and geglu; the op binds x there for the others.
 // In-place use (y aliasing x or u) is fine: each invocation reads its own
 // element(s) before writing them.
@@ -29,7 +31,8 @@ layout(push_constant) uniform P {
     uint sy1, sy2, sy3;
     uint ox, ou, oy;           // element offsets of the bindings
     uint n;                    // total elements
-    float f;                   // scale factor
+    float f;                   // scale factor; clamp's lower bound
+    float f2;                  // clamp's upper bound
 } p;
 
 #ifdef OP_GELU_ERF
@@ -91,6 +94,10 @@ void main() {
     float o = gelu_tanh(v) * u[p.ou + i0 + i1 * p.su1 + i2 * p.su2 + i3 * p.su3];
 #elif defined(OP_SOFTCAP)
     float o = p.f * tanh_stable(v / p.f);
+#elif defined(OP_GEGLU_QUICK)
+    float o = x_sigmoid(v, -1.702 * v) * u[p.ou + i0 + i1 * p.su1 + i2 * p.su2 + i3 * p.su3];
+#elif defined(OP_CLAMP)
+    float o = max(min(v, p.f2), p.f);
 #elif defined(OP_GELU_ERF)
     float o = 0.5 * v * (1.0 + erf_approx(v * 0.7071067811865476));
 #elif defined(OP_SWIGLU)

@@ -1,4 +1,5 @@
-/* test_op_unary.c — vk_op_silu / gelu (tanh, erf) / swiglu / scale / sigmoid / sigmoid_mul / geglu / softcap against the
+/* test_op_unary.c — vk_op_silu / gelu (tanh, erf) / swiglu / scale / sigmoid / sigmoid_mul / geglu / softcap /
+ * geglu_quick / clamp against the
  * double-precision references in ref_unary.c: contiguous, row-strided views,
  * in place, extreme inputs, and the shader's erf against libm erff. */
 #include <math.h>
@@ -9,9 +10,9 @@
 #include "ref.h"
 #include "test_util.h"
 
-enum { OP_SILU, OP_GELU_TANH, OP_GELU_ERF, OP_SWIGLU, OP_SCALE, OP_SIGMOID, OP_SIGMOID_MUL, OP_GEGLU, OP_SOFTCAP, OP_COUNT };
-static const char *op_names[OP_COUNT] = {"silu", "gelu_tanh", "gelu_erf", "swiglu", "scale", "sigmoid", "sigmoid_mul", "geglu", "softcap"};
-static const float k_scale = -0.37f, k_cap = 7.5f;
+enum { OP_SILU, OP_GELU_TANH, OP_GELU_ERF, OP_SWIGLU, OP_SCALE, OP_SIGMOID, OP_SIGMOID_MUL, OP_GEGLU, OP_SOFTCAP, OP_GEGLU_QUICK, OP_CLAMP, OP_COUNT };
+static const char *op_names[OP_COUNT] = {"silu", "gelu_tanh", "gelu_erf", "swiglu", "scale", "sigmoid", "sigmoid_mul", "geglu", "softcap", "geglu_quick", "clamp"};
+static const float k_scale = -0.37f, k_cap = 7.5f, k_lo = -2.25f, k_hi = 1.5f;
 static double g_worst[OP_COUNT];
 
 static void ref_op(int op, float *y, const float *x, const float *u, int64_t n) {
@@ -24,6 +25,8 @@ static void ref_op(int op, float *y, const float *x, const float *u, int64_t n) 
     case OP_SIGMOID_MUL: ref_sigmoid_mul(y, x, u, n); break;
     case OP_GEGLU: ref_geglu(y, x, u, n); break;
     case OP_SOFTCAP: ref_softcap(y, x, n, k_cap); break;
+    case OP_GEGLU_QUICK: ref_geglu_quick(y, x, u, n); break;
+    case OP_CLAMP: ref_clamp(y, x, n, k_lo, k_hi); break;
     default: ref_scale(y, x, n, k_scale); break;
     }
 }
@@ -38,6 +41,8 @@ static moevk_status dev_op(int op, vk_stream *s, const mvk_tensor *y, const mvk_
     case OP_SIGMOID_MUL: return vk_op_sigmoid_mul(s, y, x, u);
     case OP_GEGLU: return vk_op_geglu(s, y, x, u);
     case OP_SOFTCAP: return vk_op_softcap(s, y, x, k_cap);
+    case OP_GEGLU_QUICK: return vk_op_geglu_quick(s, y, x, u);
+    case OP_CLAMP: return vk_op_clamp(s, y, x, k_lo, k_hi);
     default: return vk_op_scale(s, y, x, k_scale);
     }
 }
@@ -92,6 +97,8 @@ static void test_strided_and_in_place(void **state) {
     run_case(OP_SIGMOID_MUL, 7, 9, 2, 4, 2, -6, 6);
     run_case(OP_GEGLU, 127, 9, 1, 0, 2, -6, 6);
     run_case(OP_GEGLU, 7, 9, 2, 4, 2, -6, 6);
+    run_case(OP_GEGLU_QUICK, 127, 9, 1, 0, 2, -6, 6);
+    run_case(OP_GEGLU_QUICK, 7, 9, 2, 4, 2, -6, 6);
     run_case(OP_SOFTCAP, 129, 3, 1, 0, 0, -60, 60); /* through the whole tanh range at cap 7.5 */
     run_case(OP_SOFTCAP, 33, 5, 2, 0, 0, -0.1f, 0.1f); /* near 0: the series branch */
 }
@@ -111,7 +118,7 @@ static void test_extreme_inputs(void **state) {
         tu_end_submit(s);
         tu_download(&ty, got, (uint64_t)n * 4);
         for (int64_t i = 0; i < n; i++) {
-            if ((op == OP_SWIGLU || op == OP_GEGLU) && fabsf(xs[i]) > 1e20f) continue; /* act(x)*x overflows f32 either way */
+            if ((op == OP_SWIGLU || op == OP_GEGLU || op == OP_GEGLU_QUICK) && fabsf(xs[i]) > 1e20f) continue; /* act(x)*x overflows f32 either way */
             double d = fabs((double)got[i] - (double)ref[i]);
             if (!isfinite(got[i]) || d > 4e-6 * fabs((double)ref[i]) + 1e-30)
                 fail_msg("%s(%g): got %g, ref %g", op_names[op], (double)xs[i], (double)got[i], (double)ref[i]);
@@ -188,6 +195,9 @@ static void test_bad_input(void **state) {
     TU_REFUSES(vk_op_sigmoid_mul(s, a, a, NULL), MOEVK_ERR_INVALID_ARG, NULL);
     TU_REFUSES(vk_op_sigmoid(s, b, a), MOEVK_ERR_SHAPE, "vk_op_sigmoid");
     TU_REFUSES(vk_op_scale(s, a, NULL, 2.0f), MOEVK_ERR_INVALID_ARG, NULL);
+    TU_REFUSES(vk_op_geglu_quick(s, a, a, NULL), MOEVK_ERR_INVALID_ARG, NULL);
+    TU_REFUSES(vk_op_clamp(s, a, a, 2.0f, 1.0f), MOEVK_ERR_INVALID_ARG, "bounds");
+    TU_REFUSES(vk_op_clamp(s, a, a, NAN, 1.0f), MOEVK_ERR_INVALID_ARG, "bounds");
     TU_REFUSES(vk_op_scale(NULL, a, a, 2.0f), MOEVK_ERR_INVALID_ARG, NULL);
     mvk_tensor bad = *a;
     bad.nb[0] = 8; /* non-contiguous rows */

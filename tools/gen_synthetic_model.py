@@ -20,7 +20,9 @@ loaders in llama.cpp's src/models/<arch>.cpp):
               head dim and KV heads (--head-dim-swa/--kv-heads-swa), no attn_v on global layers (V = K), proportional
               RoPE (rope_freqs), a dense GeGLU MLP beside the MoE with their post-norms, ffn_gate_inp.scale,
               ffn_down_exps.scale, layer_output_scale, final logit softcap, tied embeddings; tokenizer.ggml.model
-              = gemma4 (SPM-style BPE over raw UTF-8 with spaces as U+2581); text only for now
+              = gemma4 (SPM-style BPE over raw UTF-8 with spaces as U+2581); its mmproj is a gemma4v tower
+              (write_mmproj_gemma4: RMSNorm ViT, Q/K norms, post-norms, GeGLU, layer out_scale, x/y position tables,
+              std_bias/std_scale, mm.input_projection, the clamp scalars of Gemma4ClippableLinear on every linear)
 The text-only archs (qwen3moe, qwen3) never get an mmproj; qwen35moe / qwen35 get one without DeepStack.
 
 Keys, key types, tensor names and ne shapes follow /work/shared/docs/qwen3vl-moe.md sections 1-2 and
@@ -244,6 +246,9 @@ def parse_args(argv):
     v.add_argument("--vision-patch", type=int)
     v.add_argument("--vision-pos-side", type=int, help="learned position grid side (image_size = side * patch)")
     v.add_argument("--deepstack", help="comma-separated vision layers tapped for DeepStack (may be empty)")
+    v.add_argument("--vision-act", choices=["quick", "gelu", "silu"], default="quick",
+                   help="gemma4v MLP gate: quick = no clip.use_gelu/use_silu key, as converted files (llama.cpp runs "
+                        "gelu_quick); gelu / silu write clip.use_gelu / clip.use_silu")
     a = p.parse_args(argv)
     cfg = dict(PRESETS[a.preset])
     for k in list(cfg):
@@ -262,8 +267,8 @@ def parse_args(argv):
     cfg["ff"] = a.ff if a.ff is not None else 4 * cfg["ff_exp"]
     if a.arch in HYBRID_ARCHS:
         cfg["deepstack"] = []  # Qwen3.5's qwen3vl_merger has no DeepStack taps
-    if a.arch not in VL_ARCHS:
-        a.text_only = True  # qwen3moe / qwen3 (and gemma4 until its mmproj exists) take no image input
+    if a.arch not in VL_ARCHS and a.arch != "gemma4":
+        a.text_only = True  # qwen3moe / qwen3 take no image input
     cfg["head_dim_global"] = a.head_dim_global or 2 * cfg["head_dim"]
     cfg["kv_heads_global"] = a.kv_heads_global or max(1, cfg["kv_heads"] // 2)
     return a, cfg
@@ -777,6 +782,82 @@ def write_mmproj(path, cfg, args, gen):
     w.write()
 
 
+def write_mmproj_gemma4(path, cfg, args, gen):
+    """A gemma4v mmproj (docs/families/gemma4.md section 7) with llama.cpp's names and keys (conversion/gemma.py
+    Gemma4VisionAudioModel, gguf-py tensor_mapping, tools/mtmd/clip.cpp): every optional tensor a real file may carry
+    (Q/K norms, the post-norms, out_scale, std_bias/std_scale) and the Gemma4ClippableLinear scalars
+    (<linear>.input_min/.input_max/.output_min/.output_max, f32 [1]) on every linear layer but layer 0's attn_v
+    (absent: llama.cpp's +-FLT_MAX, no clamp). No clip.use_gelu, as in converted files: llama.cpp then runs the MLP
+    as GeGLU with gelu_quick. No clip.vision.projector.scale_factor: the pooling kernel is llama.cpp's default 3."""
+    C, NL, NH, FFV = cfg["vision_width"], cfg["vision_depth"], cfg["vision_heads"], cfg["vision_ff"]
+    P, D = cfg["vision_patch"], cfg["embd"]
+    POS = max(64, cfg["vision_pos_side"] ** 2)  # rows of each (x and y) position table: patches per side
+    hd = C // NH
+    w = GGUFWriter(path, "clip")
+    w.add_string("general.type", "mmproj")
+    w.add_string("general.name", (args.name or "synthetic-%s-%s" % (args.arch, args.preset)) + "-mmproj")
+    w.add_u32("general.file_type", {"f32": 0, "f16": 1, "q8_0": 7, "bf16": 32}[args.dtype])
+    w.add_bool("clip.has_vision_encoder", True)
+    w.add_u32("clip.vision.projection_dim", D)
+    w.add_u32("clip.vision.image_size", 224)  # the converter's placeholder (unused)
+    w.add_u32("clip.vision.patch_size", P)
+    w.add_u32("clip.vision.embedding_length", C)
+    w.add_u32("clip.vision.feed_forward_length", FFV)
+    w.add_u32("clip.vision.block_count", NL)
+    w.add_u32("clip.vision.attention.head_count", NH)
+    w.add_array("clip.vision.image_mean", [0.0, 0.0, 0.0], "f32")
+    w.add_array("clip.vision.image_std", [1.0, 1.0, 1.0], "f32")
+    w.add_string("clip.projector_type", "gemma4v")
+    w.add_f32("clip.vision.attention.layer_norm_epsilon", args.rms_eps)
+    if args.vision_act != "quick":
+        w.add_bool("clip.use_" + args.vision_act, True)
+
+    def t(name, a, allow_q8=True):
+        w.add_tensor(name, a, gen.wtype(a.shape, allow_q8))
+
+    def f32(name, a):
+        w.add_tensor(name, np.asarray(a, dtype=np.float32), "f32")
+
+    def clamps(base, scale_out):
+        """the four scalars of one clippable linear: wide enough to keep most values, narrow enough to bite"""
+        lo, hi = gen.rng.uniform(1.8, 2.6, 2), gen.rng.uniform(1.6, 2.4, 2) * scale_out
+        f32(base + ".input_min", [-lo[0]])
+        f32(base + ".input_max", [lo[1]])
+        f32(base + ".output_min", [-hi[0]])
+        f32(base + ".output_max", [hi[1]])
+
+    # conv kernel, torch (C, 3, P, P) -> ne [P, P, 3, C]; never q8_0 (im2col path); no patch bias
+    t("v.patch_embd.weight", gen.normal((C, 3, P, P), 1.0 / np.sqrt(3 * P * P)), allow_q8=False)
+    # the x table then the y table: torch (2, POS, C) -> ne [C, POS, 2]; always f32 (converter's tensor_force_quant)
+    f32("v.position_embd.weight", gen.normal((2, POS, C), 0.5))
+    for l in range(NL):
+        p = "v.blk.%d." % l
+        f32(p + "ln1.weight", gen.norm_w(C))
+        for nm in ("attn_q", "attn_k", "attn_v"):
+            t(p + nm + ".weight", gen.normal((C, C), 1.0 / np.sqrt(C)))
+            if not (l == 0 and nm == "attn_v"):
+                clamps(p + nm, 1.0)
+        f32(p + "attn_q_norm.weight", gen.norm_w(hd))
+        f32(p + "attn_k_norm.weight", gen.norm_w(hd))
+        t(p + "attn_out.weight", gen.normal((C, C), 1.0 / np.sqrt(C)))
+        clamps(p + "attn_out", 1.0)
+        f32(p + "attn_post_norm.weight", gen.norm_w(C))
+        f32(p + "ln2.weight", gen.norm_w(C))
+        t(p + "ffn_gate.weight", gen.normal((FFV, C), 1.0 / np.sqrt(C)))
+        clamps(p + "ffn_gate", 1.0)
+        t(p + "ffn_up.weight", gen.normal((FFV, C), 1.0 / np.sqrt(C)))
+        clamps(p + "ffn_up", 1.0)
+        t(p + "ffn_down.weight", gen.normal((C, FFV), 2.0 / np.sqrt(FFV)))
+        clamps(p + "ffn_down", 0.5)
+        f32(p + "ffn_post_norm.weight", gen.norm_w(C))
+        f32(p + "out_scale.weight", gen.rng.uniform(0.6, 1.0, 1))  # HF layer_scalar
+    f32("v.std_bias", gen.normal((C,), 0.3))  # (pooled - std_bias) * std_scale; no .weight suffix (clip.cpp TN_STD_BIAS)
+    f32("v.std_scale", gen.rng.uniform(0.5, 1.5, C))
+    t("mm.input_projection.weight", gen.normal((D, C), 1.0 / np.sqrt(C)))
+    clamps("mm.input_projection", 1.0)
+    w.write()
+
+
 def main(argv):
     args, cfg = parse_args(argv)
     check_cfg(cfg, args.arch)
@@ -790,7 +871,7 @@ def main(argv):
     print("wrote %s (n_vocab %d, %s)" % (text_path, V, ", ".join("%s=%d" % kv for kv in special.items())))
     if not args.text_only:
         mm_path = prefix + "mmproj.gguf"
-        write_mmproj(mm_path, cfg, args, gen)
+        (write_mmproj_gemma4 if args.arch == "gemma4" else write_mmproj)(mm_path, cfg, args, gen)
         print("wrote %s" % mm_path)
     return 0
 

@@ -66,6 +66,9 @@ void ref_sigmoid_mul(float *y, const float *x, const float *u, int64_t n);
 /* geglu: y = gelu_tanh(g) * u; softcap: y = cap * tanh(x / cap) */
 void ref_geglu(float *y, const float *g, const float *u, int64_t n);
 void ref_softcap(float *y, const float *x, int64_t n, float cap);
+/* geglu_quick: y = g * sigmoid(1.702 g) * u; clamp: y = max(min(x, hi), lo) */
+void ref_geglu_quick(float *y, const float *g, const float *u, int64_t n);
+void ref_clamp(float *y, const float *x, int64_t n, float lo, float hi);
 
 /* ---- Gated DeltaNet (ref_gdn.c), contiguous arrays, docs/families/qwen35.md §4.1.
  * ssm_conv: x, y [T][C]; w [C][K]; state [C][K-1] in/out (left context, then the last K-1 inputs).

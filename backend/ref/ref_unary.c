@@ -43,3 +43,11 @@ void ref_geglu(float *y, const float *g, const float *u, int64_t n) {
 void ref_softcap(float *y, const float *x, int64_t n, float cap) {
     for (int64_t i = 0; i < n; i++) y[i] = (float)((double)cap * tanh((double)x[i] / (double)cap));
 }
+
+void ref_geglu_quick(float *y, const float *g, const float *u, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = (float)((double)g[i] / (1.0 + exp(-1.702 * (double)g[i])) * (double)u[i]);
+}
+
+void ref_clamp(float *y, const float *x, int64_t n, float lo, float hi) {
+    for (int64_t i = 0; i < n; i++) y[i] = x[i] < lo ? lo : x[i] > hi ? hi : x[i];
+}

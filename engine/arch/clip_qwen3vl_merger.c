@@ -54,10 +54,16 @@ void mvk_vision_dims(const mvk_vision_hparams *hp, int64_t *d) {
     d[MVK_D_V_POS] = hp->n_pos;
     d[MVK_D_V_MERGED] = hp->n_merged;
     d[MVK_D_V_OUT] = hp->n_mmproj_embd;
+    d[MVK_D_V_HEAD] = hp->head_dim;
+    d[MVK_D_2] = 2;
 }
 
 void mvk_vision_tensor_groups(const mvk_vision_hparams *hp, void *vision, void *blocks, size_t block_stride, void *taps,
                               size_t tap_stride, mvk_tensor_group *g) {
+    if (hp->proj == MVK_PROJ_GEMMA4V) {
+        mvk_gemma4v_tensor_groups(hp, vision, blocks, block_stride, g);
+        return;
+    }
     g[0] = (mvk_tensor_group){.spec = globals, .n_spec = MVK_COUNT(globals), .count = 1, .dst = vision};
     g[1] = (mvk_tensor_group){.spec = block, .n_spec = MVK_COUNT(block), .count = hp->n_layer, .dst = blocks,
                               .stride = block_stride};

@@ -68,6 +68,8 @@ typedef enum mvk_dim {
     MVK_D_V_POS,    /* rows of the position table (G*G) */
     MVK_D_V_MERGED, /* d * m * m: width after the spatial merge */
     MVK_D_V_OUT,    /* merger output width (the text n_embd) */
+    MVK_D_V_HEAD,   /* ViT head dim d / n_head (gemma4v's per-head Q/K norms) */
+    MVK_D_2,        /* 2 (gemma4v's position tables: x then y) */
     MVK_D_COUNT
 } mvk_dim;
 
@@ -161,6 +163,9 @@ typedef struct mvk_family {
     uint8_t kinds;             /* every mvk_layer_kind bit its layers may have (MOE: reads the expert keys) */
     int rope_imrope;           /* 1: interleaved M-RoPE, 4 position planes (VL); 0: NEOX, one position */
     int vision_input;          /* 1: takes image rows (an mmproj) */
+    int image_both_ways;       /* 1: an image's rows attend to each other both ways on the sliding layers (llama.cpp
+                                  mtmd_decode_use_non_causal, LLAMA_NON_CAUSAL_TYPE_SWA_ONLY: gemma4), so an image
+                                  stays in one micro-batch; 0: causal everywhere */
     /* Reads the family's own keys after the common ones (model_hparams.c). */
     moevk_status (*read_hparams)(const gguf_file *f, struct mvk_text_hparams *hp);
     /* The kind of layer il (mvk_layer_kind bits). */

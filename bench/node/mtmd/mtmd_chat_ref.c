@@ -3,12 +3,16 @@
  * the reference for where moevk places several images and which positions their tokens get.
  *
  *   mtmd_chat_ref TEXT.gguf MMPROJ.gguf PROMPT.txt N_GREEDY OUT.i32 [IMAGE_RGB.u8 W H]... [--min-tokens N]
+ *                 [--all-logits LOGITS.f32]
  *
  * PROMPT.txt is the prompt as the chat template renders it, with mtmd's default marker (<__media__>) where each
  * image goes, in order; mtmd_tokenize wraps each image in the model's image start/end tokens and
  * mtmd_helper_eval_chunks evaluates the chunks (text by token, images through the encoder) with the positions
- * llama.cpp assigns. OUT.i32 = the N_GREEDY greedy tokens (int32), each decoded one at a time. Prints JSON:
- * prompt positions used (n_past), prompt tokens, image tokens per image. CPU only, f32 KV cache.
+ * llama.cpp assigns. OUT.i32 = the N_GREEDY greedy tokens (int32), each decoded one at a time. --all-logits: the
+ * prompt's last chunk (text after the last image) is decoded as one batch with logits at every token, written as
+ * float32 [n_tokens_of_that_chunk][n_vocab]; the chunks before it through the helper as usual. Prints JSON:
+ * prompt positions used (n_past), prompt tokens, image tokens per image, and the chunks (a text chunk's ids, an
+ * image chunk's token count). CPU only, f32 KV cache.
  * GGML_BACKEND_DIR = directory of the prebuilt libggml-cpu-*.so (build_mtmd.sh's wrapper sets it). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,10 +51,15 @@ int main(int argc, char **argv) {
     }
     const char *text_path = argv[1], *mmproj_path = argv[2], *prompt_path = argv[3], *out_path = argv[5];
     int n_greedy = atoi(argv[4]), min_tokens = -1, n_img = 0;
+    const char *all_logits = NULL;
     mtmd_bitmap *bmps[MAX_IMAGES];
     for (int i = 6; i < argc; i++) {
         if (!strcmp(argv[i], "--min-tokens") && i + 1 < argc) {
             min_tokens = atoi(argv[++i]);
+            continue;
+        }
+        if (!strcmp(argv[i], "--all-logits") && i + 1 < argc) {
+            all_logits = argv[++i];
             continue;
         }
         if (i + 2 >= argc || n_img == MAX_IMAGES) {
@@ -110,13 +119,54 @@ int main(int argc, char **argv) {
         return 1;
     }
     llama_pos n_past = 0;
-    if (mtmd_helper_eval_chunks(ctx, lctx, chunks, 0, 0, 512, true, &n_past) != 0) {
-        fprintf(stderr, "mtmd_helper_eval_chunks failed\n");
-        return 1;
-    }
-    size_t n_tokens = mtmd_helper_get_n_tokens(chunks);
     const struct llama_vocab *vocab = llama_model_get_vocab(model);
     int n_vocab = llama_vocab_n_tokens(vocab);
+    size_t n_chunks = mtmd_input_chunks_size(chunks);
+    if (!all_logits) {
+        if (mtmd_helper_eval_chunks(ctx, lctx, chunks, 0, 0, 512, true, &n_past) != 0) {
+            fprintf(stderr, "mtmd_helper_eval_chunks failed\n");
+            return 1;
+        }
+    } else {
+        const mtmd_input_chunk *last = n_chunks ? mtmd_input_chunks_get(chunks, n_chunks - 1) : NULL;
+        if (!last || mtmd_input_chunk_get_type(last) != MTMD_INPUT_CHUNK_TYPE_TEXT) {
+            fprintf(stderr, "--all-logits: the prompt must end with text\n");
+            return 1;
+        }
+        for (size_t i = 0; i + 1 < n_chunks; i++)
+            if (mtmd_helper_eval_chunk_single(ctx, lctx, mtmd_input_chunks_get(chunks, i), n_past, 0, 512, false, &n_past) != 0) {
+                fprintf(stderr, "mtmd_helper_eval_chunk_single failed at chunk %zu\n", i);
+                return 1;
+            }
+        size_t nt = 0;
+        const llama_token *toks = mtmd_input_chunk_get_tokens_text(last, &nt);
+        struct llama_batch b = llama_batch_init((int32_t)nt, 0, 1);
+        for (size_t i = 0; i < nt; i++) {
+            b.token[i] = toks[i];
+            b.pos[i] = n_past + (llama_pos)i;
+            b.n_seq_id[i] = 1;
+            b.seq_id[i][0] = 0;
+            b.logits[i] = 1;
+        }
+        b.n_tokens = (int32_t)nt;
+        if (llama_decode(lctx, b) != 0) {
+            fprintf(stderr, "llama_decode of the last text chunk failed\n");
+            return 1;
+        }
+        n_past += (llama_pos)nt;
+        FILE *lf = fopen(all_logits, "wb");
+        for (size_t i = 0; lf && i < nt; i++)
+            if (fwrite(llama_get_logits_ith(lctx, (int32_t)i), sizeof(float), (size_t)n_vocab, lf) != (size_t)n_vocab) {
+                fclose(lf);
+                lf = NULL;
+            }
+        if (!lf || fclose(lf) != 0) {
+            fprintf(stderr, "cannot write %s\n", all_logits);
+            return 1;
+        }
+        llama_batch_free(b);
+    }
+    size_t n_tokens = mtmd_helper_get_n_tokens(chunks);
     int32_t *out = malloc(sizeof(int32_t) * (size_t)(n_greedy + 1));
     int n_out = 0;
     for (int i = 0; i < n_greedy; i++) {
@@ -148,6 +198,20 @@ int main(int argc, char **argv) {
         const mtmd_input_chunk *c = mtmd_input_chunks_get(chunks, i);
         if (mtmd_input_chunk_get_type(c) == MTMD_INPUT_CHUNK_TYPE_IMAGE)
             printf("%s%zu", k++ ? ", " : "", mtmd_input_chunk_get_n_tokens(c));
+    }
+    printf("], \"chunks\": ["); /* every chunk in order: a text chunk's token ids, an image chunk's token count */
+    for (size_t i = 0; i < mtmd_input_chunks_size(chunks); i++) {
+        const mtmd_input_chunk *c = mtmd_input_chunks_get(chunks, i);
+        printf("%s", i ? ", " : "");
+        if (mtmd_input_chunk_get_type(c) != MTMD_INPUT_CHUNK_TYPE_TEXT) {
+            printf("%zu", mtmd_input_chunk_get_n_tokens(c));
+            continue;
+        }
+        size_t nt = 0;
+        const llama_token *toks = mtmd_input_chunk_get_tokens_text(c, &nt);
+        printf("[");
+        for (size_t j = 0; j < nt; j++) printf("%s%d", j ? ", " : "", (int)toks[j]);
+        printf("]");
     }
     printf("]}\n");
     free(out);
