@@ -28,6 +28,7 @@ add_library(moevk_fuzzcore STATIC
   engine/gguf.c engine/model_hparams.c ${FUZZ_IMAGE_SOURCES} engine/tokenizer.c engine/unicode_flags.c engine/stb_impl.c
   engine/arch/families.c engine/arch/tensor_walk.c engine/arch/clip_qwen3vl_merger.c engine/arch/qwen3vlmoe.c
   engine/arch/qwen3vl.c engine/arch/qwen3moe.c engine/arch/qwen3.c engine/arch/qwen35.c engine/arch/gemma4.c
+  engine/arch/clip_gemma4v.c
   tests/fuzz/fuzz_no_layers.c
   core/mvk_status.c core/mvk_types.c core/mvk_dequant.c ${UNICODE_TABLES_C}
   app/view/camera_convert.c app/view/view_image.c app/view/script_parse.c)
