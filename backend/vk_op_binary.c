@@ -21,11 +21,11 @@ static moevk_status binary(vk_stream *s, const char *op, const char *shader, con
         .sb1 = vkc_u32(b->nb[1] / 4), .sb2 = vkc_u32(b->nb[2] / 4), .sb3 = vkc_u32(b->nb[3] / 4),
         .sy1 = vkc_u32(y->nb[1] / 4), .sy2 = vkc_u32(y->nb[2] / 4), .sy3 = vkc_u32(y->nb[3] / 4),
         .oa = vk_bind_elem_offset(ctx, a, 4), .ob = vk_bind_elem_offset(ctx, b, 4), .oy = vk_bind_elem_offset(ctx, y, 4),
-        .n = vkc_u32(n)};
-    uint32_t wg = vkc_wg(ctx, 256);
+        .nrows = vkc_u32(n / a->ne[0])};
+    uint32_t wg;
     vk_bind binds[3] = {{a, 0}, {b, 0}, {y, 1}};
     vk_dispatch_desc d = {.shader = shader, .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 3, .push = &pc, .push_size = sizeof pc};
-    vk_split_groups(ctx, (uint32_t)((n + wg - 1) / wg), d.groups);
+    MVK_TRY(vkc_row_chunks(ctx, op, pc.ne0, pc.nrows, &wg, &pc.cpr, d.groups));
     return vk_dispatch(s, &d);
 }
 

@@ -105,6 +105,22 @@ static inline uint32_t vkc_wg(const vk_ctx *ctx, uint32_t want) {
     return want;
 }
 
+/* Element-wise kernels that cover a row in workgroup chunks (common.glsl row_chunk_index): the workgroup size
+ * (the smallest power of two from 32 that holds a row, at most 256, capped by the device), the workgroups per
+ * row (*cpr) and the dispatch grid. */
+static inline moevk_status vkc_row_chunks(vk_ctx *ctx, const char *op, uint32_t ne0, uint32_t nrows, uint32_t *wg, uint32_t *cpr,
+                                          uint32_t groups[3]) {
+    uint32_t w = 32;
+    while (w < 256 && w < ne0) w *= 2;
+    w = vkc_wg(ctx, w);
+    uint32_t c = (ne0 + w - 1) / w;
+    MVK_TRY(vkc_count(op, "workgroups", (uint64_t)c * nrows));
+    *wg = w;
+    *cpr = c;
+    vk_split_groups(ctx, c * nrows, groups);
+    return MOEVK_OK;
+}
+
 /* Largest power of two <= vkc_wg(ctx, want) (tree reductions). */
 static inline uint32_t vkc_wg_pow2(const vk_ctx *ctx, uint32_t want) {
     uint32_t m = vkc_wg(ctx, want), p2 = 1;

@@ -1,5 +1,6 @@
 /* vk_op_norm.c — RMSNorm, LayerNorm and L2 norm, row-wise over ne[0] (shaders/norm.comp). */
 #include "vk_op_check.h"
+#include "vk_op_mm.h"
 
 static moevk_status norm(vk_stream *s, const char *op, const char *shader, const mvk_tensor *y, const mvk_tensor *x,
                          const mvk_tensor *w, const mvk_tensor *b, float eps) {
@@ -30,12 +31,20 @@ static moevk_status norm(vk_stream *s, const char *op, const char *shader, const
         .ox = vk_bind_elem_offset(ctx, x, 4), .ow = w ? vk_bind_elem_offset(ctx, w, 4) : 0,
         .ob = b ? vk_bind_elem_offset(ctx, b, 4) : 0, .oy = vk_bind_elem_offset(ctx, y, 4),
         .has_w = w != NULL, .has_b = b != NULL, .eps = eps};
-    /* a power of two for the tree reduction; small rows get a small group */
-    uint32_t wg = 32;
-    while (wg < 256 && wg < (uint32_t)x->ne[0]) wg *= 2;
-    while (wg > vkc_wg(ctx, wg)) wg /= 2;
+    /* GPUs: a power of two for the tree reduction, small rows get a small group. CPU devices (mm_style, as the
+       mat-vecs): one subgroup a row summed with subgroupAdd -- lavapipe pays a coroutine switch through all of a
+       workgroup's subgroups at every barrier, and the tree has log2(wg) + 1 of them per sum */
+    const vk_device_info *in = vk_ctx_info(ctx);
+    uint32_t spec[2] = {32, 0};
+    if (mm_style(in) == 1 && in->subgroup_arith && in->subgroup_size >= 4 && vkc_wg(ctx, in->subgroup_size) == in->subgroup_size) {
+        spec[0] = in->subgroup_size;
+        spec[1] = 1;
+    } else {
+        while (spec[0] < 256 && spec[0] < (uint32_t)x->ne[0]) spec[0] *= 2;
+        while (spec[0] > vkc_wg(ctx, spec[0])) spec[0] /= 2;
+    }
     vk_bind binds[4] = {{x, 0}, {w ? w : x, 0}, {b ? b : x, 0}, {y, 1}};
-    vk_dispatch_desc d = {.shader = shader, .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 4,
+    vk_dispatch_desc d = {.shader = shader, .spec = spec, .n_spec = 2, .binds = binds, .n_binds = 4,
                           .push = &pc, .push_size = sizeof pc};
     vk_split_groups(ctx, (uint32_t)nrows, d.groups);
     return vk_dispatch(s, &d);

@@ -30,14 +30,15 @@ moevk_status vk_op_im2col(vk_stream *s, const mvk_tensor *cols, const mvk_tensor
     int64_t n = K * np;
     MVK_TRY(vkc_count(op, "elements", (uint64_t)n));
     vk_ctx *ctx = vk_stream_ctx(s);
-    pc_im2col pc = {.p = (uint32_t)p, .K = vkc_u32(K), .gx = vkc_u32(gx), .n = vkc_u32(n), .s1 = vkc_u32(img->nb[1] / 4),
+    pc_im2col pc = {.p = (uint32_t)p, .K = vkc_u32(K), .gx = vkc_u32(gx), .np = vkc_u32(np), .s1 = vkc_u32(img->nb[1] / 4),
                     .s2 = vkc_u32(img->nb[2] / 4), .sc1 = vkc_u32(cols->nb[1] / 4), .oi = vk_bind_elem_offset(ctx, img, 4),
                     .oc = vk_bind_elem_offset(ctx, cols, 4)};
-    uint32_t wg = vkc_wg(ctx, 256);
+    uint32_t spec[2] = {0, (uint32_t)p}; /* workgroup size, P: a pipeline per patch size (one per model) */
     vk_bind binds[2] = {{img, 0}, {cols, 1}};
-    vk_dispatch_desc d = {.shader = "im2col", .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 2, .push = &pc,
+    vk_dispatch_desc d = {.shader = "im2col", .spec = spec, .n_spec = 2, .binds = binds, .n_binds = 2, .push = &pc,
                           .push_size = sizeof pc};
-    vk_split_groups(ctx, (uint32_t)((n + wg - 1) / wg), d.groups);
+    /* a workgroup covers part of one column: a column (patch) is a "row" of K elements */
+    MVK_TRY(vkc_row_chunks(ctx, op, pc.K, pc.np, &spec[0], &pc.cpr, d.groups));
     return vk_dispatch(s, &d);
 }
 

@@ -47,12 +47,12 @@ static moevk_status unary(vk_stream *s, const char *op, const char *shader, cons
         .su1 = vkc_u32(ub->nb[1] / 4), .su2 = vkc_u32(ub->nb[2] / 4), .su3 = vkc_u32(ub->nb[3] / 4),
         .sy1 = vkc_u32(y->nb[1] / 4), .sy2 = vkc_u32(y->nb[2] / 4), .sy3 = vkc_u32(y->nb[3] / 4),
         .ox = vk_bind_elem_offset(ctx, x, 4), .ou = vk_bind_elem_offset(ctx, ub, 4), .oy = vk_bind_elem_offset(ctx, y, 4),
-        .n = vkc_u32(n), .f = f, .f2 = f2};
-    uint32_t wg = vkc_wg(ctx, 256);
+        .nrows = vkc_u32(n / x->ne[0]), .f = f, .f2 = f2};
+    uint32_t wg;
     vk_bind binds[3] = {{x, 0}, {ub, 0}, {y, 1}};
     vk_dispatch_desc d = {.shader = shader, .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 3, .push = &pc,
                           .push_size = sizeof pc};
-    vk_split_groups(ctx, (uint32_t)((n + wg - 1) / wg), d.groups);
+    MVK_TRY(vkc_row_chunks(ctx, op, pc.ne0, pc.nrows, &wg, &pc.cpr, d.groups));
     return vk_dispatch(s, &d);
 }
 

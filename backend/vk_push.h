@@ -24,9 +24,10 @@ typedef struct pc_binary {
     uint32_t sb1, sb2, sb3;
     uint32_t sy1, sy2, sy3;
     uint32_t oa, ob, oy;
-    uint32_t n;                      /* total elements */
+    uint32_t nrows;                  /* ne1 * ne2 * ne3 */
+    uint32_t cpr;                    /* workgroups per row: ceil(ne0 / workgroup size) */
 } pc_binary;
-VK_PUSH_WORDS(pc_binary, 21);
+VK_PUSH_WORDS(pc_binary, 22);
 
 /* shaders/unary.comp */
 typedef struct pc_unary {
@@ -35,11 +36,11 @@ typedef struct pc_unary {
     uint32_t su1, su2, su3;
     uint32_t sy1, sy2, sy3;
     uint32_t ox, ou, oy;
-    uint32_t n;
+    uint32_t nrows, cpr;             /* rows (ne1*ne2*ne3), workgroups per row (vk_row_chunks) */
     float f;                         /* scale factor; clamp's lower bound */
     float f2;                        /* clamp's upper bound */
 } pc_unary;
-VK_PUSH_WORDS(pc_unary, 19);
+VK_PUSH_WORDS(pc_unary, 20);
 
 /* shaders/norm.comp */
 typedef struct pc_norm {
@@ -234,11 +235,12 @@ VK_PUSH_WORDS(pc_convert, 14);
 
 /* shaders/im2col.comp */
 typedef struct pc_im2col {
-    uint32_t p, K, gx, n;
+    uint32_t p, K, gx, np;           /* patch size (also the pipeline's spec constant P), p*p*C, patches per row, patches */
+    uint32_t cpr;                    /* workgroups per column: ceil(K / workgroup size) */
     uint32_t s1, s2, sc1;
     uint32_t oi, oc;
 } pc_im2col;
-VK_PUSH_WORDS(pc_im2col, 9);
+VK_PUSH_WORDS(pc_im2col, 10);
 
 /* shaders/resize.comp */
 typedef struct pc_resize {

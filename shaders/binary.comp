@@ -18,19 +18,19 @@ layout(push_constant) uniform P {
     uint sb1, sb2, sb3;
     uint sy1, sy2, sy3;
     uint oa, ob, oy;                // element offsets of the bindings
-    uint n;                         // total elements
+    uint nrows;                     // ne1 * ne2 * ne3
+    uint cpr;                       // workgroups per row: ceil(ne0 / workgroup size)
 } p;
 
+// rows in workgroup chunks (common.glsl row_chunk_index); b's ne0 broadcast
+// divides only when b's row is shorter than a's (a uniform branch)
 void main() {
-    uint i = linear_group_id() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
-    if (i >= p.n) return;
-    uint i0 = i % p.ne0;
-    uint r = i / p.ne0;
-    uint i1 = r % p.ne1; r /= p.ne1;
-    uint i2 = r % p.ne2;
-    uint i3 = r / p.ne2;
+    uvec4 ix;
+    if (!row_chunk_index(gl_WorkGroupSize.x, p.cpr, p.nrows, p.ne0, p.ne1, p.ne2, ix)) return;
+    uint i0 = ix.x, i1 = ix.y, i2 = ix.z, i3 = ix.w;
+    uint j0 = p.bne0 == p.ne0 ? i0 : i0 % p.bne0;
     float va = a[p.oa + i0 + i1 * p.sa1 + i2 * p.sa2 + i3 * p.sa3];
-    float vb = b[p.ob + (i0 % p.bne0) + (i1 % p.bne1) * p.sb1 + (i2 % p.bne2) * p.sb2 + (i3 % p.bne3) * p.sb3];
+    float vb = b[p.ob + j0 + (i1 % p.bne1) * p.sb1 + (i2 % p.bne2) * p.sb2 + (i3 % p.bne3) * p.sb3];
 #ifdef OP_ADD
     float v = va + vb;
 #else

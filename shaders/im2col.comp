@@ -5,36 +5,43 @@
 // img F32 planar [W][H][C] (strided planes/rows allowed) -> cols F32
 // [p·p·C][n_patches]: column n = patch (r, c) in raster order n = r·gx + c
 // (gx = W/p), element e = kx + p·ky + p·p·ch = img[ch][r·p + ky][c·p + kx].
-// One invocation per cols element; kx fastest so reads are p-long runs.
+// One invocation per cols element; kx fastest so reads are p-long runs. A
+// workgroup covers consecutive elements of ONE column (patch), so the patch's
+// row/column split is done once per workgroup, and the element's (kx, ky, ch)
+// split divides by the specialization constant P: a multiply and a shift,
+// where a division by a push constant would be a scalar loop over the lanes
+// on CPU devices (no vector integer division).
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint P = 16; // patch size (= pc.p)
 
 layout(std430, binding = 0) readonly buffer I { float img[]; };
 layout(std430, binding = 1) writeonly buffer C { float cols[]; };
 
-layout(push_constant) uniform P {
-    uint p;            // patch size
+layout(push_constant) uniform Push {
+    uint p;            // patch size (the pipeline's P)
     uint K;            // p*p*C
     uint gx;           // patches per row (W / p)
-    uint n;            // K * n_patches
+    uint np;           // patches (columns of cols)
+    uint cpr;          // workgroups per column: ceil(K / workgroup size)
     uint s1, s2;       // img row / plane strides in elements
     uint sc1;          // cols column stride in elements
     uint oi, oc;       // element offsets of the bindings
 } pc;
 
 void main() {
-    uint i = linear_group_id() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
-    if (i >= pc.n) return;
-    uint e = i % pc.K;
-    uint pn = i / pc.K;
-    uint kx = e % pc.p;
-    uint t = e / pc.p;
-    uint ky = t % pc.p;
-    uint ch = t / pc.p;
+    uint g = linear_group_id();
+    uint pn = g / pc.cpr;
+    uint e = (g - pn * pc.cpr) * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
+    if (pn >= pc.np || e >= pc.K) return;
+    uint kx = e % P;
+    uint t = e / P;
+    uint ky = t % P;
+    uint ch = t / P;
     uint pr = pn / pc.gx;
-    uint pcol = pn % pc.gx;
-    float v = img[pc.oi + (pcol * pc.p + kx) + (pr * pc.p + ky) * pc.s1 + ch * pc.s2];
+    uint pcol = pn - pr * pc.gx;
+    float v = img[pc.oi + (pcol * P + kx) + (pr * P + ky) * pc.s1 + ch * pc.s2];
     cols[pc.oc + e + pn * pc.sc1] = v;
 }

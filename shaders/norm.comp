@@ -8,10 +8,15 @@
 //        build_gdn_l2_norm = rms_norm(x, eps/n) / sqrt(n), the same value)
 // One workgroup per row; x and y may be strided views (rows addressed by
 // (i1, i2, i3) strides), w and b are contiguous [ne0] and optional (flags).
+// Sums: a shared-memory tree (GPUs), or, with ONE_SG (CPU devices: the
+// workgroup is one subgroup), subgroupAdd alone -- no shared memory and no
+// barrier, which lavapipe runs as a coroutine switch through every subgroup.
 #extension GL_GOOGLE_include_directive : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const bool ONE_SG = false; // workgroup == one subgroup: sum with subgroupAdd only
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer W { float w[]; };
@@ -30,6 +35,7 @@ layout(push_constant) uniform P {
 shared float red[gl_WorkGroupSize.x];
 
 float wg_sum(float v) {
+    if (ONE_SG) return subgroupAdd(v);
     uint t = gl_LocalInvocationID.x;
     red[t] = v;
     barrier();

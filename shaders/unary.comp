@@ -30,7 +30,7 @@ layout(push_constant) uniform P {
     uint su1, su2, su3;
     uint sy1, sy2, sy3;
     uint ox, ou, oy;           // element offsets of the bindings
-    uint n;                    // total elements
+    uint nrows, cpr;           // rows (ne1*ne2*ne3), workgroups per row (common.glsl row_chunk_index)
     float f;                   // scale factor; clamp's lower bound
     float f2;                  // clamp's upper bound
 } p;
@@ -78,13 +78,9 @@ float tanh_stable(float z) {
 #endif
 
 void main() {
-    uint i = linear_group_id() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
-    if (i >= p.n) return;
-    uint i0 = i % p.ne0;
-    uint r = i / p.ne0;
-    uint i1 = r % p.ne1; r /= p.ne1;
-    uint i2 = r % p.ne2;
-    uint i3 = r / p.ne2;
+    uvec4 ix; // rows in workgroup chunks: no per-lane division (common.glsl)
+    if (!row_chunk_index(gl_WorkGroupSize.x, p.cpr, p.nrows, p.ne0, p.ne1, p.ne2, ix)) return;
+    uint i0 = ix.x, i1 = ix.y, i2 = ix.z, i3 = ix.w;
     float v = x[p.ox + i0 + i1 * p.sx1 + i2 * p.sx2 + i3 * p.sx3];
 #if defined(OP_SILU)
     float o = silu(v);

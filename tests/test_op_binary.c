@@ -37,6 +37,8 @@ static void test_add_same_shape(void **state) {
     }
     int64_t big[4] = {257, 5, 1, 1}; /* workgroup size + 1 */
     run_case(0, big, big);
+    int64_t rows[4] = {1000, 3, 2, 1}; /* a row over four workgroups (binary.comp covers rows in workgroup chunks) */
+    run_case(1, rows, rows);
 }
 
 static void test_broadcast_rows(void **state) {
@@ -49,6 +51,8 @@ static void test_broadcast_rows(void **state) {
     }
     int64_t ane[4] = {7, 4, 6, 2}, bne[4] = {7, 1, 3, 1};
     run_case(1, ane, bne);
+    int64_t lane[4] = {1000, 3, 1, 1}, lbne[4] = {250, 1, 1, 1}; /* b's row repeats within a's, across workgroups */
+    run_case(0, lane, lbne);
 }
 
 static void test_bad_shapes(void **state) {

@@ -38,16 +38,25 @@ static void run_case(int ln, int64_t ne0, int64_t ne1, int64_t ne2, int with_w, 
     free(x); free(w); free(b); free(ref); free(got);
 }
 
+/* Both reductions on this device: the shared-memory tree (GPU style) and one
+ * subgroup a row with subgroupAdd (CPU style, vk_op_norm.c), through
+ * MOEVK_MM_STYLE as the matmul tests do; the last pass is the device's own. */
 static void test_norm_shapes(void **state) {
     (void)state;
-    for (int ln = 0; ln < K_COUNT; ln++) {
-        for (int i = 0; i < 4; i++) {
-            run_case(ln, tu_awkward[i], 3, 2, 1, 1e-6f);
-            run_case(ln, tu_awkward[i], 1, 1, 0, 1e-5f);
+    static const char *styles[] = {"gpu", "cpu", NULL};
+    for (int st = 0; st < 3; st++) {
+        if (styles[st]) setenv("MOEVK_MM_STYLE", styles[st], 1);
+        else unsetenv("MOEVK_MM_STYLE");
+        printf("style %s\n", styles[st] ? styles[st] : "(the device's)");
+        for (int ln = 0; ln < K_COUNT; ln++) {
+            for (int i = 0; i < 4; i++) {
+                run_case(ln, tu_awkward[i], 3, 2, 1, 1e-6f);
+                run_case(ln, tu_awkward[i], 1, 1, 0, 1e-5f);
+            }
+            run_case(ln, 257, 5, 1, 1, 1e-6f); /* largest workgroup + 1 */
+            run_case(ln, 4608, 3, 1, 1, 1e-6f);
+            run_case(ln, 64, 33, 1, 1, 1e-6f);
         }
-        run_case(ln, 257, 5, 1, 1, 1e-6f); /* largest workgroup + 1 */
-        run_case(ln, 4608, 3, 1, 1, 1e-6f);
-        run_case(ln, 64, 33, 1, 1, 1e-6f);
     }
 }
 

@@ -61,16 +61,16 @@ static void test_wrong_push_size_is_refused(void **state) {
     float one[4] = {1, 2, 3, 4};
     tu_tensor a = tu_upload(MVK_TYPE_F32, 4, 1, 1, 1, one);
     vk_stream *s = tu_begin();
-    uint32_t words[23] = {4, 1, 1, 1, 4, 4, 4, 4, 1, 1, 1, 4, 4, 4, 4, 4, 4, 0, 0, 0, 4};
+    uint32_t words[23] = {4, 1, 1, 1, 4, 4, 4, 4, 1, 1, 1, 4, 4, 4, 4, 4, 4, 0, 0, 0, 1, 1};
     uint32_t wg = 64;
     vk_bind binds[3] = {{&a.t, 0}, {&a.t, 0}, {&a.t, 1}};
-    /* 23 words to binary.comp's 21-word block: what vk_op_binary.c used to send */
+    /* 23 words to binary.comp's 22-word block */
     vk_dispatch_desc d = {.shader = "binary_add", .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 3, .push = words,
                           .push_size = sizeof words, .groups = {1, 1, 1}};
     assert_int_equal(vk_dispatch(s, &d), MOEVK_ERR_INTERNAL);
     assert_non_null(strstr(moevk_last_error(), "binary_add"));
     assert_non_null(strstr(moevk_last_error(), "92 bytes"));
-    d.push_size = 20 * 4; /* one short */
+    d.push_size = 21 * 4; /* one short */
     assert_int_equal(vk_dispatch(s, &d), MOEVK_ERR_INTERNAL);
     assert_int_equal(vk_stream_dispatch_count(s), 0);
     d.push_size = sizeof(pc_binary);
