@@ -46,7 +46,7 @@ moevk_status vk_op_rope(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, 
     vk_ctx *ctx = vk_stream_ctx(s);
     int neox = p->mode == VK_ROPE_NEOX;
     pc_rope pc = {
-        .nh = vkc_u32(hd / 2), .H = vkc_u32(H), .T = vkc_u32(T), .n = vkc_u32(n),
+        .nh = vkc_u32(hd / 2), .H = vkc_u32(H), .T = vkc_u32(T),
         .sx1 = vkc_u32(x->nb[1] / 4), .sx2 = vkc_u32(x->nb[2] / 4), .sy1 = vkc_u32(y->nb[1] / 4), .sy2 = vkc_u32(y->nb[2] / 4),
         .ox = vk_bind_elem_offset(ctx, x, 4), .op = vk_bind_elem_offset(ctx, pos, 4), .oy = vk_bind_elem_offset(ctx, y, 4),
         .mode = (uint32_t)p->mode, .half_ = vkc_u32(half),
@@ -54,9 +54,9 @@ moevk_status vk_op_rope(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, 
         .s2 = neox ? 0 : (uint32_t)p->sections[2], .s3 = neox ? 0 : (uint32_t)p->sections[3],
         .l2s = (float)(-2.0 * log2((double)p->freq_base) / (double)p->n_dims),
         .off = ff ? vk_bind_elem_offset(ctx, ff, 4) : 0, .has_ff = ff != NULL};
-    uint32_t wg = vkc_wg(ctx, 128);
+    uint32_t wg;
     vk_bind binds[4] = {{x, 0}, {pos, 0}, {y, 1}, {ff ? ff : x, 0}};
     vk_dispatch_desc d = {.shader = "rope", .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 4, .push = &pc, .push_size = sizeof pc};
-    vk_split_groups(ctx, (uint32_t)((n + wg - 1) / wg), d.groups);
+    MVK_TRY(vkc_row_chunks(ctx, op, pc.nh, vkc_u32(H * T), &wg, &pc.cpr, d.groups));
     return vk_dispatch(s, &d);
 }

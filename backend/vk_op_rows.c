@@ -123,10 +123,13 @@ moevk_status vk_op_convert(vk_stream *s, const mvk_tensor *y, const mvk_tensor *
     pc_convert pc = {.ne0 = (uint32_t)x->ne[0], .ne1 = (uint32_t)x->ne[1], .ne2 = (uint32_t)x->ne[2], .ne3 = (uint32_t)x->ne[3],
                      .sx1 = (uint32_t)(x->nb[1] / ex), .sx2 = (uint32_t)(x->nb[2] / ex), .sx3 = (uint32_t)(x->nb[3] / ex),
                      .sy1 = sy[0], .sy2 = sy[1], .sy3 = sy[2], .ox = vk_bind_elem_offset(ctx, x, ex), .oy = oy,
-                     .n = (uint32_t)(pairs ? n / 2 : n), .pairs = pairs};
+                     .pairs = pairs};
     char name[32];
     snprintf(name, sizeof name, "convert_%s_%s", ex == 4 ? "f32" : "f16", ey == 4 ? "f32" : "f16");
+    uint32_t wg;
     vk_bind b[2] = {{x, 0}, {y, 1}};
-    vk_dispatch_desc d = {.shader = name, .binds = b, .n_binds = 2, .push = &pc, .push_size = sizeof pc};
-    return dispatch_1d(s, &d, pairs ? n / 2 : n);
+    vk_dispatch_desc d = {.shader = name, .spec = &wg, .n_spec = 1, .binds = b, .n_binds = 2, .push = &pc, .push_size = sizeof pc};
+    /* rows in workgroup chunks (convert.comp): a row is ne0 elements, or ne0/2 pairs */
+    MVK_TRY(vkc_row_chunks(ctx, op, pairs ? pc.ne0 / 2 : pc.ne0, (uint32_t)(n / (uint64_t)x->ne[0]), &wg, &pc.cpr, d.groups));
+    return vk_dispatch(s, &d);
 }

@@ -99,7 +99,7 @@ VK_PUSH_WORDS(pc_argmax, 9);
 
 /* shaders/rope.comp */
 typedef struct pc_rope {
-    uint32_t nh, H, T, n;            /* pair slots per head, heads, tokens, invocations */
+    uint32_t nh, H, T, cpr;          /* pair slots per head, heads, tokens, workgroups per (head, token) row */
     uint32_t sx1, sx2, sy1, sy2;
     uint32_t ox, op, oy;
     uint32_t mode, half_;
@@ -229,7 +229,7 @@ typedef struct pc_convert {
     uint32_t ne0, ne1, ne2, ne3;
     uint32_t sx1, sx2, sx3;          /* source elements */
     uint32_t sy1, sy2, sy3;          /* destination elements */
-    uint32_t ox, oy, n, pairs;       /* n: invocations */
+    uint32_t ox, oy, cpr, pairs;     /* cpr: workgroups per row (of ne0 elements, or ne0/2 pairs) */
 } pc_convert;
 VK_PUSH_WORDS(pc_convert, 14);
 

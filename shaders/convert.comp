@@ -16,7 +16,7 @@ layout(push_constant) uniform P {
     uint ne0, ne1, ne2, ne3;
     uint sx1, sx2, sx3;           // strides in source elements
     uint sy1, sy2, sy3;           // strides in destination elements
-    uint ox, oy, n, pairs;        // n: invocations (elements, or pairs)
+    uint ox, oy, cpr, pairs;      // cpr: workgroups per row (of ne0 elements, or ne0/2 pairs)
 } p;
 
 float load(uint e) {
@@ -28,12 +28,10 @@ float load(uint e) {
 }
 
 void main() {
-    uint i = linear_group_id() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
-    if (i >= p.n) return;
     uint w0 = p.pairs != 0u ? p.ne0 / 2u : p.ne0;
-    uint i0 = i % w0, r = i / w0;
-    uint i1 = r % p.ne1; r /= p.ne1;
-    uint i2 = r % p.ne2, i3 = r / p.ne2;
+    uvec4 ix; // rows in workgroup chunks: no per-lane division (common.glsl)
+    if (!row_chunk_index(gl_WorkGroupSize.x, p.cpr, p.ne1 * p.ne2 * p.ne3, w0, p.ne1, p.ne2, ix)) return;
+    uint i0 = ix.x, i1 = ix.y, i2 = ix.z, i3 = ix.w;
     uint xb = p.ox + i1 * p.sx1 + i2 * p.sx2 + i3 * p.sx3;
     uint yb = p.oy + i1 * p.sy1 + i2 * p.sy2 + i3 * p.sy3;
 #if defined(DST_F32)

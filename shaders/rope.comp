@@ -26,7 +26,7 @@ layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 layout(std430, binding = 3) readonly buffer FF { float ff[]; };
 
 layout(push_constant) uniform P {
-    uint nh, H, T, n;       // pair slots per head (hd/2), heads, tokens, total invocations
+    uint nh, H, T, cpr;     // pair slots per head (hd/2), heads, tokens, workgroups per (head, token) row
     uint sx1, sx2, sy1, sy2;
     uint ox, op, oy;
     uint mode, half_;
@@ -38,12 +38,9 @@ layout(push_constant) uniform P {
 const uint NEOX = 0, MROPE = 1, IMROPE = 2, VISION = 3;
 
 void main() {
-    uint idx = linear_group_id() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
-    if (idx >= p.n) return;
-    uint j = idx % p.nh;
-    uint r = idx / p.nh;
-    uint h = r % p.H;
-    uint t = r / p.H;
+    uvec4 ix; // a workgroup covers pair slots of one (head, token) row: no per-lane division (common.glsl)
+    if (!row_chunk_index(gl_WorkGroupSize.x, p.cpr, p.H * p.T, p.nh, p.H, p.T, ix)) return;
+    uint j = ix.x, h = ix.y, t = ix.z;
     uint bx = p.ox + h * p.sx1 + t * p.sx2;
     uint by = p.oy + h * p.sy1 + t * p.sy2;
     if (j >= p.half_) {

@@ -167,6 +167,13 @@ static void test_convert(void **state) {
                 int64_t ne2[4] = {2 * tu_awkward[i], 257, 1, 1};
                 cvt_case(ts[a], ts[b], ne2, 0, 2);
             }
+    /* rows over several workgroups (convert.comp covers a row in workgroup chunks): even (pairs) and odd */
+    for (int a = 0; a < 2; a++)
+        for (int b = 0; b < 2; b++) {
+            int64_t ne[4] = {1000, 3, 2, 1}, ne_odd[4] = {999, 2, 1, 1};
+            cvt_case(ts[a], ts[b], ne, 0, 0);
+            cvt_case(ts[a], ts[b], ne_odd, 1, 2);
+        }
 }
 
 /* ---------------------------------------------------------------- bad input */
