@@ -53,9 +53,11 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
     /* vectorised tile loads: whole BK slices, chunk-aligned w rows, vec4-aligned x rows */
     pc.fast = K % t.bk == 0 && t.bk % mm_wch(w->type) == 0 && mm_vec_fast(w->type, pc.ow, pc.ws1, K) && pc.xs1 % 4 == 0 &&
               pc.ox % 4 == 0;
-    if (mm_wtex(ctx, w, &pc.ow)) {
+    if (mm_gemm_tex(ctx, w, x, pc.ws1, 0, pc.fast, &pc.ow, &pc.ox)) {
         snprintf(name, sizeof name, "matmul_tex_%s", mm_wsuffix(w->type));
         mm_wtex_bind(&d, 4);
+        d.texel[5] = VK_TEXEL_U32X4; /* x (vectorised tile loads) */
+        d.n_binds = 6;
     }
     d.spec = spec;
     d.n_spec = 6;

@@ -192,6 +192,24 @@ static inline int mm_xtex(const vk_ctx *ctx, const mvk_tensor *x, uint32_t *ox) 
     return 1;
 }
 
+/* The tiled GEMM's texel variant (matmul.comp tex_* / id_tex_*): w through
+ * mm_wtex's views, its rows (ws1) and experts (ws2, 0 for a matmul) 16 bytes
+ * apart for the quantised types (Q8_0, Q4_K and Q6_K dequantise from 16-byte
+ * texels there: wquant.glsl WTEX; a 4-byte texel is a gather, slower than a
+ * storage-buffer read), and x through a R32G32B32A32 view (mm_xtex) for the
+ * vectorised x tile loads. *ow gets w's offset in its view; where fast (the
+ * vectorised loads run) *ox gets x's in its view, else it stays the storage
+ * binding's (the scalar x loads read binding 0). */
+static inline int mm_gemm_tex(const vk_ctx *ctx, const mvk_tensor *w, const mvk_tensor *x, uint32_t ws1, uint32_t ws2,
+                              uint32_t fast, uint32_t *ow, uint32_t *ox) {
+    uint32_t o_w, o_x;
+    if (mvk_type_is_quant(w->type) && (ws1 % 4 || ws2 % 4)) return 0;
+    if (!mm_wtex(ctx, w, &o_w) || !mm_xtex(ctx, x, &o_x)) return 0;
+    *ow = o_w;
+    if (fast) *ox = o_x;
+    return 1;
+}
+
 /* Makes d's binding 1 and binding `second` the two views of mm_wtex. */
 static inline void mm_wtex_bind(vk_dispatch_desc *d, uint32_t second) {
     d->texel[1] = VK_TEXEL_U32X4;

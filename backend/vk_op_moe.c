@@ -142,17 +142,20 @@ static moevk_status mmid_prefill(vk_stream *s, const mvk_tensor *y, const mvk_te
             pc.fast = a->K % t.bk == 0 && t.bk % mm_wch(w->type) == 0 && mm_vec_fast(w->type, pc.ow, pc.ws1, a->K) &&
                       pc.ws2 % mm_wal(w->type) == 0 && pc.ox % 4 == 0 &&
                       a->xs_slot % 4 == 0 && a->xs_tok % 4 == 0;
-            vk_bind b[6] = {{x, 0}, {&wv, 0}, {&yv, 1}, {&meta, 0}, {&list, 0}, {&wv, 0}}; /* 5: the texel variant's second view */
+            /* 5, 6: the texel variant's second view of w, and x (vk_op_mm.h mm_gemm_tex) */
+            vk_bind b[7] = {{x, 0}, {&wv, 0}, {&yv, 1}, {&meta, 0}, {&list, 0}, {&wv, 0}, {x, 0}};
             vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 6, .binds = b, .n_binds = 5, .push = &pc, .push_size = sizeof pc};
             char tname[32];
-            if (mm_wtex(ctx, &wv, &pc.ow)) {
-                snprintf(tname, sizeof tname, "matmul_id_tex_%s", mm_wsuffix(w->type));
-                d.shader = tname;
-                mm_wtex_bind(&d, 5);
-            }
             d.groups[0] = (nn + t.bn - 1) / t.bn;
             d.groups[1] = (n_entries + t.bm - 1) / t.bm + (e1 - e0);
             d.groups[2] = 1;
+            if (mm_gemm_tex(ctx, &wv, x, pc.ws1, pc.ws2, pc.fast, &pc.ow, &pc.ox)) {
+                snprintf(tname, sizeof tname, "matmul_id_tex_%s", mm_wsuffix(w->type));
+                d.shader = tname;
+                mm_wtex_bind(&d, 5);
+                d.texel[6] = VK_TEXEL_U32X4; /* x (vectorised tile loads) */
+                d.n_binds = 7;
+            }
             MVK_TRY(vk_dispatch(s, &d));
         }
     }

@@ -15,7 +15,11 @@
 // WTEX (tex_* / id_tex_*, CPU devices): the w tile loads read two
 // texel-buffer views of the weights (binding 1: R32G32B32A32_UINT, binding 4,
 // MUL_MAT_ID 5: R32_UINT) with texelFetch, which lavapipe gathers for all
-// lanes at once (matvec_lane.comp, docs/PERFORMANCE.md "Texel buffers").
+// lanes at once (matvec_lane.comp, docs/PERFORMANCE.md "Texel buffers");
+// Q8_0, Q4_K and Q6_K read 16-byte texels only (wquant.glsl). The vectorised
+// x tile loads (p.fast) read x through one more R32G32B32A32 view (binding 5,
+// MUL_MAT_ID 6; p.ox is then the offset in that view), the scalar ones
+// binding 0.
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
@@ -36,7 +40,14 @@ layout(binding = 4) uniform usamplerBuffer wt1;     // R32_UINT
 #endif
 #define WRD(i) texelFetch(wt1, int(i)).x
 #define WRD4(i) texelFetch(wt4, int(i))
+#ifdef MUL_MAT_ID
+layout(binding = 6) uniform usamplerBuffer xt4;     // x as R32G32B32A32_UINT
 #else
+layout(binding = 5) uniform usamplerBuffer xt4;     // x as R32G32B32A32_UINT
+#endif
+#define XRD4(i) uintBitsToFloat(texelFetch(xt4, int(i)))
+#else
+#define XRD4(i) x4[i]
 layout(std430, binding = 1) readonly buffer W { uint w[]; };
 layout(std430, binding = 1) readonly buffer W4 { uvec4 w4[]; };
 #endif
@@ -121,11 +132,11 @@ void main() {
                 uint r = rows[mm];
                 if (r != 0xffffffffu) {
                     uint j = r % p.nslot, t = r / p.nslot;
-                    v = x4[((p.ox + j * p.xs_slot + t * p.xs_tok + k0) >> 2) + kq];
+                    v = XRD4(((p.ox + j * p.xs_slot + t * p.xs_tok + k0) >> 2) + kq);
                 }
 #else
                 uint m = m0 + mm;
-                if (m < p.M) v = x4[((p.ox + m * p.xs1 + k0) >> 2) + kq];
+                if (m < p.M) v = XRD4(((p.ox + m * p.xs1 + k0) >> 2) + kq);
 #endif
                 XS(kq * 4u + 0u, mm) = v.x;
                 XS(kq * 4u + 1u, mm) = v.y;

@@ -6,6 +6,14 @@
 // the scale part moved away; the arithmetic is ggml's dequantize_row_* in
 // the same f32 operation order, `precise` so no mul+add is fused (the
 // values are bit-identical to ggml's CPU dequantisation).
+//
+// WTEX (the texel variants of matmul.comp, CPU devices): Q8_0, Q4_K and Q6_K
+// read their quant words (and Q4_K its 16-byte scale part) as 16-byte texels,
+// WRD4(byte offset / 16), which lavapipe fetches for all lanes at once; a
+// 4-byte texel (WRD) is a gather, slower than the storage-buffer read it
+// replaced (docs/PERFORMANCE.md, "Texel buffers"). Those reads are 16-byte
+// aligned in the device layout (docs/QUANT_LAYOUTS.md; mm_wtex checks the
+// view's start). Same values, same operation order.
 
 const float K_IQ4NL[16] = float[16](-127.0, -104.0, -83.0, -65.0, -49.0, -35.0, -22.0, -10.0, 1.0, 13.0, 25.0, 38.0, 53.0, 69.0,
                                     89.0, 113.0);
@@ -60,8 +68,16 @@ void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
 // quant part: i8 qs[32]; scale part: f16 d. v = q d
 void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
     float d = wf16(s);
+#ifdef WTEX
+    const uvec4 u0 = WRD4(q >> 4), u1 = WRD4((q >> 4) + 1u);   // see WTEX at the top
+    const uint qw[8] = uint[8](u0.x, u0.y, u0.z, u0.w, u1.x, u1.y, u1.z, u1.w);
+#endif
     for (uint i = 0u; i < 8u; i++) {
+#ifdef WTEX
+        int u = int(qw[i]);
+#else
         int u = int(WRD((q >> 2) + i));
+#endif
         precise vec4 r = vec4(bitfieldExtract(u, 0, 8), bitfieldExtract(u, 8, 8), bitfieldExtract(u, 16, 8), bitfieldExtract(u, 24, 8)) * d;
         v[i] = r;
     }
@@ -139,7 +155,24 @@ void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
 // qh[32], qs[128]; scale part d, dmin. Chunk c uses the low (c even) or high
 // nibbles of qs[32 (c/2) + l] (Q5_K: 5th bit = qh[l] bit c);
 // v = (d sc) q - (dmin m)
+#if defined(W_Q4_K) && defined(WTEX)
+// the 12 scale bytes (scale part words 1..3, read as one uvec4 with d, dmin)
+#define WSCB(i) ((sv[1u + ((i) >> 2u)] >> (8u * ((i) & 3u))) & 0xffu)
+#endif
 void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
+#if defined(W_Q4_K) && defined(WTEX)
+    const uvec4 sv = WRD4(s >> 4);   // d, dmin, scales[12]: one 16-byte texel (see WTEX at the top)
+    vec2 dm = unpackHalf2x16(sv.x);
+    uint sc, mn;
+    if (c < 4u) {
+        sc = WSCB(c) & 63u;
+        mn = WSCB(c + 4u) & 63u;
+    } else {
+        uint b8 = WSCB(c + 4u);
+        sc = (b8 & 15u) | ((WSCB(c - 4u) >> 6u) << 4u);
+        mn = (b8 >> 4u) | ((WSCB(c) >> 6u) << 4u);
+    }
+#else
     vec2 dm = unpackHalf2x16(WRD(s >> 2));
 #ifdef W_Q4_K
     const uint sp = s + 4u; // byte offset of scales[0]
@@ -155,14 +188,23 @@ void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
         sc = (b8 & 15u) | ((wbyte(sp + c - 4u) >> 6u) << 4u);
         mn = (b8 >> 4u) | ((wbyte(sp + c) >> 6u) << 4u);
     }
+#endif
     float d1 = dm.x * float(sc), m1 = dm.y * float(mn);
 #ifdef W_Q4_K
     const uint qs = q >> 2;
 #else
     const uint qs = (q >> 2) + 11u, qh = (q >> 2) + 3u;
 #endif
+#if defined(W_Q4_K) && defined(WTEX)
+    const uvec4 u0 = WRD4((qs >> 2) + 2u * (c >> 1u)), u1 = WRD4((qs >> 2) + 2u * (c >> 1u) + 1u);
+    const uint qw[8] = uint[8](u0.x, u0.y, u0.z, u0.w, u1.x, u1.y, u1.z, u1.w);
+#endif
     for (uint i = 0u; i < 8u; i++) {
+#if defined(W_Q4_K) && defined(WTEX)
+        uvec4 b = wbytes(qw[i], 4u * (c & 1u)) & 15u;
+#else
         uvec4 b = wbytes(WRD(qs + 8u * (c >> 1u) + i), 4u * (c & 1u)) & 15u;
+#endif
 #ifdef W_Q5_K
         b += (wbytes(WRD(qh + i), c) & 1u) * 16u;
 #endif
@@ -179,9 +221,21 @@ void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
     uint n = c >> 2u, r = c & 3u;
     uint scw = WRD((q >> 2) + 48u + 2u * n + (r >> 1u)) >> ((r & 1u) * 16u);
     float d0 = d * float(bitfieldExtract(int(scw), 0, 8)), d1 = d * float(bitfieldExtract(int(scw), 8, 8));
+#ifdef WTEX
+    // ql and qh words as 16-byte texels (see WTEX at the top; the 208-byte block is 13 of them)
+    const uint l4 = (q >> 4) + 4u * n + 2u * (r & 1u), h4 = (q >> 4) + 8u + 2u * n;
+    const uvec4 la = WRD4(l4), lb = WRD4(l4 + 1u), ha = WRD4(h4), hb = WRD4(h4 + 1u);
+    const uint lw[8] = uint[8](la.x, la.y, la.z, la.w, lb.x, lb.y, lb.z, lb.w);
+    const uint hw[8] = uint[8](ha.x, ha.y, ha.z, ha.w, hb.x, hb.y, hb.z, hb.w);
+#endif
     for (uint i = 0u; i < 8u; i++) {
+#ifdef WTEX
+        uvec4 lq = wbytes(lw[i], 4u * (r >> 1u)) & 15u;
+        uvec4 hq = wbytes(hw[i], 2u * r) & 3u;
+#else
         uvec4 lq = wbytes(WRD((q >> 2) + 16u * n + 8u * (r & 1u) + i), 4u * (r >> 1u)) & 15u;
         uvec4 hq = wbytes(WRD((q >> 2) + 32u + 8u * n + i), 2u * r) & 3u;
+#endif
         precise vec4 t = (i < 4u ? d0 : d1) * (vec4(lq | (hq << 4u)) - 32.0);
         v[i] = t;
     }

@@ -1,7 +1,7 @@
 /* bench_ops_mm.c — microbenchmarks of the weight ops: matmul with F32, F16
- * and Q8_0 weights (prefill M=128, K=N=1024; decode M=1, K=2048, N=8192),
- * the decode mat-vec (M=1, K=N=2048) of every weight type, mul_mat_id
- * prefill (T=128, E=16, k=2, K=N=512; F16, Q8_0, Q4_K) and the decode
+ * and Q8_0 weights (prefill M=128, K=N=1024, also Q4_K and Q6_K; decode M=1,
+ * K=2048, N=8192), the decode mat-vec (M=1, K=N=2048) of every weight type,
+ * mul_mat_id prefill (T=128, E=16, k=2, K=N=512; F16, Q8_0, Q4_K, Q6_K) and the decode
  * mul_mat_id (T=1, E=128, k=8, K=2048, N=768) of every weight type but F32.
  * Quantised weights are random blocks (mvk_random_blocks). Each case is recorded once into a stream, submitted
  * once to warm up, then reps times; the median wall time of vk_stream_submit
@@ -176,6 +176,8 @@ void bench_ops_matmul_family(vk_ctx *ctx, int reps) {
     printf("matmul family on %s (median of %d runs, wall time of vk_stream_submit):\n", vk_ctx_info(ctx)->name, reps);
     mvk_type types[3] = {MVK_TYPE_F32, MVK_TYPE_F16, MVK_TYPE_Q8_0};
     for (int i = 0; i < 3; i++) bench_matmul(ctx, st, types[i], 128, 1024, 1024, reps);
+    bench_matmul(ctx, st, MVK_TYPE_Q4_K, 128, 1024, 1024, reps); /* the k-quants' tile loads (Q4_K_M files) */
+    bench_matmul(ctx, st, MVK_TYPE_Q6_K, 128, 1024, 1024, reps);
     for (int i = 0; i < 3; i++) bench_matmul(ctx, st, types[i], 1, 8192, 2048, reps);
     int nt;
     const mvk_type_info *all = mvk_type_all(&nt);
@@ -184,6 +186,7 @@ void bench_ops_matmul_family(vk_ctx *ctx, int reps) {
         if (all[i].suffix) bench_matmul(ctx, st, all[i].type, 1, 2048, 2048, reps);
     for (int i = 1; i < 3; i++) bench_mul_mat_id(ctx, st, types[i], 128, 16, 2, 512, 512, reps);
     bench_mul_mat_id(ctx, st, MVK_TYPE_Q4_K, 128, 16, 2, 512, 512, reps);
+    bench_mul_mat_id(ctx, st, MVK_TYPE_Q6_K, 128, 16, 2, 512, 512, reps);
     for (int i = 0; i < nt; i++)
         if (all[i].suffix && all[i].type != MVK_TYPE_F32) bench_mul_mat_id(ctx, st, all[i].type, 1, 128, 8, 2048, 768, reps);
     vk_stream_destroy(st);
