@@ -2,7 +2,9 @@
  * and Q8_0 weights (prefill M=128, K=N=1024, also Q4_K and Q6_K; decode M=1,
  * K=2048, N=8192), the decode mat-vec (M=1, K=N=2048) of every weight type,
  * mul_mat_id prefill (T=128, E=16, k=2, K=N=512; F16, Q8_0, Q4_K, Q6_K) and the decode
- * mul_mat_id (T=1, E=128, k=8, K=2048, N=768) of every weight type but F32.
+ * mul_mat_id (T=1, E=128, k=8, K=2048, N=768) of every weight type but F32,
+ * and the models' shapes ("(a3b)": Qwen3-VL-30B-A3B's prefill; "(vit)": its
+ * vision tower's f16 GEMMs and per-head attention GEMMs).
  * Quantised weights are random blocks (mvk_random_blocks). Each case is recorded once into a stream, submitted
  * once to warm up, then reps times; the median wall time of vk_stream_submit
  * (CLOCK_MONOTONIC) gives GFLOP/s = 2·rows·N·K / t and GB/s = bytes the op
@@ -88,12 +90,13 @@ static void run_timed(vk_ctx *ctx, vk_stream *st, const bench_case *c, int reps,
     fflush(stdout);
 }
 
-static void bench_matmul(vk_ctx *ctx, vk_stream *st, mvk_type wt, int64_t M, int64_t N, int64_t K, int reps) {
+/* tag: the case's group in its name ("prefill", "a3b", "vit", ...); NULL: by M */
+static void bench_matmul(vk_ctx *ctx, vk_stream *st, mvk_type wt, int64_t M, int64_t N, int64_t K, const char *tag, int reps) {
     vk_buffer *bx = NULL, *bw = NULL, *by = NULL;
     mvk_tensor x, w, y;
     bench_case c = {.op = NULL};
-    char opname[32];
-    snprintf(opname, sizeof opname, "matmul %s %s", mvk_type_name(wt), M <= 8 ? "(decode)" : "(prefill)");
+    char opname[40];
+    snprintf(opname, sizeof opname, "matmul %s (%s)", mvk_type_name(wt), tag ? tag : M <= 8 ? "decode" : "prefill");
     if (bench_skip(opname)) return;
     c.op = opname;
     snprintf(c.shape, sizeof c.shape, "M=%lld K=%lld N=%lld", (long long)M, (long long)K, (long long)N);
@@ -111,12 +114,13 @@ static void bench_matmul(vk_ctx *ctx, vk_stream *st, mvk_type wt, int64_t M, int
     vk_buffer_destroy(by);
 }
 
-static void bench_mul_mat_id(vk_ctx *ctx, vk_stream *st, mvk_type wt, int64_t T, int64_t E, int64_t k, int64_t K, int64_t N, int reps) {
+static void bench_mul_mat_id(vk_ctx *ctx, vk_stream *st, mvk_type wt, int64_t T, int64_t E, int64_t k, int64_t K, int64_t N,
+                             const char *tag, int reps) {
     vk_buffer *bx = NULL, *bw = NULL, *by = NULL, *bi = NULL;
     mvk_tensor x, w, y, ids;
     bench_case c = {.op = NULL};
     char opname[40];
-    snprintf(opname, sizeof opname, "mul_mat_id %s %s", mvk_type_name(wt), T <= 8 ? "(decode)" : "(prefill)");
+    snprintf(opname, sizeof opname, "mul_mat_id %s (%s)", mvk_type_name(wt), tag ? tag : T <= 8 ? "decode" : "prefill");
     if (bench_skip(opname)) return;
     c.op = opname;
     snprintf(c.shape, sizeof c.shape, "T=%lld E=%lld k=%lld K=%lld N=%lld", (long long)T, (long long)E, (long long)k, (long long)K,
@@ -175,19 +179,34 @@ void bench_ops_matmul_family(vk_ctx *ctx, int reps) {
     }
     printf("matmul family on %s (median of %d runs, wall time of vk_stream_submit):\n", vk_ctx_info(ctx)->name, reps);
     mvk_type types[3] = {MVK_TYPE_F32, MVK_TYPE_F16, MVK_TYPE_Q8_0};
-    for (int i = 0; i < 3; i++) bench_matmul(ctx, st, types[i], 128, 1024, 1024, reps);
-    bench_matmul(ctx, st, MVK_TYPE_Q4_K, 128, 1024, 1024, reps); /* the k-quants' tile loads (Q4_K_M files) */
-    bench_matmul(ctx, st, MVK_TYPE_Q6_K, 128, 1024, 1024, reps);
-    for (int i = 0; i < 3; i++) bench_matmul(ctx, st, types[i], 1, 8192, 2048, reps);
+    for (int i = 0; i < 3; i++) bench_matmul(ctx, st, types[i], 128, 1024, 1024, NULL, reps);
+    bench_matmul(ctx, st, MVK_TYPE_Q4_K, 128, 1024, 1024, NULL, reps); /* the k-quants' tile loads (Q4_K_M files) */
+    bench_matmul(ctx, st, MVK_TYPE_Q6_K, 128, 1024, 1024, NULL, reps);
+    for (int i = 0; i < 3; i++) bench_matmul(ctx, st, types[i], 1, 8192, 2048, NULL, reps);
     int nt;
     const mvk_type_info *all = mvk_type_all(&nt);
     /* decode mat-vec and decode mul_mat_id of every weight type (mvk_type_table.h) */
     for (int i = 0; i < nt; i++)
-        if (all[i].suffix) bench_matmul(ctx, st, all[i].type, 1, 2048, 2048, reps);
-    for (int i = 1; i < 3; i++) bench_mul_mat_id(ctx, st, types[i], 128, 16, 2, 512, 512, reps);
-    bench_mul_mat_id(ctx, st, MVK_TYPE_Q4_K, 128, 16, 2, 512, 512, reps);
-    bench_mul_mat_id(ctx, st, MVK_TYPE_Q6_K, 128, 16, 2, 512, 512, reps);
+        if (all[i].suffix) bench_matmul(ctx, st, all[i].type, 1, 2048, 2048, NULL, reps);
+    for (int i = 1; i < 3; i++) bench_mul_mat_id(ctx, st, types[i], 128, 16, 2, 512, 512, NULL, reps);
+    bench_mul_mat_id(ctx, st, MVK_TYPE_Q4_K, 128, 16, 2, 512, 512, NULL, reps);
+    bench_mul_mat_id(ctx, st, MVK_TYPE_Q6_K, 128, 16, 2, 512, 512, NULL, reps);
     for (int i = 0; i < nt; i++)
-        if (all[i].suffix && all[i].type != MVK_TYPE_F32) bench_mul_mat_id(ctx, st, all[i].type, 1, 128, 8, 2048, 768, reps);
+        if (all[i].suffix && all[i].type != MVK_TYPE_F32) bench_mul_mat_id(ctx, st, all[i].type, 1, 128, 8, 2048, 768, NULL, reps);
+    /* The models' own shapes, so that the microbenchmark and the in-model profile agree
+     * (docs/PERFORMANCE.md section 12). a3b: Qwen3-VL-30B-A3B's layer at a 128-token
+     * prefill (d 2048; q 4096 = 32 x 128, k and v 512 = 4 x 128; 128 experts top-8 of
+     * 768, the a3b8 slice's 32). vit: its vision tower at 448 x 448 (784 patches,
+     * width 1152: qkv 3456, ffn 4304; per-head attention, head 72, f32 operands). */
+    static const struct { mvk_type t; int64_t M, N, K; const char *tag; } model[] = {
+        {MVK_TYPE_Q8_0, 128, 4096, 2048, "a3b"}, {MVK_TYPE_Q8_0, 128, 512, 2048, "a3b"}, {MVK_TYPE_Q8_0, 128, 2048, 4096, "a3b"},
+        {MVK_TYPE_Q4_K, 128, 4096, 2048, "a3b"}, {MVK_TYPE_Q6_K, 128, 512, 2048, "a3b"},
+        {MVK_TYPE_F16, 784, 3456, 1152, "vit"},  {MVK_TYPE_F16, 784, 1152, 1152, "vit"}, {MVK_TYPE_F16, 784, 4304, 1152, "vit"},
+        {MVK_TYPE_F16, 784, 1152, 4304, "vit"},  {MVK_TYPE_F32, 784, 784, 72, "vit attn"}, {MVK_TYPE_F32, 784, 72, 784, "vit attn"},
+    };
+    for (size_t i = 0; i < sizeof model / sizeof model[0]; i++)
+        bench_matmul(ctx, st, model[i].t, model[i].M, model[i].N, model[i].K, model[i].tag, reps);
+    bench_mul_mat_id(ctx, st, MVK_TYPE_Q8_0, 128, 32, 8, 2048, 768, "a3b", reps);
+    bench_mul_mat_id(ctx, st, MVK_TYPE_Q8_0, 128, 32, 8, 768, 2048, "a3b", reps);
     vk_stream_destroy(st);
 }
