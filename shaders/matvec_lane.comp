@@ -90,8 +90,22 @@ layout(push_constant) uniform P {
 // x as vec4 from float index f (x rows are vec4-aligned when p.fast is set)
 vec4 xld(uint f) { return XRD4(f >> 2); }
 
-// the 4 signed bytes of u as floats
-vec4 i8x4(uint u) { return vec4((ivec4(u) << ivec4(24, 16, 8, 0)) >> 24); }
+// The unpacks below stay 32-bit integer vector ops with one exact int->float convert per weight
+// (docs/PERFORMANCE.md section 14): a field is masked (or shifted to the top bits, for a sign) in
+// place instead of shifted down to bit 0 and back, so the float carries a power-of-two factor
+// that the block scale or a per-component vec4 (K8) takes out again, exactly.
+
+// the 4 signed bytes of u as floats, times 2^24 (each byte moved to bits 24-31: 8 significant
+// bits, converted exactly); 2.5 integer ops a byte where shift-left / shift-right took 3
+vec4 i8x4s(uint u) {
+    return vec4(ivec4(uvec4(u << 24, (u << 16) & 0xff000000u, (u << 8) & 0xff000000u, u & 0xff000000u)));
+}
+
+// byte k of a word masked in place carries 2^(8k): K8 takes it out (dot(t, K8) after the sums)
+const vec4 K8 = vec4(1.0, 1.0 / 256.0, 1.0 / 65536.0, 1.0 / 16777216.0);
+// the field of width 4 / 6 bits at the bottom of each byte, masked in place (times 2^(8k), < 2^31)
+vec4 nib4(uint u) { return vec4(ivec4(uvec4(u) & uvec4(0xfu, 0xf00u, 0xf0000u, 0xf000000u))); }
+vec4 six4(uint u) { return vec4(ivec4(uvec4(u) & uvec4(0x3fu, 0x3f00u, 0x3f0000u, 0x3f000000u))); }
 
 // xv[i] = x4[xb + i], i < 8 (32 floats of x), read cooperatively by the
 // subgroup when XSG > 0 (see the top of the file)
@@ -151,18 +165,21 @@ void main() {
     for (uint b = 0; b < nb; b++) {
         if ((b & 7u) == 0u) sc = WRD4(s4 + (b >> 3));
         const uvec4 u0 = WRD4(q4 + 2u * b), u1 = WRD4(q4 + 2u * b + 1u);
-        const float d = unpackHalf2x16(sc[(b >> 1) & 3u] >> ((b & 1u) * 16u)).x;
-        const vec4 q0 = i8x4(u0.x), q1 = i8x4(u0.y), q2 = i8x4(u0.z), q3 = i8x4(u0.w);
-        const vec4 q5 = i8x4(u1.x), q6 = i8x4(u1.y), q7 = i8x4(u1.z), q8 = i8x4(u1.w);
+        // 2^-24: i8x4s's factor, exact
+        const float d = unpackHalf2x16(sc[(b >> 1) & 3u] >> ((b & 1u) * 16u)).x * (1.0 / 16777216.0);
+        const vec4 q0 = i8x4s(u0.x), q1 = i8x4s(u0.y), q2 = i8x4s(u0.z), q3 = i8x4s(u0.w);
+        const vec4 q5 = i8x4s(u1.x), q6 = i8x4s(u1.y), q7 = i8x4s(u1.z), q8 = i8x4s(u1.w);
         for (uint m = 0; m < MAXM; m++) {
             if (m >= M) break;
             vec4 xv[8];
             x32((xf[m] >> 2) + 8u * b, xv);
-            float a0 = dot(q0, xv[0]) + dot(q1, xv[1]);
-            float a1 = dot(q2, xv[2]) + dot(q3, xv[3]);
-            float a2 = dot(q5, xv[4]) + dot(q6, xv[5]);
-            float a3 = dot(q7, xv[6]) + dot(q8, xv[7]);
-            acc[m] = fma(d, (a0 + a1) + (a2 + a3), acc[m]);
+            // two vec4 chains of fused multiply-adds (8 independent per lane group; dot() was mul + add)
+            vec4 t0 = q0 * xv[0], t1 = q5 * xv[4];
+            t0 = fma(q1, xv[1], t0); t1 = fma(q6, xv[5], t1);
+            t0 = fma(q2, xv[2], t0); t1 = fma(q7, xv[6], t1);
+            t0 = fma(q3, xv[3], t0); t1 = fma(q8, xv[7], t1);
+            const vec4 t = t0 + t1;
+            acc[m] = fma(d, (t.x + t.y) + (t.z + t.w), acc[m]);
         }
     }
 #elif defined(W_Q4_K)
@@ -196,11 +213,11 @@ void main() {
             const float d1 = dm.x * float(sc1), m1 = dm.y * float(mn1);
             const uvec4 qa = WRD4(q4 + 2u * c2), qc = WRD4(q4 + 2u * c2 + 1u);
             const uint qwd[8] = uint[8](qa.x, qa.y, qa.z, qa.w, qc.x, qc.y, qc.z, qc.w);
+            // nibbles masked in place (nib4: times 2^(8k), K8 takes it out after the sums)
             vec4 lo[8], hv[8];
             for (uint i = 0; i < 8u; i++) {
-                const uint u = qwd[i];
-                lo[i] = vec4((uvec4(u) >> uvec4(0u, 8u, 16u, 24u)) & 15u);
-                hv[i] = vec4((uvec4(u) >> uvec4(4u, 12u, 20u, 28u)) & 15u);
+                lo[i] = nib4(qwd[i]);
+                hv[i] = nib4(qwd[i] >> 4);
             }
             for (uint m = 0; m < MAXM; m++) {
                 if (m >= M) break;
@@ -208,16 +225,16 @@ void main() {
                 vec4 xlo[8], xhi[8];
                 x32(xb, xlo);
                 x32(xb + 8u, xhi);
-                float ql = 0.0, qh = 0.0;
-                vec4 sl = vec4(0.0), sh = vec4(0.0);
-                for (uint i = 0; i < 8u; i++) {
-                    const vec4 xa = xlo[i], xc = xhi[i];
-                    ql += dot(lo[i], xa);
-                    qh += dot(hv[i], xc);
-                    sl += xa;
-                    sh += xc;
+                vec4 tl = lo[0] * xlo[0], th = hv[0] * xhi[0];
+                vec4 sl = xlo[0], sh = xhi[0];
+                for (uint i = 1; i < 8u; i++) {
+                    tl = fma(lo[i], xlo[i], tl);
+                    th = fma(hv[i], xhi[i], th);
+                    sl += xlo[i];
+                    sh += xhi[i];
                 }
-                acc[m] += d0 * ql - m0 * (sl.x + sl.y + sl.z + sl.w) + d1 * qh - m1 * (sh.x + sh.y + sh.z + sh.w);
+                acc[m] += d0 * dot(tl, K8) - m0 * ((sl.x + sl.y) + (sl.z + sl.w)) + d1 * dot(th, K8) -
+                          m1 * ((sh.x + sh.y) + (sh.z + sh.w));
             }
         }
     }
@@ -245,19 +262,25 @@ void main() {
             for (uint r = 0; r < 4u; r++) {
                 const uint scw = (r < 2u ? scw0 : scw1) >> ((r & 1u) * 16u);
                 const float d0 = d * float(bitfieldExtract(int(scw), 0, 8)), d1 = d * float(bitfieldExtract(int(scw), 8, 8));
+                // the 6-bit values of 4 weights assembled in one word (low nibbles | high bits << 4, each
+                // byte 0..63), then masked in place (six4: times 2^(8k)) and 32 (times the same 2^(8k))
+                // subtracted exactly; K8 takes the factor out after the sums
+                const uint shl = 4u * (r >> 1), shh = 2u * r;
                 vec4 qv[8];
                 for (uint i = 0; i < 8u; i++) {
-                    const uvec4 lq = (uvec4((r & 1u) == 0u ? la[i] : lb[i]) >> (uvec4(0u, 8u, 16u, 24u) + 4u * (r >> 1))) & 15u;
-                    const uvec4 hq = (uvec4(hb[i]) >> (uvec4(0u, 8u, 16u, 24u) + 2u * r)) & 3u;
-                    qv[i] = vec4(lq | (hq << 4u)) - 32.0;
+                    const uint lw = (((r & 1u) == 0u ? la[i] : lb[i]) >> shl) & 0x0f0f0f0fu;
+                    qv[i] = six4(lw | (((hb[i] >> shh) & 0x03030303u) << 4)) - 32.0 / K8;
                 }
                 for (uint m = 0; m < MAXM; m++) {
                     if (m >= M) break;
                     vec4 xv[8];
                     x32((xf[m] >> 2) + 64u * b + 32u * n2 + 8u * r, xv);
-                    const float a0 = (dot(qv[0], xv[0]) + dot(qv[1], xv[1])) + (dot(qv[2], xv[2]) + dot(qv[3], xv[3]));
-                    const float a1 = (dot(qv[4], xv[4]) + dot(qv[5], xv[5])) + (dot(qv[6], xv[6]) + dot(qv[7], xv[7]));
-                    acc[m] += d0 * a0 + d1 * a1;
+                    vec4 t0 = qv[0] * xv[0], t1 = qv[4] * xv[4];
+                    t0 = fma(qv[1], xv[1], t0); t1 = fma(qv[5], xv[5], t1);
+                    t0 = fma(qv[2], xv[2], t0); t1 = fma(qv[6], xv[6], t1);
+                    t0 = fma(qv[3], xv[3], t0); t1 = fma(qv[7], xv[7], t1);
+                    acc[m] = fma(d0, dot(t0, K8), acc[m]);
+                    acc[m] = fma(d1, dot(t1, K8), acc[m]);
                 }
             }
         }
