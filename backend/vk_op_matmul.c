@@ -48,6 +48,7 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
         return vk_dispatch(s, &d);
     }
     mm_tile t = mm_pick_tile(ctx, M, 0, w->type);
+    mm_fit_bk(ctx, &t, K, w->type);
     uint32_t spec[6] = {t.wg, t.bm, t.bn, t.bk, t.tm, t.tn};
     snprintf(name, sizeof name, "matmul_%s", mm_wsuffix(w->type));
     /* vectorised tile loads: whole BK slices, chunk-aligned w rows, vec4-aligned x rows */

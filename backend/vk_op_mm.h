@@ -101,6 +101,22 @@ static inline mm_tile mm_pick_tile(const vk_ctx *ctx, int64_t rows_hint, int id,
     return t;
 }
 
+/* CPU style, plain (F32/F16/BF16) weights: where K is not a multiple of the
+ * tile's BK, the largest BK that divides K and is a multiple of the 8-value
+ * chunk (wchunk.glsl), so that the vectorised tile loads run; else matmul.comp
+ * reads every element of both tiles through a scalar, bounds-checked load.
+ * Vision towers hit this: K = 72 (head dim) and 784 (patches) in the
+ * per-head attention GEMMs, 4304 (ffn) in the f16 down projection. GPUs keep
+ * their tile. */
+static inline void mm_fit_bk(const vk_ctx *ctx, mm_tile *t, int64_t K, mvk_type wt) {
+    if (mm_style(vk_ctx_info(ctx)) != 1 || mvk_type_is_quant(wt) || K % t->bk == 0) return;
+    for (uint32_t bk = t->bk / 2; bk >= 8; bk /= 2)
+        if (K % bk == 0) {
+            t->bk = bk;
+            return;
+        }
+}
+
 /* Subgroups per workgroup matvec.comp's subgroup reduction has slots for (its MAX_SG). */
 #define MM_VEC_MAX_SG 32u
 

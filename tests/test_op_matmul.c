@@ -126,6 +126,10 @@ static void test_tiled(void **state) {
         run_case(t, 130, 200, 256, 0, 0);
         run_case(t, 17, 129, t == MVK_TYPE_Q8_0 ? 32 : 9, 0, 0);   /* 16-row tile + 1, 128-column tile + 1 */
         run_case(t, 129, 129, t == MVK_TYPE_Q8_0 ? 32 : 7, 1, 0);  /* 128x128 tile + 1 */
+        /* K % 32 = 8 and 16 (a ViT's head dim 72, ffn 4304): CPU devices shrink BK to 8 / 16
+         * so that the vectorised tile loads run (vk_op_mm.h mm_fit_bk) */
+        run_case(t, 33, 17, t == MVK_TYPE_Q8_0 ? 96 : 72, 0, 0);
+        run_case(t, 40, 9, t == MVK_TYPE_Q8_0 ? 160 : 272, 1, 4);
     }
 }
 
@@ -148,6 +152,7 @@ static void test_other_styles(void **state) {
             run_case(t, 8, 65, q ? 96 : 127, 1, 0);
             run_case(t, 9, 65, q ? 32 : 7, 0, 0);      /* 64x64 tile + 1 */
             run_case(t, 65, 129, q ? 64 : 33, 1, 3);
+            if (st == 3) run_case(t, 33, 17, q ? 96 : 72, 0, 0); /* mm_fit_bk's BK 8, storage-buffer reads */
         }
     }
     unsetenv("MOEVK_MM_STYLE");
