@@ -1,11 +1,13 @@
 /* vk_op_softmax.c — row-wise softmax and argmax over ne[0]
- * (shaders/softmax.comp, shaders/argmax.comp). One workgroup per row.
+ * (shaders/softmax.comp, shaders/argmax.comp). One workgroup per row; on
+ * CPU devices long softmax rows take shaders/softmax_lane.comp, one
+ * invocation per row.
  * When a binding would exceed the device's storage-buffer range (e.g. argmax
  * over many vocabulary rows), rows are processed in ranges of dim 1, one
  * (i2, i3) slice at a time. */
 #include <math.h>
 
-#include "vk_op_check.h"
+#include "vk_op_mm.h"
 
 typedef struct row_op {
     const char *op;
@@ -21,6 +23,35 @@ static uint32_t row_wg(const vk_ctx *ctx, int64_t ne0) {
     while (wg < 256 && (int64_t)wg < ne0) wg *= 2;
     while (wg > 1 && wg > vkc_wg(ctx, wg)) wg /= 2;
     return wg;
+}
+
+/* Softmax rows of at least this many elements take softmax_lane.comp on CPU
+ * devices (one invocation a row); shorter rows (a MoE router's 32-128
+ * experts) keep softmax.comp's workgroup a row. */
+#define SOFTMAX_LANE_MIN 256
+
+/* The CPU devices' softmax (softmax_lane.comp): style cpu (vk_op_mm.h
+ * mm_style), R32G32B32A32 uniform texel views, long rows, ne0 and every row
+ * start a multiple of 4 floats, x and y in different bytes (x is read through
+ * a view while y is written). *ox gets x's offset in its view.
+ * MOEVK_SOFTMAX_LANE=0 keeps softmax.comp (A/B timing, tests). */
+static int softmax_lane(const vk_ctx *ctx, const mvk_tensor *x, const mvk_tensor *y, uint32_t *ox) {
+    const vk_device_info *in = vk_ctx_info(ctx);
+    const char *e = getenv("MOEVK_SOFTMAX_LANE");
+    if ((e && !strcmp(e, "0")) || mm_style(in) != 1 || !(in->texel_support[VK_TEXEL_U32X4 - 1] & VK_TEXEL_UNIFORM)) return 0;
+    if (x->ne[0] < SOFTMAX_LANE_MIN || x->ne[0] % 4) return 0;
+    for (int i = 1; i < 4; i++)
+        if ((x->ne[i] > 1 && x->nb[i] % 16) || (y->ne[i] > 1 && y->nb[i] % 16)) return 0;
+    if (vk_bind_elem_offset(ctx, y, 4) % 4) return 0;
+    if (x->buf == y->buf) {
+        uint64_t x0 = x->off, x1 = x0 + mvk_tensor_extent(x), y0 = y->off, y1 = y0 + mvk_tensor_extent(y);
+        if (x0 < y1 && y0 < x1) return 0;
+    }
+    if ((vk_bind_texel_span(ctx, x) + 15) / 16 > in->max_texel_buffer_elements) return 0;
+    uint32_t o = vk_bind_texel_offset(ctx, x, 4);
+    if (o % 4) return 0;
+    *ox = o;
+    return 1;
 }
 
 /* One dispatch over the rows of x (and the matching y / ids). */
@@ -40,6 +71,14 @@ static moevk_status row_dispatch(vk_stream *s, const row_op *o, const mvk_tensor
     vk_dispatch_desc d = {.shader = o->argmax ? "argmax" : "softmax", .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 2,
                           .push = o->argmax ? (const void *)&am : (const void *)&sm,
                           .push_size = o->argmax ? (uint32_t)sizeof am : (uint32_t)sizeof sm};
+    if (!o->argmax && softmax_lane(ctx, x, y, &sm.ox)) { /* one invocation a row, x through a view */
+        const vk_device_info *in = vk_ctx_info(ctx);
+        wg = vkc_wg(ctx, in->subgroup_size ? in->subgroup_size : 8);
+        d.shader = "softmax_lane";
+        d.texel[0] = VK_TEXEL_U32X4;
+        vk_split_groups(ctx, (uint32_t)((nrows + wg - 1) / wg), d.groups);
+        return vk_dispatch(s, &d);
+    }
     vk_split_groups(ctx, (uint32_t)nrows, d.groups);
     return vk_dispatch(s, &d);
 }

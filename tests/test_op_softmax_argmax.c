@@ -44,6 +44,12 @@ static void test_softmax(void **state) {
     softmax_case(127, 6, 1, 0, 1, 0.5f, -8, 8);     /* in place */
     softmax_case(7, 9, 2, 2, 1, 1.0f, -8, 8);       /* strided in place */
     softmax_case(64, 2, 1, 0, 0, 1.0f, 1000, 1100); /* large logits: needs the max shift */
+    /* rows >= 256 with aligned starts: CPU devices take softmax_lane.comp (one lane a row;
+     * 33 x 2 rows: more than one workgroup of lanes, a partial last one) */
+    softmax_case(784, 33, 2, 0, 0, 0.117f, -10, 10);
+    softmax_case(256, 3, 1, 0, 0, 1.0f, 1000, 1100);
+    softmax_case(512, 9, 1, 0, 1, 0.25f, -8, 8);    /* in place: the workgroup kernel */
+    softmax_case(260, 5, 1, 2, 0, 1.0f, -8, 8);     /* rows 8 bytes off 16: the workgroup kernel */
     fprintf(stderr, "softmax worst nmse %.3e (tol 1e-7)\n", g_worst_softmax);
 }
 
