@@ -276,16 +276,18 @@ moevk_status vk_op_fill_u32(vk_stream *s, vk_buffer *dst, uint64_t off, uint64_t
  * READ_LANE / READ_COAL: y[i] (U32 words, one per invocation, ninv of them)
  * = the word sum of what invocation i read from src (n4 uvec4s: a multiple
  * of 2*ninv, and of 4*ninv for READ_LANE); the words of y sum to src's word
- * sum mod 2^32. FMA: y[i] = bits of the sum of 8 vec4 chains x <- x*a + b run
- * iters times from x = q/8 (q = 0..7). */
+ * sum mod 2^32. FMA: y[i] = bits of the sum of `chains` (1..16) vec4 chains
+ * x <- x*a + b run iters (a multiple of 8) times from x = q/8 (q = 0..chains-1); FMA_SH_LANE /
+ * FMA_SH_UNIF read a from shared memory each time, at a per-lane / a uniform
+ * address (ninv a multiple of the workgroup, 64 or the device's limit). */
 typedef enum vk_probe_kind {
-    VK_PROBE_READ_LANE, VK_PROBE_READ_COAL, VK_PROBE_FMA,
+    VK_PROBE_READ_LANE, VK_PROBE_READ_COAL, VK_PROBE_FMA, VK_PROBE_FMA_SH_LANE, VK_PROBE_FMA_SH_UNIF,
     /* READ_LANE through a texel-buffer view of src: uniform (TEX) or storage
      * (IMG) texel buffer of R32G32B32A32_UINT (4) or R32_UINT (1) texels */
     VK_PROBE_READ_TEX4, VK_PROBE_READ_TEX1, VK_PROBE_READ_IMG4, VK_PROBE_READ_IMG1
 } vk_probe_kind;
 moevk_status vk_op_probe(vk_stream *s, vk_probe_kind kind, const mvk_tensor *y, const mvk_tensor *src, uint32_t ninv, uint32_t iters,
-                         float a, float b);
+                         uint32_t chains, float a, float b);
 
 /* ------------------------------------------------------------ ops
  * Notation: x[K][M] means ne = [K, M]. All activations are F32 unless said. */

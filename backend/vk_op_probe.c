@@ -1,12 +1,13 @@
 /* vk_op_probe.c — device probes for the roofline (shaders/probe.comp):
  * read bandwidth with each invocation on its own contiguous run (read_lane)
  * or all invocations striding together (read_coal), read_lane through a
- * texel-buffer view (read_tex*, read_img*), and the FMA peak. Used by
+ * texel-buffer view (read_tex*, read_img*), and the FMA peak (operands in
+ * registers, or one from shared memory: fma_shl / fma_shu). Used by
  * `moevk bench probe`; the caller checks the words the probe writes. */
 #include "vk_op_check.h"
 
 moevk_status vk_op_probe(vk_stream *s, vk_probe_kind kind, const mvk_tensor *y, const mvk_tensor *src, uint32_t ninv, uint32_t iters,
-                         float a, float b) {
+                         uint32_t chains, float a, float b) {
     static const char *const op = "vk_op_probe";
     if (!s || !y) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL stream or output", op);
     if (ninv == 0) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: no invocations", op);
@@ -55,15 +56,21 @@ moevk_status vk_op_probe(vk_stream *s, vk_probe_kind kind, const mvk_tensor *y, 
         pc.per = kind == VK_PROBE_READ_LANE ? (uint32_t)(n4 / ninv) : 0;
         shader = kind == VK_PROBE_READ_LANE ? "probe_read_lane" : "probe_read_coal";
         in = src;
-    } else if (kind == VK_PROBE_FMA) {
+    } else if (kind == VK_PROBE_FMA || kind == VK_PROBE_FMA_SH_LANE || kind == VK_PROBE_FMA_SH_UNIF) {
         pc.per = iters;
+        if (chains < 1 || chains > 16) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: %u FMA chains (1..16)", op, chains);
+        if (iters % 8) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: %u FMA iterations, not a multiple of 8 (probe.comp FMA_UNROLL)", op, iters);
+        shader = kind == VK_PROBE_FMA ? "probe_fma" : kind == VK_PROBE_FMA_SH_LANE ? "probe_fma_shl" : "probe_fma_shu";
     } else {
         return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: unknown probe kind %d", op, (int)kind);
     }
-    uint32_t wg = vkc_wg(ctx, 64);
+    uint32_t spec[2] = {vkc_wg(ctx, 64), chains};
+    if ((kind == VK_PROBE_FMA_SH_LANE || kind == VK_PROBE_FMA_SH_UNIF) && ninv % spec[0]) /* the shared variants' barrier: whole workgroups */
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: %u invocations, not a multiple of the workgroup (%u)", op, ninv, spec[0]);
     vk_bind binds[2] = {{in, 0}, {y, 1}};
-    vk_dispatch_desc d = {.shader = shader, .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 2,
-                          .push = &pc, .push_size = sizeof pc};
+    vk_dispatch_desc d = {.shader = shader, .spec = spec, .n_spec = kind == VK_PROBE_READ_LANE || kind == VK_PROBE_READ_COAL ? 1 : 2,
+                          .binds = binds, .n_binds = 2, .push = &pc, .push_size = sizeof pc};
+    const uint32_t wg = spec[0];
     vk_split_groups(ctx, (ninv + wg - 1) / wg, d.groups);
     return vk_dispatch(s, &d);
 }

@@ -1,5 +1,5 @@
 #version 450
-// variants: read_lane:PROBE_READ_LANE read_coal:PROBE_READ_COAL fma:PROBE_FMA read_tex4:PROBE_READ_LANE,TEX4 read_tex1:PROBE_READ_LANE,TEX1 read_img4:PROBE_READ_LANE,IMG4 read_img1:PROBE_READ_LANE,IMG1
+// variants: read_lane:PROBE_READ_LANE read_coal:PROBE_READ_COAL fma:PROBE_FMA fma_shl:PROBE_FMA,SH_LANE fma_shu:PROBE_FMA,SH_UNIF read_tex4:PROBE_READ_LANE,TEX4 read_tex1:PROBE_READ_LANE,TEX1 read_img4:PROBE_READ_LANE,IMG4 read_img1:PROBE_READ_LANE,IMG1
 // probe.comp — micro-kernels that measure what the device can do, for the
 // roofline of docs/PERFORMANCE.md (`moevk bench probe`):
 //   read_lane: invocation i reads its own contiguous run of uvec4s (per lane
@@ -12,8 +12,17 @@
 //              texel buffer (tex) or imageLoad of a storage texel buffer (img),
 //              of R32G32B32A32_UINT (4: one uvec4 a fetch) or R32_UINT texels
 //              (1: four fetches per uvec4);
-//   fma:       8 independent vec4 FMA chains per invocation, p.iters times:
-//              the arithmetic peak (2 FLOP per FMA lane).
+//   fma:       NCH (spec constant 1) independent vec4 FMA chains per
+//              invocation, p.per times (a multiple of 8: the loop body is 8
+//              rounds, unrolled), operands in registers: the
+//              arithmetic peak (2 FLOP per FMA lane); lavapipe runs a vec4 as
+//              4 SIMD registers of 8 lanes, so NCH = 4 keeps 16 accumulators,
+//              the x86 register file, and NCH = 8 spills;
+//   fma_shl, fma_shu: the same chains with the multiplier read from shared
+//              memory each FMA, as the tiled GEMM's inner loop reads its tiles
+//              (matmul.comp): at a per-lane address (shl) or one address for
+//              all lanes (shu). Every shared word holds a, so the result is
+//              fma's.
 // Each invocation writes one word, so no loop can be dropped; the host checks
 // the words (the read sum equals the buffer's word sum mod 2^32, the FMA
 // chains their closed form), since a loop cut short reads impossibly fast.
@@ -21,6 +30,10 @@
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint NCH = 8;   // fma: independent vec4 chains
+// fma: rounds per loop iteration (unrolled), so that the loop's own cost (gallivm
+// keeps an execution mask and an iteration limit per loop) does not count
+#define FMA_UNROLL 8u
 
 #if defined(TEX4) || defined(TEX1)
 layout(binding = 0) uniform usamplerBuffer st;
@@ -52,6 +65,11 @@ layout(push_constant) uniform P {
     float a, b;    // fma: x <- x * a + b
 } p;
 
+#if defined(SH_LANE) || defined(SH_UNIF)
+#define SH_N 256u
+shared vec4 sh[SH_N];
+#endif
+
 void main() {
     const uint i = linear_group_id() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
     if (i >= p.ninv) return;
@@ -76,11 +94,27 @@ void main() {
     uvec4 t = a0 + a1;
     y[i] = t.x + t.y + t.z + t.w;
 #elif defined(PROBE_FMA)
-    vec4 c[8];
-    for (uint q = 0; q < 8u; q++) c[q] = vec4(float(q) * 0.125);
-    for (uint k = 0; k < p.per; k++)
-        for (uint q = 0; q < 8u; q++) c[q] = fma(c[q], vec4(p.a), vec4(p.b));
-    vec4 t = c[0] + c[1] + c[2] + c[3] + c[4] + c[5] + c[6] + c[7];
+    vec4 c[NCH];
+    for (uint q = 0; q < NCH; q++) c[q] = vec4(float(q) * 0.125);
+#if defined(SH_LANE) || defined(SH_UNIF)
+    // fill the table with a; why the barrier: every invocation reads words others wrote
+    for (uint j = gl_LocalInvocationID.x; j < SH_N; j += gl_WorkGroupSize.x) sh[j] = vec4(p.a);
+    barrier();
+#ifdef SH_LANE
+    const uint l = gl_LocalInvocationID.x * 7u;
+#else
+    const uint l = 0u;
+#endif
+    for (uint k = 0; k < p.per; k += FMA_UNROLL)
+        for (uint u = 0; u < FMA_UNROLL; u++)
+            for (uint q = 0; q < NCH; q++) c[q] = fma(c[q], sh[(l + k + u + q) & (SH_N - 1u)], vec4(p.b));
+#else
+    for (uint k = 0; k < p.per; k += FMA_UNROLL)
+        for (uint u = 0; u < FMA_UNROLL; u++)
+            for (uint q = 0; q < NCH; q++) c[q] = fma(c[q], vec4(p.a), vec4(p.b));
+#endif
+    vec4 t = vec4(0.0);
+    for (uint q = 0; q < NCH; q++) t += c[q];
     y[i] = floatBitsToUint(t.x + t.y + t.z + t.w);
 #endif
 }

@@ -8,7 +8,9 @@
  *     (read_coal), over 4 buffers of up to 120 MiB each per submit; and each
  *     invocation on a run of 2 KiB only, the length of one weight row a decode
  *     mat-vec lane walks (K = 2048 at one byte a weight);
- *   - the FMA peak of a plain kernel (8 independent vec4 chains);
+ *   - the FMA peak of a plain kernel (1..16 independent vec4 chains), and
+ *     with one operand read from shared memory each FMA (per-lane or
+ *     uniform address: the tiled GEMM's inner loop);
  *   - the fixed cost of one dispatch (200 one-workgroup dispatches, each
  *     depending on the one before, as in a decode step).
  * Every probe's result is checked (a loop cut short reads impossibly fast). */
@@ -105,7 +107,7 @@ static void probe_read(vk_ctx *ctx, vk_stream *st, vk_buffer *const *src, uint64
     for (int i = 0; i < NSRC && s == MOEVK_OK; i++) {
         mvk_tensor x = mvk_tensor_make(src[i], 0, MVK_TYPE_I32, (int64_t)(bytes / 4), 1, 1, 1);
         mvk_tensor yv = mvk_tensor_make(yb, (uint64_t)i * ninv * 4, MVK_TYPE_I32, ninv, 1, 1, 1);
-        s = vk_op_probe(st, kind, &yv, &x, ninv, 0, 0.0f, 0.0f);
+        s = vk_op_probe(st, kind, &yv, &x, ninv, 0, 1, 0.0f, 0.0f);
     }
     if (s == MOEVK_OK) s = vk_stream_end(st);
     double med = 0.0;
@@ -157,19 +159,22 @@ static void probe_texel(vk_ctx *ctx, vk_stream *st, vk_buffer *const *src, uint6
 }
 
 /* Closed form of the FMA probe's output: 4 lanes x sum over q of x_n from x_0 = q/8. */
-static double fma_expect(uint32_t iters, double a, double b) {
+static double fma_expect(uint32_t iters, uint32_t chains, double a, double b) {
     double an = pow(a, iters), t = 0.0;
-    for (int q = 0; q < 8; q++) t += an * (q * 0.125) + b * (1.0 - an) / (1.0 - a);
+    for (uint32_t q = 0; q < chains; q++) t += an * (q * 0.125) + b * (1.0 - an) / (1.0 - a);
     return 4.0 * t;
 }
 
-static void probe_fma(vk_ctx *ctx, vk_stream *st, vk_buffer *yb, uint32_t ninv, uint32_t iters, int reps) {
-    char shape[96];
-    snprintf(shape, sizeof shape, "%u invocations x %u iters", ninv, iters);
+/* kind: VK_PROBE_FMA (operands in registers) or FMA_SH_* (one from shared memory). */
+static void probe_fma(vk_ctx *ctx, vk_stream *st, vk_buffer *yb, vk_probe_kind kind, uint32_t ninv, uint32_t iters, uint32_t chains,
+                      int reps) {
+    char shape[96], name[32];
+    snprintf(shape, sizeof shape, "%u inv x %u iters x %u vec4 chains", ninv, iters, chains);
+    snprintf(name, sizeof name, "%s", kind == VK_PROBE_FMA ? "fma peak (vk)" : kind == VK_PROBE_FMA_SH_LANE ? "fma, shared per lane" : "fma, shared uniform");
     const float a = 0.9990234375f, b = 0.0009765625f;
     mvk_tensor y = mvk_tensor_make(yb, 0, MVK_TYPE_I32, ninv, 1, 1, 1);
     moevk_status s = vk_stream_begin(st);
-    if (s == MOEVK_OK) s = vk_op_probe(st, VK_PROBE_FMA, &y, NULL, ninv, iters, a, b);
+    if (s == MOEVK_OK) s = vk_op_probe(st, kind, &y, NULL, ninv, iters, chains, a, b);
     if (s == MOEVK_OK) s = vk_stream_end(st);
     double med = 0.0;
     if (s == MOEVK_OK) s = bench_time_submits(st, reps, &med);
@@ -177,15 +182,15 @@ static void probe_fma(vk_ctx *ctx, vk_stream *st, vk_buffer *yb, uint32_t ninv, 
     if (s == MOEVK_OK && !h) s = MOEVK_ERR_OUT_OF_HOST_MEMORY;
     if (s == MOEVK_OK) s = vk_download(ctx, yb, 0, h, (uint64_t)ninv * 4);
     if (s != MOEVK_OK) {
-        printf("  %-22s %-34s  failed: %s: %s\n", "fma peak (vk)", shape, moevk_status_str(s), moevk_last_error());
+        printf("  %-22s %-34s  failed: %s: %s\n", name, shape, moevk_status_str(s), moevk_last_error());
     } else {
-        double want = fma_expect(iters, a, b);
+        double want = fma_expect(iters, chains, a, b);
         int ok = 1;
         for (uint32_t i = 0; i < ninv; i++)
             if (!(fabs(h[i] - want) <= 1e-3 * fabs(want))) ok = 0;
-        double flops = (double)ninv * iters * 8.0 * 4.0 * 2.0;
-        if (ok) printf("  %-22s %-34s %10.3f ms %9.2f GFLOP/s\n", "fma peak (vk)", shape, med * 1e3, flops / med * 1e-9);
-        else printf("  %-22s %-34s  WRONG RESULT (got %g, want %g)\n", "fma peak (vk)", shape, (double)h[0], want);
+        double flops = (double)ninv * iters * chains * 4.0 * 2.0;
+        if (ok) printf("  %-22s %-34s %10.3f ms %9.2f GFLOP/s\n", name, shape, med * 1e3, flops / med * 1e-9);
+        else printf("  %-22s %-34s  WRONG RESULT (got %g, want %g)\n", name, shape, (double)h[0], want);
     }
     free(h);
 }
@@ -194,7 +199,7 @@ static void probe_dispatch(vk_stream *st, vk_buffer *yb, int reps) {
     enum { ND = 200 };
     mvk_tensor y = mvk_tensor_make(yb, 0, MVK_TYPE_I32, 64, 1, 1, 1);
     moevk_status s = vk_stream_begin(st);
-    for (int i = 0; i < ND && s == MOEVK_OK; i++) s = vk_op_probe(st, VK_PROBE_FMA, &y, NULL, 1, 1, 1.0f, 0.0f);
+    for (int i = 0; i < ND && s == MOEVK_OK; i++) s = vk_op_probe(st, VK_PROBE_FMA, &y, NULL, 1, 8, 1, 1.0f, 0.0f);
     if (s == MOEVK_OK) s = vk_stream_end(st);
     double med = 0.0;
     if (s == MOEVK_OK) s = bench_time_submits(st, reps, &med);
@@ -241,7 +246,13 @@ void bench_probes(vk_ctx *ctx, int reps) {
         probe_read(ctx, st, src, bytes, yb, ninv_short, VK_PROBE_READ_LANE, "read lane, 2 KiB (vk)", want, reps);
         probe_read(ctx, st, src, bytes, yb, ninv, VK_PROBE_READ_COAL, "read coalesced (vk)", want, reps);
         probe_texel(ctx, st, src, bytes, yb, ninv, ninv_short, want, reps);
-        probe_fma(ctx, st, yb, ninv, 4096, reps);
+        /* the arithmetic ceiling: 1..16 independent vec4 chains (4..64 SIMD accumulators of 8
+         * lanes: the x86 register file holds 16), then the tiled GEMM's inner-loop pattern,
+         * one operand from shared memory at a per-lane or a uniform address */
+        static const uint32_t chains[5] = {1, 2, 4, 8, 16};
+        for (int i = 0; i < 5; i++) probe_fma(ctx, st, yb, VK_PROBE_FMA, ninv, 32768 / chains[i], chains[i], reps);
+        probe_fma(ctx, st, yb, VK_PROBE_FMA_SH_LANE, ninv, 2048, 4, reps);
+        probe_fma(ctx, st, yb, VK_PROBE_FMA_SH_UNIF, ninv, 2048, 4, reps);
         probe_dispatch(st, yb, reps);
     }
     vk_stream_destroy(st);
