@@ -29,11 +29,12 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
         d.n_spec = 4;
         if (mm_vec_lane(ctx, w->type, (int)pc.fast, pc.ow, pc.ws1, 0)) {
             spec[0] = mm_lane_wg(ctx, N);
-            spec[4] = mm_lane_xsg(ctx, spec[0]);
             d.n_spec = 5;
             snprintf(name, sizeof name, "matvec_lane_%s", mm_wsuffix(w->type));
             uint32_t ow_t, ox_t;
-            if (mm_wtex(ctx, w, &ow_t) && mm_xtex(ctx, x, &ox_t)) {
+            int tex = mm_wtex(ctx, w, &ow_t) && mm_xtex(ctx, x, &ox_t);
+            spec[4] = mm_lane_xsg(ctx, spec[0], tex);
+            if (tex) {
                 snprintf(name, sizeof name, "matvec_lane_tex_%s", mm_wsuffix(w->type));
                 pc.ow = ow_t;
                 pc.ox = ox_t;

@@ -246,11 +246,15 @@ static inline uint32_t mm_lane_wg(const vk_ctx *ctx, uint32_t N) {
  * subgroup broadcast is there, trusted (subgroup_arith is off where the
  * driver's subgroup operations are known wrong) and the workgroup is whole
  * subgroups of at least 4 lanes; else 0 (each lane reads all of x).
- * MOEVK_LANE_XSG=0 forces 0 (A/B timing, tests). */
-static inline uint32_t mm_lane_xsg(const vk_ctx *ctx, uint32_t wg) {
+ * Not for the texel variants (tex = 1): there x is a texel fetch, which gallivm
+ * does for all lanes at once, while its subgroupBroadcast is a scalar loop over
+ * the lanes per value (docs/PERFORMANCE.md section 14): 0 there.
+ * MOEVK_LANE_XSG=0 forces 0, =1 sharing on the texel variants too (A/B timing, tests). */
+static inline uint32_t mm_lane_xsg(const vk_ctx *ctx, uint32_t wg, int tex) {
     const vk_device_info *in = vk_ctx_info(ctx);
     const char *e = getenv("MOEVK_LANE_XSG");
     if (e && !strcmp(e, "0")) return 0;
+    if (tex && !(e && !strcmp(e, "1"))) return 0;
     uint32_t sg = in->subgroup_size;
     if (!in->subgroup_ballot || !in->subgroup_arith || sg < 4 || wg % sg) return 0;
     return sg;

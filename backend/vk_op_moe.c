@@ -71,12 +71,13 @@ static moevk_status mmid_decode(vk_stream *s, const mvk_tensor *y, const mvk_ten
             vk_bind b[6] = {{x, 0}, {&wv, 0}, {&yv, 1}, {ids, 0}, {&wv, 0}, {x, 0}};
             vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 4, .binds = b, .n_binds = 4, .push = &pc, .push_size = sizeof pc};
             uint32_t lspec[5] = {mm_lane_wg(ctx, nn), v.nr, v.one_sg, 1, 0};
-            lspec[4] = mm_lane_xsg(ctx, lspec[0]);
             char lname[32];
             if (mm_vec_lane(ctx, w->type, (int)pc.fast, pc.ow, pc.ws1, pc.ws2)) {
                 snprintf(lname, sizeof lname, "matvec_lane_id_%s", mm_wsuffix(w->type));
                 uint32_t ow_t, ox_t;
-                if (mm_wtex(ctx, &wv, &ow_t) && mm_xtex(ctx, x, &ox_t)) {
+                int tex = mm_wtex(ctx, &wv, &ow_t) && mm_xtex(ctx, x, &ox_t);
+                lspec[4] = mm_lane_xsg(ctx, lspec[0], tex);
+                if (tex) {
                     snprintf(lname, sizeof lname, "matvec_lane_id_tex_%s", mm_wsuffix(w->type));
                     pc.ow = ow_t;
                     pc.ox = ox_t;
