@@ -260,4 +260,38 @@ static inline uint32_t mm_lane_xsg(const vk_ctx *ctx, uint32_t wg, int tex) {
     return sg;
 }
 
+/* The lane GEMM (shaders/matmul_lane.comp), mul_mat_id's expert GEMM on CPU
+ * devices (the dense GEMM keeps matmul.comp: the lane GEMM lost on its shape,
+ * docs/PERFORMANCE.md section 11): no shared memory, each invocation TN rows
+ * of w against its workgroup's TM rows of x, both read through texel views
+ * (mm_gemm_tex, whose bindings it shares). Spec constants 0..3. */
+typedef struct mm_lane_tile {
+    uint32_t wg, tm, tn, xsg;
+} mm_lane_tile;
+
+/* Whether mul_mat_id's prefill takes the lane GEMM for weights of type t and
+ * rows of K (CPU style, whole 32-value chunks), and its tile: TM 8 (its tiles
+ * are moe_group's, 32 rows an expert on average in the a3b prefill), TN 4,
+ * one subgroup a workgroup. The caller also needs p.fast and mm_gemm_tex.
+ * MOEVK_GEMM_LANE=0 keeps matmul.comp (A/B timing, tests);
+ * MOEVK_GEMM_LANE_TILE=TMxTN sets the tile (tuning: TM 8..32, TN 4..32;
+ * TM >= 8 keeps vk_op_mul_mat_id's workgroup-count bound). */
+static inline int mm_gemm_lane(const vk_ctx *ctx, mvk_type t, int64_t K, mm_lane_tile *lt) {
+    const vk_device_info *in = vk_ctx_info(ctx);
+    const char *e = getenv("MOEVK_GEMM_LANE");
+    if ((e && !strcmp(e, "0")) || mm_style(in) != 1 || K % 32 || !mm_wsuffix(t)) return 0;
+    uint32_t sg = in->subgroup_size;
+    lt->wg = vkc_wg(ctx, sg >= 4 && sg <= 64 ? sg : 8);
+    lt->tm = 8;
+    lt->tn = 4;
+    const char *ts = getenv("MOEVK_GEMM_LANE_TILE");
+    unsigned tm, tn;
+    if (ts && sscanf(ts, "%ux%u", &tm, &tn) == 2 && tm >= 8 && tm <= 32 && tn >= 4 && tn <= 32) {
+        lt->tm = tm;
+        lt->tn = tn;
+    }
+    lt->xsg = mm_lane_xsg(ctx, lt->wg);
+    return 1;
+}
+
 #endif

@@ -102,8 +102,23 @@ static moevk_status mmid_decode(vk_stream *s, const mvk_tensor *y, const mvk_ten
 static moevk_status mmid_prefill(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, const mvk_tensor *ids,
                                  const mmid_args *a, uint32_t T) {
     vk_ctx *ctx = vk_stream_ctx(s);
+    const vk_device_info *in = vk_ctx_info(ctx);
     uint32_t n_entries = a->k * T;
     mm_tile t = mm_pick_tile(ctx, (int64_t)(n_entries / a->E), 1, w->type); /* mean rows per expert */
+    /* CPU devices: the lane GEMM (matmul_lane.comp) where the texel views fit and x's rows are vec4-aligned; its
+     * tiles are TM rows (moe_group's BM). A range that cannot take it (w's rows not chunk-aligned: pc.fast below)
+     * runs matmul.comp with the same tile height. */
+    mm_lane_tile lt = {0, 0, 0, 0};
+    uint32_t ow_t, ox_t;
+    int lane = mm_gemm_lane(ctx, w->type, a->K, &lt) && a->xs_slot % 4 == 0 && a->xs_tok % 4 == 0 &&
+               vk_bind_elem_offset(ctx, x, 4) % 4 == 0 &&
+               mm_gemm_tex(ctx, w, x, (uint32_t)(w->nb[1] / mm_wunit(w->type)), (uint32_t)(w->nb[2] / mm_wunit(w->type)), 1, &ow_t,
+                           &ox_t);
+    if (lane) {
+        t.bm = lt.tm;
+        if (t.tm > t.bm) t.tm = t.bm;
+        t.wg = (t.bm / t.tm) * (t.bn / t.tn);
+    }
     mvk_tensor meta, list;
     MVK_TRY(vk_stream_scratch(s, MVK_TYPE_I32, 2 * (int64_t)a->E + 2, 1, 1, 1, &meta));
     MVK_TRY(vk_stream_scratch(s, MVK_TYPE_I32, n_entries, 1, 1, 1, &list));
@@ -150,12 +165,22 @@ static moevk_status mmid_prefill(vk_stream *s, const mvk_tensor *y, const mvk_te
             d.groups[0] = (nn + t.bn - 1) / t.bn;
             d.groups[1] = (n_entries + t.bm - 1) / t.bm + (e1 - e0);
             d.groups[2] = 1;
+            uint32_t lspec[4] = {lt.wg, lt.tm, lt.tn, lt.xsg};
             if (mm_gemm_tex(ctx, &wv, x, pc.ws1, pc.ws2, pc.fast, &pc.ow, &pc.ox)) {
                 snprintf(tname, sizeof tname, "matmul_id_tex_%s", mm_wsuffix(w->type));
                 d.shader = tname;
                 mm_wtex_bind(&d, 5);
                 d.texel[6] = VK_TEXEL_U32X4; /* x (vectorised tile loads) */
                 d.n_binds = 7;
+                uint32_t lg0 = d.groups[1], lg1 = (nn + lt.wg * lt.tn - 1) / (lt.wg * lt.tn);
+                if (lane && pc.fast && lg0 <= in->max_workgroup_count[0] && lg1 <= in->max_workgroup_count[1]) {
+                    /* matmul_lane.comp, same bindings: tiles along x, N along y */
+                    snprintf(tname, sizeof tname, "matmul_lane_id_tex_%s", mm_wsuffix(w->type));
+                    d.spec = lspec;
+                    d.n_spec = 4;
+                    d.groups[0] = lg0;
+                    d.groups[1] = lg1;
+                }
             }
             MVK_TRY(vk_dispatch(s, &d));
         }
@@ -208,9 +233,10 @@ moevk_status vk_op_mul_mat_id(vk_stream *s, const mvk_tensor *y, const mvk_tenso
         if (f < tfit) tfit = f;
     } else {
         mm_tile t = mm_pick_tile(ctx, k * T / E, 1, w->type);
-        uint64_t gmax = in->max_workgroup_count[1];
+        /* tiles run along y (matmul.comp) or x (matmul_lane.comp, which mmid_prefill takes only where its counts fit) */
+        uint64_t gmax = in->max_workgroup_count[0] < in->max_workgroup_count[1] ? in->max_workgroup_count[0] : in->max_workgroup_count[1];
         if (gmax <= (uint64_t)E + 1) return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, OP_ID ": too many experts for the device's workgroup count");
-        f = (gmax - (uint64_t)E - 1) * 16 / (uint64_t)k; /* 16: the smallest tile height */
+        f = (gmax - (uint64_t)E - 1) * 8 / (uint64_t)k; /* 8: the smallest tile height (the lane GEMM's TM) */
         if (f < tfit) tfit = f;
         if ((uint64_t)(N + t.bn - 1) / t.bn > in->max_workgroup_count[0])
             return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, OP_ID ": N = %lld needs too many workgroups", (long long)N);

@@ -2,7 +2,8 @@
  * GPU-grouped GEMM path above) and vk_op_moe_combine against ref_mul_mat_id /
  * ref_moe_combine on random data: F32/F16/BF16/Q8_0 experts, awkward T (1, 7,
  * 8 | 9, 33, 65 = tile+1, 127), k = 1, 2, 8, experts with no tokens, all
- * tokens on one expert, out-of-range ids (zero rows), per-slot and shared x.
+ * tokens on one expert, out-of-range ids (zero rows), per-slot and shared x;
+ * 1, 7, 0, 33 and 9 rows an expert for the CPU lane GEMM's 8-row tiles.
  * Reference on the weights as the device sees them: tolerance 1e-7 NMSE
  * (fp32 accumulation is the only error); against the original f32 weights the
  * issue's 5e-4 for F16/BF16/Q8_0 is checked too. */
@@ -13,10 +14,19 @@
 #include "ref.h"
 #include "test_util.h"
 
-enum { ROUTE_RANDOM, ROUTE_ONE_EXPERT, ROUTE_FEW, ROUTE_INVALID };
+/* ROUTE_COUNTS (k = 1, E = 5, T = 50): 1, 7, 0, 33 and 9 rows an expert (9: the CPU lane GEMM's 8-row tile + 1), interleaved */
+enum { ROUTE_RANDOM, ROUTE_ONE_EXPERT, ROUTE_FEW, ROUTE_INVALID, ROUTE_COUNTS };
 static double worst_dev[2], worst_orig[2], worst_comb;
 
 static void make_ids(int32_t *ids, int64_t E, int64_t k, int64_t T, int route) {
+    if (route == ROUTE_COUNTS) {
+        int left[5] = {1, 7, 0, 33, 9};
+        assert_true(k == 1 && E == 5 && T == 50);
+        for (int64_t n = 0; n < T;)
+            for (int e = 4; e >= 0; e--)
+                if (left[e] > 0) left[e]--, ids[n++] = e;
+        return;
+    }
     for (int64_t t = 0; t < T; t++)
         for (int64_t j = 0; j < k; j++) {
             int32_t e;
@@ -112,27 +122,39 @@ static void test_prefill(void **state) {
     }
     run_case(MVK_TYPE_F16, 128, 96, 128, 8, 127, 0, ROUTE_RANDOM);           /* many experts, Qwen3-style k = 8 */
     run_case(MVK_TYPE_Q8_0, 64, 64, 4, 1, 257, 0, ROUTE_ONE_EXPERT);          /* several tiles of one expert */
+    for (int ti = 0; ti < 4; ti++) /* K % 32 == 0: CPU devices take the lane GEMM (matmul_lane.comp) */
+        run_case(types[ti], 64, 33, 5, 1, 50, ti & 1, ROUTE_COUNTS);
 }
 
 /* Other devices' kernel configurations (MOEVK_MM_STYLE, see vk_op_mm.h);
- * the last pass: the CPU style with the weight kernels' storage-buffer reads
- * (MOEVK_WTEX=0) where the device would take the texel variants. */
+ * then the CPU style with the weight kernels' storage-buffer reads
+ * (MOEVK_WTEX=0) where the device would take the texel variants; the last
+ * pass: the prefill with matmul.comp's texel variants instead of the lane
+ * GEMM (MOEVK_GEMM_LANE=0). */
 static void test_other_styles(void **state) {
     (void)state;
-    const char *styles[4] = {"gpu", "gpu-nosg", "cpu", "cpu"};
-    for (int st = 0; st < 4; st++) {
+    const char *styles[5] = {"gpu", "gpu-nosg", "cpu", "cpu", "cpu"};
+    for (int st = 0; st < 5; st++) {
         setenv("MOEVK_MM_STYLE", styles[st], 1);
         if (st == 3) setenv("MOEVK_WTEX", "0", 1);
+        if (st == 4) {
+            unsetenv("MOEVK_WTEX");
+            setenv("MOEVK_GEMM_LANE", "0", 1);
+        }
         for (int ti = 0; ti < 4; ti++) {
             int q = types[ti] == MVK_TYPE_Q8_0;
-            run_case(types[ti], q ? 64 : 33, 7, 8, 2, 1, 1, ROUTE_INVALID);  /* decode, scalar loop */
-            run_case(types[ti], 256, 33, 16, 8, 3, 0, ROUTE_RANDOM);        /* decode, vector loop */
+            if (st < 4) { /* the decode does not read MOEVK_GEMM_LANE */
+                run_case(types[ti], q ? 64 : 33, 7, 8, 2, 1, 1, ROUTE_INVALID); /* decode, scalar loop */
+                run_case(types[ti], 256, 33, 16, 8, 3, 0, ROUTE_RANDOM);       /* decode, vector loop */
+            }
             run_case(types[ti], q ? 32 : 17, 65, 8, 2, 65, 1, ROUTE_FEW);   /* prefill, tile + 1 */
             run_case(types[ti], 64, 129, 4, 1, 200, 0, ROUTE_ONE_EXPERT);   /* prefill, 128-row tiles */
+            if (st >= 3) run_case(types[ti], 64, 33, 5, 1, 50, 0, ROUTE_COUNTS);
         }
     }
     unsetenv("MOEVK_MM_STYLE");
     unsetenv("MOEVK_WTEX");
+    unsetenv("MOEVK_GEMM_LANE");
 }
 
 static void test_bad_input(void **state) {

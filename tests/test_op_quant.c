@@ -146,19 +146,24 @@ static void test_matmul(void **state) {
 #endif
 
 #ifdef TQ_MOE
-static double id_case(mvk_type t, int64_t K, int64_t N, int64_t E, int64_t k, int64_t T, int per_slot) {
+/* ids_in: the routing ([k][T]), or NULL for a fixed pseudo-random one with distinct experts a token and the last entry invalid */
+static double id_case_ids(mvk_type t, int64_t K, int64_t N, int64_t E, int64_t k, int64_t T, int per_slot, const int32_t *ids_in) {
     int64_t xrows = per_slot ? k * T : T;
     float *wd, *x = malloc((size_t)(K * xrows) * 4);
     uint8_t *blk = make_w(t, K, N * E, (uint64_t)(K + N * 3 + E * 5 + T * 7 + k), &wd);
     tu_fill(x, K * xrows, -1, 1);
     int32_t *ids = malloc((size_t)(k * T) * 4);
-    for (int64_t tt = 0; tt < T; tt++)
-        for (int64_t j = 0; j < k; j++) ids[tt * k + j] = (int32_t)((tt * 3 + j * 5 + (tt * tt) % 7) % E);
-    for (int64_t tt = 0; tt < T; tt++) /* distinct experts per token */
-        for (int64_t j = 1; j < k; j++)
-            for (int64_t i = 0; i < j; i++)
-                if (ids[tt * k + i] == ids[tt * k + j]) ids[tt * k + j] = (ids[tt * k + j] + 1) % (int32_t)E, i = -1;
-    if (T * k > 2) ids[T * k - 1] = -1; /* invalid: zero row */
+    if (ids_in) {
+        memcpy(ids, ids_in, (size_t)(k * T) * 4);
+    } else {
+        for (int64_t tt = 0; tt < T; tt++)
+            for (int64_t j = 0; j < k; j++) ids[tt * k + j] = (int32_t)((tt * 3 + j * 5 + (tt * tt) % 7) % E);
+        for (int64_t tt = 0; tt < T; tt++) /* distinct experts per token */
+            for (int64_t j = 1; j < k; j++)
+                for (int64_t i = 0; i < j; i++)
+                    if (ids[tt * k + i] == ids[tt * k + j]) ids[tt * k + j] = (ids[tt * k + j] + 1) % (int32_t)E, i = -1;
+        if (T * k > 2) ids[T * k - 1] = -1; /* invalid: zero row */
+    }
     float *ref = malloc((size_t)(N * k * T) * 4), *got = malloc((size_t)(N * k * T) * 4);
     ref_mul_mat_id(ref, x, per_slot, wd, ids, K, N, E, k, T);
     tu_tensor tx = per_slot ? tu_upload(MVK_TYPE_F32, K, k, T, 1, x) : tu_upload(MVK_TYPE_F32, K, T, 1, 1, x);
@@ -178,6 +183,24 @@ static double id_case(mvk_type t, int64_t K, int64_t N, int64_t E, int64_t k, in
     return e;
 }
 
+static double id_case(mvk_type t, int64_t K, int64_t N, int64_t E, int64_t k, int64_t T, int per_slot) {
+    return id_case_ids(t, K, N, E, k, T, per_slot, NULL);
+}
+
+/* Rows an expert of 1, 7, 0 (empty), 33 and 9 (the CPU lane GEMM's 8-row tile + 1, vk_op_mm.h mm_gemm_lane), k = 1, tokens
+ * interleaved across the experts; N = 33 leaves a partial block of w rows. */
+static double id_counts_case(mvk_type t, int64_t K) {
+    enum { E = 5, T = 1 + 7 + 0 + 33 + 9 };
+    static const int rows[E] = {1, 7, 0, 33, 9};
+    int32_t ids[T];
+    int left[E], n = 0;
+    memcpy(left, rows, sizeof left);
+    while (n < T)
+        for (int e = E - 1; e >= 0; e--)
+            if (left[e] > 0) left[e]--, ids[n++] = e;
+    return id_case_ids(t, K, 33, E, 1, T, 0, ids);
+}
+
 static void test_mul_mat_id(void **state) {
     (void)state;
     for (int i = 0; i < n_types; i++) {
@@ -188,34 +211,45 @@ static void test_mul_mat_id(void **state) {
         note(&worst_id[i], id_case(t, K2, 33, 4, 2, 9, 0)); /* grouped GEMM */
         note(&worst_id[i], id_case(t, be, 129, 3, 2, 33, 1));
         note(&worst_id[i], id_case(t, K2, 1, 6, 4, 127, 0));
+        note(&worst_id[i], id_counts_case(t, K2));
     }
 }
 
 /* the GPU kernel shapes (64x64 tiles, 64-wide mat-vec, subgroup or
- * shared-memory reduction) on this device, and the CPU style with the weight
+ * shared-memory reduction) on this device, the CPU style with the weight
  * kernels' storage-buffer reads (MOEVK_WTEX=0; by default lavapipe takes
- * their texel-buffer variants). The kernels' loops and
+ * their texel-buffer variants), then mul_mat_id's GEMM with matmul.comp's
+ * texel variants (MOEVK_GEMM_LANE=0; by default the lane GEMM, which the
+ * cases above run for every type). The kernels' loops and
  * reductions do not depend on the type (only wdeq32 does, covered above for
  * every type), so three types stand for all: lavapipe's shader compiles
  * are the cost. */
 static void test_other_styles(void **state) {
     (void)state;
-    const char *styles[3] = {"gpu", "gpu-nosg", "cpu"};
-    for (int st = 0; st < 3; st++) {
+    const char *styles[4] = {"gpu", "gpu-nosg", "cpu", "cpu"};
+    for (int st = 0; st < 4; st++) {
         setenv("MOEVK_MM_STYLE", styles[st], 1);
         if (st == 2) setenv("MOEVK_WTEX", "0", 1); /* the weight kernels' storage-buffer reads */
+        if (st == 3) { /* mul_mat_id's GEMM: matmul.comp's texel variants instead of the lane GEMM (matmul_lane.comp) */
+            unsetenv("MOEVK_WTEX");
+            setenv("MOEVK_GEMM_LANE", "0", 1);
+        }
         for (int i = 0; i < n_types; i++) {
             mvk_type t = types[i];
             if (n_types > 3 && t != MVK_TYPE_Q8_0 && t != MVK_TYPE_Q4_K && t != MVK_TYPE_Q6_K) continue;
             int64_t be = mvk_type_block_elems(t);
-            note(&worst_mm[i], mm_case(t, 3, 33, 2 * be, 0));
-            note(&worst_mm[i], mm_case(t, 65, 65, be, 0));
-            note(&worst_id[i], id_case(t, be, 33, 4, 2, 3, 0));
+            if (st < 3) { /* the dense GEMM does not read MOEVK_GEMM_LANE: its CPU texel path ran in test_op_quant */
+                note(&worst_mm[i], mm_case(t, 3, 33, 2 * be, 0));
+                note(&worst_mm[i], mm_case(t, 65, 65, be, 0));
+                note(&worst_id[i], id_case(t, be, 33, 4, 2, 3, 0));
+            }
             note(&worst_id[i], id_case(t, be, 65, 4, 2, 33, 0));
+            if (st >= 2) note(&worst_id[i], id_counts_case(t, be));
         }
     }
     unsetenv("MOEVK_MM_STYLE");
     unsetenv("MOEVK_WTEX");
+    unsetenv("MOEVK_GEMM_LANE");
 }
 
 #endif
