@@ -107,9 +107,18 @@ static inline uint32_t vkc_wg(const vk_ctx *ctx, uint32_t want) {
 
 /* Element-wise kernels that cover a row in workgroup chunks (common.glsl row_chunk_index): the workgroup size
  * (the smallest power of two from 32 that holds a row, at most 256, capped by the device), the workgroups per
- * row (*cpr) and the dispatch grid. */
+ * row (*cpr) and the dispatch grid. Rows shorter than 32 (a transposing copy has rows of one element) would idle
+ * most lanes of a workgroup a row: *cpr = 0 there, one element a lane, split per lane as before. */
 static inline moevk_status vkc_row_chunks(vk_ctx *ctx, const char *op, uint32_t ne0, uint32_t nrows, uint32_t *wg, uint32_t *cpr,
                                           uint32_t groups[3]) {
+    uint64_t n = (uint64_t)ne0 * nrows;
+    MVK_TRY(vkc_count(op, "elements", n));
+    if (ne0 < 32) {
+        *wg = vkc_wg(ctx, 256);
+        *cpr = 0;
+        vk_split_groups(ctx, (uint32_t)((n + *wg - 1) / *wg), groups);
+        return MOEVK_OK;
+    }
     uint32_t w = 32;
     while (w < 256 && w < ne0) w *= 2;
     w = vkc_wg(ctx, w);

@@ -236,7 +236,7 @@ VK_PUSH_WORDS(pc_convert, 14);
 /* shaders/im2col.comp */
 typedef struct pc_im2col {
     uint32_t p, K, gx, np;           /* patch size (also the pipeline's spec constant P), p*p*C, patches per row, patches */
-    uint32_t cpr;                    /* workgroups per column: ceil(K / workgroup size) */
+    uint32_t cpr;                    /* workgroups per column: ceil(K / workgroup size); 0: one element a lane (vkc_row_chunks) */
     uint32_t s1, s2, sc1;
     uint32_t oi, oc;
 } pc_im2col;

@@ -33,8 +33,15 @@ layout(push_constant) uniform Push {
 
 void main() {
     uint g = linear_group_id();
-    uint pn = g / pc.cpr;
-    uint e = (g - pn * pc.cpr) * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
+    uint pn, e;
+    if (pc.cpr == 0u) { // columns shorter than 32 (vkc_row_chunks): one element a lane
+        uint i = g * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
+        pn = i / pc.K;
+        e = i - pn * pc.K;
+    } else {
+        pn = g / pc.cpr;
+        e = (g - pn * pc.cpr) * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
+    }
     if (pn >= pc.np || e >= pc.K) return;
     uint kx = e % P;
     uint t = e / P;
