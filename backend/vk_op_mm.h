@@ -290,7 +290,9 @@ static inline int mm_gemm_lane(const vk_ctx *ctx, mvk_type t, int64_t K, mm_lane
         lt->tm = tm;
         lt->tn = tn;
     }
-    lt->xsg = mm_lane_xsg(ctx, lt->wg);
+    /* x shared across the subgroup, as measured and tested when it landed (section 13); whether each lane
+       fetching x itself (the texel mat-vecs' choice since section 14) is faster here is not measured */
+    lt->xsg = mm_lane_xsg(ctx, lt->wg, 0);
     return 1;
 }
 
