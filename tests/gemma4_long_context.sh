@@ -12,7 +12,8 @@
 #   - moevk with caches of the whole context (-ub 256) and with micro-batches of 7 (sliding caches of 23 rows,
 #     the decode steps move them every 8th token): the same logits to NMSE <= 1e-10, the same greedy tokens;
 #     also with an f16 KV cache (ring against whole context: NMSE <= 1e-6, as the micro-batches' last-bit f32
-#     differences now and then round a K or V element to the next f16).
+#     differences now and then round a K or V element to the next f16; a position may pick the other of two
+#     logits within 2e-3 of each other, the greedy tokens must still be identical).
 # ctest-labels: e2e
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -64,12 +65,20 @@ def L(tag):
     return a.reshape(n, -1)
 def T(tag): return np.fromfile("%s/%s-t.i32" % (w, tag), "<i4")
 ok = True
-def check(what, O, X, lim, ot=None, xt=None):
+def check(what, O, X, lim, ot=None, xt=None, tie=0.0):
+    # tie > 0: a position where the argmaxes differ passes if it is a near-tie in X (O's choice within tie of X's
+    # best logit): an f16 KV cache rounds the micro-batches' last-bit differences to whole f16 steps
     global ok
     nmse = ((O - X) ** 2).sum() / (X ** 2).sum()
-    agree = int((O.argmax(1) == X.argmax(1)).sum())
-    good = bool(np.all(np.isfinite(O))) and (lim is None or (nmse <= lim and agree == n))
+    oa, xa = O.argmax(1), X.argmax(1)
+    agree = int((oa == xa).sum())
+    rows = np.arange(n)
+    gap = X[rows, xa] - X[rows, oa]  # 0 where they agree
+    ties = int(((oa != xa) & (gap <= tie)).sum())
+    good = bool(np.all(np.isfinite(O))) and (lim is None or (nmse <= lim and agree + ties == n))
     msg = "%s: logits NMSE %.3g%s, argmax agree %d/%d" % (what, nmse, " (<= %g)" % lim if lim else " (measured)", agree, n)
+    if agree < n:
+        msg += " (largest gap where they differ %.3g%s)" % (gap.max(), ", near-tie bound %g" % tie if tie else "")
     if ot is not None:
         same = ot.size == 32 and np.array_equal(ot, xt)
         good &= same
@@ -83,7 +92,8 @@ check("moevk -ub 32 vs tools/gemma4_ref.py --gelu-f16", R, L("r16"), None)
 check("moevk -ub 32 vs moevk -ub 256 (whole context)", R, L("whole"), 1e-10, T("ring32"), T("whole"))
 check("moevk -ub 7 vs moevk -ub 256 (whole context)", L("ring7"), L("whole"), 1e-10, T("ring7"), T("whole"))
 # f16 K/V rows: the micro-batches' last-bit f32 differences (above) now and then round K or V to the next f16
-check("moevk f16 KV -ub 32 vs -ub 256", L("ring32h"), L("wholeh"), 1e-6, T("ring32h"), T("wholeh"))
+# ... and now and then flip a near-tie (subgroup 4 at 41230f0: 199/200, the greedy tokens identical)
+check("moevk f16 KV -ub 32 vs -ub 256", L("ring32h"), L("wholeh"), 1e-6, T("ring32h"), T("wholeh"), tie=2e-3)
 sys.exit(0 if ok else 1)
 EOF
 echo "PASS: gemma4's sliding-window KV cache (window + micro-batch) agrees with llama.cpp, the oracle and a whole-context cache over 232 positions"
