@@ -172,7 +172,7 @@ static moevk_status mmid_prefill(vk_stream *s, const mvk_tensor *y, const mvk_te
                 mm_wtex_bind(&d, 5);
                 d.texel[6] = VK_TEXEL_U32X4; /* x (vectorised tile loads) */
                 d.n_binds = 7;
-                uint32_t lg0 = d.groups[1], lg1 = (nn + lt.wg * lt.tn - 1) / (lt.wg * lt.tn);
+                uint32_t lg0 = d.groups[1], lg1 = lane ? (nn + lt.wg * lt.tn - 1) / (lt.wg * lt.tn) : 0; /* lt is zero without lane */
                 if (lane && pc.fast && lg0 <= in->max_workgroup_count[0] && lg1 <= in->max_workgroup_count[1]) {
                     /* matmul_lane.comp, same bindings: tiles along x, N along y */
                     snprintf(tname, sizeof tname, "matmul_lane_id_tex_%s", mm_wsuffix(w->type));
