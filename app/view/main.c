@@ -311,6 +311,16 @@ static int make_target(view_app *app) {
 
 /* ---------------------------------------------------------------- one UI frame */
 
+/* Hands the newest frame to the worker if it has not seen it. The worker always gets the newest
+ * frame; it drops frames it never started. */
+static void submit_new_frame(view_app *app) {
+    if (!app->paused && app->frame.rgb && app->submitted_seq != app->frame_seq && app->wst.state == VIEW_MODEL_READY &&
+        app->wst.info.has_vision) {
+        if (view_worker_submit(app->worker, &app->frame, app->frame_seq, app->t_frame, app->frame_preempt))
+            app->submitted_seq = app->frame_seq;
+    }
+}
+
 static void poll_sources_and_worker(view_app *app) {
     if (app->use_camera && app->cam && !app->paused) {
         view_image img;
@@ -328,12 +338,7 @@ static void poll_sources_and_worker(view_app *app) {
     while (view_worker_pop_message(app->worker, msg, sizeof msg)) view_banner_add(app, "%s", msg);
     view_worker_get_status(app->worker, &app->wst);
     view_worker_snapshot(app->worker, &app->cap, &app->cap_version);
-    // The worker always gets the newest frame; it drops frames it never started.
-    if (!app->paused && app->frame.rgb && app->submitted_seq != app->frame_seq && app->wst.state == VIEW_MODEL_READY &&
-        app->wst.info.has_vision) {
-        if (view_worker_submit(app->worker, &app->frame, app->frame_seq, app->t_frame, app->frame_preempt))
-            app->submitted_seq = app->frame_seq;
-    }
+    submit_new_frame(app);
 }
 
 void view_render_frame(view_app *app) {
@@ -547,6 +552,9 @@ int main(int argc, char **argv) {
         } else if (app->args.headless) {
             headless_step(app);
         }
+        /* a frame the script / bench / soak step just set goes to the worker now, as one from an event or the
+           camera does (both arrive before view_render_frame's submit), not after this frame's sleep */
+        submit_new_frame(app);
         double spent = view_now() - t0;
         if (spent < frame_budget) SDL_Delay((Uint32)((frame_budget - spent) * 1000.0));
     }
