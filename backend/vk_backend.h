@@ -152,6 +152,9 @@ typedef enum vk_mem_kind {
 moevk_status vk_buffer_create(vk_ctx *ctx, uint64_t size, vk_mem_kind kind, vk_buffer **out);
 void vk_buffer_destroy(vk_buffer *b); /* accepts NULL */
 uint64_t vk_buffer_size(const vk_buffer *b);
+/* Keeps *b if it holds at least size bytes, else destroys it and creates one of size bytes of the given kind
+ * (the old contents are not kept). On failure *b is NULL. */
+moevk_status vk_buffer_reserve(vk_ctx *ctx, vk_buffer **b, uint64_t size, vk_mem_kind kind);
 /* Host pointer of a VK_MEM_HOST buffer (or of a device buffer under the
  * unified memory model, see vk_device_info.staging); NULL otherwise. */
 void *vk_buffer_map(vk_buffer *b);

@@ -387,6 +387,13 @@ void vk_buffer_destroy(vk_buffer *b) {
 }
 
 uint64_t vk_buffer_size(const vk_buffer *b) { return b ? b->size : 0; }
+
+moevk_status vk_buffer_reserve(vk_ctx *ctx, vk_buffer **b, uint64_t size, vk_mem_kind kind) {
+    if (*b && (*b)->size >= size) return MOEVK_OK;
+    vk_buffer_destroy(*b);
+    *b = NULL;
+    return vk_buffer_create(ctx, size, kind, b);
+}
 void *vk_buffer_map(vk_buffer *b) { return b ? b->mapped : NULL; }
 uint64_t vk_ctx_allocated_bytes(const vk_ctx *ctx) { return ctx ? ctx->allocated : 0; }
 

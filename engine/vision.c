@@ -82,11 +82,7 @@ moevk_status mvk_vision_encode(moevk_model *m, const float *pixels, int h, int w
     free(perm);
     free(pos);
     uint64_t out_bytes = (uint64_t)(n_img * n_out * 4);
-    if (s == MOEVK_OK && (!*out_dev || vk_buffer_size(*out_dev) < out_bytes)) {
-        vk_buffer_destroy(*out_dev);
-        *out_dev = NULL;
-        s = vk_buffer_create(m->ctx, out_bytes, VK_MEM_DEVICE, out_dev);
-    }
+    if (s == MOEVK_OK) s = vk_buffer_reserve(m->ctx, out_dev, out_bytes, VK_MEM_DEVICE);
     if (s != MOEVK_OK) {
         vk_buffer_destroy(in);
         return s;

@@ -4,7 +4,8 @@
  * transfer and compute commands is crossed, plus their bad-argument errors;
  * and the upload batch (vk_upload_batch_*): many regions, odd offsets, more
  * regions and bytes than one submission holds, one region larger than the
- * staging buffer, its submission count in each memory model, its errors. */
+ * staging buffer, its submission count in each memory model, its errors;
+ * vk_buffer_reserve (keeps a buffer large enough, replaces a smaller one). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -204,12 +205,37 @@ static void test_upload_batch_errors(void **state) {
     vk_buffer_destroy(A);
 }
 
+/* vk_buffer_reserve: NULL -> created; a request it holds keeps the same buffer; a larger one replaces it with a
+ * buffer of the requested size that works (upload + download round trip). */
+static void test_buffer_reserve(void **state) {
+    (void)state;
+    vk_buffer *b = NULL;
+    TU_OK(vk_buffer_reserve(tu_vk, &b, 256, VK_MEM_DEVICE));
+    assert_non_null(b);
+    assert_true(vk_buffer_size(b) >= 256);
+    vk_buffer *first = b;
+    TU_OK(vk_buffer_reserve(tu_vk, &b, 100, VK_MEM_DEVICE));
+    assert_ptr_equal(b, first);
+    TU_OK(vk_buffer_reserve(tu_vk, &b, NW * 4, VK_MEM_DEVICE));
+    assert_true(vk_buffer_size(b) >= NW * 4);
+    uint32_t *w = malloc(NW * 4), *r = malloc(NW * 4);
+    assert_true(w && r);
+    for (int i = 0; i < NW; i++) w[i] = 0x9e3779b9u * (uint32_t)i;
+    TU_OK(vk_upload(tu_vk, b, 0, w, NW * 4));
+    TU_OK(vk_download(tu_vk, b, 0, r, NW * 4));
+    assert_memory_equal(w, r, NW * 4);
+    free(w);
+    free(r);
+    vk_buffer_destroy(b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_fill_copy_chain_matches_cpu, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_transfer_errors, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_upload_batch_matches_host, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_upload_batch_errors, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_buffer_reserve, tu_test_setup, tu_test_teardown),
     };
     return tu_exit(cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown));
 }
