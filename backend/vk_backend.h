@@ -211,6 +211,16 @@ uint64_t vk_ctx_block_size(const vk_ctx *ctx);
  * fails with MOEVK_ERR_DEVICE_LOST; the context must be destroyed). */
 int vk_ctx_device_lost(const vk_ctx *ctx);
 
+/* What the context's queue was given so far, counted when submitted (a
+ * recorded stream replayed n times counts n times): compute dispatches and
+ * barriers of the submitted stream segments, and vkQueueSubmit calls (the
+ * streams' and the transfers'). The engine reports the differences per decode
+ * step and per prefill (moevk_timings). */
+typedef struct vk_run_counts {
+    uint64_t dispatches, barriers, submits;
+} vk_run_counts;
+void vk_ctx_run_counts(vk_ctx *ctx, vk_run_counts *out);
+
 /* ------------------------------------------------------------ tensors */
 
 typedef struct mvk_tensor {

@@ -56,7 +56,17 @@ VkResult vk_queue_submit(vk_ctx *ctx, const VkSubmitInfo *si, VkFence fence) {
     VkResult r = vk_fault_submit();
     if (r == VK_SUCCESS) r = ctx->vkd.vkQueueSubmit(ctx->queue, 1, si, fence);
     if (r == VK_ERROR_DEVICE_LOST) ctx->device_lost = 1;
+    if (r == VK_SUCCESS) ctx->run.submits++;
     return r;
+}
+
+void vk_ctx_run_counts(vk_ctx *ctx, vk_run_counts *out) {
+    if (!out) return;
+    *out = (vk_run_counts){0};
+    if (!ctx) return;
+    pthread_mutex_lock(&ctx->lock);
+    *out = ctx->run;
+    pthread_mutex_unlock(&ctx->lock);
 }
 
 VkResult vk_fence_wait(vk_ctx *ctx, VkFence fence) {

@@ -112,6 +112,7 @@ struct vk_ctx {
     vk_buffer *staging;       /* host-visible staging buffer, grown on demand */
 
     int device_lost;          /* a submit or wait returned VK_ERROR_DEVICE_LOST: every later submit fails */
+    vk_run_counts run;        /* what was submitted so far (under lock): vk_ctx_run_counts */
 };
 
 /* The backend's one way to vkQueueSubmit (caller holds ctx->lock): refuses
@@ -142,6 +143,8 @@ struct vk_stream {
     int pending_last;         /* the pending submit ends with the last segment */
     int test_no_barriers;     /* test hook: record hazards without their barriers */
     uint32_t n_dispatch, n_barrier;
+    uint32_t *seg_dispatch;   /* [cap_seg] dispatches recorded in each segment (vk_run_counts on submit) */
+    uint32_t *seg_barrier;    /* [cap_seg] barriers recorded in each segment */
     /* hazard tracking since the last barrier */
     vk_range written[VK_MAX_TRACKED];
     uint32_t n_written;

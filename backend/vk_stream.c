@@ -30,7 +30,9 @@ moevk_status vk_stream_create(vk_ctx *ctx, vk_stream **out) {
     VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO, .commandPool = s->pool,
                                       .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY, .commandBufferCount = 1};
     s->segs = calloc(4, sizeof *s->segs);
-    if (!s->segs) { st = mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory"); goto fail; }
+    s->seg_dispatch = calloc(4, sizeof *s->seg_dispatch);
+    s->seg_barrier = calloc(4, sizeof *s->seg_barrier);
+    if (!s->segs || !s->seg_dispatch || !s->seg_barrier) { st = mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory"); goto fail; }
     s->cap_seg = 4;
     r = ctx->vkd.vkAllocateCommandBuffers(ctx->device, &ai, &s->segs[0]);
     if (r != VK_SUCCESS) { st = vk_fail_result(r, "vkAllocateCommandBuffers", __FILE__, __LINE__); goto fail; }
@@ -69,6 +71,8 @@ void vk_stream_destroy(vk_stream *s) {
     scratch_release(s);
     free(s->scratch);
     free(s->segs);
+    free(s->seg_dispatch);
+    free(s->seg_barrier);
     free(s->query_pipe);
     if (s->query_pool) ctx->vkd.vkDestroyQueryPool(ctx->device, s->query_pool, NULL);
     if (s->fence) ctx->vkd.vkDestroyFence(ctx->device, s->fence, NULL);
@@ -104,6 +108,7 @@ moevk_status vk_stream_begin(vk_stream *s) {
     s->recording = 1;
     s->recorded = 0;
     s->n_dispatch = s->n_barrier = 0;
+    s->seg_dispatch[0] = s->seg_barrier[0] = 0;
     s->n_written = s->n_read = 0;
     s->n_query = 0;
     if (s->query_pool) ctx->vkd.vkCmdResetQueryPool(s->cmd, s->query_pool, 0, s->query_cap);
@@ -134,6 +139,12 @@ moevk_status vk_stream_cut(vk_stream *s) {
         if (!n) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
         memset(n + s->cap_seg, 0, (cap - s->cap_seg) * sizeof *n);
         s->segs = n;
+        uint32_t *nd = realloc(s->seg_dispatch, cap * sizeof *nd);
+        if (!nd) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+        s->seg_dispatch = nd;
+        uint32_t *nbr = realloc(s->seg_barrier, cap * sizeof *nbr);
+        if (!nbr) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+        s->seg_barrier = nbr;
         s->cap_seg = cap;
     }
     if (!s->segs[s->n_seg]) { /* command buffers are kept across begins (the pool reset recycles them) */
@@ -144,6 +155,7 @@ moevk_status vk_stream_cut(vk_stream *s) {
     /* Why: the host reads this segment's results (routing ids) before the next one runs. */
     full_barrier(s, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
     VK_TRY(ctx->vkd.vkEndCommandBuffer(s->cmd));
+    s->seg_dispatch[s->n_seg] = s->seg_barrier[s->n_seg] = 0;
     s->cmd = s->segs[s->n_seg++];
     VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
     VK_TRY(ctx->vkd.vkBeginCommandBuffer(s->cmd, &bi));
@@ -189,6 +201,11 @@ static moevk_status submit_cmds(vk_stream *s, uint32_t first, uint32_t n) {
     VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = n, .pCommandBuffers = &s->segs[first]};
     pthread_mutex_lock(&ctx->lock); /* the queue is shared with transfers */
     VkResult r = vk_queue_submit(ctx, &si, s->fence);
+    if (r == VK_SUCCESS)
+        for (uint32_t i = first; i < first + n; i++) {
+            ctx->run.dispatches += s->seg_dispatch[i];
+            ctx->run.barriers += s->seg_barrier[i];
+        }
     pthread_mutex_unlock(&ctx->lock);
     if (r != VK_SUCCESS) return vk_fail_result(r, "vkQueueSubmit", __FILE__, __LINE__);
     s->pending = 1;
@@ -315,6 +332,7 @@ static void hazard_barrier(vk_stream *s) {
     full_barrier(s, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
                  VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT);
     s->n_barrier++;
+    s->seg_barrier[s->n_seg - 1]++;
 }
 
 static void track(vk_stream *s, VkBuffer b, uint64_t off, uint64_t end, int write) {
@@ -459,6 +477,7 @@ moevk_status vk_dispatch(vk_stream *s, const vk_dispatch_desc *d) {
         s->n_query += 2;
     }
     s->n_dispatch++;
+    s->seg_dispatch[s->n_seg - 1]++;
     return MOEVK_OK;
 }
 

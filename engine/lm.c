@@ -230,7 +230,29 @@ done:
  * context. An image run may span micro-batches where attention is causal: a token sees the rows before it
  * whichever micro-batch they came in; a family whose image rows attend to each other both ways
  * (mvk_family.image_both_ways: gemma4) keeps an image in one micro-batch, which then starts at the image. Everything is checked before the first micro-batch runs. */
+static moevk_status prefill_batches(moevk_model *m, const mvk_lm_batch *b);
+
+/* The counts of what the device was given between two snapshots (vk_ctx_run_counts). */
+static void run_delta(const vk_run_counts *a, const vk_run_counts *b, int *dispatches, int *barriers, int *submits) {
+    *dispatches = (int)(b->dispatches - a->dispatches);
+    *barriers = (int)(b->barriers - a->barriers);
+    *submits = (int)(b->submits - a->submits);
+}
+
 moevk_status mvk_lm_prefill(moevk_model *m, const mvk_lm_batch *b) {
+    vk_run_counts c0, c1;
+    vk_ctx_run_counts(m->ctx, &c0);
+    moevk_status s = prefill_batches(m, b);
+    vk_ctx_run_counts(m->ctx, &c1);
+    int d, br, sb;
+    run_delta(&c0, &c1, &d, &br, &sb);
+    m->tel.timings.prefill_dispatches += d; /* a chat turn prefills its parts one by one */
+    m->tel.timings.prefill_barriers += br;
+    m->tel.timings.prefill_submits += sb;
+    return s;
+}
+
+static moevk_status prefill_batches(moevk_model *m, const mvk_lm_batch *b) {
     const int n = b->n, ub = m->seq.n_ubatch > 0 ? m->seq.n_ubatch : b->n;
     if (n <= ub) return prefill_ubatch(m, b);
     MVK_TRY(check_batch(m, b));
@@ -355,8 +377,21 @@ static moevk_status decode_streaming(moevk_model *m, int64_t k) {
     return MOEVK_OK;
 }
 
+static moevk_status decode_step(moevk_model *m, int32_t token, const float **logits, const int32_t **route_ids,
+                                const float **route_w, int32_t *argmax);
+
 moevk_status mvk_lm_decode(moevk_model *m, int32_t token, const float **logits, const int32_t **route_ids,
                            const float **route_w, int32_t *argmax) {
+    vk_run_counts c0, c1;
+    vk_ctx_run_counts(m->ctx, &c0);
+    moevk_status s = decode_step(m, token, logits, route_ids, route_w, argmax);
+    vk_ctx_run_counts(m->ctx, &c1);
+    run_delta(&c0, &c1, &m->tel.timings.decode_dispatches, &m->tel.timings.decode_barriers, &m->tel.timings.decode_submits);
+    return s;
+}
+
+static moevk_status decode_step(moevk_model *m, int32_t token, const float **logits, const int32_t **route_ids,
+                                const float **route_w, int32_t *argmax) {
     const mvk_text_hparams *hp = &m->hp;
     if (token < 0 || token >= hp->n_vocab)
         return mvk_fail(MOEVK_ERR_INVALID_ARG, "token id %d outside the vocabulary (0..%d)", token, hp->n_vocab - 1);

@@ -248,6 +248,11 @@ typedef struct moevk_timings {
     int turn;                  /* 0-based turn of the conversation */
     int n_ctx_used;            /* KV positions in use after the turn */
     int n_ctx;                 /* KV cache length */
+    /* What the device was given (compute dispatches, barriers between them, queue submissions): by the
+     * turn's prefill (all its parts and micro-batches together), and by its last decode step (expert
+     * streaming's copies included in the submissions). 0 where there was none. */
+    int prefill_dispatches, prefill_barriers, prefill_submits;
+    int decode_dispatches, decode_barriers, decode_submits;
 } moevk_timings;
 
 /* Runs one turn: encodes the image (if any), prefills the chat prompt and

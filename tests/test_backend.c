@@ -143,6 +143,42 @@ static void test_replay_with_new_parameters(void **state) {
     tu_free(&ta); tu_free(&ty);
 }
 
+/* The context counts what its queue was given, per submit: a segment alone counts its own dispatches and
+ * barriers, the whole stream all of them, a replay again (the engine's per-step figures, moevk_timings). */
+static void test_run_counts_per_submit(void **state) {
+    (void)state;
+    float a[64];
+    tu_fill(a, 64, -1, 1);
+    tu_tensor ta = tu_upload(MVK_TYPE_F32, 64, 1, 1, 1, a), y1 = tu_upload(MVK_TYPE_F32, 64, 1, 1, 1, NULL);
+    tu_tensor y2 = tu_upload(MVK_TYPE_F32, 64, 1, 1, 1, NULL), z = tu_upload(MVK_TYPE_F32, 64, 1, 1, 1, NULL);
+    vk_stream *s = tu_begin();
+    TU_OK(vk_op_add(s, &y1.t, &ta.t, &ta.t)); /* segment 0: 3 dispatches, 1 barrier (z reads y1, y2) */
+    TU_OK(vk_op_mul(s, &y2.t, &ta.t, &ta.t));
+    TU_OK(vk_op_add(s, &z.t, &y1.t, &y2.t));
+    TU_OK(vk_stream_cut(s));
+    TU_OK(vk_op_add(s, &y1.t, &z.t, &ta.t)); /* segment 1: 2 dispatches, 1 barrier (z reads y1 again) */
+    TU_OK(vk_op_add(s, &z.t, &y1.t, &ta.t));
+    TU_OK(vk_stream_end(s));
+    const uint64_t want[4][3] = {{3, 1, 1}, {2, 1, 1}, {5, 2, 1}, {5, 2, 1}}; /* dispatches, barriers, submits */
+    for (int i = 0; i < 4; i++) {
+        vk_run_counts c0, c1;
+        vk_ctx_run_counts(tu_vk, &c0);
+        TU_OK(i < 2 ? vk_stream_submit_segment(s, (uint32_t)i) : vk_stream_submit(s));
+        vk_ctx_run_counts(tu_vk, &c1);
+        assert_int_equal(c1.dispatches - c0.dispatches, want[i][0]);
+        assert_int_equal(c1.barriers - c0.barriers, want[i][1]);
+        assert_int_equal(c1.submits - c0.submits, want[i][2]);
+    }
+    float got[64];
+    tu_download(&z, got, sizeof got); /* z = ((a + a) + a*a + a) + a after the last replay */
+    for (int i = 0; i < 64; i++) assert_float_equal(got[i], ((a[i] + a[i]) + a[i] * a[i] + a[i]) + a[i], 1e-5);
+    vk_run_counts none;
+    vk_ctx_run_counts(NULL, &none);
+    assert_int_equal(none.submits, 0);
+    vk_stream_destroy(s);
+    tu_free(&ta); tu_free(&y1); tu_free(&y2); tu_free(&z);
+}
+
 static void test_scratch_mark_reset_reuses(void **state) {
     (void)state;
     vk_stream *s = tu_begin();
@@ -199,6 +235,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_host_buffer_roundtrip, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_barriers_only_where_needed, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_replay_with_new_parameters, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_run_counts_per_submit, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_scratch_mark_reset_reuses, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_binding_over_storage_range_is_refused, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_stream_misuse, tu_test_setup, tu_test_teardown),

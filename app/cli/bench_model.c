@@ -143,6 +143,7 @@ int bench_model(int argc, char **argv) {
     }
     double v = bench_median(pre, (int)reps);
     printf("prefill: %ld tokens: %.*f tokens/s (median of %ld)\n", n_prompt, tps_decimals(v), v, reps);
+    const moevk_timings tp = t; /* the last prefill's device work */
     moevk_cache_reset_stats(m); /* the cache line covers the decode runs */
     for (long r = -1; r < reps; r++) {
         moevk_eval_params ep = {.tokens = tok, .n_tokens = 8, .n_greedy = (int)n_gen + 1, .greedy_tokens = greedy};
@@ -152,6 +153,9 @@ int bench_model(int argc, char **argv) {
     }
     v = bench_median(dec, (int)reps);
     printf("decode: %ld tokens: %.*f tokens/s (median of %ld)\n", n_gen, tps_decimals(v), v, reps);
+    printf("device work: prefill of %ld tokens %d dispatches, %d barriers, %d submits; decode step %d dispatches, "
+           "%d barriers, %d submits\n", n_prompt, tp.prefill_dispatches, tp.prefill_barriers, tp.prefill_submits,
+           t.decode_dispatches, t.decode_barriers, t.decode_submits);
     bench_cache_report(m, &info);
 out:
     free(tok); free(greedy); free(enc); free(pre); free(dec); free(pix); free(itok);

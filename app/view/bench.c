@@ -16,6 +16,7 @@ struct view_bench {
     double *first_ms, *total_ms;  // [n]
     double *enc_ms, *pre_ms, *dec_ms;  // [n] the engine's own phase times of each caption (moevk_timings)
     double *queue_ms;             // [n] frame arrival -> the worker starts the caption
+    moevk_timings last;           // the last timed caption's (its device work: dispatches, barriers, submits)
     double *busy_dt;              // UI frame durations while captioning
     int n_dt, cap_dt;
     uint64_t recorded_seq;
@@ -146,6 +147,7 @@ int view_bench_step(view_bench *b, view_app *app, double dt) {
             b->pre_ms[b->done] = c->timings.prefill_ms;
             b->dec_ms[b->done] = c->timings.decode_ms;
             b->queue_ms[b->done] = 1000.0 * (c->t_start - c->t_submit);
+            b->last = c->timings;
             fprintf(stderr,
                     "moevk-view: bench %d/%d: first token %.0f ms, caption %.0f ms (queued %.1f ms, image encode %.1f ms, prefill %d tokens "
                     "%.1f ms, decode %d tokens %.1f ms): %s\n",
@@ -212,6 +214,10 @@ void view_bench_report(view_bench *b, view_app *app) {
     printf("  of which, in the engine:      image encode %.1f ms, prefill %.1f ms, decode %.1f ms (medians)\n", enc_med, pre_med,
            dec_med);
     printf("  frame waiting for the worker: median %.1f ms\n", q_med);
+    const moevk_timings *lt = &b->last;
+    printf("  device work per caption:      prefill %d dispatches, %d barriers, %d submits; decode step %d dispatches, "
+           "%d barriers, %d submits\n", lt->prefill_dispatches, lt->prefill_barriers, lt->prefill_submits,
+           lt->decode_dispatches, lt->decode_barriers, lt->decode_submits);
     printf("  UI while captioning:          median %.1f fps (frame time p95 %.1f ms, %d frames)\n", fps_med,
            1000.0 * dt_p95, b->n_dt);
     double a_first = median(b->ans_first_ms, b->n_ans), a_tot = median(b->ans_ms, b->n_ans);
@@ -238,10 +244,14 @@ void view_bench_report(view_bench *b, view_app *app) {
                     " \"ui_fps_median\": %.2f, \"ui_frame_ms_p95\": %.3f, \"ui_frames\": %d,\n"
                     " \"followups\": %d, \"followup_first_token_ms_median\": %.3f, \"followup_prefill_ms_median\": %.3f,\n"
                     " \"followup_answer_ms_median\": %.3f, \"answer_ui_fps_median\": %.2f, \"answer_ui_frame_ms_p95\": %.3f,"
-                    " \"answer_ui_frames\": %d, \"answer_draw_cpu_ms_median\": %.3f}\n",
+                    " \"answer_ui_frames\": %d, \"answer_draw_cpu_ms_median\": %.3f,\n"
+                    " \"prefill_dispatches\": %d, \"prefill_barriers\": %d, \"prefill_submits\": %d,"
+                    " \"decode_step_dispatches\": %d, \"decode_step_barriers\": %d, \"decode_step_submits\": %d}\n",
                     b->done, app->wst.info.name, app->wst.info.device, app->args.headless ? "headless" : "windowed",
                     first_med, first_min, first_max, tot_med, tot_min, tot_max, enc_med, pre_med, dec_med, q_med, fps_med, 1000.0 * dt_p95, b->n_dt,
-                    b->n_ans, a_first, a_pre, a_tot, afps, 1000.0 * adt_p95, b->n_adt, 1000.0 * cpu_med);
+                    b->n_ans, a_first, a_pre, a_tot, afps, 1000.0 * adt_p95, b->n_adt, 1000.0 * cpu_med,
+                    lt->prefill_dispatches, lt->prefill_barriers, lt->prefill_submits, lt->decode_dispatches, lt->decode_barriers,
+                    lt->decode_submits);
             fclose(f);
         }
     }
