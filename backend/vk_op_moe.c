@@ -314,7 +314,12 @@ moevk_status vk_op_moe_gate(vk_stream *s, const mvk_tensor *ids, const mvk_tenso
                             (long long)t->ne[0], (long long)t->ne[1], k, (long long)T);
     }
     vk_ctx *ctx = vk_stream_ctx(s);
+    /* GPUs: 64 lanes a token. CPU devices (mm_style, as the norms): one subgroup a token -- the kernel's k selection
+       rounds take log2(wg) + 1 barriers each, and lavapipe runs every barrier as a coroutine switch through all of a
+       workgroup's subgroups (64 lanes = 8 of them at its default width); the strided loops over E do the rest */
+    const vk_device_info *in = vk_ctx_info(ctx);
     uint32_t wg = vkc_wg_pow2(ctx, 64);
+    if (mm_style(in) == 1 && in->subgroup_size >= 4) wg = vkc_wg_pow2(ctx, in->subgroup_size);
     if ((uint64_t)E * 8 + (uint64_t)wg * 8 + 64 * 8 > vk_ctx_info(ctx)->max_shared_memory)
         return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld experts do not fit the device's shared memory", op, (long long)E);
     uint32_t spec[3] = {wg, (uint32_t)E, k <= 16 ? 16u : 64u};

@@ -17,7 +17,28 @@ static void run_case(int64_t E, int64_t T, int k, vk_gate_mode mode, int renorm,
     float *wref = malloc(sizeof(float) * (size_t)(k * T)), *wgot = malloc(sizeof(float) * (size_t)(k * T));
     int32_t *iref = malloc(sizeof(int32_t) * (size_t)(k * T)), *igot = malloc(sizeof(int32_t) * (size_t)(k * T));
     tu_fill(logits, E * T, -4, 4);
-    if (ties) {
+    if (!ties) {
+        /* distinct scores: each token's logits are a random permutation of E values 8/E apart in [-4, 4), each moved
+           by less than a quarter of that; a near-tie (logits a few ulps apart) could pick either id after sigmoid or
+           exp rounding, which the exact id comparison below must not see */
+        float *u = malloc(sizeof(float) * (size_t)E * 2);
+        int32_t *perm = malloc(sizeof(int32_t) * (size_t)E);
+        for (int64_t t = 0; t < T; t++) {
+            tu_fill(u, E * 2, 0.0f, 1.0f);
+            for (int64_t e = 0; e < E; e++) perm[e] = (int32_t)e;
+            for (int64_t e = E - 1; e > 0; e--) { /* Fisher-Yates */
+                int64_t j = (int64_t)(u[e] * (float)(e + 1));
+                if (j > e) j = e;
+                int32_t x = perm[e];
+                perm[e] = perm[j];
+                perm[j] = x;
+            }
+            const float step = 8.0f / (float)E;
+            for (int64_t e = 0; e < E; e++) logits[t * E + e] = -4.0f + step * ((float)perm[e] + 0.25f * u[E + e]);
+        }
+        free(u);
+        free(perm);
+    } else {
         /* few distinct values: many exact ties, including across the top-k cut */
         for (int64_t i = 0; i < E * T; i++) logits[i] = (float)((int)(logits[i] + 4.0f) / 2) * 0.5f;
         if (T > 1)
@@ -35,8 +56,8 @@ static void run_case(int64_t E, int64_t T, int k, vk_gate_mode mode, int renorm,
     snprintf(label, sizeof label, "moe_gate E=%lld T=%lld k=%d mode=%d renorm=%d ties=%d", (long long)E, (long long)T, k, (int)mode,
              renorm, ties);
     for (int64_t i = 0; i < k * T; i++)
-        if (iref[i] != igot[i]) fail_msg("%s: ids differ at slot %lld of token %lld: ref %d got %d", label, (long long)(i % k),
-                                         (long long)(i / k), iref[i], igot[i]);
+        if (iref[i] != igot[i]) fail_msg("%s: ids differ at slot %lld of token %lld: ref %d got %d (logits %.9g, %.9g)", label, (long long)(i % k),
+                                         (long long)(i / k), iref[i], igot[i], logits[(i / k) * E + iref[i]], logits[(i / k) * E + igot[i]]);
     if (ties && T > 1)
         for (int j = 0; j < k; j++) assert_int_equal(igot[k + j], j);
     double e = tu_nmse(wref, wgot, k * T);
@@ -46,16 +67,26 @@ static void run_case(int64_t E, int64_t T, int k, vk_gate_mode mode, int renorm,
     free(logits); free(wref); free(wgot); free(iref); free(igot);
 }
 
+/* Both workgroup sizes on this device (vk_op_moe.c): 64 lanes a token (GPU style) and one subgroup a token (CPU
+ * style), through MOEVK_MM_STYLE as the matmul and norm tests do; the last pass is the device's own. */
 static void test_modes(void **state) {
     (void)state;
+    static const char *styles[] = {"gpu", "cpu", NULL};
     int64_t Es[4] = {8, 60, 128, 256};
     int ks[4] = {1, 4, 8, 16};
-    for (int m = 0; m < 3; m++)
-        for (int i = 0; i < 4; i++)
-            for (int renorm = 0; renorm < 2; renorm++)
-                run_case(Es[i], tu_awkward[(i + m) % 4], ks[i] > Es[i] ? (int)Es[i] : ks[i], (vk_gate_mode)m, renorm, 0);
-    run_case(7, 65, 7, VK_GATE_SOFTMAX_TOPK, 1, 0); /* k = E */
-    run_case(128, 257, 8, VK_GATE_SOFTMAX_TOPK, 1, 0); /* more tokens than a workgroup */
+    for (int st = 0; st < 3; st++) {
+        if (styles[st]) setenv("MOEVK_MM_STYLE", styles[st], 1);
+        else unsetenv("MOEVK_MM_STYLE");
+        printf("style %s\n", styles[st] ? styles[st] : "(the device's)");
+        for (int m = 0; m < 3; m++)
+            for (int i = 0; i < 4; i++)
+                for (int renorm = 0; renorm < 2; renorm++)
+                    run_case(Es[i], tu_awkward[(i + m) % 4], ks[i] > Es[i] ? (int)Es[i] : ks[i], (vk_gate_mode)m, renorm, 0);
+        run_case(7, 65, 7, VK_GATE_SOFTMAX_TOPK, 1, 0); /* k = E */
+        run_case(128, 257, 8, VK_GATE_SOFTMAX_TOPK, 1, 0); /* more tokens than a workgroup */
+        run_case(128, 33, 8, VK_GATE_SOFTMAX_TOPK, 1, 1); /* ties */
+    }
+    unsetenv("MOEVK_MM_STYLE");
 }
 
 static void test_ties(void **state) {
