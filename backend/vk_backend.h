@@ -321,6 +321,10 @@ moevk_status vk_op_mul_mat_id(vk_stream *s, const mvk_tensor *y, const mvk_tenso
 
 /* y[N][T] = Σ_j weights[j][t] · x[N][j][T], summed in slot order j = 0..k-1. */
 moevk_status vk_op_moe_combine(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *weights);
+/* y[N][T] = r[N][T] + that sum (the combine and the residual add in one dispatch; y may be r itself):
+ * the same value as vk_op_add(y, r, combine). */
+moevk_status vk_op_moe_combine_add(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *weights,
+                                   const mvk_tensor *r);
 
 typedef enum vk_gate_mode {
     VK_GATE_SOFTMAX_TOPK = 0, /* softmax over all experts (f32), then top-k */
@@ -334,6 +338,10 @@ moevk_status vk_op_moe_gate(vk_stream *s, const mvk_tensor *ids, const mvk_tenso
 
 /* Row-wise over ne[0]. w (and b) are F32 [ne0] or NULL. x, y may be strided views. */
 moevk_status vk_op_rms_norm(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, float eps);
+/* RMSNorm whose rows with i1 (ne[1] index) >= split are weighted by w2, the others by w: the q and k heads
+ * of a token laid out [hd][Hq + Hk] normed in one dispatch (split = Hq). */
+moevk_status vk_op_rms_norm_split(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w,
+                                  const mvk_tensor *w2, int64_t split, float eps);
 moevk_status vk_op_layer_norm(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, const mvk_tensor *b, float eps);
 /* Row-wise L2 normalisation over ne[0]: y = x / sqrt(Σx² + eps) (w: NULL or an extra [ne0] multiplier).
  * Gated DeltaNet's q/k norm; llama.cpp's build_gdn_l2_norm with eps = layer_norm_rms_epsilon. */

@@ -265,8 +265,8 @@ moevk_status vk_op_mul_mat_id(vk_stream *s, const mvk_tensor *y, const mvk_tenso
 
 /* ---------------------------------------------------------------- combine */
 
-moevk_status vk_op_moe_combine(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *weights) {
-    const char *op = "vk_op_moe_combine";
+static moevk_status combine(vk_stream *s, const char *op, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *weights,
+                            const mvk_tensor *r) {
     if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL stream", op);
     MVK_TRY(vkc_f32(op, "y", y));
     MVK_TRY(vkc_f32(op, "x", x));
@@ -279,17 +279,32 @@ moevk_status vk_op_moe_combine(vk_stream *s, const mvk_tensor *y, const mvk_tens
     if (y->ne[0] != N || y->ne[1] != T || y->ne[2] != 1 || y->ne[3] != 1)
         return mvk_fail(MOEVK_ERR_SHAPE, "%s: y is [%lld,%lld] but must be [N=%lld][T=%lld]", op, (long long)y->ne[0],
                         (long long)y->ne[1], (long long)N, (long long)T);
+    if (r) {
+        MVK_TRY(vkc_f32(op, "r", r));
+        MVK_TRY(vkc_same_shape(op, "r", r, "y", y));
+    }
     if ((uint64_t)N * (uint64_t)T > UINT32_MAX) return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: N*T too large", op);
     vk_ctx *ctx = vk_stream_ctx(s);
     pc_moe_combine pc = {.N = (uint32_t)N, .k = (uint32_t)k, .T = (uint32_t)T, .xs1 = (uint32_t)(x->nb[1] / 4),
                          .xs2 = (uint32_t)(x->nb[2] / 4), .ws1 = (uint32_t)(weights->nb[1] / 4), .ys1 = (uint32_t)(y->nb[1] / 4),
                          .ox = vk_bind_elem_offset(ctx, x, 4), .ow = vk_bind_elem_offset(ctx, weights, 4),
-                         .oy = vk_bind_elem_offset(ctx, y, 4)};
+                         .oy = vk_bind_elem_offset(ctx, y, 4), .has_r = r != NULL, .rs1 = r ? (uint32_t)(r->nb[1] / 4) : 0,
+                         .or_ = r ? vk_bind_elem_offset(ctx, r, 4) : 0};
     uint32_t wg = vkc_wg(ctx, 256);
-    vk_bind b[3] = {{x, 0}, {weights, 0}, {y, 1}};
-    vk_dispatch_desc d = {.shader = "moe_combine", .spec = &wg, .n_spec = 1, .binds = b, .n_binds = 3, .push = &pc, .push_size = sizeof pc};
+    vk_bind b[4] = {{x, 0}, {weights, 0}, {y, 1}, {r ? r : x, 0}};
+    vk_dispatch_desc d = {.shader = "moe_combine", .spec = &wg, .n_spec = 1, .binds = b, .n_binds = 4, .push = &pc, .push_size = sizeof pc};
     vk_split_groups(ctx, (uint32_t)(((uint64_t)N * (uint64_t)T + wg - 1) / wg), d.groups);
     return vk_dispatch(s, &d);
+}
+
+moevk_status vk_op_moe_combine(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *weights) {
+    return combine(s, "vk_op_moe_combine", y, x, weights, NULL);
+}
+
+moevk_status vk_op_moe_combine_add(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *weights,
+                                   const mvk_tensor *r) {
+    if (!r) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_op_moe_combine_add: NULL residual");
+    return combine(s, "vk_op_moe_combine_add", y, x, weights, r);
 }
 
 /* ---------------------------------------------------------------- gate */

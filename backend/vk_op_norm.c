@@ -2,8 +2,9 @@
 #include "vk_op_check.h"
 #include "vk_op_mm.h"
 
+/* b: LayerNorm's bias, or (split < x's ne[1]) the weight of the rows with i1 >= split (RMS, L2). */
 static moevk_status norm(vk_stream *s, const char *op, const char *shader, const mvk_tensor *y, const mvk_tensor *x,
-                         const mvk_tensor *w, const mvk_tensor *b, float eps) {
+                         const mvk_tensor *w, const mvk_tensor *b, float eps, uint32_t split) {
     if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL stream", op);
     MVK_TRY(vkc_f32(op, "x", x));
     MVK_TRY(vkc_f32(op, "y", y));
@@ -14,7 +15,7 @@ static moevk_status norm(vk_stream *s, const char *op, const char *shader, const
             return mvk_fail(MOEVK_ERR_SHAPE, "%s: w must be contiguous [%lld] (x's ne[0]), got %lld elements", op,
                             (long long)x->ne[0], (long long)mvk_tensor_nelements(w));
     }
-    if (b) {
+    if (b) { /* the bias, or the second weight */
         MVK_TRY(vkc_f32(op, "b", b));
         if (mvk_tensor_nelements(b) != x->ne[0] || !mvk_tensor_is_contiguous(b))
             return mvk_fail(MOEVK_ERR_SHAPE, "%s: b must be contiguous [%lld] (x's ne[0]), got %lld elements", op,
@@ -30,7 +31,7 @@ static moevk_status norm(vk_stream *s, const char *op, const char *shader, const
         .sy1 = vkc_u32(y->nb[1] / 4), .sy2 = vkc_u32(y->nb[2] / 4), .sy3 = vkc_u32(y->nb[3] / 4),
         .ox = vk_bind_elem_offset(ctx, x, 4), .ow = w ? vk_bind_elem_offset(ctx, w, 4) : 0,
         .ob = b ? vk_bind_elem_offset(ctx, b, 4) : 0, .oy = vk_bind_elem_offset(ctx, y, 4),
-        .has_w = w != NULL, .has_b = b != NULL, .eps = eps};
+        .has_w = w != NULL, .has_b = b != NULL, .eps = eps, .wsplit = split};
     /* GPUs: a power of two for the tree reduction, small rows get a small group. CPU devices (mm_style, as the
        mat-vecs): one subgroup a row summed with subgroupAdd -- lavapipe pays a coroutine switch through all of a
        workgroup's subgroups at every barrier, and the tree has log2(wg) + 1 of them per sum */
@@ -51,14 +52,24 @@ static moevk_status norm(vk_stream *s, const char *op, const char *shader, const
 }
 
 moevk_status vk_op_rms_norm(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, float eps) {
-    return norm(s, "vk_op_rms_norm", "norm_rms", y, x, w, NULL, eps);
+    return norm(s, "vk_op_rms_norm", "norm_rms", y, x, w, NULL, eps, UINT32_MAX);
+}
+
+moevk_status vk_op_rms_norm_split(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w,
+                                  const mvk_tensor *w2, int64_t split, float eps) {
+    const char *op = "vk_op_rms_norm_split";
+    if (!w || !w2) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: both weights are needed", op);
+    if (!x || split < 0 || split > x->ne[1])
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: split %lld outside x's %lld rows a slice", op, (long long)split,
+                        x ? (long long)x->ne[1] : 0ll);
+    return norm(s, op, "norm_rms", y, x, w, w2, eps, (uint32_t)split);
 }
 
 moevk_status vk_op_layer_norm(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, const mvk_tensor *b,
                               float eps) {
-    return norm(s, "vk_op_layer_norm", "norm_ln", y, x, w, b, eps);
+    return norm(s, "vk_op_layer_norm", "norm_ln", y, x, w, b, eps, UINT32_MAX);
 }
 
 moevk_status vk_op_l2_norm(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, float eps) {
-    return norm(s, "vk_op_l2_norm", "norm_l2", y, x, w, NULL, eps);
+    return norm(s, "vk_op_l2_norm", "norm_l2", y, x, w, NULL, eps, UINT32_MAX);
 }

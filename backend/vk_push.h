@@ -50,8 +50,9 @@ typedef struct pc_norm {
     uint32_t ox, ow, ob, oy;
     uint32_t has_w, has_b;
     float eps;
+    uint32_t wsplit; /* rms/l2: rows with i1 >= wsplit weighted by b (the second weight); >= ne1: none */
 } pc_norm;
-VK_PUSH_WORDS(pc_norm, 17);
+VK_PUSH_WORDS(pc_norm, 18);
 
 /* shaders/ssm_conv.comp */
 typedef struct pc_ssm_conv {
@@ -197,8 +198,9 @@ typedef struct pc_moe_combine {
     uint32_t N, k, T;
     uint32_t xs1, xs2, ws1, ys1;
     uint32_t ox, ow, oy;
+    uint32_t has_r, rs1, or_; /* y = r + the sum where has_r (r: the residual stream) */
 } pc_moe_combine;
-VK_PUSH_WORDS(pc_moe_combine, 10);
+VK_PUSH_WORDS(pc_moe_combine, 13);
 
 /* shaders/moe_gate.comp */
 typedef struct pc_moe_gate {

@@ -8,6 +8,9 @@
 //        build_gdn_l2_norm = rms_norm(x, eps/n) / sqrt(n), the same value)
 // One workgroup per row; x and y may be strided views (rows addressed by
 // (i1, i2, i3) strides), w and b are contiguous [ne0] and optional (flags).
+// rms, l2 with wsplit < ne1: rows with i1 >= wsplit are weighted by b instead
+// of w (q and k heads laid out [hd][Hq + Hk] normed by one dispatch, each with
+// its own weight: layers.c's decode step).
 // Sums: a shared-memory tree (GPUs), or, with ONE_SG (CPU devices: the
 // workgroup is one subgroup), subgroupAdd alone -- no shared memory and no
 // barrier, which lavapipe runs as a coroutine switch through every subgroup.
@@ -30,6 +33,7 @@ layout(push_constant) uniform P {
     uint ox, ow, ob, oy;    // element offsets of the bindings
     uint has_w, has_b;
     float eps;
+    uint wsplit;            // rms/l2: first i1 weighted by b (>= ne1: none)
 } p;
 
 shared float red[gl_WorkGroupSize.x];
@@ -87,9 +91,10 @@ void main() {
 #else
     float inv = 1.0 / sqrt(wg_sum(s2) / float(p.ne0) + p.eps);
 #endif
+    bool second = i1 >= p.wsplit;
     for (uint i = t; i < p.ne0; i += n) {
         float v = x[bx + i] * inv;
-        if (p.has_w != 0) v *= w[p.ow + i];
+        if (p.has_w != 0) v *= second ? b[p.ob + i] : w[p.ow + i];
         y[by + i] = v;
     }
 #endif

@@ -73,10 +73,20 @@ static void run_case(mvk_type wt, int64_t K, int64_t N, int64_t E, int64_t k, in
     tu_fill(junk, N * k * T, 7, 8); /* every output row must be written */
     tu_tensor ty = tu_upload(MVK_TYPE_F32, N, k, T, 1, junk);
     tu_tensor tcw = tu_upload(MVK_TYPE_F32, k, T, 1, 1, cw), tc = tu_upload(MVK_TYPE_F32, N, T, 1, 1, NULL);
+    /* the combine into a residual stream in place (h = h + moe), and the separate add it replaces */
+    float *res = malloc(sizeof(float) * (size_t)(N * T)), *rref = malloc(sizeof(float) * (size_t)(N * T));
+    float *rgot = malloc(sizeof(float) * (size_t)(N * T)), *rsep = malloc(sizeof(float) * (size_t)(N * T));
+    tu_fill(res, N * T, -4, 4);
+    ref_moe_combine_add(rref, ref_d, cw, res, N, k, T);
+    tu_tensor tr = tu_upload(MVK_TYPE_F32, N, T, 1, 1, res), tr2 = tu_upload(MVK_TYPE_F32, N, T, 1, 1, res);
     vk_stream *s = tu_begin();
     TU_OK(vk_op_mul_mat_id(s, &ty.t, &tx.t, &tw.t, &ti.t));
     TU_OK(vk_op_moe_combine(s, &tc.t, &ty.t, &tcw.t));
+    TU_OK(vk_op_moe_combine_add(s, &tr.t, &ty.t, &tcw.t, &tr.t));
+    TU_OK(vk_op_add(s, &tr2.t, &tr2.t, &tc.t));
     tu_end_submit(s);
+    tu_download(&tr, rgot, sizeof(float) * (size_t)(N * T));
+    tu_download(&tr2, rsep, sizeof(float) * (size_t)(N * T));
     tu_download(&ty, got, sizeof(float) * (size_t)(N * k * T));
     tu_download(&tc, cgot, sizeof(float) * (size_t)(N * T));
     char label[192];
@@ -91,6 +101,11 @@ static void run_case(mvk_type wt, int64_t K, int64_t N, int64_t E, int64_t k, in
     tu_assert_nmse(label, ref_o, got, N * k * T, wt == MVK_TYPE_F32 ? 1e-7 : 5e-4);
     strcat(label, " combine");
     tu_assert_nmse(label, cref, cgot, N * T, 1e-7);
+    strcat(label, "+add");
+    tu_assert_nmse(label, rref, rgot, N * T, 1e-7);
+    assert_memory_equal(rgot, rsep, sizeof(float) * (size_t)(N * T)); /* the fused op's value is the add's */
+    tu_free(&tr); tu_free(&tr2);
+    free(res); free(rref); free(rgot); free(rsep);
     tu_free(&tx); tu_free(&tw); tu_free(&ti); tu_free(&ty); tu_free(&tcw); tu_free(&tc);
     free(x); free(w); free(wd); free(ref_d); free(ref_o); free(got); free(cw); free(cref); free(cgot); free(ids); free(junk);
 }
@@ -172,6 +187,9 @@ static void test_bad_input(void **state) {
     TU_REFUSES(vk_op_mul_mat_id(s, y, x, NULL, ids), MOEVK_ERR_INVALID_ARG, NULL);
     TU_REFUSES(vk_op_moe_combine(s, c, y, cw), MOEVK_ERR_SHAPE, NULL);
     TU_REFUSES(vk_op_moe_combine(s, c, y, ids), MOEVK_ERR_UNSUPPORTED, NULL);
+    mvk_tensor *cw2 = tu_shape(MVK_TYPE_F32, 2, 5, 1, 1), *c7 = tu_shape(MVK_TYPE_F32, 8, 7, 1, 1);
+    TU_REFUSES(vk_op_moe_combine_add(s, c, y, cw2, NULL), MOEVK_ERR_INVALID_ARG, "residual");
+    TU_REFUSES(vk_op_moe_combine_add(s, c, y, cw2, c7), MOEVK_ERR_SHAPE, NULL);
     tu_bad_end(s);
 }
 

@@ -60,6 +60,45 @@ static void test_norm_shapes(void **state) {
     }
 }
 
+/* vk_op_rms_norm_split: the q and k heads of a token as one [hd][Hq + Hk][T] tensor, rows i1 >= Hq weighted
+ * by the second weight, against ref_rms_norm_split; both reductions (styles) as above. Splits at 0 (all w2),
+ * inside, and at ne1 (all w). */
+static void test_norm_split_weights(void **state) {
+    (void)state;
+    static const char *styles[] = {"gpu", "cpu", NULL};
+    static const int64_t shapes[][4] = {{1, 2, 1, 1}, {7, 5, 1, 3}, {33, 4, 2, 2}, {127, 3, 3, 0}, {64, 40, 1, 32}, {128, 6, 1, 6}};
+    for (int st = 0; st < 3; st++) {
+        if (styles[st]) setenv("MOEVK_MM_STYLE", styles[st], 1);
+        else unsetenv("MOEVK_MM_STYLE");
+        for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
+            const int64_t hd = shapes[c][0], H = shapes[c][1], T = shapes[c][2], split = shapes[c][3], n = hd * H * T;
+            float *x = malloc(n * 4), *w = malloc(hd * 4), *w2 = malloc(hd * 4), *ref = malloc(n * 4), *got = malloc(n * 4);
+            tu_fill(x, n, -3, 5);
+            tu_fill(w, hd, -2, 2);
+            tu_fill(w2, hd, 0.5f, 3);
+            ref_rms_norm_split(ref, x, w, w2, hd, H, T, split, 1e-6f);
+            tu_tensor tx = tu_upload(MVK_TYPE_F32, hd, H, T, 1, x), ty = tu_upload(MVK_TYPE_F32, hd, H, T, 1, NULL);
+            tu_tensor tw = tu_upload(MVK_TYPE_F32, hd, 1, 1, 1, w), tw2 = tu_upload(MVK_TYPE_F32, hd, 1, 1, 1, w2);
+            vk_stream *s = tu_begin();
+            TU_OK(vk_op_rms_norm_split(s, &ty.t, &tx.t, &tw.t, &tw2.t, split, 1e-6f));
+            tu_end_submit(s);
+            tu_download(&ty, got, n * 4);
+            char label[128];
+            snprintf(label, sizeof label, "rms_norm_split [%lld,%lld,%lld] split %lld", (long long)hd, (long long)H, (long long)T,
+                     (long long)split);
+            tu_assert_nmse(label, ref, got, n, 1e-7);
+            tu_free(&tx); tu_free(&ty); tu_free(&tw); tu_free(&tw2);
+            free(x); free(w); free(w2); free(ref); free(got);
+        }
+    }
+    unsetenv("MOEVK_MM_STYLE");
+    mvk_tensor *x = tu_shape(MVK_TYPE_F32, 8, 3, 1, 1), *w = tu_shape(MVK_TYPE_F32, 8, 1, 1, 1);
+    vk_stream *s = tu_begin();
+    TU_REFUSES(vk_op_rms_norm_split(s, x, x, w, w, 4, 1e-6f), MOEVK_ERR_INVALID_ARG, "split 4");
+    TU_REFUSES(vk_op_rms_norm_split(s, x, x, w, NULL, 1, 1e-6f), MOEVK_ERR_INVALID_ARG, "both weights");
+    tu_bad_end(s);
+}
+
 /* Per-head Q norm: x is q[hd][H][T] inside a fused qkv[3*H*hd][T] buffer,
  * y is another strided view; then the same in place. */
 static void test_norm_strided_and_inplace(void **state) {
@@ -143,6 +182,7 @@ int main(void) {
     tu_seed(2);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_norm_shapes, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_norm_split_weights, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_norm_strided_and_inplace, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_l2_norm_conv_view_in_place, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_norm_bad_input, tu_test_setup, tu_test_teardown),

@@ -15,6 +15,9 @@ void ref_mul(float *y, const float *a, const int64_t ane[4], const float *b, con
 
 /* ---- norms (ref_norm.c): row-wise over ne0, nrows contiguous rows; w, b may be NULL */
 void ref_rms_norm(float *y, const float *x, const float *w, int64_t ne0, int64_t nrows, float eps);
+/* x [ne0][ne1][n2] contiguous: rows with i1 >= split weighted by w2, the others by w (vk_op_rms_norm_split). */
+void ref_rms_norm_split(float *y, const float *x, const float *w, const float *w2, int64_t ne0, int64_t ne1, int64_t n2,
+                        int64_t split, float eps);
 void ref_layer_norm(float *y, const float *x, const float *w, const float *b, int64_t ne0, int64_t nrows, float eps);
 /* y = x / sqrt(Σx² + eps) (· w) */
 void ref_l2_norm(float *y, const float *x, const float *w, int64_t ne0, int64_t nrows, float eps);
@@ -37,6 +40,8 @@ void ref_mul_mat_id(float *y, const float *x, int x_per_slot, const float *w, co
                     int64_t E, int64_t k, int64_t T);
 /* y[N][T] = Σ_j weights[j][t] · x[N][j][T], j in slot order */
 void ref_moe_combine(float *y, const float *x, const float *weights, int64_t N, int64_t k, int64_t T);
+/* y = r + ref_moe_combine's sum (vk_op_moe_combine_add). */
+void ref_moe_combine_add(float *y, const float *x, const float *weights, const float *r, int64_t N, int64_t k, int64_t T);
 /* logits[E][T] -> ids[k][T], weights[k][T]; mode as vk_gate_mode (0 softmax-topk, 1 topk-softmax,
  * 2 sigmoid-topk); ties to the lower expert id; renorm divides by max(sum, 6.103515625e-5) */
 void ref_moe_gate(int32_t *ids, float *weights, const float *logits, int64_t E, int64_t T, int k, int mode, int renorm);

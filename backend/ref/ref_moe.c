@@ -29,6 +29,11 @@ void ref_moe_combine(float *y, const float *x, const float *weights, int64_t N, 
         }
 }
 
+void ref_moe_combine_add(float *y, const float *x, const float *weights, const float *r, int64_t N, int64_t k, int64_t T) {
+    ref_moe_combine(y, x, weights, N, k, T);
+    for (int64_t i = 0; i < N * T; i++) y[i] = (float)((double)r[i] + (double)y[i]);
+}
+
 void ref_moe_gate(int32_t *ids, float *weights, const float *logits, int64_t E, int64_t T, int k, int mode, int renorm) {
     for (int64_t t = 0; t < T; t++) {
         const float *l = logits + t * E;

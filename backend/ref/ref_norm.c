@@ -13,6 +13,11 @@ void ref_rms_norm(float *y, const float *x, const float *w, int64_t ne0, int64_t
     }
 }
 
+void ref_rms_norm_split(float *y, const float *x, const float *w, const float *w2, int64_t ne0, int64_t ne1, int64_t n2,
+                        int64_t split, float eps) {
+    for (int64_t r = 0; r < ne1 * n2; r++) ref_rms_norm(y + r * ne0, x + r * ne0, r % ne1 >= split ? w2 : w, ne0, 1, eps);
+}
+
 void ref_layer_norm(float *y, const float *x, const float *w, const float *b, int64_t ne0, int64_t nrows, float eps) {
     for (int64_t r = 0; r < nrows; r++) {
         const float *xr = x + r * ne0;

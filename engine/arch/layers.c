@@ -11,6 +11,14 @@
 #include "layers.h"
 #include "mvk_status.h"
 
+/* Fewer dispatches for the same math (issue 19 item 2): q and k normed and rotated by one dispatch each in a
+ * decode step, the expert combine writing into the residual stream. MOEVK_FUSE=0 records the separate ops
+ * (the before of a measurement). Read when a step is recorded, not per token. */
+static int fuse_on(void) {
+    const char *e = getenv("MOEVK_FUSE");
+    return !(e && !strcmp(e, "0"));
+}
+
 /* Prefill streaming, after the gate of MoE layer j was recorded: runs what is
  * recorded so far, reads the layer's routed ids and plans the rounds (each at
  * most S distinct experts). Returns the number of rounds. */
@@ -82,23 +90,42 @@ static moevk_status attn_qk_norm(const mvk_lm_rec *r, int il, int gated) {
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &a));
     TRY(vk_op_rms_norm(st, &a, io->h, &l->attn_norm, hp->rms_eps));
     const int64_t qw = gated ? 2 : 1; /* gated: [hd queries | hd gates] per head */
-    TRY(vk_stream_scratch(st, MVK_TYPE_F32, qw * Hq * hd, T, 1, 1, &q));
-    TRY(vk_stream_scratch(st, MVK_TYPE_F32, Hk * hd, T, 1, 1, &kk));
+    const int64_t qne[4] = {hd, Hq, T, 1}, qnb[4] = {4, qw * hd * 4, qw * hd * Hq * 4, qw * hd * Hq * T * 4};
+    /* a decode step: the token's q and k heads side by side, [hd][Hq + Hk], normed (each with its weight)
+       and rotated by one dispatch each; the same values as the separate ops (row by row, same sums) */
+    const int qk_one = T == 1 && !gated && fuse_on();
+    mvk_tensor qk, qkn, qkr;
+    if (qk_one) {
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq + Hk, 1, 1, &qk));
+        q = mvk_tensor_make(qk.buf, qk.off, MVK_TYPE_F32, Hq * hd, 1, 1, 1);
+        kk = mvk_tensor_make(qk.buf, qk.off + (uint64_t)(Hq * hd * 4), MVK_TYPE_F32, Hk * hd, 1, 1, 1);
+    } else {
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, qw * Hq * hd, T, 1, 1, &q));
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, Hk * hd, T, 1, 1, &kk));
+    }
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, Hk * hdv, T, 1, 1, &v));
     TRY(vk_op_matmul(st, &q, &a, &l->wq, NULL));
     TRY(vk_op_matmul(st, &kk, &a, &l->wk, NULL));
     TRY(vk_op_matmul(st, &v, &a, &l->wv, NULL));
-    /* per-head RMSNorm of Q and K (before RoPE); the queries of a gated projection are a strided view */
-    const int64_t qne[4] = {hd, Hq, T, 1}, qnb[4] = {4, qw * hd * 4, qw * hd * Hq * 4, qw * hd * Hq * T * 4};
-    mvk_tensor q3 = mvk_tensor_view(&q, 0, qne, qnb), k3 = mvk_as3d(&kk, hd, Hk, T);
-    TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq, T, 1, &qn));
-    TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hk, T, 1, &kn));
-    TRY(vk_op_rms_norm(st, &qn, &q3, &l->q_norm, hp->rms_eps));
-    TRY(vk_op_rms_norm(st, &kn, &k3, &l->k_norm, hp->rms_eps));
-    TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq, T, 1, &qr));
-    TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hk, T, 1, &kr));
-    TRY(vk_op_rope(st, &qr, &qn, io->pos, &rp));
-    TRY(vk_op_rope(st, &kr, &kn, io->pos, &rp));
+    if (qk_one) {
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq + Hk, 1, 1, &qkn));
+        TRY(vk_op_rms_norm_split(st, &qkn, &qk, &l->q_norm, &l->k_norm, Hq, hp->rms_eps));
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq + Hk, 1, 1, &qkr));
+        TRY(vk_op_rope(st, &qkr, &qkn, io->pos, &rp)); /* one token: every row has its position */
+        qr = mvk_tensor_make(qkr.buf, qkr.off, MVK_TYPE_F32, hd, Hq, 1, 1);
+        kr = mvk_tensor_make(qkr.buf, qkr.off + (uint64_t)(Hq * hd * 4), MVK_TYPE_F32, hd, Hk, 1, 1);
+    } else {
+        /* per-head RMSNorm of Q and K (before RoPE); the queries of a gated projection are a strided view */
+        mvk_tensor q3 = mvk_tensor_view(&q, 0, qne, qnb), k3 = mvk_as3d(&kk, hd, Hk, T);
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq, T, 1, &qn));
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hk, T, 1, &kn));
+        TRY(vk_op_rms_norm(st, &qn, &q3, &l->q_norm, hp->rms_eps));
+        TRY(vk_op_rms_norm(st, &kn, &k3, &l->k_norm, hp->rms_eps));
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq, T, 1, &qr));
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hk, T, 1, &kr));
+        TRY(vk_op_rope(st, &qr, &qn, io->pos, &rp));
+        TRY(vk_op_rope(st, &kr, &kn, io->pos, &rp));
+    }
     /* append K (after RoPE) and V to the cache at the KV indices */
     mvk_tensor kc = mvk_tensor_make(l->k_cache, 0, m->seq.kv_type, Hk * hd, n_ctx, 1, 1);
     mvk_tensor vcache = mvk_tensor_make(l->v_cache, 0, m->seq.kv_type, Hk * hdv, n_ctx, 1, 1);
@@ -127,7 +154,7 @@ moevk_status mvk_attn_gated(const mvk_lm_rec *r, int il) { return attn_qk_norm(r
 static moevk_status router_input(vk_stream *st, const mvk_text_hparams *hp, const mvk_lm_layer *l, const mvk_tensor *x,
                                  int64_t T, mvk_tensor *out);
 static moevk_status moe_routed(const mvk_lm_rec *r, int il, const mvk_tensor *u, const mvk_tensor *ru, int geglu,
-                               mvk_tensor *moe);
+                               const mvk_tensor *resid, mvk_tensor *moe);
 
 moevk_status mvk_attn_gemma4(const mvk_lm_rec *r, int il) {
     moevk_model *m = r->m;
@@ -220,7 +247,7 @@ moevk_status mvk_ffn_gemma4(const mvk_lm_rec *r, int il) {
         TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &ue));
         TRY(vk_op_rms_norm(st, &ue, io->h, &l->pre_ffw_norm_2, hp->rms_eps));
         TRY(router_input(st, hp, l, io->h, T, &ru));
-        TRY(moe_routed(r, il, &ue, &ru, 1, &moe));
+        TRY(moe_routed(r, il, &ue, &ru, 1, NULL, &moe));
         TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &m2));
         TRY(vk_op_rms_norm(st, &m2, &moe, &l->post_ffw_norm_2, hp->rms_eps));
         TRY(vk_op_add(st, &f, &m1, &m2)); /* llama.cpp: mlp + moe */
@@ -322,10 +349,11 @@ static moevk_status router_input(vk_stream *st, const mvk_text_hparams *hp, cons
 
 /* The routed experts of MoE layer il: router logits of ru [E][T] -> softmax top-k renormalised -> the experts on
  * u [E][T] (SwiGLU, or GeGLU) -> their sum weighted by the routing weights (times down_exps_s[e] where the
- * layer has it) into moe [E][T] (allocated here). Routing ids/weights land in io->rt_ids/rt_w; expert streaming
+ * layer has it) into moe [E][T] (allocated here), or, with resid [E][T], added into resid in the same dispatch
+ * (resid + sum, the order of the separate add; *moe = *resid). Routing ids/weights land in io->rt_ids/rt_w; expert streaming
  * (docs/EXPERT_CACHE.md) is hidden here. */
 static moevk_status moe_routed(const mvk_lm_rec *r, int il, const mvk_tensor *u, const mvk_tensor *ru, int geglu,
-                               mvk_tensor *moe) {
+                               const mvk_tensor *resid, mvk_tensor *moe) {
     moevk_model *m = r->m;
     vk_stream *st = r->st;
     const mvk_lm_io *io = r->io;
@@ -395,8 +423,13 @@ static moevk_status moe_routed(const mvk_lm_rec *r, int il, const mvk_tensor *u,
         TRY(vk_op_mul(st, &ws, &w, &se2));
         w = ws;
     }
-    TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, moe));
-    TRY(vk_op_moe_combine(st, moe, &dn, &w));
+    if (resid) {
+        *moe = *resid;
+        TRY(vk_op_moe_combine_add(st, moe, &dn, &w, resid));
+    } else {
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, moe));
+        TRY(vk_op_moe_combine(st, moe, &dn, &w));
+    }
 done:
     return s;
 }
@@ -412,7 +445,11 @@ moevk_status mvk_ffn_moe(const mvk_lm_rec *r, int il) {
     mvk_tensor u, moe;
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &u));
     TRY(vk_op_rms_norm(st, &u, io->h, &l->ffn_norm, hp->rms_eps));
-    TRY(moe_routed(r, il, &u, &u, 0, &moe));
+    if (!l->gate_inp_shexp.buf && fuse_on()) { /* h += the experts' sum, by the combine */
+        TRY(moe_routed(r, il, &u, &u, 0, io->h, &moe));
+        goto done;
+    }
+    TRY(moe_routed(r, il, &u, &u, 0, NULL, &moe));
     if (l->gate_inp_shexp.buf) TRY(shared_expert(r, l, &u, &moe)); /* qwen35moe: f = moe + gated shared expert */
     TRY(vk_op_add(st, io->h, io->h, &moe));
 done:
