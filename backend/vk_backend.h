@@ -319,6 +319,21 @@ moevk_status vk_op_matmul(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x
  * scatters results back. The CPU never reads ids. */
 moevk_status vk_op_mul_mat_id(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, const mvk_tensor *ids);
 
+/* The gate and up projections of a gated FFN and its activation in one op (decode: one pass over
+ * both weights sharing the reads of x on CPU devices, shaders/matvec_lane.comp GATEUP):
+ *   vk_op_gateup:    y[F][T]    = act(x[K][T] · wg[K][F]ᵀ) * (x · wu[K][F]ᵀ)
+ *   vk_op_gateup_id: y[F][k][T] = act(x · wg[e]ᵀ) * (x · wu[e]ᵀ), e = ids[j][t] (mul_mat_id's ids and x
+ *                    shapes; an entry with an invalid id gets a zero row)
+ * act: VK_GLU_SWIGLU (silu) or VK_GLU_GEGLU (tanh gelu). wg and wu have the same shape. Where the fused
+ * kernel does not apply (GPUs, T > 1, wg and wu of different types, views that do not fit) or
+ * MOEVK_FUSE_GATEUP=0, the op records the separate matmuls and swiglu / geglu: same results, y is
+ * bit-identical either way where the fused kernel's sums match the plain lane mat-vec's. */
+typedef enum vk_glu { VK_GLU_SWIGLU = 0, VK_GLU_GEGLU = 1 } vk_glu;
+moevk_status vk_op_gateup(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *wg, const mvk_tensor *wu,
+                          vk_glu act);
+moevk_status vk_op_gateup_id(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *wg, const mvk_tensor *wu,
+                             const mvk_tensor *ids, vk_glu act);
+
 /* y[N][T] = Σ_j weights[j][t] · x[N][j][T], summed in slot order j = 0..k-1. */
 moevk_status vk_op_moe_combine(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *weights);
 /* y[N][T] = r[N][T] + that sum (the combine and the residual add in one dispatch; y may be r itself):

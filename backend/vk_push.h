@@ -173,6 +173,20 @@ typedef struct pc_matvec_id {
 } pc_matvec_id;
 VK_PUSH_WORDS(pc_matvec_id, 19);
 
+/* shaders/matvec_lane.comp GATEUP (the fused gate+up mat-vec, vk_op_gateup.c): the plain kernel's
+ * block for the gate weights, then the up weights' offset and strides (units) */
+typedef struct pc_gateup {
+    pc_matmul g;                     /* M = 1, has_bias = 0 */
+    uint32_t owu, wsu1;
+} pc_gateup;
+VK_PUSH_WORDS(pc_gateup, 14);
+
+typedef struct pc_gateup_id {
+    pc_matvec_id g;
+    uint32_t owu, wsu1, wsu2;
+} pc_gateup_id;
+VK_PUSH_WORDS(pc_gateup_id, 22);
+
 /* shaders/matmul.comp with MUL_MAT_ID */
 typedef struct pc_matmul_id {
     uint32_t N, K, nslot;

@@ -1,5 +1,5 @@
 #version 450
-// variants: {w} id_{w}:MUL_MAT_ID tex_{w}:WTEX id_tex_{w}:MUL_MAT_ID,WTEX
+// variants: {w} id_{w}:MUL_MAT_ID tex_{w}:WTEX id_tex_{w}:MUL_MAT_ID,WTEX gu_tex_{w}:GATEUP,WTEX gu_id_tex_{w}:GATEUP,MUL_MAT_ID,WTEX
 // matvec_lane.comp — the decode mat-vec y[N][M] = x[K][M] · w[K][N]ᵀ (M <= 8)
 // for CPU devices (lavapipe): each invocation owns one weight row and walks
 // it from start to end, so every lane reads its own contiguous run of memory
@@ -31,6 +31,12 @@
 // through one more (binding 5, R32G32B32A32_UINT), with texelFetch, which
 // gallivm gathers for all lanes at once instead of looping over the lanes
 // (docs/PERFORMANCE.md, "Texel buffers"). Same arithmetic.
+//
+// GATEUP (gu_tex_* / gu_id_tex_*, texel views only, one column of x): the gate and the up
+// projection of an FFN in one pass: each lane walks its row of the gate (bindings 1, 4) and the
+// same row of the up weights (bindings 6, 7: the same two views) side by side, each x chunk
+// fetched once for both, and writes act(g) * u (ACT 0: SiLU, SwiGLU; 1: tanh GELU, GeGLU;
+// act.glsl, the expressions of unary.comp). Per stream the arithmetic is the plain kernel's.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_ballot : require
 #include "common.glsl"
@@ -38,15 +44,30 @@
 layout(local_size_x_id = 0) in;
 layout(constant_id = 3) const uint NM = 8;          // columns of x (M) this pipeline handles
 layout(constant_id = 4) const uint XSG = 0;         // subgroup size for the shared x reads; 0: each lane reads all of x
+layout(constant_id = 5) const uint ACT = 0;         // GATEUP: the gate's activation, 0 SiLU, 1 tanh GELU
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 #ifdef WTEX
 // the weights through two texel-buffer views of the same bytes (WTEX, see the top)
 layout(binding = 1) uniform usamplerBuffer wt4;     // R32G32B32A32_UINT
 layout(binding = 4) uniform usamplerBuffer wt1;     // R32_UINT
+#ifdef GATEUP
+// the up weights: the same two views of their own bytes. WRD / WRD4 read stream wsel: 0 the
+// gate, 1 the up weights. The block functions below take wsel as a parameter (a constant where
+// they are called, folded after inlining); the generic chunks (wchunk) read the global one.
+layout(binding = 6) uniform usamplerBuffer wu4;     // R32G32B32A32_UINT
+layout(binding = 7) uniform usamplerBuffer wu1;     // R32_UINT
+uint wsel = 0u;
+#define WRD(i) (wsel == 0u ? texelFetch(wt1, int(i)).x : texelFetch(wu1, int(i)).x)
+#define WRD4(i) (wsel == 0u ? texelFetch(wt4, int(i)) : texelFetch(wu4, int(i)))
+#else
 #define WRD(i) texelFetch(wt1, int(i)).x
 #define WRD4(i) texelFetch(wt4, int(i))
+#endif
 #else
+#ifdef GATEUP
+#error "GATEUP reads the weights through texel views (WTEX)"
+#endif
 layout(std430, binding = 1) readonly buffer W { uint w[]; };
 layout(std430, binding = 1) readonly buffer W4 { uvec4 w4[]; };
 #endif
@@ -70,9 +91,16 @@ layout(push_constant) uniform P {
     uint is1;
     uint e0, e1, E, zero_invalid;
     uint fast;
+#ifdef GATEUP
+    uint owu, wsu1, wsu2;                           // the up weights: offset, row and expert strides (units)
+#endif
 } p;
 #else
+#ifdef GATEUP
+#define MAXM 1
+#else
 #define MAXM NM
+#endif
 layout(std430, binding = 3) readonly buffer B { float bias[]; };
 layout(push_constant) uniform P {
     uint M, N, K;
@@ -80,12 +108,18 @@ layout(push_constant) uniform P {
     uint ox, ow, oy, ob;
     uint has_bias;
     uint fast;
+#ifdef GATEUP
+    uint owu, wsu1;                                 // the up weights: offset, row stride (units)
+#endif
 } p;
 #endif
 
 #define W_ROW_K p.K
 #include "wtypes.glsl"
 #include "wchunk.glsl"
+#ifdef GATEUP
+#include "act.glsl"
+#endif
 
 // x as vec4 from float index f (x rows are vec4-aligned when p.fast is set)
 vec4 xld(uint f) { return XRD4(f >> 2); }
@@ -128,6 +162,116 @@ void x32(uint xb, out vec4 xv[8]) {
     }
 }
 
+// word / uvec4 i of weight stream wsel (see GATEUP at the top)
+uint wrd1s(uint wsel, uint i) { return WRD(i); }
+uvec4 wrd4s(uint wsel, uint i) { return WRD4(i); }
+
+#if defined(W_Q8_0)
+// block b of a row (q4: uvec4 index of its quants, s4: of its scales): the 32 weights times 2^24
+// (i8x4s) and the block scale times 2^-24 (exact); sc caches the scale uvec4 of blocks 8s..8s+7
+void q8_blk(uint wsel, uint q4, uint s4, uint b, inout uvec4 sc, out vec4 q[8], out float d) {
+    if ((b & 7u) == 0u) sc = WRD4(s4 + (b >> 3));
+    const uvec4 u0 = WRD4(q4 + 2u * b), u1 = WRD4(q4 + 2u * b + 1u);
+    d = unpackHalf2x16(sc[(b >> 1) & 3u] >> ((b & 1u) * 16u)).x * (1.0 / 16777216.0);
+    q[0] = i8x4s(u0.x); q[1] = i8x4s(u0.y); q[2] = i8x4s(u0.z); q[3] = i8x4s(u0.w);
+    q[4] = i8x4s(u1.x); q[5] = i8x4s(u1.y); q[6] = i8x4s(u1.z); q[7] = i8x4s(u1.w);
+}
+
+// the block's sum q·x: two vec4 chains of fused multiply-adds (8 independent per lane group; dot() was mul + add)
+float q8_dot(const vec4 q[8], const vec4 xv[8]) {
+    vec4 t0 = q[0] * xv[0], t1 = q[4] * xv[4];
+    t0 = fma(q[1], xv[1], t0); t1 = fma(q[5], xv[5], t1);
+    t0 = fma(q[2], xv[2], t0); t1 = fma(q[6], xv[6], t1);
+    t0 = fma(q[3], xv[3], t0); t1 = fma(q[7], xv[7], t1);
+    const vec4 t = t0 + t1;
+    return (t.x + t.y) + (t.z + t.w);
+}
+#elif defined(W_Q4_K)
+// sub-blocks 2 c2 and 2 c2 + 1 of a super-block (q4: uvec4 index of its qs[0], sv: its scale uvec4):
+// dm4 = (d0, m0, d1, m1) and the 64 nibbles masked in place (nib4: times 2^(8k), K8 takes it out
+// after the sums)
+void q4k_sub(uint wsel, uint q4, uvec4 sv, uint c2, out vec4 dm4, out vec4 lo[8], out vec4 hv[8]) {
+    const uint s0 = sv.y, s1 = sv.z, s2 = sv.w;   // scales[0..3], [4..7], [8..11]
+    const vec2 dm = unpackHalf2x16(sv.x);
+    uint sc0, mn0, sc1, mn1;
+    // ggml's get_scale_min_k4 for sub-blocks c = 2*c2 and 2*c2 + 1
+    if (c2 < 2u) {
+        const uint sa = c2 == 0u ? s0 : s0 >> 16, sb = c2 == 0u ? s1 : s1 >> 16;
+        sc0 = sa & 63u; sc1 = (sa >> 8) & 63u;
+        mn0 = sb & 63u; mn1 = (sb >> 8) & 63u;
+    } else {
+        const uint hi = c2 == 2u ? s2 : s2 >> 16;       // scales[c + 4], scales[c + 5]
+        const uint lo_sc = c2 == 2u ? s0 : s0 >> 16;    // scales[c - 4], scales[c - 3]
+        const uint lo_mn = c2 == 2u ? s1 : s1 >> 16;    // scales[c], scales[c + 1]
+        sc0 = (hi & 15u) | (((lo_sc >> 6) & 3u) << 4);
+        sc1 = ((hi >> 8) & 15u) | (((lo_sc >> 14) & 3u) << 4);
+        mn0 = ((hi >> 4) & 15u) | (((lo_mn >> 6) & 3u) << 4);
+        mn1 = ((hi >> 12) & 15u) | (((lo_mn >> 14) & 3u) << 4);
+    }
+    dm4 = vec4(dm.x * float(sc0), dm.y * float(mn0), dm.x * float(sc1), dm.y * float(mn1));
+    const uvec4 qa = WRD4(q4 + 2u * c2), qc = WRD4(q4 + 2u * c2 + 1u);
+    const uint qwd[8] = uint[8](qa.x, qa.y, qa.z, qa.w, qc.x, qc.y, qc.z, qc.w);
+    for (uint i = 0; i < 8u; i++) {
+        lo[i] = nib4(qwd[i]);
+        hv[i] = nib4(qwd[i] >> 4);
+    }
+}
+
+// the two sub-blocks' contribution: d0 Σ lo·x - m0 Σ x + d1 Σ hi·x - m1 Σ x
+float q4k_dot(vec4 dm4, const vec4 lo[8], const vec4 hv[8], const vec4 xlo[8], const vec4 xhi[8]) {
+    vec4 tl = lo[0] * xlo[0], th = hv[0] * xhi[0];
+    vec4 sl = xlo[0], sh = xhi[0];
+    for (uint i = 1; i < 8u; i++) {
+        tl = fma(lo[i], xlo[i], tl);
+        th = fma(hv[i], xhi[i], th);
+        sl += xlo[i];
+        sh += xhi[i];
+    }
+    return dm4.x * dot(tl, K8) - dm4.y * ((sl.x + sl.y) + (sl.z + sl.w)) + dm4.z * dot(th, K8) -
+           dm4.w * ((sh.x + sh.y) + (sh.z + sh.w));
+}
+#elif defined(W_Q6_K)
+// half n2 of the super-block at word qb: its ql words (chunks r even: la, odd: lb), qh words (hb)
+// and its two scale words. uvec4 reads (the block is 13 uvec4s, 16-byte aligned: the host checks
+// the row starts); each quant word is read once (wdeq32 reads qh 4 and ql 2 times per half)
+void q6k_half(uint wsel, uint qb, uint n2, out uint la[8], out uint lb[8], out uint hb[8], out uint scw0, out uint scw1) {
+    const uint q4 = (qb >> 2) + 4u * n2;
+    const uvec4 la0 = WRD4(q4), la1 = WRD4(q4 + 1u), lb0 = WRD4(q4 + 2u), lb1 = WRD4(q4 + 3u);
+    const uvec4 hb0 = WRD4((qb >> 2) + 8u + 2u * n2), hb1 = WRD4((qb >> 2) + 9u + 2u * n2);
+    const uvec4 scv = WRD4((qb >> 2) + 12u);
+    la = uint[8](la0.x, la0.y, la0.z, la0.w, la1.x, la1.y, la1.z, la1.w);
+    lb = uint[8](lb0.x, lb0.y, lb0.z, lb0.w, lb1.x, lb1.y, lb1.z, lb1.w);
+    hb = uint[8](hb0.x, hb0.y, hb0.z, hb0.w, hb1.x, hb1.y, hb1.z, hb1.w);
+    scw0 = n2 == 0u ? scv.x : scv.z;
+    scw1 = n2 == 0u ? scv.y : scv.w;
+}
+
+// chunk r (32 values) of a half: its two scales d * sc and the values. The 6-bit values of 4
+// weights are assembled in one word (low nibbles | high bits << 4, each byte 0..63), then masked
+// in place (six4: times 2^(8k)) and 32 (times the same 2^(8k)) subtracted exactly; K8 takes the
+// factor out after the sums
+void q6k_chunk(const uint la[8], const uint lb[8], const uint hb[8], uint scw0, uint scw1, float d, uint r, out vec2 d01,
+               out vec4 qv[8]) {
+    const uint scw = (r < 2u ? scw0 : scw1) >> ((r & 1u) * 16u);
+    d01 = vec2(d * float(bitfieldExtract(int(scw), 0, 8)), d * float(bitfieldExtract(int(scw), 8, 8)));
+    const uint shl = 4u * (r >> 1), shh = 2u * r;
+    for (uint i = 0; i < 8u; i++) {
+        const uint lw = (((r & 1u) == 0u ? la[i] : lb[i]) >> shl) & 0x0f0f0f0fu;
+        qv[i] = six4(lw | (((hb[i] >> shh) & 0x03030303u) << 4)) - 32.0 / K8;
+    }
+}
+
+// acc + d0 Σ (values 0..15)·x + d1 Σ (values 16..31)·x
+float q6k_acc(const vec4 qv[8], vec2 d01, const vec4 xv[8], float acc) {
+    vec4 t0 = qv[0] * xv[0], t1 = qv[4] * xv[4];
+    t0 = fma(qv[1], xv[1], t0); t1 = fma(qv[5], xv[5], t1);
+    t0 = fma(qv[2], xv[2], t0); t1 = fma(qv[6], xv[6], t1);
+    t0 = fma(qv[3], xv[3], t0); t1 = fma(qv[7], xv[7], t1);
+    acc = fma(d01.x, dot(t0, K8), acc);
+    return fma(d01.y, dot(t1, K8), acc);
+}
+#endif
+
 void main() {
     const uint n_inv = linear_group_id() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
     const bool live = n_inv < p.N;                  // rows past N run a clamped row (lanes stay active for x32)
@@ -144,17 +288,28 @@ void main() {
     const uint e = uint(eid);
     if (e < p.e0 || e >= p.e1) return;
     const uint rb = p.ow + (e - p.e0) * p.ws2 + n * p.ws1;
+#ifdef GATEUP
+    const uint rbu = p.owu + (e - p.e0) * p.wsu2 + n * p.wsu1;
+#endif
     const uint M = 1u;
     uint xf[MAXM];
     xf[0] = p.ox + j * p.xs_slot + t * p.xs_tok;
 #else
     const uint rb = p.ow + n * p.ws1;
+#ifdef GATEUP
+    const uint rbu = p.owu + n * p.wsu1;
+    const uint M = 1u;
+#else
     const uint M = p.M;
+#endif
     uint xf[MAXM];
     for (uint m = 0; m < MAXM; m++) xf[m] = p.ox + m * p.xs1;
 #endif
     float acc[MAXM];
     for (uint m = 0; m < MAXM; m++) acc[m] = 0.0;
+#ifdef GATEUP
+    float accu = 0.0;                               // the up row's sum (acc[0]: the gate's)
+#endif
 
 #if defined(W_Q8_0)
     // row: nb blocks of 32 int8 (two uvec4 each, 16-byte aligned), then nb f16 scales
@@ -162,126 +317,109 @@ void main() {
     // (the scale part starts 16-byte aligned: its uvec4 s holds the scales of blocks 8s..8s+7)
     const uint q4 = rb >> 2, s4 = q4 + nb * 2u;
     uvec4 sc = uvec4(0u);
+#ifdef GATEUP
+    const uint q4u = rbu >> 2, s4u = q4u + nb * 2u;
+    uvec4 scu = uvec4(0u);
+#endif
     for (uint b = 0; b < nb; b++) {
-        if ((b & 7u) == 0u) sc = WRD4(s4 + (b >> 3));
-        const uvec4 u0 = WRD4(q4 + 2u * b), u1 = WRD4(q4 + 2u * b + 1u);
-        // 2^-24: i8x4s's factor, exact
-        const float d = unpackHalf2x16(sc[(b >> 1) & 3u] >> ((b & 1u) * 16u)).x * (1.0 / 16777216.0);
-        const vec4 q0 = i8x4s(u0.x), q1 = i8x4s(u0.y), q2 = i8x4s(u0.z), q3 = i8x4s(u0.w);
-        const vec4 q5 = i8x4s(u1.x), q6 = i8x4s(u1.y), q7 = i8x4s(u1.z), q8 = i8x4s(u1.w);
+        vec4 q[8];
+        float d;
+        q8_blk(0u, q4, s4, b, sc, q, d);
+#ifdef GATEUP
+        vec4 qu[8], xv[8];
+        float du;
+        q8_blk(1u, q4u, s4u, b, scu, qu, du);
+        x32((xf[0] >> 2) + 8u * b, xv);             // one x fetch for both rows
+        acc[0] = fma(d, q8_dot(q, xv), acc[0]);
+        accu = fma(du, q8_dot(qu, xv), accu);
+#else
         for (uint m = 0; m < MAXM; m++) {
             if (m >= M) break;
             vec4 xv[8];
             x32((xf[m] >> 2) + 8u * b, xv);
-            // two vec4 chains of fused multiply-adds (8 independent per lane group; dot() was mul + add)
-            vec4 t0 = q0 * xv[0], t1 = q5 * xv[4];
-            t0 = fma(q1, xv[1], t0); t1 = fma(q6, xv[5], t1);
-            t0 = fma(q2, xv[2], t0); t1 = fma(q7, xv[6], t1);
-            t0 = fma(q3, xv[3], t0); t1 = fma(q8, xv[7], t1);
-            const vec4 t = t0 + t1;
-            acc[m] = fma(d, (t.x + t.y) + (t.z + t.w), acc[m]);
+            acc[m] = fma(d, q8_dot(q, xv), acc[m]);
         }
+#endif
     }
 #elif defined(W_Q4_K)
     // super-block of 256: quant part qs[128] (8 uvec4s), scale part d, dmin, scales[12] (one
     // uvec4; docs/QUANT_LAYOUTS.md), both 16-byte aligned
     const uint nb = p.K >> 8;
     const uint s4 = (rb >> 2) + nb * 8u;
+#ifdef GATEUP
+    const uint s4u = (rbu >> 2) + nb * 8u;
+#endif
     for (uint b = 0; b < nb; b++) {
-        const uint q4 = (rb >> 2) + b * 8u;           // uvec4 index of qs[0]
-        const uvec4 sv = WRD4(s4 + b);
-        const uint s0 = sv.y, s1 = sv.z, s2 = sv.w;   // scales[0..3], [4..7], [8..11]
-        const vec2 dm = unpackHalf2x16(sv.x);
+        const uvec4 sv = wrd4s(0u, s4 + b);
+#ifdef GATEUP
+        const uvec4 svu = wrd4s(1u, s4u + b);
+#endif
         for (uint c2 = 0; c2 < 4u; c2++) {            // 64 elements: chunk 2*c2 (low nibbles), 2*c2+1 (high)
-            uint sc0, mn0, sc1, mn1;
-            // ggml's get_scale_min_k4 for sub-blocks c = 2*c2 and 2*c2 + 1
-            const uint c = 2u * c2;
-            if (c2 < 2u) {
-                const uint sa = c2 == 0u ? s0 : s0 >> 16, sb = c2 == 0u ? s1 : s1 >> 16;
-                sc0 = sa & 63u; sc1 = (sa >> 8) & 63u;
-                mn0 = sb & 63u; mn1 = (sb >> 8) & 63u;
-            } else {
-                const uint hi = c2 == 2u ? s2 : s2 >> 16;       // scales[c + 4], scales[c + 5]
-                const uint lo_sc = c2 == 2u ? s0 : s0 >> 16;    // scales[c - 4], scales[c - 3]
-                const uint lo_mn = c2 == 2u ? s1 : s1 >> 16;    // scales[c], scales[c + 1]
-                sc0 = (hi & 15u) | (((lo_sc >> 6) & 3u) << 4);
-                sc1 = ((hi >> 8) & 15u) | (((lo_sc >> 14) & 3u) << 4);
-                mn0 = ((hi >> 4) & 15u) | (((lo_mn >> 6) & 3u) << 4);
-                mn1 = ((hi >> 12) & 15u) | (((lo_mn >> 14) & 3u) << 4);
-            }
-            const float d0 = dm.x * float(sc0), m0 = dm.y * float(mn0);
-            const float d1 = dm.x * float(sc1), m1 = dm.y * float(mn1);
-            const uvec4 qa = WRD4(q4 + 2u * c2), qc = WRD4(q4 + 2u * c2 + 1u);
-            const uint qwd[8] = uint[8](qa.x, qa.y, qa.z, qa.w, qc.x, qc.y, qc.z, qc.w);
-            // nibbles masked in place (nib4: times 2^(8k), K8 takes it out after the sums)
-            vec4 lo[8], hv[8];
-            for (uint i = 0; i < 8u; i++) {
-                lo[i] = nib4(qwd[i]);
-                hv[i] = nib4(qwd[i] >> 4);
-            }
+            vec4 dm4, lo[8], hv[8];
+            q4k_sub(0u, (rb >> 2) + b * 8u, sv, c2, dm4, lo, hv);
+#ifdef GATEUP
+            vec4 dmu, lou[8], hvu[8], xlo[8], xhi[8];
+            q4k_sub(1u, (rbu >> 2) + b * 8u, svu, c2, dmu, lou, hvu);
+            const uint xb = (xf[0] >> 2) + 64u * b + 16u * c2;
+            x32(xb, xlo);                             // one x fetch for both rows
+            x32(xb + 8u, xhi);
+            acc[0] += q4k_dot(dm4, lo, hv, xlo, xhi);
+            accu += q4k_dot(dmu, lou, hvu, xlo, xhi);
+#else
             for (uint m = 0; m < MAXM; m++) {
                 if (m >= M) break;
                 const uint xb = (xf[m] >> 2) + 64u * b + 16u * c2;
                 vec4 xlo[8], xhi[8];
                 x32(xb, xlo);
                 x32(xb + 8u, xhi);
-                vec4 tl = lo[0] * xlo[0], th = hv[0] * xhi[0];
-                vec4 sl = xlo[0], sh = xhi[0];
-                for (uint i = 1; i < 8u; i++) {
-                    tl = fma(lo[i], xlo[i], tl);
-                    th = fma(hv[i], xhi[i], th);
-                    sl += xlo[i];
-                    sh += xhi[i];
-                }
-                acc[m] += d0 * dot(tl, K8) - m0 * ((sl.x + sl.y) + (sl.z + sl.w)) + d1 * dot(th, K8) -
-                          m1 * ((sh.x + sh.y) + (sh.z + sh.w));
+                acc[m] += q4k_dot(dm4, lo, hv, xlo, xhi);
             }
+#endif
         }
     }
 #elif defined(W_Q6_K)
     // super-block of 256: quant part ql[128], qh[64], i8 scales[16] (52 words), scale part f16 d.
     // Half n2 (128 values, chunks r = 0..3 of 32): value l of chunk r is
     // (nibble r/2 of ql[64 n2 + 32 (r&1) + l] | (qh[32 n2 + l] >> 2r & 3) << 4) - 32, scaled by
-    // d sc[8 n2 + 2r + l/16] (wquant.glsl). Each quant word is read once (wdeq32 reads qh 4 and
-    // ql 2 times per half) and the two scales of a chunk multiply its two partial sums.
+    // d sc[8 n2 + 2r + l/16] (wquant.glsl). The two scales of a chunk multiply its two partial sums.
     const uint nb = p.K >> 8;
     const uint sw = rb + nb * 52u;
+#ifdef GATEUP
+    const uint swu = rbu + nb * 52u;
+#endif
     for (uint b = 0; b < nb; b++) {
         const uint qb = rb + b * 52u;
-        const float d = unpackHalf2x16(WRD(sw + (b >> 1)) >> ((b & 1u) * 16u)).x;
+        const float d = unpackHalf2x16(wrd1s(0u, sw + (b >> 1)) >> ((b & 1u) * 16u)).x;
+#ifdef GATEUP
+        const uint qbu = rbu + b * 52u;
+        const float du = unpackHalf2x16(wrd1s(1u, swu + (b >> 1)) >> ((b & 1u) * 16u)).x;
+#endif
         for (uint n2 = 0; n2 < 2u; n2++) {
-            // uvec4 reads (the block is 13 uvec4s, 16-byte aligned: the host checks the row starts)
-            const uint q4 = (qb >> 2) + 4u * n2;
-            const uvec4 la0 = WRD4(q4), la1 = WRD4(q4 + 1u), lb0 = WRD4(q4 + 2u), lb1 = WRD4(q4 + 3u);
-            const uvec4 hb0 = WRD4((qb >> 2) + 8u + 2u * n2), hb1 = WRD4((qb >> 2) + 9u + 2u * n2);
-            const uvec4 scv = WRD4((qb >> 2) + 12u);
-            const uint la[8] = uint[8](la0.x, la0.y, la0.z, la0.w, la1.x, la1.y, la1.z, la1.w);
-            const uint lb[8] = uint[8](lb0.x, lb0.y, lb0.z, lb0.w, lb1.x, lb1.y, lb1.z, lb1.w);
-            const uint hb[8] = uint[8](hb0.x, hb0.y, hb0.z, hb0.w, hb1.x, hb1.y, hb1.z, hb1.w);
-            const uint scw0 = n2 == 0u ? scv.x : scv.z, scw1 = n2 == 0u ? scv.y : scv.w;
+            uint la[8], lb[8], hb[8], scw0, scw1;
+            q6k_half(0u, qb, n2, la, lb, hb, scw0, scw1);
+#ifdef GATEUP
+            uint lau[8], lbu[8], hbu[8], scu0, scu1;
+            q6k_half(1u, qbu, n2, lau, lbu, hbu, scu0, scu1);
+#endif
             for (uint r = 0; r < 4u; r++) {
-                const uint scw = (r < 2u ? scw0 : scw1) >> ((r & 1u) * 16u);
-                const float d0 = d * float(bitfieldExtract(int(scw), 0, 8)), d1 = d * float(bitfieldExtract(int(scw), 8, 8));
-                // the 6-bit values of 4 weights assembled in one word (low nibbles | high bits << 4, each
-                // byte 0..63), then masked in place (six4: times 2^(8k)) and 32 (times the same 2^(8k))
-                // subtracted exactly; K8 takes the factor out after the sums
-                const uint shl = 4u * (r >> 1), shh = 2u * r;
+                vec2 d01;
                 vec4 qv[8];
-                for (uint i = 0; i < 8u; i++) {
-                    const uint lw = (((r & 1u) == 0u ? la[i] : lb[i]) >> shl) & 0x0f0f0f0fu;
-                    qv[i] = six4(lw | (((hb[i] >> shh) & 0x03030303u) << 4)) - 32.0 / K8;
-                }
+                q6k_chunk(la, lb, hb, scw0, scw1, d, r, d01, qv);
+#ifdef GATEUP
+                vec2 du01;
+                vec4 qvu[8], xv[8];
+                q6k_chunk(lau, lbu, hbu, scu0, scu1, du, r, du01, qvu);
+                x32((xf[0] >> 2) + 64u * b + 32u * n2 + 8u * r, xv);   // one x fetch for both rows
+                acc[0] = q6k_acc(qv, d01, xv, acc[0]);
+                accu = q6k_acc(qvu, du01, xv, accu);
+#else
                 for (uint m = 0; m < MAXM; m++) {
                     if (m >= M) break;
                     vec4 xv[8];
                     x32((xf[m] >> 2) + 64u * b + 32u * n2 + 8u * r, xv);
-                    vec4 t0 = qv[0] * xv[0], t1 = qv[4] * xv[4];
-                    t0 = fma(qv[1], xv[1], t0); t1 = fma(qv[5], xv[5], t1);
-                    t0 = fma(qv[2], xv[2], t0); t1 = fma(qv[6], xv[6], t1);
-                    t0 = fma(qv[3], xv[3], t0); t1 = fma(qv[7], xv[7], t1);
-                    acc[m] = fma(d0, dot(t0, K8), acc[m]);
-                    acc[m] = fma(d1, dot(t1, K8), acc[m]);
+                    acc[m] = q6k_acc(qv, d01, xv, acc[m]);
                 }
+#endif
             }
         }
     }
@@ -289,6 +427,30 @@ void main() {
     const uint nch = p.K / WCH;
     for (uint c = 0; c < nch; c++) {
         vec4 wv[WCH / 4u];
+#ifdef GATEUP
+        vec4 wvu[WCH / 4u];
+        wsel = 0u;
+        wchunk(rb, c, wv);
+        wsel = 1u;
+        wchunk(rbu, c, wvu);
+        float a = 0.0, au = 0.0;
+#ifdef W_QUANT
+        vec4 xv[8];
+        x32((xf[0] >> 2) + c * 8u, xv);             // one x fetch for both rows
+        for (uint q = 0; q < 8u; q++) {
+            a += dot(wv[q], xv[q]);
+            au += dot(wvu[q], xv[q]);
+        }
+#else
+        for (uint q = 0; q < WCH / 4u; q++) {
+            const vec4 xq = xld(xf[0] + c * WCH + 4u * q);
+            a += dot(wv[q], xq);
+            au += dot(wvu[q], xq);
+        }
+#endif
+        acc[0] += a;
+        accu += au;
+#else
         wchunk(rb, c, wv);
         for (uint m = 0; m < MAXM; m++) {
             if (m >= M) break;
@@ -302,11 +464,19 @@ void main() {
 #endif
             acc[m] += a;
         }
+#endif
     }
 #endif
 
     if (!live) return;
+#ifdef GATEUP
+    const float o = (ACT == 0u ? silu(acc[0]) : gelu_tanh(acc[0])) * accu;
 #ifdef MUL_MAT_ID
+    y[ybase + n] = o;
+#else
+    y[p.oy + n] = o;
+#endif
+#elif defined(MUL_MAT_ID)
     y[ybase + n] = acc[0];
 #else
     for (uint m = 0; m < MAXM; m++) {

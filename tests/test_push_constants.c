@@ -40,6 +40,8 @@ static void test_struct_sizes_match_shaders(void **state) {
     assert_int_equal(sizeof(pc_matmul), blob("matmul_f16")->push_size);
     assert_int_equal(sizeof(pc_matmul), blob("matvec_q8_0_sg")->push_size);
     assert_int_equal(sizeof(pc_matvec_id), blob("matvec_id_f32")->push_size);
+    assert_int_equal(sizeof(pc_gateup), blob("matvec_lane_gu_tex_f32")->push_size);
+    assert_int_equal(sizeof(pc_gateup_id), blob("matvec_lane_gu_id_tex_f32")->push_size);
     assert_int_equal(sizeof(pc_matmul_id), blob("matmul_id_bf16")->push_size);
     assert_int_equal(sizeof(pc_moe_group), blob("moe_group")->push_size);
     assert_int_equal(sizeof(pc_moe_combine), blob("moe_combine")->push_size);

@@ -38,6 +38,11 @@ void ref_matmul(float *y, const float *x, const float *w, const float *bias, int
  * ids outside [0, E) give zero rows */
 void ref_mul_mat_id(float *y, const float *x, int x_per_slot, const float *w, const int32_t *ids, int64_t K, int64_t N,
                     int64_t E, int64_t k, int64_t T);
+/* The fused gate+up op (vk_op_gateup_id): y[N][k][T] = act(x·wg[e]) * (x·wu[e]), x, w, ids and an invalid
+ * id as ref_mul_mat_id; act: geglu 0 silu (SwiGLU), 1 tanh gelu (GeGLU, ref_geglu's form). The dense
+ * vk_op_gateup is E = k = 1 with ids = {0}. */
+void ref_gateup_id(float *y, const float *x, int x_per_slot, const float *wg, const float *wu, const int32_t *ids, int64_t K,
+                   int64_t N, int64_t E, int64_t k, int64_t T, int geglu);
 /* y[N][T] = Σ_j weights[j][t] · x[N][j][T], j in slot order */
 void ref_moe_combine(float *y, const float *x, const float *weights, int64_t N, int64_t k, int64_t T);
 /* y = r + ref_moe_combine's sum (vk_op_moe_combine_add). */

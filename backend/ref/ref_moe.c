@@ -20,6 +20,30 @@ void ref_mul_mat_id(float *y, const float *x, int x_per_slot, const float *w, co
         }
 }
 
+void ref_gateup_id(float *y, const float *x, int x_per_slot, const float *wg, const float *wu, const int32_t *ids, int64_t K,
+                   int64_t N, int64_t E, int64_t k, int64_t T, int geglu) {
+    for (int64_t t = 0; t < T; t++)
+        for (int64_t j = 0; j < k; j++) {
+            int32_t e = ids[t * k + j];
+            const float *xr = x + (x_per_slot ? (t * k + j) * K : t * K);
+            float *yr = y + (t * k + j) * N;
+            for (int64_t n = 0; n < N; n++) {
+                if (e < 0 || e >= E) {
+                    yr[n] = 0.0f;
+                    continue;
+                }
+                const float *gr = wg + ((int64_t)e * N + n) * K, *ur = wu + ((int64_t)e * N + n) * K;
+                double g = 0, u = 0;
+                for (int64_t i = 0; i < K; i++) {
+                    g += (double)xr[i] * (double)gr[i];
+                    u += (double)xr[i] * (double)ur[i];
+                }
+                double a = geglu ? 0.5 * g * (1.0 + tanh(sqrt(2.0 / M_PI) * (g + 0.044715 * g * g * g))) : g / (1.0 + exp(-g));
+                yr[n] = (float)(a * u);
+            }
+        }
+}
+
 void ref_moe_combine(float *y, const float *x, const float *weights, int64_t N, int64_t k, int64_t T) {
     for (int64_t t = 0; t < T; t++)
         for (int64_t n = 0; n < N; n++) {

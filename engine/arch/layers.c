@@ -54,12 +54,10 @@ static moevk_status prefill_round(moevk_model *m, vk_stream *st, const mvk_lm_io
 static moevk_status record_experts(vk_stream *st, const mvk_tensor *u, const mvk_tensor *const w3[3], const mvk_tensor *ids,
                                    const mvk_tensor *dn, int acc, int geglu, int64_t E, int64_t F, int64_t k, int64_t T) {
     moevk_status s = MOEVK_OK;
-    mvk_tensor g, up, tmp;
+    mvk_tensor g, tmp;
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, F, k, T, 1, &g));
-    TRY(vk_stream_scratch(st, MVK_TYPE_F32, F, k, T, 1, &up));
-    TRY(vk_op_mul_mat_id(st, &g, u, w3[0], ids));
-    TRY(vk_op_mul_mat_id(st, &up, u, w3[1], ids));
-    TRY(geglu ? vk_op_geglu(st, &g, &g, &up) : vk_op_swiglu(st, &g, &g, &up));
+    /* gate, up and the activation: one pass in decode on CPU devices (vk_op_gateup_id) */
+    TRY(vk_op_gateup_id(st, &g, u, w3[0], w3[1], ids, geglu ? VK_GLU_GEGLU : VK_GLU_SWIGLU));
     if (!acc) {
         TRY(vk_op_mul_mat_id(st, dn, &g, w3[2], ids));
     } else {
@@ -318,12 +316,9 @@ static moevk_status shared_expert(const mvk_lm_rec *r, const mvk_lm_layer *l, co
     const mvk_text_hparams *hp = &r->m->hp;
     const int64_t T = r->io->T, E = hp->n_embd, F = hp->n_ff_shexp;
     moevk_status s = MOEVK_OK;
-    mvk_tensor g, up, dn, gs;
+    mvk_tensor g, dn, gs;
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, F, T, 1, 1, &g));
-    TRY(vk_stream_scratch(st, MVK_TYPE_F32, F, T, 1, 1, &up));
-    TRY(vk_op_matmul(st, &g, u, &l->gate_shexp, NULL));
-    TRY(vk_op_matmul(st, &up, u, &l->up_shexp, NULL));
-    TRY(vk_op_swiglu(st, &g, &g, &up));
+    TRY(vk_op_gateup(st, &g, u, &l->gate_shexp, &l->up_shexp, VK_GLU_SWIGLU)); /* silu(u·gate) * (u·up) */
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &dn));
     TRY(vk_op_matmul(st, &dn, &g, &l->down_shexp, NULL));
     /* one scalar gate per token: the [E] weight (ne [E, 1]) is a 1-row matrix */
@@ -468,12 +463,9 @@ moevk_status mvk_ffn_dense(const mvk_lm_rec *r, int il) {
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &u));
     TRY(vk_op_rms_norm(st, &u, io->h, &l->ffn_norm, hp->rms_eps));
     const int64_t F = hp->n_ff;
-    mvk_tensor g, up, dn;
+    mvk_tensor g, dn;
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, F, T, 1, 1, &g));
-    TRY(vk_stream_scratch(st, MVK_TYPE_F32, F, T, 1, 1, &up));
-    TRY(vk_op_matmul(st, &g, &u, &l->ffn_gate, NULL));
-    TRY(vk_op_matmul(st, &up, &u, &l->ffn_up, NULL));
-    TRY(vk_op_swiglu(st, &g, &g, &up));
+    TRY(vk_op_gateup(st, &g, &u, &l->ffn_gate, &l->ffn_up, VK_GLU_SWIGLU)); /* silu(u·gate) * (u·up) */
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &dn));
     TRY(vk_op_matmul(st, &dn, &g, &l->ffn_down, NULL));
     TRY(vk_op_add(st, io->h, io->h, &dn));

@@ -1,0 +1,175 @@
+/* test_op_gateup.c — the fused gate+up op (vk_op_gateup_id, vk_op_gateup; decode on CPU devices:
+ * shaders/matvec_lane.comp GATEUP, one dispatch) against ref_gateup_id: the id form for every weight
+ * type of the table (F32, F16, BF16 and the quantised ones) at rows N = 1, 7, 33, repeated and invalid
+ * (-1, E) ids, x shared or one per slot; for Q8_0, Q4_K, Q6_K (their own block code), Q4_0 (the
+ * generic chunk path) and F16 (plain) also the dense form, GeGLU and N = 127 and 257 (the lane
+ * mat-vec's 32-row workgroup + 1: mm_lane_wg). The separate dispatches (MOEVK_FUSE_GATEUP=0; what
+ * prefill and GPUs take) give the same bits; T > 1 takes them; MOEVK_LANE_XSG=1's shared x reads. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ref.h"
+#include "test_util.h"
+#include "tu_quant.h"
+
+#define MAXT 40
+static mvk_type types[MAXT];
+static int n_types;
+static double worst[MAXT];
+
+/* random weights [K][rows] of type t: the device bytes (file layout) and what they dequantise to */
+static void *make_w(mvk_type t, int64_t K, int64_t rows, uint64_t seed, float **wd) {
+    *wd = malloc((size_t)(K * rows) * 4);
+    assert_non_null(*wd);
+    if (mvk_type_is_quant(t)) {
+        int64_t nb = K / mvk_type_block_elems(t) * rows;
+        uint8_t *blk = malloc((size_t)(nb * mvk_type_block_bytes(t)));
+        assert_non_null(blk);
+        tu_rand_blocks(t, blk, nb, seed);
+        mvk_dequantize_row(t, blk, *wd, K * rows);
+        return blk;
+    }
+    float *f = malloc((size_t)(K * rows) * 4);
+    assert_non_null(f);
+    tu_seed(seed);
+    tu_fill(f, K * rows, -0.1f, 0.1f);
+    tu_round_through(t, f, *wd, K * rows);
+    return f;
+}
+
+static tu_tensor upload_w(mvk_type t, int64_t K, int64_t N, int64_t E, const void *data) {
+    return mvk_type_is_quant(t) ? tu_upload(t, K, N, E, 1, data) : tu_upload_as(t, K, N, E, 1, (const float *)data);
+}
+
+/* One case: T tokens of k slots over E experts of N rows (ids: NULL = a fixed pattern with a repeated
+ * expert and invalid ids); dense: vk_op_gateup (E = k = T = 1). Runs the op, then again with
+ * MOEVK_FUSE_GATEUP=0 where bitwise (the separate dispatches must give the same bits). */
+static double gu_case(int ti, int64_t K, int64_t N, int64_t E, int64_t k, int64_t T, int per_slot, int dense, vk_glu act,
+                      int bitwise) {
+    mvk_type t = types[ti];
+    int64_t xrows = per_slot ? k * T : T;
+    float *wgd, *wud, *x = malloc((size_t)(K * xrows) * 4);
+    uint64_t seed = (uint64_t)(K * 7 + N * 13 + E * 3 + k * 5 + T + ti * 101);
+    void *wgb = make_w(t, K, N * E, seed, &wgd), *wub = make_w(t, K, N * E, seed + 1, &wud);
+    tu_seed(seed + 2);
+    tu_fill(x, K * xrows, -1, 1);
+    int32_t *ids = malloc((size_t)(k * T) * 4);
+    for (int64_t i = 0; i < k * T; i++) ids[i] = (int32_t)((i * 3 + 1) % E);
+    if (!dense && k * T >= 3) {
+        ids[1] = ids[0];              /* a repeated expert */
+        ids[2] = -1;                  /* invalid: zero rows */
+        if (k * T >= 4) ids[3] = (int32_t)E;
+    }
+    float *ref = malloc((size_t)(N * k * T) * 4), *got = malloc((size_t)(N * k * T) * 4), *sep = malloc((size_t)(N * k * T) * 4);
+    ref_gateup_id(ref, x, per_slot, wgd, wud, ids, K, N, E, k, T, act == VK_GLU_GEGLU);
+    tu_tensor tx = per_slot ? tu_upload(MVK_TYPE_F32, K, k, T, 1, x) : tu_upload(MVK_TYPE_F32, K, T, 1, 1, x);
+    tu_tensor twg = upload_w(t, K, N, E, wgb), twu = upload_w(t, K, N, E, wub), tid = tu_upload(MVK_TYPE_I32, k, T, 1, 1, ids);
+    tu_tensor ty = dense ? tu_upload(MVK_TYPE_F32, N, 1, 1, 1, NULL) : tu_upload(MVK_TYPE_F32, N, k, T, 1, NULL);
+    for (int pass = 0; pass < (bitwise ? 2 : 1); pass++) {
+        if (pass) setenv("MOEVK_FUSE_GATEUP", "0", 1);
+        vk_stream *s = tu_begin();
+        if (dense) TU_OK(vk_op_gateup(s, &ty.t, &tx.t, &twg.t, &twu.t, act));
+        else TU_OK(vk_op_gateup_id(s, &ty.t, &tx.t, &twg.t, &twu.t, &tid.t, act));
+        /* the fused kernel is one dispatch; it runs on CPU devices (lavapipe) in decode; else matmuls + activation */
+        int fused = !pass && T == 1 && vk_ctx_info(tu_vk)->kind == VK_KIND_CPU && !getenv("MOEVK_MM_STYLE");
+        if (fused ? vk_stream_dispatch_count(s) != 1 : vk_stream_dispatch_count(s) < 3)
+            fail_msg("%s %s N=%lld T=%lld pass %d: %u dispatches", dense ? "gateup" : "gateup_id", mvk_type_name(t), (long long)N,
+                     (long long)T, pass, (unsigned)vk_stream_dispatch_count(s));
+        tu_end_submit(s);
+        tu_download(&ty, pass ? sep : got, (uint64_t)(N * k * T) * 4);
+        unsetenv("MOEVK_FUSE_GATEUP");
+    }
+    char label[200];
+    snprintf(label, sizeof label, "gateup%s %s K=%lld N=%lld E=%lld k=%lld T=%lld per_slot=%d act=%d", dense ? "" : "_id",
+             mvk_type_name(t), (long long)K, (long long)N, (long long)E, (long long)k, (long long)T, per_slot, (int)act);
+    tu_assert_nmse(label, ref, got, N * k * T, 1e-7);
+    for (int64_t i = 0; i < N * k * T; i++)
+        if (!dense && ids[i / N] < 0 && got[i] != 0.0f) fail_msg("%s: invalid id's row element %lld is %g, not 0", label, (long long)i, got[i]);
+    if (bitwise) {
+        int64_t d = tu_first_bit_diff(sep, got, N * k * T);
+        if (d >= 0) fail_msg("%s: fused and separate dispatches differ at %lld: %.9g vs %.9g", label, (long long)d, got[d], sep[d]);
+    }
+    double e = tu_nmse(ref, got, N * k * T);
+    tu_free(&tx); tu_free(&twg); tu_free(&twu); tu_free(&tid); tu_free(&ty);
+    free(wgb); free(wub); free(wgd); free(wud); free(x); free(ids); free(ref); free(got); free(sep);
+    return e;
+}
+
+static void note(int ti, double e) {
+    if (e > worst[ti]) worst[ti] = e;
+}
+
+static int main_type(mvk_type t) {
+    return t == MVK_TYPE_Q8_0 || t == MVK_TYPE_Q4_K || t == MVK_TYPE_Q6_K || t == MVK_TYPE_Q4_0 || t == MVK_TYPE_F16;
+}
+
+static void test_gateup(void **state) {
+    (void)state;
+    for (int i = 0; i < n_types; i++) {
+        mvk_type t = types[i];
+        int64_t be = mvk_type_block_elems(t), K = be == 256 ? 512 : 96;
+        int bw = main_type(t); /* bit-identity with the separate dispatches: the lane mat-vec's main types */
+        note(i, gu_case(i, K, 1, 3, 2, 1, 0, 0, VK_GLU_SWIGLU, 0));  /* one row */
+        note(i, gu_case(i, K, 7, 5, 4, 1, 1, 0, VK_GLU_SWIGLU, bw)); /* x per slot, repeated and invalid ids */
+        note(i, gu_case(i, be == 1 ? 64 : be, 33, 4, 4, 1, 0, 0, VK_GLU_SWIGLU, 0));
+        if (main_type(t)) { /* the dense form's addressing (the type's decode is the id form's), GeGLU, wider workgroups */
+            note(i, gu_case(i, K, 7, 1, 1, 1, 0, 1, VK_GLU_SWIGLU, 0));
+            note(i, gu_case(i, K, 127, 3, 3, 1, 0, 0, VK_GLU_GEGLU, t == MVK_TYPE_Q4_K));
+            note(i, gu_case(i, K, 257, 2, 2, 1, 0, 0, VK_GLU_SWIGLU, 0)); /* 32-row workgroups + 1 */
+            note(i, gu_case(i, K, 33, 1, 1, 1, 0, 1, VK_GLU_GEGLU, t == MVK_TYPE_Q8_0)); /* dense GeGLU */
+        }
+    }
+}
+
+/* T > 1 (prefill) and the XSG path (x shared across the subgroup, MOEVK_LANE_XSG=1) */
+static void test_prefill_and_xsg(void **state) {
+    (void)state;
+    for (int i = 0; i < n_types; i++) {
+        if (types[i] != MVK_TYPE_Q8_0 && types[i] != MVK_TYPE_Q4_K) continue;
+        note(i, gu_case(i, 256, 33, 4, 2, 3, 0, 0, VK_GLU_SWIGLU, 0));
+        setenv("MOEVK_LANE_XSG", "1", 1);
+        note(i, gu_case(i, 256, 65, 4, 2, 1, 0, 0, VK_GLU_SWIGLU, 0));
+        unsetenv("MOEVK_LANE_XSG");
+    }
+}
+
+static void test_bad_input(void **state) {
+    (void)state;
+    tu_tensor x = tu_upload(MVK_TYPE_F32, 256, 1, 1, 1, NULL), wg = tu_upload(MVK_TYPE_Q4_K, 256, 5, 2, 1, NULL);
+    tu_tensor wu = tu_upload(MVK_TYPE_Q4_K, 256, 6, 2, 1, NULL), y = tu_upload(MVK_TYPE_F32, 5, 1, 1, 1, NULL);
+    tu_tensor ids = tu_upload(MVK_TYPE_I32, 1, 1, 1, 1, NULL);
+    vk_stream *s = tu_begin();
+    assert_int_equal(vk_op_gateup_id(s, &y.t, &x.t, &wg.t, &wu.t, &ids.t, VK_GLU_SWIGLU), MOEVK_ERR_SHAPE);
+    assert_non_null(strstr(moevk_last_error(), "wu is"));
+    assert_int_equal(vk_op_gateup_id(s, &y.t, &x.t, &wg.t, &wg.t, &ids.t, (vk_glu)7), MOEVK_ERR_INVALID_ARG);
+    assert_non_null(strstr(moevk_last_error(), "activation"));
+    assert_int_equal(vk_stream_dispatch_count(s), 0);
+    tu_end_submit(s);
+    tu_free(&x); tu_free(&wg); tu_free(&wu); tu_free(&y); tu_free(&ids);
+}
+
+static int report(void **state) {
+    for (int i = 0; i < n_types; i++) fprintf(stderr, "%-7s worst nmse: gateup %.3e\n", mvk_type_name(types[i]), worst[i]);
+    return tu_group_teardown(state);
+}
+
+int main(void) {
+    types[0] = MVK_TYPE_F32;
+    types[1] = MVK_TYPE_F16;
+    types[2] = MVK_TYPE_BF16;
+    n_types = 3 + tu_quant_types(types + 3, MAXT - 3);
+    const char *only = getenv("MOEVK_TEST_QTYPE"); /* e.g. q4_K: one type (debugging) */
+    if (only && only[0]) {
+        int k = 0;
+        for (int i = 0; i < n_types; i++)
+            if (!strcmp(mvk_type_name(types[i]), only)) types[k++] = types[i];
+        n_types = k;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_gateup, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_prefill_and_xsg, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_input, tu_test_setup, tu_test_teardown),
+    };
+    return cmocka_run_group_tests(tests, tu_group_setup, report);
+}
