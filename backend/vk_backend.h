@@ -447,6 +447,10 @@ moevk_status vk_op_get_rows(vk_stream *s, const mvk_tensor *y, const mvk_tensor 
 /* dst[D][R] (F32 or F16) rows idx[t] (I32 [T]) = src[D][T] (F32), converting.
  * Used to write the KV cache at positions held in a buffer. Out-of-range rows are skipped. */
 moevk_status vk_op_set_rows(vk_stream *s, const mvk_tensor *dst, const mvk_tensor *src, const mvk_tensor *idx);
+/* Both writes at the same rows idx, in one dispatch where dst and dst2 have one type and row count and are
+ * bound whole (a layer's K and V cache); otherwise as two vk_op_set_rows. Reference: ref_set_rows of each. */
+moevk_status vk_op_set_rows2(vk_stream *s, const mvk_tensor *dst, const mvk_tensor *src, const mvk_tensor *dst2,
+                             const mvk_tensor *src2, const mvk_tensor *idx);
 /* y = x with type conversion F32 <-> F16 (or same-type strided copy). Same ne. */
 moevk_status vk_op_convert(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x);
 

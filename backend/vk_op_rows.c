@@ -62,8 +62,9 @@ moevk_status vk_op_get_rows(vk_stream *s, const mvk_tensor *y, const mvk_tensor 
 
 /* ---------------------------------------------------------------- set_rows */
 
-moevk_status vk_op_set_rows(vk_stream *s, const mvk_tensor *dst, const mvk_tensor *src, const mvk_tensor *idx) {
-    const char *op = "vk_op_set_rows";
+/* Checks one set_rows pair; *es: dst element bytes, *rfit: dst rows one binding holds. */
+static moevk_status set_check(vk_stream *s, const char *op, const mvk_tensor *dst, const mvk_tensor *src, const mvk_tensor *idx,
+                              uint32_t *es_out, uint64_t *rfit_out) {
     if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL stream", op);
     MVK_TRY(vkc_f32(op, "src", src));
     MVK_TRY(vkc_f32_or_f16(op, "dst", dst));
@@ -84,6 +85,18 @@ moevk_status vk_op_set_rows(vk_stream *s, const mvk_tensor *dst, const mvk_tenso
         return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: src is larger than the storage-buffer range", op);
     uint64_t rfit = mm_fit(ctx, (uint64_t)dst->nb[1], (uint64_t)D * es);
     if (rfit == 0) return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: one dst row is larger than the storage-buffer range", op);
+    *es_out = es;
+    *rfit_out = rfit;
+    return MOEVK_OK;
+}
+
+moevk_status vk_op_set_rows(vk_stream *s, const mvk_tensor *dst, const mvk_tensor *src, const mvk_tensor *idx) {
+    const char *op = "vk_op_set_rows";
+    uint32_t es = 0;
+    uint64_t rfit = 0;
+    MVK_TRY(set_check(s, op, dst, src, idx, &es, &rfit));
+    vk_ctx *ctx = vk_stream_ctx(s);
+    const int64_t D = dst->ne[0], R = dst->ne[1], T = src->ne[1];
     const char *name = es == 4 ? "set_rows_f32" : "set_rows_f16";
     for (int64_t r0 = 0; r0 < R; r0 += (int64_t)rfit) {
         int64_t rc = R - r0 < (int64_t)rfit ? R - r0 : (int64_t)rfit;
@@ -94,11 +107,41 @@ moevk_status vk_op_set_rows(vk_stream *s, const mvk_tensor *dst, const mvk_tenso
         pc_set_rows pc = {.D = (uint32_t)D, .T = (uint32_t)T, .ss1 = (uint32_t)(src->nb[1] / 4), .is0 = 1, .ds1 = ds1,
                           .os = vk_bind_elem_offset(ctx, src, 4), .oi = vk_bind_elem_offset(ctx, idx, 4), .od = od,
                           .r0 = (uint32_t)r0, .r1 = (uint32_t)(r0 + rc), .pairs = pairs};
-        vk_bind b[3] = {{src, 0}, {idx, 0}, {&dv, 1}};
-        vk_dispatch_desc d = {.shader = name, .binds = b, .n_binds = 3, .push = &pc, .push_size = sizeof pc};
+        vk_bind b[5] = {{src, 0}, {idx, 0}, {&dv, 1}, {src, 0}, {&dv, 1}}; /* no second pair: 3, 4 unused */
+        vk_dispatch_desc d = {.shader = name, .binds = b, .n_binds = 5, .push = &pc, .push_size = sizeof pc};
         MVK_TRY(dispatch_1d(s, &d, (uint64_t)(pairs ? D / 2 : D) * (uint64_t)T));
     }
     return MOEVK_OK;
+}
+
+moevk_status vk_op_set_rows2(vk_stream *s, const mvk_tensor *dst, const mvk_tensor *src, const mvk_tensor *dst2,
+                             const mvk_tensor *src2, const mvk_tensor *idx) {
+    const char *op = "vk_op_set_rows2";
+    uint32_t es = 0, es2 = 0;
+    uint64_t rfit = 0, rfit2 = 0;
+    MVK_TRY(set_check(s, op, dst, src, idx, &es, &rfit));
+    MVK_TRY(set_check(s, op, dst2, src2, idx, &es2, &rfit2));
+    const int64_t D = dst->ne[0], R = dst->ne[1], T = src->ne[1], D2 = dst2->ne[0];
+    /* one dispatch where both destinations are bound whole and alike; else the two writes one by one */
+    if (dst->type != dst2->type || dst2->ne[1] != R || rfit < (uint64_t)R || rfit2 < (uint64_t)R ||
+        (uint64_t)(D + D2) * (uint64_t)T > UINT32_MAX) {
+        MVK_TRY(vk_op_set_rows(s, dst, src, idx));
+        return vk_op_set_rows(s, dst2, src2, idx);
+    }
+    vk_ctx *ctx = vk_stream_ctx(s);
+    uint32_t od = vk_bind_elem_offset(ctx, dst, es), ds1 = (uint32_t)(dst->nb[1] / es);
+    uint32_t odb = vk_bind_elem_offset(ctx, dst2, es), ds1b = (uint32_t)(dst2->nb[1] / es);
+    uint32_t pairs = es == 2 && D % 2 == 0 && ds1 % 2 == 0 && od % 2 == 0;
+    uint32_t pairs2 = es == 2 && D2 % 2 == 0 && ds1b % 2 == 0 && odb % 2 == 0;
+    pc_set_rows pc = {.D = (uint32_t)D, .T = (uint32_t)T, .ss1 = (uint32_t)(src->nb[1] / 4), .is0 = 1, .ds1 = ds1,
+                      .os = vk_bind_elem_offset(ctx, src, 4), .oi = vk_bind_elem_offset(ctx, idx, 4), .od = od,
+                      .r0 = 0, .r1 = (uint32_t)R, .pairs = pairs, .two = 1, .D2 = (uint32_t)D2,
+                      .ss1b = (uint32_t)(src2->nb[1] / 4), .ds1b = ds1b, .osb = vk_bind_elem_offset(ctx, src2, 4), .odb = odb,
+                      .pairs2 = pairs2};
+    vk_bind b[5] = {{src, 0}, {idx, 0}, {dst, 1}, {src2, 0}, {dst2, 1}};
+    vk_dispatch_desc d = {.shader = es == 4 ? "set_rows_f32" : "set_rows_f16", .binds = b, .n_binds = 5, .push = &pc,
+                          .push_size = sizeof pc};
+    return dispatch_1d(s, &d, (uint64_t)(pairs ? D / 2 : D) * (uint64_t)T + (uint64_t)(pairs2 ? D2 / 2 : D2) * (uint64_t)T);
 }
 
 /* ---------------------------------------------------------------- convert */

@@ -237,8 +237,9 @@ typedef struct pc_set_rows {
     uint32_t D, T, ss1, is0, ds1;    /* ds1 in dst elements */
     uint32_t os, oi, od;
     uint32_t r0, r1, pairs;
+    uint32_t two, D2, ss1b, ds1b, osb, odb, pairs2; /* the second pair (vk_op_set_rows2) */
 } pc_set_rows;
-VK_PUSH_WORDS(pc_set_rows, 11);
+VK_PUSH_WORDS(pc_set_rows, 18);
 
 /* shaders/convert.comp */
 typedef struct pc_convert {

@@ -105,6 +105,66 @@ static void set_case(int f16, int64_t D, int64_t R, int64_t T) {
     free(dst0); free(ref); free(src); free(got); free(idx); free(perm);
 }
 
+/* vk_op_set_rows2: two destinations of D and D2 elements a row (odd and even, f16 halves and whole words)
+ * written at the same rows in one dispatch, each against ref_set_rows. */
+static void set2_case(int f16, int64_t D, int64_t D2, int64_t R, int64_t T) {
+    const int64_t Ds[2] = {D, D2};
+    float *dst0[2], *ref[2], *src[2];
+    int32_t *idx = malloc(sizeof(int32_t) * (size_t)T);
+    for (int64_t t = 0; t < T; t++) idx[t] = (int32_t)((t * 7 + 3) % R); /* distinct while T <= R (R prime to 7) */
+    if (T > 2) idx[1] = -1;                                           /* out of range: skipped */
+    mvk_type dt = f16 ? MVK_TYPE_F16 : MVK_TYPE_F32;
+    tu_tensor td[2], ts[2];
+    for (int j = 0; j < 2; j++) {
+        dst0[j] = malloc(sizeof(float) * (size_t)(Ds[j] * R));
+        ref[j] = malloc(sizeof(float) * (size_t)(Ds[j] * R));
+        src[j] = malloc(sizeof(float) * (size_t)(Ds[j] * T));
+        tu_fill(dst0[j], Ds[j] * R, -2, 2);
+        if (f16) tu_round_through(MVK_TYPE_F16, dst0[j], dst0[j], Ds[j] * R);
+        tu_fill(src[j], Ds[j] * T, -2, 2);
+        memcpy(ref[j], dst0[j], sizeof(float) * (size_t)(Ds[j] * R));
+        ref_set_rows(ref[j], Ds[j], R, src[j], idx, T, f16);
+        td[j] = tu_upload_as(dt, Ds[j], R, 1, 1, dst0[j]);
+        ts[j] = tu_upload(MVK_TYPE_F32, Ds[j], T, 1, 1, src[j]);
+    }
+    tu_tensor ti = tu_upload(MVK_TYPE_I32, T, 1, 1, 1, idx);
+    vk_stream *s = tu_begin();
+    TU_OK(vk_op_set_rows2(s, &td[0].t, &ts[0].t, &td[1].t, &ts[1].t, &ti.t));
+    assert_int_equal(vk_stream_dispatch_count(s), 1);
+    tu_end_submit(s);
+    for (int j = 0; j < 2; j++) {
+        float *got = malloc(sizeof(float) * (size_t)(Ds[j] * R));
+        if (f16) {
+            uint16_t *h = malloc(sizeof(uint16_t) * (size_t)(Ds[j] * R));
+            tu_download(&td[j], h, sizeof(uint16_t) * (size_t)(Ds[j] * R));
+            mvk_dequantize_row(MVK_TYPE_F16, h, got, Ds[j] * R);
+            free(h);
+        } else {
+            tu_download(&td[j], got, sizeof(float) * (size_t)(Ds[j] * R));
+        }
+        char label[128];
+        snprintf(label, sizeof label, "set_rows2 %s D=%lld/%lld R=%lld T=%lld dst %d", f16 ? "f16" : "f32", (long long)D,
+                 (long long)D2, (long long)R, (long long)T, j);
+        track(&worst_set, tu_nmse(ref[j], got, Ds[j] * R));
+        tu_assert_nmse(label, ref[j], got, Ds[j] * R, 1e-7);
+        free(got);
+        tu_free(&td[j]); tu_free(&ts[j]);
+        free(dst0[j]); free(ref[j]); free(src[j]);
+    }
+    tu_free(&ti);
+    free(idx);
+}
+
+static void test_set_rows2(void **state) {
+    (void)state;
+    for (int f16 = 0; f16 < 2; f16++) {
+        set2_case(f16, 1, 1, 5, 1);
+        set2_case(f16, 7, 32, 40, 7);   /* odd + even rows */
+        set2_case(f16, 64, 33, 41, 33);
+        set2_case(f16, 128, 128, 130, 127);
+    }
+}
+
 static void test_set_rows(void **state) {
     (void)state;
     for (int f16 = 0; f16 < 2; f16++) {
@@ -211,6 +271,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_get_rows, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_set_rows, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_set_rows2, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_convert, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, tu_test_setup, tu_test_teardown),
     };

@@ -12,7 +12,7 @@
 #include "mvk_status.h"
 
 /* Fewer dispatches for the same math (issue 19 item 2): q and k normed and rotated by one dispatch each in a
- * decode step, the expert combine writing into the residual stream. MOEVK_FUSE=0 records the separate ops
+ * decode step, the K and V cache writes in one, the expert combine writing into the residual stream. MOEVK_FUSE=0 records the separate ops
  * (the before of a measurement). Read when a step is recorded, not per token. */
 static int fuse_on(void) {
     const char *e = getenv("MOEVK_FUSE");
@@ -128,8 +128,11 @@ static moevk_status attn_qk_norm(const mvk_lm_rec *r, int il, int gated) {
     mvk_tensor kc = mvk_tensor_make(l->k_cache, 0, m->seq.kv_type, Hk * hd, n_ctx, 1, 1);
     mvk_tensor vcache = mvk_tensor_make(l->v_cache, 0, m->seq.kv_type, Hk * hdv, n_ctx, 1, 1);
     mvk_tensor kr2 = mvk_as2d(&kr, Hk * hd, T);
-    TRY(vk_op_set_rows(st, &kc, &kr2, io->kv_idx));
-    TRY(vk_op_set_rows(st, &vcache, &v, io->kv_idx));
+    if (fuse_on()) TRY(vk_op_set_rows2(st, &kc, &kr2, &vcache, &v, io->kv_idx)); /* one dispatch */
+    else {
+        TRY(vk_op_set_rows(st, &kc, &kr2, io->kv_idx));
+        TRY(vk_op_set_rows(st, &vcache, &v, io->kv_idx));
+    }
     mvk_tensor kc3 = mvk_as3d(&kc, hd, Hk, n_ctx), vc3 = mvk_as3d(&vcache, hdv, Hk, n_ctx);
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, hdv, Hq, T, 1, &att));
     TRY(vk_op_attention(st, &att, &qr, &kc3, &vc3, io->n_kv, &ap));
@@ -204,8 +207,11 @@ moevk_status mvk_attn_gemma4(const mvk_lm_rec *r, int il) {
     mvk_tensor kc = mvk_tensor_make(l->k_cache, 0, m->seq.kv_type, Hk * hd, rows, 1, 1);
     mvk_tensor vc = mvk_tensor_make(l->v_cache, 0, m->seq.kv_type, Hk * hd, rows, 1, 1);
     mvk_tensor kr2 = mvk_as2d(&kr, Hk * hd, T), vn2 = mvk_as2d(&vn, Hk * hd, T);
-    TRY(vk_op_set_rows(st, &kc, &kr2, kv_idx));
-    TRY(vk_op_set_rows(st, &vc, &vn2, kv_idx));
+    if (fuse_on()) TRY(vk_op_set_rows2(st, &kc, &kr2, &vc, &vn2, kv_idx)); /* one dispatch */
+    else {
+        TRY(vk_op_set_rows(st, &kc, &kr2, kv_idx));
+        TRY(vk_op_set_rows(st, &vc, &vn2, kv_idx));
+    }
     mvk_tensor kc3 = mvk_as3d(&kc, hd, Hk, rows), vc3 = mvk_as3d(&vc, hd, Hk, rows);
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq, T, 1, &att));
     TRY(vk_op_attention(st, &att, &qr, &kc3, &vc3, n_kv, &ap));
