@@ -178,11 +178,18 @@ moevk_status mvk_attn_gemma4(const mvk_lm_rec *r, int il) {
         ap.nc_lo = io->nc_lo - io->swa_base; /* sequence indices -> the sliding cache's rows */
         ap.nc_hi = io->nc_hi - io->swa_base;
     }
-    mvk_tensor a, q, kk, v, qn, kn, vn, qr, kr, att, o, on;
+    mvk_tensor a, q, kk, v, qn, kn, vn, qr, kr, att, o, on, qk, qkn, qkr;
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &a));
     TRY(vk_op_rms_norm(st, &a, io->h, &l->attn_norm, hp->rms_eps));
-    TRY(vk_stream_scratch(st, MVK_TYPE_F32, Hq * hd, T, 1, 1, &q));
-    TRY(vk_stream_scratch(st, MVK_TYPE_F32, Hk * hd, T, 1, 1, &kk));
+    const int qk_one = T == 1 && fuse_on(); /* a decode step: q and k heads [hd][Hq + Hk], as attn_qk_norm */
+    if (qk_one) {
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq + Hk, 1, 1, &qk));
+        q = mvk_tensor_make(qk.buf, qk.off, MVK_TYPE_F32, Hq * hd, 1, 1, 1);
+        kk = mvk_tensor_make(qk.buf, qk.off + (uint64_t)(Hq * hd * 4), MVK_TYPE_F32, Hk * hd, 1, 1, 1);
+    } else {
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, Hq * hd, T, 1, 1, &q));
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, Hk * hd, T, 1, 1, &kk));
+    }
     TRY(vk_op_matmul(st, &q, &a, &l->wq, NULL));
     TRY(vk_op_matmul(st, &kk, &a, &l->wk, NULL));
     if (l->wv.buf) {
@@ -192,17 +199,28 @@ moevk_status mvk_attn_gemma4(const mvk_lm_rec *r, int il) {
         v = kk; /* no attn_v: V is the raw K projection (before K's norm and RoPE) */
     }
     /* per-head RMSNorm of Q and K (weighted), of V (weightless), before RoPE */
-    mvk_tensor q3 = mvk_as3d(&q, hd, Hq, T), k3 = mvk_as3d(&kk, hd, Hk, T), v3 = mvk_as3d(&v, hd, Hk, T);
-    TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq, T, 1, &qn));
-    TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hk, T, 1, &kn));
+    mvk_tensor v3 = mvk_as3d(&v, hd, Hk, T);
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hk, T, 1, &vn));
-    TRY(vk_op_rms_norm(st, &qn, &q3, &l->q_norm, hp->rms_eps));
-    TRY(vk_op_rms_norm(st, &kn, &k3, &l->k_norm, hp->rms_eps));
-    TRY(vk_op_rms_norm(st, &vn, &v3, NULL, hp->rms_eps));
-    TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq, T, 1, &qr));
-    TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hk, T, 1, &kr));
-    TRY(vk_op_rope(st, &qr, &qn, io->pos, &rp));
-    TRY(vk_op_rope(st, &kr, &kn, io->pos, &rp));
+    if (qk_one) {
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq + Hk, 1, 1, &qkn));
+        TRY(vk_op_rms_norm_split(st, &qkn, &qk, &l->q_norm, &l->k_norm, Hq, hp->rms_eps));
+        TRY(vk_op_rms_norm(st, &vn, &v3, NULL, hp->rms_eps));
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq + Hk, 1, 1, &qkr));
+        TRY(vk_op_rope(st, &qkr, &qkn, io->pos, &rp)); /* one token; q and k share the layer's frequencies */
+        qr = mvk_tensor_make(qkr.buf, qkr.off, MVK_TYPE_F32, hd, Hq, 1, 1);
+        kr = mvk_tensor_make(qkr.buf, qkr.off + (uint64_t)(Hq * hd * 4), MVK_TYPE_F32, hd, Hk, 1, 1);
+    } else {
+        mvk_tensor q3 = mvk_as3d(&q, hd, Hq, T), k3 = mvk_as3d(&kk, hd, Hk, T);
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq, T, 1, &qn));
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hk, T, 1, &kn));
+        TRY(vk_op_rms_norm(st, &qn, &q3, &l->q_norm, hp->rms_eps));
+        TRY(vk_op_rms_norm(st, &kn, &k3, &l->k_norm, hp->rms_eps));
+        TRY(vk_op_rms_norm(st, &vn, &v3, NULL, hp->rms_eps));
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq, T, 1, &qr));
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hk, T, 1, &kr));
+        TRY(vk_op_rope(st, &qr, &qn, io->pos, &rp));
+        TRY(vk_op_rope(st, &kr, &kn, io->pos, &rp));
+    }
     /* append K (after RoPE) and V (after its norm) to the layer's cache at the KV indices */
     mvk_tensor kc = mvk_tensor_make(l->k_cache, 0, m->seq.kv_type, Hk * hd, rows, 1, 1);
     mvk_tensor vc = mvk_tensor_make(l->v_cache, 0, m->seq.kv_type, Hk * hd, rows, 1, 1);
