@@ -12,8 +12,8 @@
 #include "mvk_status.h"
 
 /* Fewer dispatches for the same math (issue 19 item 2): q and k normed and rotated by one dispatch each in a
- * decode step, the K and V cache writes in one, the expert combine writing into the residual stream. MOEVK_FUSE=0 records the separate ops
- * (the before of a measurement). Read when a step is recorded, not per token. */
+ * decode step, the K and V cache writes in one, the expert combine writing into the residual stream.
+ * MOEVK_FUSE=0 records the separate ops (the before of a measurement). Read when a step is recorded. */
 static int fuse_on(void) {
     const char *e = getenv("MOEVK_FUSE");
     return !(e && !strcmp(e, "0"));
@@ -94,9 +94,9 @@ static moevk_status attn_qk_norm(const mvk_lm_rec *r, int il, int gated) {
     const int qk_one = T == 1 && !gated && fuse_on();
     mvk_tensor qk, qkn, qkr;
     if (qk_one) {
-        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq + Hk, 1, 1, &qk));
-        q = mvk_tensor_make(qk.buf, qk.off, MVK_TYPE_F32, Hq * hd, 1, 1, 1);
-        kk = mvk_tensor_make(qk.buf, qk.off + (uint64_t)(Hq * hd * 4), MVK_TYPE_F32, Hk * hd, 1, 1, 1);
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq + Hk, 1, 1, &qk)); /* [1][Hq + Hk][hd] */
+        q = mvk_tensor_make(qk.buf, qk.off, MVK_TYPE_F32, Hq * hd, 1, 1, 1);                          /* [1][Hq * hd] */
+        kk = mvk_tensor_make(qk.buf, qk.off + (uint64_t)(Hq * hd * 4), MVK_TYPE_F32, Hk * hd, 1, 1, 1); /* [1][Hk * hd] */
     } else {
         TRY(vk_stream_scratch(st, MVK_TYPE_F32, qw * Hq * hd, T, 1, 1, &q));
         TRY(vk_stream_scratch(st, MVK_TYPE_F32, Hk * hd, T, 1, 1, &kk));
@@ -106,12 +106,12 @@ static moevk_status attn_qk_norm(const mvk_lm_rec *r, int il, int gated) {
     TRY(vk_op_matmul(st, &kk, &a, &l->wk, NULL));
     TRY(vk_op_matmul(st, &v, &a, &l->wv, NULL));
     if (qk_one) {
-        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq + Hk, 1, 1, &qkn));
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq + Hk, 1, 1, &qkn)); /* [1][Hq + Hk][hd] */
         TRY(vk_op_rms_norm_split(st, &qkn, &qk, &l->q_norm, &l->k_norm, Hq, hp->rms_eps));
-        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq + Hk, 1, 1, &qkr));
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq + Hk, 1, 1, &qkr)); /* [1][Hq + Hk][hd] */
         TRY(vk_op_rope(st, &qkr, &qkn, io->pos, &rp)); /* one token: every row has its position */
-        qr = mvk_tensor_make(qkr.buf, qkr.off, MVK_TYPE_F32, hd, Hq, 1, 1);
-        kr = mvk_tensor_make(qkr.buf, qkr.off + (uint64_t)(Hq * hd * 4), MVK_TYPE_F32, hd, Hk, 1, 1);
+        qr = mvk_tensor_make(qkr.buf, qkr.off, MVK_TYPE_F32, hd, Hq, 1, 1);                          /* [1][Hq][hd] */
+        kr = mvk_tensor_make(qkr.buf, qkr.off + (uint64_t)(Hq * hd * 4), MVK_TYPE_F32, hd, Hk, 1, 1); /* [1][Hk][hd] */
     } else {
         /* per-head RMSNorm of Q and K (before RoPE); the queries of a gated projection are a strided view */
         mvk_tensor q3 = mvk_tensor_view(&q, 0, qne, qnb), k3 = mvk_as3d(&kk, hd, Hk, T);
@@ -183,9 +183,9 @@ moevk_status mvk_attn_gemma4(const mvk_lm_rec *r, int il) {
     TRY(vk_op_rms_norm(st, &a, io->h, &l->attn_norm, hp->rms_eps));
     const int qk_one = T == 1 && fuse_on(); /* a decode step: q and k heads [hd][Hq + Hk], as attn_qk_norm */
     if (qk_one) {
-        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq + Hk, 1, 1, &qk));
-        q = mvk_tensor_make(qk.buf, qk.off, MVK_TYPE_F32, Hq * hd, 1, 1, 1);
-        kk = mvk_tensor_make(qk.buf, qk.off + (uint64_t)(Hq * hd * 4), MVK_TYPE_F32, Hk * hd, 1, 1, 1);
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq + Hk, 1, 1, &qk)); /* [1][Hq + Hk][hd] */
+        q = mvk_tensor_make(qk.buf, qk.off, MVK_TYPE_F32, Hq * hd, 1, 1, 1);                          /* [1][Hq * hd] */
+        kk = mvk_tensor_make(qk.buf, qk.off + (uint64_t)(Hq * hd * 4), MVK_TYPE_F32, Hk * hd, 1, 1, 1); /* [1][Hk * hd] */
     } else {
         TRY(vk_stream_scratch(st, MVK_TYPE_F32, Hq * hd, T, 1, 1, &q));
         TRY(vk_stream_scratch(st, MVK_TYPE_F32, Hk * hd, T, 1, 1, &kk));
@@ -202,13 +202,13 @@ moevk_status mvk_attn_gemma4(const mvk_lm_rec *r, int il) {
     mvk_tensor v3 = mvk_as3d(&v, hd, Hk, T);
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hk, T, 1, &vn));
     if (qk_one) {
-        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq + Hk, 1, 1, &qkn));
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq + Hk, 1, 1, &qkn)); /* [1][Hq + Hk][hd] */
         TRY(vk_op_rms_norm_split(st, &qkn, &qk, &l->q_norm, &l->k_norm, Hq, hp->rms_eps));
         TRY(vk_op_rms_norm(st, &vn, &v3, NULL, hp->rms_eps));
-        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq + Hk, 1, 1, &qkr));
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq + Hk, 1, 1, &qkr)); /* [1][Hq + Hk][hd] */
         TRY(vk_op_rope(st, &qkr, &qkn, io->pos, &rp)); /* one token; q and k share the layer's frequencies */
-        qr = mvk_tensor_make(qkr.buf, qkr.off, MVK_TYPE_F32, hd, Hq, 1, 1);
-        kr = mvk_tensor_make(qkr.buf, qkr.off + (uint64_t)(Hq * hd * 4), MVK_TYPE_F32, hd, Hk, 1, 1);
+        qr = mvk_tensor_make(qkr.buf, qkr.off, MVK_TYPE_F32, hd, Hq, 1, 1);                          /* [1][Hq][hd] */
+        kr = mvk_tensor_make(qkr.buf, qkr.off + (uint64_t)(Hq * hd * 4), MVK_TYPE_F32, hd, Hk, 1, 1); /* [1][Hk][hd] */
     } else {
         mvk_tensor q3 = mvk_as3d(&q, hd, Hq, T), k3 = mvk_as3d(&kk, hd, Hk, T);
         TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq, T, 1, &qn));
