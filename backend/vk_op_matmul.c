@@ -1,5 +1,6 @@
 /* vk_op_matmul.c — y[N][M] = x[K][M] · w[K][N]ᵀ (+ bias) with w of any
- * weight type (mvk_type_table.h): the tiled GEMM (shaders/matmul.comp) for M > 8, the mat-vec
+ * weight type (mvk_type_table.h): for M > 8 the tiled GEMM (shaders/matmul.comp), on CPU devices
+ * the lane GEMM (shaders/matmul_lane.comp, vk_op_mm.h mm_gemm_lane_dense) where it applies; the mat-vec
  * (shaders/matvec.comp) for M <= 8. Weights, inputs and outputs larger than
  * the device's storage-buffer range are processed in row ranges, each
  * dispatch binding only its sub-ranges. */
@@ -10,6 +11,7 @@
 static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w,
                                    const mvk_tensor *bias, int vec) {
     vk_ctx *ctx = vk_stream_ctx(s);
+    const vk_device_info *in = vk_ctx_info(ctx);
     uint32_t unit = mm_wunit(w->type);
     uint32_t M = (uint32_t)x->ne[1], N = (uint32_t)w->ne[1], K = (uint32_t)w->ne[0];
     pc_matmul pc = {.M = M, .N = N, .K = K, .xs1 = (uint32_t)(x->nb[1] / 4), .ws1 = (uint32_t)(w->nb[1] / unit),
@@ -46,6 +48,28 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
             return vk_dispatch(s, &d);
         }
         vk_split_groups(ctx, (N + v.nr - 1) / v.nr, d.groups);
+        return vk_dispatch(s, &d);
+    }
+    /* CPU devices: the lane GEMM (matmul_lane.comp) where its chunked reads apply (whole chunks, aligned rows),
+     * the texel views fit and its workgroup counts do (TM rows of x along x, wg x TN rows of w along y) */
+    mm_lane_tile lt;
+    uint32_t ow_t, ox_t;
+    if (mm_vec_fast(w->type, pc.ow, pc.ws1, K) && pc.xs1 % 4 == 0 && pc.ox % 4 == 0 && mm_gemm_lane_dense(ctx, w->type, K, &lt) &&
+        (M + lt.tm - 1) / lt.tm <= in->max_workgroup_count[0] &&
+        (N + lt.wg * lt.tn - 1) / (lt.wg * lt.tn) <= in->max_workgroup_count[1] && mm_gemm_tex(ctx, w, x, pc.ws1, 0, 1, &ow_t, &ox_t)) {
+        uint32_t lspec[4] = {lt.wg, lt.tm, lt.tn, lt.xsg};
+        snprintf(name, sizeof name, "matmul_lane_tex_%s", mm_wsuffix(w->type));
+        pc.ow = ow_t;
+        pc.ox = ox_t;
+        pc.fast = 1;
+        mm_wtex_bind(&d, 4);
+        d.texel[5] = VK_TEXEL_U32X4; /* x */
+        d.n_binds = 6;
+        d.spec = lspec;
+        d.n_spec = 4;
+        d.groups[0] = (M + lt.tm - 1) / lt.tm;
+        d.groups[1] = (N + lt.wg * lt.tn - 1) / (lt.wg * lt.tn);
+        d.groups[2] = 1;
         return vk_dispatch(s, &d);
     }
     mm_tile t = mm_pick_tile(ctx, M, 0, w->type);

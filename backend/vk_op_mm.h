@@ -260,26 +260,30 @@ static inline uint32_t mm_lane_xsg(const vk_ctx *ctx, uint32_t wg, int tex) {
     return sg;
 }
 
-/* The lane GEMM (shaders/matmul_lane.comp), mul_mat_id's expert GEMM on CPU
- * devices (the dense GEMM keeps matmul.comp: the lane GEMM lost on its shape,
- * docs/PERFORMANCE.md section 11): no shared memory, each invocation TN rows
- * of w against its workgroup's TM rows of x, both read through texel views
- * (mm_gemm_tex, whose bindings it shares). Spec constants 0..3. */
+/* The lane GEMM (shaders/matmul_lane.comp), the GEMM of CPU devices: no
+ * shared memory, each invocation TN rows of w against its workgroup's TM rows
+ * of x, both read through texel views (mm_gemm_tex, whose bindings it
+ * shares). mul_mat_id's expert GEMM (mmid_prefill) and the dense GEMM
+ * (vk_op_matmul, mm_gemm_lane_dense). Spec constants 0..3. */
 typedef struct mm_lane_tile {
     uint32_t wg, tm, tn, xsg;
 } mm_lane_tile;
 
-/* Whether mul_mat_id's prefill takes the lane GEMM for weights of type t and
- * rows of K (CPU style, whole 32-value chunks), and its tile: TM 8 (its tiles
- * are moe_group's, 32 rows an expert on average in the a3b prefill), TN 4,
- * one subgroup a workgroup. The caller also needs p.fast and mm_gemm_tex.
- * MOEVK_GEMM_LANE=0 keeps matmul.comp (A/B timing, tests);
- * MOEVK_GEMM_LANE_TILE=TMxTN sets the tile (tuning: TM 8..32, TN 4..32;
- * TM >= 8 keeps vk_op_mul_mat_id's workgroup-count bound). */
+/* Whether the lane GEMM takes weights of type t and rows of K (CPU style,
+ * whole chunks of the type: 32 values quantised, 8 for F32/F16/BF16), and its
+ * tile: TM 8 (mul_mat_id's tiles are moe_group's, 32 rows an expert on
+ * average in the a3b prefill), TN 4, one subgroup a workgroup. The caller also
+ * needs p.fast and mm_gemm_tex. MOEVK_GEMM_LANE=0 keeps matmul.comp (A/B
+ * timing, tests); MOEVK_GEMM_LANE_TILE=TMxTN sets the tile (tuning: TM 8..32,
+ * TN 4..32; TM >= 8 keeps vk_op_mul_mat_id's workgroup-count bound).
+ * x: each lane fetches it itself (xsg 0: on the texel views that is one gathered
+ * load, where subgroupBroadcast is a scalar loop over the lanes per value,
+ * docs/PERFORMANCE.md sections 14 and 17); MOEVK_LANE_XSG=1 shares it across
+ * the subgroup (mm_lane_xsg), as the lane GEMM did when it landed (section 13). */
 static inline int mm_gemm_lane(const vk_ctx *ctx, mvk_type t, int64_t K, mm_lane_tile *lt) {
     const vk_device_info *in = vk_ctx_info(ctx);
     const char *e = getenv("MOEVK_GEMM_LANE");
-    if ((e && !strcmp(e, "0")) || mm_style(in) != 1 || K % 32 || !mm_wsuffix(t)) return 0;
+    if ((e && !strcmp(e, "0")) || mm_style(in) != 1 || !mm_wsuffix(t) || K % mm_wch(t)) return 0;
     uint32_t sg = in->subgroup_size;
     lt->wg = vkc_wg(ctx, sg >= 4 && sg <= 64 ? sg : 8);
     lt->tm = 8;
@@ -290,10 +294,17 @@ static inline int mm_gemm_lane(const vk_ctx *ctx, mvk_type t, int64_t K, mm_lane
         lt->tm = tm;
         lt->tn = tn;
     }
-    /* x shared across the subgroup, as measured and tested when it landed (section 13); whether each lane
-       fetching x itself (the texel mat-vecs' choice since section 14) is faster here is not measured */
-    lt->xsg = mm_lane_xsg(ctx, lt->wg, 0);
+    lt->xsg = mm_lane_xsg(ctx, lt->wg, 1);
     return 1;
+}
+
+/* The dense GEMM (vk_op_matmul, M > 8 rows) through the lane GEMM: as
+ * mm_gemm_lane; MOEVK_GEMM_LANE_DENSE=0 keeps matmul.comp for the dense GEMM
+ * only (A/B timing, tests). */
+static inline int mm_gemm_lane_dense(const vk_ctx *ctx, mvk_type t, int64_t K, mm_lane_tile *lt) {
+    const char *e = getenv("MOEVK_GEMM_LANE_DENSE");
+    if (e && !strcmp(e, "0")) return 0;
+    return mm_gemm_lane(ctx, t, K, lt);
 }
 
 #endif

@@ -1,12 +1,17 @@
 #version 450
-// variants: id_tex_{w}:MUL_MAT_ID,WTEX
-// matmul_lane.comp — mul_mat_id's expert GEMM (prefill: tokens grouped per
-// expert by moe_group.comp), y[entry][N] = x[entry][K] · w[e][N][K]ᵀ, for CPU
-// devices (lavapipe), without shared memory or barriers: a workgroup (one
-// subgroup) owns TM rows of x (entries of one expert) and each invocation
-// TN rows of w, which it dequantises 32 values at a time (wchunk.glsl)
-// straight from texel-buffer views of the weights and dots with the TM rows
-// of x, read through one more view, a subgroup sharing each read (xsub.glsl).
+// variants: id_tex_{w}:MUL_MAT_ID,WTEX tex_{w}:WTEX
+// matmul_lane.comp — the GEMM for CPU devices (lavapipe), without shared
+// memory or barriers, in two variants: mul_mat_id's expert GEMM (MUL_MAT_ID;
+// prefill: tokens grouped per expert by moe_group.comp),
+// y[entry][N] = x[entry][K] · w[e][N][K]ᵀ, and the dense GEMM
+// (vk_op_matmul), y[M][N] = x[M][K] · w[N][K]ᵀ (+ bias). A workgroup (one
+// subgroup) owns TM rows of x (entries of one expert, or TM consecutive rows)
+// and each invocation TN rows of w, which it dequantises 32 values at a time
+// (wchunk.glsl) straight from texel-buffer views of the weights and dots with
+// the TM rows of x, read through one more view: each lane fetches x itself
+// (XSG = 0, the default: a texel fetch at the same address in every lane is
+// one gathered load) or a subgroup shares each read (XSG > 0, xsub.glsl;
+// gallivm's subgroupBroadcast is a scalar loop over the lanes).
 //
 // Why: gallivm turns a shared-memory or storage-buffer load at a per-lane
 // address into a scalar loop over the lanes (docs/LAVAPIPE_QUIRKS.md), and
@@ -28,10 +33,13 @@
 // Same sums as matmul.comp: acc = fma(x, w, acc) over k in order, from the
 // same dequantised values, so the results are bit-identical to it.
 //
-// Bindings and push constants are matmul.comp's id_tex variants' (binding 1
-// R32G32B32A32 and 5 R32 views of w, 6 a R32G32B32A32 view of x; binding 0 is
-// unused). Needs p.fast (whole 32-value chunks: K % 32 == 0, aligned rows;
-// the host checks). Tiles of TM rows (moe_group.comp's BM), as in matmul.comp.
+// Bindings and push constants are matmul.comp's tex variants' (binding 0 is
+// unused; binding 1 the R32G32B32A32 view of w; MUL_MAT_ID: 5 the R32 view of
+// w, 6 a R32G32B32A32 view of x; dense: 3 the bias, 4 the R32 view of w, 5 the
+// view of x). Needs p.fast (whole chunks of the weight type: K % 32 == 0 for
+// the quantised types, K % 8 == 0 for F32/F16/BF16, whose last K % 32 values
+// run as 8-value chunks; aligned rows; the host checks). MUL_MAT_ID: tiles of
+// TM rows (moe_group.comp's BM), as in matmul.comp.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_ballot : require
 #extension GL_EXT_control_flow_attributes : require
@@ -41,17 +49,14 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint TM = 8;          // rows of x a workgroup owns
 layout(constant_id = 2) const uint TN = 4;          // rows of w an invocation owns
 layout(constant_id = 3) const uint XSG = 0;         // subgroup size for the shared x reads (xsub.glsl); 0: each lane reads x
-#ifndef MUL_MAT_ID
-#error "matmul_lane.comp is mul_mat_id's kernel only (the dense GEMM keeps matmul.comp)"
+#ifndef WTEX
+#error "matmul_lane.comp reads w and x through texel views only"
 #endif
 
 layout(binding = 1) uniform usamplerBuffer wt4;     // R32G32B32A32_UINT
+#ifdef MUL_MAT_ID
 layout(binding = 5) uniform usamplerBuffer wt1;     // R32_UINT
 layout(binding = 6) uniform usamplerBuffer xt4;     // x as R32G32B32A32_UINT
-#define WRD(i) texelFetch(wt1, int(i)).x
-#define WRD4(i) texelFetch(wt4, int(i))
-#define XRD4(i) uintBitsToFloat(texelFetch(xt4, int(i)))
-layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 layout(std430, binding = 3) readonly buffer Meta { uint meta[]; };
 layout(std430, binding = 4) readonly buffer List { uint list[]; };
 layout(push_constant) uniform P {
@@ -63,6 +68,22 @@ layout(push_constant) uniform P {
     uint e0, e1, E;           // experts [e0, e1) are bound (w starts at e0)
     uint fast;
 } p;
+#else
+layout(binding = 4) uniform usamplerBuffer wt1;     // R32_UINT
+layout(binding = 5) uniform usamplerBuffer xt4;     // x as R32G32B32A32_UINT
+layout(std430, binding = 3) readonly buffer B { float bias[]; };
+layout(push_constant) uniform P {
+    uint M, N, K;
+    uint xs1, ws1, ys1;       // row strides: floats, w units, floats
+    uint ox, ow, oy, ob;
+    uint has_bias;
+    uint fast;
+} p;
+#endif
+#define WRD(i) texelFetch(wt1, int(i)).x
+#define WRD4(i) texelFetch(wt4, int(i))
+#define XRD4(i) uintBitsToFloat(texelFetch(xt4, int(i)))
+layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 
 #define W_ROW_K p.K
 #include "wtypes.glsl"
@@ -85,6 +106,8 @@ void w32(uint ru, uint c, out vec4 v[8]) {
 void main() {
     const uint nt = gl_WorkGroupID.y * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
     const uint n0 = nt * TN;                        // this invocation's rows of w: n0 .. n0 + TN - 1
+    uint xrow[TM];                                  // float offset of each row of x (rows past the tile's: its first)
+#ifdef MUL_MAT_ID
     // this tile's expert, as in matmul.comp: tile offsets are meta[E+1 .. 2E+1] (uniform in the workgroup)
     const uint tbase = p.ometa + p.E + 1u;
     const uint gt = meta[tbase + p.e0] + gl_WorkGroupID.x;
@@ -98,11 +121,16 @@ void main() {
     const uint r0 = meta[p.ometa + e] + (gt - meta[tbase + e]) * TM;   // first list row (< r1)
     const uint r1 = meta[p.ometa + e + 1u];
     const uint wbase = p.ow + (e - p.e0) * p.ws2;
-    uint xrow[TM];                                  // float offset of each row of x (rows past the expert's: its first)
     [[unroll]] for (uint i = 0; i < TM; i++) {
         const uint r = list[p.olist + (r0 + i < r1 ? r0 + i : r0)];
         xrow[i] = p.ox + (r % p.nslot) * p.xs_slot + (r / p.nslot) * p.xs_tok;
     }
+#else
+    const uint r0 = gl_WorkGroupID.x * TM;          // rows r0 .. r1 - 1 of x and y
+    const uint r1 = min(r0 + TM, p.M);
+    const uint wbase = p.ow;
+    [[unroll]] for (uint i = 0; i < TM; i++) xrow[i] = p.ox + (r0 + i < r1 ? r0 + i : r0) * p.xs1;
+#endif
     // rows of w past N read row N - 1 (every lane stays active for x32) and store nothing
     uint wrow[TN];
     [[unroll]] for (uint j = 0; j < TN; j++) wrow[j] = wbase + min(n0 + j, p.N - 1u) * p.ws1;
@@ -111,43 +139,63 @@ void main() {
     [[unroll]] for (uint i = 0; i < TM; i++)
         [[unroll]] for (uint j = 0; j < TN; j++) acc[i][j] = 0.0;
 
+    // LANE_PASS(NQ, xv): each row of x in turn in slot 0 (its NQ vec4s read into xv), then one rotation (see
+    // the top): TN x 4 NQ multiply-adds a pass against wv[j][0 .. NQ - 1]
+#define LANE_PASS(NQ, XREAD)                                                    \
+    [[dont_unroll]] for (uint i = 0; i < TM; i++) {                             \
+        vec4 xv[NQ];                                                            \
+        XREAD;                                                                  \
+        float a0[TN];                                                           \
+        [[unroll]] for (uint j = 0; j < TN; j++) {                              \
+            float a = acc[0][j];                                                \
+            [[unroll]] for (uint q = 0; q < NQ; q++) {                          \
+                a = fma(xv[q].x, wv[j][q].x, a);                                \
+                a = fma(xv[q].y, wv[j][q].y, a);                                \
+                a = fma(xv[q].z, wv[j][q].z, a);                                \
+                a = fma(xv[q].w, wv[j][q].w, a);                                \
+            }                                                                   \
+            a0[j] = a;                                                          \
+        }                                                                       \
+        const uint x0 = xrow[0];                                                \
+        [[unroll]] for (uint t = 0; t + 1u < TM; t++) {                         \
+            xrow[t] = xrow[t + 1u];                                             \
+            [[unroll]] for (uint j = 0; j < TN; j++) acc[t][j] = acc[t + 1u][j]; \
+        }                                                                       \
+        xrow[TM - 1u] = x0;                                                     \
+        [[unroll]] for (uint j = 0; j < TN; j++) acc[TM - 1u][j] = a0[j];        \
+    }
+
     const uint nch = p.K >> 5;
     for (uint c = 0; c < nch; c++) {
         vec4 wv[TN][8];
         [[unroll]] for (uint j = 0; j < TN; j++) w32(wrow[j], c, wv[j]);
-        // each row of x in turn in slot 0, then one rotation (see the top): TN x 32 multiply-adds a pass
-        [[dont_unroll]] for (uint i = 0; i < TM; i++) {
-            vec4 xv[8];
-            x32((xrow[0] >> 2) + 8u * c, xv);
-            float a0[TN];
-            [[unroll]] for (uint j = 0; j < TN; j++) {
-                float a = acc[0][j];
-                [[unroll]] for (uint q = 0; q < 8u; q++) {
-                    a = fma(xv[q].x, wv[j][q].x, a);
-                    a = fma(xv[q].y, wv[j][q].y, a);
-                    a = fma(xv[q].z, wv[j][q].z, a);
-                    a = fma(xv[q].w, wv[j][q].w, a);
-                }
-                a0[j] = a;
-            }
-            const uint x0 = xrow[0];
-            [[unroll]] for (uint t = 0; t + 1u < TM; t++) {
-                xrow[t] = xrow[t + 1u];
-                [[unroll]] for (uint j = 0; j < TN; j++) acc[t][j] = acc[t + 1u][j];
-            }
-            xrow[TM - 1u] = x0;
-            [[unroll]] for (uint j = 0; j < TN; j++) acc[TM - 1u][j] = a0[j];
-        }
+        LANE_PASS(8u, x32((xrow[0] >> 2) + 8u * c, xv))
     }
+#ifndef W_QUANT
+    // F32/F16/BF16: the last K % 32 values, one 8-value chunk (wchunk.glsl) at a time; x read per lane
+    for (uint c = nch * (32u / WCH); c < p.K / WCH; c++) {
+        vec4 wv[TN][2];
+        [[unroll]] for (uint j = 0; j < TN; j++) wchunk(wrow[j], c, wv[j]);
+        LANE_PASS(2u, xv[0] = XRD4((xrow[0] >> 2) + 2u * c); xv[1] = XRD4((xrow[0] >> 2) + 2u * c + 1u))
+    }
+#endif
 
-    // after every pass the slots are in place again: acc[i] is list row r0 + i
+    // after every pass the slots are in place again: acc[i] is row r0 + i of the tile
     [[unroll]] for (uint i = 0; i < TM; i++) {
         if (r0 + i >= r1) continue;
+#ifdef MUL_MAT_ID
         const uint r = list[p.olist + r0 + i];
         const uint ybase = p.oy + (r % p.nslot) * p.ys_slot + (r / p.nslot) * p.ys_tok;
+#else
+        const uint ybase = p.oy + (r0 + i) * p.ys1;
+#endif
         [[unroll]] for (uint j = 0; j < TN; j++) {
             const uint n = n0 + j;
+#ifdef MUL_MAT_ID
             if (n < p.N) y[ybase + n] = acc[i][j];
+#else
+            if (n < p.N) y[ybase + n] = p.has_bias != 0u ? acc[i][j] + bias[p.ob + n] : acc[i][j];
+#endif
         }
     }
 }

@@ -110,7 +110,10 @@ static void test_matvec(void **state) {
 }
 
 /* M > 8: tiled path. Tiles (vk_op_mm.h): GPUs 64x64; CPU devices 16x128,
- * 32x128 or 128x128 by M — each gets a "tile + 1" case below. */
+ * 32x128 or 128x128 by M — each gets a "tile + 1" case below. On this device
+ * (CPU style) the cases with whole chunks (K % 8 == 0 plain, K % 32 == 0
+ * Q8_0) and aligned x run the lane GEMM (matmul_lane.comp: 8 x 4 tiles a lane,
+ * 9 = TM + 1 rows, N 33 = one subgroup of 8 x TN + 1), the others matmul.comp. */
 static void test_tiled(void **state) {
     (void)state;
     for (int ti = 0; ti < 4; ti++) {
@@ -130,33 +133,51 @@ static void test_tiled(void **state) {
          * so that the vectorised tile loads run (vk_op_mm.h mm_fit_bk) */
         run_case(t, 33, 17, t == MVK_TYPE_Q8_0 ? 96 : 72, 0, 0);
         run_case(t, 40, 9, t == MVK_TYPE_Q8_0 ? 160 : 272, 1, 4);
+        run_case(t, 9, 33, t == MVK_TYPE_Q8_0 ? 64 : 40, 1, 0); /* the lane GEMM's TM + 1 rows, x rows of 40 floats */
+        run_case(t, 16, 31, 64, 0, 1); /* x rows not 16-byte aligned: matmul.comp (Q8_0 too) */
     }
 }
 
 /* The kernel configurations of other device kinds (vk_op_mm.h styles: 64x64
  * GPU tiles and 64-wide mat-vec with subgroup or shared-memory reduction),
- * run on this device through MOEVK_MM_STYLE; the last pass is the CPU style
- * with the weight kernels' storage-buffer reads (MOEVK_WTEX=0) where the
- * device would take the texel variants. */
+ * run on this device through MOEVK_MM_STYLE; then the CPU style with the
+ * weight kernels' storage-buffer reads (MOEVK_WTEX=0) where the device would
+ * take the texel variants; then the CPU style's GEMM through matmul.comp's
+ * texel variants instead of the lane GEMM (MOEVK_GEMM_LANE_DENSE=0; the
+ * default, matmul_lane.comp, ran in test_tiled), and the lane GEMM with x
+ * shared across the subgroup (MOEVK_LANE_XSG=1, not the default). */
 static void test_other_styles(void **state) {
     (void)state;
-    const char *styles[4] = {"gpu", "gpu-nosg", "cpu", "cpu"};
-    for (int st = 0; st < 4; st++) {
+    const char *styles[6] = {"gpu", "gpu-nosg", "cpu", "cpu", "cpu", "cpu"};
+    for (int st = 0; st < 6; st++) {
         setenv("MOEVK_MM_STYLE", styles[st], 1);
         if (st == 3) setenv("MOEVK_WTEX", "0", 1);
+        if (st == 4) {
+            unsetenv("MOEVK_WTEX");
+            setenv("MOEVK_GEMM_LANE_DENSE", "0", 1);
+        }
+        if (st == 5) {
+            unsetenv("MOEVK_GEMM_LANE_DENSE");
+            setenv("MOEVK_LANE_XSG", "1", 1);
+        }
         for (int ti = 0; ti < 4; ti++) {
             mvk_type t = types[ti];
             int q = t == MVK_TYPE_Q8_0;
-            run_case(t, 1, 33, q ? 64 : 33, 1, 0);     /* mat-vec, scalar loop */
-            run_case(t, 3, 7, 256, 0, 4);              /* mat-vec, vector loop */
-            run_case(t, 8, 65, q ? 96 : 127, 1, 0);
+            if (st < 4) { /* the mat-vec does not read MOEVK_GEMM_LANE_DENSE */
+                run_case(t, 1, 33, q ? 64 : 33, 1, 0); /* mat-vec, scalar loop */
+                run_case(t, 3, 7, 256, 0, 4);          /* mat-vec, vector loop */
+                run_case(t, 8, 65, q ? 96 : 127, 1, 0);
+            }
             run_case(t, 9, 65, q ? 32 : 7, 0, 0);      /* 64x64 tile + 1 */
             run_case(t, 65, 129, q ? 64 : 33, 1, 3);
-            if (st == 3) run_case(t, 33, 17, q ? 96 : 72, 0, 0); /* mm_fit_bk's BK 8, storage-buffer reads */
+            if (st >= 3) run_case(t, 33, 17, q ? 96 : 72, 0, 0); /* mm_fit_bk's BK 8; the lane GEMM's 8-value tail */
+            if (st >= 4) run_case(t, 17, 33, q ? 256 : 264, 1, 4);
         }
     }
     unsetenv("MOEVK_MM_STYLE");
     unsetenv("MOEVK_WTEX");
+    unsetenv("MOEVK_GEMM_LANE_DENSE");
+    unsetenv("MOEVK_LANE_XSG");
 }
 
 static void test_bad_input(void **state) {

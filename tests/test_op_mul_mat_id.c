@@ -145,20 +145,25 @@ static void test_prefill(void **state) {
  * then the CPU style with the weight kernels' storage-buffer reads
  * (MOEVK_WTEX=0) where the device would take the texel variants; the last
  * pass: the prefill with matmul.comp's texel variants instead of the lane
- * GEMM (MOEVK_GEMM_LANE=0). */
+ * GEMM (MOEVK_GEMM_LANE=0); the last the lane GEMM with x shared across the
+ * subgroup (MOEVK_LANE_XSG=1; by default each lane reads x). */
 static void test_other_styles(void **state) {
     (void)state;
-    const char *styles[5] = {"gpu", "gpu-nosg", "cpu", "cpu", "cpu"};
-    for (int st = 0; st < 5; st++) {
+    const char *styles[6] = {"gpu", "gpu-nosg", "cpu", "cpu", "cpu", "cpu"};
+    for (int st = 0; st < 6; st++) {
         setenv("MOEVK_MM_STYLE", styles[st], 1);
         if (st == 3) setenv("MOEVK_WTEX", "0", 1);
         if (st == 4) {
             unsetenv("MOEVK_WTEX");
             setenv("MOEVK_GEMM_LANE", "0", 1);
         }
+        if (st == 5) {
+            unsetenv("MOEVK_GEMM_LANE");
+            setenv("MOEVK_LANE_XSG", "1", 1);
+        }
         for (int ti = 0; ti < 4; ti++) {
             int q = types[ti] == MVK_TYPE_Q8_0;
-            if (st < 4) { /* the decode does not read MOEVK_GEMM_LANE */
+            if (st < 4) { /* the decode does not read MOEVK_GEMM_LANE; MOEVK_LANE_XSG=1 is test_op_matmul's */
                 run_case(types[ti], q ? 64 : 33, 7, 8, 2, 1, 1, ROUTE_INVALID); /* decode, scalar loop */
                 run_case(types[ti], 256, 33, 16, 8, 3, 0, ROUTE_RANDOM);       /* decode, vector loop */
             }
@@ -170,6 +175,7 @@ static void test_other_styles(void **state) {
     unsetenv("MOEVK_MM_STYLE");
     unsetenv("MOEVK_WTEX");
     unsetenv("MOEVK_GEMM_LANE");
+    unsetenv("MOEVK_LANE_XSG");
 }
 
 static void test_bad_input(void **state) {

@@ -140,6 +140,7 @@ static void test_matmul(void **state) {
         note(&worst_mm[i], mm_case(t, 33, 7, K2, 0));    /* tiled */
         note(&worst_mm[i], mm_case(t, 33, 129, be, 3));  /* 128-wide tile + 1, unaligned x rows */
         note(&worst_mm[i], mm_case(t, 129, 33, K2, 0));  /* 128-high tile + 1 */
+        note(&worst_mm[i], mm_case(t, 9, 33, K2, 0));    /* CPU devices: the lane GEMM, TM + 1 rows, one subgroup x TN + 1 */
     }
 }
 
@@ -220,7 +221,8 @@ static void test_mul_mat_id(void **state) {
  * kernels' storage-buffer reads (MOEVK_WTEX=0; by default lavapipe takes
  * their texel-buffer variants), then mul_mat_id's GEMM with matmul.comp's
  * texel variants (MOEVK_GEMM_LANE=0; by default the lane GEMM, which the
- * cases above run for every type). The kernels' loops and
+ * cases above run for every type), the dense GEMM's too (its default, the lane
+ * GEMM, runs in test_op_quant). The kernels' loops and
  * reductions do not depend on the type (only wdeq32 does, covered above for
  * every type), so three types stand for all: lavapipe's shader compiles
  * are the cost. */
@@ -238,11 +240,11 @@ static void test_other_styles(void **state) {
             mvk_type t = types[i];
             if (n_types > 3 && t != MVK_TYPE_Q8_0 && t != MVK_TYPE_Q4_K && t != MVK_TYPE_Q6_K) continue;
             int64_t be = mvk_type_block_elems(t);
-            if (st < 3) { /* the dense GEMM does not read MOEVK_GEMM_LANE: its CPU texel path ran in test_op_quant */
+            if (st < 3) { /* the mat-vecs do not read MOEVK_GEMM_LANE */
                 note(&worst_mm[i], mm_case(t, 3, 33, 2 * be, 0));
-                note(&worst_mm[i], mm_case(t, 65, 65, be, 0));
                 note(&worst_id[i], id_case(t, be, 33, 4, 2, 3, 0));
             }
+            note(&worst_mm[i], mm_case(t, 65, 65, be, 0));
             note(&worst_id[i], id_case(t, be, 65, 4, 2, 33, 0));
             if (st >= 2) note(&worst_id[i], id_counts_case(t, be));
         }
