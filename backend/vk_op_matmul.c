@@ -18,8 +18,8 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
                     .ys1 = (uint32_t)(y->nb[1] / 4), .ox = vk_bind_elem_offset(ctx, x, 4), .ow = vk_bind_elem_offset(ctx, w, unit),
                     .oy = vk_bind_elem_offset(ctx, y, 4), .ob = bias ? vk_bind_elem_offset(ctx, bias, 4) : 0,
                     .has_bias = bias ? 1u : 0u, .fast = 0};
-    /* 4, 5: the texel variants' second view of w, and x (vk_op_mm.h mm_wtex) */
-    vk_bind binds[6] = {{x, 0}, {w, 0}, {y, 1}, {bias ? bias : x, 0}, {w, 0}, {x, 0}};
+    /* 4, 5: the texel variants' second view of w, and x (vk_op_mm.h mm_wtex); 6, 7: w's views again (PAIR) */
+    vk_bind binds[8] = {{x, 0}, {w, 0}, {y, 1}, {bias ? bias : x, 0}, {w, 0}, {x, 0}, {w, 0}, {w, 0}};
     char name[32];
     vk_dispatch_desc d = {.shader = name, .binds = binds, .n_binds = 4, .push = &pc, .push_size = sizeof pc};
     if (vec) {
@@ -43,6 +43,24 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
                 mm_wtex_bind(&d, 4);
                 d.texel[5] = VK_TEXEL_U32X4;
                 d.n_binds = 6;
+                if (mm_lane_pair(M, N, ow_t + (uint64_t)((N + 1) / 2) * pc.ws1)) {
+                    /* two rows a lane, n and n + ceil(N/2), sharing each x fetch (matvec_lane.comp PAIR): the same
+                       weights' views again at 6, 7, the second half's first row at owu */
+                    uint32_t nl = (N + 1) / 2;
+                    pc_gateup pp = {.g = pc, .owu = ow_t + nl * pc.ws1, .wsu1 = pc.ws1};
+                    uint32_t pspec[6] = {mm_lane_wg(ctx, nl), 0, 0, 1, 0, 0};
+                    pspec[4] = mm_lane_xsg(ctx, pspec[0], 1);
+                    snprintf(name, sizeof name, "matvec_lane_pair_tex_%s", mm_wsuffix(w->type));
+                    d.texel[6] = VK_TEXEL_U32X4;
+                    d.texel[7] = VK_TEXEL_U32;
+                    d.n_binds = 8;
+                    d.push = &pp;
+                    d.push_size = sizeof pp;
+                    d.spec = pspec;
+                    d.n_spec = 6;
+                    vk_split_groups(ctx, (nl + pspec[0] - 1) / pspec[0], d.groups);
+                    return vk_dispatch(s, &d);
+                }
             }
             vk_split_groups(ctx, (N + spec[0] - 1) / spec[0], d.groups);
             return vk_dispatch(s, &d);

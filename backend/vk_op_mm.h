@@ -241,6 +241,16 @@ static inline uint32_t mm_lane_wg(const vk_ctx *ctx, uint32_t N) {
     return wg;
 }
 
+/* The lane mat-vec's PAIR variant (two rows a lane, n and n + ceil(N/2), sharing each x fetch:
+ * matvec_lane.comp) for a texel-view dense mat-vec of one column (M = 1) and N >= 2 rows, where the
+ * second half's offset (owu, units) fits the push constant. Opt-in, MOEVK_LANE_PAIR=1, until a quiet
+ * measurement shows it faster (docs/PERFORMANCE.md section 18); tested either way (test_op_gateup). */
+static inline int mm_lane_pair(uint32_t M, uint32_t N, uint64_t owu) {
+    const char *e = getenv("MOEVK_LANE_PAIR");
+    if (!e || strcmp(e, "1")) return 0;
+    return M == 1 && N >= 2 && owu <= UINT32_MAX;
+}
+
 /* Spec constant 4 of the lane mat-vec (XSG): the subgroup size, so that the
  * lanes of a subgroup share the reads of x (matvec_lane.comp, x32), where
  * subgroup broadcast is there, trusted (subgroup_arith is off where the

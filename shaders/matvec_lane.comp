@@ -1,5 +1,5 @@
 #version 450
-// variants: {w} id_{w}:MUL_MAT_ID tex_{w}:WTEX id_tex_{w}:MUL_MAT_ID,WTEX gu_tex_{w}:GATEUP,WTEX gu_id_tex_{w}:GATEUP,MUL_MAT_ID,WTEX
+// variants: {w} id_{w}:MUL_MAT_ID tex_{w}:WTEX id_tex_{w}:MUL_MAT_ID,WTEX gu_tex_{w}:GATEUP,WTEX gu_id_tex_{w}:GATEUP,MUL_MAT_ID,WTEX pair_tex_{w}:GATEUP,PAIR,WTEX
 // matvec_lane.comp — the decode mat-vec y[N][M] = x[K][M] · w[K][N]ᵀ (M <= 8)
 // for CPU devices (lavapipe): each invocation owns one weight row and walks
 // it from start to end, so every lane reads its own contiguous run of memory
@@ -37,6 +37,9 @@
 // same row of the up weights (bindings 6, 7: the same two views) side by side, each x chunk
 // fetched once for both, and writes act(g) * u (ACT 0: SiLU, SwiGLU; 1: tanh GELU, GeGLU;
 // act.glsl, the expressions of unary.comp). Per stream the arithmetic is the plain kernel's.
+// PAIR (pair_tex_*, with GATEUP): the plain mat-vec (one column of x) with two rows per lane, n and
+// n + ceil(N/2) of the same weights (bindings 6, 7: the views of binding 1, 4 again; owu: the second
+// half's first row), sharing each x fetch the same way; each row's sum is the plain kernel's.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_ballot : require
 #include "common.glsl"
@@ -117,7 +120,7 @@ layout(push_constant) uniform P {
 #define W_ROW_K p.K
 #include "wtypes.glsl"
 #include "wchunk.glsl"
-#ifdef GATEUP
+#if defined(GATEUP) && !defined(PAIR)
 #include "act.glsl"
 #endif
 
@@ -274,8 +277,13 @@ float q6k_acc(const vec4 qv[8], vec2 d01, const vec4 xv[8], float acc) {
 
 void main() {
     const uint n_inv = linear_group_id() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
-    const bool live = n_inv < p.N;                  // rows past N run a clamped row (lanes stay active for x32)
-    const uint n = live ? n_inv : p.N - 1u;
+#ifdef PAIR
+    const uint NL = (p.N + 1u) >> 1;                // lanes: rows n and n + NL (the host takes PAIR for N >= 2)
+#else
+    const uint NL = p.N;
+#endif
+    const bool live = n_inv < NL;                   // rows past N run a clamped row (lanes stay active for x32)
+    const uint n = live ? n_inv : NL - 1u;
 #ifdef MUL_MAT_ID
     const uint s = gl_WorkGroupID.z;
     const uint j = s % p.nslot, t = s / p.nslot;
@@ -296,7 +304,10 @@ void main() {
     xf[0] = p.ox + j * p.xs_slot + t * p.xs_tok;
 #else
     const uint rb = p.ow + n * p.ws1;
-#ifdef GATEUP
+#if defined(PAIR)
+    const uint rbu = p.owu + min(n, p.N - NL - 1u) * p.wsu1;   // row n + NL, clamped where N is odd
+    const uint M = 1u;
+#elif defined(GATEUP)
     const uint rbu = p.owu + n * p.wsu1;
     const uint M = 1u;
 #else
@@ -469,7 +480,10 @@ void main() {
 #endif
 
     if (!live) return;
-#ifdef GATEUP
+#if defined(PAIR)
+    y[p.oy + n] = p.has_bias != 0u ? acc[0] + bias[p.ob + n] : acc[0];
+    if (n + NL < p.N) y[p.oy + n + NL] = p.has_bias != 0u ? accu + bias[p.ob + n + NL] : accu;
+#elif defined(GATEUP)
     const float o = (ACT == 0u ? silu(acc[0]) : gelu_tanh(acc[0])) * accu;
 #ifdef MUL_MAT_ID
     y[ybase + n] = o;

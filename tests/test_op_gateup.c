@@ -4,7 +4,8 @@
  * (-1, E) ids, x shared or one per slot; for Q8_0, Q4_K, Q6_K (their own block code), Q4_0 (the
  * generic chunk path) and F16 (plain) also the dense form, GeGLU and N = 127 and 257 (the lane
  * mat-vec's 32-row workgroup + 1: mm_lane_wg). The separate dispatches (MOEVK_FUSE_GATEUP=0; what
- * prefill and GPUs take) give the same bits; T > 1 takes them; MOEVK_LANE_XSG=1's shared x reads. */
+ * prefill and GPUs take) give the same bits; T > 1 takes them; MOEVK_LANE_XSG=1's shared x reads.
+ * The dense mat-vec's two-rows-a-lane variant (PAIR, the same two-stream code) as well. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +135,51 @@ static void test_prefill_and_xsg(void **state) {
     }
 }
 
+/* The dense mat-vec's PAIR variant (vk_op_matmul, M = 1: two rows a lane, n and n + ceil(N/2), sharing
+ * each x fetch; matvec_lane.comp; opt-in, MOEVK_LANE_PAIR=1) against ref_matmul and bit for bit against
+ * one row a lane (MOEVK_LANE_PAIR=0): odd and even N, with and without bias. */
+static void pair_case(int ti, int64_t K, int64_t N, int with_bias) {
+    mvk_type t = types[ti];
+    float *wd, *x = malloc((size_t)K * 4), *b = malloc((size_t)N * 4);
+    void *wb = make_w(t, K, N, (uint64_t)(K * 3 + N + ti), &wd);
+    tu_seed((uint64_t)(N * 5 + K));
+    tu_fill(x, K, -1, 1);
+    tu_fill(b, N, -1, 1);
+    float *ref = malloc((size_t)N * 4), *got = malloc((size_t)N * 4), *one = malloc((size_t)N * 4);
+    ref_matmul(ref, x, wd, with_bias ? b : NULL, 1, N, K);
+    tu_tensor tx = tu_upload(MVK_TYPE_F32, K, 1, 1, 1, x), tw = upload_w(t, K, N, 1, wb), tb = tu_upload(MVK_TYPE_F32, N, 1, 1, 1, b);
+    tu_tensor ty = tu_upload(MVK_TYPE_F32, N, 1, 1, 1, NULL);
+    for (int pass = 0; pass < 2; pass++) {
+        setenv("MOEVK_LANE_PAIR", pass ? "0" : "1", 1);
+        vk_stream *s = tu_begin();
+        TU_OK(vk_op_matmul(s, &ty.t, &tx.t, &tw.t, with_bias ? &tb.t : NULL));
+        if (!pass && vk_ctx_info(tu_vk)->kind == VK_KIND_CPU && !getenv("MOEVK_MM_STYLE") && vk_stream_dispatch_count(s) != 1)
+            fail_msg("matmul pair %s N=%lld: %u dispatches", mvk_type_name(t), (long long)N, (unsigned)vk_stream_dispatch_count(s));
+        tu_end_submit(s);
+        tu_download(&ty, pass ? one : got, (uint64_t)N * 4);
+        unsetenv("MOEVK_LANE_PAIR");
+    }
+    char label[120];
+    snprintf(label, sizeof label, "matmul pair %s K=%lld N=%lld bias=%d", mvk_type_name(t), (long long)K, (long long)N, with_bias);
+    tu_assert_nmse(label, ref, got, N, 1e-7);
+    int64_t d = tu_first_bit_diff(one, got, N);
+    if (d >= 0) fail_msg("%s: two rows a lane and one differ at %lld: %.9g vs %.9g", label, (long long)d, got[d], one[d]);
+    note(ti, tu_nmse(ref, got, N));
+    tu_free(&tx); tu_free(&tw); tu_free(&tb); tu_free(&ty);
+    free(wb); free(wd); free(x); free(b); free(ref); free(got); free(one);
+}
+
+static void test_pair(void **state) {
+    (void)state;
+    for (int i = 0; i < n_types; i++) {
+        if (!main_type(types[i])) continue;
+        int64_t K = mvk_type_block_elems(types[i]) == 256 ? 512 : 96;
+        pair_case(i, K, 2, 0);
+        pair_case(i, K, 33, 1);
+        pair_case(i, K, 258, 0);
+    }
+}
+
 static void test_bad_input(void **state) {
     (void)state;
     tu_tensor x = tu_upload(MVK_TYPE_F32, 256, 1, 1, 1, NULL), wg = tu_upload(MVK_TYPE_Q4_K, 256, 5, 2, 1, NULL);
@@ -169,6 +215,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_gateup, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_prefill_and_xsg, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_pair, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, tu_test_setup, tu_test_teardown),
     };
     return cmocka_run_group_tests(tests, tu_group_setup, report);
