@@ -79,7 +79,7 @@ static moevk_status add_image(moevk_model *m, const moevk_chat_image *ci) {
         return mvk_fail(MOEVK_ERR_CONTEXT_FULL,
                         "no room for an image: the context of %d positions, %d of them in use, minus %d kept for text leaves %d",
                         m->seq.n_ctx, used, m->chat.text_reserve, room);
-    mvk_chat_part *pt;
+    mvk_chat_part *pt = NULL;
     MVK_TRY(part_slot(m, &pt));
     MVK_TRY(mvk_prep_image(m, ci->image_path, ci->image_rgb, ci->image_w, ci->image_h, min_t, max_t, &pt->img));
     m->chat.n_parts++;
@@ -143,7 +143,7 @@ moevk_status moevk_chat_add_text(moevk_model *m, const char *text) {
     if (!text) return mvk_fail(MOEVK_ERR_INVALID_ARG, "moevk_chat_add_text: NULL text");
     MVK_TRY(chat_usable(m, "moevk_chat_add_text"));
     if (!text[0]) return MOEVK_OK;
-    mvk_chat_part *pt;
+    mvk_chat_part *pt = NULL;
     MVK_TRY(part_slot(m, &pt));
     if (!(pt->text = strdup(text))) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
     m->chat.n_parts++;

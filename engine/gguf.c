@@ -294,7 +294,7 @@ static const char *t_name_of(const gguf_file *f, int64_t i) { return f->tensors[
 
 /* A key or tensor name: non-empty, no NUL bytes; copied with a NUL. */
 static moevk_status rd_name(cursor *c, char **out, const char *what, int64_t i) {
-    const uint8_t *s;
+    const uint8_t *s = NULL;
     uint64_t len;
     char desc[64];
     snprintf(desc, sizeof desc, "%s #%" PRId64, what, i);
