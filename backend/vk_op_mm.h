@@ -279,25 +279,33 @@ typedef struct mm_lane_tile {
     uint32_t wg, tm, tn, xsg;
 } mm_lane_tile;
 
+/* The lane GEMM's default TN (rows of w an invocation owns) per use, with TM 8:
+ * measured alone in the a3b8 slice's prefill, Q8_0 and Q4_K_M (docs/PERFORMANCE.md
+ * section 17): with x read per lane each x fetch feeds TN multiply-adds, so TN 4
+ * (section 13's choice, made with x shared) left the x reads the larger cost;
+ * TN 16 beat 8 and 4 in both files' profiles (bench ops preferred 8 for the dense
+ * Q4_K / Q6_K shapes: the model decided). One value a use, so that they can part. */
+enum { MM_LANE_TN_ID = 16, MM_LANE_TN_DENSE = 16 };
+
 /* Whether the lane GEMM takes weights of type t and rows of K (CPU style,
  * whole chunks of the type: 32 values quantised, 8 for F32/F16/BF16), and its
  * tile: TM 8 (mul_mat_id's tiles are moe_group's, 32 rows an expert on
- * average in the a3b prefill), TN 4, one subgroup a workgroup. The caller also
+ * average in the a3b prefill), TN tn, one subgroup a workgroup. The caller also
  * needs p.fast and mm_gemm_tex. MOEVK_GEMM_LANE=0 keeps matmul.comp (A/B
- * timing, tests); MOEVK_GEMM_LANE_TILE=TMxTN sets the tile (tuning: TM 8..32,
- * TN 4..32; TM >= 8 keeps vk_op_mul_mat_id's workgroup-count bound).
+ * timing, tests); MOEVK_GEMM_LANE_TILE=TMxTN sets the tile of both uses (tuning:
+ * TM 8..32, TN 4..32; TM >= 8 keeps vk_op_mul_mat_id's workgroup-count bound).
  * x: each lane fetches it itself (xsg 0: on the texel views that is one gathered
  * load, where subgroupBroadcast is a scalar loop over the lanes per value,
  * docs/PERFORMANCE.md sections 14 and 17); MOEVK_LANE_XSG=1 shares it across
  * the subgroup (mm_lane_xsg), as the lane GEMM did when it landed (section 13). */
-static inline int mm_gemm_lane(const vk_ctx *ctx, mvk_type t, int64_t K, mm_lane_tile *lt) {
+static inline int mm_gemm_lane_tn(const vk_ctx *ctx, mvk_type t, int64_t K, uint32_t tn_default, mm_lane_tile *lt) {
     const vk_device_info *in = vk_ctx_info(ctx);
     const char *e = getenv("MOEVK_GEMM_LANE");
     if ((e && !strcmp(e, "0")) || mm_style(in) != 1 || !mm_wsuffix(t) || K % mm_wch(t)) return 0;
     uint32_t sg = in->subgroup_size;
     lt->wg = vkc_wg(ctx, sg >= 4 && sg <= 64 ? sg : 8);
     lt->tm = 8;
-    lt->tn = 4;
+    lt->tn = tn_default;
     const char *ts = getenv("MOEVK_GEMM_LANE_TILE");
     unsigned tm, tn;
     if (ts && sscanf(ts, "%ux%u", &tm, &tn) == 2 && tm >= 8 && tm <= 32 && tn >= 4 && tn <= 32) {
@@ -308,13 +316,18 @@ static inline int mm_gemm_lane(const vk_ctx *ctx, mvk_type t, int64_t K, mm_lane
     return 1;
 }
 
-/* The dense GEMM (vk_op_matmul, M > 8 rows) through the lane GEMM: as
- * mm_gemm_lane; MOEVK_GEMM_LANE_DENSE=0 keeps matmul.comp for the dense GEMM
- * only (A/B timing, tests). */
+/* mul_mat_id's expert GEMM (mmid_prefill) through the lane GEMM. */
+static inline int mm_gemm_lane(const vk_ctx *ctx, mvk_type t, int64_t K, mm_lane_tile *lt) {
+    return mm_gemm_lane_tn(ctx, t, K, MM_LANE_TN_ID, lt);
+}
+
+/* The dense GEMM (vk_op_matmul, M > 8 rows) through the lane GEMM;
+ * MOEVK_GEMM_LANE_DENSE=0 keeps matmul.comp for the dense GEMM only (A/B
+ * timing, tests). */
 static inline int mm_gemm_lane_dense(const vk_ctx *ctx, mvk_type t, int64_t K, mm_lane_tile *lt) {
     const char *e = getenv("MOEVK_GEMM_LANE_DENSE");
     if (e && !strcmp(e, "0")) return 0;
-    return mm_gemm_lane(ctx, t, K, lt);
+    return mm_gemm_lane_tn(ctx, t, K, MM_LANE_TN_DENSE, lt);
 }
 
 #endif

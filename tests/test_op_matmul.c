@@ -112,8 +112,9 @@ static void test_matvec(void **state) {
 /* M > 8: tiled path. Tiles (vk_op_mm.h): GPUs 64x64; CPU devices 16x128,
  * 32x128 or 128x128 by M — each gets a "tile + 1" case below. On this device
  * (CPU style) the cases with whole chunks (K % 8 == 0 plain, K % 32 == 0
- * Q8_0) and aligned x run the lane GEMM (matmul_lane.comp: 8 x 4 tiles a lane,
- * 9 = TM + 1 rows, N 33 = one subgroup of 8 x TN + 1), the others matmul.comp. */
+ * Q8_0) and aligned x run the lane GEMM (matmul_lane.comp: TM 8 rows of x a
+ * workgroup, TN 16 rows of w a lane: 9 = TM + 1 rows, N 129 = a subgroup of 8
+ * lanes x TN + 1), the others matmul.comp. */
 static void test_tiled(void **state) {
     (void)state;
     for (int ti = 0; ti < 4; ti++) {
@@ -133,7 +134,7 @@ static void test_tiled(void **state) {
          * so that the vectorised tile loads run (vk_op_mm.h mm_fit_bk) */
         run_case(t, 33, 17, t == MVK_TYPE_Q8_0 ? 96 : 72, 0, 0);
         run_case(t, 40, 9, t == MVK_TYPE_Q8_0 ? 160 : 272, 1, 4);
-        run_case(t, 9, 33, t == MVK_TYPE_Q8_0 ? 64 : 40, 1, 0); /* the lane GEMM's TM + 1 rows, x rows of 40 floats */
+        run_case(t, 9, 129, t == MVK_TYPE_Q8_0 ? 64 : 40, 1, 0); /* the lane GEMM's TM + 1 rows and 8 x TN + 1 rows of w, x rows of 40 floats */
         run_case(t, 16, 31, 64, 0, 1); /* x rows not 16-byte aligned: matmul.comp (Q8_0 too) */
     }
 }

@@ -140,7 +140,7 @@ static void test_matmul(void **state) {
         note(&worst_mm[i], mm_case(t, 33, 7, K2, 0));    /* tiled */
         note(&worst_mm[i], mm_case(t, 33, 129, be, 3));  /* 128-wide tile + 1, unaligned x rows */
         note(&worst_mm[i], mm_case(t, 129, 33, K2, 0));  /* 128-high tile + 1 */
-        note(&worst_mm[i], mm_case(t, 9, 33, K2, 0));    /* CPU devices: the lane GEMM, TM + 1 rows, one subgroup x TN + 1 */
+        note(&worst_mm[i], mm_case(t, 9, 129, K2, 0));   /* CPU devices: the lane GEMM, TM + 1 rows, 8 lanes x TN + 1 */
     }
 }
 
