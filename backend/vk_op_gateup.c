@@ -1,5 +1,5 @@
 /* vk_op_gateup.c — the gate and up projections of a gated FFN with their activation in one op
- * (vk_backend.h vk_op_gateup / vk_op_gateup_id). Decode on CPU devices: one dispatch of
+ * (vk_backend.h vk_op_gateup / vk_op_gateup_id). Decode on CPU devices, opt-in: one dispatch of
  * shaders/matvec_lane.comp GATEUP, each lane walking its gate row and its up row side by side,
  * every x chunk fetched once for both (the lane mat-vec's x fetches cost about as much as its
  * weights: docs/PERFORMANCE.md sections 14, 18), writing act(g) * u. Elsewhere the separate
@@ -9,10 +9,11 @@
 #define OP "vk_op_gateup"
 #define OP_ID "vk_op_gateup_id"
 
-/* MOEVK_FUSE_GATEUP=0: always the separate dispatches (A/B timing, tests) */
+/* Opt-in, MOEVK_FUSE_GATEUP=1: the a3b8 slice decoded slower with it in section 18's quiet runs
+ * (docs/PERFORMANCE.md); else the separate dispatches. */
 static int fuse_allowed(void) {
     const char *e = getenv("MOEVK_FUSE_GATEUP");
-    return !(e && !strcmp(e, "0"));
+    return e && !strcmp(e, "1");
 }
 
 static moevk_status act_op(vk_stream *s, const mvk_tensor *y, const mvk_tensor *u, vk_glu act) {

@@ -68,7 +68,7 @@ static double gu_case(int ti, int64_t K, int64_t N, int64_t E, int64_t k, int64_
     tu_tensor twg = upload_w(t, K, N, E, wgb), twu = upload_w(t, K, N, E, wub), tid = tu_upload(MVK_TYPE_I32, k, T, 1, 1, ids);
     tu_tensor ty = dense ? tu_upload(MVK_TYPE_F32, N, 1, 1, 1, NULL) : tu_upload(MVK_TYPE_F32, N, k, T, 1, NULL);
     for (int pass = 0; pass < (bitwise ? 2 : 1); pass++) {
-        if (pass) setenv("MOEVK_FUSE_GATEUP", "0", 1);
+        setenv("MOEVK_FUSE_GATEUP", pass ? "0" : "1", 1); /* the fused kernel is opt-in */
         vk_stream *s = tu_begin();
         if (dense) TU_OK(vk_op_gateup(s, &ty.t, &tx.t, &twg.t, &twu.t, act));
         else TU_OK(vk_op_gateup_id(s, &ty.t, &tx.t, &twg.t, &twu.t, &tid.t, act));
