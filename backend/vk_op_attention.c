@@ -40,7 +40,8 @@
 /* Full-mask prefill through the GEMM: for each query head h (KV head h / G)
  * and each chunk of qc queries: S[Tk][qc] = K_g·Q_h (matmul, w = K_g F32 or
  * F16), P = softmax(scale*S) over Tk, O[hd][qc] = P·V_gᵀ (matmul, w = V_g
- * transposed to VT[Tk][hd] F32), then O is copied into out's head slice.
+ * transposed to VT[Tk][hd] F32), written straight into out's head slice (rows
+ * out->nb[2] apart).
  * Scratch is reused across heads and chunks; barriers come from the ranges. */
 static moevk_status attn_gemm(vk_stream *s, const mvk_tensor *out, const mvk_tensor *q, const mvk_tensor *k, const mvk_tensor *v,
                               const vk_attn_params *p) {
@@ -50,11 +51,10 @@ static moevk_status attn_gemm(vk_stream *s, const mvk_tensor *out, const mvk_ten
     if (qc > Tq) qc = Tq;
     if (qc < 16) qc = 16 < Tq ? 16 : Tq;
     vk_scratch_mark mark = vk_stream_scratch_mark(s);
-    mvk_tensor S, P, VT, O;
+    mvk_tensor S, P, VT;
     moevk_status st = vk_stream_scratch(s, MVK_TYPE_F32, Tk, qc, 1, 1, &S);
     if (st == MOEVK_OK) st = vk_stream_scratch(s, MVK_TYPE_F32, Tk, qc, 1, 1, &P);
     if (st == MOEVK_OK) st = vk_stream_scratch(s, MVK_TYPE_F32, Tk, hd, 1, 1, &VT);
-    if (st == MOEVK_OK) st = vk_stream_scratch(s, MVK_TYPE_F32, hd, qc, 1, 1, &O);
     for (int64_t g = 0; st == MOEVK_OK && g < Hkv; g++) {
         /* VT[j][d] = V[d][g][j]: a strided copy with ne0 = 1 (x walks keys, then dims) */
         int64_t vne[4] = {1, Tk, hd, 1}, vnb[4] = {ekv, v->nb[2], ekv, v->nb[2] * Tk};
@@ -69,16 +69,14 @@ static moevk_status attn_gemm(vk_stream *s, const mvk_tensor *out, const mvk_ten
                 int64_t n = Tq - q0 < qc ? Tq - q0 : qc;
                 int64_t qne[4] = {hd, n, 1, 1}, qnb[4] = {4, q->nb[2], q->nb[2] * n, q->nb[2] * n};
                 int64_t sne[4] = {Tk, n, 1, 1}, snb[4] = {4, Tk * 4, Tk * 4 * n, Tk * 4 * n};
-                int64_t one[4] = {hd, n, 1, 1}, onb[4] = {4, hd * 4, hd * 4 * n, hd * 4 * n};
+                int64_t one[4] = {hd, n, 1, 1};
                 int64_t dnb[4] = {4, out->nb[2], out->nb[2] * n, out->nb[2] * n};
                 mvk_tensor qh = mvk_tensor_view(q, (uint64_t)(h * q->nb[1] + q0 * q->nb[2]), qne, qnb);
                 mvk_tensor sv = mvk_tensor_view(&S, 0, sne, snb), pv = mvk_tensor_view(&P, 0, sne, snb);
-                mvk_tensor ov = mvk_tensor_view(&O, 0, one, onb);
                 mvk_tensor dst = mvk_tensor_view(out, (uint64_t)(h * out->nb[1] + q0 * out->nb[2]), one, dnb);
                 st = vk_op_matmul(s, &sv, &qh, &kg, NULL);
                 if (st == MOEVK_OK) st = vk_op_softmax(s, &pv, &sv, p->scale);
-                if (st == MOEVK_OK) st = vk_op_matmul(s, &ov, &pv, &VT, NULL);
-                if (st == MOEVK_OK) st = vk_op_convert(s, &dst, &ov);
+                if (st == MOEVK_OK) st = vk_op_matmul(s, &dst, &pv, &VT, NULL); /* rows of out's head slice, strided */
             }
     }
     vk_stream_scratch_reset(s, mark);

@@ -1,4 +1,4 @@
-/* vk_op_matmul.c — y[N][M] = x[K][M] · w[K][N]ᵀ (+ bias) with w of any
+/* vk_op_matmul.c — y[N][M] = x[K][M] · w[K][N]ᵀ (+ bias) (rows of x and y may be strided) with w of any
  * weight type (mvk_type_table.h): for M > 8 the tiled GEMM (shaders/matmul.comp), on CPU devices
  * the lane GEMM (shaders/matmul_lane.comp, vk_op_mm.h mm_gemm_lane_dense) where it applies; the mat-vec
  * (shaders/matvec.comp) for M <= 8. Weights, inputs and outputs larger than
@@ -75,7 +75,7 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
     if (mm_vec_fast(w->type, pc.ow, pc.ws1, K) && pc.xs1 % 4 == 0 && pc.ox % 4 == 0 && mm_gemm_lane_dense(ctx, w->type, K, &lt) &&
         (M + lt.tm - 1) / lt.tm <= in->max_workgroup_count[0] &&
         (N + lt.wg * lt.tn - 1) / (lt.wg * lt.tn) <= in->max_workgroup_count[1] && mm_gemm_tex(ctx, w, x, pc.ws1, 0, 1, &ow_t, &ox_t)) {
-        uint32_t lspec[4] = {lt.wg, lt.tm, lt.tn, lt.xsg};
+        uint32_t lspec[5] = {lt.wg, lt.tm, lt.tn, lt.xsg, lt.unr};
         snprintf(name, sizeof name, "matmul_lane_tex_%s", mm_wsuffix(w->type));
         pc.ow = ow_t;
         pc.ox = ox_t;
@@ -84,7 +84,7 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
         d.texel[5] = VK_TEXEL_U32X4; /* x */
         d.n_binds = 6;
         d.spec = lspec;
-        d.n_spec = 4;
+        d.n_spec = 5;
         d.groups[0] = (M + lt.tm - 1) / lt.tm;
         d.groups[1] = (N + lt.wg * lt.tn - 1) / (lt.wg * lt.tn);
         d.groups[2] = 1;
@@ -126,7 +126,7 @@ moevk_status vk_op_matmul(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x
     if (y->ne[0] != N || y->ne[1] != M)
         return mvk_fail(MOEVK_ERR_SHAPE, OP ": y is [%lld,%lld] but x·wᵀ is [%lld,%lld]", (long long)y->ne[0],
                         (long long)y->ne[1], (long long)N, (long long)M);
-    if (y->nb[1] != N * 4 && M > 1) return mvk_fail(MOEVK_ERR_UNSUPPORTED, OP ": y must be contiguous");
+    if (y->nb[1] < N * 4 && M > 1) return mvk_fail(MOEVK_ERR_SHAPE, OP ": y rows overlap (nb[1] = %lld < N*4)", (long long)y->nb[1]);
     if (x->nb[1] < K * 4 && M > 1) return mvk_fail(MOEVK_ERR_SHAPE, OP ": x rows overlap (nb[1] = %lld < K*4)", (long long)x->nb[1]);
     if (bias && (bias->ne[0] != N || bias->ne[1] != 1 || bias->ne[2] != 1 || bias->ne[3] != 1))
         return mvk_fail(MOEVK_ERR_SHAPE, OP ": bias has %lld elements, w has N=%lld rows", (long long)mvk_tensor_nelements(bias),

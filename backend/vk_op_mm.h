@@ -276,7 +276,7 @@ static inline uint32_t mm_lane_xsg(const vk_ctx *ctx, uint32_t wg, int tex) {
  * shares). mul_mat_id's expert GEMM (mmid_prefill) and the dense GEMM
  * (vk_op_matmul, mm_gemm_lane_dense). Spec constants 0..3. */
 typedef struct mm_lane_tile {
-    uint32_t wg, tm, tn, xsg;
+    uint32_t wg, tm, tn, xsg, unr; /* unr: spec constant 4 (UNR), the dense GEMM's plain-type loop */
 } mm_lane_tile;
 
 /* The lane GEMM's default TN (rows of w an invocation owns) per use, with TM 8:
@@ -286,6 +286,14 @@ typedef struct mm_lane_tile {
  * TN 16 beat 8 and 4 in both files' profiles (bench ops preferred 8 for the dense
  * Q4_K / Q6_K shapes: the model decided). One value a use, so that they can part. */
 enum { MM_LANE_TN_ID = 16, MM_LANE_TN_DENSE = 16 };
+
+/* The dense GEMM's tile for F32/F16/BF16 weights (the vision towers' f16 GEMMs and per-head f32
+ * attention GEMMs) with UNR 1: 8-value chunks with the TM rows of x unrolled, no rotation. Measured
+ * with `moevk bench ops --filter "(vit"` (docs/PERFORMANCE.md section 21): the rotating loop's acc
+ * moves are masked blends through the stack in gallivm (a value written in a loop is blended with its
+ * old value under the execution mask), 128 of them per 512 multiply-adds at TM 8 x TN 16; unrolled,
+ * each acc is written once per 8 multiply-adds. TM 16 x TN 16 was the best tile there. */
+enum { MM_LANE_TM_PLAIN = 16, MM_LANE_TN_PLAIN = 16 };
 
 /* Whether the lane GEMM takes weights of type t and rows of K (CPU style,
  * whole chunks of the type: 32 values quantised, 8 for F32/F16/BF16), and its
@@ -298,14 +306,16 @@ enum { MM_LANE_TN_ID = 16, MM_LANE_TN_DENSE = 16 };
  * load, where subgroupBroadcast is a scalar loop over the lanes per value,
  * docs/PERFORMANCE.md sections 14 and 17); MOEVK_LANE_XSG=1 shares it across
  * the subgroup (mm_lane_xsg), as the lane GEMM did when it landed (section 13). */
-static inline int mm_gemm_lane_tn(const vk_ctx *ctx, mvk_type t, int64_t K, uint32_t tn_default, mm_lane_tile *lt) {
+static inline int mm_gemm_lane_tn(const vk_ctx *ctx, mvk_type t, int64_t K, uint32_t tm_default, uint32_t tn_default,
+                                   mm_lane_tile *lt) {
     const vk_device_info *in = vk_ctx_info(ctx);
     const char *e = getenv("MOEVK_GEMM_LANE");
     if ((e && !strcmp(e, "0")) || mm_style(in) != 1 || !mm_wsuffix(t) || K % mm_wch(t)) return 0;
     uint32_t sg = in->subgroup_size;
     lt->wg = vkc_wg(ctx, sg >= 4 && sg <= 64 ? sg : 8);
-    lt->tm = 8;
+    lt->tm = tm_default;
     lt->tn = tn_default;
+    lt->unr = 0;
     const char *ts = getenv("MOEVK_GEMM_LANE_TILE");
     unsigned tm, tn;
     if (ts && sscanf(ts, "%ux%u", &tm, &tn) == 2 && tm >= 8 && tm <= 32 && tn >= 4 && tn <= 32) {
@@ -318,16 +328,22 @@ static inline int mm_gemm_lane_tn(const vk_ctx *ctx, mvk_type t, int64_t K, uint
 
 /* mul_mat_id's expert GEMM (mmid_prefill) through the lane GEMM. */
 static inline int mm_gemm_lane(const vk_ctx *ctx, mvk_type t, int64_t K, mm_lane_tile *lt) {
-    return mm_gemm_lane_tn(ctx, t, K, MM_LANE_TN_ID, lt);
+    return mm_gemm_lane_tn(ctx, t, K, 8, MM_LANE_TN_ID, lt);
 }
 
 /* The dense GEMM (vk_op_matmul, M > 8 rows) through the lane GEMM;
  * MOEVK_GEMM_LANE_DENSE=0 keeps matmul.comp for the dense GEMM only (A/B
- * timing, tests). */
+ * timing, tests). F32/F16/BF16 weights take the unrolled loop (UNR) and its
+ * tile MM_LANE_TM_PLAIN x MM_LANE_TN_PLAIN; MOEVK_LANE_UNR=0 keeps the
+ * rotating loop and TM 8 (A/B timing, tests); MOEVK_GEMM_LANE_TILE still sets the tile. */
 static inline int mm_gemm_lane_dense(const vk_ctx *ctx, mvk_type t, int64_t K, mm_lane_tile *lt) {
     const char *e = getenv("MOEVK_GEMM_LANE_DENSE");
     if (e && !strcmp(e, "0")) return 0;
-    return mm_gemm_lane_tn(ctx, t, K, MM_LANE_TN_DENSE, lt);
+    const char *u = getenv("MOEVK_LANE_UNR");
+    int unr = !mvk_type_is_quant(t) && !(u && !strcmp(u, "0"));
+    if (!mm_gemm_lane_tn(ctx, t, K, unr ? MM_LANE_TM_PLAIN : 8, unr ? MM_LANE_TN_PLAIN : MM_LANE_TN_DENSE, lt)) return 0;
+    lt->unr = (uint32_t)unr;
+    return 1;
 }
 
 #endif

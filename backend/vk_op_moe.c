@@ -108,7 +108,7 @@ static moevk_status mmid_prefill(vk_stream *s, const mvk_tensor *y, const mvk_te
     /* CPU devices: the lane GEMM (matmul_lane.comp) where the texel views fit and x's rows are vec4-aligned; its
      * tiles are TM rows (moe_group's BM). A range that cannot take it (w's rows not chunk-aligned: pc.fast below)
      * runs matmul.comp with the same tile height. */
-    mm_lane_tile lt = {0, 0, 0, 0};
+    mm_lane_tile lt = {0};
     uint32_t ow_t, ox_t;
     int lane = mm_gemm_lane(ctx, w->type, a->K, &lt) && a->xs_slot % 4 == 0 && a->xs_tok % 4 == 0 &&
                vk_bind_elem_offset(ctx, x, 4) % 4 == 0 &&

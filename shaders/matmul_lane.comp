@@ -30,6 +30,16 @@
 // (a run-time index of a register array is a per-lane gather in gallivm) and
 // after TM rows every slot is back in place.
 //
+// UNR (spec constant 4, F32/F16/BF16 only; the dense GEMM's default there,
+// vk_op_mm.h mm_gemm_lane_dense): that rotation is not free in gallivm, which
+// keeps a value written inside a loop in memory and blends every write with
+// the old value under the execution mask (load, blend, store), 128 such moves
+// per 512 multiply-adds at TM 8 x TN 16 (read from the JIT code with
+// bench/lavapipe_jit.sh). With the 8-value chunks of the plain types the TM
+// rows can be unrolled instead (TM x TN x 8 multiply-adds a turn, each acc
+// written once per 8): the vision towers' f16 GEMMs ran ~1.3-1.5x faster
+// (docs/PERFORMANCE.md section 21). Same sums in the same order (k ascending).
+//
 // Same sums as matmul.comp: acc = fma(x, w, acc) over k in order, from the
 // same dequantised values, so the results are bit-identical to it.
 //
@@ -49,6 +59,7 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint TM = 8;          // rows of x a workgroup owns
 layout(constant_id = 2) const uint TN = 4;          // rows of w an invocation owns
 layout(constant_id = 3) const uint XSG = 0;         // subgroup size for the shared x reads (xsub.glsl); 0: each lane reads x
+layout(constant_id = 4) const uint UNR = 0;         // F32/F16/BF16: 1 = 8-value chunks with the TM rows unrolled (no rotation)
 #ifndef WTEX
 #error "matmul_lane.comp reads w and x through texel views only"
 #endif
@@ -165,6 +176,31 @@ void main() {
         [[unroll]] for (uint j = 0; j < TN; j++) acc[TM - 1u][j] = a0[j];        \
     }
 
+#ifndef W_QUANT
+    if (UNR != 0u) {
+        // F32/F16/BF16, UNR: one 8-value chunk (wchunk.glsl) a turn, the TM rows of x unrolled, so that acc is
+        // indexed by constants only and needs no rotation (see the top)
+        for (uint c = 0; c < p.K / WCH; c++) {
+            vec4 wv[TN][2];
+            [[unroll]] for (uint j = 0; j < TN; j++) wchunk(wrow[j], c, wv[j]);
+            [[unroll]] for (uint i = 0; i < TM; i++) {
+                const vec4 x0 = XRD4((xrow[i] >> 2) + 2u * c), x1 = XRD4((xrow[i] >> 2) + 2u * c + 1u);
+                [[unroll]] for (uint j = 0; j < TN; j++) {
+                    float a = acc[i][j];
+                    a = fma(x0.x, wv[j][0].x, a);
+                    a = fma(x0.y, wv[j][0].y, a);
+                    a = fma(x0.z, wv[j][0].z, a);
+                    a = fma(x0.w, wv[j][0].w, a);
+                    a = fma(x1.x, wv[j][1].x, a);
+                    a = fma(x1.y, wv[j][1].y, a);
+                    a = fma(x1.z, wv[j][1].z, a);
+                    a = fma(x1.w, wv[j][1].w, a);
+                    acc[i][j] = a;
+                }
+            }
+        }
+    } else {
+#endif
     const uint nch = p.K >> 5;
     for (uint c = 0; c < nch; c++) {
         vec4 wv[TN][8];
@@ -177,6 +213,7 @@ void main() {
         vec4 wv[TN][2];
         [[unroll]] for (uint j = 0; j < TN; j++) wchunk(wrow[j], c, wv[j]);
         LANE_PASS(2u, xv[0] = XRD4((xrow[0] >> 2) + 2u * c); xv[1] = XRD4((xrow[0] >> 2) + 2u * c + 1u))
+    }
     }
 #endif
 

@@ -22,8 +22,10 @@ static int tidx(mvk_type t) {
     return 0;
 }
 
+static int64_t y_pad; /* floats between y's rows (test_strided_y); 0: contiguous */
+
 static void run_case(mvk_type wt, int64_t M, int64_t N, int64_t K, int with_bias, int64_t x_pad) {
-    int64_t xs1 = K + x_pad;
+    int64_t xs1 = K + x_pad, ys1 = N + y_pad;
     float *x = malloc(sizeof(float) * (size_t)(xs1 * M)), *w = malloc(sizeof(float) * (size_t)(N * K));
     float *wd = malloc(sizeof(float) * (size_t)(N * K)), *b = malloc(sizeof(float) * (size_t)N);
     float *xc = malloc(sizeof(float) * (size_t)(K * M));
@@ -42,14 +44,23 @@ static void run_case(mvk_type wt, int64_t M, int64_t N, int64_t K, int with_bias
     mvk_tensor xv = mvk_tensor_view(&tx.t, 0, xne, tx.t.nb);
     tu_tensor tw = tu_upload_as(wt, K, N, 1, 1, w);
     tu_tensor tb = tu_upload(MVK_TYPE_F32, N, 1, 1, 1, b);
-    tu_tensor ty = tu_upload(MVK_TYPE_F32, N, M, 1, 1, NULL);
+    float *yh = malloc(sizeof(float) * (size_t)(ys1 * M));
+    for (int64_t i = 0; i < ys1 * M; i++) yh[i] = 12345.0f; /* the gaps between strided rows must keep it */
+    tu_tensor ty = tu_upload(MVK_TYPE_F32, ys1, M, 1, 1, yh);
+    int64_t yne[4] = {N, M, 1, 1};
+    mvk_tensor yv = mvk_tensor_view(&ty.t, 0, yne, ty.t.nb);
     vk_stream *s = tu_begin();
-    TU_OK(vk_op_matmul(s, &ty.t, &xv, &tw.t, with_bias ? &tb.t : NULL));
+    TU_OK(vk_op_matmul(s, &yv, &xv, &tw.t, with_bias ? &tb.t : NULL));
     tu_end_submit(s);
-    tu_download(&ty, got, sizeof(float) * (size_t)(N * M));
+    tu_download(&ty, yh, sizeof(float) * (size_t)(ys1 * M));
+    for (int64_t m = 0; m < M; m++) {
+        memcpy(got + m * N, yh + m * ys1, sizeof(float) * (size_t)N);
+        for (int64_t n = N; n < ys1; n++) assert_true(yh[m * ys1 + n] == 12345.0f);
+    }
+    free(yh);
     char label[160];
-    snprintf(label, sizeof label, "matmul %s M=%lld N=%lld K=%lld bias=%d xpad=%lld", mvk_type_name(wt), (long long)M,
-             (long long)N, (long long)K, with_bias, (long long)x_pad);
+    snprintf(label, sizeof label, "matmul %s M=%lld N=%lld K=%lld bias=%d xpad=%lld ypad=%lld", mvk_type_name(wt), (long long)M,
+             (long long)N, (long long)K, with_bias, (long long)x_pad, (long long)y_pad);
     double e_d = tu_nmse(ref_d, got, N * M), e_o = tu_nmse(ref_o, got, N * M);
     int ti = tidx(wt);
     if (e_d > worst[ti][0]) worst[ti][0] = e_d;
@@ -112,9 +123,9 @@ static void test_matvec(void **state) {
 /* M > 8: tiled path. Tiles (vk_op_mm.h): GPUs 64x64; CPU devices 16x128,
  * 32x128 or 128x128 by M — each gets a "tile + 1" case below. On this device
  * (CPU style) the cases with whole chunks (K % 8 == 0 plain, K % 32 == 0
- * Q8_0) and aligned x run the lane GEMM (matmul_lane.comp: TM 8 rows of x a
+ * Q8_0) and aligned x run the lane GEMM (matmul_lane.comp: Q8_0 TM 8 rows of x a
  * workgroup, TN 16 rows of w a lane: 9 = TM + 1 rows, N 129 = a subgroup of 8
- * lanes x TN + 1), the others matmul.comp. */
+ * lanes x TN + 1; F32/F16/BF16 the unrolled loop, TM 16 x TN 16: 17 x 129), the others matmul.comp. */
 static void test_tiled(void **state) {
     (void)state;
     for (int ti = 0; ti < 4; ti++) {
@@ -135,6 +146,8 @@ static void test_tiled(void **state) {
         run_case(t, 33, 17, t == MVK_TYPE_Q8_0 ? 96 : 72, 0, 0);
         run_case(t, 40, 9, t == MVK_TYPE_Q8_0 ? 160 : 272, 1, 4);
         run_case(t, 9, 129, t == MVK_TYPE_Q8_0 ? 64 : 40, 1, 0); /* the lane GEMM's TM + 1 rows and 8 x TN + 1 rows of w, x rows of 40 floats */
+        run_case(t, 17, 129, t == MVK_TYPE_Q8_0 ? 96 : 72, 1, 4); /* TM 16 + 1 (the unrolled loop's tile), K 72: a ViT's head dim */
+        run_case(t, 33, 7, t == MVK_TYPE_Q8_0 ? 32 : 8, 0, 0);     /* one 8-value chunk; fewer rows of w than lanes */
         run_case(t, 16, 31, 64, 0, 1); /* x rows not 16-byte aligned: matmul.comp (Q8_0 too) */
     }
 }
@@ -149,18 +162,20 @@ static void test_tiled(void **state) {
  * shared across the subgroup (MOEVK_LANE_XSG=1, not the default). */
 static void test_other_styles(void **state) {
     (void)state;
-    const char *styles[6] = {"gpu", "gpu-nosg", "cpu", "cpu", "cpu", "cpu"};
-    for (int st = 0; st < 6; st++) {
+    const char *styles[7] = {"gpu", "gpu-nosg", "cpu", "cpu", "cpu", "cpu", "cpu"};
+    for (int st = 0; st < 7; st++) {
         setenv("MOEVK_MM_STYLE", styles[st], 1);
         if (st == 3) setenv("MOEVK_WTEX", "0", 1);
         if (st == 4) {
             unsetenv("MOEVK_WTEX");
             setenv("MOEVK_GEMM_LANE_DENSE", "0", 1);
         }
-        if (st == 5) {
+        if (st == 5) { /* the rotating loop for F32/F16/BF16 too (the unrolled one reads x per lane always) */
             unsetenv("MOEVK_GEMM_LANE_DENSE");
             setenv("MOEVK_LANE_XSG", "1", 1);
+            setenv("MOEVK_LANE_UNR", "0", 1);
         }
+        if (st == 6) unsetenv("MOEVK_LANE_XSG"); /* the rotating loop, x per lane */
         for (int ti = 0; ti < 4; ti++) {
             mvk_type t = types[ti];
             int q = t == MVK_TYPE_Q8_0;
@@ -173,12 +188,29 @@ static void test_other_styles(void **state) {
             run_case(t, 65, 129, q ? 64 : 33, 1, 3);
             if (st >= 3) run_case(t, 33, 17, q ? 96 : 72, 0, 0); /* mm_fit_bk's BK 8; the lane GEMM's 8-value tail */
             if (st >= 4) run_case(t, 17, 33, q ? 256 : 264, 1, 4);
+            if (st == 6) run_case(t, 9, 129, q ? 64 : 40, 1, 0); /* TM 8 + 1, 8 x TN 16 + 1 */
         }
     }
     unsetenv("MOEVK_MM_STYLE");
     unsetenv("MOEVK_WTEX");
     unsetenv("MOEVK_GEMM_LANE_DENSE");
     unsetenv("MOEVK_LANE_XSG");
+    unsetenv("MOEVK_LANE_UNR");
+}
+
+/* y with strided rows (the tower's attention writes each head's P·V into its slice of the output:
+ * rows H x hd floats apart): every path, the gaps untouched. */
+static void test_strided_y(void **state) {
+    (void)state;
+    y_pad = 5;
+    for (int ti = 0; ti < 4; ti++) {
+        mvk_type t = types[ti];
+        int q = t == MVK_TYPE_Q8_0;
+        run_case(t, 3, 33, q ? 64 : 40, 1, 0);   /* mat-vec */
+        run_case(t, 17, 129, q ? 96 : 72, 0, 4); /* lane GEMM */
+        run_case(t, 33, 17, q ? 96 : 7, 1, 0);   /* plain: matmul.comp (K % 8 != 0) */
+    }
+    y_pad = 0;
 }
 
 static void test_bad_input(void **state) {
@@ -195,6 +227,9 @@ static void test_bad_input(void **state) {
     vk_stream *s = tu_begin();
     TU_REFUSES(vk_op_matmul(s, y, xk, w, NULL), MOEVK_ERR_SHAPE, "K=65");
     TU_REFUSES(vk_op_matmul(s, yb, x, w, NULL), MOEVK_ERR_SHAPE, NULL);
+    mvk_tensor yo = *y; /* rows 4 floats apart, 5 long: they overlap */
+    yo.nb[1] = 16;
+    TU_REFUSES(vk_op_matmul(s, &yo, x, w, NULL), MOEVK_ERR_SHAPE, "overlap");
     TU_REFUSES(vk_op_matmul(s, y, xh, w, NULL), MOEVK_ERR_UNSUPPORTED, NULL);
     TU_REFUSES(vk_op_matmul(s, y, x, wi, NULL), MOEVK_ERR_UNSUPPORTED, NULL);
     TU_REFUSES(vk_op_matmul(s, y, x, w, bias), MOEVK_ERR_SHAPE, NULL);
@@ -240,6 +275,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_tiled, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_long_rows, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_other_styles, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_strided_y, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_subgroup_sizes, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, tu_test_setup, tu_test_teardown),
     };
