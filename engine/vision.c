@@ -94,7 +94,7 @@ moevk_status mvk_vision_encode(moevk_model *m, const float *pixels, int h, int w
 
     vk_stream *st = m->step.work;
     s = vk_stream_begin(st);
-    mvk_tensor pe0, pe1, hcur, grid, pe_blk, a, qkv, qr, kr, vc, att, o, u, dn, z, zn, f1, f2;
+    mvk_tensor pe0, pe1, hcur, grid, pe_blk, a, qkv, qr, kr, att, o, u, dn, z, zn, f1, f2;
     if (s != MOEVK_OK) goto done;
     /* patch embedding: conv(W0) + conv(W1) + bias, raster order */
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, d, N, 1, 1, &pe0));
@@ -131,12 +131,10 @@ moevk_status mvk_vision_encode(moevk_model *m, const float *pixels, int h, int w
         mvk_tensor qv = qkv_part(&qkv, 0, hd, H, N), kv = qkv_part(&qkv, 1, hd, H, N), vv = qkv_part(&qkv, 2, hd, H, N);
         TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, H, N, 1, &qr));
         TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, H, N, 1, &kr));
-        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, H, N, 1, &vc));
         TRY(vk_op_rope(st, &qr, &qv, &t_pos, &rp));
         TRY(vk_op_rope(st, &kr, &kv, &t_pos, &rp));
-        TRY(vk_op_convert(st, &vc, &vv));
         TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, H, N, 1, &att));
-        TRY(vk_op_attention(st, &att, &qr, &kr, &vc, NULL, &ap));
+        TRY(vk_op_attention(st, &att, &qr, &kr, &vv, NULL, &ap)); /* V read in place: rows 3d apart in qkv */
         mvk_tensor att2 = mvk_tensor_make(att.buf, att.off, MVK_TYPE_F32, d, N, 1, 1);
         TRY(vk_stream_scratch(st, MVK_TYPE_F32, d, N, 1, 1, &o));
         TRY(vk_op_matmul(st, &o, &att2, &l->out_w, &l->out_b));

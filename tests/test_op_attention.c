@@ -50,13 +50,20 @@ static void run_case(const acase *c) {
     mvk_type kt = c->f16 ? MVK_TYPE_F16 : MVK_TYPE_F32;
     tu_tensor tk = tu_upload_as(kt, hd, Hkv, Tk, 1, k), tv = tu_upload_as(kt, hd, Hkv, Tk, 1, v);
     tu_tensor to = tu_upload(MVK_TYPE_F32, hd, Hq, Tq, 1, NULL), tq;
-    mvk_tensor qv;
+    mvk_tensor qv, vv = tv.t;
+    int vrow = 0;
     if (c->fused_q) { /* q is the first part of a fused [hd*(Hq+2Hkv)][Tq] row */
         tu_fill(qkv, row * Tq, -2, 2);
         for (int64_t t = 0; t < Tq; t++) memcpy(qkv + t * row, q + t * Hq * hd, Hq * hd * 4);
+        /* f32 self-attention: v too is read in place, the third part of the row (the vision tower's V) */
+        vrow = !c->f16 && Tk == Tq;
+        if (vrow)
+            for (int64_t t = 0; t < Tq; t++) memcpy(qkv + t * row + (Hq + Hkv) * hd, v + t * Hkv * hd, Hkv * hd * 4);
         tq = tu_upload(MVK_TYPE_F32, row, Tq, 1, 1, qkv);
         int64_t ne[4] = {hd, Hq, Tq, 1}, nb[4] = {4, hd * 4, row * 4, row * Tq * 4};
         qv = mvk_tensor_view(&tq.t, 0, ne, nb);
+        int64_t vne[4] = {hd, Hkv, Tk, 1};
+        if (vrow) vv = mvk_tensor_view(&tq.t, (uint64_t)((Hq + Hkv) * hd * 4), vne, nb);
     } else {
         tq = tu_upload(MVK_TYPE_F32, hd, Hq, Tq, 1, q);
         qv = tq.t;
@@ -65,7 +72,7 @@ static void run_case(const acase *c) {
     tu_tensor tn = tu_upload(MVK_TYPE_I32, 1, 1, 1, 1, &nkv32);
     vk_attn_params p = {.scale = scale, .causal = c->causal, .window = c->window, .nc_lo = c->nc_lo, .nc_hi = c->nc_hi};
     vk_stream *s = tu_begin();
-    TU_OK(vk_op_attention(s, &to.t, &qv, &tk.t, &tv.t, c->nkv >= 0 ? &tn.t : NULL, &p));
+    TU_OK(vk_op_attention(s, &to.t, &qv, &tk.t, &vv, c->nkv >= 0 ? &tn.t : NULL, &p));
     /* the full-mask Tq >= 64, hd >= 48, Tk <= 8192 path runs three dispatches per head (Q·Kᵀ, softmax, P·V into
      * out's head slice) and one per KV head (V transposed); the fused kernel one */
     int gemm = !c->causal && !c->window && c->nkv < 0 && Tq >= 64 && hd >= 48 && Tk <= 8192;
@@ -76,7 +83,7 @@ static void run_case(const acase *c) {
     char label[192];
     snprintf(label, sizeof label, "attn hd %lld Hq %lld Hkv %lld Tq %lld Tk %lld n_kv %lld %s %s%s win %d span [%d,%d)", (long long)hd,
              (long long)Hq, (long long)Hkv, (long long)Tq, (long long)Tk, (long long)c->nkv, c->causal ? "causal" : "full",
-             c->f16 ? "f16" : "f32", c->fused_q ? " fused-q" : "", c->window, c->nc_lo, c->nc_hi);
+             c->f16 ? "f16" : "f32", c->fused_q ? (vrow ? " fused-qv" : " fused-q") : "", c->window, c->nc_lo, c->nc_hi);
     double e = tu_nmse(ref, got, nq);
     printf("%-80s nmse %.2e", label, e);
     if (c->f16) printf("  (vs unrounded f32 KV %.2e)", tu_nmse(ref32, got, nq));
