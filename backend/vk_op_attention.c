@@ -8,7 +8,7 @@
  *            in unrolled blocks; K/V are read from the storage buffers directly
  *            (a shared-memory-staged version was dropped: on lavapipe its
  *            barriers made LLVM's coroutine splitting take minutes per shader).
- *   Full mask, no n_kv, Tq >= ATTN_GEMM_MIN_TQ, hd >= ATTN_GEMM_MIN_HD,
+ *   Full mask, no n_kv, Tq >= ATTN_GEMM_MIN_TQ, hd >= ATTN_GEMM_MIN_HD (CPU devices: see ATTN_GEMM_MIN_HD_CPU),
  *            Tk <= ATTN_GEMM_MAX_TK (the vision tower): per head
  *            S = Q_h·K_hᵀ with the tiled GEMM (vk_op_matmul), row softmax of
  *            scale*S, then O_h = P·V_h with the GEMM on a transposed copy of
@@ -24,6 +24,7 @@
  * included), so shaders keep their dynamic loops short; see the checks below. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "vk_op_check.h"
 
@@ -35,7 +36,20 @@
 #define ATTN_GEMM_MIN_TQ 64
 #define ATTN_GEMM_MIN_HD 48 /* lavapipe: the fused kernel costs ~2 ns x hd per (query, key), the GEMM path ~40-75 ns */
 #define ATTN_GEMM_MAX_TK 8192 /* lavapipe gave wrong GEMM-path results from ~20000 keys (K = Tk); fused beyond */
+/* CPU devices, Tq >= ATTN_GEMM_CPU_TQ, head dims a multiple of 8 (the lane GEMM's chunk): the GEMM path from
+ * hd 16, since the lane GEMM's unrolled F32 loop (matmul_lane.comp UNR): the goldens' tower (hd 16, 4 heads,
+ * 784 patches) encoded in 128 ms against 371 ms with the fused kernel (docs/PERFORMANCE.md section 21); the
+ * embedded model's 64 patches were a wash, so short sequences keep the fused kernel */
+#define ATTN_GEMM_MIN_HD_CPU 16
+#define ATTN_GEMM_CPU_TQ 256
 #define ATTN_GEMM_MAX_S (32ull << 20) /* bytes of one score block S [Tk][chunk] */
+
+/* The smallest head dim the GEMM path takes (above); MOEVK_ATTN_GEMM_MIN_HD=N sets it (A/B timing). */
+static int64_t attn_gemm_min_hd(const vk_device_info *info, int64_t hd, int64_t Tq) {
+    const char *e = getenv("MOEVK_ATTN_GEMM_MIN_HD");
+    if (e) return atoll(e);
+    return info->kind == VK_KIND_CPU && Tq >= ATTN_GEMM_CPU_TQ && hd % 8 == 0 ? ATTN_GEMM_MIN_HD_CPU : ATTN_GEMM_MIN_HD;
+}
 
 /* Full-mask prefill through the GEMM: for each query head h (KV head h / G)
  * and each chunk of qc queries: S[Tk][qc] = K_g·Q_h (matmul, w = K_g F32 or
@@ -197,7 +211,7 @@ moevk_status vk_op_attention(vk_stream *s, const mvk_tensor *out, const mvk_tens
     const char *f16 = k->type == MVK_TYPE_F16 ? "f16" : "f32";
 
     /* the GEMM path needs Tq >= ATTN_GEMM_MIN_TQ: decode never takes it, so testing it first changes no path */
-    if (!p->causal && !p->window && !n_kv && Tq >= ATTN_GEMM_MIN_TQ && hd >= ATTN_GEMM_MIN_HD && Tk <= ATTN_GEMM_MAX_TK)
+    if (!p->causal && !p->window && !n_kv && Tq >= ATTN_GEMM_MIN_TQ && hd >= attn_gemm_min_hd(info, hd, Tq) && Tk <= ATTN_GEMM_MAX_TK)
         return attn_gemm(s, out, q, k, v, p);
     if (hd > ATTN_FUSED_MAX_HD) return attn_wide(s, out, q, k, v, n_kv, p);
 

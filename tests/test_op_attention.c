@@ -73,9 +73,10 @@ static void run_case(const acase *c) {
     vk_attn_params p = {.scale = scale, .causal = c->causal, .window = c->window, .nc_lo = c->nc_lo, .nc_hi = c->nc_hi};
     vk_stream *s = tu_begin();
     TU_OK(vk_op_attention(s, &to.t, &qv, &tk.t, &vv, c->nkv >= 0 ? &tn.t : NULL, &p));
-    /* the full-mask Tq >= 64, hd >= 48, Tk <= 8192 path runs three dispatches per head (Q·Kᵀ, softmax, P·V into
+    /* the full-mask Tq >= 64, hd >= 48 (CPU devices: 16 from Tq 256), Tk <= 8192 path runs three dispatches per head (Q·Kᵀ, softmax, P·V into
      * out's head slice) and one per KV head (V transposed); the fused kernel one */
-    int gemm = !c->causal && !c->window && c->nkv < 0 && Tq >= 64 && hd >= 48 && Tk <= 8192;
+    int cpu_hd = vk_ctx_info(tu_vk)->kind == VK_KIND_CPU && Tq >= 256 && hd % 8 == 0 && hd >= 16; /* ATTN_GEMM_MIN_HD_CPU */
+    int gemm = !c->causal && !c->window && c->nkv < 0 && Tq >= 64 && (hd >= 48 || cpu_hd) && Tk <= 8192;
     uint32_t nd = vk_stream_dispatch_count(s);
     if (Tq > 1 && (gemm ? nd < (uint32_t)(3 * Hq + Hkv) : nd != 1)) fail_msg("%u dispatches for a %s prefill case", nd, gemm ? "GEMM" : "fused");
     tu_end_submit(s);
@@ -119,6 +120,7 @@ static void test_attention_prefill(void **state) {
         {48, 2, 1, 65, 300, -1, 0, 1, 1, 0, 0, 0},    /* Tq != Tk */
         {16, 4, 4, 127, 127, -1, 0, 1, 0, 0, 0, 0},   /* hd 16 (below the GEMM threshold): fused kernel */
         {16, 4, 2, 257, 257, -1, 0, 0, 1, 0, 0, 0},
+        {16, 4, 4, 300, 300, -1, 0, 1, 0, 0, 0, 0},   /* the goldens' tower (hd 16) at 300 patches, f16 K/V: CPU devices take the GEMM path */
         {46, 2, 2, 64, 64, -1, 0, 0, 0, 0, 0, 0},     /* hd 46: fused kernel */
         {48, 1, 1, 1100, 8192, -1, 0, 1, 0, 0, 0, 0}, /* GEMM path in two query chunks (S capped at 32 MiB) */
         {48, 1, 1, 64, 8193, -1, 0, 0, 0, 0, 0, 0},   /* Tk above the GEMM cap: fused kernel */
