@@ -24,14 +24,14 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
     vk_dispatch_desc d = {.shader = name, .binds = binds, .n_binds = 4, .push = &pc, .push_size = sizeof pc};
     if (vec) {
         mm_vec v = mm_pick_vec(ctx);
-        uint32_t spec[5] = {v.wg, v.nr, v.one_sg, M, 0};
+        uint32_t spec[7] = {v.wg, v.nr, v.one_sg, M, 0, 0, mm_lane_stream()};
         snprintf(name, sizeof name, "matvec_%s%s", mm_wsuffix(w->type), v.sg ? "_sg" : "");
         pc.fast = mm_vec_fast(w->type, pc.ow, pc.ws1, K) && (M == 1 || pc.xs1 % 4 == 0) && pc.ox % 4 == 0;
         d.spec = spec;
         d.n_spec = 4;
         if (mm_vec_lane(ctx, w->type, (int)pc.fast, pc.ow, pc.ws1, 0)) {
             spec[0] = mm_lane_wg(ctx, N);
-            d.n_spec = 5;
+            d.n_spec = 7;
             snprintf(name, sizeof name, "matvec_lane_%s", mm_wsuffix(w->type));
             uint32_t ow_t, ox_t;
             int tex = mm_wtex(ctx, w, &ow_t) && mm_xtex(ctx, x, &ox_t);
@@ -48,7 +48,7 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
                        weights' views again at 6, 7, the second half's first row at owu */
                     uint32_t nl = (N + 1) / 2;
                     pc_gateup pp = {.g = pc, .owu = ow_t + nl * pc.ws1, .wsu1 = pc.ws1};
-                    uint32_t pspec[6] = {mm_lane_wg(ctx, nl), 0, 0, 1, 0, 0};
+                    uint32_t pspec[7] = {mm_lane_wg(ctx, nl), 0, 0, 1, 0, 0, mm_lane_stream()};
                     pspec[4] = mm_lane_xsg(ctx, pspec[0], 1);
                     snprintf(name, sizeof name, "matvec_lane_pair_tex_%s", mm_wsuffix(w->type));
                     d.texel[6] = VK_TEXEL_U32X4;
@@ -57,7 +57,7 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
                     d.push = &pp;
                     d.push_size = sizeof pp;
                     d.spec = pspec;
-                    d.n_spec = 6;
+                    d.n_spec = 7;
                     vk_split_groups(ctx, (nl + pspec[0] - 1) / pspec[0], d.groups);
                     return vk_dispatch(s, &d);
                 }

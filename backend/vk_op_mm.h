@@ -158,6 +158,14 @@ static inline mm_vec mm_pick_vec(const vk_ctx *ctx) {
     return v;
 }
 
+/* matvec_lane.comp's STREAM (spec id 6): with x read per lane, each x fetch sits next to the
+ * multiply-adds that take it (docs/PERFORMANCE.md section 21); MOEVK_LANE_STREAM=0 keeps the block-at-once
+ * order of before (same values) */
+static inline uint32_t mm_lane_stream(void) {
+    const char *e = getenv("MOEVK_LANE_STREAM");
+    return e && !strcmp(e, "0") ? 0u : 1u;
+}
+
 /* The per-lane-row mat-vec (shaders/matvec_lane.comp): on CPU devices
  * (style cpu) each invocation walks one whole weight row, the pattern
  * lavapipe reads 3-5x faster than lanes striding together (docs/PERFORMANCE.md).
@@ -243,11 +251,14 @@ static inline uint32_t mm_lane_wg(const vk_ctx *ctx, uint32_t N) {
 
 /* The lane mat-vec's PAIR variant (two rows a lane, n and n + ceil(N/2), sharing each x fetch:
  * matvec_lane.comp) for a texel-view dense mat-vec of one column (M = 1) and N >= 2 rows, where the
- * second half's offset (owu, units) fits the push constant. Opt-in, MOEVK_LANE_PAIR=1, until a quiet
- * measurement shows it faster (docs/PERFORMANCE.md section 18); tested either way (test_op_gateup). */
+ * second half's offset (owu, units) fits the push constant. On by default since its two streams read
+ * each x vec4 right before the multiply-adds that take it (the *_stream2 functions: the unpacked blocks
+ * of both rows no longer live across the x fetch calls): the a3b8 slices decoded faster with it in
+ * docs/PERFORMANCE.md section 22's quiet runs (section 18's slower PAIR held both blocks across the
+ * fetches). MOEVK_LANE_PAIR=0: one row a lane; tested either way (test_op_gateup). */
 static inline int mm_lane_pair(uint32_t M, uint32_t N, uint64_t owu) {
     const char *e = getenv("MOEVK_LANE_PAIR");
-    if (!e || strcmp(e, "1")) return 0;
+    if (e && !strcmp(e, "0")) return 0;
     return M == 1 && N >= 2 && owu <= UINT32_MAX;
 }
 

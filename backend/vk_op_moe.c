@@ -70,7 +70,7 @@ static moevk_status mmid_decode(vk_stream *s, const mvk_tensor *y, const mvk_ten
             /* 4, 5: the texel variant's second view of w, and x (vk_op_mm.h mm_wtex) */
             vk_bind b[6] = {{x, 0}, {&wv, 0}, {&yv, 1}, {ids, 0}, {&wv, 0}, {x, 0}};
             vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 4, .binds = b, .n_binds = 4, .push = &pc, .push_size = sizeof pc};
-            uint32_t lspec[5] = {mm_lane_wg(ctx, nn), v.nr, v.one_sg, 1, 0};
+            uint32_t lspec[7] = {mm_lane_wg(ctx, nn), v.nr, v.one_sg, 1, 0, 0, mm_lane_stream()};
             char lname[32];
             if (mm_vec_lane(ctx, w->type, (int)pc.fast, pc.ow, pc.ws1, pc.ws2)) {
                 snprintf(lname, sizeof lname, "matvec_lane_id_%s", mm_wsuffix(w->type));
@@ -87,7 +87,7 @@ static moevk_status mmid_decode(vk_stream *s, const mvk_tensor *y, const mvk_ten
                 }
                 d.shader = lname;
                 d.spec = lspec;
-                d.n_spec = 5;
+                d.n_spec = 7;
                 vk_split_groups(ctx, (nn + lspec[0] - 1) / lspec[0], d.groups);
             } else {
                 vk_split_groups(ctx, (nn + v.nr - 1) / v.nr, d.groups);

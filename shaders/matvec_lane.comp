@@ -40,6 +40,13 @@
 // PAIR (pair_tex_*, with GATEUP): the plain mat-vec (one column of x) with two rows per lane, n and
 // n + ceil(N/2) of the same weights (bindings 6, 7: the views of binding 1, 4 again; owu: the second
 // half's first row), sharing each x fetch the same way; each row's sum is the plain kernel's.
+//
+// STREAM (spec id 6, default 1; MOEVK_LANE_STREAM=0 on the host keeps the older order): on lavapipe
+// every texelFetch is a call into gallivm's fetch function, and whatever vector registers are live
+// across a call are spilled and reloaded (docs/PERFORMANCE.md section 22). With x read per lane
+// (XSG = 0), q8_stream (one row) and q8_stream2 / q4k_stream2 / q6k_stream2 (two streams) fetch each
+// vec4 of x right before the multiply-adds that take it instead of unpacking whole blocks first, so
+// the unpacked weights are not held across the x fetches. Same operations per stream, same values.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_ballot : require
 #include "common.glsl"
@@ -48,6 +55,7 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 3) const uint NM = 8;          // columns of x (M) this pipeline handles
 layout(constant_id = 4) const uint XSG = 0;         // subgroup size for the shared x reads; 0: each lane reads all of x
 layout(constant_id = 5) const uint ACT = 0;         // GATEUP: the gate's activation, 0 SiLU, 1 tanh GELU
+layout(constant_id = 6) const uint STREAM = 1;      // x read per lane: each x fetch next to its multiply-adds (q8_stream, *_stream2)
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 #ifdef WTEX
@@ -180,6 +188,50 @@ void q8_blk(uint wsel, uint q4, uint s4, uint b, inout uvec4 sc, out vec4 q[8], 
     q[4] = i8x4s(u1.x); q[5] = i8x4s(u1.y); q[6] = i8x4s(u1.z); q[7] = i8x4s(u1.w);
 }
 
+// q8_blk + q8_dot for one column of x read per lane (XSG = 0), with each vec4 of x fetched right
+// before the multiply-add that takes it: on lavapipe every texel fetch is a call into gallivm's
+// fetch function, and the vector registers live across a call are spilled and reloaded, so the 32
+// unpacked weights are not held across the 8 fetches of x (docs/PERFORMANCE.md section 21). The
+// same operations in the same order as q8_blk + q8_dot: bit-identical.
+float q8_stream(uint wsel, uint q4, uint s4, uint b, inout uvec4 sc, uint xb, out float d) {
+    if ((b & 7u) == 0u) sc = WRD4(s4 + (b >> 3));
+    const uvec4 u0 = WRD4(q4 + 2u * b), u1 = WRD4(q4 + 2u * b + 1u);
+    d = unpackHalf2x16(sc[(b >> 1) & 3u] >> ((b & 1u) * 16u)).x * (1.0 / 16777216.0);
+    vec4 t0 = i8x4s(u0.x) * XRD4(xb), t1 = i8x4s(u1.x) * XRD4(xb + 4u);
+    t0 = fma(i8x4s(u0.y), XRD4(xb + 1u), t0); t1 = fma(i8x4s(u1.y), XRD4(xb + 5u), t1);
+    t0 = fma(i8x4s(u0.z), XRD4(xb + 2u), t0); t1 = fma(i8x4s(u1.z), XRD4(xb + 6u), t1);
+    t0 = fma(i8x4s(u0.w), XRD4(xb + 3u), t0); t1 = fma(i8x4s(u1.w), XRD4(xb + 7u), t1);
+    const vec4 t = t0 + t1;
+    return (t.x + t.y) + (t.z + t.w);
+}
+
+#ifdef GATEUP
+// q8_stream for two weight streams (GATEUP: the gate and the up row; PAIR: rows n and n + NL) sharing
+// each x fetch: the same operations per stream as q8_blk + q8_dot, bit-identical
+float q8_stream2(uint q4, uint s4, inout uvec4 sc, uint q4u, uint s4u, inout uvec4 scu, uint b, uint xb, out float d,
+                 out float du, out float sumu) {
+    if ((b & 7u) == 0u) {
+        sc = wrd4s(0u, s4 + (b >> 3));
+        scu = wrd4s(1u, s4u + (b >> 3));
+    }
+    const uvec4 u0 = wrd4s(0u, q4 + 2u * b), u1 = wrd4s(0u, q4 + 2u * b + 1u);
+    const uvec4 v0 = wrd4s(1u, q4u + 2u * b), v1 = wrd4s(1u, q4u + 2u * b + 1u);
+    d = unpackHalf2x16(sc[(b >> 1) & 3u] >> ((b & 1u) * 16u)).x * (1.0 / 16777216.0);
+    du = unpackHalf2x16(scu[(b >> 1) & 3u] >> ((b & 1u) * 16u)).x * (1.0 / 16777216.0);
+    vec4 xa = XRD4(xb), xc = XRD4(xb + 4u);
+    vec4 t0 = i8x4s(u0.x) * xa, t1 = i8x4s(u1.x) * xc, w0 = i8x4s(v0.x) * xa, w1 = i8x4s(v1.x) * xc;
+    xa = XRD4(xb + 1u); xc = XRD4(xb + 5u);
+    t0 = fma(i8x4s(u0.y), xa, t0); t1 = fma(i8x4s(u1.y), xc, t1); w0 = fma(i8x4s(v0.y), xa, w0); w1 = fma(i8x4s(v1.y), xc, w1);
+    xa = XRD4(xb + 2u); xc = XRD4(xb + 6u);
+    t0 = fma(i8x4s(u0.z), xa, t0); t1 = fma(i8x4s(u1.z), xc, t1); w0 = fma(i8x4s(v0.z), xa, w0); w1 = fma(i8x4s(v1.z), xc, w1);
+    xa = XRD4(xb + 3u); xc = XRD4(xb + 7u);
+    t0 = fma(i8x4s(u0.w), xa, t0); t1 = fma(i8x4s(u1.w), xc, t1); w0 = fma(i8x4s(v0.w), xa, w0); w1 = fma(i8x4s(v1.w), xc, w1);
+    const vec4 t = t0 + t1, w = w0 + w1;
+    sumu = (w.x + w.y) + (w.z + w.w);
+    return (t.x + t.y) + (t.z + t.w);
+}
+#endif
+
 // the block's sum q·x: two vec4 chains of fused multiply-adds (8 independent per lane group; dot() was mul + add)
 float q8_dot(const vec4 q[8], const vec4 xv[8]) {
     vec4 t0 = q[0] * xv[0], t1 = q[4] * xv[4];
@@ -193,7 +245,7 @@ float q8_dot(const vec4 q[8], const vec4 xv[8]) {
 // sub-blocks 2 c2 and 2 c2 + 1 of a super-block (q4: uvec4 index of its qs[0], sv: its scale uvec4):
 // dm4 = (d0, m0, d1, m1) and the 64 nibbles masked in place (nib4: times 2^(8k), K8 takes it out
 // after the sums)
-void q4k_sub(uint wsel, uint q4, uvec4 sv, uint c2, out vec4 dm4, out vec4 lo[8], out vec4 hv[8]) {
+void q4k_words(uint wsel, uint q4, uvec4 sv, uint c2, out vec4 dm4, out uint qwd[8]) {
     const uint s0 = sv.y, s1 = sv.z, s2 = sv.w;   // scales[0..3], [4..7], [8..11]
     const vec2 dm = unpackHalf2x16(sv.x);
     uint sc0, mn0, sc1, mn1;
@@ -213,7 +265,12 @@ void q4k_sub(uint wsel, uint q4, uvec4 sv, uint c2, out vec4 dm4, out vec4 lo[8]
     }
     dm4 = vec4(dm.x * float(sc0), dm.y * float(mn0), dm.x * float(sc1), dm.y * float(mn1));
     const uvec4 qa = WRD4(q4 + 2u * c2), qc = WRD4(q4 + 2u * c2 + 1u);
-    const uint qwd[8] = uint[8](qa.x, qa.y, qa.z, qa.w, qc.x, qc.y, qc.z, qc.w);
+    qwd = uint[8](qa.x, qa.y, qa.z, qa.w, qc.x, qc.y, qc.z, qc.w);
+}
+
+void q4k_sub(uint wsel, uint q4, uvec4 sv, uint c2, out vec4 dm4, out vec4 lo[8], out vec4 hv[8]) {
+    uint qwd[8];
+    q4k_words(wsel, q4, sv, c2, dm4, qwd);
     for (uint i = 0; i < 8u; i++) {
         lo[i] = nib4(qwd[i]);
         hv[i] = nib4(qwd[i] >> 4);
@@ -233,6 +290,33 @@ float q4k_dot(vec4 dm4, const vec4 lo[8], const vec4 hv[8], const vec4 xlo[8], c
     return dm4.x * dot(tl, K8) - dm4.y * ((sl.x + sl.y) + (sl.z + sl.w)) + dm4.z * dot(th, K8) -
            dm4.w * ((sh.x + sh.y) + (sh.z + sh.w));
 }
+#ifdef GATEUP
+// q4k_sub + q4k_dot for two weight streams sharing each x fetch (see q8_stream2): the same
+// operations per stream in the same order, bit-identical; Σx (sl, sh) is the same for both
+void q4k_stream2(uint q4, uvec4 sv, uint q4u, uvec4 svu, uint c2, uint xb, inout float acc, inout float accu) {
+    vec4 dm4, dmu;
+    uint qwd[8], qwu[8];
+    q4k_words(0u, q4, sv, c2, dm4, qwd);
+    q4k_words(1u, q4u, svu, c2, dmu, qwu);
+    vec4 xl = XRD4(xb), xh = XRD4(xb + 8u);
+    vec4 tl = nib4(qwd[0]) * xl, th = nib4(qwd[0] >> 4) * xh;
+    vec4 ul = nib4(qwu[0]) * xl, uh = nib4(qwu[0] >> 4) * xh;
+    vec4 sl = xl, sh = xh;
+    for (uint i = 1; i < 8u; i++) {
+        xl = XRD4(xb + i);
+        xh = XRD4(xb + 8u + i);
+        tl = fma(nib4(qwd[i]), xl, tl);
+        th = fma(nib4(qwd[i] >> 4), xh, th);
+        ul = fma(nib4(qwu[i]), xl, ul);
+        uh = fma(nib4(qwu[i] >> 4), xh, uh);
+        sl += xl;
+        sh += xh;
+    }
+    const float zl = (sl.x + sl.y) + (sl.z + sl.w), zh = (sh.x + sh.y) + (sh.z + sh.w);
+    acc += dm4.x * dot(tl, K8) - dm4.y * zl + dm4.z * dot(th, K8) - dm4.w * zh;
+    accu += dmu.x * dot(ul, K8) - dmu.y * zl + dmu.z * dot(uh, K8) - dmu.w * zh;
+}
+#endif
 #elif defined(W_Q6_K)
 // half n2 of the super-block at word qb: its ql words (chunks r even: la, odd: lb), qh words (hb)
 // and its two scale words. uvec4 reads (the block is 13 uvec4s, 16-byte aligned: the host checks
@@ -253,15 +337,21 @@ void q6k_half(uint wsel, uint qb, uint n2, out uint la[8], out uint lb[8], out u
 // weights are assembled in one word (low nibbles | high bits << 4, each byte 0..63), then masked
 // in place (six4: times 2^(8k)) and 32 (times the same 2^(8k)) subtracted exactly; K8 takes the
 // factor out after the sums
+vec2 q6k_d01(uint scw0, uint scw1, float d, uint r) {
+    const uint scw = (r < 2u ? scw0 : scw1) >> ((r & 1u) * 16u);
+    return vec2(d * float(bitfieldExtract(int(scw), 0, 8)), d * float(bitfieldExtract(int(scw), 8, 8)));
+}
+
+vec4 q6k_val(const uint la[8], const uint lb[8], const uint hb[8], uint r, uint i) {
+    const uint shl = 4u * (r >> 1), shh = 2u * r;
+    const uint lw = (((r & 1u) == 0u ? la[i] : lb[i]) >> shl) & 0x0f0f0f0fu;
+    return six4(lw | (((hb[i] >> shh) & 0x03030303u) << 4)) - 32.0 / K8;
+}
+
 void q6k_chunk(const uint la[8], const uint lb[8], const uint hb[8], uint scw0, uint scw1, float d, uint r, out vec2 d01,
                out vec4 qv[8]) {
-    const uint scw = (r < 2u ? scw0 : scw1) >> ((r & 1u) * 16u);
-    d01 = vec2(d * float(bitfieldExtract(int(scw), 0, 8)), d * float(bitfieldExtract(int(scw), 8, 8)));
-    const uint shl = 4u * (r >> 1), shh = 2u * r;
-    for (uint i = 0; i < 8u; i++) {
-        const uint lw = (((r & 1u) == 0u ? la[i] : lb[i]) >> shl) & 0x0f0f0f0fu;
-        qv[i] = six4(lw | (((hb[i] >> shh) & 0x03030303u) << 4)) - 32.0 / K8;
-    }
+    d01 = q6k_d01(scw0, scw1, d, r);
+    for (uint i = 0; i < 8u; i++) qv[i] = q6k_val(la, lb, hb, r, i);
 }
 
 // acc + d0 Σ (values 0..15)·x + d1 Σ (values 16..31)·x
@@ -273,6 +363,30 @@ float q6k_acc(const vec4 qv[8], vec2 d01, const vec4 xv[8], float acc) {
     acc = fma(d01.x, dot(t0, K8), acc);
     return fma(d01.y, dot(t1, K8), acc);
 }
+#ifdef GATEUP
+// chunk r of a half for two weight streams sharing each x fetch (see q8_stream2): q6k_chunk +
+// q6k_acc per stream, the same operations in the same order, bit-identical
+void q6k_stream2(const uint la[8], const uint lb[8], const uint hb[8], uint scw0, uint scw1, float d,
+                 const uint lau[8], const uint lbu[8], const uint hbu[8], uint scu0, uint scu1, float du, uint r, uint xb,
+                 inout float acc, inout float accu) {
+    const vec2 d01 = q6k_d01(scw0, scw1, d, r), du01 = q6k_d01(scu0, scu1, du, r);
+    vec4 xa = XRD4(xb), xc = XRD4(xb + 4u);
+    vec4 t0 = q6k_val(la, lb, hb, r, 0u) * xa, t1 = q6k_val(la, lb, hb, r, 4u) * xc;
+    vec4 w0 = q6k_val(lau, lbu, hbu, r, 0u) * xa, w1 = q6k_val(lau, lbu, hbu, r, 4u) * xc;
+    for (uint i = 1; i < 4u; i++) {
+        xa = XRD4(xb + i);
+        xc = XRD4(xb + 4u + i);
+        t0 = fma(q6k_val(la, lb, hb, r, i), xa, t0);
+        t1 = fma(q6k_val(la, lb, hb, r, 4u + i), xc, t1);
+        w0 = fma(q6k_val(lau, lbu, hbu, r, i), xa, w0);
+        w1 = fma(q6k_val(lau, lbu, hbu, r, 4u + i), xc, w1);
+    }
+    acc = fma(d01.x, dot(t0, K8), acc);
+    acc = fma(d01.y, dot(t1, K8), acc);
+    accu = fma(du01.x, dot(w0, K8), accu);
+    accu = fma(du01.y, dot(w1, K8), accu);
+}
+#endif
 #endif
 
 void main() {
@@ -333,6 +447,23 @@ void main() {
     uvec4 scu = uvec4(0u);
 #endif
     for (uint b = 0; b < nb; b++) {
+#ifndef GATEUP
+        if (XSG == 0u && MAXM == 1u && STREAM != 0u) {
+            float d;
+            const float sum = q8_stream(0u, q4, s4, b, sc, (xf[0] >> 2) + 8u * b, d);
+            acc[0] = fma(d, sum, acc[0]);
+            continue;
+        }
+#endif
+#ifdef GATEUP
+        if (XSG == 0u && STREAM != 0u) {
+            float d, du, su;
+            const float sg = q8_stream2(q4, s4, sc, q4u, s4u, scu, b, (xf[0] >> 2) + 8u * b, d, du, su);
+            acc[0] = fma(d, sg, acc[0]);
+            accu = fma(du, su, accu);
+            continue;
+        }
+#endif
         vec4 q[8];
         float d;
         q8_blk(0u, q4, s4, b, sc, q, d);
@@ -366,6 +497,12 @@ void main() {
         const uvec4 svu = wrd4s(1u, s4u + b);
 #endif
         for (uint c2 = 0; c2 < 4u; c2++) {            // 64 elements: chunk 2*c2 (low nibbles), 2*c2+1 (high)
+#ifdef GATEUP
+            if (XSG == 0u && STREAM != 0u) {
+                q4k_stream2((rb >> 2) + b * 8u, sv, (rbu >> 2) + b * 8u, svu, c2, (xf[0] >> 2) + 64u * b + 16u * c2, acc[0], accu);
+                continue;
+            }
+#endif
             vec4 dm4, lo[8], hv[8];
             q4k_sub(0u, (rb >> 2) + b * 8u, sv, c2, dm4, lo, hv);
 #ifdef GATEUP
@@ -413,6 +550,13 @@ void main() {
             q6k_half(1u, qbu, n2, lau, lbu, hbu, scu0, scu1);
 #endif
             for (uint r = 0; r < 4u; r++) {
+#ifdef GATEUP
+                if (XSG == 0u && STREAM != 0u) {
+                    q6k_stream2(la, lb, hb, scw0, scw1, d, lau, lbu, hbu, scu0, scu1, du, r,
+                                (xf[0] >> 2) + 64u * b + 32u * n2 + 8u * r, acc[0], accu);
+                    continue;
+                }
+#endif
                 vec2 d01;
                 vec4 qv[8];
                 q6k_chunk(la, lb, hb, scw0, scw1, d, r, d01, qv);

@@ -67,19 +67,23 @@ static double gu_case(int ti, int64_t K, int64_t N, int64_t E, int64_t k, int64_
     tu_tensor tx = per_slot ? tu_upload(MVK_TYPE_F32, K, k, T, 1, x) : tu_upload(MVK_TYPE_F32, K, T, 1, 1, x);
     tu_tensor twg = upload_w(t, K, N, E, wgb), twu = upload_w(t, K, N, E, wub), tid = tu_upload(MVK_TYPE_I32, k, T, 1, 1, ids);
     tu_tensor ty = dense ? tu_upload(MVK_TYPE_F32, N, 1, 1, 1, NULL) : tu_upload(MVK_TYPE_F32, N, k, T, 1, NULL);
-    for (int pass = 0; pass < (bitwise ? 2 : 1); pass++) {
-        setenv("MOEVK_FUSE_GATEUP", pass ? "0" : "1", 1); /* the fused kernel is opt-in */
+    float *old = malloc((size_t)(N * k * T) * 4);
+    /* pass 0: fused; 1: the separate dispatches; 2: fused in the kernel's older order (MOEVK_LANE_STREAM=0) */
+    for (int pass = 0; pass < (bitwise ? 3 : 1); pass++) {
+        setenv("MOEVK_FUSE_GATEUP", pass == 1 ? "0" : "1", 1); /* the fused kernel is opt-in */
+        if (pass == 2) setenv("MOEVK_LANE_STREAM", "0", 1);
         vk_stream *s = tu_begin();
         if (dense) TU_OK(vk_op_gateup(s, &ty.t, &tx.t, &twg.t, &twu.t, act));
         else TU_OK(vk_op_gateup_id(s, &ty.t, &tx.t, &twg.t, &twu.t, &tid.t, act));
         /* the fused kernel is one dispatch; it runs on CPU devices (lavapipe) in decode; else matmuls + activation */
-        int fused = !pass && T == 1 && vk_ctx_info(tu_vk)->kind == VK_KIND_CPU && !getenv("MOEVK_MM_STYLE");
+        int fused = pass != 1 && T == 1 && vk_ctx_info(tu_vk)->kind == VK_KIND_CPU && !getenv("MOEVK_MM_STYLE");
         if (fused ? vk_stream_dispatch_count(s) != 1 : vk_stream_dispatch_count(s) < 3)
             fail_msg("%s %s N=%lld T=%lld pass %d: %u dispatches", dense ? "gateup" : "gateup_id", mvk_type_name(t), (long long)N,
                      (long long)T, pass, (unsigned)vk_stream_dispatch_count(s));
         tu_end_submit(s);
-        tu_download(&ty, pass ? sep : got, (uint64_t)(N * k * T) * 4);
+        tu_download(&ty, pass == 0 ? got : pass == 1 ? sep : old, (uint64_t)(N * k * T) * 4);
         unsetenv("MOEVK_FUSE_GATEUP");
+        unsetenv("MOEVK_LANE_STREAM");
     }
     char label[200];
     snprintf(label, sizeof label, "gateup%s %s K=%lld N=%lld E=%lld k=%lld T=%lld per_slot=%d act=%d", dense ? "" : "_id",
@@ -90,10 +94,12 @@ static double gu_case(int ti, int64_t K, int64_t N, int64_t E, int64_t k, int64_
     if (bitwise) {
         int64_t d = tu_first_bit_diff(sep, got, N * k * T);
         if (d >= 0) fail_msg("%s: fused and separate dispatches differ at %lld: %.9g vs %.9g", label, (long long)d, got[d], sep[d]);
+        d = tu_first_bit_diff(old, got, N * k * T);
+        if (d >= 0) fail_msg("%s: MOEVK_LANE_STREAM=0 differs at %lld: %.9g vs %.9g", label, (long long)d, old[d], got[d]);
     }
     double e = tu_nmse(ref, got, N * k * T);
     tu_free(&tx); tu_free(&twg); tu_free(&twu); tu_free(&tid); tu_free(&ty);
-    free(wgb); free(wub); free(wgd); free(wud); free(x); free(ids); free(ref); free(got); free(sep);
+    free(wgb); free(wub); free(wgd); free(wud); free(x); free(ids); free(ref); free(got); free(sep); free(old);
     return e;
 }
 
@@ -136,8 +142,9 @@ static void test_prefill_and_xsg(void **state) {
 }
 
 /* The dense mat-vec's PAIR variant (vk_op_matmul, M = 1: two rows a lane, n and n + ceil(N/2), sharing
- * each x fetch; matvec_lane.comp; opt-in, MOEVK_LANE_PAIR=1) against ref_matmul and bit for bit against
- * one row a lane (MOEVK_LANE_PAIR=0): odd and even N, with and without bias. */
+ * each x fetch; matvec_lane.comp; MOEVK_LANE_PAIR=1) against ref_matmul and bit for bit against one row
+ * a lane (MOEVK_LANE_PAIR=0) and against its older order (MOEVK_LANE_STREAM=0): odd and even N, with and
+ * without bias. */
 static void pair_case(int ti, int64_t K, int64_t N, int with_bias) {
     mvk_type t = types[ti];
     float *wd, *x = malloc((size_t)K * 4), *b = malloc((size_t)N * 4);
@@ -145,28 +152,34 @@ static void pair_case(int ti, int64_t K, int64_t N, int with_bias) {
     tu_seed((uint64_t)(N * 5 + K));
     tu_fill(x, K, -1, 1);
     tu_fill(b, N, -1, 1);
-    float *ref = malloc((size_t)N * 4), *got = malloc((size_t)N * 4), *one = malloc((size_t)N * 4);
+    float *ref = malloc((size_t)N * 4), *got = malloc((size_t)N * 4), *one = malloc((size_t)N * 4), *old = malloc((size_t)N * 4);
     ref_matmul(ref, x, wd, with_bias ? b : NULL, 1, N, K);
     tu_tensor tx = tu_upload(MVK_TYPE_F32, K, 1, 1, 1, x), tw = upload_w(t, K, N, 1, wb), tb = tu_upload(MVK_TYPE_F32, N, 1, 1, 1, b);
     tu_tensor ty = tu_upload(MVK_TYPE_F32, N, 1, 1, 1, NULL);
-    for (int pass = 0; pass < 2; pass++) {
-        setenv("MOEVK_LANE_PAIR", pass ? "0" : "1", 1);
+    /* pass 0: two rows a lane; 1: one row a lane; 2: two rows a lane in the kernel's older order
+       (MOEVK_LANE_STREAM=0: each stream's block unpacked before the x fetches; same operations) */
+    for (int pass = 0; pass < 3; pass++) {
+        setenv("MOEVK_LANE_PAIR", pass == 1 ? "0" : "1", 1);
+        if (pass == 2) setenv("MOEVK_LANE_STREAM", "0", 1);
         vk_stream *s = tu_begin();
         TU_OK(vk_op_matmul(s, &ty.t, &tx.t, &tw.t, with_bias ? &tb.t : NULL));
-        if (!pass && vk_ctx_info(tu_vk)->kind == VK_KIND_CPU && !getenv("MOEVK_MM_STYLE") && vk_stream_dispatch_count(s) != 1)
+        if (pass != 1 && vk_ctx_info(tu_vk)->kind == VK_KIND_CPU && !getenv("MOEVK_MM_STYLE") && vk_stream_dispatch_count(s) != 1)
             fail_msg("matmul pair %s N=%lld: %u dispatches", mvk_type_name(t), (long long)N, (unsigned)vk_stream_dispatch_count(s));
         tu_end_submit(s);
-        tu_download(&ty, pass ? one : got, (uint64_t)N * 4);
+        tu_download(&ty, pass == 0 ? got : pass == 1 ? one : old, (uint64_t)N * 4);
         unsetenv("MOEVK_LANE_PAIR");
+        unsetenv("MOEVK_LANE_STREAM");
     }
     char label[120];
     snprintf(label, sizeof label, "matmul pair %s K=%lld N=%lld bias=%d", mvk_type_name(t), (long long)K, (long long)N, with_bias);
     tu_assert_nmse(label, ref, got, N, 1e-7);
     int64_t d = tu_first_bit_diff(one, got, N);
     if (d >= 0) fail_msg("%s: two rows a lane and one differ at %lld: %.9g vs %.9g", label, (long long)d, got[d], one[d]);
+    d = tu_first_bit_diff(old, got, N);
+    if (d >= 0) fail_msg("%s: MOEVK_LANE_STREAM=0 differs at %lld: %.9g vs %.9g", label, (long long)d, old[d], got[d]);
     note(ti, tu_nmse(ref, got, N));
     tu_free(&tx); tu_free(&tw); tu_free(&tb); tu_free(&ty);
-    free(wb); free(wd); free(x); free(b); free(ref); free(got); free(one);
+    free(wb); free(wd); free(x); free(b); free(ref); free(got); free(one); free(old);
 }
 
 static void test_pair(void **state) {
