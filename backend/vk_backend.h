@@ -451,6 +451,15 @@ moevk_status vk_op_set_rows(vk_stream *s, const mvk_tensor *dst, const mvk_tenso
  * bound whole (a layer's K and V cache); otherwise as two vk_op_set_rows. Reference: ref_set_rows of each. */
 moevk_status vk_op_set_rows2(vk_stream *s, const mvk_tensor *dst, const mvk_tensor *src, const mvk_tensor *dst2,
                              const mvk_tensor *src2, const mvk_tensor *idx);
+/* x F32 [K][R1][R2] (K a multiple of 32; rows of any 4-byte stride) quantised to int8 blocks of 32 with an
+ * f32 scale each (d = max|x| / 127, q = roundEven(x / d)): xq I32 [RQ][R1][R2], contiguous, RQ = K/4 +
+ * 4 ceil(K/128) words a row: K/4 words of quants (byte k of word w: element 4w + k), then K/32 scales and
+ * zeros to a 16-byte boundary. The x of the lane mat-vec's int8 path (vk_op_matmul / vk_op_mul_mat_id on
+ * CPU devices, shaders/matvec_lane.comp XQ). Reference: ref_quant_x. */
+moevk_status vk_op_quant_x(vk_stream *s, const mvk_tensor *xq, const mvk_tensor *x);
+/* Words of one row of vk_op_quant_x's output for rows of K. */
+static inline int64_t vk_quant_x_row_words(int64_t K) { return K / 4 + 4 * ((K + 127) / 128); }
+
 /* y = x with type conversion F32 <-> F16 (or same-type strided copy). Same ne. */
 moevk_status vk_op_convert(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x);
 

@@ -91,11 +91,11 @@ moevk_status vk_op_gateup(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x
                     .owu = ow[1], .wsu1 = (uint32_t)(wu->nb[1] / unit)};
     uint32_t wgs = mm_lane_wg(ctx, N);
     /* 0 workgroup size, 1-2 unused here, 3 NM = 1, 4 XSG, 5 ACT */
-    uint32_t spec[7] = {wgs, 0, 0, 1, mm_lane_xsg(ctx, wgs, 1), (uint32_t)act, mm_lane_stream()};
+    uint32_t spec[8] = {wgs, 0, 0, 1, mm_lane_xsg(ctx, wgs, 1), (uint32_t)act, mm_lane_stream(), 0}; /* 7: XQ off (f32 x) */
     char name[48];
     snprintf(name, sizeof name, "matvec_lane_gu_tex_%s", mm_wsuffix(wg->type));
     vk_bind b[8];
-    vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 7, .push = &pc, .push_size = sizeof pc};
+    vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 8, .push = &pc, .push_size = sizeof pc};
     gu_binds(&d, b, x, wg, wu, y, x);
     vk_split_groups(ctx, (N + wgs - 1) / wgs, d.groups);
     return vk_dispatch(s, &d);
@@ -139,11 +139,11 @@ moevk_status vk_op_gateup_id(vk_stream *s, const mvk_tensor *y, const mvk_tensor
                        .owu = ow[1], .wsu1 = (uint32_t)(wu->nb[1] / unit), .wsu2 = (uint32_t)(wu->nb[2] / unit)};
     uint32_t wgs = mm_lane_wg(ctx, N);
     /* 0 workgroup size, 1-2 unused here, 3 NM = 1, 4 XSG, 5 ACT */
-    uint32_t spec[7] = {wgs, 0, 0, 1, mm_lane_xsg(ctx, wgs, 1), (uint32_t)act, mm_lane_stream()};
+    uint32_t spec[8] = {wgs, 0, 0, 1, mm_lane_xsg(ctx, wgs, 1), (uint32_t)act, mm_lane_stream(), 0}; /* 7: XQ off (f32 x) */
     char name[48];
     snprintf(name, sizeof name, "matvec_lane_gu_id_tex_%s", mm_wsuffix(wg->type));
     vk_bind b[8];
-    vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 7, .push = &pc, .push_size = sizeof pc};
+    vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 8, .push = &pc, .push_size = sizeof pc};
     gu_binds(&d, b, x, wg, wu, y, ids);
     vk_split_groups(ctx, (N + wgs - 1) / wgs, d.groups);
     d.groups[2] = (uint32_t)k; /* one (token, slot) entry per z: T == 1 */

@@ -8,8 +8,11 @@
 
 #define OP "vk_op_matmul"
 
-static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w,
+/* xq (may be NULL): x quantised by vk_op_quant_x, for the lane mat-vec's int8 path (vk_op_mm.h mm_lane_xq) */
+static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *xq, const mvk_tensor *w,
                                    const mvk_tensor *bias, int vec) {
+    const char *sfx = mm_wsuffix(w->type);
+    if (!sfx) return mvk_fail(MOEVK_ERR_UNSUPPORTED, OP ": weight type %s", vkc_type(w->type));
     vk_ctx *ctx = vk_stream_ctx(s);
     const vk_device_info *in = vk_ctx_info(ctx);
     uint32_t unit = mm_wunit(w->type);
@@ -24,22 +27,31 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
     vk_dispatch_desc d = {.shader = name, .binds = binds, .n_binds = 4, .push = &pc, .push_size = sizeof pc};
     if (vec) {
         mm_vec v = mm_pick_vec(ctx);
-        uint32_t spec[7] = {v.wg, v.nr, v.one_sg, M, 0, 0, mm_lane_stream()};
-        snprintf(name, sizeof name, "matvec_%s%s", mm_wsuffix(w->type), v.sg ? "_sg" : "");
-        pc.fast = mm_vec_fast(w->type, pc.ow, pc.ws1, K) && (M == 1 || pc.xs1 % 4 == 0) && pc.ox % 4 == 0;
+        /* 7: XQ, int8 x (matvec_lane.comp) */
+        uint32_t spec[8] = {v.wg, v.nr, v.one_sg, M, 0, 0, mm_lane_stream(), 0};
+        snprintf(name, sizeof name, "matvec_%s%s", sfx, v.sg ? "_sg" : "");
+        uint32_t ow_t = 0, ox_t = 0;
+        /* int8 x: the lane kernel's texel variant reads xq (aligned rows) through binding 5 */
+        int xqt = xq && mm_vec_lane(ctx, w->type, mm_vec_fast(w->type, pc.ow, pc.ws1, K), pc.ow, pc.ws1, 0) &&
+                  mm_wtex(ctx, w, &ow_t) && mm_xtex(ctx, xq, &ox_t);
+        pc.fast = xqt || (mm_vec_fast(w->type, pc.ow, pc.ws1, K) && (M == 1 || pc.xs1 % 4 == 0) && pc.ox % 4 == 0);
         d.spec = spec;
         d.n_spec = 4;
         if (mm_vec_lane(ctx, w->type, (int)pc.fast, pc.ow, pc.ws1, 0)) {
             spec[0] = mm_lane_wg(ctx, N);
-            d.n_spec = 7;
-            snprintf(name, sizeof name, "matvec_lane_%s", mm_wsuffix(w->type));
-            uint32_t ow_t, ox_t;
-            int tex = mm_wtex(ctx, w, &ow_t) && mm_xtex(ctx, x, &ox_t);
-            spec[4] = mm_lane_xsg(ctx, spec[0], tex);
+            d.n_spec = 8;
+            snprintf(name, sizeof name, "matvec_lane_%s", sfx);
+            int tex = xqt || (mm_wtex(ctx, w, &ow_t) && mm_xtex(ctx, x, &ox_t));
+            spec[4] = xqt ? 0 : mm_lane_xsg(ctx, spec[0], tex);
             if (tex) {
-                snprintf(name, sizeof name, "matvec_lane_tex_%s", mm_wsuffix(w->type));
+                snprintf(name, sizeof name, "matvec_lane_tex_%s", sfx);
                 pc.ow = ow_t;
                 pc.ox = ox_t;
+                if (xqt) { /* x's words: rows of vk_quant_x_row_words(K) */
+                    pc.xs1 = (uint32_t)(xq->nb[1] / 4);
+                    binds[5] = (vk_bind){xq, 0};
+                    spec[7] = 1;
+                }
                 mm_wtex_bind(&d, 4);
                 d.texel[5] = VK_TEXEL_U32X4;
                 d.n_binds = 6;
@@ -48,16 +60,16 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
                        weights' views again at 6, 7, the second half's first row at owu */
                     uint32_t nl = (N + 1) / 2;
                     pc_gateup pp = {.g = pc, .owu = ow_t + nl * pc.ws1, .wsu1 = pc.ws1};
-                    uint32_t pspec[7] = {mm_lane_wg(ctx, nl), 0, 0, 1, 0, 0, mm_lane_stream()};
-                    pspec[4] = mm_lane_xsg(ctx, pspec[0], 1);
-                    snprintf(name, sizeof name, "matvec_lane_pair_tex_%s", mm_wsuffix(w->type));
+                    uint32_t pspec[8] = {mm_lane_wg(ctx, nl), 0, 0, 1, 0, 0, mm_lane_stream(), spec[7]};
+                    pspec[4] = xqt ? 0 : mm_lane_xsg(ctx, pspec[0], 1);
+                    snprintf(name, sizeof name, "matvec_lane_pair_tex_%s", sfx);
                     d.texel[6] = VK_TEXEL_U32X4;
                     d.texel[7] = VK_TEXEL_U32;
                     d.n_binds = 8;
                     d.push = &pp;
                     d.push_size = sizeof pp;
                     d.spec = pspec;
-                    d.n_spec = 7;
+                    d.n_spec = 8;
                     vk_split_groups(ctx, (nl + pspec[0] - 1) / pspec[0], d.groups);
                     return vk_dispatch(s, &d);
                 }
@@ -76,7 +88,7 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
         (M + lt.tm - 1) / lt.tm <= in->max_workgroup_count[0] &&
         (N + lt.wg * lt.tn - 1) / (lt.wg * lt.tn) <= in->max_workgroup_count[1] && mm_gemm_tex(ctx, w, x, pc.ws1, 0, 1, &ow_t, &ox_t)) {
         uint32_t lspec[5] = {lt.wg, lt.tm, lt.tn, lt.xsg, lt.unr};
-        snprintf(name, sizeof name, "matmul_lane_tex_%s", mm_wsuffix(w->type));
+        snprintf(name, sizeof name, "matmul_lane_tex_%s", sfx);
         pc.ow = ow_t;
         pc.ox = ox_t;
         pc.fast = 1;
@@ -93,12 +105,12 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
     mm_tile t = mm_pick_tile(ctx, M, 0, w->type);
     mm_fit_bk(ctx, &t, K, w->type);
     uint32_t spec[6] = {t.wg, t.bm, t.bn, t.bk, t.tm, t.tn};
-    snprintf(name, sizeof name, "matmul_%s", mm_wsuffix(w->type));
+    snprintf(name, sizeof name, "matmul_%s", sfx);
     /* vectorised tile loads: whole BK slices, chunk-aligned w rows, vec4-aligned x rows */
     pc.fast = K % t.bk == 0 && t.bk % mm_wch(w->type) == 0 && mm_vec_fast(w->type, pc.ow, pc.ws1, K) && pc.xs1 % 4 == 0 &&
               pc.ox % 4 == 0;
     if (mm_gemm_tex(ctx, w, x, pc.ws1, 0, pc.fast, &pc.ow, &pc.ox)) {
-        snprintf(name, sizeof name, "matmul_tex_%s", mm_wsuffix(w->type));
+        snprintf(name, sizeof name, "matmul_tex_%s", sfx);
         mm_wtex_bind(&d, 4);
         d.texel[5] = VK_TEXEL_U32X4; /* x (vectorised tile loads) */
         d.n_binds = 6;
@@ -157,6 +169,13 @@ moevk_status vk_op_matmul(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x
         if (mfit > mmax) mfit = mmax;
         if (nfit > nmax) nfit = nmax;
     }
+    /* int8 x for the lane mat-vec (vk_op_mm.h mm_lane_xq): x quantised once into stream scratch, xq [RQ][M] */
+    mvk_tensor xq;
+    int use_xq = vec && M <= 8 && (uint64_t)M <= mfit && mm_lane_xq(ctx, w->type, K) && vk_bind_span(ctx, x) <= in->max_storage_buffer_range;
+    if (use_xq) {
+        MVK_TRY(vk_stream_scratch(s, MVK_TYPE_I32, vk_quant_x_row_words(K), M, 1, 1, &xq));
+        MVK_TRY(vk_op_quant_x(s, &xq, x));
+    }
     for (int64_t m0 = 0; m0 < M; m0 += (int64_t)mfit) {
         int64_t mc = M - m0 < (int64_t)mfit ? M - m0 : (int64_t)mfit;
         for (int64_t n0 = 0; n0 < N; n0 += (int64_t)nfit) {
@@ -167,7 +186,7 @@ moevk_status vk_op_matmul(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x
             mvk_tensor yv = mvk_tensor_view(y, (uint64_t)(m0 * y->nb[1] + n0 * 4), yne, y->nb);
             mvk_tensor bv;
             if (bias) bv = mvk_tensor_view(bias, (uint64_t)(n0 * 4), bne, bias->nb);
-            MVK_TRY(dispatch_chunk(s, &yv, &xv, &wv, bias ? &bv : NULL, vec));
+            MVK_TRY(dispatch_chunk(s, &yv, &xv, use_xq ? &xq : NULL, &wv, bias ? &bv : NULL, vec));
         }
     }
     return MOEVK_OK;

@@ -166,6 +166,20 @@ static inline uint32_t mm_lane_stream(void) {
     return e && !strcmp(e, "0") ? 0u : 1u;
 }
 
+/* The lane mat-vec's int8 x (matvec_lane.comp XQ, spec id 7): on CPU devices (style cpu) the mat-vec
+ * of quantised weights (whole 32-value blocks) reads x as vk_op_quant_x's int8 blocks through its texel
+ * view: a block of 32 is 2 fetches and a scale where f32 was 8, and on lavapipe every fetch is a call of
+ * ~40 instructions for 8 lanes whatever the address (docs/PERFORMANCE.md sections 22, 24). llama.cpp's
+ * CPU build quantises x so for these weights too (q8_0 / q8_K). The callers quantise x once into stream
+ * scratch and take it where the lane kernel's texel variant runs. MOEVK_LANE_XQ=0: f32 x (A/B, tests). */
+static inline int mm_lane_xq(const vk_ctx *ctx, mvk_type t, int64_t K) {
+    const char *e = getenv("MOEVK_LANE_XQ");
+    if (e && !strcmp(e, "0")) return 0;
+    const char *l = getenv("MOEVK_MM_LANE");
+    if (l && !strcmp(l, "0")) return 0;
+    return mm_style(vk_ctx_info(ctx)) == 1 && mvk_type_is_quant(t) && K % 32 == 0;
+}
+
 /* The per-lane-row mat-vec (shaders/matvec_lane.comp): on CPU devices
  * (style cpu) each invocation walks one whole weight row, the pattern
  * lavapipe reads 3-5x faster than lanes striding together (docs/PERFORMANCE.md).

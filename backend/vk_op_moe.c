@@ -43,14 +43,29 @@ static moevk_status w_ranges(vk_ctx *ctx, const mvk_tensor *w, uint32_t *ec, uin
 
 static moevk_status mmid_decode(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, const mvk_tensor *ids,
                                 const mmid_args *a, uint32_t T) {
+    const char *sfx = mm_wsuffix(w->type);
+    if (!sfx) return mvk_fail(MOEVK_ERR_UNSUPPORTED, OP_ID ": weight type %s", vkc_type(w->type));
     vk_ctx *ctx = vk_stream_ctx(s);
     uint32_t ec, nc;
     MVK_TRY(w_ranges(ctx, w, &ec, &nc));
     uint32_t unit = mm_wunit(w->type);
     mm_vec v = mm_pick_vec(ctx);
     uint32_t spec[4] = {v.wg, v.nr, v.one_sg, 1};
+    /* int8 x for the lane mat-vec (vk_op_mm.h mm_lane_xq): every row of x quantised once, xq [RQ][ne1][ne2]
+     * (ne1 = 1 where the slots share x); its strides in words */
+    mvk_tensor xq;
+    int use_xq = mm_lane_xq(ctx, w->type, a->K) && vk_bind_span(ctx, x) <= vk_ctx_info(ctx)->max_storage_buffer_range &&
+                 (uint64_t)x->ne[1] * (uint64_t)x->ne[2] <= vk_ctx_info(ctx)->max_workgroup_count[1];
+    uint32_t xq_slot = 0, xq_tok = 0;
+    if (use_xq) {
+        int64_t rq = vk_quant_x_row_words(a->K);
+        MVK_TRY(vk_stream_scratch(s, MVK_TYPE_I32, rq, x->ne[1], x->ne[2], 1, &xq));
+        MVK_TRY(vk_op_quant_x(s, &xq, x));
+        xq_slot = a->x_shared ? 0 : (uint32_t)rq;               /* x [K][T] shared, or [K][k][T] */
+        xq_tok = a->x_shared ? (uint32_t)rq : (uint32_t)(rq * x->ne[1]);
+    }
     char name[32];
-    snprintf(name, sizeof name, "matvec_id_%s%s", mm_wsuffix(w->type), v.sg ? "_sg" : "");
+    snprintf(name, sizeof name, "matvec_id_%s%s", sfx, v.sg ? "_sg" : "");
     for (uint32_t e0 = 0; e0 < a->E; e0 += ec) {
         uint32_t e1 = a->E - e0 < ec ? a->E : e0 + ec;
         for (uint32_t n0 = 0; n0 < a->N; n0 += nc) {
@@ -70,24 +85,35 @@ static moevk_status mmid_decode(vk_stream *s, const mvk_tensor *y, const mvk_ten
             /* 4, 5: the texel variant's second view of w, and x (vk_op_mm.h mm_wtex) */
             vk_bind b[6] = {{x, 0}, {&wv, 0}, {&yv, 1}, {ids, 0}, {&wv, 0}, {x, 0}};
             vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 4, .binds = b, .n_binds = 4, .push = &pc, .push_size = sizeof pc};
-            uint32_t lspec[7] = {mm_lane_wg(ctx, nn), v.nr, v.one_sg, 1, 0, 0, mm_lane_stream()};
+            /* 7: XQ, int8 x (matvec_lane.comp) */
+            uint32_t lspec[8] = {mm_lane_wg(ctx, nn), v.nr, v.one_sg, 1, 0, 0, mm_lane_stream(), 0};
             char lname[32];
+            uint32_t ow_t = 0, ox_t = 0;
+            int wfast = mm_vec_fast(w->type, pc.ow, pc.ws1, a->K) && pc.ws2 % mm_wal(w->type) == 0;
+            int xqt = use_xq && mm_vec_lane(ctx, w->type, wfast, pc.ow, pc.ws1, pc.ws2) && mm_wtex(ctx, &wv, &ow_t) &&
+                      mm_xtex(ctx, &xq, &ox_t);
+            if (xqt) pc.fast = 1; /* xq's rows are aligned whatever x's are */
             if (mm_vec_lane(ctx, w->type, (int)pc.fast, pc.ow, pc.ws1, pc.ws2)) {
-                snprintf(lname, sizeof lname, "matvec_lane_id_%s", mm_wsuffix(w->type));
-                uint32_t ow_t, ox_t;
-                int tex = mm_wtex(ctx, &wv, &ow_t) && mm_xtex(ctx, x, &ox_t);
-                lspec[4] = mm_lane_xsg(ctx, lspec[0], tex);
+                snprintf(lname, sizeof lname, "matvec_lane_id_%s", sfx);
+                int tex = xqt || (mm_wtex(ctx, &wv, &ow_t) && mm_xtex(ctx, x, &ox_t));
+                lspec[4] = xqt ? 0 : mm_lane_xsg(ctx, lspec[0], tex);
                 if (tex) {
-                    snprintf(lname, sizeof lname, "matvec_lane_id_tex_%s", mm_wsuffix(w->type));
+                    snprintf(lname, sizeof lname, "matvec_lane_id_tex_%s", sfx);
                     pc.ow = ow_t;
                     pc.ox = ox_t;
+                    if (xqt) {
+                        pc.xs_slot = xq_slot;
+                        pc.xs_tok = xq_tok;
+                        b[5] = (vk_bind){&xq, 0};
+                        lspec[7] = 1;
+                    }
                     mm_wtex_bind(&d, 4);
                     d.texel[5] = VK_TEXEL_U32X4;
                     d.n_binds = 6;
                 }
                 d.shader = lname;
                 d.spec = lspec;
-                d.n_spec = 7;
+                d.n_spec = 8;
                 vk_split_groups(ctx, (nn + lspec[0] - 1) / lspec[0], d.groups);
             } else {
                 vk_split_groups(ctx, (nn + v.nr - 1) / v.nr, d.groups);

@@ -160,6 +160,15 @@ typedef struct pc_matmul {
 } pc_matmul;
 VK_PUSH_WORDS(pc_matmul, 12);
 
+/* shaders/quant_x.comp (vk_op_quant_x.c) */
+typedef struct pc_quant_x {
+    uint32_t K, R1;                  /* row length; rows along ne1 */
+    uint32_t sx1, sx2;               /* x strides of ne1, ne2 (floats) */
+    uint32_t ox, oq;                 /* floats, words */
+    uint32_t rq;                     /* output row stride (words) */
+} pc_quant_x;
+VK_PUSH_WORDS(pc_quant_x, 7);
+
 /* shaders/matvec.comp with MUL_MAT_ID */
 typedef struct pc_matvec_id {
     uint32_t N, K, nslot;

@@ -41,6 +41,14 @@
 // n + ceil(N/2) of the same weights (bindings 6, 7: the views of binding 1, 4 again; owu: the second
 // half's first row), sharing each x fetch the same way; each row's sum is the plain kernel's.
 //
+// XQ (spec id 7; texel variants, quantised weights; vk_op_mm.h mm_lane_xq): binding 5 holds x as
+// vk_op_quant_x made it, int8 blocks of 32 with an f32 scale each, and the x offsets (p.ox, strides) count
+// its words. A block of x is then 2 texel fetches and a scale (8 of f32), and x was half or more of the
+// fetch calls (docs/PERFORMANCE.md section 22). xblk reads a block either way and returns its scale (1.0
+// for f32 x), which multiplies the block's sum; the int8 values come as i8x4s (times 2^24), so every
+// product and partial sum of a Q8_0 / Q4_K / Q6_K block is an exact integer (times a power of two). The
+// STREAM functions are f32-x only: with XQ the block forms run.
+//
 // STREAM (spec id 6, default 1; MOEVK_LANE_STREAM=0 on the host keeps the older order): on lavapipe
 // every texelFetch is a call into gallivm's fetch function, and whatever vector registers are live
 // across a call are spilled and reloaded (docs/PERFORMANCE.md section 22). With x read per lane
@@ -56,6 +64,7 @@ layout(constant_id = 3) const uint NM = 8;          // columns of x (M) this pip
 layout(constant_id = 4) const uint XSG = 0;         // subgroup size for the shared x reads; 0: each lane reads all of x
 layout(constant_id = 5) const uint ACT = 0;         // GATEUP: the gate's activation, 0 SiLU, 1 tanh GELU
 layout(constant_id = 6) const uint STREAM = 1;      // x read per lane: each x fetch next to its multiply-adds (q8_stream, *_stream2)
+layout(constant_id = 7) const uint XQ = 0;          // 1: x is int8 (vk_op_quant_x's rows, binding 5; WTEX, quantised weights)
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 #ifdef WTEX
@@ -173,6 +182,35 @@ void x32(uint xb, out vec4 xv[8]) {
     }
 }
 
+// block j (32 values) of the x column at xfm (f32: float offset; XQ: word offset of its int8 row) into xv;
+// returns the block's scale, 1.0 for f32 x (the f32 sums are then those of x32, bit for bit)
+float xblk(uint xfm, uint j, out vec4 xv[8]) {
+#ifdef WTEX
+    if (XQ != 0u) {
+        const uvec4 a = texelFetch(xt4, int((xfm >> 2) + 2u * j)), c = texelFetch(xt4, int((xfm >> 2) + 2u * j + 1u));
+        xv[0] = i8x4s(a.x); xv[1] = i8x4s(a.y); xv[2] = i8x4s(a.z); xv[3] = i8x4s(a.w);
+        xv[4] = i8x4s(c.x); xv[5] = i8x4s(c.y); xv[6] = i8x4s(c.z); xv[7] = i8x4s(c.w);
+        const uvec4 sc = texelFetch(xt4, int(((xfm + (p.K >> 2)) >> 2) + (j >> 2)));   // scales of blocks 4(j/4) ..
+        return uintBitsToFloat(sc[j & 3u]) * (1.0 / 16777216.0);                     // i8x4s's 2^24 out
+    }
+#endif
+    x32((xfm >> 2) + 8u * j, xv);
+    return 1.0;
+}
+
+#ifdef WTEX
+// XQ, one column of x (the stream forms, as STREAM's for f32 x: raw words fetched, values unpacked at
+// their multiply-adds): the quant words of x block j, and the scales of blocks 4(j/4) .. 4(j/4) + 3
+// times 2^-24 (i8x4s's factor out)
+void xq_words(uint xfm, uint j, out uvec4 a, out uvec4 c) {
+    a = texelFetch(xt4, int((xfm >> 2) + 2u * j));
+    c = texelFetch(xt4, int((xfm >> 2) + 2u * j + 1u));
+}
+vec4 xq_scales(uint xfm, uint j) {
+    return uintBitsToFloat(texelFetch(xt4, int(((xfm + (p.K >> 2)) >> 2) + (j >> 2)))) * (1.0 / 16777216.0);
+}
+#endif
+
 // word / uvec4 i of weight stream wsel (see GATEUP at the top)
 uint wrd1s(uint wsel, uint i) { return WRD(i); }
 uvec4 wrd4s(uint wsel, uint i) { return WRD4(i); }
@@ -232,6 +270,17 @@ float q8_stream2(uint q4, uint s4, inout uvec4 sc, uint q4u, uint s4u, inout uve
 }
 #endif
 
+// the block's sum q·x with int8 x (XQ; u0, u1: the block's weight words, a, c: x's): every product and
+// partial sum an exact integer times 2^48
+float q8x_dot(uvec4 u0, uvec4 u1, uvec4 a, uvec4 c) {
+    vec4 t0 = i8x4s(u0.x) * i8x4s(a.x), t1 = i8x4s(u1.x) * i8x4s(c.x);
+    t0 = fma(i8x4s(u0.y), i8x4s(a.y), t0); t1 = fma(i8x4s(u1.y), i8x4s(c.y), t1);
+    t0 = fma(i8x4s(u0.z), i8x4s(a.z), t0); t1 = fma(i8x4s(u1.z), i8x4s(c.z), t1);
+    t0 = fma(i8x4s(u0.w), i8x4s(a.w), t0); t1 = fma(i8x4s(u1.w), i8x4s(c.w), t1);
+    const vec4 t = t0 + t1;
+    return (t.x + t.y) + (t.z + t.w);
+}
+
 // the block's sum q·x: two vec4 chains of fused multiply-adds (8 independent per lane group; dot() was mul + add)
 float q8_dot(const vec4 q[8], const vec4 xv[8]) {
     vec4 t0 = q[0] * xv[0], t1 = q[4] * xv[4];
@@ -286,6 +335,24 @@ float q4k_dot(vec4 dm4, const vec4 lo[8], const vec4 hv[8], const vec4 xlo[8], c
         th = fma(hv[i], xhi[i], th);
         sl += xlo[i];
         sh += xhi[i];
+    }
+    return dm4.x * dot(tl, K8) - dm4.y * ((sl.x + sl.y) + (sl.z + sl.w)) + dm4.z * dot(th, K8) -
+           dm4.w * ((sh.x + sh.y) + (sh.z + sh.w));
+}
+// q4k_dot with int8 x (XQ) from the raw words: qwd the 64 nibbles' words, al/cl x's block of the low
+// nibbles, ah/ch of the high ones; dm4 carries x's two block scales. Integer sums, exact
+float q4kx_dot(vec4 dm4, const uint qwd[8], uvec4 al, uvec4 cl, uvec4 ah, uvec4 ch) {
+    const uint xl[8] = uint[8](al.x, al.y, al.z, al.w, cl.x, cl.y, cl.z, cl.w);
+    const uint xh[8] = uint[8](ah.x, ah.y, ah.z, ah.w, ch.x, ch.y, ch.z, ch.w);
+    vec4 xlv = i8x4s(xl[0]), xhv = i8x4s(xh[0]);
+    vec4 tl = nib4(qwd[0]) * xlv, th = nib4(qwd[0] >> 4) * xhv, sl = xlv, sh = xhv;
+    for (uint i = 1; i < 8u; i++) {
+        xlv = i8x4s(xl[i]);
+        xhv = i8x4s(xh[i]);
+        tl = fma(nib4(qwd[i]), xlv, tl);
+        th = fma(nib4(qwd[i] >> 4), xhv, th);
+        sl += xlv;
+        sh += xhv;
     }
     return dm4.x * dot(tl, K8) - dm4.y * ((sl.x + sl.y) + (sl.z + sl.w)) + dm4.z * dot(th, K8) -
            dm4.w * ((sh.x + sh.y) + (sh.z + sh.w));
@@ -363,6 +430,15 @@ float q6k_acc(const vec4 qv[8], vec2 d01, const vec4 xv[8], float acc) {
     acc = fma(d01.x, dot(t0, K8), acc);
     return fma(d01.y, dot(t1, K8), acc);
 }
+// q6k_chunk + q6k_acc with int8 x (XQ; a, c: x's block words; d01 carries x's block scale): exact integer sums
+float q6kx_acc(const uint la[8], const uint lb[8], const uint hb[8], uint r, vec2 d01, uvec4 a, uvec4 c, float acc) {
+    vec4 t0 = q6k_val(la, lb, hb, r, 0u) * i8x4s(a.x), t1 = q6k_val(la, lb, hb, r, 4u) * i8x4s(c.x);
+    t0 = fma(q6k_val(la, lb, hb, r, 1u), i8x4s(a.y), t0); t1 = fma(q6k_val(la, lb, hb, r, 5u), i8x4s(c.y), t1);
+    t0 = fma(q6k_val(la, lb, hb, r, 2u), i8x4s(a.z), t0); t1 = fma(q6k_val(la, lb, hb, r, 6u), i8x4s(c.z), t1);
+    t0 = fma(q6k_val(la, lb, hb, r, 3u), i8x4s(a.w), t0); t1 = fma(q6k_val(la, lb, hb, r, 7u), i8x4s(c.w), t1);
+    acc = fma(d01.x, dot(t0, K8), acc);
+    return fma(d01.y, dot(t1, K8), acc);
+}
 #ifdef GATEUP
 // chunk r of a half for two weight streams sharing each x fetch (see q8_stream2): q6k_chunk +
 // q6k_acc per stream, the same operations in the same order, bit-identical
@@ -435,6 +511,7 @@ void main() {
 #ifdef GATEUP
     float accu = 0.0;                               // the up row's sum (acc[0]: the gate's)
 #endif
+    vec4 xs = vec4(0.0);                            // XQ, one column: x's scales of the current 4 blocks
 
 #if defined(W_Q8_0)
     // row: nb blocks of 32 int8 (two uvec4 each, 16-byte aligned), then nb f16 scales
@@ -447,8 +524,31 @@ void main() {
     uvec4 scu = uvec4(0u);
 #endif
     for (uint b = 0; b < nb; b++) {
+#ifdef WTEX
+        if (XQ != 0u && MAXM == 1u) {               // int8 x, one column: 2 x fetches a block, a scale fetch every 4
+            if ((b & 7u) == 0u) {
+                sc = wrd4s(0u, s4 + (b >> 3));
+#ifdef GATEUP
+                scu = wrd4s(1u, s4u + (b >> 3));
+#endif
+            }
+            if ((b & 3u) == 0u) xs = xq_scales(xf[0], b);
+            const uvec4 u0 = wrd4s(0u, q4 + 2u * b), u1 = wrd4s(0u, q4 + 2u * b + 1u);
+#ifdef GATEUP
+            const uvec4 v0 = wrd4s(1u, q4u + 2u * b), v1 = wrd4s(1u, q4u + 2u * b + 1u);
+#endif
+            uvec4 a, c;
+            xq_words(xf[0], b, a, c);
+            const float dx = xs[b & 3u];
+            acc[0] = fma(unpackHalf2x16(sc[(b >> 1) & 3u] >> ((b & 1u) * 16u)).x * (1.0 / 16777216.0), dx * q8x_dot(u0, u1, a, c), acc[0]);
+#ifdef GATEUP
+            accu = fma(unpackHalf2x16(scu[(b >> 1) & 3u] >> ((b & 1u) * 16u)).x * (1.0 / 16777216.0), dx * q8x_dot(v0, v1, a, c), accu);
+#endif
+            continue;
+        }
+#endif
 #ifndef GATEUP
-        if (XSG == 0u && MAXM == 1u && STREAM != 0u) {
+        if (XSG == 0u && MAXM == 1u && STREAM != 0u && XQ == 0u) {
             float d;
             const float sum = q8_stream(0u, q4, s4, b, sc, (xf[0] >> 2) + 8u * b, d);
             acc[0] = fma(d, sum, acc[0]);
@@ -456,7 +556,7 @@ void main() {
         }
 #endif
 #ifdef GATEUP
-        if (XSG == 0u && STREAM != 0u) {
+        if (XSG == 0u && STREAM != 0u && XQ == 0u) {
             float d, du, su;
             const float sg = q8_stream2(q4, s4, sc, q4u, s4u, scu, b, (xf[0] >> 2) + 8u * b, d, du, su);
             acc[0] = fma(d, sg, acc[0]);
@@ -471,15 +571,15 @@ void main() {
         vec4 qu[8], xv[8];
         float du;
         q8_blk(1u, q4u, s4u, b, scu, qu, du);
-        x32((xf[0] >> 2) + 8u * b, xv);             // one x fetch for both rows
-        acc[0] = fma(d, q8_dot(q, xv), acc[0]);
-        accu = fma(du, q8_dot(qu, xv), accu);
+        const float dx = xblk(xf[0], b, xv);        // one x fetch for both rows
+        acc[0] = fma(d, dx * q8_dot(q, xv), acc[0]);
+        accu = fma(du, dx * q8_dot(qu, xv), accu);
 #else
         for (uint m = 0; m < MAXM; m++) {
             if (m >= M) break;
             vec4 xv[8];
-            x32((xf[m] >> 2) + 8u * b, xv);
-            acc[m] = fma(d, q8_dot(q, xv), acc[m]);
+            const float dx = xblk(xf[m], b, xv);
+            acc[m] = fma(d, dx * q8_dot(q, xv), acc[m]);
         }
 #endif
     }
@@ -497,8 +597,32 @@ void main() {
         const uvec4 svu = wrd4s(1u, s4u + b);
 #endif
         for (uint c2 = 0; c2 < 4u; c2++) {            // 64 elements: chunk 2*c2 (low nibbles), 2*c2+1 (high)
+#ifdef WTEX
+            if (XQ != 0u && MAXM == 1u) {           // int8 x, one column: x blocks 8b + 2c2 (low), + 1 (high)
+                vec4 dm4;
+                uint qwd[8];
+                q4k_words(0u, (rb >> 2) + b * 8u, sv, c2, dm4, qwd);
 #ifdef GATEUP
-            if (XSG == 0u && STREAM != 0u) {
+                vec4 dmu;
+                uint qwu[8];
+                q4k_words(1u, (rbu >> 2) + b * 8u, svu, c2, dmu, qwu);
+#endif
+                const uint jx = 8u * b + 2u * c2;
+                if ((c2 & 1u) == 0u) xs = xq_scales(xf[0], jx);
+                uvec4 al, cl, ah, ch;
+                xq_words(xf[0], jx, al, cl);
+                xq_words(xf[0], jx + 1u, ah, ch);
+                const vec2 dxp = (c2 & 1u) == 0u ? xs.xy : xs.zw;
+                const vec4 dx4 = vec4(dxp.x, dxp.x, dxp.y, dxp.y);
+                acc[0] += q4kx_dot(dm4 * dx4, qwd, al, cl, ah, ch);
+#ifdef GATEUP
+                accu += q4kx_dot(dmu * dx4, qwu, al, cl, ah, ch);
+#endif
+                continue;
+            }
+#endif
+#ifdef GATEUP
+            if (XSG == 0u && STREAM != 0u && XQ == 0u) {
                 q4k_stream2((rb >> 2) + b * 8u, sv, (rbu >> 2) + b * 8u, svu, c2, (xf[0] >> 2) + 64u * b + 16u * c2, acc[0], accu);
                 continue;
             }
@@ -508,19 +632,18 @@ void main() {
 #ifdef GATEUP
             vec4 dmu, lou[8], hvu[8], xlo[8], xhi[8];
             q4k_sub(1u, (rbu >> 2) + b * 8u, svu, c2, dmu, lou, hvu);
-            const uint xb = (xf[0] >> 2) + 64u * b + 16u * c2;
-            x32(xb, xlo);                             // one x fetch for both rows
-            x32(xb + 8u, xhi);
-            acc[0] += q4k_dot(dm4, lo, hv, xlo, xhi);
-            accu += q4k_dot(dmu, lou, hvu, xlo, xhi);
+            const float dxl = xblk(xf[0], 8u * b + 2u * c2, xlo);   // one x fetch for both rows
+            const float dxh = xblk(xf[0], 8u * b + 2u * c2 + 1u, xhi);
+            const vec4 dx4 = vec4(dxl, dxl, dxh, dxh);
+            acc[0] += q4k_dot(dm4 * dx4, lo, hv, xlo, xhi);
+            accu += q4k_dot(dmu * dx4, lou, hvu, xlo, xhi);
 #else
             for (uint m = 0; m < MAXM; m++) {
                 if (m >= M) break;
-                const uint xb = (xf[m] >> 2) + 64u * b + 16u * c2;
                 vec4 xlo[8], xhi[8];
-                x32(xb, xlo);
-                x32(xb + 8u, xhi);
-                acc[m] += q4k_dot(dm4, lo, hv, xlo, xhi);
+                const float dxl = xblk(xf[m], 8u * b + 2u * c2, xlo);
+                const float dxh = xblk(xf[m], 8u * b + 2u * c2 + 1u, xhi);
+                acc[m] += q4k_dot(dm4 * vec4(dxl, dxl, dxh, dxh), lo, hv, xlo, xhi);
             }
 #endif
         }
@@ -550,8 +673,20 @@ void main() {
             q6k_half(1u, qbu, n2, lau, lbu, hbu, scu0, scu1);
 #endif
             for (uint r = 0; r < 4u; r++) {
+#ifdef WTEX
+                if (XQ != 0u && MAXM == 1u) {       // int8 x, one column: x block 8b + 4 n2 + r
+                    if (r == 0u) xs = xq_scales(xf[0], 8u * b + 4u * n2);
+                    uvec4 a, c;
+                    xq_words(xf[0], 8u * b + 4u * n2 + r, a, c);
+                    acc[0] = q6kx_acc(la, lb, hb, r, q6k_d01(scw0, scw1, d, r) * xs[r], a, c, acc[0]);
 #ifdef GATEUP
-                if (XSG == 0u && STREAM != 0u) {
+                    accu = q6kx_acc(lau, lbu, hbu, r, q6k_d01(scu0, scu1, du, r) * xs[r], a, c, accu);
+#endif
+                    continue;
+                }
+#endif
+#ifdef GATEUP
+                if (XSG == 0u && STREAM != 0u && XQ == 0u) {
                     q6k_stream2(la, lb, hb, scw0, scw1, d, lau, lbu, hbu, scu0, scu1, du, r,
                                 (xf[0] >> 2) + 64u * b + 32u * n2 + 8u * r, acc[0], accu);
                     continue;
@@ -564,15 +699,15 @@ void main() {
                 vec2 du01;
                 vec4 qvu[8], xv[8];
                 q6k_chunk(lau, lbu, hbu, scu0, scu1, du, r, du01, qvu);
-                x32((xf[0] >> 2) + 64u * b + 32u * n2 + 8u * r, xv);   // one x fetch for both rows
-                acc[0] = q6k_acc(qv, d01, xv, acc[0]);
-                accu = q6k_acc(qvu, du01, xv, accu);
+                const float dx = xblk(xf[0], 8u * b + 4u * n2 + r, xv);   // one x fetch for both rows
+                acc[0] = q6k_acc(qv, d01 * dx, xv, acc[0]);
+                accu = q6k_acc(qvu, du01 * dx, xv, accu);
 #else
                 for (uint m = 0; m < MAXM; m++) {
                     if (m >= M) break;
                     vec4 xv[8];
-                    x32((xf[m] >> 2) + 64u * b + 32u * n2 + 8u * r, xv);
-                    acc[m] = q6k_acc(qv, d01, xv, acc[m]);
+                    const float dx = xblk(xf[m], 8u * b + 4u * n2 + r, xv);
+                    acc[m] = q6k_acc(qv, d01 * dx, xv, acc[m]);
                 }
 #endif
             }
@@ -591,11 +726,13 @@ void main() {
         float a = 0.0, au = 0.0;
 #ifdef W_QUANT
         vec4 xv[8];
-        x32((xf[0] >> 2) + c * 8u, xv);             // one x fetch for both rows
+        const float dx = xblk(xf[0], c, xv);        // one x fetch for both rows
         for (uint q = 0; q < 8u; q++) {
             a += dot(wv[q], xv[q]);
             au += dot(wvu[q], xv[q]);
         }
+        a *= dx;
+        au *= dx;
 #else
         for (uint q = 0; q < WCH / 4u; q++) {
             const vec4 xq = xld(xf[0] + c * WCH + 4u * q);
@@ -612,8 +749,9 @@ void main() {
             float a = 0.0;
 #ifdef W_QUANT
             vec4 xv[8];
-            x32((xf[m] >> 2) + c * 8u, xv);
+            const float dx = xblk(xf[m], c, xv);
             for (uint q = 0; q < 8u; q++) a += dot(wv[q], xv[q]);
+            a *= dx;
 #else
             for (uint q = 0; q < WCH / 4u; q++) a += dot(wv[q], xld(xf[m] + c * WCH + 4u * q));
 #endif

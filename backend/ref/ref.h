@@ -34,6 +34,11 @@ void ref_rope_ff(float *y, const float *x, const int32_t *pos, int64_t hd, int64
 /* ---- weight ops (ref_matmul.c, ref_moe.c, ref_rows.c); w, tables are the dequantised f32 values */
 /* y[N][M] = x[K][M] · w[K][N]ᵀ (+ bias[N], may be NULL) */
 void ref_matmul(float *y, const float *x, const float *w, const float *bias, int64_t M, int64_t N, int64_t K);
+/* vk_op_quant_x: rows of x [K][rows] (contiguous, K a multiple of 32) as int8 blocks of 32 with an f32
+ * scale d = max|x| / 127 each, q = rintf(x * (1 / d)) (ties to even; 0 where d = 0): xq rows of
+ * vk_quant_x_row_words(K) words (quants 4 a word, then the scales, zero padded). xd (may be NULL) gets
+ * the values the int8 mat-vec multiplies, q * d. */
+void ref_quant_x(uint32_t *xq, float *xd, const float *x, int64_t K, int64_t rows);
 /* y[N][k][T] = w[ids[j][t]] · x; x is [K][k][T] (x_per_slot) or [K][T]; w [K][N][E];
  * ids outside [0, E) give zero rows */
 void ref_mul_mat_id(float *y, const float *x, int x_per_slot, const float *w, const int32_t *ids, int64_t K, int64_t N,

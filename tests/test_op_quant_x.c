@@ -1,0 +1,220 @@
+/* test_op_quant_x.c — the lane mat-vec's int8 x (vk_op_mm.h mm_lane_xq; matvec_lane.comp XQ):
+ *   quant_x: vk_op_quant_x against ref_quant_x on random rows (K 32 .. 2048, strided rows, a zero block,
+ *     one large value in a block, 3-D x): scales within 1e-6, quants within 1 of the reference's and
+ *     equal for all but 1 in 1000 (a tie x/d = n + 1/2 may round either way where the device's
+ *     division is not exact), the padding words zero;
+ *   every quantised weight type in vk_op_matmul (M = 1: two rows a lane and, MOEVK_LANE_PAIR=0, one;
+ *     M = 3; odd N), vk_op_mul_mat_id's decode (shared and per-slot x, T = 1 and 3, an invalid id) and
+ *     vk_op_gateup (its separate dispatches) with the int8 path forced (MOEVK_MM_STYLE=cpu,
+ *     MOEVK_LANE_XQ=1), on x whose int8 form is exact (each block q d with d a power of two and one
+ *     |q| = 127, so quant_x gives back x): NMSE <= 1e-9 against ref_matmul / ref_mul_mat_id on the
+ *     dequantised weights. Each block has its own d, so a wrong scale or block index fails. One more
+ *     dispatch (the quantisation) than f32 x shows the int8 path ran. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ref.h"
+#include "test_util.h"
+#include "tu_quant.h"
+
+#define MAXT 32
+static mvk_type types[MAXT];
+static int n_types;
+
+/* ---- vk_op_quant_x against ref_quant_x */
+
+static void qx_case(int64_t K, int64_t R1, int64_t R2, int64_t pad) {
+    int64_t rows = R1 * R2, rq = vk_quant_x_row_words(K);
+    float *x = malloc((size_t)((K + pad) * rows) * 4), *xc = malloc((size_t)(K * rows) * 4);
+    uint32_t *ref = malloc((size_t)(rq * rows) * 4), *got = malloc((size_t)(rq * rows) * 4);
+    assert_non_null(x); assert_non_null(xc); assert_non_null(ref); assert_non_null(got);
+    tu_fill(x, (K + pad) * rows, -3, 3);
+    if (K >= 64) {
+        for (int i = 0; i < 32; i++) x[32 + i] = 0.0f; /* a zero block (d = 0) */
+        x[5] = 1000.0f;                                /* one large value: the rest of its block rounds to 0 */
+    }
+    for (int64_t r = 0; r < rows; r++) memcpy(xc + r * K, x + r * (K + pad), (size_t)K * 4);
+    ref_quant_x(ref, NULL, xc, K, rows);
+    tu_tensor tx = tu_upload(MVK_TYPE_F32, K + pad, R1, R2, 1, x), tq = tu_upload(MVK_TYPE_I32, rq, R1, R2, 1, NULL);
+    mvk_tensor xv = tx.t;
+    xv.ne[0] = K; /* rows of stride K + pad */
+    vk_stream *s = tu_begin();
+    TU_OK(vk_op_quant_x(s, &tq.t, &xv));
+    tu_end_submit(s);
+    tu_download(&tq, got, (uint64_t)(rq * rows) * 4);
+    int64_t nb = K / 32, off = 0, n = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        const uint32_t *a = ref + r * rq, *b = got + r * rq;
+        for (int64_t i = 0; i < K; i++) {
+            int qa = (int8_t)(a[i / 4] >> (8 * (i % 4))), qb = (int8_t)(b[i / 4] >> (8 * (i % 4)));
+            if (abs(qa - qb) > 1)
+                fail_msg("quant_x K=%lld row %lld element %lld: ref %d got %d", (long long)K, (long long)r, (long long)i, qa, qb);
+            off += qa != qb;
+            n++;
+        }
+        for (int64_t j = 0; j < nb; j++) {
+            float da, db;
+            memcpy(&da, &a[K / 4 + j], 4);
+            memcpy(&db, &b[K / 4 + j], 4);
+            if (fabsf(da - db) > 1e-6f * fabsf(da))
+                fail_msg("quant_x K=%lld row %lld block %lld: scale ref %.9g got %.9g", (long long)K, (long long)r, (long long)j,
+                         (double)da, (double)db);
+        }
+        for (int64_t w = K / 4 + nb; w < rq; w++)
+            if (b[w] != 0) fail_msg("quant_x K=%lld row %lld: padding word %lld is %#x", (long long)K, (long long)r, (long long)w, b[w]);
+    }
+    if (off * 1000 > n) fail_msg("quant_x K=%lld: %lld of %lld quants differ by one", (long long)K, (long long)off, (long long)n);
+    tu_free(&tx); tu_free(&tq);
+    free(x); free(xc); free(ref); free(got);
+}
+
+static void test_quant_x(void **state) {
+    (void)state;
+    qx_case(32, 1, 1, 0);
+    qx_case(96, 3, 1, 1);   /* unaligned rows, scales padded (3 of 4) */
+    qx_case(128, 2, 3, 0);  /* 3-D */
+    qx_case(160, 5, 1, 4);
+    qx_case(2048, 2, 1, 0);
+}
+
+static void test_quant_x_bad_input(void **state) {
+    (void)state;
+    vk_stream *s = tu_begin();
+    TU_REFUSES(vk_op_quant_x(s, tu_shape(MVK_TYPE_I32, vk_quant_x_row_words(32), 1, 1, 1), tu_shape(MVK_TYPE_F32, 48, 1, 1, 1)),
+               MOEVK_ERR_SHAPE, "blocks of 32");
+    TU_REFUSES(vk_op_quant_x(s, tu_shape(MVK_TYPE_I32, 8, 1, 1, 1), tu_shape(MVK_TYPE_F32, 32, 1, 1, 1)), MOEVK_ERR_SHAPE, "needs");
+    TU_REFUSES(vk_op_quant_x(s, tu_shape(MVK_TYPE_F32, vk_quant_x_row_words(32), 1, 1, 1), tu_shape(MVK_TYPE_F32, 32, 1, 1, 1)),
+               MOEVK_ERR_UNSUPPORTED, "xq");
+    TU_REFUSES(vk_op_quant_x(NULL, NULL, NULL), MOEVK_ERR_INVALID_ARG, "stream");
+    tu_bad_end(s);
+}
+
+/* ---- the int8-x mat-vecs */
+
+/* x [K][rows] whose int8 form is exact: block j of row r is q d with d = 2^-(3 + (j + r) % 5), q in
+ * [-127, 127], one of them +-127 (so quant_x's d is this d and x / d is q exactly); every 7th block zero */
+static void exact_x(float *x, int64_t K, int64_t rows) {
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < K / 32; j++) {
+            float *b = x + r * K + 32 * j;
+            float d = ldexpf(1.0f, -(int)(3 + (j + r) % 5));
+            int zero = (j + 3 * r) % 7 == 6;
+            for (int i = 0; i < 32; i++) b[i] = zero ? 0.0f : (float)((int)tu_randf(-127.49f, 127.49f)) * d;
+            if (!zero) b[(j * 5 + r) % 32] = (j % 2 ? 127.0f : -127.0f) * d;
+        }
+}
+
+static uint8_t *make_w(mvk_type t, int64_t K, int64_t rows, uint64_t seed, float **wd) {
+    int64_t nb = K / mvk_type_block_elems(t) * rows;
+    uint8_t *blk = malloc((size_t)(nb * mvk_type_block_bytes(t)));
+    assert_non_null(blk);
+    tu_rand_blocks(t, blk, nb, seed);
+    *wd = malloc((size_t)(K * rows) * 4);
+    assert_non_null(*wd);
+    mvk_dequantize_row(t, blk, *wd, K * rows);
+    return blk;
+}
+
+static void mm_case(mvk_type t, int64_t M, int64_t N, int64_t K, int pair) {
+    float *wd, *x = malloc((size_t)(K * M) * 4), *ref = malloc((size_t)(N * M) * 4), *got = malloc((size_t)(N * M) * 4);
+    uint8_t *blk = make_w(t, K, N, (uint64_t)(M * 131 + N * 17 + K), &wd);
+    exact_x(x, K, M);
+    ref_matmul(ref, x, wd, NULL, M, N, K);
+    tu_tensor tx = tu_upload(MVK_TYPE_F32, K, M, 1, 1, x), tw = tu_upload(t, K, N, 1, 1, blk), ty = tu_upload(MVK_TYPE_F32, N, M, 1, 1, NULL);
+    setenv("MOEVK_LANE_PAIR", pair ? "1" : "0", 1);
+    vk_stream *s = tu_begin();
+    TU_OK(vk_op_matmul(s, &ty.t, &tx.t, &tw.t, NULL));
+    uint32_t nd = vk_stream_dispatch_count(s);
+    tu_end_submit(s);
+    unsetenv("MOEVK_LANE_PAIR");
+    tu_download(&ty, got, (uint64_t)(N * M) * 4);
+    char label[128];
+    snprintf(label, sizeof label, "int8-x matmul %s M=%lld N=%lld K=%lld pair=%d", mvk_type_name(t), (long long)M, (long long)N,
+             (long long)K, pair);
+    if (nd != 2) fail_msg("%s: %u dispatches (the quantisation and the mat-vec expected)", label, nd);
+    tu_assert_nmse(label, ref, got, N * M, 1e-9);
+    tu_free(&tx); tu_free(&tw); tu_free(&ty);
+    free(blk); free(wd); free(x); free(ref); free(got);
+}
+
+static void id_case(mvk_type t, int64_t K, int64_t N, int64_t E, int64_t k, int64_t T, int per_slot) {
+    int64_t xrows = per_slot ? k * T : T;
+    float *wd, *x = malloc((size_t)(K * xrows) * 4);
+    uint8_t *blk = make_w(t, K, N * E, (uint64_t)(K + N * 3 + E * 5 + T * 7 + k), &wd);
+    exact_x(x, K, xrows);
+    int32_t ids[64];
+    assert_true(k * T <= 64);
+    for (int64_t tt = 0; tt < T; tt++)
+        for (int64_t j = 0; j < k; j++) ids[tt * k + j] = (int32_t)((tt + j * 3) % E);
+    if (k * T > 2) ids[k * T - 1] = -1; /* invalid: a zero row */
+    float *ref = malloc((size_t)(N * k * T) * 4), *got = malloc((size_t)(N * k * T) * 4);
+    ref_mul_mat_id(ref, x, per_slot, wd, ids, K, N, E, k, T);
+    tu_tensor tx = per_slot ? tu_upload(MVK_TYPE_F32, K, k, T, 1, x) : tu_upload(MVK_TYPE_F32, K, T, 1, 1, x);
+    tu_tensor tw = tu_upload(t, K, N, E, 1, blk), tid = tu_upload(MVK_TYPE_I32, k, T, 1, 1, ids);
+    tu_tensor ty = tu_upload(MVK_TYPE_F32, N, k, T, 1, NULL);
+    vk_stream *s = tu_begin();
+    TU_OK(vk_op_mul_mat_id(s, &ty.t, &tx.t, &tw.t, &tid.t));
+    uint32_t nd = vk_stream_dispatch_count(s);
+    tu_end_submit(s);
+    tu_download(&ty, got, (uint64_t)(N * k * T) * 4);
+    char label[160];
+    snprintf(label, sizeof label, "int8-x mul_mat_id %s K=%lld N=%lld E=%lld k=%lld T=%lld per_slot=%d", mvk_type_name(t), (long long)K,
+             (long long)N, (long long)E, (long long)k, (long long)T, per_slot);
+    if (nd != 2) fail_msg("%s: %u dispatches (the quantisation and the mat-vec expected)", label, nd);
+    tu_assert_nmse(label, ref, got, N * k * T, 1e-9);
+    tu_free(&tx); tu_free(&tw); tu_free(&tid); tu_free(&ty);
+    free(blk); free(wd); free(x); free(ref); free(got);
+}
+
+/* vk_op_gateup's separate dispatches (the fused kernel is opt-in and reads f32 x): SwiGLU of two int8-x mat-vecs */
+static void gateup_case(mvk_type t, int64_t N, int64_t K) {
+    float *wg, *wu, *x = malloc((size_t)K * 4), *ref = malloc((size_t)N * 4), *got = malloc((size_t)N * 4);
+    uint8_t *bg = make_w(t, K, N, (uint64_t)(N + K), &wg), *bu = make_w(t, K, N, (uint64_t)(N + 2 * K), &wu);
+    exact_x(x, K, 1);
+    int32_t id0 = 0;
+    ref_gateup_id(ref, x, 0, wg, wu, &id0, K, N, 1, 1, 1, 0);
+    tu_tensor tx = tu_upload(MVK_TYPE_F32, K, 1, 1, 1, x), tg = tu_upload(t, K, N, 1, 1, bg), tu = tu_upload(t, K, N, 1, 1, bu);
+    tu_tensor ty = tu_upload(MVK_TYPE_F32, N, 1, 1, 1, NULL);
+    vk_stream *s = tu_begin();
+    TU_OK(vk_op_gateup(s, &ty.t, &tx.t, &tg.t, &tu.t, VK_GLU_SWIGLU));
+    tu_end_submit(s);
+    tu_download(&ty, got, (uint64_t)N * 4);
+    char label[96];
+    snprintf(label, sizeof label, "int8-x gateup %s N=%lld K=%lld", mvk_type_name(t), (long long)N, (long long)K);
+    tu_assert_nmse(label, ref, got, N, 1e-9);
+    tu_free(&tx); tu_free(&tg); tu_free(&tu); tu_free(&ty);
+    free(bg); free(bu); free(wg); free(wu); free(x); free(ref); free(got);
+}
+
+static void test_int8_x(void **state) {
+    (void)state;
+    setenv("MOEVK_MM_STYLE", "cpu", 1); /* the lane mat-vec on any device */
+    setenv("MOEVK_LANE_XQ", "1", 1);
+    for (int i = 0; i < n_types; i++) {
+        mvk_type t = types[i];
+        int64_t be = mvk_type_block_elems(t), K2 = be == 32 ? 160 : 512;
+        mm_case(t, 1, 1, be, 1);
+        mm_case(t, 1, 33, K2, 1);   /* two rows a lane, odd N */
+        mm_case(t, 1, 33, K2, 0);   /* one row a lane */
+        mm_case(t, 3, 7, K2, 1);    /* three columns of x */
+        id_case(t, K2, 33, 4, 2, 1, 0);
+        id_case(t, be, 7, 5, 3, 3, 1);
+        id_case(t, K2, 9, 4, 2, 3, 0);
+        gateup_case(t, 17, K2);
+    }
+    unsetenv("MOEVK_MM_STYLE");
+    unsetenv("MOEVK_LANE_XQ");
+}
+
+int main(void) {
+    tu_seed(19);
+    n_types = tu_quant_types(types, MAXT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_quant_x, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_quant_x_bad_input, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_int8_x, tu_test_setup, tu_test_teardown),
+    };
+    return tu_exit(cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown));
+}
