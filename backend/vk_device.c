@@ -417,6 +417,7 @@ moevk_status vk_ctx_create(const vk_ctx_params *p, vk_ctx **out) {
     pthread_mutexattr_destroy(&ma);
     int validation = (p && p->validation) || env_on("MOEVK_VALIDATION");
     ctx->profile = (p && p->profile) || env_on("MOEVK_PROFILE");
+    ctx->profile_trace = ctx->profile && env_on("MOEVK_PROFILE_TRACE");
     const char *want = (p && p->device) ? p->device : getenv("MOEVK_DEVICE");
     moevk_status s = create_instance(ctx, validation, p && p->sync_validation);
     if (s == MOEVK_OK) s = pick_device(ctx, want, &ctx->phys);

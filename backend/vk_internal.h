@@ -83,6 +83,7 @@ struct vk_ctx {
     uint32_t validation_count;
     char validation_last[128]; /* message id of the last counted message (under lock) */
     int profile;
+    int profile_trace; /* MOEVK_PROFILE_TRACE=1: each dispatch's GPU time to stderr, in order (with MOEVK_PROFILE) */
 
     pthread_mutex_t lock;     /* guards allocator, pipeline cache, transfer state */
     vk_mem_block *blocks;

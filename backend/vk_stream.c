@@ -223,8 +223,10 @@ static void collect_profile(vk_stream *s) {
         for (uint32_t i = 0; i + 1 < s->n_query; i += 2) {
             vk_pipeline *p = s->query_pipe[i / 2];
             if (!p || ts[i + 1] < ts[i]) continue;
-            p->prof_ns += (uint64_t)((double)(ts[i + 1] - ts[i]) * ctx->info.timestamp_period_ns);
+            uint64_t ns = (uint64_t)((double)(ts[i + 1] - ts[i]) * ctx->info.timestamp_period_ns);
+            p->prof_ns += ns;
             p->prof_calls++;
+            if (ctx->profile_trace) fprintf(stderr, "moevk trace: %s %.1f us\n", p->name, (double)ns / 1e3);
         }
         pthread_mutex_unlock(&ctx->lock);
     }
