@@ -85,7 +85,7 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
     mm_lane_tile lt;
     uint32_t ow_t, ox_t;
     if (mm_vec_fast(w->type, pc.ow, pc.ws1, K) && pc.xs1 % 4 == 0 && pc.ox % 4 == 0 && mm_gemm_lane_dense(ctx, w->type, K, &lt) &&
-        (M + lt.tm - 1) / lt.tm <= in->max_workgroup_count[0] &&
+        mm_lane_fit_tn(&lt, N) && (M + lt.tm - 1) / lt.tm <= in->max_workgroup_count[0] &&
         (N + lt.wg * lt.tn - 1) / (lt.wg * lt.tn) <= in->max_workgroup_count[1] && mm_gemm_tex(ctx, w, x, pc.ws1, 0, 1, &ow_t, &ox_t)) {
         uint32_t lspec[5] = {lt.wg, lt.tm, lt.tn, lt.xsg, lt.unr};
         snprintf(name, sizeof name, "matmul_lane_tex_%s", sfx);

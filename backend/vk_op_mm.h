@@ -371,4 +371,18 @@ static inline int mm_gemm_lane_dense(const vk_ctx *ctx, mvk_type t, int64_t K, m
     return 1;
 }
 
+/* The unrolled dense tile (lt->unr) for a w of few rows: where N < wg x TN the lanes past row N - 1 repeat
+ * that row's work (matmul_lane.comp clamps them), so TN shrinks to the smallest power of two with wg x TN >= N.
+ * Attention's P·V (N = head dim) is the case: the goldens' tower (hd 16) used 2 of 16 rows a lane, its
+ * projections (N 64) 8 of 16 (docs/PERFORMANCE.md section 24). MOEVK_LANE_TN_FIT=0 keeps the full tile
+ * (A/B timing); MOEVK_GEMM_LANE_TILE (a fixed tile) also does. Returns 1 (a condition in the caller's chain). */
+static inline int mm_lane_fit_tn(mm_lane_tile *lt, int64_t N) {
+    const char *e = getenv("MOEVK_LANE_TN_FIT");
+    if (!lt->unr || (e && !strcmp(e, "0")) || getenv("MOEVK_GEMM_LANE_TILE")) return 1;
+    uint32_t tn = 1;
+    while ((int64_t)lt->wg * tn < N && tn < lt->tn) tn *= 2;
+    lt->tn = tn;
+    return 1;
+}
+
 #endif

@@ -149,6 +149,13 @@ static void test_tiled(void **state) {
         run_case(t, 17, 129, t == MVK_TYPE_Q8_0 ? 96 : 72, 1, 4); /* TM 16 + 1 (the unrolled loop's tile), K 72: a ViT's head dim */
         run_case(t, 33, 7, t == MVK_TYPE_Q8_0 ? 32 : 8, 0, 0);     /* one 8-value chunk; fewer rows of w than lanes */
         run_case(t, 16, 31, 64, 0, 1); /* x rows not 16-byte aligned: matmul.comp (Q8_0 too) */
+        /* few rows of w (vk_op_mm.h mm_lane_fit_tn): F32/F16/BF16 shrink TN to 2 (N 16: a P·V at head dim 16)
+           and 8 (N 64), exactly a subgroup's rows; then the full tile, as before (MOEVK_LANE_TN_FIT=0) */
+        run_case(t, 33, 16, t == MVK_TYPE_Q8_0 ? 224 : 200, 0, 0);
+        run_case(t, 17, 64, 64, 1, 0);
+        setenv("MOEVK_LANE_TN_FIT", "0", 1);
+        run_case(t, 33, 16, t == MVK_TYPE_Q8_0 ? 224 : 200, 0, 0);
+        unsetenv("MOEVK_LANE_TN_FIT");
     }
 }
 

@@ -203,6 +203,11 @@ void bench_ops_matmul_family(vk_ctx *ctx, int reps) {
         {MVK_TYPE_Q4_K, 128, 4096, 2048, "a3b"}, {MVK_TYPE_Q6_K, 128, 512, 2048, "a3b"},
         {MVK_TYPE_F16, 784, 3456, 1152, "vit"},  {MVK_TYPE_F16, 784, 1152, 1152, "vit"}, {MVK_TYPE_F16, 784, 4304, 1152, "vit"},
         {MVK_TYPE_F16, 784, 1152, 4304, "vit"},  {MVK_TYPE_F32, 784, 784, 72, "vit attn"}, {MVK_TYPE_F32, 784, 72, 784, "vit attn"},
+        /* vit16: the goldens' tower (qwen3vlmoe-tiny-a) at 448 x 448: width 64, ffn 128, head 16, f32 weights;
+           the patch embedding (K 768) */
+        {MVK_TYPE_F32, 784, 192, 64, "vit16"},   {MVK_TYPE_F32, 784, 64, 64, "vit16"},     {MVK_TYPE_F32, 784, 128, 64, "vit16"},
+        {MVK_TYPE_F32, 784, 64, 128, "vit16"},   {MVK_TYPE_F32, 784, 64, 768, "vit16"},    {MVK_TYPE_F32, 784, 784, 16, "vit16 attn"},
+        {MVK_TYPE_F32, 784, 16, 784, "vit16 attn"},
     };
     for (size_t i = 0; i < sizeof model / sizeof model[0]; i++)
         bench_matmul(ctx, st, model[i].t, model[i].M, model[i].N, model[i].K, model[i].tag, reps);
