@@ -311,6 +311,14 @@ moevk_status vk_op_probe(vk_stream *s, vk_probe_kind kind, const mvk_tensor *y, 
  * x may have row stride nb[1] != K*4; y must be contiguous. */
 moevk_status vk_op_matmul(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, const mvk_tensor *bias);
 
+/* vk_op_matmul with an epilogue: VK_MM_EPI_GELU: y = gelu_tanh(x·wᵀ + bias); VK_MM_EPI_ACC: y += x·wᵀ + bias
+ * (a residual add; y is read, so it must not alias x). One of them, or 0 (= vk_op_matmul). CPU devices' lane
+ * GEMM (matmul_lane.comp) applies it in its store; the other paths run vk_op_gelu / vk_op_add after the
+ * product (ACC: the product in stream scratch). Same values either way, up to the order of the adds. */
+enum { VK_MM_EPI_ACC = 1, VK_MM_EPI_GELU = 2 };
+moevk_status vk_op_matmul_ex(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, const mvk_tensor *bias,
+                             unsigned epi);
+
 /* MoE expert matmul. w[K][N][E]; ids I32 [k][T] (expert of slot j for token t);
  *   x[K][T]      (same input for all k slots) or x[K][k][T] (one input per slot);
  *   y[N][k][T]   per-slot outputs.
@@ -473,6 +481,10 @@ moevk_status vk_op_argmax(vk_stream *s, const mvk_tensor *ids, const mvk_tensor 
  * y F32 [OC][n_patches] with patches in raster order (row-major over the
  * (H/p) x (W/p) grid). */
 moevk_status vk_op_patch_embed(vk_stream *s, const mvk_tensor *y, const mvk_tensor *img, const mvk_tensor *w, const mvk_tensor *bias);
+/* y = conv(w0) + conv(w1) + bias over the same patches (Qwen-VL's two temporal kernels), one im2col for both:
+ * the second product is added in its store (vk_op_matmul_ex ACC). w1: w0's shape and type, contiguous. */
+moevk_status vk_op_patch_embed2(vk_stream *s, const mvk_tensor *y, const mvk_tensor *img, const mvk_tensor *w0, const mvk_tensor *w1,
+                                const mvk_tensor *bias);
 /* im2col alone: cols F32 [p*p*C][n_patches], element (kx + p*ky + p*p*c). */
 moevk_status vk_op_im2col(vk_stream *s, const mvk_tensor *cols, const mvk_tensor *img, int p);
 

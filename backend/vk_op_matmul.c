@@ -8,13 +8,35 @@
 
 #define OP "vk_op_matmul"
 
-/* xq (may be NULL): x quantised by vk_op_quant_x, for the lane mat-vec's int8 path (vk_op_mm.h mm_lane_xq) */
+/* Whether a chunk of M > 8 rows takes the lane GEMM (CPU devices, matmul_lane.comp): its chunked reads apply
+ * (whole chunks, aligned rows), the texel views fit and its workgroup counts do (TM rows of x along x, wg x TN
+ * rows of w along y); its tile and texel offsets. */
+static int lane_gemm(vk_ctx *ctx, const mvk_tensor *x, const mvk_tensor *w, mm_lane_tile *lt, uint32_t *ow_t, uint32_t *ox_t) {
+    const vk_device_info *in = vk_ctx_info(ctx);
+    uint32_t unit = mm_wunit(w->type);
+    uint32_t M = (uint32_t)x->ne[1], N = (uint32_t)w->ne[1], K = (uint32_t)w->ne[0];
+    uint32_t ws1 = (uint32_t)(w->nb[1] / unit), xs1 = (uint32_t)(x->nb[1] / 4), ox = vk_bind_elem_offset(ctx, x, 4);
+    return mm_vec_fast(w->type, vk_bind_elem_offset(ctx, w, unit), ws1, K) && xs1 % 4 == 0 && ox % 4 == 0 &&
+           mm_gemm_lane_dense(ctx, w->type, K, lt) && mm_lane_fit_tn(lt, N) && (M + lt->tm - 1) / lt->tm <= in->max_workgroup_count[0] &&
+           (N + lt->wg * lt->tn - 1) / (lt->wg * lt->tn) <= in->max_workgroup_count[1] && mm_gemm_tex(ctx, w, x, ws1, 0, 1, ow_t, ox_t);
+}
+
+/* The epilogue of vk_op_matmul_ex on the paths without one: gelu in place, or (ACC) the product, in scratch,
+ * added to y. */
+static moevk_status epilogue_ops(vk_stream *s, const mvk_tensor *y, const mvk_tensor *prod, unsigned epi) {
+    if (epi & VK_MM_EPI_GELU) MVK_TRY(vk_op_gelu(s, prod, prod, VK_GELU_TANH));
+    if (epi & VK_MM_EPI_ACC) MVK_TRY(vk_op_add(s, y, y, prod));
+    return MOEVK_OK;
+}
+
+/* xq (may be NULL): x quantised by vk_op_quant_x, for the lane mat-vec's int8 path (vk_op_mm.h mm_lane_xq).
+ * epi: the epilogue the lane GEMM applies in its store; *done is set when it did (other paths: the caller
+ * runs epilogue_ops) */
 static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *xq, const mvk_tensor *w,
-                                   const mvk_tensor *bias, int vec) {
+                                   const mvk_tensor *bias, int vec, unsigned epi, int *done) {
     const char *sfx = mm_wsuffix(w->type);
     if (!sfx) return mvk_fail(MOEVK_ERR_UNSUPPORTED, OP ": weight type %s", vkc_type(w->type));
     vk_ctx *ctx = vk_stream_ctx(s);
-    const vk_device_info *in = vk_ctx_info(ctx);
     uint32_t unit = mm_wunit(w->type);
     uint32_t M = (uint32_t)x->ne[1], N = (uint32_t)w->ne[1], K = (uint32_t)w->ne[0];
     pc_matmul pc = {.M = M, .N = N, .K = K, .xs1 = (uint32_t)(x->nb[1] / 4), .ws1 = (uint32_t)(w->nb[1] / unit),
@@ -84,14 +106,14 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
      * the texel views fit and its workgroup counts do (TM rows of x along x, wg x TN rows of w along y) */
     mm_lane_tile lt;
     uint32_t ow_t, ox_t;
-    if (mm_vec_fast(w->type, pc.ow, pc.ws1, K) && pc.xs1 % 4 == 0 && pc.ox % 4 == 0 && mm_gemm_lane_dense(ctx, w->type, K, &lt) &&
-        mm_lane_fit_tn(&lt, N) && (M + lt.tm - 1) / lt.tm <= in->max_workgroup_count[0] &&
-        (N + lt.wg * lt.tn - 1) / (lt.wg * lt.tn) <= in->max_workgroup_count[1] && mm_gemm_tex(ctx, w, x, pc.ws1, 0, 1, &ow_t, &ox_t)) {
+    if (lane_gemm(ctx, x, w, &lt, &ow_t, &ox_t)) {
         uint32_t lspec[5] = {lt.wg, lt.tm, lt.tn, lt.xsg, lt.unr};
         snprintf(name, sizeof name, "matmul_lane_tex_%s", sfx);
         pc.ow = ow_t;
         pc.ox = ox_t;
         pc.fast = 1;
+        pc.has_bias |= (uint32_t)epi << 1; /* matmul_lane.comp's epilogue bits: 2 ACC, 4 GELU */
+        if (done) *done = 1;
         mm_wtex_bind(&d, 4);
         d.texel[5] = VK_TEXEL_U32X4; /* x */
         d.n_binds = 6;
@@ -124,7 +146,14 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
 }
 
 moevk_status vk_op_matmul(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, const mvk_tensor *bias) {
+    return vk_op_matmul_ex(s, y, x, w, bias, 0);
+}
+
+moevk_status vk_op_matmul_ex(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, const mvk_tensor *bias,
+                             unsigned epi) {
     if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, OP ": NULL stream");
+    if (epi & ~(unsigned)(VK_MM_EPI_ACC | VK_MM_EPI_GELU) || epi == (VK_MM_EPI_ACC | VK_MM_EPI_GELU))
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, OP ": epilogue flags 0x%x (ACC or GELU, not both)", epi);
     MVK_TRY(vkc_f32(OP, "y", y));
     MVK_TRY(vkc_f32(OP, "x", x));
     MVK_TRY(mm_check_weight(OP, "w", w));
@@ -186,7 +215,23 @@ moevk_status vk_op_matmul(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x
             mvk_tensor yv = mvk_tensor_view(y, (uint64_t)(m0 * y->nb[1] + n0 * 4), yne, y->nb);
             mvk_tensor bv;
             if (bias) bv = mvk_tensor_view(bias, (uint64_t)(n0 * 4), bne, bias->nb);
-            MVK_TRY(dispatch_chunk(s, &yv, &xv, use_xq ? &xq : NULL, &wv, bias ? &bv : NULL, vec));
+            if (!epi) {
+                MVK_TRY(dispatch_chunk(s, &yv, &xv, use_xq ? &xq : NULL, &wv, bias ? &bv : NULL, vec, 0, NULL));
+                continue;
+            }
+            /* with an epilogue: the lane GEMM applies it; elsewhere the product goes to y (GELU) or to scratch
+               (ACC), then the ops. vk_stream_scratch_reset below frees the scratch. */
+            int done = 0;
+            vk_scratch_mark mark = vk_stream_scratch_mark(s);
+            mvk_tensor prod = yv;
+            mm_lane_tile lt;
+            uint32_t ow_t, ox_t;
+            if ((epi & VK_MM_EPI_ACC) && (vec || !lane_gemm(ctx, &xv, &wv, &lt, &ow_t, &ox_t)))
+                MVK_TRY(vk_stream_scratch(s, MVK_TYPE_F32, nc, mc, 1, 1, &prod));
+            moevk_status st = dispatch_chunk(s, &prod, &xv, use_xq ? &xq : NULL, &wv, bias ? &bv : NULL, vec, epi, &done);
+            if (st == MOEVK_OK && !done) st = epilogue_ops(s, &yv, &prod, epi);
+            vk_stream_scratch_reset(s, mark);
+            MVK_TRY(st);
         }
     }
     return MOEVK_OK;

@@ -37,13 +37,15 @@ moevk_status vk_op_im2col(vk_stream *s, const mvk_tensor *cols, const mvk_tensor
     vk_bind binds[2] = {{img, 0}, {cols, 1}};
     vk_dispatch_desc d = {.shader = "im2col", .spec = spec, .n_spec = 2, .binds = binds, .n_binds = 2, .push = &pc,
                           .push_size = sizeof pc};
-    /* a workgroup covers part of one column: a column (patch) is a "row" of K elements */
-    MVK_TRY(vkc_row_chunks(ctx, op, pc.K, pc.np, &spec[0], &pc.cpr, d.groups));
+    /* a workgroup covers part of one column: a column (patch) is a "row" of K / p runs of p elements, one a lane */
+    MVK_TRY(vkc_row_chunks(ctx, op, pc.K / (uint32_t)p, pc.np, &spec[0], &pc.cpr, d.groups));
     return vk_dispatch(s, &d);
 }
 
-moevk_status vk_op_patch_embed(vk_stream *s, const mvk_tensor *y, const mvk_tensor *img, const mvk_tensor *w, const mvk_tensor *bias) {
-    const char *op = "vk_op_patch_embed";
+/* w1: a second kernel of w's shape and type on the same patches (Qwen-VL's two temporal kernels), added in the
+ * second product's store (vk_op_matmul_ex ACC): one im2col for both */
+static moevk_status patch_embed(vk_stream *s, const char *op, const mvk_tensor *y, const mvk_tensor *img, const mvk_tensor *w,
+                                const mvk_tensor *w1, const mvk_tensor *bias) {
     if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL stream", op);
     if (!w || !w->buf) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: w is NULL", op);
     if (w->type != MVK_TYPE_F32 && w->type != MVK_TYPE_F16)
@@ -75,5 +77,23 @@ moevk_status vk_op_patch_embed(vk_stream *s, const mvk_tensor *y, const mvk_tens
     int64_t es = w->type == MVK_TYPE_F32 ? 4 : 2;
     int64_t wne[4] = {K, OC, 1, 1}, wnb[4] = {es, K * es, K * OC * es, K * OC * es};
     mvk_tensor w2 = mvk_tensor_view(w, 0, wne, wnb);
-    return vk_op_matmul(s, y, &cols, &w2, bias);
+    MVK_TRY(vk_op_matmul(s, y, &cols, &w2, bias));
+    if (!w1) return MOEVK_OK;
+    mvk_tensor w12 = mvk_tensor_view(w1, 0, wne, wnb);
+    return vk_op_matmul_ex(s, y, &cols, &w12, NULL, VK_MM_EPI_ACC);
+}
+
+moevk_status vk_op_patch_embed(vk_stream *s, const mvk_tensor *y, const mvk_tensor *img, const mvk_tensor *w, const mvk_tensor *bias) {
+    return patch_embed(s, "vk_op_patch_embed", y, img, w, NULL, bias);
+}
+
+moevk_status vk_op_patch_embed2(vk_stream *s, const mvk_tensor *y, const mvk_tensor *img, const mvk_tensor *w0, const mvk_tensor *w1,
+                                const mvk_tensor *bias) {
+    const char *op = "vk_op_patch_embed2";
+    if (!w0 || !w1 || !w0->buf || !w1->buf) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: w0 or w1 is NULL", op);
+    if (w1->type != w0->type || !mvk_tensor_is_contiguous(w1))
+        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: w1 must be contiguous and of w0's type", op);
+    for (int i = 0; i < 4; i++)
+        if (w1->ne[i] != w0->ne[i]) return mvk_fail(MOEVK_ERR_SHAPE, "%s: w1's shape differs from w0's (ne[%d])", op, i);
+    return patch_embed(s, op, y, img, w0, w1, bias);
 }

@@ -94,14 +94,11 @@ moevk_status mvk_vision_encode(moevk_model *m, const float *pixels, int h, int w
 
     vk_stream *st = m->step.work;
     s = vk_stream_begin(st);
-    mvk_tensor pe0, pe1, hcur, grid, pe_blk, a, qkv, qr, kr, att, o, u, dn, z, zn, f1, f2;
+    mvk_tensor pe0, hcur, grid, pe_blk, a, qkv, qr, kr, att, u, z, zn, f1, f2;
     if (s != MOEVK_OK) goto done;
-    /* patch embedding: conv(W0) + conv(W1) + bias, raster order */
+    /* patch embedding: conv(W0) + conv(W1) + bias, raster order (one im2col, the second product added in its store) */
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, d, N, 1, 1, &pe0));
-    TRY(vk_stream_scratch(st, MVK_TYPE_F32, d, N, 1, 1, &pe1));
-    TRY(vk_op_patch_embed(st, &pe0, &img, &v->patch_w0, &v->patch_b));
-    TRY(vk_op_patch_embed(st, &pe1, &img, &v->patch_w1, NULL));
-    TRY(vk_op_add(st, &pe0, &pe0, &pe1));
+    TRY(vk_op_patch_embed2(st, &pe0, &img, &v->patch_w0, &v->patch_w1, &v->patch_b));
     /* to block order */
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, d, N, 1, 1, &hcur));
     TRY(vk_op_get_rows(st, &hcur, &pe0, &t_perm));
@@ -121,6 +118,9 @@ moevk_status mvk_vision_encode(moevk_model *m, const float *pixels, int h, int w
     vk_rope_params rp = {.mode = VK_ROPE_VISION, .n_dims = (int)(hd / 2), .freq_base = 10000.0f,
                          .sections = {(int)(hd / 4), (int)(hd / 4), (int)(hd / 4), (int)(hd / 4)}};
     vk_attn_params ap = {.scale = 1.0f / sqrtf((float)hd), .causal = 0};
+    /* the residual adds and the MLP's GELU ride in the GEMMs' stores (vk_op_matmul_ex; CPU devices' lane GEMM,
+       separate ops elsewhere): on lavapipe each was a dispatch of ~1.3-1.6 ms at the goldens' 784 x 64 */
+    const unsigned mlp_epi = hp->act == MVK_VISION_ACT_GELU ? VK_MM_EPI_GELU : 0;
     for (int il = 0; il < hp->n_layer; il++) {
         const mvk_vit_layer *l = &v->layers[il];
         vk_scratch_mark mark = vk_stream_scratch_mark(st);
@@ -136,24 +136,19 @@ moevk_status mvk_vision_encode(moevk_model *m, const float *pixels, int h, int w
         TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, H, N, 1, &att));
         TRY(vk_op_attention(st, &att, &qr, &kr, &vv, NULL, &ap)); /* V read in place: rows 3d apart in qkv */
         mvk_tensor att2 = mvk_tensor_make(att.buf, att.off, MVK_TYPE_F32, d, N, 1, 1);
-        TRY(vk_stream_scratch(st, MVK_TYPE_F32, d, N, 1, 1, &o));
-        TRY(vk_op_matmul(st, &o, &att2, &l->out_w, &l->out_b));
-        TRY(vk_op_add(st, &hcur, &hcur, &o));
+        TRY(vk_op_matmul_ex(st, &hcur, &att2, &l->out_w, &l->out_b, VK_MM_EPI_ACC));
         TRY(vk_op_layer_norm(st, &a, &hcur, &l->ln2_w, &l->ln2_b, hp->eps));
         TRY(vk_stream_scratch(st, MVK_TYPE_F32, hp->n_ff, N, 1, 1, &u));
-        TRY(vk_op_matmul(st, &u, &a, &l->up_w, &l->up_b));
-        TRY(act(st, &u, hp->act));
-        TRY(vk_stream_scratch(st, MVK_TYPE_F32, d, N, 1, 1, &dn));
-        TRY(vk_op_matmul(st, &dn, &u, &l->down_w, &l->down_b));
-        TRY(vk_op_add(st, &hcur, &hcur, &dn));
+        TRY(vk_op_matmul_ex(st, &u, &a, &l->up_w, &l->up_b, mlp_epi));
+        if (!mlp_epi) TRY(act(st, &u, hp->act));
+        TRY(vk_op_matmul_ex(st, &hcur, &u, &l->down_w, &l->down_b, VK_MM_EPI_ACC));
         if (l->deepstack >= 0) { /* tap: 4 consecutive tokens -> one 4d row, LN, MLP */
             const mvk_deepstack *ds = &v->deepstack[l->deepstack];
             z = mvk_tensor_make(hcur.buf, hcur.off, MVK_TYPE_F32, d4, n_img, 1, 1);
             TRY(vk_stream_scratch(st, MVK_TYPE_F32, d4, n_img, 1, 1, &zn));
             TRY(vk_op_layer_norm(st, &zn, &z, &ds->norm_w, &ds->norm_b, hp->eps));
             TRY(vk_stream_scratch(st, MVK_TYPE_F32, d4, n_img, 1, 1, &f1));
-            TRY(vk_op_matmul(st, &f1, &zn, &ds->fc1_w, &ds->fc1_b));
-            TRY(vk_op_gelu(st, &f1, &f1, VK_GELU_TANH)); /* llama.cpp: tanh GELU (HF: erf) */
+            TRY(vk_op_matmul_ex(st, &f1, &zn, &ds->fc1_w, &ds->fc1_b, VK_MM_EPI_GELU)); /* llama.cpp: tanh GELU (HF: erf) */
             TRY(vk_stream_scratch(st, MVK_TYPE_F32, T, n_img, 1, 1, &f2));
             TRY(vk_op_matmul(st, &f2, &f1, &ds->fc2_w, &ds->fc2_b));
             mvk_tensor dst = view2(&out, (uint64_t)((1 + l->deepstack) * T * 4), T, n_img, n_out * 4);
@@ -166,8 +161,7 @@ moevk_status mvk_vision_encode(moevk_model *m, const float *pixels, int h, int w
     TRY(vk_op_layer_norm(st, &a, &hcur, &v->post_ln_w, &v->post_ln_b, hp->eps));
     z = mvk_tensor_make(a.buf, a.off, MVK_TYPE_F32, d4, n_img, 1, 1);
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, d4, n_img, 1, 1, &f1));
-    TRY(vk_op_matmul(st, &f1, &z, &v->mm0_w, &v->mm0_b));
-    TRY(vk_op_gelu(st, &f1, &f1, VK_GELU_TANH));
+    TRY(vk_op_matmul_ex(st, &f1, &z, &v->mm0_w, &v->mm0_b, VK_MM_EPI_GELU));
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, T, n_img, 1, 1, &f2));
     TRY(vk_op_matmul(st, &f2, &f1, &v->mm2_w, &v->mm2_b));
     {

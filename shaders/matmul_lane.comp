@@ -43,6 +43,10 @@
 // Same sums as matmul.comp: acc = fma(x, w, acc) over k in order, from the
 // same dequantised values, so the results are bit-identical to it.
 //
+// Epilogue (dense only): p.has_bias is a set of bits, 1 the bias, 2 MM_EPI_ACC
+// (y += the product: a residual add), 4 MM_EPI_GELU (y = gelu_tanh(product +
+// bias)); the host sets 2 and 4 on this kernel only (vk_op_matmul_ex).
+//
 // Bindings and push constants are matmul.comp's tex variants' (binding 0 is
 // unused; binding 1 the R32G32B32A32 view of w; MUL_MAT_ID: 5 the R32 view of
 // w, 6 a R32G32B32A32 view of x; dense: 3 the bias, 4 the R32 view of w, 5 the
@@ -94,12 +98,13 @@ layout(push_constant) uniform P {
 #define WRD(i) texelFetch(wt1, int(i)).x
 #define WRD4(i) texelFetch(wt4, int(i))
 #define XRD4(i) uintBitsToFloat(texelFetch(xt4, int(i)))
-layout(std430, binding = 2) writeonly buffer Y { float y[]; };
+layout(std430, binding = 2) buffer Y { float y[]; };   // dense with MM_EPI_ACC: read too (the residual)
 
 #define W_ROW_K p.K
 #include "wtypes.glsl"
 #include "wchunk.glsl"
 #include "xsub.glsl"
+#include "act.glsl"
 
 // values 32c .. 32c + 31 of the row starting at unit ru
 void w32(uint ru, uint c, out vec4 v[8]) {
@@ -231,7 +236,14 @@ void main() {
 #ifdef MUL_MAT_ID
             if (n < p.N) y[ybase + n] = acc[i][j];
 #else
-            if (n < p.N) y[ybase + n] = p.has_bias != 0u ? acc[i][j] + bias[p.ob + n] : acc[i][j];
+            if (n < p.N) {
+                // epilogue (dense, p.has_bias bits; vk_op_matmul_ex): + bias, then gelu_tanh (MM_EPI_GELU) or
+                // + the old y (MM_EPI_ACC: the residual add), each in the store instead of a dispatch of its own
+                float v = (p.has_bias & 1u) != 0u ? acc[i][j] + bias[p.ob + n] : acc[i][j];
+                if ((p.has_bias & 4u) != 0u) v = gelu_tanh(v);
+                if ((p.has_bias & 2u) != 0u) v += y[ybase + n];
+                y[ybase + n] = v;
+            }
 #endif
         }
     }

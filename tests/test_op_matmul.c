@@ -205,6 +205,63 @@ static void test_other_styles(void **state) {
     unsetenv("MOEVK_LANE_UNR");
 }
 
+/* vk_op_matmul_ex's epilogues against ref_matmul + ref_gelu / + the old y: GELU and ACC (the residual add),
+ * with and without bias, on the lane GEMM (F32/F16/BF16/Q8_0 at K % 32 == 0: it applies them in its store),
+ * on matmul.comp (MOEVK_GEMM_LANE_DENSE=0) and the mat-vec (M <= 8), which run separate ops; both flags at once
+ * are refused. */
+static void epi_case(mvk_type wt, int64_t M, int64_t N, int64_t K, int with_bias, unsigned epi) {
+    float *x = malloc(sizeof(float) * (size_t)(K * M)), *w = malloc(sizeof(float) * (size_t)(N * K));
+    float *wd = malloc(sizeof(float) * (size_t)(N * K)), *b = malloc(sizeof(float) * (size_t)N);
+    float *y0 = malloc(sizeof(float) * (size_t)(N * M)), *ref = malloc(sizeof(float) * (size_t)(N * M));
+    float *got = malloc(sizeof(float) * (size_t)(N * M));
+    tu_fill(x, K * M, -1, 1);
+    tu_fill(w, N * K, -1, 1);
+    tu_fill(b, N, -1, 1);
+    tu_fill(y0, N * M, -2, 2);
+    for (int64_t n = 0; n < N; n++) tu_round_through(wt, w + n * K, wd + n * K, K);
+    ref_matmul(ref, x, wd, with_bias ? b : NULL, M, N, K);
+    if (epi == VK_MM_EPI_GELU) ref_gelu(ref, ref, N * M, 0);
+    if (epi == VK_MM_EPI_ACC)
+        for (int64_t i = 0; i < N * M; i++) ref[i] += y0[i];
+    tu_tensor tx = tu_upload(MVK_TYPE_F32, K, M, 1, 1, x);
+    tu_tensor tw = tu_upload_as(wt, K, N, 1, 1, w);
+    tu_tensor tb = tu_upload(MVK_TYPE_F32, N, 1, 1, 1, b);
+    tu_tensor ty = tu_upload(MVK_TYPE_F32, N, M, 1, 1, y0);
+    vk_stream *s = tu_begin();
+    TU_OK(vk_op_matmul_ex(s, &ty.t, &tx.t, &tw.t, with_bias ? &tb.t : NULL, epi));
+    tu_end_submit(s);
+    tu_download(&ty, got, sizeof(float) * (size_t)(N * M));
+    char label[160];
+    snprintf(label, sizeof label, "matmul_ex %s M=%lld N=%lld K=%lld bias=%d epi=%u", mvk_type_name(wt), (long long)M, (long long)N,
+             (long long)K, with_bias, epi);
+    tu_assert_nmse(label, ref, got, N * M, 1e-7);
+    tu_free(&tx); tu_free(&tw); tu_free(&tb); tu_free(&ty);
+    free(x); free(w); free(wd); free(b); free(y0); free(ref); free(got);
+}
+
+static void test_epilogue(void **state) {
+    (void)state;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) setenv("MOEVK_GEMM_LANE_DENSE", "0", 1);
+        for (int ti = 0; ti < 4; ti++) {
+            mvk_type t = types[ti];
+            for (unsigned epi = 1; epi <= 2; epi++) {
+                epi_case(t, 33, 17, 64, 1, epi); /* TN 4 of 16 (mm_lane_fit_tn), a tile + 1 */
+                epi_case(t, 17, 129, 96, 0, epi);
+                if (pass == 0) epi_case(t, 3, 40, 64, (int)epi - 1, epi); /* mat-vec */
+            }
+        }
+    }
+    unsetenv("MOEVK_GEMM_LANE_DENSE");
+    tu_tensor tx = tu_upload(MVK_TYPE_F32, 8, 9, 1, 1, NULL), tw = tu_upload(MVK_TYPE_F32, 8, 8, 1, 1, NULL);
+    tu_tensor ty = tu_upload(MVK_TYPE_F32, 8, 9, 1, 1, NULL);
+    vk_stream *s = tu_begin();
+    assert_int_equal(vk_op_matmul_ex(s, &ty.t, &tx.t, &tw.t, NULL, VK_MM_EPI_ACC | VK_MM_EPI_GELU), MOEVK_ERR_INVALID_ARG);
+    assert_int_equal(vk_op_matmul_ex(s, &ty.t, &tx.t, &tw.t, NULL, 8), MOEVK_ERR_INVALID_ARG);
+    tu_end_submit(s);
+    tu_free(&tx); tu_free(&tw); tu_free(&ty);
+}
+
 /* y with strided rows (the tower's attention writes each head's P·V into its slice of the output:
  * rows H x hd floats apart): every path, the gaps untouched. */
 static void test_strided_y(void **state) {
@@ -286,6 +343,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_long_rows, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_other_styles, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_strided_y, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_epilogue, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_subgroup_sizes, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, tu_test_setup, tu_test_teardown),
     };

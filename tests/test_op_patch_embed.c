@@ -44,7 +44,8 @@ static void test_im2col(void **state) {
     im2col_case(257, 3, 1, 1, 0);    /* workgroup size + 1 elements per row */
 }
 
-static void embed_case(int64_t W, int64_t H, int64_t C, int p, int64_t OC, mvk_type wt, int with_bias) {
+/* two: vk_op_patch_embed2, a second kernel w1 on the same patches (one im2col, the second product added in its store) */
+static void embed_case2(int64_t W, int64_t H, int64_t C, int p, int64_t OC, mvk_type wt, int with_bias, int two) {
     int64_t gx = W / p, gy = H / p, np = gx * gy, K = (int64_t)p * p * C;
     float *img = malloc((size_t)(W * H * C) * 4), *w = malloc((size_t)(K * OC) * 4), *wd = malloc((size_t)(K * OC) * 4);
     float *bias = malloc((size_t)OC * 4), *ref = malloc((size_t)(OC * np) * 4), *got = malloc((size_t)(OC * np) * 4);
@@ -53,24 +54,39 @@ static void embed_case(int64_t W, int64_t H, int64_t C, int p, int64_t OC, mvk_t
     tu_fill(bias, OC, -0.5f, 0.5f);
     tu_round_through(wt, w, wd, K * OC); /* the kernel as the device sees it */
     ref_conv2d_patch(ref, img, W, H, C, wd, p, OC, with_bias ? bias : NULL);
+    float *w1 = malloc((size_t)(K * OC) * 4), *ref1 = malloc((size_t)(OC * np) * 4);
+    tu_fill(w1, K * OC, -0.05f, 0.05f);
+    if (two) {
+        float *w1d = malloc((size_t)(K * OC) * 4);
+        tu_round_through(wt, w1, w1d, K * OC);
+        ref_conv2d_patch(ref1, img, W, H, C, w1d, p, OC, NULL);
+        for (int64_t i = 0; i < OC * np; i++) ref[i] += ref1[i];
+        free(w1d);
+    }
+    tu_tensor tw1 = tu_upload_as(wt, p, p, C, OC, w1);
     tu_tensor ti = tu_upload(MVK_TYPE_F32, W, H, C, 1, img);
     tu_tensor tw = tu_upload_as(wt, p, p, C, OC, w);
     tu_tensor tb = tu_upload(MVK_TYPE_F32, OC, 1, 1, 1, bias);
     tu_tensor ty = tu_upload(MVK_TYPE_F32, OC, np, 1, 1, NULL);
     vk_stream *s = tu_begin();
-    TU_OK(vk_op_patch_embed(s, &ty.t, &ti.t, &tw.t, with_bias ? &tb.t : NULL));
+    if (two) TU_OK(vk_op_patch_embed2(s, &ty.t, &ti.t, &tw.t, &tw1.t, with_bias ? &tb.t : NULL));
+    else TU_OK(vk_op_patch_embed(s, &ty.t, &ti.t, &tw.t, with_bias ? &tb.t : NULL));
     tu_end_submit(s);
     tu_download(&ty, got, (uint64_t)(OC * np) * 4);
     char label[160];
-    snprintf(label, sizeof label, "patch_embed %s img %lldx%lldx%lld p %d OC %lld%s", mvk_type_name(wt), (long long)W, (long long)H,
-             (long long)C, p, (long long)OC, with_bias ? " +bias" : "");
+    snprintf(label, sizeof label, "patch_embed%s %s img %lldx%lldx%lld p %d OC %lld%s", two ? "2" : "", mvk_type_name(wt), (long long)W,
+             (long long)H, (long long)C, p, (long long)OC, with_bias ? " +bias" : "");
     double tol = wt == MVK_TYPE_F32 ? 1e-7 : 5e-4;
     double e = tu_nmse(ref, got, OC * np);
     int k = wt == MVK_TYPE_F32 ? 0 : 1;
     if (e > g_worst[k]) g_worst[k] = e;
     tu_assert_nmse(label, ref, got, OC * np, tol);
-    tu_free(&ti); tu_free(&tw); tu_free(&tb); tu_free(&ty);
-    free(img); free(w); free(wd); free(bias); free(ref); free(got);
+    tu_free(&ti); tu_free(&tw); tu_free(&tw1); tu_free(&tb); tu_free(&ty);
+    free(img); free(w); free(wd); free(bias); free(ref); free(got); free(w1); free(ref1);
+}
+
+static void embed_case(int64_t W, int64_t H, int64_t C, int p, int64_t OC, mvk_type wt, int with_bias) {
+    embed_case2(W, H, C, p, OC, wt, with_bias, 0);
 }
 
 static void test_patch_embed(void **state) {
@@ -84,6 +100,9 @@ static void test_patch_embed(void **state) {
         embed_case(144, 144, 3, 16, 33, wt, 1); /* 81 patches */
         for (int i = 0; i < 4; i++) embed_case(32, 48, 3, 16, tu_awkward[i], wt, 1);
         embed_case(14, 21, 2, 7, 7, wt, 1);     /* another p, C */
+        embed_case2(32, 32, 3, 16, 64, wt, 1, 1);   /* two kernels: mat-vec path (separate add) */
+        embed_case2(64, 96, 3, 16, 64, wt, 1, 1);   /* the goldens' image: lane GEMM, added in its store */
+        embed_case2(144, 144, 3, 16, 33, wt, 0, 1);
     }
     fprintf(stderr, "patch_embed worst nmse: f32 kernel %.3e (tol 1e-7), f16 kernel %.3e (tol 5e-4)\n", g_worst[0], g_worst[1]);
 }
