@@ -276,6 +276,14 @@ static inline int mm_lane_pair(uint32_t M, uint32_t N, uint64_t owu) {
     return M == 1 && N >= 2 && owu <= UINT32_MAX;
 }
 
+/* mm_lane_pair for the expert mat-vec (mul_mat_id decode, matvec_lane.comp PAIR with MUL_MAT_ID): rows n and
+ * n + ceil(N/2) of the slot's expert; MOEVK_LANE_PAIR_ID=0 (or MOEVK_LANE_PAIR=0): one row a lane. */
+static inline int mm_lane_pair_id(uint32_t N, uint64_t owu) {
+    const char *e = getenv("MOEVK_LANE_PAIR_ID");
+    if (e && !strcmp(e, "0")) return 0;
+    return mm_lane_pair(1, N, owu);
+}
+
 /* Spec constant 4 of the lane mat-vec (XSG): the subgroup size, so that the
  * lanes of a subgroup share the reads of x (matvec_lane.comp, x32), where
  * subgroup broadcast is there, trusted (subgroup_arith is off where the

@@ -87,7 +87,7 @@ static moevk_status mmid_decode(vk_stream *s, const mvk_tensor *y, const mvk_ten
             vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 4, .binds = b, .n_binds = 4, .push = &pc, .push_size = sizeof pc};
             /* 7: XQ, int8 x (matvec_lane.comp) */
             uint32_t lspec[8] = {mm_lane_wg(ctx, nn), v.nr, v.one_sg, 1, 0, 0, mm_lane_stream(), 0};
-            char lname[32];
+            char lname[48];
             uint32_t ow_t = 0, ox_t = 0;
             int wfast = mm_vec_fast(w->type, pc.ow, pc.ws1, a->K) && pc.ws2 % mm_wal(w->type) == 0;
             int xqt = use_xq && mm_vec_lane(ctx, w->type, wfast, pc.ow, pc.ws1, pc.ws2) && mm_wtex(ctx, &wv, &ow_t) &&
@@ -106,6 +106,31 @@ static moevk_status mmid_decode(vk_stream *s, const mvk_tensor *y, const mvk_ten
                         pc.xs_tok = xq_tok;
                         b[5] = (vk_bind){&xq, 0};
                         lspec[7] = 1;
+                    }
+                    uint32_t nl = (nn + 1) / 2;
+                    if (mm_lane_pair_id(nn, ow_t + (uint64_t)nl * pc.ws1)) {
+                        /* two rows a lane, n and n + ceil(N/2) of the slot's expert, sharing each x fetch
+                           (matvec_lane.comp PAIR with MUL_MAT_ID): w's views again at 6, 7 */
+                        pc_gateup_id pp = {.g = pc, .owu = ow_t + nl * pc.ws1, .wsu1 = pc.ws1, .wsu2 = pc.ws2};
+                        lspec[0] = mm_lane_wg(ctx, nl);
+                        lspec[4] = xqt ? 0 : mm_lane_xsg(ctx, lspec[0], 1);
+                        snprintf(lname, sizeof lname, "matvec_lane_pair_id_tex_%s", sfx);
+                        vk_bind bp[8] = {b[0], b[1], b[2], b[3], b[4], b[5], {&wv, 0}, {&wv, 0}};
+                        d.binds = bp;
+                        mm_wtex_bind(&d, 4);
+                        d.texel[5] = VK_TEXEL_U32X4;
+                        d.texel[6] = VK_TEXEL_U32X4;
+                        d.texel[7] = VK_TEXEL_U32;
+                        d.n_binds = 8;
+                        d.push = &pp;
+                        d.push_size = sizeof pp;
+                        d.shader = lname;
+                        d.spec = lspec;
+                        d.n_spec = 8;
+                        vk_split_groups(ctx, (nl + lspec[0] - 1) / lspec[0], d.groups);
+                        d.groups[2] = a->k * T;
+                        MVK_TRY(vk_dispatch(s, &d));
+                        continue;
                     }
                     mm_wtex_bind(&d, 4);
                     d.texel[5] = VK_TEXEL_U32X4;

@@ -1,5 +1,5 @@
 #version 450
-// variants: {w} id_{w}:MUL_MAT_ID tex_{w}:WTEX id_tex_{w}:MUL_MAT_ID,WTEX gu_tex_{w}:GATEUP,WTEX gu_id_tex_{w}:GATEUP,MUL_MAT_ID,WTEX pair_tex_{w}:GATEUP,PAIR,WTEX
+// variants: {w} id_{w}:MUL_MAT_ID tex_{w}:WTEX id_tex_{w}:MUL_MAT_ID,WTEX gu_tex_{w}:GATEUP,WTEX gu_id_tex_{w}:GATEUP,MUL_MAT_ID,WTEX pair_tex_{w}:GATEUP,PAIR,WTEX pair_id_tex_{w}:GATEUP,PAIR,MUL_MAT_ID,WTEX
 // matvec_lane.comp — the decode mat-vec y[N][M] = x[K][M] · w[K][N]ᵀ (M <= 8)
 // for CPU devices (lavapipe): each invocation owns one weight row and walks
 // it from start to end, so every lane reads its own contiguous run of memory
@@ -40,6 +40,8 @@
 // PAIR (pair_tex_*, with GATEUP): the plain mat-vec (one column of x) with two rows per lane, n and
 // n + ceil(N/2) of the same weights (bindings 6, 7: the views of binding 1, 4 again; owu: the second
 // half's first row), sharing each x fetch the same way; each row's sum is the plain kernel's.
+// pair_id_tex_* (with MUL_MAT_ID): the same for the expert mat-vec, rows n and n + ceil(N/2) of the slot's
+// expert (owu: the second half's first row of expert e0, wsu1 / wsu2 = ws1 / ws2).
 //
 // XQ (spec id 7; texel variants, quantised weights; vk_op_mm.h mm_lane_xq): binding 5 holds x as
 // vk_op_quant_x made it, int8 blocks of 32 with an f32 scale each, and the x offsets (p.ox, strides) count
@@ -480,13 +482,20 @@ void main() {
     const int eid = ids[p.oi + j + t * p.is1];
     const uint ybase = p.oy + j * p.ys_slot + t * p.ys_tok;
     if (eid < 0 || uint(eid) >= p.E) {               // uniform in the workgroup (one slot per z)
-        if (p.zero_invalid != 0u && live) y[ybase + n] = 0.0;
+        if (p.zero_invalid != 0u && live) {
+            y[ybase + n] = 0.0;
+#ifdef PAIR
+            if (n + NL < p.N) y[ybase + n + NL] = 0.0;
+#endif
+        }
         return;
     }
     const uint e = uint(eid);
     if (e < p.e0 || e >= p.e1) return;
     const uint rb = p.ow + (e - p.e0) * p.ws2 + n * p.ws1;
-#ifdef GATEUP
+#if defined(PAIR)
+    const uint rbu = p.owu + (e - p.e0) * p.wsu2 + min(n, p.N - NL - 1u) * p.wsu1;   // row n + NL, clamped where N is odd
+#elif defined(GATEUP)
     const uint rbu = p.owu + (e - p.e0) * p.wsu2 + n * p.wsu1;
 #endif
     const uint M = 1u;
@@ -762,7 +771,10 @@ void main() {
 #endif
 
     if (!live) return;
-#if defined(PAIR)
+#if defined(PAIR) && defined(MUL_MAT_ID)
+    y[ybase + n] = acc[0];
+    if (n + NL < p.N) y[ybase + n + NL] = accu;
+#elif defined(PAIR)
     y[p.oy + n] = p.has_bias != 0u ? acc[0] + bias[p.ob + n] : acc[0];
     if (n + NL < p.N) y[p.oy + n + NL] = p.has_bias != 0u ? accu + bias[p.ob + n + NL] : accu;
 #elif defined(GATEUP)
