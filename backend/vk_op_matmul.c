@@ -18,7 +18,8 @@ static int lane_gemm(vk_ctx *ctx, const mvk_tensor *x, const mvk_tensor *w, mm_l
     uint32_t ws1 = (uint32_t)(w->nb[1] / unit), xs1 = (uint32_t)(x->nb[1] / 4), ox = vk_bind_elem_offset(ctx, x, 4);
     return mm_vec_fast(w->type, vk_bind_elem_offset(ctx, w, unit), ws1, K) && xs1 % 4 == 0 && ox % 4 == 0 &&
            mm_gemm_lane_dense(ctx, w->type, K, lt) && mm_lane_fit_tn(lt, N) && (M + lt->tm - 1) / lt->tm <= in->max_workgroup_count[0] &&
-           (N + lt->wg * lt->tn - 1) / (lt->wg * lt->tn) <= in->max_workgroup_count[1] && mm_gemm_tex(ctx, w, x, ws1, 0, 1, ow_t, ox_t);
+           mm_lane_short_k(lt, K) && (N + lt->wg * lt->tn - 1) / (lt->wg * lt->tn) <= in->max_workgroup_count[1] &&
+           mm_gemm_tex(ctx, w, x, ws1, 0, 1, ow_t, ox_t);
 }
 
 /* The epilogue of vk_op_matmul_ex on the paths without one: gelu in place, or (ACC) the product, in scratch,

@@ -393,4 +393,16 @@ static inline int mm_lane_fit_tn(mm_lane_tile *lt, int64_t N) {
     return 1;
 }
 
+/* The unrolled dense tile for rows of K <= 16 (two 8-value chunks: attention's Q·Kᵀ at head dim 16, the
+ * goldens' tower): TN 8 instead of 16, where the store of a lane's TM x TN results outweighs its two chunks'
+ * multiply-adds. bench ops "(vit16 attn)" Q·Kᵀ 784 x 784 K 16, two quiet rounds: TM x TN 16 x 8 5.52 / 5.26 ms,
+ * 16 x 16 6.75 / 6.88, 8 x 16 9.0 / 10.6, 32 x 16 10.6 / 7.3 (docs/PERFORMANCE.md section 24).
+ * MOEVK_LANE_SHORTK=0 keeps TN 16 (A/B); MOEVK_GEMM_LANE_TILE (a fixed tile) also does. Returns 1. */
+static inline int mm_lane_short_k(mm_lane_tile *lt, int64_t K) {
+    const char *e = getenv("MOEVK_LANE_SHORTK");
+    if (!lt->unr || K > 16 || lt->tn <= 8 || (e && !strcmp(e, "0")) || getenv("MOEVK_GEMM_LANE_TILE")) return 1;
+    lt->tn = 8;
+    return 1;
+}
+
 #endif

@@ -153,6 +153,7 @@ static void test_tiled(void **state) {
            and 8 (N 64), exactly a subgroup's rows; then the full tile, as before (MOEVK_LANE_TN_FIT=0) */
         run_case(t, 33, 16, t == MVK_TYPE_Q8_0 ? 224 : 200, 0, 0);
         run_case(t, 17, 64, 64, 1, 0);
+        run_case(t, 33, 200, t == MVK_TYPE_Q8_0 ? 32 : 16, 1, 0); /* K 16: TN 8 (vk_op_mm.h mm_lane_short_k) */
         setenv("MOEVK_LANE_TN_FIT", "0", 1);
         run_case(t, 33, 16, t == MVK_TYPE_Q8_0 ? 224 : 200, 0, 0);
         unsetenv("MOEVK_LANE_TN_FIT");
