@@ -106,14 +106,10 @@ static void exact_x(float *x, int64_t K, int64_t rows) {
         }
 }
 
+/* random weights [K][rows]: ggml blocks and their CPU dequantisation */
 static uint8_t *make_w(mvk_type t, int64_t K, int64_t rows, uint64_t seed, float **wd) {
-    int64_t nb = K / mvk_type_block_elems(t) * rows;
-    uint8_t *blk = malloc((size_t)(nb * mvk_type_block_bytes(t)));
+    uint8_t *blk = tu_quant_weights(t, K, rows, seed, wd);
     assert_non_null(blk);
-    tu_rand_blocks(t, blk, nb, seed);
-    *wd = malloc((size_t)(K * rows) * 4);
-    assert_non_null(*wd);
-    mvk_dequantize_row(t, blk, *wd, K * rows);
     return blk;
 }
 

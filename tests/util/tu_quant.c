@@ -2,9 +2,26 @@
 #include "tu_quant.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 void tu_rand_blocks(mvk_type t, uint8_t *dst, int64_t nb, uint64_t seed) { mvk_random_blocks(t, dst, nb, seed); }
+
+uint8_t *tu_quant_weights(mvk_type t, int64_t K, int64_t rows, uint64_t seed, float **wd) {
+    int64_t nb = K / mvk_type_block_elems(t) * rows;
+    uint8_t *blk = malloc((size_t)(nb * mvk_type_block_bytes(t)));
+    float *d = malloc((size_t)(K * rows) * 4);
+    *wd = NULL;
+    if (!blk || !d) {
+        free(blk);
+        free(d);
+        return NULL;
+    }
+    tu_rand_blocks(t, blk, nb, seed);
+    mvk_dequantize_row(t, blk, d, K * rows);
+    *wd = d;
+    return blk;
+}
 
 int64_t tu_first_bit_diff(const float *a, const float *b, int64_t n) {
     for (int64_t i = 0; i < n; i++) {

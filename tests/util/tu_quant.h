@@ -11,6 +11,9 @@
  * fields (the table's n_f16) of magnitude 2^-9..2^-4 with random signs,
  * MXFP4 exponents 118..130. Deterministic in seed. */
 void tu_rand_blocks(mvk_type t, uint8_t *dst, int64_t nb, uint64_t seed);
+/* Random weights [K][rows] of quantised type t: tu_rand_blocks' blocks (returned, malloc'd) and their CPU
+ * dequantisation in *wd (malloc'd). NULL (and *wd NULL) when out of memory. */
+uint8_t *tu_quant_weights(mvk_type t, int64_t K, int64_t rows, uint64_t seed, float **wd);
 /* Index of the first element whose bits differ (NaN matches any NaN), -1 if none. */
 int64_t tu_first_bit_diff(const float *a, const float *b, int64_t n);
 /* The weight types of the table that are quantised, in table order; returns the count. */
