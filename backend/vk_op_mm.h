@@ -309,7 +309,7 @@ static inline uint32_t mm_lane_xsg(const vk_ctx *ctx, uint32_t wg, int tex) {
  * shares). mul_mat_id's expert GEMM (mmid_prefill) and the dense GEMM
  * (vk_op_matmul, mm_gemm_lane_dense). Spec constants 0..3. */
 typedef struct mm_lane_tile {
-    uint32_t wg, tm, tn, xsg, unr; /* unr: spec constant 4 (UNR), the dense GEMM's plain-type loop */
+    uint32_t wg, tm, tn, xsg, unr; /* unr: spec constant 4 (UNR): the plain types' dense loop, or QUNR (mm_lane_qunr) */
 } mm_lane_tile;
 
 /* The lane GEMM's default TN (rows of w an invocation owns) per use, with TM 8:
@@ -359,9 +359,23 @@ static inline int mm_gemm_lane_tn(const vk_ctx *ctx, mvk_type t, int64_t K, uint
     return 1;
 }
 
+/* The lane GEMM's unrolled loop for quantised weights (matmul_lane.comp UNR with W_QUANT, "QUNR"): each
+ * 32-value chunk of TN rows of w dequantised once, then the TM rows of x unrolled against it (no rotation of
+ * the accumulators, which gallivm runs as masked blends through the stack: docs/PERFORMANCE.md section 21),
+ * tile MM_LANE_TM_Q x MM_LANE_TN_Q (docs/PERFORMANCE.md, session 11, helper gemm). Both uses (expert and dense GEMM).
+ * MOEVK_LANE_QUNR=0 keeps the rotating loop and its tile (A/B timing, tests). */
+enum { MM_LANE_TM_Q = 8, MM_LANE_TN_Q = 8 };
+static inline int mm_lane_qunr(mvk_type t) {
+    const char *e = getenv("MOEVK_LANE_QUNR");
+    return mvk_type_is_quant(t) && !(e && !strcmp(e, "0"));
+}
+
 /* mul_mat_id's expert GEMM (mmid_prefill) through the lane GEMM. */
 static inline int mm_gemm_lane(const vk_ctx *ctx, mvk_type t, int64_t K, mm_lane_tile *lt) {
-    return mm_gemm_lane_tn(ctx, t, K, 8, MM_LANE_TN_ID, lt);
+    int q = mm_lane_qunr(t);
+    if (!mm_gemm_lane_tn(ctx, t, K, q ? MM_LANE_TM_Q : 8, q ? MM_LANE_TN_Q : MM_LANE_TN_ID, lt)) return 0;
+    lt->unr = (uint32_t)q;
+    return 1;
 }
 
 /* The dense GEMM (vk_op_matmul, M > 8 rows) through the lane GEMM;
@@ -373,9 +387,10 @@ static inline int mm_gemm_lane_dense(const vk_ctx *ctx, mvk_type t, int64_t K, m
     const char *e = getenv("MOEVK_GEMM_LANE_DENSE");
     if (e && !strcmp(e, "0")) return 0;
     const char *u = getenv("MOEVK_LANE_UNR");
-    int unr = !mvk_type_is_quant(t) && !(u && !strcmp(u, "0"));
-    if (!mm_gemm_lane_tn(ctx, t, K, unr ? MM_LANE_TM_PLAIN : 8, unr ? MM_LANE_TN_PLAIN : MM_LANE_TN_DENSE, lt)) return 0;
-    lt->unr = (uint32_t)unr;
+    int unr = !mvk_type_is_quant(t) && !(u && !strcmp(u, "0")), q = mm_lane_qunr(t);
+    uint32_t tm = unr ? MM_LANE_TM_PLAIN : q ? MM_LANE_TM_Q : 8, tn = unr ? MM_LANE_TN_PLAIN : q ? MM_LANE_TN_Q : MM_LANE_TN_DENSE;
+    if (!mm_gemm_lane_tn(ctx, t, K, tm, tn, lt)) return 0;
+    lt->unr = (uint32_t)(unr || q);
     return 1;
 }
 

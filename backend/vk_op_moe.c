@@ -216,7 +216,7 @@ static moevk_status mmid_prefill(vk_stream *s, const mvk_tensor *y, const mvk_te
             d.groups[0] = (nn + t.bn - 1) / t.bn;
             d.groups[1] = (n_entries + t.bm - 1) / t.bm + (e1 - e0);
             d.groups[2] = 1;
-            uint32_t lspec[4] = {lt.wg, lt.tm, lt.tn, lt.xsg};
+            uint32_t lspec[5] = {lt.wg, lt.tm, lt.tn, lt.xsg, lt.unr};
             if (mm_gemm_tex(ctx, &wv, x, pc.ws1, pc.ws2, pc.fast, &pc.ow, &pc.ox)) {
                 snprintf(tname, sizeof tname, "matmul_id_tex_%s", mm_wsuffix(w->type));
                 d.shader = tname;
@@ -228,7 +228,7 @@ static moevk_status mmid_prefill(vk_stream *s, const mvk_tensor *y, const mvk_te
                     /* matmul_lane.comp, same bindings: tiles along x, N along y */
                     snprintf(tname, sizeof tname, "matmul_lane_id_tex_%s", mm_wsuffix(w->type));
                     d.spec = lspec;
-                    d.n_spec = 4;
+                    d.n_spec = 5;
                     d.groups[0] = lg0;
                     d.groups[1] = lg1;
                 }

@@ -30,7 +30,7 @@
 // (a run-time index of a register array is a per-lane gather in gallivm) and
 // after TM rows every slot is back in place.
 //
-// UNR (spec constant 4, F32/F16/BF16 only; the dense GEMM's default there,
+// UNR (spec constant 4; F32/F16/BF16: the dense GEMM's default there,
 // vk_op_mm.h mm_gemm_lane_dense): that rotation is not free in gallivm, which
 // keeps a value written inside a loop in memory and blends every write with
 // the old value under the execution mask (load, blend, store), 128 such moves
@@ -39,6 +39,11 @@
 // rows can be unrolled instead (TM x TN x 8 multiply-adds a turn, each acc
 // written once per 8): the vision towers' f16 GEMMs ran ~1.3-1.5x faster
 // (docs/PERFORMANCE.md section 21). Same sums in the same order (k ascending).
+// QUNR: UNR with quantised weights (vk_op_mm.h mm_lane_qunr): the 32-value
+// chunk of each of the TN rows is dequantised once (wchunk.glsl) and the TM
+// rows of x are unrolled against it, TM x TN x 32 multiply-adds a turn, so the
+// tile is kept small (TM x TN <= 64: that body is the f16 tile's 2048) for the
+// compile cost above. Same sums in the same order as the rotating loop.
 //
 // Same sums as matmul.comp: acc = fma(x, w, acc) over k in order, from the
 // same dequantised values, so the results are bit-identical to it.
@@ -63,7 +68,7 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint TM = 8;          // rows of x a workgroup owns
 layout(constant_id = 2) const uint TN = 4;          // rows of w an invocation owns
 layout(constant_id = 3) const uint XSG = 0;         // subgroup size for the shared x reads (xsub.glsl); 0: each lane reads x
-layout(constant_id = 4) const uint UNR = 0;         // F32/F16/BF16: 1 = 8-value chunks with the TM rows unrolled (no rotation)
+layout(constant_id = 4) const uint UNR = 0;         // 1: the TM rows unrolled, no rotation (8-value chunks for F32/F16/BF16, QUNR for quantised)
 #ifndef WTEX
 #error "matmul_lane.comp reads w and x through texel views only"
 #endif
@@ -205,6 +210,31 @@ void main() {
             }
         }
     } else {
+#else
+    if (UNR != 0u) {
+        // quantised weights, UNR (QUNR at the top): one 32-value chunk of each of the TN rows dequantised a turn,
+        // then the TM rows of x unrolled, each row's 8 x vec4s fetched together and its TN accumulators
+        // taking 32 multiply-adds each: acc indexed by constants only, nothing rotates
+        const uint nchu = p.K >> 5;
+        for (uint c = 0; c < nchu; c++) {
+            vec4 wv[TN][8];
+            [[unroll]] for (uint j = 0; j < TN; j++) w32(wrow[j], c, wv[j]);
+            [[unroll]] for (uint i = 0; i < TM; i++) {
+                vec4 xv[8];
+                [[unroll]] for (uint q = 0; q < 8u; q++) xv[q] = XRD4((xrow[i] >> 2) + 8u * c + q);
+                [[unroll]] for (uint j = 0; j < TN; j++) {
+                    float a = acc[i][j];
+                    [[unroll]] for (uint q = 0; q < 8u; q++) {
+                        a = fma(xv[q].x, wv[j][q].x, a);
+                        a = fma(xv[q].y, wv[j][q].y, a);
+                        a = fma(xv[q].z, wv[j][q].z, a);
+                        a = fma(xv[q].w, wv[j][q].w, a);
+                    }
+                    acc[i][j] = a;
+                }
+            }
+        }
+    } else {
 #endif
     const uint nch = p.K >> 5;
     for (uint c = 0; c < nch; c++) {
@@ -219,8 +249,8 @@ void main() {
         [[unroll]] for (uint j = 0; j < TN; j++) wchunk(wrow[j], c, wv[j]);
         LANE_PASS(2u, xv[0] = XRD4((xrow[0] >> 2) + 2u * c); xv[1] = XRD4((xrow[0] >> 2) + 2u * c + 1u))
     }
-    }
 #endif
+    }
 
     // after every pass the slots are in place again: acc[i] is row r0 + i of the tile
     [[unroll]] for (uint i = 0; i < TM; i++) {

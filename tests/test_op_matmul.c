@@ -166,8 +166,9 @@ static void test_tiled(void **state) {
  * weight kernels' storage-buffer reads (MOEVK_WTEX=0) where the device would
  * take the texel variants; then the CPU style's GEMM through matmul.comp's
  * texel variants instead of the lane GEMM (MOEVK_GEMM_LANE_DENSE=0; the
- * default, matmul_lane.comp, ran in test_tiled), and the lane GEMM with x
- * shared across the subgroup (MOEVK_LANE_XSG=1, not the default). */
+ * default, matmul_lane.comp, ran in test_tiled), and the lane GEMM's rotating
+ * loop (MOEVK_LANE_UNR=0, MOEVK_LANE_QUNR=0) with x shared across the subgroup
+ * (MOEVK_LANE_XSG=1, not the default) and read per lane. */
 static void test_other_styles(void **state) {
     (void)state;
     const char *styles[7] = {"gpu", "gpu-nosg", "cpu", "cpu", "cpu", "cpu", "cpu"};
@@ -182,6 +183,7 @@ static void test_other_styles(void **state) {
             unsetenv("MOEVK_GEMM_LANE_DENSE");
             setenv("MOEVK_LANE_XSG", "1", 1);
             setenv("MOEVK_LANE_UNR", "0", 1);
+            setenv("MOEVK_LANE_QUNR", "0", 1); /* Q8_0's too (vk_op_mm.h mm_lane_qunr) */
         }
         if (st == 6) unsetenv("MOEVK_LANE_XSG"); /* the rotating loop, x per lane */
         for (int ti = 0; ti < 4; ti++) {
@@ -203,6 +205,7 @@ static void test_other_styles(void **state) {
     unsetenv("MOEVK_WTEX");
     unsetenv("MOEVK_GEMM_LANE_DENSE");
     unsetenv("MOEVK_LANE_XSG");
+    unsetenv("MOEVK_LANE_QUNR");
     unsetenv("MOEVK_LANE_UNR");
 }
 

@@ -145,12 +145,14 @@ static void test_prefill(void **state) {
  * then the CPU style with the weight kernels' storage-buffer reads
  * (MOEVK_WTEX=0) where the device would take the texel variants; the last
  * pass: the prefill with matmul.comp's texel variants instead of the lane
- * GEMM (MOEVK_GEMM_LANE=0); the last the lane GEMM with x shared across the
- * subgroup (MOEVK_LANE_XSG=1; by default each lane reads x). */
+ * GEMM (MOEVK_GEMM_LANE=0); the last two the lane GEMM's rotating loop for
+ * quantised weights (MOEVK_LANE_QUNR=0; by default the unrolled one) with x
+ * shared across the subgroup (MOEVK_LANE_XSG=1; by default each lane reads x)
+ * and x per lane. */
 static void test_other_styles(void **state) {
     (void)state;
-    const char *styles[6] = {"gpu", "gpu-nosg", "cpu", "cpu", "cpu", "cpu"};
-    for (int st = 0; st < 6; st++) {
+    const char *styles[7] = {"gpu", "gpu-nosg", "cpu", "cpu", "cpu", "cpu", "cpu"};
+    for (int st = 0; st < 7; st++) {
         setenv("MOEVK_MM_STYLE", styles[st], 1);
         if (st == 3) setenv("MOEVK_WTEX", "0", 1);
         if (st == 4) {
@@ -160,7 +162,9 @@ static void test_other_styles(void **state) {
         if (st == 5) {
             unsetenv("MOEVK_GEMM_LANE");
             setenv("MOEVK_LANE_XSG", "1", 1);
+            setenv("MOEVK_LANE_QUNR", "0", 1); /* the unrolled loop reads x per lane always */
         }
+        if (st == 6) unsetenv("MOEVK_LANE_XSG");
         for (int ti = 0; ti < 4; ti++) {
             int q = types[ti] == MVK_TYPE_Q8_0;
             if (st < 4) { /* the decode does not read MOEVK_GEMM_LANE; MOEVK_LANE_XSG=1 is test_op_matmul's */
@@ -176,6 +180,7 @@ static void test_other_styles(void **state) {
     unsetenv("MOEVK_WTEX");
     unsetenv("MOEVK_GEMM_LANE");
     unsetenv("MOEVK_LANE_XSG");
+    unsetenv("MOEVK_LANE_QUNR");
 }
 
 static void test_bad_input(void **state) {

@@ -217,19 +217,24 @@ static void test_mul_mat_id(void **state) {
  * their texel-buffer variants), then mul_mat_id's GEMM with matmul.comp's
  * texel variants (MOEVK_GEMM_LANE=0; by default the lane GEMM, which the
  * cases above run for every type), the dense GEMM's too (its default, the lane
- * GEMM, runs in test_op_quant). The kernels' loops and
+ * GEMM, runs in test_op_quant), then the lane GEMM's rotating loop for both
+ * (MOEVK_LANE_QUNR=0; by default the unrolled one). The kernels' loops and
  * reductions do not depend on the type (only wdeq32 does, covered above for
  * every type), so three types stand for all: lavapipe's shader compiles
  * are the cost. */
 static void test_other_styles(void **state) {
     (void)state;
-    const char *styles[4] = {"gpu", "gpu-nosg", "cpu", "cpu"};
-    for (int st = 0; st < 4; st++) {
+    const char *styles[5] = {"gpu", "gpu-nosg", "cpu", "cpu", "cpu"};
+    for (int st = 0; st < 5; st++) {
         setenv("MOEVK_MM_STYLE", styles[st], 1);
         if (st == 2) setenv("MOEVK_WTEX", "0", 1); /* the weight kernels' storage-buffer reads */
         if (st == 3) { /* mul_mat_id's GEMM: matmul.comp's texel variants instead of the lane GEMM (matmul_lane.comp) */
             unsetenv("MOEVK_WTEX");
             setenv("MOEVK_GEMM_LANE", "0", 1);
+        }
+        if (st == 4) { /* the lane GEMM's rotating loop (vk_op_mm.h mm_lane_qunr), expert and dense GEMM */
+            unsetenv("MOEVK_GEMM_LANE");
+            setenv("MOEVK_LANE_QUNR", "0", 1);
         }
         for (int i = 0; i < n_types; i++) {
             mvk_type t = types[i];
@@ -247,6 +252,7 @@ static void test_other_styles(void **state) {
     unsetenv("MOEVK_MM_STYLE");
     unsetenv("MOEVK_WTEX");
     unsetenv("MOEVK_GEMM_LANE");
+    unsetenv("MOEVK_LANE_QUNR");
 }
 
 #endif
