@@ -400,6 +400,8 @@ typedef struct vk_attn_params {
     int window;          /* 0, or a sliding window: query position i sees key j only if i - j < window */
     int nc_lo, nc_hi;    /* nc_hi > nc_lo: causal queries at positions in [nc_lo, nc_hi) see every key < nc_hi
                             (an image's rows attending to each other both ways; prefill only) */
+    int n_kv_host;       /* 0, or the value the n_kv tensor holds, known to the host when it records a prefill:
+                            CPU devices then take the GEMM path (attn_lane), which walks only the keys visible */
 } vk_attn_params;
 /* q[hd][Hq][Tq] F32 (strided views allowed), k/v[hd][Hkv][Tk] F32 or F16
  * (KV cache), out[hd][Hq][Tq] F32 contiguous. Hq % Hkv == 0 (GQA).

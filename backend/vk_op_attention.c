@@ -25,6 +25,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "vk_op_check.h"
 
@@ -92,6 +93,138 @@ static moevk_status attn_gemm(vk_stream *s, const mvk_tensor *out, const mvk_ten
                 if (st == MOEVK_OK) st = vk_op_softmax(s, &pv, &sv, p->scale);
                 if (st == MOEVK_OK) st = vk_op_matmul(s, &dst, &pv, &VT, NULL); /* rows of out's head slice, strided */
             }
+    }
+    vk_stream_scratch_reset(s, mark);
+    return st;
+}
+
+/* ---- CPU devices: the GEMM path for every mask (attn_lane), where the host knows the number of valid keys
+ * (n_kv NULL: Tk; else p->n_kv_host). The fused kernel keeps q[hd] and o[hd] in every lane (one query row a
+ * lane, K/V rows fetched by all lanes at one address: a gather each): ~2 GFLOP/s on lavapipe at hd 128, where
+ * the lane GEMM (matmul_lane.comp) reaches 15-40. Per query block of qc queries and KV head g:
+ *   S[nk][G·qc] = Qp_g · K_gᵀ over the keys the block can see, [klo, klo + nk) (vk_op_matmul: the lane GEMM),
+ *   P = masked softmax of scale·S in place (attn_softmax.comp: causal, window, span, keys < nkv; zero elsewhere),
+ *   Op[hd][G·qc] = P · VTᵀ (vk_op_matmul, w = V transposed: VT[Hkv][hd][nkt], F32, keys padded to 8 with zeros).
+ * The G query heads of a KV head share one GEMM: Q is first copied to Qp[nch][Hq][qc][hd] (a block's G·qc rows
+ * contiguous: one row stride), and Op back to out. A causal block sees keys up to its last query's position:
+ * blocks of ATTN_LANE_QC queries skip the upper triangle (about half of S at Tq = Tk); a window also trims the
+ * keys below. Scratch: Qp and Op (Tq rounded up to qc, x Hq x hd floats), VT (Hkv x hd x keys), S (one block). */
+#define ATTN_LANE_MIN_TQ 16  /* shorter prefills keep the fused kernel */
+#define ATTN_LANE_QC 64      /* queries a block of a masked prefill (MOEVK_ATTN_LANE_QC=N sets it, A/B timing) */
+
+/* Whether CPU devices take attn_lane: MOEVK_ATTN_LANE=0 keeps the fused kernel (A/B timing, tests). */
+static int attn_lane_on(const vk_device_info *info, int64_t hd, int64_t Tq) {
+    const char *e = getenv("MOEVK_ATTN_LANE");
+    if (e && !strcmp(e, "0")) return 0;
+    return info->kind == VK_KIND_CPU && Tq >= ATTN_LANE_MIN_TQ && hd % 8 == 0 && hd <= ATTN_FUSED_MAX_HD;
+}
+
+/* Keys visible to the query at absolute position qp: [lo, lim) (attn_prefill.comp key_lo / key_lim). */
+static int64_t lane_key_lim(const vk_attn_params *p, int64_t nkv, int64_t qp) {
+    if (!p->causal) return nkv;
+    int64_t lim = qp >= p->nc_lo && qp < p->nc_hi ? p->nc_hi : qp + 1;
+    return lim < nkv ? lim : nkv;
+}
+static int64_t lane_key_lo(const vk_attn_params *p, int64_t qp) {
+    int64_t lo = p->window ? qp - p->window + 1 : 0;
+    return lo > 0 ? lo : 0;
+}
+
+static moevk_status attn_lane(vk_stream *s, const mvk_tensor *out, const mvk_tensor *q, const mvk_tensor *k, const mvk_tensor *v,
+                              int64_t nkv, const vk_attn_params *p) {
+    vk_ctx *ctx = vk_stream_ctx(s);
+    const vk_device_info *info = vk_ctx_info(ctx);
+    int64_t hd = q->ne[0], Hq = q->ne[1], Tq = q->ne[2], Hkv = k->ne[1];
+    int64_t G = Hq / Hkv, ekv = k->type == MVK_TYPE_F16 ? 2 : 4;
+    int64_t qc = Tq;
+    if (p->causal || p->window) {
+        const char *e = getenv("MOEVK_ATTN_LANE_QC");
+        qc = e && atoll(e) > 0 ? atoll(e) : ATTN_LANE_QC;
+    }
+    int64_t nkp = (nkv + 7) / 8 * 8;
+    int64_t qmax = (int64_t)(ATTN_GEMM_MAX_S / ((uint64_t)nkp * 4 * (uint64_t)G)); /* S [nkp][G·qc] within the cap */
+    if (qc > qmax) qc = qmax;
+    if (qc < 1) qc = 1;
+    if (qc > Tq) qc = Tq;
+    int64_t nch = (Tq + qc - 1) / qc, nfull = Tq / qc, rem = Tq - nfull * qc;
+    /* the blocks' key ranges: lo and lim never decrease with the query, so [lo of the first query, lim of the last) */
+    int64_t kmin = lane_key_lo(p, nkv - Tq) / 8 * 8, kmax = 0, kpmax = 8;
+    for (int64_t c = 0; c < nch; c++) {
+        int64_t q0 = c * qc, q1 = q0 + qc < Tq ? q0 + qc : Tq;
+        int64_t klo = lane_key_lo(p, nkv - Tq + q0) / 8 * 8, khi = lane_key_lim(p, nkv, nkv - Tq + q1 - 1);
+        if (khi <= klo) khi = klo + 1 < nkv ? klo + 1 : nkv; /* a block seeing no key: one, masked (rows of zeros) */
+        if (khi > kmax) kmax = khi;
+        if ((khi - klo + 7) / 8 * 8 > kpmax) kpmax = (khi - klo + 7) / 8 * 8;
+    }
+    int64_t nkt = kmax - kmin, nktp = (nkt + 7) / 8 * 8;
+    int64_t rows = G * qc;
+    vk_scratch_mark mark = vk_stream_scratch_mark(s);
+    mvk_tensor Qp, Op, VT, S;
+    moevk_status st = vk_stream_scratch(s, MVK_TYPE_F32, hd, qc, Hq, nch, &Qp);             /* [nch][Hq][qc][hd] */
+    if (st == MOEVK_OK) st = vk_stream_scratch(s, MVK_TYPE_F32, hd, qc, Hq, nch, &Op);      /* [nch][Hq][qc][hd] */
+    if (st == MOEVK_OK) st = vk_stream_scratch(s, MVK_TYPE_F32, nktp, hd, Hkv, 1, &VT);     /* [Hkv][hd][nktp] */
+    if (st == MOEVK_OK) st = vk_stream_scratch(s, MVK_TYPE_F32, kpmax, rows, 1, 1, &S);     /* [G·qc][kpmax] */
+    if (st == MOEVK_OK && vk_bind_elem_offset(ctx, &S, 4) % 4) /* attn_softmax.comp reads vec4s */
+        st = mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "vk_op_attention: score scratch not 16-byte aligned in its binding");
+    /* Qp <- q, Op -> out: the whole blocks in one copy, the last partial block in another */
+    for (int part = 0; st == MOEVK_OK && part < 2; part++) {
+        int64_t n = part ? rem : qc, nb = part ? 1 : nfull, c0 = part ? nfull : 0;
+        if (!n || !nb) continue;
+        int64_t ne[4] = {hd, n, Hq, nb}, snb[4] = {4, q->nb[2], q->nb[1], qc * q->nb[2]};
+        int64_t pnb[4] = {4, hd * 4, qc * hd * 4, Hq * qc * hd * 4};
+        mvk_tensor src = mvk_tensor_view(q, (uint64_t)(c0 * qc * q->nb[2]), ne, snb);
+        mvk_tensor dst = mvk_tensor_view(&Qp, (uint64_t)(c0 * Hq * qc * hd * 4), ne, pnb);
+        st = vk_op_convert(s, &dst, &src);
+    }
+    /* VT[g][d][j] = V[d][g][kmin + j], keys from nkt up to nktp zero (P is 0 there; the zeros keep 0 · garbage out) */
+    if (st == MOEVK_OK && nktp > nkt) st = vk_op_fill_u32(s, VT.buf, VT.off, (uint64_t)(nktp * hd * Hkv * 4), 0);
+    if (st == MOEVK_OK) {
+        int64_t vne[4] = {1, nkt, hd, Hkv}, vnb[4] = {ekv, v->nb[2], ekv, v->nb[1]};
+        int64_t tnb[4] = {4, 4, nktp * 4, hd * nktp * 4};
+        mvk_tensor vsrc = mvk_tensor_view(v, (uint64_t)(kmin * v->nb[2]), vne, vnb);
+        mvk_tensor vdst = mvk_tensor_view(&VT, 0, vne, tnb);
+        st = vk_op_convert(s, &vdst, &vsrc);
+    }
+    uint32_t wg = vkc_wg(ctx, info->subgroup_size >= 4 && info->subgroup_size <= 64 ? info->subgroup_size : 8);
+    for (int64_t c = 0; st == MOEVK_OK && c < nch; c++) {
+        int64_t q0 = c * qc, q1 = q0 + qc < Tq ? q0 + qc : Tq;
+        int64_t klo = lane_key_lo(p, nkv - Tq + q0) / 8 * 8, khi = lane_key_lim(p, nkv, nkv - Tq + q1 - 1);
+        if (khi <= klo) khi = klo + 1 < nkv ? klo + 1 : nkv;
+        int64_t nk = khi - klo, kp = (nk + 7) / 8 * 8;
+        for (int64_t g = 0; st == MOEVK_OK && g < Hkv; g++) {
+            uint64_t blk = (uint64_t)((c * Hq + g * G) * qc * hd * 4); /* this block's G·qc rows in Qp / Op */
+            int64_t xne[4] = {hd, rows, 1, 1}, xnb[4] = {4, hd * 4, rows * hd * 4, rows * hd * 4};
+            int64_t kne[4] = {hd, nk, 1, 1}, knb[4] = {ekv, k->nb[2], k->nb[2] * nk, k->nb[2] * nk};
+            int64_t sne[4] = {nk, rows, 1, 1}, snb[4] = {4, kp * 4, kp * 4 * rows, kp * 4 * rows};
+            int64_t pne[4] = {kp, rows, 1, 1};
+            int64_t wne[4] = {kp, hd, 1, 1}, wnb[4] = {4, nktp * 4, nktp * 4 * hd, nktp * 4 * hd};
+            mvk_tensor qx = mvk_tensor_view(&Qp, blk, xne, xnb), ox = mvk_tensor_view(&Op, blk, xne, xnb);
+            mvk_tensor kg = mvk_tensor_view(k, (uint64_t)(g * k->nb[1] + klo * k->nb[2]), kne, knb);
+            mvk_tensor sv = mvk_tensor_view(&S, 0, sne, snb), pv = mvk_tensor_view(&S, 0, pne, snb);
+            mvk_tensor vt = mvk_tensor_view(&VT, (uint64_t)((g * hd * nktp + (klo - kmin)) * 4), wne, wnb);
+            st = vk_op_matmul(s, &sv, &qx, &kg, NULL);
+            if (st != MOEVK_OK) break;
+            pc_attn_softmax pc = {.nrows = vkc_u32(rows), .rpq = vkc_u32(qc), .q0 = vkc_u32(q0), .Tq = vkc_u32(Tq),
+                                  .nkv = vkc_u32(nkv), .klo = vkc_u32(klo), .nk = vkc_u32(nk), .kp4 = vkc_u32(kp / 4),
+                                  .os = vk_bind_elem_offset(ctx, &S, 4), .causal = p->causal != 0, .scale = p->scale,
+                                  .window = (uint32_t)p->window, .nc_lo = p->nc_hi > p->nc_lo ? (uint32_t)p->nc_lo : 0,
+                                  .nc_hi = p->nc_hi > p->nc_lo ? (uint32_t)p->nc_hi : 0};
+            vk_bind b[1] = {{&pv, 1}};
+            vk_dispatch_desc d = {.shader = "attn_softmax", .spec = &wg, .n_spec = 1, .binds = b, .n_binds = 1, .push = &pc,
+                                  .push_size = sizeof pc};
+            vk_split_groups(ctx, (uint32_t)((rows + wg - 1) / wg), d.groups);
+            st = vk_dispatch(s, &d);
+            if (st == MOEVK_OK) st = vk_op_matmul(s, &ox, &pv, &vt, NULL);
+        }
+    }
+    for (int part = 0; st == MOEVK_OK && part < 2; part++) {
+        int64_t n = part ? rem : qc, nb = part ? 1 : nfull, c0 = part ? nfull : 0;
+        if (!n || !nb) continue;
+        int64_t ne[4] = {hd, n, Hq, nb}, onb[4] = {4, out->nb[2], out->nb[1], qc * out->nb[2]};
+        int64_t pnb[4] = {4, hd * 4, qc * hd * 4, Hq * qc * hd * 4};
+        mvk_tensor src = mvk_tensor_view(&Op, (uint64_t)(c0 * Hq * qc * hd * 4), ne, pnb);
+        mvk_tensor dst = mvk_tensor_view(out, (uint64_t)(c0 * qc * out->nb[2]), ne, onb);
+        st = vk_op_convert(s, &dst, &src);
     }
     vk_stream_scratch_reset(s, mark);
     return st;
@@ -196,8 +329,9 @@ moevk_status vk_op_attention(vk_stream *s, const mvk_tensor *out, const mvk_tens
             return mvk_fail(MOEVK_ERR_SHAPE, "%s: n_kv must be I32 [1], got %lld elements", op, (long long)mvk_tensor_nelements(n_kv));
     }
     if (!isfinite(p->scale)) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: scale is not finite", op);
-    if (p->window < 0 || p->nc_lo < 0 || p->nc_hi < 0)
-        return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: window %d / span [%d, %d) must not be negative", op, p->window, p->nc_lo, p->nc_hi);
+    if (p->window < 0 || p->nc_lo < 0 || p->nc_hi < 0 || p->n_kv_host < 0)
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: window %d / span [%d, %d) / n_kv_host %d must not be negative", op, p->window,
+                        p->nc_lo, p->nc_hi, p->n_kv_host);
     const int span = p->nc_hi > p->nc_lo;
     if (span && (!p->causal || q->ne[2] == 1))
         return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: a both-ways span [%d, %d) needs a causal prefill", op, p->nc_lo, p->nc_hi);
@@ -213,6 +347,10 @@ moevk_status vk_op_attention(vk_stream *s, const mvk_tensor *out, const mvk_tens
     /* the GEMM path needs Tq >= ATTN_GEMM_MIN_TQ: decode never takes it, so testing it first changes no path */
     if (!p->causal && !p->window && !n_kv && Tq >= ATTN_GEMM_MIN_TQ && hd >= attn_gemm_min_hd(info, hd, Tq) && Tk <= ATTN_GEMM_MAX_TK)
         return attn_gemm(s, out, q, k, v, p);
+    if (attn_lane_on(info, hd, Tq) && (!n_kv || p->n_kv_host > 0)) {
+        int64_t nkv = n_kv && p->n_kv_host < Tk ? p->n_kv_host : Tk; /* the shaders clamp n_kv to Tk */
+        if (nkv <= ATTN_GEMM_MAX_TK) return attn_lane(s, out, q, k, v, nkv, p);
+    }
     if (hd > ATTN_FUSED_MAX_HD) return attn_wide(s, out, q, k, v, n_kv, p);
 
     if (Tq == 1) {

@@ -138,6 +138,18 @@ typedef struct pc_attn_prefill {
 } pc_attn_prefill;
 VK_PUSH_WORDS(pc_attn_prefill, 23);
 
+/* shaders/attn_softmax.comp (vk_op_attention.c attn_lane, CPU devices) */
+typedef struct pc_attn_softmax {
+    uint32_t nrows, rpq;             /* rows; queries a head (row r: query q0 + r % rpq) */
+    uint32_t q0, Tq, nkv;
+    uint32_t klo, nk, kp4;           /* keys [klo, klo + nk) in columns [0, nk); row stride in vec4s */
+    uint32_t os;                     /* S's element offset (a multiple of 4) */
+    uint32_t causal;
+    float scale;
+    uint32_t window, nc_lo, nc_hi;   /* vk_attn_params */
+} pc_attn_softmax;
+VK_PUSH_WORDS(pc_attn_softmax, 14);
+
 /* shaders/attn_wide.comp (head dims above 256) */
 typedef struct pc_attn_wide {
     uint32_t Tq, G, Tk, nrows;       /* nrows = G·Tq rows per KV head */

@@ -165,7 +165,8 @@ static moevk_status prefill_ubatch(moevk_model *m, const mvk_lm_batch *b) {
     TRY(vk_op_get_rows(st, &h, &m->w.tok_embd, &t_tok));
     if (hp->embd_scale > 0) TRY(vk_op_scale(st, &h, &h, hp->embd_scale)); /* gemma4; the image rows below are not */
     mvk_lm_io io = {.T = (int)T, .h = &h, .pos = &t_pos, .kv_idx = &t_idx, .n_kv = &t_nkv, .kv_idx_swa = &t_idx_swa,
-                    .n_kv_swa = &t_nkv_swa, .swa_base = m->seq.n_past - keep};
+                    .n_kv_swa = &t_nkv_swa, .swa_base = m->seq.n_past - keep,
+                    .n_kv_host = m->seq.n_past + (int)T, .n_kv_swa_host = keep + (int)T}; /* in[6T], in[7T + 1] */
     if (b->n_img > 0) {
         if (!b->img_rows) TRY(mvk_fail(MOEVK_ERR_INVALID_ARG, "image rows missing"));
         int64_t n_out = (int64_t)E * (1 + hp->n_deepstack);

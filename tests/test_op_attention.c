@@ -8,6 +8,8 @@
  * dispatch count): Tq = Tk 64/127/257, Tq != Tk, hd 48/72, GQA 1/2, F16/F32.
  * Sliding window (prefill and decode, with n_kv from a buffer), the both-ways span inside a
  * causal mask (an image's rows on Gemma 4's sliding layers).
+ * CPU devices' GEMM path for masked prefills (attn_lane) in test_attention_lane; ctest's
+ * test_op_attention_fused reruns everything with MOEVK_ATTN_LANE=0 (the fused kernel).
  * Head dims above 256 (attn_wide.comp: hd 258/320/384/512, prefill and split-K
  * decode, GQA 1/2/8, F16/F32, causal/full, n_kv, window and span, Tq/Tk
  * 1/7/33/129 and 1100 keys) in test_attention_wide; hd 514 is refused.
@@ -26,6 +28,7 @@ typedef struct acase {
     int64_t nkv; /* < 0: no n_kv buffer */
     int causal, f16, fused_q;
     int window, nc_lo, nc_hi; /* vk_attn_params */
+    int host;                 /* n_kv_host = nkv (the host knows n_kv): CPU devices may take attn_lane */
 } acase;
 
 static void run_case(const acase *c) {
@@ -70,21 +73,30 @@ static void run_case(const acase *c) {
     }
     int32_t nkv32 = (int32_t)n_kv;
     tu_tensor tn = tu_upload(MVK_TYPE_I32, 1, 1, 1, 1, &nkv32);
-    vk_attn_params p = {.scale = scale, .causal = c->causal, .window = c->window, .nc_lo = c->nc_lo, .nc_hi = c->nc_hi};
+    vk_attn_params p = {.scale = scale, .causal = c->causal, .window = c->window, .nc_lo = c->nc_lo, .nc_hi = c->nc_hi,
+                        .n_kv_host = c->host && c->nkv >= 0 ? (int)c->nkv : 0};
     vk_stream *s = tu_begin();
     TU_OK(vk_op_attention(s, &to.t, &qv, &tk.t, &vv, c->nkv >= 0 ? &tn.t : NULL, &p));
     /* the full-mask Tq >= 64, hd >= 48 (CPU devices: 16 from Tq 256), Tk <= 8192 path runs three dispatches per head (Q·Kᵀ, softmax, P·V into
      * out's head slice) and one per KV head (V transposed); the fused kernel one */
     int cpu_hd = vk_ctx_info(tu_vk)->kind == VK_KIND_CPU && Tq >= 256 && hd % 8 == 0 && hd >= 16; /* ATTN_GEMM_MIN_HD_CPU */
     int gemm = !c->causal && !c->window && c->nkv < 0 && Tq >= 64 && (hd >= 48 || cpu_hd) && Tk <= 8192;
+    /* CPU devices' attn_lane (ATTN_LANE_MIN_TQ 16, head dims multiples of 8 up to 256, the number of keys known
+     * to the host, at most 8192 of them): Q and O copies, V transposed, and per query block and KV head Q·Kᵀ,
+     * the masked softmax, P·V */
+    const char *le = getenv("MOEVK_ATTN_LANE");
+    int lane = !gemm && !(le && !strcmp(le, "0")) && vk_ctx_info(tu_vk)->kind == VK_KIND_CPU && Tq >= 16 && hd % 8 == 0 &&
+               hd <= 256 && (c->nkv < 0 || (c->host && c->nkv > 0)) && n_kv <= 8192;
     uint32_t nd = vk_stream_dispatch_count(s);
-    if (Tq > 1 && (gemm ? nd < (uint32_t)(3 * Hq + Hkv) : nd != 1)) fail_msg("%u dispatches for a %s prefill case", nd, gemm ? "GEMM" : "fused");
+    if (Tq > 1 && (gemm ? nd < (uint32_t)(3 * Hq + Hkv) : lane ? nd < (uint32_t)(3 * Hkv + 3) : nd != 1))
+        fail_msg("%u dispatches for a %s prefill case", nd, gemm ? "GEMM" : lane ? "lane" : "fused");
     tu_end_submit(s);
     tu_download(&to, got, nq * 4);
     char label[192];
-    snprintf(label, sizeof label, "attn hd %lld Hq %lld Hkv %lld Tq %lld Tk %lld n_kv %lld %s %s%s win %d span [%d,%d)", (long long)hd,
-             (long long)Hq, (long long)Hkv, (long long)Tq, (long long)Tk, (long long)c->nkv, c->causal ? "causal" : "full",
-             c->f16 ? "f16" : "f32", c->fused_q ? (vrow ? " fused-qv" : " fused-q") : "", c->window, c->nc_lo, c->nc_hi);
+    snprintf(label, sizeof label, "attn hd %lld Hq %lld Hkv %lld Tq %lld Tk %lld n_kv %lld%s %s %s%s win %d span [%d,%d) %s", (long long)hd,
+             (long long)Hq, (long long)Hkv, (long long)Tq, (long long)Tk, (long long)c->nkv, c->host ? " (host)" : "",
+             c->causal ? "causal" : "full", c->f16 ? "f16" : "f32", c->fused_q ? (vrow ? " fused-qv" : " fused-q") : "", c->window,
+             c->nc_lo, c->nc_hi, gemm ? "gemm" : lane ? "lane" : Tq > 1 ? "fused" : "decode");
     double e = tu_nmse(ref, got, nq);
     printf("%-80s nmse %.2e", label, e);
     if (c->f16) printf("  (vs unrounded f32 KV %.2e)", tu_nmse(ref32, got, nq));
@@ -98,38 +110,38 @@ static void run_case(const acase *c) {
 static void test_attention_prefill(void **state) {
     (void)state;
     const acase cases[] = {
-        {16, 4, 2, 30, 30, -1, 1, 0, 1, 0, 0, 0},     /* golden text model shape */
-        {72, 4, 4, 127, 127, -1, 0, 0, 1, 0, 0, 0},   /* ViT: full attention, hd 72 */
-        {64, 4, 4, 33, 33, -1, 1, 1, 0, 0, 0, 0},
-        {128, 8, 1, 7, 600, -1, 1, 1, 0, 0, 0, 0},    /* GQA 8, few queries over a long KV */
-        {72, 2, 2, 127, 600, 400, 0, 1, 0, 0, 0, 0},  /* full, n_kv from a buffer */
-        {64, 4, 2, 127, 200, 150, 1, 0, 0, 0, 0, 0},  /* causal, n_kv from a buffer */
-        {64, 1, 1, 65, 65, -1, 1, 0, 0, 0, 0, 0},     /* 64-row block + 1 */
-        {16, 2, 1, 7, 20, 3, 1, 0, 0, 0, 0, 0},       /* n_kv < Tq: first rows see nothing -> 0 */
-        {128, 2, 2, 33, 33, -1, 0, 0, 1, 0, 0, 0},
-        {16, 16, 2, 1 + 1, 17, -1, 1, 1, 0, 0, 0, 0}, /* Tq 2 takes the prefill path */
-        {128, 16, 2, 7, 33, -1, 0, 0, 0, 0, 0, 0},
-        {64, 8, 4, 127, 127, -1, 1, 1, 1, 0, 0, 0},
+        {16, 4, 2, 30, 30, -1, 1, 0, 1, 0, 0, 0, 0},     /* golden text model shape */
+        {72, 4, 4, 127, 127, -1, 0, 0, 1, 0, 0, 0, 0},   /* ViT: full attention, hd 72 */
+        {64, 4, 4, 33, 33, -1, 1, 1, 0, 0, 0, 0, 0},
+        {128, 8, 1, 7, 600, -1, 1, 1, 0, 0, 0, 0, 0},    /* GQA 8, few queries over a long KV */
+        {72, 2, 2, 127, 600, 400, 0, 1, 0, 0, 0, 0, 0},  /* full, n_kv from a buffer */
+        {64, 4, 2, 127, 200, 150, 1, 0, 0, 0, 0, 0, 0},  /* causal, n_kv from a buffer */
+        {64, 1, 1, 65, 65, -1, 1, 0, 0, 0, 0, 0, 0},     /* 64-row block + 1 */
+        {16, 2, 1, 7, 20, 3, 1, 0, 0, 0, 0, 0, 0},       /* n_kv < Tq: first rows see nothing -> 0 */
+        {128, 2, 2, 33, 33, -1, 0, 0, 1, 0, 0, 0, 0},
+        {16, 16, 2, 1 + 1, 17, -1, 1, 1, 0, 0, 0, 0, 0}, /* Tq 2 takes the prefill path */
+        {128, 16, 2, 7, 33, -1, 0, 0, 0, 0, 0, 0, 0},
+        {64, 8, 4, 127, 127, -1, 1, 1, 1, 0, 0, 0, 0},
         /* full mask, Tq >= 64, no n_kv: the GEMM path (matmul, softmax, matmul) */
-        {72, 4, 4, 64, 64, -1, 0, 0, 0, 0, 0, 0},
-        {72, 4, 2, 64, 64, -1, 0, 1, 1, 0, 0, 0},
-        {48, 4, 4, 127, 127, -1, 0, 1, 0, 0, 0, 0},   /* hd 48: the smallest head dim taking it */
-        {48, 4, 2, 127, 127, -1, 0, 0, 1, 0, 0, 0},
-        {72, 2, 1, 257, 257, -1, 0, 1, 0, 0, 0, 0},
-        {72, 2, 2, 257, 257, -1, 0, 0, 0, 0, 0, 0},
-        {48, 2, 1, 65, 300, -1, 0, 1, 1, 0, 0, 0},    /* Tq != Tk */
-        {16, 4, 4, 127, 127, -1, 0, 1, 0, 0, 0, 0},   /* hd 16 (below the GEMM threshold): fused kernel */
-        {16, 4, 2, 257, 257, -1, 0, 0, 1, 0, 0, 0},
-        {16, 4, 4, 300, 300, -1, 0, 1, 0, 0, 0, 0},   /* the goldens' tower (hd 16) at 300 patches, f16 K/V: CPU devices take the GEMM path */
-        {46, 2, 2, 64, 64, -1, 0, 0, 0, 0, 0, 0},     /* hd 46: fused kernel */
-        {48, 1, 1, 1100, 8192, -1, 0, 1, 0, 0, 0, 0}, /* GEMM path in two query chunks (S capped at 32 MiB) */
-        {48, 1, 1, 64, 8193, -1, 0, 0, 0, 0, 0, 0},   /* Tk above the GEMM cap: fused kernel */
+        {72, 4, 4, 64, 64, -1, 0, 0, 0, 0, 0, 0, 0},
+        {72, 4, 2, 64, 64, -1, 0, 1, 1, 0, 0, 0, 0},
+        {48, 4, 4, 127, 127, -1, 0, 1, 0, 0, 0, 0, 0},   /* hd 48: the smallest head dim taking it */
+        {48, 4, 2, 127, 127, -1, 0, 0, 1, 0, 0, 0, 0},
+        {72, 2, 1, 257, 257, -1, 0, 1, 0, 0, 0, 0, 0},
+        {72, 2, 2, 257, 257, -1, 0, 0, 0, 0, 0, 0, 0},
+        {48, 2, 1, 65, 300, -1, 0, 1, 1, 0, 0, 0, 0},    /* Tq != Tk */
+        {16, 4, 4, 127, 127, -1, 0, 1, 0, 0, 0, 0, 0},   /* hd 16 (below the GEMM threshold): fused kernel */
+        {16, 4, 2, 257, 257, -1, 0, 0, 1, 0, 0, 0, 0},
+        {16, 4, 4, 300, 300, -1, 0, 1, 0, 0, 0, 0, 0},   /* the goldens' tower (hd 16) at 300 patches, f16 K/V: CPU devices take the GEMM path */
+        {46, 2, 2, 64, 64, -1, 0, 0, 0, 0, 0, 0, 0},     /* hd 46: fused kernel */
+        {48, 1, 1, 1100, 8192, -1, 0, 1, 0, 0, 0, 0, 0}, /* GEMM path in two query chunks (S capped at 32 MiB) */
+        {48, 1, 1, 64, 8193, -1, 0, 0, 0, 0, 0, 0, 0},   /* Tk above the GEMM cap: fused kernel */
     };
     const char *only = getenv("ATTN_ONLY"), *custom = getenv("ATTN_CASE");
     if (custom) { /* debugging aid: ATTN_CASE=hd,Hq,Hkv,Tq,Tk,nkv,causal,f16,fused */
         long long a[9] = {0};
         if (sscanf(custom, "%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld", &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8]) == 9) {
-            acase c = {a[0], a[1], a[2], a[3], a[4], a[5], (int)a[6], (int)a[7], (int)a[8], 0, 0, 0};
+            acase c = {a[0], a[1], a[2], a[3], a[4], a[5], (int)a[6], (int)a[7], (int)a[8], 0, 0, 0, 0};
             run_case(&c);
         }
         return;
@@ -141,14 +153,14 @@ static void test_attention_prefill(void **state) {
 static void test_attention_decode(void **state) {
     (void)state;
     const acase cases[] = {
-        {128, 8, 4, 1, 600, 517, 1, 1, 0, 0, 0, 0},
-        {128, 32, 4, 1, 300, -1, 1, 0, 1, 0, 0, 0},   /* Qwen3-VL-30B head layout */
-        {64, 2, 1, 1, 7, -1, 0, 0, 0, 0, 0, 0},
-        {16, 2, 2, 1, 1, -1, 1, 0, 0, 0, 0, 0},
-        {128, 2, 2, 1, 129, -1, 0, 1, 0, 0, 0, 0},    /* chunk (128) + 1 */
-        {72, 4, 4, 1, 33, 0, 1, 0, 0, 0, 0, 0},       /* n_kv = 0: zeros */
-        {16, 8, 1, 1, 127, 127, 1, 1, 1, 0, 0, 0},
-        {64, 64, 2, 1, 300, 257, 1, 1, 0, 0, 0, 0},   /* GQA 32: heads split over workgroups */
+        {128, 8, 4, 1, 600, 517, 1, 1, 0, 0, 0, 0, 0},
+        {128, 32, 4, 1, 300, -1, 1, 0, 1, 0, 0, 0, 0},   /* Qwen3-VL-30B head layout */
+        {64, 2, 1, 1, 7, -1, 0, 0, 0, 0, 0, 0, 0},
+        {16, 2, 2, 1, 1, -1, 1, 0, 0, 0, 0, 0, 0},
+        {128, 2, 2, 1, 129, -1, 0, 1, 0, 0, 0, 0, 0},    /* chunk (128) + 1 */
+        {72, 4, 4, 1, 33, 0, 1, 0, 0, 0, 0, 0, 0},       /* n_kv = 0: zeros */
+        {16, 8, 1, 1, 127, 127, 1, 1, 1, 0, 0, 0, 0},
+        {64, 64, 2, 1, 300, 257, 1, 1, 0, 0, 0, 0, 0},   /* GQA 32: heads split over workgroups */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
 }
@@ -159,23 +171,52 @@ static void test_attention_window_span(void **state) {
     (void)state;
     const acase cases[] = {
         /* hd, Hq, Hkv, Tq, Tk, nkv, causal, f16, fused, window, nc_lo, nc_hi */
-        {16, 4, 2, 48, 48, -1, 1, 0, 1, 16, 0, 0},      /* the tiny gemma4 shape: 48 tokens, window 16 */
-        {64, 4, 2, 33, 100, 80, 1, 1, 0, 5, 0, 0},      /* a later micro-batch: queries at 47..79, n_kv from a buffer */
-        {64, 2, 2, 127, 127, -1, 1, 0, 0, 1, 0, 0},     /* window 1: each query sees itself only */
-        {16, 2, 1, 7, 20, -1, 1, 0, 0, 100, 0, 0},      /* window beyond the context: plain causal */
-        {16, 4, 2, 40, 40, -1, 1, 0, 0, 8, 10, 25},     /* image rows 10..24 both ways, window 8 */
-        {72, 2, 1, 33, 33, -1, 1, 1, 1, 0, 5, 20},      /* a span without a window */
-        {64, 2, 2, 65, 90, 90, 1, 0, 0, 16, 40, 70},    /* a span in a later micro-batch (positions 25..89) */
-        {48, 4, 4, 64, 64, -1, 0, 0, 0, 9, 0, 0},       /* full mask with a window: the fused kernel, not the GEMM */
+        {16, 4, 2, 48, 48, -1, 1, 0, 1, 16, 0, 0, 0},      /* the tiny gemma4 shape: 48 tokens, window 16 */
+        {64, 4, 2, 33, 100, 80, 1, 1, 0, 5, 0, 0, 0},      /* a later micro-batch: queries at 47..79, n_kv from a buffer */
+        {64, 2, 2, 127, 127, -1, 1, 0, 0, 1, 0, 0, 0},     /* window 1: each query sees itself only */
+        {16, 2, 1, 7, 20, -1, 1, 0, 0, 100, 0, 0, 0},      /* window beyond the context: plain causal */
+        {16, 4, 2, 40, 40, -1, 1, 0, 0, 8, 10, 25, 0},     /* image rows 10..24 both ways, window 8 */
+        {72, 2, 1, 33, 33, -1, 1, 1, 1, 0, 5, 20, 0},      /* a span without a window */
+        {64, 2, 2, 65, 90, 90, 1, 0, 0, 16, 40, 70, 0},    /* a span in a later micro-batch (positions 25..89) */
+        {48, 4, 4, 64, 64, -1, 0, 0, 0, 9, 0, 0, 0},       /* full mask with a window: the fused kernel, not the GEMM */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
     const acase dec[] = {
-        {128, 8, 4, 1, 600, 517, 1, 1, 0, 100, 0, 0},   /* keys 417..516 */
-        {64, 2, 1, 1, 300, 257, 1, 0, 0, 1, 0, 0},      /* the last key only */
-        {16, 2, 2, 1, 129, -1, 1, 0, 0, 128, 0, 0},     /* chunk 0 sees key 1.., chunk 1 all */
-        {16, 4, 2, 1, 40, -1, 1, 0, 0, 500, 0, 0},      /* window beyond the context */
+        {128, 8, 4, 1, 600, 517, 1, 1, 0, 100, 0, 0, 0},   /* keys 417..516 */
+        {64, 2, 1, 1, 300, 257, 1, 0, 0, 1, 0, 0, 0},      /* the last key only */
+        {16, 2, 2, 1, 129, -1, 1, 0, 0, 128, 0, 0, 0},     /* chunk 0 sees key 1.., chunk 1 all */
+        {16, 4, 2, 1, 40, -1, 1, 0, 0, 500, 0, 0, 0},      /* window beyond the context */
     };
     for (size_t i = 0; i < sizeof dec / sizeof dec[0]; i++) run_case(&dec[i]);
+}
+
+/* CPU devices' attn_lane (the GEMM path for causal / windowed / span masks and n_kv known to the host): the
+ * a3b slice's prefill shape, an engine-like KV cache (Tk = n_ctx, n_kv from a buffer the host also knows), long
+ * prompts in many query blocks (64 queries a block: blocks over a partial last one), keys not a multiple of 8,
+ * windows and spans across block edges, n_kv < Tq (rows seeing nothing), head dims 8..256. Other devices run
+ * the fused kernel on the same cases. */
+static void test_attention_lane(void **state) {
+    (void)state;
+    const acase cases[] = {
+        /* hd, Hq, Hkv, Tq, Tk, nkv, causal, f16, fused, window, nc_lo, nc_hi, host */
+        {128, 32, 4, 128, 128, -1, 1, 1, 0, 0, 0, 0, 0},     /* the a3b8 slice's prefill (P 128) */
+        {128, 32, 4, 128, 600, 128, 1, 1, 1, 0, 0, 0, 1},    /* same over the engine's cache: n_ctx 600, n_kv 128 */
+        {128, 16, 2, 100, 600, 301, 1, 1, 0, 0, 0, 0, 1},    /* a later micro-batch: queries 201..300, keys 301 */
+        {64, 4, 2, 1000, 1000, -1, 1, 0, 0, 0, 0, 0, 0},     /* a long prompt: 16 blocks, the last of 40 */
+        {64, 8, 1, 333, 333, -1, 1, 1, 1, 0, 0, 0, 0},       /* GQA 8, strided q */
+        {64, 4, 2, 300, 300, -1, 1, 0, 0, 37, 0, 0, 0},      /* window 37 across block edges */
+        {64, 4, 2, 300, 500, 450, 1, 1, 0, 100, 0, 0, 1},    /* window, n_kv from the host: positions 150..449 */
+        {64, 4, 2, 300, 300, -1, 1, 0, 0, 64, 50, 180, 0},   /* an image's rows 50..179 both ways, window 64 */
+        {72, 2, 1, 200, 260, 250, 1, 1, 0, 0, 100, 230, 1},  /* span past the last query's block, n_kv 250 */
+        {64, 2, 2, 130, 400, 390, 0, 0, 0, 0, 0, 0, 1},      /* full mask with n_kv: one block of all queries */
+        {48, 2, 1, 70, 70, -1, 0, 1, 0, 20, 0, 0, 0},        /* full mask with a window */
+        {16, 2, 1, 17, 20, 3, 1, 0, 0, 0, 0, 0, 1},          /* n_kv < Tq: the first 14 rows see nothing -> 0 */
+        {8, 4, 4, 40, 40, -1, 1, 1, 0, 0, 0, 0, 0},          /* hd 8 */
+        {256, 4, 1, 80, 80, -1, 1, 0, 0, 0, 0, 0, 0},        /* hd 256 (the largest taking it) */
+        {128, 8, 1, 64, 8000, 7999, 1, 1, 0, 0, 0, 0, 1},    /* 8000 keys: the score scratch cap shrinks the block */
+        {64, 2, 1, 40, 300, 250, 1, 0, 0, 0, 0, 0, 0},       /* n_kv the host does not know: the fused kernel */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
 }
 
 /* Head dims above 256: attn_wide.comp (prefill: one dispatch; decode: split-K
@@ -187,23 +228,23 @@ static void test_attention_wide(void **state) {
     const acase cases[] = {
         /* hd, Hq, Hkv, Tq, Tk, nkv, causal, f16, fused, window, nc_lo, nc_hi */
         /* prefill */
-        {512, 2, 1, 7, 33, -1, 1, 0, 0, 0, 0, 0},       /* GQA 2, causal */
-        {512, 8, 1, 33, 129, 100, 1, 1, 0, 0, 0, 0},    /* GQA 8 (Gemma 4 26B global layers: 16 q / 2 kv heads), n_kv */
-        {384, 2, 2, 33, 33, -1, 1, 1, 1, 0, 0, 0},      /* GQA 1, strided q */
-        {320, 4, 2, 7, 129, 129, 0, 0, 0, 0, 0, 0},     /* full mask with n_kv: wide kernel */
-        {258, 2, 1, 7, 7, -1, 1, 0, 0, 0, 0, 0},        /* last dim block holds 2 dims */
-        {512, 2, 2, 129, 129, -1, 1, 1, 0, 0, 0, 0},    /* rows > one 64-row block */
-        {512, 2, 1, 65, 65, -1, 0, 0, 0, 0, 0, 0},      /* full mask, Tq >= 64: the GEMM path at hd 512 */
-        {512, 2, 1, 7, 1100, -1, 1, 0, 0, 0, 0, 0},     /* 1100 keys: only the key loop iterates (lavapipe's 65535) */
-        {512, 8, 1, 40, 40, -1, 1, 1, 0, 8, 10, 25},    /* window 8, image rows 10..24 both ways */
-        {384, 2, 2, 33, 33, -1, 1, 1, 1, 5, 0, 0},      /* window */
+        {512, 2, 1, 7, 33, -1, 1, 0, 0, 0, 0, 0, 0},       /* GQA 2, causal */
+        {512, 8, 1, 33, 129, 100, 1, 1, 0, 0, 0, 0, 0},    /* GQA 8 (Gemma 4 26B global layers: 16 q / 2 kv heads), n_kv */
+        {384, 2, 2, 33, 33, -1, 1, 1, 1, 0, 0, 0, 0},      /* GQA 1, strided q */
+        {320, 4, 2, 7, 129, 129, 0, 0, 0, 0, 0, 0, 0},     /* full mask with n_kv: wide kernel */
+        {258, 2, 1, 7, 7, -1, 1, 0, 0, 0, 0, 0, 0},        /* last dim block holds 2 dims */
+        {512, 2, 2, 129, 129, -1, 1, 1, 0, 0, 0, 0, 0},    /* rows > one 64-row block */
+        {512, 2, 1, 65, 65, -1, 0, 0, 0, 0, 0, 0, 0},      /* full mask, Tq >= 64: the GEMM path at hd 512 */
+        {512, 2, 1, 7, 1100, -1, 1, 0, 0, 0, 0, 0, 0},     /* 1100 keys: only the key loop iterates (lavapipe's 65535) */
+        {512, 8, 1, 40, 40, -1, 1, 1, 0, 8, 10, 25, 0},    /* window 8, image rows 10..24 both ways */
+        {384, 2, 2, 33, 33, -1, 1, 1, 1, 5, 0, 0, 0},      /* window */
         /* decode */
-        {512, 16, 2, 1, 300, 257, 1, 1, 0, 0, 0, 0},    /* GQA 8, three chunks, n_kv */
-        {512, 16, 2, 1, 300, 257, 1, 1, 0, 100, 0, 0},  /* window 100: the first chunk sees nothing */
-        {512, 2, 2, 1, 1, -1, 1, 0, 0, 0, 0, 0},
-        {384, 4, 2, 1, 129, -1, 0, 1, 1, 0, 0, 0},      /* chunk (128) + 1 */
-        {320, 8, 1, 1, 7, -1, 1, 0, 0, 0, 0, 0},
-        {512, 2, 1, 1, 33, 0, 1, 0, 0, 0, 0, 0},        /* n_kv = 0: zeros */
+        {512, 16, 2, 1, 300, 257, 1, 1, 0, 0, 0, 0, 0},    /* GQA 8, three chunks, n_kv */
+        {512, 16, 2, 1, 300, 257, 1, 1, 0, 100, 0, 0, 0},  /* window 100: the first chunk sees nothing */
+        {512, 2, 2, 1, 1, -1, 1, 0, 0, 0, 0, 0, 0},
+        {384, 4, 2, 1, 129, -1, 0, 1, 1, 0, 0, 0, 0},      /* chunk (128) + 1 */
+        {320, 8, 1, 1, 7, -1, 1, 0, 0, 0, 0, 0, 0},
+        {512, 2, 1, 1, 33, 0, 1, 0, 0, 0, 0, 0, 0},        /* n_kv = 0: zeros */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
 }
@@ -277,6 +318,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_attention_prefill, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_attention_decode, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_attention_window_span, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_attention_lane, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_attention_decode_replay, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_attention_bad_input, tu_test_setup, tu_test_teardown),
     };

@@ -83,7 +83,7 @@ static moevk_status attn_qk_norm(const mvk_lm_rec *r, int il, int gated) {
     vk_rope_params rp = {.mode = hp->rope_mode == MVK_ROPE_IMROPE ? VK_ROPE_IMROPE : VK_ROPE_NEOX,
                          .n_dims = hp->n_rot, .freq_base = hp->rope_freq_base,
                          .sections = {hp->rope_sections[0], hp->rope_sections[1], hp->rope_sections[2], hp->rope_sections[3]}};
-    vk_attn_params ap = {.scale = 1.0f / sqrtf((float)hd), .causal = 1};
+    vk_attn_params ap = {.scale = 1.0f / sqrtf((float)hd), .causal = 1, .n_kv_host = io->n_kv_host};
     mvk_tensor a, q, kk, v, qn, kn, qr, kr, att, o;
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &a));
     TRY(vk_op_rms_norm(st, &a, io->h, &l->attn_norm, hp->rms_eps));
@@ -173,7 +173,7 @@ moevk_status mvk_attn_gemma4(const mvk_lm_rec *r, int il) {
     /* NEOX over the layer's rotated dims; a global layer's pairs divided by rope_freqs (proportional RoPE) */
     vk_rope_params rp = {.mode = VK_ROPE_NEOX, .n_dims = g.n_rot, .freq_base = g.freq_base,
                          .freq_factors = !swa && m->w.rope_freqs.buf ? &m->w.rope_freqs : NULL};
-    vk_attn_params ap = {.scale = 1.0f, .causal = 1, .window = g.window};
+    vk_attn_params ap = {.scale = 1.0f, .causal = 1, .window = g.window, .n_kv_host = swa ? io->n_kv_swa_host : io->n_kv_host};
     if (swa && io->nc_hi > io->nc_lo) { /* an image's rows see each other both ways on the sliding layers */
         ap.nc_lo = io->nc_lo - io->swa_base; /* sequence indices -> the sliding cache's rows */
         ap.nc_hi = io->nc_hi - io->swa_base;

@@ -59,9 +59,11 @@ typedef struct mvk_lm_io {
     const mvk_tensor *pos;      /* I32 [4T] planar (NEOX: [T]) */
     const mvk_tensor *kv_idx;   /* I32 [T] KV rows written */
     const mvk_tensor *n_kv;     /* I32 [1] valid KV rows after this batch */
+    int n_kv_host;              /* the value n_kv holds, where the recording is not replayed with another (prefill), else 0 */
     /* the same for the caches of the sliding layers (mvk_kv_rows: window + micro-batch), whose row 0 holds
      * sequence index swa_base (the whole context: the same as kv_idx / n_kv, swa_base 0) */
     const mvk_tensor *kv_idx_swa, *n_kv_swa;
+    int n_kv_swa_host;          /* as n_kv_host */
     int swa_base;
     const mvk_tensor *img;      /* NULL or [n_embd_out][n_img] image rows (deepstack source) */
     int64_t img_start, n_img;
