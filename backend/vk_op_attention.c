@@ -16,6 +16,10 @@
  *            On lavapipe: hd 72, 16 heads, 1024 patches 2607 -> 746 ms; hd 64,
  *            256 tokens 141 -> 80 ms; hd 16, 784 patches was slower (softmax
  *            and the K=16 GEMM dominate), hence the head-dim threshold.
+ *   CPU devices, masked prefills (causal, window or n_kv) of Tq >= ATTN_LANE_MIN_TQ, hd a multiple of 8 up
+ *            to 256, the number of valid keys known to the host (n_kv NULL, or p->n_kv_host): attn_lane, the GEMM path
+ *            for causal / windowed / span masks, per query block over only the keys it can see, the G
+ *            query heads of a KV head in one GEMM; a masked softmax (attn_softmax.comp) between.
  *   hd > 256 (Gemma 4's global layers, 512): shaders/attn_wide.comp for
  *            decode (split-K over chunks of ATTN_WIDE_CK keys, then
  *            attn_combine.comp) and the prefills the fused kernel would take,
@@ -103,14 +107,16 @@ static moevk_status attn_gemm(vk_stream *s, const mvk_tensor *out, const mvk_ten
  * lane, K/V rows fetched by all lanes at one address: a gather each): ~2 GFLOP/s on lavapipe at hd 128, where
  * the lane GEMM (matmul_lane.comp) reaches 15-40. Per query block of qc queries and KV head g:
  *   S[nk][G·qc] = Qp_g · K_gᵀ over the keys the block can see, [klo, klo + nk) (vk_op_matmul: the lane GEMM),
- *   P = masked softmax of scale·S in place (attn_softmax.comp: causal, window, span, keys < nkv; zero elsewhere),
+ *   P = masked softmax of scale·S (attn_softmax.comp: causal, window, span, keys < nkv; zero elsewhere),
  *   Op[hd][G·qc] = P · VTᵀ (vk_op_matmul, w = V transposed: VT[Hkv][hd][nkt], F32, keys padded to 8 with zeros).
  * The G query heads of a KV head share one GEMM: Q is first copied to Qp[nch][Hq][qc][hd] (a block's G·qc rows
  * contiguous: one row stride), and Op back to out. A causal block sees keys up to its last query's position:
  * blocks of ATTN_LANE_QC queries skip the upper triangle (about half of S at Tq = Tk); a window also trims the
- * keys below. Scratch: Qp and Op (Tq rounded up to qc, x Hq x hd floats), VT (Hkv x hd x keys), S (one block). */
+ * keys below. Scratch: Qp and Op (Tq rounded up to qc, x Hq x hd floats), VT (Hkv x hd x keys), S and P (a block). */
 #define ATTN_LANE_MIN_TQ 16  /* shorter prefills keep the fused kernel */
 #define ATTN_LANE_QC 64      /* queries a block of a masked prefill (MOEVK_ATTN_LANE_QC=N sets it, A/B timing) */
+#define ATTN_LANE_PERM 1     /* Q and O through the per-block copies (one GEMM a KV head); 0: a GEMM a query head
+                                (MOEVK_ATTN_LANE_PERM=0/1, A/B timing) */
 
 /* Whether CPU devices take attn_lane: MOEVK_ATTN_LANE=0 keeps the fused kernel (A/B timing, tests). */
 static int attn_lane_on(const vk_device_info *info, int64_t hd, int64_t Tq) {
@@ -128,6 +134,28 @@ static int64_t lane_key_lim(const vk_attn_params *p, int64_t nkv, int64_t qp) {
 static int64_t lane_key_lo(const vk_attn_params *p, int64_t qp) {
     int64_t lo = p->window ? qp - p->window + 1 : 0;
     return lo > 0 ? lo : 0;
+}
+
+/* y = x for 4-D F32 views of rows of ne0 floats (attn_lane's Q and O block copies): attn_rows.comp, a row a lane,
+ * where every stride and both offsets are whole vec4s; else vk_op_convert. */
+static moevk_status lane_rows(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x) {
+    vk_ctx *ctx = vk_stream_ctx(s);
+    const vk_device_info *info = vk_ctx_info(ctx);
+    uint32_t ox = vk_bind_texel_offset(ctx, x, 4), oy = vk_bind_elem_offset(ctx, y, 4);
+    int whole = x->ne[0] % 4 == 0 && ox % 4 == 0 && oy % 4 == 0 && (info->texel_support[VK_TEXEL_U32X4 - 1] & VK_TEXEL_UNIFORM) &&
+                (vk_bind_texel_span(ctx, x) + 15) / 16 <= info->max_texel_buffer_elements;
+    for (int i = 1; i < 4; i++) whole = whole && x->nb[i] % 16 == 0 && y->nb[i] % 16 == 0;
+    if (!whole) return vk_op_convert(s, y, x);
+    int64_t nrows = x->ne[1] * x->ne[2] * x->ne[3];
+    pc_attn_rows pc = {.n4 = vkc_u32(x->ne[0] / 4), .ne1 = vkc_u32(x->ne[1]), .ne2 = vkc_u32(x->ne[2]), .nrows = vkc_u32(nrows),
+                       .sx1 = vkc_u32(x->nb[1] / 16), .sx2 = vkc_u32(x->nb[2] / 16), .sx3 = vkc_u32(x->nb[3] / 16), .ox = ox / 4,
+                       .sy1 = vkc_u32(y->nb[1] / 16), .sy2 = vkc_u32(y->nb[2] / 16), .sy3 = vkc_u32(y->nb[3] / 16), .oy = oy / 4};
+    uint32_t wg = vkc_wg(ctx, info->subgroup_size >= 4 && info->subgroup_size <= 64 ? info->subgroup_size : 8);
+    vk_bind b[2] = {{x, 0}, {y, 1}};
+    vk_dispatch_desc d = {.shader = "attn_rows", .spec = &wg, .n_spec = 1, .binds = b, .n_binds = 2, .push = &pc, .push_size = sizeof pc};
+    d.texel[0] = VK_TEXEL_U32X4;
+    vk_split_groups(ctx, (uint32_t)((nrows * (x->ne[0] / 4) + wg - 1) / wg), d.groups);
+    return vk_dispatch(s, &d);
 }
 
 static moevk_status attn_lane(vk_stream *s, const mvk_tensor *out, const mvk_tensor *q, const mvk_tensor *k, const mvk_tensor *v,
@@ -159,22 +187,28 @@ static moevk_status attn_lane(vk_stream *s, const mvk_tensor *out, const mvk_ten
     int64_t nkt = kmax - kmin, nktp = (nkt + 7) / 8 * 8;
     int64_t rows = G * qc;
     vk_scratch_mark mark = vk_stream_scratch_mark(s);
-    mvk_tensor Qp, Op, VT, S;
-    moevk_status st = vk_stream_scratch(s, MVK_TYPE_F32, hd, qc, Hq, nch, &Qp);             /* [nch][Hq][qc][hd] */
-    if (st == MOEVK_OK) st = vk_stream_scratch(s, MVK_TYPE_F32, hd, qc, Hq, nch, &Op);      /* [nch][Hq][qc][hd] */
+    mvk_tensor Qp = *q, Op = *q, VT, S, P; /* Qp, Op: only with perm */
+    const char *pe = getenv("MOEVK_ATTN_LANE_PERM");
+    int perm = pe ? atoi(pe) != 0 : ATTN_LANE_PERM;
+    moevk_status st = MOEVK_OK;
+    if (perm) st = vk_stream_scratch(s, MVK_TYPE_F32, hd, qc, Hq, nch, &Qp);                /* [nch][Hq][qc][hd] */
+    if (perm && st == MOEVK_OK) st = vk_stream_scratch(s, MVK_TYPE_F32, hd, qc, Hq, nch, &Op); /* [nch][Hq][qc][hd] */
     if (st == MOEVK_OK) st = vk_stream_scratch(s, MVK_TYPE_F32, nktp, hd, Hkv, 1, &VT);     /* [Hkv][hd][nktp] */
     if (st == MOEVK_OK) st = vk_stream_scratch(s, MVK_TYPE_F32, kpmax, rows, 1, 1, &S);     /* [G·qc][kpmax] */
-    if (st == MOEVK_OK && vk_bind_elem_offset(ctx, &S, 4) % 4) /* attn_softmax.comp reads vec4s */
-        st = mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "vk_op_attention: score scratch not 16-byte aligned in its binding");
+    if (st == MOEVK_OK) st = vk_stream_scratch(s, MVK_TYPE_F32, kpmax, rows, 1, 1, &P);     /* [G·qc][kpmax] */
+    /* attn_softmax.comp reads S through a R32G32B32A32 view and writes P as vec4s */
+    if (st == MOEVK_OK && (vk_bind_texel_offset(ctx, &S, 4) % 4 || vk_bind_elem_offset(ctx, &P, 4) % 4 ||
+                           (vk_bind_texel_span(ctx, &S) + 15) / 16 > info->max_texel_buffer_elements))
+        st = mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "vk_op_attention: score scratch not 16-byte aligned or beyond the texel view limit");
     /* Qp <- q, Op -> out: the whole blocks in one copy, the last partial block in another */
-    for (int part = 0; st == MOEVK_OK && part < 2; part++) {
+    for (int part = 0; perm && st == MOEVK_OK && part < 2; part++) {
         int64_t n = part ? rem : qc, nb = part ? 1 : nfull, c0 = part ? nfull : 0;
         if (!n || !nb) continue;
         int64_t ne[4] = {hd, n, Hq, nb}, snb[4] = {4, q->nb[2], q->nb[1], qc * q->nb[2]};
         int64_t pnb[4] = {4, hd * 4, qc * hd * 4, Hq * qc * hd * 4};
         mvk_tensor src = mvk_tensor_view(q, (uint64_t)(c0 * qc * q->nb[2]), ne, snb);
         mvk_tensor dst = mvk_tensor_view(&Qp, (uint64_t)(c0 * Hq * qc * hd * 4), ne, pnb);
-        st = vk_op_convert(s, &dst, &src);
+        st = lane_rows(s, &dst, &src);
     }
     /* VT[g][d][j] = V[d][g][kmin + j], keys from nkt up to nktp zero (P is 0 there; the zeros keep 0 · garbage out) */
     if (st == MOEVK_OK && nktp > nkt) st = vk_op_fill_u32(s, VT.buf, VT.off, (uint64_t)(nktp * hd * Hkv * 4), 0);
@@ -198,33 +232,48 @@ static moevk_status attn_lane(vk_stream *s, const mvk_tensor *out, const mvk_ten
             int64_t sne[4] = {nk, rows, 1, 1}, snb[4] = {4, kp * 4, kp * 4 * rows, kp * 4 * rows};
             int64_t pne[4] = {kp, rows, 1, 1};
             int64_t wne[4] = {kp, hd, 1, 1}, wnb[4] = {4, nktp * 4, nktp * 4 * hd, nktp * 4 * hd};
-            mvk_tensor qx = mvk_tensor_view(&Qp, blk, xne, xnb), ox = mvk_tensor_view(&Op, blk, xne, xnb);
+            mvk_tensor qx = perm ? mvk_tensor_view(&Qp, blk, xne, xnb) : *q, ox = perm ? mvk_tensor_view(&Op, blk, xne, xnb) : *q;
             mvk_tensor kg = mvk_tensor_view(k, (uint64_t)(g * k->nb[1] + klo * k->nb[2]), kne, knb);
-            mvk_tensor sv = mvk_tensor_view(&S, 0, sne, snb), pv = mvk_tensor_view(&S, 0, pne, snb);
+            mvk_tensor sv = mvk_tensor_view(&S, 0, sne, snb), sall = mvk_tensor_view(&S, 0, pne, snb), pv = mvk_tensor_view(&P, 0, pne, snb);
             mvk_tensor vt = mvk_tensor_view(&VT, (uint64_t)((g * hd * nktp + (klo - kmin)) * 4), wne, wnb);
-            st = vk_op_matmul(s, &sv, &qx, &kg, NULL);
+            if (perm) st = vk_op_matmul(s, &sv, &qx, &kg, NULL);
+            for (int64_t j = 0; !perm && st == MOEVK_OK && j < G; j++) { /* head g·G + j: its n queries, rows j·qc.. of S */
+                int64_t hne[4] = {hd, q1 - q0, 1, 1}, hnb[4] = {4, q->nb[2], q->nb[2] * (q1 - q0), q->nb[2] * (q1 - q0)};
+                int64_t jne[4] = {nk, q1 - q0, 1, 1};
+                mvk_tensor qh = mvk_tensor_view(q, (uint64_t)((g * G + j) * q->nb[1] + q0 * q->nb[2]), hne, hnb);
+                mvk_tensor sj = mvk_tensor_view(&S, (uint64_t)(j * qc * kp * 4), jne, snb);
+                st = vk_op_matmul(s, &sj, &qh, &kg, NULL);
+            }
             if (st != MOEVK_OK) break;
             pc_attn_softmax pc = {.nrows = vkc_u32(rows), .rpq = vkc_u32(qc), .q0 = vkc_u32(q0), .Tq = vkc_u32(Tq),
                                   .nkv = vkc_u32(nkv), .klo = vkc_u32(klo), .nk = vkc_u32(nk), .kp4 = vkc_u32(kp / 4),
-                                  .os = vk_bind_elem_offset(ctx, &S, 4), .causal = p->causal != 0, .scale = p->scale,
+                                  .os = vk_bind_texel_offset(ctx, &sall, 4), .op = vk_bind_elem_offset(ctx, &pv, 4), .causal = p->causal != 0, .scale = p->scale,
                                   .window = (uint32_t)p->window, .nc_lo = p->nc_hi > p->nc_lo ? (uint32_t)p->nc_lo : 0,
                                   .nc_hi = p->nc_hi > p->nc_lo ? (uint32_t)p->nc_hi : 0};
-            vk_bind b[1] = {{&pv, 1}};
-            vk_dispatch_desc d = {.shader = "attn_softmax", .spec = &wg, .n_spec = 1, .binds = b, .n_binds = 1, .push = &pc,
+            vk_bind b[2] = {{&sall, 0}, {&pv, 1}};
+            vk_dispatch_desc d = {.shader = "attn_softmax", .spec = &wg, .n_spec = 1, .binds = b, .n_binds = 2, .push = &pc,
                                   .push_size = sizeof pc};
+            d.texel[0] = VK_TEXEL_U32X4;
             vk_split_groups(ctx, (uint32_t)((rows + wg - 1) / wg), d.groups);
             st = vk_dispatch(s, &d);
-            if (st == MOEVK_OK) st = vk_op_matmul(s, &ox, &pv, &vt, NULL);
+            if (st == MOEVK_OK && perm) st = vk_op_matmul(s, &ox, &pv, &vt, NULL);
+            for (int64_t j = 0; !perm && st == MOEVK_OK && j < G; j++) { /* straight into out's rows of head g·G + j */
+                int64_t pjne[4] = {kp, q1 - q0, 1, 1}, one[4] = {hd, q1 - q0, 1, 1};
+                int64_t dnb[4] = {4, out->nb[2], out->nb[2] * (q1 - q0), out->nb[2] * (q1 - q0)};
+                mvk_tensor pj = mvk_tensor_view(&P, (uint64_t)(j * qc * kp * 4), pjne, snb);
+                mvk_tensor dst = mvk_tensor_view(out, (uint64_t)((g * G + j) * out->nb[1] + q0 * out->nb[2]), one, dnb);
+                st = vk_op_matmul(s, &dst, &pj, &vt, NULL);
+            }
         }
     }
-    for (int part = 0; st == MOEVK_OK && part < 2; part++) {
+    for (int part = 0; perm && st == MOEVK_OK && part < 2; part++) {
         int64_t n = part ? rem : qc, nb = part ? 1 : nfull, c0 = part ? nfull : 0;
         if (!n || !nb) continue;
         int64_t ne[4] = {hd, n, Hq, nb}, onb[4] = {4, out->nb[2], out->nb[1], qc * out->nb[2]};
         int64_t pnb[4] = {4, hd * 4, qc * hd * 4, Hq * qc * hd * 4};
         mvk_tensor src = mvk_tensor_view(&Op, (uint64_t)(c0 * Hq * qc * hd * 4), ne, pnb);
         mvk_tensor dst = mvk_tensor_view(out, (uint64_t)(c0 * qc * out->nb[2]), ne, onb);
-        st = vk_op_convert(s, &dst, &src);
+        st = lane_rows(s, &dst, &src);
     }
     vk_stream_scratch_reset(s, mark);
     return st;
@@ -347,7 +396,8 @@ moevk_status vk_op_attention(vk_stream *s, const mvk_tensor *out, const mvk_tens
     /* the GEMM path needs Tq >= ATTN_GEMM_MIN_TQ: decode never takes it, so testing it first changes no path */
     if (!p->causal && !p->window && !n_kv && Tq >= ATTN_GEMM_MIN_TQ && hd >= attn_gemm_min_hd(info, hd, Tq) && Tk <= ATTN_GEMM_MAX_TK)
         return attn_gemm(s, out, q, k, v, p);
-    if (attn_lane_on(info, hd, Tq) && (!n_kv || p->n_kv_host > 0)) {
+    /* full masks without n_kv (the vision towers) keep the choice above: measured there, not here */
+    if (attn_lane_on(info, hd, Tq) && (p->causal || p->window || n_kv) && (!n_kv || p->n_kv_host > 0)) {
         int64_t nkv = n_kv && p->n_kv_host < Tk ? p->n_kv_host : Tk; /* the shaders clamp n_kv to Tk */
         if (nkv <= ATTN_GEMM_MAX_TK) return attn_lane(s, out, q, k, v, nkv, p);
     }

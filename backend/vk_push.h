@@ -143,12 +143,20 @@ typedef struct pc_attn_softmax {
     uint32_t nrows, rpq;             /* rows; queries a head (row r: query q0 + r % rpq) */
     uint32_t q0, Tq, nkv;
     uint32_t klo, nk, kp4;           /* keys [klo, klo + nk) in columns [0, nk); row stride in vec4s */
-    uint32_t os;                     /* S's element offset (a multiple of 4) */
+    uint32_t os, op;                 /* S's offset in its texel view, P's in its binding (floats, multiples of 4) */
     uint32_t causal;
     float scale;
     uint32_t window, nc_lo, nc_hi;   /* vk_attn_params */
 } pc_attn_softmax;
-VK_PUSH_WORDS(pc_attn_softmax, 14);
+VK_PUSH_WORDS(pc_attn_softmax, 15);
+
+/* shaders/attn_rows.comp (vk_op_attention.c attn_lane, CPU devices) */
+typedef struct pc_attn_rows {
+    uint32_t n4, ne1, ne2, nrows;    /* vec4s a row; rows = ne1 · ne2 · ne3 */
+    uint32_t sx1, sx2, sx3, ox;      /* in vec4s */
+    uint32_t sy1, sy2, sy3, oy;
+} pc_attn_rows;
+VK_PUSH_WORDS(pc_attn_rows, 12);
 
 /* shaders/attn_wide.comp (head dims above 256) */
 typedef struct pc_attn_wide {

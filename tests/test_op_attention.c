@@ -81,12 +81,12 @@ static void run_case(const acase *c) {
      * out's head slice) and one per KV head (V transposed); the fused kernel one */
     int cpu_hd = vk_ctx_info(tu_vk)->kind == VK_KIND_CPU && Tq >= 256 && hd % 8 == 0 && hd >= 16; /* ATTN_GEMM_MIN_HD_CPU */
     int gemm = !c->causal && !c->window && c->nkv < 0 && Tq >= 64 && (hd >= 48 || cpu_hd) && Tk <= 8192;
-    /* CPU devices' attn_lane (ATTN_LANE_MIN_TQ 16, head dims multiples of 8 up to 256, the number of keys known
-     * to the host, at most 8192 of them): Q and O copies, V transposed, and per query block and KV head Q·Kᵀ,
-     * the masked softmax, P·V */
+    /* CPU devices' attn_lane (masked prefills: causal, window or n_kv; ATTN_LANE_MIN_TQ 16, head dims multiples
+     * of 8 up to 256, the number of keys known to the host, at most 8192 of them): Q and O copies, V transposed,
+     * and per query block and KV head Q·Kᵀ, the masked softmax, P·V */
     const char *le = getenv("MOEVK_ATTN_LANE");
     int lane = !gemm && !(le && !strcmp(le, "0")) && vk_ctx_info(tu_vk)->kind == VK_KIND_CPU && Tq >= 16 && hd % 8 == 0 &&
-               hd <= 256 && (c->nkv < 0 || (c->host && c->nkv > 0)) && n_kv <= 8192;
+               hd <= 256 && (c->causal || c->window || c->nkv >= 0) && (c->nkv < 0 || (c->host && c->nkv > 0)) && n_kv <= 8192;
     uint32_t nd = vk_stream_dispatch_count(s);
     if (Tq > 1 && (gemm ? nd < (uint32_t)(3 * Hq + Hkv) : lane ? nd < (uint32_t)(3 * Hkv + 3) : nd != 1))
         fail_msg("%u dispatches for a %s prefill case", nd, gemm ? "GEMM" : lane ? "lane" : "fused");

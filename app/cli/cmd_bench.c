@@ -68,6 +68,9 @@ static void bench_attention(vk_ctx *ctx, vk_stream *st, int64_t hd, int64_t Hq, 
     snprintf(op, sizeof op, "attention %s", Tq == 1 ? "(decode)" : "(prefill)");
     snprintf(shape, sizeof shape, "hd=%lld H=%lld/%lld Tq=%lld Tk=%lld %s %s", (long long)hd, (long long)Hq, (long long)Hkv,
              (long long)Tq, (long long)Tk, mvk_type_name(kvt), causal ? "causal" : "full");
+    char full[160];
+    snprintf(full, sizeof full, "%s %s", op, shape);
+    if (bench_filter && !strstr(full, bench_filter)) return;
     /* visible (query, key) pairs: all, or the causal triangle ending at Tk */
     double pairs = causal ? (double)Tq * (double)Tk - (double)Tq * (double)(Tq - 1) / 2.0 : (double)Tq * (double)Tk;
     double flops = 4.0 * pairs * (double)hd * (double)Hq;
@@ -159,8 +162,14 @@ static void bench_ops_other(vk_ctx *ctx, int reps) {
     bench_attention(ctx, st, 64, 16, 16, 256, 256, MVK_TYPE_F32, 0, reps);
     bench_attention(ctx, st, 64, 16, 16, 256, 256, MVK_TYPE_F16, 1, reps);
     bench_attention(ctx, st, 72, 16, 16, 1024, 1024, MVK_TYPE_F32, 0, reps); /* ViT, 1024 patches */
+    bench_attention(ctx, st, 128, 32, 4, 128, 128, MVK_TYPE_F16, 1, reps);   /* the a3b slice's prefill, P 128 */
+    bench_attention(ctx, st, 128, 32, 4, 1024, 1024, MVK_TYPE_F16, 1, reps); /* a long (image) prompt */
     bench_attention(ctx, st, 128, 32, 4, 1, 4096, MVK_TYPE_F16, 1, reps);
     bench_attention(ctx, st, 128, 32, 4, 1, 512, MVK_TYPE_F16, 1, reps);
+    if (bench_filter) { /* --filter "attention...": the attention cases above only */
+        vk_stream_destroy(st);
+        return;
+    }
     bench_rope(ctx, st, VK_ROPE_IMROPE, 128, 32, 256, reps);
     bench_rope(ctx, st, VK_ROPE_IMROPE, 128, 32, 1, reps);
     bench_rope(ctx, st, VK_ROPE_VISION, 72, 16, 1024, reps);
@@ -189,7 +198,8 @@ static void bench_usage(FILE *f) {
             "        coalesced), FMA peak and the fixed cost of a dispatch: the roofline's limits\n"
             "options:\n"
             "  --reps N   runs per case (default 10)\n"
-            "  --filter S ops: only the matmul / mul_mat_id cases whose name contains S, e.g. \"(decode)\"\n"
+            "  --filter S ops: only the matmul / mul_mat_id cases whose name contains S, e.g. \"(decode)\"; with\n"
+            "             \"attention\" in S: the attention cases whose name and shape contain S\n"
             "  --no-probes ops: skip the probes (A/B runs of one kernel)\n");
 }
 
@@ -232,7 +242,7 @@ int cmd_bench(int argc, char **argv) {
     }
     if (probes) bench_probes(ctx, (int)reps);
     if (!probe_only) {
-        if (!bench_filter) bench_ops_other(ctx, (int)reps);
+        if (!bench_filter || strstr(bench_filter, "attention")) bench_ops_other(ctx, (int)reps); /* with a filter: attention only */
         bench_ops_matmul_family(ctx, (int)reps);
     }
     vk_ctx_destroy(ctx);
