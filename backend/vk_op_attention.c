@@ -102,7 +102,7 @@ static moevk_status attn_gemm(vk_stream *s, const mvk_tensor *out, const mvk_ten
     return st;
 }
 
-/* ---- CPU devices: the GEMM path for every mask (attn_lane), where the host knows the number of valid keys
+/* ---- CPU devices: the GEMM path for masked prefills (attn_lane), where the host knows the number of valid keys
  * (n_kv NULL: Tk; else p->n_kv_host). The fused kernel keeps q[hd] and o[hd] in every lane (one query row a
  * lane, K/V rows fetched by all lanes at one address: a gather each): ~2 GFLOP/s on lavapipe at hd 128, where
  * the lane GEMM (matmul_lane.comp) reaches 15-40. Per query block of qc queries and KV head g:
@@ -136,8 +136,8 @@ static int64_t lane_key_lo(const vk_attn_params *p, int64_t qp) {
     return lo > 0 ? lo : 0;
 }
 
-/* y = x for 4-D F32 views of rows of ne0 floats (attn_lane's Q and O block copies): attn_rows.comp, a row a lane,
- * where every stride and both offsets are whole vec4s; else vk_op_convert. */
+/* y = x for 4-D F32 views of rows of ne0 floats (attn_lane's Q and O block copies): attn_rows.comp, a vec4 a
+ * lane, x through a texel view, where every stride and both offsets are whole vec4s; else vk_op_convert. */
 static moevk_status lane_rows(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x) {
     vk_ctx *ctx = vk_stream_ctx(s);
     const vk_device_info *info = vk_ctx_info(ctx);
