@@ -362,7 +362,7 @@ static inline int mm_gemm_lane_tn(const vk_ctx *ctx, mvk_type t, int64_t K, uint
 /* The lane GEMM's unrolled loop for quantised weights (matmul_lane.comp UNR with W_QUANT, "QUNR"): each
  * 32-value chunk of TN rows of w dequantised once, then the TM rows of x unrolled against it (no rotation of
  * the accumulators, which gallivm runs as masked blends through the stack: docs/PERFORMANCE.md section 21),
- * tile MM_LANE_TM_Q x MM_LANE_TN_Q (docs/PERFORMANCE.md, session 11, helper gemm). Both uses (expert and dense GEMM).
+ * tile MM_LANE_TM_Q x MM_LANE_TN_Q (docs/PERFORMANCE.md section 27). Both uses (expert and dense GEMM).
  * MOEVK_LANE_QUNR=0 keeps the rotating loop and its tile (A/B timing, tests). */
 enum { MM_LANE_TM_Q = 8, MM_LANE_TN_Q = 8 };
 static inline int mm_lane_qunr(mvk_type t) {
