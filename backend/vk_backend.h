@@ -469,6 +469,11 @@ moevk_status vk_op_set_rows2(vk_stream *s, const mvk_tensor *dst, const mvk_tens
 moevk_status vk_op_quant_x(vk_stream *s, const mvk_tensor *xq, const mvk_tensor *x);
 /* Words of one row of vk_op_quant_x's output for rows of K. */
 static inline int64_t vk_quant_x_row_words(int64_t K) { return K / 4 + 4 * ((K + 127) / 128); }
+/* x [K][ne1][ne2] quantised as vk_op_quant_x does, into *xq [RQ][ne1][ne2] in stream scratch, or the xq
+ * this recording made of the same view of x already, while nothing has written x's or xq's bytes since
+ * (the lane mat-vecs of q, k and v, of gate and up, read one x: one quantisation). MOEVK_XQ_SHARE=0: a new
+ * quantisation every time (A/B, tests). */
+moevk_status vk_quant_x_shared(vk_stream *s, const mvk_tensor *x, mvk_tensor *xq);
 
 /* y = x with type conversion F32 <-> F16 (or same-type strided copy). Same ne. */
 moevk_status vk_op_convert(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x);

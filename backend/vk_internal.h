@@ -156,6 +156,15 @@ struct vk_stream {
     uint32_t n_scratch, cap_scratch;
     uint32_t scratch_cur;     /* buffer being bump-allocated */
     uint64_t scratch_used;    /* bytes used in scratch[scratch_cur] */
+    /* the int8 x memo (vk_stream_xq_find / vk_stream_xq_keep): the x that vk_op_quant_x last quantised
+       into scratch on this recording and its xq, reused by the next lane mat-vec of the same x (q, k and v
+       read one x) until something writes x's or xq's bytes, the scratch is reset below xq, or the
+       recording ends or is cut */
+    int xq_valid;
+    mvk_tensor xq_x, xq_q;
+    vk_range xq_xr, xq_qr;    /* their byte ranges */
+    uint32_t xq_idx;          /* xq's scratch buffer (index) and its end in it */
+    uint64_t xq_end;
     /* profiling */
     VkQueryPool query_pool;
     uint32_t query_cap, n_query;
@@ -216,6 +225,11 @@ void vk_stream_test_suppress_barriers(vk_stream *s, int on);
 
 /* Hazard tracking for transfer commands recorded into a stream. */
 void vk_stream_access(vk_stream *s, VkBuffer b, uint64_t off, uint64_t size, int write);
+/* The int8 x memo (vk_quant_x_shared): *xq = the xq kept for this view of x (same buffer, offset, type,
+ * shape and strides) with xq_shape's shape, if it is still valid (see struct vk_stream); keep remembers
+ * x and its just-recorded quantisation xq (stream scratch only). */
+int vk_stream_xq_find(const vk_stream *s, const mvk_tensor *x, const mvk_tensor *xq_shape, mvk_tensor *xq);
+void vk_stream_xq_keep(vk_stream *s, const mvk_tensor *x, const mvk_tensor *xq);
 
 /* Budget (vk_budget.c): sets ctx->budget from want (bytes; 0: what the
  * device reports less a margin). Call before vk_alloc_init. */

@@ -62,6 +62,22 @@ static void gu_binds(vk_dispatch_desc *d, vk_bind b[8], const mvk_tensor *x, con
     d->texel[7] = VK_TEXEL_U32;
 }
 
+/* int8 x for the fused kernel (matvec_lane.comp XQ; vk_op_mm.h mm_lane_xq), as vk_op_matmul's and
+ * vk_op_mul_mat_id's decode take it: every row of x [K][ne1][ne2] quantised once into stream scratch,
+ * xq [RQ][ne1][ne2]. Returns 1 with *xq, *ox (xq's first word in its texel view) and *rq (its row stride,
+ * words) set, 0 where x stays f32 (a failure to get scratch or to dispatch is *st). vk_quant_x_shared: the
+ * quantisation an earlier mat-vec of the recording made of the same x, where there is one. */
+static int gu_quant_x(vk_stream *s, const mvk_tensor *x, mvk_type t, int64_t K, mvk_tensor *xq, uint32_t *ox, uint32_t *rq,
+                      moevk_status *st) {
+    vk_ctx *ctx = vk_stream_ctx(s);
+    const vk_device_info *in = vk_ctx_info(ctx);
+    *st = MOEVK_OK;
+    if (!mm_lane_xq(ctx, t, K) || (uint64_t)x->ne[1] * (uint64_t)x->ne[2] > in->max_workgroup_count[1]) return 0;
+    if ((*st = vk_quant_x_shared(s, x, xq)) != MOEVK_OK) return 0;
+    *rq = (uint32_t)vk_quant_x_row_words(K);
+    return mm_xtex(ctx, xq, ox) && *ox % 4 == 0; /* else the f32 path runs (xq then unused) */
+}
+
 moevk_status vk_op_gateup(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *wg, const mvk_tensor *wu,
                           vk_glu act) {
     if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, OP ": NULL stream");
@@ -90,13 +106,20 @@ moevk_status vk_op_gateup(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x
                           .has_bias = 0, .fast = 1},
                     .owu = ow[1], .wsu1 = (uint32_t)(wu->nb[1] / unit)};
     uint32_t wgs = mm_lane_wg(ctx, N);
-    /* 0 workgroup size, 1-2 unused here, 3 NM = 1, 4 XSG, 5 ACT */
-    uint32_t spec[8] = {wgs, 0, 0, 1, mm_lane_xsg(ctx, wgs, 1), (uint32_t)act, mm_lane_stream(), 0}; /* 7: XQ off (f32 x) */
+    mvk_tensor xq; /* [RQ][1] int8 x, or unused */
+    uint32_t oxq, rq;
+    moevk_status st;
+    int use_xq = gu_quant_x(s, x, wg->type, K, &xq, &oxq, &rq, &st);
+    MVK_TRY(st);
+    if (use_xq) pc.g.ox = oxq;
+    /* 0 workgroup size, 1-2 unused here, 3 NM = 1, 4 XSG (off with int8 x), 5 ACT, 6 STREAM, 7 XQ */
+    uint32_t spec[8] = {wgs, 0, 0, 1, use_xq ? 0 : mm_lane_xsg(ctx, wgs, 1), (uint32_t)act, mm_lane_stream(), use_xq ? 1u : 0u};
     char name[48];
     snprintf(name, sizeof name, "matvec_lane_gu_tex_%s", mm_wsuffix(wg->type));
     vk_bind b[8];
     vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 8, .push = &pc, .push_size = sizeof pc};
     gu_binds(&d, b, x, wg, wu, y, x);
+    if (use_xq) b[5] = (vk_bind){&xq, 0}; /* binding 5: x's texel view, here xq's */
     vk_split_groups(ctx, (N + wgs - 1) / wgs, d.groups);
     return vk_dispatch(s, &d);
 }
@@ -138,13 +161,23 @@ moevk_status vk_op_gateup_id(vk_stream *s, const mvk_tensor *y, const mvk_tensor
                              .E = (uint32_t)E, .zero_invalid = 1, .fast = 1},
                        .owu = ow[1], .wsu1 = (uint32_t)(wu->nb[1] / unit), .wsu2 = (uint32_t)(wu->nb[2] / unit)};
     uint32_t wgs = mm_lane_wg(ctx, N);
-    /* 0 workgroup size, 1-2 unused here, 3 NM = 1, 4 XSG, 5 ACT */
-    uint32_t spec[8] = {wgs, 0, 0, 1, mm_lane_xsg(ctx, wgs, 1), (uint32_t)act, mm_lane_stream(), 0}; /* 7: XQ off (f32 x) */
+    mvk_tensor xq; /* [RQ][k or 1][1] int8 x, or unused */
+    uint32_t oxq, rq;
+    moevk_status st;
+    int use_xq = gu_quant_x(s, x, wg->type, K, &xq, &oxq, &rq, &st);
+    MVK_TRY(st);
+    if (use_xq) {
+        pc.g.ox = oxq;
+        pc.g.xs_slot = x_shared ? 0 : rq;
+    }
+    /* 0 workgroup size, 1-2 unused here, 3 NM = 1, 4 XSG (off with int8 x), 5 ACT, 6 STREAM, 7 XQ */
+    uint32_t spec[8] = {wgs, 0, 0, 1, use_xq ? 0 : mm_lane_xsg(ctx, wgs, 1), (uint32_t)act, mm_lane_stream(), use_xq ? 1u : 0u};
     char name[48];
     snprintf(name, sizeof name, "matvec_lane_gu_id_tex_%s", mm_wsuffix(wg->type));
     vk_bind b[8];
     vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 8, .push = &pc, .push_size = sizeof pc};
     gu_binds(&d, b, x, wg, wu, y, ids);
+    if (use_xq) b[5] = (vk_bind){&xq, 0}; /* binding 5: x's texel view, here xq's */
     vk_split_groups(ctx, (N + wgs - 1) / wgs, d.groups);
     d.groups[2] = (uint32_t)k; /* one (token, slot) entry per z: T == 1 */
     return vk_dispatch(s, &d);

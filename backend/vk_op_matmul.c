@@ -199,13 +199,11 @@ moevk_status vk_op_matmul_ex(vk_stream *s, const mvk_tensor *y, const mvk_tensor
         if (mfit > mmax) mfit = mmax;
         if (nfit > nmax) nfit = nmax;
     }
-    /* int8 x for the lane mat-vec (vk_op_mm.h mm_lane_xq): x quantised once into stream scratch, xq [RQ][M] */
+    /* int8 x for the lane mat-vec (vk_op_mm.h mm_lane_xq): x quantised once into stream scratch, xq [RQ][M], or the
+       quantisation of the same x an earlier mat-vec of this recording made (vk_quant_x_shared) */
     mvk_tensor xq;
     int use_xq = vec && M <= 8 && (uint64_t)M <= mfit && mm_lane_xq(ctx, w->type, K) && vk_bind_span(ctx, x) <= in->max_storage_buffer_range;
-    if (use_xq) {
-        MVK_TRY(vk_stream_scratch(s, MVK_TYPE_I32, vk_quant_x_row_words(K), M, 1, 1, &xq));
-        MVK_TRY(vk_op_quant_x(s, &xq, x));
-    }
+    if (use_xq) MVK_TRY(vk_quant_x_shared(s, x, &xq));
     for (int64_t m0 = 0; m0 < M; m0 += (int64_t)mfit) {
         int64_t mc = M - m0 < (int64_t)mfit ? M - m0 : (int64_t)mfit;
         for (int64_t n0 = 0; n0 < N; n0 += (int64_t)nfit) {

@@ -59,8 +59,7 @@ static moevk_status mmid_decode(vk_stream *s, const mvk_tensor *y, const mvk_ten
     uint32_t xq_slot = 0, xq_tok = 0;
     if (use_xq) {
         int64_t rq = vk_quant_x_row_words(a->K);
-        MVK_TRY(vk_stream_scratch(s, MVK_TYPE_I32, rq, x->ne[1], x->ne[2], 1, &xq));
-        MVK_TRY(vk_op_quant_x(s, &xq, x));
+        MVK_TRY(vk_quant_x_shared(s, x, &xq)); /* or an earlier mat-vec's quantisation of the same x */
         xq_slot = a->x_shared ? 0 : (uint32_t)rq;               /* x [K][T] shared, or [K][k][T] */
         xq_tok = a->x_shared ? (uint32_t)rq : (uint32_t)(rq * x->ne[1]);
     }

@@ -58,6 +58,7 @@ fail:
 }
 
 static void scratch_release(vk_stream *s) {
+    s->xq_valid = 0;
     for (uint32_t i = 0; i < s->n_scratch; i++) vk_buffer_destroy(s->scratch[i]);
     s->n_scratch = 0;
     s->scratch_cur = 0;
@@ -125,6 +126,7 @@ moevk_status vk_stream_end(vk_stream *s) {
      * memory, parameter read-back); make the device writes visible to it. */
     full_barrier(s, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
     s->recording = 0;
+    s->xq_valid = 0;
     VK_TRY(s->ctx->vkd.vkEndCommandBuffer(s->cmd));
     s->recorded = 1;
     return MOEVK_OK;
@@ -132,6 +134,7 @@ moevk_status vk_stream_end(vk_stream *s) {
 
 moevk_status vk_stream_cut(vk_stream *s) {
     if (!s || !s->recording) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_stream_cut: stream is not recording");
+    s->xq_valid = 0; /* segments may be submitted apart, with host writes between */
     vk_ctx *ctx = s->ctx;
     if (s->n_seg == s->cap_seg) {
         uint32_t cap = s->cap_seg * 2;
@@ -301,6 +304,7 @@ vk_scratch_mark vk_stream_scratch_mark(const vk_stream *s) {
 
 void vk_stream_scratch_reset(vk_stream *s, vk_scratch_mark m) {
     if (!s) return;
+    if (s->xq_valid && (m.index < s->xq_idx || (m.index == s->xq_idx && m.used < s->xq_end))) s->xq_valid = 0; /* xq's memory is free again */
     s->scratch_cur = m.index;
     s->scratch_used = m.used;
 }
@@ -338,6 +342,7 @@ static void hazard_barrier(vk_stream *s) {
 }
 
 static void track(vk_stream *s, VkBuffer b, uint64_t off, uint64_t end, int write) {
+    if (write && s->xq_valid && (overlaps(&s->xq_xr, b, off, end) || overlaps(&s->xq_qr, b, off, end))) s->xq_valid = 0;
     vk_range *set = write ? s->written : s->read;
     uint32_t *n = write ? &s->n_written : &s->n_read;
     if (*n == VK_MAX_TRACKED) { /* table full: be conservative */
@@ -350,6 +355,39 @@ static void track(vk_stream *s, VkBuffer b, uint64_t off, uint64_t end, int writ
 void vk_stream_access(vk_stream *s, VkBuffer b, uint64_t off, uint64_t size, int write) {
     if (hazard(s, b, off, off + size, write)) hazard_barrier(s);
     track(s, b, off, off + size, write);
+}
+
+/* ---------------------------------------------------------------- the int8 x memo */
+
+static int same_view(const mvk_tensor *a, const mvk_tensor *b) {
+    if (a->buf != b->buf || a->off != b->off || a->type != b->type) return 0;
+    for (int i = 0; i < 4; i++)
+        if (a->ne[i] != b->ne[i] || a->nb[i] != b->nb[i]) return 0;
+    return 1;
+}
+
+int vk_stream_xq_find(const vk_stream *s, const mvk_tensor *x, const mvk_tensor *xq_shape, mvk_tensor *xq) {
+    if (!s || !s->recording || !s->xq_valid || !same_view(&s->xq_x, x)) return 0;
+    for (int i = 0; i < 4; i++)
+        if (s->xq_q.ne[i] != xq_shape->ne[i]) return 0;
+    *xq = s->xq_q;
+    return 1;
+}
+
+void vk_stream_xq_keep(vk_stream *s, const mvk_tensor *x, const mvk_tensor *xq) {
+    if (!s || !s->recording) return;
+    s->xq_valid = 0;
+    uint32_t idx = s->n_scratch;
+    for (uint32_t i = 0; i < s->n_scratch; i++)
+        if (s->scratch[i] == xq->buf) idx = i;
+    if (idx == s->n_scratch) return; /* not in this stream's scratch: nothing tells when it is reused */
+    s->xq_x = *x;
+    s->xq_q = *xq;
+    s->xq_xr = (vk_range){x->buf->buffer, x->off, x->off + mvk_tensor_extent(x)};
+    s->xq_qr = (vk_range){xq->buf->buffer, xq->off, xq->off + mvk_tensor_extent(xq)};
+    s->xq_idx = idx;
+    s->xq_end = xq->off + mvk_tensor_extent(xq);
+    s->xq_valid = 1;
 }
 
 /* ---------------------------------------------------------------- dispatch */

@@ -25,8 +25,8 @@ perf record -q -o "$OUT.perf" -F 4999 -p "$pid" -- sleep "${SAMPLE_S:-5}" >/dev/
 # JIT code has no symbols: its samples are the ones perf maps to /tmp/perf-PID.map or [JIT]
 perf script -i "$OUT.perf" -F ip,dso 2>/dev/null | awk '$2 ~ /perf-[0-9]+\.map|JIT/ {print $1}' | sort | uniq -c >"$OUT.cnt"
 [ -s "$OUT.cnt" ] || { echo "lavapipe_jit_hist: no JIT samples (is the case name right?)" >&2; exit 1; }
-lo=$(awk '{print $2}' "$OUT.cnt" | sort | head -1)
-hi=$(awk '{print $2}' "$OUT.cnt" | sort | tail -1)
+lo=$(awk '{print $2}' "$OUT.cnt" | sort | awk "NR == 1")
+hi=$(awk '{print $2}' "$OUT.cnt" | sort | awk "END { print }")
 gdb -p "$pid" -batch -ex "disassemble 0x$lo,0x$hi+16" >"$OUT.gdb" 2>&1 || true
 python3 - "$OUT" <<'PY'
 import re, sys

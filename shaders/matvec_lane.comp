@@ -432,14 +432,27 @@ float q6k_acc(const vec4 qv[8], vec2 d01, const vec4 xv[8], float acc) {
     acc = fma(d01.x, dot(t0, K8), acc);
     return fma(d01.y, dot(t1, K8), acc);
 }
-// q6k_chunk + q6k_acc with int8 x (XQ; a, c: x's block words; d01 carries x's block scale): exact integer sums
+// the 6-bit values of weights 4i .. 4i + 3 of chunk r as q6k_val, without the 32 (0 .. 63 times 2^(8k))
+vec4 q6k_raw(const uint la[8], const uint lb[8], const uint hb[8], uint r, uint i) {
+    const uint shl = 4u * (r >> 1), shh = 2u * r;
+    const uint lw = (((r & 1u) == 0u ? la[i] : lb[i]) >> shl) & 0x0f0f0f0fu;
+    return six4(lw | (((hb[i] >> shh) & 0x03030303u) << 4));
+}
+// q6k_chunk + q6k_acc with int8 x (XQ; a, c: x's block words; d01 carries x's block scale): exact integer
+// sums. The 32 comes out of the inner sum: Σ (q - 32) x = Σ q x - 32 Σ x over each 16, with Σ x (sa, sc)
+// the same for every row that reads this x (PAIR's two rows share it after CSE), so a weight costs a mask,
+// a convert and its multiply-add, not one more subtract. Every term is an integer times 2^24 below 2^41:
+// exact, the same value as subtracting per weight.
 float q6kx_acc(const uint la[8], const uint lb[8], const uint hb[8], uint r, vec2 d01, uvec4 a, uvec4 c, float acc) {
-    vec4 t0 = q6k_val(la, lb, hb, r, 0u) * i8x4s(a.x), t1 = q6k_val(la, lb, hb, r, 4u) * i8x4s(c.x);
-    t0 = fma(q6k_val(la, lb, hb, r, 1u), i8x4s(a.y), t0); t1 = fma(q6k_val(la, lb, hb, r, 5u), i8x4s(c.y), t1);
-    t0 = fma(q6k_val(la, lb, hb, r, 2u), i8x4s(a.z), t0); t1 = fma(q6k_val(la, lb, hb, r, 6u), i8x4s(c.z), t1);
-    t0 = fma(q6k_val(la, lb, hb, r, 3u), i8x4s(a.w), t0); t1 = fma(q6k_val(la, lb, hb, r, 7u), i8x4s(c.w), t1);
-    acc = fma(d01.x, dot(t0, K8), acc);
-    return fma(d01.y, dot(t1, K8), acc);
+    const vec4 xa0 = i8x4s(a.x), xa1 = i8x4s(a.y), xa2 = i8x4s(a.z), xa3 = i8x4s(a.w);
+    const vec4 xc0 = i8x4s(c.x), xc1 = i8x4s(c.y), xc2 = i8x4s(c.z), xc3 = i8x4s(c.w);
+    vec4 t0 = q6k_raw(la, lb, hb, r, 0u) * xa0, t1 = q6k_raw(la, lb, hb, r, 4u) * xc0;
+    t0 = fma(q6k_raw(la, lb, hb, r, 1u), xa1, t0); t1 = fma(q6k_raw(la, lb, hb, r, 5u), xc1, t1);
+    t0 = fma(q6k_raw(la, lb, hb, r, 2u), xa2, t0); t1 = fma(q6k_raw(la, lb, hb, r, 6u), xc2, t1);
+    t0 = fma(q6k_raw(la, lb, hb, r, 3u), xa3, t0); t1 = fma(q6k_raw(la, lb, hb, r, 7u), xc3, t1);
+    const vec4 sa = (xa0 + xa1) + (xa2 + xa3), sc = (xc0 + xc1) + (xc2 + xc3);
+    acc = fma(d01.x, dot(t0, K8) - 32.0 * ((sa.x + sa.y) + (sa.z + sa.w)), acc);
+    return fma(d01.y, dot(t1, K8) - 32.0 * ((sc.x + sc.y) + (sc.z + sc.w)), acc);
 }
 #ifdef GATEUP
 // chunk r of a half for two weight streams sharing each x fetch (see q8_stream2): q6k_chunk +

@@ -5,11 +5,13 @@
  *     division is not exact), the padding words zero;
  *   every quantised weight type in vk_op_matmul (M = 1: two rows a lane and, MOEVK_LANE_PAIR=0, one;
  *     M = 3; odd N), vk_op_mul_mat_id's decode (shared and per-slot x, T = 1 and 3, an invalid id) and
- *     vk_op_gateup (its separate dispatches) with the int8 path forced (MOEVK_MM_STYLE=cpu,
+ *     vk_op_gateup / vk_op_gateup_id (the fused kernel, and the separate dispatches) with the int8 path forced (MOEVK_MM_STYLE=cpu,
  *     MOEVK_LANE_XQ=1), on x whose int8 form is exact (each block q d with d a power of two and one
  *     |q| = 127, so quant_x gives back x): NMSE <= 1e-9 against ref_matmul / ref_mul_mat_id on the
  *     dequantised weights. Each block has its own d, so a wrong scale or block index fails. One more
- *     dispatch (the quantisation) than f32 x shows the int8 path ran. */
+ *     dispatch (the quantisation) than f32 x shows the int8 path ran;
+ *   vk_quant_x_shared: two mat-vecs of one x share one quantisation, and a write to x (a dispatch, a copy),
+ *     a scratch reset below xq or another view of x makes the second quantise again. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,24 +166,88 @@ static void id_case(mvk_type t, int64_t K, int64_t N, int64_t E, int64_t k, int6
     free(blk); free(wd); free(x); free(ref); free(got);
 }
 
-/* vk_op_gateup's separate dispatches (the fused kernel is opt-in and reads f32 x): SwiGLU of two int8-x mat-vecs */
-static void gateup_case(mvk_type t, int64_t N, int64_t K) {
-    float *wg, *wu, *x = malloc((size_t)K * 4), *ref = malloc((size_t)N * 4), *got = malloc((size_t)N * 4);
-    uint8_t *bg = make_w(t, K, N, (uint64_t)(N + K), &wg), *bu = make_w(t, K, N, (uint64_t)(N + 2 * K), &wu);
-    exact_x(x, K, 1);
-    int32_t id0 = 0;
-    ref_gateup_id(ref, x, 0, wg, wu, &id0, K, N, 1, 1, 1, 0);
-    tu_tensor tx = tu_upload(MVK_TYPE_F32, K, 1, 1, 1, x), tg = tu_upload(t, K, N, 1, 1, bg), tu = tu_upload(t, K, N, 1, 1, bu);
-    tu_tensor ty = tu_upload(MVK_TYPE_F32, N, 1, 1, 1, NULL);
+/* vk_op_gateup (E = k = 1) and vk_op_gateup_id (T = 1) with int8 x: the fused kernel (MOEVK_FUSE_GATEUP=1,
+ * matvec_lane.comp GATEUP with XQ: the quantisation and one dispatch) or the separate dispatches (one
+ * quantisation that both int8-x mat-vecs read, vk_quant_x_shared, and the SwiGLU: four); x shared by the
+ * slots or one per slot */
+static void gateup_case(mvk_type t, int64_t K, int64_t N, int64_t E, int64_t k, int per_slot, int dense, int fused) {
+    int64_t xrows = per_slot ? k : 1;
+    float *wg, *wu, *x = malloc((size_t)(K * xrows) * 4), *ref = malloc((size_t)(N * k) * 4), *got = malloc((size_t)(N * k) * 4);
+    uint8_t *bg = make_w(t, K, N * E, (uint64_t)(N + K + E), &wg), *bu = make_w(t, K, N * E, (uint64_t)(N + 2 * K + E), &wu);
+    exact_x(x, K, xrows);
+    int32_t ids[8];
+    assert_true(k <= 8);
+    for (int64_t j = 0; j < k; j++) ids[j] = (int32_t)((j * 3 + 1) % E);
+    if (k > 2) ids[k - 1] = -1; /* invalid: a zero row */
+    ref_gateup_id(ref, x, per_slot, wg, wu, ids, K, N, E, k, 1, 0);
+    tu_tensor tx = per_slot ? tu_upload(MVK_TYPE_F32, K, k, 1, 1, x) : tu_upload(MVK_TYPE_F32, K, 1, 1, 1, x);
+    tu_tensor tg = tu_upload(t, K, N, E, 1, bg), tu = tu_upload(t, K, N, E, 1, bu), tid = tu_upload(MVK_TYPE_I32, k, 1, 1, 1, ids);
+    tu_tensor ty = tu_upload(MVK_TYPE_F32, N, k, 1, 1, NULL);
+    setenv("MOEVK_FUSE_GATEUP", fused ? "1" : "0", 1);
     vk_stream *s = tu_begin();
-    TU_OK(vk_op_gateup(s, &ty.t, &tx.t, &tg.t, &tu.t, VK_GLU_SWIGLU));
+    if (dense) TU_OK(vk_op_gateup(s, &ty.t, &tx.t, &tg.t, &tu.t, VK_GLU_SWIGLU));
+    else TU_OK(vk_op_gateup_id(s, &ty.t, &tx.t, &tg.t, &tu.t, &tid.t, VK_GLU_SWIGLU));
+    uint32_t nd = vk_stream_dispatch_count(s);
     tu_end_submit(s);
-    tu_download(&ty, got, (uint64_t)N * 4);
-    char label[96];
-    snprintf(label, sizeof label, "int8-x gateup %s N=%lld K=%lld", mvk_type_name(t), (long long)N, (long long)K);
-    tu_assert_nmse(label, ref, got, N, 1e-9);
-    tu_free(&tx); tu_free(&tg); tu_free(&tu); tu_free(&ty);
+    unsetenv("MOEVK_FUSE_GATEUP");
+    tu_download(&ty, got, (uint64_t)(N * k) * 4);
+    char label[160];
+    snprintf(label, sizeof label, "int8-x gateup%s %s K=%lld N=%lld E=%lld k=%lld per_slot=%d fused=%d", dense ? "" : "_id",
+             mvk_type_name(t), (long long)K, (long long)N, (long long)E, (long long)k, per_slot, fused);
+    if (nd != (fused ? 2u : 4u))
+        fail_msg("%s: %u dispatches (%s expected)", label, nd,
+                 fused ? "2: the quantisation and the fused kernel" : "4: one quantisation shared by gate and up, both, SwiGLU");
+    tu_assert_nmse(label, ref, got, N * k, 1e-9);
+    tu_free(&tx); tu_free(&tg); tu_free(&tu); tu_free(&tid); tu_free(&ty);
     free(bg); free(bu); free(wg); free(wu); free(x); free(ref); free(got);
+}
+
+/* One quantisation of x for several mat-vecs of one recording (vk_quant_x_shared): y1 = x·w1, y2 = x·w2
+ * share it; a write to x between them (how = 1: a dispatch, 2: a copy into x), a scratch reset below xq
+ * (how = 3) or another view of x (how = 4: its second half) makes y2 quantise again. Both results
+ * against the reference of the x each read; the dispatch count shows whether xq was shared. */
+static void share_case(mvk_type t, int how) {
+    const int64_t K = 256, N = 9;
+    float *w1, *w2, *x = malloc((size_t)K * 2 * 4), *x2 = malloc((size_t)K * 2 * 4);
+    float r1[9], r2[9], g1[9], g2[9];
+    uint8_t *b1 = make_w(t, K, N, 11, &w1), *b2 = make_w(t, K, N, 12, &w2);
+    exact_x(x, K, 2);
+    for (int64_t i = 0; i < 2 * K; i++) x2[i] = 2.0f * x[i]; /* x + x: exact in int8 too (d doubles) */
+    tu_tensor tx = tu_upload(MVK_TYPE_F32, K, 2, 1, 1, x), tw1 = tu_upload(t, K, N, 1, 1, b1), tw2 = tu_upload(t, K, N, 1, 1, b2);
+    tu_tensor ty1 = tu_upload(MVK_TYPE_F32, N, 1, 1, 1, NULL), ty2 = tu_upload(MVK_TYPE_F32, N, 1, 1, 1, NULL);
+    tu_tensor tsrc = tu_upload(MVK_TYPE_F32, K, 2, 1, 1, x2);
+    int64_t ne[4] = {K, 1, 1, 1};
+    mvk_tensor xa = mvk_tensor_view(&tx.t, 0, ne, tx.t.nb), xb = mvk_tensor_view(&tx.t, (uint64_t)K * 4, ne, tx.t.nb);
+    vk_stream *s = tu_begin();
+    vk_scratch_mark m = vk_stream_scratch_mark(s);
+    TU_OK(vk_op_matmul(s, &ty1.t, &xa, &tw1.t, NULL));
+    const float *x_y2 = x; /* the x y2 reads */
+    uint32_t extra = 0;    /* dispatches besides the quantisations and the mat-vecs */
+    if (how == 1) {
+        TU_OK(vk_op_add(s, &tx.t, &tx.t, &tx.t));
+        x_y2 = x2;
+        extra = 1;
+    } else if (how == 2) {
+        TU_OK(vk_op_copy_bytes(s, tx.t.buf, tx.t.off, tsrc.t.buf, tsrc.t.off, (uint64_t)K * 2 * 4));
+        x_y2 = x2;
+    } else if (how == 3) {
+        vk_stream_scratch_reset(s, m);
+    }
+    TU_OK(vk_op_matmul(s, &ty2.t, how == 4 ? &xb : &xa, &tw2.t, NULL));
+    uint32_t nd = vk_stream_dispatch_count(s);
+    tu_end_submit(s);
+    tu_download(&ty1, g1, N * 4);
+    tu_download(&ty2, g2, N * 4);
+    ref_matmul(r1, x, w1, NULL, 1, N, K);
+    ref_matmul(r2, how == 4 ? x + K : x_y2, w2, NULL, 1, N, K);
+    char label[96];
+    snprintf(label, sizeof label, "shared int8 x %s how=%d", mvk_type_name(t), how);
+    uint32_t want = how == 0 ? 3u : 4u + extra;
+    if (nd != want) fail_msg("%s: %u dispatches, %u expected", label, nd, want);
+    tu_assert_nmse(label, r1, g1, N, 1e-9);
+    tu_assert_nmse(label, r2, g2, N, 1e-9);
+    tu_free(&tx); tu_free(&tw1); tu_free(&tw2); tu_free(&ty1); tu_free(&ty2); tu_free(&tsrc);
+    free(b1); free(b2); free(w1); free(w2); free(x); free(x2);
 }
 
 static void test_int8_x(void **state) {
@@ -198,8 +264,13 @@ static void test_int8_x(void **state) {
         id_case(t, K2, 33, 4, 2, 1, 0);
         id_case(t, be, 7, 5, 3, 3, 1);
         id_case(t, K2, 9, 4, 2, 3, 0);
-        gateup_case(t, 17, K2);
+        gateup_case(t, K2, 17, 1, 1, 0, 1, 0);   /* dense, separate dispatches */
+        gateup_case(t, K2, 17, 1, 1, 0, 1, 1);   /* dense, fused */
+        gateup_case(t, K2, 33, 5, 3, 0, 0, 1);   /* experts, shared x, an invalid id */
+        gateup_case(t, be, 7, 4, 2, 1, 0, 1);    /* experts, one x per slot */
     }
+    for (int how = 0; how <= 4; how++) share_case(MVK_TYPE_Q8_0, how);
+    share_case(MVK_TYPE_Q4_K, 0);
     unsetenv("MOEVK_MM_STYLE");
     unsetenv("MOEVK_LANE_XQ");
 }
