@@ -30,6 +30,14 @@ static moevk_status epilogue_ops(vk_stream *s, const mvk_tensor *y, const mvk_te
     return MOEVK_OK;
 }
 
+/* ACC on the mat-vec of one column of x on CPU devices: y itself is bound as the bias (binding 3), so the
+ * kernel's store y[n] = Σ + bias[n] is the residual add, one dispatch instead of the product in scratch and
+ * vk_op_add (each lane reads the one element of y it then writes; the sum is o + h where vk_op_add gave h + o:
+ * the same float). GPUs keep the two dispatches. */
+static int vec_acc_in_place(const vk_ctx *ctx, int64_t M, const mvk_tensor *bias) {
+    return M == 1 && !bias && mm_style(vk_ctx_info(ctx)) == 1;
+}
+
 /* xq (may be NULL): x quantised by vk_op_quant_x, for the lane mat-vec's int8 path (vk_op_mm.h mm_lane_xq).
  * epi: the epilogue the lane GEMM applies in its store; *done is set when it did (other paths: the caller
  * runs epilogue_ops) */
@@ -49,6 +57,12 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
     char name[32];
     vk_dispatch_desc d = {.shader = name, .binds = binds, .n_binds = 4, .push = &pc, .push_size = sizeof pc};
     if (vec) {
+        if ((epi & VK_MM_EPI_ACC) && vec_acc_in_place(ctx, M, bias)) { /* y += x·wᵀ: y read as the bias */
+            binds[3] = (vk_bind){y, 0};
+            pc.ob = vk_bind_elem_offset(ctx, y, 4);
+            pc.has_bias = 1;
+            if (done) *done = 1;
+        }
         mm_vec v = mm_pick_vec(ctx);
         /* 7: XQ, int8 x (matvec_lane.comp) */
         uint32_t spec[8] = {v.wg, v.nr, v.one_sg, M, 0, 0, mm_lane_stream(), 0};
@@ -225,7 +239,7 @@ moevk_status vk_op_matmul_ex(vk_stream *s, const mvk_tensor *y, const mvk_tensor
             mvk_tensor prod = yv;
             mm_lane_tile lt;
             uint32_t ow_t, ox_t;
-            if ((epi & VK_MM_EPI_ACC) && (vec || !lane_gemm(ctx, &xv, &wv, &lt, &ow_t, &ox_t)))
+            if ((epi & VK_MM_EPI_ACC) && (vec ? !vec_acc_in_place(ctx, mc, bias) : !lane_gemm(ctx, &xv, &wv, &lt, &ow_t, &ox_t)))
                 MVK_TRY(vk_stream_scratch(s, MVK_TYPE_F32, nc, mc, 1, 1, &prod));
             moevk_status st = dispatch_chunk(s, &prod, &xv, use_xq ? &xq : NULL, &wv, bias ? &bv : NULL, vec, epi, &done);
             if (st == MOEVK_OK && !done) st = epilogue_ops(s, &yv, &prod, epi);

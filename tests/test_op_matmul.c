@@ -209,10 +209,18 @@ static void test_other_styles(void **state) {
     unsetenv("MOEVK_LANE_UNR");
 }
 
+/* the backend's CPU style (vk_op_mm.h mm_style): MOEVK_MM_STYLE, else the device kind */
+static int cpu_style(void) {
+    const char *e = getenv("MOEVK_MM_STYLE");
+    if (e && e[0]) return !strcmp(e, "cpu");
+    return vk_ctx_info(tu_vk)->kind == VK_KIND_CPU;
+}
+
 /* vk_op_matmul_ex's epilogues against ref_matmul + ref_gelu / + the old y: GELU and ACC (the residual add),
  * with and without bias, on the lane GEMM (F32/F16/BF16/Q8_0 at K % 32 == 0: it applies them in its store),
- * on matmul.comp (MOEVK_GEMM_LANE_DENSE=0) and the mat-vec (M <= 8), which run separate ops; both flags at once
- * are refused. */
+ * on matmul.comp (MOEVK_GEMM_LANE_DENSE=0) and the mat-vec (M <= 8), which run separate ops, except ACC without
+ * bias at M = 1 on CPU devices (y bound as the bias: no more dispatches than the plain product); both flags at
+ * once are refused. */
 static void epi_case(mvk_type wt, int64_t M, int64_t N, int64_t K, int with_bias, unsigned epi) {
     float *x = malloc(sizeof(float) * (size_t)(K * M)), *w = malloc(sizeof(float) * (size_t)(N * K));
     float *wd = malloc(sizeof(float) * (size_t)(N * K)), *b = malloc(sizeof(float) * (size_t)N);
@@ -233,11 +241,22 @@ static void epi_case(mvk_type wt, int64_t M, int64_t N, int64_t K, int with_bias
     tu_tensor ty = tu_upload(MVK_TYPE_F32, N, M, 1, 1, y0);
     vk_stream *s = tu_begin();
     TU_OK(vk_op_matmul_ex(s, &ty.t, &tx.t, &tw.t, with_bias ? &tb.t : NULL, epi));
+    uint32_t nd = vk_stream_dispatch_count(s);
     tu_end_submit(s);
     tu_download(&ty, got, sizeof(float) * (size_t)(N * M));
     char label[160];
     snprintf(label, sizeof label, "matmul_ex %s M=%lld N=%lld K=%lld bias=%d epi=%u", mvk_type_name(wt), (long long)M, (long long)N,
              (long long)K, with_bias, epi);
+    if (M == 1 && !with_bias && epi == VK_MM_EPI_ACC && cpu_style()) {
+        /* CPU devices: y is the mat-vec's bias, the add in its store: no dispatch over the plain product's */
+        tu_tensor tp = tu_upload(MVK_TYPE_F32, N, M, 1, 1, NULL);
+        vk_stream *s2 = tu_begin();
+        TU_OK(vk_op_matmul(s2, &tp.t, &tx.t, &tw.t, NULL));
+        uint32_t np = vk_stream_dispatch_count(s2);
+        tu_end_submit(s2);
+        tu_free(&tp);
+        if (nd != np) fail_msg("%s: %u dispatches, the plain product %u (the residual add not in the store)", label, nd, np);
+    }
     tu_assert_nmse(label, ref, got, N * M, 1e-7);
     tu_free(&tx); tu_free(&tw); tu_free(&tb); tu_free(&ty);
     free(x); free(w); free(wd); free(b); free(y0); free(ref); free(got);
@@ -253,6 +272,8 @@ static void test_epilogue(void **state) {
                 epi_case(t, 33, 17, 64, 1, epi); /* TN 4 of 16 (mm_lane_fit_tn), a tile + 1 */
                 epi_case(t, 17, 129, 96, 0, epi);
                 if (pass == 0) epi_case(t, 3, 40, 64, (int)epi - 1, epi); /* mat-vec */
+                if (pass == 0) epi_case(t, 1, 41, 64, 0, epi);            /* one column: ACC in the store on CPU devices */
+                if (pass == 0) epi_case(t, 1, 41, 64, 1, epi);
             }
         }
     }

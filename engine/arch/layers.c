@@ -84,7 +84,7 @@ static moevk_status attn_qk_norm(const mvk_lm_rec *r, int il, int gated) {
                          .n_dims = hp->n_rot, .freq_base = hp->rope_freq_base,
                          .sections = {hp->rope_sections[0], hp->rope_sections[1], hp->rope_sections[2], hp->rope_sections[3]}};
     vk_attn_params ap = {.scale = 1.0f / sqrtf((float)hd), .causal = 1, .n_kv_host = io->n_kv_host};
-    mvk_tensor a, q, kk, v, qn, kn, qr, kr, att, o;
+    mvk_tensor a, q, kk, v, qn, kn, qr, kr, att;
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &a));
     TRY(vk_op_rms_norm(st, &a, io->h, &l->attn_norm, hp->rms_eps));
     const int64_t qw = gated ? 2 : 1; /* gated: [hd queries | hd gates] per head */
@@ -141,9 +141,7 @@ static moevk_status attn_qk_norm(const mvk_lm_rec *r, int il, int gated) {
         TRY(vk_op_sigmoid_mul(st, &att, &att, &gate));
     }
     mvk_tensor att2 = mvk_as2d(&att, Hq * hdv, T);
-    TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &o));
-    TRY(vk_op_matmul(st, &o, &att2, &l->wo, NULL));
-    TRY(vk_op_add(st, io->h, io->h, &o));
+    TRY(vk_op_matmul_ex(st, io->h, &att2, &l->wo, NULL, VK_MM_EPI_ACC)); /* h += o·woᵀ (the residual in the store on CPU devices) */
 done:
     return s;
 }
@@ -294,7 +292,7 @@ moevk_status mvk_gated_delta_net(const mvk_lm_rec *r, int il) {
     moevk_status s = MOEVK_OK;
     const int64_t T = io->T, E = hp->n_embd, S = hp->ssm_state, Hk = hp->ssm_groups, Hv = hp->ssm_heads_v;
     const int64_t K = hp->ssm_conv, D = hp->ssm_inner, C = 2 * S * Hk + D; /* conv channels: q | k | v */
-    mvk_tensor a, qkv, z, al, bt, g, beta, n, o;
+    mvk_tensor a, qkv, z, al, bt, g, beta, n;
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &a));
     TRY(vk_op_rms_norm(st, &a, io->h, &l->attn_norm, hp->rms_eps));
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, C, T, 1, 1, &qkv));  /* [T][C] */
@@ -327,9 +325,7 @@ moevk_status mvk_gated_delta_net(const mvk_lm_rec *r, int il) {
     mvk_tensor z3 = mvk_as3d(&z, S, Hv, T);
     TRY(vk_op_swiglu(st, &n, &z3, &n));
     mvk_tensor n2 = mvk_as2d(&n, D, T);
-    TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &o));
-    TRY(vk_op_matmul(st, &o, &n2, &l->ssm_out, NULL));
-    TRY(vk_op_add(st, io->h, io->h, &o));
+    TRY(vk_op_matmul_ex(st, io->h, &n2, &l->ssm_out, NULL, VK_MM_EPI_ACC)); /* h += n·ssm_outᵀ */
 done:
     return s;
 }
