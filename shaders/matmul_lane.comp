@@ -106,6 +106,7 @@ layout(push_constant) uniform P {
 layout(std430, binding = 2) buffer Y { float y[]; };   // dense with MM_EPI_ACC: read too (the residual)
 
 #define W_ROW_K p.K
+#define WQ_LUT_SELECT   // the 4-bit tables by selects (wquant.glsl): a CPU-device kernel
 #include "wtypes.glsl"
 #include "wchunk.glsl"
 #include "xsub.glsl"

@@ -137,6 +137,7 @@ layout(push_constant) uniform P {
 #endif
 
 #define W_ROW_K p.K
+#define WQ_LUT_SELECT   // the 4-bit tables by selects (wquant.glsl): a CPU-device kernel
 #include "wtypes.glsl"
 #include "wchunk.glsl"
 #if defined(GATEUP) && !defined(PAIR)

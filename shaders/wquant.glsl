@@ -19,6 +19,25 @@ const float K_IQ4NL[16] = float[16](-127.0, -104.0, -83.0, -65.0, -49.0, -35.0, 
                                     89.0, 113.0);
 const float K_FP4[16] = float[16](0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 0.0, -1.0, -2.0, -3.0, -4.0, -6.0, -8.0, -12.0);
 
+// WQ_LUT_SELECT (the lane kernels, CPU devices): the two tables above, packed as 16 int8 values 4 a word, are read
+// with selects and shifts instead of an indexed constant array, which gallivm loads lane by lane (a loop of scalar
+// loads per value: iq4_nl's mat-vec ran 9x slower than q4_0's, docs/PERFORMANCE.md section 27). Same values.
+#ifdef WQ_LUT_SELECT
+const uint K_IQ4NL_W[4] = uint[4](0xBFAD9881u, 0xF6EADDCFu, 0x26190D01u, 0x71594535u);
+const uint K_FP4_W[4] = uint[4](0x03020100u, 0x0C080604u, 0xFDFEFF00u, 0xF4F8FAFCu);
+// t[i] (i < 16) of the table packed in t0..t3 (values 4k .. 4k + 3 in word k, byte j = value 4k + j)
+vec4 lut16(uvec4 i, uint t0, uint t1, uint t2, uint t3) {
+    const bvec4 b2 = notEqual(i & 4u, uvec4(0u)), b3 = notEqual(i & 8u, uvec4(0u));
+    const uvec4 w = mix(mix(uvec4(t0), uvec4(t1), b2), mix(uvec4(t2), uvec4(t3), b2), b3);
+    return vec4(ivec4(w << ((uvec4(3u) - (i & 3u)) * 8u)) >> 24);   // byte i & 3, sign-extended
+}
+#define K_IQ4NL4(i) lut16(i, K_IQ4NL_W[0], K_IQ4NL_W[1], K_IQ4NL_W[2], K_IQ4NL_W[3])
+#define K_FP44(i) lut16(i, K_FP4_W[0], K_FP4_W[1], K_FP4_W[2], K_FP4_W[3])
+#else
+#define K_IQ4NL4(i) vec4(K_IQ4NL[(i).x], K_IQ4NL[(i).y], K_IQ4NL[(i).z], K_IQ4NL[(i).w])
+#define K_FP44(i) vec4(K_FP4[(i).x], K_FP4[(i).y], K_FP4[(i).z], K_FP4[(i).w])
+#endif
+
 #if defined(W_Q4_0)
 // quant part: qs[16]; scale part: f16 d. v[j] = (lo(qs[j]) - 8) d, v[j+16] = (hi - 8) d
 void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
@@ -89,8 +108,8 @@ void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
     for (uint i = 0u; i < 4u; i++) {
         uvec4 b = wbytes(WRD((q >> 2) + i), 0u) & 0xffu;
         uvec4 l = b & 15u, h = b >> 4u;
-        precise vec4 lo = d * vec4(K_IQ4NL[l.x], K_IQ4NL[l.y], K_IQ4NL[l.z], K_IQ4NL[l.w]);
-        precise vec4 hi = d * vec4(K_IQ4NL[h.x], K_IQ4NL[h.y], K_IQ4NL[h.z], K_IQ4NL[h.w]);
+        precise vec4 lo = d * K_IQ4NL4(l);
+        precise vec4 hi = d * K_IQ4NL4(h);
         v[i] = lo;
         v[i + 4u] = hi;
     }
@@ -105,8 +124,8 @@ void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
     for (uint i = 0u; i < 4u; i++) {
         uvec4 b = wbytes(WRD((q >> 2) + i), 0u) & 0xffu;
         uvec4 l = b & 15u, h = b >> 4u;
-        precise vec4 lo = vec4(K_FP4[l.x], K_FP4[l.y], K_FP4[l.z], K_FP4[l.w]) * d;
-        precise vec4 hi = vec4(K_FP4[h.x], K_FP4[h.y], K_FP4[h.z], K_FP4[h.w]) * d;
+        precise vec4 lo = K_FP44(l) * d;
+        precise vec4 hi = K_FP44(h) * d;
         v[i] = lo;
         v[i + 4u] = hi;
     }
@@ -252,8 +271,8 @@ void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
     for (uint i = 0u; i < 4u; i++) {
         uvec4 b = wbytes(WRD((q >> 2) + 1u + 4u * c + i), 0u) & 0xffu;
         uvec4 l = b & 15u, h = b >> 4u;
-        precise vec4 lo = dl * vec4(K_IQ4NL[l.x], K_IQ4NL[l.y], K_IQ4NL[l.z], K_IQ4NL[l.w]);
-        precise vec4 hi = dl * vec4(K_IQ4NL[h.x], K_IQ4NL[h.y], K_IQ4NL[h.z], K_IQ4NL[h.w]);
+        precise vec4 lo = dl * K_IQ4NL4(l);
+        precise vec4 hi = dl * K_IQ4NL4(h);
         v[i] = lo;
         v[i + 4u] = hi;
     }
