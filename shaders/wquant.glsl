@@ -21,7 +21,7 @@ const float K_FP4[16] = float[16](0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 0.0, 
 
 // WQ_LUT_SELECT (the lane kernels, CPU devices): the two tables above, packed as 16 int8 values 4 a word, are read
 // with selects and shifts instead of an indexed constant array, which gallivm loads lane by lane (a loop of scalar
-// loads per value: iq4_nl's mat-vec ran 9x slower than q4_0's, docs/PERFORMANCE.md section 27). Same values.
+// loads per value: iq4_nl's mat-vec ran 9x slower than q4_0's, docs/PERFORMANCE.md section 29). Same values.
 #ifdef WQ_LUT_SELECT
 const uint K_IQ4NL_W[4] = uint[4](0xBFAD9881u, 0xF6EADDCFu, 0x26190D01u, 0x71594535u);
 const uint K_FP4_W[4] = uint[4](0x03020100u, 0x0C080604u, 0xFDFEFF00u, 0xF4F8FAFCu);
