@@ -1,5 +1,5 @@
 /* vk_op_gateup.c — the gate and up projections of a gated FFN with their activation in one op
- * (vk_backend.h vk_op_gateup / vk_op_gateup_id). Decode on CPU devices, opt-in: one dispatch of
+ * (vk_backend.h vk_op_gateup / vk_op_gateup_id). Decode on CPU devices (float weights by default, fuse_allowed): one dispatch of
  * shaders/matvec_lane.comp GATEUP, each lane walking its gate row and its up row side by side,
  * every x chunk fetched once for both (the lane mat-vec's x fetches cost about as much as its
  * weights: docs/PERFORMANCE.md sections 14, 18), writing act(g) * u. Elsewhere the separate
@@ -9,11 +9,14 @@
 #define OP "vk_op_gateup"
 #define OP_ID "vk_op_gateup_id"
 
-/* Opt-in, MOEVK_FUSE_GATEUP=1: the a3b8 slice decoded slower with it in section 18's quiet runs
- * (docs/PERFORMANCE.md); else the separate dispatches. */
-static int fuse_allowed(void) {
+/* MOEVK_FUSE_GATEUP=1 / =0 forces the fused kernel on / off. By default it runs for float weights (F32, F16,
+ * BF16): the embedded model (F16 experts) decoded faster with it in 6 of 6 interleaved app rounds, while for the
+ * quantised a3b8 slices the separate two-rows-a-lane mat-vecs were as fast or faster (Q4_K_M lost 3 of 3, Q8_0 won
+ * 2 of 3; docs/PERFORMANCE.md sections 18, 29). */
+static int fuse_allowed(mvk_type t) {
     const char *e = getenv("MOEVK_FUSE_GATEUP");
-    return e && !strcmp(e, "1");
+    if (e && e[0]) return !strcmp(e, "1");
+    return t == MVK_TYPE_F32 || t == MVK_TYPE_F16 || t == MVK_TYPE_BF16;
 }
 
 static moevk_status act_op(vk_stream *s, const mvk_tensor *y, const mvk_tensor *u, vk_glu act) {
@@ -35,7 +38,7 @@ static moevk_status check_pair(const char *op, const mvk_tensor *wg, const mvk_t
  * rows: mm_vec_fast / mm_vec_lane) and both weights through texel views (mm_wtex), same type. *ow:
  * the offsets in the views (units). */
 static int fused_weights(const vk_ctx *ctx, const mvk_tensor *wg, const mvk_tensor *wu, uint32_t ow[2]) {
-    if (!fuse_allowed() || mm_style(vk_ctx_info(ctx)) != 1 || wg->type != wu->type) return 0;
+    if (!fuse_allowed(wg->type) || mm_style(vk_ctx_info(ctx)) != 1 || wg->type != wu->type) return 0;
     const mvk_tensor *w[2] = {wg, wu};
     uint32_t unit = mm_wunit(wg->type);
     for (int i = 0; i < 2; i++) {
