@@ -226,9 +226,9 @@ void vk_stream_test_suppress_barriers(vk_stream *s, int on);
 /* Hazard tracking for transfer commands recorded into a stream. */
 void vk_stream_access(vk_stream *s, VkBuffer b, uint64_t off, uint64_t size, int write);
 /* The int8 x memo (vk_quant_x_shared): *xq = the xq kept for this view of x (same buffer, offset, type,
- * shape and strides) with xq_shape's shape, if it is still valid (see struct vk_stream); keep remembers
+ * shape and strides, so the same xq shape), if it is still valid (see struct vk_stream); keep remembers
  * x and its just-recorded quantisation xq (stream scratch only). */
-int vk_stream_xq_find(const vk_stream *s, const mvk_tensor *x, const mvk_tensor *xq_shape, mvk_tensor *xq);
+int vk_stream_xq_find(const vk_stream *s, const mvk_tensor *x, mvk_tensor *xq);
 void vk_stream_xq_keep(vk_stream *s, const mvk_tensor *x, const mvk_tensor *xq);
 
 /* Budget (vk_budget.c): sets ctx->budget from want (bytes; 0: what the

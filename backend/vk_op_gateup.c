@@ -10,7 +10,7 @@
 #define OP_ID "vk_op_gateup_id"
 
 /* MOEVK_FUSE_GATEUP=1 / =0 forces the fused kernel on / off. By default it runs for float weights (F32, F16,
- * BF16): the embedded model (F16 experts) decoded faster with it in 6 of 6 interleaved app rounds, while for the
+ * BF16): the embedded model (F16 experts) captioned faster with it in 4 of 4 app rounds of alternating order, while for the
  * quantised a3b8 slices the separate two-rows-a-lane mat-vecs were as fast or faster (Q4_K_M lost 3 of 3, Q8_0 won
  * 2 of 3; docs/PERFORMANCE.md sections 18, 29). */
 static int fuse_allowed(mvk_type t) {
@@ -67,17 +67,14 @@ static void gu_binds(vk_dispatch_desc *d, vk_bind b[8], const mvk_tensor *x, con
 
 /* int8 x for the fused kernel (matvec_lane.comp XQ; vk_op_mm.h mm_lane_xq), as vk_op_matmul's and
  * vk_op_mul_mat_id's decode take it: every row of x [K][ne1][ne2] quantised once into stream scratch,
- * xq [RQ][ne1][ne2]. Returns 1 with *xq, *ox (xq's first word in its texel view) and *rq (its row stride,
- * words) set, 0 where x stays f32 (a failure to get scratch or to dispatch is *st). vk_quant_x_shared: the
+ * xq [RQ][ne1][ne2]. Returns 1 with *xq and *ox (xq's first word in its texel view) set, 0 where x stays f32 (a failure to get scratch or to dispatch is *st). vk_quant_x_shared: the
  * quantisation an earlier mat-vec of the recording made of the same x, where there is one. */
-static int gu_quant_x(vk_stream *s, const mvk_tensor *x, mvk_type t, int64_t K, mvk_tensor *xq, uint32_t *ox, uint32_t *rq,
-                      moevk_status *st) {
+static int gu_quant_x(vk_stream *s, const mvk_tensor *x, mvk_type t, int64_t K, mvk_tensor *xq, uint32_t *ox, moevk_status *st) {
     vk_ctx *ctx = vk_stream_ctx(s);
     const vk_device_info *in = vk_ctx_info(ctx);
     *st = MOEVK_OK;
     if (!mm_lane_xq(ctx, t, K) || (uint64_t)x->ne[1] * (uint64_t)x->ne[2] > in->max_workgroup_count[1]) return 0;
     if ((*st = vk_quant_x_shared(s, x, xq)) != MOEVK_OK) return 0;
-    *rq = (uint32_t)vk_quant_x_row_words(K);
     return mm_xtex(ctx, xq, ox) && *ox % 4 == 0; /* else the f32 path runs (xq then unused) */
 }
 
@@ -110,9 +107,9 @@ moevk_status vk_op_gateup(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x
                     .owu = ow[1], .wsu1 = (uint32_t)(wu->nb[1] / unit)};
     uint32_t wgs = mm_lane_wg(ctx, N);
     mvk_tensor xq; /* [RQ][1] int8 x, or unused */
-    uint32_t oxq, rq;
+    uint32_t oxq;
     moevk_status st;
-    int use_xq = gu_quant_x(s, x, wg->type, K, &xq, &oxq, &rq, &st);
+    int use_xq = gu_quant_x(s, x, wg->type, K, &xq, &oxq, &st);
     MVK_TRY(st);
     if (use_xq) pc.g.ox = oxq;
     /* 0 workgroup size, 1-2 unused here, 3 NM = 1, 4 XSG (off with int8 x), 5 ACT, 6 STREAM, 7 XQ */
@@ -165,13 +162,13 @@ moevk_status vk_op_gateup_id(vk_stream *s, const mvk_tensor *y, const mvk_tensor
                        .owu = ow[1], .wsu1 = (uint32_t)(wu->nb[1] / unit), .wsu2 = (uint32_t)(wu->nb[2] / unit)};
     uint32_t wgs = mm_lane_wg(ctx, N);
     mvk_tensor xq; /* [RQ][k or 1][1] int8 x, or unused */
-    uint32_t oxq, rq;
+    uint32_t oxq;
     moevk_status st;
-    int use_xq = gu_quant_x(s, x, wg->type, K, &xq, &oxq, &rq, &st);
+    int use_xq = gu_quant_x(s, x, wg->type, K, &xq, &oxq, &st);
     MVK_TRY(st);
     if (use_xq) {
         pc.g.ox = oxq;
-        pc.g.xs_slot = x_shared ? 0 : rq;
+        pc.g.xs_slot = x_shared ? 0 : (uint32_t)(xq.nb[1] / 4); /* xq's rows, words */
     }
     /* 0 workgroup size, 1-2 unused here, 3 NM = 1, 4 XSG (off with int8 x), 5 ACT, 6 STREAM, 7 XQ */
     uint32_t spec[8] = {wgs, 0, 0, 1, use_xq ? 0 : mm_lane_xsg(ctx, wgs, 1), (uint32_t)act, mm_lane_stream(), use_xq ? 1u : 0u};

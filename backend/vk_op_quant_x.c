@@ -49,9 +49,8 @@ moevk_status vk_quant_x_shared(vk_stream *s, const mvk_tensor *x, mvk_tensor *xq
     if (x->ne[3] != 1) return mvk_fail(MOEVK_ERR_SHAPE, "vk_quant_x_shared: x must be 3-D (ne[3] = %lld)", (long long)x->ne[3]);
     const char *e = getenv("MOEVK_XQ_SHARE");
     int share = !(e && !strcmp(e, "0"));
-    mvk_tensor shape = mvk_tensor_make(x->buf, 0, MVK_TYPE_I32, vk_quant_x_row_words(x->ne[0]), x->ne[1], x->ne[2], 1);
-    if (share && vk_stream_xq_find(s, x, &shape, xq)) return MOEVK_OK;
-    MVK_TRY(vk_stream_scratch(s, MVK_TYPE_I32, shape.ne[0], shape.ne[1], shape.ne[2], 1, xq));
+    if (share && vk_stream_xq_find(s, x, xq)) return MOEVK_OK;
+    MVK_TRY(vk_stream_scratch(s, MVK_TYPE_I32, vk_quant_x_row_words(x->ne[0]), x->ne[1], x->ne[2], 1, xq));
     MVK_TRY(vk_op_quant_x(s, xq, x));
     if (share) vk_stream_xq_keep(s, x, xq);
     return MOEVK_OK;

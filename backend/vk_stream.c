@@ -366,10 +366,8 @@ static int same_view(const mvk_tensor *a, const mvk_tensor *b) {
     return 1;
 }
 
-int vk_stream_xq_find(const vk_stream *s, const mvk_tensor *x, const mvk_tensor *xq_shape, mvk_tensor *xq) {
+int vk_stream_xq_find(const vk_stream *s, const mvk_tensor *x, mvk_tensor *xq) {
     if (!s || !s->recording || !s->xq_valid || !same_view(&s->xq_x, x)) return 0;
-    for (int i = 0; i < 4; i++)
-        if (s->xq_q.ne[i] != xq_shape->ne[i]) return 0;
     *xq = s->xq_q;
     return 1;
 }
