@@ -16,10 +16,11 @@
  *            On lavapipe: hd 72, 16 heads, 1024 patches 2607 -> 746 ms; hd 64,
  *            256 tokens 141 -> 80 ms; hd 16, 784 patches was slower (softmax
  *            and the K=16 GEMM dominate), hence the head-dim threshold.
- *   CPU devices, masked prefills (causal, window or n_kv) of Tq >= ATTN_LANE_MIN_TQ, hd a multiple of 8 up
+ *   CPU devices, prefills of Tq >= ATTN_LANE_MIN_TQ the GEMM path above does not take, hd a multiple of 8 up
  *            to 256, the number of valid keys known to the host (n_kv NULL, or p->n_kv_host): attn_lane, the GEMM path
  *            for causal / windowed / span masks, per query block over only the keys it can see, the G
- *            query heads of a KV head in one GEMM; a masked softmax (attn_softmax.comp) between.
+ *            query heads of a KV head in one GEMM; a masked softmax (attn_softmax.comp) between. Full masks
+ *            without n_kv (short vision towers) too, unless MOEVK_ATTN_LANE_FULL=0.
  *   hd > 256 (Gemma 4's global layers, 512): shaders/attn_wide.comp for
  *            decode (split-K over chunks of ATTN_WIDE_CK keys, then
  *            attn_combine.comp) and the prefills the fused kernel would take,
@@ -118,12 +119,23 @@ static moevk_status attn_gemm(vk_stream *s, const mvk_tensor *out, const mvk_ten
 #define ATTN_LANE_PERM 1     /* Q and O through the per-block copies (one GEMM a KV head); 0: a GEMM a query head
                                 (MOEVK_ATTN_LANE_PERM=0/1, A/B timing) */
 
+/* an environment switch set to "0" (A/B timing, tests) */
+static int getenv_is0(const char *name) {
+    const char *e = getenv(name);
+    return e && !strcmp(e, "0");
+}
+
 /* Whether CPU devices take attn_lane: MOEVK_ATTN_LANE=0 keeps the fused kernel (A/B timing, tests). */
 static int attn_lane_on(const vk_device_info *info, int64_t hd, int64_t Tq) {
     const char *e = getenv("MOEVK_ATTN_LANE");
     if (e && !strcmp(e, "0")) return 0;
     return info->kind == VK_KIND_CPU && Tq >= ATTN_LANE_MIN_TQ && hd % 8 == 0 && hd <= ATTN_FUSED_MAX_HD;
 }
+
+/* Whether full masks (no causal, window or n_kv: the vision towers) that the GEMM path above does not take go
+ * to attn_lane too: the embedded model's tower (64 patches, 4 heads of hd 32) spent ~5 ms a layer in the fused
+ * kernel. MOEVK_ATTN_LANE_FULL=0 keeps the fused kernel for them (A/B timing, tests). */
+static int attn_lane_full(void) { return !getenv_is0("MOEVK_ATTN_LANE_FULL"); }
 
 /* Keys visible to the query at absolute position qp: [lo, lim) (attn_prefill.comp key_lo / key_lim). */
 static int64_t lane_key_lim(const vk_attn_params *p, int64_t nkv, int64_t qp) {
@@ -396,8 +408,9 @@ moevk_status vk_op_attention(vk_stream *s, const mvk_tensor *out, const mvk_tens
     /* the GEMM path needs Tq >= ATTN_GEMM_MIN_TQ: decode never takes it, so testing it first changes no path */
     if (!p->causal && !p->window && !n_kv && Tq >= ATTN_GEMM_MIN_TQ && hd >= attn_gemm_min_hd(info, hd, Tq) && Tk <= ATTN_GEMM_MAX_TK)
         return attn_gemm(s, out, q, k, v, p);
-    /* full masks without n_kv (the vision towers) keep the choice above: measured there, not here */
-    if (attn_lane_on(info, hd, Tq) && (p->causal || p->window || n_kv) && (!n_kv || p->n_kv_host > 0)) {
+    /* full masks without n_kv (the vision towers) below the GEMM path's thresholds: attn_lane too (all Tk keys) */
+    int masked = p->causal || p->window || n_kv;
+    if (attn_lane_on(info, hd, Tq) && (masked ? !n_kv || p->n_kv_host > 0 : attn_lane_full())) {
         int64_t nkv = n_kv && p->n_kv_host < Tk ? p->n_kv_host : Tk; /* the shaders clamp n_kv to Tk */
         if (nkv <= ATTN_GEMM_MAX_TK) return attn_lane(s, out, q, k, v, nkv, p);
     }
@@ -409,25 +422,31 @@ moevk_status vk_op_attention(vk_stream *s, const mvk_tensor *out, const mvk_tens
         uint32_t GW = 1;
         for (uint32_t g = 1; g <= G && g <= 16; g++)
             if (G % g == 0 && (g * (uint32_t)hd + g * C + g) * 4 <= shared / 2) GW = g;
-        int64_t n_chunks = (Tk + C - 1) / C;
+        /* the chunks cover the keys the query can see: all Tk, or the n_kv the host knows (the shader still
+           reads n_kv and clamps to it); one chunk writes the output itself (DIRECT) and needs no attn_combine */
+        int64_t keys = n_kv && p->n_kv_host > 0 && p->n_kv_host < Tk ? p->n_kv_host : Tk;
+        int64_t n_chunks = (keys + C - 1) / C;
+        if (n_chunks < 1) n_chunks = 1;
         if (n_chunks > info->max_workgroup_count[0])
-            return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld keys needs too many chunks", op, (long long)Tk);
-        mvk_tensor part;
-        MVK_TRY(vk_stream_scratch(s, MVK_TYPE_F32, (hd + 2) * n_chunks * Hq, 1, 1, 1, &part));
+            return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld keys needs too many chunks", op, (long long)keys);
+        const uint32_t direct = n_chunks == 1 && !getenv_is0("MOEVK_ATTN_DIRECT");
+        mvk_tensor part = *out;
+        if (!direct) MVK_TRY(vk_stream_scratch(s, MVK_TYPE_F32, (hd + 2) * n_chunks * Hq, 1, 1, 1, &part));
         pc_attn_decode pc = {
             .G = G, .Tk = vkc_u32(Tk), .n_chunks = vkc_u32(n_chunks), .sq1 = vkc_u32(q->nb[1] / 4),
             .sk1 = vkc_u32(k->nb[1] / kvu), .sk2 = vkc_u32(k->nb[2] / kvu), .sv1 = vkc_u32(v->nb[1] / kvu),
             .sv2 = vkc_u32(v->nb[2] / kvu), .oq = vk_bind_elem_offset(ctx, q, 4), .ok = vk_bind_elem_offset(ctx, k, kvu),
             .ov = vk_bind_elem_offset(ctx, v, kvu), .on = n_kv ? vk_bind_elem_offset(ctx, n_kv, 4) : 0,
-            .has_nkv = n_kv != NULL, .scale = p->scale, .window = (uint32_t)p->window};
-        uint32_t spec[4] = {vkc_wg(ctx, 128), (uint32_t)hd, C, GW};
+            .has_nkv = n_kv != NULL, .scale = p->scale, .window = (uint32_t)p->window,
+            .oo = direct ? vk_bind_elem_offset(ctx, out, 4) : 0, .so1 = direct ? vkc_u32(out->nb[1] / 4) : 0};
+        uint32_t spec[5] = {vkc_wg(ctx, 128), (uint32_t)hd, C, GW, direct};
         vk_bind binds[5] = {{q, 0}, {k, 0}, {v, 0}, {&part, 1}, {n_kv ? n_kv : q, 0}};
         char name[32];
         snprintf(name, sizeof name, "attn_decode_%s", f16);
-        vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 4, .binds = binds, .n_binds = 5, .push = &pc, .push_size = sizeof pc,
+        vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 5, .binds = binds, .n_binds = 5, .push = &pc, .push_size = sizeof pc,
                               .groups = {(uint32_t)n_chunks, (uint32_t)Hkv, G / GW}};
         MVK_TRY(vk_dispatch(s, &d));
-        return attn_combine(s, out, &part, hd, Hq, n_chunks);
+        return direct ? MOEVK_OK : attn_combine(s, out, &part, hd, Hq, n_chunks);
     }
 
     /* ---- prefill: BR rows (query, head-in-group) per workgroup, keys in unrolled blocks of BC */

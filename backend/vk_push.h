@@ -118,8 +118,9 @@ typedef struct pc_attn_decode {
     uint32_t has_nkv;
     float scale;
     uint32_t window;                 /* 0: none; else keys < n_kv - window are not seen */
+    uint32_t oo, so1;                /* DIRECT (spec id 4): the output's offset and head stride, floats */
 } pc_attn_decode;
-VK_PUSH_WORDS(pc_attn_decode, 15);
+VK_PUSH_WORDS(pc_attn_decode, 17);
 
 /* shaders/attn_combine.comp */
 typedef struct pc_attn_combine {

@@ -9,6 +9,10 @@
 // buffer; attn_combine.comp merges the chunks. Keys >= n_kv (read from a
 // buffer on the GPU) are ignored; with window > 0 (Gemma's sliding layers) so are
 // keys < n_kv − window (the query is at n_kv − 1 and sees n_kv − 1 − j < window).
+// DIRECT (spec id 4; the host sets it where one chunk holds every key it can see): binding 3 is the
+// output [HD][Hq] itself (rows so1 apart from oo) and each head's o / l is stored there, what
+// attn_combine.comp computes from one chunk (e^0 = 1: the same operations, the same bits), one
+// dispatch fewer per decode step.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
@@ -17,10 +21,11 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint HD = 128;
 layout(constant_id = 2) const uint C = 128;
 layout(constant_id = 3) const uint GW = 1;
+layout(constant_id = 4) const uint DIRECT = 0;    // 1: one chunk, the output straight into binding 3
 
 layout(std430, binding = 0) readonly buffer Q { float q_[]; };
 #include "attn_kv.glsl"
-layout(std430, binding = 3) writeonly buffer Part { float part[]; }; // [HD+2][n_chunks][Hq]
+layout(std430, binding = 3) writeonly buffer Part { float part[]; }; // [HD+2][n_chunks][Hq]; DIRECT: out [HD][Hq]
 layout(std430, binding = 4) readonly buffer NKV { int nkv_[]; };
 
 layout(push_constant) uniform P {
@@ -30,11 +35,13 @@ layout(push_constant) uniform P {
     uint has_nkv;
     float scale;
     uint window;
+    uint oo, so1;                                  // DIRECT: the output's offset and row (head) stride, floats
 } p;
 
 shared float Qs[GW * HD];
 shared float S[GW * C];
 shared float Mx[GW];
+shared float Li[GW];                               // DIRECT: 1 / l per head (0 where no key is seen)
 
 void main() {
     const uint WG = gl_WorkGroupSize.x;
@@ -83,9 +90,15 @@ void main() {
     for (uint g = tid; g < GW; g += WG) {
         float l = 0.0;
         for (uint j = uint(jlo); j < uint(nvalid); j++) l += S[g * C + j];
-        part[pb + g * pstride + HD] = Mx[g];
-        part[pb + g * pstride + HD + 1] = l;
+        if (DIRECT != 0u) {
+            Li[g] = l > 0.0 ? 1.0 / l : 0.0;       // attn_combine's inv for one chunk (den = e^0 · l)
+        } else {
+            part[pb + g * pstride + HD] = Mx[g];
+            part[pb + g * pstride + HD + 1] = l;
+        }
     }
+    // DIRECT: phase 2's invocations read Li written by others above
+    if (DIRECT != 0u) barrier();
 
     // phase 2: o[g][d..d+1] = Σ_j P[g][j] · v[j][d..d+1], one (head, dim pair) per invocation
     const uint NP = HD / 2;
@@ -94,7 +107,12 @@ void main() {
         vec2 acc = vec2(0.0);
         uint vb = p.ov + kvh * p.sv1 + uint(k0) * p.sv2 + d;
         for (uint j = uint(jlo); j < uint(nvalid); j++) acc += S[g * C + j] * load_v2(vb + j * p.sv2);
-        part[pb + g * pstride + d] = acc.x;
-        part[pb + g * pstride + d + 1] = acc.y;
+        if (DIRECT != 0u) {                        // attn_combine's num · inv, num = 0 + e^0 · o
+            part[p.oo + (h0 + g) * p.so1 + d] = acc.x * Li[g];
+            part[p.oo + (h0 + g) * p.so1 + d + 1] = acc.y * Li[g];
+        } else {
+            part[pb + g * pstride + d] = acc.x;
+            part[pb + g * pstride + d + 1] = acc.y;
+        }
     }
 }

@@ -9,7 +9,8 @@
  * Sliding window (prefill and decode, with n_kv from a buffer), the both-ways span inside a
  * causal mask (an image's rows on Gemma 4's sliding layers).
  * CPU devices' GEMM path for masked prefills (attn_lane) in test_attention_lane; ctest's
- * test_op_attention_fused reruns everything with MOEVK_ATTN_LANE=0 (the fused kernel).
+ * test_op_attention_fused reruns everything with MOEVK_ATTN_LANE=0 (the fused kernel). On CPU devices full
+ * masks below the GEMM path's thresholds take attn_lane as well (MOEVK_ATTN_LANE_FULL=0: the fused kernel).
  * Head dims above 256 (attn_wide.comp: hd 258/320/384/512, prefill and split-K
  * decode, GQA 1/2/8, F16/F32, causal/full, n_kv, window and span, Tq/Tk
  * 1/7/33/129 and 1100 keys) in test_attention_wide; hd 514 is refused.
@@ -28,7 +29,7 @@ typedef struct acase {
     int64_t nkv; /* < 0: no n_kv buffer */
     int causal, f16, fused_q;
     int window, nc_lo, nc_hi; /* vk_attn_params */
-    int host;                 /* n_kv_host = nkv (the host knows n_kv): CPU devices may take attn_lane */
+    int host;                 /* n_kv_host = nkv (the host knows n_kv): CPU devices may take attn_lane; decode chunks only those keys */
 } acase;
 
 static void run_case(const acase *c) {
@@ -81,15 +82,23 @@ static void run_case(const acase *c) {
      * out's head slice) and one per KV head (V transposed); the fused kernel one */
     int cpu_hd = vk_ctx_info(tu_vk)->kind == VK_KIND_CPU && Tq >= 256 && hd % 8 == 0 && hd >= 16; /* ATTN_GEMM_MIN_HD_CPU */
     int gemm = !c->causal && !c->window && c->nkv < 0 && Tq >= 64 && (hd >= 48 || cpu_hd) && Tk <= 8192;
-    /* CPU devices' attn_lane (masked prefills: causal, window or n_kv; ATTN_LANE_MIN_TQ 16, head dims multiples
-     * of 8 up to 256, the number of keys known to the host, at most 8192 of them): Q and O copies, V transposed,
-     * and per query block and KV head Q·Kᵀ, the masked softmax, P·V */
-    const char *le = getenv("MOEVK_ATTN_LANE");
+    /* CPU devices' attn_lane (prefills the GEMM path does not take: ATTN_LANE_MIN_TQ 16, head dims multiples of
+     * 8 up to 256, the number of keys known to the host, at most 8192 of them; full masks without n_kv unless
+     * MOEVK_ATTN_LANE_FULL=0): Q and O copies, V transposed, and per query block and KV head Q·Kᵀ, the masked
+     * softmax, P·V */
+    const char *le = getenv("MOEVK_ATTN_LANE"), *lf = getenv("MOEVK_ATTN_LANE_FULL");
+    int masked = c->causal || c->window || c->nkv >= 0;
     int lane = !gemm && !(le && !strcmp(le, "0")) && vk_ctx_info(tu_vk)->kind == VK_KIND_CPU && Tq >= 16 && hd % 8 == 0 &&
-               hd <= 256 && (c->causal || c->window || c->nkv >= 0) && (c->nkv < 0 || (c->host && c->nkv > 0)) && n_kv <= 8192;
+               hd <= 256 && (masked ? c->nkv < 0 || (c->host && c->nkv > 0) : !(lf && !strcmp(lf, "0"))) && n_kv <= 8192;
     uint32_t nd = vk_stream_dispatch_count(s);
     if (Tq > 1 && (gemm ? nd < (uint32_t)(3 * Hq + Hkv) : lane ? nd < (uint32_t)(3 * Hkv + 3) : nd != 1))
         fail_msg("%u dispatches for a %s prefill case", nd, gemm ? "GEMM" : lane ? "lane" : "fused");
+    /* decode (hd <= 256): chunks of 128 over the keys it can see (Tk, or the n_kv the host knows); one chunk
+     * writes the output itself (no attn_combine) unless MOEVK_ATTN_DIRECT=0 */
+    const char *de = getenv("MOEVK_ATTN_DIRECT");
+    int64_t dkeys = c->host && c->nkv > 0 && c->nkv < Tk ? c->nkv : Tk;
+    uint32_t dexp = (dkeys + 127) / 128 <= 1 && !(de && !strcmp(de, "0")) ? 1 : 2;
+    if (Tq == 1 && hd <= 256 && nd != dexp) fail_msg("%u dispatches for a decode case over %lld keys, expected %u", nd, (long long)dkeys, dexp);
     tu_end_submit(s);
     tu_download(&to, got, nq * 4);
     char label[192];
@@ -130,7 +139,7 @@ static void test_attention_prefill(void **state) {
         {72, 2, 1, 257, 257, -1, 0, 1, 0, 0, 0, 0, 0},
         {72, 2, 2, 257, 257, -1, 0, 0, 0, 0, 0, 0, 0},
         {48, 2, 1, 65, 300, -1, 0, 1, 1, 0, 0, 0, 0},    /* Tq != Tk */
-        {16, 4, 4, 127, 127, -1, 0, 1, 0, 0, 0, 0, 0},   /* hd 16 (below the GEMM threshold): fused kernel */
+        {16, 4, 4, 127, 127, -1, 0, 1, 0, 0, 0, 0, 0},   /* hd 16 (below the GEMM threshold): attn_lane on CPU devices, else fused */
         {16, 4, 2, 257, 257, -1, 0, 0, 1, 0, 0, 0, 0},
         {16, 4, 4, 300, 300, -1, 0, 1, 0, 0, 0, 0, 0},   /* the goldens' tower (hd 16) at 300 patches, f16 K/V: CPU devices take the GEMM path */
         {46, 2, 2, 64, 64, -1, 0, 0, 0, 0, 0, 0, 0},     /* hd 46: fused kernel */
@@ -161,6 +170,13 @@ static void test_attention_decode(void **state) {
         {72, 4, 4, 1, 33, 0, 1, 0, 0, 0, 0, 0, 0},       /* n_kv = 0: zeros */
         {16, 8, 1, 1, 127, 127, 1, 1, 1, 0, 0, 0, 0},
         {64, 64, 2, 1, 300, 257, 1, 1, 0, 0, 0, 0, 0},   /* GQA 32: heads split over workgroups */
+        /* n_kv the host knows (the engine's steps): chunks over those keys only; one chunk: no combine */
+        {64, 4, 2, 1, 600, 100, 1, 1, 0, 0, 0, 0, 1},    /* one chunk of a 600-key cache */
+        {64, 4, 4, 1, 600, 128, 1, 0, 1, 0, 0, 0, 1},    /* exactly one chunk, strided q */
+        {64, 4, 2, 1, 600, 300, 1, 0, 0, 0, 0, 0, 1},    /* 3 chunks, not 5 */
+        {128, 8, 4, 1, 600, 117, 1, 1, 0, 100, 0, 0, 1}, /* one chunk with a window: keys 17..116 */
+        {16, 4, 2, 1, 128, -1, 1, 0, 0, 0, 0, 0, 0},     /* Tk 128, no n_kv: one chunk */
+        {32, 16, 1, 1, 600, 1, 1, 0, 0, 0, 0, 0, 1},     /* GQA 16, one key */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
 }
@@ -210,6 +226,9 @@ static void test_attention_lane(void **state) {
         {72, 2, 1, 200, 260, 250, 1, 1, 0, 0, 100, 230, 1},  /* span past the last query's block, n_kv 250 */
         {64, 2, 2, 130, 400, 390, 0, 0, 0, 0, 0, 0, 1},      /* full mask with n_kv: one block of all queries */
         {48, 2, 1, 70, 70, -1, 0, 1, 0, 20, 0, 0, 0},        /* full mask with a window */
+        {32, 4, 4, 64, 64, -1, 0, 0, 1, 0, 0, 0, 0},         /* full mask, no n_kv: the embedded model's tower (64 patches) */
+        {32, 4, 4, 16, 16, -1, 0, 0, 1, 0, 0, 0, 0},         /* the same at 16 patches (the smallest Tq taking it) */
+        {24, 4, 2, 50, 50, -1, 0, 1, 0, 0, 0, 0, 0},         /* full mask, GQA 2, keys not a multiple of 8, f16 K/V */
         {16, 2, 1, 17, 20, 3, 1, 0, 0, 0, 0, 0, 1},          /* n_kv < Tq: the first 14 rows see nothing -> 0 */
         {8, 4, 4, 40, 40, -1, 1, 1, 0, 0, 0, 0, 0},          /* hd 8 */
         {256, 4, 1, 80, 80, -1, 1, 0, 0, 0, 0, 0, 0},        /* hd 256 (the largest taking it) */
