@@ -49,7 +49,7 @@ struct vk_buffer {
 /* ------------------------------------------------------------ pipelines */
 
 #define VK_MAX_BINDINGS 8
-#define VK_MAX_SPEC 8
+#define VK_MAX_SPEC 12
 
 typedef struct vk_pipeline {
     char name[64];

@@ -113,11 +113,12 @@ moevk_status vk_op_gateup(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x
     MVK_TRY(st);
     if (use_xq) pc.g.ox = oxq;
     /* 0 workgroup size, 1-2 unused here, 3 NM = 1, 4 XSG (off with int8 x), 5 ACT, 6 STREAM, 7 XQ */
-    uint32_t spec[8] = {wgs, 0, 0, 1, use_xq ? 0 : mm_lane_xsg(ctx, wgs, 1), (uint32_t)act, mm_lane_stream(), use_xq ? 1u : 0u};
+    uint32_t spec[9] = {wgs, 0, 0, 1, use_xq ? 0 : mm_lane_xsg(ctx, wgs, 1), (uint32_t)act, mm_lane_stream(), use_xq ? 1u : 0u,
+                        mm_lane_swar()};
     char name[48];
     snprintf(name, sizeof name, "matvec_lane_gu_tex_%s", mm_wsuffix(wg->type));
     vk_bind b[8];
-    vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 8, .push = &pc, .push_size = sizeof pc};
+    vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 9, .push = &pc, .push_size = sizeof pc};
     gu_binds(&d, b, x, wg, wu, y, x);
     if (use_xq) b[5] = (vk_bind){&xq, 0}; /* binding 5: x's texel view, here xq's */
     vk_split_groups(ctx, (N + wgs - 1) / wgs, d.groups);
@@ -171,11 +172,12 @@ moevk_status vk_op_gateup_id(vk_stream *s, const mvk_tensor *y, const mvk_tensor
         pc.g.xs_slot = x_shared ? 0 : (uint32_t)(xq.nb[1] / 4); /* xq's rows, words */
     }
     /* 0 workgroup size, 1-2 unused here, 3 NM = 1, 4 XSG (off with int8 x), 5 ACT, 6 STREAM, 7 XQ */
-    uint32_t spec[8] = {wgs, 0, 0, 1, use_xq ? 0 : mm_lane_xsg(ctx, wgs, 1), (uint32_t)act, mm_lane_stream(), use_xq ? 1u : 0u};
+    uint32_t spec[9] = {wgs, 0, 0, 1, use_xq ? 0 : mm_lane_xsg(ctx, wgs, 1), (uint32_t)act, mm_lane_stream(), use_xq ? 1u : 0u,
+                        mm_lane_swar()};
     char name[48];
     snprintf(name, sizeof name, "matvec_lane_gu_id_tex_%s", mm_wsuffix(wg->type));
     vk_bind b[8];
-    vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 8, .push = &pc, .push_size = sizeof pc};
+    vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 9, .push = &pc, .push_size = sizeof pc};
     gu_binds(&d, b, x, wg, wu, y, ids);
     if (use_xq) b[5] = (vk_bind){&xq, 0}; /* binding 5: x's texel view, here xq's */
     vk_split_groups(ctx, (N + wgs - 1) / wgs, d.groups);

@@ -64,8 +64,8 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
             if (done) *done = 1;
         }
         mm_vec v = mm_pick_vec(ctx);
-        /* 7: XQ, int8 x (matvec_lane.comp) */
-        uint32_t spec[8] = {v.wg, v.nr, v.one_sg, M, 0, 0, mm_lane_stream(), 0};
+        /* 7: XQ, int8 x; 8: SWAR (matvec_lane.comp) */
+        uint32_t spec[9] = {v.wg, v.nr, v.one_sg, M, 0, 0, mm_lane_stream(), 0, mm_lane_swar()};
         snprintf(name, sizeof name, "matvec_%s%s", sfx, v.sg ? "_sg" : "");
         uint32_t ow_t = 0, ox_t = 0;
         /* int8 x: the lane kernel's texel variant reads xq (aligned rows) through binding 5 */
@@ -76,7 +76,7 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
         d.n_spec = 4;
         if (mm_vec_lane(ctx, w->type, (int)pc.fast, pc.ow, pc.ws1, 0)) {
             spec[0] = mm_lane_wg(ctx, N);
-            d.n_spec = 8;
+            d.n_spec = 9;
             snprintf(name, sizeof name, "matvec_lane_%s", sfx);
             int tex = xqt || (mm_wtex(ctx, w, &ow_t) && mm_xtex(ctx, x, &ox_t));
             spec[4] = xqt ? 0 : mm_lane_xsg(ctx, spec[0], tex);
@@ -97,7 +97,7 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
                        weights' views again at 6, 7, the second half's first row at owu */
                     uint32_t nl = (N + 1) / 2;
                     pc_gateup pp = {.g = pc, .owu = ow_t + nl * pc.ws1, .wsu1 = pc.ws1};
-                    uint32_t pspec[8] = {mm_lane_wg(ctx, nl), 0, 0, 1, 0, 0, mm_lane_stream(), spec[7]};
+                    uint32_t pspec[9] = {mm_lane_wg(ctx, nl), 0, 0, 1, 0, 0, mm_lane_stream(), spec[7], spec[8]};
                     pspec[4] = xqt ? 0 : mm_lane_xsg(ctx, pspec[0], 1);
                     snprintf(name, sizeof name, "matvec_lane_pair_tex_%s", sfx);
                     d.texel[6] = VK_TEXEL_U32X4;
@@ -106,7 +106,7 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
                     d.push = &pp;
                     d.push_size = sizeof pp;
                     d.spec = pspec;
-                    d.n_spec = 8;
+                    d.n_spec = 9;
                     vk_split_groups(ctx, (nl + pspec[0] - 1) / pspec[0], d.groups);
                     return vk_dispatch(s, &d);
                 }

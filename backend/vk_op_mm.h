@@ -166,6 +166,14 @@ static inline uint32_t mm_lane_stream(void) {
     return e && !strcmp(e, "0") ? 0u : 1u;
 }
 
+/* matvec_lane.comp's SWAR (spec id 8): with int8 x (XQ), the Q4_K sums take two products a 32-bit integer
+ * multiply (16-bit fields; q4kx_swar) instead of a float multiply-add each; same values, bit for bit.
+ * MOEVK_LANE_SWAR=0 keeps the float sums (q4kx_dot; A/B, tests) */
+static inline uint32_t mm_lane_swar(void) {
+    const char *e = getenv("MOEVK_LANE_SWAR");
+    return e && !strcmp(e, "0") ? 0u : 1u;
+}
+
 /* The lane mat-vec's int8 x (matvec_lane.comp XQ, spec id 7): on CPU devices (style cpu) the mat-vec
  * of quantised weights (whole 32-value blocks) reads x as vk_op_quant_x's int8 blocks through its texel
  * view: a block of 32 is 2 fetches and a scale where f32 was 8, and on lavapipe every fetch is a call of

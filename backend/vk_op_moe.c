@@ -84,8 +84,8 @@ static moevk_status mmid_decode(vk_stream *s, const mvk_tensor *y, const mvk_ten
             /* 4, 5: the texel variant's second view of w, and x (vk_op_mm.h mm_wtex) */
             vk_bind b[6] = {{x, 0}, {&wv, 0}, {&yv, 1}, {ids, 0}, {&wv, 0}, {x, 0}};
             vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 4, .binds = b, .n_binds = 4, .push = &pc, .push_size = sizeof pc};
-            /* 7: XQ, int8 x (matvec_lane.comp) */
-            uint32_t lspec[8] = {mm_lane_wg(ctx, nn), v.nr, v.one_sg, 1, 0, 0, mm_lane_stream(), 0};
+            /* 7: XQ, int8 x; 8: SWAR (matvec_lane.comp) */
+            uint32_t lspec[9] = {mm_lane_wg(ctx, nn), v.nr, v.one_sg, 1, 0, 0, mm_lane_stream(), 0, mm_lane_swar()};
             char lname[48];
             uint32_t ow_t = 0, ox_t = 0;
             int wfast = mm_vec_fast(w->type, pc.ow, pc.ws1, a->K) && pc.ws2 % mm_wal(w->type) == 0;
@@ -125,7 +125,7 @@ static moevk_status mmid_decode(vk_stream *s, const mvk_tensor *y, const mvk_ten
                         d.push_size = sizeof pp;
                         d.shader = lname;
                         d.spec = lspec;
-                        d.n_spec = 8;
+                        d.n_spec = 9;
                         vk_split_groups(ctx, (nl + lspec[0] - 1) / lspec[0], d.groups);
                         d.groups[2] = a->k * T;
                         MVK_TRY(vk_dispatch(s, &d));
@@ -137,7 +137,7 @@ static moevk_status mmid_decode(vk_stream *s, const mvk_tensor *y, const mvk_ten
                 }
                 d.shader = lname;
                 d.spec = lspec;
-                d.n_spec = 8;
+                d.n_spec = 9;
                 vk_split_groups(ctx, (nn + lspec[0] - 1) / lspec[0], d.groups);
             } else {
                 vk_split_groups(ctx, (nn + v.nr - 1) / v.nr, d.groups);

@@ -67,6 +67,7 @@ layout(constant_id = 4) const uint XSG = 0;         // subgroup size for the sha
 layout(constant_id = 5) const uint ACT = 0;         // GATEUP: the gate's activation, 0 SiLU, 1 tanh GELU
 layout(constant_id = 6) const uint STREAM = 1;      // x read per lane: each x fetch next to its multiply-adds (q8_stream, *_stream2)
 layout(constant_id = 7) const uint XQ = 0;          // 1: x is int8 (vk_op_quant_x's rows, binding 5; WTEX, quantised weights)
+layout(constant_id = 8) const uint SWAR = 1;        // XQ, Q4_K: two products a 32-bit integer multiply (q4kx_swar); 0: q4kx_dot
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 #ifdef WTEX
@@ -360,7 +361,64 @@ float q4kx_dot(vec4 dm4, const uint qwd[8], uvec4 al, uvec4 cl, uvec4 ah, uvec4 
     return dm4.x * dot(tl, K8) - dm4.y * ((sl.x + sl.y) + (sl.z + sl.w)) + dm4.z * dot(th, K8) -
            dm4.w * ((sh.x + sh.y) + (sh.z + sh.w));
 }
+// SWAR (spec id 8, default 1; MOEVK_LANE_SWAR=0 on the host: q4kx_dot): q4kx_dot's integer sums with
+// two products a 32-bit integer multiply, since lavapipe's JIT has no FMA and q4kx_dot costs per weight a
+// mask, an int->float convert, a multiply and an add on top of x's unpack. A weight word q (bytes b0..b3;
+// low nibbles w0..w3 go with x bytes x0..x3 of the low block, high nibbles with the high block's) gives
+// the nibble pairs in 16-bit fields P0 = q & 0x000f000f = w0 + w2 2^16, P1 = (q >> 8) & .. = w1 + w3 2^16
+// (and H0, H1 from q >> 4, q >> 12), x's word the opposite pairs X0 = x2 + x0 2^16, X1 = x3 + x1 2^16
+// (signed fields). P0 X0 mod 2^32 = w0 x2 + (w0 x0 + w2 x2) 2^16: the upper field holds the two products
+// we want, the lower one a product we do not. Summed over the 8 words of a sub-block each accumulator is
+// L + M 2^16 with |L| <= 8 * 15 * 127 and |M| <= 16 * 15 * 127 = 30480 < 2^15, so M = (acc + 2^15) >> 16
+// exactly (arithmetic shift; 8 words is the most one accumulator takes). That needs |x| <= 127: quant_x.comp
+// clamps its int8 x to [-127, 127], never -128. Σx the same way: Σ (X0 + X1) = Σ (x2 + x3) + Σ (x0 + x1) 2^16
+// (fields <= 16 * 127). The sums are the exact integers q4kx_dot's float sums hold (times 2^24 there), and
+// they are combined with dm4 in the same order: bit-identical (test_op_quant_x checks it).
+// x word a of the low block and h of the high block as (X0, X1) of a, (X0, X1) of h
+ivec4 xswar(uint a, uint h) {
+    const ivec4 v = ivec4(int(a), int(a), int(h), int(h));
+    return (((v << ivec4(24, 16, 24, 16)) >> 8) & int(0xffff0000u)) + ((v << ivec4(8, 0, 8, 0)) >> 24);
+}
+// weight word q as (P0, P1, H0, H1): its low nibbles' pairs for x's (X0, X1) of the low block, the high ones'
+ivec4 wswar(uint q) { return ivec4((uvec4(q) >> uvec4(0u, 8u, 4u, 12u)) & 0x000f000fu); }
+// the sub-block pair's contribution from the SWAR sums t (P0 X0, P1 X1, H0 X0', H1 X1') and sx (Σ (X0 + X1)
+// of the low block, of the high one), in q4kx_dot's order (its sums times 2^24, exact)
+float q4kx_fin(vec4 dm4, ivec4 t, ivec2 sx) {
+    const ivec4 m = (t + 0x8000) >> 16;
+    const ivec2 z = ((sx << 16) >> 16) + ((sx + 0x8000) >> 16);
+    return dm4.x * (float(m.x + m.y) * 16777216.0) - dm4.y * (float(z.x) * 16777216.0) +
+           dm4.z * (float(m.z + m.w) * 16777216.0) - dm4.w * (float(z.y) * 16777216.0);
+}
+// q4kx_dot by SWAR (same arguments, same value)
+float q4kx_swar(vec4 dm4, const uint qwd[8], uvec4 al, uvec4 cl, uvec4 ah, uvec4 ch) {
+    const uint xl[8] = uint[8](al.x, al.y, al.z, al.w, cl.x, cl.y, cl.z, cl.w);
+    const uint xh[8] = uint[8](ah.x, ah.y, ah.z, ah.w, ch.x, ch.y, ch.z, ch.w);
+    ivec4 t = ivec4(0);
+    ivec2 sx = ivec2(0);
+    for (uint i = 0; i < 8u; i++) {
+        const ivec4 xv = xswar(xl[i], xh[i]);
+        t += wswar(qwd[i]) * xv;
+        sx += xv.xz + xv.yw;
+    }
+    return q4kx_fin(dm4, t, sx);
+}
 #ifdef GATEUP
+// q4kx_swar for two weight streams (GATEUP, PAIR) sharing x's packed words and Σx
+void q4kx_swar2(vec4 dm4, const uint qwd[8], vec4 dmu, const uint qwu[8], uvec4 al, uvec4 cl, uvec4 ah, uvec4 ch,
+                inout float acc, inout float accu) {
+    const uint xl[8] = uint[8](al.x, al.y, al.z, al.w, cl.x, cl.y, cl.z, cl.w);
+    const uint xh[8] = uint[8](ah.x, ah.y, ah.z, ah.w, ch.x, ch.y, ch.z, ch.w);
+    ivec4 t = ivec4(0), u = ivec4(0);
+    ivec2 sx = ivec2(0);
+    for (uint i = 0; i < 8u; i++) {
+        const ivec4 xv = xswar(xl[i], xh[i]);
+        t += wswar(qwd[i]) * xv;
+        u += wswar(qwu[i]) * xv;
+        sx += xv.xz + xv.yw;
+    }
+    acc += q4kx_fin(dm4, t, sx);
+    accu += q4kx_fin(dmu, u, sx);
+}
 // q4k_sub + q4k_dot for two weight streams sharing each x fetch (see q8_stream2): the same
 // operations per stream in the same order, bit-identical; Σx (sl, sh) is the same for both
 void q4k_stream2(uint q4, uvec4 sv, uint q4u, uvec4 svu, uint c2, uint xb, inout float acc, inout float accu) {
@@ -637,6 +695,14 @@ void main() {
                 xq_words(xf[0], jx + 1u, ah, ch);
                 const vec2 dxp = (c2 & 1u) == 0u ? xs.xy : xs.zw;
                 const vec4 dx4 = vec4(dxp.x, dxp.x, dxp.y, dxp.y);
+                if (SWAR != 0u) {
+#ifdef GATEUP
+                    q4kx_swar2(dm4 * dx4, qwd, dmu * dx4, qwu, al, cl, ah, ch, acc[0], accu);
+#else
+                    acc[0] += q4kx_swar(dm4 * dx4, qwd, al, cl, ah, ch);
+#endif
+                    continue;
+                }
                 acc[0] += q4kx_dot(dm4 * dx4, qwd, al, cl, ah, ch);
 #ifdef GATEUP
                 accu += q4kx_dot(dmu * dx4, qwu, al, cl, ah, ch);

@@ -9,7 +9,10 @@
  *     MOEVK_LANE_XQ=1), on x whose int8 form is exact (each block q d with d a power of two and one
  *     |q| = 127, so quant_x gives back x): NMSE <= 1e-9 against ref_matmul / ref_mul_mat_id on the
  *     dequantised weights. Each block has its own d, so a wrong scale or block index fails. One more
- *     dispatch (the quantisation) than f32 x shows the int8 path ran;
+ *     dispatch (the quantisation) than f32 x shows the int8 path ran. Q4_K runs each case twice more: its
+ *     SWAR sums (matvec_lane.comp q4kx_swar, the default) bit for bit those of MOEVK_LANE_SWAR=0 (q4kx_dot's
+ *     float sums), and on weights and x at the SWAR fields' limits (every nibble 15, every x +-127: 16
+ *     products of 1905 in one 16-bit field) against the reference;
  *   vk_quant_x_shared: two mat-vecs of one x share one quantisation, and a write to x (a dispatch, a copy),
  *     a scratch reset below xq or another view of x makes the second quantise again. */
 #include <math.h>
@@ -95,6 +98,10 @@ static void test_quant_x_bad_input(void **state) {
 
 /* ---- the int8-x mat-vecs */
 
+/* g_limit: make_w's Q4_K nibbles all 15 and exact_x's blocks all +127 d, all -127 d or the two alternating
+ * in pairs, by block: the SWAR sums' 16-bit fields at their bounds (matvec_lane.comp q4kx_swar) */
+static int g_limit;
+
 /* x [K][rows] whose int8 form is exact: block j of row r is q d with d = 2^-(3 + (j + r) % 5), q in
  * [-127, 127], one of them +-127 (so quant_x's d is this d and x / d is q exactly); every 7th block zero */
 static void exact_x(float *x, int64_t K, int64_t rows) {
@@ -105,6 +112,10 @@ static void exact_x(float *x, int64_t K, int64_t rows) {
             int zero = (j + 3 * r) % 7 == 6;
             for (int i = 0; i < 32; i++) b[i] = zero ? 0.0f : (float)((int)tu_randf(-127.49f, 127.49f)) * d;
             if (!zero) b[(j * 5 + r) % 32] = (j % 2 ? 127.0f : -127.0f) * d;
+            if (g_limit) {
+                int kind = (int)((j + r) % 3);
+                for (int i = 0; i < 32; i++) b[i] = (kind == 0 || (kind == 2 && i % 4 < 2) ? 127.0f : -127.0f) * d;
+            }
         }
 }
 
@@ -112,7 +123,18 @@ static void exact_x(float *x, int64_t K, int64_t rows) {
 static uint8_t *make_w(mvk_type t, int64_t K, int64_t rows, uint64_t seed, float **wd) {
     uint8_t *blk = tu_quant_weights(t, K, rows, seed, wd);
     assert_non_null(blk);
+    if (g_limit && t == MVK_TYPE_Q4_K) { /* every nibble 15 (block_q4_K: d, dmin, scales[12], then qs[128]) */
+        for (int64_t b = 0; b < K / 256 * rows; b++) memset(blk + b * 144 + 16, 0xff, 128);
+        mvk_dequantize_row(t, blk, *wd, K * rows);
+    }
     return blk;
+}
+
+/* Q4_K's SWAR check: the run again with MOEVK_LANE_SWAR=0 (set by the caller around the second pass) */
+static int swar_passes(mvk_type t) { return t == MVK_TYPE_Q4_K ? 2 : 1; }
+static void swar_same(const char *label, const float *got, const float *old, int64_t n) {
+    int64_t d = tu_first_bit_diff(got, old, n);
+    if (d >= 0) fail_msg("%s: SWAR differs from MOEVK_LANE_SWAR=0 at %lld: %.9g vs %.9g", label, (long long)d, got[d], old[d]);
 }
 
 static void mm_case(mvk_type t, int64_t M, int64_t N, int64_t K, int pair) {
@@ -121,16 +143,24 @@ static void mm_case(mvk_type t, int64_t M, int64_t N, int64_t K, int pair) {
     exact_x(x, K, M);
     ref_matmul(ref, x, wd, NULL, M, N, K);
     tu_tensor tx = tu_upload(MVK_TYPE_F32, K, M, 1, 1, x), tw = tu_upload(t, K, N, 1, 1, blk), ty = tu_upload(MVK_TYPE_F32, N, M, 1, 1, NULL);
+    float *old = malloc((size_t)(N * M) * 4);
+    uint32_t nd = 0;
     setenv("MOEVK_LANE_PAIR", pair ? "1" : "0", 1);
-    vk_stream *s = tu_begin();
-    TU_OK(vk_op_matmul(s, &ty.t, &tx.t, &tw.t, NULL));
-    uint32_t nd = vk_stream_dispatch_count(s);
-    tu_end_submit(s);
+    for (int pass = 0; pass < swar_passes(t); pass++) {
+        if (pass) setenv("MOEVK_LANE_SWAR", "0", 1);
+        vk_stream *s = tu_begin();
+        TU_OK(vk_op_matmul(s, &ty.t, &tx.t, &tw.t, NULL));
+        nd = pass ? nd : vk_stream_dispatch_count(s);
+        tu_end_submit(s);
+        tu_download(&ty, pass ? old : got, (uint64_t)(N * M) * 4);
+        unsetenv("MOEVK_LANE_SWAR");
+    }
     unsetenv("MOEVK_LANE_PAIR");
-    tu_download(&ty, got, (uint64_t)(N * M) * 4);
     char label[128];
-    snprintf(label, sizeof label, "int8-x matmul %s M=%lld N=%lld K=%lld pair=%d", mvk_type_name(t), (long long)M, (long long)N,
-             (long long)K, pair);
+    snprintf(label, sizeof label, "int8-x matmul %s M=%lld N=%lld K=%lld pair=%d%s", mvk_type_name(t), (long long)M, (long long)N,
+             (long long)K, pair, g_limit ? " limits" : "");
+    if (swar_passes(t) > 1) swar_same(label, got, old, N * M);
+    free(old);
     if (nd != 2) fail_msg("%s: %u dispatches (the quantisation and the mat-vec expected)", label, nd);
     tu_assert_nmse(label, ref, got, N * M, 1e-9);
     tu_free(&tx); tu_free(&tw); tu_free(&ty);
@@ -152,14 +182,22 @@ static void id_case(mvk_type t, int64_t K, int64_t N, int64_t E, int64_t k, int6
     tu_tensor tx = per_slot ? tu_upload(MVK_TYPE_F32, K, k, T, 1, x) : tu_upload(MVK_TYPE_F32, K, T, 1, 1, x);
     tu_tensor tw = tu_upload(t, K, N, E, 1, blk), tid = tu_upload(MVK_TYPE_I32, k, T, 1, 1, ids);
     tu_tensor ty = tu_upload(MVK_TYPE_F32, N, k, T, 1, NULL);
-    vk_stream *s = tu_begin();
-    TU_OK(vk_op_mul_mat_id(s, &ty.t, &tx.t, &tw.t, &tid.t));
-    uint32_t nd = vk_stream_dispatch_count(s);
-    tu_end_submit(s);
-    tu_download(&ty, got, (uint64_t)(N * k * T) * 4);
+    float *old = malloc((size_t)(N * k * T) * 4);
+    uint32_t nd = 0;
+    for (int pass = 0; pass < swar_passes(t); pass++) {
+        if (pass) setenv("MOEVK_LANE_SWAR", "0", 1);
+        vk_stream *s = tu_begin();
+        TU_OK(vk_op_mul_mat_id(s, &ty.t, &tx.t, &tw.t, &tid.t));
+        nd = pass ? nd : vk_stream_dispatch_count(s);
+        tu_end_submit(s);
+        tu_download(&ty, pass ? old : got, (uint64_t)(N * k * T) * 4);
+        unsetenv("MOEVK_LANE_SWAR");
+    }
     char label[160];
-    snprintf(label, sizeof label, "int8-x mul_mat_id %s K=%lld N=%lld E=%lld k=%lld T=%lld per_slot=%d", mvk_type_name(t), (long long)K,
-             (long long)N, (long long)E, (long long)k, (long long)T, per_slot);
+    snprintf(label, sizeof label, "int8-x mul_mat_id %s K=%lld N=%lld E=%lld k=%lld T=%lld per_slot=%d%s", mvk_type_name(t),
+             (long long)K, (long long)N, (long long)E, (long long)k, (long long)T, per_slot, g_limit ? " limits" : "");
+    if (swar_passes(t) > 1) swar_same(label, got, old, N * k * T);
+    free(old);
     if (nd != 2) fail_msg("%s: %u dispatches (the quantisation and the mat-vec expected)", label, nd);
     tu_assert_nmse(label, ref, got, N * k * T, 1e-9);
     tu_free(&tx); tu_free(&tw); tu_free(&tid); tu_free(&ty);
@@ -183,17 +221,25 @@ static void gateup_case(mvk_type t, int64_t K, int64_t N, int64_t E, int64_t k, 
     tu_tensor tx = per_slot ? tu_upload(MVK_TYPE_F32, K, k, 1, 1, x) : tu_upload(MVK_TYPE_F32, K, 1, 1, 1, x);
     tu_tensor tg = tu_upload(t, K, N, E, 1, bg), tu = tu_upload(t, K, N, E, 1, bu), tid = tu_upload(MVK_TYPE_I32, k, 1, 1, 1, ids);
     tu_tensor ty = tu_upload(MVK_TYPE_F32, N, k, 1, 1, NULL);
+    float *old = malloc((size_t)(N * k) * 4);
+    uint32_t nd = 0;
     setenv("MOEVK_FUSE_GATEUP", fused ? "1" : "0", 1);
-    vk_stream *s = tu_begin();
-    if (dense) TU_OK(vk_op_gateup(s, &ty.t, &tx.t, &tg.t, &tu.t, VK_GLU_SWIGLU));
-    else TU_OK(vk_op_gateup_id(s, &ty.t, &tx.t, &tg.t, &tu.t, &tid.t, VK_GLU_SWIGLU));
-    uint32_t nd = vk_stream_dispatch_count(s);
-    tu_end_submit(s);
+    for (int pass = 0; pass < swar_passes(t); pass++) {
+        if (pass) setenv("MOEVK_LANE_SWAR", "0", 1);
+        vk_stream *s = tu_begin();
+        if (dense) TU_OK(vk_op_gateup(s, &ty.t, &tx.t, &tg.t, &tu.t, VK_GLU_SWIGLU));
+        else TU_OK(vk_op_gateup_id(s, &ty.t, &tx.t, &tg.t, &tu.t, &tid.t, VK_GLU_SWIGLU));
+        nd = pass ? nd : vk_stream_dispatch_count(s);
+        tu_end_submit(s);
+        tu_download(&ty, pass ? old : got, (uint64_t)(N * k) * 4);
+        unsetenv("MOEVK_LANE_SWAR");
+    }
     unsetenv("MOEVK_FUSE_GATEUP");
-    tu_download(&ty, got, (uint64_t)(N * k) * 4);
     char label[160];
-    snprintf(label, sizeof label, "int8-x gateup%s %s K=%lld N=%lld E=%lld k=%lld per_slot=%d fused=%d", dense ? "" : "_id",
-             mvk_type_name(t), (long long)K, (long long)N, (long long)E, (long long)k, per_slot, fused);
+    snprintf(label, sizeof label, "int8-x gateup%s %s K=%lld N=%lld E=%lld k=%lld per_slot=%d fused=%d%s", dense ? "" : "_id",
+             mvk_type_name(t), (long long)K, (long long)N, (long long)E, (long long)k, per_slot, fused, g_limit ? " limits" : "");
+    if (swar_passes(t) > 1) swar_same(label, got, old, N * k);
+    free(old);
     if (nd != (fused ? 2u : 4u))
         fail_msg("%s: %u dispatches (%s expected)", label, nd,
                  fused ? "2: the quantisation and the fused kernel" : "4: one quantisation shared by gate and up, both, SwiGLU");
@@ -269,6 +315,13 @@ static void test_int8_x(void **state) {
         gateup_case(t, K2, 33, 5, 3, 0, 0, 1);   /* experts, shared x, an invalid id */
         gateup_case(t, be, 7, 4, 2, 1, 0, 1);    /* experts, one x per slot */
     }
+    g_limit = 1; /* Q4_K at the SWAR fields' limits */
+    mm_case(MVK_TYPE_Q4_K, 1, 33, 512, 1);
+    mm_case(MVK_TYPE_Q4_K, 1, 33, 512, 0);
+    id_case(MVK_TYPE_Q4_K, 512, 33, 4, 2, 1, 0);
+    gateup_case(MVK_TYPE_Q4_K, 512, 17, 1, 1, 0, 1, 1);
+    gateup_case(MVK_TYPE_Q4_K, 512, 33, 5, 3, 0, 0, 1);
+    g_limit = 0;
     for (int how = 0; how <= 4; how++) share_case(MVK_TYPE_Q8_0, how);
     share_case(MVK_TYPE_Q4_K, 0);
     unsetenv("MOEVK_MM_STYLE");
