@@ -30,8 +30,8 @@
 // (a run-time index of a register array is a per-lane gather in gallivm) and
 // after TM rows every slot is back in place.
 //
-// UNR (spec constant 4; F32/F16/BF16: the dense GEMM's default there,
-// vk_op_mm.h mm_gemm_lane_dense): that rotation is not free in gallivm, which
+// UNR (spec constant 4; F32/F16/BF16: the default of both uses there,
+// vk_op_mm.h mm_gemm_lane_dense, mm_gemm_lane): that rotation is not free in gallivm, which
 // keeps a value written inside a loop in memory and blends every write with
 // the old value under the execution mask (load, blend, store), 128 such moves
 // per 512 multiply-adds at TM 8 x TN 16 (read from the JIT code with

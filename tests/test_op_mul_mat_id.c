@@ -145,8 +145,8 @@ static void test_prefill(void **state) {
  * then the CPU style with the weight kernels' storage-buffer reads
  * (MOEVK_WTEX=0) where the device would take the texel variants; the last
  * pass: the prefill with matmul.comp's texel variants instead of the lane
- * GEMM (MOEVK_GEMM_LANE=0); the last two the lane GEMM's rotating loop for
- * quantised weights (MOEVK_LANE_QUNR=0; by default the unrolled one) with x
+ * GEMM (MOEVK_GEMM_LANE=0); the last two the lane GEMM's rotating loop
+ * (MOEVK_LANE_QUNR=0, MOEVK_LANE_UNR=0; by default the unrolled one) with x
  * shared across the subgroup (MOEVK_LANE_XSG=1; by default each lane reads x)
  * and x per lane. */
 static void test_other_styles(void **state) {
@@ -163,6 +163,7 @@ static void test_other_styles(void **state) {
             unsetenv("MOEVK_GEMM_LANE");
             setenv("MOEVK_LANE_XSG", "1", 1);
             setenv("MOEVK_LANE_QUNR", "0", 1); /* the unrolled loop reads x per lane always */
+            setenv("MOEVK_LANE_UNR", "0", 1);  /* F32/F16 experts: the rotating loop too */
         }
         if (st == 6) unsetenv("MOEVK_LANE_XSG");
         for (int ti = 0; ti < 4; ti++) {
@@ -181,6 +182,7 @@ static void test_other_styles(void **state) {
     unsetenv("MOEVK_GEMM_LANE");
     unsetenv("MOEVK_LANE_XSG");
     unsetenv("MOEVK_LANE_QUNR");
+    unsetenv("MOEVK_LANE_UNR");
 }
 
 static void test_bad_input(void **state) {
