@@ -166,9 +166,9 @@ static inline uint32_t mm_lane_stream(void) {
     return e && !strcmp(e, "0") ? 0u : 1u;
 }
 
-/* matvec_lane.comp's SWAR (spec id 8): with int8 x (XQ), the Q4_K sums take two products a 32-bit integer
- * multiply (16-bit fields; q4kx_swar) instead of a float multiply-add each; same values, bit for bit.
- * MOEVK_LANE_SWAR=0 keeps the float sums (q4kx_dot; A/B, tests) */
+/* matvec_lane.comp's SWAR (spec id 8): with int8 x (XQ), the Q4_K and Q6_K sums take two products a 32-bit
+ * integer multiply (16-bit fields; q4kx_swar, q6kx_swar) instead of a float multiply-add each; same values,
+ * bit for bit. MOEVK_LANE_SWAR=0 keeps the float sums (q4kx_dot, q6kx_acc; A/B, tests) */
 static inline uint32_t mm_lane_swar(void) {
     const char *e = getenv("MOEVK_LANE_SWAR");
     return e && !strcmp(e, "0") ? 0u : 1u;

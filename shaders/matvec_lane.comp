@@ -67,7 +67,7 @@ layout(constant_id = 4) const uint XSG = 0;         // subgroup size for the sha
 layout(constant_id = 5) const uint ACT = 0;         // GATEUP: the gate's activation, 0 SiLU, 1 tanh GELU
 layout(constant_id = 6) const uint STREAM = 1;      // x read per lane: each x fetch next to its multiply-adds (q8_stream, *_stream2)
 layout(constant_id = 7) const uint XQ = 0;          // 1: x is int8 (vk_op_quant_x's rows, binding 5; WTEX, quantised weights)
-layout(constant_id = 8) const uint SWAR = 1;        // XQ, Q4_K: two products a 32-bit integer multiply (q4kx_swar); 0: q4kx_dot
+layout(constant_id = 8) const uint SWAR = 1;        // XQ, Q4_K / Q6_K: two products a 32-bit integer multiply (q4kx_swar, q6kx_swar); 0: q4kx_dot, q6kx_acc
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 #ifdef WTEX
@@ -513,6 +513,52 @@ float q6kx_acc(const uint la[8], const uint lb[8], const uint hb[8], uint r, vec
     acc = fma(d01.x, dot(t0, K8) - 32.0 * ((sa.x + sa.y) + (sa.z + sa.w)), acc);
     return fma(d01.y, dot(t1, K8) - 32.0 * ((sc.x + sc.y) + (sc.z + sc.w)), acc);
 }
+// SWAR (spec id 8, default 1; MOEVK_LANE_SWAR=0 on the host: q6kx_acc): q6kx_acc's integer sums with two
+// products a 32-bit integer multiply (lavapipe's JIT has no FMA: q6kx_acc pays per weight a mask, an int->float
+// convert, a multiply and an add). A weight word lw (bytes q0..q3, 0..63, as q6k_raw builds them) gives the
+// pairs in 16-bit fields P0 = lw & 0x003f003f = q0 + q2 2^16, P1 = (lw >> 8) & .. = q1 + q3 2^16, x's word
+// (signed bytes x0..x3) the opposite pairs X0 = x2 + x0 2^16, X1 = x3 + x1 2^16 (q6kx_xpairs). With the 32
+// subtracted, P0' = P0 - 0x00200020 = (q0 - 32) + (q2 - 32) 2^16 as one integer, and P0' X0 mod 2^32 =
+// (q0 - 32) x2 + ((q0 - 32) x0 + (q2 - 32) x2) 2^16: the upper field holds the two products we want, the
+// lower one a product we do not. The 32 is not subtracted per word: Σ P0' X0 = Σ P0 X0 - 0x00200020 Σ X0
+// (mod 2^32, the distributive law), so each accumulator starts at 2^15 - 0x00200020 Σ X0 over its 4 words
+// (x alone: shared by PAIR's / GATEUP's two rows) and takes P0 X0 per word, a mask, a multiply and an add.
+// Its final value is 2^15 + L + M 2^16 with L the lower fields' sum, 4 products, |L| <= 4 * 32 * 127 = 16256,
+// and M the wanted sum, 8 products, |M| <= 8 * 32 * 127 = 32512 < 2^15: a |product| <= 32 * 127 needs
+// |x| <= 127, which quant_x.comp's clamp to [-127, 127] (never -128) gives. So 0 <= 2^15 + L < 2^16 and
+// M = acc >> 16 (arithmetic), exactly; one accumulator for the 4 P0s and one for the 4 P1s of each 16
+// values (a scale's), 8 products each, is the most that fits. The sum M0 + M1 of a 16 is the integer
+// q6kx_acc's dot(t0, K8) - 32 Σx holds (times 2^24 there), and it meets d01 in the same order:
+// bit-identical (test_op_quant_x checks it).
+// x's block words a (values 0..15), c (16..31) as the pairs (X0, X1) of each word, and the start values of
+// the accumulators (P0s of a, P1s of a, P0s of c, P1s of c)
+void q6kx_xpairs(uvec4 a, uvec4 c, out ivec2 xp[8], out ivec4 st) {
+    const uint w[8] = uint[8](a.x, a.y, a.z, a.w, c.x, c.y, c.z, c.w);
+    ivec4 s = ivec4(0);
+    for (uint i = 0; i < 8u; i++) {
+        const ivec2 v = ivec2(int(w[i]));
+        xp[i] = (((v << ivec2(24, 16)) >> 8) & ivec2(-1, int(0xffff0000u))) + ((v << ivec2(8, 0)) >> 24);
+        if (i < 4u) s.xy += xp[i];
+        else s.zw += xp[i];
+    }
+    st = 0x8000 - 0x00200020 * s;
+}
+// q6kx_acc by SWAR (xp, st from q6kx_xpairs of the same a, c; same value)
+float q6kx_swar(const uint la[8], const uint lb[8], const uint hb[8], uint r, vec2 d01, const ivec2 xp[8], ivec4 st, float acc) {
+    const uint shl = 4u * (r >> 1), shh = 2u * r;
+    ivec4 t = st;
+    for (uint i = 0; i < 8u; i++) {
+        // q6k_raw's word, the high bits shifted to bits 4-5 of each byte in one shift
+        const uint lo = (((r & 1u) == 0u ? la[i] : lb[i]) >> shl) & 0x0f0f0f0fu;
+        const uint hi = (shh <= 4u ? hb[i] << (4u - shh) : hb[i] >> (shh - 4u)) & 0x30303030u;
+        const ivec2 pw = ivec2((uvec2(lo | hi) >> uvec2(0u, 8u)) & 0x003f003fu);
+        if (i < 4u) t.xy += pw * xp[i];
+        else t.zw += pw * xp[i];
+    }
+    const ivec4 m = t >> 16;
+    acc = fma(d01.x, float(m.x + m.y) * 16777216.0, acc);
+    return fma(d01.y, float(m.z + m.w) * 16777216.0, acc);
+}
 #ifdef GATEUP
 // chunk r of a half for two weight streams sharing each x fetch (see q8_stream2): q6k_chunk +
 // q6k_acc per stream, the same operations in the same order, bit-identical
@@ -767,6 +813,16 @@ void main() {
                     if (r == 0u) xs = xq_scales(xf[0], 8u * b + 4u * n2);
                     uvec4 a, c;
                     xq_words(xf[0], 8u * b + 4u * n2 + r, a, c);
+                    if (SWAR != 0u) {               // x's pairs once for both rows (GATEUP / PAIR)
+                        ivec2 xp[8];
+                        ivec4 st;
+                        q6kx_xpairs(a, c, xp, st);
+                        acc[0] = q6kx_swar(la, lb, hb, r, q6k_d01(scw0, scw1, d, r) * xs[r], xp, st, acc[0]);
+#ifdef GATEUP
+                        accu = q6kx_swar(lau, lbu, hbu, r, q6k_d01(scu0, scu1, du, r) * xs[r], xp, st, accu);
+#endif
+                        continue;
+                    }
                     acc[0] = q6kx_acc(la, lb, hb, r, q6k_d01(scw0, scw1, d, r) * xs[r], a, c, acc[0]);
 #ifdef GATEUP
                     accu = q6kx_acc(lau, lbu, hbu, r, q6k_d01(scu0, scu1, du, r) * xs[r], a, c, accu);

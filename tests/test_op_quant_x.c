@@ -9,10 +9,11 @@
  *     MOEVK_LANE_XQ=1), on x whose int8 form is exact (each block q d with d a power of two and one
  *     |q| = 127, so quant_x gives back x): NMSE <= 1e-9 against ref_matmul / ref_mul_mat_id on the
  *     dequantised weights. Each block has its own d, so a wrong scale or block index fails. One more
- *     dispatch (the quantisation) than f32 x shows the int8 path ran. Q4_K runs each case twice more: its
- *     SWAR sums (matvec_lane.comp q4kx_swar, the default) bit for bit those of MOEVK_LANE_SWAR=0 (q4kx_dot's
- *     float sums), and on weights and x at the SWAR fields' limits (every nibble 15, every x +-127: 16
- *     products of 1905 in one 16-bit field) against the reference;
+ *     dispatch (the quantisation) than f32 x shows the int8 path ran. Q4_K and Q6_K run each case twice more:
+ *     their SWAR sums (matvec_lane.comp q4kx_swar / q6kx_swar, the default) bit for bit those of
+ *     MOEVK_LANE_SWAR=0 (q4kx_dot's / q6kx_acc's float sums), and on weights and x at the SWAR fields' limits
+ *     against the reference (Q4_K: every nibble 15, every x +-127: 16 products of 1905 in one 16-bit field;
+ *     Q6_K: every value 0 or 63 by super-block, q - 32 = -32 or 31, x +-127: 8 products of up to 4064);
  *   vk_quant_x_shared: two mat-vecs of one x share one quantisation, and a write to x (a dispatch, a copy),
  *     a scratch reset below xq or another view of x makes the second quantise again. */
 #include <math.h>
@@ -98,8 +99,9 @@ static void test_quant_x_bad_input(void **state) {
 
 /* ---- the int8-x mat-vecs */
 
-/* g_limit: make_w's Q4_K nibbles all 15 and exact_x's blocks all +127 d, all -127 d or the two alternating
- * in pairs, by block: the SWAR sums' 16-bit fields at their bounds (matvec_lane.comp q4kx_swar) */
+/* g_limit: make_w's Q4_K nibbles all 15, its Q6_K values all 0 or all 63 by super-block, and exact_x's blocks
+ * all +127 d, all -127 d or the two alternating in pairs, by block: the SWAR sums' 16-bit fields at their
+ * bounds (matvec_lane.comp q4kx_swar, q6kx_swar) */
 static int g_limit;
 
 /* x [K][rows] whose int8 form is exact: block j of row r is q d with d = 2^-(3 + (j + r) % 5), q in
@@ -127,11 +129,16 @@ static uint8_t *make_w(mvk_type t, int64_t K, int64_t rows, uint64_t seed, float
         for (int64_t b = 0; b < K / 256 * rows; b++) memset(blk + b * 144 + 16, 0xff, 128);
         mvk_dequantize_row(t, blk, *wd, K * rows);
     }
+    if (g_limit && t == MVK_TYPE_Q6_K) { /* ql, qh all 0 or all ones: values 0 or 63 (block_q6_K: ql[128], qh[64], then
+                                            scales[16], d) */
+        for (int64_t b = 0; b < K / 256 * rows; b++) memset(blk + b * 210, b % 3 == 1 ? 0x00 : 0xff, 192);
+        mvk_dequantize_row(t, blk, *wd, K * rows);
+    }
     return blk;
 }
 
-/* Q4_K's SWAR check: the run again with MOEVK_LANE_SWAR=0 (set by the caller around the second pass) */
-static int swar_passes(mvk_type t) { return t == MVK_TYPE_Q4_K ? 2 : 1; }
+/* Q4_K's and Q6_K's SWAR check: the run again with MOEVK_LANE_SWAR=0 (set by the caller around the second pass) */
+static int swar_passes(mvk_type t) { return t == MVK_TYPE_Q4_K || t == MVK_TYPE_Q6_K ? 2 : 1; }
 static void swar_same(const char *label, const float *got, const float *old, int64_t n) {
     int64_t d = tu_first_bit_diff(got, old, n);
     if (d >= 0) fail_msg("%s: SWAR differs from MOEVK_LANE_SWAR=0 at %lld: %.9g vs %.9g", label, (long long)d, got[d], old[d]);
@@ -315,12 +322,19 @@ static void test_int8_x(void **state) {
         gateup_case(t, K2, 33, 5, 3, 0, 0, 1);   /* experts, shared x, an invalid id */
         gateup_case(t, be, 7, 4, 2, 1, 0, 1);    /* experts, one x per slot */
     }
-    g_limit = 1; /* Q4_K at the SWAR fields' limits */
+    g_limit = 1; /* Q4_K and Q6_K at the SWAR fields' limits */
     mm_case(MVK_TYPE_Q4_K, 1, 33, 512, 1);
     mm_case(MVK_TYPE_Q4_K, 1, 33, 512, 0);
     id_case(MVK_TYPE_Q4_K, 512, 33, 4, 2, 1, 0);
     gateup_case(MVK_TYPE_Q4_K, 512, 17, 1, 1, 0, 1, 1);
     gateup_case(MVK_TYPE_Q4_K, 512, 33, 5, 3, 0, 0, 1);
+    /* Q6_K at the SWAR fields' limits (the LM head is PAIR, the experts pair_id / gu_id) */
+    mm_case(MVK_TYPE_Q6_K, 1, 33, 512, 1);
+    mm_case(MVK_TYPE_Q6_K, 1, 33, 768, 0);
+    id_case(MVK_TYPE_Q6_K, 512, 33, 4, 2, 1, 0);
+    id_case(MVK_TYPE_Q6_K, 256, 7, 5, 3, 3, 1);
+    gateup_case(MVK_TYPE_Q6_K, 512, 17, 1, 1, 0, 1, 1);
+    gateup_case(MVK_TYPE_Q6_K, 768, 33, 5, 3, 0, 0, 1);
     g_limit = 0;
     for (int how = 0; how <= 4; how++) share_case(MVK_TYPE_Q8_0, how);
     share_case(MVK_TYPE_Q4_K, 0);
