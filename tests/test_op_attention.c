@@ -344,6 +344,12 @@ int main(int argc, char **argv) {
     const struct CMUnitTest wide[] = {
         cmocka_unit_test_setup_teardown(test_attention_wide, tu_test_setup, tu_test_teardown),
     };
+    const struct CMUnitTest decode[] = {
+        cmocka_unit_test_setup_teardown(test_attention_decode, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_attention_decode_replay, tu_test_setup, tu_test_teardown),
+    };
+    if (argc > 1 && !strcmp(argv[1], "--decode")) /* the decode kernels alone (ctest's test_op_attention_sg32) */
+        return tu_exit(cmocka_run_group_tests_name("attention, decode", decode, tu_group_setup, tu_group_teardown));
     if (argc > 1 && !strcmp(argv[1], "--wide"))
         return tu_exit(cmocka_run_group_tests_name("attention, head dims above 256", wide, tu_group_setup, tu_group_teardown));
     return tu_exit(cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown));

@@ -12,6 +12,7 @@
 #include "moevk.h"
 #include "routing_json.h"
 #include "telemetry.h"
+#include "lavapipe_threads.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -91,6 +92,7 @@ int cmd_caption(int argc, char **argv) {
     }
     mp.progress = cli_progress;
     moevk_model *m = NULL;
+    mvk_app_lavapipe_threads(mp.model_path, mp.mmproj_path); /* small models: lavapipe without worker threads */
     moevk_status s = moevk_model_load(&mp, &m);
     if (s != MOEVK_OK) { cli_error("caption", s); return 1; }
     cli_reasoning rsn = {0};

@@ -15,6 +15,7 @@
 #include "moevk.h"
 #include "routing_json.h"
 #include "telemetry.h"
+#include "lavapipe_threads.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -131,6 +132,7 @@ int cmd_chat(int argc, char **argv) {
     cp.text_reserve = 64 + gp.n_predict;
     mp.progress = cli_progress;
     moevk_model *m = NULL;
+    mvk_app_lavapipe_threads(mp.model_path, mp.mmproj_path); /* small models: lavapipe without worker threads */
     moevk_status s = moevk_model_load(&mp, &m);
     if (s != MOEVK_OK) { cli_error("chat", s); return 1; }
     moevk_model_info info;

@@ -11,6 +11,7 @@
 #include "moevk.h"
 #include "srv_http.h"
 #include "srv_worker.h"
+#include "lavapipe_threads.h"
 
 static void usage(FILE *f) {
     srv_limits l = srv_default_limits();
@@ -135,6 +136,7 @@ int cmd_serve(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN); /* a client that hangs up mid-write is an error return, not a signal */
     mp.progress = cli_progress;
     moevk_model *m = NULL;
+    mvk_app_lavapipe_threads(mp.model_path, mp.mmproj_path); /* small models: lavapipe without worker threads */
     moevk_status s = moevk_model_load(&mp, &m);
     if (s != MOEVK_OK) {
         cli_error("serve", s);

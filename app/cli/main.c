@@ -28,6 +28,8 @@ static void usage(FILE *f) {
             "\nenvironment:\n"
             "  MOEVK_DEVICE=<index|name>  pick the Vulkan device (see `moevk devices`)\n"
             "  MOEVK_PROFILE=1            print GPU time per op (timestamp queries)\n"
+            "  LP_NUM_THREADS=N           Mesa lavapipe's worker threads; caption, chat and serve set 0 (run dispatches\n"
+            "                             on the calling thread) for model files up to 64 MiB unless it is set\n"
             "  MOEVK_VALIDATION=1         enable the Khronos validation layer\n"
             "  MOEVK_FORCE_STAGING=1      use the discrete-GPU memory path (staging copies) on any device\n");
 }

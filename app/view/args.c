@@ -58,7 +58,9 @@ static void usage(FILE *f) {
             "      R caption again, Esc/Q quit. Hover a caption word to see that token's routing;\n"
             "      hover a heatmap cell for layer, expert, count and share.\n\n"
             "environment: MOEVK_ASSETS (assets dir), MOEVK_DEVICE, MOEVK_FONT,\n"
-            "             MOEVK_VIEW_NO_WARMUP=1 (skip the warm-up caption after loading)\n\n",
+            "             MOEVK_VIEW_NO_WARMUP=1 (skip the warm-up caption after loading),\n"
+            "             LP_NUM_THREADS (Mesa lavapipe's worker threads: set to 0 for model files up to\n"
+            "             64 MiB, the embedded model's case, unless you set it)\n\n",
             moevk_version());
     view_camera_entry cams[16];
     int n = view_camera_list(cams, 16);

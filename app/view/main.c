@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "lavapipe_threads.h"
 
 #define BANNER_SECONDS 12.0
 
@@ -458,6 +459,25 @@ int main(int argc, char **argv) {
     app->W = app->args.width;
     app->H = app->args.height;
 
+    // model: the embedded pair unless -m/--mmproj
+    char emb_model[4096], emb_mmproj[4096];
+    view_worker_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    if (app->args.model_path) {
+        cfg.model_path = app->args.model_path;
+        cfg.mmproj_path = app->args.mmproj_path;
+    } else {
+        if (!view_find_embedded_model(emb_model, sizeof emb_model, emb_mmproj, sizeof emb_mmproj))
+            view_banner_add(app, "embedded model not found (looked for %s); set MOEVK_ASSETS or use -m/--mmproj",
+                            emb_model);
+        cfg.model_path = emb_model;
+        cfg.mmproj_path = emb_mmproj;
+    }
+    // lavapipe without its worker threads for small models (lavapipe_threads.h): before SDL and the worker
+    // start threads, and before the worker creates the Vulkan instance
+    if (mvk_app_lavapipe_threads(cfg.model_path, cfg.mmproj_path) && getenv("MOEVK_VERBOSE"))
+        fprintf(stderr, "moevk-view: a small model: LP_NUM_THREADS=0 (lavapipe runs dispatches on the submitting thread)\n");
+
     if (app->args.headless) {
         if (SDL_Init(SDL_INIT_EVENTS) != 0) {  // events: scripts inject mouse and drop events
             fprintf(stderr, "moevk-view: SDL_Init: %s\n", SDL_GetError());
@@ -486,20 +506,6 @@ int main(int argc, char **argv) {
     }
     if (!make_target(app)) return 1;
 
-    // model: the embedded pair unless -m/--mmproj
-    char emb_model[4096], emb_mmproj[4096];
-    view_worker_cfg cfg;
-    memset(&cfg, 0, sizeof cfg);
-    if (app->args.model_path) {
-        cfg.model_path = app->args.model_path;
-        cfg.mmproj_path = app->args.mmproj_path;
-    } else {
-        if (!view_find_embedded_model(emb_model, sizeof emb_model, emb_mmproj, sizeof emb_mmproj))
-            view_banner_add(app, "embedded model not found (looked for %s); set MOEVK_ASSETS or use -m/--mmproj",
-                            emb_model);
-        cfg.model_path = emb_model;
-        cfg.mmproj_path = emb_mmproj;
-    }
     cfg.device = app->args.device;
     cfg.device_mem_mib = app->args.device_mem_mib;
     cfg.prompt = app->args.prompt;
