@@ -127,8 +127,7 @@ static int getenv_is0(const char *name) {
 
 /* Whether CPU devices take attn_lane: MOEVK_ATTN_LANE=0 keeps the fused kernel (A/B timing, tests). */
 static int attn_lane_on(const vk_device_info *info, int64_t hd, int64_t Tq) {
-    const char *e = getenv("MOEVK_ATTN_LANE");
-    if (e && !strcmp(e, "0")) return 0;
+    if (getenv_is0("MOEVK_ATTN_LANE")) return 0;
     return info->kind == VK_KIND_CPU && Tq >= ATTN_LANE_MIN_TQ && hd % 8 == 0 && hd <= ATTN_FUSED_MAX_HD;
 }
 

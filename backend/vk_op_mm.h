@@ -378,14 +378,19 @@ static inline int mm_lane_qunr(mvk_type t) {
     return mvk_type_is_quant(t) && !(e && !strcmp(e, "0"));
 }
 
+/* The lane GEMM's unrolled loop for F32/F16/BF16 weights (matmul_lane.comp UNR with 8-value chunks), the default
+ * of both uses (mm_gemm_lane, mm_gemm_lane_dense); MOEVK_LANE_UNR=0 keeps the rotating loop (A/B timing, tests). */
+static inline int mm_lane_unr(mvk_type t) {
+    const char *e = getenv("MOEVK_LANE_UNR");
+    return !mvk_type_is_quant(t) && !(e && !strcmp(e, "0"));
+}
+
 /* mul_mat_id's expert GEMM (mmid_prefill) through the lane GEMM: quantised weights QUNR's tile, F32/F16/BF16
  * the unrolled loop (UNR) at TM 8 x MM_LANE_TN_ID (expert tiles stay moe_group's 8 rows): the embedded model's
  * F16 experts ran ~1.4x faster than with the rotating loop, normalised by its dense GEMM in the same profiles
  * (4 of 4 alternating pairs, docs/PERFORMANCE.md section 33). MOEVK_LANE_UNR=0 keeps the rotating loop. */
 static inline int mm_gemm_lane(const vk_ctx *ctx, mvk_type t, int64_t K, mm_lane_tile *lt) {
-    int q = mm_lane_qunr(t);
-    const char *u = getenv("MOEVK_LANE_UNR");
-    int unr = !mvk_type_is_quant(t) && !(u && !strcmp(u, "0"));
+    int q = mm_lane_qunr(t), unr = mm_lane_unr(t);
     if (!mm_gemm_lane_tn(ctx, t, K, q ? MM_LANE_TM_Q : 8, q ? MM_LANE_TN_Q : MM_LANE_TN_ID, lt)) return 0;
     lt->unr = (uint32_t)(q || unr);
     return 1;
@@ -399,8 +404,7 @@ static inline int mm_gemm_lane(const vk_ctx *ctx, mvk_type t, int64_t K, mm_lane
 static inline int mm_gemm_lane_dense(const vk_ctx *ctx, mvk_type t, int64_t K, mm_lane_tile *lt) {
     const char *e = getenv("MOEVK_GEMM_LANE_DENSE");
     if (e && !strcmp(e, "0")) return 0;
-    const char *u = getenv("MOEVK_LANE_UNR");
-    int unr = !mvk_type_is_quant(t) && !(u && !strcmp(u, "0")), q = mm_lane_qunr(t);
+    int unr = mm_lane_unr(t), q = mm_lane_qunr(t);
     uint32_t tm = unr ? MM_LANE_TM_PLAIN : q ? MM_LANE_TM_Q : 8, tn = unr ? MM_LANE_TN_PLAIN : q ? MM_LANE_TN_Q : MM_LANE_TN_DENSE;
     if (!mm_gemm_lane_tn(ctx, t, K, tm, tn, lt)) return 0;
     lt->unr = (uint32_t)(unr || q);
