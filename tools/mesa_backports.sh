@@ -8,9 +8,10 @@
 #   vulkaninfo --summary     # driverInfo = Mesa 25.0.x (LLVM 15.0.6)
 # Installs nothing: the system's Mesa, which CI and the tests use, is untouched (apt-get update and download run
 # on a private sources list and package lists under DIR/apt). Not used by CI or the tests; measured in
-# docs/PERFORMANCE.md section 35. Progress goes to stderr, the env lines to stdout.
+# docs/PERFORMANCE.md ("Session 13: Mesa 25.0 lavapipe from bookworm-backports"). Progress goes to stderr, the
+# env lines to stdout.
 set -euo pipefail
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
 prefix=/opt/mesa25
 suite=bookworm-backports
 while [ $# -gt 0 ]; do
