@@ -136,6 +136,13 @@ static int attn_lane_on(const vk_device_info *info, int64_t hd, int64_t Tq) {
  * kernel. MOEVK_ATTN_LANE_FULL=0 keeps the fused kernel for them (A/B timing, tests). */
 static int attn_lane_full(void) { return !getenv_is0("MOEVK_ATTN_LANE_FULL"); }
 
+/* CPU devices decode through the fused kernel (attn_prefill.comp at Tq 1: one invocation a query head, the G
+   heads of a KV head reading the same K/V rows, all keys in one pass, no barriers, no attn_combine) instead of
+   attn_decode.comp's split-K. MOEVK_ATTN_DECODE_FUSED=0 keeps attn_decode.comp (A/B timing, tests). */
+static int attn_decode_fused(const vk_device_info *info) {
+    return info->kind == VK_KIND_CPU && !getenv_is0("MOEVK_ATTN_DECODE_FUSED");
+}
+
 /* Keys visible to the query at absolute position qp: [lo, lim) (attn_prefill.comp key_lo / key_lim). */
 static int64_t lane_key_lim(const vk_attn_params *p, int64_t nkv, int64_t qp) {
     if (!p->causal) return nkv;
@@ -415,7 +422,7 @@ moevk_status vk_op_attention(vk_stream *s, const mvk_tensor *out, const mvk_tens
     }
     if (hd > ATTN_FUSED_MAX_HD) return attn_wide(s, out, q, k, v, n_kv, p);
 
-    if (Tq == 1) {
+    if (Tq == 1 && !attn_decode_fused(info)) {
         /* ---- decode: split-K over chunks of C keys, GW heads per workgroup */
         uint32_t C = 128;
         uint32_t GW = 1;

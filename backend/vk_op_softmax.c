@@ -54,7 +54,22 @@ static int softmax_lane(const vk_ctx *ctx, const mvk_tensor *x, const mvk_tensor
     return 1;
 }
 
-/* One dispatch over the rows of x (and the matching y / ids). */
+/* CPU devices split argmax rows of at least ARGMAX_SPLIT_MIN elements into parts of ARGMAX_PART elements,
+ * one workgroup a part (argmax.comp mode 1), then pick each row's winner among its parts (mode 2): one
+ * workgroup over a 152k vocabulary kept one of lavapipe's two threads idle (~2 ms a decode step).
+ * MOEVK_ARGMAX_SPLIT=0 keeps one workgroup a row (A/B timing, tests); MOEVK_ARGMAX_PART=N sets the part
+ * length (A/B timing). */
+#define ARGMAX_SPLIT_MIN 8192
+#define ARGMAX_PART 8192
+static int64_t argmax_part_len(const vk_ctx *ctx, int64_t ne0) {
+    const char *e = getenv("MOEVK_ARGMAX_SPLIT");
+    if ((e && !strcmp(e, "0")) || vk_ctx_info(ctx)->kind != VK_KIND_CPU || ne0 < ARGMAX_SPLIT_MIN) return 0;
+    const char *l = getenv("MOEVK_ARGMAX_PART");
+    int64_t len = l ? atoll(l) : ARGMAX_PART;
+    return len >= 1 && len < ne0 ? len : 0;
+}
+
+/* One dispatch over the rows of x (and the matching y / ids); CPU argmax of long rows: two. */
 static moevk_status row_dispatch(vk_stream *s, const row_op *o, const mvk_tensor *x, const mvk_tensor *y) {
     vk_ctx *ctx = vk_stream_ctx(s);
     int64_t nrows = x->ne[1] * x->ne[2] * x->ne[3];
@@ -67,10 +82,33 @@ static moevk_status row_dispatch(vk_stream *s, const row_op *o, const mvk_tensor
         .ne0 = sm.ne0, .ne1 = sm.ne1, .ne2 = sm.ne2, .nrows = sm.nrows, .sx1 = sm.sx1, .sx2 = sm.sx2, .sx3 = sm.sx3,
         .ox = sm.ox, .oi = sm.oy};
     uint32_t wg = row_wg(ctx, x->ne[0]);
-    vk_bind binds[2] = {{x, 0}, {y, 1}};
-    vk_dispatch_desc d = {.shader = o->argmax ? "argmax" : "softmax", .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 2,
-                          .push = o->argmax ? (const void *)&am : (const void *)&sm,
+    vk_bind binds[3] = {{x, 0}, {y, 1}, {x, 0}}; /* argmax mode 0: binding 2 unused */
+    vk_dispatch_desc d = {.shader = o->argmax ? "argmax" : "softmax", .spec = &wg, .n_spec = 1, .binds = binds,
+                          .n_binds = o->argmax ? 3 : 2, .push = o->argmax ? (const void *)&am : (const void *)&sm,
                           .push_size = o->argmax ? (uint32_t)sizeof am : (uint32_t)sizeof sm};
+    int64_t plen = o->argmax ? argmax_part_len(ctx, x->ne[0]) : 0;
+    if (plen) {
+        int64_t nparts = (x->ne[0] + plen - 1) / plen;
+        if (nrows * nparts > UINT32_MAX / 2)
+            return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld rows of %lld parts is too many", o->op, (long long)nrows,
+                            (long long)nparts);
+        mvk_tensor part; /* I32 [2][nparts][nrows]: each part's winner, value bits and index */
+        MVK_TRY(vk_stream_scratch(s, MVK_TYPE_I32, 2 * nparts * nrows, 1, 1, 1, &part));
+        binds[1] = (vk_bind){y, 0}; /* pass 1 leaves ids alone */
+        binds[2] = (vk_bind){&part, 1};
+        am.mode = 1;
+        am.nparts = (uint32_t)nparts;
+        am.plen = (uint32_t)plen;
+        wg = row_wg(ctx, plen);
+        vk_split_groups(ctx, (uint32_t)(nrows * nparts), d.groups);
+        MVK_TRY(vk_dispatch(s, &d));
+        binds[1] = (vk_bind){y, 1};
+        binds[2] = (vk_bind){&part, 0};
+        am.mode = 2;
+        wg = row_wg(ctx, nparts);
+        vk_split_groups(ctx, (uint32_t)nrows, d.groups);
+        return vk_dispatch(s, &d);
+    }
     if (!o->argmax && softmax_lane(ctx, x, y, &sm.ox)) { /* one invocation a row, x through a view */
         const vk_device_info *in = vk_ctx_info(ctx);
         wg = vkc_wg(ctx, in->subgroup_size ? in->subgroup_size : 8);

@@ -95,8 +95,9 @@ typedef struct pc_argmax {
     uint32_t ne0, ne1, ne2, nrows;
     uint32_t sx1, sx2, sx3;
     uint32_t ox, oi;
+    uint32_t mode, nparts, plen;
 } pc_argmax;
-VK_PUSH_WORDS(pc_argmax, 9);
+VK_PUSH_WORDS(pc_argmax, 12);
 
 /* shaders/rope.comp */
 typedef struct pc_rope {

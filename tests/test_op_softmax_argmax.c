@@ -124,6 +124,70 @@ static void test_argmax_special(void **state) {
     free(x);
 }
 
+/* Long rows: CPU devices split them into parts (argmax.comp mode 1) and pick each row's winner among the
+ * parts' winners (mode 2). Ties, NaN, +-inf placed across part boundaries, a part of only NaN, the winner in
+ * a short last part; the default part length, odd ones (MOEVK_ARGMAX_PART) and the one-pass kernel
+ * (MOEVK_ARGMAX_SPLIT=0), all against ref_argmax. */
+static void test_argmax_parts(void **state) {
+    (void)state;
+    enum { V = 20000, R = 8 };
+    float *x = malloc((size_t)V * R * 4);
+    assert_non_null(x);
+    tu_fill(x, V * R, -4, 4);
+    x[0 * V + V - 1] = 6.0f;                                   /* the winner in the short last part */
+    for (int i = 0; i < V; i++) x[1 * V + i] = NAN;            /* all NaN -> 0 */
+    for (int i = 0; i < V; i++) x[2 * V + i] = NAN;
+    x[2 * V + 12345] = -50.0f;                                 /* one value among NaN parts: it wins */
+    x[3 * V + 16384] = 7.0f;                                   /* a tie across parts: the lower index */
+    x[3 * V + 8191] = 7.0f;
+    x[3 * V + 8200] = 7.0f;
+    for (int i = 0; i < V; i++) x[4 * V + i] = -INFINITY;      /* all -inf: index 0 */
+    for (int i = 0; i < V; i++) x[5 * V + i] = 0.5f;           /* all equal: index 0 */
+    x[6 * V + 19999] = INFINITY;                               /* +inf twice: the lower index */
+    x[6 * V + 9000] = INFINITY;
+    for (int i = 0; i < 8192; i++) x[7 * V + i] = NAN;         /* a first part of only NaN */
+    x[7 * V + 8192] = 5.0f;
+    int32_t ref[R];
+    ref_argmax(ref, x, V, R);
+    assert_int_equal(ref[0], V - 1);
+    assert_int_equal(ref[1], 0);
+    assert_int_equal(ref[2], 12345);
+    assert_int_equal(ref[3], 8191);
+    assert_int_equal(ref[4], 0);
+    assert_int_equal(ref[5], 0);
+    assert_int_equal(ref[6], 9000);
+    assert_int_equal(ref[7], 8192);
+    const int cpu = vk_ctx_info(tu_vk)->kind == VK_KIND_CPU;
+    static const char *const parts[] = {NULL, "1000", "7", "19999"};
+    for (int k = 0; k < 5; k++) {
+        if (k < 4) {
+            if (parts[k]) setenv("MOEVK_ARGMAX_PART", parts[k], 1);
+            else unsetenv("MOEVK_ARGMAX_PART");
+        } else {
+            unsetenv("MOEVK_ARGMAX_PART");
+            setenv("MOEVK_ARGMAX_SPLIT", "0", 1);
+        }
+        /* the dispatches of one call: two where the rows are split (CPU devices), else one */
+        tu_tensor tx = tu_upload(MVK_TYPE_F32, V, R, 1, 1, x);
+        tu_tensor ti = tu_upload(MVK_TYPE_I32, R, 1, 1, 1, NULL);
+        vk_stream *s = tu_begin();
+        TU_OK(vk_op_argmax(s, &ti.t, &tx.t));
+        assert_int_equal(vk_stream_dispatch_count(s), cpu && k < 4 ? 2 : 1);
+        tu_end_submit(s);
+        int32_t got[R];
+        tu_download(&ti, got, sizeof got);
+        for (int r = 0; r < R; r++)
+            if (got[r] != ref[r])
+                fail_msg("argmax parts (part %s%s) row %d: got %d, ref %d", parts[k < 4 ? k : 0] ? parts[k < 4 ? k : 0] : "default",
+                         k == 4 ? ", one pass" : "", r, got[r], ref[r]);
+        tu_free(&tx); tu_free(&ti);
+        argmax_random(V + 77, 3, 1, 5, 1); /* strided rows, many ties, split as above */
+    }
+    unsetenv("MOEVK_ARGMAX_SPLIT");
+    unsetenv("MOEVK_ARGMAX_PART");
+    free(x);
+}
+
 /* Logits larger than the storage-buffer range: [151936][T] with T chosen so the
  * tensor exceeds it by a few rows; the op must split and still be exact. */
 static void test_argmax_large(void **state) {
@@ -175,6 +239,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_softmax, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_argmax, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_argmax_special, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_argmax_parts, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_argmax_large, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, tu_test_setup, tu_test_teardown),
     };

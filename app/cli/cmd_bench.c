@@ -166,6 +166,8 @@ static void bench_ops_other(vk_ctx *ctx, int reps) {
     bench_attention(ctx, st, 128, 32, 4, 1024, 1024, MVK_TYPE_F16, 1, reps); /* a long (image) prompt */
     bench_attention(ctx, st, 128, 32, 4, 1, 4096, MVK_TYPE_F16, 1, reps);
     bench_attention(ctx, st, 128, 32, 4, 1, 512, MVK_TYPE_F16, 1, reps);
+    bench_attention(ctx, st, 128, 32, 4, 1, 160, MVK_TYPE_F16, 1, reps); /* the race's decode: P 128 + N 32-64 */
+    bench_attention(ctx, st, 128, 32, 4, 1, 33, MVK_TYPE_F16, 1, reps);
     if (bench_filter) { /* --filter "attention...": the attention cases above only */
         vk_stream_destroy(st);
         return;
