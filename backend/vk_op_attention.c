@@ -3,6 +3,7 @@
  * n_kv read on the GPU.
  *   Tq == 1: split-K flash-decoding (shaders/attn_decode.comp: chunks of 128
  *            keys x KV head x head group, then attn_combine.comp merges them).
+ *            CPU devices, up to ATTN_DECODE_FUSED_MAX_KEYS keys: the fused kernel below (attn_decode_fused).
  *   Tq > 1:  shaders/attn_prefill.comp, one invocation per (query, head) row,
  *            64 rows of one GQA group per workgroup walking a uniform key range
  *            in unrolled blocks; K/V are read from the storage buffers directly
@@ -114,6 +115,7 @@ static moevk_status attn_gemm(vk_stream *s, const mvk_tensor *out, const mvk_ten
  * contiguous: one row stride), and Op back to out. A causal block sees keys up to its last query's position:
  * blocks of ATTN_LANE_QC queries skip the upper triangle (about half of S at Tq = Tk); a window also trims the
  * keys below. Scratch: Qp and Op (Tq rounded up to qc, x Hq x hd floats), VT (Hkv x hd x keys), S and P (a block). */
+#define ATTN_DECODE_FUSED_MAX_KEYS 4096 /* measured faster than the split-K up to here (bench ops, 33-4096 keys) */
 #define ATTN_LANE_MIN_TQ 16  /* shorter prefills keep the fused kernel */
 #define ATTN_LANE_QC 64      /* queries a block of a masked prefill (MOEVK_ATTN_LANE_QC=N sets it, A/B timing) */
 #define ATTN_LANE_PERM 1     /* Q and O through the per-block copies (one GEMM a KV head); 0: a GEMM a query head
@@ -138,9 +140,10 @@ static int attn_lane_full(void) { return !getenv_is0("MOEVK_ATTN_LANE_FULL"); }
 
 /* CPU devices decode through the fused kernel (attn_prefill.comp at Tq 1: one invocation a query head, the G
    heads of a KV head reading the same K/V rows, all keys in one pass, no barriers, no attn_combine) instead of
-   attn_decode.comp's split-K. MOEVK_ATTN_DECODE_FUSED=0 keeps attn_decode.comp (A/B timing, tests). */
-static int attn_decode_fused(const vk_device_info *info) {
-    return info->kind == VK_KIND_CPU && !getenv_is0("MOEVK_ATTN_DECODE_FUSED");
+   attn_decode.comp's split-K, up to ATTN_DECODE_FUSED_MAX_KEYS visible keys (and within lavapipe's loop limit:
+   Tk / 4 key blocks). MOEVK_ATTN_DECODE_FUSED=0 keeps attn_decode.comp (A/B timing, tests). */
+static int attn_decode_fused(const vk_device_info *info, int64_t Tk, int64_t keys) {
+    return info->kind == VK_KIND_CPU && keys <= ATTN_DECODE_FUSED_MAX_KEYS && Tk / 4 < 60000 && !getenv_is0("MOEVK_ATTN_DECODE_FUSED");
 }
 
 /* Keys visible to the query at absolute position qp: [lo, lim) (attn_prefill.comp key_lo / key_lim). */
@@ -422,15 +425,17 @@ moevk_status vk_op_attention(vk_stream *s, const mvk_tensor *out, const mvk_tens
     }
     if (hd > ATTN_FUSED_MAX_HD) return attn_wide(s, out, q, k, v, n_kv, p);
 
-    if (Tq == 1 && !attn_decode_fused(info)) {
+    /* the keys a decode query can see: all Tk, or the n_kv the host knows (the shaders still read n_kv and clamp to it) */
+    const int64_t dkeys = n_kv && p->n_kv_host > 0 && p->n_kv_host < Tk ? p->n_kv_host : Tk;
+    if (Tq == 1 && !attn_decode_fused(info, Tk, dkeys)) {
         /* ---- decode: split-K over chunks of C keys, GW heads per workgroup */
         uint32_t C = 128;
         uint32_t GW = 1;
         for (uint32_t g = 1; g <= G && g <= 16; g++)
             if (G % g == 0 && (g * (uint32_t)hd + g * C + g) * 4 <= shared / 2) GW = g;
-        /* the chunks cover the keys the query can see: all Tk, or the n_kv the host knows (the shader still
-           reads n_kv and clamps to it); one chunk writes the output itself (DIRECT) and needs no attn_combine */
-        int64_t keys = n_kv && p->n_kv_host > 0 && p->n_kv_host < Tk ? p->n_kv_host : Tk;
+        /* the chunks cover the keys the query can see; one chunk writes the output itself (DIRECT) and needs
+           no attn_combine */
+        int64_t keys = dkeys;
         int64_t n_chunks = (keys + C - 1) / C;
         if (n_chunks < 1) n_chunks = 1;
         if (n_chunks > info->max_workgroup_count[0])

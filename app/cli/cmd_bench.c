@@ -168,7 +168,8 @@ static void bench_ops_other(vk_ctx *ctx, int reps) {
     bench_attention(ctx, st, 128, 32, 4, 1, 512, MVK_TYPE_F16, 1, reps);
     bench_attention(ctx, st, 128, 32, 4, 1, 160, MVK_TYPE_F16, 1, reps); /* the race's decode: P 128 + N 32-64 */
     bench_attention(ctx, st, 128, 32, 4, 1, 33, MVK_TYPE_F16, 1, reps);
-    if (bench_filter) { /* --filter "attention...": the attention cases above only */
+    if (bench_filter) { /* --filter "attention...": the attention cases above only; "argmax": the LM head's argmax */
+        if (strstr(bench_filter, "argmax")) bench_elementwise(ctx, st, "argmax", 151936, 1, reps);
         vk_stream_destroy(st);
         return;
     }
@@ -244,7 +245,7 @@ int cmd_bench(int argc, char **argv) {
     }
     if (probes) bench_probes(ctx, (int)reps);
     if (!probe_only) {
-        if (!bench_filter || strstr(bench_filter, "attention")) bench_ops_other(ctx, (int)reps); /* with a filter: attention only */
+        if (!bench_filter || strstr(bench_filter, "attention") || strstr(bench_filter, "argmax")) bench_ops_other(ctx, (int)reps); /* with a filter: attention only */
         bench_ops_matmul_family(ctx, (int)reps);
     }
     vk_ctx_destroy(ctx);
