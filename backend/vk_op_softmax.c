@@ -55,18 +55,34 @@ static int softmax_lane(const vk_ctx *ctx, const mvk_tensor *x, const mvk_tensor
 }
 
 /* CPU devices split argmax rows of at least ARGMAX_SPLIT_MIN elements into parts of ARGMAX_PART elements,
- * one workgroup a part (argmax.comp mode 1), then pick each row's winner among its parts (mode 2): one
- * workgroup over a 152k vocabulary kept one of lavapipe's two threads idle (~2 ms a decode step).
- * MOEVK_ARGMAX_SPLIT=0 keeps one workgroup a row (A/B timing, tests); MOEVK_ARGMAX_PART=N sets the part
- * length (A/B timing). */
+ * one invocation a part walking its part through a texel view (argmax_lane.comp), then pick each row's winner
+ * among its parts (argmax.comp mode 2): argmax.comp's one workgroup a row spent ~1.5-1.9 ms on a 152k
+ * vocabulary (one lavapipe thread, a gather a lane per element), the two passes ~0.3-0.4 ms. Rows the texel
+ * view cannot take keep the one pass. MOEVK_ARGMAX_SPLIT=0 keeps it everywhere (A/B timing, tests);
+ * MOEVK_ARGMAX_PART=N sets the part length (A/B timing, tests; a multiple of 4). */
 #define ARGMAX_SPLIT_MIN 8192
-#define ARGMAX_PART 8192
+#define ARGMAX_PART 1024 /* 149 parts (lanes) over 152k: bench ops 0.27 ms; the one pass 1.5 ms */
 static int64_t argmax_part_len(const vk_ctx *ctx, int64_t ne0) {
     const char *e = getenv("MOEVK_ARGMAX_SPLIT");
     if ((e && !strcmp(e, "0")) || vk_ctx_info(ctx)->kind != VK_KIND_CPU || ne0 < ARGMAX_SPLIT_MIN) return 0;
     const char *l = getenv("MOEVK_ARGMAX_PART");
     int64_t len = l ? atoll(l) : ARGMAX_PART;
     return len >= 1 && len < ne0 ? len : 0;
+}
+
+/* Whether argmax_lane.comp can take x (a R32G32B32A32 uniform texel view): style cpu, ne0, the row strides and
+ * x's offset in its view multiples of 4 floats, plen a multiple of 4. *ox gets x's offset in its view. */
+static int argmax_lane(const vk_ctx *ctx, const mvk_tensor *x, int64_t plen, uint32_t *ox) {
+    const vk_device_info *in = vk_ctx_info(ctx);
+    if (mm_style(in) != 1 || !(in->texel_support[VK_TEXEL_U32X4 - 1] & VK_TEXEL_UNIFORM)) return 0;
+    if (x->ne[0] % 4 || plen % 4) return 0;
+    for (int i = 1; i < 4; i++)
+        if (x->ne[i] > 1 && x->nb[i] % 16) return 0;
+    if ((vk_bind_texel_span(ctx, x) + 15) / 16 > in->max_texel_buffer_elements) return 0;
+    uint32_t o = vk_bind_texel_offset(ctx, x, 4);
+    if (o % 4) return 0;
+    *ox = o;
+    return 1;
 }
 
 /* One dispatch over the rows of x (and the matching y / ids); CPU argmax of long rows: two. */
@@ -87,21 +103,26 @@ static moevk_status row_dispatch(vk_stream *s, const row_op *o, const mvk_tensor
                           .n_binds = o->argmax ? 3 : 2, .push = o->argmax ? (const void *)&am : (const void *)&sm,
                           .push_size = o->argmax ? (uint32_t)sizeof am : (uint32_t)sizeof sm};
     int64_t plen = o->argmax ? argmax_part_len(ctx, x->ne[0]) : 0;
-    if (plen) {
+    pc_argmax_lane al = {.ne0 = am.ne0, .ne1 = am.ne1, .ne2 = am.ne2, .nrows = am.nrows, .sx1 = am.sx1, .sx2 = am.sx2, .sx3 = am.sx3};
+    if (plen && argmax_lane(ctx, x, plen, &al.ox)) {
         int64_t nparts = (x->ne[0] + plen - 1) / plen;
         if (nrows * nparts > UINT32_MAX / 2)
             return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld rows of %lld parts is too many", o->op, (long long)nrows,
                             (long long)nparts);
         mvk_tensor part; /* I32 [2][nparts][nrows]: each part's winner, value bits and index */
         MVK_TRY(vk_stream_scratch(s, MVK_TYPE_I32, 2 * nparts * nrows, 1, 1, 1, &part));
-        binds[1] = (vk_bind){y, 0}; /* pass 1 leaves ids alone */
-        binds[2] = (vk_bind){&part, 1};
-        am.mode = 1;
-        am.nparts = (uint32_t)nparts;
-        am.plen = (uint32_t)plen;
-        wg = row_wg(ctx, plen);
-        vk_split_groups(ctx, (uint32_t)(nrows * nparts), d.groups);
-        MVK_TRY(vk_dispatch(s, &d));
+        al.nparts = am.nparts = (uint32_t)nparts;
+        al.plen = (uint32_t)plen;
+        /* pass 1: one invocation a part */
+        const vk_device_info *in = vk_ctx_info(ctx);
+        uint32_t lw = vkc_wg(ctx, in->subgroup_size ? in->subgroup_size : 8);
+        vk_bind lb[2] = {{x, 0}, {&part, 1}};
+        vk_dispatch_desc ld = {.shader = "argmax_lane", .spec = &lw, .n_spec = 1, .binds = lb, .n_binds = 2, .push = &al,
+                               .push_size = sizeof al};
+        ld.texel[0] = VK_TEXEL_U32X4;
+        vk_split_groups(ctx, (uint32_t)((nrows * nparts + lw - 1) / lw), ld.groups);
+        MVK_TRY(vk_dispatch(s, &ld));
+        /* pass 2: one workgroup a row over its parts' winners */
         binds[1] = (vk_bind){y, 1};
         binds[2] = (vk_bind){&part, 0};
         am.mode = 2;

@@ -95,9 +95,18 @@ typedef struct pc_argmax {
     uint32_t ne0, ne1, ne2, nrows;
     uint32_t sx1, sx2, sx3;
     uint32_t ox, oi;
-    uint32_t mode, nparts, plen;
+    uint32_t mode, nparts;
 } pc_argmax;
-VK_PUSH_WORDS(pc_argmax, 12);
+VK_PUSH_WORDS(pc_argmax, 11);
+
+/* shaders/argmax_lane.comp */
+typedef struct pc_argmax_lane {
+    uint32_t ne0, ne1, ne2, nrows;
+    uint32_t sx1, sx2, sx3;
+    uint32_t ox;
+    uint32_t nparts, plen;
+} pc_argmax_lane;
+VK_PUSH_WORDS(pc_argmax_lane, 10);
 
 /* shaders/rope.comp */
 typedef struct pc_rope {

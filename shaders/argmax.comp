@@ -4,12 +4,11 @@
 // scans a strided slice, then a shared-memory tree reduction of (value, index)
 // pairs. Ties go to the lower index; NaN never wins (comparisons with NaN are
 // false); a row of only NaN gives 0.
-// Two passes (mode 1 then mode 2; vk_op_softmax.c, CPU devices): one workgroup a row leaves one lavapipe
-// thread idle over a 152k vocabulary, so pass 1 splits each row into nparts parts, one workgroup a part,
-// each storing its (value, index) winner (index NONE where the part has no non-NaN value) to part[];
-// pass 2 (one workgroup a row) picks the winner of the row's nparts pairs with the same better(). The
-// winner is the same as one pass's: better() picks the largest non-NaN value, the lowest index among equal
-// ones, whatever the order in which the pairs meet.
+// Mode 2 (vk_op_softmax.c, CPU devices): pass 2 after argmax_lane.comp split each row into nparts parts
+// and stored each part's (value, index) winner to part[] (index NONE where the part has no non-NaN value);
+// one workgroup a row picks the winner of its nparts pairs with the same better(). The winner is the same
+// as one pass's: better() picks the largest non-NaN value, the lowest index among equal ones, whatever the
+// order in which the pairs meet.
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
@@ -17,14 +16,14 @@ layout(local_size_x_id = 0) in;
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) writeonly buffer I { int ids[]; };
-layout(std430, binding = 2) buffer Part { uint part[]; };  // [2][nparts][nrows]: value bits, index (modes 1, 2)
+layout(std430, binding = 2) readonly buffer Part { uint part[]; };  // [2][nparts][nrows]: value bits, index (mode 2)
 
 layout(push_constant) uniform P {
     uint ne0, ne1, ne2, nrows;
     uint sx1, sx2, sx3;     // x strides in elements
     uint ox, oi;            // element offsets of the bindings
-    uint mode;              // 0: whole rows -> ids; 1: parts of rows -> part; 2: part -> ids
-    uint nparts, plen;      // modes 1, 2: parts a row; mode 1: elements a part
+    uint mode;              // 0: rows of x -> ids; 2: the parts' winners -> ids
+    uint nparts;            // mode 2: parts a row
 } p;
 
 shared float sv[gl_WorkGroupSize.x];
@@ -38,8 +37,7 @@ bool better(float v2, uint i2, float v1, uint i1) {
 }
 
 void main() {
-    uint g = linear_group_id();
-    uint row = p.mode == 1u ? g / p.nparts : g;
+    uint row = linear_group_id();
     if (row >= p.nrows) return;
     uint t = gl_LocalInvocationID.x;
     uint n = gl_WorkGroupSize.x;
@@ -60,12 +58,7 @@ void main() {
         uint i2 = r % p.ne2;
         uint i3 = r / p.ne2;
         uint bx = p.ox + i1 * p.sx1 + i2 * p.sx2 + i3 * p.sx3;
-        uint lo = 0u, hi = p.ne0;
-        if (p.mode == 1u) {
-            lo = (g % p.nparts) * p.plen;
-            hi = min(p.ne0, lo + p.plen);
-        }
-        for (uint i = lo + t; i < hi; i += n) {
+        for (uint i = t; i < p.ne0; i += n) {
             float v = x[bx + i];
             if (better(v, i, bv, bi)) { bv = v; bi = i; }
         }
@@ -80,11 +73,5 @@ void main() {
         }
         barrier();
     }
-    if (t != 0u) return;
-    if (p.mode == 1u) {
-        part[2u * g] = floatBitsToUint(sv[0]);
-        part[2u * g + 1u] = si[0];
-    } else {
-        ids[p.oi + row] = int(si[0] == NONE ? 0u : si[0]);
-    }
+    if (t == 0) ids[p.oi + row] = int(si[0] == NONE ? 0u : si[0]);
 }

@@ -124,10 +124,11 @@ static void test_argmax_special(void **state) {
     free(x);
 }
 
-/* Long rows: CPU devices split them into parts (argmax.comp mode 1) and pick each row's winner among the
- * parts' winners (mode 2). Ties, NaN, +-inf placed across part boundaries, a part of only NaN, the winner in
- * a short last part; the default part length, odd ones (MOEVK_ARGMAX_PART) and the one-pass kernel
- * (MOEVK_ARGMAX_SPLIT=0), all against ref_argmax. */
+/* Long rows: CPU devices split them into parts (argmax_lane.comp, one invocation a part) and pick each row's
+ * winner among the parts' winners (argmax.comp mode 2). Ties, NaN, +-inf placed across part boundaries, a part
+ * of only NaN, the winner in a short last part; the default part length, others (MOEVK_ARGMAX_PART: 8 gives
+ * 2500 parts a row), the one-pass kernel (MOEVK_ARGMAX_SPLIT=0), strided rows in 3-D, rows the texel view
+ * cannot take (ne0 not a multiple of 4: one pass), all against ref_argmax. */
 static void test_argmax_parts(void **state) {
     (void)state;
     enum { V = 20000, R = 8 };
@@ -158,7 +159,7 @@ static void test_argmax_parts(void **state) {
     assert_int_equal(ref[6], 9000);
     assert_int_equal(ref[7], 8192);
     const int cpu = vk_ctx_info(tu_vk)->kind == VK_KIND_CPU;
-    static const char *const parts[] = {NULL, "1000", "7", "19999"};
+    static const char *const parts[] = {NULL, "1000", "8", "19996"};
     for (int k = 0; k < 5; k++) {
         if (k < 4) {
             if (parts[k]) setenv("MOEVK_ARGMAX_PART", parts[k], 1);
@@ -181,7 +182,8 @@ static void test_argmax_parts(void **state) {
                 fail_msg("argmax parts (part %s%s) row %d: got %d, ref %d", parts[k < 4 ? k : 0] ? parts[k < 4 ? k : 0] : "default",
                          k == 4 ? ", one pass" : "", r, got[r], ref[r]);
         tu_free(&tx); tu_free(&ti);
-        argmax_random(V + 77, 3, 1, 5, 1); /* strided rows, many ties, split as above */
+        argmax_random(V + 76, 3, 2, 4, 1); /* strided rows (16-byte multiples) in 3-D, many ties: split as above */
+        argmax_random(V + 77, 3, 1, 5, 1); /* ne0 not a multiple of 4: one pass */
     }
     unsetenv("MOEVK_ARGMAX_SPLIT");
     unsetenv("MOEVK_ARGMAX_PART");
