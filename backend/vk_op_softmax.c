@@ -1,7 +1,8 @@
 /* vk_op_softmax.c — row-wise softmax and argmax over ne[0]
  * (shaders/softmax.comp, shaders/argmax.comp). One workgroup per row; on
  * CPU devices long softmax rows take shaders/softmax_lane.comp, one
- * invocation per row.
+ * invocation per row, and long argmax rows two passes (shaders/argmax_lane.comp
+ * over parts of the row, then argmax.comp over the parts' winners).
  * When a binding would exceed the device's storage-buffer range (e.g. argmax
  * over many vocabulary rows), rows are processed in ranges of dim 1, one
  * (i2, i3) slice at a time. */
