@@ -122,10 +122,17 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
     mm_lane_tile lt;
     uint32_t ow_t, ox_t;
     if (lane_gemm(ctx, x, w, &lt, &ow_t, &ox_t)) {
-        uint32_t lspec[5] = {lt.wg, lt.tm, lt.tn, lt.xsg, lt.unr};
+        uint32_t lspec[6] = {lt.wg, lt.tm, lt.tn, lt.xsg, lt.unr, 0}; /* 5: XQ, int8 x (Q4_K, mm_gemm_xq) */
         snprintf(name, sizeof name, "matmul_lane_tex_%s", sfx);
         pc.ow = ow_t;
         pc.ox = ox_t;
+        uint32_t oxq;
+        if (xq && mm_xtex(ctx, xq, &oxq)) { /* x's words: rows of vk_quant_x_row_words(K) */
+            pc.ox = oxq;
+            pc.xs1 = (uint32_t)(xq->nb[1] / 4);
+            binds[5] = (vk_bind){xq, 0};
+            lspec[5] = 1;
+        }
         pc.fast = 1;
         pc.has_bias |= (uint32_t)epi << 1; /* matmul_lane.comp's epilogue bits: 2 ACC, 4 GELU */
         if (done) *done = 1;
@@ -133,7 +140,7 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
         d.texel[5] = VK_TEXEL_U32X4; /* x */
         d.n_binds = 6;
         d.spec = lspec;
-        d.n_spec = 5;
+        d.n_spec = 6;
         d.groups[0] = (M + lt.tm - 1) / lt.tm;
         d.groups[1] = (N + lt.wg * lt.tn - 1) / (lt.wg * lt.tn);
         d.groups[2] = 1;
@@ -217,6 +224,14 @@ moevk_status vk_op_matmul_ex(vk_stream *s, const mvk_tensor *y, const mvk_tensor
        quantisation of the same x an earlier mat-vec of this recording made (vk_quant_x_shared) */
     mvk_tensor xq;
     int use_xq = vec && M <= 8 && (uint64_t)M <= mfit && mm_lane_xq(ctx, w->type, K) && vk_bind_span(ctx, x) <= in->max_storage_buffer_range;
+    /* int8 x for the lane GEMM (Q4_K, vk_op_mm.h mm_gemm_xq): where one chunk takes all of x and w and the lane
+       GEMM takes them, x quantised once (or shared with an earlier consumer of the same x) */
+    if (!vec && mm_gemm_xq(ctx, w->type, K) && (uint64_t)M <= mfit && (uint64_t)N <= nfit && (uint64_t)M <= in->max_workgroup_count[1] &&
+        vk_bind_span(ctx, x) <= in->max_storage_buffer_range) {
+        mm_lane_tile lt;
+        uint32_t ow_t, ox_t;
+        use_xq = lane_gemm(ctx, x, w, &lt, &ow_t, &ox_t);
+    }
     if (use_xq) MVK_TRY(vk_quant_x_shared(s, x, &xq));
     for (int64_t m0 = 0; m0 < M; m0 += (int64_t)mfit) {
         int64_t mc = M - m0 < (int64_t)mfit ? M - m0 : (int64_t)mfit;

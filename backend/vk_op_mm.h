@@ -378,6 +378,17 @@ static inline int mm_lane_qunr(mvk_type t) {
     return mvk_type_is_quant(t) && !(e && !strcmp(e, "0"));
 }
 
+/* The lane GEMM with int8 x (matmul_lane.comp XQ, spec constant 5): Q4_K weights on CPU devices read x as
+ * vk_op_quant_x's int8 blocks (2 texel fetches a block of 32 where f32 took 8) and sum by SWAR, two products a
+ * 32-bit integer multiply (the decode mat-vec's q4kx_swar, docs/PERFORMANCE.md sections 25, 31; llama.cpp's CPU
+ * build quantises x for its k-quant GEMMs too). The callers (vk_op_matmul's lane GEMM, mmid_prefill) quantise
+ * x once (vk_quant_x_shared) where the lane GEMM takes the weights. MOEVK_GEMM_XQ=0: f32 x (A/B, tests). */
+static inline int mm_gemm_xq(const vk_ctx *ctx, mvk_type t, int64_t K) {
+    const char *e = getenv("MOEVK_GEMM_XQ");
+    if (e && !strcmp(e, "0")) return 0;
+    return t == MVK_TYPE_Q4_K && mm_style(vk_ctx_info(ctx)) == 1 && K % 256 == 0;
+}
+
 /* The lane GEMM's unrolled loop for F32/F16/BF16 weights (matmul_lane.comp UNR with 8-value chunks), the default
  * of both uses (mm_gemm_lane, mm_gemm_lane_dense); MOEVK_LANE_UNR=0 keeps the rotating loop (A/B timing, tests). */
 static inline int mm_lane_unr(mvk_type t) {

@@ -169,6 +169,19 @@ static moevk_status mmid_prefill(vk_stream *s, const mvk_tensor *y, const mvk_te
         if (t.tm > t.bm) t.tm = t.bm;
         t.wg = (t.bm / t.tm) * (t.bn / t.tn);
     }
+    /* int8 x for the lane GEMM (Q4_K, vk_op_mm.h mm_gemm_xq): every row of x quantised once (or shared with an
+     * earlier consumer of the same x), xq [RQ][ne1][ne2]; its strides in words */
+    mvk_tensor xq;
+    uint32_t oxq = 0, xq_slot = 0, xq_tok = 0;
+    int use_xq = lane && mm_gemm_xq(ctx, w->type, a->K) && vk_bind_span(ctx, x) <= in->max_storage_buffer_range &&
+                 (uint64_t)x->ne[1] * (uint64_t)x->ne[2] <= in->max_workgroup_count[1];
+    if (use_xq) {
+        int64_t rq = vk_quant_x_row_words(a->K);
+        MVK_TRY(vk_quant_x_shared(s, x, &xq));
+        use_xq = mm_xtex(ctx, &xq, &oxq);
+        xq_slot = a->x_shared ? 0 : (uint32_t)rq;               /* x [K][T] shared, or [K][k][T] */
+        xq_tok = a->x_shared ? (uint32_t)rq : (uint32_t)(rq * x->ne[1]);
+    }
     mvk_tensor meta, list;
     MVK_TRY(vk_stream_scratch(s, MVK_TYPE_I32, 2 * (int64_t)a->E + 2, 1, 1, 1, &meta));
     MVK_TRY(vk_stream_scratch(s, MVK_TYPE_I32, n_entries, 1, 1, 1, &list));
@@ -215,7 +228,7 @@ static moevk_status mmid_prefill(vk_stream *s, const mvk_tensor *y, const mvk_te
             d.groups[0] = (nn + t.bn - 1) / t.bn;
             d.groups[1] = (n_entries + t.bm - 1) / t.bm + (e1 - e0);
             d.groups[2] = 1;
-            uint32_t lspec[5] = {lt.wg, lt.tm, lt.tn, lt.xsg, lt.unr};
+            uint32_t lspec[6] = {lt.wg, lt.tm, lt.tn, lt.xsg, lt.unr, 0}; /* 5: XQ, int8 x (Q4_K, mm_gemm_xq) */
             if (mm_gemm_tex(ctx, &wv, x, pc.ws1, pc.ws2, pc.fast, &pc.ow, &pc.ox)) {
                 snprintf(tname, sizeof tname, "matmul_id_tex_%s", mm_wsuffix(w->type));
                 d.shader = tname;
@@ -227,8 +240,15 @@ static moevk_status mmid_prefill(vk_stream *s, const mvk_tensor *y, const mvk_te
                     /* matmul_lane.comp, same bindings: tiles along x, N along y */
                     snprintf(tname, sizeof tname, "matmul_lane_id_tex_%s", mm_wsuffix(w->type));
                     d.spec = lspec;
-                    d.n_spec = 5;
+                    d.n_spec = 6;
                     d.groups[0] = lg0;
+                    if (use_xq) { /* x's words: rows of vk_quant_x_row_words(K) */
+                        pc.ox = oxq;
+                        pc.xs_slot = xq_slot;
+                        pc.xs_tok = xq_tok;
+                        b[6] = (vk_bind){&xq, 0};
+                        lspec[5] = 1;
+                    }
                     d.groups[1] = lg1;
                 }
             }

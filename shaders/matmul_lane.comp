@@ -45,6 +45,13 @@
 // tile is kept small (TM x TN <= 64: that body is the f16 tile's 2048) for the
 // compile cost above. Same sums in the same order as the rotating loop.
 //
+// XQ (spec id 5; Q4_K only; vk_op_mm.h mm_gemm_xq): x read as vk_op_quant_x's int8 blocks of 32 with an f32
+// scale each (the x offsets and strides count its words), 2 texel fetches a block where f32 took 8, and the
+// sums exact integers by SWAR (two products a 32-bit multiply in 16-bit fields, swar.glsl; matvec_lane.comp's
+// q4kx_swar is the one-column form): each row of w's nibble pairs are built once per 64 values for the TM rows
+// of x, each row of x's pairs once for the TN rows of w. lavapipe's JIT has no FMA: the f32 path costs a float
+// multiply and add per product, this one an integer multiply and add per two.
+//
 // Same sums as matmul.comp: acc = fma(x, w, acc) over k in order, from the
 // same dequantised values, so the results are bit-identical to it.
 //
@@ -69,6 +76,7 @@ layout(constant_id = 1) const uint TM = 8;          // rows of x a workgroup own
 layout(constant_id = 2) const uint TN = 4;          // rows of w an invocation owns
 layout(constant_id = 3) const uint XSG = 0;         // subgroup size for the shared x reads (xsub.glsl); 0: each lane reads x
 layout(constant_id = 4) const uint UNR = 0;         // 1: the TM rows unrolled, no rotation (8-value chunks for F32/F16/BF16, QUNR for quantised)
+layout(constant_id = 5) const uint XQ = 0;          // Q4_K: 1: x is int8 (vk_op_quant_x's rows; XQ at the top)
 #ifndef WTEX
 #error "matmul_lane.comp reads w and x through texel views only"
 #endif
@@ -111,6 +119,7 @@ layout(std430, binding = 2) buffer Y { float y[]; };   // dense with MM_EPI_ACC:
 #include "wchunk.glsl"
 #include "xsub.glsl"
 #include "act.glsl"
+#include "swar.glsl"
 
 // values 32c .. 32c + 31 of the row starting at unit ru
 void w32(uint ru, uint c, out vec4 v[8]) {
@@ -212,6 +221,72 @@ void main() {
         }
     } else {
 #else
+#ifdef W_Q4_K
+    if (XQ != 0u) {
+        // Q4_K with int8 x (XQ at the top): one sub-block pair (64 values: x blocks jx, jx + 1) a turn. Per row j of
+        // w its nibble pairs wp (swar.glsl wswar) and dm = (d sc0, dmin m0, d sc1, dmin m1) once; per row i of x,
+        // unrolled, its 16 words fetched (4 texels) and packed (xswar) once with their sums z, then TN x 8 integer
+        // multiply-adds (two products each) into t, exact: L + M 2^16 per field with |L| <= 8 * 15 * 127, |M| <=
+        // 16 * 15 * 127 < 2^15 (matvec_lane.comp's SWAR bound: 8 words an accumulator; quant_x never gives -128),
+        // t starting at 2^15 so that M = t >> 16 (arithmetic). Row layout as matvec_lane.comp's Q4_K: the quant
+        // parts (8 texels a super-block), then the scale parts (one texel each).
+        const uint nsb = p.K >> 8;
+        for (uint b = 0; b < nsb; b++) {
+            uvec4 sv[TN];
+            [[unroll]] for (uint j = 0; j < TN; j++) sv[j] = WRD4((wrow[j] >> 2) + nsb * 8u + b);
+            for (uint c2 = 0; c2 < 4u; c2++) {
+                vec4 dm[TN];
+                ivec4 wp[TN][8];
+                [[unroll]] for (uint j = 0; j < TN; j++) {
+                    const uint s0 = sv[j].y, s1 = sv[j].z, s2 = sv[j].w;   // scales[0..3], [4..7], [8..11]
+                    uint sc0, mn0, sc1, mn1;
+                    // ggml's get_scale_min_k4 for sub-blocks 2 c2, 2 c2 + 1 (matvec_lane.comp q4k_words)
+                    if (c2 < 2u) {
+                        const uint sa = c2 == 0u ? s0 : s0 >> 16, sb = c2 == 0u ? s1 : s1 >> 16;
+                        sc0 = sa & 63u; sc1 = (sa >> 8) & 63u;
+                        mn0 = sb & 63u; mn1 = (sb >> 8) & 63u;
+                    } else {
+                        const uint hi = c2 == 2u ? s2 : s2 >> 16;
+                        const uint lo_sc = c2 == 2u ? s0 : s0 >> 16;
+                        const uint lo_mn = c2 == 2u ? s1 : s1 >> 16;
+                        sc0 = (hi & 15u) | (((lo_sc >> 6) & 3u) << 4);
+                        sc1 = ((hi >> 8) & 15u) | (((lo_sc >> 14) & 3u) << 4);
+                        mn0 = ((hi >> 4) & 15u) | (((lo_mn >> 6) & 3u) << 4);
+                        mn1 = ((hi >> 12) & 15u) | (((lo_mn >> 14) & 3u) << 4);
+                    }
+                    const vec2 dd = unpackHalf2x16(sv[j].x);
+                    dm[j] = vec4(dd.x * float(sc0), dd.y * float(mn0), dd.x * float(sc1), dd.y * float(mn1));
+                    const uint q4 = (wrow[j] >> 2) + b * 8u + 2u * c2;
+                    const uvec4 qa = WRD4(q4), qc = WRD4(q4 + 1u);
+                    wp[j][0] = wswar(qa.x); wp[j][1] = wswar(qa.y); wp[j][2] = wswar(qa.z); wp[j][3] = wswar(qa.w);
+                    wp[j][4] = wswar(qc.x); wp[j][5] = wswar(qc.y); wp[j][6] = wswar(qc.z); wp[j][7] = wswar(qc.w);
+                }
+                const uint jx = 8u * b + 2u * c2;       // x's blocks: jx (low nibbles), jx + 1 (high)
+                [[unroll]] for (uint i = 0; i < TM; i++) {
+                    const uint xt = xrow[i] >> 2;       // the row's first texel (rows of 4-word multiples)
+                    const uvec4 al = texelFetch(xt4, int(xt + 2u * jx)), cl = texelFetch(xt4, int(xt + 2u * jx + 1u));
+                    const uvec4 ah = texelFetch(xt4, int(xt + 2u * jx + 2u)), ch = texelFetch(xt4, int(xt + 2u * jx + 3u));
+                    const uvec4 sc = texelFetch(xt4, int(((xrow[i] + (p.K >> 2)) >> 2) + (jx >> 2)));   // scales of 4(jx/4) ..
+                    const vec2 dx = uintBitsToFloat((c2 & 1u) == 0u ? sc.xy : sc.zw);
+                    ivec4 xp[8];
+                    xp[0] = xswar(al.x, ah.x); xp[1] = xswar(al.y, ah.y); xp[2] = xswar(al.z, ah.z); xp[3] = xswar(al.w, ah.w);
+                    xp[4] = xswar(cl.x, ch.x); xp[5] = xswar(cl.y, ch.y); xp[6] = xswar(cl.z, ch.z); xp[7] = xswar(cl.w, ch.w);
+                    ivec2 sx = xp[0].xz + xp[0].yw;
+                    [[unroll]] for (uint k = 1; k < 8u; k++) sx += xp[k].xz + xp[k].yw;
+                    // Σx of the low block, of the high one: the two 16-bit fields' sum (each <= 16 * 127)
+                    const vec2 z = vec2(((sx << 16) >> 16) + ((sx + 0x8000) >> 16));
+                    [[unroll]] for (uint j = 0; j < TN; j++) {
+                        ivec4 t = ivec4(0x8000);
+                        [[unroll]] for (uint k = 0; k < 8u; k++) t += wp[j][k] * xp[k];
+                        const ivec4 m = t >> 16;
+                        acc[i][j] += dx.x * (dm[j].x * float(m.x + m.y) - dm[j].y * z.x) +
+                                     dx.y * (dm[j].z * float(m.z + m.w) - dm[j].w * z.y);
+                    }
+                }
+            }
+        }
+    } else
+#endif
     if (UNR != 0u) {
         // quantised weights, UNR (QUNR at the top): one 32-value chunk of each of the TN rows dequantised a turn,
         // then the TM rows of x unrolled, each row's 8 x vec4s fetched together and its TN accumulators

@@ -159,12 +159,8 @@ vec4 i8x4s(uint u) {
     return vec4(ivec4(uvec4(u << 24, (u << 16) & 0xff000000u, (u << 8) & 0xff000000u, u & 0xff000000u)));
 }
 
-// x's int8 word a (signed bytes x0..x3) as the SWAR pairs (X0, X1) = (x2 + x0 2^16, x3 + x1 2^16) (SWAR: q4kx_swar,
-// q6kx_xpairs)
-ivec2 xpair(uint a) {
-    const ivec2 v = ivec2(int(a));
-    return (((v << ivec2(24, 16)) >> 8) & int(0xffff0000u)) + ((v << ivec2(8, 0)) >> 24);
-}
+// xpair, xswar, wswar: the SWAR packings (swar.glsl, shared with matmul_lane.comp XQ)
+#include "swar.glsl"
 
 // byte k of a word masked in place carries 2^(8k): K8 takes it out (dot(t, K8) after the sums)
 const vec4 K8 = vec4(1.0, 1.0 / 256.0, 1.0 / 65536.0, 1.0 / 16777216.0);
@@ -381,10 +377,7 @@ float q4kx_dot(vec4 dm4, const uint qwd[8], uvec4 al, uvec4 cl, uvec4 ah, uvec4 
 // clamps its int8 x to [-127, 127], never -128. Σx the same way: Σ (X0 + X1) = Σ (x2 + x3) + Σ (x0 + x1) 2^16
 // (fields <= 16 * 127). The sums are the exact integers q4kx_dot's float sums hold (times 2^24 there), and
 // they are combined with dm4 in the same order: bit-identical (test_op_quant_x checks it).
-// x word a of the low block and h of the high block as (X0, X1) of a, (X0, X1) of h
-ivec4 xswar(uint a, uint h) { return ivec4(xpair(a), xpair(h)); }
-// weight word q as (P0, P1, H0, H1): its low nibbles' pairs for x's (X0, X1) of the low block, the high ones'
-ivec4 wswar(uint q) { return ivec4((uvec4(q) >> uvec4(0u, 8u, 4u, 12u)) & 0x000f000fu); }
+// (xswar, wswar: swar.glsl)
 // the sub-block pair's contribution from the SWAR sums t (P0 X0, P1 X1, H0 X0', H1 X1') and sx (Σ (X0 + X1)
 // of the low block, of the high one), in q4kx_dot's order (its sums times 2^24, exact)
 float q4kx_fin(vec4 dm4, ivec4 t, ivec2 sx) {

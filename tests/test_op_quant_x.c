@@ -211,6 +211,62 @@ static void id_case(mvk_type t, int64_t K, int64_t N, int64_t E, int64_t k, int6
     free(blk); free(wd); free(x); free(ref); free(got);
 }
 
+/* The lane GEMM with int8 x (Q4_K, matmul_lane.comp XQ, vk_op_mm.h mm_gemm_xq): vk_op_matmul with M > 8 (dense)
+ * or vk_op_mul_mat_id with T > 8 (the expert GEMM, tiles of moe_group), once with int8 x (the default: one
+ * dispatch more, the quantisation) and once with MOEVK_GEMM_XQ=0 (f32 x), both against the reference on exact_x,
+ * whose int8 form is x itself (so the reference is that of the quantised x); the int8 run is also within 1e-10
+ * of the f32 one, which sums the same values in another order. */
+static void gemm_case(int64_t M, int64_t N, int64_t K, int id, int64_t E, int64_t k, int per_slot) {
+    mvk_type t = MVK_TYPE_Q4_K;
+    int64_t T = M, xrows = id ? (per_slot ? k * T : T) : M, ny = id ? N * k * T : N * M;
+    float *wd, *x = malloc((size_t)(K * xrows) * 4), *ref = malloc((size_t)ny * 4), *got = malloc((size_t)ny * 4),
+                 *f32 = malloc((size_t)ny * 4);
+    int32_t *ids = malloc((size_t)(k * T) * 4);
+    assert_non_null(x); assert_non_null(ref); assert_non_null(got); assert_non_null(f32); assert_non_null(ids);
+    uint8_t *blk = make_w(t, K, N * (id ? E : 1), (uint64_t)(M * 131 + N * 17 + K + E), &wd);
+    exact_x(x, K, xrows);
+    tu_tensor tx, tw, ty, tid = {0};
+    if (id) {
+        for (int64_t tt = 0; tt < T; tt++)
+            for (int64_t j = 0; j < k; j++) ids[tt * k + j] = (int32_t)((tt * 5 + j * 3 + tt / 3) % E);
+        ids[k * T - 1] = -1; /* invalid: a zero row */
+        ref_mul_mat_id(ref, x, per_slot, wd, ids, K, N, E, k, T);
+        tx = per_slot ? tu_upload(MVK_TYPE_F32, K, k, T, 1, x) : tu_upload(MVK_TYPE_F32, K, T, 1, 1, x);
+        tw = tu_upload(t, K, N, E, 1, blk);
+        tid = tu_upload(MVK_TYPE_I32, k, T, 1, 1, ids);
+        ty = tu_upload(MVK_TYPE_F32, N, k, T, 1, NULL);
+    } else {
+        ref_matmul(ref, x, wd, NULL, M, N, K);
+        tx = tu_upload(MVK_TYPE_F32, K, M, 1, 1, x);
+        tw = tu_upload(t, K, N, 1, 1, blk);
+        ty = tu_upload(MVK_TYPE_F32, N, M, 1, 1, NULL);
+    }
+    uint32_t nd[2];
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass) setenv("MOEVK_GEMM_XQ", "0", 1);
+        vk_stream *s = tu_begin();
+        if (id) TU_OK(vk_op_mul_mat_id(s, &ty.t, &tx.t, &tw.t, &tid.t));
+        else TU_OK(vk_op_matmul(s, &ty.t, &tx.t, &tw.t, NULL));
+        nd[pass] = vk_stream_dispatch_count(s);
+        tu_end_submit(s);
+        tu_download(&ty, pass ? f32 : got, (uint64_t)ny * 4);
+        unsetenv("MOEVK_GEMM_XQ");
+    }
+    char label[160];
+    snprintf(label, sizeof label, "int8-x lane GEMM %s M/T=%lld N=%lld K=%lld E=%lld k=%lld per_slot=%d%s", id ? "mul_mat_id" : "matmul",
+             (long long)M, (long long)N, (long long)K, (long long)E, (long long)k, per_slot, g_limit ? " limits" : "");
+    /* dense: the GEMM (+ the quantisation); mul_mat_id: moe_group and the GEMM (+ the quantisation) */
+    uint32_t base = id ? 2u : 1u;
+    if (nd[0] != base + 1 || nd[1] != base)
+        fail_msg("%s: %u / %u dispatches (%u with the quantisation / %u expected)", label, nd[0], nd[1], base + 1, base);
+    tu_assert_nmse(label, ref, got, ny, 1e-9);
+    tu_assert_nmse(label, ref, f32, ny, 1e-9);
+    tu_assert_nmse(label, f32, got, ny, 1e-10);
+    tu_free(&tx); tu_free(&tw); tu_free(&ty);
+    if (id) tu_free(&tid);
+    free(blk); free(wd); free(x); free(ref); free(got); free(f32); free(ids);
+}
+
 /* vk_op_gateup (E = k = 1) and vk_op_gateup_id (T = 1) with int8 x: the fused kernel (MOEVK_FUSE_GATEUP=1,
  * matvec_lane.comp GATEUP with XQ: the quantisation and one dispatch) or the separate dispatches (one
  * quantisation that both int8-x mat-vecs read, vk_quant_x_shared, and the SwiGLU: four); x shared by the
@@ -322,12 +378,21 @@ static void test_int8_x(void **state) {
         gateup_case(t, K2, 33, 5, 3, 0, 0, 1);   /* experts, shared x, an invalid id */
         gateup_case(t, be, 7, 4, 2, 1, 0, 1);    /* experts, one x per slot */
     }
+    /* the lane GEMM with int8 x: odd M, N not a multiple of the tile's rows, several super-blocks, expert tiles
+       (shared x and one x per slot, an invalid id) */
+    gemm_case(9, 33, 256, 0, 0, 0, 0);
+    gemm_case(37, 70, 768, 0, 0, 0, 0);
+    gemm_case(16, 8, 512, 0, 0, 0, 0);
+    gemm_case(21, 33, 512, 1, 4, 2, 0);
+    gemm_case(13, 17, 256, 1, 5, 3, 1);
     g_limit = 1; /* Q4_K and Q6_K at the SWAR fields' limits */
     mm_case(MVK_TYPE_Q4_K, 1, 33, 512, 1);
     mm_case(MVK_TYPE_Q4_K, 1, 33, 512, 0);
     id_case(MVK_TYPE_Q4_K, 512, 33, 4, 2, 1, 0);
     gateup_case(MVK_TYPE_Q4_K, 512, 17, 1, 1, 0, 1, 1);
     gateup_case(MVK_TYPE_Q4_K, 512, 33, 5, 3, 0, 0, 1);
+    gemm_case(19, 33, 512, 0, 0, 0, 0);
+    gemm_case(11, 33, 512, 1, 4, 2, 0);
     /* Q6_K at the SWAR fields' limits (the LM head is PAIR, the experts pair_id / gu_id) */
     mm_case(MVK_TYPE_Q6_K, 1, 33, 512, 1);
     mm_case(MVK_TYPE_Q6_K, 1, 33, 768, 0);
