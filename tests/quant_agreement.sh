@@ -35,8 +35,10 @@ set -euo pipefail
 # The asserted reference is llama.cpp's dequantized F32 model, so moevk runs with f32 activations throughout:
 # on CPU devices its mat-vecs of quantised weights (M <= 8: decode, and here the mmproj merger's 6 rows) quantise
 # x to int8 by default, as llama.cpp's own quantized CPU path does (MOEVK_LANE_XQ; test_op_quant_x checks that
-# path against its reference, the golden and llama.cpp agreement tests run it end to end).
+# path against its reference, the golden and llama.cpp agreement tests run it end to end). The lane GEMM's
+# int8 x for Q4_K (MOEVK_GEMM_XQ; M > 8: these prompts) likewise.
 export MOEVK_LANE_XQ=0
+export MOEVK_GEMM_XQ=0
 
 # ftype      main ggml type in the quantized file (self-check)
 FTYPES="

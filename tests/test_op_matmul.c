@@ -359,8 +359,10 @@ static void test_long_rows(void **state) {
 
 int main(void) {
     /* f32 x throughout: these compare against the f32 reference at NMSE 1e-7 (and paths bit for bit); the
-     * lane mat-vec's int8 x (MOEVK_LANE_XQ, on by default on CPU devices) is test_op_quant_x's */
+     * lane mat-vec's int8 x (MOEVK_LANE_XQ, on by default on CPU devices) and the lane GEMM's (MOEVK_GEMM_XQ, Q4_K)
+     * are test_op_quant_x's */
     setenv("MOEVK_LANE_XQ", "0", 1);
+    setenv("MOEVK_GEMM_XQ", "0", 1);
     tu_seed(11);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_matvec, tu_test_setup, tu_test_teardown),

@@ -267,6 +267,60 @@ static void gemm_case(int64_t M, int64_t N, int64_t K, int id, int64_t E, int64_
     free(blk); free(wd); free(x); free(ref); free(got); free(f32); free(ids);
 }
 
+/* The lane GEMM with int8 x on random x (not exact in int8; one large value a row): against the reference on
+ * the values ref_quant_x quantises x to (q d, quant_x's rounding and clamp) at NMSE 1e-7 (a tie may round the
+ * other way on the device, rarely: test_quant_x), where f32 x's reference is 1e-5 off. Dense: rows of x strided
+ * (pad floats between), and (acc) the residual add in the store (vk_op_matmul_ex ACC: y += x·wᵀ); mul_mat_id:
+ * one x per slot or shared. */
+static void gemm_real_case(int64_t M, int64_t N, int64_t K, int64_t pad, int acc, int id, int64_t E, int64_t k, int per_slot) {
+    mvk_type t = MVK_TYPE_Q4_K;
+    int64_t T = M, xrows = id ? (per_slot ? k * T : T) : M, ny = id ? N * k * T : N * M;
+    float *wd, *x = malloc((size_t)((K + pad) * xrows) * 4), *xc = malloc((size_t)(K * xrows) * 4), *xd = malloc((size_t)(K * xrows) * 4);
+    float *ref = malloc((size_t)ny * 4), *got = malloc((size_t)ny * 4), *y0 = malloc((size_t)ny * 4);
+    uint32_t *xq = malloc((size_t)(vk_quant_x_row_words(K) * xrows) * 4);
+    int32_t *ids = malloc((size_t)(k * T + 1) * 4);
+    assert_non_null(x); assert_non_null(xc); assert_non_null(xd); assert_non_null(ref); assert_non_null(got);
+    assert_non_null(y0); assert_non_null(xq); assert_non_null(ids);
+    uint8_t *blk = make_w(t, K, N * (id ? E : 1), (uint64_t)(M * 7 + N * 3 + K + pad), &wd);
+    tu_fill(x, (K + pad) * xrows, -2, 2);
+    for (int64_t r = 0; r < xrows; r++) x[r * (K + pad) + (r * 37) % K] = 40.0f; /* a large value: its block's others coarse */
+    for (int64_t r = 0; r < xrows; r++) memcpy(xc + r * K, x + r * (K + pad), (size_t)K * 4);
+    ref_quant_x(xq, xd, xc, K, xrows);
+    tu_fill(y0, ny, -1, 1);
+    tu_tensor tx, tw, ty, tid = {0};
+    if (id) {
+        for (int64_t tt = 0; tt < T; tt++)
+            for (int64_t j = 0; j < k; j++) ids[tt * k + j] = (int32_t)((tt * 3 + j * 5 + tt / 4) % E);
+        ref_mul_mat_id(ref, xd, per_slot, wd, ids, K, N, E, k, T);
+        tx = per_slot ? tu_upload(MVK_TYPE_F32, K, k, T, 1, x) : tu_upload(MVK_TYPE_F32, K, T, 1, 1, x);
+        tw = tu_upload(t, K, N, E, 1, blk);
+        tid = tu_upload(MVK_TYPE_I32, k, T, 1, 1, ids);
+        ty = tu_upload(MVK_TYPE_F32, N, k, T, 1, NULL);
+    } else {
+        ref_matmul(ref, xd, wd, NULL, M, N, K);
+        if (acc)
+            for (int64_t i = 0; i < ny; i++) ref[i] += y0[i];
+        tx = tu_upload(MVK_TYPE_F32, K + pad, M, 1, 1, x);
+        tx.t.ne[0] = K; /* rows of stride K + pad */
+        tw = tu_upload(t, K, N, 1, 1, blk);
+        ty = tu_upload(MVK_TYPE_F32, N, M, 1, 1, acc ? y0 : NULL);
+    }
+    vk_stream *s = tu_begin();
+    if (id) TU_OK(vk_op_mul_mat_id(s, &ty.t, &tx.t, &tw.t, &tid.t));
+    else TU_OK(vk_op_matmul_ex(s, &ty.t, &tx.t, &tw.t, NULL, acc ? VK_MM_EPI_ACC : 0));
+    uint32_t nd = vk_stream_dispatch_count(s);
+    tu_end_submit(s);
+    tu_download(&ty, got, (uint64_t)ny * 4);
+    char label[160];
+    snprintf(label, sizeof label, "int8-x lane GEMM, random x: %s M/T=%lld N=%lld K=%lld pad=%lld acc=%d E=%lld k=%lld per_slot=%d",
+             id ? "mul_mat_id" : "matmul", (long long)M, (long long)N, (long long)K, (long long)pad, acc, (long long)E, (long long)k, per_slot);
+    if (nd != (id ? 3u : 2u)) fail_msg("%s: %u dispatches (%u expected: the quantisation ran)", label, nd, id ? 3u : 2u);
+    tu_assert_nmse(label, ref, got, ny, 1e-7);
+    tu_free(&tx); tu_free(&tw); tu_free(&ty);
+    if (id) tu_free(&tid);
+    free(blk); free(wd); free(x); free(xc); free(xd); free(ref); free(got); free(y0); free(xq); free(ids);
+}
+
 /* vk_op_gateup (E = k = 1) and vk_op_gateup_id (T = 1) with int8 x: the fused kernel (MOEVK_FUSE_GATEUP=1,
  * matvec_lane.comp GATEUP with XQ: the quantisation and one dispatch) or the separate dispatches (one
  * quantisation that both int8-x mat-vecs read, vk_quant_x_shared, and the SwiGLU: four); x shared by the
@@ -385,6 +439,10 @@ static void test_int8_x(void **state) {
     gemm_case(16, 8, 512, 0, 0, 0, 0);
     gemm_case(21, 33, 512, 1, 4, 2, 0);
     gemm_case(13, 17, 256, 1, 5, 3, 1);
+    gemm_real_case(23, 40, 512, 0, 0, 0, 0, 0, 0);
+    gemm_real_case(17, 33, 768, 12, 1, 0, 0, 0, 0);
+    gemm_real_case(12, 24, 512, 0, 0, 1, 6, 3, 1);
+    gemm_real_case(20, 9, 256, 0, 0, 1, 4, 2, 0);
     g_limit = 1; /* Q4_K and Q6_K at the SWAR fields' limits */
     mm_case(MVK_TYPE_Q4_K, 1, 33, 512, 1);
     mm_case(MVK_TYPE_Q4_K, 1, 33, 512, 0);
