@@ -159,7 +159,7 @@ struct vk_stream {
     /* the int8 x memo (vk_stream_xq_find / vk_stream_xq_keep): the x that vk_op_quant_x last quantised
        into scratch on this recording and its xq, reused by the next lane mat-vec of the same x (q, k and v
        read one x) until something writes x's or xq's bytes, the scratch is reset below xq, or the
-       recording ends or is cut */
+       recording ends or is cut (a cut keeps it where x is scratch too: vk_stream_cut) */
     int xq_valid;
     mvk_tensor xq_x, xq_q;
     vk_range xq_xr, xq_qr;    /* their byte ranges */

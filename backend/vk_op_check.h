@@ -139,4 +139,29 @@ static inline uint32_t vkc_wg_pow2(const vk_ctx *ctx, uint32_t want) {
 
 static inline uint32_t vkc_u32(int64_t v) { return (uint32_t)v; }
 
+/* x F32 [K][R1][R2] (3-D, K whole blocks of 32) and its int8 form xq I32 [RQ][R1][R2], contiguous
+ * (vk_op_quant_x's output; the fused producers', vk_op_rms_norm_xq / vk_op_swiglu_xq), both within one binding, the
+ * rows within the workgroup count (one row a workgroup, y or x). */
+static inline moevk_status vkc_xq(vk_ctx *ctx, const char *op, const mvk_tensor *xq, const mvk_tensor *x) {
+    MVK_TRY(vkc_f32(op, "x", x));
+    MVK_TRY(vkc_i32(op, "xq", xq));
+    int64_t K = x->ne[0], R1 = x->ne[1], R2 = x->ne[2];
+    if (K % 32 || K <= 0) return mvk_fail(MOEVK_ERR_SHAPE, "%s: x rows of %lld elements are not whole blocks of 32", op, (long long)K);
+    if (x->ne[3] != 1) return mvk_fail(MOEVK_ERR_SHAPE, "%s: x must be 3-D (ne[3] = %lld)", op, (long long)x->ne[3]);
+    int64_t rq = vk_quant_x_row_words(K);
+    if (xq->ne[0] != rq || xq->ne[1] != R1 || xq->ne[2] != R2 || xq->ne[3] != 1)
+        return mvk_fail(MOEVK_ERR_SHAPE, "%s: xq is [%lld,%lld,%lld,%lld], x [%lld,%lld,%lld] needs [%lld,%lld,%lld]", op, (long long)xq->ne[0],
+                        (long long)xq->ne[1], (long long)xq->ne[2], (long long)xq->ne[3], (long long)K, (long long)R1, (long long)R2,
+                        (long long)rq, (long long)R1, (long long)R2);
+    if (!mvk_tensor_is_contiguous(xq)) return mvk_fail(MOEVK_ERR_SHAPE, "%s: xq must be contiguous", op);
+    const vk_device_info *in = vk_ctx_info(ctx);
+    uint64_t range = in->max_storage_buffer_range;
+    if (vk_bind_span(ctx, x) > range || vk_bind_span(ctx, xq) > range)
+        return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: x or xq is larger than the storage-buffer range", op);
+    uint64_t rows = (uint64_t)R1 * (uint64_t)R2;
+    if (rows > in->max_workgroup_count[1])
+        return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %llu rows exceed the device's workgroup count", op, (unsigned long long)rows);
+    return vkc_count(op, "elements", (uint64_t)mvk_tensor_nelements(x));
+}
+
 #endif

@@ -19,8 +19,11 @@ static int fuse_allowed(mvk_type t) {
     return t == MVK_TYPE_F32 || t == MVK_TYPE_F16 || t == MVK_TYPE_BF16;
 }
 
-static moevk_status act_op(vk_stream *s, const mvk_tensor *y, const mvk_tensor *u, vk_glu act) {
-    return act == VK_GLU_GEGLU ? vk_op_geglu(s, y, y, u) : vk_op_swiglu(s, y, y, u);
+/* one_token: y is a single token's (decode): the down projection's mat-vec reads it next, so SwiGLU writes its
+   int8 form too where that mat-vec takes int8 x (vk_swiglu_xq_shared: no quant_x dispatch before it) */
+static moevk_status act_op(vk_stream *s, const mvk_tensor *y, const mvk_tensor *u, vk_glu act, int one_token) {
+    if (act == VK_GLU_GEGLU) return vk_op_geglu(s, y, y, u);
+    return one_token ? vk_swiglu_xq_shared(s, y, y, u) : vk_op_swiglu(s, y, y, u);
 }
 
 static moevk_status check_pair(const char *op, const mvk_tensor *wg, const mvk_tensor *wu, vk_glu act) {
@@ -98,7 +101,7 @@ moevk_status vk_op_gateup(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x
         MVK_TRY(vk_stream_scratch(s, MVK_TYPE_F32, y->ne[0], y->ne[1], y->ne[2], y->ne[3], &up));
         MVK_TRY(vk_op_matmul(s, y, x, wg, NULL));
         MVK_TRY(vk_op_matmul(s, &up, x, wu, NULL));
-        return act_op(s, y, &up, act);
+        return act_op(s, y, &up, act, y->ne[1] * y->ne[2] * y->ne[3] == 1);
     }
     uint32_t unit = mm_wunit(wg->type), N = (uint32_t)F;
     pc_gateup pc = {.g = {.M = 1, .N = N, .K = (uint32_t)K, .xs1 = (uint32_t)(x->nb[1] / 4), .ws1 = (uint32_t)(wg->nb[1] / unit),
@@ -152,7 +155,7 @@ moevk_status vk_op_gateup_id(vk_stream *s, const mvk_tensor *y, const mvk_tensor
         MVK_TRY(vk_stream_scratch(s, MVK_TYPE_F32, y->ne[0], y->ne[1], y->ne[2], y->ne[3], &up));
         MVK_TRY(vk_op_mul_mat_id(s, y, x, wg, ids));
         MVK_TRY(vk_op_mul_mat_id(s, &up, x, wu, ids));
-        return act_op(s, y, &up, act);
+        return act_op(s, y, &up, act, y->ne[2] * y->ne[3] == 1); /* y [F][k][T]: T = 1 */
     }
     uint32_t unit = mm_wunit(wg->type), N = (uint32_t)F;
     pc_gateup_id pc = {.g = {.N = N, .K = (uint32_t)K, .nslot = (uint32_t)k, .xs_slot = xs_slot, .xs_tok = 0,

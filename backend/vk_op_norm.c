@@ -2,6 +2,23 @@
 #include "vk_op_check.h"
 #include "vk_op_mm.h"
 
+/* The workgroup (spec 0) and ONE_SG (spec 1) of norm.comp, and of fuse_xq.comp's rms (the same sums). */
+static void norm_spec(vk_ctx *ctx, int64_t ne0, uint32_t spec[2]) {
+    /* GPUs: a power of two for the tree reduction, small rows get a small group. CPU devices (mm_style, as the
+       mat-vecs): one subgroup a row summed with subgroupAdd -- lavapipe pays a coroutine switch through all of a
+       workgroup's subgroups at every barrier, and the tree has log2(wg) + 1 of them per sum */
+    const vk_device_info *in = vk_ctx_info(ctx);
+    spec[0] = 32;
+    spec[1] = 0;
+    if (mm_style(in) == 1 && in->subgroup_arith && in->subgroup_size >= 4 && vkc_wg(ctx, in->subgroup_size) == in->subgroup_size) {
+        spec[0] = in->subgroup_size;
+        spec[1] = 1;
+    } else {
+        while (spec[0] < 256 && spec[0] < (uint32_t)ne0) spec[0] *= 2;
+        while (spec[0] > vkc_wg(ctx, spec[0])) spec[0] /= 2;
+    }
+}
+
 /* b: LayerNorm's bias, or (split < x's ne[1]) the weight of the rows with i1 >= split (RMS, L2). */
 static moevk_status norm(vk_stream *s, const char *op, const char *shader, const mvk_tensor *y, const mvk_tensor *x,
                          const mvk_tensor *w, const mvk_tensor *b, float eps, uint32_t split) {
@@ -32,18 +49,8 @@ static moevk_status norm(vk_stream *s, const char *op, const char *shader, const
         .ox = vk_bind_elem_offset(ctx, x, 4), .ow = w ? vk_bind_elem_offset(ctx, w, 4) : 0,
         .ob = b ? vk_bind_elem_offset(ctx, b, 4) : 0, .oy = vk_bind_elem_offset(ctx, y, 4),
         .has_w = w != NULL, .has_b = b != NULL, .eps = eps, .wsplit = split};
-    /* GPUs: a power of two for the tree reduction, small rows get a small group. CPU devices (mm_style, as the
-       mat-vecs): one subgroup a row summed with subgroupAdd -- lavapipe pays a coroutine switch through all of a
-       workgroup's subgroups at every barrier, and the tree has log2(wg) + 1 of them per sum */
-    const vk_device_info *in = vk_ctx_info(ctx);
-    uint32_t spec[2] = {32, 0};
-    if (mm_style(in) == 1 && in->subgroup_arith && in->subgroup_size >= 4 && vkc_wg(ctx, in->subgroup_size) == in->subgroup_size) {
-        spec[0] = in->subgroup_size;
-        spec[1] = 1;
-    } else {
-        while (spec[0] < 256 && spec[0] < (uint32_t)x->ne[0]) spec[0] *= 2;
-        while (spec[0] > vkc_wg(ctx, spec[0])) spec[0] /= 2;
-    }
+    uint32_t spec[2];
+    norm_spec(ctx, x->ne[0], spec);
     vk_bind binds[4] = {{x, 0}, {w ? w : x, 0}, {b ? b : x, 0}, {y, 1}};
     vk_dispatch_desc d = {.shader = shader, .spec = spec, .n_spec = 2, .binds = binds, .n_binds = 4,
                           .push = &pc, .push_size = sizeof pc};
@@ -72,4 +79,38 @@ moevk_status vk_op_layer_norm(vk_stream *s, const mvk_tensor *y, const mvk_tenso
 
 moevk_status vk_op_l2_norm(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, float eps) {
     return norm(s, "vk_op_l2_norm", "norm_l2", y, x, w, NULL, eps, UINT32_MAX);
+}
+
+/* RMSNorm and the int8 form of its output in one dispatch (shaders/fuse_xq.comp rms): norm.comp's workgroup and
+   sums (norm_spec), so y is vk_op_rms_norm's bit for bit, and xq.glsl's quantisation, quant_x.comp's. */
+moevk_status vk_op_rms_norm_xq(vk_stream *s, const mvk_tensor *y, const mvk_tensor *xq, const mvk_tensor *x, const mvk_tensor *w,
+                               float eps) {
+    const char *op = "vk_op_rms_norm_xq";
+    if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL stream", op);
+    vk_ctx *ctx = vk_stream_ctx(s);
+    MVK_TRY(vkc_f32(op, "y", y));
+    MVK_TRY(vkc_same_shape(op, "y", y, "x", x));
+    MVK_TRY(vkc_xq(ctx, op, xq, y));
+    MVK_TRY(vkc_f32(op, "x", x));
+    if (w) {
+        MVK_TRY(vkc_f32(op, "w", w));
+        if (mvk_tensor_nelements(w) != x->ne[0] || !mvk_tensor_is_contiguous(w))
+            return mvk_fail(MOEVK_ERR_SHAPE, "%s: w must be contiguous [%lld] (x's ne[0]), got %lld elements", op,
+                            (long long)x->ne[0], (long long)mvk_tensor_nelements(w));
+    }
+    if (!(eps >= 0.0f)) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: eps must be >= 0", op);
+    int64_t nrows = x->ne[1] * x->ne[2];
+    pc_fuse_xq pc = {.K = vkc_u32(x->ne[0]), .R1 = vkc_u32(x->ne[1]), .nrows = vkc_u32(nrows),
+                     .sa1 = vkc_u32(x->nb[1] / 4), .sa2 = vkc_u32(x->nb[2] / 4),
+                     .sy1 = vkc_u32(y->nb[1] / 4), .sy2 = vkc_u32(y->nb[2] / 4),
+                     .oa = vk_bind_elem_offset(ctx, x, 4), .ob = w ? vk_bind_elem_offset(ctx, w, 4) : 0,
+                     .oy = vk_bind_elem_offset(ctx, y, 4), .oq = vk_bind_elem_offset(ctx, xq, 4),
+                     .rq = vkc_u32(xq->ne[0]), .has_w = w != NULL, .eps = eps};
+    uint32_t spec[2];
+    norm_spec(ctx, x->ne[0], spec);
+    vk_bind binds[4] = {{x, 0}, {w ? w : x, 0}, {y, 1}, {xq, 1}};
+    vk_dispatch_desc d = {.shader = "fuse_xq_rms", .spec = spec, .n_spec = 2, .binds = binds, .n_binds = 4,
+                          .push = &pc, .push_size = sizeof pc};
+    vk_split_groups(ctx, (uint32_t)nrows, d.groups);
+    return vk_dispatch(s, &d);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "vk_op_check.h"
+#include "vk_op_mm.h"
 
 #define OP "vk_op_quant_x"
 
@@ -53,5 +54,41 @@ moevk_status vk_quant_x_shared(vk_stream *s, const mvk_tensor *x, mvk_tensor *xq
     MVK_TRY(vk_stream_scratch(s, MVK_TYPE_I32, vk_quant_x_row_words(x->ne[0]), x->ne[1], x->ne[2], 1, xq));
     MVK_TRY(vk_op_quant_x(s, xq, x));
     if (share) vk_stream_xq_keep(s, x, xq);
+    return MOEVK_OK;
+}
+
+/* Whether the producer of x [K][R1][R2] records x's int8 form too (vk_rms_norm_xq_shared, vk_swiglu_xq_shared): where
+ * a lane mat-vec would quantise x (vk_op_mm.h mm_lane_xq's switches: a CPU device, MOEVK_LANE_XQ, MOEVK_MM_LANE) and
+ * would find the fused quantisation (MOEVK_XQ_SHARE on). MOEVK_FUSE_XQ=0: the plain op and quant_x (A/B, tests). */
+static int fuse_xq_on(vk_stream *s, const mvk_tensor *x) {
+    const char *names[3] = {"MOEVK_FUSE_XQ", "MOEVK_XQ_SHARE", "MOEVK_LANE_XQ"};
+    for (int i = 0; i < 3; i++) {
+        const char *e = getenv(names[i]);
+        if (e && !strcmp(e, "0")) return 0;
+    }
+    vk_ctx *ctx = vk_stream_ctx(s);
+    const vk_device_info *in = vk_ctx_info(ctx);
+    return mm_lane_xq(ctx, MVK_TYPE_Q8_0, x->ne[0]) && /* the weight type does not matter here: any quantised one */
+           x->ne[3] == 1 && (uint64_t)x->ne[1] * (uint64_t)x->ne[2] <= in->max_workgroup_count[1] &&
+           vk_bind_span(ctx, x) <= in->max_storage_buffer_range;
+}
+
+moevk_status vk_rms_norm_xq_shared(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, float eps) {
+    if (!s || !y || !x) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_rms_norm_xq_shared: NULL argument");
+    if (!fuse_xq_on(s, y)) return vk_op_rms_norm(s, y, x, w, eps);
+    mvk_tensor xq;
+    MVK_TRY(vk_stream_scratch(s, MVK_TYPE_I32, vk_quant_x_row_words(y->ne[0]), y->ne[1], y->ne[2], 1, &xq));
+    MVK_TRY(vk_op_rms_norm_xq(s, y, &xq, x, w, eps));
+    vk_stream_xq_keep(s, y, &xq);
+    return MOEVK_OK;
+}
+
+moevk_status vk_swiglu_xq_shared(vk_stream *s, const mvk_tensor *y, const mvk_tensor *g, const mvk_tensor *u) {
+    if (!s || !y || !g || !u) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_swiglu_xq_shared: NULL argument");
+    if (!fuse_xq_on(s, y)) return vk_op_swiglu(s, y, g, u);
+    mvk_tensor xq;
+    MVK_TRY(vk_stream_scratch(s, MVK_TYPE_I32, vk_quant_x_row_words(y->ne[0]), y->ne[1], y->ne[2], 1, &xq));
+    MVK_TRY(vk_op_swiglu_xq(s, y, &xq, g, u));
+    vk_stream_xq_keep(s, y, &xq);
     return MOEVK_OK;
 }

@@ -104,3 +104,35 @@ moevk_status vk_op_clamp(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x,
         return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_op_clamp: bounds [%g, %g] must be ordered numbers", (double)lo, (double)hi);
     return unary(s, "vk_op_clamp", "unary_clamp", "x", y, x, NULL, lo, hi);
 }
+
+/* SwiGLU and the int8 form of its output in one dispatch (shaders/fuse_xq.comp swiglu): act.glsl's silu as
+   unary.comp's, xq.glsl's quantisation as quant_x.comp's; one invocation a block of 32, as quant_x. */
+moevk_status vk_op_swiglu_xq(vk_stream *s, const mvk_tensor *y, const mvk_tensor *xq, const mvk_tensor *g, const mvk_tensor *u) {
+    const char *op = "vk_op_swiglu_xq";
+    if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL stream", op);
+    vk_ctx *ctx = vk_stream_ctx(s);
+    MVK_TRY(vkc_f32(op, "y", y));
+    MVK_TRY(vkc_f32(op, "g", g));
+    MVK_TRY(vkc_f32(op, "u", u));
+    MVK_TRY(vkc_same_shape(op, "y", y, "g", g));
+    MVK_TRY(vkc_same_shape(op, "u", u, "g", g));
+    MVK_TRY(vkc_xq(ctx, op, xq, y));
+    uint64_t range = vk_ctx_info(ctx)->max_storage_buffer_range;
+    if (vk_bind_span(ctx, g) > range || vk_bind_span(ctx, u) > range)
+        return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: g or u is larger than the storage-buffer range", op);
+    int64_t K = g->ne[0], nrows = g->ne[1] * g->ne[2];
+    pc_fuse_xq pc = {.K = vkc_u32(K), .R1 = vkc_u32(g->ne[1]), .nrows = vkc_u32(nrows),
+                     .sa1 = vkc_u32(g->nb[1] / 4), .sa2 = vkc_u32(g->nb[2] / 4),
+                     .sb1 = vkc_u32(u->nb[1] / 4), .sb2 = vkc_u32(u->nb[2] / 4),
+                     .sy1 = vkc_u32(y->nb[1] / 4), .sy2 = vkc_u32(y->nb[2] / 4),
+                     .oa = vk_bind_elem_offset(ctx, g, 4), .ob = vk_bind_elem_offset(ctx, u, 4),
+                     .oy = vk_bind_elem_offset(ctx, y, 4), .oq = vk_bind_elem_offset(ctx, xq, 4), .rq = vkc_u32(xq->ne[0])};
+    uint32_t spec[2] = {vkc_wg(ctx, 64), 0};
+    vk_bind binds[4] = {{g, 0}, {u, 0}, {y, 1}, {xq, 1}};
+    vk_dispatch_desc d = {.shader = "fuse_xq_swiglu", .spec = spec, .n_spec = 2, .binds = binds, .n_binds = 4,
+                          .push = &pc, .push_size = sizeof pc};
+    d.groups[0] = (uint32_t)((K / 32 + spec[0] - 1) / spec[0]);
+    d.groups[1] = (uint32_t)nrows;
+    d.groups[2] = 1;
+    return vk_dispatch(s, &d);
+}

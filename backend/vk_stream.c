@@ -134,7 +134,16 @@ moevk_status vk_stream_end(vk_stream *s) {
 
 moevk_status vk_stream_cut(vk_stream *s) {
     if (!s || !s->recording) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_stream_cut: stream is not recording");
-    s->xq_valid = 0; /* segments may be submitted apart, with host writes between */
+    /* segments may be submitted apart, with host writes between (routing ids, slot tables, experts): the int8 x
+       memo goes on across the cut only where x, like xq, is this stream's scratch, which the host never writes
+       (device memory handed out by the recording alone) -- the MoE layer's normed x, quantised with its norm
+       (vk_rms_norm_xq_shared) before the cut in front of the experts */
+    if (s->xq_valid) {
+        int x_scratch = 0;
+        for (uint32_t i = 0; i < s->n_scratch; i++)
+            if (s->scratch[i] == s->xq_x.buf) x_scratch = 1;
+        if (!x_scratch) s->xq_valid = 0;
+    }
     vk_ctx *ctx = s->ctx;
     if (s->n_seg == s->cap_seg) {
         uint32_t cap = s->cap_seg * 2;

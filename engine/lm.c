@@ -342,7 +342,7 @@ static moevk_status record_decode(moevk_model *m) {
     }
     TRY(record_layers(m, st, &io));
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, 1, 1, 1, &hn));
-    TRY(vk_op_rms_norm(st, &hn, &h, &m->w.out_norm, hp->rms_eps));
+    TRY(vk_rms_norm_xq_shared(st, &hn, &h, &m->w.out_norm, hp->rms_eps)); /* and its int8 form for the LM head (CPU devices) */
     TRY(vk_op_matmul(st, &logits, &hn, &m->w.output, NULL));
     if (hp->logit_softcap > 0) TRY(vk_op_softcap(st, &logits, &logits, hp->logit_softcap)); /* gemma4 */
     TRY(vk_op_argmax(st, &amax, &logits));

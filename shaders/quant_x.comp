@@ -15,6 +15,8 @@ layout(local_size_x_id = 0) in;
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) writeonly buffer Q { uint q[]; };
 
+#include "xq.glsl"
+
 layout(push_constant) uniform P {
     uint K, R1;                   // row length; rows along ne1 (row r = i1 + R1 i2)
     uint sx1, sx2;                // x strides of ne1, ne2 (floats)
@@ -30,22 +32,8 @@ void main() {
     const uint i2 = r / p.R1, i1 = r - i2 * p.R1;
     const uint xb = p.ox + i1 * p.sx1 + i2 * p.sx2 + 32u * j;
     float v[32];
-    float amax = 0.0;
-    for (uint i = 0; i < 32u; i++) {
-        v[i] = x[xb + i];
-        amax = max(amax, abs(v[i]));
-    }
-    const float d = amax / 127.0;
-    const float id = d != 0.0 ? 1.0 / d : 0.0;
+    for (uint i = 0; i < 32u; i++) v[i] = x[xb + i];
     const uint qb = p.oq + r * p.rq;
-    for (uint w = 0; w < 8u; w++) {
-        uint word = 0u;
-        for (uint k = 0; k < 4u; k++) {
-            const int qi = clamp(int(roundEven(v[4u * w + k] * id)), -127, 127);
-            word |= (uint(qi) & 0xffu) << (8u * k);
-        }
-        q[qb + 8u * j + w] = word;
-    }
-    q[qb + (p.K >> 2) + j] = floatBitsToUint(d);
-    if (j < ((nb + 3u) & ~3u) - nb) q[qb + (p.K >> 2) + nb + j] = 0u;   // the scales' padding to a whole texel
+    xq_store_block(v, qb, p.K, j);
+    if (j < xq_pad_words(nb)) xq_store_pad(qb, p.K, nb, j);   // the scales' padding to a whole texel
 }

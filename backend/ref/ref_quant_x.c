@@ -24,3 +24,13 @@ void ref_quant_x(uint32_t *xq, float *xd, const float *x, int64_t K, int64_t row
         }
     }
 }
+
+void ref_rms_norm_xq(float *y, uint32_t *xq, const float *x, const float *w, int64_t K, int64_t rows, float eps) {
+    ref_rms_norm(y, x, w, K, rows, eps);
+    ref_quant_x(xq, NULL, y, K, rows);
+}
+
+void ref_swiglu_xq(float *y, uint32_t *xq, const float *g, const float *u, int64_t K, int64_t rows) {
+    ref_swiglu(y, g, u, K * rows);
+    ref_quant_x(xq, NULL, y, K, rows);
+}

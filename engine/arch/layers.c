@@ -19,6 +19,13 @@ static int fuse_on(void) {
     return !(e && !strcmp(e, "0"));
 }
 
+/* RMSNorm of x into y where lane mat-vecs read y next (q, k and v; gate and up; the experts): in a decode step
+ * (T = 1) also y's int8 form in the same dispatch where those mat-vecs take int8 x, so that none records a
+ * quant_x (vk_rms_norm_xq_shared: CPU devices; MOEVK_FUSE_XQ=0 the separate ops). y is the same either way. */
+static moevk_status norm_mv(vk_stream *st, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, float eps, int64_t T) {
+    return T == 1 ? vk_rms_norm_xq_shared(st, y, x, w, eps) : vk_op_rms_norm(st, y, x, w, eps);
+}
+
 /* Prefill streaming, after the gate of MoE layer j was recorded: runs what is
  * recorded so far, reads the layer's routed ids and plans the rounds (each at
  * most S distinct experts). Returns the number of rounds. */
@@ -86,7 +93,7 @@ static moevk_status attn_qk_norm(const mvk_lm_rec *r, int il, int gated) {
     vk_attn_params ap = {.scale = 1.0f / sqrtf((float)hd), .causal = 1, .n_kv_host = io->n_kv_host};
     mvk_tensor a, q, kk, v, qn, kn, qr, kr, att;
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &a));
-    TRY(vk_op_rms_norm(st, &a, io->h, &l->attn_norm, hp->rms_eps));
+    TRY(norm_mv(st, &a, io->h, &l->attn_norm, hp->rms_eps, T));
     const int64_t qw = gated ? 2 : 1; /* gated: [hd queries | hd gates] per head */
     const int64_t qne[4] = {hd, Hq, T, 1}, qnb[4] = {4, qw * hd * 4, qw * hd * Hq * 4, qw * hd * Hq * T * 4};
     /* a decode step: the token's q and k heads side by side, [hd][Hq + Hk], normed (each with its weight)
@@ -178,7 +185,7 @@ moevk_status mvk_attn_gemma4(const mvk_lm_rec *r, int il) {
     }
     mvk_tensor a, q, kk, v, qn, kn, vn, qr, kr, att, o, on, qk, qkn, qkr;
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &a));
-    TRY(vk_op_rms_norm(st, &a, io->h, &l->attn_norm, hp->rms_eps));
+    TRY(norm_mv(st, &a, io->h, &l->attn_norm, hp->rms_eps, T));
     const int qk_one = T == 1 && fuse_on(); /* a decode step: q and k heads [hd][Hq + Hk], as attn_qk_norm */
     if (qk_one) {
         TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq + Hk, 1, 1, &qk)); /* [1][Hq + Hk][hd] */
@@ -252,7 +259,7 @@ moevk_status mvk_ffn_gemma4(const mvk_lm_rec *r, int il) {
     mvk_tensor u, g, up, f, fn;
     /* the dense GeGLU MLP (the whole FFN of a dense layer; on a MoE layer the branch beside the experts) */
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &u));
-    TRY(vk_op_rms_norm(st, &u, io->h, &l->ffn_norm, hp->rms_eps));
+    TRY(norm_mv(st, &u, io->h, &l->ffn_norm, hp->rms_eps, T));
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, F, T, 1, 1, &g));
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, F, T, 1, 1, &up));
     TRY(vk_op_matmul(st, &g, &u, &l->ffn_gate, NULL));
@@ -294,7 +301,7 @@ moevk_status mvk_gated_delta_net(const mvk_lm_rec *r, int il) {
     const int64_t K = hp->ssm_conv, D = hp->ssm_inner, C = 2 * S * Hk + D; /* conv channels: q | k | v */
     mvk_tensor a, qkv, z, al, bt, g, beta, n;
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &a));
-    TRY(vk_op_rms_norm(st, &a, io->h, &l->attn_norm, hp->rms_eps));
+    TRY(norm_mv(st, &a, io->h, &l->attn_norm, hp->rms_eps, T));
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, C, T, 1, 1, &qkv));  /* [T][C] */
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, D, T, 1, 1, &z));    /* [T][Hv][S] output-gate input */
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, Hv, T, 1, 1, &al));  /* [T][Hv] */
@@ -459,7 +466,7 @@ moevk_status mvk_ffn_moe(const mvk_lm_rec *r, int il) {
     const int64_t T = io->T, E = hp->n_embd;
     mvk_tensor u, moe;
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &u));
-    TRY(vk_op_rms_norm(st, &u, io->h, &l->ffn_norm, hp->rms_eps));
+    TRY(norm_mv(st, &u, io->h, &l->ffn_norm, hp->rms_eps, T));
     if (!l->gate_inp_shexp.buf && fuse_on()) { /* h += the experts' sum, by the combine */
         TRY(moe_routed(r, il, &u, &u, 0, io->h, &moe));
         goto done;
@@ -481,7 +488,7 @@ moevk_status mvk_ffn_dense(const mvk_lm_rec *r, int il) {
     const int64_t T = io->T, E = hp->n_embd;
     mvk_tensor u;
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &u));
-    TRY(vk_op_rms_norm(st, &u, io->h, &l->ffn_norm, hp->rms_eps));
+    TRY(norm_mv(st, &u, io->h, &l->ffn_norm, hp->rms_eps, T));
     const int64_t F = hp->n_ff;
     mvk_tensor g, dn;
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, F, T, 1, 1, &g));
