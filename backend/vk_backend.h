@@ -476,18 +476,20 @@ static inline int64_t vk_quant_x_row_words(int64_t K) { return K / 4 + 4 * ((K +
  * quantisation every time (A/B, tests). */
 moevk_status vk_quant_x_shared(vk_stream *s, const mvk_tensor *x, mvk_tensor *xq);
 /* The producers of a mat-vec's x with x's int8 form in the same dispatch (shaders/fuse_xq.comp): y as
- * vk_op_rms_norm (x, y F32 [K][R1][R2], w NULL or contiguous [K]) / vk_op_swiglu (g, u, y F32 [K][R1][R2]) writes
+ * vk_op_rms_norm (x, y F32 [K][R1][R2], w NULL or contiguous [K]) / vk_op_swiglu / vk_op_geglu (g, u, y F32 [K][R1][R2]) writes
  * it, bit for bit, and xq I32 [RQ][R1][R2] (contiguous) = vk_op_quant_x of that y, bit for bit; K a multiple of 32.
- * References: ref_rms_norm / ref_swiglu, then ref_quant_x. */
+ * References: ref_rms_norm / ref_swiglu / ref_geglu, then ref_quant_x. */
 moevk_status vk_op_rms_norm_xq(vk_stream *s, const mvk_tensor *y, const mvk_tensor *xq, const mvk_tensor *x, const mvk_tensor *w,
                                float eps);
 moevk_status vk_op_swiglu_xq(vk_stream *s, const mvk_tensor *y, const mvk_tensor *xq, const mvk_tensor *g, const mvk_tensor *u);
-/* vk_op_rms_norm / vk_op_swiglu of the x a lane mat-vec reads next: where that mat-vec takes int8 x (CPU devices,
+moevk_status vk_op_geglu_xq(vk_stream *s, const mvk_tensor *y, const mvk_tensor *xq, const mvk_tensor *g, const mvk_tensor *u);
+/* vk_op_rms_norm / vk_op_swiglu / vk_op_geglu of the x a lane mat-vec reads next: where that mat-vec takes int8 x (CPU devices,
  * vk_quant_x_shared's conditions: MOEVK_LANE_XQ, MOEVK_XQ_SHARE) the fused op, writing y and its quantisation into
  * stream scratch, kept as vk_quant_x_shared's quantisation of y (so the mat-vec records no quant_x); elsewhere,
  * and with MOEVK_FUSE_XQ=0 (A/B, tests), the plain op. y is the same either way. */
 moevk_status vk_rms_norm_xq_shared(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, float eps);
 moevk_status vk_swiglu_xq_shared(vk_stream *s, const mvk_tensor *y, const mvk_tensor *g, const mvk_tensor *u);
+moevk_status vk_geglu_xq_shared(vk_stream *s, const mvk_tensor *y, const mvk_tensor *g, const mvk_tensor *u);
 
 /* y = x with type conversion F32 <-> F16 (or same-type strided copy). Same ne. */
 moevk_status vk_op_convert(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x);

@@ -19,10 +19,10 @@ static int fuse_allowed(mvk_type t) {
     return t == MVK_TYPE_F32 || t == MVK_TYPE_F16 || t == MVK_TYPE_BF16;
 }
 
-/* one_token: y is a single token's (decode): the down projection's mat-vec reads it next, so SwiGLU writes its
-   int8 form too where that mat-vec takes int8 x (vk_swiglu_xq_shared: no quant_x dispatch before it) */
+/* one_token: y is a single token's (decode): the down projection's mat-vec reads it next, so the activation writes
+   its int8 form too where that mat-vec takes int8 x (vk_swiglu_xq_shared / vk_geglu_xq_shared: no quant_x before it) */
 static moevk_status act_op(vk_stream *s, const mvk_tensor *y, const mvk_tensor *u, vk_glu act, int one_token) {
-    if (act == VK_GLU_GEGLU) return vk_op_geglu(s, y, y, u);
+    if (act == VK_GLU_GEGLU) return one_token ? vk_geglu_xq_shared(s, y, y, u) : vk_op_geglu(s, y, y, u);
     return one_token ? vk_swiglu_xq_shared(s, y, y, u) : vk_op_swiglu(s, y, y, u);
 }
 

@@ -57,7 +57,8 @@ moevk_status vk_quant_x_shared(vk_stream *s, const mvk_tensor *x, mvk_tensor *xq
     return MOEVK_OK;
 }
 
-/* Whether the producer of x [K][R1][R2] records x's int8 form too (vk_rms_norm_xq_shared, vk_swiglu_xq_shared): where
+/* Whether the producer of x [K][R1][R2] records x's int8 form too (vk_rms_norm_xq_shared, vk_swiglu_xq_shared,
+ * vk_geglu_xq_shared): where
  * a lane mat-vec would quantise x (vk_op_mm.h mm_lane_xq's switches: a CPU device, MOEVK_LANE_XQ, MOEVK_MM_LANE) and
  * would find the fused quantisation (MOEVK_XQ_SHARE on). MOEVK_FUSE_XQ=0: the plain op and quant_x (A/B, tests). */
 static int fuse_xq_on(vk_stream *s, const mvk_tensor *x) {
@@ -83,12 +84,21 @@ moevk_status vk_rms_norm_xq_shared(vk_stream *s, const mvk_tensor *y, const mvk_
     return MOEVK_OK;
 }
 
-moevk_status vk_swiglu_xq_shared(vk_stream *s, const mvk_tensor *y, const mvk_tensor *g, const mvk_tensor *u) {
-    if (!s || !y || !g || !u) return mvk_fail(MOEVK_ERR_INVALID_ARG, "vk_swiglu_xq_shared: NULL argument");
-    if (!fuse_xq_on(s, y)) return vk_op_swiglu(s, y, g, u);
+/* geglu: GeGLU, else SwiGLU */
+static moevk_status glu_xq_shared(vk_stream *s, const char *fn, int geglu, const mvk_tensor *y, const mvk_tensor *g, const mvk_tensor *u) {
+    if (!s || !y || !g || !u) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL argument", fn);
+    if (!fuse_xq_on(s, y)) return geglu ? vk_op_geglu(s, y, g, u) : vk_op_swiglu(s, y, g, u);
     mvk_tensor xq;
     MVK_TRY(vk_stream_scratch(s, MVK_TYPE_I32, vk_quant_x_row_words(y->ne[0]), y->ne[1], y->ne[2], 1, &xq));
-    MVK_TRY(vk_op_swiglu_xq(s, y, &xq, g, u));
+    MVK_TRY(geglu ? vk_op_geglu_xq(s, y, &xq, g, u) : vk_op_swiglu_xq(s, y, &xq, g, u));
     vk_stream_xq_keep(s, y, &xq);
     return MOEVK_OK;
+}
+
+moevk_status vk_swiglu_xq_shared(vk_stream *s, const mvk_tensor *y, const mvk_tensor *g, const mvk_tensor *u) {
+    return glu_xq_shared(s, "vk_swiglu_xq_shared", 0, y, g, u);
+}
+
+moevk_status vk_geglu_xq_shared(vk_stream *s, const mvk_tensor *y, const mvk_tensor *g, const mvk_tensor *u) {
+    return glu_xq_shared(s, "vk_geglu_xq_shared", 1, y, g, u);
 }

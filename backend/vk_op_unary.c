@@ -105,10 +105,10 @@ moevk_status vk_op_clamp(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x,
     return unary(s, "vk_op_clamp", "unary_clamp", "x", y, x, NULL, lo, hi);
 }
 
-/* SwiGLU and the int8 form of its output in one dispatch (shaders/fuse_xq.comp swiglu): act.glsl's silu as
-   unary.comp's, xq.glsl's quantisation as quant_x.comp's; one invocation a block of 32, as quant_x. */
-moevk_status vk_op_swiglu_xq(vk_stream *s, const mvk_tensor *y, const mvk_tensor *xq, const mvk_tensor *g, const mvk_tensor *u) {
-    const char *op = "vk_op_swiglu_xq";
+/* SwiGLU / GeGLU and the int8 form of its output in one dispatch (shaders/fuse_xq.comp swiglu / geglu): act.glsl's
+   silu / gelu_tanh as unary.comp's, xq.glsl's quantisation as quant_x.comp's; one invocation a block of 32, as quant_x. */
+static moevk_status glu_xq(vk_stream *s, const char *op, const char *shader, const mvk_tensor *y, const mvk_tensor *xq,
+                           const mvk_tensor *g, const mvk_tensor *u) {
     if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL stream", op);
     vk_ctx *ctx = vk_stream_ctx(s);
     MVK_TRY(vkc_f32(op, "y", y));
@@ -129,10 +129,18 @@ moevk_status vk_op_swiglu_xq(vk_stream *s, const mvk_tensor *y, const mvk_tensor
                      .oy = vk_bind_elem_offset(ctx, y, 4), .oq = vk_bind_elem_offset(ctx, xq, 4), .rq = vkc_u32(xq->ne[0])};
     uint32_t spec[2] = {vkc_wg(ctx, 64), 0};
     vk_bind binds[4] = {{g, 0}, {u, 0}, {y, 1}, {xq, 1}};
-    vk_dispatch_desc d = {.shader = "fuse_xq_swiglu", .spec = spec, .n_spec = 2, .binds = binds, .n_binds = 4,
+    vk_dispatch_desc d = {.shader = shader, .spec = spec, .n_spec = 2, .binds = binds, .n_binds = 4,
                           .push = &pc, .push_size = sizeof pc};
     d.groups[0] = (uint32_t)((K / 32 + spec[0] - 1) / spec[0]);
     d.groups[1] = (uint32_t)nrows;
     d.groups[2] = 1;
     return vk_dispatch(s, &d);
+}
+
+moevk_status vk_op_swiglu_xq(vk_stream *s, const mvk_tensor *y, const mvk_tensor *xq, const mvk_tensor *g, const mvk_tensor *u) {
+    return glu_xq(s, "vk_op_swiglu_xq", "fuse_xq_swiglu", y, xq, g, u);
+}
+
+moevk_status vk_op_geglu_xq(vk_stream *s, const mvk_tensor *y, const mvk_tensor *xq, const mvk_tensor *g, const mvk_tensor *u) {
+    return glu_xq(s, "vk_op_geglu_xq", "fuse_xq_geglu", y, xq, g, u);
 }

@@ -191,11 +191,11 @@ typedef struct pc_matmul {
 } pc_matmul;
 VK_PUSH_WORDS(pc_matmul, 12);
 
-/* shaders/fuse_xq.comp (vk_op_fuse_xq.c): rms (x, w) and swiglu (g, u) */
+/* shaders/fuse_xq.comp (vk_op_norm.c, vk_op_unary.c): rms (x, w), swiglu and geglu (g, u) */
 typedef struct pc_fuse_xq {
     uint32_t K, R1, nrows;           /* row length; rows along ne1; rows (R1 ne2) */
     uint32_t sa1, sa2;               /* x / g strides of ne1, ne2 (floats) */
-    uint32_t sb1, sb2;               /* u strides (swiglu) */
+    uint32_t sb1, sb2;               /* u strides (swiglu, geglu) */
     uint32_t sy1, sy2;               /* y strides */
     uint32_t oa, ob, oy, oq;         /* x / g, w / u, y (floats), xq (words) */
     uint32_t rq;                     /* xq row stride (words) */

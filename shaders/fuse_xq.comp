@@ -1,16 +1,17 @@
 #version 450
-// variants: rms:FX_RMS swiglu:FX_SWIGLU
+// variants: rms:FX_RMS swiglu:FX_SWIGLU geglu:FX_GEGLU
 // fuse_xq.comp — an f32 producer of a lane mat-vec's x and that x's int8 form (quant_x.comp's format,
 // xq.glsl) in one dispatch, for CPU devices, where each small dispatch pays the device's handoff
 // (docs/LAVAPIPE_QUIRKS.md) and quant_x would read back the row just written (vk_op_norm_xq.c):
 //   rms:    y = w ⊙ x / sqrt(mean(x²) + eps)  (norm.comp's rms: the same sums in the same order, the
 //           same products), xq = quant_x(y)
 //   swiglu: y = silu(g) · u                   (unary.comp's swiglu: act.glsl), xq = quant_x(y)
+//   geglu:  y = gelu_tanh(g) · u              (unary.comp's geglu: act.glsl), xq = quant_x(y)
 // Rows of K (a multiple of 32) along ne1, ne2 (row r = i1 + R1 i2); x, g, u, y strided views with
 // contiguous rows, w contiguous [K]; xq [RQ][R1][ne2] contiguous (RQ = rq words a row).
 // rms: one workgroup a row (linear_group_id); the sum of squares as norm.comp's (same lanes, same
 // strides, same reduction), then each lane writes whole blocks of 32 (y and their int8 form).
-// swiglu: as quant_x.comp, one invocation a block (gl_GlobalInvocationID.x), gl_WorkGroupID.y the row.
+// swiglu, geglu: as quant_x.comp, one invocation a block (gl_GlobalInvocationID.x), gl_WorkGroupID.y the row.
 // In place (y aliasing x, g or u) works: a block is read before it is written, by the lane that writes
 // it (rms: the sum reads the row, but every lane's reads happen before the barrier-free subgroupAdd /
 // the tree's first barrier, and the writes after it).
@@ -31,7 +32,7 @@ layout(std430, binding = 3) writeonly buffer Q { uint q[]; };
 layout(push_constant) uniform P {
     uint K, R1, nrows;      // row length; rows along ne1; rows (R1 ne2)
     uint sa1, sa2;          // x / g strides of ne1, ne2 (floats)
-    uint sb1, sb2;          // u strides (swiglu)
+    uint sb1, sb2;          // u strides (swiglu, geglu)
     uint sy1, sy2;          // y strides
     uint oa, ob, oy, oq;    // first element of x / g, w / u, y (floats), of xq (words)
     uint rq;                // xq row stride (words)
@@ -87,8 +88,13 @@ void main() {
 }
 #endif
 
-#ifdef FX_SWIGLU
+#if defined(FX_SWIGLU) || defined(FX_GEGLU)
 #include "act.glsl"
+#ifdef FX_SWIGLU
+#define GATE_ACT silu
+#else
+#define GATE_ACT gelu_tanh
+#endif
 
 void main() {
     const uint j = gl_GlobalInvocationID.x;        // block in the row
@@ -101,7 +107,7 @@ void main() {
     const uint by = p.oy + i1 * p.sy1 + i2 * p.sy2 + 32u * j;
     float v[32];
     for (uint i = 0; i < 32u; i++) {
-        float e = silu(x[bg + i]) * w[bu + i];
+        float e = GATE_ACT(x[bg + i]) * w[bu + i];
         v[i] = e;
         y[by + i] = e;
     }

@@ -1,16 +1,17 @@
 /* test_op_fuse_xq.c — the producers of int8 x in one dispatch (shaders/fuse_xq.comp):
- *   vk_op_rms_norm_xq / vk_op_swiglu_xq against the unfused ops of the same recording (vk_op_rms_norm /
- *     vk_op_swiglu, then vk_op_quant_x of their output): y and xq bit for bit (every word, the scales' padding
- *     included), with the CPU style's one-subgroup sum and the GPU style's tree (MOEVK_MM_STYLE), rows strided
- *     (padding sentinels kept), 3-D, K 32 .. 2048, with and without w, a block the weight zeroes (d = 0), one
- *     large value in a block, SwiGLU in place (y = g, as vk_op_gateup writes it);
- *   both against the CPU reference (ref_rms_norm_xq / ref_swiglu_xq), which sums in another order and in double:
- *     y within 1e-5 relative (+ 1e-6 absolute), scales within 1e-5 relative, quants within 1 of the reference's
- *     and equal for all but 1 in 100 (a y a few ulp off rounds the other way at a tie x/d = n + 1/2);
- *   vk_rms_norm_xq_shared / vk_swiglu_xq_shared ahead of the int8-x mat-vecs (MOEVK_MM_STYLE=cpu,
- *     MOEVK_LANE_XQ=1): the mat-vec finds the fused quantisation (one dispatch fewer than MOEVK_FUSE_XQ=0) and
- *     the results are bit for bit those of MOEVK_FUSE_XQ=0 (RMSNorm then vk_op_matmul; the expert gate and up,
- *     SwiGLU, then vk_op_mul_mat_id's down), and within NMSE 1e-7 of the reference on the quantised x;
+ *   vk_op_rms_norm_xq / vk_op_swiglu_xq / vk_op_geglu_xq against the unfused ops of the same recording
+ *     (vk_op_rms_norm / vk_op_swiglu / vk_op_geglu, then vk_op_quant_x of their output): y and xq bit for bit
+ *     (every word, the scales' padding included), with the CPU style's one-subgroup sum and the GPU style's tree
+ *     (MOEVK_MM_STYLE), rows strided (padding sentinels kept), 3-D, K 32 .. 2048, with and without w, a block the
+ *     weight zeroes (d = 0), one large value in a block, the activations in place (y = g, as vk_op_gateup writes);
+ *   both against the CPU reference (ref_rms_norm_xq / ref_swiglu_xq / ref_geglu_xq), which sums in another order
+ *     and in double: y within 1e-5 relative (+ 1e-6 absolute), scales within 1e-5 relative, quants within 1 of the
+ *     reference's and equal for all but 1 in 100 (a y a few ulp off rounds the other way at a tie x/d = n + 1/2);
+ *   vk_rms_norm_xq_shared / vk_swiglu_xq_shared / vk_geglu_xq_shared ahead of the int8-x mat-vecs
+ *     (MOEVK_MM_STYLE=cpu, MOEVK_LANE_XQ=1): the mat-vec finds the fused quantisation (one dispatch fewer than
+ *     MOEVK_FUSE_XQ=0) and the results are bit for bit those of MOEVK_FUSE_XQ=0 (RMSNorm then vk_op_matmul; the
+ *     expert gate and up, SwiGLU or GeGLU, then vk_op_mul_mat_id's down), and within NMSE 1e-7 (1e-6 after the
+ *     second quantisation) of the reference on the quantised x;
  *   bad input refused. */
 #include <math.h>
 #include <stdio.h>
@@ -99,9 +100,10 @@ static void rms_case(const char *style, int64_t K, int64_t R1, int64_t R2, int64
     free(x); free(w); free(yr); free(yf); free(yu); free(qr); free(qf); free(qu);
 }
 
-/* vk_op_swiglu_xq on g, u [K][R1][R2] (rows pad floats apart) against vk_op_swiglu + vk_op_quant_x; in_place:
-   y is g (both runs on their own copy of g), as vk_op_gateup's separate path writes it */
-static void swiglu_case(int64_t K, int64_t R1, int64_t R2, int64_t pad, int in_place) {
+/* vk_op_swiglu_xq (geglu: vk_op_geglu_xq) on g, u [K][R1][R2] (rows pad floats apart) against vk_op_swiglu
+   (vk_op_geglu) + vk_op_quant_x; in_place: y is g (both runs on their own copy of g), as vk_op_gateup's separate
+   path writes it */
+static void glu_case(int geglu, int64_t K, int64_t R1, int64_t R2, int64_t pad, int in_place) {
     int64_t rows = R1 * R2, rq = vk_quant_x_row_words(K);
     float *g = malloc((size_t)(K * rows) * 4), *u = malloc((size_t)(K * rows) * 4), *yr = malloc((size_t)(K * rows) * 4);
     float *yf = malloc((size_t)(K * rows) * 4), *yu = malloc((size_t)(K * rows) * 4);
@@ -115,15 +117,21 @@ static void swiglu_case(int64_t K, int64_t R1, int64_t R2, int64_t pad, int in_p
         for (int i = 0; i < 32; i++) u[32 + i] = 0.0f; /* a zero block (d = 0) */
         g[40] = -100.0f; /* silu's exp past 88 (act.glsl: 0) */
     }
-    ref_swiglu_xq(yr, qr, g, u, K, rows);
+    if (geglu) ref_geglu_xq(yr, qr, g, u, K, rows);
+    else ref_swiglu_xq(yr, qr, g, u, K, rows);
     tu_tensor tg1 = tu_upload_padded(g, K, R1, R2, 1, pad), tg2 = tu_upload_padded(g, K, R1, R2, 1, pad);
     tu_tensor tu_ = tu_upload_padded(u, K, R1, R2, 1, pad);
     tu_tensor tyf = tu_upload_padded(NULL, K, R1, R2, 1, pad), tyu = tu_upload_padded(NULL, K, R1, R2, 1, pad);
     tu_tensor tqf = tu_upload(MVK_TYPE_I32, rq, R1, R2, 1, NULL), tqu = tu_upload(MVK_TYPE_I32, rq, R1, R2, 1, NULL);
     const tu_tensor *of = in_place ? &tg1 : &tyf, *ou = in_place ? &tg2 : &tyu;
     vk_stream *s = tu_begin();
-    TU_OK(vk_op_swiglu_xq(s, &of->t, &tqf.t, &tg1.t, &tu_.t));
-    TU_OK(vk_op_swiglu(s, &ou->t, &tg2.t, &tu_.t));
+    if (geglu) {
+        TU_OK(vk_op_geglu_xq(s, &of->t, &tqf.t, &tg1.t, &tu_.t));
+        TU_OK(vk_op_geglu(s, &ou->t, &tg2.t, &tu_.t));
+    } else {
+        TU_OK(vk_op_swiglu_xq(s, &of->t, &tqf.t, &tg1.t, &tu_.t));
+        TU_OK(vk_op_swiglu(s, &ou->t, &tg2.t, &tu_.t));
+    }
     TU_OK(vk_op_quant_x(s, &tqu.t, &ou->t));
     uint32_t nd = vk_stream_dispatch_count(s);
     tu_end_submit(s);
@@ -132,8 +140,8 @@ static void swiglu_case(int64_t K, int64_t R1, int64_t R2, int64_t pad, int in_p
     tu_download(&tqf, qf, (uint64_t)(rq * rows) * 4);
     tu_download(&tqu, qu, (uint64_t)(rq * rows) * 4);
     char label[128];
-    snprintf(label, sizeof label, "swiglu_xq K=%lld R1=%lld R2=%lld pad=%lld in_place=%d", (long long)K, (long long)R1, (long long)R2,
-             (long long)pad, in_place);
+    snprintf(label, sizeof label, "%s K=%lld R1=%lld R2=%lld pad=%lld in_place=%d", geglu ? "geglu_xq" : "swiglu_xq", (long long)K, (long long)R1,
+             (long long)R2, (long long)pad, in_place);
     if (nd != 3) fail_msg("%s: %u dispatches, 3 expected", label, nd);
     same_floats(label, yu, yf, K * rows);
     same_words(label, qu, qf, rq * rows);
@@ -152,16 +160,18 @@ static void test_fused_vs_unfused(void **state) {
         rms_case(styles[st], 2048, 1, 1, 0, 1);  /* a3b's n_embd */
         rms_case(styles[st], 2048, 2, 1, 8, 1);
     }
-    swiglu_case(32, 1, 1, 0, 0);
-    swiglu_case(96, 3, 1, 5, 0);
-    swiglu_case(768, 8, 1, 0, 1);  /* a3b's expert FFN, top-8, in place */
-    swiglu_case(160, 3, 2, 4, 1);
+    for (int geglu = 0; geglu < 2; geglu++) {
+        glu_case(geglu, 32, 1, 1, 0, 0);
+        glu_case(geglu, 96, 3, 1, 5, 0);
+        glu_case(geglu, 768, 8, 1, 0, 1);  /* a3b's expert FFN, top-8, in place */
+        glu_case(geglu, 160, 3, 2, 4, 1);
+    }
 }
 
 /* The shared forms ahead of the int8-x mat-vecs: norm -> vk_op_matmul (M = 1) and the expert gate/up (separate
-   dispatches) -> SwiGLU -> vk_op_mul_mat_id's down, each with the fused producer (default) and MOEVK_FUSE_XQ=0 */
-static void test_shared(void **state) {
-    (void)state;
+   dispatches) -> SwiGLU (geglu: GeGLU) -> vk_op_mul_mat_id's down, each with the fused producer (default) and
+   MOEVK_FUSE_XQ=0 */
+static void shared_case(int geglu) {
     setenv("MOEVK_MM_STYLE", "cpu", 1);
     setenv("MOEVK_LANE_XQ", "1", 1);
     setenv("MOEVK_FUSE_GATEUP", "0", 1);
@@ -197,14 +207,14 @@ static void test_shared(void **state) {
         TU_OK(vk_rms_norm_xq_shared(s, &tn.t, &tx.t, &tw.t, eps));
         TU_OK(vk_op_matmul(s, &ty.t, &tn.t, &tW.t, NULL));
         uint32_t nd = vk_stream_dispatch_count(s);
-        TU_OK(vk_op_gateup_id(s, &th.t, &tn.t, &tg.t, &tu_.t, &tid.t, VK_GLU_SWIGLU));
+        TU_OK(vk_op_gateup_id(s, &th.t, &tn.t, &tg.t, &tu_.t, &tid.t, geglu ? VK_GLU_GEGLU : VK_GLU_SWIGLU));
         TU_OK(vk_op_mul_mat_id(s, &tdn.t, &th.t, &td.t, &tid.t));
         uint32_t nd2 = vk_stream_dispatch_count(s) - nd;
         tu_end_submit(s);
         unsetenv("MOEVK_FUSE_XQ");
         /* norm (+ quant_x) + mat-vec; gate + up (x's quantisation shared with the mat-vec's) + SwiGLU (+ quant_x) + down */
         if (nd != (pass ? 3u : 2u)) fail_msg("shared rms_norm_xq fuse=%d: %u dispatches, %u expected", !pass, nd, pass ? 3u : 2u);
-        if (nd2 != (pass ? 5u : 4u)) fail_msg("shared swiglu_xq fuse=%d: %u dispatches, %u expected", !pass, nd2, pass ? 5u : 4u);
+        if (nd2 != (pass ? 5u : 4u)) fail_msg("shared glu_xq geglu=%d fuse=%d: %u dispatches, %u expected", geglu, !pass, nd2, pass ? 5u : 4u);
         tu_download(&ty, got[pass], N * 4);
         tu_download(&tn, ygot[pass], K * 4);
         tu_download(&th, hg[pass], (uint64_t)(F * k) * 4);
@@ -212,17 +222,17 @@ static void test_shared(void **state) {
     }
     same_floats("shared rms_norm_xq: y", ygot[1], ygot[0], K);
     same_floats("shared rms_norm_xq: the mat-vec", got[1], got[0], N);
-    same_floats("shared swiglu_xq: SwiGLU", hg[1], hg[0], F * k);
-    same_floats("shared swiglu_xq: the down mat-vec", dn[1], dn[0], K * k);
+    same_floats("shared glu_xq: the activation", hg[1], hg[0], F * k);
+    same_floats("shared glu_xq: the down mat-vec", dn[1], dn[0], K * k);
     /* the reference on the quantised x (ref_quant_x's values q d) */
     ref_rms_norm_xq(yn, xq, x, w, K, 1, eps);
     ref_quant_x(xq, xd, yn, K, 1);
     ref_matmul(ref, xd, wd, NULL, 1, N, K);
     tu_assert_nmse("shared rms_norm_xq: the mat-vec against the reference", ref, got[0], N, 1e-7);
-    ref_gateup_id(href, xd, 0, gd, ud, ids, K, F, E, k, 1, 0);
+    ref_gateup_id(href, xd, 0, gd, ud, ids, K, F, E, k, 1, geglu);
     ref_quant_x(hq, hd, href, F, k);
     ref_mul_mat_id(dref, hd, 1, dd, ids, F, K, E, k, 1);
-    tu_assert_nmse("shared swiglu_xq: the down mat-vec against the reference", dref, dn[0], K * k, 1e-6);
+    tu_assert_nmse("shared glu_xq: the down mat-vec against the reference", dref, dn[0], K * k, 1e-6);
     unsetenv("MOEVK_MM_STYLE");
     unsetenv("MOEVK_LANE_XQ");
     unsetenv("MOEVK_FUSE_GATEUP");
@@ -230,6 +240,12 @@ static void test_shared(void **state) {
     tu_free(&tid); tu_free(&th); tu_free(&tdn);
     free(wb); free(gb); free(ub); free(db); free(wd); free(gd); free(ud); free(dd);
     free(h); free(href); free(hd); free(dref); free(hq); free(dn[0]); free(dn[1]); free(hg[0]); free(hg[1]);
+}
+
+static void test_shared(void **state) {
+    (void)state;
+    shared_case(0);
+    shared_case(1);
 }
 
 static void test_bad_input(void **state) {
@@ -261,6 +277,10 @@ static void test_bad_input(void **state) {
     TU_REFUSES(vk_op_swiglu_xq(NULL, NULL, NULL, NULL, NULL), MOEVK_ERR_INVALID_ARG, "stream");
     TU_REFUSES(vk_rms_norm_xq_shared(s, NULL, NULL, NULL, 1e-6f), MOEVK_ERR_INVALID_ARG, "NULL");
     TU_REFUSES(vk_swiglu_xq_shared(s, NULL, NULL, NULL), MOEVK_ERR_INVALID_ARG, "NULL");
+    TU_REFUSES(vk_geglu_xq_shared(s, NULL, NULL, NULL), MOEVK_ERR_INVALID_ARG, "NULL");
+    TU_REFUSES(vk_op_geglu_xq(s, tu_shape(MVK_TYPE_F32, 48, 1, 1, 1), tu_shape(MVK_TYPE_I32, vk_quant_x_row_words(32), 1, 1, 1),
+                              tu_shape(MVK_TYPE_F32, 48, 1, 1, 1), tu_shape(MVK_TYPE_F32, 48, 1, 1, 1)),
+               MOEVK_ERR_SHAPE, "blocks of 32");
     tu_bad_end(s);
 }
 

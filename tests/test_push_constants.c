@@ -58,6 +58,7 @@ static void test_struct_sizes_match_shaders(void **state) {
     assert_int_equal(sizeof(pc_norm), blob("norm_l2")->push_size);
     assert_int_equal(sizeof(pc_fuse_xq), blob("fuse_xq_rms")->push_size);
     assert_int_equal(sizeof(pc_fuse_xq), blob("fuse_xq_swiglu")->push_size);
+    assert_int_equal(sizeof(pc_fuse_xq), blob("fuse_xq_geglu")->push_size);
 }
 
 static void test_wrong_push_size_is_refused(void **state) {

@@ -40,9 +40,10 @@ void ref_matmul(float *y, const float *x, const float *w, const float *bias, int
  * the values the int8 mat-vec multiplies, q * d. */
 void ref_quant_x(uint32_t *xq, float *xd, const float *x, int64_t K, int64_t rows);
 /* The fused producers of int8 x (vk_op_rms_norm_xq, vk_op_swiglu_xq): y [K][rows] = ref_rms_norm (w may be NULL) /
- * ref_swiglu of contiguous rows, and xq = ref_quant_x of that y. */
+ * ref_swiglu / ref_geglu of contiguous rows, and xq = ref_quant_x of that y. */
 void ref_rms_norm_xq(float *y, uint32_t *xq, const float *x, const float *w, int64_t K, int64_t rows, float eps);
 void ref_swiglu_xq(float *y, uint32_t *xq, const float *g, const float *u, int64_t K, int64_t rows);
+void ref_geglu_xq(float *y, uint32_t *xq, const float *g, const float *u, int64_t K, int64_t rows);
 /* y[N][k][T] = w[ids[j][t]] · x; x is [K][k][T] (x_per_slot) or [K][T]; w [K][N][E];
  * ids outside [0, E) give zero rows */
 void ref_mul_mat_id(float *y, const float *x, int x_per_slot, const float *w, const int32_t *ids, int64_t K, int64_t N,

@@ -34,3 +34,8 @@ void ref_swiglu_xq(float *y, uint32_t *xq, const float *g, const float *u, int64
     ref_swiglu(y, g, u, K * rows);
     ref_quant_x(xq, NULL, y, K, rows);
 }
+
+void ref_geglu_xq(float *y, uint32_t *xq, const float *g, const float *u, int64_t K, int64_t rows) {
+    ref_geglu(y, g, u, K * rows);
+    ref_quant_x(xq, NULL, y, K, rows);
+}

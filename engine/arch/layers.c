@@ -264,7 +264,8 @@ moevk_status mvk_ffn_gemma4(const mvk_lm_rec *r, int il) {
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, F, T, 1, 1, &up));
     TRY(vk_op_matmul(st, &g, &u, &l->ffn_gate, NULL));
     TRY(vk_op_matmul(st, &up, &u, &l->ffn_up, NULL));
-    TRY(vk_op_geglu(st, &g, &g, &up));
+    /* a decode step: with its int8 form for ffn_down's mat-vec (vk_geglu_xq_shared, as norm_mv) */
+    TRY(T == 1 ? vk_geglu_xq_shared(st, &g, &g, &up) : vk_op_geglu(st, &g, &g, &up));
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &f));
     TRY(vk_op_matmul(st, &f, &g, &l->ffn_down, NULL));
     if (l->kind & MVK_LAYER_MOE) {
