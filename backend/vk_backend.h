@@ -297,7 +297,10 @@ typedef enum vk_probe_kind {
     VK_PROBE_READ_LANE, VK_PROBE_READ_COAL, VK_PROBE_FMA, VK_PROBE_FMA_SH_LANE, VK_PROBE_FMA_SH_UNIF,
     /* READ_LANE through a texel-buffer view of src: uniform (TEX) or storage
      * (IMG) texel buffer of R32G32B32A32_UINT (4) or R32_UINT (1) texels */
-    VK_PROBE_READ_TEX4, VK_PROBE_READ_TEX1, VK_PROBE_READ_IMG4, VK_PROBE_READ_IMG1
+    VK_PROBE_READ_TEX4, VK_PROBE_READ_TEX1, VK_PROBE_READ_IMG4, VK_PROBE_READ_IMG1,
+    /* READ_TEX4 with the runs interleaved by uvec4 across each 8 invocations (ninv a multiple of 8):
+     * invocation 8g + l reads uvec4 8k + l of group g's span of 8 runs */
+    VK_PROBE_READ_ITEX4
 } vk_probe_kind;
 moevk_status vk_op_probe(vk_stream *s, vk_probe_kind kind, const mvk_tensor *y, const mvk_tensor *src, uint32_t ninv, uint32_t iters,
                          uint32_t chains, float a, float b);

@@ -22,6 +22,7 @@ moevk_status vk_op_probe(vk_stream *s, vk_probe_kind kind, const mvk_tensor *y, 
     static const struct { vk_probe_kind kind; const char *shader; uint8_t fmt, image; } texel[] = {
         {VK_PROBE_READ_TEX4, "probe_read_tex4", VK_TEXEL_U32X4, 0}, {VK_PROBE_READ_TEX1, "probe_read_tex1", VK_TEXEL_U32, 0},
         {VK_PROBE_READ_IMG4, "probe_read_img4", VK_TEXEL_U32X4, 1}, {VK_PROBE_READ_IMG1, "probe_read_img1", VK_TEXEL_U32, 1},
+        {VK_PROBE_READ_ITEX4, "probe_read_itex4", VK_TEXEL_U32X4, 0},
     };
     int ti = -1;
     for (int i = 0; i < (int)(sizeof texel / sizeof texel[0]); i++)
@@ -29,7 +30,7 @@ moevk_status vk_op_probe(vk_stream *s, vk_probe_kind kind, const mvk_tensor *y, 
     if (ti >= 0) {
         if (!src || !mvk_tensor_is_contiguous(src)) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: src must be contiguous", op);
         uint64_t bytes = mvk_tensor_extent(src), n4 = bytes / 16;
-        if (bytes % 16 || n4 % ((uint64_t)ninv * 4u) || vk_bind_texel_offset(ctx, src, 1) != 0)
+        if (bytes % 16 || n4 % ((uint64_t)ninv * 4u) || (kind == VK_PROBE_READ_ITEX4 && ninv % 8u) || vk_bind_texel_offset(ctx, src, 1) != 0)
             return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: src must be whole uvec4s at an aligned offset, a multiple of %u of them", op, ninv * 4u);
         uint32_t tb = vk_texel_bytes(texel[ti].fmt);
         if (bytes / tb > vk_ctx_info(ctx)->max_texel_buffer_elements || bytes / tb > INT32_MAX)

@@ -1,5 +1,5 @@
 #version 450
-// variants: read_lane:PROBE_READ_LANE read_coal:PROBE_READ_COAL fma:PROBE_FMA fma_shl:PROBE_FMA,SH_LANE fma_shu:PROBE_FMA,SH_UNIF read_tex4:PROBE_READ_LANE,TEX4 read_tex1:PROBE_READ_LANE,TEX1 read_img4:PROBE_READ_LANE,IMG4 read_img1:PROBE_READ_LANE,IMG1
+// variants: read_lane:PROBE_READ_LANE read_coal:PROBE_READ_COAL fma:PROBE_FMA fma_shl:PROBE_FMA,SH_LANE fma_shu:PROBE_FMA,SH_UNIF read_tex4:PROBE_READ_LANE,TEX4 read_tex1:PROBE_READ_LANE,TEX1 read_img4:PROBE_READ_LANE,IMG4 read_img1:PROBE_READ_LANE,IMG1 read_itex4:PROBE_READ_ILV,TEX4
 // probe.comp — micro-kernels that measure what the device can do, for the
 // roofline of docs/PERFORMANCE.md (`moevk bench probe`):
 //   read_lane: invocation i reads its own contiguous run of uvec4s (per lane
@@ -12,6 +12,11 @@
 //              texel buffer (tex) or imageLoad of a storage texel buffer (img),
 //              of R32G32B32A32_UINT (4: one uvec4 a fetch) or R32_UINT texels
 //              (1: four fetches per uvec4);
+//   read_itex4: read_lane's runs interleaved by 16 bytes across each 8 invocations
+//              (8i + l .. : invocation l of a group of 8 reads uvec4 k of its run
+//              at 8k + l of the group's span), through a rgba32 texel view: the 8
+//              loads of one texelFetch are 128 contiguous bytes, so each 8 lanes
+//              stream one run instead of 8 (a weight layout with rows interleaved);
 //   fma:       NCH (spec constant 1) independent vec4 FMA chains per
 //              invocation, p.per times (a multiple of 8: the loop body is 8
 //              rounds, unrolled), operands in registers: the
@@ -81,6 +86,17 @@ void main() {
         a1 += SRC(b + k + 1u);
         a2 += SRC(b + k + 2u);
         a3 += SRC(b + k + 3u);
+    }
+    uvec4 t = a0 + a1 + a2 + a3;
+    y[i] = t.x + t.y + t.z + t.w;
+#elif defined(PROBE_READ_ILV)
+    uvec4 a0 = uvec4(0u), a1 = uvec4(0u), a2 = uvec4(0u), a3 = uvec4(0u);
+    const uint b = (i >> 3) * p.per * 8u + (i & 7u);
+    for (uint k = 0; k < p.per; k += 4u) {
+        a0 += SRC(b + 8u * k);
+        a1 += SRC(b + 8u * k + 8u);
+        a2 += SRC(b + 8u * k + 16u);
+        a3 += SRC(b + 8u * k + 24u);
     }
     uvec4 t = a0 + a1 + a2 + a3;
     y[i] = t.x + t.y + t.z + t.w;

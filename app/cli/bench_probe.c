@@ -147,6 +147,7 @@ static void probe_texel(vk_ctx *ctx, vk_stream *st, vk_buffer *const *src, uint6
         {VK_PROBE_READ_TEX1, VK_TEXEL_U32, VK_TEXEL_UNIFORM, "read lane, texel r32", "texel r32, 2 KiB"},
         {VK_PROBE_READ_IMG4, VK_TEXEL_U32X4, VK_TEXEL_STORAGE, "read lane, image rgba32", "image rgba32, 2 KiB"},
         {VK_PROBE_READ_IMG1, VK_TEXEL_U32, VK_TEXEL_STORAGE, "read lane, image r32", "image r32, 2 KiB"},
+        {VK_PROBE_READ_ITEX4, VK_TEXEL_U32X4, VK_TEXEL_UNIFORM, "interleaved x8, rgba32", "interleaved, 2 KiB"},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         if (!(in->texel_support[t[i].fmt - 1] & t[i].bit) || bytes / vk_texel_bytes(t[i].fmt) > in->max_texel_buffer_elements) {
