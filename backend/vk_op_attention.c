@@ -22,6 +22,9 @@
  *            for causal / windowed / span masks, per query block over only the keys it can see, the G
  *            query heads of a KV head in one GEMM; a masked softmax (attn_softmax.comp) between. Full masks
  *            without n_kv (short vision towers) too, unless MOEVK_ATTN_LANE_FULL=0.
+ *   CPU devices, full masks (no causal, window or n_kv), F32 K/V, hd a multiple of 4 up to ATTN_VIT_MAX_HD,
+ *            Tq >= ATTN_LANE_MIN_TQ (the goldens' tower, hd 16): attn_vit.comp, before all of the above, one
+ *            dispatch, the scores in registers (MOEVK_ATTN_VIT=0: the paths above).
  *   hd > 256 (Gemma 4's global layers, 512): shaders/attn_wide.comp for
  *            decode (split-K over chunks of ATTN_WIDE_CK keys, then
  *            attn_combine.comp) and the prefills the fused kernel would take,
@@ -176,6 +179,58 @@ static moevk_status lane_rows(vk_stream *s, const mvk_tensor *y, const mvk_tenso
     vk_dispatch_desc d = {.shader = "attn_rows", .spec = &wg, .n_spec = 1, .binds = b, .n_binds = 2, .push = &pc, .push_size = sizeof pc};
     d.texel[0] = VK_TEXEL_U32X4;
     vk_split_groups(ctx, (uint32_t)((nrows * (x->ne[0] / 4) + wg - 1) / wg), d.groups);
+    return vk_dispatch(s, &d);
+}
+
+/* ---- CPU devices: full-mask attention of small heads (the vision towers at hd <= ATTN_VIT_MAX_HD; no causal mask,
+ * window or n_kv; F32 K/V), attn_vit.comp: one dispatch for all heads, TQ queries a lane, the scores in registers.
+ * The goldens' tower (784 patches, 4 heads of hd 16) spent ~8.6 ms a head in the GEMM path above, 5.5 of them in
+ * Q·Kᵀ's score stores (docs/PERFORMANCE.md section 41). MOEVK_ATTN_VIT=0 keeps the GEMM / lane paths (A/B timing,
+ * tests); MOEVK_ATTN_VIT_TQ=N sets the queries a lane (A/B timing). */
+#define ATTN_VIT_MAX_HD 16 /* measured at hd 16 only; the embedded model's tower (hd 32) keeps attn_lane */
+#define ATTN_VIT_TQ 4
+
+/* Whether attn_vit takes this call: its device, mask and shape, and every K/V/Q/out offset and stride in whole
+   vec4s inside the texel views (else the paths below). */
+static int attn_vit_on(vk_ctx *ctx, const mvk_tensor *out, const mvk_tensor *q, const mvk_tensor *k, const mvk_tensor *v,
+                       const mvk_tensor *n_kv, const vk_attn_params *p) {
+    const vk_device_info *info = vk_ctx_info(ctx);
+    int64_t hd = q->ne[0], Tq = q->ne[2], Tk = k->ne[2];
+    if (getenv_is0("MOEVK_ATTN_VIT") || info->kind != VK_KIND_CPU || p->causal || p->window || n_kv) return 0;
+    if (k->type != MVK_TYPE_F32 || hd % 4 || hd > ATTN_VIT_MAX_HD || Tq < ATTN_LANE_MIN_TQ || Tk / 4 >= 65535) return 0;
+    if (!(info->texel_support[VK_TEXEL_U32X4 - 1] & VK_TEXEL_UNIFORM)) return 0;
+    const mvk_tensor *tx[3] = {q, k, v};
+    for (int i = 0; i < 3; i++) {
+        if (vk_bind_texel_offset(ctx, tx[i], 4) % 4 || tx[i]->nb[1] % 16 || tx[i]->nb[2] % 16 ||
+            (vk_bind_texel_span(ctx, tx[i]) + 15) / 16 > info->max_texel_buffer_elements)
+            return 0;
+    }
+    return vk_bind_elem_offset(ctx, out, 4) % 4 == 0 && out->nb[1] % 16 == 0 && out->nb[2] % 16 == 0;
+}
+
+static moevk_status attn_vit(vk_stream *s, const mvk_tensor *out, const mvk_tensor *q, const mvk_tensor *k, const mvk_tensor *v,
+                             const vk_attn_params *p) {
+    vk_ctx *ctx = vk_stream_ctx(s);
+    const vk_device_info *info = vk_ctx_info(ctx);
+    int64_t hd = q->ne[0], Hq = q->ne[1], Tq = q->ne[2], Hkv = k->ne[1], Tk = k->ne[2];
+    const char *e = getenv("MOEVK_ATTN_VIT_TQ");
+    uint32_t TQ = e && atoi(e) > 0 && atoi(e) <= 16 ? (uint32_t)atoi(e) : ATTN_VIT_TQ;
+    uint32_t wg = vkc_wg(ctx, info->subgroup_size >= 4 && info->subgroup_size <= 64 ? info->subgroup_size : 8);
+    int64_t ngx = (Tq + (int64_t)wg * TQ - 1) / ((int64_t)wg * TQ);
+    if (ngx > info->max_workgroup_count[0] || Hq > info->max_workgroup_count[1])
+        return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "vk_op_attention: %lld queries x %lld heads is too many workgroups", (long long)Tq,
+                        (long long)Hq);
+    pc_attn_vit pc = {.Tq = vkc_u32(Tq), .Tk = vkc_u32(Tk), .G = vkc_u32(Hq / Hkv),
+                      .sq1 = vkc_u32(q->nb[1] / 16), .sq2 = vkc_u32(q->nb[2] / 16), .sk1 = vkc_u32(k->nb[1] / 16),
+                      .sk2 = vkc_u32(k->nb[2] / 16), .sv1 = vkc_u32(v->nb[1] / 16), .sv2 = vkc_u32(v->nb[2] / 16),
+                      .so1 = vkc_u32(out->nb[1] / 16), .so2 = vkc_u32(out->nb[2] / 16),
+                      .oq = vk_bind_texel_offset(ctx, q, 4) / 4, .ok = vk_bind_texel_offset(ctx, k, 4) / 4,
+                      .ov = vk_bind_texel_offset(ctx, v, 4) / 4, .oo = vk_bind_elem_offset(ctx, out, 4) / 4, .scale = p->scale};
+    uint32_t spec[3] = {wg, (uint32_t)(hd / 4), TQ};
+    vk_bind b[4] = {{q, 0}, {k, 0}, {v, 0}, {out, 1}};
+    vk_dispatch_desc d = {.shader = "attn_vit", .spec = spec, .n_spec = 3, .binds = b, .n_binds = 4, .push = &pc, .push_size = sizeof pc,
+                          .groups = {(uint32_t)ngx, (uint32_t)Hq, 1}};
+    d.texel[0] = d.texel[1] = d.texel[2] = VK_TEXEL_U32X4;
     return vk_dispatch(s, &d);
 }
 
@@ -414,6 +469,8 @@ moevk_status vk_op_attention(vk_stream *s, const mvk_tensor *out, const mvk_tens
         return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, "%s: %lld KV heads exceeds maxComputeWorkGroupCount[1]", op, (long long)Hkv);
     const char *f16 = k->type == MVK_TYPE_F16 ? "f16" : "f32";
 
+    /* CPU devices, full masks of small heads (Tq >= ATTN_LANE_MIN_TQ: decode never takes it) */
+    if (attn_vit_on(ctx, out, q, k, v, n_kv, p)) return attn_vit(s, out, q, k, v, p);
     /* the GEMM path needs Tq >= ATTN_GEMM_MIN_TQ: decode never takes it, so testing it first changes no path */
     if (!p->causal && !p->window && !n_kv && Tq >= ATTN_GEMM_MIN_TQ && hd >= attn_gemm_min_hd(info, hd, Tq) && Tk <= ATTN_GEMM_MAX_TK)
         return attn_gemm(s, out, q, k, v, p);

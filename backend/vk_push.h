@@ -149,6 +149,16 @@ typedef struct pc_attn_prefill {
 } pc_attn_prefill;
 VK_PUSH_WORDS(pc_attn_prefill, 23);
 
+/* shaders/attn_vit.comp (vk_op_attention.c attn_vit, CPU devices: full-mask small heads) */
+typedef struct pc_attn_vit {
+    uint32_t Tq, Tk, G;              /* queries, keys, query heads a KV head */
+    uint32_t sq1, sq2, sk1, sk2;     /* head / token strides of q and k (vec4s) */
+    uint32_t sv1, sv2, so1, so2;     /* of v and out (vec4s) */
+    uint32_t oq, ok, ov, oo;         /* offsets of q, k, v in their texel views and of out in its binding (vec4s) */
+    float scale;
+} pc_attn_vit;
+VK_PUSH_WORDS(pc_attn_vit, 16);
+
 /* shaders/attn_softmax.comp (vk_op_attention.c attn_lane, CPU devices) */
 typedef struct pc_attn_softmax {
     uint32_t nrows, rpq;             /* rows; queries a head (row r: query q0 + r % rpq) */

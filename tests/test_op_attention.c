@@ -82,19 +82,24 @@ static void run_case(const acase *c) {
     TU_OK(vk_op_attention(s, &to.t, &qv, &tk.t, &vv, c->nkv >= 0 ? &tn.t : NULL, &p));
     /* the full-mask Tq >= 64, hd >= 48 (CPU devices: 16 from Tq 256), Tk <= 8192 path runs three dispatches per head (Q·Kᵀ, softmax, P·V into
      * out's head slice) and one per KV head (V transposed); the fused kernel one */
+    /* CPU devices' attn_vit (before every other path): full mask, no n_kv, F32 K/V, hd a multiple of 4 up to 16,
+     * Tq >= 16, unless MOEVK_ATTN_VIT=0: one dispatch */
+    const char *ve = getenv("MOEVK_ATTN_VIT");
+    int vit = vk_ctx_info(tu_vk)->kind == VK_KIND_CPU && !(ve && !strcmp(ve, "0")) && !c->causal && !c->window && c->nkv < 0 &&
+              !c->f16 && hd % 4 == 0 && hd <= 16 && Tq >= 16;
     int cpu_hd = vk_ctx_info(tu_vk)->kind == VK_KIND_CPU && Tq >= 256 && hd % 8 == 0 && hd >= 16; /* ATTN_GEMM_MIN_HD_CPU */
-    int gemm = !c->causal && !c->window && c->nkv < 0 && Tq >= 64 && (hd >= 48 || cpu_hd) && Tk <= 8192;
+    int gemm = !vit && !c->causal && !c->window && c->nkv < 0 && Tq >= 64 && (hd >= 48 || cpu_hd) && Tk <= 8192;
     /* CPU devices' attn_lane (prefills the GEMM path does not take: ATTN_LANE_MIN_TQ 16, head dims multiples of
      * 8 up to 256, the number of keys known to the host, at most 8192 of them; full masks without n_kv unless
      * MOEVK_ATTN_LANE_FULL=0): Q and O copies, V transposed, and per query block and KV head Q·Kᵀ, the masked
      * softmax, P·V */
     const char *le = getenv("MOEVK_ATTN_LANE"), *lf = getenv("MOEVK_ATTN_LANE_FULL");
     int masked = c->causal || c->window || c->nkv >= 0;
-    int lane = !gemm && !(le && !strcmp(le, "0")) && vk_ctx_info(tu_vk)->kind == VK_KIND_CPU && Tq >= 16 && hd % 8 == 0 &&
+    int lane = !vit && !gemm && !(le && !strcmp(le, "0")) && vk_ctx_info(tu_vk)->kind == VK_KIND_CPU && Tq >= 16 && hd % 8 == 0 &&
                hd <= 256 && (masked ? c->nkv < 0 || (c->host && c->nkv > 0) : !(lf && !strcmp(lf, "0"))) && n_kv <= 8192;
     uint32_t nd = vk_stream_dispatch_count(s);
     if (Tq > 1 && (gemm ? nd < (uint32_t)(3 * Hq + Hkv) : lane ? nd < (uint32_t)(3 * Hkv + 3) : nd != 1))
-        fail_msg("%u dispatches for a %s prefill case", nd, gemm ? "GEMM" : lane ? "lane" : "fused");
+        fail_msg("%u dispatches for a %s prefill case", nd, gemm ? "GEMM" : lane ? "lane" : vit ? "vit" : "fused");
     /* decode (hd <= 256): chunks of 128 over the keys it can see (Tk, or the n_kv the host knows); one chunk
      * writes the output itself (no attn_combine) unless MOEVK_ATTN_DIRECT=0 */
     const char *de = getenv("MOEVK_ATTN_DIRECT");
@@ -110,7 +115,7 @@ static void run_case(const acase *c) {
     snprintf(label, sizeof label, "attn hd %lld Hq %lld Hkv %lld Tq %lld Tk %lld n_kv %lld%s %s %s%s win %d span [%d,%d) %s", (long long)hd,
              (long long)Hq, (long long)Hkv, (long long)Tq, (long long)Tk, (long long)c->nkv, c->host ? " (host)" : "",
              c->causal ? "causal" : "full", c->f16 ? "f16" : "f32", c->fused_q ? (vrow ? " fused-qv" : " fused-q") : "", c->window,
-             c->nc_lo, c->nc_hi, gemm ? "gemm" : lane ? "lane" : Tq > 1 ? "fused" : "decode");
+             c->nc_lo, c->nc_hi, vit ? "vit" : gemm ? "gemm" : lane ? "lane" : Tq > 1 ? "fused" : "decode");
     double e = tu_nmse(ref, got, nq);
     printf("%-80s nmse %.2e", label, e);
     if (c->f16) printf("  (vs unrounded f32 KV %.2e)", tu_nmse(ref32, got, nq));
@@ -245,6 +250,23 @@ static void test_attention_lane(void **state) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
 }
 
+/* CPU devices' attn_vit (full mask, no n_kv, F32 K/V, hd a multiple of 4 up to 16, Tq >= 16): the goldens' tower
+ * at 448 x 448 (784 patches, 4 heads of hd 16, q and V read in place from the fused QKV row), queries not a
+ * multiple of a workgroup's (lanes past Tq), keys not a multiple of the 4-key block (the last block masked), GQA,
+ * Tq != Tk, hd 4 / 12 (one and three vec4s). Other devices run their own paths on the same cases. */
+static void test_attention_vit(void **state) {
+    (void)state;
+    const acase cases[] = {
+        /* hd, Hq, Hkv, Tq, Tk, nkv, causal, f16, fused, window, nc_lo, nc_hi, host */
+        {16, 4, 4, 784, 784, -1, 0, 0, 1, 0, 0, 0, 0},       /* the goldens' tower at 448 x 448 */
+        {16, 4, 2, 50, 50, -1, 0, 0, 0, 0, 0, 0, 0},         /* GQA 2, 50 keys (a partial last block) */
+        {16, 2, 2, 40, 130, -1, 0, 0, 1, 0, 0, 0, 0},        /* Tq != Tk */
+        {12, 2, 2, 17, 33, -1, 0, 0, 0, 0, 0, 0, 0},         /* hd 12: three vec4s a row */
+        {4, 3, 1, 16, 21, -1, 0, 0, 0, 0, 0, 0, 0},          /* hd 4, GQA 3, the smallest Tq taking it */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
+}
+
 /* Head dims above 256: attn_wide.comp (prefill: one dispatch; decode: split-K
  * over chunks of 128 keys + attn_combine), the output dims in blocks of 64
  * (hd 258 leaves a partial last block). Five pipelines (hd, KV type) only:
@@ -345,6 +367,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_attention_decode, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_attention_window_span, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_attention_lane, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_attention_vit, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_attention_decode_replay, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_attention_bad_input, tu_test_setup, tu_test_teardown),
     };
