@@ -1,4 +1,7 @@
 /* vk_op_norm.c — RMSNorm, LayerNorm and L2 norm, row-wise over ne[0] (shaders/norm.comp). */
+#include <stdlib.h>
+#include <string.h>
+
 #include "vk_op_check.h"
 #include "vk_op_mm.h"
 
@@ -17,6 +20,48 @@ static void norm_spec(vk_ctx *ctx, int64_t ne0, uint32_t spec[2]) {
         while (spec[0] < 256 && spec[0] < (uint32_t)ne0) spec[0] *= 2;
         while (spec[0] > vkc_wg(ctx, spec[0])) spec[0] /= 2;
     }
+}
+
+/* CPU devices' LayerNorm, one row a lane (norm_ln_lane.comp), where ne0 and every offset and stride are whole
+ * vec4s, the texel views reach x, w and b, and y does not overlap x (x is read through another descriptor than
+ * the one y is written through). MOEVK_NORM_LANE=0 keeps norm.comp (A/B timing, tests). */
+static int ln_lane_ok(vk_ctx *ctx, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, const mvk_tensor *b) {
+    const vk_device_info *in = vk_ctx_info(ctx);
+    const char *e = getenv("MOEVK_NORM_LANE");
+    if ((e && !strcmp(e, "0")) || mm_style(in) != 1 || x->ne[0] % 4 || !(in->texel_support[VK_TEXEL_U32X4 - 1] & VK_TEXEL_UNIFORM))
+        return 0;
+    for (int i = 1; i < 4; i++)
+        if (x->nb[i] % 16 || y->nb[i] % 16) return 0;
+    const mvk_tensor *tx[3] = {x, w, b};
+    for (int i = 0; i < 3; i++)
+        if (tx[i] && (vk_bind_texel_offset(ctx, tx[i], 4) % 4 || (vk_bind_texel_span(ctx, tx[i]) + 15) / 16 > in->max_texel_buffer_elements))
+            return 0;
+    if (vk_bind_elem_offset(ctx, y, 4) % 4) return 0;
+    if (x->buf == y->buf) { /* byte ranges [off, off + span) apart */
+        uint64_t xs = x->off, xe = xs + (uint64_t)mvk_tensor_extent(x), ys = y->off, ye = ys + (uint64_t)mvk_tensor_extent(y);
+        if (xs < ye && ys < xe) return 0;
+    }
+    return 1;
+}
+
+static moevk_status ln_lane(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, const mvk_tensor *b,
+                            float eps, int64_t nrows) {
+    vk_ctx *ctx = vk_stream_ctx(s);
+    const vk_device_info *in = vk_ctx_info(ctx);
+    pc_norm_ln_lane pc = {
+        .n4 = vkc_u32(x->ne[0] / 4), .ne1 = vkc_u32(x->ne[1]), .ne2 = vkc_u32(x->ne[2]), .nrows = vkc_u32(nrows),
+        .sx1 = vkc_u32(x->nb[1] / 16), .sx2 = vkc_u32(x->nb[2] / 16), .sx3 = vkc_u32(x->nb[3] / 16),
+        .sy1 = vkc_u32(y->nb[1] / 16), .sy2 = vkc_u32(y->nb[2] / 16), .sy3 = vkc_u32(y->nb[3] / 16),
+        .ox = vk_bind_texel_offset(ctx, x, 4) / 4, .ow = w ? vk_bind_texel_offset(ctx, w, 4) / 4 : 0,
+        .ob = b ? vk_bind_texel_offset(ctx, b, 4) / 4 : 0, .oy = vk_bind_elem_offset(ctx, y, 4) / 4,
+        .has_w = w != NULL, .has_b = b != NULL, .eps = eps};
+    uint32_t wg = vkc_wg(ctx, in->subgroup_size >= 4 && in->subgroup_size <= 64 ? in->subgroup_size : 8);
+    vk_bind binds[4] = {{x, 0}, {w ? w : x, 0}, {b ? b : x, 0}, {y, 1}};
+    vk_dispatch_desc d = {.shader = "norm_ln_lane", .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 4, .push = &pc,
+                          .push_size = sizeof pc};
+    d.texel[0] = d.texel[1] = d.texel[2] = VK_TEXEL_U32X4;
+    vk_split_groups(ctx, (uint32_t)((nrows + wg - 1) / wg), d.groups);
+    return vk_dispatch(s, &d);
 }
 
 /* b: LayerNorm's bias, or (split < x's ne[1]) the weight of the rows with i1 >= split (RMS, L2). */
@@ -42,6 +87,7 @@ static moevk_status norm(vk_stream *s, const char *op, const char *shader, const
     int64_t nrows = x->ne[1] * x->ne[2] * x->ne[3];
     MVK_TRY(vkc_count(op, "rows", (uint64_t)nrows));
     vk_ctx *ctx = vk_stream_ctx(s);
+    if (!strcmp(shader, "norm_ln") && ln_lane_ok(ctx, y, x, w, b)) return ln_lane(s, y, x, w, b, eps, nrows);
     pc_norm pc = {
         .ne0 = vkc_u32(x->ne[0]), .ne1 = vkc_u32(x->ne[1]), .ne2 = vkc_u32(x->ne[2]), .nrows = vkc_u32(nrows),
         .sx1 = vkc_u32(x->nb[1] / 4), .sx2 = vkc_u32(x->nb[2] / 4), .sx3 = vkc_u32(x->nb[3] / 4),

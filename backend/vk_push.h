@@ -43,6 +43,17 @@ typedef struct pc_unary {
 VK_PUSH_WORDS(pc_unary, 20);
 
 /* shaders/norm.comp */
+/* shaders/norm_ln_lane.comp (vk_op_norm.c, CPU devices' LayerNorm: one row a lane) */
+typedef struct pc_norm_ln_lane {
+    uint32_t n4, ne1, ne2, nrows;    /* vec4s a row; rows */
+    uint32_t sx1, sx2, sx3;          /* x strides (vec4s) */
+    uint32_t sy1, sy2, sy3;          /* y strides (vec4s) */
+    uint32_t ox, ow, ob, oy;         /* offsets (vec4s): x, w, b in their texel views, y in its binding */
+    uint32_t has_w, has_b;
+    float eps;
+} pc_norm_ln_lane;
+VK_PUSH_WORDS(pc_norm_ln_lane, 17);
+
 typedef struct pc_norm {
     uint32_t ne0, ne1, ne2, nrows;
     uint32_t sx1, sx2, sx3;

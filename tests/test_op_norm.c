@@ -56,6 +56,8 @@ static void test_norm_shapes(void **state) {
             run_case(ln, 257, 5, 1, 1, 1e-6f); /* largest workgroup + 1 */
             run_case(ln, 4608, 3, 1, 1, 1e-6f);
             run_case(ln, 64, 33, 1, 1, 1e-6f);
+            run_case(ln, 64, 784, 1, 1, 1e-6f); /* the goldens' tower at 448 x 448 (LayerNorm: norm_ln_lane, CPU style) */
+            run_case(ln, 12, 5, 3, 0, 1e-5f);   /* 3 vec4s a row, no w / b */
         }
     }
 }
