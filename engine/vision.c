@@ -94,7 +94,7 @@ moevk_status mvk_vision_encode(moevk_model *m, const float *pixels, int h, int w
 
     vk_stream *st = m->step.work;
     s = vk_stream_begin(st);
-    mvk_tensor pe0, hcur, grid, pe_blk, a, qkv, qr, kr, att, u, z, zn, f1, f2;
+    mvk_tensor pe0, hcur, grid, pe_blk, a, qkv, qkr, qr, kr, att, u, z, zn, f1, f2;
     if (s != MOEVK_OK) goto done;
     /* patch embedding: conv(W0) + conv(W1) + bias, raster order (one im2col, the second product added in its store) */
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, d, N, 1, 1, &pe0));
@@ -128,11 +128,14 @@ moevk_status mvk_vision_encode(moevk_model *m, const float *pixels, int h, int w
         TRY(vk_op_layer_norm(st, &a, &hcur, &l->ln1_w, &l->ln1_b, hp->eps));
         TRY(vk_stream_scratch(st, MVK_TYPE_F32, 3 * d, N, 1, 1, &qkv));
         TRY(vk_op_matmul(st, &qkv, &a, &l->qkv_w, &l->qkv_b));
-        mvk_tensor qv = qkv_part(&qkv, 0, hd, H, N), kv = qkv_part(&qkv, 1, hd, H, N), vv = qkv_part(&qkv, 2, hd, H, N);
-        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, H, N, 1, &qr));
-        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, H, N, 1, &kr));
-        TRY(vk_op_rope(st, &qr, &qv, &t_pos, &rp));
-        TRY(vk_op_rope(st, &kr, &kv, &t_pos, &rp));
+        mvk_tensor vv = qkv_part(&qkv, 2, hd, H, N);
+        /* q and k roped by one dispatch: the q and k parts of a token's qkv row are its 2H heads [hd][2H][N],
+           into qkr [hd][2H][N]; q and k are its first and last H heads (a dispatch less a layer) */
+        mvk_tensor qk = mvk_tensor_view(&qkv, 0, (int64_t[4]){hd, 2 * H, N, 1}, (int64_t[4]){4, hd * 4, 3 * d * 4, 3 * d * 4 * N});
+        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, 2 * H, N, 1, &qkr));
+        TRY(vk_op_rope(st, &qkr, &qk, &t_pos, &rp));
+        qr = mvk_tensor_view(&qkr, 0, (int64_t[4]){hd, H, N, 1}, (int64_t[4]){4, hd * 4, 2 * d * 4, 2 * d * 4 * N}); /* [hd][H][N] */
+        kr = mvk_tensor_view(&qkr, (uint64_t)(d * 4), (int64_t[4]){hd, H, N, 1}, (int64_t[4]){4, hd * 4, 2 * d * 4, 2 * d * 4 * N});
         TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, H, N, 1, &att));
         TRY(vk_op_attention(st, &att, &qr, &kr, &vv, NULL, &ap)); /* V read in place: rows 3d apart in qkv */
         mvk_tensor att2 = mvk_tensor_make(att.buf, att.off, MVK_TYPE_F32, d, N, 1, 1);
