@@ -13,8 +13,8 @@
 //              of R32G32B32A32_UINT (4: one uvec4 a fetch) or R32_UINT texels
 //              (1: four fetches per uvec4);
 //   read_itex4: read_lane's runs interleaved by 16 bytes across each 8 invocations
-//              (8i + l .. : invocation l of a group of 8 reads uvec4 k of its run
-//              at 8k + l of the group's span), through a rgba32 texel view: the 8
+//              (invocation 8g + l reads uvec4 k of its run at 8k + l of group g's
+//              span of 8 runs), through a rgba32 texel view: the 8
 //              loads of one texelFetch are 128 contiguous bytes, so each 8 lanes
 //              stream one run instead of 8 (a weight layout with rows interleaved);
 //   fma:       NCH (spec constant 1) independent vec4 FMA chains per
