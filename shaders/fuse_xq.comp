@@ -2,7 +2,7 @@
 // variants: rms:FX_RMS swiglu:FX_SWIGLU geglu:FX_GEGLU
 // fuse_xq.comp — an f32 producer of a lane mat-vec's x and that x's int8 form (quant_x.comp's format,
 // xq.glsl) in one dispatch, for CPU devices, where each small dispatch pays the device's handoff
-// (docs/LAVAPIPE_QUIRKS.md) and quant_x would read back the row just written (vk_op_norm_xq.c):
+// (docs/LAVAPIPE_QUIRKS.md) and quant_x would read back the row just written (vk_op_norm.c vk_op_rms_norm_xq, vk_op_unary.c, vk_op_quant_x.c vk_*_xq_shared):
 //   rms:    y = w ⊙ x / sqrt(mean(x²) + eps)  (norm.comp's rms: the same sums in the same order, the
 //           same products), xq = quant_x(y)
 //   swiglu: y = silu(g) · u                   (unary.comp's swiglu: act.glsl), xq = quant_x(y)
