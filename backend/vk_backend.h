@@ -230,6 +230,10 @@ typedef struct mvk_tensor {
     int64_t ne[4];   /* elements, ggml order: ne[0] fastest */
     int64_t nb[4];   /* byte strides; nb[0] = bytes of one block (Q4_K: 144 per 256 elements); quantised rows
                       * are in the device layout (mvk_types.h), nb[1] >= mvk_dev_row_bytes */
+    uint32_t ilv;    /* 0: plain rows. G > 0: the rows of each [K][N] slice interleaved in groups of G (core/mvk_types.h
+                      * mvk_interleave_rows; quantised weights on CPU devices, nb[1] = mvk_dev_row_bytes). Views copy
+                      * it; a row-range view must start on a group boundary and end on one or at the slice's end.
+                      * Ops that do not read the layout refuse such a tensor (vk_op_check.h vkc_layout). */
 } mvk_tensor;
 
 /* A contiguous tensor at buf+off. Unused trailing dims are 1. */

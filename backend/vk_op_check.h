@@ -41,7 +41,7 @@ static inline moevk_status vkc_dims(const char *op, const char *what, const mvk_
 /* Rows of nb0 bytes (dim 0 contiguous), offset and strides nb[1..3]
  * non-negative multiples of the addressing unit `unit` bytes, each stride
  * addressable in 32 bits of units. */
-static inline moevk_status vkc_layout(const char *op, const char *what, const mvk_tensor *t, int64_t nb0, int64_t unit) {
+static inline moevk_status vkc_layout_any(const char *op, const char *what, const mvk_tensor *t, int64_t nb0, int64_t unit) {
     if (t->nb[0] != nb0 || t->off % (uint64_t)unit)
         return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: %s must have contiguous rows (nb[0] = %lld) and a %lld-byte aligned offset", op,
                         what, (long long)nb0, (long long)unit);
@@ -54,6 +54,16 @@ static inline moevk_status vkc_layout(const char *op, const char *what, const mv
                             (long long)t->nb[i]);
     }
     return MOEVK_OK;
+}
+
+/* vkc_layout_any, and rows in the plain layout: a row-interleaved tensor (mvk_tensor.ilv) is UNSUPPORTED for every
+ * op but the weight ops' variants that read it (vk_op_mm.h mm_check_weight, mm_ilv_refuse), so that no kernel reads
+ * interleaved rows as plain ones. */
+static inline moevk_status vkc_layout(const char *op, const char *what, const mvk_tensor *t, int64_t nb0, int64_t unit) {
+    if (t->ilv)
+        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: %s has rows interleaved in groups of %u, a layout this op does not read", op, what,
+                        t->ilv);
+    return vkc_layout_any(op, what, t, nb0, unit);
 }
 
 /* t is a non-NULL tensor of type `type` (element size es bytes) with

@@ -29,6 +29,7 @@ static moevk_status act_op(vk_stream *s, const mvk_tensor *y, const mvk_tensor *
 static moevk_status check_pair(const char *op, const mvk_tensor *wg, const mvk_tensor *wu, vk_glu act) {
     MVK_TRY(mm_check_weight(op, "wg", wg));
     MVK_TRY(mm_check_weight(op, "wu", wu));
+    if (wg->ilv || wu->ilv) return mm_ilv_refuse(op, wg->ilv ? "wg" : "wu", wg->ilv ? wg : wu, "the fused gate-up kernel");
     for (int i = 0; i < 4; i++)
         if (wg->ne[i] != wu->ne[i])
             return mvk_fail(MOEVK_ERR_SHAPE, "%s: wg is [%lld,%lld,%lld] but wu is [%lld,%lld,%lld]", op, (long long)wg->ne[0],

@@ -179,6 +179,7 @@ moevk_status vk_op_matmul_ex(vk_stream *s, const mvk_tensor *y, const mvk_tensor
     MVK_TRY(vkc_f32(OP, "y", y));
     MVK_TRY(vkc_f32(OP, "x", x));
     MVK_TRY(mm_check_weight(OP, "w", w));
+    if (w->ilv) return mm_ilv_refuse(OP, "w", w, "the mat-vec and GEMM");
     if (bias) MVK_TRY(vkc_f32(OP, "bias", bias));
     for (int i = 2; i < 4; i++)
         if (x->ne[i] != 1 || y->ne[i] != 1 || w->ne[i] != 1)

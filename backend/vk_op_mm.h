@@ -33,11 +33,24 @@ static inline moevk_status mm_check_weight(const char *op, const char *what, con
     if (w->ne[0] % be)
         return mvk_fail(MOEVK_ERR_SHAPE, "%s: %s row length %lld is not a multiple of the %s block (%lld)", op, what,
                         (long long)w->ne[0], vkc_type(w->type), (long long)be);
-    MVK_TRY(vkc_layout(op, what, w, mvk_type_block_bytes(w->type), mm_wunit(w->type)));
+    MVK_TRY(vkc_layout_any(op, what, w, mvk_type_block_bytes(w->type), mm_wunit(w->type)));
     if (mvk_type_is_quant(w->type) && w->ne[1] > 1 && w->nb[1] < mvk_dev_row_bytes(w->type, w->ne[0]))
         return mvk_fail(MOEVK_ERR_SHAPE, "%s: %s rows overlap (nb[1] = %lld < %lld device row bytes)", op, what, (long long)w->nb[1],
                         (long long)mvk_dev_row_bytes(w->type, w->ne[0]));
+    /* interleaved rows (mvk_tensor.ilv): quantised, rows exactly a device row apart and each [K][N] slice whole
+       (the groups are a permutation of the slice's rows); whether a kernel reads them is the op's call (mm_ilv_refuse) */
+    if (w->ilv && (!mvk_type_is_quant(w->type) || w->nb[1] != mvk_dev_row_bytes(w->type, w->ne[0]) || w->nb[2] < w->nb[1] * w->ne[1]))
+        return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: %s has rows interleaved in groups of %u but is %s with nb[1] = %lld, nb[2] = %lld "
+                        "(interleaved rows: a quantised type, nb[1] = %lld, whole slices)", op, what, w->ilv, vkc_type(w->type),
+                        (long long)w->nb[1], (long long)w->nb[2], (long long)mvk_dev_row_bytes(w->type, w->ne[0]));
     return MOEVK_OK;
+}
+
+/* The weight ops' refusal of an interleaved w (mvk_tensor.ilv) on a path whose kernel reads plain rows: `path` names
+ * the kernel (or why none that reads it applies), so that no op reads interleaved rows as plain ones. */
+static inline moevk_status mm_ilv_refuse(const char *op, const char *what, const mvk_tensor *w, const char *path) {
+    return mvk_fail(MOEVK_ERR_UNSUPPORTED, "%s: %s has rows interleaved in groups of %u (%s), which %s does not read", op, what,
+                    w->ilv, vkc_type(w->type), path);
 }
 
 /* Device bytes of one weight row of K elements (the last row's extent in mm_fit). */

@@ -263,6 +263,7 @@ moevk_status vk_op_mul_mat_id(vk_stream *s, const mvk_tensor *y, const mvk_tenso
     MVK_TRY(vkc_f32(OP_ID, "y", y));
     MVK_TRY(vkc_f32(OP_ID, "x", x));
     MVK_TRY(mm_check_weight(OP_ID, "w", w));
+    if (w->ilv) return mm_ilv_refuse(OP_ID, "w", w, "the expert mat-vec and GEMM");
     MVK_TRY(vkc_i32(OP_ID, "ids", ids));
     int64_t K = w->ne[0], N = w->ne[1], E = w->ne[2], k = ids->ne[0], T = ids->ne[1];
     if (w->ne[3] != 1) return mvk_fail(MOEVK_ERR_SHAPE, OP_ID ": w must be [K][N][E] (ne[3] = %lld)", (long long)w->ne[3]);

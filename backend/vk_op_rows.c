@@ -29,6 +29,7 @@ moevk_status vk_op_get_rows(vk_stream *s, const mvk_tensor *y, const mvk_tensor 
     if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL stream", op);
     MVK_TRY(vkc_f32(op, "y", y));
     MVK_TRY(mm_check_weight(op, "table", table));
+    if (table->ilv) return mm_ilv_refuse(op, "table", table, "get_rows.comp"); /* token_embd, a tied output: kept plain */
     if (table->ne[2] != 1 || table->ne[3] != 1 || y->ne[2] != 1 || y->ne[3] != 1)
         return mvk_fail(MOEVK_ERR_SHAPE, "%s: table and y must be 2-D", op);
     int64_t D = table->ne[0], V = table->ne[1], T = y->ne[1];

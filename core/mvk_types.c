@@ -87,6 +87,31 @@ void mvk_repack_rows(mvk_type t, const void *src, void *dst, int64_t n, int64_t 
     }
 }
 
+/* unit j of row g k + l: plain at (g k + l) row_bytes + 16 j, interleaved at g k row_bytes + 16 (w j + l) */
+static int ilv_perm(uint8_t *dst, const uint8_t *src, int64_t row_bytes, int64_t rows, int64_t g, int to_ilv) {
+    if (row_bytes <= 0 || row_bytes % 16 || rows < 0 || g < 1) return -1;
+    int64_t units = row_bytes / 16;
+    for (int64_t r0 = 0; r0 < rows; r0 += g) {
+        int64_t w = rows - r0 < g ? rows - r0 : g; /* the group's rows: the last group's may be fewer */
+        uint8_t *gd = dst + r0 * row_bytes;
+        const uint8_t *gs = src + r0 * row_bytes;
+        for (int64_t l = 0; l < w; l++)
+            for (int64_t j = 0; j < units; j++) {
+                int64_t plain = l * row_bytes + 16 * j, ilv = 16 * (w * j + l);
+                memcpy(gd + (to_ilv ? ilv : plain), gs + (to_ilv ? plain : ilv), 16);
+            }
+    }
+    return 0;
+}
+
+int mvk_interleave_rows(void *dst, const void *src, int64_t row_bytes, int64_t rows, int64_t g) {
+    return ilv_perm((uint8_t *)dst, (const uint8_t *)src, row_bytes, rows, g, 1);
+}
+
+int mvk_deinterleave_rows(void *dst, const void *src, int64_t row_bytes, int64_t rows, int64_t g) {
+    return ilv_perm((uint8_t *)dst, (const uint8_t *)src, row_bytes, rows, g, 0);
+}
+
 float mvk_f16_to_f32(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
     uint32_t exp = (h >> 10) & 0x1fu;

@@ -60,6 +60,17 @@ int64_t mvk_dev_row_bytes(mvk_type t, int64_t n);
  * zeroed). Plain types are copied. */
 void mvk_repack_rows(mvk_type t, const void *src, void *dst, int64_t n, int64_t rows);
 
+/* The row-interleaved device layout for the CPU devices' lane kernels (docs/QUANT_LAYOUTS.md, "Interleaved
+ * rows"): rows of row_bytes (a multiple of 16) in groups of g rows; group k holds rows g k .. g k + g - 1 and
+ * 16-byte unit j of its row g k + l sits at group_base(k) + 16 (w j + l), w = the group's rows (g; the last
+ * group's may be fewer: min(g, rows - g k), so the bytes stay those of the plain rows, group_base(k) =
+ * g k row_bytes). Eight lanes reading unit j of their rows then read 8 x 16 contiguous bytes
+ * (docs/PERFORMANCE.md section 42). An exact permutation of 16-byte units; dst and src must not overlap.
+ * Returns 0, or -1 for row_bytes not a positive multiple of 16, rows < 0 or g < 1 (nothing written). */
+int mvk_interleave_rows(void *dst, const void *src, int64_t row_bytes, int64_t rows, int64_t g);
+/* Its inverse: interleaved groups back to plain rows. Same arguments and returns. */
+int mvk_deinterleave_rows(void *dst, const void *src, int64_t row_bytes, int64_t rows, int64_t g);
+
 float mvk_f16_to_f32(uint16_t h);
 uint16_t mvk_f32_to_f16(float f);      /* round to nearest even */
 float mvk_bf16_to_f32(uint16_t h);
