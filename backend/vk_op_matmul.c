@@ -64,8 +64,8 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
             if (done) *done = 1;
         }
         mm_vec v = mm_pick_vec(ctx);
-        /* 7: XQ, int8 x; 8: SWAR (matvec_lane.comp) */
-        uint32_t spec[9] = {v.wg, v.nr, v.one_sg, M, 0, 0, mm_lane_stream(), 0, mm_lane_swar()};
+        /* 7: XQ, int8 x; 8: SWAR; 9: ILV, interleaved rows (matvec_lane.comp) */
+        uint32_t spec[10] = {v.wg, v.nr, v.one_sg, M, 0, 0, mm_lane_stream(), 0, mm_lane_swar(), w->ilv};
         snprintf(name, sizeof name, "matvec_%s%s", sfx, v.sg ? "_sg" : "");
         uint32_t ow_t = 0, ox_t = 0;
         /* int8 x: the lane kernel's texel variant reads xq (aligned rows) through binding 5 */
@@ -76,7 +76,7 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
         d.n_spec = 4;
         if (mm_vec_lane(ctx, w->type, (int)pc.fast, pc.ow, pc.ws1, 0)) {
             spec[0] = mm_lane_wg(ctx, N);
-            d.n_spec = 9;
+            d.n_spec = 10;
             snprintf(name, sizeof name, "matvec_lane_%s", sfx);
             int tex = xqt || (mm_wtex(ctx, w, &ow_t) && mm_xtex(ctx, x, &ox_t));
             spec[4] = xqt ? 0 : mm_lane_xsg(ctx, spec[0], tex);
@@ -92,12 +92,12 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
                 mm_wtex_bind(&d, 4);
                 d.texel[5] = VK_TEXEL_U32X4;
                 d.n_binds = 6;
-                if (mm_lane_pair(M, N, ow_t + (uint64_t)((N + 1) / 2) * pc.ws1)) {
-                    /* two rows a lane, n and n + ceil(N/2), sharing each x fetch (matvec_lane.comp PAIR): the same
-                       weights' views again at 6, 7, the second half's first row at owu */
-                    uint32_t nl = (N + 1) / 2;
+                uint32_t nl = mm_lane_nl(N, w->ilv);
+                if (N > nl && mm_lane_pair(M, N, ow_t + (uint64_t)nl * pc.ws1)) {
+                    /* two rows a lane, n and n + ceil(N/2) (interleaved rows: + whole groups), sharing each x fetch
+                       (matvec_lane.comp PAIR): the same weights' views again at 6, 7, the second half's first row at owu */
                     pc_gateup pp = {.g = pc, .owu = ow_t + nl * pc.ws1, .wsu1 = pc.ws1};
-                    uint32_t pspec[9] = {mm_lane_wg(ctx, nl), 0, 0, 1, 0, 0, mm_lane_stream(), spec[7], spec[8]};
+                    uint32_t pspec[10] = {mm_lane_wg(ctx, nl), 0, 0, 1, 0, 0, mm_lane_stream(), spec[7], spec[8], w->ilv};
                     pspec[4] = xqt ? 0 : mm_lane_xsg(ctx, pspec[0], 1);
                     snprintf(name, sizeof name, "matvec_lane_pair_tex_%s", sfx);
                     d.texel[6] = VK_TEXEL_U32X4;
@@ -106,7 +106,7 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
                     d.push = &pp;
                     d.push_size = sizeof pp;
                     d.spec = pspec;
-                    d.n_spec = 9;
+                    d.n_spec = 10;
                     vk_split_groups(ctx, (nl + pspec[0] - 1) / pspec[0], d.groups);
                     return vk_dispatch(s, &d);
                 }
@@ -114,9 +114,11 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
             vk_split_groups(ctx, (N + spec[0] - 1) / spec[0], d.groups);
             return vk_dispatch(s, &d);
         }
+        if (w->ilv) return mm_ilv_refuse(OP, "w", w, "matvec.comp");
         vk_split_groups(ctx, (N + v.nr - 1) / v.nr, d.groups);
         return vk_dispatch(s, &d);
     }
+    if (w->ilv) return mm_ilv_refuse(OP, "w", w, "the GEMM");
     /* CPU devices: the lane GEMM (matmul_lane.comp) where its chunked reads apply (whole chunks, aligned rows),
      * the texel views fit and its workgroup counts do (TM rows of x along x, wg x TN rows of w along y) */
     mm_lane_tile lt;
@@ -179,7 +181,6 @@ moevk_status vk_op_matmul_ex(vk_stream *s, const mvk_tensor *y, const mvk_tensor
     MVK_TRY(vkc_f32(OP, "y", y));
     MVK_TRY(vkc_f32(OP, "x", x));
     MVK_TRY(mm_check_weight(OP, "w", w));
-    if (w->ilv) return mm_ilv_refuse(OP, "w", w, "the mat-vec and GEMM");
     if (bias) MVK_TRY(vkc_f32(OP, "bias", bias));
     for (int i = 2; i < 4; i++)
         if (x->ne[i] != 1 || y->ne[i] != 1 || w->ne[i] != 1)
@@ -203,9 +204,14 @@ moevk_status vk_op_matmul_ex(vk_stream *s, const mvk_tensor *y, const mvk_tensor
      * rows take the mat-vec kernel, 8 rows of x per dispatch. */
     int long_k = in->kind == VK_KIND_CPU && K > 16384;
     int vec = M <= 8 || long_k;
+    /* interleaved rows (mvk_tensor.ilv): only the lane mat-vec reads them (matvec_lane.comp ILV); where it would not
+       run, refused before anything is recorded (dispatch_chunk refuses again on a path that reads plain rows) */
+    if (w->ilv && (!vec || !mm_ilv_type(w->type) || !mm_vec_lane(ctx, w->type, 1, 0, 0, 0)))
+        return mm_ilv_refuse(OP, "w", w, !vec ? "the GEMM (M > 8)" : !mm_ilv_type(w->type) ? "the lane mat-vec of this type"
+                                                                                             : "the mat-vec of this device");
     /* Row ranges: n rows of w per dispatch, m rows of x / y per dispatch. */
     uint64_t wrow = mm_wrow(w);
-    uint64_t nfit = mm_fit(ctx, (uint64_t)w->nb[1], wrow);
+    uint64_t nfit = mm_ilv_rows(mm_fit(ctx, (uint64_t)w->nb[1], wrow), w->ilv);
     uint64_t mfit_x = mm_fit(ctx, (uint64_t)x->nb[1], (uint64_t)K * 4);
     uint64_t mfit_y = mm_fit(ctx, (uint64_t)y->nb[1], (uint64_t)N * 4);
     uint64_t mfit = mfit_x < mfit_y ? mfit_x : mfit_y;

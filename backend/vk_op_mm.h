@@ -305,6 +305,20 @@ static inline int mm_lane_pair_id(uint32_t N, uint64_t owu) {
     return mm_lane_pair(1, N, owu);
 }
 
+/* The types whose rows the lane mat-vec reads interleaved (matvec_lane.comp ILV, mvk_tensor.ilv). */
+static inline int mm_ilv_type(mvk_type t) { return t == MVK_TYPE_Q8_0; }
+
+/* PAIR's first half: ceil(N/2) rows, with interleaved rows (ilv > 0) rounded up to whole groups so that the second
+ * half starts one (matvec_lane.comp NL); PAIR runs where N > this. */
+static inline uint32_t mm_lane_nl(uint32_t N, uint32_t ilv) {
+    uint32_t nl = (N + 1) / 2;
+    return ilv ? (nl + ilv - 1) / ilv * ilv : nl;
+}
+
+/* Row counts of the chunks a weight op splits w into (rows a binding holds): whole groups of interleaved rows, so
+ * that each chunk's groups are the tensor's. */
+static inline uint64_t mm_ilv_rows(uint64_t n, uint32_t ilv) { return ilv && n > ilv ? n / ilv * ilv : n; }
+
 /* Spec constant 4 of the lane mat-vec (XSG): the subgroup size, so that the
  * lanes of a subgroup share the reads of x (matvec_lane.comp, x32), where
  * subgroup broadcast is there, trusted (subgroup_arith is off where the

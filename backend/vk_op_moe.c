@@ -37,6 +37,7 @@ static moevk_status w_ranges(vk_ctx *ctx, const mvk_tensor *w, uint32_t *ec, uin
     uint64_t nfit = mm_fit(ctx, (uint64_t)w->nb[1], rowb);
     if (nfit == 0) return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, OP_ID ": one weight row is larger than the storage-buffer range");
     *ec = 1;
+    nfit = mm_ilv_rows(nfit, w->ilv); /* interleaved rows: whole groups a range */
     *nc = nfit > (uint64_t)N ? (uint32_t)N : (uint32_t)nfit;
     return MOEVK_OK;
 }
@@ -85,7 +86,8 @@ static moevk_status mmid_decode(vk_stream *s, const mvk_tensor *y, const mvk_ten
             vk_bind b[6] = {{x, 0}, {&wv, 0}, {&yv, 1}, {ids, 0}, {&wv, 0}, {x, 0}};
             vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 4, .binds = b, .n_binds = 4, .push = &pc, .push_size = sizeof pc};
             /* 7: XQ, int8 x; 8: SWAR (matvec_lane.comp) */
-            uint32_t lspec[9] = {mm_lane_wg(ctx, nn), v.nr, v.one_sg, 1, 0, 0, mm_lane_stream(), 0, mm_lane_swar()};
+            /* 9: ILV, interleaved rows (matvec_lane.comp) */
+            uint32_t lspec[10] = {mm_lane_wg(ctx, nn), v.nr, v.one_sg, 1, 0, 0, mm_lane_stream(), 0, mm_lane_swar(), w->ilv};
             char lname[48];
             uint32_t ow_t = 0, ox_t = 0;
             int wfast = mm_vec_fast(w->type, pc.ow, pc.ws1, a->K) && pc.ws2 % mm_wal(w->type) == 0;
@@ -106,8 +108,8 @@ static moevk_status mmid_decode(vk_stream *s, const mvk_tensor *y, const mvk_ten
                         b[5] = (vk_bind){&xq, 0};
                         lspec[7] = 1;
                     }
-                    uint32_t nl = (nn + 1) / 2;
-                    if (mm_lane_pair_id(nn, ow_t + (uint64_t)nl * pc.ws1)) {
+                    uint32_t nl = mm_lane_nl(nn, w->ilv);
+                    if (nn > nl && mm_lane_pair_id(nn, ow_t + (uint64_t)nl * pc.ws1)) {
                         /* two rows a lane, n and n + ceil(N/2) of the slot's expert, sharing each x fetch
                            (matvec_lane.comp PAIR with MUL_MAT_ID): w's views again at 6, 7 */
                         pc_gateup_id pp = {.g = pc, .owu = ow_t + nl * pc.ws1, .wsu1 = pc.ws1, .wsu2 = pc.ws2};
@@ -125,7 +127,7 @@ static moevk_status mmid_decode(vk_stream *s, const mvk_tensor *y, const mvk_ten
                         d.push_size = sizeof pp;
                         d.shader = lname;
                         d.spec = lspec;
-                        d.n_spec = 9;
+                        d.n_spec = 10;
                         vk_split_groups(ctx, (nl + lspec[0] - 1) / lspec[0], d.groups);
                         d.groups[2] = a->k * T;
                         MVK_TRY(vk_dispatch(s, &d));
@@ -137,9 +139,10 @@ static moevk_status mmid_decode(vk_stream *s, const mvk_tensor *y, const mvk_ten
                 }
                 d.shader = lname;
                 d.spec = lspec;
-                d.n_spec = 9;
+                d.n_spec = 10;
                 vk_split_groups(ctx, (nn + lspec[0] - 1) / lspec[0], d.groups);
             } else {
+                if (w->ilv) return mm_ilv_refuse(OP_ID, "w", w, "matvec.comp");
                 vk_split_groups(ctx, (nn + v.nr - 1) / v.nr, d.groups);
             }
             d.groups[2] = a->k * T;
@@ -263,7 +266,6 @@ moevk_status vk_op_mul_mat_id(vk_stream *s, const mvk_tensor *y, const mvk_tenso
     MVK_TRY(vkc_f32(OP_ID, "y", y));
     MVK_TRY(vkc_f32(OP_ID, "x", x));
     MVK_TRY(mm_check_weight(OP_ID, "w", w));
-    if (w->ilv) return mm_ilv_refuse(OP_ID, "w", w, "the expert mat-vec and GEMM");
     MVK_TRY(vkc_i32(OP_ID, "ids", ids));
     int64_t K = w->ne[0], N = w->ne[1], E = w->ne[2], k = ids->ne[0], T = ids->ne[1];
     if (w->ne[3] != 1) return mvk_fail(MOEVK_ERR_SHAPE, OP_ID ": w must be [K][N][E] (ne[3] = %lld)", (long long)w->ne[3]);
@@ -290,6 +292,11 @@ moevk_status vk_op_mul_mat_id(vk_stream *s, const mvk_tensor *y, const mvk_tenso
     vk_ctx *ctx = vk_stream_ctx(s);
     const vk_device_info *in = vk_ctx_info(ctx);
     int decode = T <= 8;
+    /* interleaved rows (mvk_tensor.ilv): only the lane expert mat-vec reads them (matvec_lane.comp ILV); where it would
+       not run, refused before anything is recorded (mmid_decode refuses again on a path that reads plain rows) */
+    if (w->ilv && (!decode || !mm_ilv_type(w->type) || !mm_vec_lane(ctx, w->type, 1, 0, 0, 0)))
+        return mm_ilv_refuse(OP_ID, "w", w, !decode ? "the expert GEMM (T > 8)" : !mm_ilv_type(w->type) ? "the lane mat-vec of this type"
+                                                                                                       : "the mat-vec of this device");
     if (!decode && (uint64_t)E * 8 + 64 > in->max_shared_memory)
         return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, OP_ID ": %lld experts do not fit the grouping pass's shared memory", (long long)E);
     /* token ranges that keep x, y and ids within one binding */

@@ -57,6 +57,12 @@
 // (XSG = 0), q8_stream (one row) and q8_stream2 / q4k_stream2 / q6k_stream2 (two streams) fetch each
 // vec4 of x right before the multiply-adds that take it instead of unpacking whole blocks first, so
 // the unpacked weights are not held across the x fetches. Same operations per stream, same values.
+//
+// ILV (spec id 9, Q8_0 so far; the host sets it from mvk_tensor.ilv): the rows are interleaved in groups of ILV
+// (docs/QUANT_LAYOUTS.md, "Interleaved rows"): 16-byte unit j of row r is at row4()'s base + st j, st the row's
+// group's rows, so the 8 lanes of a fetch read 128 contiguous bytes instead of 8 rows apart (docs/PERFORMANCE.md
+// section 42). PAIR's second half then starts a group: NL is ceil(N/2) rounded up to a multiple of ILV. Same
+// operations in the same order: the sums are the plain layout's, bit for bit. 0: plain rows (st = 1, folded).
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_ballot : require
 #include "common.glsl"
@@ -68,6 +74,7 @@ layout(constant_id = 5) const uint ACT = 0;         // GATEUP: the gate's activa
 layout(constant_id = 6) const uint STREAM = 1;      // x read per lane: each x fetch next to its multiply-adds (q8_stream, *_stream2)
 layout(constant_id = 7) const uint XQ = 0;          // 1: x is int8 (vk_op_quant_x's rows, binding 5; WTEX, quantised weights)
 layout(constant_id = 8) const uint SWAR = 1;        // XQ, Q4_K / Q6_K: two products a 32-bit integer multiply (q4kx_swar, q6kx_swar); 0: q4kx_dot, q6kx_acc
+layout(constant_id = 9) const uint ILV = 0;         // rows interleaved in groups of ILV (see the top); 0: plain rows
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 #ifdef WTEX
@@ -222,12 +229,26 @@ vec4 xq_scales(uint xfm, uint j) {
 uint wrd1s(uint wsel, uint i) { return WRD(i); }
 uvec4 wrd4s(uint wsel, uint i) { return WRD4(i); }
 
+// The uvec4 index of row r's first 16-byte unit, of a slice of nr rows starting at word wb with rows ws1 words
+// apart, and in st the step from one of its units to the next: plain rows wb + r ws1 (in uvec4s) and 1; ILV rows
+// the base of r's group plus r's place in it, and the group's rows (ILV, fewer in a partial last group)
+uint row4(uint wb, uint ws1, uint r, uint nr, out uint st) {
+    if (ILV == 0u) {
+        st = 1u;
+        return (wb + r * ws1) >> 2;
+    }
+    const uint g0 = r - r % ILV;
+    st = min(ILV, nr - g0);
+    return ((wb + g0 * ws1) >> 2) + (r - g0);
+}
+
 #if defined(W_Q8_0)
 // block b of a row (q4: uvec4 index of its quants, s4: of its scales): the 32 weights times 2^24
 // (i8x4s) and the block scale times 2^-24 (exact); sc caches the scale uvec4 of blocks 8s..8s+7
-void q8_blk(uint wsel, uint q4, uint s4, uint b, inout uvec4 sc, out vec4 q[8], out float d) {
-    if ((b & 7u) == 0u) sc = WRD4(s4 + (b >> 3));
-    const uvec4 u0 = WRD4(q4 + 2u * b), u1 = WRD4(q4 + 2u * b + 1u);
+// (st: the step between the row's uvec4s, row4)
+void q8_blk(uint wsel, uint q4, uint s4, uint st, uint b, inout uvec4 sc, out vec4 q[8], out float d) {
+    if ((b & 7u) == 0u) sc = WRD4(s4 + st * (b >> 3));
+    const uvec4 u0 = WRD4(q4 + st * (2u * b)), u1 = WRD4(q4 + st * (2u * b + 1u));
     d = unpackHalf2x16(sc[(b >> 1) & 3u] >> ((b & 1u) * 16u)).x * (1.0 / 16777216.0);
     q[0] = i8x4s(u0.x); q[1] = i8x4s(u0.y); q[2] = i8x4s(u0.z); q[3] = i8x4s(u0.w);
     q[4] = i8x4s(u1.x); q[5] = i8x4s(u1.y); q[6] = i8x4s(u1.z); q[7] = i8x4s(u1.w);
@@ -238,9 +259,9 @@ void q8_blk(uint wsel, uint q4, uint s4, uint b, inout uvec4 sc, out vec4 q[8], 
 // fetch function, and the vector registers live across a call are spilled and reloaded, so the 32
 // unpacked weights are not held across the 8 fetches of x (docs/PERFORMANCE.md section 21). The
 // same operations in the same order as q8_blk + q8_dot: bit-identical.
-float q8_stream(uint wsel, uint q4, uint s4, uint b, inout uvec4 sc, uint xb, out float d) {
-    if ((b & 7u) == 0u) sc = WRD4(s4 + (b >> 3));
-    const uvec4 u0 = WRD4(q4 + 2u * b), u1 = WRD4(q4 + 2u * b + 1u);
+float q8_stream(uint wsel, uint q4, uint s4, uint st, uint b, inout uvec4 sc, uint xb, out float d) {
+    if ((b & 7u) == 0u) sc = WRD4(s4 + st * (b >> 3));
+    const uvec4 u0 = WRD4(q4 + st * (2u * b)), u1 = WRD4(q4 + st * (2u * b + 1u));
     d = unpackHalf2x16(sc[(b >> 1) & 3u] >> ((b & 1u) * 16u)).x * (1.0 / 16777216.0);
     vec4 t0 = i8x4s(u0.x) * XRD4(xb), t1 = i8x4s(u1.x) * XRD4(xb + 4u);
     t0 = fma(i8x4s(u0.y), XRD4(xb + 1u), t0); t1 = fma(i8x4s(u1.y), XRD4(xb + 5u), t1);
@@ -253,14 +274,14 @@ float q8_stream(uint wsel, uint q4, uint s4, uint b, inout uvec4 sc, uint xb, ou
 #ifdef GATEUP
 // q8_stream for two weight streams (GATEUP: the gate and the up row; PAIR: rows n and n + NL) sharing
 // each x fetch: the same operations per stream as q8_blk + q8_dot, bit-identical
-float q8_stream2(uint q4, uint s4, inout uvec4 sc, uint q4u, uint s4u, inout uvec4 scu, uint b, uint xb, out float d,
-                 out float du, out float sumu) {
+float q8_stream2(uint q4, uint s4, uint st, inout uvec4 sc, uint q4u, uint s4u, uint stu, inout uvec4 scu, uint b, uint xb,
+                 out float d, out float du, out float sumu) {
     if ((b & 7u) == 0u) {
-        sc = wrd4s(0u, s4 + (b >> 3));
-        scu = wrd4s(1u, s4u + (b >> 3));
+        sc = wrd4s(0u, s4 + st * (b >> 3));
+        scu = wrd4s(1u, s4u + stu * (b >> 3));
     }
-    const uvec4 u0 = wrd4s(0u, q4 + 2u * b), u1 = wrd4s(0u, q4 + 2u * b + 1u);
-    const uvec4 v0 = wrd4s(1u, q4u + 2u * b), v1 = wrd4s(1u, q4u + 2u * b + 1u);
+    const uvec4 u0 = wrd4s(0u, q4 + st * (2u * b)), u1 = wrd4s(0u, q4 + st * (2u * b + 1u));
+    const uvec4 v0 = wrd4s(1u, q4u + stu * (2u * b)), v1 = wrd4s(1u, q4u + stu * (2u * b + 1u));
     d = unpackHalf2x16(sc[(b >> 1) & 3u] >> ((b & 1u) * 16u)).x * (1.0 / 16777216.0);
     du = unpackHalf2x16(scu[(b >> 1) & 3u] >> ((b & 1u) * 16u)).x * (1.0 / 16777216.0);
     vec4 xa = XRD4(xb), xc = XRD4(xb + 4u);
@@ -584,7 +605,8 @@ void q6k_stream2(const uint la[8], const uint lb[8], const uint hb[8], uint scw0
 void main() {
     const uint n_inv = linear_group_id() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
 #ifdef PAIR
-    const uint NL = (p.N + 1u) >> 1;                // lanes: rows n and n + NL (the host takes PAIR for N >= 2)
+    // lanes: rows n and n + NL (the host takes PAIR for N > NL); ILV: NL a multiple of ILV, the second half starts a group
+    const uint NL = ILV == 0u ? (p.N + 1u) >> 1 : ((p.N + 1u) / 2u + ILV - 1u) / ILV * ILV;
 #else
     const uint NL = p.N;
 #endif
@@ -606,25 +628,34 @@ void main() {
     }
     const uint e = uint(eid);
     if (e < p.e0 || e >= p.e1) return;
-    const uint rb = p.ow + (e - p.e0) * p.ws2 + n * p.ws1;
+    // wb: the slice's first word, rn: the row in it (rb: the row's first word); the same for the second stream
+    const uint wb = p.ow + (e - p.e0) * p.ws2, rn = n;
+    const uint rb = wb + rn * p.ws1;
 #if defined(PAIR)
-    const uint rbu = p.owu + (e - p.e0) * p.wsu2 + min(n, p.N - NL - 1u) * p.wsu1;   // row n + NL, clamped where N is odd
+    const uint wbu = p.owu + (e - p.e0) * p.wsu2, rnu = min(n, p.N - NL - 1u);   // row n + NL, clamped where N is odd
 #elif defined(GATEUP)
-    const uint rbu = p.owu + (e - p.e0) * p.wsu2 + n * p.wsu1;
+    const uint wbu = p.owu + (e - p.e0) * p.wsu2, rnu = n;
+#endif
+#ifdef GATEUP
+    const uint rbu = wbu + rnu * p.wsu1;
 #endif
     const uint M = 1u;
     uint xf[MAXM];
     xf[0] = p.ox + j * p.xs_slot + t * p.xs_tok;
 #else
-    const uint rb = p.ow + n * p.ws1;
+    const uint wb = p.ow, rn = n;                   // the slice's first word, the row in it (rb: the row's first word)
+    const uint rb = wb + rn * p.ws1;
 #if defined(PAIR)
-    const uint rbu = p.owu + min(n, p.N - NL - 1u) * p.wsu1;   // row n + NL, clamped where N is odd
+    const uint wbu = p.owu, rnu = min(n, p.N - NL - 1u);   // row n + NL, clamped where N is odd
     const uint M = 1u;
 #elif defined(GATEUP)
-    const uint rbu = p.owu + n * p.wsu1;
+    const uint wbu = p.owu, rnu = n;
     const uint M = 1u;
 #else
     const uint M = p.M;
+#endif
+#ifdef GATEUP
+    const uint rbu = wbu + rnu * p.wsu1;
 #endif
     uint xf[MAXM];
     for (uint m = 0; m < MAXM; m++) xf[m] = p.ox + m * p.xs1;
@@ -640,25 +671,32 @@ void main() {
     // row: nb blocks of 32 int8 (two uvec4 each, 16-byte aligned), then nb f16 scales
     const uint nb = p.K >> 5;
     // (the scale part starts 16-byte aligned: its uvec4 s holds the scales of blocks 8s..8s+7)
-    const uint q4 = rb >> 2, s4 = q4 + nb * 2u;
+    // (row4: st the step between the row's uvec4s, 1 for plain rows; ILV: the slices' rows are N, PAIR's second N - NL)
+    uint st;
+    const uint q4 = row4(wb, p.ws1, rn, p.N, st), s4 = q4 + st * (nb * 2u);
     uvec4 sc = uvec4(0u);
 #ifdef GATEUP
-    const uint q4u = rbu >> 2, s4u = q4u + nb * 2u;
+    uint stu;
+#ifdef PAIR
+    const uint q4u = row4(wbu, p.wsu1, rnu, p.N - NL, stu), s4u = q4u + stu * (nb * 2u);
+#else
+    const uint q4u = row4(wbu, p.wsu1, rnu, p.N, stu), s4u = q4u + stu * (nb * 2u);
+#endif
     uvec4 scu = uvec4(0u);
 #endif
     for (uint b = 0; b < nb; b++) {
 #ifdef WTEX
         if (XQ != 0u && MAXM == 1u) {               // int8 x, one column: 2 x fetches a block, a scale fetch every 4
             if ((b & 7u) == 0u) {
-                sc = wrd4s(0u, s4 + (b >> 3));
+                sc = wrd4s(0u, s4 + st * (b >> 3));
 #ifdef GATEUP
-                scu = wrd4s(1u, s4u + (b >> 3));
+                scu = wrd4s(1u, s4u + stu * (b >> 3));
 #endif
             }
             if ((b & 3u) == 0u) xs = xq_scales(xf[0], b);
-            const uvec4 u0 = wrd4s(0u, q4 + 2u * b), u1 = wrd4s(0u, q4 + 2u * b + 1u);
+            const uvec4 u0 = wrd4s(0u, q4 + st * (2u * b)), u1 = wrd4s(0u, q4 + st * (2u * b + 1u));
 #ifdef GATEUP
-            const uvec4 v0 = wrd4s(1u, q4u + 2u * b), v1 = wrd4s(1u, q4u + 2u * b + 1u);
+            const uvec4 v0 = wrd4s(1u, q4u + stu * (2u * b)), v1 = wrd4s(1u, q4u + stu * (2u * b + 1u));
 #endif
             uvec4 a, c;
             xq_words(xf[0], b, a, c);
@@ -673,7 +711,7 @@ void main() {
 #ifndef GATEUP
         if (XSG == 0u && MAXM == 1u && STREAM != 0u && XQ == 0u) {
             float d;
-            const float sum = q8_stream(0u, q4, s4, b, sc, (xf[0] >> 2) + 8u * b, d);
+            const float sum = q8_stream(0u, q4, s4, st, b, sc, (xf[0] >> 2) + 8u * b, d);
             acc[0] = fma(d, sum, acc[0]);
             continue;
         }
@@ -681,7 +719,7 @@ void main() {
 #ifdef GATEUP
         if (XSG == 0u && STREAM != 0u && XQ == 0u) {
             float d, du, su;
-            const float sg = q8_stream2(q4, s4, sc, q4u, s4u, scu, b, (xf[0] >> 2) + 8u * b, d, du, su);
+            const float sg = q8_stream2(q4, s4, st, sc, q4u, s4u, stu, scu, b, (xf[0] >> 2) + 8u * b, d, du, su);
             acc[0] = fma(d, sg, acc[0]);
             accu = fma(du, su, accu);
             continue;
@@ -689,11 +727,11 @@ void main() {
 #endif
         vec4 q[8];
         float d;
-        q8_blk(0u, q4, s4, b, sc, q, d);
+        q8_blk(0u, q4, s4, st, b, sc, q, d);
 #ifdef GATEUP
         vec4 qu[8], xv[8];
         float du;
-        q8_blk(1u, q4u, s4u, b, scu, qu, du);
+        q8_blk(1u, q4u, s4u, stu, b, scu, qu, du);
         const float dx = xblk(xf[0], b, xv);        // one x fetch for both rows
         acc[0] = fma(d, dx * q8_dot(q, xv), acc[0]);
         accu = fma(du, dx * q8_dot(qu, xv), accu);

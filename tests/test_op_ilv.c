@@ -2,10 +2,12 @@
  * (core/mvk_types.h mvk_interleave_rows, docs/QUANT_LAYOUTS.md "Interleaved rows"):
  * the permutation against a hand-written example, its inverse and the layout's formula; then
  * (a device) the lane mat-vec on interleaved weights against the CPU reference. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mvk_types.h"
+#include "ref.h"
 #include "test_util.h"
 
 /* rows of row_bytes whose 16-byte unit j of row r holds (r, j, byte index) */
@@ -97,6 +99,145 @@ static void test_refusals(void **state) {
     tu_bad_end(s);
 }
 
+/* the x values the lane mat-vec multiplies: with int8 x (MOEVK_LANE_XQ, on by default; its texel variant) those
+ * ref_quant_x rounds x to, else x */
+static void x_seen(float *xr, const float *x, int64_t K, int64_t rows) {
+    const char *xqe = getenv("MOEVK_LANE_XQ"), *wt = getenv("MOEVK_WTEX");
+    if ((xqe && !strcmp(xqe, "0")) || (wt && !strcmp(wt, "0"))) {
+        memcpy(xr, x, sizeof(float) * (size_t)(K * rows));
+        return;
+    }
+    uint32_t *q = malloc(sizeof(uint32_t) * (size_t)((K / 4 + 4 * ((K + 127) / 128)) * rows));
+    assert_non_null(q);
+    ref_quant_x(q, xr, x, K, rows);
+    free(q);
+}
+
+/* w [K][N][E] in Q8_0 from f32 values, plain (*plain) and interleaved in groups of g (*ilv: the plain tensor's
+ * bytes, each [K][N] slice through mvk_interleave_rows, .ilv = g); wd: the values the device sees */
+static void upload_pair(int64_t K, int64_t N, int64_t E, uint32_t g, const float *w, float *wd, tu_tensor *plain, tu_tensor *ilv) {
+    *plain = tu_upload_as(MVK_TYPE_Q8_0, K, N, E, 1, w);
+    for (int64_t r = 0; r < N * E; r++) tu_round_through(MVK_TYPE_Q8_0, w + r * K, wd + r * K, K);
+    int64_t rb = mvk_dev_row_bytes(MVK_TYPE_Q8_0, K);
+    uint64_t bytes = (uint64_t)(rb * N * E);
+    uint8_t *a = malloc(bytes), *b = malloc(bytes);
+    assert_non_null(a);
+    assert_non_null(b);
+    tu_download(plain, a, bytes);
+    for (int64_t e = 0; e < E; e++) assert_int_equal(mvk_interleave_rows(b + e * rb * N, a + e * rb * N, rb, N, g), 0);
+    *ilv = tu_upload(MVK_TYPE_Q8_0, K, N, E, 1, NULL);
+    TU_OK(vk_upload(tu_vk, ilv->buf, 0, b, bytes));
+    ilv->t.ilv = g;
+    free(a);
+    free(b);
+}
+
+/* the lane mat-vec (vk_op_matmul, M <= 8) on interleaved Q8_0 rows: bit-identical to the plain rows' result and within
+ * fp32 accumulation of the CPU reference on the same values */
+static void mv_case(int64_t M, int64_t N, int64_t K, uint32_t g) {
+    float *x = malloc(sizeof(float) * (size_t)(K * M)), *w = malloc(sizeof(float) * (size_t)(N * K));
+    float *wd = malloc(sizeof(float) * (size_t)(N * K)), *ref = malloc(sizeof(float) * (size_t)(N * M));
+    float *got_p = malloc(sizeof(float) * (size_t)(N * M)), *got_i = malloc(sizeof(float) * (size_t)(N * M));
+    tu_fill(x, K * M, -1, 1);
+    tu_fill(w, N * K, -1, 1);
+    tu_tensor tp, ti;
+    upload_pair(K, N, 1, g, w, wd, &tp, &ti);
+    float *xr = malloc(sizeof(float) * (size_t)(K * M));
+    x_seen(xr, x, K, M);
+    ref_matmul(ref, xr, wd, NULL, M, N, K);
+    free(xr);
+    tu_tensor tx = tu_upload(MVK_TYPE_F32, K, M, 1, 1, x), yp = tu_upload(MVK_TYPE_F32, N, M, 1, 1, NULL);
+    tu_tensor yi = tu_upload(MVK_TYPE_F32, N, M, 1, 1, NULL);
+    vk_stream *s = tu_begin();
+    TU_OK(vk_op_matmul(s, &yp.t, &tx.t, &tp.t, NULL));
+    TU_OK(vk_op_matmul(s, &yi.t, &tx.t, &ti.t, NULL));
+    tu_end_submit(s);
+    tu_download(&yp, got_p, sizeof(float) * (size_t)(N * M));
+    tu_download(&yi, got_i, sizeof(float) * (size_t)(N * M));
+    char label[128];
+    snprintf(label, sizeof label, "ilv matvec q8_0 M=%lld N=%lld K=%lld g=%u", (long long)M, (long long)N, (long long)K, g);
+    tu_assert_nmse(label, ref, got_i, N * M, 1e-7);
+    if (memcmp(got_p, got_i, sizeof(float) * (size_t)(N * M))) fail_msg("%s: not bit-identical to the plain rows' result", label);
+    tu_free(&tp); tu_free(&ti); tu_free(&tx); tu_free(&yp); tu_free(&yi);
+    free(x); free(w); free(wd); free(ref); free(got_p); free(got_i);
+}
+
+/* the expert mat-vec (vk_op_mul_mat_id, T <= 8) on interleaved Q8_0 experts, ids with invalid entries (-1, E) */
+static void mmid_case(int64_t N, int64_t K, int64_t E, int64_t k, int64_t T, uint32_t g) {
+    float *x = malloc(sizeof(float) * (size_t)(K * T)), *w = malloc(sizeof(float) * (size_t)(N * K * E));
+    float *wd = malloc(sizeof(float) * (size_t)(N * K * E)), *ref = malloc(sizeof(float) * (size_t)(N * k * T));
+    float *got_p = malloc(sizeof(float) * (size_t)(N * k * T)), *got_i = malloc(sizeof(float) * (size_t)(N * k * T));
+    int32_t *ids = malloc(sizeof(int32_t) * (size_t)(k * T));
+    tu_fill(x, K * T, -1, 1);
+    tu_fill(w, N * K * E, -1, 1);
+    tu_fill_i32(ids, k * T, 0, (int32_t)E);
+    ids[0] = -1;                          /* invalid: zeros */
+    if (k * T > 2) ids[k * T - 1] = (int32_t)E; /* past the last expert: zeros */
+    tu_tensor tp, ti;
+    upload_pair(K, N, E, g, w, wd, &tp, &ti);
+    float *xr = malloc(sizeof(float) * (size_t)(K * T));
+    x_seen(xr, x, K, T);
+    ref_mul_mat_id(ref, xr, 0, wd, ids, K, N, E, k, T);
+    free(xr);
+    tu_tensor tx = tu_upload(MVK_TYPE_F32, K, T, 1, 1, x), tid = tu_upload(MVK_TYPE_I32, k, T, 1, 1, ids);
+    tu_tensor yp = tu_upload(MVK_TYPE_F32, N, k, T, 1, NULL), yi = tu_upload(MVK_TYPE_F32, N, k, T, 1, NULL);
+    vk_stream *s = tu_begin();
+    TU_OK(vk_op_mul_mat_id(s, &yp.t, &tx.t, &tp.t, &tid.t));
+    TU_OK(vk_op_mul_mat_id(s, &yi.t, &tx.t, &ti.t, &tid.t));
+    tu_end_submit(s);
+    tu_download(&yp, got_p, sizeof(float) * (size_t)(N * k * T));
+    tu_download(&yi, got_i, sizeof(float) * (size_t)(N * k * T));
+    char label[128];
+    snprintf(label, sizeof label, "ilv mul_mat_id q8_0 N=%lld K=%lld E=%lld k=%lld T=%lld g=%u", (long long)N, (long long)K,
+             (long long)E, (long long)k, (long long)T, g);
+    tu_assert_nmse(label, ref, got_i, N * k * T, 1e-7);
+    for (int64_t n = 0; n < N; n++) assert_true(got_i[n] == 0.0f); /* slot 0 of token 0: id -1 */
+    if (memcmp(got_p, got_i, sizeof(float) * (size_t)(N * k * T))) fail_msg("%s: not bit-identical to the plain rows' result", label);
+    tu_free(&tp); tu_free(&ti); tu_free(&tx); tu_free(&tid); tu_free(&yp); tu_free(&yi);
+    free(x); free(w); free(wd); free(ref); free(got_p); free(got_i); free(ids);
+}
+
+/* the lane kernels' variants under the A/B switches: PAIR and one row a lane, int8 x (XQ) and f32 x (the STREAM
+ * forms, and the block forms with MOEVK_LANE_STREAM=0), texel views and storage buffers */
+static const char *const modes[][2] = {{NULL, NULL},           {"MOEVK_LANE_PAIR", "0"}, {"MOEVK_LANE_XQ", "0"},
+                                       {"MOEVK_LANE_STREAM", "0"}, {"MOEVK_WTEX", "0"},    {"MOEVK_LANE_PAIR_ID", "0"}};
+
+static int lane_device(void) {
+    const vk_device_info *in = vk_ctx_info(tu_vk);
+    const char *st = getenv("MOEVK_MM_STYLE");
+    return st ? !strcmp(st, "cpu") : in->kind == VK_KIND_CPU;
+}
+
+static void test_matvec(void **state) {
+    (void)state;
+    if (!lane_device()) TU_SKIP_NA("the lane mat-vec runs on CPU devices (MOEVK_MM_STYLE=cpu elsewhere)");
+    uint32_t sg = vk_ctx_info(tu_vk)->subgroup_size;
+    const uint32_t gs[3] = {8, sg ? sg : 8, 4};
+    static const int64_t shapes[][3] = {{1, 64, 64},  {1, 33, 96}, {1, 7, 32}, {1, 9, 320}, {1, 17, 64},
+                                        {1, 100, 256}, {3, 33, 64}, {8, 19, 96}, {2, 1, 32}};
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+        if (modes[m][0]) setenv(modes[m][0], modes[m][1], 1);
+        for (int gi = 0; gi < 3; gi++)
+            for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) mv_case(shapes[c][0], shapes[c][1], shapes[c][2], gs[gi]);
+        if (modes[m][0]) unsetenv(modes[m][0]);
+    }
+}
+
+static void test_mul_mat_id(void **state) {
+    (void)state;
+    if (!lane_device()) TU_SKIP_NA("the lane mat-vec runs on CPU devices (MOEVK_MM_STYLE=cpu elsewhere)");
+    uint32_t sg = vk_ctx_info(tu_vk)->subgroup_size;
+    const uint32_t gs[2] = {8, sg ? sg : 8};
+    static const int64_t shapes[][5] = {{64, 64, 4, 2, 1}, {33, 96, 5, 3, 1}, {9, 64, 3, 2, 2}, {7, 32, 4, 4, 1}, {100, 256, 6, 2, 3}};
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+        if (modes[m][0]) setenv(modes[m][0], modes[m][1], 1);
+        for (int gi = 0; gi < 2; gi++)
+            for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++)
+                mmid_case(shapes[c][0], shapes[c][1], shapes[c][2], shapes[c][3], shapes[c][4], gs[gi]);
+        if (modes[m][0]) unsetenv(modes[m][0]);
+    }
+}
+
 int main(void) {
     static const struct CMUnitTest host[] = {
         cmocka_unit_test(test_example),
@@ -107,6 +248,8 @@ int main(void) {
     if (rc) return rc; /* before the device group, which exits 77 without a device */
     static const struct CMUnitTest dev[] = {
         cmocka_unit_test_setup_teardown(test_refusals, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_matvec, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_mul_mat_id, tu_test_setup, tu_test_teardown),
     };
     return tu_exit(cmocka_run_group_tests(dev, tu_group_setup, tu_group_teardown));
 }
