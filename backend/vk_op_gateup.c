@@ -29,7 +29,6 @@ static moevk_status act_op(vk_stream *s, const mvk_tensor *y, const mvk_tensor *
 static moevk_status check_pair(const char *op, const mvk_tensor *wg, const mvk_tensor *wu, vk_glu act) {
     MVK_TRY(mm_check_weight(op, "wg", wg));
     MVK_TRY(mm_check_weight(op, "wu", wu));
-    if (wg->ilv || wu->ilv) return mm_ilv_refuse(op, wg->ilv ? "wg" : "wu", wg->ilv ? wg : wu, "the fused gate-up kernel");
     for (int i = 0; i < 4; i++)
         if (wg->ne[i] != wu->ne[i])
             return mvk_fail(MOEVK_ERR_SHAPE, "%s: wg is [%lld,%lld,%lld] but wu is [%lld,%lld,%lld]", op, (long long)wg->ne[0],
@@ -43,6 +42,8 @@ static moevk_status check_pair(const char *op, const mvk_tensor *wg, const mvk_t
  * the offsets in the views (units). */
 static int fused_weights(const vk_ctx *ctx, const mvk_tensor *wg, const mvk_tensor *wu, uint32_t ow[2]) {
     if (!fuse_allowed(wg->type) || mm_style(vk_ctx_info(ctx)) != 1 || wg->type != wu->type) return 0;
+    /* interleaved rows (mvk_tensor.ilv, matvec_lane.comp ILV: one group size for both streams); else the separate ops */
+    if ((wg->ilv || wu->ilv) && (wg->ilv != wu->ilv || !mm_ilv_type(wg->type))) return 0;
     const mvk_tensor *w[2] = {wg, wu};
     uint32_t unit = mm_wunit(wg->type);
     for (int i = 0; i < 2; i++) {
@@ -116,13 +117,13 @@ moevk_status vk_op_gateup(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x
     int use_xq = gu_quant_x(s, x, wg->type, K, &xq, &oxq, &st);
     MVK_TRY(st);
     if (use_xq) pc.g.ox = oxq;
-    /* 0 workgroup size, 1-2 unused here, 3 NM = 1, 4 XSG (off with int8 x), 5 ACT, 6 STREAM, 7 XQ */
-    uint32_t spec[9] = {wgs, 0, 0, 1, use_xq ? 0 : mm_lane_xsg(ctx, wgs, 1), (uint32_t)act, mm_lane_stream(), use_xq ? 1u : 0u,
-                        mm_lane_swar()};
+    /* 0 workgroup size, 1-2 unused here, 3 NM = 1, 4 XSG (off with int8 x), 5 ACT, 6 STREAM, 7 XQ, 8 SWAR, 9 ILV */
+    uint32_t spec[10] = {wgs, 0, 0, 1, use_xq ? 0 : mm_lane_xsg(ctx, wgs, 1), (uint32_t)act, mm_lane_stream(), use_xq ? 1u : 0u,
+                         mm_lane_swar(), wg->ilv};
     char name[48];
     snprintf(name, sizeof name, "matvec_lane_gu_tex_%s", mm_wsuffix(wg->type));
     vk_bind b[8];
-    vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 9, .push = &pc, .push_size = sizeof pc};
+    vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 10, .push = &pc, .push_size = sizeof pc};
     gu_binds(&d, b, x, wg, wu, y, x);
     if (use_xq) b[5] = (vk_bind){&xq, 0}; /* binding 5: x's texel view, here xq's */
     vk_split_groups(ctx, (N + wgs - 1) / wgs, d.groups);
@@ -175,13 +176,13 @@ moevk_status vk_op_gateup_id(vk_stream *s, const mvk_tensor *y, const mvk_tensor
         pc.g.ox = oxq;
         pc.g.xs_slot = x_shared ? 0 : (uint32_t)(xq.nb[1] / 4); /* xq's rows, words */
     }
-    /* 0 workgroup size, 1-2 unused here, 3 NM = 1, 4 XSG (off with int8 x), 5 ACT, 6 STREAM, 7 XQ */
-    uint32_t spec[9] = {wgs, 0, 0, 1, use_xq ? 0 : mm_lane_xsg(ctx, wgs, 1), (uint32_t)act, mm_lane_stream(), use_xq ? 1u : 0u,
-                        mm_lane_swar()};
+    /* 0 workgroup size, 1-2 unused here, 3 NM = 1, 4 XSG (off with int8 x), 5 ACT, 6 STREAM, 7 XQ, 8 SWAR, 9 ILV */
+    uint32_t spec[10] = {wgs, 0, 0, 1, use_xq ? 0 : mm_lane_xsg(ctx, wgs, 1), (uint32_t)act, mm_lane_stream(), use_xq ? 1u : 0u,
+                         mm_lane_swar(), wg->ilv};
     char name[48];
     snprintf(name, sizeof name, "matvec_lane_gu_id_tex_%s", mm_wsuffix(wg->type));
     vk_bind b[8];
-    vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 9, .push = &pc, .push_size = sizeof pc};
+    vk_dispatch_desc d = {.shader = name, .spec = spec, .n_spec = 10, .push = &pc, .push_size = sizeof pc};
     gu_binds(&d, b, x, wg, wu, y, ids);
     if (use_xq) b[5] = (vk_bind){&xq, 0}; /* binding 5: x's texel view, here xq's */
     vk_split_groups(ctx, (N + wgs - 1) / wgs, d.groups);

@@ -91,6 +91,8 @@ moevk_status mvk_xc_init(mvk_xcache *c, vk_ctx *ctx, const gguf_tensor_info *con
                 return mvk_fail_ctx(s, "expert cache: pool of %d slots for '%s'", S, ti->name);
             }
             l->view[p] = mvk_tensor_make(l->pool[p], 0, ti->type, ti->ne[0], l->rows[p], S, 1);
+            /* each slot's rows interleaved on their own where the matmuls read that (fetch_into) */
+            l->view[p].ilv = mvk_type_is_quant(ti->type) ? vk_weight_ilv(ctx, ti->type) : 0;
         }
         if (sb > c->slot_bytes) c->slot_bytes = sb;
     }
@@ -100,7 +102,8 @@ moevk_status mvk_xc_init(mvk_xcache *c, vk_ctx *ctx, const gguf_tensor_info *con
 
 /* The copy of expert e of layer l into slot s, in batch b. The pools hold
  * the device layout: the file's bytes for F32/F16/BF16, quantised rows
- * repacked (mvk_repack_rows) straight into the place the batch gives. */
+ * repacked (mvk_repack_rows) straight into the place the batch gives, or (the pool's view interleaved,
+ * mvk_tensor.ilv) repacked on the host and interleaved into it. */
 static moevk_status fetch_into(vk_upload_batch *b, mvk_xc_layer *l, int e, int s, mvk_xc_count *cnt) {
     for (int p = 0; p < 3; p++) {
         const gguf_tensor_info *ti = l->src[p];
@@ -108,8 +111,17 @@ static moevk_status fetch_into(vk_upload_batch *b, mvk_xc_layer *l, int e, int s
         void *dst = NULL;
         moevk_status st = vk_upload_batch_add(b, l->pool[p], (uint64_t)s * l->part_bytes[p], l->part_bytes[p], &dst);
         if (st != MOEVK_OK) return mvk_fail_ctx(st, "expert cache: fetching expert %d of '%s'", e, ti->name);
-        if (mvk_type_is_quant(ti->type)) mvk_repack_rows(ti->type, src, dst, ti->ne[0], l->rows[p]);
-        else memcpy(dst, src, l->part_bytes[p]);
+        if (mvk_type_is_quant(ti->type) && l->view[p].ilv) {
+            uint8_t *tmp = malloc(l->part_bytes[p]);
+            if (!tmp) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "expert cache: out of host memory interleaving '%s'", ti->name);
+            mvk_repack_rows(ti->type, src, tmp, ti->ne[0], l->rows[p]);
+            mvk_interleave_rows(dst, tmp, mvk_dev_row_bytes(ti->type, ti->ne[0]), l->rows[p], l->view[p].ilv);
+            free(tmp);
+        } else if (mvk_type_is_quant(ti->type)) {
+            mvk_repack_rows(ti->type, src, dst, ti->ne[0], l->rows[p]);
+        } else {
+            memcpy(dst, src, l->part_bytes[p]);
+        }
         cnt->bytes += l->part_bytes[p];
     }
     return MOEVK_OK;

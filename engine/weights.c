@@ -33,13 +33,45 @@ static moevk_status own(moevk_model *m, vk_buffer *b) {
     return MOEVK_OK;
 }
 
-/* Uploads one tensor. as_f32: convert to f32 on the host first. */
-static moevk_status upload(load_ctx *L, const gguf_tensor_info *ti, int as_f32, mvk_tensor *out) {
+/* Repacks and uploads the rows of a quantised tensor, about 8 MiB of rows at a time; ilv > 0: each slice of
+ * slice_rows rows interleaved in groups of ilv (mvk_interleave_rows), a chunk being whole groups of one slice. */
+static moevk_status upload_quant(moevk_model *m, const gguf_tensor_info *ti, vk_buffer *b, int64_t row, uint32_t ilv,
+                                 int64_t slice_rows) {
+    mvk_type type = ti->type;
+    int64_t rows = ti->n_elems / ti->ne[0], src_row = mvk_row_bytes(type, ti->ne[0]);
+    int64_t chunk = (8 << 20) / row + 1;
+    if (ilv) chunk = (chunk + ilv - 1) / ilv * ilv;
+    if (!ilv) slice_rows = rows;
+    if (chunk > slice_rows) chunk = slice_rows;
+    uint8_t *tmp = malloc((size_t)(chunk * row)), *tmp2 = ilv ? malloc((size_t)(chunk * row)) : NULL;
+    if (!tmp || (ilv && !tmp2)) {
+        free(tmp);
+        free(tmp2);
+        return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory repacking '%s'", ti->name);
+    }
+    moevk_status s = MOEVK_OK;
+    for (int64_t s0 = 0; s0 < rows && s == MOEVK_OK; s0 += slice_rows)
+        for (int64_t c0 = 0; c0 < slice_rows && s == MOEVK_OK; c0 += chunk) {
+            int64_t r0 = s0 + c0, n = slice_rows - c0 < chunk ? slice_rows - c0 : chunk;
+            mvk_repack_rows(type, (const uint8_t *)ti->data + r0 * src_row, tmp, ti->ne[0], n);
+            if (ilv) mvk_interleave_rows(tmp2, tmp, row, n, ilv); /* c0: a multiple of ilv, so the slice's groups */
+            s = vk_upload(m->ctx, b, (uint64_t)(r0 * row), ilv ? tmp2 : tmp, (uint64_t)(n * row));
+        }
+    free(tmp);
+    free(tmp2);
+    return s;
+}
+
+/* Uploads one tensor. as_f32: convert to f32 on the host first. ilv > 0 (quantised only): rows interleaved in groups
+ * of ilv within each slice of slice_rows rows (the [K][N] the matmuls see; mvk_tensor.ilv). */
+static moevk_status upload(load_ctx *L, const gguf_tensor_info *ti, int as_f32, uint32_t ilv, int64_t slice_rows, mvk_tensor *out) {
     moevk_model *m = L->m;
     mvk_type type = as_f32 ? MVK_TYPE_F32 : ti->type;
     int64_t row = mvk_dev_row_bytes(type, ti->ne[0]);
     if (row < 0) return mvk_fail(MOEVK_ERR_FORMAT, "tensor '%s': bad row size", ti->name);
     uint64_t bytes = (uint64_t)row * (uint64_t)(ti->n_elems / ti->ne[0]);
+    if (ilv && (as_f32 || !mvk_type_is_quant(type) || row % 16 || slice_rows <= 0 || (ti->n_elems / ti->ne[0]) % slice_rows))
+        ilv = 0; /* plain rows: whole slices of 16-byte units only */
     if (m->w.sizing) { /* placement: device bytes only, nothing is uploaded */
         m->w.size_resident += (bytes + 255) / 256 * 256;
         memset(out, 0, sizeof *out);
@@ -63,23 +95,13 @@ static moevk_status upload(load_ctx *L, const gguf_tensor_info *ti, int as_f32, 
         s = vk_upload(m->ctx, b, 0, tmp, bytes);
         free(tmp);
     } else if (mvk_type_is_quant(type)) {
-        /* repack into the device layout, about 8 MiB of rows at a time */
-        int64_t rows = ti->n_elems / ti->ne[0], src_row = mvk_row_bytes(type, ti->ne[0]);
-        int64_t chunk = (8 << 20) / row + 1;
-        if (chunk > rows) chunk = rows;
-        uint8_t *tmp = malloc((size_t)(chunk * row));
-        if (!tmp) return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory repacking '%s'", ti->name);
-        for (int64_t r0 = 0; r0 < rows && s == MOEVK_OK; r0 += chunk) {
-            int64_t n = rows - r0 < chunk ? rows - r0 : chunk;
-            mvk_repack_rows(type, (const uint8_t *)ti->data + r0 * src_row, tmp, ti->ne[0], n);
-            s = vk_upload(m->ctx, b, (uint64_t)(r0 * row), tmp, (uint64_t)(n * row));
-        }
-        free(tmp);
+        s = upload_quant(m, ti, b, row, ilv, slice_rows); /* the device layout (interleaved where ilv > 0) */
     } else {
         s = vk_upload(m->ctx, b, 0, ti->data, bytes);
     }
     if (s != MOEVK_OK) return mvk_fail_ctx(s, "uploading tensor '%s'", ti->name);
     *out = mvk_tensor_make(b, 0, type, ti->ne[0], ti->ne[1], ti->ne[2], ti->ne[3]);
+    out->ilv = ilv;
     m->w.bytes += bytes;
     *L->done += ti->size;
     if (L->cb && L->cb(L->stage, L->total ? (float)((double)*L->done / (double)L->total) : 1.0f, L->user))
@@ -102,7 +124,16 @@ static moevk_status visit(void *user, const mvk_tensor_spec *sp, int block, cons
         else m->w.xsrc[m->w.layers[block].moe * 3 + sp->part] = ti;
         return MOEVK_OK;
     }
-    MVK_TRY(upload(L, ti, (sp->flags & MVK_T_F32) != 0, out));
+    /* the matmul weights of the text model on CPU devices: rows interleaved for the lane kernels where vk_weight_ilv
+       says (MOEVK_WEIGHT_ILV=1), each [K][N] slice the matmuls see (a merged gate-up stack: each half) on its own;
+       not token_embd (get_rows reads it; a tied output is the same tensor), not the vision tower's (its GEMMs) */
+    uint32_t ilv = 0;
+    int64_t slice = ti->ne[1];
+    if (L->f == m->tf && !(sp->flags & MVK_T_F32) && out != &m->w.tok_embd && ti->ne[1] > 1) {
+        ilv = vk_weight_ilv(m->ctx, ti->type);
+        if ((sp->flags & MVK_T_EXPERT) && sp->part == MVK_PART_GATE_UP) slice = ti->ne[1] / 2;
+    }
+    MVK_TRY(upload(L, ti, (sp->flags & MVK_T_F32) != 0, ilv, slice, out));
     if ((sp->flags & MVK_T_EXPERT) && sp->part == MVK_PART_GATE_UP && out->buf) {
         /* merged [K][2N][E]: the gate and up stacks the expert matmuls read are views of each expert's first and
          * last N rows (expert stride 2N rows) */

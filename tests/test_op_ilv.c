@@ -197,6 +197,54 @@ static void mmid_case(int64_t N, int64_t K, int64_t E, int64_t k, int64_t T, uin
     free(x); free(w); free(wd); free(ref); free(got_p); free(got_i); free(ids);
 }
 
+/* the fused gate-up (MOEVK_FUSE_GATEUP=1: matvec_lane.comp GATEUP; dense E = 0, else the expert form over E experts)
+ * on interleaved Q8_0 gate and up weights: bit-identical to the plain rows, and the CPU reference */
+static void gateup_case(int64_t N, int64_t K, int64_t E, int64_t k, uint32_t g) {
+    int dense = E == 0;
+    int64_t Ew = dense ? 1 : E, kk = dense ? 1 : k;
+    float *x = malloc(sizeof(float) * (size_t)K), *wg = malloc(sizeof(float) * (size_t)(N * K * Ew));
+    float *wu = malloc(sizeof(float) * (size_t)(N * K * Ew)), *wgd = malloc(sizeof(float) * (size_t)(N * K * Ew));
+    float *wud = malloc(sizeof(float) * (size_t)(N * K * Ew)), *ref = malloc(sizeof(float) * (size_t)(N * kk));
+    float *got_p = malloc(sizeof(float) * (size_t)(N * kk)), *got_i = malloc(sizeof(float) * (size_t)(N * kk));
+    int32_t ids[8] = {0};
+    tu_fill(x, K, -1, 1);
+    tu_fill(wg, N * K * Ew, -1, 1);
+    tu_fill(wu, N * K * Ew, -1, 1);
+    if (!dense) {
+        tu_fill_i32(ids, kk, 0, (int32_t)E);
+        ids[0] = -1; /* invalid: zeros */
+    }
+    tu_tensor gp, gi, up, ui;
+    upload_pair(K, N, Ew, g, wg, wgd, &gp, &gi);
+    upload_pair(K, N, Ew, g, wu, wud, &up, &ui);
+    float *xr = malloc(sizeof(float) * (size_t)K);
+    x_seen(xr, x, K, 1);
+    ref_gateup_id(ref, xr, 0, wgd, wud, ids, K, N, Ew, kk, 1, 0);
+    free(xr);
+    tu_tensor tx = tu_upload(MVK_TYPE_F32, K, 1, 1, 1, x), tid = tu_upload(MVK_TYPE_I32, kk, 1, 1, 1, ids);
+    tu_tensor yp = tu_upload(MVK_TYPE_F32, N, kk, 1, 1, NULL), yi = tu_upload(MVK_TYPE_F32, N, kk, 1, 1, NULL);
+    vk_stream *s = tu_begin();
+    if (dense) {
+        TU_OK(vk_op_gateup(s, &yp.t, &tx.t, &gp.t, &up.t, VK_GLU_SWIGLU));
+        TU_OK(vk_op_gateup(s, &yi.t, &tx.t, &gi.t, &ui.t, VK_GLU_SWIGLU));
+    } else {
+        int64_t ne[4] = {N, kk, 1, 1}, nb[4] = {4, 4 * N, 4 * N * kk, 4 * N * kk};
+        mvk_tensor ypv = mvk_tensor_view(&yp.t, 0, ne, nb), yiv = mvk_tensor_view(&yi.t, 0, ne, nb);
+        TU_OK(vk_op_gateup_id(s, &ypv, &tx.t, &gp.t, &up.t, &tid.t, VK_GLU_SWIGLU));
+        TU_OK(vk_op_gateup_id(s, &yiv, &tx.t, &gi.t, &ui.t, &tid.t, VK_GLU_SWIGLU));
+    }
+    tu_end_submit(s);
+    tu_download(&yp, got_p, sizeof(float) * (size_t)(N * kk));
+    tu_download(&yi, got_i, sizeof(float) * (size_t)(N * kk));
+    char label[128];
+    snprintf(label, sizeof label, "ilv gateup%s q8_0 N=%lld K=%lld E=%lld k=%lld g=%u", dense ? "" : "_id", (long long)N, (long long)K,
+             (long long)E, (long long)kk, g);
+    tu_assert_nmse(label, ref, got_i, N * kk, 1e-6);
+    if (memcmp(got_p, got_i, sizeof(float) * (size_t)(N * kk))) fail_msg("%s: not bit-identical to the plain rows' result", label);
+    tu_free(&gp); tu_free(&gi); tu_free(&up); tu_free(&ui); tu_free(&tx); tu_free(&tid); tu_free(&yp); tu_free(&yi);
+    free(x); free(wg); free(wu); free(wgd); free(wud); free(ref); free(got_p); free(got_i);
+}
+
 /* the lane kernels' variants under the A/B switches: PAIR and one row a lane, int8 x (XQ) and f32 x (the STREAM
  * forms, and the block forms with MOEVK_LANE_STREAM=0), texel views and storage buffers */
 static const char *const modes[][2] = {{NULL, NULL},           {"MOEVK_LANE_PAIR", "0"}, {"MOEVK_LANE_XQ", "0"},
@@ -221,6 +269,26 @@ static void test_matvec(void **state) {
             for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) mv_case(shapes[c][0], shapes[c][1], shapes[c][2], gs[gi]);
         if (modes[m][0]) unsetenv(modes[m][0]);
     }
+}
+
+static void test_gateup(void **state) {
+    (void)state;
+    if (!lane_device()) TU_SKIP_NA("the lane mat-vec runs on CPU devices (MOEVK_MM_STYLE=cpu elsewhere)");
+    uint32_t sg = vk_ctx_info(tu_vk)->subgroup_size;
+    setenv("MOEVK_FUSE_GATEUP", "1", 1); /* the fused kernel for quantised weights too */
+    for (int xq = 0; xq < 2; xq++) {
+        if (xq) setenv("MOEVK_LANE_XQ", "0", 1);
+        for (int gi = 0; gi < 2; gi++) {
+            uint32_t g = gi ? (sg ? sg : 8) : 8;
+            gateup_case(64, 64, 0, 1, g);
+            gateup_case(37, 96, 0, 1, g);   /* a partial last group */
+            gateup_case(5, 32, 0, 1, g);    /* fewer rows than a group */
+            gateup_case(33, 64, 5, 3, g);
+            gateup_case(100, 256, 4, 2, g);
+        }
+        if (xq) unsetenv("MOEVK_LANE_XQ");
+    }
+    unsetenv("MOEVK_FUSE_GATEUP");
 }
 
 static void test_mul_mat_id(void **state) {
@@ -250,6 +318,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_refusals, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_matvec, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_mul_mat_id, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_gateup, tu_test_setup, tu_test_teardown),
     };
     return tu_exit(cmocka_run_group_tests(dev, tu_group_setup, tu_group_teardown));
 }
