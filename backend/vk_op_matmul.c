@@ -118,13 +118,13 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
         vk_split_groups(ctx, (N + v.nr - 1) / v.nr, d.groups);
         return vk_dispatch(s, &d);
     }
-    if (w->ilv) return mm_ilv_refuse(OP, "w", w, "the GEMM");
     /* CPU devices: the lane GEMM (matmul_lane.comp) where its chunked reads apply (whole chunks, aligned rows),
      * the texel views fit and its workgroup counts do (TM rows of x along x, wg x TN rows of w along y) */
     mm_lane_tile lt;
     uint32_t ow_t, ox_t;
     if (lane_gemm(ctx, x, w, &lt, &ow_t, &ox_t)) {
-        uint32_t lspec[6] = {lt.wg, lt.tm, lt.tn, lt.xsg, lt.unr, 0}; /* 5: XQ, int8 x (Q4_K, mm_gemm_xq) */
+        /* 5: XQ, int8 x (Q4_K, mm_gemm_xq); 6: ILV, interleaved rows (Q8_0) */
+        uint32_t lspec[7] = {lt.wg, lt.tm, lt.tn, lt.xsg, lt.unr, 0, w->ilv};
         snprintf(name, sizeof name, "matmul_lane_tex_%s", sfx);
         pc.ow = ow_t;
         pc.ox = ox_t;
@@ -142,12 +142,13 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
         d.texel[5] = VK_TEXEL_U32X4; /* x */
         d.n_binds = 6;
         d.spec = lspec;
-        d.n_spec = 6;
+        d.n_spec = 7;
         d.groups[0] = (M + lt.tm - 1) / lt.tm;
         d.groups[1] = (N + lt.wg * lt.tn - 1) / (lt.wg * lt.tn);
         d.groups[2] = 1;
         return vk_dispatch(s, &d);
     }
+    if (w->ilv) return mm_ilv_refuse(OP, "w", w, "matmul.comp");
     mm_tile t = mm_pick_tile(ctx, M, 0, w->type);
     mm_fit_bk(ctx, &t, K, w->type);
     uint32_t spec[6] = {t.wg, t.bm, t.bn, t.bk, t.tm, t.tn};
@@ -213,9 +214,13 @@ moevk_status vk_op_matmul_ex(vk_stream *s, const mvk_tensor *y, const mvk_tensor
     int vec = M <= 8 || long_k;
     /* interleaved rows (mvk_tensor.ilv): only the lane mat-vec reads them (matvec_lane.comp ILV); where it would not
        run, refused before anything is recorded (dispatch_chunk refuses again on a path that reads plain rows) */
-    if (w->ilv && (!vec || !mm_ilv_type(w->type) || !mm_vec_lane(ctx, w->type, 1, 0, 0, 0)))
-        return mm_ilv_refuse(OP, "w", w, !vec ? "the GEMM (M > 8)" : !mm_ilv_type(w->type) ? "the lane mat-vec of this type"
-                                                                                             : "the mat-vec of this device");
+    if (w->ilv) {
+        mm_lane_tile lt;
+        uint32_t ow_t, ox_t;
+        if (!mm_ilv_type(w->type) || !mm_vec_lane(ctx, w->type, 1, 0, 0, 0))
+            return mm_ilv_refuse(OP, "w", w, !mm_ilv_type(w->type) ? "the lane kernels of this type" : "the kernels of this device");
+        if (!vec && !lane_gemm(ctx, x, w, &lt, &ow_t, &ox_t)) return mm_ilv_refuse(OP, "w", w, "matmul.comp (the lane GEMM does not apply)");
+    }
     /* Row ranges: n rows of w per dispatch, m rows of x / y per dispatch. */
     uint64_t wrow = mm_wrow(w);
     uint64_t nfit = mm_ilv_rows(mm_fit(ctx, (uint64_t)w->nb[1], wrow), w->ilv);

@@ -167,6 +167,8 @@ static moevk_status mmid_prefill(vk_stream *s, const mvk_tensor *y, const mvk_te
                vk_bind_elem_offset(ctx, x, 4) % 4 == 0 &&
                mm_gemm_tex(ctx, w, x, (uint32_t)(w->nb[1] / mm_wunit(w->type)), (uint32_t)(w->nb[2] / mm_wunit(w->type)), 1, &ow_t,
                            &ox_t);
+    /* interleaved rows: only the lane GEMM reads them (matmul_lane.comp ILV, Q8_0) */
+    if (w->ilv && !lane) return mm_ilv_refuse(OP_ID, "w", w, "matmul.comp (the lane GEMM does not apply)");
     if (lane) {
         t.bm = lt.tm;
         if (t.tm > t.bm) t.tm = t.bm;
@@ -231,7 +233,9 @@ static moevk_status mmid_prefill(vk_stream *s, const mvk_tensor *y, const mvk_te
             d.groups[0] = (nn + t.bn - 1) / t.bn;
             d.groups[1] = (n_entries + t.bm - 1) / t.bm + (e1 - e0);
             d.groups[2] = 1;
-            uint32_t lspec[6] = {lt.wg, lt.tm, lt.tn, lt.xsg, lt.unr, 0}; /* 5: XQ, int8 x (Q4_K, mm_gemm_xq) */
+            /* 5: XQ, int8 x (Q4_K, mm_gemm_xq); 6: ILV, interleaved rows (Q8_0) */
+            uint32_t lspec[7] = {lt.wg, lt.tm, lt.tn, lt.xsg, lt.unr, 0, w->ilv};
+            int took_lane = 0;
             if (mm_gemm_tex(ctx, &wv, x, pc.ws1, pc.ws2, pc.fast, &pc.ow, &pc.ox)) {
                 snprintf(tname, sizeof tname, "matmul_id_tex_%s", mm_wsuffix(w->type));
                 d.shader = tname;
@@ -243,8 +247,9 @@ static moevk_status mmid_prefill(vk_stream *s, const mvk_tensor *y, const mvk_te
                     /* matmul_lane.comp, same bindings: tiles along x, N along y */
                     snprintf(tname, sizeof tname, "matmul_lane_id_tex_%s", mm_wsuffix(w->type));
                     d.spec = lspec;
-                    d.n_spec = 6;
+                    d.n_spec = 7;
                     d.groups[0] = lg0;
+                    took_lane = 1;
                     if (use_xq) { /* x's words: rows of vk_quant_x_row_words(K) */
                         pc.ox = oxq;
                         pc.xs_slot = xq_slot;
@@ -255,6 +260,7 @@ static moevk_status mmid_prefill(vk_stream *s, const mvk_tensor *y, const mvk_te
                     d.groups[1] = lg1;
                 }
             }
+            if (w->ilv && !took_lane) return mm_ilv_refuse(OP_ID, "w", w, "matmul.comp (the lane GEMM does not take this range)");
             MVK_TRY(vk_dispatch(s, &d));
         }
     }
@@ -294,9 +300,8 @@ moevk_status vk_op_mul_mat_id(vk_stream *s, const mvk_tensor *y, const mvk_tenso
     int decode = T <= 8;
     /* interleaved rows (mvk_tensor.ilv): only the lane expert mat-vec reads them (matvec_lane.comp ILV); where it would
        not run, refused before anything is recorded (mmid_decode refuses again on a path that reads plain rows) */
-    if (w->ilv && (!decode || !mm_ilv_type(w->type) || !mm_vec_lane(ctx, w->type, 1, 0, 0, 0)))
-        return mm_ilv_refuse(OP_ID, "w", w, !decode ? "the expert GEMM (T > 8)" : !mm_ilv_type(w->type) ? "the lane mat-vec of this type"
-                                                                                                       : "the mat-vec of this device");
+    if (w->ilv && (!mm_ilv_type(w->type) || !mm_vec_lane(ctx, w->type, 1, 0, 0, 0)))
+        return mm_ilv_refuse(OP_ID, "w", w, !mm_ilv_type(w->type) ? "the lane kernels of this type" : "the kernels of this device");
     if (!decode && (uint64_t)E * 8 + 64 > in->max_shared_memory)
         return mvk_fail(MOEVK_ERR_DEVICE_LIMIT, OP_ID ": %lld experts do not fit the grouping pass's shared memory", (long long)E);
     /* token ranges that keep x, y and ids within one binding */

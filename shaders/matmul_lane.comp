@@ -77,6 +77,7 @@ layout(constant_id = 2) const uint TN = 4;          // rows of w an invocation o
 layout(constant_id = 3) const uint XSG = 0;         // subgroup size for the shared x reads (xsub.glsl); 0: each lane reads x
 layout(constant_id = 4) const uint UNR = 0;         // 1: the TM rows unrolled, no rotation (8-value chunks for F32/F16/BF16, QUNR for quantised)
 layout(constant_id = 5) const uint XQ = 0;          // Q4_K: 1: x is int8 (vk_op_quant_x's rows; XQ at the top)
+layout(constant_id = 6) const uint ILV = 0;         // Q8_0: rows interleaved in groups of ILV (WRD below); 0: plain rows
 #ifndef WTEX
 #error "matmul_lane.comp reads w and x through texel views only"
 #endif
@@ -108,8 +109,12 @@ layout(push_constant) uniform P {
     uint fast;
 } p;
 #endif
-#define WRD(i) texelFetch(wt1, int(i)).x
-#define WRD4(i) texelFetch(wt4, int(i))
+// ILV (mvk_tensor.ilv, docs/QUANT_LAYOUTS.md "Interleaved rows"; Q8_0, the host refuses the rest): the row being read
+// is addressed from 0 (W32J) and its uvec4 i sits at ilv_b4 + ilv_st i, word i at 4 (ilv_b4 + ilv_st (i / 4)) + i % 4
+// (ilv_b4: its first uvec4, ilv_st: its group's rows, as matvec_lane.comp's row4). ILV = 0: the plain addresses.
+uint ilv_b4 = 0u, ilv_st = 1u;
+#define WRD(i) texelFetch(wt1, int(ILV == 0u ? (i) : 4u * (ilv_b4 + ilv_st * ((i) >> 2)) + ((i) & 3u))).x
+#define WRD4(i) texelFetch(wt4, int(ILV == 0u ? (i) : ilv_b4 + ilv_st * (i)))
 #define XRD4(i) uintBitsToFloat(texelFetch(xt4, int(i)))
 layout(std430, binding = 2) buffer Y { float y[]; };   // dense with MM_EPI_ACC: read too (the residual)
 
@@ -165,6 +170,15 @@ void main() {
     // rows of w past N read row N - 1 (every lane stays active for x32) and store nothing
     uint wrow[TN];
     [[unroll]] for (uint j = 0; j < TN; j++) wrow[j] = wbase + min(n0 + j, p.N - 1u) * p.ws1;
+    // ILV: each row's first uvec4 (its group's base plus its place in the group) and its group's rows (WRD at the top)
+    uint wb4[TN], wst[TN];
+    [[unroll]] for (uint j = 0; j < TN; j++) {
+        const uint r = min(n0 + j, p.N - 1u), g0 = ILV == 0u ? r : r - r % ILV;
+        wst[j] = ILV == 0u ? 1u : min(ILV, p.N - g0);
+        wb4[j] = ((wbase + g0 * p.ws1) >> 2) + (r - g0);
+    }
+// values 32c .. 32c + 31 of row j of the invocation's TN rows into v (ILV: through wb4 / wst, see WRD at the top)
+#define W32J(j, c, v) { ilv_b4 = wb4[j]; ilv_st = wst[j]; w32(ILV == 0u ? wrow[j] : 0u, c, v); }
 
     float acc[TM][TN];                              // acc[i][j]: row i of the tile (rotating, see the top), row n0 + j of w
     [[unroll]] for (uint i = 0; i < TM; i++)
@@ -294,7 +308,7 @@ void main() {
         const uint nchu = p.K >> 5;
         for (uint c = 0; c < nchu; c++) {
             vec4 wv[TN][8];
-            [[unroll]] for (uint j = 0; j < TN; j++) w32(wrow[j], c, wv[j]);
+            [[unroll]] for (uint j = 0; j < TN; j++) W32J(j, c, wv[j]);
             [[unroll]] for (uint i = 0; i < TM; i++) {
                 vec4 xv[8];
                 [[unroll]] for (uint q = 0; q < 8u; q++) xv[q] = XRD4((xrow[i] >> 2) + 8u * c + q);
@@ -315,7 +329,7 @@ void main() {
     const uint nch = p.K >> 5;
     for (uint c = 0; c < nch; c++) {
         vec4 wv[TN][8];
-        [[unroll]] for (uint j = 0; j < TN; j++) w32(wrow[j], c, wv[j]);
+        [[unroll]] for (uint j = 0; j < TN; j++) W32J(j, c, wv[j]);
         LANE_PASS(8u, x32((xrow[0] >> 2) + 8u * c, xv))
     }
 #ifndef W_QUANT

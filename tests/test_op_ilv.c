@@ -76,34 +76,44 @@ static void test_bad_args(void **state) {
 /* ---------------------------------------------------------------- on a device */
 
 /* an interleaved tensor reaches no kernel that reads plain rows: every op refuses it (UNSUPPORTED, naming the layout)
- * and records nothing */
+ * and records nothing. Q4_K: no kernel reads it interleaved yet; Q8_0 on the GPU kernels (MOEVK_MM_STYLE=gpu) */
 static void test_refusals(void **state) {
     (void)state;
-    mvk_tensor *w = tu_shape(MVK_TYPE_Q8_0, 64, 16, 1, 1), *we = tu_shape(MVK_TYPE_Q8_0, 64, 16, 4, 1);
-    mvk_tensor *wh = tu_shape(MVK_TYPE_F16, 64, 16, 1, 1), *x9 = tu_shape(MVK_TYPE_F32, 64, 9, 1, 1);
+    mvk_tensor *w = tu_shape(MVK_TYPE_Q4_K, 256, 16, 1, 1), *we = tu_shape(MVK_TYPE_Q4_K, 256, 16, 4, 1);
+    mvk_tensor *w8 = tu_shape(MVK_TYPE_Q8_0, 256, 16, 1, 1), *we8 = tu_shape(MVK_TYPE_Q8_0, 256, 16, 4, 1);
+    mvk_tensor *wh = tu_shape(MVK_TYPE_F16, 256, 16, 1, 1), *x9 = tu_shape(MVK_TYPE_F32, 256, 9, 1, 1);
+    mvk_tensor *x1 = tu_shape(MVK_TYPE_F32, 256, 1, 1, 1), *y1 = tu_shape(MVK_TYPE_F32, 16, 1, 1, 1);
     mvk_tensor *y9 = tu_shape(MVK_TYPE_F32, 16, 9, 1, 1), *ids = tu_shape(MVK_TYPE_I32, 2, 9, 1, 1);
     mvk_tensor *ye = tu_shape(MVK_TYPE_F32, 16, 2, 9, 1), *a = tu_shape(MVK_TYPE_F32, 16, 9, 1, 1);
-    mvk_tensor *yr = tu_shape(MVK_TYPE_F32, 64, 2, 1, 1), *ri = tu_shape(MVK_TYPE_I32, 2, 1, 1, 1);
-    w->ilv = 8;
-    we->ilv = 8;
-    wh->ilv = 8;
+    mvk_tensor *yr = tu_shape(MVK_TYPE_F32, 256, 2, 1, 1), *ri = tu_shape(MVK_TYPE_I32, 2, 1, 1, 1);
+    w->ilv = we->ilv = w8->ilv = we8->ilv = wh->ilv = 8;
     vk_stream *s = tu_begin();
-    TU_REFUSES(vk_op_matmul(s, y9, x9, w, NULL), MOEVK_ERR_UNSUPPORTED, "interleaved in groups of 8");
+    TU_REFUSES(vk_op_matmul(s, y9, x9, w, NULL), MOEVK_ERR_UNSUPPORTED, "interleaved in groups of 8 (q4_K)");
+    TU_REFUSES(vk_op_matmul(s, y1, x1, w, NULL), MOEVK_ERR_UNSUPPORTED, "interleaved in groups of 8 (q4_K)");
     TU_REFUSES(vk_op_matmul(s, y9, x9, wh, NULL), MOEVK_ERR_UNSUPPORTED, "a quantised type"); /* F16: never interleaved */
     TU_REFUSES(vk_op_mul_mat_id(s, ye, x9, we, ids), MOEVK_ERR_UNSUPPORTED, "interleaved in groups of 8");
     TU_REFUSES(vk_op_gateup(s, y9, x9, w, w, VK_GLU_SWIGLU), MOEVK_ERR_UNSUPPORTED, "interleaved in groups of 8");
     TU_REFUSES(vk_op_gateup_id(s, ye, x9, we, we, ids, VK_GLU_SWIGLU), MOEVK_ERR_UNSUPPORTED, "interleaved in groups of 8");
-    TU_REFUSES(vk_op_get_rows(s, yr, w, ri), MOEVK_ERR_UNSUPPORTED, "get_rows.comp");
+    TU_REFUSES(vk_op_get_rows(s, yr, w8, ri), MOEVK_ERR_UNSUPPORTED, "get_rows.comp");
+    setenv("MOEVK_MM_STYLE", "gpu", 1); /* the GPU kernels read plain rows only */
+    TU_REFUSES(vk_op_matmul(s, y1, x1, w8, NULL), MOEVK_ERR_UNSUPPORTED, "the kernels of this device");
+    TU_REFUSES(vk_op_mul_mat_id(s, ye, x9, we8, ids), MOEVK_ERR_UNSUPPORTED, "the kernels of this device");
+    unsetenv("MOEVK_MM_STYLE");
     a->ilv = 8; /* any other op: vk_op_check.h vkc_layout */
     TU_REFUSES(vk_op_add(s, y9, a, y9), MOEVK_ERR_UNSUPPORTED, "interleaved in groups of 8");
     tu_bad_end(s);
 }
 
-/* the x values the lane mat-vec multiplies: with int8 x (MOEVK_LANE_XQ, on by default; its texel variant) those
- * ref_quant_x rounds x to, else x */
-static void x_seen(float *xr, const float *x, int64_t K, int64_t rows) {
+static int wtex_on(void) {
+    const char *e = getenv("MOEVK_WTEX");
+    return !(e && !strcmp(e, "0"));
+}
+
+/* the x values the lane kernels multiply: with int8 x (the mat-vec, vec: MOEVK_LANE_XQ, on by default; its texel
+ * variant) those ref_quant_x rounds x to, else x (the GEMMs: Q8_0 weights take f32 x) */
+static void x_seen(float *xr, const float *x, int64_t K, int64_t rows, int vec) {
     const char *xqe = getenv("MOEVK_LANE_XQ"), *wt = getenv("MOEVK_WTEX");
-    if ((xqe && !strcmp(xqe, "0")) || (wt && !strcmp(wt, "0"))) {
+    if (!vec || (xqe && !strcmp(xqe, "0")) || (wt && !strcmp(wt, "0"))) {
         memcpy(xr, x, sizeof(float) * (size_t)(K * rows));
         return;
     }
@@ -143,21 +153,24 @@ static void mv_case(int64_t M, int64_t N, int64_t K, uint32_t g) {
     tu_tensor tp, ti;
     upload_pair(K, N, 1, g, w, wd, &tp, &ti);
     float *xr = malloc(sizeof(float) * (size_t)(K * M));
-    x_seen(xr, x, K, M);
+    x_seen(xr, x, K, M, M <= 8);
     ref_matmul(ref, xr, wd, NULL, M, N, K);
     free(xr);
     tu_tensor tx = tu_upload(MVK_TYPE_F32, K, M, 1, 1, x), yp = tu_upload(MVK_TYPE_F32, N, M, 1, 1, NULL);
     tu_tensor yi = tu_upload(MVK_TYPE_F32, N, M, 1, 1, NULL);
     vk_stream *s = tu_begin();
     TU_OK(vk_op_matmul(s, &yp.t, &tx.t, &tp.t, NULL));
-    TU_OK(vk_op_matmul(s, &yi.t, &tx.t, &ti.t, NULL));
+    if (M > 8 && !wtex_on()) /* the GEMM on storage buffers (matmul.comp) reads plain rows only: refused */
+        assert_int_equal(vk_op_matmul(s, &yi.t, &tx.t, &ti.t, NULL), MOEVK_ERR_UNSUPPORTED);
+    else
+        TU_OK(vk_op_matmul(s, &yi.t, &tx.t, &ti.t, NULL));
     tu_end_submit(s);
     tu_download(&yp, got_p, sizeof(float) * (size_t)(N * M));
     tu_download(&yi, got_i, sizeof(float) * (size_t)(N * M));
     char label[128];
     snprintf(label, sizeof label, "ilv matvec q8_0 M=%lld N=%lld K=%lld g=%u", (long long)M, (long long)N, (long long)K, g);
-    tu_assert_nmse(label, ref, got_i, N * M, 1e-7);
-    if (memcmp(got_p, got_i, sizeof(float) * (size_t)(N * M))) fail_msg("%s: not bit-identical to the plain rows' result", label);
+    if (!(M > 8 && !wtex_on())) tu_assert_nmse(label, ref, got_i, N * M, 1e-7);
+    if (!(M > 8 && !wtex_on()) && memcmp(got_p, got_i, sizeof(float) * (size_t)(N * M))) fail_msg("%s: not bit-identical to the plain rows' result", label);
     tu_free(&tp); tu_free(&ti); tu_free(&tx); tu_free(&yp); tu_free(&yi);
     free(x); free(w); free(wd); free(ref); free(got_p); free(got_i);
 }
@@ -176,23 +189,27 @@ static void mmid_case(int64_t N, int64_t K, int64_t E, int64_t k, int64_t T, uin
     tu_tensor tp, ti;
     upload_pair(K, N, E, g, w, wd, &tp, &ti);
     float *xr = malloc(sizeof(float) * (size_t)(K * T));
-    x_seen(xr, x, K, T);
+    x_seen(xr, x, K, T, T <= 8);
     ref_mul_mat_id(ref, xr, 0, wd, ids, K, N, E, k, T);
     free(xr);
     tu_tensor tx = tu_upload(MVK_TYPE_F32, K, T, 1, 1, x), tid = tu_upload(MVK_TYPE_I32, k, T, 1, 1, ids);
     tu_tensor yp = tu_upload(MVK_TYPE_F32, N, k, T, 1, NULL), yi = tu_upload(MVK_TYPE_F32, N, k, T, 1, NULL);
     vk_stream *s = tu_begin();
     TU_OK(vk_op_mul_mat_id(s, &yp.t, &tx.t, &tp.t, &tid.t));
-    TU_OK(vk_op_mul_mat_id(s, &yi.t, &tx.t, &ti.t, &tid.t));
+    int refused = T > 8 && !wtex_on(); /* the expert GEMM on storage buffers (matmul.comp) reads plain rows only */
+    if (refused) assert_int_equal(vk_op_mul_mat_id(s, &yi.t, &tx.t, &ti.t, &tid.t), MOEVK_ERR_UNSUPPORTED);
+    else TU_OK(vk_op_mul_mat_id(s, &yi.t, &tx.t, &ti.t, &tid.t));
     tu_end_submit(s);
     tu_download(&yp, got_p, sizeof(float) * (size_t)(N * k * T));
     tu_download(&yi, got_i, sizeof(float) * (size_t)(N * k * T));
     char label[128];
     snprintf(label, sizeof label, "ilv mul_mat_id q8_0 N=%lld K=%lld E=%lld k=%lld T=%lld g=%u", (long long)N, (long long)K,
              (long long)E, (long long)k, (long long)T, g);
-    tu_assert_nmse(label, ref, got_i, N * k * T, 1e-7);
-    for (int64_t n = 0; n < N; n++) assert_true(got_i[n] == 0.0f); /* slot 0 of token 0: id -1 */
-    if (memcmp(got_p, got_i, sizeof(float) * (size_t)(N * k * T))) fail_msg("%s: not bit-identical to the plain rows' result", label);
+    if (!refused) {
+        tu_assert_nmse(label, ref, got_i, N * k * T, 1e-7);
+        for (int64_t n = 0; n < N; n++) assert_true(got_i[n] == 0.0f); /* slot 0 of token 0: id -1 */
+    }
+    if (!refused && memcmp(got_p, got_i, sizeof(float) * (size_t)(N * k * T))) fail_msg("%s: not bit-identical to the plain rows' result", label);
     tu_free(&tp); tu_free(&ti); tu_free(&tx); tu_free(&tid); tu_free(&yp); tu_free(&yi);
     free(x); free(w); free(wd); free(ref); free(got_p); free(got_i); free(ids);
 }
@@ -218,7 +235,7 @@ static void gateup_case(int64_t N, int64_t K, int64_t E, int64_t k, uint32_t g) 
     upload_pair(K, N, Ew, g, wg, wgd, &gp, &gi);
     upload_pair(K, N, Ew, g, wu, wud, &up, &ui);
     float *xr = malloc(sizeof(float) * (size_t)K);
-    x_seen(xr, x, K, 1);
+    x_seen(xr, x, K, 1, 1);
     ref_gateup_id(ref, xr, 0, wgd, wud, ids, K, N, Ew, kk, 1, 0);
     free(xr);
     tu_tensor tx = tu_upload(MVK_TYPE_F32, K, 1, 1, 1, x), tid = tu_upload(MVK_TYPE_I32, kk, 1, 1, 1, ids);
@@ -262,7 +279,9 @@ static void test_matvec(void **state) {
     uint32_t sg = vk_ctx_info(tu_vk)->subgroup_size;
     const uint32_t gs[3] = {8, sg ? sg : 8, 4};
     static const int64_t shapes[][3] = {{1, 64, 64},  {1, 33, 96}, {1, 7, 32}, {1, 9, 320}, {1, 17, 64},
-                                        {1, 100, 256}, {3, 33, 64}, {8, 19, 96}, {2, 1, 32}};
+                                        {1, 100, 256}, {3, 33, 64}, {8, 19, 96}, {2, 1, 32},
+                                        /* the lane GEMM (matmul_lane.comp): M > 8 */
+                                        {9, 33, 64}, {17, 100, 96}, {40, 129, 64}, {33, 7, 32}};
     for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
         if (modes[m][0]) setenv(modes[m][0], modes[m][1], 1);
         for (int gi = 0; gi < 3; gi++)
@@ -296,7 +315,9 @@ static void test_mul_mat_id(void **state) {
     if (!lane_device()) TU_SKIP_NA("the lane mat-vec runs on CPU devices (MOEVK_MM_STYLE=cpu elsewhere)");
     uint32_t sg = vk_ctx_info(tu_vk)->subgroup_size;
     const uint32_t gs[2] = {8, sg ? sg : 8};
-    static const int64_t shapes[][5] = {{64, 64, 4, 2, 1}, {33, 96, 5, 3, 1}, {9, 64, 3, 2, 2}, {7, 32, 4, 4, 1}, {100, 256, 6, 2, 3}};
+    static const int64_t shapes[][5] = {{64, 64, 4, 2, 1}, {33, 96, 5, 3, 1}, {9, 64, 3, 2, 2}, {7, 32, 4, 4, 1}, {100, 256, 6, 2, 3},
+                                        /* the expert GEMM (T > 8: moe_group + matmul_lane.comp MUL_MAT_ID) */
+                                        {33, 64, 5, 2, 9}, {100, 96, 4, 3, 17}};
     for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
         if (modes[m][0]) setenv(modes[m][0], modes[m][1], 1);
         for (int gi = 0; gi < 2; gi++)
