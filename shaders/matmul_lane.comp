@@ -77,7 +77,7 @@ layout(constant_id = 2) const uint TN = 4;          // rows of w an invocation o
 layout(constant_id = 3) const uint XSG = 0;         // subgroup size for the shared x reads (xsub.glsl); 0: each lane reads x
 layout(constant_id = 4) const uint UNR = 0;         // 1: the TM rows unrolled, no rotation (8-value chunks for F32/F16/BF16, QUNR for quantised)
 layout(constant_id = 5) const uint XQ = 0;          // Q4_K: 1: x is int8 (vk_op_quant_x's rows; XQ at the top)
-layout(constant_id = 6) const uint ILV = 0;         // Q8_0: rows interleaved in groups of ILV (WRD below); 0: plain rows
+layout(constant_id = 6) const uint ILV = 0;         // Q8_0 / Q4_K / Q6_K: rows interleaved in groups of ILV (WRD below); 0: plain rows
 #ifndef WTEX
 #error "matmul_lane.comp reads w and x through texel views only"
 #endif
@@ -109,7 +109,7 @@ layout(push_constant) uniform P {
     uint fast;
 } p;
 #endif
-// ILV (mvk_tensor.ilv, docs/QUANT_LAYOUTS.md "Interleaved rows"; Q8_0, the host refuses the rest): the row being read
+// ILV (mvk_tensor.ilv, docs/QUANT_LAYOUTS.md "Interleaved rows"; Q8_0, Q4_K, Q6_K: the host refuses the rest): the row being read
 // is addressed from 0 (W32J) and its uvec4 i sits at ilv_b4 + ilv_st i, word i at 4 (ilv_b4 + ilv_st (i / 4)) + i % 4
 // (ilv_b4: its first uvec4, ilv_st: its group's rows, as matvec_lane.comp's row4). ILV = 0: the plain addresses.
 uint ilv_b4 = 0u, ilv_st = 1u;
@@ -179,6 +179,9 @@ void main() {
     }
 // values 32c .. 32c + 31 of row j of the invocation's TN rows into v (ILV: through wb4 / wst, see WRD at the top)
 #define W32J(j, c, v) { ilv_b4 = wb4[j]; ilv_st = wst[j]; w32(ILV == 0u ? wrow[j] : 0u, c, v); }
+// row j's first uvec4 for WRD4 after ILV_ROW(j) (ILV: addresses from the row's start)
+#define ILV_ROW(j) { ilv_b4 = wb4[j]; ilv_st = wst[j]; }
+#define WROW4(j) (ILV == 0u ? wrow[j] >> 2 : 0u)
 
     float acc[TM][TN];                              // acc[i][j]: row i of the tile (rotating, see the top), row n0 + j of w
     [[unroll]] for (uint i = 0; i < TM; i++)
@@ -247,7 +250,10 @@ void main() {
         const uint nsb = p.K >> 8;
         for (uint b = 0; b < nsb; b++) {
             uvec4 sv[TN];
-            [[unroll]] for (uint j = 0; j < TN; j++) sv[j] = WRD4((wrow[j] >> 2) + nsb * 8u + b);
+            [[unroll]] for (uint j = 0; j < TN; j++) {
+                ILV_ROW(j)
+                sv[j] = WRD4(WROW4(j) + nsb * 8u + b);
+            }
             for (uint c2 = 0; c2 < 4u; c2++) {
                 vec4 dm[TN];
                 ivec4 wp[TN][8];
@@ -270,7 +276,8 @@ void main() {
                     }
                     const vec2 dd = unpackHalf2x16(sv[j].x);
                     dm[j] = vec4(dd.x * float(sc0), dd.y * float(mn0), dd.x * float(sc1), dd.y * float(mn1));
-                    const uint q4 = (wrow[j] >> 2) + b * 8u + 2u * c2;
+                    const uint q4 = WROW4(j) + b * 8u + 2u * c2;
+                    ILV_ROW(j)
                     const uvec4 qa = WRD4(q4), qc = WRD4(q4 + 1u);
                     wp[j][0] = wswar(qa.x); wp[j][1] = wswar(qa.y); wp[j][2] = wswar(qa.z); wp[j][3] = wswar(qa.w);
                     wp[j][4] = wswar(qc.x); wp[j][5] = wswar(qc.y); wp[j][6] = wswar(qc.z); wp[j][7] = wswar(qc.w);

@@ -58,7 +58,7 @@
 // vec4 of x right before the multiply-adds that take it instead of unpacking whole blocks first, so
 // the unpacked weights are not held across the x fetches. Same operations per stream, same values.
 //
-// ILV (spec id 9, Q8_0 so far; the host sets it from mvk_tensor.ilv): the rows are interleaved in groups of ILV
+// ILV (spec id 9, Q8_0, Q4_K, Q6_K; the host sets it from mvk_tensor.ilv): the rows are interleaved in groups of ILV
 // (docs/QUANT_LAYOUTS.md, "Interleaved rows"): 16-byte unit j of row r is at row4()'s base + st j, st the row's
 // group's rows, so the 8 lanes of a fetch read 128 contiguous bytes instead of 8 rows apart (docs/PERFORMANCE.md
 // section 42). PAIR's second half then starts a group: NL is ceil(N/2) rounded up to a multiple of ILV. Same
@@ -75,6 +75,17 @@ layout(constant_id = 6) const uint STREAM = 1;      // x read per lane: each x f
 layout(constant_id = 7) const uint XQ = 0;          // 1: x is int8 (vk_op_quant_x's rows, binding 5; WTEX, quantised weights)
 layout(constant_id = 8) const uint SWAR = 1;        // XQ, Q4_K / Q6_K: two products a 32-bit integer multiply (q4kx_swar, q6kx_swar); 0: q4kx_dot, q6kx_acc
 layout(constant_id = 9) const uint ILV = 0;         // rows interleaved in groups of ILV (see the top); 0: plain rows
+#if defined(W_Q4_K) || defined(W_Q6_K)
+// ILV, Q4_K and Q6_K: their blocks address a row from its start (rbv = 0, see main) and WRD / WRD4 map that to the
+// interleaved place: uvec4 i of stream sel at ilv_b[sel] + ilv_s[sel] i, word i at 4 (ilv_b + ilv_s (i / 4)) + i % 4
+// (row4: the row's first uvec4 and its group's rows). Q8_0 takes row4's addresses itself. ILV = 0: plain addresses.
+uint ilv_b0 = 0u, ilv_s0 = 1u, ilv_b1 = 0u, ilv_s1 = 1u;
+#define ILV4(sel, i) (ILV == 0u ? (i) : (sel) == 0u ? ilv_b0 + ilv_s0 * (i) : ilv_b1 + ilv_s1 * (i))
+#define ILV1(sel, i) (ILV == 0u ? (i) : 4u * ILV4(sel, (i) >> 2) + ((i) & 3u))
+#else
+#define ILV4(sel, i) (i)
+#define ILV1(sel, i) (i)
+#endif
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 #ifdef WTEX
@@ -88,11 +99,11 @@ layout(binding = 4) uniform usamplerBuffer wt1;     // R32_UINT
 layout(binding = 6) uniform usamplerBuffer wu4;     // R32G32B32A32_UINT
 layout(binding = 7) uniform usamplerBuffer wu1;     // R32_UINT
 uint wsel = 0u;
-#define WRD(i) (wsel == 0u ? texelFetch(wt1, int(i)).x : texelFetch(wu1, int(i)).x)
-#define WRD4(i) (wsel == 0u ? texelFetch(wt4, int(i)) : texelFetch(wu4, int(i)))
+#define WRD(i) (wsel == 0u ? texelFetch(wt1, int(ILV1(0u, i))).x : texelFetch(wu1, int(ILV1(1u, i))).x)
+#define WRD4(i) (wsel == 0u ? texelFetch(wt4, int(ILV4(0u, i))) : texelFetch(wu4, int(ILV4(1u, i))))
 #else
-#define WRD(i) texelFetch(wt1, int(i)).x
-#define WRD4(i) texelFetch(wt4, int(i))
+#define WRD(i) texelFetch(wt1, int(ILV1(0u, i))).x
+#define WRD4(i) texelFetch(wt4, int(ILV4(0u, i)))
 #endif
 #else
 #ifdef GATEUP
@@ -100,6 +111,8 @@ uint wsel = 0u;
 #endif
 layout(std430, binding = 1) readonly buffer W { uint w[]; };
 layout(std430, binding = 1) readonly buffer W4 { uvec4 w4[]; };
+#define WRD(i) w[ILV1(0u, i)]
+#define WRD4(i) w4[ILV4(0u, i)]
 #endif
 layout(std430, binding = 0) readonly buffer X4 { vec4 x4[]; };
 #ifdef WTEX
@@ -660,6 +673,21 @@ void main() {
     uint xf[MAXM];
     for (uint m = 0; m < MAXM; m++) xf[m] = p.ox + m * p.xs1;
 #endif
+#if defined(W_Q4_K) || defined(W_Q6_K)
+    // ILV: the rows' reads go through ilv_b / ilv_s (see the top), addressed from the row's start (rbv, rbuv = 0)
+    if (ILV != 0u) {
+        ilv_b0 = row4(wb, p.ws1, rn, p.N, ilv_s0);
+#if defined(GATEUP) && defined(PAIR)
+        ilv_b1 = row4(wbu, p.wsu1, rnu, p.N - NL, ilv_s1);
+#elif defined(GATEUP)
+        ilv_b1 = row4(wbu, p.wsu1, rnu, p.N, ilv_s1);
+#endif
+    }
+    const uint rbv = ILV == 0u ? rb : 0u;
+#ifdef GATEUP
+    const uint rbuv = ILV == 0u ? rbu : 0u;
+#endif
+#endif
     float acc[MAXM];
     for (uint m = 0; m < MAXM; m++) acc[m] = 0.0;
 #ifdef GATEUP
@@ -748,9 +776,9 @@ void main() {
     // super-block of 256: quant part qs[128] (8 uvec4s), scale part d, dmin, scales[12] (one
     // uvec4; docs/QUANT_LAYOUTS.md), both 16-byte aligned
     const uint nb = p.K >> 8;
-    const uint s4 = (rb >> 2) + nb * 8u;
+    const uint s4 = (rbv >> 2) + nb * 8u;
 #ifdef GATEUP
-    const uint s4u = (rbu >> 2) + nb * 8u;
+    const uint s4u = (rbuv >> 2) + nb * 8u;
 #endif
     for (uint b = 0; b < nb; b++) {
         const uvec4 sv = wrd4s(0u, s4 + b);
@@ -762,11 +790,11 @@ void main() {
             if (XQ != 0u && MAXM == 1u) {           // int8 x, one column: x blocks 8b + 2c2 (low), + 1 (high)
                 vec4 dm4;
                 uint qwd[8];
-                q4k_words(0u, (rb >> 2) + b * 8u, sv, c2, dm4, qwd);
+                q4k_words(0u, (rbv >> 2) + b * 8u, sv, c2, dm4, qwd);
 #ifdef GATEUP
                 vec4 dmu;
                 uint qwu[8];
-                q4k_words(1u, (rbu >> 2) + b * 8u, svu, c2, dmu, qwu);
+                q4k_words(1u, (rbuv >> 2) + b * 8u, svu, c2, dmu, qwu);
 #endif
                 const uint jx = 8u * b + 2u * c2;
                 if ((c2 & 1u) == 0u) xs = xq_scales(xf[0], jx);
@@ -792,15 +820,15 @@ void main() {
 #endif
 #ifdef GATEUP
             if (XSG == 0u && STREAM != 0u && XQ == 0u) {
-                q4k_stream2((rb >> 2) + b * 8u, sv, (rbu >> 2) + b * 8u, svu, c2, (xf[0] >> 2) + 64u * b + 16u * c2, acc[0], accu);
+                q4k_stream2((rbv >> 2) + b * 8u, sv, (rbuv >> 2) + b * 8u, svu, c2, (xf[0] >> 2) + 64u * b + 16u * c2, acc[0], accu);
                 continue;
             }
 #endif
             vec4 dm4, lo[8], hv[8];
-            q4k_sub(0u, (rb >> 2) + b * 8u, sv, c2, dm4, lo, hv);
+            q4k_sub(0u, (rbv >> 2) + b * 8u, sv, c2, dm4, lo, hv);
 #ifdef GATEUP
             vec4 dmu, lou[8], hvu[8], xlo[8], xhi[8];
-            q4k_sub(1u, (rbu >> 2) + b * 8u, svu, c2, dmu, lou, hvu);
+            q4k_sub(1u, (rbuv >> 2) + b * 8u, svu, c2, dmu, lou, hvu);
             const float dxl = xblk(xf[0], 8u * b + 2u * c2, xlo);   // one x fetch for both rows
             const float dxh = xblk(xf[0], 8u * b + 2u * c2 + 1u, xhi);
             const vec4 dx4 = vec4(dxl, dxl, dxh, dxh);
@@ -823,15 +851,15 @@ void main() {
     // (nibble r/2 of ql[64 n2 + 32 (r&1) + l] | (qh[32 n2 + l] >> 2r & 3) << 4) - 32, scaled by
     // d sc[8 n2 + 2r + l/16] (wquant.glsl). The two scales of a chunk multiply its two partial sums.
     const uint nb = p.K >> 8;
-    const uint sw = rb + nb * 52u;
+    const uint sw = rbv + nb * 52u;
 #ifdef GATEUP
-    const uint swu = rbu + nb * 52u;
+    const uint swu = rbuv + nb * 52u;
 #endif
     for (uint b = 0; b < nb; b++) {
-        const uint qb = rb + b * 52u;
+        const uint qb = rbv + b * 52u;
         const float d = unpackHalf2x16(wrd1s(0u, sw + (b >> 1)) >> ((b & 1u) * 16u)).x;
 #ifdef GATEUP
-        const uint qbu = rbu + b * 52u;
+        const uint qbu = rbuv + b * 52u;
         const float du = unpackHalf2x16(wrd1s(1u, swu + (b >> 1)) >> ((b & 1u) * 16u)).x;
 #endif
         for (uint n2 = 0; n2 < 2u; n2++) {

@@ -76,10 +76,10 @@ static void test_bad_args(void **state) {
 /* ---------------------------------------------------------------- on a device */
 
 /* an interleaved tensor reaches no kernel that reads plain rows: every op refuses it (UNSUPPORTED, naming the layout)
- * and records nothing. Q4_K: no kernel reads it interleaved yet; Q8_0 on the GPU kernels (MOEVK_MM_STYLE=gpu) */
+ * and records nothing. Q4_0: no kernel reads it interleaved yet; Q8_0 on the GPU kernels (MOEVK_MM_STYLE=gpu) */
 static void test_refusals(void **state) {
     (void)state;
-    mvk_tensor *w = tu_shape(MVK_TYPE_Q4_K, 256, 16, 1, 1), *we = tu_shape(MVK_TYPE_Q4_K, 256, 16, 4, 1);
+    mvk_tensor *w = tu_shape(MVK_TYPE_Q4_0, 256, 16, 1, 1), *we = tu_shape(MVK_TYPE_Q4_0, 256, 16, 4, 1);
     mvk_tensor *w8 = tu_shape(MVK_TYPE_Q8_0, 256, 16, 1, 1), *we8 = tu_shape(MVK_TYPE_Q8_0, 256, 16, 4, 1);
     mvk_tensor *wh = tu_shape(MVK_TYPE_F16, 256, 16, 1, 1), *x9 = tu_shape(MVK_TYPE_F32, 256, 9, 1, 1);
     mvk_tensor *x1 = tu_shape(MVK_TYPE_F32, 256, 1, 1, 1), *y1 = tu_shape(MVK_TYPE_F32, 16, 1, 1, 1);
@@ -88,8 +88,8 @@ static void test_refusals(void **state) {
     mvk_tensor *yr = tu_shape(MVK_TYPE_F32, 256, 2, 1, 1), *ri = tu_shape(MVK_TYPE_I32, 2, 1, 1, 1);
     w->ilv = we->ilv = w8->ilv = we8->ilv = wh->ilv = 8;
     vk_stream *s = tu_begin();
-    TU_REFUSES(vk_op_matmul(s, y9, x9, w, NULL), MOEVK_ERR_UNSUPPORTED, "interleaved in groups of 8 (q4_K)");
-    TU_REFUSES(vk_op_matmul(s, y1, x1, w, NULL), MOEVK_ERR_UNSUPPORTED, "interleaved in groups of 8 (q4_K)");
+    TU_REFUSES(vk_op_matmul(s, y9, x9, w, NULL), MOEVK_ERR_UNSUPPORTED, "interleaved in groups of 8 (q4_0)");
+    TU_REFUSES(vk_op_matmul(s, y1, x1, w, NULL), MOEVK_ERR_UNSUPPORTED, "interleaved in groups of 8 (q4_0)");
     TU_REFUSES(vk_op_matmul(s, y9, x9, wh, NULL), MOEVK_ERR_UNSUPPORTED, "a quantised type"); /* F16: never interleaved */
     TU_REFUSES(vk_op_mul_mat_id(s, ye, x9, we, ids), MOEVK_ERR_UNSUPPORTED, "interleaved in groups of 8");
     TU_REFUSES(vk_op_gateup(s, y9, x9, w, w, VK_GLU_SWIGLU), MOEVK_ERR_UNSUPPORTED, "interleaved in groups of 8");
@@ -109,11 +109,13 @@ static int wtex_on(void) {
     return !(e && !strcmp(e, "0"));
 }
 
-/* the x values the lane kernels multiply: with int8 x (the mat-vec, vec: MOEVK_LANE_XQ, on by default; its texel
- * variant) those ref_quant_x rounds x to, else x (the GEMMs: Q8_0 weights take f32 x) */
+static mvk_type g_wt;
+
+/* the x values the lane kernels multiply: with int8 x (the mat-vec, vec: MOEVK_LANE_XQ, on by default, its texel
+ * variant; the GEMM of Q4_K: MOEVK_GEMM_XQ, on by default) those ref_quant_x rounds x to, else x */
 static void x_seen(float *xr, const float *x, int64_t K, int64_t rows, int vec) {
-    const char *xqe = getenv("MOEVK_LANE_XQ"), *wt = getenv("MOEVK_WTEX");
-    if (!vec || (xqe && !strcmp(xqe, "0")) || (wt && !strcmp(wt, "0"))) {
+    const char *xqe = getenv(vec ? "MOEVK_LANE_XQ" : "MOEVK_GEMM_XQ"), *wt = getenv("MOEVK_WTEX");
+    if ((!vec && g_wt != MVK_TYPE_Q4_K) || (xqe && !strcmp(xqe, "0")) || (wt && !strcmp(wt, "0"))) {
         memcpy(xr, x, sizeof(float) * (size_t)(K * rows));
         return;
     }
@@ -123,19 +125,37 @@ static void x_seen(float *xr, const float *x, int64_t K, int64_t rows, int vec) 
     free(q);
 }
 
-/* w [K][N][E] in Q8_0 from f32 values, plain (*plain) and interleaved in groups of g (*ilv: the plain tensor's
- * bytes, each [K][N] slice through mvk_interleave_rows, .ilv = g); wd: the values the device sees */
+/* the weight type of the cases below (each test loops over the types the lane kernels read interleaved) */
+static mvk_type g_wt = MVK_TYPE_Q8_0;
+static uint64_t g_seed = 1;
+
+/* K for g_wt: the K-quants' rows are whole super-blocks of 256 */
+static int64_t kq(int64_t K) { return g_wt == MVK_TYPE_Q8_0 ? K : (K + 255) / 256 * 256; }
+
+/* w [K][N][E] of type g_wt, plain (*plain) and interleaved in groups of g (*ilv: the plain tensor's bytes, each
+ * [K][N] slice through mvk_interleave_rows, .ilv = g); wd: the values the device sees. Q8_0 from the f32 values w,
+ * the K-quants random blocks (mvk_random_blocks; w unused) */
 static void upload_pair(int64_t K, int64_t N, int64_t E, uint32_t g, const float *w, float *wd, tu_tensor *plain, tu_tensor *ilv) {
-    *plain = tu_upload_as(MVK_TYPE_Q8_0, K, N, E, 1, w);
-    for (int64_t r = 0; r < N * E; r++) tu_round_through(MVK_TYPE_Q8_0, w + r * K, wd + r * K, K);
-    int64_t rb = mvk_dev_row_bytes(MVK_TYPE_Q8_0, K);
+    if (g_wt == MVK_TYPE_Q8_0) {
+        *plain = tu_upload_as(MVK_TYPE_Q8_0, K, N, E, 1, w);
+        for (int64_t r = 0; r < N * E; r++) tu_round_through(MVK_TYPE_Q8_0, w + r * K, wd + r * K, K);
+    } else {
+        int64_t nbk = K / mvk_type_block_elems(g_wt) * N * E;
+        uint8_t *blk = malloc((size_t)(nbk * mvk_type_block_bytes(g_wt)));
+        assert_non_null(blk);
+        mvk_random_blocks(g_wt, blk, nbk, g_seed++);
+        *plain = tu_upload(g_wt, K, N, E, 1, blk);
+        mvk_dequantize_row(g_wt, blk, wd, K * N * E);
+        free(blk);
+    }
+    int64_t rb = mvk_dev_row_bytes(g_wt, K);
     uint64_t bytes = (uint64_t)(rb * N * E);
     uint8_t *a = malloc(bytes), *b = malloc(bytes);
     assert_non_null(a);
     assert_non_null(b);
     tu_download(plain, a, bytes);
     for (int64_t e = 0; e < E; e++) assert_int_equal(mvk_interleave_rows(b + e * rb * N, a + e * rb * N, rb, N, g), 0);
-    *ilv = tu_upload(MVK_TYPE_Q8_0, K, N, E, 1, NULL);
+    *ilv = tu_upload(g_wt, K, N, E, 1, NULL);
     TU_OK(vk_upload(tu_vk, ilv->buf, 0, b, bytes));
     ilv->t.ilv = g;
     free(a);
@@ -145,6 +165,7 @@ static void upload_pair(int64_t K, int64_t N, int64_t E, uint32_t g, const float
 /* the lane mat-vec (vk_op_matmul, M <= 8) on interleaved Q8_0 rows: bit-identical to the plain rows' result and within
  * fp32 accumulation of the CPU reference on the same values */
 static void mv_case(int64_t M, int64_t N, int64_t K, uint32_t g) {
+    K = kq(K);
     float *x = malloc(sizeof(float) * (size_t)(K * M)), *w = malloc(sizeof(float) * (size_t)(N * K));
     float *wd = malloc(sizeof(float) * (size_t)(N * K)), *ref = malloc(sizeof(float) * (size_t)(N * M));
     float *got_p = malloc(sizeof(float) * (size_t)(N * M)), *got_i = malloc(sizeof(float) * (size_t)(N * M));
@@ -168,8 +189,8 @@ static void mv_case(int64_t M, int64_t N, int64_t K, uint32_t g) {
     tu_download(&yp, got_p, sizeof(float) * (size_t)(N * M));
     tu_download(&yi, got_i, sizeof(float) * (size_t)(N * M));
     char label[128];
-    snprintf(label, sizeof label, "ilv matvec q8_0 M=%lld N=%lld K=%lld g=%u", (long long)M, (long long)N, (long long)K, g);
-    if (!(M > 8 && !wtex_on())) tu_assert_nmse(label, ref, got_i, N * M, 1e-7);
+    snprintf(label, sizeof label, "ilv matvec %s M=%lld N=%lld K=%lld g=%u", mvk_type_name(g_wt), (long long)M, (long long)N, (long long)K, g);
+    if (!(M > 8 && !wtex_on())) tu_assert_nmse(label, ref, got_i, N * M, g_wt == MVK_TYPE_Q8_0 ? 1e-7 : 1e-6);
     if (!(M > 8 && !wtex_on()) && memcmp(got_p, got_i, sizeof(float) * (size_t)(N * M))) fail_msg("%s: not bit-identical to the plain rows' result", label);
     tu_free(&tp); tu_free(&ti); tu_free(&tx); tu_free(&yp); tu_free(&yi);
     free(x); free(w); free(wd); free(ref); free(got_p); free(got_i);
@@ -177,6 +198,7 @@ static void mv_case(int64_t M, int64_t N, int64_t K, uint32_t g) {
 
 /* the expert mat-vec (vk_op_mul_mat_id, T <= 8) on interleaved Q8_0 experts, ids with invalid entries (-1, E) */
 static void mmid_case(int64_t N, int64_t K, int64_t E, int64_t k, int64_t T, uint32_t g) {
+    K = kq(K);
     float *x = malloc(sizeof(float) * (size_t)(K * T)), *w = malloc(sizeof(float) * (size_t)(N * K * E));
     float *wd = malloc(sizeof(float) * (size_t)(N * K * E)), *ref = malloc(sizeof(float) * (size_t)(N * k * T));
     float *got_p = malloc(sizeof(float) * (size_t)(N * k * T)), *got_i = malloc(sizeof(float) * (size_t)(N * k * T));
@@ -203,10 +225,10 @@ static void mmid_case(int64_t N, int64_t K, int64_t E, int64_t k, int64_t T, uin
     tu_download(&yp, got_p, sizeof(float) * (size_t)(N * k * T));
     tu_download(&yi, got_i, sizeof(float) * (size_t)(N * k * T));
     char label[128];
-    snprintf(label, sizeof label, "ilv mul_mat_id q8_0 N=%lld K=%lld E=%lld k=%lld T=%lld g=%u", (long long)N, (long long)K,
+    snprintf(label, sizeof label, "ilv mul_mat_id %s N=%lld K=%lld E=%lld k=%lld T=%lld g=%u", mvk_type_name(g_wt), (long long)N, (long long)K,
              (long long)E, (long long)k, (long long)T, g);
     if (!refused) {
-        tu_assert_nmse(label, ref, got_i, N * k * T, 1e-7);
+        tu_assert_nmse(label, ref, got_i, N * k * T, g_wt == MVK_TYPE_Q8_0 ? 1e-7 : 1e-6);
         for (int64_t n = 0; n < N; n++) assert_true(got_i[n] == 0.0f); /* slot 0 of token 0: id -1 */
     }
     if (!refused && memcmp(got_p, got_i, sizeof(float) * (size_t)(N * k * T))) fail_msg("%s: not bit-identical to the plain rows' result", label);
@@ -217,6 +239,7 @@ static void mmid_case(int64_t N, int64_t K, int64_t E, int64_t k, int64_t T, uin
 /* the fused gate-up (MOEVK_FUSE_GATEUP=1: matvec_lane.comp GATEUP; dense E = 0, else the expert form over E experts)
  * on interleaved Q8_0 gate and up weights: bit-identical to the plain rows, and the CPU reference */
 static void gateup_case(int64_t N, int64_t K, int64_t E, int64_t k, uint32_t g) {
+    K = kq(K);
     int dense = E == 0;
     int64_t Ew = dense ? 1 : E, kk = dense ? 1 : k;
     float *x = malloc(sizeof(float) * (size_t)K), *wg = malloc(sizeof(float) * (size_t)(N * K * Ew));
@@ -254,7 +277,7 @@ static void gateup_case(int64_t N, int64_t K, int64_t E, int64_t k, uint32_t g) 
     tu_download(&yp, got_p, sizeof(float) * (size_t)(N * kk));
     tu_download(&yi, got_i, sizeof(float) * (size_t)(N * kk));
     char label[128];
-    snprintf(label, sizeof label, "ilv gateup%s q8_0 N=%lld K=%lld E=%lld k=%lld g=%u", dense ? "" : "_id", (long long)N, (long long)K,
+    snprintf(label, sizeof label, "ilv gateup%s %s N=%lld K=%lld E=%lld k=%lld g=%u", dense ? "" : "_id", mvk_type_name(g_wt), (long long)N, (long long)K,
              (long long)E, (long long)kk, g);
     tu_assert_nmse(label, ref, got_i, N * kk, 1e-6);
     if (memcmp(got_p, got_i, sizeof(float) * (size_t)(N * kk))) fail_msg("%s: not bit-identical to the plain rows' result", label);
@@ -266,6 +289,8 @@ static void gateup_case(int64_t N, int64_t K, int64_t E, int64_t k, uint32_t g) 
  * forms, and the block forms with MOEVK_LANE_STREAM=0), texel views and storage buffers */
 static const char *const modes[][2] = {{NULL, NULL},           {"MOEVK_LANE_PAIR", "0"}, {"MOEVK_LANE_XQ", "0"},
                                        {"MOEVK_LANE_STREAM", "0"}, {"MOEVK_WTEX", "0"},    {"MOEVK_LANE_PAIR_ID", "0"}};
+
+static const mvk_type wts[3] = {MVK_TYPE_Q8_0, MVK_TYPE_Q4_K, MVK_TYPE_Q6_K};
 
 static int lane_device(void) {
     const vk_device_info *in = vk_ctx_info(tu_vk);
@@ -282,12 +307,16 @@ static void test_matvec(void **state) {
                                         {1, 100, 256}, {3, 33, 64}, {8, 19, 96}, {2, 1, 32},
                                         /* the lane GEMM (matmul_lane.comp): M > 8 */
                                         {9, 33, 64}, {17, 100, 96}, {40, 129, 64}, {33, 7, 32}};
-    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
-        if (modes[m][0]) setenv(modes[m][0], modes[m][1], 1);
-        for (int gi = 0; gi < 3; gi++)
-            for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) mv_case(shapes[c][0], shapes[c][1], shapes[c][2], gs[gi]);
-        if (modes[m][0]) unsetenv(modes[m][0]);
+    for (int ti = 0; ti < 3; ti++) {
+        g_wt = wts[ti];
+        for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+            if (modes[m][0]) setenv(modes[m][0], modes[m][1], 1);
+            for (int gi = 0; gi < 3; gi++)
+                for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) mv_case(shapes[c][0], shapes[c][1], shapes[c][2], gs[gi]);
+            if (modes[m][0]) unsetenv(modes[m][0]);
+        }
     }
+    g_wt = MVK_TYPE_Q8_0;
 }
 
 static void test_gateup(void **state) {
@@ -295,7 +324,9 @@ static void test_gateup(void **state) {
     if (!lane_device()) TU_SKIP_NA("the lane mat-vec runs on CPU devices (MOEVK_MM_STYLE=cpu elsewhere)");
     uint32_t sg = vk_ctx_info(tu_vk)->subgroup_size;
     setenv("MOEVK_FUSE_GATEUP", "1", 1); /* the fused kernel for quantised weights too */
-    for (int xq = 0; xq < 2; xq++) {
+    for (int q = 0; q < 6; q++) {
+        g_wt = wts[q % 3];
+        int xq = q / 3;
         if (xq) setenv("MOEVK_LANE_XQ", "0", 1);
         for (int gi = 0; gi < 2; gi++) {
             uint32_t g = gi ? (sg ? sg : 8) : 8;
@@ -307,6 +338,7 @@ static void test_gateup(void **state) {
         }
         if (xq) unsetenv("MOEVK_LANE_XQ");
     }
+    g_wt = MVK_TYPE_Q8_0;
     unsetenv("MOEVK_FUSE_GATEUP");
 }
 
@@ -318,13 +350,17 @@ static void test_mul_mat_id(void **state) {
     static const int64_t shapes[][5] = {{64, 64, 4, 2, 1}, {33, 96, 5, 3, 1}, {9, 64, 3, 2, 2}, {7, 32, 4, 4, 1}, {100, 256, 6, 2, 3},
                                         /* the expert GEMM (T > 8: moe_group + matmul_lane.comp MUL_MAT_ID) */
                                         {33, 64, 5, 2, 9}, {100, 96, 4, 3, 17}};
-    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
-        if (modes[m][0]) setenv(modes[m][0], modes[m][1], 1);
-        for (int gi = 0; gi < 2; gi++)
-            for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++)
-                mmid_case(shapes[c][0], shapes[c][1], shapes[c][2], shapes[c][3], shapes[c][4], gs[gi]);
-        if (modes[m][0]) unsetenv(modes[m][0]);
+    for (int ti = 0; ti < 3; ti++) {
+        g_wt = wts[ti];
+        for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+            if (modes[m][0]) setenv(modes[m][0], modes[m][1], 1);
+            for (int gi = 0; gi < 2; gi++)
+                for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++)
+                    mmid_case(shapes[c][0], shapes[c][1], shapes[c][2], shapes[c][3], shapes[c][4], gs[gi]);
+            if (modes[m][0]) unsetenv(modes[m][0]);
+        }
     }
+    g_wt = MVK_TYPE_Q8_0;
 }
 
 int main(void) {
