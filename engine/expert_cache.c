@@ -92,7 +92,8 @@ moevk_status mvk_xc_init(mvk_xcache *c, vk_ctx *ctx, const gguf_tensor_info *con
             }
             l->view[p] = mvk_tensor_make(l->pool[p], 0, ti->type, ti->ne[0], l->rows[p], S, 1);
             /* each slot's rows interleaved on their own where the matmuls read that (fetch_into) */
-            l->view[p].ilv = mvk_type_is_quant(ti->type) ? vk_weight_ilv(ctx, ti->type) : 0;
+            const char *ie = getenv("MOEVK_WEIGHT_ILV"); /* =dense: the experts stay plain (weights.c) */
+            l->view[p].ilv = mvk_type_is_quant(ti->type) && !(ie && !strcmp(ie, "dense")) ? vk_weight_ilv(ctx, ti->type) : 0;
         }
         if (sb > c->slot_bytes) c->slot_bytes = sb;
     }

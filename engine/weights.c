@@ -129,7 +129,10 @@ static moevk_status visit(void *user, const mvk_tensor_spec *sp, int block, cons
        not token_embd (get_rows reads it; a tied output is the same tensor), not the vision tower's (its GEMMs) */
     uint32_t ilv = 0;
     int64_t slice = ti->ne[1];
-    if (L->f == m->tf && !(sp->flags & MVK_T_F32) && out != &m->w.tok_embd && ti->ne[1] > 1) {
+    const char *ie = getenv("MOEVK_WEIGHT_ILV");
+    int dense_only = ie && !strcmp(ie, "dense"); /* the routed experts stay plain (A/B profiles) */
+    if (L->f == m->tf && !(sp->flags & MVK_T_F32) && out != &m->w.tok_embd && ti->ne[1] > 1 &&
+        !(dense_only && (sp->flags & MVK_T_EXPERT))) {
         ilv = vk_weight_ilv(m->ctx, ti->type);
         if ((sp->flags & MVK_T_EXPERT) && sp->part == MVK_PART_GATE_UP) slice = ti->ne[1] / 2;
     }
