@@ -306,7 +306,7 @@ static inline int mm_lane_pair_id(uint32_t N, uint64_t owu) {
 }
 
 /* The types whose rows the lane mat-vec reads interleaved (matvec_lane.comp ILV, mvk_tensor.ilv). */
-static inline int mm_ilv_type(mvk_type t) { return t == MVK_TYPE_Q8_0 || t == MVK_TYPE_Q4_K || t == MVK_TYPE_Q6_K; }
+static inline int mm_ilv_type(mvk_type t) { return mvk_type_is_quant(t); }
 
 /* PAIR's first half: ceil(N/2) rows, with interleaved rows (ilv > 0) rounded up to whole groups so that the second
  * half starts one (matvec_lane.comp NL); PAIR runs where N > this. */

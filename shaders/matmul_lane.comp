@@ -77,7 +77,7 @@ layout(constant_id = 2) const uint TN = 4;          // rows of w an invocation o
 layout(constant_id = 3) const uint XSG = 0;         // subgroup size for the shared x reads (xsub.glsl); 0: each lane reads x
 layout(constant_id = 4) const uint UNR = 0;         // 1: the TM rows unrolled, no rotation (8-value chunks for F32/F16/BF16, QUNR for quantised)
 layout(constant_id = 5) const uint XQ = 0;          // Q4_K: 1: x is int8 (vk_op_quant_x's rows; XQ at the top)
-layout(constant_id = 6) const uint ILV = 0;         // Q8_0 / Q4_K / Q6_K: rows interleaved in groups of ILV (WRD below); 0: plain rows
+layout(constant_id = 6) const uint ILV = 0;         // quantised w: rows interleaved in groups of ILV (WRD below); 0: plain rows
 #ifndef WTEX
 #error "matmul_lane.comp reads w and x through texel views only"
 #endif
@@ -109,7 +109,7 @@ layout(push_constant) uniform P {
     uint fast;
 } p;
 #endif
-// ILV (mvk_tensor.ilv, docs/QUANT_LAYOUTS.md "Interleaved rows"; Q8_0, Q4_K, Q6_K: the host refuses the rest): the row being read
+// ILV (mvk_tensor.ilv, docs/QUANT_LAYOUTS.md "Interleaved rows"; quantised types only): the row being read
 // is addressed from 0 (W32J) and its uvec4 i sits at ilv_b4 + ilv_st i, word i at 4 (ilv_b4 + ilv_st (i / 4)) + i % 4
 // (ilv_b4: its first uvec4, ilv_st: its group's rows, as matvec_lane.comp's row4). ILV = 0: the plain addresses.
 uint ilv_b4 = 0u, ilv_st = 1u;

@@ -75,8 +75,8 @@ layout(constant_id = 6) const uint STREAM = 1;      // x read per lane: each x f
 layout(constant_id = 7) const uint XQ = 0;          // 1: x is int8 (vk_op_quant_x's rows, binding 5; WTEX, quantised weights)
 layout(constant_id = 8) const uint SWAR = 1;        // XQ, Q4_K / Q6_K: two products a 32-bit integer multiply (q4kx_swar, q6kx_swar); 0: q4kx_dot, q6kx_acc
 layout(constant_id = 9) const uint ILV = 0;         // rows interleaved in groups of ILV (see the top); 0: plain rows
-#if defined(W_Q4_K) || defined(W_Q6_K)
-// ILV, Q4_K and Q6_K: their blocks address a row from its start (rbv = 0, see main) and WRD / WRD4 map that to the
+#if defined(W_QUANT) && !defined(W_Q8_0)
+// ILV, quantised types but Q8_0: their blocks address a row from its start (rbv = 0, see main) and WRD / WRD4 map that to the
 // interleaved place: uvec4 i of stream sel at ilv_b[sel] + ilv_s[sel] i, word i at 4 (ilv_b + ilv_s (i / 4)) + i % 4
 // (row4: the row's first uvec4 and its group's rows). Q8_0 takes row4's addresses itself. ILV = 0: plain addresses.
 uint ilv_b0 = 0u, ilv_s0 = 1u, ilv_b1 = 0u, ilv_s1 = 1u;
@@ -673,7 +673,7 @@ void main() {
     uint xf[MAXM];
     for (uint m = 0; m < MAXM; m++) xf[m] = p.ox + m * p.xs1;
 #endif
-#if defined(W_Q4_K) || defined(W_Q6_K)
+#if defined(W_QUANT) && !defined(W_Q8_0)
     // ILV: the rows' reads go through ilv_b / ilv_s (see the top), addressed from the row's start (rbv, rbuv = 0)
     if (ILV != 0u) {
         ilv_b0 = row4(wb, p.ws1, rn, p.N, ilv_s0);
@@ -921,15 +921,21 @@ void main() {
         }
     }
 #else
+    // the other types through wchunk.glsl; quantised ones interleaved like Q4_K (rbv: addresses from the row's start)
+#if defined(W_QUANT)
+#define WROW(plain, ilv) ilv
+#else
+#define WROW(plain, ilv) plain
+#endif
     const uint nch = p.K / WCH;
     for (uint c = 0; c < nch; c++) {
         vec4 wv[WCH / 4u];
 #ifdef GATEUP
         vec4 wvu[WCH / 4u];
         wsel = 0u;
-        wchunk(rb, c, wv);
+        wchunk(WROW(rb, rbv), c, wv);
         wsel = 1u;
-        wchunk(rbu, c, wvu);
+        wchunk(WROW(rbu, rbuv), c, wvu);
         float a = 0.0, au = 0.0;
 #ifdef W_QUANT
         vec4 xv[8];
@@ -950,7 +956,7 @@ void main() {
         acc[0] += a;
         accu += au;
 #else
-        wchunk(rb, c, wv);
+        wchunk(WROW(rb, rbv), c, wv);
         for (uint m = 0; m < MAXM; m++) {
             if (m >= M) break;
             float a = 0.0;

@@ -76,7 +76,8 @@ static void test_bad_args(void **state) {
 /* ---------------------------------------------------------------- on a device */
 
 /* an interleaved tensor reaches no kernel that reads plain rows: every op refuses it (UNSUPPORTED, naming the layout)
- * and records nothing. Q4_0: no kernel reads it interleaved yet; Q8_0 on the GPU kernels (MOEVK_MM_STYLE=gpu) */
+ * and records nothing: a float type (never interleaved), the storage-buffer GEMM (MOEVK_WTEX=0: matmul.comp), the
+ * GPU kernels (MOEVK_MM_STYLE=gpu), get_rows, any other op */
 static void test_refusals(void **state) {
     (void)state;
     mvk_tensor *w = tu_shape(MVK_TYPE_Q4_0, 256, 16, 1, 1), *we = tu_shape(MVK_TYPE_Q4_0, 256, 16, 4, 1);
@@ -88,12 +89,13 @@ static void test_refusals(void **state) {
     mvk_tensor *yr = tu_shape(MVK_TYPE_F32, 256, 2, 1, 1), *ri = tu_shape(MVK_TYPE_I32, 2, 1, 1, 1);
     w->ilv = we->ilv = w8->ilv = we8->ilv = wh->ilv = 8;
     vk_stream *s = tu_begin();
-    TU_REFUSES(vk_op_matmul(s, y9, x9, w, NULL), MOEVK_ERR_UNSUPPORTED, "interleaved in groups of 8 (q4_0)");
-    TU_REFUSES(vk_op_matmul(s, y1, x1, w, NULL), MOEVK_ERR_UNSUPPORTED, "interleaved in groups of 8 (q4_0)");
     TU_REFUSES(vk_op_matmul(s, y9, x9, wh, NULL), MOEVK_ERR_UNSUPPORTED, "a quantised type"); /* F16: never interleaved */
-    TU_REFUSES(vk_op_mul_mat_id(s, ye, x9, we, ids), MOEVK_ERR_UNSUPPORTED, "interleaved in groups of 8");
+    setenv("MOEVK_WTEX", "0", 1); /* the GEMMs then run matmul.comp, which reads plain rows only */
+    TU_REFUSES(vk_op_matmul(s, y9, x9, w, NULL), MOEVK_ERR_UNSUPPORTED, "interleaved in groups of 8 (q4_0), which matmul.comp");
+    TU_REFUSES(vk_op_mul_mat_id(s, ye, x9, we, ids), MOEVK_ERR_UNSUPPORTED, "interleaved in groups of 8 (q4_0), which matmul.comp");
     TU_REFUSES(vk_op_gateup(s, y9, x9, w, w, VK_GLU_SWIGLU), MOEVK_ERR_UNSUPPORTED, "interleaved in groups of 8");
     TU_REFUSES(vk_op_gateup_id(s, ye, x9, we, we, ids, VK_GLU_SWIGLU), MOEVK_ERR_UNSUPPORTED, "interleaved in groups of 8");
+    unsetenv("MOEVK_WTEX");
     TU_REFUSES(vk_op_get_rows(s, yr, w8, ri), MOEVK_ERR_UNSUPPORTED, "get_rows.comp");
     setenv("MOEVK_MM_STYLE", "gpu", 1); /* the GPU kernels read plain rows only */
     TU_REFUSES(vk_op_matmul(s, y1, x1, w8, NULL), MOEVK_ERR_UNSUPPORTED, "the kernels of this device");
@@ -129,8 +131,11 @@ static void x_seen(float *xr, const float *x, int64_t K, int64_t rows, int vec) 
 static mvk_type g_wt = MVK_TYPE_Q8_0;
 static uint64_t g_seed = 1;
 
-/* K for g_wt: the K-quants' rows are whole super-blocks of 256 */
-static int64_t kq(int64_t K) { return g_wt == MVK_TYPE_Q8_0 ? K : (K + 255) / 256 * 256; }
+/* K for g_wt: whole blocks (the K-quants' super-blocks of 256) */
+static int64_t kq(int64_t K) {
+    int64_t be = mvk_type_block_elems(g_wt);
+    return (K + be - 1) / be * be;
+}
 
 /* w [K][N][E] of type g_wt, plain (*plain) and interleaved in groups of g (*ilv: the plain tensor's bytes, each
  * [K][N] slice through mvk_interleave_rows, .ilv = g); wd: the values the device sees. Q8_0 from the f32 values w,
@@ -290,7 +295,9 @@ static void gateup_case(int64_t N, int64_t K, int64_t E, int64_t k, uint32_t g) 
 static const char *const modes[][2] = {{NULL, NULL},           {"MOEVK_LANE_PAIR", "0"}, {"MOEVK_LANE_XQ", "0"},
                                        {"MOEVK_LANE_STREAM", "0"}, {"MOEVK_WTEX", "0"},    {"MOEVK_LANE_PAIR_ID", "0"}};
 
-static const mvk_type wts[3] = {MVK_TYPE_Q8_0, MVK_TYPE_Q4_K, MVK_TYPE_Q6_K};
+/* Q8_0, Q4_K, Q6_K: their own paths in the lane kernels; Q4_0, Q5_K: the generic chunks (wchunk.glsl) */
+#define N_WT 5
+static const mvk_type wts[N_WT] = {MVK_TYPE_Q8_0, MVK_TYPE_Q4_K, MVK_TYPE_Q6_K, MVK_TYPE_Q4_0, MVK_TYPE_Q5_K};
 
 static int lane_device(void) {
     const vk_device_info *in = vk_ctx_info(tu_vk);
@@ -307,7 +314,7 @@ static void test_matvec(void **state) {
                                         {1, 100, 256}, {3, 33, 64}, {8, 19, 96}, {2, 1, 32},
                                         /* the lane GEMM (matmul_lane.comp): M > 8 */
                                         {9, 33, 64}, {17, 100, 96}, {40, 129, 64}, {33, 7, 32}};
-    for (int ti = 0; ti < 3; ti++) {
+    for (int ti = 0; ti < N_WT; ti++) {
         g_wt = wts[ti];
         for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
             if (modes[m][0]) setenv(modes[m][0], modes[m][1], 1);
@@ -324,9 +331,9 @@ static void test_gateup(void **state) {
     if (!lane_device()) TU_SKIP_NA("the lane mat-vec runs on CPU devices (MOEVK_MM_STYLE=cpu elsewhere)");
     uint32_t sg = vk_ctx_info(tu_vk)->subgroup_size;
     setenv("MOEVK_FUSE_GATEUP", "1", 1); /* the fused kernel for quantised weights too */
-    for (int q = 0; q < 6; q++) {
-        g_wt = wts[q % 3];
-        int xq = q / 3;
+    for (int q = 0; q < 2 * N_WT; q++) {
+        g_wt = wts[q % N_WT];
+        int xq = q / N_WT;
         if (xq) setenv("MOEVK_LANE_XQ", "0", 1);
         for (int gi = 0; gi < 2; gi++) {
             uint32_t g = gi ? (sg ? sg : 8) : 8;
@@ -350,7 +357,7 @@ static void test_mul_mat_id(void **state) {
     static const int64_t shapes[][5] = {{64, 64, 4, 2, 1}, {33, 96, 5, 3, 1}, {9, 64, 3, 2, 2}, {7, 32, 4, 4, 1}, {100, 256, 6, 2, 3},
                                         /* the expert GEMM (T > 8: moe_group + matmul_lane.comp MUL_MAT_ID) */
                                         {33, 64, 5, 2, 9}, {100, 96, 4, 3, 17}};
-    for (int ti = 0; ti < 3; ti++) {
+    for (int ti = 0; ti < N_WT; ti++) {
         g_wt = wts[ti];
         for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
             if (modes[m][0]) setenv(modes[m][0], modes[m][1], 1);
