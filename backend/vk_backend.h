@@ -328,7 +328,7 @@ moevk_status vk_op_matmul_ex(vk_stream *s, const mvk_tensor *y, const mvk_tensor
 
 /* The row interleave (mvk_tensor.ilv; docs/QUANT_LAYOUTS.md "Interleaved rows") a weight of type t gets where it
  * is uploaded for the matmuls on this device: the group size (the lane kernels' SIMD width, the subgroup size), or 0
- * for plain rows. Only CPU devices (the lane kernels), only the types the lane kernels read interleaved, and only with
+ * for plain rows. Only CPU devices (the lane kernels), only quantised types, and only with
  * MOEVK_WEIGHT_ILV=1 (default off until measured; =dense: the engine interleaves the dense weights only, the routed
  * experts stay plain: A/B profiles normalised by the untouched expert kernel). */
 uint32_t vk_weight_ilv(const vk_ctx *ctx, mvk_type t);

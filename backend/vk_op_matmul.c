@@ -123,7 +123,7 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
     mm_lane_tile lt;
     uint32_t ow_t, ox_t;
     if (lane_gemm(ctx, x, w, &lt, &ow_t, &ox_t)) {
-        /* 5: XQ, int8 x (Q4_K, mm_gemm_xq); 6: ILV, interleaved rows (Q8_0) */
+        /* 5: XQ, int8 x (Q4_K, mm_gemm_xq); 6: ILV, interleaved rows */
         uint32_t lspec[7] = {lt.wg, lt.tm, lt.tn, lt.xsg, lt.unr, 0, w->ilv};
         snprintf(name, sizeof name, "matmul_lane_tex_%s", sfx);
         pc.ow = ow_t;
@@ -212,8 +212,9 @@ moevk_status vk_op_matmul_ex(vk_stream *s, const mvk_tensor *y, const mvk_tensor
      * rows take the mat-vec kernel, 8 rows of x per dispatch. */
     int long_k = in->kind == VK_KIND_CPU && K > 16384;
     int vec = M <= 8 || long_k;
-    /* interleaved rows (mvk_tensor.ilv): only the lane mat-vec reads them (matvec_lane.comp ILV); where it would not
-       run, refused before anything is recorded (dispatch_chunk refuses again on a path that reads plain rows) */
+    /* interleaved rows (mvk_tensor.ilv): only the lane mat-vec and the lane GEMM read them (matvec_lane.comp,
+       matmul_lane.comp ILV); where neither would run, refused before anything is recorded (dispatch_chunk refuses
+       again on a path that reads plain rows) */
     if (w->ilv) {
         mm_lane_tile lt;
         uint32_t ow_t, ox_t;

@@ -305,7 +305,7 @@ static inline int mm_lane_pair_id(uint32_t N, uint64_t owu) {
     return mm_lane_pair(1, N, owu);
 }
 
-/* The types whose rows the lane mat-vec reads interleaved (matvec_lane.comp ILV, mvk_tensor.ilv). */
+/* The types whose rows the lane kernels read interleaved (matvec_lane.comp, matmul_lane.comp ILV; mvk_tensor.ilv). */
 static inline int mm_ilv_type(mvk_type t) { return mvk_type_is_quant(t); }
 
 /* PAIR's first half: ceil(N/2) rows, with interleaved rows (ilv > 0) rounded up to whole groups so that the second

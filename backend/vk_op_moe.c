@@ -167,7 +167,7 @@ static moevk_status mmid_prefill(vk_stream *s, const mvk_tensor *y, const mvk_te
                vk_bind_elem_offset(ctx, x, 4) % 4 == 0 &&
                mm_gemm_tex(ctx, w, x, (uint32_t)(w->nb[1] / mm_wunit(w->type)), (uint32_t)(w->nb[2] / mm_wunit(w->type)), 1, &ow_t,
                            &ox_t);
-    /* interleaved rows: only the lane GEMM reads them (matmul_lane.comp ILV, Q8_0) */
+    /* interleaved rows: only the lane GEMM reads them (matmul_lane.comp ILV); refused before anything is recorded */
     if (w->ilv && !lane) return mm_ilv_refuse(OP_ID, "w", w, "matmul.comp (the lane GEMM does not apply)");
     if (lane) {
         t.bm = lt.tm;
@@ -233,7 +233,7 @@ static moevk_status mmid_prefill(vk_stream *s, const mvk_tensor *y, const mvk_te
             d.groups[0] = (nn + t.bn - 1) / t.bn;
             d.groups[1] = (n_entries + t.bm - 1) / t.bm + (e1 - e0);
             d.groups[2] = 1;
-            /* 5: XQ, int8 x (Q4_K, mm_gemm_xq); 6: ILV, interleaved rows (Q8_0) */
+            /* 5: XQ, int8 x (Q4_K, mm_gemm_xq); 6: ILV, interleaved rows */
             uint32_t lspec[7] = {lt.wg, lt.tm, lt.tn, lt.xsg, lt.unr, 0, w->ilv};
             int took_lane = 0;
             if (mm_gemm_tex(ctx, &wv, x, pc.ws1, pc.ws2, pc.fast, &pc.ow, &pc.ox)) {
@@ -298,8 +298,9 @@ moevk_status vk_op_mul_mat_id(vk_stream *s, const mvk_tensor *y, const mvk_tenso
     vk_ctx *ctx = vk_stream_ctx(s);
     const vk_device_info *in = vk_ctx_info(ctx);
     int decode = T <= 8;
-    /* interleaved rows (mvk_tensor.ilv): only the lane expert mat-vec reads them (matvec_lane.comp ILV); where it would
-       not run, refused before anything is recorded (mmid_decode refuses again on a path that reads plain rows) */
+    /* interleaved rows (mvk_tensor.ilv): only the lane kernels read them (matvec_lane.comp, matmul_lane.comp ILV); on
+       a device or type without them, refused before anything is recorded (mmid_decode / mmid_prefill refuse the
+       paths that read plain rows) */
     if (w->ilv && (!mm_ilv_type(w->type) || !mm_vec_lane(ctx, w->type, 1, 0, 0, 0)))
         return mm_ilv_refuse(OP_ID, "w", w, !mm_ilv_type(w->type) ? "the lane kernels of this type" : "the kernels of this device");
     if (!decode && (uint64_t)E * 8 + 64 > in->max_shared_memory)

@@ -58,7 +58,7 @@
 // vec4 of x right before the multiply-adds that take it instead of unpacking whole blocks first, so
 // the unpacked weights are not held across the x fetches. Same operations per stream, same values.
 //
-// ILV (spec id 9, Q8_0, Q4_K, Q6_K; the host sets it from mvk_tensor.ilv): the rows are interleaved in groups of ILV
+// ILV (spec id 9, quantised types; the host sets it from mvk_tensor.ilv): the rows are interleaved in groups of ILV
 // (docs/QUANT_LAYOUTS.md, "Interleaved rows"): 16-byte unit j of row r is at row4()'s base + st j, st the row's
 // group's rows, so the 8 lanes of a fetch read 128 contiguous bytes instead of 8 rows apart (docs/PERFORMANCE.md
 // section 42). PAIR's second half then starts a group: NL is ceil(N/2) rounded up to a multiple of ILV. Same
