@@ -22,7 +22,7 @@ static moevk_status rand_tensor(vk_ctx *ctx, mvk_type t, int64_t ne0, int64_t ne
     uint64_t bytes = (uint64_t)rb * (uint64_t)rows;
     if (mvk_type_is_quant(t)) { /* random ggml blocks with sane scales, repacked into the device layout */
         uint64_t dev = (uint64_t)mvk_dev_row_bytes(t, ne0) * (uint64_t)rows;
-        uint8_t *blk = malloc(bytes), *d = malloc(dev);
+        uint8_t *blk = malloc(dev), *d = malloc(dev); /* dev >= bytes: blk also holds a slice of device rows below */
         if (!blk || !d) {
             free(blk);
             free(d);
@@ -30,11 +30,22 @@ static moevk_status rand_tensor(vk_ctx *ctx, mvk_type t, int64_t ne0, int64_t ne
         }
         mvk_random_blocks(t, blk, (int64_t)(bytes / (uint64_t)mvk_type_block_bytes(t)), (uint64_t)(ne0 * 7 + rows));
         mvk_repack_rows(t, blk, d, ne0, rows);
+        /* MOEVK_WEIGHT_ILV=1: the rows of each [K][N] slice interleaved as the engine uploads them (vk_weight_ilv) */
+        uint32_t g = vk_weight_ilv(ctx, t);
+        int64_t drow = mvk_dev_row_bytes(t, ne0);
+        if (g)
+            for (int64_t e = 0; e < ne2; e++) { /* blk holds the slice's plain rows meanwhile */
+                memcpy(blk, d + e * ne1 * drow, (size_t)(ne1 * drow));
+                mvk_interleave_rows(d + e * ne1 * drow, blk, drow, ne1, g);
+            }
         moevk_status s = vk_buffer_create(ctx, dev, VK_MEM_DEVICE, buf);
         if (s == MOEVK_OK) s = vk_upload(ctx, *buf, 0, d, dev);
         free(blk);
         free(d);
-        if (s == MOEVK_OK) *out = mvk_tensor_make(*buf, 0, t, ne0, ne1, ne2, 1);
+        if (s == MOEVK_OK) {
+            *out = mvk_tensor_make(*buf, 0, t, ne0, ne1, ne2, 1);
+            out->ilv = g;
+        }
         return s;
     }
     char *host = malloc(bytes);
