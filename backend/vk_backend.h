@@ -328,9 +328,11 @@ moevk_status vk_op_matmul_ex(vk_stream *s, const mvk_tensor *y, const mvk_tensor
 
 /* The row interleave (mvk_tensor.ilv; docs/QUANT_LAYOUTS.md "Interleaved rows") a weight of type t gets where it
  * is uploaded for the matmuls on this device: the group size (the lane kernels' SIMD width, the subgroup size), or 0
- * for plain rows. Only CPU devices (the lane kernels), only quantised types, and only with
- * MOEVK_WEIGHT_ILV=1 (default off until measured; =dense: the engine interleaves the dense weights only, the routed
- * experts stay plain: A/B profiles normalised by the untouched expert kernel). */
+ * for plain rows. Only CPU devices where every kernel that may read the weight reads the layout (vk_op_mm.h
+ * mm_ilv_readers: the lane mat-vec and lane GEMMs through texel views; an A/B switch that picks another kernel
+ * keeps the rows plain), only quantised types. On by default there (docs/PERFORMANCE.md section 43);
+ * MOEVK_WEIGHT_ILV=0 keeps plain rows; =dense: the engine interleaves the dense weights only, the routed experts
+ * stay plain (A/B profiles normalised by the untouched expert kernel). */
 uint32_t vk_weight_ilv(const vk_ctx *ctx, mvk_type t);
 
 /* MoE expert matmul. w[K][N][E]; ids I32 [k][T] (expert of slot j for token t);

@@ -172,7 +172,7 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
 
 uint32_t vk_weight_ilv(const vk_ctx *ctx, mvk_type t) {
     const char *e = getenv("MOEVK_WEIGHT_ILV");
-    if (!e || (strcmp(e, "1") && strcmp(e, "dense")) || !ctx || !mm_ilv_type(t) || !mm_vec_lane(ctx, t, 1, 0, 0, 0)) return 0;
+    if ((e && !strcmp(e, "0")) || !ctx || !mm_ilv_type(t) || !mm_ilv_readers(ctx, t)) return 0;
     uint32_t sg = vk_ctx_info(ctx)->subgroup_size;
     return sg >= 4 ? sg : 8u; /* the SIMD width the lane kernels run at; 8 where the device does not say */
 }

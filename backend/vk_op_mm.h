@@ -475,4 +475,19 @@ static inline int mm_lane_short_k(mm_lane_tile *lt, int64_t K) {
     return 1;
 }
 
+/* Whether every kernel that may read a weight of type t takes interleaved rows on this device (vk_weight_ilv):
+ * the lane mat-vec, the texel views (any chunk of a storage-buffer range fits one) and both lane GEMMs (dense and
+ * expert). Each A/B switch that hands these to another kernel (MOEVK_MM_STYLE=gpu, MOEVK_MM_LANE=0, MOEVK_WTEX=0,
+ * MOEVK_GEMM_LANE=0, MOEVK_GEMM_LANE_DENSE=0) keeps the rows plain, where those kernels would refuse them. */
+static inline int mm_ilv_readers(const vk_ctx *ctx, mvk_type t) {
+    const vk_device_info *in = vk_ctx_info(ctx);
+    const char *e = getenv("MOEVK_WTEX");
+    mm_lane_tile lt;
+    if (!mm_vec_lane(ctx, t, 1, 0, 0, 0) || (e && !strcmp(e, "0"))) return 0;
+    if (!(in->texel_support[VK_TEXEL_U32 - 1] & VK_TEXEL_UNIFORM) || !(in->texel_support[VK_TEXEL_U32X4 - 1] & VK_TEXEL_UNIFORM))
+        return 0;
+    if ((uint64_t)in->max_texel_buffer_elements * 4 < in->max_storage_buffer_range) return 0;
+    return mm_gemm_lane_dense(ctx, t, 256, &lt) && mm_gemm_lane(ctx, t, 256, &lt);
+}
+
 #endif

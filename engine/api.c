@@ -205,6 +205,7 @@ moevk_status moevk_model_get_info(const moevk_model *m, moevk_model_info *o) {
     o->thinking = m->hp.fam->prompt->think_close != NULL;
     o->n_ctx = m->seq.n_ctx;
     o->weight_bytes = m->w.bytes;
+    o->weight_ilv = m->w.ilv;
     o->validation_messages = vk_ctx_validation_count(m->ctx);
     o->device_bytes = vk_ctx_allocated_bytes(m->ctx);
     return MOEVK_OK;

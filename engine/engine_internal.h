@@ -162,6 +162,7 @@ typedef struct mvk_weights {
     vk_buffer **owned;     /* every device buffer of the weights */
     int n_owned, cap_owned;
     uint64_t bytes;        /* device bytes of the uploaded weights */
+    uint32_t ilv;          /* the largest row interleave a weight was uploaded with (0: all plain; moevk_model_info) */
     /* placement (placement.c): a sizing pass of the loaders counts device
      * bytes without uploading; with stream_experts the routed expert
      * tensors stay in the mapping (xsrc) for the expert cache */

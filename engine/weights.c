@@ -102,6 +102,7 @@ static moevk_status upload(load_ctx *L, const gguf_tensor_info *ti, int as_f32, 
     if (s != MOEVK_OK) return mvk_fail_ctx(s, "uploading tensor '%s'", ti->name);
     *out = mvk_tensor_make(b, 0, type, ti->ne[0], ti->ne[1], ti->ne[2], ti->ne[3]);
     out->ilv = ilv;
+    if (ilv > m->w.ilv) m->w.ilv = ilv;
     m->w.bytes += bytes;
     *L->done += ti->size;
     if (L->cb && L->cb(L->stage, L->total ? (float)((double)*L->done / (double)L->total) : 1.0f, L->user))
@@ -125,8 +126,9 @@ static moevk_status visit(void *user, const mvk_tensor_spec *sp, int block, cons
         return MOEVK_OK;
     }
     /* the matmul weights of the text model on CPU devices: rows interleaved for the lane kernels where vk_weight_ilv
-       says (MOEVK_WEIGHT_ILV=1), each [K][N] slice the matmuls see (a merged gate-up stack: each half) on its own;
-       not token_embd (get_rows reads it; a tied output is the same tensor), not the vision tower's (its GEMMs) */
+       says (the default there; MOEVK_WEIGHT_ILV=0: plain), each [K][N] slice the matmuls see (a merged gate-up
+       stack: each half) on its own; not token_embd (get_rows reads it; a tied output is the same tensor), not the
+       vision tower's (its GEMMs) */
     uint32_t ilv = 0;
     int64_t slice = ti->ne[1];
     const char *ie = getenv("MOEVK_WEIGHT_ILV");

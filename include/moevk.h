@@ -170,6 +170,9 @@ typedef struct moevk_model_info {
     uint64_t weight_bytes;         /* bytes uploaded to the device */
     uint32_t validation_messages;  /* Khronos validation findings so far (validation on) */
     uint64_t device_bytes;         /* device memory held now: weights, KV cache, scratch (bytes) */
+    uint32_t weight_ilv;           /* the text model's quantised matmul weights are stored with rows interleaved in
+                                      groups of this many (CPU devices: docs/QUANT_LAYOUTS.md "Interleaved rows";
+                                      MOEVK_WEIGHT_ILV=0 turns it off); 0: plain rows */
 } moevk_model_info;
 
 moevk_status moevk_model_get_info(const moevk_model *m, moevk_model_info *out);

@@ -30,7 +30,7 @@ static moevk_status rand_tensor(vk_ctx *ctx, mvk_type t, int64_t ne0, int64_t ne
         }
         mvk_random_blocks(t, blk, (int64_t)(bytes / (uint64_t)mvk_type_block_bytes(t)), (uint64_t)(ne0 * 7 + rows));
         mvk_repack_rows(t, blk, d, ne0, rows);
-        /* MOEVK_WEIGHT_ILV=1: the rows of each [K][N] slice interleaved as the engine uploads them (vk_weight_ilv) */
+        /* the rows of each [K][N] slice interleaved as the engine uploads them (vk_weight_ilv; MOEVK_WEIGHT_ILV=0: plain) */
         uint32_t g = vk_weight_ilv(ctx, t);
         int64_t drow = mvk_dev_row_bytes(t, ne0);
         if (g)

@@ -176,6 +176,7 @@ int cmd_eval(int argc, char **argv) {
         fprintf(stderr, "eval: %d tokens (%d image), image encode %.1f ms, prefill %.1f ms, %d greedy tokens in %.1f ms\n", n,
                 ep.n_image_tokens, t.image_encode_ms, t.prefill_ms, (int)greedy, t.decode_ms);
         moevk_model_get_info(m, &info);
+        if (info.weight_ilv) fprintf(stderr, "eval: quantised weights stored with rows interleaved by %u\n", info.weight_ilv);
         if (info.validation_messages) {
             fprintf(stderr, "moevk eval: %u Vulkan validation message(s): failing\n", info.validation_messages);
             rc = 1;
