@@ -64,8 +64,9 @@ static moevk_status ln_lane(vk_stream *s, const mvk_tensor *y, const mvk_tensor 
     return vk_dispatch(s, &d);
 }
 
-/* b: LayerNorm's bias, or (split < x's ne[1]) the weight of the rows with i1 >= split (RMS, L2). */
-static moevk_status norm(vk_stream *s, const char *op, const char *shader, const mvk_tensor *y, const mvk_tensor *x,
+/* b: LayerNorm's bias, or (split < x's ne[1]) the weight of the rows with i1 >= split (RMS, L2). lane: LayerNorm's
+ * one-row-a-lane kernel may take it (ln_lane_ok). */
+static moevk_status norm(vk_stream *s, const char *op, const char *shader, int lane, const mvk_tensor *y, const mvk_tensor *x,
                          const mvk_tensor *w, const mvk_tensor *b, float eps, uint32_t split) {
     if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL stream", op);
     MVK_TRY(vkc_f32(op, "x", x));
@@ -87,7 +88,7 @@ static moevk_status norm(vk_stream *s, const char *op, const char *shader, const
     int64_t nrows = x->ne[1] * x->ne[2] * x->ne[3];
     MVK_TRY(vkc_count(op, "rows", (uint64_t)nrows));
     vk_ctx *ctx = vk_stream_ctx(s);
-    if (!strcmp(shader, "norm_ln") && ln_lane_ok(ctx, y, x, w, b)) return ln_lane(s, y, x, w, b, eps, nrows);
+    if (lane && ln_lane_ok(ctx, y, x, w, b)) return ln_lane(s, y, x, w, b, eps, nrows);
     pc_norm pc = {
         .ne0 = vkc_u32(x->ne[0]), .ne1 = vkc_u32(x->ne[1]), .ne2 = vkc_u32(x->ne[2]), .nrows = vkc_u32(nrows),
         .sx1 = vkc_u32(x->nb[1] / 4), .sx2 = vkc_u32(x->nb[2] / 4), .sx3 = vkc_u32(x->nb[3] / 4),
@@ -105,7 +106,7 @@ static moevk_status norm(vk_stream *s, const char *op, const char *shader, const
 }
 
 moevk_status vk_op_rms_norm(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, float eps) {
-    return norm(s, "vk_op_rms_norm", "norm_rms", y, x, w, NULL, eps, UINT32_MAX);
+    return norm(s, "vk_op_rms_norm", "norm_rms", 0, y, x, w, NULL, eps, UINT32_MAX);
 }
 
 moevk_status vk_op_rms_norm_split(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w,
@@ -115,16 +116,16 @@ moevk_status vk_op_rms_norm_split(vk_stream *s, const mvk_tensor *y, const mvk_t
     if (!x || split < 0 || split > x->ne[1])
         return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: split %lld outside x's %lld rows a slice", op, (long long)split,
                         x ? (long long)x->ne[1] : 0ll);
-    return norm(s, op, "norm_rms", y, x, w, w2, eps, (uint32_t)split);
+    return norm(s, op, "norm_rms", 0, y, x, w, w2, eps, (uint32_t)split);
 }
 
 moevk_status vk_op_layer_norm(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, const mvk_tensor *b,
                               float eps) {
-    return norm(s, "vk_op_layer_norm", "norm_ln", y, x, w, b, eps, UINT32_MAX);
+    return norm(s, "vk_op_layer_norm", "norm_ln", 1, y, x, w, b, eps, UINT32_MAX);
 }
 
 moevk_status vk_op_l2_norm(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, float eps) {
-    return norm(s, "vk_op_l2_norm", "norm_l2", y, x, w, NULL, eps, UINT32_MAX);
+    return norm(s, "vk_op_l2_norm", "norm_l2", 0, y, x, w, NULL, eps, UINT32_MAX);
 }
 
 /* RMSNorm and the int8 form of its output in one dispatch (shaders/fuse_xq.comp rms): norm.comp's workgroup and
