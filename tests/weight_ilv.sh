@@ -9,7 +9,8 @@
 #   - the layout was applied: by default (MOEVK_WEIGHT_ILV unset) `moevk eval` reports the rows interleaved by
 #     the subgroup size, and with =0 it does not;
 #   - an A/B switch that hands the GEMMs to a kernel reading plain rows only (MOEVK_WTEX=0: matmul.comp) keeps
-#     the rows plain, and the run goes through.
+#     the rows plain, and the run goes through;
+#   - streamed experts (a budget below the experts' size): the same logits and tokens as the resident plain run.
 # CPU devices only (the layout is theirs): skipped elsewhere.
 # ctest-labels: e2e
 set -euo pipefail
@@ -51,4 +52,26 @@ for spec in qwen3vlmoe qwen3 qwen35moe gemma4 "qwen3vlmoe --tie-embeddings"; do
     ! grep -q "interleaved" "$WORK/$tag-notex.log" || die "$tag: MOEVK_WTEX=0 (matmul.comp) and the rows were interleaved"
     echo "ok: $tag: MOEVK_WTEX=0 keeps the rows plain (matmul.comp, which reads plain rows only, runs)"
 done
+
+# streamed experts (the expert cache's slots, interleaved on the host as each expert is fetched: expert_cache.c
+# fetch_into): a Q8_0 MoE whose experts do not all fit the budget, at the smallest budget it loads with, gives
+# the resident plain run's logits and tokens byte for byte; `bench model` at that budget shows experts streamed
+"$PY" "$SRC/tools/gen_synthetic_model.py" --preset tiny --arch qwen3vlmoe --text-only --dtype q8_0 --layers 2 \
+    --experts 8 --top-k 2 --embd 256 --ff-exp 512 --out-prefix "$WORK/xs-" >"$WORK/xs.gen.log" 2>&1 ||
+    { cat "$WORK/xs.gen.log"; die "gen_synthetic_model.py (the streaming model)"; }
+m=$WORK/xs-text.gguf
+msg=$("$CLI" eval -m "$m" --tokens "$WORK/tok.i32" --device-mem 1 2>&1 || true)
+min=$(sed -n 's/.*below this model.s minimum of \([0-9.]*\) MiB.*/\1/p' <<<"$msg")
+[ -n "$min" ] || { echo "$msg"; die "no minimum budget in the error of --device-mem 1"; }
+budget=$(( ${min%.*} + 1 ))
+ev "$m" 0 "$WORK/xs-plain"
+ev "$m" default "$WORK/xs-stream" --device-mem $budget
+grep -q "interleaved" "$WORK/xs-stream.log" || { cat "$WORK/xs-stream.log"; die "streaming: the rows were not interleaved"; }
+cmp -s "$WORK/xs-plain.f32" "$WORK/xs-stream.f32" || die "streamed interleaved experts (--device-mem $budget): logits differ from the resident plain run"
+cmp -s "$WORK/xs-plain.i32" "$WORK/xs-stream.i32" || die "streamed interleaved experts (--device-mem $budget): greedy tokens differ"
+"$CLI" bench model -m "$m" -p 40 -n 4 --reps 1 -c 256 --device-mem $budget >"$WORK/xs-bench.log" 2>&1 ||
+    { cat "$WORK/xs-bench.log"; die "moevk bench model --device-mem $budget failed"; }
+mib=$(sed -n 's/^expert cache: hit rate [0-9.]*%, \([0-9.]*\) MiB streamed per token.*/\1/p' "$WORK/xs-bench.log")
+awk -v x="${mib:-0}" 'BEGIN{exit !(x > 0)}' || { cat "$WORK/xs-bench.log"; die "--device-mem $budget streamed no experts: the case tests nothing"; }
+echo "ok: streamed interleaved experts (--device-mem $budget of minimum $min MiB, $mib MiB streamed a token): logits and tokens identical to the resident plain run"
 echo "PASS"
