@@ -216,6 +216,13 @@ static inline int mm_vec_lane(const vk_ctx *ctx, mvk_type t, int fast, uint32_t 
     return 1;
 }
 
+/* mm_wtex's conditions that do not depend on the tensor: CPU style, MOEVK_WTEX not 0, both texel formats */
+static inline int mm_wtex_device(const vk_device_info *in) {
+    const char *e = getenv("MOEVK_WTEX");
+    if ((e && !strcmp(e, "0")) || mm_style(in) != 1) return 0;
+    return (in->texel_support[VK_TEXEL_U32 - 1] & VK_TEXEL_UNIFORM) && (in->texel_support[VK_TEXEL_U32X4 - 1] & VK_TEXEL_UNIFORM);
+}
+
 /* The texel variants of the weight kernels (WTEX: matvec_lane.comp and
  * matmul.comp "tex_" shaders): the weights bound as two texel-buffer views
  * (binding 1 R32G32B32A32_UINT, and R32_UINT at the kernel's extra binding),
@@ -229,10 +236,7 @@ static inline int mm_vec_lane(const vk_ctx *ctx, mvk_type t, int fast, uint32_t 
  * (A/B timing, tests). */
 static inline int mm_wtex(const vk_ctx *ctx, const mvk_tensor *w, uint32_t *ow) {
     const vk_device_info *in = vk_ctx_info(ctx);
-    const char *e = getenv("MOEVK_WTEX");
-    if ((e && !strcmp(e, "0")) || mm_style(in) != 1) return 0;
-    if (!(in->texel_support[VK_TEXEL_U32 - 1] & VK_TEXEL_UNIFORM) || !(in->texel_support[VK_TEXEL_U32X4 - 1] & VK_TEXEL_UNIFORM))
-        return 0;
+    if (!mm_wtex_device(in)) return 0;
     if ((vk_bind_texel_span(ctx, w) + 3) / 4 > in->max_texel_buffer_elements) return 0;
     uint32_t unit = mm_wunit(w->type), o = vk_bind_texel_offset(ctx, w, unit);
     if (o % (16u / unit)) return 0; /* uvec4 reads: the view's first row on a 16-byte boundary */
@@ -481,11 +485,8 @@ static inline int mm_lane_short_k(mm_lane_tile *lt, int64_t K) {
  * MOEVK_GEMM_LANE=0, MOEVK_GEMM_LANE_DENSE=0) keeps the rows plain, where those kernels would refuse them. */
 static inline int mm_ilv_readers(const vk_ctx *ctx, mvk_type t) {
     const vk_device_info *in = vk_ctx_info(ctx);
-    const char *e = getenv("MOEVK_WTEX");
     mm_lane_tile lt;
-    if (!mm_vec_lane(ctx, t, 1, 0, 0, 0) || (e && !strcmp(e, "0"))) return 0;
-    if (!(in->texel_support[VK_TEXEL_U32 - 1] & VK_TEXEL_UNIFORM) || !(in->texel_support[VK_TEXEL_U32X4 - 1] & VK_TEXEL_UNIFORM))
-        return 0;
+    if (!mm_vec_lane(ctx, t, 1, 0, 0, 0) || !mm_wtex_device(in)) return 0;
     if ((uint64_t)in->max_texel_buffer_elements * 4 < in->max_storage_buffer_range) return 0;
     return mm_gemm_lane_dense(ctx, t, 256, &lt) && mm_gemm_lane(ctx, t, 256, &lt);
 }
