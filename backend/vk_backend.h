@@ -335,6 +335,13 @@ moevk_status vk_op_matmul_ex(vk_stream *s, const mvk_tensor *y, const mvk_tensor
  * stay plain (A/B profiles normalised by the untouched expert kernel). */
 uint32_t vk_weight_ilv(const vk_ctx *ctx, mvk_type t);
 
+/* The type a weight of file type t is stored as on this device where the engine uploads the text model's dense
+ * matmul weights: the device-only type made from t (mvk_type_widened: Q6_K -> Q6_K8, docs/QUANT_LAYOUTS.md
+ * "Device-only types") on CPU devices whose decode mat-vec is the lane kernel's texel variant (where it is faster
+ * a weight: docs/PERFORMANCE.md section 44), else t. Every kernel takes either type; the values are the
+ * same, bit for bit. MOEVK_WEIGHT_WIDE=0 keeps t (A/B, tests). */
+mvk_type vk_weight_type(const vk_ctx *ctx, mvk_type t);
+
 /* MoE expert matmul. w[K][N][E]; ids I32 [k][T] (expert of slot j for token t);
  *   x[K][T]      (same input for all k slots) or x[K][k][T] (one input per slot);
  *   y[N][k][T]   per-slot outputs.

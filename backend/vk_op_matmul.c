@@ -177,6 +177,16 @@ uint32_t vk_weight_ilv(const vk_ctx *ctx, mvk_type t) {
     return sg >= 4 ? sg : 8u; /* the SIMD width the lane kernels run at; 8 where the device does not say */
 }
 
+mvk_type vk_weight_type(const vk_ctx *ctx, mvk_type t) {
+    const char *e = getenv("MOEVK_WEIGHT_WIDE");
+    mvk_type d = mvk_type_widened(t);
+    if (d == t || (e && !strcmp(e, "0")) || !ctx) return t;
+    /* where the decode mat-vec is the lane kernel's texel variant (its int8-x form by default, the f32 one with
+       MOEVK_LANE_XQ=0: both read Q6_K8 as they are and sum as Q6_K does) */
+    if (!mm_vec_lane(ctx, d, 1, 0, 0, 0) || !mm_wtex_device(vk_ctx_info(ctx))) return t;
+    return d;
+}
+
 moevk_status vk_op_matmul(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, const mvk_tensor *bias) {
     return vk_op_matmul_ex(s, y, x, w, bias, 0);
 }

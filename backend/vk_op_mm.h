@@ -204,7 +204,7 @@ static inline int mm_lane_xq(const vk_ctx *ctx, mvk_type t, int64_t K) {
 /* The per-lane-row mat-vec (shaders/matvec_lane.comp): on CPU devices
  * (style cpu) each invocation walks one whole weight row, the pattern
  * lavapipe reads 3-5x faster than lanes striding together (docs/PERFORMANCE.md).
- * It needs the chunked loop's alignment (fast) and, for the uvec4 loads of Q8_0, Q4_K and Q6_K,
+ * It needs the chunked loop's alignment (fast) and, for the uvec4 loads of Q8_0, Q4_K, Q6_K and Q6_K8,
  * rows and bindings at 16-byte boundaries (units of 4 bytes: multiples of 4).
  * MOEVK_MM_STYLE=gpu forces the GPU kernel on lavapipe, =cpu this one on a GPU;
  * MOEVK_MM_LANE=0 keeps the CPU style's subgroup kernel (for A/B timing). */
@@ -212,7 +212,8 @@ static inline int mm_vec_lane(const vk_ctx *ctx, mvk_type t, int fast, uint32_t 
     if (mm_style(vk_ctx_info(ctx)) != 1 || !fast) return 0;
     const char *e = getenv("MOEVK_MM_LANE"); /* 0: the subgroup CPU kernel instead (A/B measurements) */
     if (e && !strcmp(e, "0")) return 0;
-    if (t == MVK_TYPE_Q8_0 || t == MVK_TYPE_Q4_K || t == MVK_TYPE_Q6_K) return ow % 4 == 0 && ws1 % 4 == 0 && ws2 % 4 == 0;
+    if (t == MVK_TYPE_Q8_0 || t == MVK_TYPE_Q4_K || t == MVK_TYPE_Q6_K || t == MVK_TYPE_Q6_K8)
+        return ow % 4 == 0 && ws1 % 4 == 0 && ws2 % 4 == 0;
     return 1;
 }
 

@@ -4,6 +4,7 @@
  * operations in the same order (checked bit for bit against libggml by
  * tests/test_quant_ggml.c). Our own code, written from the formats. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mvk_types.h"
@@ -181,6 +182,30 @@ void mvk_deq_q6_k(const uint8_t *src, float *dst, int64_t nb) {
     }
 }
 
+/* Q6_K8 (device-only, made from Q6_K) {u8 q[256]; i8 scales[16]; f16 d}: value e = q[e] - 32 (q[e] 0..63),
+ * scale scales[e / 16]; v = d sc (q - 32) in mvk_deq_q6_k's order, so bit for bit its values */
+void mvk_deq_q6_k8(const uint8_t *src, float *dst, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, src += 274, dst += 256) {
+        float d = h(src + 272);
+        const int8_t *sc = (const int8_t *)(src + 256);
+        for (int e = 0; e < 256; e++) dst[e] = d * (float)sc[e / 16] * (float)((int)src[e] - 32);
+    }
+}
+
+/* Q6_K -> Q6_K8: value e = 128 n + 32 r + l of a super-block (chunk r of half n) is nibble r/2 of
+ * ql[64 n + 32 (r&1) + l] with bits 2r, 2r + 1 of qh[32 n + l] above it (mvk_deq_q6_k); scales and d copied */
+void mvk_widen_q6_k8(const uint8_t *src, uint8_t *dst, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, src += 210, dst += 274) {
+        for (int e = 0; e < 256; e++) {
+            int n = e >> 7, r = (e >> 5) & 3, l = e & 31;
+            uint8_t ql = src[64 * n + 32 * (r & 1) + l], qh = src[128 + 32 * n + l];
+            dst[e] = (uint8_t)(((ql >> (4 * (r >> 1))) & 15) | (((qh >> (2 * r)) & 3) << 4));
+        }
+        memcpy(dst + 256, src + 192, 16); /* scales */
+        memcpy(dst + 272, src + 208, 2);  /* d */
+    }
+}
+
 /* IQ4_NL {f16 d; u8 qs[16]}: v = d kvalues[nibble] */
 void mvk_deq_iq4_nl(const uint8_t *src, float *dst, int64_t nb) {
     for (int64_t i = 0; i < nb; i++, src += 18, dst += 32) {
@@ -241,6 +266,18 @@ static uint64_t xs_next(uint64_t *s) {
 void mvk_random_blocks(mvk_type t, uint8_t *dst, int64_t nb, uint64_t seed) {
     const mvk_type_info *ti = mvk_type_get(t);
     if (!ti) return;
+    if (ti->from >= 0) { /* a device-only type: random blocks of its file type, widened */
+        int64_t fb = mvk_type_block_bytes((mvk_type)ti->from);
+        uint8_t *tmp = malloc((size_t)(nb * fb));
+        if (!tmp) {
+            memset(dst, 0, (size_t)(nb * ti->block_bytes));
+            return;
+        }
+        mvk_random_blocks((mvk_type)ti->from, tmp, nb, seed);
+        ti->widen(tmp, dst, nb);
+        free(tmp);
+        return;
+    }
     uint64_t s = seed * 0x9E3779B97F4A7C15ull + 0x1234567ull;
     int64_t n = nb * ti->block_bytes;
     for (int64_t i = 0; i < n; i++) dst[i] = (uint8_t)(xs_next(&s) >> 24);

@@ -15,10 +15,19 @@
  *           type is stored as in the file (F32, F16, BF16).
  *   n_f16   leading f16 values of the scale part (d, m/dmin); tests use it
  *   deq     CPU dequantiser (core/mvk_dequant.c), ggml's to_float
+ * MVK_DTYPE(ID, name, suffix, id, block_elems, block_bytes, s_off, s_bytes, n_f16, deq, from, widen)
+ *   a device-only weight type: never in a file (its id is past ggml's, >= 128), made on the host at
+ *   load from weights of file type `from` by `widen` (core/mvk_dequant.c; mvk_widen_rows), for kernels
+ *   that read it faster (docs/QUANT_LAYOUTS.md, "Device-only types"). Its values are bit for bit those
+ *   of `from`. Includers that do not define MVK_DTYPE see it as an MVK_WTYPE row.
  * MVK_OTYPE(ID, name, ggml_id, elem_bytes): a non-weight element type.
  *
- * Adding a weight type: one MVK_WTYPE row here, one GLSL block in
+ * Adding a weight type: one MVK_WTYPE (or MVK_DTYPE) row here, one GLSL block in
  * shaders/wquant.glsl, one CPU dequantiser, and its test rows. */
+#ifndef MVK_DTYPE
+#define MVK_DTYPE(ID, name, sfx, gid, be, bb, so, sb, nf, deq, from, widen) MVK_WTYPE(ID, name, sfx, gid, be, bb, so, sb, nf, deq)
+#define MVK_DTYPE_AS_WTYPE
+#endif
 /* clang-format off */
 MVK_WTYPE(F32,    "f32",    f32,     0,   1,   4,   0, 0, 0, mvk_deq_f32)
 MVK_WTYPE(F16,    "f16",    f16,     1,   1,   2,   0, 0, 0, mvk_deq_f16)
@@ -36,5 +45,14 @@ MVK_WTYPE(Q6_K,   "q6_K",   q6_k,   14, 256, 210, 208, 2, 1, mvk_deq_q6_k)
 MVK_WTYPE(IQ4_NL, "iq4_nl", iq4_nl, 20,  32,  18,   0, 2, 1, mvk_deq_iq4_nl)
 MVK_WTYPE(IQ4_XS, "iq4_xs", iq4_xs, 23, 256, 136,   0, 4, 1, mvk_deq_iq4_xs)
 MVK_WTYPE(MXFP4,  "mxfp4",  mxfp4,  39,  32,  17,   0, 1, 0, mvk_deq_mxfp4)
+/* Q6_K with its 6-bit values one a byte (0..63, the + 32 kept) in element order, then its int8 scales[16] (one
+ * per 16 values), then f16 d: 274 bytes a 256, the quant part (q[256], scales[16]) 17 whole 16-byte units.
+ * The lane mat-vec reads a value word as is, where Q6_K's are assembled from ql and qh (section 44 of
+ * docs/PERFORMANCE.md) */
+MVK_DTYPE(Q6_K8,  "q6_K8",  q6_k8, 142, 256, 274, 272, 2, 1, mvk_deq_q6_k8, Q6_K, mvk_widen_q6_k8)
 MVK_OTYPE(I32,    "i32",            26,            4)
 /* clang-format on */
+#ifdef MVK_DTYPE_AS_WTYPE
+#undef MVK_DTYPE
+#undef MVK_DTYPE_AS_WTYPE
+#endif

@@ -7,10 +7,13 @@
 
 static const mvk_type_info g_types[] = {
 #define MVK_WTYPE(ID, nm, sfx, gid, be, bb, so, sb, nf, dq) \
-    {MVK_TYPE_##ID, nm, #sfx, be, bb, so, sb, nf, (sb) ? 4u : (uint32_t)(bb), dq},
-#define MVK_OTYPE(ID, nm, gid, eb) {MVK_TYPE_##ID, nm, NULL, 1, eb, 0, 0, 0, eb, NULL},
+    {MVK_TYPE_##ID, nm, #sfx, be, bb, so, sb, nf, (sb) ? 4u : (uint32_t)(bb), dq, -1, NULL},
+#define MVK_DTYPE(ID, nm, sfx, gid, be, bb, so, sb, nf, dq, from, wd) \
+    {MVK_TYPE_##ID, nm, #sfx, be, bb, so, sb, nf, (sb) ? 4u : (uint32_t)(bb), dq, MVK_TYPE_##from, wd},
+#define MVK_OTYPE(ID, nm, gid, eb) {MVK_TYPE_##ID, nm, NULL, 1, eb, 0, 0, 0, eb, NULL, -1, NULL},
 #include "mvk_type_table.h"
 #undef MVK_WTYPE
+#undef MVK_DTYPE
 #undef MVK_OTYPE
 };
 #define N_TYPES ((int)(sizeof g_types / sizeof g_types[0]))
@@ -36,6 +39,27 @@ int mvk_type_supported(mvk_type t) { return mvk_type_get(t) != NULL; }
 int mvk_type_is_weight(mvk_type t) {
     const mvk_type_info *ti = mvk_type_get(t);
     return ti && ti->suffix;
+}
+
+int mvk_type_in_files(mvk_type t) {
+    const mvk_type_info *ti = mvk_type_get(t);
+    return ti && ti->suffix && ti->from < 0;
+}
+
+mvk_type mvk_type_widened(mvk_type t) {
+    for (int i = 0; i < N_TYPES; i++)
+        if (g_types[i].from >= 0 && g_types[i].from == (int)t) return g_types[i].type;
+    return t;
+}
+
+int mvk_widen_rows(mvk_type to, const void *src, void *dst, int64_t n, int64_t rows) {
+    const mvk_type_info *ti = mvk_type_get(to);
+    if (!ti || ti->from < 0 || !ti->widen || rows < 0) return -1;
+    int64_t sb = mvk_row_bytes((mvk_type)ti->from, n), db = mvk_row_bytes(to, n);
+    if (sb < 0 || db < 0 || mvk_type_block_elems((mvk_type)ti->from) != ti->block_elems) return -1;
+    for (int64_t r = 0; r < rows; r++)
+        ti->widen((const uint8_t *)src + r * sb, (uint8_t *)dst + r * db, n / ti->block_elems);
+    return 0;
 }
 
 int mvk_type_is_quant(mvk_type t) {

@@ -23,6 +23,8 @@ typedef enum mvk_type {
 
 /* A CPU dequantiser: nb ggml blocks at src -> nb * block_elems floats. */
 typedef void (*mvk_deq_fn)(const uint8_t *src, float *dst, int64_t nb);
+/* A device-only type's maker: nb blocks of its file type at src -> nb of its own blocks at dst (host layout). */
+typedef void (*mvk_widen_fn)(const uint8_t *src, uint8_t *dst, int64_t nb);
 
 typedef struct mvk_type_info {
     mvk_type type;
@@ -33,6 +35,8 @@ typedef struct mvk_type_info {
     uint32_t n_f16;          /* leading f16 values of the scale part */
     uint32_t unit;           /* shader addressing unit in bytes (4 for quantised types) */
     mvk_deq_fn deq;          /* NULL for non-weight types */
+    int from;                /* device-only types (MVK_DTYPE): the file type they are made from; -1 for the others */
+    mvk_widen_fn widen;      /* device-only types: from's blocks -> this type's; NULL for the others */
 } mvk_type_info;
 
 /* The table row of t, NULL if moevk does not know the type. */
@@ -46,6 +50,15 @@ const char *mvk_type_name(mvk_type t);
 int mvk_type_supported(mvk_type t);
 /* 1 for types the weight ops take (everything but I32). */
 int mvk_type_is_weight(mvk_type t);
+/* 1 for the types a GGUF file may hold (every weight type but the device-only ones, and I32). */
+int mvk_type_in_files(mvk_type t);
+/* The device-only type made from file type t at load (Q6_K -> Q6_K8), or t itself where there is none. */
+mvk_type mvk_type_widened(mvk_type t);
+/* Converts rows of n elements of `to`'s file type (mvk_type_info.from; file layout, contiguous rows of
+ * mvk_row_bytes) into rows of device-only type `to` in its host layout (contiguous rows of mvk_row_bytes(to)),
+ * which mvk_repack_rows then takes to the device layout. Exact: the values are the source's, bit for bit.
+ * Returns 0, or -1 (nothing written) where `to` is not a device-only type or n is not whole blocks. */
+int mvk_widen_rows(mvk_type to, const void *src, void *dst, int64_t n, int64_t rows);
 /* 1 for block-quantised types (repacked on the device). */
 int mvk_type_is_quant(mvk_type t);
 /* Elements per block (32 or 256 for quantised types, else 1) and bytes per block. 0 if unknown. */
@@ -90,14 +103,19 @@ void mvk_quantize_row_q8_0(const float *src, mvk_block_q8_0 *dst, int64_t n);
 
 /* nb random blocks of type t in ggml's layout (core/mvk_dequant.c): quant bytes
  * random, f16 scale fields (the table's n_f16) of magnitude 2^-9..2^-4 with random signs,
- * MXFP4 exponents 118..130. Deterministic in seed. For tests and benchmarks. */
+ * MXFP4 exponents 118..130; a device-only type: random blocks of its file type, widened (so its
+ * bytes stay in the domain its kernels assume). Deterministic in seed. For tests and benchmarks. */
 void mvk_random_blocks(mvk_type t, uint8_t *dst, int64_t nb, uint64_t seed);
 
-/* The CPU dequantisers the table names (core/mvk_dequant.c). */
+/* The CPU dequantisers and the device-only types' makers the table names (core/mvk_dequant.c). */
 #define MVK_WTYPE(ID, name, sfx, gid, be, bb, so, sb, nf, deq) void deq(const uint8_t *src, float *dst, int64_t nb);
+#define MVK_DTYPE(ID, name, sfx, gid, be, bb, so, sb, nf, deq, from, widen) \
+    void deq(const uint8_t *src, float *dst, int64_t nb);                      \
+    void widen(const uint8_t *src, uint8_t *dst, int64_t nb);
 #define MVK_OTYPE(ID, name, gid, eb)
 #include "mvk_type_table.h"
 #undef MVK_WTYPE
+#undef MVK_DTYPE
 #undef MVK_OTYPE
 
 #endif

@@ -206,6 +206,8 @@ moevk_status moevk_model_get_info(const moevk_model *m, moevk_model_info *o) {
     o->n_ctx = m->seq.n_ctx;
     o->weight_bytes = m->w.bytes;
     o->weight_ilv = m->w.ilv;
+    o->weight_widened = m->w.n_wide;
+    o->weight_widened_bytes = m->w.wide_extra;
     o->validation_messages = vk_ctx_validation_count(m->ctx);
     o->device_bytes = vk_ctx_allocated_bytes(m->ctx);
     return MOEVK_OK;

@@ -72,8 +72,9 @@ static const char *const g_ggml_names[] = {
 
 const char *gguf_ggml_type_name(uint32_t t) { return t < N_GGML_NAMES ? g_ggml_names[t] : NULL; }
 
-/* The weight types of mvk_type_table.h are the tensor types moevk loads. */
-static int supported_type(uint32_t t) { return t < GGML_TYPE_ID_LIMIT && mvk_type_is_weight((mvk_type)t); }
+/* The weight types of mvk_type_table.h are the tensor types moevk loads, but its device-only ones (made at load,
+ * never in a file). */
+static int supported_type(uint32_t t) { return t < GGML_TYPE_ID_LIMIT && mvk_type_in_files((mvk_type)t); }
 
 /* "f32, f16, ..., mxfp4": the supported types, for error messages. */
 static const char *supported_list(void) {
@@ -83,7 +84,7 @@ static const char *supported_list(void) {
         const mvk_type_info *all = mvk_type_all(&n);
         size_t used = 0;
         for (int i = 0; i < n; i++) {
-            if (!all[i].suffix) continue;
+            if (!mvk_type_in_files(all[i].type)) continue;
             int w = snprintf(buf + used, sizeof buf - used, "%s%s", used ? ", " : "", all[i].name);
             if (w < 0 || (size_t)w >= sizeof buf - used) break;
             used += (size_t)w;

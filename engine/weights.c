@@ -33,40 +33,52 @@ static moevk_status own(moevk_model *m, vk_buffer *b) {
     return MOEVK_OK;
 }
 
-/* Repacks and uploads the rows of a quantised tensor, about 8 MiB of rows at a time; ilv > 0: each slice of
- * slice_rows rows interleaved in groups of ilv (mvk_interleave_rows), a chunk being whole groups of one slice. */
-static moevk_status upload_quant(moevk_model *m, const gguf_tensor_info *ti, vk_buffer *b, int64_t row, uint32_t ilv,
-                                 int64_t slice_rows) {
-    mvk_type type = ti->type;
-    int64_t rows = ti->n_elems / ti->ne[0], src_row = mvk_row_bytes(type, ti->ne[0]);
+/* Repacks and uploads the rows of a quantised tensor as type `type` (its own, or the device-only type made from it:
+ * widened first, mvk_widen_rows), about 8 MiB of rows at a time; ilv > 0: each slice of slice_rows rows interleaved
+ * in groups of ilv (mvk_interleave_rows), a chunk being whole groups of one slice. */
+static moevk_status upload_quant(moevk_model *m, const gguf_tensor_info *ti, mvk_type type, vk_buffer *b, int64_t row,
+                                 uint32_t ilv, int64_t slice_rows) {
+    int64_t rows = ti->n_elems / ti->ne[0], src_row = mvk_row_bytes(ti->type, ti->ne[0]);
+    int wide = type != ti->type;
     int64_t chunk = (8 << 20) / row + 1;
     if (ilv) chunk = (chunk + ilv - 1) / ilv * ilv;
     if (!ilv) slice_rows = rows;
     if (chunk > slice_rows) chunk = slice_rows;
     uint8_t *tmp = malloc((size_t)(chunk * row)), *tmp2 = ilv ? malloc((size_t)(chunk * row)) : NULL;
-    if (!tmp || (ilv && !tmp2)) {
+    uint8_t *wtmp = wide ? malloc((size_t)(chunk * mvk_row_bytes(type, ti->ne[0]))) : NULL;
+    if (!tmp || (ilv && !tmp2) || (wide && !wtmp)) {
         free(tmp);
         free(tmp2);
+        free(wtmp);
         return mvk_fail(MOEVK_ERR_OUT_OF_HOST_MEMORY, "out of host memory repacking '%s'", ti->name);
     }
     moevk_status s = MOEVK_OK;
     for (int64_t s0 = 0; s0 < rows && s == MOEVK_OK; s0 += slice_rows)
         for (int64_t c0 = 0; c0 < slice_rows && s == MOEVK_OK; c0 += chunk) {
             int64_t r0 = s0 + c0, n = slice_rows - c0 < chunk ? slice_rows - c0 : chunk;
-            mvk_repack_rows(type, (const uint8_t *)ti->data + r0 * src_row, tmp, ti->ne[0], n);
+            const uint8_t *src = (const uint8_t *)ti->data + r0 * src_row;
+            if (wide && mvk_widen_rows(type, src, wtmp, ti->ne[0], n)) {
+                s = mvk_fail(MOEVK_ERR_INTERNAL, "tensor '%s': cannot store %s as %s", ti->name, mvk_type_name(ti->type),
+                             mvk_type_name(type));
+                break;
+            }
+            mvk_repack_rows(type, wide ? wtmp : src, tmp, ti->ne[0], n);
             if (ilv) mvk_interleave_rows(tmp2, tmp, row, n, ilv); /* c0: a multiple of ilv, so the slice's groups */
             s = vk_upload(m->ctx, b, (uint64_t)(r0 * row), ilv ? tmp2 : tmp, (uint64_t)(n * row));
         }
     free(tmp);
     free(tmp2);
+    free(wtmp);
     return s;
 }
 
-/* Uploads one tensor. as_f32: convert to f32 on the host first. ilv > 0 (quantised only): rows interleaved in groups
- * of ilv within each slice of slice_rows rows (the [K][N] the matmuls see; mvk_tensor.ilv). */
-static moevk_status upload(load_ctx *L, const gguf_tensor_info *ti, int as_f32, uint32_t ilv, int64_t slice_rows, mvk_tensor *out) {
+/* Uploads one tensor. as_f32: convert to f32 on the host first; else stored as dtype (ti's type, or the device-only
+ * type made from it: vk_weight_type). ilv > 0 (quantised only): rows interleaved in groups of ilv within each slice of
+ * slice_rows rows (the [K][N] the matmuls see; mvk_tensor.ilv). */
+static moevk_status upload(load_ctx *L, const gguf_tensor_info *ti, int as_f32, mvk_type dtype, uint32_t ilv, int64_t slice_rows,
+                           mvk_tensor *out) {
     moevk_model *m = L->m;
-    mvk_type type = as_f32 ? MVK_TYPE_F32 : ti->type;
+    mvk_type type = as_f32 ? MVK_TYPE_F32 : dtype;
     int64_t row = mvk_dev_row_bytes(type, ti->ne[0]);
     if (row < 0) return mvk_fail(MOEVK_ERR_FORMAT, "tensor '%s': bad row size", ti->name);
     uint64_t bytes = (uint64_t)row * (uint64_t)(ti->n_elems / ti->ne[0]);
@@ -95,7 +107,7 @@ static moevk_status upload(load_ctx *L, const gguf_tensor_info *ti, int as_f32, 
         s = vk_upload(m->ctx, b, 0, tmp, bytes);
         free(tmp);
     } else if (mvk_type_is_quant(type)) {
-        s = upload_quant(m, ti, b, row, ilv, slice_rows); /* the device layout (interleaved where ilv > 0) */
+        s = upload_quant(m, ti, type, b, row, ilv, slice_rows); /* the device layout (interleaved where ilv > 0) */
     } else {
         s = vk_upload(m->ctx, b, 0, ti->data, bytes);
     }
@@ -103,6 +115,10 @@ static moevk_status upload(load_ctx *L, const gguf_tensor_info *ti, int as_f32, 
     *out = mvk_tensor_make(b, 0, type, ti->ne[0], ti->ne[1], ti->ne[2], ti->ne[3]);
     out->ilv = ilv;
     if (ilv > m->w.ilv) m->w.ilv = ilv;
+    if (type != ti->type && !as_f32) { /* a device-only type (moevk_model_info) */
+        m->w.n_wide++;
+        m->w.wide_extra += bytes - (uint64_t)mvk_dev_row_bytes(ti->type, ti->ne[0]) * (uint64_t)(ti->n_elems / ti->ne[0]);
+    }
     m->w.bytes += bytes;
     *L->done += ti->size;
     if (L->cb && L->cb(L->stage, L->total ? (float)((double)*L->done / (double)L->total) : 1.0f, L->user))
@@ -131,14 +147,20 @@ static moevk_status visit(void *user, const mvk_tensor_spec *sp, int block, cons
        vision tower's (its GEMMs) */
     uint32_t ilv = 0;
     int64_t slice = ti->ne[1];
+    mvk_type dtype = ti->type;
     const char *ie = getenv("MOEVK_WEIGHT_ILV");
     int dense_only = ie && !strcmp(ie, "dense"); /* the routed experts stay plain (A/B profiles) */
-    if (L->f == m->tf && !(sp->flags & MVK_T_F32) && out != &m->w.tok_embd && ti->ne[1] > 1 &&
-        !(dense_only && (sp->flags & MVK_T_EXPERT))) {
-        ilv = vk_weight_ilv(m->ctx, ti->type);
-        if ((sp->flags & MVK_T_EXPERT) && sp->part == MVK_PART_GATE_UP) slice = ti->ne[1] / 2;
+    if (L->f == m->tf && !(sp->flags & MVK_T_F32) && out != &m->w.tok_embd && ti->ne[1] > 1) {
+        /* the dense ones stored as the device-only type the decode mat-vec reads faster where there is one (Q6_K ->
+           Q6_K8 on CPU devices: the LM head of Q4_K_M files); the experts keep their type (the expert cache streams
+           the file's bytes) */
+        if (!(sp->flags & MVK_T_EXPERT)) dtype = vk_weight_type(m->ctx, ti->type);
+        if (!(dense_only && (sp->flags & MVK_T_EXPERT))) {
+            ilv = vk_weight_ilv(m->ctx, dtype);
+            if ((sp->flags & MVK_T_EXPERT) && sp->part == MVK_PART_GATE_UP) slice = ti->ne[1] / 2;
+        }
     }
-    MVK_TRY(upload(L, ti, (sp->flags & MVK_T_F32) != 0, ilv, slice, out));
+    MVK_TRY(upload(L, ti, (sp->flags & MVK_T_F32) != 0, dtype, ilv, slice, out));
     if ((sp->flags & MVK_T_EXPERT) && sp->part == MVK_PART_GATE_UP && out->buf) {
         /* merged [K][2N][E]: the gate and up stacks the expert matmuls read are views of each expert's first and
          * last N rows (expert stride 2N rows) */

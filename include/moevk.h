@@ -173,6 +173,10 @@ typedef struct moevk_model_info {
     uint32_t weight_ilv;           /* the text model's quantised matmul weights are stored with rows interleaved in
                                       groups of this many (CPU devices: docs/QUANT_LAYOUTS.md "Interleaved rows";
                                       MOEVK_WEIGHT_ILV=0 turns it off); 0: plain rows */
+    int weight_widened;            /* text-model matrices stored as a device-only type that the decode mat-vec reads
+                                      faster (CPU devices: Q6_K as Q6_K8, docs/QUANT_LAYOUTS.md "Device-only types";
+                                      MOEVK_WEIGHT_WIDE=0 turns it off); same values, bit for bit */
+    uint64_t weight_widened_bytes; /* the device bytes that costs over the file's types (part of weight_bytes) */
 } moevk_model_info;
 
 moevk_status moevk_model_get_info(const moevk_model *m, moevk_model_info *out);

@@ -9,9 +9,9 @@
 // together, shaders/matvec.comp) reads 3-5x slower there. No subgroup
 // operations, no shared memory, no barrier: correct for any subgroup size.
 // Needs the chunked loop's alignment (p.fast = 1; the host checks it), and
-// Q8_0 / Q4_K / Q6_K rows at 16-byte boundaries (their uvec4 reads).
+// Q8_0 / Q4_K / Q6_K / Q6_K8 rows at 16-byte boundaries (their uvec4 reads).
 //
-// Q8_0, Q4_K and Q6_K take the block scale out of the inner sum (one multiply per
+// Q8_0, Q4_K, Q6_K and Q6_K8 take the block scale out of the inner sum (one multiply per
 // block / sub-block instead of per weight); the other types dequantise a chunk
 // (wchunk.glsl) and dot it with x. Push constants, bindings and MUL_MAT_ID
 // semantics are those of matvec.comp.
@@ -476,7 +476,9 @@ void q4k_stream2(uint q4, uvec4 sv, uint q4u, uvec4 svu, uint c2, uint xb, inout
     accu += dmu.x * dot(ul, K8) - dmu.y * zl + dmu.z * dot(uh, K8) - dmu.w * zh;
 }
 #endif
-#elif defined(W_Q6_K)
+#elif defined(W_Q6_K) || defined(W_Q6_K8)
+// (Q6_K8, the device-only Q6_K with a value a byte, shares q6k_d01, q6k_acc, q6kx_xpairs; its own functions
+// follow Q6_K's)
 // half n2 of the super-block at word qb: its ql words (chunks r even: la, odd: lb), qh words (hb)
 // and its two scale words. uvec4 reads (the block is 13 uvec4s, 16-byte aligned: the host checks
 // the row starts); each quant word is read once (wdeq32 reads qh 4 and ql 2 times per half)
@@ -582,6 +584,38 @@ float q6kx_swar(const uint la[8], const uint lb[8], const uint hb[8], uint r, ve
         const uint lo = (((r & 1u) == 0u ? la[i] : lb[i]) >> shl) & 0x0f0f0f0fu;
         const uint hi = (shh <= 4u ? hb[i] << (4u - shh) : hb[i] >> (shh - 4u)) & 0x30303030u;
         const ivec2 pw = ivec2((uvec2(lo | hi) >> uvec2(0u, 8u)) & 0x003f003fu);
+        if (i < 4u) t.xy += pw * xp[i];
+        else t.zw += pw * xp[i];
+    }
+    const ivec4 m = t >> 16;
+    acc = fma(d01.x, float(m.x + m.y) * 16777216.0, acc);
+    return fma(d01.y, float(m.z + m.w) * 16777216.0, acc);
+}
+// Q6_K8: chunk c's 8 value words (u0, u1; bytes 0..63, element order: q6k_raw's words, read as they are) as
+// q6k_val's values
+void q6k8_vals(uvec4 u0, uvec4 u1, out vec4 qv[8]) {
+    const uint w[8] = uint[8](u0.x, u0.y, u0.z, u0.w, u1.x, u1.y, u1.z, u1.w);
+    for (uint i = 0; i < 8u; i++) qv[i] = six4(w[i]) - 32.0 / K8;
+}
+// Q6_K8: q6kx_acc on chunk c's value words (same operations on the same values: bit-identical)
+float q6k8x_acc(uvec4 u0, uvec4 u1, vec2 d01, uvec4 a, uvec4 c, float acc) {
+    const vec4 xa0 = i8x4s(a.x), xa1 = i8x4s(a.y), xa2 = i8x4s(a.z), xa3 = i8x4s(a.w);
+    const vec4 xc0 = i8x4s(c.x), xc1 = i8x4s(c.y), xc2 = i8x4s(c.z), xc3 = i8x4s(c.w);
+    vec4 t0 = six4(u0.x) * xa0, t1 = six4(u1.x) * xc0;
+    t0 = fma(six4(u0.y), xa1, t0); t1 = fma(six4(u1.y), xc1, t1);
+    t0 = fma(six4(u0.z), xa2, t0); t1 = fma(six4(u1.z), xc2, t1);
+    t0 = fma(six4(u0.w), xa3, t0); t1 = fma(six4(u1.w), xc3, t1);
+    const vec4 sa = (xa0 + xa1) + (xa2 + xa3), sc = (xc0 + xc1) + (xc2 + xc3);
+    acc = fma(d01.x, dot(t0, K8) - 32.0 * ((sa.x + sa.y) + (sa.z + sa.w)), acc);
+    return fma(d01.y, dot(t1, K8) - 32.0 * ((sc.x + sc.y) + (sc.z + sc.w)), acc);
+}
+// Q6_K8: q6kx_swar on chunk c's value words: the word q6kx_swar assembles from ql and qh (4 shifts, masks and an
+// or) is read as it is; the same integer sums in the same order (bit-identical)
+float q6k8x_swar(uvec4 u0, uvec4 u1, vec2 d01, const ivec2 xp[8], ivec4 st, float acc) {
+    const uint w[8] = uint[8](u0.x, u0.y, u0.z, u0.w, u1.x, u1.y, u1.z, u1.w);
+    ivec4 t = st;
+    for (uint i = 0; i < 8u; i++) {
+        const ivec2 pw = ivec2((uvec2(w[i]) >> uvec2(0u, 8u)) & 0x003f003fu);
         if (i < 4u) t.xy += pw * xp[i];
         else t.zw += pw * xp[i];
     }
@@ -918,6 +952,72 @@ void main() {
                 }
 #endif
             }
+        }
+    }
+#elif defined(W_Q6_K8)
+    // super-block of 256 (device-only, made from Q6_K): quant part q[256] (16 uvec4s: value l of chunk c, 32 values,
+    // is q[32c + l] - 32) and i8 scales[16] (one uvec4), 17 uvec4s; scale part f16 d. Q6_K's sums chunk by chunk in
+    // its order, so the row's sum is Q6_K's bit for bit; only the values' reads differ (2 uvec4s a chunk, as they are)
+    const uint nb = p.K >> 8;
+    const uint sw = rbv + nb * 68u;
+#ifdef GATEUP
+    const uint swu = rbuv + nb * 68u;
+#endif
+    for (uint b = 0; b < nb; b++) {
+        const uint q4 = (rbv >> 2) + b * 17u;
+        const float d = unpackHalf2x16(wrd1s(0u, sw + (b >> 1)) >> ((b & 1u) * 16u)).x;
+        const uvec4 scv = wrd4s(0u, q4 + 16u);
+#ifdef GATEUP
+        const uint q4u = (rbuv >> 2) + b * 17u;
+        const float du = unpackHalf2x16(wrd1s(1u, swu + (b >> 1)) >> ((b & 1u) * 16u)).x;
+        const uvec4 scvu = wrd4s(1u, q4u + 16u);
+#endif
+        for (uint c = 0; c < 8u; c++) {
+            // q6k_d01 with chunk c's scale word (scales 2c, 2c + 1: half c & 1 of word c / 2)
+            const vec2 d01 = q6k_d01(scv[c >> 1u], scv[c >> 1u], d, c & 1u);
+            const uvec4 u0 = wrd4s(0u, q4 + 2u * c), u1 = wrd4s(0u, q4 + 2u * c + 1u);
+#ifdef GATEUP
+            const vec2 du01 = q6k_d01(scvu[c >> 1u], scvu[c >> 1u], du, c & 1u);
+            const uvec4 v0 = wrd4s(1u, q4u + 2u * c), v1 = wrd4s(1u, q4u + 2u * c + 1u);
+#endif
+#ifdef WTEX
+            if (XQ != 0u && MAXM == 1u) {           // int8 x, one column: x block 8b + c
+                if ((c & 3u) == 0u) xs = xq_scales(xf[0], 8u * b + c);
+                uvec4 a, cx;
+                xq_words(xf[0], 8u * b + c, a, cx);
+                if (SWAR != 0u) {                   // x's pairs once for both rows (GATEUP / PAIR)
+                    ivec2 xp[8];
+                    ivec4 st;
+                    q6kx_xpairs(a, cx, xp, st);
+                    acc[0] = q6k8x_swar(u0, u1, d01 * xs[c & 3u], xp, st, acc[0]);
+#ifdef GATEUP
+                    accu = q6k8x_swar(v0, v1, du01 * xs[c & 3u], xp, st, accu);
+#endif
+                    continue;
+                }
+                acc[0] = q6k8x_acc(u0, u1, d01 * xs[c & 3u], a, cx, acc[0]);
+#ifdef GATEUP
+                accu = q6k8x_acc(v0, v1, du01 * xs[c & 3u], a, cx, accu);
+#endif
+                continue;
+            }
+#endif
+            vec4 qv[8];
+            q6k8_vals(u0, u1, qv);
+#ifdef GATEUP
+            vec4 qvu[8], xv[8];
+            q6k8_vals(v0, v1, qvu);
+            const float dx = xblk(xf[0], 8u * b + c, xv);   // one x fetch for both rows
+            acc[0] = q6k_acc(qv, d01 * dx, xv, acc[0]);
+            accu = q6k_acc(qvu, du01 * dx, xv, accu);
+#else
+            for (uint m = 0; m < MAXM; m++) {
+                if (m >= M) break;
+                vec4 xv[8];
+                const float dx = xblk(xf[m], 8u * b + c, xv);
+                acc[m] = q6k_acc(qv, d01 * dx, xv, acc[m]);
+            }
+#endif
         }
     }
 #else

@@ -7,7 +7,7 @@
 // the same f32 operation order, `precise` so no mul+add is fused (the
 // values are bit-identical to ggml's CPU dequantisation).
 //
-// WTEX (the texel variants of matmul.comp, CPU devices): Q8_0, Q4_K and Q6_K
+// WTEX (the texel variants of matmul.comp, CPU devices): Q8_0, Q4_K, Q6_K and Q6_K8
 // read their quant words (and Q4_K its 16-byte scale part) as 16-byte texels,
 // WRD4(byte offset / 16), which lavapipe fetches for all lanes at once; a
 // 4-byte texel (WRD) is a gather, slower than the storage-buffer read it
@@ -256,6 +256,28 @@ void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
         uvec4 hq = wbytes(WRD((q >> 2) + 32u + 8u * n + i), 2u * r) & 3u;
 #endif
         precise vec4 t = (i < 4u ? d0 : d1) * (vec4(lq | (hq << 4u)) - 32.0);
+        v[i] = t;
+    }
+}
+#elif defined(W_Q6_K8)
+// (device-only, made from Q6_K at load) quant part: q[256] (6-bit values one a byte, element order), i8
+// scales[16]; scale part: f16 d. Chunk c: v = (d sc[2c + l/16]) (q[32c + l] - 32), Q6_K's expression
+void wdeq32(uint q, uint s, uint c, out vec4 v[8]) {
+    float d = wf16(s);
+    uint scw = WRD((q >> 2) + 64u + (c >> 1u)) >> ((c & 1u) * 16u);
+    float d0 = d * float(bitfieldExtract(int(scw), 0, 8)), d1 = d * float(bitfieldExtract(int(scw), 8, 8));
+#ifdef WTEX
+    // the chunk's 32 bytes as two 16-byte texels (see WTEX at the top; the 272-byte quant part is 17 of them)
+    const uvec4 qa = WRD4((q >> 4) + 2u * c), qc = WRD4((q >> 4) + 2u * c + 1u);
+    const uint qw[8] = uint[8](qa.x, qa.y, qa.z, qa.w, qc.x, qc.y, qc.z, qc.w);
+#endif
+    for (uint i = 0u; i < 8u; i++) {
+#ifdef WTEX
+        uvec4 b = wbytes(qw[i], 0u) & 0xffu;
+#else
+        uvec4 b = wbytes(WRD((q >> 2) + 8u * c + i), 0u) & 0xffu;
+#endif
+        precise vec4 t = (i < 4u ? d0 : d1) * (vec4(b) - 32.0);
         v[i] = t;
     }
 }

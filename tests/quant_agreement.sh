@@ -17,6 +17,8 @@
 #                 NMSE <= 1e-5 and the same top-1 token at every position (tests/tools/compare.py rows).
 #      reported:  the distance to llama.cpp on the quantized file itself (its CPU path quantizes the
 #                 activations to 8 bits, so 1e-4..1e-3 is expected; never asserted).
+#      asserted where q6_K matrices are stored as q6_K8 (CPU devices; Q4_K_M at least): `moevk eval` with 4 greedy
+#                 tokens and int8 x gives byte for byte the logits and tokens of MOEVK_WEIGHT_WIDE=0.
 #      harness self-checks (asserted for every ftype): the dequantized file holds no quantized tensor,
 #      the quantized file holds the ftype's main type, and llama.cpp's logits on the dequantized file
 #      differ from those on the f32 source (the quantization did something).
@@ -132,6 +134,7 @@ dist() { # got ref n_vocab -> the distance line of compare.py rows, never failin
 is_in() { case " $2 " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 fails=0
+WIDENED=""
 SUMMARY=() PENDING=()
 # ---- text model: quantize to every ftype and dequantize back; llama.cpp's logits on all of them ---------
 echo "$TEXT $WORK/text.i32 $WORK/src.ll.f32" >"$WORK/jobs.txt"
@@ -167,6 +170,21 @@ while read -r ft main <&3; do
     else
         ok=0 vd="moevk eval failed: $(tail -1 "$WORK/$ft.mv.log" | sed 's/.*: //')"
         echo "   $vd"
+    fi
+    if grep -q "stored as q6_K8" "$WORK/$ft.mv.log"; then # Q6_K matrices widened (CPU devices): Q6_K's results
+        WIDENED="$WIDENED $ft"
+        for w in 1 0; do # by default and with MOEVK_WEIGHT_WIDE=0; int8 x (the default) and 4 greedy tokens: decode too
+            MOEVK_WEIGHT_WIDE=$w env -u MOEVK_LANE_XQ "$CLI" eval -m "$q" --tokens "$WORK/text.i32" --kv-type f32 \
+                --greedy 4 --dump-logits "$WORK/$ft.w$w.f32" --dump-tokens "$WORK/$ft.w$w.i32" 2>"$WORK/$ft.w$w.log" ||
+                { tail -1 "$WORK/$ft.w$w.log"; bad=1; }
+        done
+        if cmp -s "$WORK/$ft.w1.f32" "$WORK/$ft.w0.f32" && cmp -s "$WORK/$ft.w1.i32" "$WORK/$ft.w0.i32" &&
+            ! grep -q "q6_K8" "$WORK/$ft.w0.log"; then
+            echo "   q6_K stored as q6_K8: logits and 4 greedy tokens byte-identical to MOEVK_WEIGHT_WIDE=0 (q6_K as is)"
+        else
+            echo "   FAIL: q6_K stored as q6_K8 differs from MOEVK_WEIGHT_WIDE=0"
+            bad=1
+        fi
     fi
     if is_in "$ft" "$ASSERTED"; then
         [ "$ok" = 1 ] && [ "$bad" = 0 ] || fails=$((fails + 1))
@@ -225,6 +243,11 @@ printf '   %s\n' "${SUMMARY[@]}"
 if [ "${#PENDING[@]}" -gt 0 ]; then
     echo "== NOT YET ASSERTED (moevk lacks a type, or the ftype is not in ASSERTED yet): ${#PENDING[@]}"
     printf '   %s\n' "${PENDING[@]}"
+fi
+echo "== q6_K matrices stored as q6_K8 (each checked byte-identical to MOEVK_WEIGHT_WIDE=0) in:${WIDENED:- none}"
+if "$CLI" devices 2>/dev/null | grep -qi cpu && ! is_in Q4_K_M "$WIDENED"; then # the check above must have run
+    echo "FAIL: on this CPU device the Q4_K_M file's q6_K matrices (output, attn_v) were not stored as q6_K8"
+    fails=$((fails + 1))
 fi
 if [ "$fails" -ne 0 ]; then
     echo "FAIL: $fails check(s) failed"

@@ -14,6 +14,8 @@
  *     MOEVK_LANE_SWAR=0 (q4kx_dot's / q6kx_acc's float sums), and on weights and x at the SWAR fields' limits
  *     against the reference (Q4_K: every nibble 15, every x +-127: 16 products of 1905 in one 16-bit field;
  *     Q6_K: every value 0 or 63 by super-block, q - 32 = -32 or 31, x +-127: 8 products of up to 4064);
+ *   Q6_K8 (the device-only Q6_K, a value a byte) as Q6_K (SWAR twice, the limits), and bit for bit Q6_K's y on the
+ *     same weights in every lane mat-vec form (twin_case);
  *   vk_quant_x_shared: two mat-vecs of one x share one quantisation, and a write to x (a dispatch, a copy),
  *     a scratch reset below xq or another view of x makes the second quantise again. */
 #include <math.h>
@@ -134,11 +136,16 @@ static uint8_t *make_w(mvk_type t, int64_t K, int64_t rows, uint64_t seed, float
         for (int64_t b = 0; b < K / 256 * rows; b++) memset(blk + b * 210, b % 3 == 1 ? 0x00 : 0xff, 192);
         mvk_dequantize_row(t, blk, *wd, K * rows);
     }
+    if (g_limit && t == MVK_TYPE_Q6_K8) { /* the same values 0 or 63 (block: q[256], then scales[16], d) */
+        for (int64_t b = 0; b < K / 256 * rows; b++) memset(blk + b * 274, b % 3 == 1 ? 0 : 63, 256);
+        mvk_dequantize_row(t, blk, *wd, K * rows);
+    }
     return blk;
 }
 
-/* Q4_K's and Q6_K's SWAR check: the run again with MOEVK_LANE_SWAR=0 (set by the caller around the second pass) */
-static int swar_passes(mvk_type t) { return t == MVK_TYPE_Q4_K || t == MVK_TYPE_Q6_K ? 2 : 1; }
+/* Q4_K's, Q6_K's and Q6_K8's SWAR check: the run again with MOEVK_LANE_SWAR=0 (set by the caller around the second
+ * pass) */
+static int swar_passes(mvk_type t) { return t == MVK_TYPE_Q4_K || t == MVK_TYPE_Q6_K || t == MVK_TYPE_Q6_K8 ? 2 : 1; }
 static void swar_same(const char *label, const float *got, const float *old, int64_t n) {
     int64_t d = tu_first_bit_diff(got, old, n);
     if (d >= 0) fail_msg("%s: SWAR differs from MOEVK_LANE_SWAR=0 at %lld: %.9g vs %.9g", label, (long long)d, got[d], old[d]);
@@ -413,6 +420,48 @@ static void share_case(mvk_type t, int how) {
     free(b1); free(b2); free(w1); free(w2); free(x); free(x2);
 }
 
+/* Q6_K8 against Q6_K (the device-only type and the file type it is made from, mvk_widen_rows): the same weights
+ * uploaded both ways give the same y bit for bit in every lane mat-vec form the LM head and attn_v take: vk_op_matmul
+ * with two rows a lane (PAIR) and one, M = 3, and vk_op_mul_mat_id (pair_id), each with int8 x by SWAR (the default),
+ * int8 x by float sums (MOEVK_LANE_SWAR=0) and f32 x (MOEVK_LANE_XQ=0): matvec_lane.comp runs Q6_K's sums in Q6_K's
+ * order on the widened words. A wrong byte order, scale index or d word fails it at once. */
+static void twin_case(int64_t M, int64_t N, int64_t K, int pair, int id) {
+    const int64_t E = id ? 3 : 1, rows = N * E;
+    float *wd, *x = malloc((size_t)(K * M) * 4), *ya = malloc((size_t)(N * M) * 4), *yb = malloc((size_t)(N * M) * 4);
+    uint8_t *blk = make_w(MVK_TYPE_Q6_K, K, rows, (uint64_t)(K + N + 7 * M + pair), &wd);
+    uint8_t *wide = malloc((size_t)(K / 256 * rows * 274));
+    assert_int_equal(mvk_widen_rows(MVK_TYPE_Q6_K8, blk, wide, K, rows), 0);
+    exact_x(x, K, M);
+    int32_t ids[1] = {2};
+    tu_tensor tx = tu_upload(MVK_TYPE_F32, K, M, 1, 1, x), ty = tu_upload(MVK_TYPE_F32, N, M, 1, 1, NULL);
+    tu_tensor tw6 = tu_upload(MVK_TYPE_Q6_K, K, N, E, 1, blk), tw8 = tu_upload(MVK_TYPE_Q6_K8, K, N, E, 1, wide);
+    tu_tensor tid = tu_upload(MVK_TYPE_I32, 1, 1, 1, 1, ids);
+    static const char *modes[3][2] = {{"1", NULL}, {"1", "0"}, {"0", NULL}}; /* MOEVK_LANE_XQ, MOEVK_LANE_SWAR */
+    setenv("MOEVK_LANE_PAIR", pair ? "1" : "0", 1);
+    for (int md = 0; md < 3; md++) {
+        setenv("MOEVK_LANE_XQ", modes[md][0], 1);
+        if (modes[md][1]) setenv("MOEVK_LANE_SWAR", modes[md][1], 1);
+        for (int w = 0; w < 2; w++) {
+            vk_stream *s = tu_begin();
+            const mvk_tensor *tw = w ? &tw8.t : &tw6.t;
+            if (id) TU_OK(vk_op_mul_mat_id(s, &ty.t, &tx.t, tw, &tid.t));
+            else TU_OK(vk_op_matmul(s, &ty.t, &tx.t, tw, NULL));
+            tu_end_submit(s);
+            tu_download(&ty, w ? yb : ya, (uint64_t)(N * M) * 4);
+        }
+        unsetenv("MOEVK_LANE_SWAR");
+        int64_t d = tu_first_bit_diff(ya, yb, N * M);
+        if (d >= 0)
+            fail_msg("q6_K8 against q6_K, %s M=%lld N=%lld K=%lld pair=%d, XQ=%s SWAR=%s%s: y[%lld] %.9g against %.9g",
+                     id ? "mul_mat_id" : "matmul", (long long)M, (long long)N, (long long)K, pair, modes[md][0],
+                     modes[md][1] ? modes[md][1] : "1", g_limit ? " limits" : "", (long long)d, yb[d], ya[d]);
+    }
+    setenv("MOEVK_LANE_XQ", "1", 1);
+    unsetenv("MOEVK_LANE_PAIR");
+    tu_free(&tx); tu_free(&ty); tu_free(&tw6); tu_free(&tw8); tu_free(&tid);
+    free(blk); free(wide); free(wd); free(x); free(ya); free(yb);
+}
+
 static void test_int8_x(void **state) {
     (void)state;
     setenv("MOEVK_MM_STYLE", "cpu", 1); /* the lane mat-vec on any device */
@@ -458,7 +507,15 @@ static void test_int8_x(void **state) {
     id_case(MVK_TYPE_Q6_K, 256, 7, 5, 3, 3, 1);
     gateup_case(MVK_TYPE_Q6_K, 512, 17, 1, 1, 0, 1, 1);
     gateup_case(MVK_TYPE_Q6_K, 768, 33, 5, 3, 0, 0, 1);
+    mm_case(MVK_TYPE_Q6_K8, 1, 33, 512, 1);
+    id_case(MVK_TYPE_Q6_K8, 512, 33, 4, 2, 1, 0);
+    twin_case(1, 33, 512, 1, 0);
     g_limit = 0;
+    /* Q6_K8 bit for bit Q6_K's (the LM head: PAIR; attn_v: PAIR and one row a lane; M = 3; the experts' pair_id) */
+    twin_case(1, 33, 512, 1, 0);
+    twin_case(1, 40, 768, 0, 0);
+    twin_case(3, 17, 256, 0, 0);
+    twin_case(1, 33, 512, 1, 1);
     for (int how = 0; how <= 4; how++) share_case(MVK_TYPE_Q8_0, how);
     share_case(MVK_TYPE_Q4_K, 0);
     unsetenv("MOEVK_MM_STYLE");

@@ -54,6 +54,51 @@ static void poke_specials(mvk_type t, uint8_t *blk, int64_t nb) {
     }
 }
 
+/* A device-only type (mvk_type_info.from, made at load by mvk_widen_rows): random blocks of its file type, widened,
+ * then dequantised by its own CPU dequantiser, must give ggml's to_float of the source blocks bit for bit (the
+ * device kernels are checked against that dequantiser by test_op_quant). Returns the failures. */
+static int check_widened(const struct ggml_type_traits *(*traits)(int), const mvk_type_info *ti, int *checked) {
+    const mvk_type_info *fi = mvk_type_get((mvk_type)ti->from);
+    const struct ggml_type_traits *g = fi ? traits((int)fi->type) : NULL;
+    if (!g || !g->to_float) {
+        fprintf(stderr, "FAIL %s: its file type %d has no ggml to_float\n", ti->name, ti->from);
+        return 1;
+    }
+    const int64_t nb = 64, ne = nb * ti->block_elems;
+    uint8_t *src = malloc((size_t)(nb * fi->block_bytes)), *wide = malloc((size_t)(nb * ti->block_bytes));
+    float *a = malloc((size_t)ne * 4), *b = malloc((size_t)ne * 4);
+    int fails = 0;
+    for (int round = 0; round < 3; round++) {
+        tu_rand_blocks(fi->type, src, nb, 300 + (uint64_t)round);
+        if (round == 2) poke_specials(fi->type, src, nb);
+        if (mvk_widen_rows(ti->type, src, wide, ne, 1)) {
+            fprintf(stderr, "FAIL %s: mvk_widen_rows refused %lld values of %s\n", ti->name, (long long)ne, fi->name);
+            fails++;
+            break;
+        }
+        g->to_float(src, a, ne);
+        mvk_dequantize_row(ti->type, wide, b, ne);
+        int64_t d = tu_first_bit_diff(a, b, ne);
+        (*checked)++;
+        if (d >= 0) {
+            fprintf(stderr, "FAIL %s round %d: element %lld: ggml %s %.9g ours %.9g\n", ti->name, round, (long long)d, fi->name,
+                    (double)a[d], (double)b[d]);
+            fails++;
+        }
+    }
+    if (mvk_widen_rows(fi->type, src, wide, ne, 1) == 0) { /* a file type is not made from another */
+        fprintf(stderr, "FAIL %s: mvk_widen_rows took file type %s as a target\n", ti->name, fi->name);
+        fails++;
+    }
+    fprintf(stderr, "%-7s %lld values x 3 rounds (widened from %s): %s\n", ti->name, (long long)ne, fi->name,
+            fails ? "DIFFERENT" : "bit-identical to ggml");
+    free(src);
+    free(wide);
+    free(a);
+    free(b);
+    return fails;
+}
+
 int main(void) {
     const char *path = lib_path();
     void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
@@ -73,6 +118,10 @@ int main(void) {
     for (int i = 0; i < n; i++) {
         const mvk_type_info *ti = &all[i];
         if (!ti->deq) continue;
+        if (ti->from >= 0) { /* a device-only type: not ggml's; its values must be its file type's, bit for bit */
+            fails += check_widened(traits, ti, &checked);
+            continue;
+        }
         const struct ggml_type_traits *g = traits((int)ti->type);
         if (g && !g->to_float && ti->type == MVK_TYPE_F32) continue; /* ggml has no f32 to_float (a copy) */
         if (!g || !g->to_float || g->blck_size != ti->block_elems || (int64_t)g->type_size != ti->block_bytes ||

@@ -92,9 +92,12 @@ int bench_model(int argc, char **argv) {
     if (s != MOEVK_OK) { cli_error("bench model", s); return 1; }
     moevk_model_info info;
     moevk_model_get_info(m, &info);
-    printf("model: %s (%s), %d layers, n_embd %d, %d experts top-%d, vocab %d, weights %.1f MiB%s\ndevice: %s\n", info.name,
+    char wide[64] = "";
+    if (info.weight_widened)
+        snprintf(wide, sizeof wide, " (%d q6_K as q6_K8, +%.1f MiB)", info.weight_widened, (double)info.weight_widened_bytes / 1048576.0);
+    printf("model: %s (%s), %d layers, n_embd %d, %d experts top-%d, vocab %d, weights %.1f MiB%s%s\ndevice: %s\n", info.name,
            info.arch, info.n_layer, info.n_embd, info.n_expert, info.n_expert_used, info.n_vocab,
-           (double)info.weight_bytes / 1048576.0, info.weight_ilv ? " (rows interleaved)" : "", info.device);
+           (double)info.weight_bytes / 1048576.0, info.weight_ilv ? " (rows interleaved)" : "", wide, info.device);
     int rc = 0;
     int32_t *tok = malloc((size_t)(n_prompt + 8) * sizeof *tok);
     int32_t *greedy = malloc((size_t)(n_gen + 1) * sizeof *greedy);

@@ -177,6 +177,9 @@ int cmd_eval(int argc, char **argv) {
                 ep.n_image_tokens, t.image_encode_ms, t.prefill_ms, (int)greedy, t.decode_ms);
         moevk_model_get_info(m, &info);
         if (info.weight_ilv) fprintf(stderr, "eval: quantised weights stored with rows interleaved by %u\n", info.weight_ilv);
+        if (info.weight_widened)
+            fprintf(stderr, "eval: %d q6_K matrices stored as q6_K8 (+%.1f MiB)\n", info.weight_widened,
+                    (double)info.weight_widened_bytes / 1048576.0);
         if (info.validation_messages) {
             fprintf(stderr, "moevk eval: %u Vulkan validation message(s): failing\n", info.validation_messages);
             rc = 1;
