@@ -301,9 +301,10 @@ static void gateup_case(int64_t N, int64_t K, int64_t E, int64_t k, uint32_t g) 
 static const char *const modes[][2] = {{NULL, NULL},           {"MOEVK_LANE_PAIR", "0"}, {"MOEVK_LANE_XQ", "0"},
                                        {"MOEVK_LANE_STREAM", "0"}, {"MOEVK_WTEX", "0"},    {"MOEVK_LANE_PAIR_ID", "0"}};
 
-/* Q8_0, Q4_K, Q6_K: their own paths in the lane kernels; Q4_0, Q5_K: the generic chunks (wchunk.glsl) */
-#define N_WT 5
-static const mvk_type wts[N_WT] = {MVK_TYPE_Q8_0, MVK_TYPE_Q4_K, MVK_TYPE_Q6_K, MVK_TYPE_Q4_0, MVK_TYPE_Q5_K};
+/* Q8_0, Q4_K, Q6_K, Q6_K8 (the device-only Q6_K the LM head is stored as): their own paths in the lane kernels;
+ * Q4_0, Q5_K: the generic chunks (wchunk.glsl) */
+#define N_WT 6
+static const mvk_type wts[N_WT] = {MVK_TYPE_Q8_0, MVK_TYPE_Q4_K, MVK_TYPE_Q6_K, MVK_TYPE_Q6_K8, MVK_TYPE_Q4_0, MVK_TYPE_Q5_K};
 
 static int lane_device(void) {
     const vk_device_info *in = vk_ctx_info(tu_vk);
