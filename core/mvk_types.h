@@ -50,7 +50,7 @@ const char *mvk_type_name(mvk_type t);
 int mvk_type_supported(mvk_type t);
 /* 1 for types the weight ops take (everything but I32). */
 int mvk_type_is_weight(mvk_type t);
-/* 1 for the types a GGUF file may hold (every weight type but the device-only ones, and I32). */
+/* 1 for the weight types a GGUF file may hold: every weight type but the device-only ones. */
 int mvk_type_in_files(mvk_type t);
 /* The device-only type made from file type t at load (Q6_K -> Q6_K8), or t itself where there is none. */
 mvk_type mvk_type_widened(mvk_type t);

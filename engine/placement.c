@@ -170,7 +170,8 @@ static void sizes_for(const moevk_model *m, uint64_t n_ctx, uint64_t n_ubatch, p
 /* The sizing pass of the loaders: device bytes of the resident weights and of the routed experts. */
 static moevk_status sizing_pass(moevk_model *m) {
     m->w.sizing = 1;
-    m->w.size_resident = m->w.size_experts = 0;
+    m->w.size_resident = m->w.size_experts = m->w.size_wide_extra = 0;
+    m->w.no_wide = 0;
     uint64_t dummy = 0;
     moevk_status s = mvk_weights_load_text(m, NULL, NULL, 0, &dummy);
     if (s == MOEVK_OK && m->has_vision) s = mvk_weights_load_vision(m, NULL, NULL, 0, &dummy);
@@ -190,6 +191,18 @@ static uint64_t least_needed(const moevk_model *m, const plan_sizes *z) {
     return all < topk ? all : topk;
 }
 
+/* The device-only types (vk_weight_type: Q6_K stored as Q6_K8 on CPU devices, +30 % on those tensors) stay only
+ * where the whole model is resident with them (every expert of a MoE): a faster LM head is not worth expert slots or
+ * a model that no longer fits. Else m->w.no_wide makes the loader keep the file's types, and the sizes lose the
+ * extra bytes. */
+static void drop_wide(moevk_model *m, plan_sizes *z, uint64_t budget) {
+    if (!m->w.size_wide_extra || z->resident + m->w.size_experts <= budget) return;
+    m->w.no_wide = 1;
+    m->w.size_resident -= m->w.size_wide_extra;
+    z->resident -= m->w.size_wide_extra;
+    m->w.size_wide_extra = 0;
+}
+
 moevk_status mvk_placement_plan(moevk_model *m) {
     const mvk_text_hparams *hp = &m->hp;
     MVK_TRY(sizing_pass(m));
@@ -197,6 +210,7 @@ moevk_status mvk_placement_plan(moevk_model *m) {
     const uint64_t k = (uint64_t)(hp->n_expert_used > 0 ? hp->n_expert_used : 1);
     plan_sizes z;
     sizes_for(m, (uint64_t)m->seq.n_ctx, (uint64_t)m->seq.n_ubatch, &z);
+    drop_wide(m, &z, vk_ctx_budget(m->ctx));
     const uint64_t scratch = z.scratch, resident = z.resident;
     /* the parts of the resident set, each named: the KV cache and the recurrent state apart */
     char parts[256];
@@ -246,6 +260,7 @@ moevk_status mvk_placement_report(moevk_model *m, moevk_plan *o) {
     memset(o, 0, sizeof *o);
     snprintf(o->device, sizeof o->device, "%s", vk_ctx_info(m->ctx)->name);
     o->budget = vk_ctx_budget(m->ctx);
+    drop_wide(m, &z, o->budget);
     snprintf(o->budget_source, sizeof o->budget_source, "%s", vk_ctx_budget_source(m->ctx));
     o->weights = m->w.size_resident;
     o->experts = m->w.size_experts;

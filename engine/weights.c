@@ -86,6 +86,10 @@ static moevk_status upload(load_ctx *L, const gguf_tensor_info *ti, int as_f32, 
         ilv = 0; /* plain rows: whole slices of 16-byte units only */
     if (m->w.sizing) { /* placement: device bytes only, nothing is uploaded */
         m->w.size_resident += (bytes + 255) / 256 * 256;
+        if (type != ti->type && !as_f32) { /* a device-only type: what it adds, should the placement drop it */
+            uint64_t plain = (uint64_t)mvk_dev_row_bytes(ti->type, ti->ne[0]) * (uint64_t)(ti->n_elems / ti->ne[0]);
+            m->w.size_wide_extra += (bytes + 255) / 256 * 256 - (plain + 255) / 256 * 256;
+        }
         memset(out, 0, sizeof *out);
         return MOEVK_OK;
     }
@@ -152,9 +156,9 @@ static moevk_status visit(void *user, const mvk_tensor_spec *sp, int block, cons
     int dense_only = ie && !strcmp(ie, "dense"); /* the routed experts stay plain (A/B profiles) */
     if (L->f == m->tf && !(sp->flags & MVK_T_F32) && out != &m->w.tok_embd && ti->ne[1] > 1) {
         /* the dense ones stored as the device-only type the decode mat-vec reads faster where there is one (Q6_K ->
-           Q6_K8 on CPU devices: the LM head of Q4_K_M files); the experts keep their type (the expert cache streams
-           the file's bytes) */
-        if (!(sp->flags & MVK_T_EXPERT)) dtype = vk_weight_type(m->ctx, ti->type);
+           Q6_K8 on CPU devices: the LM head of Q4_K_M files), unless the placement dropped it (placement.c
+           drop_wide); the experts keep their type (the expert cache streams the file's bytes) */
+        if (!(sp->flags & MVK_T_EXPERT) && !m->w.no_wide) dtype = vk_weight_type(m->ctx, ti->type);
         if (!(dense_only && (sp->flags & MVK_T_EXPERT))) {
             ilv = vk_weight_ilv(m->ctx, dtype);
             if ((sp->flags & MVK_T_EXPERT) && sp->part == MVK_PART_GATE_UP) slice = ti->ne[1] / 2;

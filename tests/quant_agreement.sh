@@ -18,7 +18,8 @@
 #      reported:  the distance to llama.cpp on the quantized file itself (its CPU path quantizes the
 #                 activations to 8 bits, so 1e-4..1e-3 is expected; never asserted).
 #      asserted where q6_K matrices are stored as q6_K8 (CPU devices; Q4_K_M at least): `moevk eval` with 4 greedy
-#                 tokens and int8 x gives byte for byte the logits and tokens of MOEVK_WEIGHT_WIDE=0.
+#                 tokens and int8 x gives byte for byte the logits and tokens of MOEVK_WEIGHT_WIDE=0; Q4_K_M at
+#                 its smallest budget (experts streamed) keeps q6_K (placement.c drop_wide), same bytes again.
 #      harness self-checks (asserted for every ftype): the dequantized file holds no quantized tensor,
 #      the quantized file holds the ftype's main type, and llama.cpp's logits on the dequantized file
 #      differ from those on the f32 source (the quantization did something).
@@ -184,6 +185,20 @@ while read -r ft main <&3; do
         else
             echo "   FAIL: q6_K stored as q6_K8 differs from MOEVK_WEIGHT_WIDE=0"
             bad=1
+        fi
+        if [ "$ft" = Q4_K_M ]; then # streamed experts: the placement keeps q6_K (placement.c drop_wide), same results
+            msg=$("$CLI" eval -m "$q" --tokens "$WORK/text.i32" --device-mem 1 2>&1 || true)
+            min=$(sed -n 's/.*below this model.s minimum of \([0-9.]*\) MiB.*/\1/p' <<<"$msg")
+            budget=$(( ${min%.*} + 1 ))
+            env -u MOEVK_LANE_XQ "$CLI" eval -m "$q" --tokens "$WORK/text.i32" --kv-type f32 --greedy 4 --device-mem "$budget" \
+                --dump-logits "$WORK/$ft.ws.f32" --dump-tokens "$WORK/$ft.ws.i32" 2>"$WORK/$ft.ws.log" || { tail -1 "$WORK/$ft.ws.log"; bad=1; }
+            if [ -n "$min" ] && ! grep -q "q6_K8" "$WORK/$ft.ws.log" && cmp -s "$WORK/$ft.w1.f32" "$WORK/$ft.ws.f32" &&
+                cmp -s "$WORK/$ft.w1.i32" "$WORK/$ft.ws.i32"; then
+                echo "   --device-mem $budget (experts streamed): q6_K kept as is, logits and tokens byte-identical"
+            else
+                echo "   FAIL: --device-mem ${budget:-?} (minimum ${min:-not found}): q6_K8 despite streamed experts, or other results"
+                bad=1
+            fi
         fi
     fi
     if is_in "$ft" "$ASSERTED"; then
