@@ -165,7 +165,8 @@ typedef struct mvk_weights {
     uint32_t ilv;          /* the largest row interleave a weight was uploaded with (0: all plain; moevk_model_info) */
     int n_wide;            /* tensors stored as a device-only type (vk_weight_type: Q6_K -> Q6_K8; moevk_model_info) */
     uint64_t wide_extra;   /* their device bytes over their file type's */
-    uint64_t size_wide_extra; /* sizing pass: the part of size_resident the device-only types add */
+    uint64_t size_wide_extra, size_wide_extra_x; /* sizing pass: the part of size_resident / size_experts the
+                                                    device-only types add */
     int no_wide;           /* the placement dropped the device-only types (they did not let the whole model stay resident) */
     /* placement (placement.c): a sizing pass of the loaders counts device
      * bytes without uploading; with stream_experts the routed expert

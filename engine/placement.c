@@ -170,7 +170,7 @@ static void sizes_for(const moevk_model *m, uint64_t n_ctx, uint64_t n_ubatch, p
 /* The sizing pass of the loaders: device bytes of the resident weights and of the routed experts. */
 static moevk_status sizing_pass(moevk_model *m) {
     m->w.sizing = 1;
-    m->w.size_resident = m->w.size_experts = m->w.size_wide_extra = 0;
+    m->w.size_resident = m->w.size_experts = m->w.size_wide_extra = m->w.size_wide_extra_x = 0;
     m->w.no_wide = 0;
     uint64_t dummy = 0;
     moevk_status s = mvk_weights_load_text(m, NULL, NULL, 0, &dummy);
@@ -196,11 +196,12 @@ static uint64_t least_needed(const moevk_model *m, const plan_sizes *z) {
  * a model that no longer fits. Else m->w.no_wide makes the loader keep the file's types, and the sizes lose the
  * extra bytes. */
 static void drop_wide(moevk_model *m, plan_sizes *z, uint64_t budget) {
-    if (!m->w.size_wide_extra || z->resident + m->w.size_experts <= budget) return;
+    if ((!m->w.size_wide_extra && !m->w.size_wide_extra_x) || z->resident + m->w.size_experts <= budget) return;
     m->w.no_wide = 1;
     m->w.size_resident -= m->w.size_wide_extra;
+    m->w.size_experts -= m->w.size_wide_extra_x;
     z->resident -= m->w.size_wide_extra;
-    m->w.size_wide_extra = 0;
+    m->w.size_wide_extra = m->w.size_wide_extra_x = 0;
 }
 
 moevk_status mvk_placement_plan(moevk_model *m) {

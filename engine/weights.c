@@ -138,9 +138,13 @@ static moevk_status visit(void *user, const mvk_tensor_spec *sp, int block, cons
     moevk_model *m = L->m;
     if (!ti->supported) return mvk_fail(MOEVK_ERR_UNSUPPORTED, "tensor '%s' has an unsupported type", ti->name);
     if ((sp->flags & MVK_T_EXPERT) && (m->w.sizing || m->w.stream_experts)) {
-        if (m->w.sizing) /* device bytes: quantised rows padded to 16 (mvk_dev_row_bytes) */
-            m->w.size_experts += (uint64_t)mvk_dev_row_bytes(ti->type, ti->ne[0]) * (uint64_t)(ti->n_elems / ti->ne[0]);
-        else if (sp->part == MVK_PART_GATE_UP) /* the expert cache reads each expert's halves (expert_cache.c) */
+        if (m->w.sizing) { /* device bytes: quantised rows padded to 16 (mvk_dev_row_bytes), in the device-only type
+                              where there is one (kept only if every expert stays resident: placement.c drop_wide) */
+            mvk_type xt = vk_weight_type(m->ctx, ti->type);
+            uint64_t rows = (uint64_t)(ti->n_elems / ti->ne[0]), b = (uint64_t)mvk_dev_row_bytes(xt, ti->ne[0]) * rows;
+            m->w.size_experts += b;
+            if (xt != ti->type) m->w.size_wide_extra_x += b - (uint64_t)mvk_dev_row_bytes(ti->type, ti->ne[0]) * rows;
+        } else if (sp->part == MVK_PART_GATE_UP) /* the expert cache reads each expert's halves (expert_cache.c) */
             m->w.xsrc[m->w.layers[block].moe * 3] = m->w.xsrc[m->w.layers[block].moe * 3 + 1] = ti;
         else m->w.xsrc[m->w.layers[block].moe * 3 + sp->part] = ti;
         return MOEVK_OK;
@@ -155,10 +159,11 @@ static moevk_status visit(void *user, const mvk_tensor_spec *sp, int block, cons
     const char *ie = getenv("MOEVK_WEIGHT_ILV");
     int dense_only = ie && !strcmp(ie, "dense"); /* the routed experts stay plain (A/B profiles) */
     if (L->f == m->tf && !(sp->flags & MVK_T_F32) && out != &m->w.tok_embd && ti->ne[1] > 1) {
-        /* the dense ones stored as the device-only type the decode mat-vec reads faster where there is one (Q6_K ->
-           Q6_K8 on CPU devices: the LM head of Q4_K_M files), unless the placement dropped it (placement.c
-           drop_wide); the experts keep their type (the expert cache streams the file's bytes) */
-        if (!(sp->flags & MVK_T_EXPERT) && !m->w.no_wide) dtype = vk_weight_type(m->ctx, ti->type);
+        /* stored as the device-only type the decode mat-vec reads faster where there is one (Q6_K -> Q6_K8 on CPU
+           devices: the LM head, attn_v and some ffn_down_exps of Q4_K_M files), unless the placement dropped it
+           because not every expert would stay resident (placement.c drop_wide; streamed experts keep the file's
+           bytes, expert_cache.c) */
+        if (!m->w.no_wide) dtype = vk_weight_type(m->ctx, ti->type);
         if (!(dense_only && (sp->flags & MVK_T_EXPERT))) {
             ilv = vk_weight_ilv(m->ctx, dtype);
             if ((sp->flags & MVK_T_EXPERT) && sp->part == MVK_PART_GATE_UP) slice = ti->ne[1] / 2;

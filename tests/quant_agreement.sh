@@ -187,7 +187,8 @@ while read -r ft main <&3; do
             bad=1
         fi
         if [ "$ft" = Q4_K_M ]; then # streamed experts: the placement keeps q6_K (placement.c drop_wide), same results
-            msg=$("$CLI" eval -m "$q" --tokens "$WORK/text.i32" --device-mem 1 2>&1 || true)
+            msg=$("$CLI" eval -m "$q" --tokens "$WORK/text.i32" --kv-type f32 --greedy 4 --dump-tokens "$WORK/probe.i32" \
+                --device-mem 1 2>&1 || true)
             min=$(sed -n 's/.*below this model.s minimum of \([0-9.]*\) MiB.*/\1/p' <<<"$msg")
             budget=$(( ${min%.*} + 1 ))
             env -u MOEVK_LANE_XQ "$CLI" eval -m "$q" --tokens "$WORK/text.i32" --kv-type f32 --greedy 4 --device-mem "$budget" \
