@@ -92,6 +92,16 @@ static moevk_status dispatch_chunk(vk_stream *s, const mvk_tensor *y, const mvk_
                 mm_wtex_bind(&d, 4);
                 d.texel[5] = VK_TEXEL_U32X4;
                 d.n_binds = 6;
+                if (mm_lane_quad(w->type, M, N, xqt, spec[8])) {
+                    /* four rows a lane, n + k ceil(N/4) (interleaved rows: whole groups), sharing each x fetch
+                       (matvec_lane.comp QUAD): the plain bindings, one dispatch of ceil(N/4) lanes */
+                    uint32_t nq = mm_lane_nq(N, w->ilv);
+                    spec[0] = mm_lane_wg(ctx, nq);
+                    spec[4] = 0;
+                    snprintf(name, sizeof name, "matvec_lane_quad_tex_%s", sfx);
+                    vk_split_groups(ctx, (nq + spec[0] - 1) / spec[0], d.groups);
+                    return vk_dispatch(s, &d);
+                }
                 uint32_t nl = mm_lane_nl(N, w->ilv);
                 if (N > nl && mm_lane_pair(M, N, ow_t + (uint64_t)nl * pc.ws1)) {
                     /* two rows a lane, n and n + ceil(N/2) (interleaved rows: + whole groups), sharing each x fetch

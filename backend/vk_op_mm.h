@@ -302,6 +302,22 @@ static inline int mm_lane_pair(uint32_t M, uint32_t N, uint64_t owu) {
     return M == 1 && N >= 2 && owu <= UINT32_MAX;
 }
 
+/* The lane mat-vec's QUAD variant (matvec_lane.comp quad_tex_*: four rows a lane, n + k ceil(N/4), sharing each x
+ * fetch and x's SWAR pairs): Q6_K8 (the LM head of Q4_K_M files, stored so on CPU devices), one column of int8 x
+ * summed by SWAR, and N >= 8192 rows (a quarter of N keeps >= 8 workgroups of 32 lanes busy; the LM head's ranges
+ * are ~50000 rows, attn_v's 512 stay PAIR). MOEVK_LANE_QUAD=0: PAIR (A/B; the same sums, bit for bit). */
+static inline int mm_lane_quad(mvk_type t, uint32_t M, uint32_t N, int xq, uint32_t swar) {
+    const char *e = getenv("MOEVK_LANE_QUAD");
+    if (e && !strcmp(e, "0")) return 0;
+    return t == MVK_TYPE_Q6_K8 && M == 1 && N >= 8192 && xq && swar;
+}
+
+/* QUAD's rows a lane: ceil(N/4), with interleaved rows (ilv > 0) rounded up to whole groups (matvec_lane.comp NL) */
+static inline uint32_t mm_lane_nq(uint32_t N, uint32_t ilv) {
+    uint32_t nq = (N + 3) / 4;
+    return ilv ? (nq + ilv - 1) / ilv * ilv : nq;
+}
+
 /* mm_lane_pair for the expert mat-vec (mul_mat_id decode, matvec_lane.comp PAIR with MUL_MAT_ID): rows n and
  * n + ceil(N/2) of the slot's expert; MOEVK_LANE_PAIR_ID=0 (or MOEVK_LANE_PAIR=0): one row a lane. */
 static inline int mm_lane_pair_id(uint32_t N, uint64_t owu) {

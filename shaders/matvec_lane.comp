@@ -1,5 +1,5 @@
 #version 450
-// variants: {w} id_{w}:MUL_MAT_ID tex_{w}:WTEX id_tex_{w}:MUL_MAT_ID,WTEX gu_tex_{w}:GATEUP,WTEX gu_id_tex_{w}:GATEUP,MUL_MAT_ID,WTEX pair_tex_{w}:GATEUP,PAIR,WTEX pair_id_tex_{w}:GATEUP,PAIR,MUL_MAT_ID,WTEX
+// variants: {w} id_{w}:MUL_MAT_ID tex_{w}:WTEX id_tex_{w}:MUL_MAT_ID,WTEX gu_tex_{w}:GATEUP,WTEX gu_id_tex_{w}:GATEUP,MUL_MAT_ID,WTEX pair_tex_{w}:GATEUP,PAIR,WTEX pair_id_tex_{w}:GATEUP,PAIR,MUL_MAT_ID,WTEX quad_tex_{w}:QUAD,WTEX
 // matvec_lane.comp — the decode mat-vec y[N][M] = x[K][M] · w[K][N]ᵀ (M <= 8)
 // for CPU devices (lavapipe): each invocation owns one weight row and walks
 // it from start to end, so every lane reads its own contiguous run of memory
@@ -58,6 +58,10 @@
 // vec4 of x right before the multiply-adds that take it instead of unpacking whole blocks first, so
 // the unpacked weights are not held across the x fetches. Same operations per stream, same values.
 //
+// QUAD (quad_tex_*, Q6_K8 only; the other types' variants are empty): the plain mat-vec of one column of int8 x
+// (XQ, SWAR) with four rows a lane, n + k NL (k < 4, NL = ceil(N/4), with ILV rounded up to whole groups), sharing each
+// x fetch and x's SWAR pairs among four rows where PAIR shares them between two: the LM head of Q4_K_M files (its
+// Q6_K stored as Q6_K8). Each row's sum is the plain kernel's, q6k8x_swar in the same order: bit-identical.
 // ILV (spec id 9, quantised types; the host sets it from mvk_tensor.ilv): the rows are interleaved in groups of ILV
 // (docs/QUANT_LAYOUTS.md, "Interleaved rows"): 16-byte unit j of row r is at row4()'s base + st j, st the row's
 // group's rows, so the 8 lanes of a fetch read 128 contiguous bytes instead of 8 rows apart (docs/PERFORMANCE.md
@@ -649,6 +653,53 @@ void q6k_stream2(const uint la[8], const uint lb[8], const uint hb[8], uint scw0
 #endif
 #endif
 
+#ifdef QUAD
+#if defined(W_Q6_K8) && defined(WTEX) && !defined(MUL_MAT_ID) && !defined(GATEUP)
+// word i of a row (from its start) whose first uvec4 is b4, st uvec4s between its units (row4)
+uint qrow_wd(uint b4, uint st, uint i) { return texelFetch(wt1, int(4u * (b4 + st * (i >> 2)) + (i & 3u))).x; }
+void main() {
+    const uint n_inv = linear_group_id() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
+    const uint NL = ILV == 0u ? (p.N + 3u) >> 2 : ((p.N + 3u) / 4u + ILV - 1u) / ILV * ILV;
+    const bool live = n_inv < NL;                   // rows past N read a clamped row and skip the store
+    const uint n = live ? n_inv : NL - 1u;
+    const uint nb = p.K >> 8, xf = p.ox;
+    uint b4[4], s4[4];                              // each row's first uvec4 and unit step (row4)
+    for (uint k = 0; k < 4u; k++) b4[k] = row4(p.ow, p.ws1, min(n + k * NL, p.N - 1u), p.N, s4[k]);
+    float acc[4] = float[4](0.0, 0.0, 0.0, 0.0);
+    vec4 xs = vec4(0.0);
+    for (uint b = 0; b < nb; b++) {
+        // super-block b of each row: quant part at uvec4 17 b (16 value uvec4s, then the scales), d in the scale area
+        const uint iw = nb * 68u + (b >> 1);
+        float d[4];
+        uvec4 scv[4];
+        for (uint k = 0; k < 4u; k++) {
+            d[k] = unpackHalf2x16(qrow_wd(b4[k], s4[k], iw) >> ((b & 1u) * 16u)).x;
+            scv[k] = texelFetch(wt4, int(b4[k] + s4[k] * (b * 17u + 16u)));
+        }
+        for (uint c = 0; c < 8u; c++) {
+            if ((c & 3u) == 0u) xs = xq_scales(xf, 8u * b + c);
+            uvec4 a, cx;
+            xq_words(xf, 8u * b + c, a, cx);
+            ivec2 xp[8];
+            ivec4 st;
+            q6kx_xpairs(a, cx, xp, st);             // once for the four rows
+            for (uint k = 0; k < 4u; k++) {
+                const uvec4 u0 = texelFetch(wt4, int(b4[k] + s4[k] * (b * 17u + 2u * c)));
+                const uvec4 u1 = texelFetch(wt4, int(b4[k] + s4[k] * (b * 17u + 2u * c + 1u)));
+                acc[k] = q6k8x_swar(u0, u1, q6k_d01(scv[k][c >> 1u], scv[k][c >> 1u], d[k], c & 1u) * xs[c & 3u], xp, st, acc[k]);
+            }
+        }
+    }
+    if (!live) return;
+    for (uint k = 0; k < 4u; k++) {
+        const uint r = n + k * NL;
+        if (r < p.N) y[p.oy + r] = p.has_bias != 0u ? acc[k] + bias[p.ob + r] : acc[k];
+    }
+}
+#else
+void main() {}                                      // QUAD is Q6_K8's (vk_op_mm.h mm_lane_quad picks it for that type only)
+#endif
+#else
 void main() {
     const uint n_inv = linear_group_id() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
 #ifdef PAIR
@@ -1099,3 +1150,4 @@ void main() {
     }
 #endif
 }
+#endif

@@ -332,6 +332,10 @@ static void test_matvec(void **state) {
             if (modes[m][0]) unsetenv(modes[m][0]);
         }
     }
+    /* Q6_K8's QUAD (four rows a lane, vk_op_mm.h mm_lane_quad: N >= 8192), N not a multiple of 4 or of a group */
+    g_wt = MVK_TYPE_Q6_K8;
+    for (int gi = 0; gi < 3; gi++)
+        if (!((gi && gs[gi] == gs[0]) || (gi == 2 && gs[2] == gs[1]))) mv_case(1, 8195, 256, gs[gi]);
     g_wt = MVK_TYPE_Q8_0;
 }
 

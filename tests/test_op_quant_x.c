@@ -422,7 +422,7 @@ static void share_case(mvk_type t, int how) {
 
 /* Q6_K8 against Q6_K (the device-only type and the file type it is made from, mvk_widen_rows): the same weights
  * uploaded both ways give the same y bit for bit in every lane mat-vec form the LM head and attn_v take: vk_op_matmul
- * with two rows a lane (PAIR) and one, M = 3, and vk_op_mul_mat_id (pair_id), each with int8 x by SWAR (the default),
+ * with four rows a lane (QUAD, N >= 8192: Q6_K8 only), two (PAIR) and one, M = 3, and vk_op_mul_mat_id (pair_id), each with int8 x by SWAR (the default),
  * int8 x by float sums (MOEVK_LANE_SWAR=0) and f32 x (MOEVK_LANE_XQ=0): matvec_lane.comp runs Q6_K's sums in Q6_K's
  * order on the widened words. A wrong byte order, scale index or d word fails it at once. */
 static void twin_case(int64_t M, int64_t N, int64_t K, int pair, int id) {
@@ -516,6 +516,7 @@ static void test_int8_x(void **state) {
     twin_case(1, 40, 768, 0, 0);
     twin_case(3, 17, 256, 0, 0);
     twin_case(1, 33, 512, 1, 1);
+    twin_case(1, 8195, 256, 1, 0);   /* Q6_K8's four rows a lane (QUAD, N >= 8192; odd N) against Q6_K's PAIR */
     for (int how = 0; how <= 4; how++) share_case(MVK_TYPE_Q8_0, how);
     share_case(MVK_TYPE_Q4_K, 0);
     unsetenv("MOEVK_MM_STYLE");
