@@ -30,6 +30,8 @@ static void usage(FILE *f) {
             "  MOEVK_PROFILE=1            print GPU time per op (timestamp queries)\n"
             "  LP_NUM_THREADS=N           Mesa lavapipe's worker threads; caption, chat and serve set 0 (run dispatches\n"
             "                             on the calling thread) for model files up to 64 MiB unless it is set\n"
+            "  MOEVK_WEIGHT_WIDE=0        keep q6_K matrices as in the file: on CPU devices they are stored a value a byte\n"
+            "                             (q6_K8: 30 %% more memory on them, a faster decode) where the whole model fits\n"
             "  MOEVK_VALIDATION=1         enable the Khronos validation layer\n"
             "  MOEVK_FORCE_STAGING=1      use the discrete-GPU memory path (staging copies) on any device\n");
 }
