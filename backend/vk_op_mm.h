@@ -312,11 +312,15 @@ static inline int mm_lane_quad(mvk_type t, uint32_t M, uint32_t N, int xq, uint3
     return t == MVK_TYPE_Q6_K8 && M == 1 && N >= 8192 && xq && swar;
 }
 
-/* QUAD's rows a lane: ceil(N/4), with interleaved rows (ilv > 0) rounded up to whole groups (matvec_lane.comp NL) */
-static inline uint32_t mm_lane_nq(uint32_t N, uint32_t ilv) {
-    uint32_t nq = (N + 3) / 4;
-    return ilv ? (nq + ilv - 1) / ilv * ilv : nq;
+/* A lane's share of N rows when it owns k of them (PAIR 2, QUAD 4): ceil(N/k), with interleaved rows (ilv > 0) rounded
+ * up to whole groups so that each share starts one (matvec_lane.comp NL). */
+static inline uint32_t mm_lane_rows_per(uint32_t N, uint32_t ilv, uint32_t k) { /* ceil(N/k), whole groups */
+    uint32_t n = (N + k - 1) / k;
+    return ilv ? (n + ilv - 1) / ilv * ilv : n;
 }
+
+/* QUAD's rows a lane: ceil(N/4), with interleaved rows (ilv > 0) rounded up to whole groups (matvec_lane.comp NL) */
+static inline uint32_t mm_lane_nq(uint32_t N, uint32_t ilv) { return mm_lane_rows_per(N, ilv, 4); }
 
 /* mm_lane_pair for the expert mat-vec (mul_mat_id decode, matvec_lane.comp PAIR with MUL_MAT_ID): rows n and
  * n + ceil(N/2) of the slot's expert; MOEVK_LANE_PAIR_ID=0 (or MOEVK_LANE_PAIR=0): one row a lane. */
@@ -331,10 +335,7 @@ static inline int mm_ilv_type(mvk_type t) { return mvk_type_is_quant(t); }
 
 /* PAIR's first half: ceil(N/2) rows, with interleaved rows (ilv > 0) rounded up to whole groups so that the second
  * half starts one (matvec_lane.comp NL); PAIR runs where N > this. */
-static inline uint32_t mm_lane_nl(uint32_t N, uint32_t ilv) {
-    uint32_t nl = (N + 1) / 2;
-    return ilv ? (nl + ilv - 1) / ilv * ilv : nl;
-}
+static inline uint32_t mm_lane_nl(uint32_t N, uint32_t ilv) { return mm_lane_rows_per(N, ilv, 2); }
 
 /* Row counts of the chunks a weight op splits w into (rows a binding holds): whole groups of interleaved rows, so
  * that each chunk's groups are the tensor's. */

@@ -21,6 +21,11 @@ typedef struct load_ctx {
     const char *stage;
 } load_ctx;
 
+/* Device bytes of tensor ti stored as type t (quantised rows in the device layout, mvk_dev_row_bytes). */
+static uint64_t dev_bytes(mvk_type t, const gguf_tensor_info *ti) {
+    return (uint64_t)mvk_dev_row_bytes(t, ti->ne[0]) * (uint64_t)(ti->n_elems / ti->ne[0]);
+}
+
 static moevk_status own(moevk_model *m, vk_buffer *b) {
     if (m->w.n_owned == m->w.cap_owned) {
         int cap = m->w.cap_owned ? m->w.cap_owned * 2 : 256;
@@ -87,7 +92,7 @@ static moevk_status upload(load_ctx *L, const gguf_tensor_info *ti, int as_f32, 
     if (m->w.sizing) { /* placement: device bytes only, nothing is uploaded */
         m->w.size_resident += (bytes + 255) / 256 * 256;
         if (type != ti->type && !as_f32) { /* a device-only type: what it adds, should the placement drop it */
-            uint64_t plain = (uint64_t)mvk_dev_row_bytes(ti->type, ti->ne[0]) * (uint64_t)(ti->n_elems / ti->ne[0]);
+            uint64_t plain = dev_bytes(ti->type, ti);
             m->w.size_wide_extra += (bytes + 255) / 256 * 256 - (plain + 255) / 256 * 256;
         }
         memset(out, 0, sizeof *out);
@@ -121,7 +126,7 @@ static moevk_status upload(load_ctx *L, const gguf_tensor_info *ti, int as_f32, 
     if (ilv > m->w.ilv) m->w.ilv = ilv;
     if (type != ti->type && !as_f32) { /* a device-only type (moevk_model_info) */
         m->w.n_wide++;
-        m->w.wide_extra += bytes - (uint64_t)mvk_dev_row_bytes(ti->type, ti->ne[0]) * (uint64_t)(ti->n_elems / ti->ne[0]);
+        m->w.wide_extra += bytes - dev_bytes(ti->type, ti);
     }
     m->w.bytes += bytes;
     *L->done += ti->size;
@@ -141,9 +146,9 @@ static moevk_status visit(void *user, const mvk_tensor_spec *sp, int block, cons
         if (m->w.sizing) { /* device bytes: quantised rows padded to 16 (mvk_dev_row_bytes), in the device-only type
                               where there is one (kept only if every expert stays resident: placement.c drop_wide) */
             mvk_type xt = vk_weight_type(m->ctx, ti->type);
-            uint64_t rows = (uint64_t)(ti->n_elems / ti->ne[0]), b = (uint64_t)mvk_dev_row_bytes(xt, ti->ne[0]) * rows;
+            uint64_t b = dev_bytes(xt, ti);
             m->w.size_experts += b;
-            if (xt != ti->type) m->w.size_wide_extra_x += b - (uint64_t)mvk_dev_row_bytes(ti->type, ti->ne[0]) * rows;
+            if (xt != ti->type) m->w.size_wide_extra_x += b - dev_bytes(ti->type, ti);
         } else if (sp->part == MVK_PART_GATE_UP) /* the expert cache reads each expert's halves (expert_cache.c) */
             m->w.xsrc[m->w.layers[block].moe * 3] = m->w.xsrc[m->w.layers[block].moe * 3 + 1] = ti;
         else m->w.xsrc[m->w.layers[block].moe * 3 + sp->part] = ti;
