@@ -356,8 +356,8 @@ moevk_status vk_op_mul_mat_id(vk_stream *s, const mvk_tensor *y, const mvk_tenso
  *   vk_op_gateup_id: y[F][k][T] = act(x · wg[e]ᵀ) * (x · wu[e]ᵀ), e = ids[j][t] (mul_mat_id's ids and x
  *                    shapes; an entry with an invalid id gets a zero row)
  * act: VK_GLU_SWIGLU (silu) or VK_GLU_GEGLU (tanh gelu). wg and wu have the same shape. Where the fused
- * kernel does not apply (GPUs, T > 1, wg and wu of different types, views that do not fit) or is not
- * not chosen (by default only float weights, F32 / F16 / BF16, take it; MOEVK_FUSE_GATEUP=1 / 0 forces it on /
+ * kernel does not apply (GPUs, T > 1, wg and wu of different types, views that do not fit) or is
+ * not chosen (by default float weights, F32 / F16 / BF16, and Q4_K take it; MOEVK_FUSE_GATEUP=1 / 0 forces it on /
  * off), the op records the separate matmuls and swiglu / geglu: y is
  * bit-identical either way where the fused kernel's sums match the plain lane mat-vec's. */
 typedef enum vk_glu { VK_GLU_SWIGLU = 0, VK_GLU_GEGLU = 1 } vk_glu;

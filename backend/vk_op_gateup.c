@@ -1,5 +1,5 @@
 /* vk_op_gateup.c — the gate and up projections of a gated FFN with their activation in one op
- * (vk_backend.h vk_op_gateup / vk_op_gateup_id). Decode on CPU devices (float weights by default, fuse_allowed): one dispatch of
+ * (vk_backend.h vk_op_gateup / vk_op_gateup_id). Decode on CPU devices (float and Q4_K weights by default, fuse_allowed): one dispatch of
  * shaders/matvec_lane.comp GATEUP, each lane walking its gate row and its up row side by side,
  * every x chunk fetched once for both (the lane mat-vec's x fetches cost about as much as its
  * weights: docs/PERFORMANCE.md sections 14, 18), writing act(g) * u. Elsewhere the separate
@@ -9,14 +9,19 @@
 #define OP "vk_op_gateup"
 #define OP_ID "vk_op_gateup_id"
 
-/* MOEVK_FUSE_GATEUP=1 / =0 forces the fused kernel on / off. By default it runs for float weights (F32, F16,
- * BF16): the embedded model (F16 experts) captioned faster with it in 4 of 4 app rounds of alternating order, while for the
- * quantised a3b8 slices the separate two-rows-a-lane mat-vecs were as fast or faster (Q4_K_M lost 3 of 3, Q8_0 won
- * 2 of 3; docs/PERFORMANCE.md sections 18, 29). */
+/* MOEVK_FUSE_GATEUP=1 / =0 forces the fused kernel on / off. By default it runs for the weight types it was measured
+ * faster on (CPU devices, decode):
+ *   - float weights (F32, F16, BF16): the embedded model (F16 experts) captioned faster with it in 4 of 4 app rounds of
+ *     alternating order (docs/PERFORMANCE.md section 29);
+ *   - Q4_K (the experts' gate and up of Q4_K_M files): the a3b8 Q4_K_M slice decoded faster in 6 of 7 alternating pairs
+ *     (section 45; its kernel takes as long as the two PAIR mat-vecs, and the step has a dispatch fewer a layer: the
+ *     SwiGLU's int8 x becomes a quant_x).
+ * Q8_0 keeps the separate two-rows-a-lane mat-vecs (it lost 3 of 4 pairs in section 45; sections 18, 29 found them as
+ * fast or faster). */
 static int fuse_allowed(mvk_type t) {
     const char *e = getenv("MOEVK_FUSE_GATEUP");
     if (e && e[0]) return !strcmp(e, "1");
-    return t == MVK_TYPE_F32 || t == MVK_TYPE_F16 || t == MVK_TYPE_BF16;
+    return t == MVK_TYPE_F32 || t == MVK_TYPE_F16 || t == MVK_TYPE_BF16 || t == MVK_TYPE_Q4_K;
 }
 
 /* one_token: y is a single token's (decode): the down projection's mat-vec reads it next, so the activation writes

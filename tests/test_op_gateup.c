@@ -70,7 +70,7 @@ static double gu_case(int ti, int64_t K, int64_t N, int64_t E, int64_t k, int64_
     float *old = malloc((size_t)(N * k * T) * 4);
     /* pass 0: fused; 1: the separate dispatches; 2: fused in the kernel's older order (MOEVK_LANE_STREAM=0) */
     for (int pass = 0; pass < (bitwise ? 3 : 1); pass++) {
-        setenv("MOEVK_FUSE_GATEUP", pass == 1 ? "0" : "1", 1); /* forced: the default fuses float weights only */
+        setenv("MOEVK_FUSE_GATEUP", pass == 1 ? "0" : "1", 1); /* forced: the default fuses float and Q4_K weights only */
         if (pass == 2) setenv("MOEVK_LANE_STREAM", "0", 1);
         vk_stream *s = tu_begin();
         if (dense) TU_OK(vk_op_gateup(s, &ty.t, &tx.t, &twg.t, &twu.t, act));
@@ -193,16 +193,16 @@ static void test_pair(void **state) {
     }
 }
 
-/* The default choice (MOEVK_FUSE_GATEUP unset): the fused kernel for float weights (one dispatch), the separate
- * dispatches for quantised ones, on CPU devices in decode; GPUs (or a forced GPU style) never fuse */
+/* The default choice (MOEVK_FUSE_GATEUP unset): the fused kernel for float weights and Q4_K (one dispatch), the separate
+ * dispatches for the other quantised types (Q8_0 here), on CPU devices in decode; GPUs (or a forced GPU style) never fuse */
 static void test_default(void **state) {
     (void)state;
-    const int64_t K = 64, N = 9;
+    const int64_t K = 256, N = 9;
     unsetenv("MOEVK_FUSE_GATEUP");
     const char *st = getenv("MOEVK_MM_STYLE");
     int cpu = st && st[0] ? !strcmp(st, "cpu") : vk_ctx_info(tu_vk)->kind == VK_KIND_CPU;
-    mvk_type ts[2] = {MVK_TYPE_F16, MVK_TYPE_Q8_0};
-    for (int i = 0; i < 2; i++) {
+    mvk_type ts[3] = {MVK_TYPE_F16, MVK_TYPE_Q4_K, MVK_TYPE_Q8_0};
+    for (int i = 0; i < 3; i++) {
         float *wd;
         void *wb = make_w(ts[i], K, N, (uint64_t)(40 + i), &wd);
         tu_tensor tx = tu_upload(MVK_TYPE_F32, K, 1, 1, 1, NULL), tw = upload_w(ts[i], K, N, 1, wb);
@@ -211,7 +211,7 @@ static void test_default(void **state) {
         TU_OK(vk_op_gateup(s, &ty.t, &tx.t, &tw.t, &tw.t, VK_GLU_SWIGLU));
         uint32_t nd = vk_stream_dispatch_count(s);
         tu_end_submit(s);
-        int want_fused = cpu && i == 0;
+        int want_fused = cpu && ts[i] != MVK_TYPE_Q8_0;
         if (want_fused ? nd != 1 : nd < 3)
             fail_msg("default gateup %s: %u dispatches (%s expected)", mvk_type_name(ts[i]), nd, want_fused ? "1, fused" : "the separate ones");
         tu_free(&tx); tu_free(&tw); tu_free(&ty);

@@ -63,7 +63,7 @@ static moevk_status record_experts(vk_stream *st, const mvk_tensor *u, const mvk
     moevk_status s = MOEVK_OK;
     mvk_tensor g, tmp;
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, F, k, T, 1, &g));
-    /* gate, up and the activation (vk_op_gateup_id: one pass in decode on CPU devices for float weights, vk_op_gateup.c fuse_allowed) */
+    /* gate, up and the activation (vk_op_gateup_id: one pass in decode on CPU devices for float and Q4_K weights, vk_op_gateup.c fuse_allowed) */
     TRY(vk_op_gateup_id(st, &g, u, w3[0], w3[1], ids, geglu ? VK_GLU_GEGLU : VK_GLU_SWIGLU));
     if (!acc) {
         TRY(vk_op_mul_mat_id(st, dn, &g, w3[2], ids));
