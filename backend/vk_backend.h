@@ -417,6 +417,13 @@ typedef struct vk_rope_params {
 } vk_rope_params;
 /* x[hd][H][T] (may be a strided view, e.g. into a fused QKV row) -> y same shape. */
 moevk_status vk_op_rope(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *pos, const vk_rope_params *p);
+/* vk_op_rms_norm_split then vk_op_rope: y[hd][H][T] = rope(rms_norm(x) * (head < split ? w : w2)), the same values
+ * (bit for bit on CPU devices, where one dispatch does both: norm.comp rms_rope; elsewhere the two ops, through
+ * stream scratch). A decode step's q and k heads side by side, each normed with its weight, then rotated. y must not
+ * overlap x. */
+moevk_status vk_op_rms_norm_rope_split(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w,
+                                       const mvk_tensor *w2, int64_t split, float eps, const mvk_tensor *pos,
+                                       const vk_rope_params *p);
 
 typedef struct vk_attn_params {
     float scale;         /* usually 1/sqrt(hd) */

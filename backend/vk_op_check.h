@@ -174,4 +174,9 @@ static inline moevk_status vkc_xq(vk_ctx *ctx, const char *op, const mvk_tensor 
     return vkc_count(op, "elements", (uint64_t)mvk_tensor_nelements(x));
 }
 
+/* vk_op_rope.c: checks vk_op_rope's arguments (op names the caller in errors) and fills rope.comp's push constants
+ * but cpr (the workgroups a row); the fused RMSNorm + RoPE (vk_op_norm.c) takes its angle fields */
+moevk_status vk_rope_check(vk_stream *s, const char *op, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *pos,
+                           const vk_rope_params *p, pc_rope *out);
+
 #endif

@@ -22,6 +22,13 @@ static void norm_spec(vk_ctx *ctx, int64_t ne0, uint32_t spec[2]) {
     }
 }
 
+/* Whether a and b share bytes: the same buffer and byte ranges [off, off + extent) that meet */
+static int overlaps(const mvk_tensor *a, const mvk_tensor *b) {
+    if (a->buf != b->buf) return 0;
+    uint64_t as = a->off, ae = as + (uint64_t)mvk_tensor_extent(a), bs = b->off, be = bs + (uint64_t)mvk_tensor_extent(b);
+    return as < be && bs < ae;
+}
+
 /* CPU devices' LayerNorm, one row a lane (norm_ln_lane.comp), where ne0 and every offset and stride are whole
  * vec4s, the texel views reach x, w and b, and y does not overlap x (x is read through another descriptor than
  * the one y is written through). MOEVK_NORM_LANE=0 keeps norm.comp (A/B timing, tests). */
@@ -37,11 +44,7 @@ static int ln_lane_ok(vk_ctx *ctx, const mvk_tensor *y, const mvk_tensor *x, con
         if (tx[i] && (vk_bind_texel_offset(ctx, tx[i], 4) % 4 || (vk_bind_texel_span(ctx, tx[i]) + 15) / 16 > in->max_texel_buffer_elements))
             return 0;
     if (vk_bind_elem_offset(ctx, y, 4) % 4) return 0;
-    if (x->buf == y->buf) { /* byte ranges [off, off + span) apart */
-        uint64_t xs = x->off, xe = xs + (uint64_t)mvk_tensor_extent(x), ys = y->off, ye = ys + (uint64_t)mvk_tensor_extent(y);
-        if (xs < ye && ys < xe) return 0;
-    }
-    return 1;
+    return !overlaps(x, y);
 }
 
 static moevk_status ln_lane(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, const mvk_tensor *b,
@@ -64,10 +67,17 @@ static moevk_status ln_lane(vk_stream *s, const mvk_tensor *y, const mvk_tensor 
     return vk_dispatch(s, &d);
 }
 
+/* RoPE after the norm (norm.comp rms_rope): rope.comp's fields (vk_rope_check), the positions and the frequency
+ * factors (NULL: none) */
+typedef struct norm_rope {
+    const pc_rope *pc;
+    const mvk_tensor *pos, *ff;
+} norm_rope;
+
 /* b: LayerNorm's bias, or (split < x's ne[1]) the weight of the rows with i1 >= split (RMS, L2). lane: LayerNorm's
- * one-row-a-lane kernel may take it (ln_lane_ok). */
+ * one-row-a-lane kernel may take it (ln_lane_ok). rope (NULL: none): RMSNorm then RoPE, shader norm_rms_rope. */
 static moevk_status norm(vk_stream *s, const char *op, const char *shader, int lane, const mvk_tensor *y, const mvk_tensor *x,
-                         const mvk_tensor *w, const mvk_tensor *b, float eps, uint32_t split) {
+                         const mvk_tensor *w, const mvk_tensor *b, float eps, uint32_t split, const norm_rope *rope) {
     if (!s) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL stream", op);
     MVK_TRY(vkc_f32(op, "x", x));
     MVK_TRY(vkc_f32(op, "y", y));
@@ -98,15 +108,26 @@ static moevk_status norm(vk_stream *s, const char *op, const char *shader, int l
         .has_w = w != NULL, .has_b = b != NULL, .eps = eps, .wsplit = split};
     uint32_t spec[2];
     norm_spec(ctx, x->ne[0], spec);
-    vk_bind binds[4] = {{x, 0}, {w ? w : x, 0}, {b ? b : x, 0}, {y, 1}};
+    vk_bind binds[6] = {{x, 0}, {w ? w : x, 0}, {b ? b : x, 0}, {y, 1}, {x, 0}, {x, 0}};
     vk_dispatch_desc d = {.shader = shader, .spec = spec, .n_spec = 2, .binds = binds, .n_binds = 4,
                           .push = &pc, .push_size = sizeof pc};
+    pc_norm_rope pr;
+    if (rope) { /* 4: the positions, 5: the frequency factors (or a placeholder) */
+        const pc_rope *r = rope->pc;
+        pr = (pc_norm_rope){.n = pc, .op = r->op, .mode = r->mode, .half_ = r->half_, .s0 = r->s0, .s1 = r->s1, .s2 = r->s2,
+                            .s3 = r->s3, .l2s = r->l2s, .off = r->off, .has_ff = r->has_ff};
+        binds[4] = (vk_bind){rope->pos, 0};
+        binds[5] = (vk_bind){rope->ff ? rope->ff : x, 0};
+        d.n_binds = 6;
+        d.push = &pr;
+        d.push_size = sizeof pr;
+    }
     vk_split_groups(ctx, (uint32_t)nrows, d.groups);
     return vk_dispatch(s, &d);
 }
 
 moevk_status vk_op_rms_norm(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, float eps) {
-    return norm(s, "vk_op_rms_norm", "norm_rms", 0, y, x, w, NULL, eps, UINT32_MAX);
+    return norm(s, "vk_op_rms_norm", "norm_rms", 0, y, x, w, NULL, eps, UINT32_MAX, NULL);
 }
 
 moevk_status vk_op_rms_norm_split(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w,
@@ -116,16 +137,45 @@ moevk_status vk_op_rms_norm_split(vk_stream *s, const mvk_tensor *y, const mvk_t
     if (!x || split < 0 || split > x->ne[1])
         return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: split %lld outside x's %lld rows a slice", op, (long long)split,
                         x ? (long long)x->ne[1] : 0ll);
-    return norm(s, op, "norm_rms", 0, y, x, w, w2, eps, (uint32_t)split);
+    return norm(s, op, "norm_rms", 0, y, x, w, w2, eps, (uint32_t)split, NULL);
+}
+
+/* Whether vk_op_rms_norm_rope_split records one dispatch (norm.comp rms_rope): CPU devices, as the lane mat-vecs
+ * (mm_style), where each dispatch is a handoff to lavapipe's threads (docs/PERFORMANCE.md section 45). GPUs keep the
+ * two ops. MOEVK_FUSE_NORM_ROPE=0 keeps them on CPU devices too (A/B, tests). */
+static int norm_rope_fused(const vk_ctx *ctx) {
+    const char *e = getenv("MOEVK_FUSE_NORM_ROPE");
+    return mm_style(vk_ctx_info(ctx)) == 1 && !(e && !strcmp(e, "0"));
+}
+
+moevk_status vk_op_rms_norm_rope_split(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w,
+                                       const mvk_tensor *w2, int64_t split, float eps, const mvk_tensor *pos,
+                                       const vk_rope_params *p) {
+    const char *op = "vk_op_rms_norm_rope_split";
+    pc_rope rp;
+    MVK_TRY(vk_rope_check(s, op, y, x, pos, p, &rp)); /* x, y: F32 [hd][H][T], the same shape */
+    if (!w || !w2) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: both weights are needed", op);
+    if (split < 0 || split > x->ne[1])
+        return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: split %lld outside x's %lld heads", op, (long long)split, (long long)x->ne[1]);
+    if (overlaps(x, y)) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: y overlaps x (the fused kernel reads x while it writes y)", op);
+    vk_ctx *ctx = vk_stream_ctx(s);
+    if (!norm_rope_fused(ctx)) { /* the two ops, the norm's output in stream scratch */
+        mvk_tensor t;
+        MVK_TRY(vk_stream_scratch(s, MVK_TYPE_F32, x->ne[0], x->ne[1], x->ne[2], 1, &t)); /* [hd][H][T] */
+        MVK_TRY(vk_op_rms_norm_split(s, &t, x, w, w2, split, eps));
+        return vk_op_rope(s, y, &t, pos, p);
+    }
+    norm_rope r = {.pc = &rp, .pos = pos, .ff = p->freq_factors};
+    return norm(s, op, "norm_rms_rope", 0, y, x, w, w2, eps, (uint32_t)split, &r);
 }
 
 moevk_status vk_op_layer_norm(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, const mvk_tensor *b,
                               float eps) {
-    return norm(s, "vk_op_layer_norm", "norm_ln", 1, y, x, w, b, eps, UINT32_MAX);
+    return norm(s, "vk_op_layer_norm", "norm_ln", 1, y, x, w, b, eps, UINT32_MAX, NULL);
 }
 
 moevk_status vk_op_l2_norm(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *w, float eps) {
-    return norm(s, "vk_op_l2_norm", "norm_l2", 0, y, x, w, NULL, eps, UINT32_MAX);
+    return norm(s, "vk_op_l2_norm", "norm_l2", 0, y, x, w, NULL, eps, UINT32_MAX, NULL);
 }
 
 /* RMSNorm and the int8 form of its output in one dispatch (shaders/fuse_xq.comp rms): norm.comp's workgroup and

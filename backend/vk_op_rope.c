@@ -3,8 +3,8 @@
 
 #include "vk_op_check.h"
 
-moevk_status vk_op_rope(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *pos, const vk_rope_params *p) {
-    const char *op = "vk_op_rope";
+moevk_status vk_rope_check(vk_stream *s, const char *op, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *pos,
+                           const vk_rope_params *p, pc_rope *out) {
     if (!s || !p) return mvk_fail(MOEVK_ERR_INVALID_ARG, "%s: NULL %s", op, s ? "params" : "stream");
     MVK_TRY(vkc_f32(op, "x", x));
     MVK_TRY(vkc_f32(op, "y", y));
@@ -54,9 +54,19 @@ moevk_status vk_op_rope(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, 
         .s2 = neox ? 0 : (uint32_t)p->sections[2], .s3 = neox ? 0 : (uint32_t)p->sections[3],
         .l2s = (float)(-2.0 * log2((double)p->freq_base) / (double)p->n_dims),
         .off = ff ? vk_bind_elem_offset(ctx, ff, 4) : 0, .has_ff = ff != NULL};
+    *out = pc;
+    return MOEVK_OK;
+}
+
+moevk_status vk_op_rope(vk_stream *s, const mvk_tensor *y, const mvk_tensor *x, const mvk_tensor *pos, const vk_rope_params *p) {
+    const char *op = "vk_op_rope";
+    pc_rope pc;
+    MVK_TRY(vk_rope_check(s, op, y, x, pos, p, &pc));
+    vk_ctx *ctx = vk_stream_ctx(s);
+    const mvk_tensor *ff = p->freq_factors;
     uint32_t wg;
     vk_bind binds[4] = {{x, 0}, {pos, 0}, {y, 1}, {ff ? ff : x, 0}};
     vk_dispatch_desc d = {.shader = "rope", .spec = &wg, .n_spec = 1, .binds = binds, .n_binds = 4, .push = &pc, .push_size = sizeof pc};
-    MVK_TRY(vkc_row_chunks(ctx, op, pc.nh, vkc_u32(H * T), &wg, &pc.cpr, d.groups));
+    MVK_TRY(vkc_row_chunks(ctx, op, pc.nh, pc.H * pc.T, &wg, &pc.cpr, d.groups));
     return vk_dispatch(s, &d);
 }

@@ -131,6 +131,17 @@ typedef struct pc_rope {
 } pc_rope;
 VK_PUSH_WORDS(pc_rope, 20);
 
+/* shaders/norm.comp rms_rope: RMSNorm then RoPE (vk_op_rms_norm_rope_split): norm.comp's fields, then rope.comp's
+ * angle fields */
+typedef struct pc_norm_rope {
+    pc_norm n;
+    uint32_t op, mode, half_;
+    uint32_t s0, s1, s2, s3;
+    float l2s;
+    uint32_t off, has_ff;
+} pc_norm_rope;
+VK_PUSH_WORDS(pc_norm_rope, 28);
+
 /* shaders/attn_decode.comp */
 typedef struct pc_attn_decode {
     uint32_t G, Tk, n_chunks;

@@ -1,5 +1,5 @@
 #version 450
-// variants: rms:NORM_RMS ln:NORM_LN l2:NORM_L2
+// variants: rms:NORM_RMS ln:NORM_LN l2:NORM_L2 rms_rope:NORM_RMS,ROPE
 // norm.comp — row-wise RMSNorm / LayerNorm over ne[0] (Zhang & Sennrich 2019,
 // "Root Mean Square Layer Normalization"; Ba et al. 2016, "Layer Normalization").
 //   rms: y = w ⊙ x / sqrt(mean(x²) + eps)
@@ -11,6 +11,11 @@
 // rms, l2 with wsplit < ne1: rows with i1 >= wsplit are weighted by b instead
 // of w (q and k heads laid out [hd][Hq + Hk] normed by one dispatch, each with
 // its own weight: layers.c's decode step).
+// rms_rope (ROPE): RMSNorm then RoPE in one pass (vk_op_rms_norm_rope_split: a decode step's q and k heads, CPU
+// devices): rows are the (head, token) rows of x [hd][H][T] (i1 the head, i2 the token), and the row's values are
+// written rotated as rope.comp rotates them (rope.glsl's angle, positions at binding 4, frequency factors at 5):
+// each lane takes pair slots j, normalises x[j] and x[j + half] as the plain write loop does and rotates them. The
+// same operations as norm_rms then rope: the same bits.
 // Sums: a shared-memory tree (GPUs), or, with ONE_SG (CPU devices: the
 // workgroup is one subgroup), subgroupAdd alone -- no shared memory and no
 // barrier, which lavapipe runs as a coroutine switch through every subgroup.
@@ -25,6 +30,10 @@ layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer W { float w[]; };
 layout(std430, binding = 2) readonly buffer B { float b[]; };
 layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+#ifdef ROPE
+layout(std430, binding = 4) readonly buffer Pos { int pos[]; };
+layout(std430, binding = 5) readonly buffer FF { float ff[]; };
+#endif
 
 layout(push_constant) uniform P {
     uint ne0, ne1, ne2, nrows;
@@ -34,7 +43,16 @@ layout(push_constant) uniform P {
     uint has_w, has_b;
     float eps;
     uint wsplit;            // rms/l2: first i1 weighted by b (>= ne1: none)
+#ifdef ROPE
+    uint op, mode, half_;   // RoPE (rope.comp's fields): positions' offset, mode, rotated pair slots
+    uint s0, s1, s2, s3;
+    float l2s;
+    uint off, has_ff;
+#endif
 } p;
+#ifdef ROPE
+#include "rope.glsl"
+#endif
 
 shared float red[gl_WorkGroupSize.x];
 
@@ -92,10 +110,32 @@ void main() {
     float inv = 1.0 / sqrt(wg_sum(s2) / float(p.ne0) + p.eps);
 #endif
     bool second = i1 >= p.wsplit;
+#ifdef ROPE
+    // pair slots j of this (head i1, token i2) row: rope.comp's work on the normalised values (the loop below's)
+    for (uint j = t; j < p.ne0 / 2u; j += n) {
+        const bool tail = j >= p.half_;             // slots past the rotated ones copy two dims of the tail
+        const uint d0 = tail ? 2u * p.half_ + 2u * (j - p.half_) : j, d1 = tail ? d0 + 1u : j + p.half_;
+        float v0 = x[bx + d0] * inv, v1 = x[bx + d1] * inv;
+        if (p.has_w != 0) {
+            v0 *= second ? b[p.ob + d0] : w[p.ow + d0];
+            v1 *= second ? b[p.ob + d1] : w[p.ow + d1];
+        }
+        if (tail) {
+            y[by + d0] = v0;
+            y[by + d1] = v1;
+            continue;
+        }
+        float theta = rope_theta(j, i2, p.ne2);
+        float c = cos(theta), s = sin(theta);
+        y[by + d0] = v0 * c - v1 * s;
+        y[by + d1] = v0 * s + v1 * c;
+    }
+#else
     for (uint i = t; i < p.ne0; i += n) {
         float v = x[bx + i] * inv;
         if (p.has_w != 0) v *= second ? b[p.ob + i] : w[p.ow + i];
         y[by + i] = v;
     }
+#endif
 #endif
 }

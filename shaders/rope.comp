@@ -35,7 +35,7 @@ layout(push_constant) uniform P {
     uint off, has_ff;       // element offset of the frequency factors, whether they are bound
 } p;
 
-const uint NEOX = 0, MROPE = 1, IMROPE = 2, VISION = 3;
+#include "rope.glsl"
 
 void main() {
     uvec4 ix; // a workgroup covers pair slots of one (head, token) row: no per-lane division (common.glsl)
@@ -49,25 +49,7 @@ void main() {
         y[by + d + 1] = x[bx + d + 1];
         return;
     }
-    uint comp = 0;
-    uint e = j;
-    if (p.mode == MROPE) {
-        uint sector = j % (p.s0 + p.s1 + p.s2 + p.s3);
-        comp = sector < p.s0 ? 0 : sector < p.s0 + p.s1 ? 1 : sector < p.s0 + p.s1 + p.s2 ? 2 : 3;
-    } else if (p.mode == IMROPE) {
-        uint sector = j % (p.s0 + p.s1 + p.s2 + p.s3);
-        if (sector % 3 == 1 && sector < 3 * p.s1) comp = 1;
-        else if (sector % 3 == 2 && sector < 3 * p.s2) comp = 2;
-        else if (sector % 3 == 0 && sector < 3 * p.s0) comp = 0;
-        else comp = 3;
-    } else if (p.mode == VISION) {
-        uint sector = j % (p.s0 + p.s1);
-        comp = sector < p.s0 ? 0 : 1;
-        e = sector < p.s0 ? sector : sector - p.s0;
-    }
-    int ps = pos[p.op + comp * p.T + t];
-    float theta = float(ps) * exp2(float(e) * p.l2s);
-    if (p.has_ff != 0) theta /= ff[p.off + e];
+    float theta = rope_theta(j, t, p.T);
     float c = cos(theta), s = sin(theta);
     float x0 = x[bx + j], x1 = x[bx + j + p.half_];
     y[by + j] = x0 * c - x1 * s;

@@ -1,7 +1,8 @@
 /* test_op_rope.c — vk_op_rope (NEOX, M-RoPE, IMROPE, 2-D vision) against ref_rope
  * (double-precision angles), F32 NMSE 1e-7; strided q/k views of a fused QKV row,
  * partial rotation, in place, positions read from a buffer on replay, NEOX with frequency factors
- * (Gemma 4's proportional RoPE, and arbitrary factors) against ref_rope_ff, bad input. */
+ * (Gemma 4's proportional RoPE, and arbitrary factors) against ref_rope_ff, bad input; vk_op_rms_norm_rope_split (RMSNorm
+ * then RoPE in one op) against the references and bit for bit against the two ops. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +166,78 @@ static void test_rope_inplace_replay(void **state) {
     tu_free(&tp);
 }
 
+/* vk_op_rms_norm_rope_split: x [hd][H][T] heads normed (heads < split by w, the rest by w2) and rotated, against
+ * ref_rms_norm_split then ref_rope / ref_rope_ff, and bit for bit against vk_op_rms_norm_split then vk_op_rope
+ * (MOEVK_FUSE_NORM_ROPE=0): one dispatch on CPU devices (norm.comp rms_rope), the two ops elsewhere and with the
+ * switch off */
+static void norm_rope_case(vk_rope_mode mode, int64_t hd, int64_t H, int64_t T, int64_t split, int n_dims, const int sec[4],
+                           const float *ff) {
+    const float eps = 1e-6f;
+    int64_t n = hd * H * T, npos = mode == VK_ROPE_NEOX ? T : 4 * T;
+    float *x = malloc(n * 4), *mid = malloc(n * 4), *ref = malloc(n * 4), *got = malloc(n * 4), *sep = malloc(n * 4);
+    float *w = malloc(hd * 4), *w2 = malloc(hd * 4);
+    int32_t *pos = malloc(npos * 4);
+    tu_fill(x, n, -3, 3);
+    tu_fill(w, hd, 0.5f, 1.5f);
+    tu_fill(w2, hd, -1.5f, -0.5f);
+    tu_fill_i32(pos, npos, 0, 5000);
+    ref_rms_norm_split(mid, x, w, w2, hd, H, T, split, eps);
+    if (ff) ref_rope_ff(ref, mid, pos, hd, H, T, n_dims, 10000.0f, ff);
+    else ref_rope(ref, mid, pos, hd, H, T, (int)mode, n_dims, 10000.0f, sec);
+    tu_tensor tx = tu_upload(MVK_TYPE_F32, hd, H, T, 1, x), ty = tu_upload(MVK_TYPE_F32, hd, H, T, 1, NULL);
+    tu_tensor tw = tu_upload(MVK_TYPE_F32, hd, 1, 1, 1, w), tw2 = tu_upload(MVK_TYPE_F32, hd, 1, 1, 1, w2);
+    tu_tensor tp = tu_upload(MVK_TYPE_I32, npos, 1, 1, 1, pos), tf = tu_upload(MVK_TYPE_F32, ff ? n_dims / 2 : 1, 1, 1, 1, ff);
+    vk_rope_params p = {.mode = mode, .n_dims = n_dims, .freq_base = 10000.0f, .freq_factors = ff ? &tf.t : NULL};
+    if (sec) memcpy(p.sections, sec, sizeof p.sections);
+    const char *st = getenv("MOEVK_MM_STYLE");
+    int cpu = st && st[0] ? !strcmp(st, "cpu") : vk_ctx_info(tu_vk)->kind == VK_KIND_CPU;
+    char label[160];
+    snprintf(label, sizeof label, "norm+rope mode %d hd %lld H %lld T %lld split %lld n_dims %d%s", (int)mode, (long long)hd,
+             (long long)H, (long long)T, (long long)split, n_dims, ff ? " freq-factors" : "");
+    for (int fused = 1; fused >= 0; fused--) {
+        if (!fused) setenv("MOEVK_FUSE_NORM_ROPE", "0", 1);
+        vk_stream *s = tu_begin();
+        TU_OK(vk_op_rms_norm_rope_split(s, &ty.t, &tx.t, &tw.t, &tw2.t, split, eps, &tp.t, &p));
+        uint32_t nd = vk_stream_dispatch_count(s), want = fused && cpu ? 1 : 2;
+        tu_end_submit(s);
+        unsetenv("MOEVK_FUSE_NORM_ROPE");
+        if (nd != want) fail_msg("%s: %u dispatches with MOEVK_FUSE_NORM_ROPE=%d (%u expected)", label, nd, fused, want);
+        tu_download(&ty, fused ? got : sep, n * 4);
+    }
+    int64_t d = 0;
+    while (d < n && !memcmp(got + d, sep + d, 4)) d++;
+    if (d < n) fail_msg("%s: y[%lld] %.9g against the two ops' %.9g", label, (long long)d, got[d], sep[d]);
+    printf("%-90s nmse %.2e\n", label, tu_nmse(ref, got, n));
+    tu_assert_nmse(label, ref, got, n, 1e-7);
+    tu_free(&tx); tu_free(&ty); tu_free(&tw); tu_free(&tw2); tu_free(&tp); tu_free(&tf);
+    free(x); free(mid); free(ref); free(got); free(sep); free(w); free(w2); free(pos);
+}
+
+static void test_norm_rope(void **state) {
+    (void)state;
+    static const int qwen3vl[4] = {24, 20, 20, 0}, mr[4] = {8, 4, 4, 0};
+    float ff[16];
+    for (int i = 0; i < 16; i++) ff[i] = i < 6 ? 1.0f : 1e30f; /* Gemma 4's proportional RoPE: the rest stay in place */
+    norm_rope_case(VK_ROPE_IMROPE, 128, 36, 1, 32, 128, qwen3vl, NULL);   /* a3b: 32 q heads, 4 k heads */
+    norm_rope_case(VK_ROPE_NEOX, 64, 10, 1, 8, 32, NULL, ff);             /* partial rotation: the tail copied */
+    norm_rope_case(VK_ROPE_NEOX, 32, 6, 3, 6, 32, NULL, NULL);            /* three tokens, every head weighted by w */
+    norm_rope_case(VK_ROPE_MROPE, 64, 5, 2, 0, 48, mr, NULL);             /* every head weighted by w2 */
+}
+
+static void test_norm_rope_bad_input(void **state) {
+    (void)state;
+    mvk_tensor *x = tu_shape(MVK_TYPE_F32, 16, 4, 1, 1), *y = tu_shape(MVK_TYPE_F32, 16, 4, 1, 1);
+    mvk_tensor *w = tu_shape(MVK_TYPE_F32, 16, 1, 1, 1), *p1 = tu_shape(MVK_TYPE_I32, 1, 1, 1, 1), *p3 = tu_shape(MVK_TYPE_I32, 3, 1, 1, 1);
+    vk_rope_params neox = {.mode = VK_ROPE_NEOX, .n_dims = 16, .freq_base = 10000.0f};
+    vk_stream *s = tu_begin();
+    TU_REFUSES(vk_op_rms_norm_rope_split(s, x, x, w, w, 2, 1e-6f, p1, &neox), MOEVK_ERR_INVALID_ARG, "overlaps");
+    TU_REFUSES(vk_op_rms_norm_rope_split(s, y, x, w, w, 5, 1e-6f, p1, &neox), MOEVK_ERR_INVALID_ARG, "split");
+    TU_REFUSES(vk_op_rms_norm_rope_split(s, y, x, w, NULL, 2, 1e-6f, p1, &neox), MOEVK_ERR_INVALID_ARG, "weights");
+    TU_REFUSES(vk_op_rms_norm_rope_split(s, y, x, w, w, 2, 1e-6f, p3, &neox), MOEVK_ERR_SHAPE, "vk_op_rms_norm_rope_split");
+    TU_REFUSES(vk_op_rms_norm_rope_split(s, y, x, w, w, 2, 1e-6f, p1, NULL), MOEVK_ERR_INVALID_ARG, NULL);
+    tu_bad_end(s);
+}
+
 static void test_rope_bad_input(void **state) {
     (void)state;
     mvk_tensor *x = tu_shape(MVK_TYPE_F32, 16, 2, 3, 1), *y = tu_shape(MVK_TYPE_F32, 16, 2, 2, 1);
@@ -201,6 +274,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_rope_freq_factors, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_rope_inplace_replay, tu_test_setup, tu_test_teardown),
         cmocka_unit_test_setup_teardown(test_rope_bad_input, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_norm_rope, tu_test_setup, tu_test_teardown),
+        cmocka_unit_test_setup_teardown(test_norm_rope_bad_input, tu_test_setup, tu_test_teardown),
     };
     return tu_exit(cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown));
 }

@@ -34,6 +34,7 @@ static void test_struct_sizes_match_shaders(void **state) {
     assert_int_equal(sizeof(pc_softmax), blob("softmax")->push_size);
     assert_int_equal(sizeof(pc_argmax), blob("argmax")->push_size);
     assert_int_equal(sizeof(pc_rope), blob("rope")->push_size);
+    assert_int_equal(sizeof(pc_norm_rope), blob("norm_rms_rope")->push_size);
     assert_int_equal(sizeof(pc_attn_decode), blob("attn_decode_f32")->push_size);
     assert_int_equal(sizeof(pc_attn_combine), blob("attn_combine")->push_size);
     assert_int_equal(sizeof(pc_attn_prefill), blob("attn_prefill_f16")->push_size);

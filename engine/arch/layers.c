@@ -97,9 +97,9 @@ static moevk_status attn_qk_norm(const mvk_lm_rec *r, int il, int gated) {
     const int64_t qw = gated ? 2 : 1; /* gated: [hd queries | hd gates] per head */
     const int64_t qne[4] = {hd, Hq, T, 1}, qnb[4] = {4, qw * hd * 4, qw * hd * Hq * 4, qw * hd * Hq * T * 4};
     /* a decode step: the token's q and k heads side by side, [hd][Hq + Hk], normed (each with its weight)
-       and rotated by one dispatch each; the same values as the separate ops (row by row, same sums) */
+       and rotated by one op (vk_op_rms_norm_rope_split); the same values as the separate ops (row by row, same sums) */
     const int qk_one = T == 1 && !gated && fuse_on();
-    mvk_tensor qk, qkn, qkr;
+    mvk_tensor qk, qkr;
     if (qk_one) {
         TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq + Hk, 1, 1, &qk)); /* [1][Hq + Hk][hd] */
         q = mvk_tensor_make(qk.buf, qk.off, MVK_TYPE_F32, Hq * hd, 1, 1, 1);                          /* [1][Hq * hd] */
@@ -112,11 +112,9 @@ static moevk_status attn_qk_norm(const mvk_lm_rec *r, int il, int gated) {
     TRY(vk_op_matmul(st, &q, &a, &l->wq, NULL));
     TRY(vk_op_matmul(st, &kk, &a, &l->wk, NULL));
     TRY(vk_op_matmul(st, &v, &a, &l->wv, NULL));
-    if (qk_one) {
-        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq + Hk, 1, 1, &qkn)); /* [1][Hq + Hk][hd] */
-        TRY(vk_op_rms_norm_split(st, &qkn, &qk, &l->q_norm, &l->k_norm, Hq, hp->rms_eps));
+    if (qk_one) { /* normed and rotated by one op (one dispatch on CPU devices) */
         TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq + Hk, 1, 1, &qkr)); /* [1][Hq + Hk][hd] */
-        TRY(vk_op_rope(st, &qkr, &qkn, io->pos, &rp)); /* one token: every row has its position */
+        TRY(vk_op_rms_norm_rope_split(st, &qkr, &qk, &l->q_norm, &l->k_norm, Hq, hp->rms_eps, io->pos, &rp));
         qr = mvk_tensor_make(qkr.buf, qkr.off, MVK_TYPE_F32, hd, Hq, 1, 1);                          /* [1][Hq][hd] */
         kr = mvk_tensor_make(qkr.buf, qkr.off + (uint64_t)(Hq * hd * 4), MVK_TYPE_F32, hd, Hk, 1, 1); /* [1][Hk][hd] */
     } else {
@@ -183,7 +181,7 @@ moevk_status mvk_attn_gemma4(const mvk_lm_rec *r, int il) {
         ap.nc_lo = io->nc_lo - io->swa_base; /* sequence indices -> the sliding cache's rows */
         ap.nc_hi = io->nc_hi - io->swa_base;
     }
-    mvk_tensor a, q, kk, v, qn, kn, vn, qr, kr, att, o, on, qk, qkn, qkr;
+    mvk_tensor a, q, kk, v, qn, kn, vn, qr, kr, att, o, on, qk, qkr;
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, E, T, 1, 1, &a));
     TRY(norm_mv(st, &a, io->h, &l->attn_norm, hp->rms_eps, T));
     const int qk_one = T == 1 && fuse_on(); /* a decode step: q and k heads [hd][Hq + Hk], as attn_qk_norm */
@@ -207,11 +205,10 @@ moevk_status mvk_attn_gemma4(const mvk_lm_rec *r, int il) {
     mvk_tensor v3 = mvk_as3d(&v, hd, Hk, T);
     TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hk, T, 1, &vn));
     if (qk_one) {
-        TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq + Hk, 1, 1, &qkn)); /* [1][Hq + Hk][hd] */
-        TRY(vk_op_rms_norm_split(st, &qkn, &qk, &l->q_norm, &l->k_norm, Hq, hp->rms_eps));
         TRY(vk_op_rms_norm(st, &vn, &v3, NULL, hp->rms_eps));
         TRY(vk_stream_scratch(st, MVK_TYPE_F32, hd, Hq + Hk, 1, 1, &qkr)); /* [1][Hq + Hk][hd] */
-        TRY(vk_op_rope(st, &qkr, &qkn, io->pos, &rp)); /* one token; q and k share the layer's frequencies */
+        /* normed and rotated by one op (one dispatch on CPU devices); q and k share the layer's frequencies */
+        TRY(vk_op_rms_norm_rope_split(st, &qkr, &qk, &l->q_norm, &l->k_norm, Hq, hp->rms_eps, io->pos, &rp));
         qr = mvk_tensor_make(qkr.buf, qkr.off, MVK_TYPE_F32, hd, Hq, 1, 1);                          /* [1][Hq][hd] */
         kr = mvk_tensor_make(qkr.buf, qkr.off + (uint64_t)(Hq * hd * 4), MVK_TYPE_F32, hd, Hk, 1, 1); /* [1][Hk][hd] */
     } else {
